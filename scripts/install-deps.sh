@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Weft builds, tests and runs with. Idempotent:
+# does nothing when everything is present. Both README commands call it.
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config make clang llvm
+  libbpf-dev bpftool libelf-dev zlib1g-dev
+  libabsl-dev libyaml-cpp-dev libgtest-dev libgmock-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  iproute2 iperf3 tcpdump ethtool nftables procps python3 python3-yaml netcat-openbsd
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages (${missing[*]}); run as root to install them" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
