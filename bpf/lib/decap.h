@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * What to do with a packet arriving on the underlay: one classification for
+ * both hooks (XDP and TC ingress), on direct packet pointers. It may rewrite
+ * the inner frame in place (ARP reply, routed MAC and TTL); moving the
+ * packet's head is left to the hook, which knows how.
+ */
+#ifndef WEFT_BPF_DECAP_H
+#define WEFT_BPF_DECAP_H
+
+#include "lib/arp.h"
+#include "lib/csum.h"
+#include "lib/parse.h"
+#include "lib/route.h"
+
+enum decap_action {
+	DECAP_PASS,    /* not Weft's */
+	DECAP_DROP,
+	DECAP_DELIVER, /* strip WEFT_ENCAP_OVERHEAD bytes, deliver to ifindex */
+	DECAP_BOUNCE,  /* rewritten into a reply: send back out of the underlay */
+};
+
+struct decap_result {
+	__u32 reason;
+	__u32 action;
+	__u32 ifindex;
+};
+
+WEFT_INLINE void decap_set(struct decap_result *res, __u32 action, __u32 reason)
+{
+	res->action = action;
+	res->reason = reason;
+}
+
+/* Inner ARP from a remote VTEP: answered for the gateway and for endpoints
+ * on this node, by turning the whole packet around. */
+WEFT_INLINE void decap_arp(struct cursor *c, struct ethhdr *outer_eth,
+			   struct iphdr *outer_ip, struct udphdr *udp,
+			   struct ethhdr *inner_eth,
+			   const struct weft_segment *seg, __u32 vni,
+			   struct decap_result *res)
+{
+	struct arp_eth_ipv4 *arp = parse_arp(c);
+	const __u8 *answer;
+	__u8 mac[ETH_ALEN];
+	__be32 addr;
+
+	if (!arp || !arp_is_well_formed(arp))
+		return decap_set(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
+	if (arp->op != bpf_htons(ARPOP_REQUEST))
+		return decap_set(res, DECAP_DROP, WEFT_DROP_ARP_UNANSWERED);
+	answer = arp_lookup(seg, vni, arp->tpa, 1);
+	if (!answer)
+		return decap_set(res, DECAP_DROP, WEFT_DROP_ARP_UNANSWERED);
+	arp_reply_in_place(inner_eth, arp, answer);
+
+	/* Swapping addresses leaves the outer IPv4 checksum valid. */
+	mac_copy(mac, outer_eth->h_dest);
+	mac_copy(outer_eth->h_dest, outer_eth->h_source);
+	mac_copy(outer_eth->h_source, mac);
+	addr = outer_ip->saddr;
+	outer_ip->saddr = outer_ip->daddr;
+	outer_ip->daddr = addr;
+	udp->dest = bpf_htons(WEFT_VXLAN_PORT);
+	udp->check = 0;
+	decap_set(res, DECAP_BOUNCE, WEFT_ARP_REPLY);
+}
+
+/* Inner IPv4 for a local endpoint: switched by MAC, or routed when sent to
+ * the gateway MAC (a foreign VTEP's VM reaching another segment). */
+WEFT_INLINE void decap_ipv4(struct cursor *c, struct ethhdr *inner_eth,
+			    const struct weft_segment *seg, __u32 vni,
+			    struct decap_result *res)
+{
+	struct iphdr *ip = parse_ipv4(c);
+	struct weft_mac_key key = { .vni = vni };
+	struct weft_endpoint *ep;
+	struct fwd_target t = {};
+	__u32 reason;
+
+	if (!ip)
+		return decap_set(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
+	if (ip->ihl != 5)
+		return decap_set(res, DECAP_DROP, WEFT_DROP_IP_OPTIONS);
+	if (ipv4_is_fragment(ip))
+		return decap_set(res, DECAP_DROP, WEFT_DROP_FRAGMENT);
+
+	if (mac_equal(inner_eth->h_dest, seg->gateway_mac)) {
+		if (ip->ttl <= 1)
+			return decap_set(res, DECAP_DROP, WEFT_DROP_TTL_EXPIRED);
+		reason = route_lookup(seg->tenant_id, ip->daddr, 0, &t);
+		if (reason)
+			return decap_set(res, DECAP_DROP, reason);
+		/* Routing happens at the sender; one hop on our side only. */
+		if (!t.ifindex)
+			return decap_set(res, DECAP_DROP, WEFT_DROP_NOT_LOCAL);
+		ipv4_decrement_ttl(ip);
+		mac_copy(inner_eth->h_source, seg->gateway_mac);
+		mac_copy(inner_eth->h_dest, t.dmac);
+		res->ifindex = t.ifindex;
+		return decap_set(res, DECAP_DELIVER, WEFT_DECAP);
+	}
+
+	if (mac_is_group(inner_eth->h_dest))
+		return decap_set(res, DECAP_DROP, WEFT_DROP_BROADCAST);
+	mac_copy(key.mac, inner_eth->h_dest);
+	ep = bpf_map_lookup_elem(&weft_ep_by_mac, &key);
+	if (!ep)
+		return decap_set(res, DECAP_DROP, WEFT_DROP_UNKNOWN_DST);
+	if (!ep->ifindex)
+		return decap_set(res, DECAP_DROP, WEFT_DROP_NOT_LOCAL);
+	res->ifindex = ep->ifindex;
+	decap_set(res, DECAP_DELIVER, WEFT_DECAP);
+}
+
+WEFT_INLINE void decap_classify(void *data, void *data_end,
+				struct decap_result *res)
+{
+	struct cursor c = { .pos = data, .end = data_end };
+	struct ethhdr *eth, *inner_eth;
+	struct weft_segment *seg;
+	struct vxlan_wire *vx;
+	struct udphdr *udp;
+	struct iphdr *ip;
+	__u32 vni;
+
+	res->ifindex = 0;
+	eth = parse_eth(&c);
+	if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))
+		return decap_set(res, DECAP_PASS, WEFT_PASS_HOST);
+	ip = parse_ipv4(&c);
+	if (!ip || ip->protocol != IPPROTO_UDP)
+		return decap_set(res, DECAP_PASS, WEFT_PASS_HOST);
+	/* Later fragments carry no UDP header: the host reassembles them. */
+	if (ip->frag_off & bpf_htons(IP_OFFSET))
+		return decap_set(res, DECAP_PASS, WEFT_PASS_HOST);
+	udp = parse_udp(&c);
+	if (!udp || udp->dest != bpf_htons(WEFT_VXLAN_PORT))
+		return decap_set(res, DECAP_PASS, WEFT_PASS_HOST);
+
+	/* From here on the packet is VXLAN to our port: Weft's to judge. */
+	if (ip->frag_off & bpf_htons(IP_MF))
+		return decap_set(res, DECAP_DROP, WEFT_DROP_FRAGMENT);
+	/* Weft's peers send none; the overhead stripped assumes IHL 5. */
+	if (ip->ihl != 5)
+		return decap_set(res, DECAP_DROP, WEFT_DROP_IP_OPTIONS);
+	if (!bpf_map_lookup_elem(&weft_vteps, &ip->saddr))
+		return decap_set(res, DECAP_DROP, WEFT_DROP_UNKNOWN_VTEP);
+	vx = parse_vxlan(&c);
+	if (!vx)
+		return decap_set(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
+	if (vx->flags != WEFT_VXLAN_FLAG_VNI || vx->reserved1[0] ||
+	    vx->reserved1[1] || vx->reserved1[2] ||
+	    (vx->vni_reserved2 & bpf_htonl(0xff)))
+		return decap_set(res, DECAP_DROP, WEFT_DROP_BAD_VXLAN);
+	vni = bpf_ntohl(vx->vni_reserved2) >> 8;
+	seg = bpf_map_lookup_elem(&weft_segments, &vni);
+	if (!seg)
+		return decap_set(res, DECAP_DROP, WEFT_DROP_UNKNOWN_VNI);
+
+	inner_eth = parse_eth(&c);
+	if (!inner_eth)
+		return decap_set(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
+	switch (bpf_ntohs(inner_eth->h_proto)) {
+	case ETH_P_ARP:
+		return decap_arp(&c, eth, ip, udp, inner_eth, seg, vni, res);
+	case ETH_P_IP:
+		return decap_ipv4(&c, inner_eth, seg, vni, res);
+	case ETH_P_8021Q:
+	case ETH_P_8021AD:
+		return decap_set(res, DECAP_DROP, WEFT_DROP_INNER_VLAN);
+	default:
+		return decap_set(res, DECAP_DROP, WEFT_DROP_UNSUPPORTED);
+	}
+}
+
+#endif

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Common includes and the protocol constants vmlinux.h does not carry. */
+#ifndef WEFT_BPF_DEFS_H
+#define WEFT_BPF_DEFS_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "weft/abi.h"
+
+#define ETH_ALEN 6
+#define ETH_HLEN 14
+#define ETH_P_IP 0x0800
+#define ETH_P_ARP 0x0806
+#define ETH_P_8021Q 0x8100
+#define ETH_P_8021AD 0x88A8
+#define ARPHRD_ETHER 1
+#define ARPOP_REQUEST 1
+#define ARPOP_REPLY 2
+#define AF_INET 2
+#define IP_DF 0x4000
+#define IP_MF 0x2000
+#define IP_OFFSET 0x1fff
+#define ICMP_DEST_UNREACH 3
+#define ICMP_FRAG_NEEDED 4
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_EXC_TTL 0
+
+#define TC_ACT_OK 0
+#define TC_ACT_SHOT 2
+#define TC_ACT_REDIRECT 7
+
+#ifndef BPF_F_ADJ_ROOM_ENCAP_L2
+#define BPF_F_ADJ_ROOM_ENCAP_L2(len) \
+	(((__u64)(len) & BPF_ADJ_ROOM_ENCAP_L2_MASK) << BPF_ADJ_ROOM_ENCAP_L2_SHIFT)
+#endif
+
+#define WEFT_INLINE static __always_inline
+
+/* MACs sit at even offsets in packets and in Weft's structs; 16-bit words
+ * keep stack accesses aligned for the verifier. */
+WEFT_INLINE int mac_equal(const __u8 *a, const __u8 *b)
+{
+	const __u16 *x = (const __u16 *)a, *y = (const __u16 *)b;
+
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]));
+}
+
+WEFT_INLINE void mac_copy(__u8 *dst, const __u8 *src)
+{
+	__u16 *d = (__u16 *)dst;
+	const __u16 *s = (const __u16 *)src;
+
+	d[0] = s[0];
+	d[1] = s[1];
+	d[2] = s[2];
+}
+
+/* Group bit: broadcast and multicast. */
+WEFT_INLINE int mac_is_group(const __u8 *mac)
+{
+	return mac[0] & 1;
+}
+
+#endif

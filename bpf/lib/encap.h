@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * VXLAN encapsulation at TC (RFC 7348). The room is made with
+ * bpf_skb_adjust_room's tunnel flags so the kernel knows the inner headers:
+ * GSO segments a large inner TCP send after encapsulation (and shrinks its
+ * segment size by the overhead), which keeps throughput of big flows.
+ * The underlay next hop comes from the kernel's FIB.
+ */
+#ifndef WEFT_BPF_ENCAP_H
+#define WEFT_BPF_ENCAP_H
+
+#include "lib/csum.h"
+#include "lib/maps.h"
+#include "lib/parse.h"
+
+struct vxlan_encap {
+	struct ethhdr eth;
+	struct iphdr ip;
+	struct udphdr udp;
+	struct vxlan_wire vxlan;
+	struct ethhdr inner;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct vxlan_encap) == WEFT_ENCAP_OVERHEAD + ETH_HLEN,
+	       "outer headers + inner Ethernet");
+
+/* Ephemeral range, as the kernel's vxlan picks, for underlay ECMP entropy. */
+WEFT_INLINE __be16 vxlan_source_port(__u32 flow_hash)
+{
+	return bpf_htons(49152 + (flow_hash % 16384));
+}
+
+/*
+ * Encapsulates the Ethernet frame in `skb` (whose header already carries the
+ * inner MACs) towards `vtep_be` on `vni`, and redirects it out of the
+ * underlay. Returns a reason; `*action` gets the TC action.
+ */
+WEFT_INLINE __u32 vxlan_encap_and_send(struct __sk_buff *skb,
+				       const struct weft_config *cfg,
+				       __be32 vtep_be, __u32 vni,
+				       __u32 flow_hash, int *action)
+{
+	struct bpf_fib_lookup fib = {};
+	struct vxlan_encap h __attribute__((aligned(8))) = {};
+	__u32 inner_len = skb->len;
+	__u8 tos = 0;
+	long rc;
+
+	if (bpf_skb_load_bytes(skb, 0, &h.inner, sizeof(h.inner)) < 0 ||
+	    bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, tos), &tos, 1) < 0)
+		return WEFT_DROP_TRUNCATED;
+
+	fib.family = AF_INET;
+	fib.ipv4_src = cfg->local_vtep_be;
+	fib.ipv4_dst = vtep_be;
+	fib.l4_protocol = IPPROTO_UDP;
+	fib.tot_len = inner_len + WEFT_ENCAP_OVERHEAD - ETH_HLEN;
+	fib.ifindex = cfg->underlay_ifindex;
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return WEFT_DROP_FIB;
+
+	if (bpf_skb_adjust_room(skb, WEFT_ENCAP_OVERHEAD, BPF_ADJ_ROOM_MAC,
+				BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 |
+				BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
+				BPF_F_ADJ_ROOM_ENCAP_L2_ETH |
+				BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN)))
+		return WEFT_DROP_HELPER_FAILED;
+
+	h.eth.h_proto = bpf_htons(ETH_P_IP);
+	mac_copy(h.eth.h_source, fib.smac);
+	mac_copy(h.eth.h_dest, fib.dmac);
+	h.ip.version = 4;
+	h.ip.ihl = 5;
+	h.ip.tos = tos;
+	h.ip.tot_len = bpf_htons(inner_len + WEFT_ENCAP_OVERHEAD - ETH_HLEN);
+	/* DF: oversized inner packets were already refused with ICMP. */
+	h.ip.frag_off = bpf_htons(IP_DF);
+	h.ip.ttl = 64;
+	h.ip.protocol = IPPROTO_UDP;
+	h.ip.saddr = cfg->local_vtep_be;
+	h.ip.daddr = vtep_be;
+	h.ip.check = ipv4_header_csum(&h.ip);
+	h.udp.source = vxlan_source_port(flow_hash);
+	h.udp.dest = bpf_htons(WEFT_VXLAN_PORT);
+	h.udp.len = bpf_htons(inner_len + WEFT_ENCAP_OVERHEAD - ETH_HLEN - sizeof(struct iphdr));
+	h.vxlan.flags = WEFT_VXLAN_FLAG_VNI;
+	h.vxlan.vni_reserved2 = bpf_htonl(vni << 8);
+
+	if (bpf_skb_store_bytes(skb, 0, &h, sizeof(h), 0) < 0)
+		return WEFT_DROP_HELPER_FAILED;
+
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		struct bpf_redir_neigh nh = {
+			.nh_family = AF_INET,
+			.ipv4_nh = fib.ipv4_dst,
+		};
+		*action = bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
+	} else {
+		*action = bpf_redirect(fib.ifindex, 0);
+	}
+	return WEFT_ENCAP;
+}
+
+#endif

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * ICMP errors the gateway owes a VM (TC only): time exceeded when routing
+ * would expire the TTL, fragmentation needed when an encapsulated packet
+ * would not fit the underlay (path MTU discovery through the overlay).
+ * The packet is rebuilt in place into the error and sent back out of the
+ * interface it came from.
+ */
+#ifndef WEFT_BPF_ICMP_H
+#define WEFT_BPF_ICMP_H
+
+#include "lib/csum.h"
+#include "lib/parse.h"
+
+/* RFC 792: the offending IP header (Weft only routes IHL 5) + 8 bytes. */
+#define ICMP_QUOTE_LEN (sizeof(struct iphdr) + 8)
+
+struct icmp_error_headers {
+	struct iphdr ip;
+	struct icmphdr icmp;
+} __attribute__((packed));
+
+struct icmp_error_body {
+	struct icmphdr icmp;
+	__u8 quote[ICMP_QUOTE_LEN];
+} __attribute__((packed));
+
+/*
+ * Rewrites the IPv4 packet in `skb` into an ICMP error from `from_ip`/
+ * `from_mac` (the segment's gateway) back to its sender. `mtu` is the
+ * next-hop MTU for frag needed, 0 otherwise. Returns a reason; on success
+ * *action is the redirect back to the VM.
+ */
+WEFT_INLINE __u32 icmp_error_reply(struct __sk_buff *skb, __u8 type, __u8 code,
+				   __u16 mtu, __be32 from_ip,
+				   const __u8 *from_mac, int *action)
+{
+	struct icmp_error_headers h __attribute__((aligned(8))) = {};
+	struct icmp_error_body body __attribute__((aligned(8))) = {};
+	struct ethhdr eth;
+	__u32 tail = ETH_HLEN + ICMP_QUOTE_LEN;
+
+	/* A GSO packet stands for many; the kernel re-segments, no error. */
+	if (skb->gso_segs > 1 || skb->len < tail)
+		return WEFT_DROP_TOO_BIG;
+	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0 ||
+	    bpf_skb_load_bytes(skb, ETH_HLEN, body.quote, ICMP_QUOTE_LEN) < 0)
+		return WEFT_DROP_TRUNCATED;
+
+	if (bpf_skb_change_tail(skb, tail, 0) ||
+	    bpf_skb_adjust_room(skb, sizeof(h), BPF_ADJ_ROOM_MAC, 0))
+		return WEFT_DROP_HELPER_FAILED;
+
+	body.icmp.type = type;
+	body.icmp.code = code;
+	body.icmp.un.frag.mtu = bpf_htons(mtu);
+	body.icmp.checksum = csum_fold32(bpf_csum_diff(NULL, 0, (__be32 *)&body,
+						       sizeof(body), 0));
+
+	h.icmp = body.icmp;
+	h.ip.version = 4;
+	h.ip.ihl = 5;
+	h.ip.tot_len = bpf_htons(sizeof(h) + ICMP_QUOTE_LEN);
+	h.ip.ttl = 64;
+	h.ip.protocol = IPPROTO_ICMP;
+	h.ip.saddr = from_ip;
+	__builtin_memcpy(&h.ip.daddr, body.quote + offsetof(struct iphdr, saddr),
+			 sizeof(h.ip.daddr));
+	h.ip.check = ipv4_header_csum(&h.ip);
+
+	mac_copy(eth.h_dest, eth.h_source);
+	mac_copy(eth.h_source, from_mac);
+	if (bpf_skb_store_bytes(skb, 0, &eth, sizeof(eth), 0) < 0 ||
+	    bpf_skb_store_bytes(skb, ETH_HLEN, &h, sizeof(h), 0) < 0)
+		return WEFT_DROP_HELPER_FAILED;
+
+	*action = bpf_redirect(skb->ifindex, 0);
+	return WEFT_ICMP_ERROR;
+}
+
+#endif

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Distributed routing: the tenant's longest-prefix match decides where a
+ * packet sent to the gateway MAC goes. The result is a forwarding target: a
+ * local interface, or a remote VTEP with the VNI and inner destination MAC
+ * to use on the wire.
+ */
+#ifndef WEFT_BPF_ROUTE_H
+#define WEFT_BPF_ROUTE_H
+
+#include "lib/maps.h"
+
+struct fwd_target {
+	__u32 ifindex; /* != 0: deliver on this host */
+	__be32 vtep_be;
+	__u32 vni;
+	__u8 dmac[ETH_ALEN];
+};
+
+WEFT_INLINE void target_from_endpoint(struct fwd_target *t,
+				      const struct weft_endpoint *ep)
+{
+	t->ifindex = ep->ifindex;
+	t->vtep_be = ep->vtep_be;
+	t->vni = ep->vni;
+	mac_copy(t->dmac, ep->mac);
+}
+
+/*
+ * Resolves `daddr` in `tenant_id`. Returns 0 and fills `t`, or the drop
+ * reason. `flow_hash` picks among ECMP next hops.
+ */
+WEFT_INLINE __u32 route_lookup(__u32 tenant_id, __be32 daddr, __u32 flow_hash,
+			       struct fwd_target *t)
+{
+	struct weft_route_key key = {
+		.prefixlen = WEFT_ROUTE_KEY_PREFIXLEN(32),
+		.tenant_id_be = bpf_htonl(tenant_id),
+		.addr_be = daddr,
+	};
+	struct weft_route *r = bpf_map_lookup_elem(&weft_routes, &key);
+	struct weft_ip_key ep_key = { .tenant_id = tenant_id, .ip_be = daddr };
+	struct weft_endpoint *ep;
+	__u32 n, pick;
+
+	if (!r)
+		return WEFT_DROP_NO_ROUTE;
+	switch (r->kind) {
+	case WEFT_ROUTE_CONNECTED:
+		ep = bpf_map_lookup_elem(&weft_ep_by_ip, &ep_key);
+		if (!ep)
+			return WEFT_DROP_UNKNOWN_DST;
+		target_from_endpoint(t, ep);
+		return 0;
+	case WEFT_ROUTE_REMOTE:
+		n = r->nhop_count;
+		if (n == 0 || n > WEFT_ECMP_MAX)
+			return WEFT_DROP_NO_ROUTE;
+		t->ifindex = 0;
+		pick = flow_hash % n;
+		/* Unrolled select: an index the verifier can bound. */
+#pragma unroll
+		for (__u32 i = 0; i < WEFT_ECMP_MAX; i++)
+			if (i == pick)
+				t->vtep_be = r->nhops_be[i];
+		t->vni = r->vni;
+		mac_copy(t->dmac, r->gateway_mac);
+		return 0;
+	default:
+		return WEFT_DROP_BLACKHOLE;
+	}
+}
+
+#endif

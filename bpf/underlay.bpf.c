@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Underlay interface, inbound: VXLAN termination. Two hooks share one
+ * classification (lib/decap.h); an operator picks per interface whichever
+ * is faster there: XDP on NICs with native XDP, TC ingress on veths (where
+ * any XDP program costs the peer its TSO).
+ */
+#include "lib/decap.h"
+#include "lib/stats.h"
+
+/* Enough for outer headers + inner Ethernet + IPv4 + ARP/L4 start. */
+#define DECAP_PULL_LEN 128
+
+SEC("xdp")
+int weft_underlay_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 len = data_end - data;
+	struct decap_result res;
+	int action = XDP_PASS;
+
+	decap_classify(data, data_end, &res);
+	switch (res.action) {
+	case DECAP_DELIVER:
+		if (bpf_xdp_adjust_head(ctx, WEFT_ENCAP_OVERHEAD)) {
+			res.reason = WEFT_DROP_HELPER_FAILED;
+			break;
+		}
+		action = bpf_redirect(res.ifindex, 0);
+		break;
+	case DECAP_BOUNCE:
+		action = XDP_TX;
+		break;
+	}
+	return verdict(res.reason, len, action, XDP_DROP);
+}
+
+SEC("tc")
+int weft_underlay_tc(struct __sk_buff *skb)
+{
+	__u64 len = skb->len;
+	struct decap_result res;
+	struct ethhdr inner_eth;
+	int action = TC_ACT_OK;
+
+	bpf_skb_pull_data(skb, len < DECAP_PULL_LEN ? len : DECAP_PULL_LEN);
+	decap_classify((void *)(long)skb->data, (void *)(long)skb->data_end, &res);
+	switch (res.action) {
+	case DECAP_DELIVER:
+		/* adjust_room keeps the first 14 bytes: put the inner
+		 * Ethernet header there. */
+		if (bpf_skb_load_bytes(skb, WEFT_ENCAP_OVERHEAD, &inner_eth,
+				       sizeof(inner_eth)) < 0 ||
+		    bpf_skb_adjust_room(skb, -WEFT_ENCAP_OVERHEAD,
+					BPF_ADJ_ROOM_MAC, 0) ||
+		    bpf_skb_store_bytes(skb, 0, &inner_eth, sizeof(inner_eth), 0) < 0) {
+			res.reason = WEFT_DROP_HELPER_FAILED;
+			break;
+		}
+		action = bpf_redirect_peer(res.ifindex, 0);
+		break;
+	case DECAP_BOUNCE:
+		action = bpf_redirect(skb->ifindex, 0);
+		break;
+	}
+	return verdict(res.reason, len, action, TC_ACT_SHOT);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Host side of a VM's interface, TC ingress: everything the VM sends.
+ * ARP is answered here; the source must be the endpoint bound to the
+ * interface; then switch (same segment) or route (to the gateway MAC) in the
+ * tenant, and deliver: straight into a local VM's namespace, or VXLAN to the
+ * remote VTEP.
+ */
+#include "lib/arp.h"
+#include "lib/encap.h"
+#include "lib/icmp.h"
+#include "lib/route.h"
+#include "lib/stats.h"
+
+#define VM_PULL_LEN (ETH_HLEN + sizeof(struct iphdr) + sizeof(struct arp_eth_ipv4))
+
+struct vm_ctx {
+	struct __sk_buff *skb;
+	const struct weft_endpoint *self; /* the endpoint bound here */
+	const struct weft_segment *seg;   /* its segment */
+	int action;
+};
+
+WEFT_INLINE __u32 vm_arp(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth)
+{
+	struct arp_eth_ipv4 *arp = parse_arp(c);
+	const __u8 *answer;
+
+	if (!arp || !arp_is_well_formed(arp))
+		return WEFT_DROP_TRUNCATED;
+	if (!mac_equal(arp->sha, v->self->mac) || arp->spa != v->self->ip_be)
+		return WEFT_DROP_SPOOFED;
+	if (arp->op != bpf_htons(ARPOP_REQUEST))
+		return WEFT_DROP_ARP_UNANSWERED;
+	answer = arp_lookup(v->seg, v->self->vni, arp->tpa, 0);
+	if (!answer)
+		return WEFT_DROP_ARP_UNANSWERED;
+	arp_reply_in_place(eth, arp, answer);
+	v->action = bpf_redirect(v->skb->ifindex, 0);
+	return WEFT_ARP_REPLY;
+}
+
+/* The packet no longer fits once encapsulated: tell the sender. */
+WEFT_INLINE int too_big_for_underlay(struct __sk_buff *skb,
+				     const struct weft_config *cfg)
+{
+	/* GSO packets are segmented to fit after encapsulation. */
+	return skb->gso_segs <= 1 &&
+	       skb->len - ETH_HLEN + WEFT_ENCAP_OVERHEAD > cfg->underlay_mtu;
+}
+
+WEFT_INLINE __u32 vm_forward(struct vm_ctx *v, const struct fwd_target *t,
+			     int routed)
+{
+	struct __sk_buff *skb = v->skb;
+	const struct weft_config *cfg;
+	void *data, *data_end;
+	struct ethhdr *eth;
+	struct iphdr *ip;
+	__u32 hash;
+
+	if (!t->ifindex) {
+		cfg = config_get();
+		if (!cfg || !cfg->underlay_ifindex)
+			return WEFT_DROP_NO_CONFIG;
+		if (too_big_for_underlay(skb, cfg)) {
+			__u8 df = 0;
+
+			bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, frag_off), &df, 1);
+			if (!(df & (IP_DF >> 8)))
+				return WEFT_DROP_TOO_BIG;
+			return icmp_error_reply(skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+						cfg->underlay_mtu - WEFT_ENCAP_OVERHEAD,
+						v->seg->gateway_ip_be, v->seg->gateway_mac,
+						&v->action);
+		}
+	}
+
+	/* Helpers above may have moved the data: re-derive the pointers. */
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	eth = data;
+	ip = data + ETH_HLEN;
+	if ((void *)(ip + 1) > data_end)
+		return WEFT_DROP_TRUNCATED;
+	mac_copy(eth->h_dest, t->dmac);
+	if (routed) {
+		mac_copy(eth->h_source, v->seg->gateway_mac);
+		ipv4_decrement_ttl(ip);
+	}
+
+	if (t->ifindex) {
+		v->action = bpf_redirect_peer(t->ifindex, 0);
+		return WEFT_DELIVER_LOCAL;
+	}
+	hash = bpf_get_hash_recalc(skb);
+	return vxlan_encap_and_send(skb, cfg, t->vtep_be, t->vni, hash, &v->action);
+}
+
+WEFT_INLINE __u32 vm_ipv4(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth)
+{
+	struct iphdr *ip = parse_ipv4(c);
+	struct fwd_target t = {};
+	struct weft_mac_key key = { .vni = v->self->vni };
+	struct weft_endpoint *ep;
+	__u32 reason;
+
+	if (!ip)
+		return WEFT_DROP_TRUNCATED;
+	if (ip->saddr != v->self->ip_be)
+		return WEFT_DROP_SPOOFED;
+	if (ip->ihl != 5)
+		return WEFT_DROP_IP_OPTIONS;
+	if (ipv4_is_fragment(ip))
+		return WEFT_DROP_FRAGMENT;
+
+	if (mac_equal(eth->h_dest, v->seg->gateway_mac)) {
+		if (ip->ttl <= 1)
+			return icmp_error_reply(v->skb, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0,
+						v->seg->gateway_ip_be, v->seg->gateway_mac,
+						&v->action);
+		reason = route_lookup(v->self->tenant_id, ip->daddr,
+				      bpf_get_hash_recalc(v->skb), &t);
+		if (reason)
+			return reason;
+		return vm_forward(v, &t, 1);
+	}
+
+	if (mac_is_group(eth->h_dest))
+		return WEFT_DROP_BROADCAST;
+	mac_copy(key.mac, eth->h_dest);
+	ep = bpf_map_lookup_elem(&weft_ep_by_mac, &key);
+	if (!ep)
+		return WEFT_DROP_UNKNOWN_DST;
+	target_from_endpoint(&t, ep);
+	return vm_forward(v, &t, 0);
+}
+
+WEFT_INLINE __u32 vm_classify(struct vm_ctx *v)
+{
+	struct __sk_buff *skb = v->skb;
+	struct cursor c;
+	struct ethhdr *eth;
+	__u32 ifindex = skb->ifindex;
+
+	v->self = bpf_map_lookup_elem(&weft_ep_by_if, &ifindex);
+	if (!v->self)
+		return WEFT_DROP_NOT_BOUND;
+	v->seg = bpf_map_lookup_elem(&weft_segments, &v->self->vni);
+	if (!v->seg)
+		return WEFT_DROP_NOT_BOUND;
+
+	bpf_skb_pull_data(skb, skb->len < VM_PULL_LEN ? skb->len : VM_PULL_LEN);
+	c.pos = (void *)(long)skb->data;
+	c.end = (void *)(long)skb->data_end;
+	eth = parse_eth(&c);
+	if (!eth)
+		return WEFT_DROP_TRUNCATED;
+	if (!mac_equal(eth->h_source, v->self->mac))
+		return WEFT_DROP_SPOOFED;
+	switch (bpf_ntohs(eth->h_proto)) {
+	case ETH_P_ARP:
+		return vm_arp(v, &c, eth);
+	case ETH_P_IP:
+		return vm_ipv4(v, &c, eth);
+	default:
+		return WEFT_DROP_UNSUPPORTED;
+	}
+}
+
+SEC("tc")
+int weft_vm_ingress(struct __sk_buff *skb)
+{
+	struct vm_ctx v = { .skb = skb, .action = TC_ACT_SHOT };
+	__u64 len = skb->len;
+
+	return verdict(vm_classify(&v), len, v.action, TC_ACT_SHOT);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
