@@ -1,0 +1,16 @@
+"""weftlab: Weft lab topologies in network namespaces (see lab.py)."""
+
+from .counters import drop_labels, read_counters, reasons
+from .lab import (IPERF_PORT, WHOAMI_PORT, Agent, Capture, Lab, PingResult, missing_tools,
+                  default_build_dir, install_signal_handlers, new_prefix, parse_ping)
+from .ns import LabError, cleanup_stale, list_netns, run, wait_for
+from .topology import (VM, Node, Route, Segment, Tenant, Topology, default_topology,
+                       dump_state_yaml)
+
+__all__ = [
+    "Agent", "Capture", "IPERF_PORT", "Lab", "LabError", "Node", "PingResult", "Route",
+    "Segment", "Tenant", "Topology", "VM", "WHOAMI_PORT", "cleanup_stale",
+    "default_build_dir", "default_topology", "drop_labels", "dump_state_yaml",
+    "install_signal_handlers", "list_netns", "missing_tools", "new_prefix", "parse_ping", "read_counters",
+    "reasons", "run", "wait_for",
+]

@@ -1,0 +1,96 @@
+"""The agents' counters: reason names from bpf/include/weft/abi.h
+(WEFT_REASONS, in enum order = index into weft_stats), values from
+`bpftool -j map dump pinned ...`, summed over CPUs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+from .ns import LabError, run
+
+REPO_ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+ABI_H = os.path.join(REPO_ROOT, "bpf", "include", "weft", "abi.h")
+BPFTOOL = "/usr/sbin/bpftool" if os.path.exists("/usr/sbin/bpftool") else "bpftool"
+
+
+def reasons(abi_h: str = ABI_H) -> list[tuple[str, str]]:
+    """[(enum suffix, metric label)] in enum order, parsed from WEFT_REASONS."""
+    with open(abi_h) as f:
+        text = f.read()
+    m = re.search(r"#define\s+WEFT_REASONS\(X\)(.*?)(?:\n\s*\n|\n#)", text, re.S)
+    if not m:
+        raise LabError(f"WEFT_REASONS not found in {abi_h}")
+    body = re.sub(r"/\*.*?\*/", "", m.group(1), flags=re.S)
+    out = re.findall(r"X\(\s*(\w+)\s*,\s*\"([^\"]+)\"\s*\)", body)
+    if not out:
+        raise LabError(f"no reasons parsed from {abi_h}")
+    return out
+
+
+def first_drop_index(abi_h: str = ABI_H) -> int:
+    """Index of the first drop reason (WEFT_FIRST_DROP)."""
+    with open(abi_h) as f:
+        text = f.read()
+    m = re.search(r"#define\s+WEFT_FIRST_DROP\s+WEFT_(\w+)", text)
+    names = [n for n, _ in reasons(abi_h)]
+    if m and m.group(1) in names:
+        return names.index(m.group(1))
+    return next((i for i, n in enumerate(names) if n.startswith("DROP_")), len(names))
+
+
+def _u64_le(byte_strs, off: int) -> int:
+    return int.from_bytes(bytes(int(b, 16) for b in byte_strs[off:off + 8]), "little")
+
+
+def _index_of(entry) -> int:
+    key = entry.get("key")
+    if isinstance(key, list):
+        return int.from_bytes(bytes(int(b, 16) for b in key), "little")
+    fmt = entry.get("formatted", {})
+    return int(fmt.get("key", key))
+
+
+def parse_percpu_counters(dump: list) -> dict[int, tuple[int, int]]:
+    """{index: (packets, bytes)} summed over CPUs, from bpftool's JSON dump of
+    a per-CPU array of struct weft_counter (raw bytes or BTF-formatted)."""
+    out: dict[int, tuple[int, int]] = {}
+    for entry in dump:
+        idx = _index_of(entry)
+        pk = by = 0
+        values = entry.get("values")
+        if values is None and "formatted" in entry:
+            values = entry["formatted"].get("values", [])
+        if values is None and "value" in entry:  # not per-CPU
+            values = [{"value": entry["value"]}]
+        for v in values or []:
+            val = v.get("value")
+            if isinstance(val, list):
+                pk += _u64_le(val, 0)
+                by += _u64_le(val, 8)
+            elif isinstance(val, dict):
+                pk += int(val.get("packets", 0))
+                by += int(val.get("bytes", 0))
+        out[idx] = (pk, by)
+    return out
+
+
+def read_counters(stats_pin: str, abi_h: str = ABI_H) -> dict[str, int]:
+    """{metric label: packets} of a pinned weft_stats map."""
+    cp = run([BPFTOOL, "-j", "map", "dump", "pinned", stats_pin], check=False)
+    if cp.returncode != 0:
+        raise LabError(f"bpftool map dump {stats_pin} failed: {cp.stderr.strip()}")
+    by_index = parse_percpu_counters(json.loads(cp.stdout or "[]"))
+    names = reasons(abi_h)
+    result = {}
+    for i, (_, label) in enumerate(names):
+        result[label] = by_index.get(i, (0, 0))[0]
+    for i, (pk, _) in by_index.items():
+        if i >= len(names):
+            result[f"reason_{i}"] = pk
+    return result
+
+
+def drop_labels(abi_h: str = ABI_H) -> list[str]:
+    return [label for _, label in reasons(abi_h)[first_drop_index(abi_h):]]

@@ -1,0 +1,262 @@
+"""The lab's description of a fleet: nodes, tenants, segments, VMs, routes.
+
+One source of truth: the namespaces and links the lab builds, the plain Linux
+vxlan host's FDB and the agents' state file (see `state_dict`/`state_yaml`)
+are all derived from a Topology.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import json
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Node:
+    name: str
+    vtep: str              # underlay address (eth0 of the hypervisor namespace)
+    foreign: bool = False  # plain Linux vxlan host, no agent
+
+
+@dataclass
+class Tenant:
+    name: str
+    id: int
+
+
+@dataclass
+class Segment:
+    name: str
+    tenant: str
+    vni: int
+    subnet: str        # "10.0.1.0/24"
+    gateway: str       # "10.0.1.1"
+    gateway_mac: str   # anycast, the same on every host
+
+    @property
+    def prefixlen(self) -> int:
+        return ipaddress.ip_network(self.subnet).prefixlen
+
+
+@dataclass
+class VM:
+    """A VM: a namespace with eth0; its endpoint in the state."""
+    name: str
+    segment: str
+    ip: str
+    mac: str
+    node: str
+    mtu: int = 1500
+
+    @property
+    def interface(self) -> str:
+        """Host-side interface name in the hypervisor namespace."""
+        return f"v{self.name}"
+
+
+@dataclass
+class Route:
+    tenant: str
+    prefix: str
+    nodes: list[str] = field(default_factory=list)
+    segment: str | None = None
+    blackhole: bool = False
+
+
+@dataclass
+class Topology:
+    nodes: list[Node]
+    tenants: list[Tenant]
+    segments: list[Segment]
+    vms: list[VM]
+    routes: list[Route] = field(default_factory=list)
+    version: int = 1
+
+    # --- lookups ---------------------------------------------------------
+    def node(self, name: str) -> Node:
+        return _find(self.nodes, name, "node")
+
+    def tenant(self, name: str) -> Tenant:
+        return _find(self.tenants, name, "tenant")
+
+    def segment(self, name: str) -> Segment:
+        return _find(self.segments, name, "segment")
+
+    def vm(self, name: str) -> VM:
+        return _find(self.vms, name, "vm")
+
+    def tenant_of(self, vm: VM | str) -> Tenant:
+        vm = self.vm(vm) if isinstance(vm, str) else vm
+        return self.tenant(self.segment(vm.segment).tenant)
+
+    def weft_nodes(self) -> list[Node]:
+        return [n for n in self.nodes if not n.foreign]
+
+    def foreign_nodes(self) -> list[Node]:
+        return [n for n in self.nodes if n.foreign]
+
+    def vms_on(self, node: str) -> list[VM]:
+        return [v for v in self.vms if v.node == node]
+
+    def vms_in(self, segment: str) -> list[VM]:
+        return [v for v in self.vms if v.segment == segment]
+
+    def vms_at(self, tenant: str, ip: str) -> list[VM]:
+        return [v for v in self.vms if v.ip == ip and self.segment(v.segment).tenant == tenant]
+
+    def vnis_on(self, node: str) -> list[int]:
+        return sorted({self.segment(v.segment).vni for v in self.vms_on(node)})
+
+    def segment_by_vni(self, vni: int) -> Segment:
+        for s in self.segments:
+            if s.vni == vni:
+                return s
+        raise KeyError(f"no segment with vni {vni}")
+
+    def copy(self) -> "Topology":
+        return copy.deepcopy(self)
+
+    def validate(self) -> None:
+        """Checks what the lab itself relies on (not the agent's validation)."""
+        names = [n.name for n in self.nodes] + [v.name for v in self.vms]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"duplicate node/vm names: {sorted(dup)}")
+        for v in self.vms:
+            if len(v.interface) > 15:
+                raise ValueError(f"vm {v.name}: interface name {v.interface} too long")
+            seg = self.segment(v.segment)
+            self.node(v.node)
+            if ipaddress.ip_address(v.ip) not in ipaddress.ip_network(seg.subnet):
+                raise ValueError(f"vm {v.name}: {v.ip} outside {seg.subnet}")
+
+    # --- the agents' state file -------------------------------------------
+    def state_dict(self) -> dict:
+        """The desired state in the agent's YAML schema (version 1)."""
+        nodes = []
+        for n in self.nodes:
+            d = {"name": n.name, "vtep": n.vtep}
+            if n.foreign:
+                d["foreign"] = True
+            nodes.append(d)
+        endpoints = []
+        for v in self.vms:
+            d = {"name": v.name, "segment": v.segment, "ip": v.ip, "mac": v.mac,
+                 "node": v.node}
+            if not self.node(v.node).foreign:
+                d["interface"] = v.interface
+            endpoints.append(d)
+        routes = []
+        for r in self.routes:
+            d = {"tenant": r.tenant, "prefix": r.prefix}
+            if r.blackhole:
+                d["blackhole"] = True
+            else:
+                d["nodes"] = list(r.nodes)
+                d["segment"] = r.segment
+            routes.append(d)
+        return {
+            "version": self.version,
+            "nodes": nodes,
+            "tenants": [{"name": t.name, "id": t.id} for t in self.tenants],
+            "segments": [{"name": s.name, "tenant": s.tenant, "vni": s.vni,
+                          "subnet": s.subnet, "gateway": s.gateway,
+                          "gateway_mac": s.gateway_mac} for s in self.segments],
+            "endpoints": endpoints,
+            "routes": routes,
+        }
+
+    def state_yaml(self) -> str:
+        return dump_state_yaml(self.state_dict())
+
+
+def _find(items, name, kind):
+    for it in items:
+        if it.name == name:
+            return it
+    raise KeyError(f"unknown {kind} {name!r}")
+
+
+def _scalar(v) -> str:
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if v is None:
+        return "null"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_scalar(x) for x in v) + "]"
+    # always quoted: MACs like 02:00:.. would otherwise be YAML 1.1 sexagesimals
+    return json.dumps(str(v))
+
+
+def dump_state_yaml(state: dict) -> str:
+    """Emits a state dict as YAML: top-level keys in block style, one flow
+    mapping per list item (as in the documented examples). Strings are always
+    double-quoted. No PyYAML needed."""
+    out = ["# generated by weftlab (lab/weftlab/topology.py); do not edit"]
+    for key, value in state.items():
+        if isinstance(value, list):
+            if not value:
+                out.append(f"{key}: []")
+                continue
+            out.append(f"{key}:")
+            for item in value:
+                if isinstance(item, dict):
+                    body = ", ".join(f"{k}: {_scalar(v)}" for k, v in item.items())
+                    out.append(f"  - {{{body}}}")
+                else:
+                    out.append(f"  - {_scalar(item)}")
+        else:
+            out.append(f"{key}: {_scalar(value)}")
+    return "\n".join(out) + "\n"
+
+
+def _mac(tenant_id: int, seg: int, host: int) -> str:
+    return f"02:00:00:{tenant_id:02x}:{seg:02x}:{host:02x}"
+
+
+def default_topology() -> Topology:
+    """Two Weft hypervisors (hv1, hv2) and a plain Linux vxlan host (lx1).
+    Tenants A (id 1) and B (id 2) both use 10.0.1.0/24 and 10.0.2.0/24:
+
+      tenant A: a-web 10.0.1.0/24 VNI 1001, a-db 10.0.2.0/24 VNI 1002
+      tenant B: b-web 10.0.1.0/24 VNI 2001, b-db 10.0.2.0/24 VNI 2002
+
+      hv1: a1 (A web .10)  a3 (A db .10)  b1 (B web .10)  b2 (B db .11)
+      hv2: a2 (A web .11)  a4 (A db .11)  b3 (B db .10)   b4 (B db .20)
+      lx1: alx (A web .30)
+
+    Identical addresses across tenants on purpose: a1/b1 share 10.0.1.10 on
+    one host; a3 (hv1) and b3 (hv2) share 10.0.2.10; a4 (hv2) and b2 (hv1)
+    share 10.0.2.11. b4's 10.0.2.20 exists only in tenant B."""
+    nodes = [Node("hv1", "198.18.0.1"), Node("hv2", "198.18.0.2"),
+             Node("lx1", "198.18.0.3", foreign=True)]
+    tenants = [Tenant("A", 1), Tenant("B", 2)]
+    segments = []
+    for t in tenants:
+        for idx, kind in ((1, "web"), (2, "db")):
+            segments.append(Segment(
+                name=f"{t.name.lower()}-{kind}", tenant=t.name, vni=t.id * 1000 + idx,
+                subnet=f"10.0.{idx}.0/24", gateway=f"10.0.{idx}.1",
+                gateway_mac=f"02:fe:00:00:{t.id:02x}:{idx:02x}"))
+    vms = [
+        VM("a1", "a-web", "10.0.1.10", _mac(1, 1, 10), "hv1"),
+        VM("a2", "a-web", "10.0.1.11", _mac(1, 1, 11), "hv2"),
+        VM("a3", "a-db", "10.0.2.10", _mac(1, 2, 10), "hv1"),
+        VM("a4", "a-db", "10.0.2.11", _mac(1, 2, 11), "hv2"),
+        VM("b1", "b-web", "10.0.1.10", _mac(2, 1, 10), "hv1"),
+        VM("b2", "b-db", "10.0.2.11", _mac(2, 2, 11), "hv1"),
+        VM("b3", "b-db", "10.0.2.10", _mac(2, 2, 10), "hv2"),
+        VM("b4", "b-db", "10.0.2.20", _mac(2, 2, 20), "hv2"),
+        # plain Linux host: a vxlan device's usual MTU (1500 - 50)
+        VM("alx", "a-web", "10.0.1.30", _mac(1, 1, 30), "lx1", mtu=1450),
+    ]
+    routes = [Route("A", "10.66.0.0/16", blackhole=True)]
+    topo = Topology(nodes, tenants, segments, vms, routes)
+    topo.validate()
+    return topo
