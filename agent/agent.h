@@ -1,0 +1,58 @@
+// weft-agent's core: keeps one node's datapath equal to the desired state.
+// Standalone mode for now: the state comes from a YAML file (reloaded on
+// request); the gRPC sync stream will feed the same Reconcile().
+#ifndef WEFT_AGENT_AGENT_H_
+#define WEFT_AGENT_AGENT_H_
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "agent/datapath/attach.h"
+#include "agent/datapath/datapath.h"
+#include "agent/model/state.h"
+
+namespace weft {
+
+struct AgentOptions {
+  std::string state_path;
+  std::string node;
+  std::string underlay;
+  Hook underlay_hook = Hook::kTc;
+  std::string bpffs = "/sys/fs/bpf";
+};
+
+class Agent {
+ public:
+  // Loads and validates the state file, loads the programs (adopting pinned
+  // maps), fills the maps, then attaches. Nothing is attached on error.
+  static absl::StatusOr<std::unique_ptr<Agent>> Start(const AgentOptions& options);
+
+  // Re-resolves interfaces (VMs come and go), rewrites what changed in the
+  // maps, attaches the VM program where an endpoint's interface appeared.
+  absl::Status Reconcile();
+
+  // Re-reads the state file. An invalid file changes nothing.
+  absl::Status ReloadState();
+
+  // Detaches every program and removes the pins.
+  absl::Status Shutdown();
+
+  std::string PinDir() const;
+
+ private:
+  explicit Agent(AgentOptions options) : options_(std::move(options)) {}
+
+  AgentOptions options_;
+  State state_;
+  std::unique_ptr<Datapath> datapath_;
+  uint32_t underlay_ifindex_ = 0;
+  // Interfaces the VM program is attached to: name -> ifindex.
+  std::map<std::string, uint32_t> attached_;
+};
+
+}  // namespace weft
+
+#endif  // WEFT_AGENT_AGENT_H_

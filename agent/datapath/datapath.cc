@@ -1,0 +1,200 @@
+#include "agent/datapath/datapath.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "agent/datapath/bpf_error.h"
+#include "underlay.skel.h"
+#include "vm.skel.h"
+
+namespace weft {
+namespace {
+
+constexpr std::string_view kReasonLabels[] = {
+#define WEFT_REASON_LABEL_(name, label) label,
+    WEFT_REASONS(WEFT_REASON_LABEL_)
+#undef WEFT_REASON_LABEL_
+};
+static_assert(std::size(kReasonLabels) == WEFT_REASON_COUNT);
+
+bool IsWeftMap(const bpf_map* map) {
+  return std::string_view(bpf_map__name(map)).starts_with("weft_");
+}
+
+// Every key and value currently in the map.
+absl::StatusOr<std::map<std::string, std::string>> DumpMap(int fd, const bpf_map* map) {
+  std::map<std::string, std::string> out;
+  const size_t key_size = bpf_map__key_size(map);
+  const size_t value_size = bpf_map__value_size(map);
+  std::string key(key_size, '\0'), next(key_size, '\0'), value(value_size, '\0');
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, next.data()) == 0) {
+    if (bpf_map_lookup_elem(fd, next.data(), value.data()) == 0) out[next] = value;
+    key = next;
+    prev = key.data();
+  }
+  if (errno != ENOENT) return BpfError(errno, absl::StrCat("iterating ", bpf_map__name(map)));
+  return out;
+}
+
+}  // namespace
+
+std::string_view ReasonLabel(int reason) {
+  if (reason < 0 || reason >= WEFT_REASON_COUNT) return "unknown";
+  return kReasonLabels[reason];
+}
+
+absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(const std::string& pin_dir) {
+  std::unique_ptr<Datapath> dp(new Datapath());
+  dp->pin_dir_ = pin_dir;
+
+  dp->vm_ = weft_vm__open();
+  if (!dp->vm_) return BpfError(errno, "opening the VM BPF object");
+  if (!pin_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(pin_dir, ec);
+    if (ec) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "creating pin directory ", pin_dir, ": ", ec.message(), " (is a bpffs mounted there?)"));
+    }
+    bpf_map* map;
+    bpf_object__for_each_map(map, dp->vm_->obj) {
+      if (!IsWeftMap(map)) continue;
+      std::string path = absl::StrCat(pin_dir, "/", bpf_map__name(map));
+      if (int err = bpf_map__set_pin_path(map, path.c_str())) {
+        return BpfError(err, absl::StrCat("setting pin path ", path));
+      }
+    }
+  }
+  if (int err = weft_vm__load(dp->vm_)) {
+    return BpfError(err, absl::StrCat("loading the VM BPF object",
+                                      pin_dir.empty() ? "" : " (maps pinned at " + pin_dir + ")"));
+  }
+
+  // The underlay object uses the very same maps.
+  dp->underlay_ = weft_underlay__open();
+  if (!dp->underlay_) return BpfError(errno, "opening the underlay BPF object");
+  bpf_map* map;
+  bpf_object__for_each_map(map, dp->underlay_->obj) {
+    if (!IsWeftMap(map)) continue;
+    int fd = dp->MapFd(bpf_map__name(map));
+    if (fd < 0) {
+      return absl::InternalError(
+          absl::StrCat("map ", bpf_map__name(map), " is in the underlay object only"));
+    }
+    if (int err = bpf_map__reuse_fd(map, fd)) {
+      return BpfError(err, absl::StrCat("sharing map ", bpf_map__name(map)));
+    }
+  }
+  if (int err = weft_underlay__load(dp->underlay_)) {
+    return BpfError(err, "loading the underlay BPF object");
+  }
+  return dp;
+}
+
+Datapath::~Datapath() {
+  weft_underlay__destroy(underlay_);
+  weft_vm__destroy(vm_);
+}
+
+int Datapath::MapFd(std::string_view map_name) const {
+  bpf_map* map = bpf_object__find_map_by_name(vm_->obj, std::string(map_name).c_str());
+  return map ? bpf_map__fd(map) : -1;
+}
+
+int Datapath::VmProgramFd() const { return bpf_program__fd(vm_->progs.weft_vm_ingress); }
+int Datapath::UnderlayXdpProgramFd() const {
+  return bpf_program__fd(underlay_->progs.weft_underlay_xdp);
+}
+int Datapath::UnderlayTcProgramFd() const {
+  return bpf_program__fd(underlay_->progs.weft_underlay_tc);
+}
+
+absl::Status Datapath::Apply(const NodeTables& tables) {
+  struct Pending {
+    const bpf_map* map;
+    int fd;
+    std::vector<std::string> stale;
+  };
+  std::vector<Pending> pending;
+  // Make: every new or changed entry, in table order.
+  for (const MapTable& table : tables.tables) {
+    const bpf_map* map = bpf_object__find_map_by_name(vm_->obj, table.map_name.c_str());
+    if (!map) return absl::InternalError(absl::StrCat("no BPF map named ", table.map_name));
+    const int fd = bpf_map__fd(map);
+    auto current = DumpMap(fd, map);
+    if (!current.ok()) return current.status();
+    for (const auto& [key, value] : table.entries) {
+      if (key.size() != bpf_map__key_size(map) || value.size() != bpf_map__value_size(map)) {
+        return absl::InternalError(absl::StrCat("entry size mismatch for ", table.map_name));
+      }
+      auto it = current->find(key);
+      if (it != current->end() && it->second == value) continue;
+      if (bpf_map_update_elem(fd, key.data(), value.data(), BPF_ANY) != 0) {
+        return BpfError(errno, absl::StrCat("writing ", table.map_name, " (",
+                                            current->size(), " entries)"));
+      }
+    }
+    Pending p{map, fd, {}};
+    if (bpf_map__type(map) != BPF_MAP_TYPE_ARRAY) {
+      for (const auto& [key, value] : *current) {
+        if (!table.entries.contains(key)) p.stale.push_back(key);
+      }
+    }
+    pending.push_back(std::move(p));
+  }
+  // Break: what is no longer wanted, in reverse order (routes before the
+  // endpoints they lead to, endpoints before their segment).
+  for (auto it = pending.rbegin(); it != pending.rend(); ++it) {
+    for (const std::string& key : it->stale) {
+      if (bpf_map_delete_elem(it->fd, key.data()) != 0 && errno != ENOENT) {
+        return BpfError(errno, absl::StrCat("deleting from ", bpf_map__name(it->map)));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Counters> Datapath::ReadCounters() const {
+  const int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return BpfError(cpus, "counting possible CPUs");
+  const int fd = MapFd(WEFT_MAP_STATS);
+  Counters total{};
+  std::vector<weft_counter> per_cpu(cpus);
+  for (__u32 reason = 0; reason < WEFT_REASON_COUNT; ++reason) {
+    if (bpf_map_lookup_elem(fd, &reason, per_cpu.data()) != 0) {
+      return BpfError(errno, "reading weft_stats");
+    }
+    for (const weft_counter& c : per_cpu) {
+      total[reason].packets += c.packets;
+      total[reason].bytes += c.bytes;
+    }
+  }
+  return total;
+}
+
+absl::Status Datapath::Unpin() {
+  if (pin_dir_.empty()) return absl::OkStatus();
+  bpf_map* map;
+  bpf_object__for_each_map(map, vm_->obj) {
+    if (!IsWeftMap(map) || !bpf_map__is_pinned(map)) continue;
+    if (int err = bpf_map__unpin(map, nullptr)) {
+      return BpfError(err, absl::StrCat("unpinning ", bpf_map__name(map)));
+    }
+  }
+  if (rmdir(pin_dir_.c_str()) != 0 && errno != ENOENT) {
+    return BpfError(errno, absl::StrCat("removing ", pin_dir_));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace weft
