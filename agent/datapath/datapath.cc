@@ -26,8 +26,10 @@ constexpr std::string_view kReasonLabels[] = {
 };
 static_assert(std::size(kReasonLabels) == WEFT_REASON_COUNT);
 
+// The maps of abi.h, not libbpf's internal .rodata/.bss of an object.
 bool IsWeftMap(const bpf_map* map) {
-  return std::string_view(bpf_map__name(map)).starts_with("weft_");
+  return !bpf_map__is_internal(map) &&
+         std::string_view(bpf_map__name(map)).starts_with("weft_");
 }
 
 // Every key and value currently in the map.

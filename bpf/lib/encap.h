@@ -4,7 +4,10 @@
  * bpf_skb_adjust_room's tunnel flags so the kernel knows the inner headers:
  * GSO segments a large inner TCP send after encapsulation (and shrinks its
  * segment size by the overhead), which keeps throughput of big flows.
- * The underlay next hop comes from the kernel's FIB.
+ * The underlay next hop comes from the kernel's FIB and neighbour table via
+ * bpf_redirect_neigh, which also writes the outer Ethernet addresses. (The
+ * bpf_fib_lookup helper would refuse unless IPv4 forwarding is enabled on
+ * the underlay interface, a host setting Weft should not depend on.)
  */
 #ifndef WEFT_BPF_ENCAP_H
 #define WEFT_BPF_ENCAP_H
@@ -40,25 +43,13 @@ WEFT_INLINE __u32 vxlan_encap_and_send(struct __sk_buff *skb,
 				       __be32 vtep_be, __u32 vni,
 				       __u32 flow_hash, int *action)
 {
-	struct bpf_fib_lookup fib = {};
 	struct vxlan_encap h __attribute__((aligned(8))) = {};
 	__u32 inner_len = skb->len;
 	__u8 tos = 0;
-	long rc;
 
 	if (bpf_skb_load_bytes(skb, 0, &h.inner, sizeof(h.inner)) < 0 ||
 	    bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, tos), &tos, 1) < 0)
 		return WEFT_DROP_TRUNCATED;
-
-	fib.family = AF_INET;
-	fib.ipv4_src = cfg->local_vtep_be;
-	fib.ipv4_dst = vtep_be;
-	fib.l4_protocol = IPPROTO_UDP;
-	fib.tot_len = inner_len + WEFT_ENCAP_OVERHEAD - ETH_HLEN;
-	fib.ifindex = cfg->underlay_ifindex;
-	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
-		return WEFT_DROP_FIB;
 
 	if (bpf_skb_adjust_room(skb, WEFT_ENCAP_OVERHEAD, BPF_ADJ_ROOM_MAC,
 				BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 |
@@ -68,8 +59,6 @@ WEFT_INLINE __u32 vxlan_encap_and_send(struct __sk_buff *skb,
 		return WEFT_DROP_HELPER_FAILED;
 
 	h.eth.h_proto = bpf_htons(ETH_P_IP);
-	mac_copy(h.eth.h_source, fib.smac);
-	mac_copy(h.eth.h_dest, fib.dmac);
 	h.ip.version = 4;
 	h.ip.ihl = 5;
 	h.ip.tos = tos;
@@ -90,15 +79,7 @@ WEFT_INLINE __u32 vxlan_encap_and_send(struct __sk_buff *skb,
 	if (bpf_skb_store_bytes(skb, 0, &h, sizeof(h), 0) < 0)
 		return WEFT_DROP_HELPER_FAILED;
 
-	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		struct bpf_redir_neigh nh = {
-			.nh_family = AF_INET,
-			.ipv4_nh = fib.ipv4_dst,
-		};
-		*action = bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
-	} else {
-		*action = bpf_redirect(fib.ifindex, 0);
-	}
+	*action = bpf_redirect_neigh(cfg->underlay_ifindex, NULL, 0, 0);
 	return WEFT_ENCAP;
 }
 
