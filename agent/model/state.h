@@ -18,6 +18,8 @@ struct Ipv4Prefix {
   uint32_t addr = 0;  // host order, host bits zero
   uint8_t length = 0;
 
+  uint32_t Mask() const;       // the `length` network bits set
+  uint32_t Broadcast() const;  // last address: host bits all set
   bool Contains(uint32_t ip) const;
   bool Overlaps(const Ipv4Prefix& other) const;
   friend bool operator==(const Ipv4Prefix&, const Ipv4Prefix&) = default;
