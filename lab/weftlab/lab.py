@@ -417,6 +417,10 @@ class Lab:
             host_cmds.append(f"link set {vm.interface} master br{seg.vni}")
         host_cmds.append(f"link set {vm.interface} up")
         ip_batch(hv, host_cmds)
+        if self._is_linux_node(node):
+            # local VMs known from the start: no unknown-unicast flooding
+            run(["bridge", "-n", hv, "fdb", "replace", vm.mac, "dev", vm.interface,
+                 "master", "static"])
         ip_batch(vns, [f"link set eth0 address {vm.mac}",
                        f"link set eth0 mtu {vm.mtu}",
                        f"addr add {vm.ip}/{seg.prefixlen} dev eth0",

@@ -1,0 +1,118 @@
+"""Shared by the netns tests: preconditions (root, tools, agent binary) and a
+base class whose setUpClass builds a lab and whose tearDownClass (or a failed
+setUpClass) tears it down.
+
+Precondition not met: with CI set in the environment the test class fails
+loudly (an error naming what is missing); elsewhere it is skipped and the
+reason printed."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import unittest
+
+try:
+    import weftlab
+except ImportError:  # run from the source tree without PYTHONPATH
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lab"))
+    import weftlab
+
+from weftlab import Lab, LabError  # noqa: E402
+
+
+def unmet(reason: str):
+    """Skip (dev machine) or fail loudly (CI) for an unmet precondition."""
+    if os.environ.get("CI"):
+        raise RuntimeError(f"netns tests cannot run under CI: {reason}")
+    print(f"\nSKIP netns tests: {reason}", file=sys.stderr, flush=True)
+    raise unittest.SkipTest(reason)
+
+
+def require_lab(agent: bool) -> None:
+    if os.geteuid() != 0:
+        unmet("not root (network namespaces, bpffs and BPF need root)")
+    missing = weftlab.missing_tools()
+    if missing:
+        unmet(f"missing tools: {' '.join(missing)}")
+    if agent:
+        path = os.path.join(weftlab.default_build_dir(), "weft-agent")
+        if not os.access(path, os.X_OK):
+            unmet(f"no agent binary at {path} (set WEFT_BUILD_DIR or build target weft-agent)")
+
+
+class LabTestCase(unittest.TestCase):
+    """setUpClass builds cls.lab from cls.make_topology() in cls.MODE and
+    calls cls.prepare(lab); any failure tears the lab down before it
+    propagates. Agent-based classes fail each test early if an agent died."""
+
+    MODE = "weft"
+    NEEDS_AGENT = True
+    START_AGENTS = True
+    WHOAMI = True
+    lab: Lab = None
+
+    @classmethod
+    def make_topology(cls):
+        return weftlab.default_topology()
+
+    @classmethod
+    def prepare(cls, lab: Lab) -> None:
+        pass
+
+    @classmethod
+    def setUpClass(cls):
+        require_lab(agent=cls.NEEDS_AGENT)
+        cls.lab = Lab(cls.make_topology(), mode=cls.MODE,
+                      verbose=bool(os.environ.get("WEFT_LAB_VERBOSE")))
+        try:
+            cls.lab.build()
+            if cls.MODE == "weft" and cls.START_AGENTS:
+                cls.lab.start_agents()
+            if cls.WHOAMI:
+                cls.lab.start_whoami()
+            cls.prepare(cls.lab)
+        except BaseException:
+            cls.lab.teardown()
+            cls.lab = None
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.lab is not None:
+            cls.lab.teardown()
+            cls.lab = None
+
+    def setUp(self):
+        if self.lab is not None and self.MODE == "weft":
+            dead = self.lab.check_agents_alive()
+            if dead:
+                self.fail("agent(s) died: " + "; ".join(dead))
+
+    # --- assertions ------------------------------------------------------------
+    def assertReaches(self, src: str, dst_ip: str, expect: str, count: int = 3):
+        p = self.lab.ping(src, dst_ip, count=count, timeout=4)
+        self.assertTrue(p.ok, f"{src} -> {dst_ip}: no ping reply\n{p.output}")
+        who = self.lab.whoami(src, dst_ip)
+        self.assertEqual(who, expect,
+                         f"{src} -> {dst_ip}:{weftlab.WHOAMI_PORT}: expected {expect} to "
+                         f"answer, got {who!r} ({self.lab.last_whoami_error})")
+
+    def assertNoAnswer(self, src: str, dst_ip: str):
+        p = self.lab.ping(src, dst_ip, count=2, timeout=2)
+        self.assertFalse(p.ok, f"{src} -> {dst_ip}: unexpected ping reply\n{p.output}")
+        who = self.lab.whoami(src, dst_ip, timeout=1.5)
+        self.assertIsNone(who, f"{src} -> {dst_ip}: {who!r} answered over TCP")
+
+    def counter(self, node: str, label: str) -> int:
+        return self.lab.counters(node).get(label, 0)
+
+    def wait_counter_above(self, node: str, label: str, base: int, timeout: float = 3.0) -> int:
+        """Polls until node's counter exceeds base; returns the last value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            v = self.counter(node, label)
+            if v > base or time.monotonic() >= deadline:
+                return v
+            time.sleep(0.1)

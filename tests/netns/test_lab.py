@@ -1,0 +1,283 @@
+"""The lab itself, without any agent: the topology is what the tests assume
+(namespaces, veths, addresses, MTUs, the plain Linux vxlan host), the kernel
+reference mode reaches what the matrix expects, captures count, the state
+file matches the topology, and teardown leaves nothing behind."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import unittest
+
+from netns_common import LabTestCase, require_lab, weftlab
+from weftlab import Lab, LabError, VM, default_topology
+from weftlab import ns as wns
+
+
+def root_ns_snapshot() -> dict:
+    """Links, addresses, routes and rules of the root namespace, and the
+    mount table (what the lab must never change)."""
+    out = {}
+    for key, argv in {"links": ["ip", "-o", "link", "show"],
+                      "addrs": ["ip", "-o", "addr", "show"],
+                      "routes": ["ip", "route", "show", "table", "all"],
+                      "rules": ["ip", "rule", "show"]}.items():
+        text = wns.run(argv, check=False).stdout
+        # counters and timers are not state
+        text = re.sub(r"(valid_lft|preferred_lft) \S+", "", text)
+        out[key] = sorted(text.splitlines())
+    with open("/proc/self/mounts") as f:
+        out["mounts"] = sorted(l for l in f.read().splitlines() if "/weft-wft" in l)
+    return out
+
+
+class KernelTopologyTest(LabTestCase):
+    """Kernel reference mode: every host a plain Linux vxlan/bridge host,
+    with an anycast gateway and per-tenant tables (no Weft)."""
+
+    MODE = "kernel"
+    NEEDS_AGENT = False
+
+    def vm_ip_json(self, vm, *args):
+        return json.loads(self.lab.exec(vm, ["ip", "-j", *args], check=True).stdout)
+
+    def test_names_carry_the_run_prefix(self):
+        self.assertRegex(self.lab.prefix, r"^wft[0-9a-f]{6}-$")
+        ours = [n for n in weftlab.list_netns() if n.startswith(self.lab.prefix)]
+        want = {self.lab.ns(x) for x in ["ul"] + [n.name for n in self.lab.topo.nodes]
+                + [v.name for v in self.lab.topo.vms]}
+        self.assertEqual(set(ours), want)
+
+    def test_vm_interfaces(self):
+        topo = self.lab.topo
+        for vm in topo.vms:
+            seg = topo.segment(vm.segment)
+            with self.subTest(vm=vm.name):
+                link = self.vm_ip_json(vm.name, "link", "show", "eth0")[0]
+                self.assertEqual(link["address"], vm.mac)
+                self.assertEqual(link["mtu"], vm.mtu)
+                self.assertIn("UP", link["flags"])
+                addrs = self.vm_ip_json(vm.name, "-4", "addr", "show", "eth0")[0]["addr_info"]
+                self.assertEqual([(a["local"], a["prefixlen"]) for a in addrs],
+                                 [(vm.ip, seg.prefixlen)])
+                routes = self.vm_ip_json(vm.name, "route", "show", "default")
+                self.assertEqual(routes[0]["gateway"], seg.gateway)
+                v6 = self.lab.exec(vm.name, ["sysctl", "-n", "net.ipv6.conf.all.disable_ipv6"])
+                self.assertEqual(v6.stdout.strip(), "1")
+                host = json.loads(wns.ip(self.lab.ns(vm.node), "-j", "link", "show",
+                                         vm.interface).stdout)[0]
+                self.assertIn("UP", host["flags"])
+                self.assertIn("LOWER_UP", host["flags"])
+
+    def test_underlay(self):
+        for node in self.lab.topo.nodes:
+            addrs = json.loads(wns.ip(self.lab.ns(node.name), "-j", "-4", "addr", "show",
+                                      "eth0").stdout)[0]
+            self.assertEqual(addrs["mtu"], 1500)
+            self.assertEqual(addrs["addr_info"][0]["local"], node.vtep)
+        p = self.lab.exec("hv1", ["ping", "-c", "1", "-W", "2", "198.18.0.2"])
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        p = self.lab.exec("hv2", ["ping", "-c", "1", "-W", "2", "198.18.0.3"])
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+    def test_linux_vxlan_host(self):
+        lx = self.lab.ns("lx1")
+        d = json.loads(wns.ip(lx, "-d", "-j", "link", "show", "vxlan1001").stdout)[0]
+        info = d["linkinfo"]["info_data"]
+        self.assertEqual(info["id"], 1001)
+        self.assertEqual(info["port"], 4789)
+        self.assertEqual(info["local"], "198.18.0.3")
+        self.assertFalse(info.get("learning", True))
+        self.assertEqual(d["master"], "br1001")
+        fdb = wns.run(["bridge", "-n", lx, "fdb", "show", "dev", "vxlan1001"]).stdout
+        a1, a2 = self.lab.topo.vm("a1"), self.lab.topo.vm("a2")
+        self.assertRegex(fdb, rf"{a1.mac} dst 198\.18\.0\.1 ")
+        self.assertRegex(fdb, rf"{a2.mac} dst 198\.18\.0\.2 ")
+        self.assertRegex(fdb, r"00:00:00:00:00:00 dst 198\.18\.0\.1 ")
+        self.assertRegex(fdb, r"00:00:00:00:00:00 dst 198\.18\.0\.2 ")
+
+    def test_kernel_paths(self):
+        self.assertReaches("a1", "10.0.1.11", "a2")   # cross-host L2
+        self.assertReaches("a1", "10.0.2.10", "a3")   # same-host routed
+        self.assertReaches("a1", "10.0.2.11", "a4")   # cross-host routed, b2 has the IP on hv1
+        self.assertReaches("b1", "10.0.2.11", "b2")
+        self.assertReaches("b1", "10.0.2.10", "b3")
+        self.assertReaches("alx", "10.0.1.10", "a1")  # Linux host interop
+        self.assertReaches("a2", "10.0.1.30", "alx")
+        self.assertReaches("alx", "10.0.2.11", "a4")
+        self.assertNoAnswer("a1", "10.0.2.20")        # only tenant B has it
+
+    def test_capture_counts_vxlan(self):
+        with self.lab.capture("hv1", "eth0", "udp port 4789") as cap:
+            self.assertTrue(self.lab.ping("a1", "10.0.1.11", count=3).ok)
+        self.assertGreaterEqual(cap.count, 6, cap.lines)
+        self.assertTrue(any("vni 1001" in l for l in cap.lines), cap.lines)
+        # warm: ARP for the gateway floods (BUM) in the kernel reference
+        self.assertTrue(self.lab.ping("a1", "10.0.2.10", count=1).ok)
+        with self.lab.capture("hv1", "eth0", "udp port 4789") as cap:
+            self.assertTrue(self.lab.ping("a1", "10.0.2.10", count=3).ok)
+        self.assertEqual(cap.count, 0, cap.lines)
+
+    def test_iperf(self):
+        r = self.lab.iperf("a1", "a2", nbytes="5M")
+        self.assertTrue(r["ok"], r["error"])
+        self.assertEqual(r["bytes"], 5 * 1024 * 1024)
+
+    def test_run_lab_classify(self):
+        import run_lab
+        topo = self.lab.topo
+        self.assertEqual(run_lab.classify(topo, "a1", "10.0.2.10"), ("same-host routed", "a3"))
+        self.assertEqual(run_lab.classify(topo, "a1", "10.0.1.11"), ("cross-host L2", "a2"))
+        self.assertEqual(run_lab.classify(topo, "a1", "10.0.2.11"), ("cross-host routed", "a4"))
+        self.assertEqual(run_lab.classify(topo, "alx", "10.0.1.10"),
+                         ("Linux vxlan interop (L2)", "a1"))
+        self.assertEqual(run_lab.classify(topo, "a1", "10.0.2.20"), ("cross-tenant", None))
+
+
+class WeftModeBuildTest(LabTestCase):
+    """Weft mode without starting agents: bpffs, state file, Linux host FDB
+    pointing the gateway at hv1."""
+
+    MODE = "weft"
+    NEEDS_AGENT = False
+    START_AGENTS = False
+    WHOAMI = False
+
+    def test_bpffs_mounted(self):
+        self.assertIn(self.lab.bpffs, wns.mounts_under(self.lab.dir))
+        st = os.statvfs(self.lab.bpffs)
+        self.assertIsNotNone(st)
+
+    def test_state_file_matches_topology(self):
+        with open(self.lab.state_file) as f:
+            text = f.read()
+        try:
+            import yaml
+        except ImportError:
+            self.skipTest("python3-yaml not installed")
+        self.assertEqual(yaml.safe_load(text), self.lab.topo.state_dict())
+        state = yaml.safe_load(text)
+        self.assertEqual(state["version"], 1)
+        segs = {s["name"]: s for s in state["segments"]}
+        self.assertEqual(segs["a-web"]["subnet"], segs["b-web"]["subnet"])
+        self.assertNotEqual(segs["a-web"]["vni"], segs["b-web"]["vni"])
+        for ep in state["endpoints"]:
+            seg = segs[ep["segment"]]
+            self.assertIn(ipaddress.ip_address(ep["ip"]), ipaddress.ip_network(seg["subnet"]))
+            node = next(n for n in state["nodes"] if n["name"] == ep["node"])
+            self.assertEqual("interface" in ep, not node.get("foreign", False))
+
+    def test_linux_host_gateway_fdb(self):
+        fdb = wns.run(["bridge", "-n", self.lab.ns("lx1"), "fdb", "show", "dev",
+                       "vxlan1001"]).stdout
+        gw = self.lab.topo.segment("a-web").gateway_mac
+        self.assertRegex(fdb, rf"{gw} dst 198\.18\.0\.1 ")
+        # Weft hosts have no kernel vxlan devices
+        links = wns.ip(self.lab.ns("hv1"), "-o", "link", "show").stdout
+        self.assertNotIn("vxlan", links)
+
+    def test_vm_hosts_are_plain_veths(self):
+        link = json.loads(wns.ip(self.lab.ns("hv1"), "-j", "-d", "link", "show", "va1").stdout)[0]
+        self.assertNotIn("master", link)
+        self.assertEqual(link["linkinfo"]["info_kind"], "veth")
+
+
+class TeardownTest(unittest.TestCase):
+    """Teardown removes everything and touches nothing else."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_lab(agent=False)
+
+    def test_teardown_leaves_nothing_and_root_ns_untouched(self):
+        before = root_ns_snapshot()
+        lab = Lab(default_topology(), mode="weft")
+        with lab:
+            self.assertTrue(any(n.startswith(lab.prefix) for n in weftlab.list_netns()))
+            self.assertTrue(os.path.ismount(lab.bpffs))
+            lab.start_whoami(["a1"])
+        self.assertEqual([n for n in weftlab.list_netns() if n.startswith(lab.prefix)], [])
+        self.assertFalse(os.path.exists(lab.dir))
+        self.assertEqual(root_ns_snapshot(), before)
+
+    def test_teardown_on_exception(self):
+        lab = Lab(default_topology(), mode="kernel")
+        with self.assertRaises(ZeroDivisionError):
+            with lab:
+                lab.start_whoami(["a1"])
+                pid = lab._whoami["a1"].pid
+                1 / 0
+        self.assertEqual([n for n in weftlab.list_netns() if n.startswith(lab.prefix)], [])
+        self.assertFalse(os.path.exists(f"/proc/{pid}/cmdline") and
+                         "python3" in open(f"/proc/{pid}/cmdline").read())
+
+    def test_failed_build_cleans_up(self):
+        topo = default_topology()
+        # a second VM named like a node: the namespace exists -> build fails midway
+        topo.vms.append(VM("zz", "a-web", "10.0.1.99", "02:00:00:01:01:63", "hv1"))
+        lab = Lab(topo, mode="kernel")
+        orig = lab._build_vm
+
+        def failing(vm):
+            if vm.name == "zz":
+                raise LabError("injected failure")
+            orig(vm)
+        lab._build_vm = failing
+        with self.assertRaises(LabError):
+            lab.build()
+        self.assertEqual([n for n in weftlab.list_netns() if n.startswith(lab.prefix)], [])
+        self.assertFalse(os.path.exists(lab.dir))
+
+    def test_cleanup_stale_only_touches_its_prefix(self):
+        mine, other = weftlab.new_prefix(), weftlab.new_prefix()
+        wns.run(["ip", "netns", "add", mine + "x"])
+        wns.run(["ip", "netns", "add", other + "x"])
+        try:
+            self.assertEqual(weftlab.cleanup_stale(mine), [mine + "x"])
+            names = weftlab.list_netns()
+            self.assertNotIn(mine + "x", names)
+            self.assertIn(other + "x", names)
+            for bad in ("wft", "", "wft12345-", "wftzzzzzz-", "wft123456"):
+                with self.assertRaises(ValueError):
+                    weftlab.cleanup_stale(bad)
+        finally:
+            wns.run(["ip", "netns", "del", mine + "x"], check=False)
+            wns.run(["ip", "netns", "del", other + "x"], check=False)
+
+
+class StateYamlTest(unittest.TestCase):
+    """No root needed."""
+
+    def test_yaml_quotes_macs_and_roundtrips(self):
+        topo = default_topology()
+        text = topo.state_yaml()
+        self.assertIn('mac: "02:00:00:01:01:0a"', text)
+        self.assertIn("foreign: true", text)
+        try:
+            import yaml
+        except ImportError:
+            self.skipTest("python3-yaml not installed")
+        self.assertEqual(yaml.safe_load(text), topo.state_dict())
+
+    def test_reasons_parsed_from_abi(self):
+        labels = [l for _, l in weftlab.reasons()]
+        self.assertEqual(labels[0], "pass_host")
+        self.assertIn("spoofed", labels)
+        self.assertIn("spoofed", weftlab.drop_labels())
+        self.assertNotIn("encap", weftlab.drop_labels())
+
+    def test_percpu_parse(self):
+        from weftlab.counters import parse_percpu_counters
+        raw = [{"key": ["0x01", "0x00", "0x00", "0x00"],
+                "values": [{"cpu": 0, "value": ["0x05"] + ["0x00"] * 7 + ["0x64"] + ["0x00"] * 7},
+                           {"cpu": 1, "value": ["0x02"] + ["0x00"] * 7 + ["0x10"] + ["0x00"] * 7}]}]
+        self.assertEqual(parse_percpu_counters(raw), {1: (7, 116)})
+        fmt = [{"formatted": {"key": 3, "values": [{"cpu": 0, "value": {"packets": 4, "bytes": 9}},
+                                                   {"cpu": 1, "value": {"packets": 1, "bytes": 1}}]}}]
+        self.assertEqual(parse_percpu_counters(fmt), {3: (5, 10)})
+
+
+if __name__ == "__main__":
+    unittest.main()
