@@ -20,7 +20,7 @@ int weft_underlay_xdp(struct xdp_md *ctx)
 	struct decap_result res;
 	int action = XDP_PASS;
 
-	decap_classify(data, data_end, &res);
+	decap_classify(data, data_end, len, &res);
 	switch (res.action) {
 	case DECAP_DELIVER:
 		if (bpf_xdp_adjust_head(ctx, WEFT_ENCAP_OVERHEAD)) {
@@ -45,7 +45,7 @@ int weft_underlay_tc(struct __sk_buff *skb)
 	int action = TC_ACT_OK;
 
 	bpf_skb_pull_data(skb, len < DECAP_PULL_LEN ? len : DECAP_PULL_LEN);
-	decap_classify((void *)(long)skb->data, (void *)(long)skb->data_end, &res);
+	decap_classify((void *)(long)skb->data, (void *)(long)skb->data_end, len, &res);
 	switch (res.action) {
 	case DECAP_DELIVER:
 		/* adjust_room keeps the first 14 bytes: put the inner

@@ -105,7 +105,7 @@ WEFT_INLINE __u32 vm_ipv4(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth
 	struct weft_endpoint *ep;
 	__u32 reason;
 
-	if (!ip)
+	if (!ip || !ipv4_length_ok(ip, ETH_HLEN, v->skb->len))
 		return WEFT_DROP_TRUNCATED;
 	if (ip->saddr != v->self->ip_be)
 		return WEFT_DROP_SPOOFED;
@@ -115,10 +115,13 @@ WEFT_INLINE __u32 vm_ipv4(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth
 		return WEFT_DROP_FRAGMENT;
 
 	if (mac_equal(eth->h_dest, v->seg->gateway_mac)) {
-		if (ip->ttl <= 1)
+		if (ip->ttl <= 1) {
+			if (!icmp_error_allowed(v->skb, ip, c))
+				return WEFT_DROP_TTL_EXPIRED;
 			return icmp_error_reply(v->skb, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0,
 						v->seg->gateway_ip_be, v->seg->gateway_mac,
 						&v->action);
+		}
 		reason = route_lookup(v->self->tenant_id, ip->daddr,
 				      bpf_get_hash_recalc(v->skb), &t);
 		if (reason)

@@ -68,17 +68,19 @@ WEFT_INLINE void decap_arp(struct cursor *c, struct ethhdr *outer_eth,
 
 /* Inner IPv4 for a local endpoint: switched by MAC, or routed when sent to
  * the gateway MAC (a foreign VTEP's VM reaching another segment). */
-WEFT_INLINE void decap_ipv4(struct cursor *c, struct ethhdr *inner_eth,
+WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len,
+			    struct ethhdr *inner_eth,
 			    const struct weft_segment *seg, __u32 vni,
 			    struct decap_result *res)
 {
+	__u32 l3_offset = WEFT_ENCAP_OVERHEAD + ETH_HLEN;
 	struct iphdr *ip = parse_ipv4(c);
 	struct weft_mac_key key = { .vni = vni };
 	struct weft_endpoint *ep;
 	struct fwd_target t = {};
 	__u32 reason;
 
-	if (!ip)
+	if (!ip || !ipv4_length_ok(ip, l3_offset, pkt_len))
 		return decap_set(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
 	if (ip->ihl != 5)
 		return decap_set(res, DECAP_DROP, WEFT_DROP_IP_OPTIONS);
@@ -113,9 +115,12 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, struct ethhdr *inner_eth,
 	decap_set(res, DECAP_DELIVER, WEFT_DECAP);
 }
 
-WEFT_INLINE void decap_classify(void *data, void *data_end,
+/* `pkt_len`: the whole frame, which may extend past data_end (TC sees only
+ * the pulled head directly). */
+WEFT_INLINE void decap_classify(void *data, void *data_end, __u32 pkt_len,
 				struct decap_result *res)
 {
+	const struct weft_config *cfg;
 	struct cursor c = { .pos = data, .end = data_end };
 	struct ethhdr *eth, *inner_eth;
 	struct weft_segment *seg;
@@ -138,12 +143,19 @@ WEFT_INLINE void decap_classify(void *data, void *data_end,
 	if (!udp || udp->dest != bpf_htons(WEFT_VXLAN_PORT))
 		return decap_set(res, DECAP_PASS, WEFT_PASS_HOST);
 
-	/* From here on the packet is VXLAN to our port: Weft's to judge. */
+	/* VXLAN for another address on this host is not ours either. */
+	cfg = config_get();
+	if (!cfg || ip->daddr != cfg->local_vtep_be)
+		return decap_set(res, DECAP_PASS, WEFT_PASS_HOST);
+
+	/* From here on the packet is VXLAN to our VTEP: Weft's to judge. */
 	if (ip->frag_off & bpf_htons(IP_MF))
 		return decap_set(res, DECAP_DROP, WEFT_DROP_FRAGMENT);
 	/* Weft's peers send none; the overhead stripped assumes IHL 5. */
 	if (ip->ihl != 5)
 		return decap_set(res, DECAP_DROP, WEFT_DROP_IP_OPTIONS);
+	if (!ipv4_length_ok(ip, ETH_HLEN, pkt_len))
+		return decap_set(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
 	if (!bpf_map_lookup_elem(&weft_vteps, &ip->saddr))
 		return decap_set(res, DECAP_DROP, WEFT_DROP_UNKNOWN_VTEP);
 	vx = parse_vxlan(&c);
@@ -165,7 +177,7 @@ WEFT_INLINE void decap_classify(void *data, void *data_end,
 	case ETH_P_ARP:
 		return decap_arp(&c, eth, ip, udp, inner_eth, seg, vni, res);
 	case ETH_P_IP:
-		return decap_ipv4(&c, inner_eth, seg, vni, res);
+		return decap_ipv4(&c, pkt_len, inner_eth, seg, vni, res);
 	case ETH_P_8021Q:
 	case ETH_P_8021AD:
 		return decap_set(res, DECAP_DROP, WEFT_DROP_INNER_VLAN);

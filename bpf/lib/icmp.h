@@ -25,6 +25,31 @@ struct icmp_error_body {
 	__u8 quote[ICMP_QUOTE_LEN];
 } __attribute__((packed));
 
+WEFT_INLINE int icmp_type_is_error(__u8 type)
+{
+	return type == ICMP_DEST_UNREACH || type == 4 /* source quench */ ||
+	       type == 5 /* redirect */ || type == ICMP_TIME_EXCEEDED ||
+	       type == 12 /* parameter problem */;
+}
+
+/*
+ * RFC 1812 4.3.2.7: no ICMP error about an ICMP error; and a GSO packet
+ * stands for many segments, which get no error each (counted drop).
+ * `c` points just past the IPv4 header.
+ */
+WEFT_INLINE int icmp_error_allowed(struct __sk_buff *skb, const struct iphdr *ip,
+				   struct cursor *c)
+{
+	struct icmphdr *icmp;
+
+	if (skb->gso_segs > 1)
+		return 0;
+	if (ip->protocol != IPPROTO_ICMP)
+		return 1;
+	icmp = parse_icmp(c);
+	return icmp && !icmp_type_is_error(icmp->type);
+}
+
 /*
  * Rewrites the IPv4 packet in `skb` into an ICMP error from `from_ip`/
  * `from_mac` (the segment's gateway) back to its sender. `mtu` is the
@@ -39,12 +64,15 @@ WEFT_INLINE __u32 icmp_error_reply(struct __sk_buff *skb, __u8 type, __u8 code,
 	struct icmp_error_body body __attribute__((aligned(8))) = {};
 	struct ethhdr eth;
 	__u32 tail = ETH_HLEN + ICMP_QUOTE_LEN;
+	__u32 quoted = skb->len - ETH_HLEN;
 
-	/* A GSO packet stands for many; the kernel re-segments, no error. */
-	if (skb->gso_segs > 1 || skb->len < tail)
-		return WEFT_DROP_TOO_BIG;
+	/* Quote what there is: a short datagram is padded with zeros. */
+	if (quoted > ICMP_QUOTE_LEN)
+		quoted = ICMP_QUOTE_LEN;
+	if (quoted < sizeof(struct iphdr))
+		return WEFT_DROP_TRUNCATED;
 	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0 ||
-	    bpf_skb_load_bytes(skb, ETH_HLEN, body.quote, ICMP_QUOTE_LEN) < 0)
+	    bpf_skb_load_bytes(skb, ETH_HLEN, body.quote, quoted) < 0)
 		return WEFT_DROP_TRUNCATED;
 
 	if (bpf_skb_change_tail(skb, tail, 0) ||
@@ -71,7 +99,9 @@ WEFT_INLINE __u32 icmp_error_reply(struct __sk_buff *skb, __u8 type, __u8 code,
 	mac_copy(eth.h_dest, eth.h_source);
 	mac_copy(eth.h_source, from_mac);
 	if (bpf_skb_store_bytes(skb, 0, &eth, sizeof(eth), 0) < 0 ||
-	    bpf_skb_store_bytes(skb, ETH_HLEN, &h, sizeof(h), 0) < 0)
+	    bpf_skb_store_bytes(skb, ETH_HLEN, &h, sizeof(h), 0) < 0 ||
+	    bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(h), body.quote,
+				ICMP_QUOTE_LEN, 0) < 0)
 		return WEFT_DROP_HELPER_FAILED;
 
 	*action = bpf_redirect(skb->ifindex, 0);

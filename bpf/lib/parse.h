@@ -63,6 +63,17 @@ WEFT_INLINE struct iphdr *parse_ipv4(struct cursor *c)
 	return ip;
 }
 
+/* The header's total length must cover the header and fit in the packet
+ * (`l3_offset` from the frame start, `pkt_len` the whole frame); link
+ * padding after it is fine. */
+WEFT_INLINE int ipv4_length_ok(const struct iphdr *ip, __u32 l3_offset,
+			       __u32 pkt_len)
+{
+	__u32 tot = bpf_ntohs(ip->tot_len);
+
+	return tot >= ip->ihl * 4 && l3_offset + tot <= pkt_len;
+}
+
 WEFT_INLINE int ipv4_is_fragment(const struct iphdr *ip)
 {
 	return ip->frag_off & bpf_htons(IP_MF | IP_OFFSET);
