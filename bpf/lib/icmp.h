@@ -12,8 +12,13 @@
 #include "lib/csum.h"
 #include "lib/parse.h"
 
-/* RFC 792: the offending IP header (Weft only routes IHL 5) + 8 bytes. */
-#define ICMP_QUOTE_LEN (sizeof(struct iphdr) + 8)
+/*
+ * The offending IP header (Weft only routes IHL 5) and the first 20 bytes
+ * after it: more than RFC 792's 8, as RFC 1812 allows, so that the quote
+ * still holds the TCP checksum field. A TCP packet from a VM is usually
+ * CHECKSUM_PARTIAL, and the kernel refuses to trim it short of that field.
+ */
+#define ICMP_QUOTE_LEN (sizeof(struct iphdr) + 20)
 
 struct icmp_error_headers {
 	struct iphdr ip;
