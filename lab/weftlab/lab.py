@@ -607,8 +607,10 @@ class Lab:
         return {k: v for k, v in c.items() if k in _counters.drop_labels() and v}
 
     def pinned(self, node: str | None = None) -> list[str]:
-        """Files pinned under the run's bpffs (or under node's pin dir)."""
-        base = self.pin_dir(node) if node else self.bpffs
+        """Objects pinned under <bpffs>/weft (or under node's pin dir), as
+        paths relative to the bpffs. (The kernel's own maps.debug and
+        progs.debug at the bpffs root are not pins.)"""
+        base = self.pin_dir(node) if node else os.path.join(self.bpffs, "weft")
         out = []
         for root, dirs, files in os.walk(base):
             for f in files:
