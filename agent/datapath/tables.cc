@@ -57,6 +57,7 @@ class TableBuilder {
     config.underlay_ifindex = settings_.underlay_ifindex;
     config.local_vtep_be = htonl(self_.vtep);
     config.underlay_mtu = settings_.underlay_mtu;
+    config.ct = settings_.ct_timeouts;
     table.Put(__u32{0}, config);
     return table;
   }

@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "agent/model/state.h"
+#include "weft/abi.h"
 
 namespace weft {
 
@@ -49,6 +50,14 @@ struct NodeSettings {
   std::string node;
   uint32_t underlay_ifindex = 0;
   uint16_t underlay_mtu = 1500;
+  // Seconds. SYN and closing short, established long, as Linux does
+  // (shorter established: a VM fleet's idle flows should not pin entries
+  // for days).
+  weft_ct_timeouts ct_timeouts = {.tcp_syn = 30,
+                                  .tcp_established = 3600,
+                                  .tcp_closing = 30,
+                                  .udp = 60,
+                                  .icmp = 30};
 };
 
 // `state` must already be valid (ValidateState). Fails when `node` is not

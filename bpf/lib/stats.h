@@ -17,7 +17,7 @@ WEFT_INLINE int verdict(__u32 reason, __u64 bytes, int action, int drop_action)
 		c->packets++;
 		c->bytes += bytes;
 	}
-	return reason >= WEFT_FIRST_DROP ? drop_action : action;
+	return WEFT_REASON_IS_DROP(reason) ? drop_action : action;
 }
 
 #endif

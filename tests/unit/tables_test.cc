@@ -103,7 +103,13 @@ TEST_F(TablesTest, Config) {
             Bytes({2, 0, 0, 0,        // underlay_ifindex
                    198, 18, 0, 1,     // local_vtep_be
                    0xdc, 0x05, 0, 0,  // underlay_mtu 1500, pad0
-                   0, 0, 0, 0}));     // pad1
+                   0, 0, 0, 0,        // pad1
+                   30, 0, 0, 0,       // ct.tcp_syn
+                   0x10, 0x0e, 0, 0,  // ct.tcp_established 3600
+                   30, 0, 0, 0,       // ct.tcp_closing
+                   60, 0, 0, 0,       // ct.udp
+                   30, 0, 0, 0,       // ct.icmp
+                   0, 0, 0, 0}));     // ct.pad0
 }
 
 TEST_F(TablesTest, VtepsOfOtherNodesWithForeignFlag) {

@@ -71,7 +71,12 @@
 	X(DROP_NOT_LOCAL, "not_local")                                            \
 	X(DROP_TOO_BIG, "too_big")                                                \
 	X(DROP_HELPER_FAILED, "helper_failed")                                    \
-	X(DROP_NO_CONFIG, "no_config")
+	X(DROP_NO_CONFIG, "no_config")                                            \
+	X(REJECT, "reject")                       /* refused with RST / ICMP */   \
+	X(DROP_POLICY, "policy_denied")                                           \
+	X(DROP_POLICY_REVOKED, "policy_revoked")  /* open flow, rule removed */   \
+	X(DROP_CT_INVALID, "conntrack_invalid")   /* fits no TCP state */         \
+	X(DROP_CT_FULL, "conntrack_full")
 
 #define WEFT_REASON_ENUM_(name, label) WEFT_##name,
 enum weft_reason {
@@ -80,6 +85,18 @@ enum weft_reason {
 };
 #undef WEFT_REASON_ENUM_
 #define WEFT_FIRST_DROP WEFT_DROP_TRUNCATED
+/* Verdicts at or after WEFT_FIRST_DROP are drops, except these that answer. */
+#define WEFT_REASON_IS_DROP(r) ((r) >= WEFT_FIRST_DROP && (r) != WEFT_REJECT)
+
+/* Conntrack timeouts, seconds (agent flags; defaults in the agent). */
+struct weft_ct_timeouts {
+	__u32 tcp_syn;
+	__u32 tcp_established;
+	__u32 tcp_closing;
+	__u32 udp;
+	__u32 icmp;
+	__u32 pad0;
+};
 
 /* weft_config[0]: per-node settings the agent writes once at start. */
 struct weft_config {
@@ -88,6 +105,7 @@ struct weft_config {
 	__u16 underlay_mtu;
 	__u16 pad0;
 	__u32 pad1;
+	struct weft_ct_timeouts ct;
 };
 
 /* weft_vteps: underlay address (network order) -> known VTEP. */
@@ -154,6 +172,170 @@ struct weft_route {
 	__be32 nhops_be[WEFT_ECMP_MAX];
 };
 
+/* ---- Distributed firewall (DESIGN.md §4) ------------------------------
+ *
+ * Conntrack: one LRU table per node keyed by tenant and the flow's
+ * normalised 5-tuple (lower address/port first), so both directions find
+ * one entry and identical tuples of two tenants are two flows.
+ */
+#define WEFT_MAX_CT 262144
+#define WEFT_MAP_CT "weft_ct"
+
+struct weft_ct_key {
+	__u32 tenant_id;
+	__be32 addr_lo_be;
+	__be32 addr_hi_be;
+	__be16 port_lo_be; /* ICMP echo: both ports hold the identifier */
+	__be16 port_hi_be;
+	__u8 protocol;
+	__u8 pad0[3];
+};
+
+enum weft_ct_state {
+	WEFT_CT_NEW = 0,         /* UDP / ICMP: one direction seen */
+	WEFT_CT_SYN_SENT = 1,
+	WEFT_CT_SYN_RECV = 2,
+	WEFT_CT_ESTABLISHED = 3, /* also UDP / ICMP once both directions seen */
+	WEFT_CT_FIN_WAIT = 4,    /* one side sent FIN */
+	WEFT_CT_CLOSING = 5,     /* both sent FIN, or RST */
+};
+
+#define WEFT_CT_F_ORIG_IS_LO 0x01  /* the initiator is the (addr,port)_lo side */
+#define WEFT_CT_F_EGRESS 0x02      /* egress policy of a local source judged it */
+#define WEFT_CT_F_INGRESS 0x04     /* ingress policy of a local dest judged it */
+#define WEFT_CT_F_FIN_ORIG 0x08
+#define WEFT_CT_F_FIN_REPLY 0x10
+
+struct weft_ct_entry {
+	__u64 last_seen_ns;   /* bpf_ktime_get_ns() */
+	__u64 packets[2];     /* [0] initiator -> responder, [1] reply */
+	__u64 bytes[2];
+	__u32 policy_generation; /* the rule set that admitted it */
+	__u32 rule_index;        /* WEFT_RULE_NONE: the tenant default */
+	__u8 state;              /* enum weft_ct_state */
+	__u8 flags;              /* WEFT_CT_F_* */
+	__u8 pad0[6];
+};
+
+/*
+ * Policy: classification of a new flow is an AND of three bit vectors, one
+ * bit per rule, each found with one lookup: rules applied to the local
+ * endpoint in this direction, rules whose peer covers the remote address,
+ * rules whose protocol/port covers the flow. The lowest set bit is the
+ * highest-priority matching rule. Cost is independent of the rule count.
+ *
+ * Every policy key carries a slot (0/1). The agent writes a new rule set
+ * into the inactive slot, then flips weft_pol_ctl in one write: a packet
+ * reads the slot once and sees the old set or the new one, never a mix.
+ */
+#define WEFT_MAX_RULES 10240
+#define WEFT_RULE_WORDS (WEFT_MAX_RULES / 64)
+#define WEFT_RULE_NONE 0xffffffffu
+#define WEFT_MAX_POLICY_APPLIED 16384 /* (slot, dir, local endpoint) */
+#define WEFT_MAX_POLICY_PEERS 65536   /* (slot, tenant, prefix) */
+#define WEFT_MAX_POLICY_L4 16384      /* (slot, protocol, port prefix) */
+#define WEFT_MAX_POLICY_TENANTS 8192  /* (slot, tenant) */
+
+#define WEFT_MAP_POL_CTL "weft_pol_ctl"
+#define WEFT_MAP_POL_TENANT "weft_pol_tenant"
+#define WEFT_MAP_POL_APPLIED "weft_pol_applied"
+#define WEFT_MAP_POL_PEER "weft_pol_peer"
+#define WEFT_MAP_POL_L4 "weft_pol_l4"
+#define WEFT_MAP_POL_RULES "weft_pol_rules"
+
+/* weft_pol_ctl[0] */
+struct weft_policy_ctl {
+	__u32 active_slot;
+	__u32 generation; /* bumped at every flip; conntrack re-checks older */
+};
+
+enum weft_direction {
+	WEFT_DIR_EGRESS = 0,  /* from the local endpoint */
+	WEFT_DIR_INGRESS = 1, /* to the local endpoint */
+};
+
+enum weft_rule_action {
+	WEFT_ACTION_ALLOW = 0,
+	WEFT_ACTION_DENY = 1,
+	WEFT_ACTION_REJECT = 2,
+};
+
+struct weft_rule_bits {
+	__u64 words[WEFT_RULE_WORDS];
+};
+
+/* weft_pol_tenant: a tenant's default action (absent: allow). */
+struct weft_tenant_key {
+	__u32 slot;
+	__u32 tenant_id;
+};
+struct weft_tenant_policy {
+	__u32 default_action; /* enum weft_rule_action */
+};
+
+/* weft_pol_applied (hash): rules of `direction` applied to an endpoint. */
+struct weft_applied_key {
+	__u32 slot;
+	__u32 direction;
+	__u32 tenant_id;
+	__be32 ip_be;
+};
+
+/* weft_pol_peer (LPM): union of the rules whose peer covers the prefix
+ * (the agent ORs in every shorter covering prefix; /0 holds any-peer). */
+struct weft_peer_key {
+	__u32 prefixlen; /* 64 + prefix length */
+	__be32 slot_be;
+	__be32 tenant_id_be;
+	__be32 addr_be;
+};
+#define WEFT_PEER_KEY_PREFIXLEN(len) (64 + (len))
+
+/* weft_pol_l4 (LPM): rules matching protocol and port (ICMP: type << 8 |
+ * code in the port). prefixlen 32: any protocol; 40: the protocol, any
+ * port; 48 + n: the protocol and the first n bits of the port. */
+struct weft_l4_key {
+	__u32 prefixlen;
+	__be32 slot_be;
+	__u8 protocol;
+	__u8 pad0;
+	__be16 port_be;
+};
+#define WEFT_L4_KEY_ANY_PROTOCOL 32
+#define WEFT_L4_KEY_PROTOCOL 40
+#define WEFT_L4_KEY_PORT_PREFIXLEN(bits) (48 + (bits))
+
+/* weft_pol_rules (array): index slot * WEFT_MAX_RULES + rule index. */
+#define WEFT_RULE_F_LOG 0x1
+struct weft_rule {
+	__u32 action; /* enum weft_rule_action */
+	__u32 flags;  /* WEFT_RULE_F_* */
+};
+
+/* weft_events (ring buffer): logged rule hits and sampled drops. */
+#define WEFT_MAP_EVENTS "weft_events"
+enum weft_event_type {
+	WEFT_EVENT_RULE_HIT = 1,
+	WEFT_EVENT_DROP = 2,
+};
+struct weft_event {
+	__u64 timestamp_ns;
+	__u32 type;       /* enum weft_event_type */
+	__u32 reason;     /* enum weft_reason */
+	__u32 tenant_id;
+	__u32 rule_index; /* WEFT_RULE_NONE if none */
+	__u32 ifindex;
+	__be32 saddr_be;
+	__be32 daddr_be;
+	__be16 sport_be;
+	__be16 dport_be;
+	__u8 protocol;
+	__u8 direction;
+	__u8 action;
+	__u8 pad0;
+	__u32 policy_generation;
+};
+
 /* weft_stats: per-CPU array indexed by enum weft_reason. */
 struct weft_counter {
 	__u64 packets;
@@ -165,7 +347,19 @@ struct weft_counter {
 #else
 #define WEFT_STATIC_ASSERT _Static_assert
 #endif
-WEFT_STATIC_ASSERT(sizeof(struct weft_config) == 16, "weft_config ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_ct_timeouts) == 24, "weft_ct_timeouts ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_config) == 40, "weft_config ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_ct_key) == 20, "weft_ct_key ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_ct_entry) == 56, "weft_ct_entry ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_policy_ctl) == 8, "weft_policy_ctl ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_rule_bits) == WEFT_MAX_RULES / 8, "weft_rule_bits ABI");
+WEFT_STATIC_ASSERT(WEFT_MAX_RULES % 64 == 0, "whole words of rules");
+WEFT_STATIC_ASSERT(sizeof(struct weft_tenant_key) == 8, "weft_tenant_key ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_applied_key) == 16, "weft_applied_key ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_peer_key) == 16, "weft_peer_key ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_l4_key) == 12, "weft_l4_key ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_rule) == 8, "weft_rule ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_event) == 48, "weft_event ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_vtep) == 4, "weft_vtep ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_segment) == 16, "weft_segment ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_endpoint) == 28, "weft_endpoint ABI");
