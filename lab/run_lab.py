@@ -124,8 +124,19 @@ def main(argv=None) -> int:
                          "(the kernel reference the matrix must also pass)")
     ap.add_argument("--keep-logs", metavar="DIR",
                     help="copy the run's logs (agents, servers) to DIR before teardown")
+    ap.add_argument("--cleanup", metavar="PREFIX",
+                    help="only remove what the run with this prefix (wft<6 hex>-) left "
+                         "behind (namespaces, bpffs, run dir), then exit")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
+    if args.cleanup:
+        try:
+            gone = weftlab.cleanup_stale(args.cleanup)
+        except ValueError as e:
+            print(f"run_lab: {e}", file=sys.stderr)
+            return 2
+        print(f"removed {len(gone)} namespaces: {' '.join(gone) or '-'}")
+        return 0
 
     if os.geteuid() != 0:
         print("run_lab: needs root (network namespaces, bpffs)", file=sys.stderr)

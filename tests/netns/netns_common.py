@@ -21,6 +21,36 @@ except ImportError:  # run from the source tree without PYTHONPATH
 
 from weftlab import Lab, LabError  # noqa: E402
 
+# SIGTERM (a killed ctest/CI step) becomes KeyboardInterrupt, so the labs
+# still up are torn down by weftlab's atexit hook.
+weftlab.install_signal_handlers()
+
+
+def _drop_deltas(lab: Lab, before: dict) -> str:
+    """Counter changes per agent since `before`, for failure messages."""
+    parts = []
+    for node, c0 in before.items():
+        try:
+            c = lab.counters(node)
+        except Exception as e:  # agent gone: say so
+            parts.append(f"{node}: counters unavailable ({e})")
+            continue
+        d = {k: v - c0.get(k, 0) for k, v in c.items() if v - c0.get(k, 0)}
+        parts.append(f"{node}: {d or 'no change'}")
+    return "datapath counters during the check: " + "; ".join(parts)
+
+
+def _counters_now(lab: Lab) -> dict:
+    out = {}
+    if lab.mode != "weft":
+        return out
+    for node in lab.agents:
+        try:
+            out[node] = lab.counters(node)
+        except Exception:
+            out[node] = {}
+    return out
+
 
 def unmet(reason: str):
     """Skip (dev machine) or fail loudly (CI) for an unmet precondition."""
@@ -92,12 +122,18 @@ class LabTestCase(unittest.TestCase):
 
     # --- assertions ------------------------------------------------------------
     def assertReaches(self, src: str, dst_ip: str, expect: str, count: int = 3):
+        """Ping gets replies and the TCP whoami answer is `expect`'s name.
+        On failure the message carries the agents' counter changes."""
+        before = _counters_now(self.lab)
         p = self.lab.ping(src, dst_ip, count=count, timeout=4)
-        self.assertTrue(p.ok, f"{src} -> {dst_ip}: no ping reply\n{p.output}")
+        if not p.ok:
+            self.fail(f"{src} -> {dst_ip}: no ping reply ({p.transmitted} sent)\n"
+                      f"{_drop_deltas(self.lab, before)}")
         who = self.lab.whoami(src, dst_ip)
-        self.assertEqual(who, expect,
-                         f"{src} -> {dst_ip}:{weftlab.WHOAMI_PORT}: expected {expect} to "
-                         f"answer, got {who!r} ({self.lab.last_whoami_error})")
+        if who != expect:
+            self.fail(f"{src} -> {dst_ip}:{weftlab.WHOAMI_PORT}: expected {expect} to "
+                      f"answer, got {who!r} ({self.lab.last_whoami_error})\n"
+                      f"{_drop_deltas(self.lab, before)}")
 
     def assertNoAnswer(self, src: str, dst_ip: str):
         p = self.lab.ping(src, dst_ip, count=2, timeout=2)

@@ -136,7 +136,7 @@ class DatapathTest(LabTestCase):
             self.addCleanup(self.flush_pmtu, vm)
         r = self.lab.iperf("a2", "a3", nbytes="20M", timeout=15)  # hv2 -> hv1, routed
         self.assertTrue(r["ok"], f"20 MB a2 -> a3 did not complete: {r['error']}")
-        self.assertEqual(r["bytes"], 20 * 1024 * 1024)
+        self.assertGreaterEqual(r["bytes"], 20 * 1024 * 1024)
 
     def test_iperf3_cross_host(self):
         for args in ([], ["-R"]):
