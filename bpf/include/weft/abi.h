@@ -305,7 +305,11 @@ struct weft_l4_key {
 #define WEFT_L4_KEY_PROTOCOL 40
 #define WEFT_L4_KEY_PORT_PREFIXLEN(bits) (48 + (bits))
 
-/* weft_pol_rules (array): index slot * WEFT_MAX_RULES + rule index. */
+/* weft_pol_rules (hash): what a rule does. */
+struct weft_rule_key {
+	__u32 slot;
+	__u32 index; /* bit position in the vectors */
+};
 #define WEFT_RULE_F_LOG 0x1
 struct weft_rule {
 	__u32 action; /* enum weft_rule_action */
@@ -358,6 +362,7 @@ WEFT_STATIC_ASSERT(sizeof(struct weft_tenant_key) == 8, "weft_tenant_key ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_applied_key) == 16, "weft_applied_key ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_peer_key) == 16, "weft_peer_key ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_l4_key) == 12, "weft_l4_key ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_rule_key) == 8, "weft_rule_key ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_rule) == 8, "weft_rule ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_event) == 48, "weft_event ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_vtep) == 4, "weft_vtep ABI");
