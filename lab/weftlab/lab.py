@@ -371,6 +371,9 @@ class Lab:
            "type", "veth", "peer", "name", "eth0", "netns", hv)
         ip_batch(self.underlay_ns, [f"link set {node.name} master br0",
                                     f"link set {node.name} up"])
+        if self.mode == "weft" and self.underlay_hook == "xdp" and not node.foreign:
+            # XDP_TX out of eth0 lands on this port: it needs NAPI (GRO) on veth
+            self._gro_on(self.underlay_ns, node.name)
         ip_batch(hv, [f"link set eth0 mtu {UNDERLAY_MTU}",
                       f"addr add {node.vtep}/{UNDERLAY_PREFIXLEN} dev eth0",
                       "link set eth0 up"])
@@ -428,7 +431,13 @@ class Lab:
                        f"route add default via {seg.gateway} dev eth0"])
         if self.mode == "weft" and self.underlay_hook == "xdp":
             # XDP_REDIRECT into a veth needs GRO (NAPI) on the receiving end
-            ns_run(vns, ["ethtool", "-K", "eth0", "gro", "on"], check=False)
+            self._gro_on(vns, "eth0")
+
+    def _gro_on(self, ns: str, dev: str) -> None:
+        ns_run(ns, ["ethtool", "-K", dev, "gro", "on"])
+        feats = ns_run(ns, ["ethtool", "-k", dev]).stdout
+        if not re.search(r"^generic-receive-offload: on", feats, re.M):
+            raise LabError(f"could not enable GRO on {ns}/{dev}")
 
     def _program_linux_node(self, node: Node) -> None:
         """Static FDB for a plain Linux vxlan host (and, in kernel mode, the

@@ -81,6 +81,7 @@ class LabTestCase(unittest.TestCase):
     NEEDS_AGENT = True
     START_AGENTS = True
     WHOAMI = True
+    UNDERLAY_HOOK = None  # None: the agent's default; "tc" or "xdp"
     lab: Lab = None
 
     @classmethod
@@ -94,7 +95,7 @@ class LabTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         require_lab(agent=cls.NEEDS_AGENT)
-        cls.lab = Lab(cls.make_topology(), mode=cls.MODE,
+        cls.lab = Lab(cls.make_topology(), mode=cls.MODE, underlay_hook=cls.UNDERLAY_HOOK,
                       verbose=bool(os.environ.get("WEFT_LAB_VERBOSE")))
         try:
             cls.lab.build()

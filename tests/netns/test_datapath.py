@@ -162,5 +162,29 @@ class DatapathTest(LabTestCase):
             self.assertEqual({k: v for k, v in bad.items() if v}, {}, f"{node}: {c}")
 
 
+class DatapathXdpUnderlayTest(LabTestCase):
+    """The same hosts with --underlay_hook xdp: decapsulation in XDP on the
+    underlay veth (the lab enables GRO on the veths XDP frames land on)."""
+
+    UNDERLAY_HOOK = "xdp"
+
+    def test_xdp_attached(self):
+        link = self.lab.exec("hv1", ["ip", "link", "show", "eth0"]).stdout
+        self.assertRegex(link, r"prog/xdp id \d+", link)
+
+    def test_cross_host_l2_and_routed(self):
+        self.assertReaches("a1", "10.0.1.11", "a2")
+        self.assertReaches("a1", "10.0.2.11", "a4")
+        self.assertReaches("b1", "10.0.2.10", "b3")
+
+    def test_linux_host_interop(self):
+        self.assertReaches("alx", "10.0.1.10", "a1")
+        self.assertReaches("a2", "10.0.1.30", "alx")
+
+    def test_tcp_bulk_cross_host(self):
+        r = self.lab.iperf("a1", "a4", nbytes="20M", timeout=15)
+        self.assertTrue(r["ok"], f"iperf3 a1 -> a4 over XDP decap: {r['error']}")
+
+
 if __name__ == "__main__":
     unittest.main()
