@@ -1,0 +1,173 @@
+#!/usr/bin/python3
+"""The kernel-only baseline the benchmarks compare Weft against, and the one
+topology every benchmark run uses (bench/run.py imports this module).
+
+Topology (weftlab, lab/weftlab/): two hypervisor namespaces hv1, hv2 joined by
+an underlay bridge namespace, VMs in namespaces on veths. Two tenants with
+overlapping subnets, so the per-tenant machinery is really exercised:
+
+  tenant A (id 1): a-web 10.0.1.0/24 VNI 1001, a-db 10.0.2.0/24 VNI 1002
+  tenant B (id 2): b-web 10.0.1.0/24 VNI 2001, b-db 10.0.2.0/24 VNI 2002
+  hv1: c1 (A web 10.0.1.10, the client)  l1 (A db 10.0.2.10)  b1 (B web 10.0.1.10)
+  hv2: r1 (A db 10.0.2.11)                b2 (B db 10.0.2.11)
+  cross-host routed: c1 -> r1 10.0.2.11;  same-host routed: c1 -> l1 10.0.2.10
+
+MTU: the VMs' MTU is 1450 and the underlay's 1500 (the usual vxlan-device
+arithmetic, 1500 - 50), the same for Weft and for the kernel path.
+
+Kernel path (weftlab mode="kernel" + the firewall below), per hypervisor:
+  - per segment a Linux vxlan device (static FDB, no learning) enslaved to a
+    bridge with the VMs' host-side veths; the bridge holds the anycast gateway
+    IP and MAC;
+  - tenants as per-tenant routing tables (100 + tenant id) selected by
+    `ip rule iif br<vni>`, with `unreachable default` at the end of each
+    (this kernel has no VRF device);
+  - nftables: conntrack zone = tenant id, set at prerouting (raw priority)
+    from the input interface (VM port, bridge or vxlan device); a stateful
+    forward chain, policy drop: ct established,related accept, ct invalid
+    drop, and two allow rules for new flows (TCP to the benchmark ports,
+    ICMP echo). br_netfilter (bridge-nf-call-iptables=1, this kernel's
+    default) makes bridged packets cross the same hooks, so each host's
+    conntrack sees both directions of a flow even though the distributed
+    router routes each direction on its sender.
+
+    sudo bench/kernel_path.py            # build it, print the namespaces, wait for Ctrl-C
+    sudo bench/kernel_path.py --no-firewall
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lab"))
+
+from weftlab import VM, Lab, Node, Segment, Tenant, Topology  # noqa: E402
+from weftlab.ns import ns_run  # noqa: E402
+
+VM_MTU = 1450
+BENCH_PORTS = (5201, 7000)  # iperf3, request/response
+CLIENT = "c1"
+CROSS_HOST = "r1"
+SAME_HOST = "l1"
+
+
+def bench_topology() -> Topology:
+    nodes = [Node("hv1", "198.18.0.1"), Node("hv2", "198.18.0.2")]
+    tenants = [Tenant("A", 1), Tenant("B", 2)]
+    segments = []
+    for t in tenants:
+        for idx, kind in ((1, "web"), (2, "db")):
+            segments.append(Segment(
+                name=f"{t.name.lower()}-{kind}", tenant=t.name, vni=t.id * 1000 + idx,
+                subnet=f"10.0.{idx}.0/24", gateway=f"10.0.{idx}.1",
+                gateway_mac=f"02:fe:00:00:{t.id:02x}:{idx:02x}"))
+
+    def vm(name, seg, ip, tid, sidx, host, node):
+        return VM(name, seg, ip, f"02:00:00:{tid:02x}:{sidx:02x}:{host:02x}", node, mtu=VM_MTU)
+
+    vms = [vm("c1", "a-web", "10.0.1.10", 1, 1, 10, "hv1"),
+           vm("l1", "a-db", "10.0.2.10", 1, 2, 10, "hv1"),
+           vm("b1", "b-web", "10.0.1.10", 2, 1, 10, "hv1"),
+           vm("r1", "a-db", "10.0.2.11", 1, 2, 11, "hv2"),
+           vm("b2", "b-db", "10.0.2.11", 2, 2, 11, "hv2")]
+    topo = Topology(nodes, tenants, segments, vms, [])
+    topo.validate()
+    return topo
+
+
+def firewall_ruleset(topo: Topology, node: str) -> str:
+    """The nftables rule set of one kernel-path hypervisor."""
+    zone_of = {}
+    tenants_here = {topo.tenant_of(v).name for v in topo.vms_on(node)}
+    for seg in topo.segments:
+        if seg.tenant in tenants_here:
+            tid = topo.tenant(seg.tenant).id
+            zone_of[f"br{seg.vni}"] = tid
+            zone_of[f"vxlan{seg.vni}"] = tid
+    for v in topo.vms_on(node):
+        zone_of[v.interface] = topo.tenant_of(v).id
+    zmap = ", ".join(f'"{k}" : {v}' for k, v in sorted(zone_of.items()))
+    ports = ", ".join(str(p) for p in BENCH_PORTS)
+    return f"""
+table inet weftbench {{
+  chain zones {{
+    type filter hook prerouting priority raw; policy accept;
+    ct zone set iifname map {{ {zmap} }}
+  }}
+  chain forward {{
+    type filter hook forward priority filter; policy drop;
+    ct state established,related counter accept
+    ct state invalid counter drop
+    ip saddr 10.0.0.0/8 tcp dport {{ {ports} }} ct state new counter accept
+    icmp type echo-request ct state new counter accept
+    counter comment "dropped by policy"
+  }}
+}}
+"""
+
+
+def firewall_counters(lab: Lab, node: str) -> dict[str, int]:
+    """Packets counted by the forward chain's rules: established, invalid,
+    new_tcp, new_icmp, policy_drop."""
+    out = lab.exec(node, ["nft", "list", "chain", "inet", "weftbench", "forward"]).stdout
+    counts = [int(x) for x in re.findall(r"counter packets (\d+)", out)]
+    names = ["established", "invalid", "new_tcp", "new_icmp", "policy_drop"]
+    return dict(zip(names, counts))
+
+
+def add_firewall(lab: Lab) -> None:
+    for node in lab.topo.weft_nodes():
+        ns = lab.ns(node.name)
+        ns_run(ns, ["sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1"])
+        ns_run(ns, ["nft", "-f", "-"], input=firewall_ruleset(lab.topo, node.name))
+
+
+def kernel_lab(firewall: bool = True, verbose: bool = False) -> Lab:
+    """An unbuilt kernel-path Lab; use as `with kernel_lab() as lab:` (the
+    firewall is added on enter)."""
+    lab = Lab(bench_topology(), mode="kernel", verbose=verbose)
+    if firewall:
+        orig_build = lab.build
+
+        def build():
+            orig_build()
+            try:
+                add_firewall(lab)
+            except BaseException:
+                lab.teardown()
+                raise
+            return lab
+        lab.build = build
+    return lab
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--no-firewall", action="store_true")
+    args = ap.parse_args()
+    import weftlab
+    weftlab.install_signal_handlers()
+    with kernel_lab(firewall=not args.no_firewall, verbose=True) as lab:
+        for n in lab.topo.nodes:
+            print(f"{n.name}: ip netns exec {lab.ns(n.name)} ...")
+        for v in lab.topo.vms:
+            print(f"{v.name} {v.ip}: ip netns exec {lab.ns(v.name)} ...")
+        r = lab.ping(CLIENT, lab.topo.vm(CROSS_HOST).ip)
+        print(f"c1 -> r1 ping: {r.received}/{r.transmitted}")
+        print("up; Ctrl-C tears it down")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,564 @@
+#!/usr/bin/python3
+"""Weft benchmarks, one command, one run, every figure beside its baseline:
+
+    sudo bench/run.py --build-dir build --out docs/BENCHMARKS.md
+
+  1. BPF_PROG_TEST_RUN ns/packet of the datapath programs against an empty
+     XDP/TC program (build/weft_bench_prog, bench/prog_ns.cc);
+  2. on four topologies built in network namespaces, one after the other:
+       bare veth pair            two namespaces, one veth pair (the ceiling)
+       kernel path               bench/kernel_path.py: vxlan + bridge + per-tenant
+                                 tables + nftables conntrack firewall (zones)
+       kernel path, no firewall  the same without nftables
+       Weft, TC decap            weft-agent --underlay_hook tc
+       Weft, XDP decap           weft-agent --underlay_hook xdp
+     cross-host routed (c1 on hv1 -> r1 on hv2) and same-host routed (c1 -> l1):
+       iperf3 TCP throughput (--duration s, median of --reps),
+       TCP request/response (bench/rr.py, 1-byte messages, --rr-seconds s),
+       ping -i 0.002 RTT (200 echoes) as a secondary latency figure.
+
+Writes the figures between the markers <!-- bench:begin --> and
+<!-- bench:end --> of --out (text outside them is kept; the file is created
+when absent). Every namespace has a unique name and is removed on success,
+failure, Ctrl-C, SIGTERM and when the --budget (seconds) runs out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import platform
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "lab"))
+sys.path.insert(0, HERE)
+
+import weftlab  # noqa: E402
+from weftlab import Lab, LabError  # noqa: E402
+from weftlab.ns import (IP, cleanup_stale, delete_netns, ip, ip_batch, ns_argv,  # noqa: E402
+                        ns_run, run, run_dir, wait_for)
+
+import kernel_path as kp  # noqa: E402
+
+IPERF_PORT = 5201
+RR_PORT = 7000
+RR = os.path.join(HERE, "rr.py")
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --- the bare veth pair --------------------------------------------------------------
+
+class BareVeth:
+    """Two namespaces joined by one veth pair, MTU 1450 like the VMs."""
+
+    def __init__(self):
+        self.prefix = weftlab.new_prefix()
+        self.a, self.b = f"{self.prefix}va", f"{self.prefix}vb"
+        self.dir = run_dir(self.prefix)
+        self.log_dir = self.dir
+        self._namespaces: list[str] = []
+        self._procs: list[subprocess.Popen] = []
+
+    def __enter__(self):
+        try:
+            os.makedirs(self.dir, exist_ok=True)
+            for ns in (self.a, self.b):
+                run([IP, "netns", "add", ns])
+                self._namespaces.append(ns)
+                ns_run(ns, ["sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1"])
+                ip(ns, "link", "set", "lo", "up")
+            ip(self.a, "link", "add", "eth0", "mtu", str(kp.VM_MTU), "type", "veth",
+               "peer", "name", "eth0", "netns", self.b)
+            ip_batch(self.a, ["addr add 10.0.1.10/24 dev eth0", "link set eth0 up"])
+            ip_batch(self.b, ["addr add 10.0.1.11/24 dev eth0", "link set eth0 up"])
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        for p in self._procs:
+            stop(p)
+        for ns in self._namespaces:
+            delete_netns(ns)
+        self._namespaces = []
+        cleanup_stale(self.prefix)
+        return False
+
+    def spawn(self, ns, argv, name):
+        out = os.path.join(self.log_dir, f"{name}.out")
+        with open(out, "w") as fo:
+            p = subprocess.Popen(ns_argv(ns, argv), stdout=fo, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL)
+        self._procs.append(p)
+        return p, out, out
+
+
+def stop(p: subprocess.Popen) -> None:
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(3)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(3)
+
+
+# --- measurements ----------------------------------------------------------------------
+
+def wait_listening(ns: str, port: int) -> None:
+    wait_for(lambda: ns_run(ns, ["ss", "-Hltn", f"sport = :{port}"], check=False).stdout.strip(),
+             10, what=f"port {port} listening in {ns}")
+
+
+class Target:
+    """One measured path: client and server namespaces of one topology, with
+    an iperf3 server and an rr.py server running for the whole run."""
+
+    def __init__(self, topo: str, path: str, env, cns: str, sns: str, dst: str):
+        self.topo, self.path, self.env = topo, path, env
+        self.cns, self.sns, self.dst = cns, sns, dst
+        self.iperf_runs: list[dict] = []
+        self.rr1: list[dict] = []
+        self.rr2: list[dict] = []
+        self.ping: dict = {}
+        self.error: str | None = None
+
+    def start_servers(self) -> None:
+        tag = f"{self.sns}-{time.monotonic_ns()}"
+        self.env.spawn(self.sns, ["iperf3", "-s", "-p", str(IPERF_PORT)], f"iperf3-{tag}")
+        self.rr_server, _, _ = self.env.spawn(
+            self.sns, ["/usr/bin/python3", RR, "server", str(RR_PORT)], f"rr-{tag}")
+        wait_listening(self.sns, IPERF_PORT)
+        wait_listening(self.sns, RR_PORT)
+
+    def iperf(self, duration: int, affinity: str) -> dict:
+        cp = ns_run(self.cns, ["iperf3", "-c", self.dst, "-p", str(IPERF_PORT), "-t",
+                               str(duration), "-J", "--connect-timeout", "3000",
+                               *(["-A", affinity] if affinity else [])],
+                    check=False, timeout=duration + 30)
+        try:
+            j = json.loads(cp.stdout)
+        except ValueError:
+            raise LabError(f"iperf3 -> {self.dst}: {(cp.stdout + cp.stderr)[-300:]}")
+        if "error" in j:
+            raise LabError(f"iperf3 -> {self.dst}: {j['error']}")
+        end = j["end"]
+        cpu = end.get("cpu_utilization_percent", {})
+        r = {"gbps": end["sum_received"]["bits_per_second"] / 1e9,
+             "retransmits": end["sum_sent"].get("retransmits", 0),
+             "cpu_sender": cpu.get("host_total") or 0.0,
+             "cpu_receiver": cpu.get("remote_total") or 0.0}
+        self.iperf_runs.append(r)
+        return r
+
+    def rr(self, seconds: float, cpus: tuple[int, int]) -> dict:
+        """rr.py, client pinned to cpus[0], the (running) server to cpus[1]."""
+        os.sched_setaffinity(self.rr_server.pid, {cpus[1]})  # ip netns exec execs: same pid
+        cp = ns_run(self.cns, ["taskset", "-c", str(cpus[0]), "/usr/bin/python3", RR, "client",
+                               self.dst, str(RR_PORT), str(seconds)], check=False,
+                    timeout=seconds + 30)
+        try:
+            r = json.loads(cp.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise LabError(f"rr -> {self.dst}: {(cp.stdout + cp.stderr)[-300:]}")
+        (self.rr1 if cpus[0] == cpus[1] else self.rr2).append(r)
+        return r
+
+    def ping_rtt(self) -> None:
+        cp = ns_run(self.cns, ["ping", "-n", "-q", "-c", "200", "-i", "0.002", "-W", "1",
+                               self.dst], check=False, timeout=30)
+        m = re.search(r"= ([\d.]+)/([\d.]+)/([\d.]+)/([\d.]+) ms", cp.stdout)
+        loss = re.search(r"([\d.]+)% packet loss", cp.stdout)
+        self.ping = {"avg_us": float(m.group(2)) * 1000 if m else None,
+                     "loss": float(loss.group(1)) if loss else None}
+
+    def summary(self) -> dict:
+        med = statistics.median
+        def rrsum(rs):
+            return {k: med(r[k] for r in rs) for k in ("tps", "p50_us", "p99_us")} if rs else None
+        it = self.iperf_runs
+        return {"iperf": {"gbps": med(r["gbps"] for r in it), "runs": [r["gbps"] for r in it],
+                          "retransmits": [r["retransmits"] for r in it],
+                          "cpu_sender": med(r["cpu_sender"] for r in it),
+                          "cpu_receiver": med(r["cpu_receiver"] for r in it)} if it else None,
+                "rr": rrsum(self.rr1), "rr2": rrsum(self.rr2), "ping": self.ping,
+                "error": self.error}
+
+
+def lab_targets(key: str, lab: Lab) -> list[Target]:
+    t = lab.topo
+    return [Target(key, "cross-host", lab, lab.ns(kp.CLIENT), lab.ns(kp.CROSS_HOST),
+                   t.vm(kp.CROSS_HOST).ip),
+            Target(key, "same-host", lab, lab.ns(kp.CLIENT), lab.ns(kp.SAME_HOST),
+                   t.vm(kp.SAME_HOST).ip)]
+
+
+def check_reach(lab: Lab) -> None:
+    for vm in (kp.CROSS_HOST, kp.SAME_HOST):
+        r = lab.wait_ping(kp.CLIENT, lab.topo.vm(vm).ip, timeout=10)
+        if not r.ok:
+            raise LabError(f"{kp.CLIENT} cannot reach {vm}: {r.output[-300:]}")
+
+
+def build_topology(key: str, args, stack: contextlib.ExitStack) -> tuple[object, list[Target]]:
+    """Builds one topology (torn down when `stack` closes) and its targets."""
+    if key == "bare":
+        b = stack.enter_context(BareVeth())
+        return b, [Target(key, "bare", b, b.a, b.b, "10.0.1.11")]
+    if key in ("kernel", "kernel_nofw"):
+        lab = stack.enter_context(kp.kernel_lab(firewall=key == "kernel"))
+    else:
+        hook = key.split("_")[1]
+        lab = stack.enter_context(Lab(kp.bench_topology(), mode="weft",
+                                      build_dir=args.build_dir, underlay_hook=hook))
+        if hook == "xdp":
+            # veth-lab artifact: XDP on the receiving underlay veth loses the
+            # sender's CHECKSUM_PARTIAL, so the sender fills checksums itself
+            for n in lab.topo.nodes:
+                lab.exec(n.name, ["ethtool", "-K", "eth0", "tx", "off"], check=True)
+        lab.start_agents()
+    check_reach(lab)
+    return lab, lab_targets(key, lab)
+
+
+def topology_notes(key: str, env) -> dict | None:
+    if key == "kernel":
+        return {n.name: kp.firewall_counters(env, n.name) for n in env.topo.nodes}
+    if key.startswith("weft"):
+        dead = env.check_agents_alive()
+        notes = {n.name: env.drop_counters(n.name) for n in env.topo.nodes}
+        if dead:
+            notes["agents died"] = dead
+        return notes
+    return None
+
+
+def run_network(keys: list[str], args, results: dict, errors: dict) -> None:
+    """Builds every topology, then measures them interleaved: repetition i of
+    every path runs before repetition i+1 of any, so drift (other users of
+    the machine) spreads over all rows instead of biasing one."""
+    with contextlib.ExitStack() as stack:
+        envs, targets = {}, []
+        for key in keys:
+            log(f"building {key}")
+            try:
+                env, ts = build_topology(key, args, stack)
+                for t in ts:
+                    t.start_servers()
+                envs[key] = env
+                targets += ts
+            except (LabError, subprocess.SubprocessError, OSError) as e:
+                log(f"{key} FAILED: {e}")
+                errors[key] = " ".join(str(e).split())
+
+        def each(what, fn):
+            for t in targets:
+                if t.error:
+                    continue
+                try:
+                    fn(t)
+                except (LabError, subprocess.SubprocessError, OSError, KeyError) as e:
+                    log(f"{t.topo}/{t.path} {what} FAILED: {e}")
+                    t.error = " ".join(str(e).split())
+
+        for rep in range(args.reps):
+            log(f"repetition {rep + 1}/{args.reps}: iperf3 {args.duration}s x {len(targets)}")
+            each("iperf3", lambda t: t.iperf(args.duration, args.iperf_affinity))
+            log(f"repetition {rep + 1}/{args.reps}: request/response {args.rr_seconds}s x "
+                f"{len(targets)} x 2")
+            each("rr", lambda t: (t.rr(args.rr_seconds, (0, 0)), t.rr(args.rr_seconds, (0, 1))))
+        each("ping", lambda t: t.ping_rtt())
+        for key, env in envs.items():
+            try:
+                notes = topology_notes(key, env)
+            except (LabError, subprocess.SubprocessError, OSError) as e:
+                notes = {"error": str(e)}
+            results.setdefault(key, {})["notes"] = notes
+        for t in targets:
+            summ = t.summary()
+            if t.error and not t.iperf_runs:
+                errors[f"{t.topo}/{t.path}"] = t.error
+            paths = ["cross-host", "same-host"] if t.path == "bare" else [t.path]
+            for p in paths:
+                results[t.topo][p] = summ
+            if summ["iperf"] and summ["rr"]:
+                log(f"{t.topo}/{t.path}: {summ['iperf']['gbps']:.2f} Gbit/s "
+                    f"{[round(x, 1) for x in summ['iperf']['runs']]}, rr p50 "
+                    f"{summ['rr']['p50_us']:.1f} us")
+
+
+def bench_prog(args) -> dict:
+    exe = os.path.join(args.build_dir, "weft_bench_prog")
+    cp = run([exe, "--json", "--iterations", str(args.prog_iterations)], timeout=300)
+    return json.loads(cp.stdout)
+
+
+# --- report ----------------------------------------------------------------------------
+
+TOPOLOGIES = [
+    ("bare", "bare veth pair"),
+    ("kernel", "kernel path (vxlan+bridge+tables+nft ct)"),
+    ("kernel_nofw", "kernel path, no firewall"),
+    ("weft_tc", "Weft, TC decap hook"),
+    ("weft_xdp", "Weft, XDP decap hook"),
+]
+
+
+def fmt(v, spec=".2f", none="–"):
+    return none if v is None else format(v, spec)
+
+
+def report(results: dict, prog: dict | None, meta: dict, errors: dict) -> str:
+    L = []
+    L.append(f"Run {meta['date']} on `{meta['host']}`: {meta['nproc']} CPUs ({meta['cpu']}), "
+             f"kernel {meta['kernel']}, commit `{meta['commit']}`; {meta['elapsed']:.0f} s.")
+    L.append("")
+    L.append(f"Machine load: CPU idle {meta['idle_before']:.0f}% in the 2 s before the run "
+             f"(others share this machine); load average {meta['load_before']} before, "
+             f"{meta['load_after']} after.")
+    L.append("")
+    L.append("```")
+    L.append(meta["command"])
+    L.append("```")
+    L.append("")
+    L.append(f"iperf3 TCP: {meta['duration']} s, median of {meta['reps']} (each run's rate "
+             f"in brackets), client/server pinned to CPUs `{meta['affinity'] or 'unpinned'}`; "
+             "retransmits per run. Request/response: bench/rr.py, 1-byte request and "
+             f"response, one in flight, {meta['rr_seconds']} s, client and server pinned to "
+             "one CPU (0/0: the path's own cost) and to two CPUs (0/1: adds the cross-CPU "
+             "wake-up). ping: 200 echoes, 0.002 s apart, average RTT. VM MTU 1450, underlay "
+             "MTU 1500 everywhere.")
+    L.append("")
+    for path in ("cross-host", "same-host"):
+        title = {"cross-host": "Cross-host routed (c1 on hv1 → r1 on hv2, tenant A)",
+                 "same-host": "Same-host routed (c1 → l1, both on hv1, tenant A)"}[path]
+        L.append(f"#### {title}")
+        L.append("")
+        L.append("| topology | TCP Gbit/s | × kernel path | retransmits | sender / receiver "
+                 "CPU % | RR 1 CPU trans/s | RR 1 CPU p50 / p99 µs | RR 2 CPUs trans/s | "
+                 "RR 2 CPUs p50 / p99 µs | ping avg µs |")
+        L.append("| --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+        base = results.get("kernel", {}).get(path)
+        for key, name in TOPOLOGIES:
+            if key in errors:
+                L.append(f"| {name} | failed: {errors[key][:80]} | | | | | | | | |")
+                continue
+            r = results.get(key, {}).get(path)
+            if r is None:
+                continue
+            if not r["iperf"] or not r["rr"] or not r["rr2"]:
+                L.append(f"| {name} | failed: {(r.get('error') or '?')[:80]} | | | | | | | | |")
+                continue
+            ip_, r1, r2, pg = r["iperf"], r["rr"], r["rr2"], r["ping"]
+            ratio = (f"{ip_['gbps'] / base['iperf']['gbps']:.2f}×" if base else "–")
+            runs = ", ".join(f"{x:.1f}" for x in ip_["runs"])
+            extra = " (same pair)" if key == "bare" and path == "same-host" else ""
+            L.append(f"| {name}{extra} | **{ip_['gbps']:.2f}** [{runs}] | {ratio} | "
+                     f"{', '.join(str(x) for x in ip_['retransmits'])} | "
+                     f"{ip_['cpu_sender']:.0f} / {ip_['cpu_receiver']:.0f} | "
+                     f"{r1['tps']:.0f} | **{r1['p50_us']:.1f}** / {r1['p99_us']:.1f} | "
+                     f"{r2['tps']:.0f} | {r2['p50_us']:.1f} / {r2['p99_us']:.1f} | "
+                     f"{fmt(pg.get('avg_us'), '.0f')} |")
+        L.append("")
+    # targets
+    k, w = results.get("kernel"), results.get("weft_tc")
+    if k and w:
+        kc, wc = k["cross-host"], w["cross-host"]
+        tr = wc["iperf"]["gbps"] / kc["iperf"]["gbps"]
+        L.append("Targets (Weft TC hook vs kernel path, cross-host): TCP "
+                 f"{tr:.2f}× (target ≥ 1.0, aim 1.25: "
+                 f"{'met' if tr >= 1.25 else ('≥ 1.0, short of 1.25' if tr >= 1.0 else 'NOT met')}); "
+                 f"RR p50 (1 CPU) {wc['rr']['p50_us']:.1f} vs {kc['rr']['p50_us']:.1f} µs "
+                 f"({'met' if wc['rr']['p50_us'] <= kc['rr']['p50_us'] else 'NOT met'}), "
+                 f"(2 CPUs) {wc['rr2']['p50_us']:.1f} vs {kc['rr2']['p50_us']:.1f} µs "
+                 f"({'met' if wc['rr2']['p50_us'] <= kc['rr2']['p50_us'] else 'NOT met'}).")
+        L.append("")
+    notes = []
+    for key, name in TOPOLOGIES:
+        n = results.get(key, {}).get("notes")
+        if n:
+            notes.append(f"- {name}: " + "; ".join(
+                f"{node}: {json.dumps(v) if v else 'none'}" for node, v in n.items()))
+    if notes:
+        L.append("Counters after the run (kernel path: nft forward-chain rule counters; Weft: "
+                 "non-zero drop reasons):")
+        L.append("")
+        L += notes
+        L.append("")
+    if prog:
+        L.append(f"#### BPF_PROG_TEST_RUN, ns per packet ({prog['iterations']} calls of "
+                 f"repeat=1 each, pinned to CPU {prog['cpu']})")
+        L.append("")
+        L.append("| program / packet | hook | bytes | p10 | p50 | p90 | p50 − empty | "
+                 "repeat=10000 |")
+        L.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for r in prog["results"]:
+            am = "–" if r["amortised"] < 0 else f"{r['amortised']:.0f}"
+            L.append(f"| {r['name']} | {r['hook']} | {r['bytes']} | {r['p10']:.0f} | "
+                     f"**{r['p50']:.0f}** | {r['p90']:.0f} | {r['net_p50']:.0f} | {am} |")
+        L.append("")
+    elif "prog" in errors:
+        L.append(f"weft_bench_prog failed: {errors['prog']}")
+        L.append("")
+    return "\n".join(L)
+
+
+DOC_HEAD = """# Weft benchmarks
+
+Figures are written by `bench/run.py` between the markers below; the text
+outside the markers is kept across runs.
+
+"""
+
+
+def write_doc(path: str, block: str) -> None:
+    text = open(path).read() if os.path.exists(path) else DOC_HEAD + f"{BEGIN}\n{END}\n"
+    if BEGIN not in text or END not in text:
+        text = text.rstrip("\n") + f"\n\n{BEGIN}\n{END}\n"
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    new = f"{head}{BEGIN}\n{block}\n{END}{tail}"
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(new)
+    os.replace(tmp, path)
+
+
+def cpu_idle(seconds: float = 2.0) -> float:
+    """Percent of all CPUs' time idle over the next `seconds` (/proc/stat)."""
+    def snap():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return v[3] + v[4], sum(v)
+    i0, t0 = snap()
+    time.sleep(seconds)
+    i1, t1 = snap()
+    return 100.0 * (i1 - i0) / max(1, t1 - t0)
+
+
+def loadavg() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def machine(args, started: float) -> dict:
+    def sh(argv):
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, cwd=REPO).stdout.strip()
+        except OSError:
+            return "?"
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"model name\s*:\s*(.*)", f.read())
+            cpu = m.group(1).strip() if m else "?"
+    except OSError:
+        pass
+    commit = sh(["git", "rev-parse", "--short", "HEAD"])
+    if sh(["git", "status", "--porcelain", "--untracked-files=no"]):
+        commit += " (+ local changes)"
+    return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "host": platform.node(), "nproc": os.cpu_count(), "cpu": cpu,
+            "kernel": platform.release(), "commit": commit,
+            "command": "sudo " + " ".join(["bench/run.py"] + sys.argv[1:]),
+            "duration": args.duration, "reps": args.reps, "affinity": args.iperf_affinity, "rr_seconds": args.rr_seconds,
+            "elapsed": time.monotonic() - started, "idle_before": args.idle_before,
+            "load_before": args.load_before, "load_after": loadavg()}
+
+
+class Budget(BaseException):
+    """The run's time budget ran out (a BaseException so nothing swallows it)."""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build-dir", default=os.path.join(REPO, "build"))
+    ap.add_argument("--out", default=None, help="markdown file to update (else stdout only)")
+    ap.add_argument("--duration", type=int, default=5, help="iperf3 seconds per run")
+    ap.add_argument("--reps", type=int, default=3, help="iperf3 runs per path (median)")
+    ap.add_argument("--rr-seconds", type=float, default=2,
+                    help="request/response seconds per repetition and pinning")
+    ap.add_argument("--iperf-affinity", default="0,1",
+                    help="iperf3 -A client,server CPUs ('' to leave it to the scheduler)")
+    ap.add_argument("--prog-iterations", type=int, default=20000)
+    ap.add_argument("--only", default=None,
+                    help="comma list of: prog," + ",".join(k for k, _ in TOPOLOGIES))
+    ap.add_argument("--no-build", action="store_true", help="skip the cmake build step")
+    ap.add_argument("--budget", type=int, default=600, help="seconds for the whole run")
+    args = ap.parse_args()
+    args.build_dir = os.path.abspath(args.build_dir)
+    if os.geteuid() != 0:
+        print("bench/run.py needs root (network namespaces, BPF)", file=sys.stderr)
+        return 2
+    missing = weftlab.missing_tools() + [t for t in ("nft",) if not _which(t)]
+    if missing:
+        print(f"missing tools: {' '.join(missing)}", file=sys.stderr)
+        return 2
+
+    weftlab.install_signal_handlers()
+
+    def on_alarm(signum, frame):
+        raise Budget(f"time budget of {args.budget}s exhausted")
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(args.budget)
+    started = time.monotonic()
+    only = set(args.only.split(",")) if args.only else None
+    want = lambda k: only is None or k in only  # noqa: E731
+
+    if not args.no_build:
+        log("building weft-agent and weft_bench_prog (-j2)")
+        run(["cmake", "-S", REPO, "-B", args.build_dir], timeout=300)
+        run(["cmake", "--build", args.build_dir, "-j2", "--target", "weft-agent",
+             "weft_bench_prog"], timeout=600)
+
+    args.load_before = loadavg()
+    args.idle_before = cpu_idle()
+    log(f"CPU idle {args.idle_before:.0f}%, load average {args.load_before}")
+    results, errors, prog = {}, {}, None
+    if want("prog"):
+        log("prog: BPF_PROG_TEST_RUN")
+        try:
+            prog = bench_prog(args)
+        except (subprocess.SubprocessError, OSError, ValueError, LabError) as e:
+            log(f"prog FAILED: {e}")
+            errors["prog"] = " ".join(str(e).split())
+    keys = [k for k, _ in TOPOLOGIES if want(k)]
+    if keys:
+        run_network(keys, args, results, errors)
+    signal.alarm(0)
+
+    block = report(results, prog, machine(args, started), errors)
+    print(block)
+    if args.out:
+        write_doc(args.out, block)
+        log(f"wrote {args.out}")
+    raw = os.path.join(args.build_dir, "bench-results.json")
+    with open(raw, "w") as f:
+        json.dump({"results": results, "prog": prog, "errors": errors}, f, indent=1)
+    log(f"raw figures: {raw}")
+    return 1 if errors else 0
+
+
+def _which(tool: str) -> bool:
+    import shutil
+    return shutil.which(tool, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin") is not None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
