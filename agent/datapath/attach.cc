@@ -23,6 +23,17 @@ bpf_tc_hook IngressHook(int ifindex) {
   return hook;
 }
 
+// Asking about a filter on an interface without clsact is an expected "no",
+// which libbpf would otherwise print as a kernel error.
+class QuietLibbpf {
+ public:
+  QuietLibbpf() : previous_(libbpf_set_print(nullptr)) {}
+  ~QuietLibbpf() { libbpf_set_print(previous_); }
+
+ private:
+  libbpf_print_fn_t previous_;
+};
+
 bpf_tc_opts WeftFilter() {
   bpf_tc_opts opts = {.sz = sizeof(bpf_tc_opts)};
   opts.handle = kTcHandle;
@@ -80,6 +91,7 @@ absl::StatusOr<uint32_t> AttachedProgramId(Hook hook, int ifindex) {
   }
   bpf_tc_hook tc_hook = IngressHook(ifindex);
   bpf_tc_opts opts = WeftFilter();
+  QuietLibbpf quiet;
   int err = bpf_tc_query(&tc_hook, &opts);
   if (err == -ENOENT || err == -EINVAL) return 0u;
   if (err) return BpfError(err, absl::StrCat("querying TC on ifindex ", ifindex));
