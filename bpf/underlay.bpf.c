@@ -11,6 +11,36 @@
 /* Enough for outer headers + inner Ethernet + IPv4 + ARP/L4 start. */
 #define DECAP_PULL_LEN 128
 
+/*
+ * Outer MACs for a re-addressed packet. XDP has no neighbour output, so this
+ * asks the FIB, which the kernel answers only when IPv4 forwarding is on for
+ * the underlay interface; otherwise the packet is dropped and counted.
+ */
+static __always_inline __u32 xdp_forward_to_vtep(struct xdp_md *ctx, int *action)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + ETH_HLEN;
+	struct bpf_fib_lookup fib = {};
+
+	if ((void *)(ip + 1) > data_end)
+		return WEFT_DROP_TRUNCATED;
+	fib.family = AF_INET;
+	fib.ipv4_src = ip->saddr;
+	fib.ipv4_dst = ip->daddr;
+	fib.l4_protocol = IPPROTO_UDP;
+	fib.tot_len = bpf_ntohs(ip->tot_len);
+	fib.ifindex = ctx->ingress_ifindex;
+	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT) !=
+	    BPF_FIB_LKUP_RET_SUCCESS || fib.ifindex != ctx->ingress_ifindex)
+		return WEFT_DROP_FIB;
+	mac_copy(eth->h_source, fib.smac);
+	mac_copy(eth->h_dest, fib.dmac);
+	*action = XDP_TX;
+	return WEFT_ENCAP;
+}
+
 SEC("xdp")
 int weft_underlay_xdp(struct xdp_md *ctx)
 {
@@ -31,6 +61,9 @@ int weft_underlay_xdp(struct xdp_md *ctx)
 		break;
 	case DECAP_BOUNCE:
 		action = XDP_TX;
+		break;
+	case DECAP_FORWARD:
+		res.reason = xdp_forward_to_vtep(ctx, &action);
 		break;
 	}
 	return verdict(res.reason, len, action, XDP_DROP);
@@ -62,6 +95,9 @@ int weft_underlay_tc(struct __sk_buff *skb)
 		break;
 	case DECAP_BOUNCE:
 		action = bpf_redirect(skb->ifindex, 0);
+		break;
+	case DECAP_FORWARD:
+		action = bpf_redirect_neigh(skb->ifindex, NULL, 0, 0);
 		break;
 	}
 	return verdict(res.reason, len, action, TC_ACT_SHOT);

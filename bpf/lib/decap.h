@@ -18,6 +18,7 @@ enum decap_action {
 	DECAP_DROP,
 	DECAP_DELIVER, /* strip WEFT_ENCAP_OVERHEAD bytes, deliver to ifindex */
 	DECAP_BOUNCE,  /* rewritten into a reply: send back out of the underlay */
+	DECAP_FORWARD, /* re-addressed to another VTEP: send out of the underlay */
 };
 
 struct decap_result {
@@ -66,10 +67,32 @@ WEFT_INLINE void decap_arp(struct cursor *c, struct ethhdr *outer_eth,
 	decap_set(res, DECAP_BOUNCE, WEFT_ARP_REPLY);
 }
 
+/*
+ * A foreign VTEP sends everything for the gateway MAC to one Weft host; when
+ * the routed destination lives on another host, this one forwards it there:
+ * the same packet, re-addressed in place (outer addresses, VNI).
+ */
+WEFT_INLINE void decap_readdress(struct iphdr *outer_ip, struct udphdr *udp,
+				 struct vxlan_wire *vx,
+				 const struct weft_config *cfg,
+				 const struct fwd_target *t)
+{
+	outer_ip->saddr = cfg->local_vtep_be;
+	outer_ip->daddr = t->vtep_be;
+	outer_ip->ttl = 64;
+	outer_ip->check = 0;
+	outer_ip->check = ipv4_header_csum(outer_ip);
+	udp->dest = bpf_htons(WEFT_VXLAN_PORT);
+	udp->check = 0;
+	vx->vni_reserved2 = bpf_htonl(t->vni << 8);
+}
+
 /* Inner IPv4 for a local endpoint: switched by MAC, or routed when sent to
  * the gateway MAC (a foreign VTEP's VM reaching another segment). */
 WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len,
-			    struct ethhdr *inner_eth,
+			    struct iphdr *outer_ip, struct udphdr *udp,
+			    struct vxlan_wire *vx, const struct weft_config *cfg,
+			    struct ethhdr *inner_eth, const struct weft_vtep *vtep,
 			    const struct weft_segment *seg, __u32 vni,
 			    struct decap_result *res)
 {
@@ -93,12 +116,17 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len,
 		reason = route_lookup(seg->tenant_id, ip->daddr, 0, &t);
 		if (reason)
 			return decap_set(res, DECAP_DROP, reason);
-		/* Routing happens at the sender; one hop on our side only. */
-		if (!t.ifindex)
-			return decap_set(res, DECAP_DROP, WEFT_DROP_NOT_LOCAL);
 		ipv4_decrement_ttl(ip);
 		mac_copy(inner_eth->h_source, seg->gateway_mac);
 		mac_copy(inner_eth->h_dest, t.dmac);
+		if (!t.ifindex) {
+			/* Weft VTEPs route at the sender: only a foreign
+			 * one's packets take this second hop. */
+			if (!(vtep->flags & WEFT_VTEP_FOREIGN))
+				return decap_set(res, DECAP_DROP, WEFT_DROP_NOT_LOCAL);
+			decap_readdress(outer_ip, udp, vx, cfg, &t);
+			return decap_set(res, DECAP_FORWARD, WEFT_ENCAP);
+		}
 		res->ifindex = t.ifindex;
 		return decap_set(res, DECAP_DELIVER, WEFT_DECAP);
 	}
@@ -121,6 +149,7 @@ WEFT_INLINE void decap_classify(void *data, void *data_end, __u32 pkt_len,
 				struct decap_result *res)
 {
 	const struct weft_config *cfg;
+	const struct weft_vtep *vtep;
 	struct cursor c = { .pos = data, .end = data_end };
 	struct ethhdr *eth, *inner_eth;
 	struct weft_segment *seg;
@@ -156,7 +185,8 @@ WEFT_INLINE void decap_classify(void *data, void *data_end, __u32 pkt_len,
 		return decap_set(res, DECAP_DROP, WEFT_DROP_IP_OPTIONS);
 	if (!ipv4_length_ok(ip, ETH_HLEN, pkt_len))
 		return decap_set(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
-	if (!bpf_map_lookup_elem(&weft_vteps, &ip->saddr))
+	vtep = bpf_map_lookup_elem(&weft_vteps, &ip->saddr);
+	if (!vtep)
 		return decap_set(res, DECAP_DROP, WEFT_DROP_UNKNOWN_VTEP);
 	vx = parse_vxlan(&c);
 	if (!vx)
@@ -177,7 +207,8 @@ WEFT_INLINE void decap_classify(void *data, void *data_end, __u32 pkt_len,
 	case ETH_P_ARP:
 		return decap_arp(&c, eth, ip, udp, inner_eth, seg, vni, res);
 	case ETH_P_IP:
-		return decap_ipv4(&c, pkt_len, inner_eth, seg, vni, res);
+		return decap_ipv4(&c, pkt_len, ip, udp, vx, cfg, inner_eth, vtep, seg,
+				  vni, res);
 	case ETH_P_8021Q:
 	case ETH_P_8021AD:
 		return decap_set(res, DECAP_DROP, WEFT_DROP_INNER_VLAN);
