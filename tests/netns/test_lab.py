@@ -191,16 +191,33 @@ class TeardownTest(unittest.TestCase):
     def setUpClass(cls):
         require_lab(agent=False)
 
+    def assertRootNamespaceClean(self, lab, snap):
+        """Nothing of the lab in the root namespace: no lab interface, no
+        underlay/tenant address or route (other work on this machine may
+        change the root namespace meanwhile, so look for ours only)."""
+        names = {"br0", *(n.name for n in lab.topo.nodes),
+                 *(v.interface for v in lab.topo.vms)}
+        for line in snap["links"]:
+            m = re.match(r"\d+: ([^:@]+)", line)
+            self.assertFalse(m and m.group(1) in names, f"lab link in root ns: {line}")
+        for key in ("addrs", "routes"):
+            for line in snap[key]:
+                self.assertNotRegex(line, r"\b198\.18\.0\.|\b10\.0\.[12]\.",
+                                    f"lab {key[:-1]} in root ns: {line}")
+        self.assertEqual([m for m in snap["mounts"] if lab.prefix.rstrip("-") in m], [])
+
     def test_teardown_leaves_nothing_and_root_ns_untouched(self):
-        before = root_ns_snapshot()
         lab = Lab(default_topology(), mode="weft")
         with lab:
             self.assertTrue(any(n.startswith(lab.prefix) for n in weftlab.list_netns()))
             self.assertTrue(os.path.ismount(lab.bpffs))
             lab.start_whoami(["a1"])
+            during = root_ns_snapshot()
         self.assertEqual([n for n in weftlab.list_netns() if n.startswith(lab.prefix)], [])
         self.assertFalse(os.path.exists(lab.dir))
-        self.assertEqual(root_ns_snapshot(), before)
+        self.assertRootNamespaceClean(lab, root_ns_snapshot())
+        during["mounts"] = []  # the run's own bpffs is expected while it runs
+        self.assertRootNamespaceClean(lab, during)
 
     def test_teardown_on_exception(self):
         lab = Lab(default_topology(), mode="kernel")
