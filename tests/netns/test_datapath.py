@@ -51,6 +51,16 @@ class DatapathTest(LabTestCase):
         p = self.lab.ping("a1", "10.0.1.11", count=1)  # switched, not routed
         self.assertRegex(p.output, r"ttl=64\b")
 
+    def test_host_traffic_on_underlay_untouched(self):
+        """Non-VXLAN traffic of the hypervisors passes to their stacks, IP
+        options included (DESIGN §3: the host must never notice Weft)."""
+        base = self.counter("hv1", "pass_host")
+        for argv in (["ping", "-c", "2", "-i", "0.2", "-W", "1", "198.18.0.1"],
+                     ["ping", "-R", "-c", "2", "-i", "0.2", "-W", "1", "198.18.0.1"]):
+            cp = self.lab.exec("hv2", argv)
+            self.assertEqual(cp.returncode, 0, f"{' '.join(argv)} from hv2:\n{cp.stdout}")
+        self.assertGreaterEqual(self.counter("hv1", "pass_host") - base, 4)
+
     # --- tenants -------------------------------------------------------------------
     def test_tenant_isolation_identical_addresses(self):
         # A's 10.0.2.x are A's VMs, never B's (b3 .10 on hv2, b2 .11 on hv1) ...
