@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,8 +52,16 @@ struct Segment {
   MacAddress gateway_mac{};
 };
 
+// A named set of a tenant's endpoints, for firewall policy. Group names are
+// scoped to their tenant: blue and red may each have a group "web".
+struct Group {
+  std::string name;
+  std::string tenant;
+};
+
 // A VM NIC. `interface` is the host-side interface name on `node`
-// (required on Weft nodes, absent on foreign ones).
+// (required on Weft nodes, absent on foreign ones). `groups` names groups
+// of the endpoint's tenant (the tenant of its segment).
 struct Endpoint {
   std::string name;
   std::string segment;
@@ -60,6 +69,7 @@ struct Endpoint {
   MacAddress mac{};
   std::string node;
   std::string interface;
+  std::vector<std::string> groups;
 };
 
 // A static route in a tenant. Connected routes for segment subnets are
@@ -73,6 +83,53 @@ struct Route {
   std::string segment;
 };
 
+// ---- Distributed firewall (DESIGN.md §4) ----
+
+// Ingress: traffic to the endpoints the policy applies to (the peer is the
+// source). Egress: traffic from them (the peer is the destination).
+enum class RuleDirection { kIngress, kEgress };
+enum class RuleProtocol { kAny, kTcp, kUdp, kIcmp };
+enum class RuleAction { kAllow, kDeny, kReject };
+
+// Inclusive. Wider than 16 bits so that validation, not parsing, reports
+// a port outside 1..65535 the way it reports every other rule.
+struct PortRange {
+  uint32_t first = 0;
+  uint32_t last = 0;
+  friend bool operator==(const PortRange&, const PortRange&) = default;
+};
+
+// One rule. The peer is the union of `peer_cidrs` and the addresses of the
+// endpoints in `peer_groups` (groups of the policy's tenant); both empty:
+// any peer. `ports` only for TCP/UDP (empty: any port); `icmp_type` only
+// for ICMP (absent: any type).
+struct Rule {
+  RuleDirection direction = RuleDirection::kIngress;
+  std::vector<Ipv4Prefix> peer_cidrs;
+  std::vector<std::string> peer_groups;
+  RuleProtocol protocol = RuleProtocol::kAny;
+  std::vector<PortRange> ports;
+  std::optional<uint32_t> icmp_type;
+  RuleAction action = RuleAction::kAllow;
+  bool log = false;
+};
+
+// Rules applied to the endpoints of a tenant named directly or through
+// their groups. The rules of all policies form one ordered list per tenant:
+// policies by (priority, name), lower priority first, each policy's rules
+// in their order; the first rule that matches a new flow decides, and the
+// tenant's default_action decides when none does.
+struct Policy {
+  static constexpr uint32_t kDefaultPriority = 1000;
+
+  std::string name;  // unique in the fleet
+  std::string tenant;
+  uint32_t priority = kDefaultPriority;
+  std::vector<std::string> applied_to_groups;
+  std::vector<std::string> applied_to_endpoints;
+  std::vector<Rule> rules;
+};
+
 struct State {
   uint64_t version = 0;
   std::vector<Node> nodes;
@@ -80,6 +137,8 @@ struct State {
   std::vector<Segment> segments;
   std::vector<Endpoint> endpoints;
   std::vector<Route> routes;
+  std::vector<Group> groups;
+  std::vector<Policy> policies;
 };
 
 }  // namespace weft

@@ -49,6 +49,17 @@ class ObjectReader {
       : ObjectReader(node, ObjectLabel(kind, "", index)) {
     kind_ = kind;
   }
+  // A mapping nested in the field `field` of the object `label`: its
+  // fields are named "<field>.<name>" in messages.
+  ObjectReader(const YAML::Node& node, std::string label,
+               absl::string_view field)
+      : node_(node),
+        label_(std::move(label)),
+        field_prefix_(absl::StrCat(field, ".")) {
+    if (!node_.IsMap()) {
+      error_ = FieldError(label_, field, "must be a mapping");
+    }
+  }
 
   // The required "name"; names the object in later messages.
   void Name(std::string* out) {
@@ -71,15 +82,16 @@ class ObjectReader {
   template <typename Int>
   void Uint(absl::string_view field, Presence presence, Int* out) {
     std::optional<std::string> text = Scalar(field, presence);
+    if (text) ToUint(field, *text, out);
+  }
+
+  // Optional: `out` stays nullopt when the field is absent.
+  void OptionalUint(absl::string_view field, std::optional<uint32_t>* out) {
+    std::optional<std::string> text = Scalar(field, kOptional);
     if (!text) return;
-    uint64_t value = 0;
-    if (!absl::SimpleAtoi(*text, &value) || absl::StrCat(value) != *text ||
-        value > std::numeric_limits<Int>::max()) {
-      return Fail(field,
-                  absl::StrCat("\"", *text, "\" is not an integer in 0..",
-                               std::numeric_limits<Int>::max()));
-    }
-    *out = static_cast<Int>(value);
+    uint32_t value = 0;
+    ToUint(field, *text, &value);
+    if (error_.ok()) *out = value;
   }
 
   void Bool(absl::string_view field, bool* out) {
@@ -98,6 +110,76 @@ class ObjectReader {
       return Fail(field, absl::StrCat("\"", *text, "\" is not allow or deny"));
     }
     *out = *text == "allow" ? FirewallAction::kAllow : FirewallAction::kDeny;
+  }
+
+  // One of `names` (the text form of each value of E, in order).
+  template <typename E, size_t N>
+  void Enum(absl::string_view field, Presence presence,
+            const std::pair<const char*, E> (&names)[N], E* out) {
+    std::optional<std::string> text = Scalar(field, presence);
+    if (!text) return;
+    for (const auto& [name, value] : names) {
+      if (*text == name) {
+        *out = value;
+        return;
+      }
+    }
+    std::string choices;
+    for (size_t i = 0; i < N; ++i) {
+      absl::StrAppend(&choices, i == 0 ? "" : i + 1 == N ? " or " : ", ",
+                      names[i].first);
+    }
+    Fail(field, absl::StrCat("\"", *text, "\" is not ", choices));
+  }
+
+  // A list of values in a text form of net_format.h (or any parser of the
+  // same shape).
+  template <typename T>
+  void ParsedList(absl::string_view field,
+                  absl::StatusOr<T> (*parse)(absl::string_view),
+                  std::vector<T>* out) {
+    std::optional<YAML::Node> list = Value(field, kOptional);
+    if (!list) return;
+    if (!list->IsSequence()) return Fail(field, "must be a list");
+    for (const YAML::Node& item : *list) {
+      if (!item.IsScalar()) {
+        return Fail(field, "must be a list of single values");
+      }
+      absl::StatusOr<T> value = parse(item.Scalar());
+      if (!value.ok()) return Fail(field, value.status().message());
+      out->push_back(*std::move(value));
+    }
+  }
+
+  // A nested mapping, read by `read` (fields named "<field>.<name>").
+  template <typename T>
+  void Object(absl::string_view field, Presence presence,
+              void (*read)(ObjectReader&, T&), T* out) {
+    std::optional<YAML::Node> value = Value(field, presence);
+    if (!value) return;
+    ObjectReader reader(*value, label_,
+                        absl::StrCat(field_prefix_, field));
+    read(reader, *out);
+    error_ = reader.Finish();
+  }
+
+  // A list of unnamed objects that belong to this one, each labelled
+  // "<this object>: <noun> <index>", e.g. `policy "web-in": rule 2`.
+  template <typename T>
+  void OwnedList(absl::string_view field, absl::string_view noun,
+                 void (*read)(ObjectReader&, T&), std::vector<T>* out) {
+    std::optional<YAML::Node> list = Value(field, kOptional);
+    if (!list) return;
+    if (!list->IsSequence()) return Fail(field, "must be a list");
+    size_t index = 0;
+    for (const YAML::Node& item : *list) {
+      ObjectReader reader(item, absl::StrCat(label_, ": ", noun, " ", index++));
+      T object;
+      read(reader, object);
+      error_ = reader.Finish();
+      if (!error_.ok()) return;
+      out->push_back(std::move(object));
+    }
   }
 
   // A required value in one of the text forms of net_format.h.
@@ -147,20 +229,33 @@ class ObjectReader {
     for (const auto& entry : node_) {
       const std::string key = entry.first.Scalar();
       if (std::find(known_.begin(), known_.end(), key) == known_.end()) {
-        return FieldError(label_, key,
+        return FieldError(label_, absl::StrCat(field_prefix_, key),
                           absl::StrCat("unknown field; known fields: ",
                                        absl::StrJoin(known_, ", ")));
       }
       if (!seen.insert(key).second) {
-        return FieldError(label_, key, "given more than once");
+        return FieldError(label_, absl::StrCat(field_prefix_, key),
+                          "given more than once");
       }
     }
     return error_;
   }
 
  private:
+  template <typename Int>
+  void ToUint(absl::string_view field, const std::string& text, Int* out) {
+    uint64_t value = 0;
+    if (!absl::SimpleAtoi(text, &value) || absl::StrCat(value) != text ||
+        value > std::numeric_limits<Int>::max()) {
+      return Fail(field,
+                  absl::StrCat("\"", text, "\" is not an integer in 0..",
+                               std::numeric_limits<Int>::max()));
+    }
+    *out = static_cast<Int>(value);
+  }
+
   void Fail(absl::string_view field, absl::string_view what) {
-    error_ = FieldError(label_, field, what);
+    error_ = FieldError(label_, absl::StrCat(field_prefix_, field), what);
   }
 
   // The value of `field`, or nullopt when absent (an explicit null counts
@@ -190,6 +285,7 @@ class ObjectReader {
   const YAML::Node node_;
   std::string label_;
   absl::string_view kind_;
+  std::string field_prefix_;  // "peer." in a nested mapping
   std::vector<std::string> known_;
   absl::Status error_;
 };
@@ -222,6 +318,71 @@ void ReadEndpoint(ObjectReader& r, Endpoint& endpoint) {
   r.Parsed("mac", &ParseMac, &endpoint.mac);
   r.String("node", kRequired, &endpoint.node);
   r.String("interface", kOptional, &endpoint.interface);
+  r.StringList("groups", &endpoint.groups);
+}
+
+void ReadGroup(ObjectReader& r, Group& group) {
+  r.Name(&group.name);
+  r.String("tenant", kRequired, &group.tenant);
+}
+
+// "80" or "8000-8080": decimal, canonical (as the integers of Uint).
+absl::StatusOr<PortRange> ParsePortRange(absl::string_view text) {
+  auto number = [](absl::string_view digits, uint32_t* out) {
+    return absl::SimpleAtoi(digits, out) && absl::StrCat(*out) == digits;
+  };
+  PortRange range;
+  const size_t dash = text.find('-');
+  const bool ok =
+      dash == absl::string_view::npos
+          ? number(text, &range.first) && (range.last = range.first, true)
+          : number(text.substr(0, dash), &range.first) &&
+                number(text.substr(dash + 1), &range.last);
+  if (!ok) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", text, "\" is not a port or a port range (80, 8000-8080)"));
+  }
+  return range;
+}
+
+constexpr std::pair<const char*, RuleDirection> kDirections[] = {
+    {"ingress", RuleDirection::kIngress}, {"egress", RuleDirection::kEgress}};
+constexpr std::pair<const char*, RuleProtocol> kProtocols[] = {
+    {"any", RuleProtocol::kAny},
+    {"tcp", RuleProtocol::kTcp},
+    {"udp", RuleProtocol::kUdp},
+    {"icmp", RuleProtocol::kIcmp}};
+constexpr std::pair<const char*, RuleAction> kRuleActions[] = {
+    {"allow", RuleAction::kAllow},
+    {"deny", RuleAction::kDeny},
+    {"reject", RuleAction::kReject}};
+
+void ReadPeer(ObjectReader& r, Rule& rule) {
+  r.ParsedList("cidrs", &ParseIpv4Prefix, &rule.peer_cidrs);
+  r.StringList("groups", &rule.peer_groups);
+}
+
+void ReadRule(ObjectReader& r, Rule& rule) {
+  r.Enum("direction", kRequired, kDirections, &rule.direction);
+  r.Object("peer", kOptional, &ReadPeer, &rule);
+  r.Enum("protocol", kOptional, kProtocols, &rule.protocol);
+  r.ParsedList("ports", &ParsePortRange, &rule.ports);
+  r.OptionalUint("icmp_type", &rule.icmp_type);
+  r.Enum("action", kRequired, kRuleActions, &rule.action);
+  r.Bool("log", &rule.log);
+}
+
+void ReadAppliedTo(ObjectReader& r, Policy& policy) {
+  r.StringList("groups", &policy.applied_to_groups);
+  r.StringList("endpoints", &policy.applied_to_endpoints);
+}
+
+void ReadPolicy(ObjectReader& r, Policy& policy) {
+  r.Name(&policy.name);
+  r.String("tenant", kRequired, &policy.tenant);
+  r.Uint("priority", kOptional, &policy.priority);
+  r.Object("applied_to", kRequired, &ReadAppliedTo, &policy);
+  r.OwnedList("rules", "rule", &ReadRule, &policy.rules);
 }
 
 void ReadRoute(ObjectReader& r, Route& route) {
@@ -253,6 +414,8 @@ absl::StatusOr<State> ParseStateYaml(std::string_view text,
   r.List("segments", "segment", &ReadSegment, &state.segments);
   r.List("endpoints", "endpoint", &ReadEndpoint, &state.endpoints);
   r.List("routes", "route", &ReadRoute, &state.routes);
+  r.List("groups", "group", &ReadGroup, &state.groups);
+  r.List("policies", "policy", &ReadPolicy, &state.policies);
   if (absl::Status s = r.Finish(); !s.ok()) return WithSource(source, s);
   return state;
 }

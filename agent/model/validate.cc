@@ -34,6 +34,19 @@
 //           existing, distinct nodes and a segment of the same tenant;
 //           (tenant, prefix) unique and not a subnet of one of the tenant's
 //           segments (that is already a connected route).
+// group     name non-empty and unique in its tenant (group names are scoped
+//           to the tenant: two tenants may both have a "web"); tenant
+//           exists. (Checked before endpoints, which name groups.)
+// endpoint  groups: each a group of the endpoint's tenant, listed once.
+// policy    name non-empty and unique in the fleet; tenant exists;
+//           applied_to names at least one group or endpoint, each once;
+//           groups of the policy's tenant, endpoints of the same tenant.
+//           Total rules of all policies <= WEFT_MAX_RULES (capacity).
+// rule      (labelled `policy "p": rule i`, i from 0) direction, protocol
+//           and action known; peer.cidrs valid prefixes; peer.groups
+//           groups of the policy's tenant; ports only for tcp/udp, each
+//           range in 1..65535 and not reversed; icmp_type only for icmp,
+//           in 0..255.
 
 namespace weft {
 namespace {
@@ -74,8 +87,9 @@ class Validator {
     for (absl::Status (Validator::*check)() :
          {&Validator::CheckCapacity, &Validator::CheckNodes,
           &Validator::CheckTenants, &Validator::CheckSegments,
-          &Validator::CheckSegmentOverlaps, &Validator::CheckEndpoints,
-          &Validator::CheckRoutes}) {
+          &Validator::CheckSegmentOverlaps, &Validator::CheckGroups,
+          &Validator::CheckEndpoints, &Validator::CheckRoutes,
+          &Validator::CheckPolicies}) {
       if (absl::Status s = (this->*check)(); !s.ok()) return s;
     }
     return absl::OkStatus();
@@ -90,6 +104,15 @@ class Validator {
   absl::Status CheckEndpoints();
   absl::Status CheckRoutes();
   absl::Status CheckRoute(const Route& route, const std::string& label);
+  absl::Status CheckGroups();
+  // `names` (field `field` of `label`) are groups of `tenant`, each once.
+  absl::Status CheckGroupRefs(const std::string& label, absl::string_view field,
+                              absl::string_view tenant,
+                              const std::vector<std::string>& names) const;
+  absl::Status CheckPolicies();
+  absl::Status CheckPolicy(const Policy& policy, const std::string& label);
+  absl::Status CheckRule(const Policy& policy, const Rule& rule,
+                         const std::string& label) const;
 
   const State& state_;
   absl::flat_hash_map<absl::string_view, const Node*> nodes_;
@@ -98,6 +121,9 @@ class Validator {
   // (tenant, PrefixKey(subnet)): the tenant's connected routes.
   absl::flat_hash_map<std::pair<absl::string_view, uint64_t>, const Segment*>
       subnets_;
+  // (tenant, name)
+  absl::flat_hash_set<std::pair<absl::string_view, absl::string_view>> groups_;
+  absl::flat_hash_map<absl::string_view, const Endpoint*> endpoints_;
 };
 
 absl::Status Validator::CheckCapacity() {
@@ -114,6 +140,15 @@ absl::Status Validator::CheckCapacity() {
       {"routes", state_.routes.size() + state_.segments.size(), WEFT_MAX_ROUTES,
        "routes (counting one connected route per segment)"},
   };
+  size_t rules = 0;
+  for (const Policy& policy : state_.policies) rules += policy.rules.size();
+  if (rules > WEFT_MAX_RULES) {
+    return FieldError("state", "policies",
+                      absl::StrCat("too many rules for the configured "
+                                   "capacity ",
+                                   WEFT_MAX_RULES, " (", rules,
+                                   " rules in all policies)"));
+  }
   for (const Count& c : counts) {
     if (c.count > c.max) {
       return FieldError(
@@ -251,7 +286,7 @@ absl::Status Validator::CheckSegmentOverlaps() {
 }
 
 absl::Status Validator::CheckEndpoints() {
-  absl::flat_hash_map<absl::string_view, const Endpoint*> names;
+  absl::flat_hash_map<absl::string_view, const Endpoint*>& names = endpoints_;
   absl::flat_hash_map<std::pair<absl::string_view, uint32_t>, const Endpoint*>
       ips;  // (tenant, ip)
   absl::flat_hash_map<std::pair<absl::string_view, MacAddress>, const Endpoint*>
@@ -300,6 +335,11 @@ absl::Status Validator::CheckEndpoints() {
           label, "ip",
           absl::StrCat(ip, " is already endpoint ", Quote(it->second->name),
                        "'s in tenant ", Quote(seg.tenant)));
+    }
+
+    if (absl::Status s = CheckGroupRefs(label, "groups", seg.tenant, ep.groups);
+        !s.ok()) {
+      return s;
     }
 
     const std::string mac = FormatMac(ep.mac);
@@ -429,6 +469,169 @@ absl::Status Validator::CheckRoute(const Route& route,
         absl::StrCat("segment ", Quote(route.segment), " belongs to tenant ",
                      Quote(seg_it->second->tenant), ", not ",
                      Quote(route.tenant)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckGroups() {
+  for (size_t i = 0; i < state_.groups.size(); ++i) {
+    const Group& group = state_.groups[i];
+    const std::string label = ObjectLabel("group", group.name, i);
+    if (group.name.empty()) return FieldError(label, "name", "is empty");
+    if (!tenants_.contains(group.tenant)) {
+      return FieldError(label, "tenant",
+                        absl::StrCat("no tenant ", Quote(group.tenant)));
+    }
+    if (!groups_.emplace(group.tenant, group.name).second) {
+      return FieldError(label, "name",
+                        absl::StrCat("tenant ", Quote(group.tenant),
+                                     " already has a group of this name"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckGroupRefs(
+    const std::string& label, absl::string_view field, absl::string_view tenant,
+    const std::vector<std::string>& names) const {
+  absl::flat_hash_set<absl::string_view> seen;
+  for (const std::string& name : names) {
+    if (!groups_.contains(std::pair(tenant, absl::string_view(name)))) {
+      return FieldError(label, field,
+                        absl::StrCat("no group ", Quote(name), " in tenant ",
+                                     Quote(tenant)));
+    }
+    if (!seen.insert(name).second) {
+      return FieldError(label, field,
+                        absl::StrCat("group ", Quote(name), " is listed twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckPolicies() {
+  absl::flat_hash_map<absl::string_view, const Policy*> names;
+  for (size_t i = 0; i < state_.policies.size(); ++i) {
+    const Policy& policy = state_.policies[i];
+    if (absl::Status s = AddNamed("policy", policy, i, names); !s.ok()) {
+      return s;
+    }
+    const std::string label = ObjectLabel("policy", policy.name, i);
+    if (absl::Status s = CheckPolicy(policy, label); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckPolicy(const Policy& policy,
+                                    const std::string& label) {
+  if (!tenants_.contains(policy.tenant)) {
+    return FieldError(label, "tenant",
+                      absl::StrCat("no tenant ", Quote(policy.tenant)));
+  }
+  if (policy.applied_to_groups.empty() && policy.applied_to_endpoints.empty()) {
+    return FieldError(label, "applied_to",
+                      "names no group and no endpoint: a policy must apply "
+                      "to something");
+  }
+  if (absl::Status s = CheckGroupRefs(label, "applied_to.groups", policy.tenant,
+                                      policy.applied_to_groups);
+      !s.ok()) {
+    return s;
+  }
+  absl::flat_hash_set<absl::string_view> seen;
+  for (const std::string& name : policy.applied_to_endpoints) {
+    auto it = endpoints_.find(name);
+    if (it == endpoints_.end()) {
+      return FieldError(label, "applied_to.endpoints",
+                        absl::StrCat("no endpoint ", Quote(name)));
+    }
+    const std::string& tenant = segments_.at(it->second->segment)->tenant;
+    if (tenant != policy.tenant) {
+      return FieldError(label, "applied_to.endpoints",
+                        absl::StrCat("endpoint ", Quote(name),
+                                     " belongs to tenant ", Quote(tenant),
+                                     ", not ", Quote(policy.tenant)));
+    }
+    if (!seen.insert(name).second) {
+      return FieldError(
+          label, "applied_to.endpoints",
+          absl::StrCat("endpoint ", Quote(name), " is listed twice"));
+    }
+  }
+  for (size_t j = 0; j < policy.rules.size(); ++j) {
+    if (absl::Status s = CheckRule(policy, policy.rules[j],
+                                   absl::StrCat(label, ": rule ", j));
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckRule(const Policy& policy, const Rule& rule,
+                                  const std::string& label) const {
+  // The enums come from YAML as names, but from other sources (a proto, a
+  // cast) as numbers: refuse any value outside the enum.
+  if (rule.direction != RuleDirection::kIngress &&
+      rule.direction != RuleDirection::kEgress) {
+    return FieldError(label, "direction", "is not ingress or egress");
+  }
+  for (const Ipv4Prefix& cidr : rule.peer_cidrs) {
+    if (absl::Status s = CheckIpv4Prefix(cidr); !s.ok()) {
+      return FieldError(label, "peer.cidrs", s.message());
+    }
+  }
+  if (absl::Status s = CheckGroupRefs(label, "peer.groups", policy.tenant,
+                                      rule.peer_groups);
+      !s.ok()) {
+    return s;
+  }
+  switch (rule.protocol) {
+    case RuleProtocol::kAny:
+    case RuleProtocol::kTcp:
+    case RuleProtocol::kUdp:
+    case RuleProtocol::kIcmp:
+      break;
+    default:
+      return FieldError(label, "protocol", "is not any, tcp, udp or icmp");
+  }
+  const bool has_ports =
+      rule.protocol == RuleProtocol::kTcp || rule.protocol == RuleProtocol::kUdp;
+  if (!rule.ports.empty() && !has_ports) {
+    return FieldError(label, "ports",
+                      "only for protocol tcp or udp (match any port by "
+                      "leaving ports out)");
+  }
+  for (const PortRange& range : rule.ports) {
+    for (uint32_t port : {range.first, range.last}) {
+      if (port < 1 || port > 65535) {
+        return FieldError(label, "ports",
+                          absl::StrCat("port ", port, " is outside 1..65535"));
+      }
+    }
+    if (range.first > range.last) {
+      return FieldError(label, "ports",
+                        absl::StrCat("range ", range.first, "-", range.last,
+                                     " is reversed"));
+    }
+  }
+  if (rule.icmp_type.has_value()) {
+    if (rule.protocol != RuleProtocol::kIcmp) {
+      return FieldError(label, "icmp_type", "only for protocol icmp");
+    }
+    if (*rule.icmp_type > 255) {
+      return FieldError(
+          label, "icmp_type",
+          absl::StrCat("ICMP type ", *rule.icmp_type, " is outside 0..255"));
+    }
+  }
+  switch (rule.action) {
+    case RuleAction::kAllow:
+    case RuleAction::kDeny:
+    case RuleAction::kReject:
+      break;
+    default:
+      return FieldError(label, "action", "is not allow, deny or reject");
   }
   return absl::OkStatus();
 }

@@ -82,6 +82,79 @@ TEST(StateYamlTest, ParsesEveryField) {
   EXPECT_TRUE(state->routes[1].nodes.empty());
 }
 
+constexpr char kFirewall[] = R"yaml(
+groups:
+  - {name: web, tenant: blue}
+  - {name: db, tenant: blue}
+endpoints:
+  - {name: blue-web-1, segment: blue-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vblue1, groups: [web, db]}
+policies:
+  - name: web-in
+    tenant: blue
+    priority: 100
+    applied_to: {groups: [web], endpoints: [blue-web-1]}
+    rules:
+      - {direction: ingress, peer: {cidrs: [10.0.2.0/24], groups: [db]}, protocol: tcp, ports: ["80", "8000-8080", 443], action: allow, log: true}
+      - {direction: ingress, protocol: icmp, icmp_type: 8, action: allow}
+      - {direction: egress, protocol: udp, action: deny}
+      - {direction: ingress, action: reject}
+  - name: defaults
+    tenant: blue
+    applied_to:
+      groups: [db]
+)yaml";
+
+TEST(StateYamlTest, ParsesFirewallObjects) {
+  absl::StatusOr<State> state = ParseStateYaml(kFirewall, "fw.yaml");
+  ASSERT_TRUE(state.ok()) << state.status();
+  ASSERT_EQ(state->groups.size(), 2u);
+  EXPECT_EQ(state->groups[0].name, "web");
+  EXPECT_EQ(state->groups[0].tenant, "blue");
+  EXPECT_EQ(state->endpoints[0].groups,
+            (std::vector<std::string>{"web", "db"}));
+
+  ASSERT_EQ(state->policies.size(), 2u);
+  const Policy& p = state->policies[0];
+  EXPECT_EQ(p.name, "web-in");
+  EXPECT_EQ(p.tenant, "blue");
+  EXPECT_EQ(p.priority, 100u);
+  EXPECT_EQ(p.applied_to_groups, (std::vector<std::string>{"web"}));
+  EXPECT_EQ(p.applied_to_endpoints, (std::vector<std::string>{"blue-web-1"}));
+  ASSERT_EQ(p.rules.size(), 4u);
+
+  const Rule& r0 = p.rules[0];
+  EXPECT_EQ(r0.direction, RuleDirection::kIngress);
+  EXPECT_EQ(r0.peer_cidrs, (std::vector<Ipv4Prefix>{{0x0a000200u, 24}}));
+  EXPECT_EQ(r0.peer_groups, (std::vector<std::string>{"db"}));
+  EXPECT_EQ(r0.protocol, RuleProtocol::kTcp);
+  EXPECT_EQ(r0.ports, (std::vector<PortRange>{{80, 80}, {8000, 8080},
+                                              {443, 443}}));
+  EXPECT_FALSE(r0.icmp_type.has_value());
+  EXPECT_EQ(r0.action, RuleAction::kAllow);
+  EXPECT_TRUE(r0.log);
+
+  const Rule& r1 = p.rules[1];
+  EXPECT_EQ(r1.protocol, RuleProtocol::kIcmp);
+  EXPECT_EQ(r1.icmp_type, std::optional<uint32_t>(8));
+  EXPECT_TRUE(r1.peer_cidrs.empty());
+  EXPECT_TRUE(r1.peer_groups.empty());
+  EXPECT_FALSE(r1.log);
+
+  EXPECT_EQ(p.rules[2].direction, RuleDirection::kEgress);
+  EXPECT_EQ(p.rules[2].protocol, RuleProtocol::kUdp);
+  EXPECT_EQ(p.rules[2].action, RuleAction::kDeny);
+  EXPECT_EQ(p.rules[3].protocol, RuleProtocol::kAny);
+  EXPECT_EQ(p.rules[3].action, RuleAction::kReject);
+
+  // Defaults: priority 1000, no rules.
+  const Policy& d = state->policies[1];
+  EXPECT_EQ(d.priority, Policy::kDefaultPriority);
+  EXPECT_EQ(d.priority, 1000u);
+  EXPECT_EQ(d.applied_to_groups, (std::vector<std::string>{"db"}));
+  EXPECT_TRUE(d.applied_to_endpoints.empty());
+  EXPECT_TRUE(d.rules.empty());
+}
+
 TEST(StateYamlTest, EmptyDocumentIsEmptyState) {
   for (const char* text : {"", "# nothing yet\n", "nodes: []\n"}) {
     absl::StatusOr<State> state = ParseStateYaml(text, "empty.yaml");
@@ -187,6 +260,93 @@ INSTANTIATE_TEST_SUITE_P(
                 "state: field \"version\": \"seven\" is "
                 "not an integer in 0..18446744073709551615"},
         BadCase{"segmnets: []", "state: field \"segmnets\": unknown field"},
+        // Firewall objects.
+        BadCase{"groups: [{name: web}]",
+                "group \"web\": field \"tenant\": is required"},
+        BadCase{"groups: [{name: web, tenant: blue, members: [a]}]",
+                "group \"web\": field \"members\": unknown field"},
+        BadCase{"endpoints: [{name: e, segment: s, ip: 10.0.1.10, mac: "
+                "'02:00:00:00:00:01', node: hv1, groups: web}]",
+                "endpoint \"e\": field \"groups\": must be a list"},
+        BadCase{"policies: [{name: p, applied_to: {groups: [web]}}]",
+                "policy \"p\": field \"tenant\": is required"},
+        BadCase{"policies: [{name: p, tenant: blue}]",
+                "policy \"p\": field \"applied_to\": is required"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: [web]}]",
+                "policy \"p\": field \"applied_to\": must be a mapping"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {group: "
+                "[web]}}]",
+                "policy \"p\": field \"applied_to.group\": unknown field; "
+                "known fields: groups, endpoints"},
+        BadCase{"policies: [{name: p, tenant: blue, priority: high, "
+                "applied_to: {groups: [web]}}]",
+                "policy \"p\": field \"priority\": \"high\" is not an "
+                "integer"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: {direction: ingress}}]",
+                "policy \"p\": field \"rules\": must be a list"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: in, action: allow}]}]",
+                "policy \"p\": rule 0: field \"direction\": \"in\" is not "
+                "ingress or egress"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{action: allow}]}]",
+                "policy \"p\": rule 0: field \"direction\": is required"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress}]}]",
+                "policy \"p\": rule 0: field \"action\": is required"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, action: allow}, "
+                "{direction: egress, action: drop}]}]",
+                "policy \"p\": rule 1: field \"action\": \"drop\" is not "
+                "allow, deny or reject"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, protocol: sctp, "
+                "action: allow}]}]",
+                "policy \"p\": rule 0: field \"protocol\": \"sctp\" is "
+                "not any, tcp, udp or icmp"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, protocol: tcp, ports: "
+                "[http], action: allow}]}]",
+                "policy \"p\": rule 0: field \"ports\": \"http\" is not a "
+                "port or a port range (80, 8000-8080)"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, protocol: tcp, ports: "
+                "['80-'], action: allow}]}]",
+                "policy \"p\": rule 0: field \"ports\": \"80-\" is not a "
+                "port"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, protocol: tcp, ports: "
+                "'80', action: allow}]}]",
+                "policy \"p\": rule 0: field \"ports\": must be a list"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, peer: {cidrs: "
+                "[10.0.2.1/24]}, action: allow}]}]",
+                "policy \"p\": rule 0: field \"peer.cidrs\": 10.0.2.1/24 "
+                "has host bits set"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, peer: {cidr: "
+                "[10.0.2.0/24]}, action: allow}]}]",
+                "policy \"p\": rule 0: field \"peer.cidr\": unknown field; "
+                "known fields: cidrs, groups"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, peer: 10.0.2.0/24, "
+                "action: allow}]}]",
+                "policy \"p\": rule 0: field \"peer\": must be a mapping"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, protocol: icmp, "
+                "icmp_type: echo, action: allow}]}]",
+                "policy \"p\": rule 0: field \"icmp_type\": \"echo\" is not "
+                "an integer"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, action: allow, log: "
+                "yes}]}]",
+                "policy \"p\": rule 0: field \"log\": \"yes\" is not true "
+                "or false"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, action: allow, port: "
+                "[80]}]}]",
+                "policy \"p\": rule 0: field \"port\": unknown field"},
         BadCase{"- just a list", "state: is not a mapping"}));
 
 TEST(StateYamlTest, SyntaxErrorHasLine) {

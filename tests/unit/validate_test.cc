@@ -31,12 +31,30 @@ segments:
   - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01"}
   - {name: blue-db, tenant: blue, vni: 1002, subnet: 10.0.2.0/24, gateway: 10.0.2.1, gateway_mac: "02:fe:00:00:00:01"}
   - {name: red-web, tenant: red, vni: 2001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:02"}
+groups:
+  - {name: web, tenant: blue}
+  - {name: db, tenant: blue}
+  - {name: web, tenant: red}  # group names are per tenant
 endpoints:
-  - {name: blue-web-1, segment: blue-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vblue1}
-  - {name: blue-web-2, segment: blue-web, ip: 10.0.1.11, mac: "02:00:00:01:01:11", node: hv2, interface: vblue1}
-  - {name: blue-db-1, segment: blue-db, ip: 10.0.2.10, mac: "02:00:00:01:01:10", node: hv2, interface: vdb1}
+  - {name: blue-web-1, segment: blue-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vblue1, groups: [web]}
+  - {name: blue-web-2, segment: blue-web, ip: 10.0.1.11, mac: "02:00:00:01:01:11", node: hv2, interface: vblue1, groups: [web]}
+  - {name: blue-db-1, segment: blue-db, ip: 10.0.2.10, mac: "02:00:00:01:01:10", node: hv2, interface: vdb1, groups: [db]}
   - {name: lx-vm, segment: blue-web, ip: 10.0.1.30, mac: "02:00:00:01:01:30", node: lx1}
-  - {name: red-web-1, segment: red-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vred1}
+  - {name: red-web-1, segment: red-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vred1, groups: [web]}
+policies:
+  - name: web-in
+    tenant: blue
+    priority: 100
+    applied_to: {groups: [web], endpoints: [blue-db-1]}
+    rules:
+      - {direction: ingress, peer: {cidrs: [10.0.2.0/24], groups: [db]}, protocol: tcp, ports: ["80", "8000-8080"], action: allow, log: true}
+      - {direction: ingress, protocol: icmp, icmp_type: 8, action: allow}
+      - {direction: ingress, action: reject}
+  - name: red-out
+    tenant: red
+    applied_to: {endpoints: [red-web-1]}
+    rules:
+      - {direction: egress, protocol: udp, ports: ["53"], action: deny}
 routes:
   - {tenant: blue, prefix: 10.9.0.0/16, nodes: [hv2, lx1], segment: blue-web}
   - {tenant: blue, prefix: 10.66.0.0/16, blackhole: true}
@@ -80,6 +98,26 @@ TEST(ValidateTest, EdgesThatAreAllowed) {
         }
       },
       [](State& s) { s.routes[1].prefix = Prefix(Ip("10.0.1.10"), 32); },
+      // Firewall edges.
+      [](State& s) {
+        s.policies[0].rules[0].ports = {{1, 1}, {65535, 65535}, {1, 65535}};
+      },
+      [](State& s) { s.policies[0].rules[1].icmp_type = 0; },
+      [](State& s) { s.policies[0].rules[1].icmp_type = 255; },
+      [](State& s) { s.policies[0].rules[1].icmp_type.reset(); },
+      [](State& s) { s.policies[0].priority = 0; },
+      [](State& s) {
+        s.policies[0].rules[0].peer_cidrs = {Prefix(0, 0),
+                                             Prefix(Ip("10.0.1.10"), 32)};
+      },
+      [](State& s) { s.policies[0].applied_to_groups.clear(); },
+      [](State& s) { s.policies[0].applied_to_endpoints.clear(); },
+      [](State& s) { s.policies[0].rules.clear(); },
+      [](State& s) {
+        s.policies[0].rules.resize(WEFT_MAX_RULES -
+                                   s.policies[1].rules.size());
+      },
+      [](State& s) { s.endpoints[0].groups = {"web", "db"}; },
   };
   for (const auto& mutate : allowed) {
     State state = Base();
@@ -367,6 +405,154 @@ INSTANTIATE_TEST_SUITE_P(
              [](State& s) { s.routes[3].prefix = s.segments[1].subnet; },
              "route \"blue 10.0.2.0/24\"", "prefix",
              "is segment \"blue-db\"'s subnet, already a connected route"}));
+
+INSTANTIATE_TEST_SUITE_P(
+    Groups, ValidateRuleTest,
+    testing::Values(
+        Case{"name empty", [](State& s) { s.groups[1].name = ""; }, "group #1",
+             "name", "is empty"},
+        Case{"tenant exists", [](State& s) { s.groups[1].tenant = "green"; },
+             "group \"db\"", "tenant", "no tenant \"green\""},
+        Case{"name unique in tenant",
+             [](State& s) { s.groups[1].name = "web"; }, "group \"web\"",
+             "name", "tenant \"blue\" already has a group of this name"},
+        Case{"endpoint groups exist",
+             [](State& s) { s.endpoints[1].groups = {"web", "app"}; },
+             "endpoint \"blue-web-2\"", "groups",
+             "no group \"app\" in tenant \"blue\""},
+        // red has no "db": blue's does not count.
+        Case{"endpoint groups of the endpoint's tenant",
+             [](State& s) { s.endpoints[4].groups = {"db"}; },
+             "endpoint \"red-web-1\"", "groups",
+             "no group \"db\" in tenant \"red\""},
+        Case{"endpoint groups listed once",
+             [](State& s) { s.endpoints[1].groups = {"web", "web"}; },
+             "endpoint \"blue-web-2\"", "groups",
+             "group \"web\" is listed twice"}));
+
+INSTANTIATE_TEST_SUITE_P(
+    Policies, ValidateRuleTest,
+    testing::Values(
+        Case{"rules capacity",
+             [](State& s) {
+               s.policies[0].rules.resize(WEFT_MAX_RULES + 1 -
+                                          s.policies[1].rules.size());
+             },
+             "state", "policies",
+             "too many rules for the configured capacity 10240 (10241 rules "
+             "in all policies)"},
+        Case{"name empty", [](State& s) { s.policies[1].name = ""; },
+             "policy #1", "name", "is empty"},
+        Case{"name unique", [](State& s) { s.policies[1].name = "web-in"; },
+             "policy \"web-in\"", "name", "another policy has this name"},
+        Case{"tenant exists", [](State& s) { s.policies[1].tenant = "green"; },
+             "policy \"red-out\"", "tenant", "no tenant \"green\""},
+        Case{"applied_to not empty",
+             [](State& s) { s.policies[1].applied_to_endpoints.clear(); },
+             "policy \"red-out\"", "applied_to",
+             "names no group and no endpoint"},
+        Case{"applied_to groups exist",
+             [](State& s) { s.policies[0].applied_to_groups = {"app"}; },
+             "policy \"web-in\"", "applied_to.groups",
+             "no group \"app\" in tenant \"blue\""},
+        Case{"applied_to groups of the tenant",
+             [](State& s) { s.policies[1].applied_to_groups = {"db"}; },
+             "policy \"red-out\"", "applied_to.groups",
+             "no group \"db\" in tenant \"red\""},
+        Case{"applied_to groups once",
+             [](State& s) { s.policies[0].applied_to_groups = {"web", "web"}; },
+             "policy \"web-in\"", "applied_to.groups",
+             "group \"web\" is listed twice"},
+        Case{"applied_to endpoints exist",
+             [](State& s) { s.policies[0].applied_to_endpoints = {"vm9"}; },
+             "policy \"web-in\"", "applied_to.endpoints",
+             "no endpoint \"vm9\""},
+        Case{"applied_to endpoints of the tenant",
+             [](State& s) {
+               s.policies[0].applied_to_endpoints = {"red-web-1"};
+             },
+             "policy \"web-in\"", "applied_to.endpoints",
+             "endpoint \"red-web-1\" belongs to tenant \"red\", not "
+             "\"blue\""},
+        Case{"applied_to endpoints once",
+             [](State& s) {
+               s.policies[1].applied_to_endpoints = {"red-web-1", "red-web-1"};
+             },
+             "policy \"red-out\"", "applied_to.endpoints",
+             "endpoint \"red-web-1\" is listed twice"}));
+
+INSTANTIATE_TEST_SUITE_P(
+    Rules, ValidateRuleTest,
+    testing::Values(
+        Case{"direction valid",
+             [](State& s) {
+               s.policies[0].rules[2].direction = static_cast<RuleDirection>(7);
+             },
+             "policy \"web-in\": rule 2", "direction",
+             "is not ingress or egress"},
+        Case{"peer cidr host bits",
+             [](State& s) {
+               s.policies[0].rules[0].peer_cidrs = {Prefix(Ip("10.0.2.1"), 24)};
+             },
+             "policy \"web-in\": rule 0", "peer.cidrs",
+             "10.0.2.1/24 has host bits set (the network is 10.0.2.0/24)"},
+        Case{"peer cidr length",
+             [](State& s) {
+               s.policies[0].rules[0].peer_cidrs = {Prefix(Ip("10.0.2.0"), 33)};
+             },
+             "policy \"web-in\": rule 0", "peer.cidrs",
+             "prefix length 33 is over 32"},
+        Case{"peer groups exist",
+             [](State& s) { s.policies[0].rules[0].peer_groups = {"app"}; },
+             "policy \"web-in\": rule 0", "peer.groups",
+             "no group \"app\" in tenant \"blue\""},
+        Case{"peer groups of the tenant",
+             [](State& s) { s.policies[1].rules[0].peer_groups = {"db"}; },
+             "policy \"red-out\": rule 0", "peer.groups",
+             "no group \"db\" in tenant \"red\""},
+        Case{"protocol valid",
+             [](State& s) {
+               s.policies[0].rules[2].protocol = static_cast<RuleProtocol>(9);
+             },
+             "policy \"web-in\": rule 2", "protocol",
+             "is not any, tcp, udp or icmp"},
+        Case{"ports not for any",
+             [](State& s) { s.policies[0].rules[2].ports = {{80, 80}}; },
+             "policy \"web-in\": rule 2", "ports",
+             "only for protocol tcp or udp"},
+        Case{"ports not for icmp",
+             [](State& s) { s.policies[0].rules[1].ports = {{80, 80}}; },
+             "policy \"web-in\": rule 1", "ports",
+             "only for protocol tcp or udp"},
+        Case{"range reversed",
+             [](State& s) { s.policies[0].rules[0].ports = {{90, 80}}; },
+             "policy \"web-in\": rule 0", "ports", "range 90-80 is reversed"},
+        Case{"port 0",
+             [](State& s) { s.policies[0].rules[0].ports = {{0, 80}}; },
+             "policy \"web-in\": rule 0", "ports",
+             "port 0 is outside 1..65535"},
+        Case{"port over 65535",
+             [](State& s) { s.policies[1].rules[0].ports = {{53, 65536}}; },
+             "policy \"red-out\": rule 0", "ports",
+             "port 65536 is outside 1..65535"},
+        Case{"icmp_type only for icmp",
+             [](State& s) { s.policies[0].rules[0].icmp_type = 8; },
+             "policy \"web-in\": rule 0", "icmp_type",
+             "only for protocol icmp"},
+        Case{"icmp_type not for any",
+             [](State& s) { s.policies[0].rules[2].icmp_type = 0; },
+             "policy \"web-in\": rule 2", "icmp_type",
+             "only for protocol icmp"},
+        Case{"icmp_type 0..255",
+             [](State& s) { s.policies[0].rules[1].icmp_type = 256; },
+             "policy \"web-in\": rule 1", "icmp_type",
+             "ICMP type 256 is outside 0..255"},
+        Case{"action valid",
+             [](State& s) {
+               s.policies[0].rules[2].action = static_cast<RuleAction>(3);
+             },
+             "policy \"web-in\": rule 2", "action",
+             "is not allow, deny or reject"}));
 
 }  // namespace
 }  // namespace weft
