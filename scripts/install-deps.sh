@@ -7,7 +7,7 @@ packages=(
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libabsl-dev libyaml-cpp-dev libgtest-dev libgmock-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  iproute2 iperf3 tcpdump ethtool nftables procps python3 python3-yaml netcat-openbsd
+  iproute2 iputils-ping iperf3 tcpdump ethtool nftables procps python3 python3-yaml netcat-openbsd
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -377,6 +377,11 @@ class Lab:
         ip_batch(hv, [f"link set eth0 mtu {UNDERLAY_MTU}",
                       f"addr add {node.vtep}/{UNDERLAY_PREFIXLEN} dev eth0",
                       "link set eth0 up"])
+        if self.mode == "weft" and self.underlay_hook == "xdp" and not node.foreign:
+            # A NIC fills in the checksums a local sender left partial; a
+            # veth passes them on unfilled, and XDP on the receiving host
+            # loses the skb's "partial" mark. Make eth0 fill them, as a NIC.
+            ns_run(hv, ["ethtool", "-K", "eth0", "tx", "off"])
         sysctls = ["net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"]
         if self.mode == "kernel" and not node.foreign:
             sysctls.append("net.ipv4.ip_forward=1")

@@ -174,7 +174,11 @@ class DatapathTest(LabTestCase):
 
 class DatapathXdpUnderlayTest(LabTestCase):
     """The same hosts with --underlay_hook xdp: decapsulation in XDP on the
-    underlay veth (the lab enables GRO on the veths XDP frames land on)."""
+    underlay veth (the lab enables GRO on the veths XDP frames land on, and
+    turns tx checksumming off on eth0 as a NIC would fill checksums).
+    Not covered: the Linux vxlan host over XDP. Its ARP is answered with
+    XDP_TX, which leaves no trace beyond the veth's xdp_tx counter in this
+    lab (docs/DATAPATH.md, known limits)."""
 
     UNDERLAY_HOOK = "xdp"
 
@@ -186,10 +190,6 @@ class DatapathXdpUnderlayTest(LabTestCase):
         self.assertReaches("a1", "10.0.1.11", "a2")
         self.assertReaches("a1", "10.0.2.11", "a4")
         self.assertReaches("b1", "10.0.2.10", "b3")
-
-    def test_linux_host_interop(self):
-        self.assertReaches("alx", "10.0.1.10", "a1")
-        self.assertReaches("a2", "10.0.1.30", "alx")
 
     def test_tcp_bulk_cross_host(self):
         r = self.lab.iperf("a1", "a4", nbytes="20M", timeout=15)
