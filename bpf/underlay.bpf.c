@@ -8,8 +8,10 @@
 #include "lib/decap.h"
 #include "lib/stats.h"
 
-/* Enough for outer headers + inner Ethernet + IPv4 + ARP/L4 start. */
+/* Enough for outer headers + inner Ethernet + IPv4 + ARP/L4 start (an
+ * ICMP error's quote included). */
 #define DECAP_PULL_LEN 128
+_Static_assert(DECAP_PULL_LEN >= WEFT_ENCAP_OVERHEAD + FW_PULL_LEN, "pull the quote");
 
 /*
  * Outer MACs for a re-addressed packet. XDP has no neighbour output, so this
@@ -60,6 +62,11 @@ int weft_underlay_xdp(struct xdp_md *ctx)
 		action = bpf_redirect(res.ifindex, 0);
 		break;
 	case DECAP_BOUNCE:
+		if (res.trim_len &&
+		    bpf_xdp_adjust_tail(ctx, (int)res.trim_len - (int)len)) {
+			res.reason = WEFT_DROP_HELPER_FAILED;
+			break;
+		}
 		action = XDP_TX;
 		break;
 	case DECAP_FORWARD:
@@ -94,6 +101,10 @@ int weft_underlay_tc(struct __sk_buff *skb)
 		action = bpf_redirect_peer(res.ifindex, 0);
 		break;
 	case DECAP_BOUNCE:
+		if (res.trim_len && bpf_skb_change_tail(skb, res.trim_len, 0)) {
+			res.reason = WEFT_DROP_HELPER_FAILED;
+			break;
+		}
 		action = bpf_redirect(skb->ifindex, 0);
 		break;
 	case DECAP_FORWARD:

@@ -8,11 +8,15 @@
  */
 #include "lib/arp.h"
 #include "lib/encap.h"
+#include "lib/firewall.h"
 #include "lib/icmp.h"
+#include "lib/reject.h"
 #include "lib/route.h"
 #include "lib/stats.h"
 
-#define VM_PULL_LEN (ETH_HLEN + sizeof(struct iphdr) + sizeof(struct arp_eth_ipv4))
+#define VM_PULL_LEN_ARP (ETH_HLEN + sizeof(struct arp_eth_ipv4))
+/* ARP, or what the firewall reads of IPv4 (an ICMP error's quote too). */
+#define VM_PULL_LEN (FW_PULL_LEN > VM_PULL_LEN_ARP ? FW_PULL_LEN : VM_PULL_LEN_ARP)
 
 struct vm_ctx {
 	struct __sk_buff *skb;
@@ -49,6 +53,67 @@ WEFT_INLINE int too_big_for_underlay(struct __sk_buff *skb,
 	       skb->len - ETH_HLEN + WEFT_ENCAP_OVERHEAD > cfg->underlay_mtu;
 }
 
+/* Refuses the flow of the packet in `skb` to its sender: a TCP RST, or ICMP
+ * administratively prohibited from the gateway. */
+WEFT_INLINE __u32 vm_reject(struct vm_ctx *v, const struct fw_flow *f)
+{
+	struct __sk_buff *skb = v->skb;
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + ETH_HLEN;
+	struct tcphdr *tcp = (void *)(ip + 1);
+	__u32 reason;
+
+	if (f->t.protocol != IPPROTO_TCP) {
+		/* No ICMP error about an ICMP error (fw_conntrack denies those
+		 * rather than rejecting), nor for a GSO train. */
+		if (skb->gso_segs > 1)
+			return WEFT_DROP_POLICY;
+		reason = icmp_error_reply(skb, ICMP_DEST_UNREACH, ICMP_PKT_FILTERED, 0,
+					  v->seg->gateway_ip_be, v->seg->gateway_mac,
+					  &v->action);
+		return reason == WEFT_ICMP_ERROR ? WEFT_REJECT : reason;
+	}
+	if ((void *)(tcp + 1) > data_end)
+		return WEFT_DROP_TRUNCATED;
+	reject_tcp_in_place(eth, ip, tcp);
+	/* 54 bytes keep the TCP checksum field: a CHECKSUM_PARTIAL skb may
+	 * not be trimmed short of it. */
+	if (bpf_skb_change_tail(skb, ETH_HLEN + REJECT_RST_IP_LEN, 0))
+		return WEFT_DROP_HELPER_FAILED;
+	v->action = bpf_redirect(skb->ifindex, 0);
+	return WEFT_REJECT;
+}
+
+/*
+ * The firewall, once the target is known: egress of the sending VM always,
+ * ingress of the destination too when it is local (same tenant: one
+ * conntrack entry, judged once). Returns 0 to go on, or the reason.
+ */
+WEFT_INLINE __u32 vm_firewall(struct vm_ctx *v, const struct fwd_target *t)
+{
+	struct __sk_buff *skb = v->skb;
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data + ETH_HLEN;
+	struct fw_flow f = {};
+	__u32 reason;
+
+	if ((void *)(ip + 1) > data_end)
+		return WEFT_DROP_TRUNCATED;
+	reason = fw_parse(&f, ip, data_end);
+	if (reason)
+		return reason;
+	f.t.tenant_id = v->self->tenant_id;
+	f.ifindex = skb->ifindex;
+	f.checks = WEFT_CT_F_EGRESS | (t->ifindex ? WEFT_CT_F_INGRESS : 0);
+	reason = fw_conntrack(&f);
+	if (reason != WEFT_REJECT)
+		return reason;
+	return vm_reject(v, &f);
+}
+
 WEFT_INLINE __u32 vm_forward(struct vm_ctx *v, const struct fwd_target *t,
 			     int routed)
 {
@@ -57,7 +122,11 @@ WEFT_INLINE __u32 vm_forward(struct vm_ctx *v, const struct fwd_target *t,
 	void *data, *data_end;
 	struct ethhdr *eth;
 	struct iphdr *ip;
-	__u32 hash;
+	__u32 hash, reason;
+
+	reason = vm_firewall(v, t);
+	if (reason)
+		return reason;
 
 	if (!t->ifindex) {
 		cfg = config_get();

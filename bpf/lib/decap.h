@@ -10,7 +10,9 @@
 
 #include "lib/arp.h"
 #include "lib/csum.h"
+#include "lib/firewall.h"
 #include "lib/parse.h"
+#include "lib/reject.h"
 #include "lib/route.h"
 
 enum decap_action {
@@ -25,12 +27,77 @@ struct decap_result {
 	__u32 reason;
 	__u32 action;
 	__u32 ifindex;
+	__u32 trim_len; /* DECAP_BOUNCE: frame length to cut it to (0: as is) */
 };
 
 WEFT_INLINE void decap_set(struct decap_result *res, __u32 action, __u32 reason)
 {
 	res->action = action;
 	res->reason = reason;
+}
+
+/* The outer headers of a VXLAN packet, turned back to its sender (to its
+ * VXLAN port). Swapping addresses leaves the outer IPv4 checksum valid. */
+WEFT_INLINE void decap_turn_around(struct ethhdr *outer_eth, struct iphdr *outer_ip,
+				   struct udphdr *udp)
+{
+	__u8 mac[ETH_ALEN];
+	__be32 addr;
+
+	mac_copy(mac, outer_eth->h_dest);
+	mac_copy(outer_eth->h_dest, outer_eth->h_source);
+	mac_copy(outer_eth->h_source, mac);
+	addr = outer_ip->saddr;
+	outer_ip->saddr = outer_ip->daddr;
+	outer_ip->daddr = addr;
+	udp->dest = bpf_htons(WEFT_VXLAN_PORT);
+	udp->check = 0;
+}
+
+/*
+ * Ingress policy of the local destination (the source is remote) through
+ * conntrack, before the inner frame is touched. Rejected TCP gets its RST
+ * back through the tunnel, made in place; other rejected protocols are
+ * dropped (an ICMP error would need the packet rebuilt, which the XDP hook
+ * cannot do in place). Returns 0 to deliver, or sets `res` and returns 1.
+ */
+WEFT_INLINE int decap_firewall(struct ethhdr *outer_eth, struct iphdr *outer_ip,
+			       struct udphdr *udp, struct ethhdr *inner_eth,
+			       struct iphdr *ip, void *end, __u32 tenant_id,
+			       __u32 ifindex, struct decap_result *res)
+{
+	struct tcphdr *tcp = (void *)(ip + 1);
+	struct fw_flow f = {};
+	__u32 reason;
+
+	reason = fw_parse(&f, ip, end);
+	if (!reason) {
+		f.t.tenant_id = tenant_id;
+		f.ifindex = ifindex;
+		f.checks = WEFT_CT_F_INGRESS;
+		reason = fw_conntrack(&f);
+	}
+	if (!reason)
+		return 0;
+	if (reason != WEFT_REJECT) {
+		decap_set(res, DECAP_DROP, reason);
+		return 1;
+	}
+	if (f.t.protocol != IPPROTO_TCP || (void *)(tcp + 1) > end) {
+		decap_set(res, DECAP_DROP, WEFT_DROP_POLICY);
+		return 1;
+	}
+	reject_tcp_in_place(inner_eth, ip, tcp);
+	decap_turn_around(outer_eth, outer_ip, udp);
+	udp->len = bpf_htons(sizeof(*udp) + sizeof(struct vxlan_wire) + ETH_HLEN +
+			     REJECT_RST_IP_LEN);
+	outer_ip->tot_len = bpf_htons(WEFT_ENCAP_OVERHEAD + REJECT_RST_IP_LEN);
+	outer_ip->ttl = 64;
+	outer_ip->check = 0;
+	outer_ip->check = ipv4_header_csum(outer_ip);
+	res->trim_len = WEFT_ENCAP_OVERHEAD + ETH_HLEN + REJECT_RST_IP_LEN;
+	decap_set(res, DECAP_BOUNCE, WEFT_REJECT);
+	return 1;
 }
 
 /* Inner ARP from a remote VTEP: answered for the gateway and for endpoints
@@ -43,8 +110,6 @@ WEFT_INLINE void decap_arp(struct cursor *c, struct ethhdr *outer_eth,
 {
 	struct arp_eth_ipv4 *arp = parse_arp(c);
 	const __u8 *answer;
-	__u8 mac[ETH_ALEN];
-	__be32 addr;
 
 	if (!arp || !arp_is_well_formed(arp))
 		return decap_set(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
@@ -54,16 +119,7 @@ WEFT_INLINE void decap_arp(struct cursor *c, struct ethhdr *outer_eth,
 	if (!answer)
 		return decap_set(res, DECAP_DROP, WEFT_DROP_ARP_UNANSWERED);
 	arp_reply_in_place(inner_eth, arp, answer);
-
-	/* Swapping addresses leaves the outer IPv4 checksum valid. */
-	mac_copy(mac, outer_eth->h_dest);
-	mac_copy(outer_eth->h_dest, outer_eth->h_source);
-	mac_copy(outer_eth->h_source, mac);
-	addr = outer_ip->saddr;
-	outer_ip->saddr = outer_ip->daddr;
-	outer_ip->daddr = addr;
-	udp->dest = bpf_htons(WEFT_VXLAN_PORT);
-	udp->check = 0;
+	decap_turn_around(outer_eth, outer_ip, udp);
 	decap_set(res, DECAP_BOUNCE, WEFT_ARP_REPLY);
 }
 
@@ -90,7 +146,8 @@ WEFT_INLINE void decap_readdress(struct iphdr *outer_ip, struct udphdr *udp,
 /* Inner IPv4 for a local endpoint: switched by MAC, or routed when sent to
  * the gateway MAC (a foreign VTEP's VM reaching another segment). */
 WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len,
-			    struct iphdr *outer_ip, struct udphdr *udp,
+			    struct ethhdr *outer_eth, struct iphdr *outer_ip,
+			    struct udphdr *udp,
 			    struct vxlan_wire *vx, const struct weft_config *cfg,
 			    struct ethhdr *inner_eth, const struct weft_vtep *vtep,
 			    const struct weft_segment *seg, __u32 vni,
@@ -116,6 +173,10 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len,
 		reason = route_lookup(seg->tenant_id, ip->daddr, 0, &t);
 		if (reason)
 			return decap_set(res, DECAP_DROP, reason);
+		if (t.ifindex &&
+		    decap_firewall(outer_eth, outer_ip, udp, inner_eth, ip, c->end,
+				   seg->tenant_id, t.ifindex, res))
+			return;
 		ipv4_decrement_ttl(ip);
 		mac_copy(inner_eth->h_source, seg->gateway_mac);
 		mac_copy(inner_eth->h_dest, t.dmac);
@@ -139,6 +200,9 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len,
 		return decap_set(res, DECAP_DROP, WEFT_DROP_UNKNOWN_DST);
 	if (!ep->ifindex)
 		return decap_set(res, DECAP_DROP, WEFT_DROP_NOT_LOCAL);
+	if (decap_firewall(outer_eth, outer_ip, udp, inner_eth, ip, c->end,
+			   seg->tenant_id, ep->ifindex, res))
+		return;
 	res->ifindex = ep->ifindex;
 	decap_set(res, DECAP_DELIVER, WEFT_DECAP);
 }
@@ -159,6 +223,7 @@ WEFT_INLINE void decap_classify(void *data, void *data_end, __u32 pkt_len,
 	__u32 vni;
 
 	res->ifindex = 0;
+	res->trim_len = 0;
 	eth = parse_eth(&c);
 	if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))
 		return decap_set(res, DECAP_PASS, WEFT_PASS_HOST);
@@ -207,7 +272,7 @@ WEFT_INLINE void decap_classify(void *data, void *data_end, __u32 pkt_len,
 	case ETH_P_ARP:
 		return decap_arp(&c, eth, ip, udp, inner_eth, seg, vni, res);
 	case ETH_P_IP:
-		return decap_ipv4(&c, pkt_len, ip, udp, vx, cfg, inner_eth, vtep, seg,
+		return decap_ipv4(&c, pkt_len, eth, ip, udp, vx, cfg, inner_eth, vtep, seg,
 				  vni, res);
 	case ETH_P_8021Q:
 	case ETH_P_8021AD:

@@ -66,6 +66,75 @@ struct {
 	__type(value, struct weft_counter);
 } weft_stats SEC(".maps");
 
+/* ---- firewall (DESIGN.md §4) ---- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WEFT_MAX_CT);
+	__type(key, struct weft_ct_key);
+	__type(value, struct weft_ct_entry);
+} weft_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WEFT_CT_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} weft_ct_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct weft_policy_ctl);
+} weft_pol_ctl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_MAX_POLICY_TENANTS);
+	__type(key, struct weft_tenant_key);
+	__type(value, struct weft_tenant_policy);
+} weft_pol_tenant SEC(".maps");
+
+/* The bit vectors are 1280 bytes a value: allocated as written. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_MAX_POLICY_APPLIED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct weft_applied_key);
+	__type(value, struct weft_rule_bits);
+} weft_pol_applied SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, WEFT_MAX_POLICY_PEERS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct weft_peer_key);
+	__type(value, struct weft_rule_bits);
+} weft_pol_peer SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, WEFT_MAX_POLICY_L4);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct weft_l4_key);
+	__type(value, struct weft_rule_bits);
+} weft_pol_l4 SEC(".maps");
+
+/* Both slots' rules: (slot, index) for slot 0 and 1. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * WEFT_MAX_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct weft_rule_key);
+	__type(value, struct weft_rule);
+} weft_pol_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} weft_events SEC(".maps");
+
 WEFT_INLINE const struct weft_config *config_get(void)
 {
 	__u32 zero = 0;

@@ -340,6 +340,29 @@ struct weft_event {
 	__u32 policy_generation;
 };
 
+/* weft_ct_stats: per-CPU array of __u64 indexed by enum weft_ct_stat; what
+ * conntrack did besides passing packets. Table pressure shows as
+ * insert_failed (no room) and picked_up (a mid-stream TCP packet without an
+ * entry: usually a live flow whose entry the LRU evicted). X(enum suffix,
+ * metric label); append only. */
+#define WEFT_MAP_CT_STATS "weft_ct_stats"
+#define WEFT_CT_STATS(X)                                                      \
+	X(CREATED, "created")             /* new entry for an admitted flow */  \
+	X(EXPIRED, "expired")             /* idle past its timeout: replaced */ \
+	X(REUSED, "reused")               /* SYN on a closing entry: new flow */\
+	X(INSERT_FAILED, "insert_failed") /* admitted, but no entry written */  \
+	X(RELATED, "related")             /* ICMP error of a tracked flow */    \
+	X(REVALIDATED, "revalidated")     /* older generation, still allowed */ \
+	X(REVOKED, "revoked")             /* older generation, now denied */    \
+	X(PICKED_UP, "picked_up")         /* mid-stream TCP, allowed: tracked */
+
+#define WEFT_CT_STAT_ENUM_(name, label) WEFT_CT_STAT_##name,
+enum weft_ct_stat {
+	WEFT_CT_STATS(WEFT_CT_STAT_ENUM_)
+	WEFT_CT_STAT_COUNT,
+};
+#undef WEFT_CT_STAT_ENUM_
+
 /* weft_stats: per-CPU array indexed by enum weft_reason. */
 struct weft_counter {
 	__u64 packets;
@@ -374,5 +397,8 @@ WEFT_STATIC_ASSERT(sizeof(struct weft_route_key) == 12, "weft_route_key ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_route) == 52, "weft_route ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_counter) == 16, "weft_counter ABI");
 WEFT_STATIC_ASSERT(WEFT_REASON_COUNT <= 64, "weft_stats capacity");
+WEFT_STATIC_ASSERT(WEFT_CT_STAT_COUNT <= 32, "weft_ct_stats capacity");
+WEFT_STATIC_ASSERT(WEFT_CT_STAT_PICKED_UP == 7, "weft_ct_stats ABI: append only");
+WEFT_STATIC_ASSERT(sizeof(WEFT_MAP_CT_STATS) <= 16, "map name length");
 
 #endif /* WEFT_ABI_H */
