@@ -84,7 +84,8 @@ class BareVeth:
             ip(self.a, "link", "add", "eth0", "mtu", str(kp.VM_MTU), "type", "veth",
                "peer", "name", "eth0", "netns", self.b)
             ip_batch(self.a, ["addr add 10.0.1.10/24 dev eth0", "link set eth0 up"])
-            ip_batch(self.b, ["addr add 10.0.1.11/24 dev eth0", "link set eth0 up"])
+            ip_batch(self.b, [f"link set eth0 mtu {kp.VM_MTU}", "addr add 10.0.1.11/24 dev eth0",
+                              "link set eth0 up"])
         except BaseException:
             self.__exit__()
             raise
@@ -137,6 +138,7 @@ class Target:
         self.rr2: list[dict] = []
         self.ping: dict = {}
         self.error: str | None = None
+        self.idle_seen: list[int] = []  # CPU idle % just before each measurement
 
     def start_servers(self) -> None:
         tag = f"{self.sns}-{time.monotonic_ns()}"
@@ -197,7 +199,7 @@ class Target:
                           "cpu_sender": med(r["cpu_sender"] for r in it),
                           "cpu_receiver": med(r["cpu_receiver"] for r in it)} if it else None,
                 "rr": rrsum(self.rr1), "rr2": rrsum(self.rr2), "ping": self.ping,
-                "error": self.error}
+                "error": self.error, "idle_seen": self.idle_seen}
 
 
 def lab_targets(key: str, lab: Lab) -> list[Target]:
@@ -236,6 +238,19 @@ def build_topology(key: str, args, stack: contextlib.ExitStack) -> tuple[object,
     return lab, lab_targets(key, lab)
 
 
+def wait_quiet(args, t: "Target") -> None:
+    """Waits (at most --gate seconds) until the CPUs are >= 85% idle over a
+    0.3 s sample: other users of this shared machine would otherwise bias
+    whichever row runs beside their build. Records what it saw."""
+    deadline = time.monotonic() + args.gate
+    while True:
+        idle = cpu_idle(0.3)
+        if idle >= 85 or time.monotonic() >= deadline:
+            break
+        time.sleep(0.5)
+    t.idle_seen.append(round(idle))
+
+
 def topology_notes(key: str, env) -> dict | None:
     if key == "kernel":
         return {n.name: kp.firewall_counters(env, n.name) for n in env.topo.nodes}
@@ -271,6 +286,7 @@ def run_network(keys: list[str], args, results: dict, errors: dict) -> None:
                 if t.error:
                     continue
                 try:
+                    wait_quiet(args, t)
                     fn(t)
                 except (LabError, subprocess.SubprocessError, OSError, KeyError) as e:
                     log(f"{t.topo}/{t.path} {what} FAILED: {e}")
@@ -375,6 +391,21 @@ def report(results: dict, prog: dict | None, meta: dict, errors: dict) -> str:
                      f"{r2['tps']:.0f} | {r2['p50_us']:.1f} / {r2['p99_us']:.1f} | "
                      f"{fmt(pg.get('avg_us'), '.0f')} |")
         L.append("")
+    busy = []
+    for key, name in TOPOLOGIES:
+        for path in ("cross-host", "same-host"):
+            r = results.get(key, {}).get(path)
+            if not r or (key == "bare" and path == "same-host"):
+                continue
+            seen = r.get("idle_seen") or []
+            n = sum(1 for x in seen if x < 85)
+            if n:
+                label = name if key == "bare" else f"{name} {path}"
+                busy.append(f"{label}: {n} of {len(seen)}")
+    L.append("Measurements that started while other users kept the CPUs busy (idle < 85% "
+             f"after waiting up to {meta['gate']:.0f} s): " + ("; ".join(busy) if busy else "none")
+             + ".")
+    L.append("")
     # targets
     k, w = results.get("kernel"), results.get("weft_tc")
     if k and w:
@@ -476,7 +507,7 @@ def machine(args, started: float) -> dict:
             "host": platform.node(), "nproc": os.cpu_count(), "cpu": cpu,
             "kernel": platform.release(), "commit": commit,
             "command": "sudo " + " ".join(["bench/run.py"] + sys.argv[1:]),
-            "duration": args.duration, "reps": args.reps, "affinity": args.iperf_affinity, "rr_seconds": args.rr_seconds,
+            "duration": args.duration, "reps": args.reps, "affinity": args.iperf_affinity, "gate": args.gate, "rr_seconds": args.rr_seconds,
             "elapsed": time.monotonic() - started, "idle_before": args.idle_before,
             "load_before": args.load_before, "load_after": loadavg()}
 
@@ -500,6 +531,10 @@ def main() -> int:
     ap.add_argument("--only", default=None,
                     help="comma list of: prog," + ",".join(k for k, _ in TOPOLOGIES))
     ap.add_argument("--no-build", action="store_true", help="skip the cmake build step")
+    ap.add_argument("--wait-idle", type=int, default=120,
+                    help="seconds to wait for the machine to be >= 80%% idle before measuring")
+    ap.add_argument("--gate", type=float, default=8,
+                    help="seconds to wait, before each measurement, for the CPUs to be idle")
     ap.add_argument("--budget", type=int, default=600, help="seconds for the whole run")
     args = ap.parse_args()
     args.build_dir = os.path.abspath(args.build_dir)
@@ -527,8 +562,15 @@ def main() -> int:
         run(["cmake", "--build", args.build_dir, "-j2", "--target", "weft-agent",
              "weft_bench_prog"], timeout=600)
 
-    args.load_before = loadavg()
-    args.idle_before = cpu_idle()
+    deadline = time.monotonic() + args.wait_idle
+    while True:
+        args.load_before = loadavg()
+        args.idle_before = cpu_idle()
+        if args.idle_before >= 80 or time.monotonic() >= deadline:
+            break
+        log(f"machine busy (CPU idle {args.idle_before:.0f}%), waiting up to "
+            f"{deadline - time.monotonic():.0f}s more for it to settle")
+        time.sleep(3)
     log(f"CPU idle {args.idle_before:.0f}%, load average {args.load_before}")
     results, errors, prog = {}, {}, None
     if want("prog"):
