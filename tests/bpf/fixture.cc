@@ -56,6 +56,8 @@ std::string SetUpEnv(Env** out) {
       "ip addr add 198.18.0.1/24 dev ul0",
       "ip neigh replace 198.18.0.2 lladdr 02:00:c6:12:00:02 dev ul0 nud permanent",
       "ip neigh replace 198.18.0.3 lladdr 02:00:c6:12:00:03 dev ul0 nud permanent",
+      // XDP asks the FIB for a forwarded packet's next hop, which needs this.
+      "sysctl -qw net.ipv4.conf.ul0.forwarding=1",
   };
   for (int i : {1, 2, 3, 4, 9}) {
     const std::string n = "vm" + std::to_string(i);

@@ -94,6 +94,20 @@ Check DecapsulatedRouted(Mac src, Mac dst) {
   };
 }
 
+// The input re-addressed from hv1 to `vtep` on `vni`, its inner frame routed.
+Check ForwardedTo(uint32_t vtep, uint32_t vni, Mac dst) {
+  return [=](const Seen& s) {
+    Parsed in = Parse(s.in), out = Parse(s.out);
+    ASSERT_TRUE(out.ipv4 && out.udp && out.vxlan) << out.error << "\n" << HexDump(s.out);
+    EXPECT_EQ(out.ipv4->src, kHv1Vtep);
+    EXPECT_EQ(out.ipv4->dst, vtep);
+    EXPECT_TRUE(out.ipv4->checksum_ok);
+    EXPECT_EQ(out.udp->dport, 4789);
+    EXPECT_EQ(out.vxlan->vni, vni);
+    ExpectRouted(in.inner, out.inner, kBlueGwMac, dst);
+  };
+}
+
 std::vector<UnderlayCase> UnderlayCases() {
   std::vector<UnderlayCase> c;
   auto add = [&](UnderlayCase u) { c.push_back(std::move(u)); };
@@ -248,12 +262,20 @@ std::vector<UnderlayCase> UnderlayCases() {
                          InnerUdp(kBlueLx1Mac, kBlueLx1Ip, kBlueGwMac, kVm2Ip, 1));
        },
        Verdict::kDrop, {WEFT_DROP_TTL_EXPIRED, WEFT_ICMP_ERROR}, nullptr});
-  // Routing happens at the sender: hv1 routes for a foreign VTEP only to
-  // its own endpoints, never back into the underlay.
-  add({"VxlanRoutedToRemoteEndpointNotLocal",
+  // A foreign VTEP sends everything for the gateway to one Weft host, which
+  // forwards what lives elsewhere: re-addressed to hv2, on the destination
+  // segment's VNI, routed inside.
+  add({"ForeignVtepRoutedToRemoteEndpointForwarded",
        [=] {
          return FromVtep(kLx1Vtep, kVniBlueA,
                          InnerUdp(kBlueLx1Mac, kBlueLx1Ip, kBlueGwMac, kBlueHv2BIp));
+       },
+       Verdict::kTx, {WEFT_ENCAP}, ForwardedTo(kHv2Vtep, kVniBlueB, kBlueHv2BMac)});
+  // Weft VTEPs route at the sender: never a second hop through hv1.
+  add({"WeftVtepRoutedToRemoteEndpointNotLocal",
+       [=] {
+         return FromVtep(kHv2Vtep, kVniBlueA,
+                         InnerUdp(kBlueHv2AMac, kBlueHv2AIp, kBlueGwMac, kBlueHv2BIp));
        },
        Verdict::kDrop, {WEFT_DROP_NOT_LOCAL}, nullptr});
 
