@@ -1,0 +1,70 @@
+// Direct access to the firewall's maps for the BPF tests: a small policy
+// compiler (rules -> the slot's bit vectors, written with the abi.h structs,
+// independent of the agent's compiler), the policy control word, conntrack
+// entries and counters, and the event ring buffer.
+#ifndef WEFT_TESTS_BPF_FIREWALL_MAPS_H_
+#define WEFT_TESTS_BPF_FIREWALL_MAPS_H_
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/datapath/datapath.h"
+#include "weft/abi.h"
+
+namespace weft::testing {
+
+struct Prefix4 {
+  uint32_t addr = 0;  // host order
+  uint8_t len = 32;
+};
+
+// One rule; its index is its position in PolicySpec::rules.
+struct RuleSpec {
+  uint32_t tenant = 1;
+  uint32_t direction = WEFT_DIR_EGRESS;
+  std::vector<uint32_t> applied;  // local endpoint IPs (host order)
+  std::vector<Prefix4> peers;     // empty: any peer
+  uint8_t protocol = 0;           // 0: any
+  std::optional<uint16_t> port;   // TCP/UDP port, ICMP type << 8 | code; none: any
+  uint8_t port_bits = 16;         // ICMP type only: 8
+  uint32_t action = WEFT_ACTION_ALLOW;
+  uint32_t flags = 0;             // WEFT_RULE_F_*
+};
+
+struct PolicySpec {
+  std::map<uint32_t, uint32_t> tenant_default;  // tenant -> action
+  std::vector<RuleSpec> rules;
+};
+
+class FirewallMaps {
+ public:
+  explicit FirewallMaps(const Datapath& dp) : dp_(dp) {}
+
+  // Empties conntrack, every policy map and the ring buffer; control word
+  // {slot 0, generation 0}. Returns "" or what failed.
+  std::string Reset();
+  // Replaces slot `slot`'s content with `policy`.
+  std::string WriteSlot(uint32_t slot, const PolicySpec& policy);
+  std::string ClearSlot(uint32_t slot);
+  std::string SetCtl(uint32_t slot, uint32_t generation);
+
+  // The entry of a flow (either direction's tuple), host-order addresses.
+  std::optional<weft_ct_entry> Ct(uint32_t tenant, uint8_t protocol, uint32_t a, uint16_t port_a,
+                                  uint32_t b, uint16_t port_b) const;
+  size_t CtCount() const;
+  std::array<uint64_t, WEFT_CT_STAT_COUNT> Stats() const;
+  std::vector<weft_event> DrainEvents() const;
+
+ private:
+  int Fd(const char* name) const { return dp_.MapFd(name); }
+  const Datapath& dp_;
+};
+
+}  // namespace weft::testing
+
+#endif  // WEFT_TESTS_BPF_FIREWALL_MAPS_H_
