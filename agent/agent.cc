@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/datapath/netdev.h"
+#include "agent/datapath/policy_tables.h"
 #include "agent/datapath/tables.h"
 #include "agent/log.h"
 #include "agent/model/state_yaml.h"
@@ -19,6 +20,17 @@ absl::StatusOr<State> LoadValidState(const std::string& path) {
   return state;
 }
 
+// Checks that `state` fits node `node` before it is accepted: its tables
+// and its firewall tables build (the slot does not matter).
+absl::Status ProbeState(const State& state, const std::string& node) {
+  NodeSettings probe{.node = node};
+  if (auto tables = BuildNodeTables(state, probe, [](const std::string&) { return 0u; });
+      !tables.ok()) {
+    return tables.status();
+  }
+  return BuildPolicyTables(state, node, 0).status();
+}
+
 }  // namespace
 
 std::string Agent::PinDir() const {
@@ -27,9 +39,13 @@ std::string Agent::PinDir() const {
 
 absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const AgentOptions& options) {
   std::unique_ptr<Agent> agent(new Agent(options));
-  absl::StatusOr<State> state = LoadValidState(options.state_path);
-  if (!state.ok()) return state.status();
-  agent->state_ = *std::move(state);
+  const bool from_file = !options.state_path.empty();
+  if (from_file) {
+    absl::StatusOr<State> state = LoadValidState(options.state_path);
+    if (!state.ok()) return state.status();
+    agent->state_ = *std::move(state);
+    agent->has_state_ = true;
+  }
 
   agent->underlay_ifindex_ = InterfaceIndex(options.underlay);
   if (agent->underlay_ifindex_ == 0) {
@@ -37,25 +53,21 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const AgentOptions& options)
         absl::StrCat("underlay interface ", options.underlay, " does not exist"));
   }
   // Check the state fits this node before touching the kernel.
-  NodeSettings probe{.node = options.node};
-  if (auto tables = BuildNodeTables(agent->state_, probe, [](const std::string&) { return 0u; });
-      !tables.ok()) {
-    return tables.status();
+  if (from_file) {
+    if (absl::Status s = ProbeState(agent->state_, options.node); !s.ok()) return s;
   }
 
   absl::StatusOr<std::unique_ptr<Datapath>> datapath = Datapath::Load(agent->PinDir());
   if (!datapath.ok()) return datapath.status();
   agent->datapath_ = *std::move(datapath);
 
-  if (absl::Status s = agent->Reconcile(); !s.ok()) return s;
-  const int underlay_prog = options.underlay_hook == Hook::kXdp
-                                ? agent->datapath_->UnderlayXdpProgramFd()
-                                : agent->datapath_->UnderlayTcProgramFd();
-  if (absl::Status s = AttachIngress(options.underlay_hook, agent->underlay_ifindex_,
-                                     underlay_prog);
-      !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("underlay ", options.underlay, ": ", s.message()));
+  if (!from_file) {
+    WEFT_LOG_INFO("node %s: programs loaded, maps in %s; waiting for the controller's state",
+                  options.node, agent->PinDir());
+    return agent;
   }
+  if (absl::Status s = agent->Reconcile(); !s.ok()) return s;
+  if (absl::Status s = agent->AttachUnderlay(); !s.ok()) return s;
   WEFT_LOG_INFO("node %s: %s attached to %s, %d VM interfaces, state version %d, maps in %s",
                 options.node, options.underlay_hook == Hook::kXdp ? "XDP" : "TC",
                 options.underlay, agent->attached_.size(), agent->state_.version,
@@ -63,7 +75,34 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const AgentOptions& options)
   return agent;
 }
 
+absl::Status Agent::AttachUnderlay() {
+  const int underlay_prog = options_.underlay_hook == Hook::kXdp
+                                ? datapath_->UnderlayXdpProgramFd()
+                                : datapath_->UnderlayTcProgramFd();
+  if (absl::Status s = AttachIngress(options_.underlay_hook, underlay_ifindex_, underlay_prog);
+      !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("underlay ", options_.underlay, ": ", s.message()));
+  }
+  underlay_attached_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status Agent::ApplyState(State state) {
+  if (absl::Status s = ProbeState(state, options_.node); !s.ok()) return s;
+  state_ = std::move(state);
+  has_state_ = true;
+  if (absl::Status s = Reconcile(); !s.ok()) return s;
+  if (!underlay_attached_) {
+    if (absl::Status s = AttachUnderlay(); !s.ok()) return s;
+    WEFT_LOG_INFO("node %s: %s attached to %s, %d VM interfaces, state version %d",
+                  options_.node, options_.underlay_hook == Hook::kXdp ? "XDP" : "TC",
+                  options_.underlay, attached_.size(), state_.version);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Agent::Reconcile() {
+  if (!has_state_) return absl::OkStatus();  // nothing to write before the first state
   absl::StatusOr<uint16_t> mtu = InterfaceMtu(options_.underlay);
   if (!mtu.ok()) return mtu.status();
   NodeSettings settings{.node = options_.node,
@@ -71,8 +110,10 @@ absl::Status Agent::Reconcile() {
                         .underlay_mtu = *mtu};
   absl::StatusOr<NodeTables> tables = BuildNodeTables(state_, settings, InterfaceIndex);
   if (!tables.ok()) return tables.status();
-  // Maps first: a VM's program must find its binding from its first packet.
+  // Maps first: a VM's program must find its binding, and the firewall its
+  // rules, from its first packet.
   if (absl::Status s = datapath_->Apply(*tables); !s.ok()) return s;
+  if (absl::Status s = ApplyPolicy(); !s.ok()) return s;
 
   absl::StatusOr<uint32_t> vm_prog_id = ProgramId(datapath_->VmProgramFd());
   if (!vm_prog_id.ok()) return vm_prog_id.status();
@@ -106,14 +147,39 @@ absl::Status Agent::Reconcile() {
   return absl::OkStatus();
 }
 
+absl::Status Agent::ApplyPolicy() {
+  // Until the BPF objects carry the firewall's maps there is nothing to
+  // write: forwarding works, the policy is not enforced. Checked by name,
+  // so the agent enforces policy as soon as it loads objects that have them.
+  if (!datapath_->HasPolicyMaps()) {
+    if (!state_.policies.empty() && !warned_no_policy_maps_) {
+      WEFT_LOG_WARN("node %s: %d firewall policies NOT enforced: the loaded BPF "
+                    "objects have no weft_pol_* maps",
+                    options_.node, state_.policies.size());
+      warned_no_policy_maps_ = true;
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<weft_policy_ctl> before = datapath_->PolicyControl();
+  if (!before.ok()) return before.status();
+  if (absl::Status s = datapath_->ApplyPolicy([this](uint32_t slot) {
+        return BuildPolicyTables(state_, options_.node, slot);
+      });
+      !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("firewall: ", s.message()));
+  }
+  absl::StatusOr<weft_policy_ctl> after = datapath_->PolicyControl();
+  if (after.ok() && after->generation != before->generation) {
+    WEFT_LOG_INFO("node %s: firewall rule set generation %d active (slot %d)", options_.node,
+                  after->generation, after->active_slot);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Agent::ReloadState() {
   absl::StatusOr<State> state = LoadValidState(options_.state_path);
   if (!state.ok()) return state.status();
-  NodeSettings probe{.node = options_.node};
-  if (auto tables = BuildNodeTables(*state, probe, [](const std::string&) { return 0u; });
-      !tables.ok()) {
-    return tables.status();
-  }
+  if (absl::Status s = ProbeState(*state, options_.node); !s.ok()) return s;
   state_ = *std::move(state);
   WEFT_LOG_INFO("state version %d loaded from %s", state_.version, options_.state_path);
   return Reconcile();

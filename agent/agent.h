@@ -17,6 +17,8 @@
 namespace weft {
 
 struct AgentOptions {
+  // The YAML state file; empty when the state comes from the controller
+  // (through ApplyState).
   std::string state_path;
   std::string node;
   std::string underlay;
@@ -28,6 +30,8 @@ class Agent {
  public:
   // Loads and validates the state file, loads the programs (adopting pinned
   // maps), fills the maps, then attaches. Nothing is attached on error.
+  // Without a state file, only loads the programs: nothing is written to the
+  // maps and nothing attached until the first ApplyState.
   static absl::StatusOr<std::unique_ptr<Agent>> Start(const AgentOptions& options);
 
   // Re-resolves interfaces (VMs come and go), rewrites what changed in the
@@ -37,6 +41,11 @@ class Agent {
   // Re-reads the state file. An invalid file changes nothing.
   absl::Status ReloadState();
 
+  // Installs a state from the controller (already validated for this node:
+  // ValidateForNode) and reconciles; the first one also attaches the
+  // underlay program.
+  absl::Status ApplyState(State state);
+
   // Detaches every program and removes the pins.
   absl::Status Shutdown();
 
@@ -45,12 +54,21 @@ class Agent {
  private:
   explicit Agent(AgentOptions options) : options_(std::move(options)) {}
 
+  // Makes the firewall maps enforce state_'s policies (a no-op when they
+  // already do; tolerated while the BPF objects lack the maps).
+  absl::Status ApplyPolicy();
+
+  absl::Status AttachUnderlay();
+
   AgentOptions options_;
   State state_;
+  bool has_state_ = false;  // Reconcile writes nothing before the first state
+  bool underlay_attached_ = false;
   std::unique_ptr<Datapath> datapath_;
   uint32_t underlay_ifindex_ = 0;
   // Interfaces the VM program is attached to: name -> ifindex.
   std::map<std::string, uint32_t> attached_;
+  bool warned_no_policy_maps_ = false;
 };
 
 }  // namespace weft

@@ -5,7 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -46,6 +50,23 @@ absl::StatusOr<std::map<std::string, std::string>> DumpMap(int fd, const bpf_map
   }
   if (errno != ENOENT) return BpfError(errno, absl::StrCat("iterating ", bpf_map__name(map)));
   return out;
+}
+
+// The five policy tables, in BuildPolicyTables' order.
+constexpr const char* kPolicyMaps[] = {WEFT_MAP_POL_TENANT, WEFT_MAP_POL_RULES,
+                                       WEFT_MAP_POL_L4, WEFT_MAP_POL_PEER,
+                                       WEFT_MAP_POL_APPLIED};
+
+// The slot a policy key belongs to: a host-order first field, or, in the
+// LPM keys, big-endian after the prefix length.
+uint32_t PolicyKeySlot(std::string_view map_name, const std::string& key) {
+  uint32_t slot = 0;
+  if (map_name == WEFT_MAP_POL_PEER || map_name == WEFT_MAP_POL_L4) {
+    std::memcpy(&slot, key.data() + 4, sizeof(slot));
+    return ntohl(slot);
+  }
+  std::memcpy(&slot, key.data(), sizeof(slot));
+  return slot;
 }
 
 }  // namespace
@@ -164,6 +185,169 @@ absl::Status Datapath::Apply(const NodeTables& tables) {
     }
   }
   return absl::OkStatus();
+}
+
+bool Datapath::HasPolicyMaps() const {
+  if (MapFd(WEFT_MAP_POL_CTL) < 0) return false;
+  for (const char* name : kPolicyMaps) {
+    if (MapFd(name) < 0) return false;
+  }
+  return true;
+}
+
+absl::StatusOr<weft_policy_ctl> Datapath::PolicyControl() const {
+  if (!HasPolicyMaps()) {
+    return absl::FailedPreconditionError(
+        "the loaded BPF objects have no firewall maps (weft_pol_*): built "
+        "before the firewall?");
+  }
+  const __u32 zero = 0;
+  weft_policy_ctl ctl{};
+  if (bpf_map_lookup_elem(MapFd(WEFT_MAP_POL_CTL), &zero, &ctl) != 0) {
+    return BpfError(errno, "reading " WEFT_MAP_POL_CTL);
+  }
+  return ctl;
+}
+
+absl::Status Datapath::ApplyPolicy(const PolicyTablesBuilder& build) {
+  absl::StatusOr<weft_policy_ctl> ctl = PolicyControl();
+  if (!ctl.ok()) return ctl.status();
+  if (ctl->active_slot > 1) {
+    return absl::InternalError(absl::StrCat(
+        WEFT_MAP_POL_CTL " holds slot ", ctl->active_slot, ", not 0 or 1"));
+  }
+  const uint32_t active = ctl->active_slot;
+  const uint32_t next = 1 - active;
+
+  // The five maps as they are, each split by slot.
+  struct Live {
+    const char* name;
+    const bpf_map* map;
+    int fd;
+    std::map<std::string, std::string> slot[2];
+    std::vector<std::string> junk;  // a key of neither slot
+  };
+  std::vector<Live> live;
+  for (const char* name : kPolicyMaps) {
+    const bpf_map* map = bpf_object__find_map_by_name(vm_->obj, name);
+    const int fd = bpf_map__fd(map);
+    auto entries = DumpMap(fd, map);
+    if (!entries.ok()) return entries.status();
+    Live l{name, map, fd, {}, {}};
+    for (auto& [key, value] : *entries) {
+      const uint32_t s = PolicyKeySlot(name, key);
+      if (s > 1) {
+        l.junk.push_back(key);
+      } else {
+        l.slot[s].emplace(key, std::move(value));
+      }
+    }
+    live.push_back(std::move(l));
+  }
+
+  // build(slot), one table per policy map in the maps' order (a map the
+  // builder left out: empty), checked against the maps.
+  auto built = [&](uint32_t slot) -> absl::StatusOr<std::vector<MapTable>> {
+    absl::StatusOr<std::vector<MapTable>> tables = build(slot);
+    if (!tables.ok()) return tables.status();
+    std::vector<MapTable> ordered;
+    for (const Live& l : live) {
+      MapTable table{l.name, {}};
+      for (MapTable& t : *tables) {
+        if (t.map_name == l.name) table.entries = std::move(t.entries);
+      }
+      const size_t key_size = bpf_map__key_size(l.map);
+      const size_t value_size = bpf_map__value_size(l.map);
+      for (const auto& [key, value] : table.entries) {
+        if (key.size() != key_size || value.size() != value_size) {
+          return absl::InternalError(
+              absl::StrCat("entry size mismatch for ", l.name));
+        }
+        if (PolicyKeySlot(l.name, key) != slot) {
+          return absl::InternalError(
+              absl::StrCat("an entry of ", l.name, " is not in slot ", slot));
+        }
+      }
+      ordered.push_back(std::move(table));
+    }
+    for (const MapTable& t : *tables) {
+      if (std::find(std::begin(kPolicyMaps), std::end(kPolicyMaps),
+                    t.map_name) == std::end(kPolicyMaps)) {
+        return absl::InternalError(
+            absl::StrCat(t.map_name, " is not a policy map"));
+      }
+    }
+    return ordered;
+  };
+  // Deletes keys, in reverse map order; a key already gone is fine.
+  auto remove = [&](const std::vector<std::vector<std::string>>& keys) {
+    for (size_t i = live.size(); i-- > 0;) {
+      for (const std::string& key : keys[i]) {
+        if (bpf_map_delete_elem(live[i].fd, key.data()) != 0 &&
+            errno != ENOENT) {
+          return BpfError(errno, absl::StrCat("deleting from ", live[i].name));
+        }
+      }
+    }
+    return absl::OkStatus();
+  };
+
+  absl::StatusOr<std::vector<MapTable>> current = built(active);
+  if (!current.ok()) return current.status();
+  bool same = true;
+  for (size_t i = 0; i < live.size(); ++i) {
+    same = same && (*current)[i].entries == live[i].slot[active];
+  }
+  // Everything in the inactive slot is garbage now: no packet reads it.
+  std::vector<std::vector<std::string>> garbage(live.size());
+  for (size_t i = 0; i < live.size(); ++i) {
+    garbage[i] = live[i].junk;
+    for (const auto& [key, value] : live[i].slot[next]) {
+      garbage[i].push_back(key);
+    }
+  }
+  if (same) return remove(garbage);
+
+  absl::StatusOr<std::vector<MapTable>> staged = built(next);
+  if (!staged.ok()) return staged.status();
+  // Make room first: stale entries of the inactive slot go (those the new
+  // set has again are rewritten below anyway, if changed).
+  for (size_t i = 0; i < live.size(); ++i) {
+    std::erase_if(garbage[i], [&](const std::string& key) {
+      return (*staged)[i].entries.contains(key);
+    });
+  }
+  if (absl::Status s = remove(garbage); !s.ok()) return s;
+  for (size_t i = 0; i < live.size(); ++i) {
+    for (const auto& [key, value] : (*staged)[i].entries) {
+      auto it = live[i].slot[next].find(key);
+      if (it != live[i].slot[next].end() && it->second == value) continue;
+      if (bpf_map_update_elem(live[i].fd, key.data(), value.data(), BPF_ANY) !=
+          0) {
+        return BpfError(errno,
+                        absl::StrCat("writing ", live[i].name, " (slot ", next,
+                                     ", ", (*staged)[i].entries.size(),
+                                     " entries)"));
+      }
+    }
+  }
+  // The switch: slot and generation in one write.
+  const __u32 zero = 0;
+  weft_policy_ctl flipped{};
+  flipped.active_slot = next;
+  flipped.generation = ctl->generation + 1;
+  if (bpf_map_update_elem(MapFd(WEFT_MAP_POL_CTL), &zero, &flipped, BPF_ANY) !=
+      0) {
+    return BpfError(errno, "switching " WEFT_MAP_POL_CTL);
+  }
+  // Break: the old slot.
+  std::vector<std::vector<std::string>> old(live.size());
+  for (size_t i = 0; i < live.size(); ++i) {
+    for (const auto& [key, value] : live[i].slot[active]) {
+      old[i].push_back(key);
+    }
+  }
+  return remove(old);
 }
 
 absl::StatusOr<Counters> Datapath::ReadCounters() const {

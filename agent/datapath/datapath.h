@@ -5,9 +5,12 @@
 #define WEFT_AGENT_DATAPATH_DATAPATH_H_
 
 #include <array>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -41,6 +44,32 @@ class Datapath {
   // Makes the maps hold exactly `tables`: writes what is new or changed in
   // table order, then deletes what is no longer wanted in reverse order.
   absl::Status Apply(const NodeTables& tables);
+
+  // The firewall's maps (weft_pol_ctl and the five weft_pol_* tables of
+  // policy_tables.h) are in the loaded objects. Objects built before the
+  // firewall lack them.
+  bool HasPolicyMaps() const;
+
+  // weft_pol_ctl[0]: the slot packets read and the rule set's generation.
+  // FailedPrecondition without the firewall's maps.
+  absl::StatusOr<weft_policy_ctl> PolicyControl() const;
+
+  // The policy tables of the state for a slot (BuildPolicyTables bound to a
+  // state and node).
+  using PolicyTablesBuilder =
+      std::function<absl::StatusOr<std::vector<MapTable>>(uint32_t slot)>;
+
+  // Makes the firewall enforce the rule set `build` describes, atomically:
+  // - build(active slot) equal to the live active slot: nothing changes (no
+  //   flip, no new generation; a periodic resync costs no churn). Leftovers
+  //   in the inactive slot (an agent that died mid-switch) are removed.
+  // - otherwise build(inactive slot) is written into the inactive slot
+  //   (which no packet reads), then weft_pol_ctl is switched to it with the
+  //   generation + 1 in one write, then the old slot's entries are removed
+  //   (in reverse table order).
+  // A failure before the switch leaves the enforced rule set as it was.
+  // FailedPrecondition without the firewall's maps.
+  absl::Status ApplyPolicy(const PolicyTablesBuilder& build);
 
   // weft_stats summed over CPUs.
   absl::StatusOr<Counters> ReadCounters() const;
