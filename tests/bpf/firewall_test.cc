@@ -8,6 +8,8 @@
 // program on its interface; the remote side's through the underlay program
 // (TC, and XDP where the hook matters) as VXLAN from hv2.
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -553,6 +555,29 @@ TEST_F(FirewallTest, EstablishedFlowsNeverConsultRules) {
 TEST_F(FirewallTest, NoPolicyMeansAllowAndFlowsAreStillTracked) {
   Vm("vm1", Vm1Udp(), WEFT_ENCAP, "no policy at all");
   EXPECT_TRUE(fw_->Ct(kBlue, kProtoUdp, kVm1Ip, 40000, kBlueHv2AIp, 53).has_value());
+}
+
+// --- timeouts ------------------------------------------------------------------------
+
+// The timeouts come from weft_config (the agent's settings): with UDP at 1 s,
+// an idle flow's entry is gone after it, and the late reply is judged anew.
+TEST_F(FirewallTest, IdleUdpEntryExpiresAfterConfiguredTimeout) {
+  const int fd = dp().MapFd(WEFT_MAP_CONFIG);
+  uint32_t zero = 0;
+  weft_config saved{}, cfg{};
+  ASSERT_EQ(bpf_map_lookup_elem(fd, &zero, &saved), 0);
+  cfg = saved;
+  cfg.ct.udp = 1;
+  ASSERT_EQ(bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY), 0);
+  Policy(DefaultDeny({Vm1Rule(WEFT_DIR_EGRESS, kProtoUdp, 53)}));
+  Vm("vm1", Vm1Udp(), WEFT_ENCAP, "request");
+  Ul(Hv2Udp(), WEFT_DECAP, "prompt reply");
+  usleep(1'200'000);
+  auto before = fw_->Stats();
+  Ul(Hv2Udp(), WEFT_DROP_POLICY, "reply after the entry expired");
+  EXPECT_EQ(fw_->Stats()[WEFT_CT_STAT_EXPIRED] - before[WEFT_CT_STAT_EXPIRED], 1u);
+  EXPECT_FALSE(fw_->Ct(kBlue, kProtoUdp, kVm1Ip, 40000, kBlueHv2AIp, 53).has_value());
+  EXPECT_EQ(bpf_map_update_elem(fd, &zero, &saved, BPF_ANY), 0);
 }
 
 // --- logging -------------------------------------------------------------------------
