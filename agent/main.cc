@@ -3,7 +3,9 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <atomic>
 #include <fstream>
+#include <mutex>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -11,6 +13,8 @@
 #include "absl/flags/usage.h"
 #include "agent/agent.h"
 #include "agent/log.h"
+#include "agent/sync/client.h"
+#include "agent/sync/credentials.h"
 
 ABSL_FLAG(std::string, state, "", "YAML desired-state file (standalone mode)");
 ABSL_FLAG(std::string, node, "", "this hypervisor's node name in the state");
@@ -20,6 +24,16 @@ ABSL_FLAG(std::string, underlay_hook, "tc",
 ABSL_FLAG(std::string, bpffs, "/sys/fs/bpf", "bpffs mount; maps pin under <bpffs>/weft/<node>");
 ABSL_FLAG(std::string, ready_file, "", "written once programs are attached and state applied");
 ABSL_FLAG(int, resync_seconds, 1, "how often interfaces are re-resolved and maps re-checked");
+ABSL_FLAG(std::string, controller, "",
+          "weft-controller's Sync address (host:port), instead of --state");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate for the controller (mutual TLS)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_ca, "", "PEM CA that signed the controller's certificate");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "name to check the controller's certificate against (default: the host of --controller)");
+ABSL_FLAG(bool, insecure, false, "plaintext to the controller, no authentication (tests only)");
+ABSL_FLAG(int, sync_stall_seconds, 10,
+          "drop a controller stream that leaves an update half received this long");
 
 namespace {
 
@@ -32,7 +46,8 @@ int Fail(const absl::Status& status) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "weft-agent --state FILE --node NAME --underlay IFACE [--underlay_hook tc|xdp]");
+      "weft-agent (--state FILE | --controller ADDR (--tls_cert F --tls_key F --tls_ca F | "
+      "--insecure)) --node NAME --underlay IFACE [--underlay_hook tc|xdp]");
   absl::ParseCommandLine(argc, argv);
 
   weft::AgentOptions options;
@@ -41,8 +56,21 @@ int main(int argc, char** argv) {
   options.underlay = absl::GetFlag(FLAGS_underlay);
   options.bpffs = absl::GetFlag(FLAGS_bpffs);
   const std::string hook = absl::GetFlag(FLAGS_underlay_hook);
-  if (options.state_path.empty() || options.node.empty() || options.underlay.empty()) {
-    return Fail(absl::InvalidArgumentError("--state, --node and --underlay are required"));
+  const std::string controller = absl::GetFlag(FLAGS_controller);
+  if (options.state_path.empty() == controller.empty() || options.node.empty() ||
+      options.underlay.empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "one of --state or --controller, and --node and --underlay are required"));
+  }
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (!controller.empty()) {
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds =
+        weft::ClientCredentials({.cert = absl::GetFlag(FLAGS_tls_cert),
+                                 .key = absl::GetFlag(FLAGS_tls_key),
+                                 .ca = absl::GetFlag(FLAGS_tls_ca),
+                                 .insecure = absl::GetFlag(FLAGS_insecure)});
+    if (!creds.ok()) return Fail(creds.status());
+    credentials = *std::move(creds);
   }
   if (hook != "tc" && hook != "xdp") {
     return Fail(absl::InvalidArgumentError("--underlay_hook must be tc or xdp, not " + hook));
@@ -58,20 +86,52 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<weft::Agent>> agent = weft::Agent::Start(options);
   if (!agent.ok()) return Fail(agent.status());
 
-  if (const std::string ready = absl::GetFlag(FLAGS_ready_file); !ready.empty()) {
-    std::ofstream(ready) << "ready\n";
+  // With --controller the sync client's thread applies states; the agent is
+  // used under agent_mu from both threads. Ready once the first is applied.
+  std::mutex agent_mu;
+  std::atomic<bool> applied{controller.empty()};
+  std::unique_ptr<weft::SyncClient> sync;
+  if (!controller.empty()) {
+    weft::SyncClientOptions sync_options{
+        .controller = controller,
+        .credentials = credentials,
+        .tls_server_name = absl::GetFlag(FLAGS_tls_server_name),
+        .node = options.node,
+        .vteps = weft::InterfaceIpv4Addresses(options.underlay),
+        .stall_timeout = absl::Seconds(absl::GetFlag(FLAGS_sync_stall_seconds))};
+    sync = std::make_unique<weft::SyncClient>(
+        std::move(sync_options), [&](const weft::State& state) {
+          std::lock_guard<std::mutex> lock(agent_mu);
+          absl::Status s = (*agent)->ApplyState(state);
+          if (s.ok()) applied = true;
+          return s;
+        });
+    sync->Start();
   }
 
+  bool ready_written = false;
   const timespec period = {absl::GetFlag(FLAGS_resync_seconds), 0};
   for (;;) {
+    if (!ready_written && applied) {
+      if (const std::string ready = absl::GetFlag(FLAGS_ready_file); !ready.empty()) {
+        std::ofstream(ready) << "ready\n";
+      }
+      ready_written = true;
+    }
     const int sig = sigtimedwait(&signals, nullptr, &period);
     if (sig == SIGTERM || sig == SIGINT) break;
+    if (sig == SIGHUP && sync) {
+      WEFT_LOG_INFO("SIGHUP ignored: the state comes from the controller");
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(agent_mu);
     absl::Status status =
         sig == SIGHUP ? (*agent)->ReloadState() : (*agent)->Reconcile();
     if (!status.ok()) {
       WEFT_LOG_ERROR("%s; keeping the last good state", status.ToString());
     }
   }
+  if (sync) sync->Stop();
   if (absl::Status s = (*agent)->Shutdown(); !s.ok()) return Fail(s);
   WEFT_LOG_INFO("detached and unpinned; bye");
   return 0;

@@ -1,0 +1,62 @@
+// Updates on the sync stream are split into chunks that each stay under
+// gRPC's default 4 MiB message limit, and put back together by the agent.
+// A chunk's part holds some of the state's list entries; the parts of one
+// update, merged in order (protobuf MergeFrom concatenates repeated fields),
+// are the whole state.
+#ifndef WEFT_AGENT_SYNC_CHUNK_H_
+#define WEFT_AGENT_SYNC_CHUNK_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "weft/v1/state.pb.h"
+#include "weft/v1/sync.pb.h"
+
+namespace weft {
+
+// gRPC's default maximum received message size is 4 MiB; leave room.
+inline constexpr size_t kMaxChunkBytes = 4 * 1024 * 1024 - 64 * 1024;
+
+// Parts of `state` whose serialized sizes each stay under max_bytes (less
+// room for the chunk's own fields). Every list entry lands in exactly one
+// part, in order; the first part carries `version`. ResourceExhausted when a
+// single entry does not fit.
+absl::StatusOr<std::vector<v1::State>> SplitState(const v1::State& state,
+                                                  size_t max_bytes);
+
+// SplitState as the chunks of one update.
+absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(
+    const v1::State& state, uint64_t version, const std::string& nonce,
+    size_t max_bytes = kMaxChunkBytes);
+
+struct Update {
+  uint64_t version = 0;
+  std::string nonce;
+  v1::State state;
+};
+
+// Reassembles chunks, in order, into updates. Refuses (InvalidArgument, and
+// the assembler starts over) a count of 0, an index out of order or out of
+// range, and a chunk whose version, nonce or count differs from the first
+// chunk of its update: a stream that sends such garbage is dropped.
+class ChunkAssembler {
+ public:
+  // The complete update when `chunk` was its last; nullopt while more are due.
+  absl::StatusOr<std::optional<Update>> Add(const v1::StateChunk& chunk);
+  // An update is half received.
+  bool in_progress() const { return next_ > 0; }
+  void Reset();
+
+ private:
+  uint32_t next_ = 0;  // index expected next; 0: between updates
+  uint32_t count_ = 0;
+  Update update_;
+};
+
+}  // namespace weft
+
+#endif  // WEFT_AGENT_SYNC_CHUNK_H_

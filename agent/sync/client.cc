@@ -1,0 +1,230 @@
+#include "agent/sync/client.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "agent/log.h"
+#include "agent/sync/convert.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/support/channel_arguments.h"
+
+namespace weft {
+
+absl::Duration Backoff::Next() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  const absl::Duration d = next_;
+  next_ = std::min(next_ * 2, max_);
+  std::uniform_real_distribution<double> jitter(0.5, 1.0);
+  return d * jitter(rng);
+}
+
+std::vector<std::string> InterfaceIpv4Addresses(const std::string& name) {
+  std::vector<std::string> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET ||
+        name != a->ifa_name) {
+      continue;
+    }
+    char text[INET_ADDRSTRLEN];
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(a->ifa_addr);
+    if (inet_ntop(AF_INET, &sin->sin_addr, text, sizeof(text))) out.emplace_back(text);
+  }
+  freeifaddrs(list);
+  return out;
+}
+
+v1::AgentMessage UpdateHandler::Handle(const Update& update) {
+  v1::AgentMessage reply;
+  auto nack = [&](absl::string_view error) {
+    v1::Nack* n = reply.mutable_nack();
+    n->set_version(update.version);
+    n->set_nonce(update.nonce);
+    n->set_error(std::string(error));
+    WEFT_LOG_ERROR("refused state version %d (nonce %s): %s; keeping version %d",
+                   update.version, update.nonce, error, applied_version_.load());
+    return reply;
+  };
+  if (stream_version_ && update.version < *stream_version_) {
+    return nack(absl::StrCat("version ", update.version,
+                             " is older than version ", *stream_version_,
+                             ", already applied on this stream"));
+  }
+  absl::StatusOr<State> state = StateFromProto(update.state);
+  if (!state.ok()) return nack(state.status().message());
+  state->version = update.version;
+  if (absl::Status s = ValidateForNode(*state, node_); !s.ok()) {
+    return nack(s.message());
+  }
+  if (absl::Status s = apply_(*state); !s.ok()) return nack(s.message());
+  stream_version_ = update.version;
+  applied_version_ = update.version;
+  v1::Ack* ack = reply.mutable_ack();
+  ack->set_version(update.version);
+  ack->set_nonce(update.nonce);
+  return reply;
+}
+
+SyncClient::SyncClient(SyncClientOptions options, ApplyStateFn apply)
+    : options_(std::move(options)),
+      handler_(options_.node, std::move(apply), options_.applied_version) {
+  grpc::ChannelArguments args;
+  // gRPC's own reconnect backoff (1 s up to 120 s by default) would outlast
+  // ours: keep it within the same bounds.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
+              absl::ToInt64Milliseconds(options_.backoff_initial));
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+              absl::ToInt64Milliseconds(options_.backoff_initial));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+              absl::ToInt64Milliseconds(options_.backoff_max));
+  // Notice a controller that vanished without closing the connection.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  if (!options_.tls_server_name.empty()) {
+    args.SetSslTargetNameOverride(options_.tls_server_name);
+  }
+  stub_ = v1::Sync::NewStub(grpc::CreateCustomChannel(
+      options_.controller, options_.credentials, args));
+}
+
+SyncClient::~SyncClient() { Stop(); }
+
+void SyncClient::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void SyncClient::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    if (context_ != nullptr) context_->TryCancel();
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool SyncClient::SleepUnlessStopping(absl::Duration d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, absl::ToChronoNanoseconds(d), [&] { return stopping_; });
+  return !stopping_;
+}
+
+void SyncClient::Run() {
+  Backoff backoff(options_.backoff_initial, options_.backoff_max);
+  for (;;) {
+    if (RunStream()) backoff.Reset();
+    const absl::Duration wait = backoff.Next();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+    }
+    WEFT_LOG_INFO("controller %s: reconnecting in %d ms", options_.controller,
+                  absl::ToInt64Milliseconds(wait));
+    if (!SleepUnlessStopping(wait)) return;
+  }
+}
+
+bool SyncClient::RunStream() {
+  grpc::ClientContext context;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return false;
+    context_ = &context;
+  }
+  std::unique_ptr<grpc::ClientReaderWriter<v1::AgentMessage, v1::ControllerMessage>>
+      stream = stub_->Stream(&context);
+
+  v1::AgentMessage hello;
+  v1::Hello* h = hello.mutable_hello();
+  h->set_node(options_.node);
+  for (const std::string& vtep : options_.vteps) h->add_vteps(vtep);
+  h->add_capabilities("sotw");
+  h->add_capabilities("chunked");
+  h->set_applied_version(handler_.applied_version());
+
+  bool received = false;
+  ChunkAssembler assembler;
+  handler_.NewStream();
+
+  // Watchdog: drops a stream that leaves an update half received.
+  std::mutex watch_mu;
+  std::condition_variable watch_cv;
+  bool done = false;
+  std::atomic<bool> in_progress{false};
+  std::atomic<int64_t> last_message_ns{absl::GetCurrentTimeNanos()};
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> lock(watch_mu);
+    while (!done) {
+      watch_cv.wait_for(lock, std::chrono::milliseconds(200));
+      if (done) break;
+      const absl::Duration idle = absl::Nanoseconds(
+          absl::GetCurrentTimeNanos() - last_message_ns.load());
+      if (in_progress && idle > options_.stall_timeout) {
+        WEFT_LOG_WARN(
+            "controller %s: update half received and nothing for %s; "
+            "dropping the stream",
+            options_.controller, absl::FormatDuration(idle));
+        context.TryCancel();
+        break;
+      }
+    }
+  });
+
+  if (stream->Write(hello)) {
+    v1::ControllerMessage message;
+    while (stream->Read(&message)) {
+      last_message_ns = absl::GetCurrentTimeNanos();
+      if (!received) {
+        received = true;
+        connected_ = true;
+        WEFT_LOG_INFO("controller %s: connected as node %s",
+                      options_.controller, options_.node);
+      }
+      if (!message.has_chunk()) continue;  // a newer controller's message
+      absl::StatusOr<std::optional<Update>> update = assembler.Add(message.chunk());
+      in_progress = assembler.in_progress();
+      if (!update.ok()) {
+        WEFT_LOG_ERROR("controller %s: %s; dropping the stream",
+                       options_.controller, update.status().message());
+        context.TryCancel();
+        break;
+      }
+      if (!update->has_value()) continue;
+      const v1::AgentMessage reply = handler_.Handle(**update);
+      if (reply.has_ack()) {
+        WEFT_LOG_INFO("applied state version %d (nonce %s)",
+                      reply.ack().version(), reply.ack().nonce());
+      }
+      if (!stream->Write(reply)) break;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(watch_mu);
+    done = true;
+  }
+  watch_cv.notify_all();
+  watchdog.join();
+  context.TryCancel();  // Finish() must not wait for a controller we left
+  const grpc::Status status = stream->Finish();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    context_ = nullptr;
+  }
+  connected_ = false;
+  WEFT_LOG_WARN("controller %s: stream ended: %s%s; keeping state version %d",
+                options_.controller, status.error_message().empty()
+                                         ? std::string("code ")
+                                         : status.error_message(),
+                status.error_message().empty() ? absl::StrCat(status.error_code())
+                                               : std::string(),
+                handler_.applied_version());
+  return received;
+}
+
+}  // namespace weft

@@ -1,0 +1,120 @@
+// The agent's end of the sync stream (DESIGN.md §5, docs/CONTROL_PLANE.md).
+// A SyncClient keeps one stream to the controller open from its own thread,
+// reconnecting with jittered exponential backoff; every complete update is
+// validated as a whole, handed to the apply callback, and answered with an
+// Ack, or with a Nack naming object and field, having applied nothing.
+#ifndef WEFT_AGENT_SYNC_CLIENT_H_
+#define WEFT_AGENT_SYNC_CLIENT_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "agent/model/state.h"
+#include "agent/sync/chunk.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/security/credentials.h"
+#include "weft/v1/sync.grpc.pb.h"
+
+namespace weft {
+
+// Applies a state that passed validation for this node (the agent's
+// reconcile, under its lock). An error is sent back as the Nack's error.
+using ApplyStateFn = std::function<absl::Status(const State&)>;
+
+// What the client does with one complete update, apart from the network:
+// convert, validate for `node`, refuse a version older than one already
+// applied on the same stream, apply, and say Ack or Nack.
+class UpdateHandler {
+ public:
+  UpdateHandler(std::string node, ApplyStateFn apply, uint64_t applied_version)
+      : node_(std::move(node)),
+        apply_(std::move(apply)),
+        applied_version_(applied_version) {}
+
+  // A new stream: versions may start over (a restarted controller).
+  void NewStream() { stream_version_.reset(); }
+  v1::AgentMessage Handle(const Update& update);
+  uint64_t applied_version() const { return applied_version_; }
+
+ private:
+  std::string node_;
+  ApplyStateFn apply_;
+  std::atomic<uint64_t> applied_version_;
+  std::optional<uint64_t> stream_version_;  // applied on this stream
+};
+
+struct SyncClientOptions {
+  std::string controller;  // host:port
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // Overrides the name the controller's certificate is checked against.
+  std::string tls_server_name;
+  std::string node;
+  std::vector<std::string> vteps;
+  uint64_t applied_version = 0;
+  // A stream that leaves an update half received for this long is dropped.
+  absl::Duration stall_timeout = absl::Seconds(10);
+  absl::Duration backoff_initial = absl::Milliseconds(100);
+  absl::Duration backoff_max = absl::Seconds(5);
+};
+
+class SyncClient {
+ public:
+  SyncClient(SyncClientOptions options, ApplyStateFn apply);
+  ~SyncClient();
+  SyncClient(const SyncClient&) = delete;
+  SyncClient& operator=(const SyncClient&) = delete;
+
+  void Start();
+  // Cancels the stream and joins the thread.
+  void Stop();
+
+  uint64_t applied_version() const { return handler_.applied_version(); }
+  bool connected() const { return connected_; }
+
+ private:
+  void Run();
+  // One stream, until it ends; true when the controller sent anything.
+  bool RunStream();
+  // Sleeps, or returns false at once when stopping.
+  bool SleepUnlessStopping(absl::Duration d);
+
+  SyncClientOptions options_;
+  UpdateHandler handler_;
+  std::unique_ptr<v1::Sync::Stub> stub_;
+  std::thread thread_;
+  std::atomic<bool> connected_{false};
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;                   // guarded by mu_
+  grpc::ClientContext* context_ = nullptr;  // the live stream's; mu_
+};
+
+// The IPv4 addresses of interface `name` (the VTEPs a Hello announces).
+std::vector<std::string> InterfaceIpv4Addresses(const std::string& name);
+
+// Jittered exponential backoff: initial, doubling up to max, each delay
+// drawn uniformly from [d/2, d].
+class Backoff {
+ public:
+  Backoff(absl::Duration initial, absl::Duration max)
+      : initial_(initial), max_(max), next_(initial) {}
+  absl::Duration Next();
+  void Reset() { next_ = initial_; }
+
+ private:
+  absl::Duration initial_, max_, next_;
+};
+
+}  // namespace weft
+
+#endif  // WEFT_AGENT_SYNC_CLIENT_H_

@@ -1,0 +1,31 @@
+// The weft.v1 protos <-> the model (agent/model/state.h). Addresses travel as
+// text, parsed by net_format.h exactly as the YAML state file is, so an error
+// names object and field the same way: `segment "blue-web": field "subnet":
+// "10.0.1.0/33" is not an IPv4 prefix`.
+#ifndef WEFT_AGENT_SYNC_CONVERT_H_
+#define WEFT_AGENT_SYNC_CONVERT_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "agent/model/state.h"
+#include "weft/v1/state.pb.h"
+
+namespace weft {
+
+// Parses only (like ParseStateYaml): the result may still break the rules of
+// ValidateState. Errors are InvalidArgument `<object>: field "<field>": ...`.
+absl::StatusOr<State> StateFromProto(const v1::State& proto);
+
+// The inverse; StateFromProto(ToProto(s)) == s for every parsed state.
+v1::State ToProto(const State& state);
+
+// ValidateState, then the checks that depend on the node that applies the
+// state (the node exists and is not foreign; its tables and firewall tables
+// fit the maps), as the agent makes them before touching a map.
+absl::Status ValidateForNode(const State& state, const std::string& node);
+
+}  // namespace weft
+
+#endif  // WEFT_AGENT_SYNC_CONVERT_H_

@@ -1,0 +1,199 @@
+#include "controller/controller.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "agent/log.h"
+#include "agent/sync/convert.h"
+
+namespace weft {
+namespace {
+
+std::shared_ptr<NodeView> MakeView(const State& state, const std::string& node,
+                                   uint64_t version) {
+  auto view = std::make_shared<NodeView>();
+  view->state = ToProto(NodeScope(state, node));
+  view->state.set_version(0);
+  view->state.SerializeToString(&view->fingerprint);
+  view->state.set_version(version);
+  view->version = version;
+  return view;
+}
+
+}  // namespace
+
+State NodeScope(const State& state, const std::string& node) {
+  State out;
+  out.version = state.version;
+  out.nodes = state.nodes;
+  std::map<std::string, std::string> segment_tenant;
+  for (const Segment& seg : state.segments) segment_tenant[seg.name] = seg.tenant;
+  std::set<std::string> tenants;
+  for (const Endpoint& ep : state.endpoints) {
+    if (ep.node == node) tenants.insert(segment_tenant[ep.segment]);
+  }
+  auto in = [&](const std::string& tenant) { return tenants.count(tenant) > 0; };
+  for (const Tenant& t : state.tenants) {
+    if (in(t.name)) out.tenants.push_back(t);
+  }
+  for (const Segment& s : state.segments) {
+    if (in(s.tenant)) out.segments.push_back(s);
+  }
+  for (const Endpoint& e : state.endpoints) {
+    if (in(segment_tenant[e.segment])) out.endpoints.push_back(e);
+  }
+  for (const Route& r : state.routes) {
+    if (in(r.tenant)) out.routes.push_back(r);
+  }
+  for (const Group& g : state.groups) {
+    if (in(g.tenant)) out.groups.push_back(g);
+  }
+  for (const Policy& p : state.policies) {
+    if (in(p.tenant)) out.policies.push_back(p);
+  }
+  return out;
+}
+
+uint64_t Controller::Apply(State state, absl::string_view source) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const uint64_t version = std::max<uint64_t>(state.version, version_ + 1);
+  state.version = version;
+  std::map<std::string, std::shared_ptr<const NodeView>> views;
+  std::vector<std::string> changed;
+  for (const Node& node : state.nodes) {
+    if (node.foreign) continue;
+    std::shared_ptr<NodeView> view = MakeView(state, node.name, version);
+    auto old = views_.find(node.name);
+    if (old != views_.end() && old->second->fingerprint == view->fingerprint) {
+      views[node.name] = old->second;  // unchanged: keeps its version
+      continue;
+    }
+    changed.push_back(node.name);
+    views[node.name] = std::move(view);
+  }
+  state_ = std::move(state);
+  version_ = version;
+  views_ = std::move(views);
+  std::string names;
+  for (const std::string& n : changed) absl::StrAppend(&names, names.empty() ? "" : ", ", n);
+  WEFT_LOG_INFO("version %d from %s: %d nodes, %d tenants, %d segments, %d endpoints; "
+                "views changed: %s",
+                version, source, state_.nodes.size(), state_.tenants.size(),
+                state_.segments.size(), state_.endpoints.size(),
+                names.empty() ? "none" : names);
+  cv_.notify_all();
+  return version;
+}
+
+uint64_t Controller::version() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return version_;
+}
+
+State Controller::state() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return state_;
+}
+
+std::shared_ptr<const NodeView> Controller::ViewLocked(const std::string& node) const {
+  auto it = views_.find(node);
+  if (it != views_.end()) return it->second;
+  // Not a Weft node of the state: nodes only, at the current version.
+  return MakeView(state_, node, version_);
+}
+
+std::shared_ptr<const NodeView> Controller::View(const std::string& node) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ViewLocked(node);
+}
+
+std::shared_ptr<const NodeView> Controller::WaitForView(
+    const std::string& node, const std::string& fingerprint,
+    const std::atomic<bool>& closed, absl::Duration timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  std::shared_ptr<const NodeView> view = ViewLocked(node);
+  cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [&] {
+    view = ViewLocked(node);
+    return closed.load() || view->fingerprint != fingerprint;
+  });
+  return view;
+}
+
+void Controller::StreamOpened(const std::string& node, uint64_t applied_version) {
+  std::lock_guard<std::mutex> lock(mu_);
+  NodeStatus& s = status_[node];
+  ++s.streams;
+  // applied_version is only logged: it may be a previous controller's
+  // numbering, so it says nothing about this controller's versions.
+  WEFT_LOG_INFO("node %s connected (stream %d, applied version %d)", node,
+                s.streams, applied_version);
+}
+
+void Controller::StreamClosed(const std::string& node) {
+  std::lock_guard<std::mutex> lock(mu_);
+  --status_[node].streams;
+  WEFT_LOG_INFO("node %s disconnected", node);
+}
+
+void Controller::Sent(const std::string& node, const NodeView& view,
+                      const std::string& nonce) {
+  std::lock_guard<std::mutex> lock(mu_);
+  NodeStatus& s = status_[node];
+  s.sent_nonce = nonce;
+  s.sent_version = view.version;
+  s.sent_fingerprint = view.fingerprint;
+}
+
+void Controller::Acked(const std::string& node, uint64_t version,
+                       const std::string& nonce) {
+  std::lock_guard<std::mutex> lock(mu_);
+  NodeStatus& s = status_[node];
+  s.acked_version = version;
+  s.acked_fingerprint = nonce == s.sent_nonce ? s.sent_fingerprint : "";
+  s.nack_error.clear();
+  WEFT_LOG_INFO("node %s acked version %d (nonce %s)", node, version, nonce);
+}
+
+void Controller::Nacked(const std::string& node, uint64_t version,
+                        const std::string& nonce, const std::string& error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  NodeStatus& s = status_[node];
+  s.nacked_version = version;
+  s.nack_error = error;
+  WEFT_LOG_WARN("node %s refused version %d (nonce %s): %s", node, version, nonce,
+                error);
+}
+
+v1::GetRealizationResponse Controller::Realization(uint64_t version) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  v1::GetRealizationResponse out;
+  out.set_controller_version(version_);
+  const uint64_t asked = version == 0 ? version_ : version;
+  out.set_version(asked);
+  bool all = true;
+  for (const Node& node : state_.nodes) {
+    if (node.foreign) continue;
+    v1::NodeRealization* r = out.add_nodes();
+    r->set_node(node.name);
+    auto it = status_.find(node.name);
+    const NodeStatus s = it == status_.end() ? NodeStatus() : it->second;
+    r->set_connected(s.streams > 0);
+    r->set_acked_version(s.acked_version);
+    r->set_nacked_version(s.nacked_version);
+    r->set_nack_error(s.nack_error);
+    auto view = views_.find(node.name);
+    const bool current = view != views_.end() && !s.acked_fingerprint.empty() &&
+                         s.acked_fingerprint == view->second->fingerprint;
+    r->set_enforced_version(current ? version_ : s.acked_version);
+    if (r->enforced_version() >= asked) {
+      out.add_enforcing(node.name);
+    } else {
+      all = false;
+    }
+  }
+  out.set_all_enforcing(all);
+  return out;
+}
+
+}  // namespace weft

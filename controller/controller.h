@@ -1,0 +1,94 @@
+// weft-controller's core: the desired state of the fleet, each node's view
+// of it, and what each node has acknowledged (DESIGN.md §5). The gRPC
+// services (service.h) and the state-file watcher (server.cc) drive it.
+#ifndef WEFT_CONTROLLER_CONTROLLER_H_
+#define WEFT_CONTROLLER_CONTROLLER_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "agent/model/state.h"
+#include "weft/v1/admin.pb.h"
+#include "weft/v1/state.pb.h"
+
+namespace weft {
+
+// What `node` needs of `state`: every node (VTEPs), the tenants with an
+// endpoint on `node`, and their segments, endpoints, routes, groups and
+// policies. A node that is not in the state gets the nodes only (its agent
+// then refuses the update, and says why).
+State NodeScope(const State& state, const std::string& node);
+
+// One node's view, as sent: the version at which it last changed and its
+// proto form (version field included).
+struct NodeView {
+  uint64_t version = 0;
+  std::string fingerprint;  // the serialized view without its version
+  v1::State state;
+};
+
+class Controller {
+ public:
+  // Installs a state that passed ValidateState. Its version becomes
+  // max(state.version, the previous version + 1). Returns that version.
+  uint64_t Apply(State state, absl::string_view source);
+
+  uint64_t version() const;
+  State state() const;
+
+  std::shared_ptr<const NodeView> View(const std::string& node) const;
+  // Waits until the node's view differs from `fingerprint`, `closed` is set,
+  // or `timeout` passes; returns the view then.
+  std::shared_ptr<const NodeView> WaitForView(const std::string& node,
+                                              const std::string& fingerprint,
+                                              const std::atomic<bool>& closed,
+                                              absl::Duration timeout) const;
+  // Wakes every WaitForView (a stream closed).
+  void Wake() const { cv_.notify_all(); }
+
+  void StreamOpened(const std::string& node, uint64_t applied_version);
+  void StreamClosed(const std::string& node);
+  void Sent(const std::string& node, const NodeView& view,
+            const std::string& nonce);
+  void Acked(const std::string& node, uint64_t version, const std::string& nonce);
+  void Nacked(const std::string& node, uint64_t version, const std::string& nonce,
+              const std::string& error);
+
+  // Per Weft node (foreign nodes run no agent): acked/nacked versions,
+  // connected, the version it enforces; and who enforces `version` (0: the
+  // current one).
+  v1::GetRealizationResponse Realization(uint64_t version) const;
+
+ private:
+  struct NodeStatus {
+    int streams = 0;
+    uint64_t acked_version = 0;
+    std::string acked_fingerprint;
+    uint64_t nacked_version = 0;
+    std::string nack_error;
+    std::string sent_nonce;
+    uint64_t sent_version = 0;
+    std::string sent_fingerprint;
+  };
+
+  std::shared_ptr<const NodeView> ViewLocked(const std::string& node) const;
+
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  State state_;
+  uint64_t version_ = 0;
+  std::map<std::string, std::shared_ptr<const NodeView>> views_;
+  std::map<std::string, NodeStatus> status_;
+};
+
+}  // namespace weft
+
+#endif  // WEFT_CONTROLLER_CONTROLLER_H_

@@ -1,0 +1,146 @@
+#include "controller/server.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <memory>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "agent/log.h"
+#include "agent/model/state_yaml.h"
+#include "agent/sync/credentials.h"
+#include "controller/service.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+
+ABSL_FLAG(std::string, state, "", "YAML desired-state file, watched for changes");
+ABSL_FLAG(std::string, listen, "", "address of the Sync service, e.g. 0.0.0.0:7000");
+ABSL_FLAG(std::string, admin_listen, "",
+          "address of the Admin service (same credentials); none when empty");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate of the controller");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of the controller");
+ABSL_FLAG(std::string, tls_ca, "", "PEM CA that signs the agents' certificates");
+ABSL_FLAG(bool, insecure, false, "plaintext, no authentication (tests only)");
+ABSL_FLAG(int, poll_ms, 200, "how often the state file is checked for changes");
+
+namespace weft {
+namespace {
+
+std::string Stamp(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return "";
+  return absl::StrCat(st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec, "/", st.st_size,
+                      "/", st.st_ino, "/", st.st_ctim.tv_sec, ".",
+                      st.st_ctim.tv_nsec);
+}
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "weft-controller: %s\n", status.ToString().c_str());
+  return 1;
+}
+
+std::unique_ptr<grpc::Server> Serve(const std::string& address,
+                                    const std::shared_ptr<grpc::ServerCredentials>& creds,
+                                    grpc::Service* service) {
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(address, creds, &port);
+  builder.RegisterService(service);
+  // Agents ping every 10 s to notice a dead controller: allow it.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) return nullptr;
+  return server;
+}
+
+}  // namespace
+
+absl::Status StateFileWatcher::LoadInitial() {
+  stamp_ = Stamp(path_);
+  absl::StatusOr<State> state = LoadStateFile(path_);
+  if (!state.ok()) return state.status();
+  controller_->Apply(*std::move(state), path_);
+  return absl::OkStatus();
+}
+
+bool StateFileWatcher::Poll() {
+  const std::string stamp = Stamp(path_);
+  if (stamp == stamp_) return false;
+  stamp_ = stamp;
+  absl::StatusOr<State> state = LoadStateFile(path_);
+  if (!state.ok()) {
+    WEFT_LOG_ERROR("refused the new state file: %s; still serving version %d",
+                   state.status().message(), controller_->version());
+    return true;
+  }
+  controller_->Apply(*std::move(state), path_);
+  return true;
+}
+
+int RunController(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "weft-controller --state FILE --listen ADDR [--admin_listen ADDR] "
+      "(--tls_cert F --tls_key F --tls_ca F | --insecure)");
+  absl::ParseCommandLine(argc, argv);
+  const std::string path = absl::GetFlag(FLAGS_state);
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  const std::string admin_listen = absl::GetFlag(FLAGS_admin_listen);
+  if (path.empty() || listen.empty()) {
+    return Fail(absl::InvalidArgumentError("--state and --listen are required"));
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
+      ServerCredentials({.cert = absl::GetFlag(FLAGS_tls_cert),
+                         .key = absl::GetFlag(FLAGS_tls_key),
+                         .ca = absl::GetFlag(FLAGS_tls_ca),
+                         .insecure = absl::GetFlag(FLAGS_insecure)});
+  if (!creds.ok()) return Fail(creds.status());
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGTERM, SIGINT}) sigaddset(&signals, sig);
+  sigprocmask(SIG_BLOCK, &signals, nullptr);  // before gRPC starts threads
+
+  Controller controller;
+  StateFileWatcher watcher(path, &controller);
+  if (absl::Status s = watcher.LoadInitial(); !s.ok()) return Fail(s);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  SyncService sync(&controller);
+  std::unique_ptr<grpc::Server> sync_server = Serve(listen, *creds, &sync);
+  if (sync_server == nullptr) {
+    return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
+  }
+  AdminService admin(&controller);
+  std::unique_ptr<grpc::Server> admin_server;
+  if (!admin_listen.empty()) {
+    admin_server = Serve(admin_listen, *creds, &admin);
+    if (admin_server == nullptr) {
+      return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", admin_listen)));
+    }
+  }
+  WEFT_LOG_INFO("serving version %d of %s: Sync on %s%s%s (%s)", controller.version(),
+                path, listen, admin_listen.empty() ? "" : ", Admin on ", admin_listen,
+                absl::GetFlag(FLAGS_insecure) ? "plaintext" : "mutual TLS");
+
+  const int poll_ms = std::max(10, absl::GetFlag(FLAGS_poll_ms));
+  const timespec period = {poll_ms / 1000, (poll_ms % 1000) * 1000000L};
+  for (;;) {
+    const int sig = sigtimedwait(&signals, nullptr, &period);
+    if (sig == SIGTERM || sig == SIGINT) break;
+    watcher.Poll();
+  }
+  WEFT_LOG_INFO("shutting down");
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
+  sync_server->Shutdown(deadline);
+  if (admin_server) admin_server->Shutdown(deadline);
+  return 0;
+}
+
+}  // namespace weft
