@@ -111,6 +111,30 @@ table inet weftbench {{
 """
 
 
+def weft_firewall_state(topo: Topology) -> str:
+    """The Weft state of `topo` with the firewall equivalent of
+    firewall_ruleset(): every tenant default deny; tenant A's endpoints admit
+    new TCP flows to the benchmark ports from 10/8 and ICMP echo, and may
+    open them. Replies ride conntrack. JSON, which the agent's YAML reader
+    takes as is (flow style)."""
+    import json
+    st = topo.state_dict()
+    for t in st["tenants"]:
+        t["default_action"] = "deny"
+    ports = [str(p) for p in BENCH_PORTS]
+    st["policies"] = [{
+        "name": "bench-a", "tenant": "A",
+        "applied_to": {"endpoints": [v.name for v in topo.vms if topo.tenant_of(v).name == "A"]},
+        "rules": [
+            {"direction": "ingress", "peer": {"cidrs": ["10.0.0.0/8"]}, "protocol": "tcp",
+             "ports": ports, "action": "allow"},
+            {"direction": "ingress", "protocol": "icmp", "icmp_type": 8, "action": "allow"},
+            {"direction": "egress", "protocol": "tcp", "ports": ports, "action": "allow"},
+            {"direction": "egress", "protocol": "icmp", "icmp_type": 8, "action": "allow"},
+        ]}]
+    return json.dumps(st, indent=1) + "\n"
+
+
 def firewall_counters(lab: Lab, node: str) -> dict[str, int]:
     """Packets counted by the forward chain's rules: established, invalid,
     new_tcp, new_icmp, policy_drop."""
