@@ -218,58 +218,24 @@ absl::Status Datapath::ApplyPolicy(const PolicyTablesBuilder& build) {
   }
   const uint32_t active = ctl->active_slot;
   const uint32_t next = 1 - active;
+  // Forget what was in force unless this call confirms it.
+  std::unique_ptr<PolicyInForce> in_force = std::move(policy_in_force_);
 
-  // The five maps as they are, each split by slot.
-  struct Live {
+  struct PolicyMap {
     const char* name;
     const bpf_map* map;
     int fd;
-    std::map<std::string, std::string> slot[2];
-    std::vector<std::string> junk;  // a key of neither slot
   };
-  std::vector<Live> live;
+  std::vector<PolicyMap> maps;
   for (const char* name : kPolicyMaps) {
     const bpf_map* map = bpf_object__find_map_by_name(vm_->obj, name);
-    const int fd = bpf_map__fd(map);
-    auto entries = DumpMap(fd, map);
-    if (!entries.ok()) return entries.status();
-    Live l{name, map, fd, {}, {}};
-    for (auto& [key, value] : *entries) {
-      const uint32_t s = PolicyKeySlot(name, key);
-      if (s > 1) {
-        l.junk.push_back(key);
-      } else {
-        l.slot[s].emplace(key, std::move(value));
-      }
-    }
-    live.push_back(std::move(l));
+    maps.push_back({name, map, bpf_map__fd(map)});
   }
-
-  // build(slot), one table per policy map in the maps' order (a map the
+  // build(slot) as one table per policy map, in the maps' order (a map the
   // builder left out: empty), checked against the maps.
   auto built = [&](uint32_t slot) -> absl::StatusOr<std::vector<MapTable>> {
     absl::StatusOr<std::vector<MapTable>> tables = build(slot);
     if (!tables.ok()) return tables.status();
-    std::vector<MapTable> ordered;
-    for (const Live& l : live) {
-      MapTable table{l.name, {}};
-      for (MapTable& t : *tables) {
-        if (t.map_name == l.name) table.entries = std::move(t.entries);
-      }
-      const size_t key_size = bpf_map__key_size(l.map);
-      const size_t value_size = bpf_map__value_size(l.map);
-      for (const auto& [key, value] : table.entries) {
-        if (key.size() != key_size || value.size() != value_size) {
-          return absl::InternalError(
-              absl::StrCat("entry size mismatch for ", l.name));
-        }
-        if (PolicyKeySlot(l.name, key) != slot) {
-          return absl::InternalError(
-              absl::StrCat("an entry of ", l.name, " is not in slot ", slot));
-        }
-      }
-      ordered.push_back(std::move(table));
-    }
     for (const MapTable& t : *tables) {
       if (std::find(std::begin(kPolicyMaps), std::end(kPolicyMaps),
                     t.map_name) == std::end(kPolicyMaps)) {
@@ -277,55 +243,106 @@ absl::Status Datapath::ApplyPolicy(const PolicyTablesBuilder& build) {
             absl::StrCat(t.map_name, " is not a policy map"));
       }
     }
+    std::vector<MapTable> ordered;
+    for (const PolicyMap& m : maps) {
+      MapTable table{m.name, {}};
+      for (MapTable& t : *tables) {
+        if (t.map_name == m.name) table.entries = std::move(t.entries);
+      }
+      const size_t key_size = bpf_map__key_size(m.map);
+      const size_t value_size = bpf_map__value_size(m.map);
+      for (const auto& [key, value] : table.entries) {
+        if (key.size() != key_size || value.size() != value_size) {
+          return absl::InternalError(
+              absl::StrCat("entry size mismatch for ", m.name));
+        }
+        if (PolicyKeySlot(m.name, key) != slot) {
+          return absl::InternalError(
+              absl::StrCat("an entry of ", m.name, " is not in slot ", slot));
+        }
+      }
+      ordered.push_back(std::move(table));
+    }
     return ordered;
   };
-  // Deletes keys, in reverse map order; a key already gone is fine.
+  // Deletes keys (one list per map), in reverse map order; a key already
+  // gone is fine.
   auto remove = [&](const std::vector<std::vector<std::string>>& keys) {
-    for (size_t i = live.size(); i-- > 0;) {
+    for (size_t i = maps.size(); i-- > 0;) {
       for (const std::string& key : keys[i]) {
-        if (bpf_map_delete_elem(live[i].fd, key.data()) != 0 &&
+        if (bpf_map_delete_elem(maps[i].fd, key.data()) != 0 &&
             errno != ENOENT) {
-          return BpfError(errno, absl::StrCat("deleting from ", live[i].name));
+          return BpfError(errno, absl::StrCat("deleting from ", maps[i].name));
         }
       }
     }
     return absl::OkStatus();
   };
+  auto same_entries = [](const std::vector<MapTable>& a,
+                         const std::vector<MapTable>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                      [](const MapTable& x, const MapTable& y) {
+                        return x.map_name == y.map_name &&
+                               x.entries == y.entries;
+                      });
+  };
 
   absl::StatusOr<std::vector<MapTable>> current = built(active);
   if (!current.ok()) return current.status();
-  bool same = true;
-  for (size_t i = 0; i < live.size(); ++i) {
-    same = same && (*current)[i].entries == live[i].slot[active];
+  // Nothing changed since the last call, which left the maps so.
+  if (in_force && in_force->ctl.active_slot == ctl->active_slot &&
+      in_force->ctl.generation == ctl->generation &&
+      same_entries(in_force->tables, *current)) {
+    policy_in_force_ = std::move(in_force);
+    return absl::OkStatus();
   }
-  // Everything in the inactive slot is garbage now: no packet reads it.
-  std::vector<std::vector<std::string>> garbage(live.size());
-  for (size_t i = 0; i < live.size(); ++i) {
-    garbage[i] = live[i].junk;
-    for (const auto& [key, value] : live[i].slot[next]) {
-      garbage[i].push_back(key);
+  in_force.reset();
+
+  // The maps as they are, each split by slot; keys of neither slot are junk.
+  std::vector<std::map<std::string, std::string>> live[2];
+  live[0].resize(maps.size());
+  live[1].resize(maps.size());
+  // Everything outside the active slot is garbage: no packet reads it.
+  std::vector<std::vector<std::string>> garbage(maps.size());
+  for (size_t i = 0; i < maps.size(); ++i) {
+    auto entries = DumpMap(maps[i].fd, maps[i].map);
+    if (!entries.ok()) return entries.status();
+    for (auto& [key, value] : *entries) {
+      const uint32_t slot = PolicyKeySlot(maps[i].name, key);
+      if (slot != active) garbage[i].push_back(key);
+      if (slot <= 1) live[slot][i].emplace(key, std::move(value));
     }
   }
-  if (same) return remove(garbage);
+  bool same = true;
+  for (size_t i = 0; i < maps.size(); ++i) {
+    same = same && (*current)[i].entries == live[active][i];
+  }
+  if (same) {
+    // Only leftovers of an agent that died mid-switch, if anything.
+    if (absl::Status s = remove(garbage); !s.ok()) return s;
+    policy_in_force_.reset(new PolicyInForce{*ctl, *std::move(current)});
+    return absl::OkStatus();
+  }
 
   absl::StatusOr<std::vector<MapTable>> staged = built(next);
   if (!staged.ok()) return staged.status();
-  // Make room first: stale entries of the inactive slot go (those the new
-  // set has again are rewritten below anyway, if changed).
-  for (size_t i = 0; i < live.size(); ++i) {
+  // Make room first: the inactive slot's entries that the new set does not
+  // have again go now.
+  for (size_t i = 0; i < maps.size(); ++i) {
     std::erase_if(garbage[i], [&](const std::string& key) {
       return (*staged)[i].entries.contains(key);
     });
   }
   if (absl::Status s = remove(garbage); !s.ok()) return s;
-  for (size_t i = 0; i < live.size(); ++i) {
+  // Make: the new set, into the slot no packet reads.
+  for (size_t i = 0; i < maps.size(); ++i) {
     for (const auto& [key, value] : (*staged)[i].entries) {
-      auto it = live[i].slot[next].find(key);
-      if (it != live[i].slot[next].end() && it->second == value) continue;
-      if (bpf_map_update_elem(live[i].fd, key.data(), value.data(), BPF_ANY) !=
+      auto it = live[next][i].find(key);
+      if (it != live[next][i].end() && it->second == value) continue;
+      if (bpf_map_update_elem(maps[i].fd, key.data(), value.data(), BPF_ANY) !=
           0) {
         return BpfError(errno,
-                        absl::StrCat("writing ", live[i].name, " (slot ", next,
+                        absl::StrCat("writing ", maps[i].name, " (slot ", next,
                                      ", ", (*staged)[i].entries.size(),
                                      " entries)"));
       }
@@ -341,13 +358,13 @@ absl::Status Datapath::ApplyPolicy(const PolicyTablesBuilder& build) {
     return BpfError(errno, "switching " WEFT_MAP_POL_CTL);
   }
   // Break: the old slot.
-  std::vector<std::vector<std::string>> old(live.size());
-  for (size_t i = 0; i < live.size(); ++i) {
-    for (const auto& [key, value] : live[i].slot[active]) {
-      old[i].push_back(key);
-    }
+  std::vector<std::vector<std::string>> old(maps.size());
+  for (size_t i = 0; i < maps.size(); ++i) {
+    for (const auto& [key, value] : live[active][i]) old[i].push_back(key);
   }
-  return remove(old);
+  if (absl::Status s = remove(old); !s.ok()) return s;
+  policy_in_force_.reset(new PolicyInForce{flipped, *std::move(staged)});
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Counters> Datapath::ReadCounters() const {

@@ -68,6 +68,9 @@ class Datapath {
   //   generation + 1 in one write, then the old slot's entries are removed
   //   (in reverse table order).
   // A failure before the switch leaves the enforced rule set as it was.
+  // What the last call left in force is remembered: while weft_pol_ctl
+  // still shows that slot and generation and build(active) is unchanged,
+  // the maps are not read back (they are 1280 bytes an entry).
   // FailedPrecondition without the firewall's maps.
   absl::Status ApplyPolicy(const PolicyTablesBuilder& build);
 
@@ -80,6 +83,12 @@ class Datapath {
  private:
   Datapath() = default;
   std::string pin_dir_;
+  // The policy maps as the last ApplyPolicy left them (active slot only).
+  struct PolicyInForce {
+    weft_policy_ctl ctl;
+    std::vector<MapTable> tables;
+  };
+  std::unique_ptr<PolicyInForce> policy_in_force_;
   weft_vm* vm_ = nullptr;
   weft_underlay* underlay_ = nullptr;
 };
