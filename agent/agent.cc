@@ -45,6 +45,7 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const AgentOptions& options)
     if (!state.ok()) return state.status();
     agent->state_ = *std::move(state);
     agent->has_state_ = true;
+    agent->policy_in_force_.reset();
   }
 
   agent->underlay_ifindex_ = InterfaceIndex(options.underlay);
@@ -91,6 +92,7 @@ absl::Status Agent::ApplyState(State state) {
   if (absl::Status s = ProbeState(state, options_.node); !s.ok()) return s;
   state_ = std::move(state);
   has_state_ = true;
+  policy_in_force_.reset();
   if (absl::Status s = Reconcile(); !s.ok()) return s;
   if (!underlay_attached_) {
     if (absl::Status s = AttachUnderlay(); !s.ok()) return s;
@@ -162,6 +164,13 @@ absl::Status Agent::ApplyPolicy() {
   }
   absl::StatusOr<weft_policy_ctl> before = datapath_->PolicyControl();
   if (!before.ok()) return before.status();
+  // The tables depend on the state alone: with the same state and the
+  // rule set this agent put in force still active, a resync need not even
+  // build them (a large rule set takes a while).
+  if (policy_in_force_ && policy_in_force_->active_slot == before->active_slot &&
+      policy_in_force_->generation == before->generation) {
+    return absl::OkStatus();
+  }
   if (absl::Status s = datapath_->ApplyPolicy([this](uint32_t slot) {
         return BuildPolicyTables(state_, options_.node, slot);
       });
@@ -169,10 +178,12 @@ absl::Status Agent::ApplyPolicy() {
     return absl::Status(s.code(), absl::StrCat("firewall: ", s.message()));
   }
   absl::StatusOr<weft_policy_ctl> after = datapath_->PolicyControl();
-  if (after.ok() && after->generation != before->generation) {
+  if (!after.ok()) return after.status();
+  if (after->generation != before->generation) {
     WEFT_LOG_INFO("node %s: firewall rule set generation %d active (slot %d)", options_.node,
                   after->generation, after->active_slot);
   }
+  policy_in_force_ = *after;
   return absl::OkStatus();
 }
 
@@ -181,6 +192,7 @@ absl::Status Agent::ReloadState() {
   if (!state.ok()) return state.status();
   if (absl::Status s = ProbeState(*state, options_.node); !s.ok()) return s;
   state_ = *std::move(state);
+  policy_in_force_.reset();
   WEFT_LOG_INFO("state version %d loaded from %s", state_.version, options_.state_path);
   return Reconcile();
 }

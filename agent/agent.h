@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -69,6 +70,9 @@ class Agent {
   // Interfaces the VM program is attached to: name -> ifindex.
   std::map<std::string, uint32_t> attached_;
   bool warned_no_policy_maps_ = false;
+  // weft_pol_ctl as the last ApplyPolicy of state_ left it; reset whenever
+  // state_ is replaced.
+  std::optional<weft_policy_ctl> policy_in_force_;
 };
 
 }  // namespace weft
