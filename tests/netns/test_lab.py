@@ -118,7 +118,10 @@ class KernelTopologyTest(LabTestCase):
         self.assertTrue(self.lab.ping("a1", "10.0.2.10", count=1).ok)
         with self.lab.capture("hv1", "eth0", "udp port 4789") as cap:
             self.assertTrue(self.lab.ping("a1", "10.0.2.10", count=3).ok)
-        self.assertEqual(cap.count, 0, cap.lines)
+        # The kernel reference floods the VMs' own multicast (IGMP reports)
+        # to every VTEP at any time; the pings must not be there.
+        echoes = [l for l in cap.lines if "ICMP echo" in l]
+        self.assertEqual(echoes, [], cap.lines)
 
     def test_iperf(self):
         r = self.lab.iperf("a1", "a2", nbytes="5M")
