@@ -76,10 +76,10 @@ SyncClient::SyncClient(SyncClientOptions options, ApplyStateFn apply)
       handler_(options_.node, std::move(apply), options_.applied_version) {
   grpc::ChannelArguments args;
   // gRPC's own reconnect backoff (1 s up to 120 s by default) would outlast
-  // ours: keep it within the same bounds.
+  // ours: keep it within the same bounds. (Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS:
+  // despite its name it is the connect timeout, and 100 ms cuts TLS
+  // handshakes short on a busy host.)
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
-              absl::ToInt64Milliseconds(options_.backoff_initial));
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
               absl::ToInt64Milliseconds(options_.backoff_initial));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
               absl::ToInt64Milliseconds(options_.backoff_max));
@@ -137,6 +137,12 @@ bool SyncClient::RunStream() {
     if (stopping_) return false;
     context_ = &context;
   }
+  // Wait for the channel to connect instead of failing at once while it is
+  // in TRANSIENT_FAILURE: this thread then drives the connection (TCP, TLS
+  // handshake) instead of gRPC's 5 s backup poller, and gRPC's reconnect
+  // backoff (100 ms .. backoff_max, jittered) paces the attempts. Stop()
+  // still cancels the wait.
+  context.set_wait_for_ready(true);
   std::unique_ptr<grpc::ClientReaderWriter<v1::AgentMessage, v1::ControllerMessage>>
       stream = stub_->Stream(&context);
 
