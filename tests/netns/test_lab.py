@@ -126,7 +126,8 @@ class KernelTopologyTest(LabTestCase):
     def test_iperf(self):
         r = self.lab.iperf("a1", "a2", nbytes="5M")
         self.assertTrue(r["ok"], r["error"])
-        self.assertEqual(r["bytes"], 5 * 1024 * 1024)
+        # iperf3 -n stops after the block that reaches the count.
+        self.assertGreaterEqual(r["bytes"], 5 * 1024 * 1024)
 
     def test_run_lab_classify(self):
         import run_lab
