@@ -33,6 +33,11 @@ absl::Status ProbeState(const State& state, const std::string& node) {
 
 }  // namespace
 
+uint64_t Agent::AppliedVersion() const {
+  absl::StatusOr<uint64_t> version = datapath_->AppliedStateVersion();
+  return version.ok() ? *version : 0;
+}
+
 std::string Agent::PinDir() const {
   return absl::StrCat(options_.bpffs, "/weft/", options_.node);
 }

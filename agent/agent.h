@@ -52,6 +52,9 @@ class Agent {
 
   std::string PinDir() const;
 
+  // The state version in the maps, also after a restart that adopted them.
+  uint64_t AppliedVersion() const;
+
  private:
   explicit Agent(AgentOptions options) : options_(std::move(options)) {}
 

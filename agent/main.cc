@@ -98,6 +98,7 @@ int main(int argc, char** argv) {
         .tls_server_name = absl::GetFlag(FLAGS_tls_server_name),
         .node = options.node,
         .vteps = weft::InterfaceIpv4Addresses(options.underlay),
+        .applied_version = (*agent)->AppliedVersion(),
         .stall_timeout = absl::Seconds(absl::GetFlag(FLAGS_sync_stall_seconds))};
     sync = std::make_unique<weft::SyncClient>(
         std::move(sync_options), [&](const weft::State& state) {

@@ -367,6 +367,15 @@ absl::Status Datapath::ApplyPolicy(const PolicyTablesBuilder& build) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<uint64_t> Datapath::AppliedStateVersion() const {
+  const __u32 zero = 0;
+  weft_config config{};
+  if (bpf_map_lookup_elem(MapFd(WEFT_MAP_CONFIG), &zero, &config) != 0) {
+    return BpfError(errno, "reading weft_config");
+  }
+  return config.state_version;
+}
+
 absl::StatusOr<Counters> Datapath::ReadCounters() const {
   const int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return BpfError(cpus, "counting possible CPUs");

@@ -77,6 +77,10 @@ class Datapath {
   // weft_stats summed over CPUs.
   absl::StatusOr<Counters> ReadCounters() const;
 
+  // weft_config's state_version: what the (possibly adopted) maps hold;
+  // 0 when nothing was applied yet.
+  absl::StatusOr<uint64_t> AppliedStateVersion() const;
+
   // Removes the pins (maps live on while programs use them).
   absl::Status Unpin();
 

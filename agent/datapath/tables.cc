@@ -58,6 +58,7 @@ class TableBuilder {
     config.local_vtep_be = htonl(self_.vtep);
     config.underlay_mtu = settings_.underlay_mtu;
     config.ct = settings_.ct_timeouts;
+    config.state_version = state_.version;
     table.Put(__u32{0}, config);
     return table;
   }

@@ -19,6 +19,7 @@ static_assert(std::endian::native == std::endian::little);
 // Tenants blue (1) and red (2) both use 10.0.1.0/24 and the address
 // 10.0.1.10; green (3) has nothing on hv1, so hv1's tables leave it out.
 constexpr char kState[] = R"yaml(
+version: 7
 nodes:
   - {name: hv1, vtep: 198.18.0.1}
   - {name: hv2, vtep: 198.18.0.2}
@@ -109,7 +110,8 @@ TEST_F(TablesTest, Config) {
                    30, 0, 0, 0,       // ct.tcp_closing
                    60, 0, 0, 0,       // ct.udp
                    30, 0, 0, 0,       // ct.icmp
-                   0, 0, 0, 0}));     // ct.pad0
+                   0, 0, 0, 0,        // ct.pad0
+                   7, 0, 0, 0, 0, 0, 0, 0}));  // state_version
 }
 
 TEST_F(TablesTest, VtepsOfOtherNodesWithForeignFlag) {

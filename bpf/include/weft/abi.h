@@ -106,6 +106,9 @@ struct weft_config {
 	__u16 pad0;
 	__u32 pad1;
 	struct weft_ct_timeouts ct;
+	/* The desired-state version these maps hold: a restarted agent reads
+	 * it back and tells the controller where it stands. */
+	__u64 state_version;
 };
 
 /* weft_vteps: underlay address (network order) -> known VTEP. */
@@ -375,7 +378,7 @@ struct weft_counter {
 #define WEFT_STATIC_ASSERT _Static_assert
 #endif
 WEFT_STATIC_ASSERT(sizeof(struct weft_ct_timeouts) == 24, "weft_ct_timeouts ABI");
-WEFT_STATIC_ASSERT(sizeof(struct weft_config) == 40, "weft_config ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_config) == 48, "weft_config ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_ct_key) == 20, "weft_ct_key ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_ct_entry) == 56, "weft_ct_entry ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_policy_ctl) == 8, "weft_policy_ctl ABI");
