@@ -282,8 +282,8 @@ def run_network(keys: list[str], args, results: dict, errors: dict) -> None:
                 log(f"{key} FAILED: {e}")
                 errors[key] = " ".join(str(e).split())
 
-        def each(what, fn):
-            for t in targets:
+        def each(what, fn, order=None):
+            for t in (order or targets):
                 if t.error:
                     continue
                 try:
@@ -294,11 +294,14 @@ def run_network(keys: list[str], args, results: dict, errors: dict) -> None:
                     t.error = " ".join(str(e).split())
 
         for rep in range(args.reps):
+            # serpentine order: no row always runs first or last in a repetition
+            order = targets if rep % 2 == 0 else list(reversed(targets))
             log(f"repetition {rep + 1}/{args.reps}: iperf3 {args.duration}s x {len(targets)}")
-            each("iperf3", lambda t: t.iperf(args.duration, args.iperf_affinity))
+            each("iperf3", lambda t: t.iperf(args.duration, args.iperf_affinity), order)
             log(f"repetition {rep + 1}/{args.reps}: request/response {args.rr_seconds}s x "
                 f"{len(targets)} x 2")
-            each("rr", lambda t: (t.rr(args.rr_seconds, (0, 0)), t.rr(args.rr_seconds, (0, 1))))
+            each("rr", lambda t: (t.rr(args.rr_seconds, (0, 0)), t.rr(args.rr_seconds, (0, 1))),
+                 order)
         each("ping", lambda t: t.ping_rtt())
         for key, env in envs.items():
             try:
