@@ -15,6 +15,7 @@
 #define WEFT_BPF_FIREWALL_H
 
 #include "lib/conntrack.h"
+#include "lib/icmp.h"
 #include "lib/parse.h"
 #include "lib/policy.h"
 
@@ -98,11 +99,7 @@ WEFT_INLINE __u32 fw_parse(struct fw_flow *f, struct iphdr *ip, void *end)
 			return WEFT_DROP_TRUNCATED;
 		f->icmp_type = icmp->type;
 		f->icmp_code = icmp->code;
-		f->icmp_error = icmp->type == ICMP_DEST_UNREACH ||
-				icmp->type == ICMP_TIME_EXCEEDED ||
-				icmp->type == 4 /* source quench */ ||
-				icmp->type == 5 /* redirect */ ||
-				icmp->type == 12 /* parameter problem */;
+		f->icmp_error = icmp_type_is_error(icmp->type);
 		if (icmp->type == ICMP_ECHO_REQUEST || icmp->type == ICMP_ECHO_REPLY)
 			f->t.sport_be = f->t.dport_be = icmp->un.echo.id;
 		if (!f->icmp_error)
