@@ -41,15 +41,8 @@ WEFT_INLINE void decap_set(struct decap_result *res, __u32 action, __u32 reason)
 WEFT_INLINE void decap_turn_around(struct ethhdr *outer_eth, struct iphdr *outer_ip,
 				   struct udphdr *udp)
 {
-	__u8 mac[ETH_ALEN];
-	__be32 addr;
-
-	mac_copy(mac, outer_eth->h_dest);
-	mac_copy(outer_eth->h_dest, outer_eth->h_source);
-	mac_copy(outer_eth->h_source, mac);
-	addr = outer_ip->saddr;
-	outer_ip->saddr = outer_ip->daddr;
-	outer_ip->daddr = addr;
+	eth_swap_addrs(outer_eth);
+	ipv4_swap_addrs(outer_ip);
 	udp->dest = bpf_htons(WEFT_VXLAN_PORT);
 	udp->check = 0;
 }

@@ -57,6 +57,25 @@ WEFT_INLINE void mac_copy(__u8 *dst, const __u8 *src)
 	d[2] = s[2];
 }
 
+/* Turning a packet around: the reply goes back where it came from. */
+WEFT_INLINE void eth_swap_addrs(struct ethhdr *eth)
+{
+	__u8 mac[ETH_ALEN];
+
+	mac_copy(mac, eth->h_dest);
+	mac_copy(eth->h_dest, eth->h_source);
+	mac_copy(eth->h_source, mac);
+}
+
+/* Leaves the header checksum valid: the same words, swapped. */
+WEFT_INLINE void ipv4_swap_addrs(struct iphdr *ip)
+{
+	__be32 addr = ip->saddr;
+
+	ip->saddr = ip->daddr;
+	ip->daddr = addr;
+}
+
 /* Group bit: broadcast and multicast. */
 WEFT_INLINE int mac_is_group(const __u8 *mac)
 {

@@ -50,17 +50,10 @@ WEFT_INLINE void reject_tcp_in_place(struct ethhdr *eth, struct iphdr *ip,
 	__u32 tot = bpf_ntohs(ip->tot_len);
 	__u32 payload = tot > hdrs ? tot - hdrs : 0;
 	__u32 seq = bpf_ntohl(tcp->seq), ack = bpf_ntohl(tcp->ack_seq);
-	__u8 mac[ETH_ALEN];
-	__be32 addr;
 	__be16 port;
 
-	mac_copy(mac, eth->h_dest);
-	mac_copy(eth->h_dest, eth->h_source);
-	mac_copy(eth->h_source, mac);
-
-	addr = ip->saddr;
-	ip->saddr = ip->daddr;
-	ip->daddr = addr;
+	eth_swap_addrs(eth);
+	ipv4_swap_addrs(ip);
 	ip->tot_len = bpf_htons(REJECT_RST_IP_LEN);
 	ip->ttl = 64;
 	ip->frag_off = bpf_htons(IP_DF);
