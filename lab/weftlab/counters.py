@@ -15,18 +15,28 @@ ABI_H = os.path.join(REPO_ROOT, "bpf", "include", "weft", "abi.h")
 BPFTOOL = "/usr/sbin/bpftool" if os.path.exists("/usr/sbin/bpftool") else "bpftool"
 
 
-def reasons(abi_h: str = ABI_H) -> list[tuple[str, str]]:
-    """[(enum suffix, metric label)] in enum order, parsed from WEFT_REASONS."""
+def _x_macro(macro: str, abi_h: str) -> list[tuple[str, str]]:
+    """[(enum suffix, label)] of an X-macro list `#define MACRO(X) ...`."""
     with open(abi_h) as f:
         text = f.read()
-    m = re.search(r"#define\s+WEFT_REASONS\(X\)(.*?)(?:\n\s*\n|\n#)", text, re.S)
+    m = re.search(r"#define\s+" + macro + r"\(X\)(.*?)(?:\n\s*\n|\n#)", text, re.S)
     if not m:
-        raise LabError(f"WEFT_REASONS not found in {abi_h}")
+        raise LabError(f"{macro} not found in {abi_h}")
     body = re.sub(r"/\*.*?\*/", "", m.group(1), flags=re.S)
     out = re.findall(r"X\(\s*(\w+)\s*,\s*\"([^\"]+)\"\s*\)", body)
     if not out:
-        raise LabError(f"no reasons parsed from {abi_h}")
+        raise LabError(f"nothing parsed from {macro} in {abi_h}")
     return out
+
+
+def reasons(abi_h: str = ABI_H) -> list[tuple[str, str]]:
+    """[(enum suffix, metric label)] in enum order, parsed from WEFT_REASONS."""
+    return _x_macro("WEFT_REASONS", abi_h)
+
+
+def ct_stat_names(abi_h: str = ABI_H) -> list[str]:
+    """Labels of weft_ct_stats in enum order, parsed from WEFT_CT_STATS."""
+    return [label for _, label in _x_macro("WEFT_CT_STATS", abi_h)]
 
 
 def first_drop_index(abi_h: str = ABI_H) -> int:
@@ -94,3 +104,34 @@ def read_counters(stats_pin: str, abi_h: str = ABI_H) -> dict[str, int]:
 
 def drop_labels(abi_h: str = ABI_H) -> list[str]:
     return [label for _, label in reasons(abi_h)[first_drop_index(abi_h):]]
+
+
+def bpftool_dump(pin: str) -> list:
+    """`bpftool -j map dump pinned PIN`, parsed."""
+    cp = run([BPFTOOL, "-j", "map", "dump", "pinned", pin], check=False)
+    if cp.returncode != 0:
+        raise LabError(f"bpftool map dump {pin} failed: {cp.stderr.strip()}")
+    return json.loads(cp.stdout or "[]")
+
+
+def _u64_value(v) -> int:
+    if isinstance(v, list):  # raw bytes
+        return int.from_bytes(bytes(int(b, 16) for b in v[:8]), "little")
+    return int(v)
+
+
+def read_ct_stats(ct_stats_pin: str, abi_h: str = ABI_H) -> dict[str, int]:
+    """{label: count} of a pinned weft_ct_stats (per-CPU __u64), summed."""
+    names = ct_stat_names(abi_h)
+    totals: dict[int, int] = {}
+    for entry in bpftool_dump(ct_stats_pin):
+        idx = _index_of(entry)
+        values = entry.get("values")
+        if values is None and "formatted" in entry:
+            values = entry["formatted"].get("values", [])
+        totals[idx] = sum(_u64_value(v.get("value", 0)) for v in values or [])
+    out = {label: totals.get(i, 0) for i, label in enumerate(names)}
+    for i, v in totals.items():
+        if i >= len(names):
+            out[f"stat_{i}"] = v
+    return out

@@ -615,6 +615,104 @@ class Lab:
         """weft_stats of node's agent: {reason label: packets}, summed over CPUs."""
         return _counters.read_counters(os.path.join(self.pin_dir(node), "weft_stats"))
 
+    # --- firewall ------------------------------------------------------------------
+    def ct_stats(self, node: str) -> dict[str, int]:
+        """weft_ct_stats of node's agent: {label: count}, summed over CPUs."""
+        return _counters.read_ct_stats(os.path.join(self.pin_dir(node), "weft_ct_stats"))
+
+    def policy_ctl(self, node: str) -> tuple[int, int]:
+        """(active slot, generation) from node's pinned weft_pol_ctl."""
+        dump = _counters.bpftool_dump(os.path.join(self.pin_dir(node), "weft_pol_ctl"))
+        for entry in dump:
+            v = entry.get("formatted", entry).get("value")
+            if isinstance(v, dict):
+                return int(v["active_slot"]), int(v["generation"])
+            if isinstance(v, list):  # raw bytes, no BTF
+                raw = bytes(int(b, 16) for b in v)
+                return (int.from_bytes(raw[0:4], "little"),
+                        int.from_bytes(raw[4:8], "little"))
+        raise LabError(f"{node}: weft_pol_ctl has no entry 0")
+
+    def policy_generation(self, node: str) -> int:
+        return self.policy_ctl(node)[1]
+
+    def apply_state(self, nodes: list[str] | None = None, timeout: float = 15.0,
+                    state: dict | str | None = None) -> dict[str, int]:
+        """Rewrites the state file (from the topology unless given), sends
+        SIGHUP to every running agent and polls until the firewall rule set
+        generation (weft_pol_ctl) of each node in `nodes` (default: every
+        running agent) has changed, i.e. the new rule set is in force there.
+        The new state must change those nodes' policy tables, or this times
+        out. Returns {node: new generation}."""
+        nodes = list(self.agents) if nodes is None else list(nodes)
+        before = {n: self.policy_generation(n) for n in nodes}
+        self.write_state(state)
+        self.reload_agents()
+        after: dict[str, int] = {}
+
+        def changed():
+            dead = self.check_agents_alive()
+            if dead:
+                raise LabError("agent(s) died: " + "; ".join(dead))
+            for n in nodes:
+                if n not in after:
+                    g = self.policy_generation(n)
+                    if g != before[n]:
+                        after[n] = g
+            return len(after) == len(nodes)
+
+        try:
+            wait_for(changed, timeout, interval=0.01, what="a new firewall generation on "
+                     + ", ".join(n for n in nodes if n not in after))
+        except LabError as e:
+            tails = "\n".join(f"{n}: {_tail(self.agents[n].stderr(), 5)}" for n in nodes
+                              if n in self.agents)
+            raise LabError(f"{e}\nagent logs:\n{tails}") from None
+        return after
+
+    def ct_entries(self, node: str) -> list[dict]:
+        """node's conntrack table (weft_ct), one dict per entry: tenant,
+        protocol, addr_lo/addr_hi (dotted), port_lo/port_hi (host order),
+        state (name), flags (int), packets/bytes ([initiator->responder,
+        reply]), policy_generation, rule_index, last_seen_ns."""
+        out = []
+        for entry in _counters.bpftool_dump(os.path.join(self.pin_dir(node), "weft_ct")):
+            fmt = entry.get("formatted", entry)  # bpftool -j: BTF view under "formatted"
+            k, v = fmt.get("key"), fmt.get("value")
+            if not isinstance(k, dict) or not isinstance(v, dict):
+                raise LabError(f"{node}: weft_ct dump without BTF: {entry}")
+            out.append({
+                "tenant": int(k["tenant_id"]),
+                "protocol": int(k["protocol"]),
+                "addr_lo": _be32_to_ip(k["addr_lo_be"]),
+                "addr_hi": _be32_to_ip(k["addr_hi_be"]),
+                "port_lo": _be16_to_int(k["port_lo_be"]),
+                "port_hi": _be16_to_int(k["port_hi_be"]),
+                "state": CT_STATES.get(int(v["state"]), str(v["state"])),
+                "flags": int(v["flags"]),
+                "packets": [int(x) for x in v["packets"]],
+                "bytes": [int(x) for x in v["bytes"]],
+                "policy_generation": int(v["policy_generation"]),
+                "rule_index": int(v["rule_index"]),
+                "last_seen_ns": int(v["last_seen_ns"]),
+            })
+        return out
+
+    def ct_find(self, node: str, tenant: int, protocol: int, a: str, b: str,
+                port_a: int | None = None, port_b: int | None = None) -> list[dict]:
+        """Entries of node's weft_ct for the flow between a and b (either
+        order), with the given ports where not None."""
+        found = []
+        for e in self.ct_entries(node):
+            if e["tenant"] != tenant or e["protocol"] != protocol:
+                continue
+            for (x, px), (y, py) in (((e["addr_lo"], e["port_lo"]), (e["addr_hi"], e["port_hi"])),
+                                     ((e["addr_hi"], e["port_hi"]), (e["addr_lo"], e["port_lo"]))):
+                if x == a and y == b and port_a in (None, px) and port_b in (None, py):
+                    found.append(e)
+                    break
+        return found
+
     def drop_counters(self, node: str) -> dict[str, int]:
         """Non-zero drop reasons of node's agent."""
         c = self.counters(node)
@@ -746,6 +844,19 @@ class Lab:
         self.topo.vms.append(vm)
         self.topo.validate()
         self._build_vm(vm)
+
+
+CT_STATES = {0: "new", 1: "syn_sent", 2: "syn_recv", 3: "established", 4: "fin_wait",
+             5: "closing"}  # enum weft_ct_state
+
+
+def _be32_to_ip(v: int) -> str:
+    """A __be32 as bpftool prints it (the host-order integer of its bytes)."""
+    return str(ipaddress.IPv4Address(int(v).to_bytes(4, sys.byteorder)))
+
+
+def _be16_to_int(v: int) -> int:
+    return int.from_bytes(int(v).to_bytes(2, sys.byteorder), "big")
 
 
 def parse_ping(text: str) -> PingResult:

@@ -1,4 +1,5 @@
-"""The lab's description of a fleet: nodes, tenants, segments, VMs, routes.
+"""The lab's description of a fleet: nodes, tenants, segments, VMs, routes,
+and the firewall: groups, policies and their rules, tenant default actions.
 
 One source of truth: the namespaces and links the lab builds, the plain Linux
 vxlan host's FDB and the agents' state file (see `state_dict`/`state_yaml`)
@@ -24,6 +25,7 @@ class Node:
 class Tenant:
     name: str
     id: int
+    default_action: str = "allow"  # firewall: "allow" or "deny" when no rule matches
 
 
 @dataclass
@@ -49,6 +51,7 @@ class VM:
     mac: str
     node: str
     mtu: int = 1500
+    groups: list[str] = field(default_factory=list)  # firewall groups of its tenant
 
     @property
     def interface(self) -> str:
@@ -66,6 +69,72 @@ class Route:
 
 
 @dataclass
+class Group:
+    """A named set of a tenant's endpoints (members: VM.groups)."""
+    name: str
+    tenant: str
+
+
+@dataclass
+class Rule:
+    """One firewall rule (docs/FIREWALL.md). peer_cidrs/peer_groups both
+    empty: any peer. ports: ints or "first-last" strings, TCP/UDP only."""
+    direction: str                 # "ingress" | "egress"
+    action: str                    # "allow" | "deny" | "reject"
+    protocol: str = "any"          # "any" | "tcp" | "udp" | "icmp"
+    ports: list = field(default_factory=list)
+    peer_cidrs: list[str] = field(default_factory=list)
+    peer_groups: list[str] = field(default_factory=list)
+    icmp_type: int | None = None
+    log: bool = False
+
+    def state_dict(self) -> dict:
+        d: dict = {"direction": self.direction}
+        peer = {}
+        if self.peer_cidrs:
+            peer["cidrs"] = list(self.peer_cidrs)
+        if self.peer_groups:
+            peer["groups"] = list(self.peer_groups)
+        if peer:
+            d["peer"] = peer
+        if self.protocol != "any":
+            d["protocol"] = self.protocol
+        if self.ports:
+            d["ports"] = [str(p) for p in self.ports]
+        if self.icmp_type is not None:
+            d["icmp_type"] = self.icmp_type
+        d["action"] = self.action
+        if self.log:
+            d["log"] = True
+        return d
+
+
+@dataclass
+class Policy:
+    """Rules applied to a tenant's endpoints named directly (VM names) or
+    through their groups. Lower priority first; first match decides."""
+    name: str
+    tenant: str
+    rules: list[Rule] = field(default_factory=list)
+    applied_to_groups: list[str] = field(default_factory=list)
+    applied_to_endpoints: list[str] = field(default_factory=list)
+    priority: int | None = None
+
+    def state_dict(self) -> dict:
+        applied = {}
+        if self.applied_to_groups:
+            applied["groups"] = list(self.applied_to_groups)
+        if self.applied_to_endpoints:
+            applied["endpoints"] = list(self.applied_to_endpoints)
+        d: dict = {"name": self.name, "tenant": self.tenant}
+        if self.priority is not None:
+            d["priority"] = self.priority
+        d["applied_to"] = applied
+        d["rules"] = [r.state_dict() for r in self.rules]
+        return d
+
+
+@dataclass
 class Topology:
     nodes: list[Node]
     tenants: list[Tenant]
@@ -73,6 +142,8 @@ class Topology:
     vms: list[VM]
     routes: list[Route] = field(default_factory=list)
     version: int = 1
+    groups: list[Group] = field(default_factory=list)
+    policies: list[Policy] = field(default_factory=list)
 
     # --- lookups ---------------------------------------------------------
     def node(self, name: str) -> Node:
@@ -86,6 +157,14 @@ class Topology:
 
     def vm(self, name: str) -> VM:
         return _find(self.vms, name, "vm")
+
+    def policy(self, name: str) -> Policy:
+        return _find(self.policies, name, "policy")
+
+    def set_policies(self, policies: list[Policy]) -> None:
+        """Replaces the firewall policies and bumps the state version."""
+        self.policies = list(policies)
+        self.version += 1
 
     def tenant_of(self, vm: VM | str) -> Tenant:
         vm = self.vm(vm) if isinstance(vm, str) else vm
@@ -147,6 +226,8 @@ class Topology:
                  "node": v.node}
             if not self.node(v.node).foreign:
                 d["interface"] = v.interface
+            if v.groups:
+                d["groups"] = list(v.groups)
             endpoints.append(d)
         routes = []
         for r in self.routes:
@@ -157,16 +238,29 @@ class Topology:
                 d["nodes"] = list(r.nodes)
                 d["segment"] = r.segment
             routes.append(d)
-        return {
+        tenants = []
+        for t in self.tenants:
+            d = {"name": t.name, "id": t.id}
+            if t.default_action != "allow":
+                d["default_action"] = t.default_action
+            tenants.append(d)
+        state = {
             "version": self.version,
             "nodes": nodes,
-            "tenants": [{"name": t.name, "id": t.id} for t in self.tenants],
+            "tenants": tenants,
             "segments": [{"name": s.name, "tenant": s.tenant, "vni": s.vni,
                           "subnet": s.subnet, "gateway": s.gateway,
                           "gateway_mac": s.gateway_mac} for s in self.segments],
             "endpoints": endpoints,
             "routes": routes,
         }
+        # absent when unused: the state of a topology without a firewall is
+        # what it always was
+        if self.groups:
+            state["groups"] = [{"name": g.name, "tenant": g.tenant} for g in self.groups]
+        if self.policies:
+            state["policies"] = [p.state_dict() for p in self.policies]
+        return state
 
     def state_yaml(self) -> str:
         return dump_state_yaml(self.state_dict())
@@ -190,13 +284,16 @@ def _scalar(v) -> str:
         return str(v)
     if isinstance(v, list):
         return "[" + ", ".join(_scalar(x) for x in v) + "]"
+    if isinstance(v, dict):  # a flow mapping (policy applied_to, rules, peer)
+        return "{" + ", ".join(f"{k}: {_scalar(x)}" for k, x in v.items()) + "}"
     # always quoted: MACs like 02:00:.. would otherwise be YAML 1.1 sexagesimals
     return json.dumps(str(v))
 
 
 def dump_state_yaml(state: dict) -> str:
     """Emits a state dict as YAML: top-level keys in block style, one flow
-    mapping per list item (as in the documented examples). Strings are always
+    mapping per list item (as in the documented examples; nested mappings
+    and lists, as in policies, in flow style too). Strings are always
     double-quoted. No PyYAML needed."""
     out = ["# generated by weftlab (lab/weftlab/topology.py); do not edit"]
     for key, value in state.items():
