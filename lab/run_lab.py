@@ -5,10 +5,17 @@ traffic (ping + a TCP "whoami" that proves WHICH VM answered) between two
 tenants' VMs with identical subnets, prints what reached what and the agents'
 drop counters, and tears everything down.
 
+Then (Weft only) it puts a firewall in force the way an operator does in
+standalone mode -- tenant A default deny, groups web/db, a policy letting web
+open TCP 7777 and ping towards db and rejecting TCP 7101 -- by rewriting the
+state file and sending SIGHUP, waits until every agent's rule set generation
+changed, and checks a few firewall rows (docs/FIREWALL.md).
+
 Exit status: 0 iff every row matched its expectation.
 
     sudo lab/run_lab.py --build-dir build
     sudo lab/run_lab.py --kernel        # agent-free kernel reference (no Weft)
+    sudo lab/run_lab.py --no-firewall   # the forwarding matrix only
 """
 
 from __future__ import annotations
@@ -21,7 +28,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import weftlab  # noqa: E402
-from weftlab import Lab, LabError, Topology, default_topology  # noqa: E402
+from weftlab import (Group, Lab, LabError, Policy, Rule, Topology,  # noqa: E402
+                     default_topology)
 
 # (source VM, destination IP); path kind and expectation come from the topology.
 MATRIX = [
@@ -42,6 +50,84 @@ MATRIX = [
     ("b1", "10.0.1.11"),   # cross-tenant: only A has it -> nothing
     ("b1", "10.0.1.30"),   # cross-tenant: A's Linux VM  -> nothing
 ]
+
+
+# (source VM, destination IP, TCP port, expected answer, path kind) once the
+# firewall of add_firewall() is in force. Expected: a VM name (ping and whoami
+# answer), "refused" (TCP RST at once, no ping) or None (nothing answers).
+REJECT_PORT = 7101
+FIREWALL_MATRIX = [
+    ("a1", "10.0.2.11", weftlab.WHOAMI_PORT, "a4", "fw: web -> db allowed, cross-host"),
+    ("a1", "10.0.2.10", weftlab.WHOAMI_PORT, "a3", "fw: web -> db allowed, same-host"),
+    ("a4", "10.0.1.10", weftlab.WHOAMI_PORT, None, "fw: db -> web, default deny"),
+    ("a2", "10.0.1.10", weftlab.WHOAMI_PORT, None, "fw: web -> web, no ingress rule"),
+    ("a1", "10.0.2.11", REJECT_PORT, "refused", "fw: reject tcp, egress"),
+    ("b1", "10.0.2.11", weftlab.WHOAMI_PORT, "b2", "fw: tenant B untouched (allow)"),
+]
+
+
+# TCP connect: prints the outcome (connected or the exception's name) and
+# how long it took, in seconds.
+_CONNECT = r"""
+import socket, sys, time
+t0 = time.monotonic()
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
+    r = "connected"
+except Exception as e:
+    r = type(e).__name__
+print(r, time.monotonic() - t0)
+"""
+
+
+def add_firewall(topo: Topology) -> None:
+    """Tenant A: default deny; web (a1, a2, alx) may ping and open TCP 7777
+    towards db (a3, a4); TCP 7101 out of web is rejected."""
+    topo.tenant("A").default_action = "deny"
+    topo.groups = [Group("web", "A"), Group("db", "A")]
+    for v in topo.vms:
+        if topo.tenant_of(v).name == "A":
+            v.groups = ["web" if v.segment == "a-web" else "db"]
+    topo.set_policies([
+        Policy("web-out", "A", applied_to_groups=["web"], rules=[
+            Rule("egress", "reject", "tcp", ports=[REJECT_PORT]),
+            Rule("egress", "allow", "tcp", ports=[weftlab.WHOAMI_PORT],
+                 peer_groups=["db"]),
+            Rule("egress", "allow", "icmp", icmp_type=8, peer_groups=["db"]),
+        ]),
+        Policy("db-in", "A", applied_to_groups=["db"], rules=[
+            Rule("ingress", "allow", "tcp", ports=[weftlab.WHOAMI_PORT],
+                 peer_groups=["web"]),
+            Rule("ingress", "allow", "icmp", icmp_type=8, peer_groups=["web"]),
+        ]),
+    ])
+
+
+def run_firewall_matrix(lab: Lab, matrix=FIREWALL_MATRIX) -> list[dict]:
+    rows = []
+    for src, dst_ip, port, expect, kind in matrix:
+        p = lab.ping(src, dst_ip, count=2, timeout=2)
+        who = lab.whoami(src, dst_ip, timeout=1.5) if port == weftlab.WHOAMI_PORT else None
+        err = lab.last_whoami_error if port == weftlab.WHOAMI_PORT else None
+        if port != weftlab.WHOAMI_PORT:
+            cp = lab.exec(src, ["/usr/bin/python3", "-c", _CONNECT, dst_ip, str(port)],
+                          timeout=10)
+            err, _, secs = cp.stdout.strip().partition(" ")
+            refused_ms = float(secs or 0) * 1000
+        if expect == "refused":
+            ok = err == "ConnectionRefusedError"
+            result = f"refused in {refused_ms:.1f} ms" if ok else f"tcp: {err}"
+        elif expect is None:
+            ok = not p.ok and who is None
+            result = "no answer" if ok else f"REACHED {who or '(ping)'}"
+        else:
+            ok = p.ok and who == expect
+            result = ", ".join([f"ping {p.received}/{p.transmitted}",
+                                f"tcp {who}" if who else "tcp failed"])
+        rows.append({"src": src, "dst": f"{dst_ip}:{port}", "kind": kind,
+                     "expected": expect or "no answer", "result": result, "ok": ok,
+                     "tcp_error": None if who else err})
+    return rows
 
 
 def classify(topo: Topology, src_name: str, dst_ip: str) -> tuple[str, str | None]:
@@ -127,6 +213,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cleanup", metavar="PREFIX",
                     help="only remove what the run with this prefix (wft<6 hex>-) left "
                          "behind (namespaces, bpffs, run dir), then exit")
+    ap.add_argument("--no-firewall", action="store_true",
+                    help="skip the firewall rows (Weft only; see docs/FIREWALL.md)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     if args.cleanup:
@@ -159,6 +247,12 @@ def main(argv=None) -> int:
                 print(f"agents ready: {', '.join(lab.agents)}")
             lab.start_whoami()
             rows = run_matrix(lab)
+            if mode == "weft" and not args.no_firewall:
+                add_firewall(lab.topo)
+                gens = lab.apply_state()
+                print("firewall in force: rule set generation "
+                      + ", ".join(f"{n}={g}" for n, g in gens.items()))
+                rows += run_firewall_matrix(lab)
             print()
             print_table(rows)
             dead = lab.check_agents_alive() if mode == "weft" else []

@@ -103,7 +103,10 @@ def read_counters(stats_pin: str, abi_h: str = ABI_H) -> dict[str, int]:
 
 
 def drop_labels(abi_h: str = ABI_H) -> list[str]:
-    return [label for _, label in reasons(abi_h)[first_drop_index(abi_h):]]
+    """Reasons from WEFT_FIRST_DROP on, except those that answer the sender
+    (WEFT_REASON_IS_DROP: reject)."""
+    return [label for name, label in reasons(abi_h)[first_drop_index(abi_h):]
+            if name != "REJECT"]
 
 
 def bpftool_dump(pin: str) -> list:

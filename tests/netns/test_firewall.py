@@ -215,6 +215,29 @@ while True:
 """
 
 
+class FirewallStateTest(unittest.TestCase):
+    """The lab's state generation for the firewall (no root needed)."""
+
+    def test_yaml_round_trip(self):
+        try:
+            import yaml
+        except ImportError:
+            self.skipTest("python3-yaml not installed")
+        topo = firewall_topology()
+        topo.set_policies(base_policies() + [flap_policy(FLAP_X)])
+        self.assertEqual(yaml.safe_load(topo.state_yaml()), topo.state_dict())
+        state = topo.state_dict()
+        self.assertEqual(state["tenants"][0]["default_action"], "deny")
+        self.assertEqual(state["policies"][0]["applied_to"], {"groups": ["web"]})
+
+    def test_no_firewall_no_keys(self):
+        state = default_topology().state_dict()
+        self.assertNotIn("groups", state)
+        self.assertNotIn("policies", state)
+        self.assertNotIn("default_action", state["tenants"][0])
+        self.assertNotIn("groups", state["endpoints"][0])
+
+
 class FirewallTest(LabTestCase):
 
     @classmethod
