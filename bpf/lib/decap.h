@@ -56,9 +56,12 @@ WEFT_INLINE void decap_turn_around(struct ethhdr *outer_eth, struct iphdr *outer
  */
 WEFT_INLINE int decap_firewall(struct ethhdr *outer_eth, struct iphdr *outer_ip,
 			       struct udphdr *udp, struct ethhdr *inner_eth,
-			       struct iphdr *ip, void *end, __u32 tenant_id,
+			       struct iphdr *ip, void *end,
+			       const struct weft_segment *seg, __u32 vni,
 			       __u32 ifindex, struct decap_result *res)
 {
+	struct weft_mac_key back = { .vni = vni };
+	__u32 tenant_id = seg->tenant_id;
 	struct tcphdr *tcp = (void *)(ip + 1);
 	struct fw_flow f = {};
 	__u32 reason;
@@ -81,6 +84,12 @@ WEFT_INLINE int decap_firewall(struct ethhdr *outer_eth, struct iphdr *outer_ip,
 		return 1;
 	}
 	reject_tcp_in_place(inner_eth, ip, tcp);
+	/* Routed at the sender's host, the segment arrived from the sender's
+	 * gateway MAC, which is not on this VNI: send the RST to this
+	 * segment's gateway, for the sender's host to route it back. */
+	mac_copy(back.mac, inner_eth->h_dest);
+	if (!bpf_map_lookup_elem(&weft_ep_by_mac, &back))
+		mac_copy(inner_eth->h_dest, seg->gateway_mac);
 	decap_turn_around(outer_eth, outer_ip, udp);
 	udp->len = bpf_htons(sizeof(*udp) + sizeof(struct vxlan_wire) + ETH_HLEN +
 			     REJECT_RST_IP_LEN);
@@ -168,7 +177,7 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len,
 			return decap_set(res, DECAP_DROP, reason);
 		if (t.ifindex &&
 		    decap_firewall(outer_eth, outer_ip, udp, inner_eth, ip, c->end,
-				   seg->tenant_id, t.ifindex, res))
+				   seg, vni, t.ifindex, res))
 			return;
 		ipv4_decrement_ttl(ip);
 		mac_copy(inner_eth->h_source, seg->gateway_mac);
@@ -194,7 +203,7 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len,
 	if (!ep->ifindex)
 		return decap_set(res, DECAP_DROP, WEFT_DROP_NOT_LOCAL);
 	if (decap_firewall(outer_eth, outer_ip, udp, inner_eth, ip, c->end,
-			   seg->tenant_id, ep->ifindex, res))
+			   seg, vni, ep->ifindex, res))
 		return;
 	res->ifindex = ep->ifindex;
 	decap_set(res, DECAP_DELIVER, WEFT_DECAP);

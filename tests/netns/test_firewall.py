@@ -424,28 +424,16 @@ class FirewallTest(LabTestCase):
         # same host: the destination's ingress, judged by the VM program
         self.assertRefused("10.0.2.10", INGRESS_REJECT, "hv1", "ingress, same host")
 
-    @unittest.expectedFailure
     def test_reject_tcp_at_remote_ingress_switched(self):
-        """KNOWN BUG (bpf/underlay.bpf.c, weft_underlay_tc, DECAP_BOUNCE):
-        the bounced RST is never sent. bpf_skb_change_tail() returns
-        -ENOTSUPP for an skb with skb->encapsulation set, which a VXLAN
-        packet encapsulated by bpf_skb_adjust_room on a Weft sender keeps
-        across veths; hv2 counts helper_failed and the sender times out.
-        Fix: tolerate -ENOTSUPP and send the frame untrimmed (its headers
-        already give the RST's lengths; the rest is padding). Remove the
-        decorator once fixed."""
+        """The RST is bounced back through the tunnel in place. The frame
+        stays untrimmed when the kernel will not trim an skb still marked
+        as encapsulated (a veth underlay): its headers give the lengths."""
         self.assertRefused("10.0.1.11", INGRESS_REJECT, "hv2", "ingress at hv2, switched")
 
-    @unittest.expectedFailure
     def test_reject_tcp_at_remote_ingress_routed(self):
-        """KNOWN BUG (as above, and bpf/lib/decap.h, decap_firewall): for a
-        flow routed at the sender's host the inner source MAC is the
-        *source* segment's gateway, so the RST, its MACs swapped by
-        reject_tcp_in_place, goes back on the destination's VNI to a MAC
-        that hv1 knows on no segment of that VNI: unknown_destination.
-        Fix: when the RST's inner destination MAC is no endpoint on the
-        VNI (weft_ep_by_mac), send it to the segment's gateway MAC, which
-        the sender's host routes. Remove the decorator once fixed."""
+        """Routed at the sender's host, the SYN came from the source
+        segment's gateway MAC; the RST goes to this segment's gateway for
+        the sender's host to route it back."""
         self.assertRefused("10.0.2.11", INGRESS_REJECT, "hv2", "ingress at hv2, routed")
 
     def test_reject_udp_and_icmp_at_the_vm_program(self):
