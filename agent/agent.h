@@ -55,6 +55,10 @@ class Agent {
   // The state version in the maps, also after a restart that adopted them.
   uint64_t AppliedVersion() const;
 
+  // The loaded datapath, for read-only use (metrics): map reads need no
+  // lock, its fds do not change while the agent lives.
+  const Datapath& datapath() const { return *datapath_; }
+
  private:
   explicit Agent(AgentOptions options) : options_(std::move(options)) {}
 

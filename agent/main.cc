@@ -12,7 +12,10 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "agent/agent.h"
+#include "agent/health/health.h"
 #include "agent/log.h"
+#include "agent/metrics/agent_metrics.h"
+#include "agent/metrics/http_server.h"
 #include "agent/sync/client.h"
 #include "agent/sync/credentials.h"
 
@@ -34,6 +37,16 @@ ABSL_FLAG(std::string, tls_server_name, "",
 ABSL_FLAG(bool, insecure, false, "plaintext to the controller, no authentication (tests only)");
 ABSL_FLAG(int, sync_stall_seconds, 10,
           "drop a controller stream that leaves an update half received this long");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "address of the Prometheus /metrics endpoint (plain HTTP), e.g. 127.0.0.1:9464; "
+          "none when empty");
+ABSL_FLAG(std::string, health_listen, "",
+          "address of the grpc.health.v1 endpoint (plaintext), e.g. 0.0.0.0:9465: SERVING "
+          "once programs are attached and the first state applied; none when empty");
+ABSL_FLAG(bool, detach_on_exit, true,
+          "on SIGTERM/SIGINT detach the programs and remove the pins; false leaves them "
+          "attached and pinned, forwarding with the last state, for the next agent to adopt "
+          "(upgrades and restarts without loss)");
 
 namespace {
 
@@ -83,6 +96,14 @@ int main(int argc, char** argv) {
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
   sigprocmask(SIG_BLOCK, &signals, nullptr);
 
+  // Probes see NOT_SERVING from here until the first state is applied.
+  std::unique_ptr<weft::HealthServer> health;
+  if (const std::string a = absl::GetFlag(FLAGS_health_listen); !a.empty()) {
+    absl::StatusOr<std::unique_ptr<weft::HealthServer>> h = weft::HealthServer::Start(a);
+    if (!h.ok()) return Fail(h.status());
+    health = *std::move(h);
+  }
+
   absl::StatusOr<std::unique_ptr<weft::Agent>> agent = weft::Agent::Start(options);
   if (!agent.ok()) return Fail(agent.status());
 
@@ -110,6 +131,22 @@ int main(int argc, char** argv) {
     sync->Start();
   }
 
+  std::unique_ptr<weft::MetricsServer> metrics;
+  if (const std::string a = absl::GetFlag(FLAGS_metrics_listen); !a.empty()) {
+    absl::StatusOr<std::unique_ptr<weft::MetricsServer>> m = weft::MetricsServer::Start(
+        a, [&, source = weft::AgentMetricsSource{
+                   .node = options.node,
+                   .mode = controller.empty() ? "file" : "controller",
+                   .underlay_hook = hook,
+                   .datapath = &(*agent)->datapath(),
+                   .sync = sync.get()}]() mutable {
+          source.ready = applied;
+          return weft::CollectAgentMetrics(source);
+        });
+    if (!m.ok()) return Fail(m.status());
+    metrics = *std::move(m);
+  }
+
   bool ready_written = false;
   const timespec period = {absl::GetFlag(FLAGS_resync_seconds), 0};
   for (;;) {
@@ -118,6 +155,7 @@ int main(int argc, char** argv) {
         std::ofstream(ready) << "ready\n";
       }
       ready_written = true;
+      if (health) health->SetServing(true);
     }
     const int sig = sigtimedwait(&signals, nullptr, &period);
     if (sig == SIGTERM || sig == SIGINT) break;
@@ -132,7 +170,14 @@ int main(int argc, char** argv) {
       WEFT_LOG_ERROR("%s; keeping the last good state", status.ToString());
     }
   }
+  if (health) health->Shutdown();
+  if (metrics) metrics->Stop();
   if (sync) sync->Stop();
+  if (!absl::GetFlag(FLAGS_detach_on_exit)) {
+    WEFT_LOG_INFO("leaving the programs attached and the maps pinned in %s "
+                  "(--detach_on_exit=false); bye", (*agent)->PinDir());
+    return 0;
+  }
   if (absl::Status s = (*agent)->Shutdown(); !s.ok()) return Fail(s);
   WEFT_LOG_INFO("detached and unpinned; bye");
   return 0;

@@ -161,8 +161,16 @@ void Controller::Nacked(const std::string& node, uint64_t version,
   NodeStatus& s = status_[node];
   s.nacked_version = version;
   s.nack_error = error;
+  ++s.nacks;
   WEFT_LOG_WARN("node %s refused version %d (nonce %s): %s", node, version, nonce,
                 error);
+}
+
+std::map<std::string, uint64_t> Controller::NackCounts() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, uint64_t> out;
+  for (const auto& [node, s] : status_) out[node] = s.nacks;
+  return out;
 }
 
 v1::GetRealizationResponse Controller::Realization(uint64_t version) const {

@@ -67,6 +67,12 @@ class Controller {
   // current one).
   v1::GetRealizationResponse Realization(uint64_t version) const;
 
+  // For metrics: Nacks per node since start, and desired states refused
+  // (a bad state-file edit, an invalid ApplyState).
+  std::map<std::string, uint64_t> NackCounts() const;
+  void EditRejected() { ++rejected_edits_; }
+  uint64_t rejected_edits() const { return rejected_edits_; }
+
  private:
   struct NodeStatus {
     int streams = 0;
@@ -74,6 +80,7 @@ class Controller {
     std::string acked_fingerprint;
     uint64_t nacked_version = 0;
     std::string nack_error;
+    uint64_t nacks = 0;
     std::string sent_nonce;
     uint64_t sent_version = 0;
     std::string sent_fingerprint;
@@ -87,6 +94,7 @@ class Controller {
   uint64_t version_ = 0;
   std::map<std::string, std::shared_ptr<const NodeView>> views_;
   std::map<std::string, NodeStatus> status_;
+  std::atomic<uint64_t> rejected_edits_{0};
 };
 
 }  // namespace weft

@@ -14,7 +14,10 @@
 #include "agent/log.h"
 #include "agent/model/state_yaml.h"
 #include "agent/sync/credentials.h"
+#include "controller/metrics.h"
 #include "controller/service.h"
+#include "agent/health/health.h"
+#include "agent/metrics/http_server.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
@@ -28,6 +31,12 @@ ABSL_FLAG(std::string, tls_key, "", "PEM private key of the controller");
 ABSL_FLAG(std::string, tls_ca, "", "PEM CA that signs the agents' certificates");
 ABSL_FLAG(bool, insecure, false, "plaintext, no authentication (tests only)");
 ABSL_FLAG(int, poll_ms, 200, "how often the state file is checked for changes");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "address of the Prometheus /metrics endpoint (plain HTTP), e.g. 0.0.0.0:9466; "
+          "none when empty");
+ABSL_FLAG(std::string, health_listen, "",
+          "address of a plaintext grpc.health.v1 listener for probes, e.g. 0.0.0.0:9467; "
+          "none when empty (the Sync and Admin listeners serve it too, with their TLS)");
 
 namespace weft {
 namespace {
@@ -76,6 +85,7 @@ bool StateFileWatcher::Poll() {
   stamp_ = stamp;
   absl::StatusOr<State> state = LoadStateFile(path_);
   if (!state.ok()) {
+    controller_->EditRejected();
     WEFT_LOG_ERROR("refused the new state file: %s; still serving version %d",
                    state.status().message(), controller_->version());
     return true;
@@ -107,6 +117,14 @@ int RunController(int argc, char** argv) {
   for (int sig : {SIGTERM, SIGINT}) sigaddset(&signals, sig);
   sigprocmask(SIG_BLOCK, &signals, nullptr);  // before gRPC starts threads
 
+  // Probes see NOT_SERVING until the state is loaded and Sync listens.
+  std::unique_ptr<HealthServer> health;
+  if (const std::string a = absl::GetFlag(FLAGS_health_listen); !a.empty()) {
+    absl::StatusOr<std::unique_ptr<HealthServer>> h = HealthServer::Start(a);
+    if (!h.ok()) return Fail(h.status());
+    health = *std::move(h);
+  }
+
   Controller controller;
   StateFileWatcher watcher(path, &controller);
   if (absl::Status s = watcher.LoadInitial(); !s.ok()) return Fail(s);
@@ -125,6 +143,14 @@ int RunController(int argc, char** argv) {
       return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", admin_listen)));
     }
   }
+  std::unique_ptr<MetricsServer> metrics;
+  if (const std::string a = absl::GetFlag(FLAGS_metrics_listen); !a.empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsServer>> m =
+        MetricsServer::Start(a, [&controller] { return CollectControllerMetrics(controller); });
+    if (!m.ok()) return Fail(m.status());
+    metrics = *std::move(m);
+  }
+  if (health) health->SetServing(true);
   WEFT_LOG_INFO("serving version %d of %s: Sync on %s%s%s (%s)", controller.version(),
                 path, listen, admin_listen.empty() ? "" : ", Admin on ", admin_listen,
                 absl::GetFlag(FLAGS_insecure) ? "plaintext" : "mutual TLS");
@@ -137,6 +163,8 @@ int RunController(int argc, char** argv) {
     watcher.Poll();
   }
   WEFT_LOG_INFO("shutting down");
+  if (health) health->Shutdown();
+  if (metrics) metrics->Stop();
   const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
   sync_server->Shutdown(deadline);
   if (admin_server) admin_server->Shutdown(deadline);

@@ -107,6 +107,7 @@ grpc::Status AdminService::ApplyState(grpc::ServerContext* context,
   absl::Status status = state.status();
   if (status.ok()) status = ValidateState(*state);
   if (!status.ok()) {
+    controller_->EditRejected();
     WEFT_LOG_WARN("ApplyState from %s refused: %s", context->peer(),
                   status.message());
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,

@@ -8,6 +8,7 @@ packages=(
   libabsl-dev libyaml-cpp-dev libgtest-dev libgmock-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   iproute2 iputils-ping iperf3 tcpdump ethtool nftables procps python3 python3-yaml netcat-openbsd
+  prometheus  # promtool and a real server for tests/netns/test_metrics.py
 )
 missing=()
 for p in "${packages[@]}"; do

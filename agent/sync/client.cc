@@ -137,6 +137,7 @@ bool SyncClient::RunStream() {
     if (stopping_) return false;
     context_ = &context;
   }
+  ++streams_;
   // Wait for the channel to connect instead of failing at once while it is
   // in TRANSIENT_FAILURE: this thread then drives the connection (TCP, TLS
   // handshake) instead of gRPC's 5 s backup poller, and gRPC's reconnect
@@ -203,7 +204,9 @@ bool SyncClient::RunStream() {
       }
       if (!update->has_value()) continue;
       const v1::AgentMessage reply = handler_.Handle(**update);
+      if (reply.has_nack()) ++nacks_;
       if (reply.has_ack()) {
+        ++acks_;
         WEFT_LOG_INFO("applied state version %d (nonce %s)",
                       reply.ack().version(), reply.ack().nonce());
       }

@@ -79,6 +79,14 @@ class SyncClient {
 
   uint64_t applied_version() const { return handler_.applied_version(); }
   bool connected() const { return connected_; }
+  // Since Start(), for metrics: updates acked and nacked, and streams opened
+  // after the first.
+  uint64_t acks() const { return acks_; }
+  uint64_t nacks() const { return nacks_; }
+  uint64_t reconnects() const {
+    const uint64_t n = streams_;
+    return n > 0 ? n - 1 : 0;
+  }
 
  private:
   void Run();
@@ -92,6 +100,7 @@ class SyncClient {
   std::unique_ptr<v1::Sync::Stub> stub_;
   std::thread thread_;
   std::atomic<bool> connected_{false};
+  std::atomic<uint64_t> acks_{0}, nacks_{0}, streams_{0};
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -1,0 +1,37 @@
+// weft-agent's /metrics: computed from the maps and the sync client at
+// scrape time. The series are listed in docs/OPERATIONS.md#metrics.
+#ifndef WEFT_AGENT_METRICS_AGENT_METRICS_H_
+#define WEFT_AGENT_METRICS_AGENT_METRICS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "agent/datapath/datapath.h"
+#include "agent/sync/client.h"
+
+namespace weft {
+
+struct AgentMetricsSource {
+  std::string node;
+  std::string mode;           // "file" or "controller"
+  std::string underlay_hook;  // "tc" or "xdp"
+  const Datapath* datapath = nullptr;
+  const SyncClient* sync = nullptr;  // null in file mode
+  bool ready = false;                // programs attached, first state applied
+};
+
+// The exposition text (format 0.0.4). A map that cannot be read leaves its
+// series out and counts in weft_agent_scrape_errors.
+std::string CollectAgentMetrics(const AgentMetricsSource& source);
+
+// "forward", "drop" or "reply" for a reason of abi.h's WEFT_REASONS.
+const char* ReasonVerdict(int reason);
+
+// Keys of the map behind `fd` (hash, LRU hash or LPM trie), walking at most
+// `limit` keys: a map that churns during the walk cannot make it loop.
+absl::StatusOr<uint64_t> CountMapEntries(int fd, uint32_t key_size, uint64_t limit);
+
+}  // namespace weft
+
+#endif  // WEFT_AGENT_METRICS_AGENT_METRICS_H_

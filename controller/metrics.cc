@@ -1,0 +1,53 @@
+#include "controller/metrics.h"
+
+#include <map>
+
+#include "agent/metrics/exposition.h"
+
+namespace weft {
+
+std::string CollectControllerMetrics(const Controller& controller) {
+  using Type = ExpositionWriter::Type;
+  const v1::GetRealizationResponse r = controller.Realization(0);
+  const std::map<std::string, uint64_t> nacks = controller.NackCounts();
+  ExpositionWriter w;
+  w.Gauge("weft_controller_state_version", "Version of the desired state being served.",
+          static_cast<double>(r.controller_version()));
+  w.Counter("weft_controller_rejected_edits_total",
+            "Desired states refused (bad state-file edit, invalid ApplyState); the last "
+            "good state stays.",
+            controller.rejected_edits());
+  uint64_t connected = 0, enforcing = 0;
+  for (const v1::NodeRealization& n : r.nodes()) {
+    connected += n.connected();
+    enforcing += n.enforced_version() >= r.controller_version();
+  }
+  w.Gauge("weft_controller_nodes", "Weft (non-foreign) nodes in the desired state.",
+          static_cast<double>(r.nodes_size()));
+  w.Gauge("weft_controller_agents_connected", "Nodes of the state with a Sync stream open.",
+          static_cast<double>(connected));
+  w.Gauge("weft_controller_nodes_enforcing_current",
+          "Nodes whose datapath enforces the current version.", static_cast<double>(enforcing));
+  w.Family("weft_controller_node_connected", Type::kGauge,
+           "1 while the node's agent has a Sync stream open.");
+  for (const v1::NodeRealization& n : r.nodes()) {
+    w.Sample({{"node", n.node()}}, uint64_t{n.connected() ? 1u : 0u});
+  }
+  w.Family("weft_controller_node_acked_version", Type::kGauge,
+           "Last version the node acknowledged (0: none).");
+  for (const v1::NodeRealization& n : r.nodes()) w.Sample({{"node", n.node()}}, n.acked_version());
+  w.Family("weft_controller_node_enforced_version", Type::kGauge,
+           "Newest controller version the node's datapath matches.");
+  for (const v1::NodeRealization& n : r.nodes()) {
+    w.Sample({{"node", n.node()}}, n.enforced_version());
+  }
+  w.Family("weft_controller_node_nacks_total", Type::kCounter,
+           "Updates the node refused (Nack) since the controller started.");
+  for (const v1::NodeRealization& n : r.nodes()) {
+    auto it = nacks.find(n.node());
+    w.Sample({{"node", n.node()}}, it == nacks.end() ? uint64_t{0} : it->second);
+  }
+  return w.text();
+}
+
+}  // namespace weft
