@@ -28,7 +28,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import weftlab  # noqa: E402
-from weftlab import (Group, Lab, LabError, Policy, Rule, Topology,  # noqa: E402
+from weftlab import (ControlPlane, Group, Lab, LabError, Policy, Rule, Topology,  # noqa: E402
                      default_topology)
 
 # (source VM, destination IP); path kind and expectation come from the topology.
@@ -213,6 +213,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cleanup", metavar="PREFIX",
                     help="only remove what the run with this prefix (wft<6 hex>-) left "
                          "behind (namespaces, bpffs, run dir), then exit")
+    ap.add_argument("--standalone", action="store_true",
+                    help="agents read the state file themselves (no weft-controller)")
     ap.add_argument("--no-firewall", action="store_true",
                     help="skip the firewall rows (Weft only; see docs/FIREWALL.md)")
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -242,9 +244,21 @@ def main(argv=None) -> int:
             print(f"lab {lab.prefix} ({mode}): {len(topo.weft_nodes())} Weft hosts, "
                   f"{len(topo.foreign_nodes())} Linux vxlan host, {len(topo.vms)} VMs, "
                   f"tenants {', '.join(t.name for t in topo.tenants)}")
-            if mode == "weft":
+            if mode == "weft" and args.standalone:
                 lab.start_agents()
-                print(f"agents ready: {', '.join(lab.agents)}")
+                print(f"agents ready (standalone, state file): {', '.join(lab.agents)}")
+            elif mode == "weft":
+                cp = ControlPlane(lab)
+                missing = cp.missing_binaries()
+                if missing:
+                    raise LabError(f"no {' '.join(missing)} next to the agent")
+                cp.build()
+                cp.start()
+                cp.start_agents()
+                real = cp.realization()
+                print(f"weft-controller at {cp.state_file} (mTLS): version "
+                      f"{real.get('controller_version')} enforced by "
+                      + (", ".join(real.get("enforcing", [])) or "no node yet"))
             lab.start_whoami()
             rows = run_matrix(lab)
             if mode == "weft" and not args.no_firewall:

@@ -1,5 +1,6 @@
 """weftlab: Weft lab topologies in network namespaces (see lab.py)."""
 
+from .control import ControlPlane
 from .counters import ct_stat_names, drop_labels, read_counters, read_ct_stats, reasons
 from .lab import (IPERF_PORT, WHOAMI_PORT, Agent, Capture, Lab, PingResult, missing_tools,
                   default_build_dir, install_signal_handlers, new_prefix, parse_ping)
@@ -8,7 +9,7 @@ from .topology import (VM, Group, Node, Policy, Route, Rule, Segment, Tenant, To
                        default_topology, dump_state_yaml)
 
 __all__ = [
-    "Agent", "Capture", "Group", "IPERF_PORT", "Lab", "LabError", "Node", "PingResult",
+    "Agent", "Capture", "ControlPlane", "Group", "IPERF_PORT", "Lab", "LabError", "Node", "PingResult",
     "Policy", "Route", "Rule", "Segment", "Tenant", "Topology", "VM", "WHOAMI_PORT",
     "cleanup_stale", "ct_stat_names", "read_ct_stats",
     "default_build_dir", "default_topology", "drop_labels", "dump_state_yaml",

@@ -251,6 +251,9 @@ class Lab:
         self.log_dir = os.path.join(self.dir, "logs")
         self.state_file = os.path.join(self.dir, "state.yaml")
         self.agents: dict[str, Agent] = {}
+        # How a new state reaches the agents: by default the state file and
+        # SIGHUP; a ControlPlane makes it the controller's file instead.
+        self.publish_state = self._publish_to_agents
         self._procs: list[subprocess.Popen] = []
         self._whoami: dict[str, subprocess.Popen] = {}
         self._namespaces: list[str] = []
@@ -636,6 +639,10 @@ class Lab:
     def policy_generation(self, node: str) -> int:
         return self.policy_ctl(node)[1]
 
+    def _publish_to_agents(self, state: dict | str | None = None) -> None:
+        self.write_state(state)
+        self.reload_agents()
+
     def apply_state(self, nodes: list[str] | None = None, timeout: float = 15.0,
                     state: dict | str | None = None) -> dict[str, int]:
         """Rewrites the state file (from the topology unless given), sends
@@ -646,8 +653,7 @@ class Lab:
         out. Returns {node: new generation}."""
         nodes = list(self.agents) if nodes is None else list(nodes)
         before = {n: self.policy_generation(n) for n in nodes}
-        self.write_state(state)
-        self.reload_agents()
+        self.publish_state(state)
         after: dict[str, int] = {}
 
         def changed():

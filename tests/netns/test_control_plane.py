@@ -16,21 +16,11 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import signal
-import subprocess
 import time
 import unittest
 
 from netns_common import LabTestCase, unmet
-import weftlab
-from weftlab import VM, LabError, wait_for
-from weftlab.ns import ip, ip_batch
-from weftlab.lab import Agent as LabAgent
-
-CONTROLLER_IP = "198.18.0.254"
-SYNC_PORT = 7000
-ADMIN = "127.0.0.1:7001"  # inside the controller's namespace only
+from weftlab import VM, ControlPlane, LabError, wait_for
 
 # a new VM on hv2 in tenant A's web segment, and one added while the
 # controller is down
@@ -38,10 +28,6 @@ A5 = VM("a5", "a-web", "10.0.1.12", "02:00:00:01:01:0c", "hv2")
 A6 = VM("a6", "a-db", "10.0.2.12", "02:00:00:01:02:0c", "hv2")
 
 CONVERGE_SECONDS = 10.0
-
-
-def _bin(name: str) -> str:
-    return os.path.join(weftlab.default_build_dir(), name)
 
 
 def _find(items, name):
@@ -53,94 +39,20 @@ class ControlPlaneTest(LabTestCase):
 
     @classmethod
     def prepare(cls, lab):
-        for b in ("weft-controller", "weft-admin"):
-            if not os.access(_bin(b), os.X_OK):
-                unmet(f"no {b} at {_bin(b)} (build targets weft-controller weft-admin)")
-        cls.tls = cls.make_tls(lab)
-        # the controller's host: one more port on the underlay bridge
-        cls.ctl_ns = lab.ns("ctl")
-        lab._add_ns(cls.ctl_ns)
-        ip(lab.underlay_ns, "link", "add", "ctl", "type", "veth", "peer", "name",
-                   "eth0", "netns", cls.ctl_ns)
-        ip_batch(lab.underlay_ns, ["link set ctl master br0", "link set ctl up"])
-        ip_batch(cls.ctl_ns, [f"addr add {CONTROLLER_IP}/24 dev eth0",
-                                      "link set eth0 up"])
-        cls.ctl_state = os.path.join(lab.dir, "controller-state.yaml")
-        lab.write_state(path=cls.ctl_state)
-        cls.controller = None
-        cls.start_controller()
-        for node in lab.topo.weft_nodes():
-            cls.start_sync_agent(node.name)
+        cls.cp = ControlPlane(lab)
+        missing = cls.cp.missing_binaries()
+        if missing:
+            unmet(f"no {' '.join(missing)} next to the agent (build them)")
+        cls.cp.build()
+        cls.cp.start()
+        cls.cp.start_agents()
 
     # --- helpers -----------------------------------------------------------------
-    @classmethod
-    def make_tls(cls, lab) -> dict:
-        d = os.path.join(lab.dir, "tls")
-        os.makedirs(d)
-        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-        def ssl(*argv):
-            weftlab.run(["openssl", *argv])
-        ssl("req", "-x509", *ec, "-days", "1", "-subj", "/CN=weft-test-ca",
-            "-keyout", f"{d}/ca.key", "-out", f"{d}/ca.pem")
-        for who, san in (("controller", f"IP:{CONTROLLER_IP},IP:127.0.0.1"),
-                         ("agent", "DNS:weft-agent")):
-            ssl("req", *ec, "-subj", f"/CN={who}", "-keyout", f"{d}/{who}.key",
-                "-out", f"{d}/{who}.csr")
-            with open(f"{d}/{who}.ext", "w") as f:
-                f.write(f"subjectAltName={san}\n")
-            ssl("x509", "-req", "-in", f"{d}/{who}.csr", "-CA", f"{d}/ca.pem",
-                "-CAkey", f"{d}/ca.key", "-CAcreateserial", "-days", "1",
-                "-extfile", f"{d}/{who}.ext", "-out", f"{d}/{who}.pem")
-        return {"dir": d}
+    def admin(self, *command) -> dict | None:
+        return self.cp.admin(*command)
 
-    @classmethod
-    def tls_flags(cls, who: str) -> list[str]:
-        d = cls.tls["dir"]
-        return ["--tls_cert", f"{d}/{who}.pem", "--tls_key", f"{d}/{who}.key",
-                "--tls_ca", f"{d}/ca.pem"]
-
-    @classmethod
-    def start_controller(cls):
-        lab = cls.lab
-        argv = [_bin("weft-controller"), "--state", cls.ctl_state,
-                "--listen", f"{CONTROLLER_IP}:{SYNC_PORT}", "--admin_listen", ADMIN,
-                *cls.tls_flags("controller")]
-        proc, _, err = lab.spawn(cls.ctl_ns, argv, f"controller-{time.monotonic_ns()}")
-        cls.controller, cls.controller_err = proc, err
-        wait_for(lambda: proc.poll() is not None or cls.admin("realization") is not None,
-                 15, what="weft-controller's Admin service")
-        if proc.poll() is not None:
-            raise LabError(f"weft-controller exited {proc.returncode}:\n{cls.controller_log()}")
-
-    @classmethod
-    def controller_log(cls) -> str:
-        with open(cls.controller_err, errors="replace") as f:
-            return f.read()
-
-    @classmethod
-    def admin(cls, *command) -> dict | None:
-        cp = cls.lab.exec("ctl", [_bin("weft-admin"), "--admin", ADMIN,
-                                  *cls.tls_flags("agent"), *command], timeout=15)
-        if cp.returncode != 0:
-            return None
-        return json.loads(cp.stdout)
-
-    @classmethod
-    def start_sync_agent(cls, node: str, timeout: float = 30.0):
-        lab = cls.lab
-        ready = os.path.join(lab.dir, f"{node}.ready")
-        if os.path.exists(ready):
-            os.unlink(ready)
-        argv = [lab.agent_path, "--controller", f"{CONTROLLER_IP}:{SYNC_PORT}",
-                *cls.tls_flags("agent"), "--node", node, "--underlay", "eth0",
-                "--bpffs", lab.bpffs, "--ready_file", ready]
-        proc, out, err = lab.spawn(lab.ns(node), argv, f"agent-{node}-{time.monotonic_ns()}")
-        lab.agents[node] = LabAgent(node, proc, ready, out, err, argv)  # teardown stops it
-        wait_for(lambda: os.path.exists(ready) or proc.poll() is not None, timeout,
-                 what=f"agent {node} ready (first snapshot applied)")
-        if proc.poll() is not None:
-            raise LabError(f"agent {node} exited {proc.returncode}:\n"
-                           f"{lab.agents[node].stderr()}")
+    def controller_log(self) -> str:
+        return self.cp.log()
 
     def wait_enforced(self, version: int | None = None, timeout: float = CONVERGE_SECONDS) -> dict:
         """Polls GetRealization until every Weft node enforces `version`
@@ -158,7 +70,7 @@ class ControlPlaneTest(LabTestCase):
         return last
 
     def write_controller_state(self, state=None):
-        self.lab.write_state(state, path=self.ctl_state)
+        self.lab.write_state(state, path=self.cp.state_file)
 
     # --- tests (in order: names sort) ------------------------------------------
     def test_1_agents_start_from_the_controller(self):
@@ -210,9 +122,7 @@ class ControlPlaneTest(LabTestCase):
         lab = self.lab
         self.write_controller_state()
         self.wait_enforced()
-        cls = type(self)
-        cls.controller.send_signal(signal.SIGKILL)
-        cls.controller.wait(10)
+        self.cp.kill()
         time.sleep(1.0)
         self.assertEqual(lab.check_agents_alive(), [])
         self.assertReaches("a1", "10.0.1.11", "a2")
@@ -225,7 +135,7 @@ class ControlPlaneTest(LabTestCase):
         lab.start_whoami(["a6"])
         self.write_controller_state()
         t0 = time.monotonic()
-        cls.start_controller()
+        self.cp.start()
         real = self.wait_enforced(timeout=15)
         print(f"\n  converged {time.monotonic() - t0:.2f}s after the restart", flush=True)
         self.assertTrue(all(n["connected"] for n in real["nodes"]), real)

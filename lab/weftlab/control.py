@@ -1,0 +1,129 @@
+"""The control plane in a lab: weft-controller in its own namespace, one
+more port on the underlay bridge (198.18.0.254), serving the lab's state
+file over mutual TLS with a throwaway CA; agents started with --controller.
+
+Used by the lab runner (its default mode) and the control-plane tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from .lab import Agent, Lab
+from .ns import LabError, ip, ip_batch, run, wait_for
+
+CONTROLLER_IP = "198.18.0.254"
+SYNC_PORT = 7000
+ADMIN = "127.0.0.1:7001"  # inside the controller's namespace only
+
+
+class ControlPlane:
+    def __init__(self, lab: Lab):
+        self.lab = lab
+        self.ns_name = "ctl"
+        self.ns = lab.ns(self.ns_name)
+        self.state_file = os.path.join(lab.dir, "controller-state.yaml")
+        self.tls_dir = os.path.join(lab.dir, "tls")
+        self.proc = None
+        self.stderr_path = None
+
+    def binary(self, name: str) -> str:
+        return os.path.join(os.path.dirname(self.lab.agent_path), name)
+
+    def missing_binaries(self) -> list[str]:
+        return [b for b in ("weft-controller", "weft-admin")
+                if not os.access(self.binary(b), os.X_OK)]
+
+    def build(self) -> None:
+        """The controller's host on the underlay, its TLS material and state."""
+        lab = self.lab
+        lab._add_ns(self.ns)
+        ip(lab.underlay_ns, "link", "add", "ctl", "type", "veth", "peer", "name",
+           "eth0", "netns", self.ns)
+        ip_batch(lab.underlay_ns, ["link set ctl master br0", "link set ctl up"])
+        ip_batch(self.ns, [f"addr add {CONTROLLER_IP}/24 dev eth0", "link set eth0 up"])
+        self._make_tls()
+        lab.write_state(path=self.state_file)
+        lab.publish_state = lambda state=None: lab.write_state(state, path=self.state_file)
+
+    def _make_tls(self) -> None:
+        d = self.tls_dir
+        os.makedirs(d)
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+
+        def ssl(*argv):
+            run(["openssl", *argv])
+        ssl("req", "-x509", *ec, "-days", "1", "-subj", "/CN=weft-lab-ca",
+            "-keyout", f"{d}/ca.key", "-out", f"{d}/ca.pem")
+        for who, san in (("controller", f"IP:{CONTROLLER_IP},IP:127.0.0.1"),
+                         ("agent", "DNS:weft-agent")):
+            ssl("req", *ec, "-subj", f"/CN={who}", "-keyout", f"{d}/{who}.key",
+                "-out", f"{d}/{who}.csr")
+            with open(f"{d}/{who}.ext", "w") as f:
+                f.write(f"subjectAltName={san}\n")
+            ssl("x509", "-req", "-in", f"{d}/{who}.csr", "-CA", f"{d}/ca.pem",
+                "-CAkey", f"{d}/ca.key", "-CAcreateserial", "-days", "1",
+                "-extfile", f"{d}/{who}.ext", "-out", f"{d}/{who}.pem")
+
+    def tls_flags(self, who: str) -> list[str]:
+        d = self.tls_dir
+        return ["--tls_cert", f"{d}/{who}.pem", "--tls_key", f"{d}/{who}.key",
+                "--tls_ca", f"{d}/ca.pem"]
+
+    def start(self, timeout: float = 15.0) -> None:
+        argv = [self.binary("weft-controller"), "--state", self.state_file,
+                "--listen", f"{CONTROLLER_IP}:{SYNC_PORT}", "--admin_listen", ADMIN,
+                *self.tls_flags("controller")]
+        self.proc, _, self.stderr_path = self.lab.spawn(
+            self.ns, argv, f"controller-{time.monotonic_ns()}")
+        wait_for(lambda: self.proc.poll() is not None or self.admin("realization") is not None,
+                 timeout, what="weft-controller's Admin service")
+        if self.proc.poll() is not None:
+            raise LabError(f"weft-controller exited {self.proc.returncode}:\n{self.log()}")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def log(self) -> str:
+        if not self.stderr_path:
+            return ""
+        with open(self.stderr_path, errors="replace") as f:
+            return f.read()
+
+    def admin(self, *command) -> dict | None:
+        """weft-admin against the controller's Admin API; None on failure."""
+        cp = self.lab.exec(self.ns_name, [self.binary("weft-admin"), "--admin", ADMIN,
+                                          *self.tls_flags("agent"), *command], timeout=15)
+        if cp.returncode != 0:
+            return None
+        return json.loads(cp.stdout)
+
+    def start_agent(self, node: str, timeout: float = 30.0) -> Agent:
+        """weft-agent --controller in node's namespace; ready on its first
+        applied snapshot. The lab's teardown stops it."""
+        lab = self.lab
+        ready = os.path.join(lab.dir, f"{node}.ready")
+        if os.path.exists(ready):
+            os.unlink(ready)
+        argv = [lab.agent_path, "--controller", f"{CONTROLLER_IP}:{SYNC_PORT}",
+                *self.tls_flags("agent"), "--node", node, "--underlay", "eth0",
+                "--bpffs", lab.bpffs, "--ready_file", ready]
+        if lab.underlay_hook:
+            argv += ["--underlay_hook", lab.underlay_hook]
+        proc, out, err = lab.spawn(lab.ns(node), argv, f"agent-{node}-{time.monotonic_ns()}")
+        agent = lab.agents[node] = Agent(node, proc, ready, out, err, argv)
+        wait_for(lambda: os.path.exists(ready) or proc.poll() is not None, timeout,
+                 what=f"agent {node} ready (first snapshot applied)")
+        if proc.poll() is not None:
+            raise LabError(f"agent {node} exited {proc.returncode}:\n{agent.stderr()}")
+        return agent
+
+    def start_agents(self) -> None:
+        for node in self.lab.topo.weft_nodes():
+            self.start_agent(node.name)
+
+    def realization(self, version: int = 0) -> dict:
+        return self.admin("realization", str(version)) or {}
