@@ -203,7 +203,11 @@ absl::Status Agent::ReloadState() {
 }
 
 absl::Status Agent::Shutdown() {
-  absl::Status result = DetachIngress(options_.underlay_hook, underlay_ifindex_);
+  // Only what this agent attached: one that never got a state must not
+  // take down the programs a previous agent left forwarding.
+  absl::Status result = underlay_attached_
+                            ? DetachIngress(options_.underlay_hook, underlay_ifindex_)
+                            : absl::OkStatus();
   for (const auto& [name, ifindex] : attached_) {
     if (InterfaceIndex(name) != ifindex) continue;  // gone with its VM
     if (absl::Status s = DetachIngress(Hook::kTc, ifindex); !s.ok()) result.Update(s);
