@@ -114,7 +114,8 @@ absl::Status Agent::Reconcile() {
   if (!mtu.ok()) return mtu.status();
   NodeSettings settings{.node = options_.node,
                         .underlay_ifindex = underlay_ifindex_,
-                        .underlay_mtu = *mtu};
+                        .underlay_mtu = *mtu,
+                        .ct_timeouts = options_.ct_timeouts};
   absl::StatusOr<NodeTables> tables = BuildNodeTables(state_, settings, InterfaceIndex);
   if (!tables.ok()) return tables.status();
   // Maps first: a VM's program must find its binding, and the firewall its

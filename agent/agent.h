@@ -25,6 +25,7 @@ struct AgentOptions {
   std::string underlay;
   Hook underlay_hook = Hook::kTc;
   std::string bpffs = "/sys/fs/bpf";
+  weft_ct_timeouts ct_timeouts = NodeSettings{}.ct_timeouts;
 };
 
 class Agent {

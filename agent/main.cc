@@ -27,6 +27,11 @@ ABSL_FLAG(std::string, underlay_hook, "tc",
 ABSL_FLAG(std::string, bpffs, "/sys/fs/bpf", "bpffs mount; maps pin under <bpffs>/weft/<node>");
 ABSL_FLAG(std::string, ready_file, "", "written once programs are attached and state applied");
 ABSL_FLAG(int, resync_seconds, 1, "how often interfaces are re-resolved and maps re-checked");
+ABSL_FLAG(int, ct_tcp_syn_seconds, 30, "conntrack timeout of a TCP flow in its handshake");
+ABSL_FLAG(int, ct_tcp_established_seconds, 3600, "conntrack timeout of an established TCP flow");
+ABSL_FLAG(int, ct_tcp_closing_seconds, 30, "conntrack timeout of a TCP flow after FIN or RST");
+ABSL_FLAG(int, ct_udp_seconds, 60, "conntrack timeout of a UDP flow");
+ABSL_FLAG(int, ct_icmp_seconds, 30, "conntrack timeout of an ICMP echo flow");
 ABSL_FLAG(std::string, controller, "",
           "weft-controller's Sync address (host:port), instead of --state");
 ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate for the controller (mutual TLS)");
@@ -68,6 +73,20 @@ int main(int argc, char** argv) {
   options.node = absl::GetFlag(FLAGS_node);
   options.underlay = absl::GetFlag(FLAGS_underlay);
   options.bpffs = absl::GetFlag(FLAGS_bpffs);
+  options.ct_timeouts = {
+      .tcp_syn = static_cast<__u32>(absl::GetFlag(FLAGS_ct_tcp_syn_seconds)),
+      .tcp_established = static_cast<__u32>(absl::GetFlag(FLAGS_ct_tcp_established_seconds)),
+      .tcp_closing = static_cast<__u32>(absl::GetFlag(FLAGS_ct_tcp_closing_seconds)),
+      .udp = static_cast<__u32>(absl::GetFlag(FLAGS_ct_udp_seconds)),
+      .icmp = static_cast<__u32>(absl::GetFlag(FLAGS_ct_icmp_seconds))};
+  for (int seconds : {absl::GetFlag(FLAGS_ct_tcp_syn_seconds),
+                      absl::GetFlag(FLAGS_ct_tcp_established_seconds),
+                      absl::GetFlag(FLAGS_ct_tcp_closing_seconds),
+                      absl::GetFlag(FLAGS_ct_udp_seconds), absl::GetFlag(FLAGS_ct_icmp_seconds)}) {
+    if (seconds <= 0) {
+      return Fail(absl::InvalidArgumentError("--ct_*_seconds must be positive"));
+    }
+  }
   const std::string hook = absl::GetFlag(FLAGS_underlay_hook);
   const std::string controller = absl::GetFlag(FLAGS_controller);
   if (options.state_path.empty() == controller.empty() || options.node.empty() ||
