@@ -49,7 +49,8 @@ int weft_underlay_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 len = data_end - data;
-	struct decap_result res;
+	struct decap_result res = {};
+	struct verdict_meta m = { .ifindex = ctx->ingress_ifindex, .vxlan = 1 };
 	int action = XDP_PASS;
 
 	decap_classify(data, data_end, len, &res);
@@ -73,14 +74,19 @@ int weft_underlay_xdp(struct xdp_md *ctx)
 		res.reason = xdp_forward_to_vtep(ctx, &action);
 		break;
 	}
-	return verdict(res.reason, len, action, XDP_DROP);
+	m.data = (void *)(long)ctx->data;
+	m.data_end = (void *)(long)ctx->data_end;
+	return verdict(res.reason, len, action, XDP_DROP, &m);
 }
 
 SEC("tc")
 int weft_underlay_tc(struct __sk_buff *skb)
 {
 	__u64 len = skb->len;
-	struct decap_result res;
+	struct decap_result res = { .trace = skb->mark == WEFT_TRACE_MARK };
+	struct verdict_meta m = { .ifindex = skb->ifindex, .vxlan = 1,
+				  .trace = res.trace };
+	struct weft_trace_result *tr;
 	struct ethhdr inner_eth;
 	int action = TC_ACT_OK;
 
@@ -120,7 +126,12 @@ int weft_underlay_tc(struct __sk_buff *skb)
 		action = bpf_redirect_neigh(skb->ifindex, NULL, 0, 0);
 		break;
 	}
-	return verdict(res.reason, len, action, TC_ACT_SHOT);
+	tr = trace_get(res.trace);
+	if (tr)
+		tr->egress_ifindex = res.ifindex;
+	m.data = (void *)(long)skb->data;
+	m.data_end = (void *)(long)skb->data_end;
+	return verdict(res.reason, len, action, TC_ACT_SHOT, &m);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -23,6 +23,8 @@ struct vm_ctx {
 	const struct weft_endpoint *self; /* the endpoint bound here */
 	const struct weft_segment *seg;   /* its segment */
 	int action;
+	__u32 tenant_id;                  /* of self, once found */
+	__u8 trace;                       /* skb->mark == WEFT_TRACE_MARK */
 };
 
 WEFT_INLINE __u32 vm_arp(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth)
@@ -108,6 +110,7 @@ WEFT_INLINE __u32 vm_firewall(struct vm_ctx *v, const struct fwd_target *t)
 	f.t.tenant_id = v->self->tenant_id;
 	f.ifindex = skb->ifindex;
 	f.checks = WEFT_CT_F_EGRESS | (t->ifindex ? WEFT_CT_F_INGRESS : 0);
+	f.trace = v->trace;
 	reason = fw_conntrack(&f);
 	if (reason != WEFT_REJECT)
 		return reason;
@@ -124,6 +127,8 @@ WEFT_INLINE __u32 vm_forward(struct vm_ctx *v, const struct fwd_target *t,
 	struct iphdr *ip;
 	__u32 hash, reason;
 
+	if (v->trace)
+		trace_target(1, t);
 	reason = vm_firewall(v, t);
 	if (reason)
 		return reason;
@@ -218,6 +223,7 @@ WEFT_INLINE __u32 vm_classify(struct vm_ctx *v)
 	v->self = bpf_map_lookup_elem(&weft_ep_by_if, &ifindex);
 	if (!v->self)
 		return WEFT_DROP_NOT_BOUND;
+	v->tenant_id = v->self->tenant_id;
 	v->seg = bpf_map_lookup_elem(&weft_segments, &v->self->vni);
 	if (!v->seg)
 		return WEFT_DROP_NOT_BOUND;
@@ -243,10 +249,19 @@ WEFT_INLINE __u32 vm_classify(struct vm_ctx *v)
 SEC("tc")
 int weft_vm_ingress(struct __sk_buff *skb)
 {
-	struct vm_ctx v = { .skb = skb, .action = TC_ACT_SHOT };
+	struct vm_ctx v = { .skb = skb, .action = TC_ACT_SHOT,
+			    .trace = skb->mark == WEFT_TRACE_MARK };
 	__u64 len = skb->len;
+	__u32 reason = vm_classify(&v);
+	struct verdict_meta m = {
+		.data = (void *)(long)skb->data,
+		.data_end = (void *)(long)skb->data_end,
+		.tenant_id = v.tenant_id,
+		.ifindex = skb->ifindex,
+		.trace = v.trace,
+	};
 
-	return verdict(vm_classify(&v), len, v.action, TC_ACT_SHOT);
+	return verdict(reason, len, v.action, TC_ACT_SHOT, &m);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -28,6 +28,7 @@ struct decap_result {
 	__u32 action;
 	__u32 ifindex;
 	__u32 trim_len; /* DECAP_BOUNCE: frame length to cut it to (0: as is) */
+	__u32 trace;    /* the hook's: a trace run (firewall read-only) */
 };
 
 WEFT_INLINE void decap_set(struct decap_result *res, __u32 action, __u32 reason)
@@ -71,6 +72,7 @@ WEFT_INLINE int decap_firewall(struct ethhdr *outer_eth, struct iphdr *outer_ip,
 		f.t.tenant_id = tenant_id;
 		f.ifindex = ifindex;
 		f.checks = WEFT_CT_F_INGRESS;
+		f.trace = res->trace;
 		reason = fw_conntrack(&f);
 	}
 	if (!reason)

@@ -10,6 +10,11 @@
  * access, XDP or TC alike) and calls fw_conntrack, a global function that
  * sees only the flow and the maps; a WEFT_REJECT answer leaves the reply
  * (lib/reject.h) to the hook, which knows how to send it.
+ *
+ * A traced packet (f->trace, weftctl trace) changes nothing: conntrack is
+ * only read (a hit works on a copy of the entry), no entry is created or
+ * removed, no counter bumped, no event emitted; what decided goes to
+ * weft_trace instead.
  */
 #ifndef WEFT_BPF_FIREWALL_H
 #define WEFT_BPF_FIREWALL_H
@@ -33,7 +38,8 @@ struct fw_flow {
 	__u8 icmp_code;
 	__u8 icmp_error;  /* an ICMP error message */
 	__u8 quoted_ok;   /* ... whose quoted flow is in `quoted` */
-	__u8 pad0[2];
+	__u8 trace;       /* a trace run: read-only (see above) */
+	__u8 pad0;
 	struct ct_tuple quoted;
 };
 
@@ -188,6 +194,60 @@ WEFT_INLINE __u32 fw_action_reason(__u32 action)
 	return action == WEFT_ACTION_REJECT ? WEFT_REJECT : WEFT_DROP_POLICY;
 }
 
+WEFT_INLINE void fw_stat(const struct fw_flow *f, __u32 stat)
+{
+	if (!f->trace)
+		ct_stat_inc(stat);
+}
+
+WEFT_INLINE void fw_ct_delete(const struct fw_flow *f, const struct weft_ct_key *key)
+{
+	if (!f->trace)
+		bpf_map_delete_elem(&weft_ct, key);
+}
+
+/* Trace: what conntrack did, and the entry that passed the packet. */
+WEFT_INLINE void fw_trace_ct(const struct fw_flow *f, __u8 ct,
+			     const struct weft_ct_entry *e)
+{
+	struct weft_trace_result *tr = trace_get(f->trace);
+
+	if (!tr)
+		return;
+	tr->ct = ct;
+	if (e) {
+		tr->ct_state = e->state;
+		tr->rule_index = e->rule_index;
+		tr->policy_generation = e->policy_generation;
+	}
+}
+
+/* Trace: the policy judged the flow. The deciding rule is the one of the
+ * direction whose action is the combined one (egress first). */
+WEFT_INLINE void fw_trace_judged(const struct fw_flow *f, __u8 ct,
+				 const struct fw_decision *d, __u32 generation)
+{
+	struct weft_trace_result *tr = trace_get(f->trace);
+	__u64 v;
+
+	if (!tr)
+		return;
+	tr->ct = ct;
+	tr->flags |= WEFT_TRACE_F_JUDGED;
+	tr->action = d->action;
+	tr->policy_generation = generation;
+	tr->rule_index = d->rule_index;
+	v = d->verdict[WEFT_DIR_INGRESS];
+	tr->direction = v ? WEFT_DIR_INGRESS : WEFT_DIR_EGRESS;
+	if (v && POL_ACTION(v) == d->action)
+		tr->rule_index = POL_RULE(v);
+	v = d->verdict[WEFT_DIR_EGRESS];
+	if (v && (POL_ACTION(v) == d->action || !d->verdict[WEFT_DIR_INGRESS])) {
+		tr->rule_index = POL_RULE(v);
+		tr->direction = WEFT_DIR_EGRESS;
+	}
+}
+
 /* A WEFT_EVENT_RULE_HIT for each judged direction whose rule logs. */
 WEFT_INLINE void fw_log(const struct ct_tuple *t, const struct fw_decision *d,
 			__u32 ifindex, __u32 generation)
@@ -251,6 +311,8 @@ WEFT_INLINE void fw_ct_create(const struct weft_ct_key *key, __u8 flags,
 		.flags = flags,
 	};
 
+	if (f->trace)
+		return;
 	e.packets[dir & 1] = 1;
 	e.bytes[dir & 1] = f->bytes;
 	if (bpf_map_update_elem(&weft_ct, key, &e, BPF_ANY))
@@ -292,11 +354,11 @@ WEFT_INLINE __u32 fw_tracked(struct fw_flow *f, const struct weft_ct_key *key,
 
 	if (e->policy_generation != POL_CTL_GENERATION(ctl)) {
 		if (!fw_recheck(key, e, POL_CTL_SLOT(ctl), POL_CTL_GENERATION(ctl))) {
-			bpf_map_delete_elem(&weft_ct, key);
-			ct_stat_inc(WEFT_CT_STAT_REVOKED);
+			fw_ct_delete(f, key);
+			fw_stat(f, WEFT_CT_STAT_REVOKED);
 			return WEFT_DROP_POLICY_REVOKED;
 		}
-		ct_stat_inc(WEFT_CT_STAT_REVALIDATED);
+		fw_stat(f, WEFT_CT_STAT_REVALIDATED);
 	}
 	if (f->t.protocol == IPPROTO_TCP)
 		ct_tcp_update(e, dir, f->tcp_flags);
@@ -323,7 +385,8 @@ WEFT_INLINE __u32 fw_pick_up(struct fw_flow *f, const struct weft_ct_key *key,
 	if (d.action == WEFT_ACTION_ALLOW) {
 		fw_ct_create(key, f->checks | (src_lo ? WEFT_CT_F_ORIG_IS_LO : 0), state,
 			     0, f, POL_CTL_GENERATION(ctl), d.rule_index, now);
-		ct_stat_inc(WEFT_CT_STAT_PICKED_UP);
+		fw_stat(f, WEFT_CT_STAT_PICKED_UP);
+		fw_trace_judged(f, WEFT_TRACE_CT_PICKED_UP, &d, POL_CTL_GENERATION(ctl));
 		return 0;
 	}
 	fw_swap_tuple(&f->t, &rev);
@@ -333,9 +396,11 @@ WEFT_INLINE __u32 fw_pick_up(struct fw_flow *f, const struct weft_ct_key *key,
 		fw_ct_create(key, fw_swap_checks(f->checks) |
 				  (src_lo ? 0 : WEFT_CT_F_ORIG_IS_LO),
 			     state, 1, f, POL_CTL_GENERATION(ctl), d.rule_index, now);
-		ct_stat_inc(WEFT_CT_STAT_PICKED_UP);
+		fw_stat(f, WEFT_CT_STAT_PICKED_UP);
+		fw_trace_judged(f, WEFT_TRACE_CT_PICKED_UP, &d, POL_CTL_GENERATION(ctl));
 		return 0;
 	}
+	fw_trace_judged(f, WEFT_TRACE_CT_MISS, &d, POL_CTL_GENERATION(ctl));
 	return WEFT_DROP_CT_INVALID;
 }
 
@@ -347,6 +412,7 @@ WEFT_INLINE __u32 fw_pick_up(struct fw_flow *f, const struct weft_ct_key *key,
 __attribute__((noinline)) __u32 fw_conntrack(struct fw_flow *f)
 {
 	struct weft_ct_key key = {};
+	struct weft_trace_result *tr;
 	struct weft_ct_entry *e;
 	struct fw_decision d;
 	__u64 now = bpf_ktime_get_ns();
@@ -363,14 +429,17 @@ __attribute__((noinline)) __u32 fw_conntrack(struct fw_flow *f)
 		if (f->quoted_ok) {
 			f->quoted.tenant_id = f->t.tenant_id;
 			if (ct_lookup_related(&f->quoted, now)) {
-				ct_stat_inc(WEFT_CT_STAT_RELATED);
+				fw_stat(f, WEFT_CT_STAT_RELATED);
+				fw_trace_ct(f, WEFT_TRACE_CT_RELATED, NULL);
 				return 0;
 			}
 		}
 		/* Unrelated: the policy decides; never an error about an error. */
 		fw_judge(&f->t, f->checks, POL_CTL_SLOT(ctl),
 			 fw_policy_port(&f->t, f->icmp_type, f->icmp_code), &d);
-		fw_log(&f->t, &d, f->ifindex, POL_CTL_GENERATION(ctl));
+		fw_trace_judged(f, WEFT_TRACE_CT_MISS, &d, POL_CTL_GENERATION(ctl));
+		if (!f->trace)
+			fw_log(&f->t, &d, f->ifindex, POL_CTL_GENERATION(ctl));
 		return d.action == WEFT_ACTION_ALLOW ? 0 : WEFT_DROP_POLICY;
 	}
 	if (f->t.protocol == IPPROTO_TCP && ct_tcp_flags_invalid(f->tcp_flags))
@@ -379,16 +448,26 @@ __attribute__((noinline)) __u32 fw_conntrack(struct fw_flow *f)
 	src_lo = ct_key_from_tuple(&f->t, &key);
 	e = bpf_map_lookup_elem(&weft_ct, &key);
 	if (e && ct_expired(&key, e, now)) {
-		bpf_map_delete_elem(&weft_ct, &key);
-		ct_stat_inc(WEFT_CT_STAT_EXPIRED);
+		fw_ct_delete(f, &key);
+		fw_stat(f, WEFT_CT_STAT_EXPIRED);
 		e = NULL;
 	}
 	/* A new SYN on a closing connection's tuple opens a new one. */
 	if (e && f->t.protocol == IPPROTO_TCP && ct_tcp_is_open(f->tcp_flags) &&
 	    e->state >= WEFT_CT_FIN_WAIT) {
-		bpf_map_delete_elem(&weft_ct, &key);
-		ct_stat_inc(WEFT_CT_STAT_REUSED);
+		fw_ct_delete(f, &key);
+		fw_stat(f, WEFT_CT_STAT_REUSED);
 		e = NULL;
+	}
+	if (e && f->trace) {
+		/* Read-only: the hit updates a copy, in weft_trace. */
+		tr = trace_get(1);
+		if (!tr)
+			return WEFT_DROP_HELPER_FAILED;
+		tr->entry = *e;
+		reason = fw_tracked(f, &key, &tr->entry, src_lo, ctl, now);
+		fw_trace_ct(f, WEFT_TRACE_CT_HIT, &tr->entry);
+		return reason;
 	}
 	if (e)
 		return fw_tracked(f, &key, e, src_lo, ctl, now);
@@ -399,7 +478,9 @@ __attribute__((noinline)) __u32 fw_conntrack(struct fw_flow *f)
 	/* A new flow: the policy of every local end decides. */
 	fw_judge(&f->t, f->checks, POL_CTL_SLOT(ctl),
 		 fw_policy_port(&f->t, f->icmp_type, f->icmp_code), &d);
-	fw_log(&f->t, &d, f->ifindex, POL_CTL_GENERATION(ctl));
+	fw_trace_judged(f, WEFT_TRACE_CT_MISS, &d, POL_CTL_GENERATION(ctl));
+	if (!f->trace)
+		fw_log(&f->t, &d, f->ifindex, POL_CTL_GENERATION(ctl));
 	reason = fw_action_reason(d.action);
 	if (reason)
 		return reason;

@@ -135,6 +135,29 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } weft_events SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct weft_event_rate);
+} weft_event_rate SEC(".maps");
+
+/* What decided a traced packet (skb->mark == WEFT_TRACE_MARK). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct weft_trace_result);
+} weft_trace SEC(".maps");
+
+/* The trace record, for a traced packet only: NULL otherwise. */
+WEFT_INLINE struct weft_trace_result *trace_get(int trace)
+{
+	__u32 zero = 0;
+
+	return trace ? bpf_map_lookup_elem(&weft_trace, &zero) : NULL;
+}
+
 WEFT_INLINE const struct weft_config *config_get(void)
 {
 	__u32 zero = 0;

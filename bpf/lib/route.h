@@ -15,6 +15,7 @@ struct fwd_target {
 	__be32 vtep_be;
 	__u32 vni;
 	__u8 dmac[ETH_ALEN];
+	__u16 kind; /* enum weft_route_kind; 0: switched within the segment */
 };
 
 WEFT_INLINE void target_from_endpoint(struct fwd_target *t,
@@ -51,6 +52,7 @@ WEFT_INLINE __u32 route_lookup(__u32 tenant_id, __be32 daddr, __u32 flow_hash,
 		if (!ep)
 			return WEFT_DROP_UNKNOWN_DST;
 		target_from_endpoint(t, ep);
+		t->kind = WEFT_ROUTE_CONNECTED;
 		return 0;
 	case WEFT_ROUTE_REMOTE:
 		n = r->nhop_count;
@@ -65,10 +67,25 @@ WEFT_INLINE __u32 route_lookup(__u32 tenant_id, __be32 daddr, __u32 flow_hash,
 				t->vtep_be = r->nhops_be[i];
 		t->vni = r->vni;
 		mac_copy(t->dmac, r->gateway_mac);
+		t->kind = WEFT_ROUTE_REMOTE;
 		return 0;
 	default:
 		return WEFT_DROP_BLACKHOLE;
 	}
+}
+
+/* Trace: where the packet is headed. */
+WEFT_INLINE void trace_target(int trace, const struct fwd_target *t)
+{
+	struct weft_trace_result *tr = trace_get(trace);
+
+	if (!tr)
+		return;
+	tr->flags |= WEFT_TRACE_F_TARGET;
+	tr->route_kind = t->kind;
+	tr->vni = t->vni;
+	tr->vtep_be = t->vtep_be;
+	tr->egress_ifindex = t->ifindex;
 }
 
 #endif

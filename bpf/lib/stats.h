@@ -3,21 +3,161 @@
  * The one exit: every program returns through verdict(), which counts the
  * packet under its reason (enum weft_reason) and turns drops into the hook's
  * drop code. A reason is the metric label an operator sees.
+ *
+ * A drop also becomes a WEFT_EVENT_DROP in weft_events (weftctl monitor),
+ * at a bounded rate per CPU (abi.h, weft_event_rate). A traced packet
+ * (weftctl trace) is neither counted nor reported: its reason goes to
+ * weft_trace.
  */
 #ifndef WEFT_BPF_STATS_H
 #define WEFT_BPF_STATS_H
 
 #include "lib/maps.h"
+#include "lib/parse.h"
 
-WEFT_INLINE int verdict(__u32 reason, __u64 bytes, int action, int drop_action)
+/* What the exit knows of the packet besides its reason. */
+struct verdict_meta {
+	void *data;      /* the packet as it leaves (for a drop event) */
+	void *data_end;
+	__u32 tenant_id; /* 0: unknown (VXLAN: from the VNI's segment) */
+	__u32 ifindex;
+	__u8 trace;      /* a trace run */
+	__u8 vxlan;      /* describe the inner packet of VXLAN */
+};
+
+#define DROP_EVENT_NS_PER_TOKEN (1000000000ull / WEFT_DROP_EVENT_RATE)
+
+/* One token of this CPU's bucket, or 0 when it is empty. */
+WEFT_INLINE int drop_event_token(__u64 now)
 {
-	struct weft_counter *c = bpf_map_lookup_elem(&weft_stats, &reason);
+	__u32 zero = 0;
+	struct weft_event_rate *r = bpf_map_lookup_elem(&weft_event_rate, &zero);
+	__u64 add;
 
+	if (!r)
+		return 0;
+	if (now - r->last_ns >= WEFT_DROP_EVENT_BURST * DROP_EVENT_NS_PER_TOKEN) {
+		r->tokens = WEFT_DROP_EVENT_BURST;
+		r->last_ns = now;
+	} else {
+		add = (now - r->last_ns) / DROP_EVENT_NS_PER_TOKEN;
+		if (add) {
+			r->tokens += add;
+			if (r->tokens > WEFT_DROP_EVENT_BURST)
+				r->tokens = WEFT_DROP_EVENT_BURST;
+			r->last_ns += add * DROP_EVENT_NS_PER_TOKEN;
+		}
+	}
+	if (!r->tokens)
+		return 0;
+	r->tokens--;
+	return 1;
+}
+
+/* The addresses and ports of the IPv4 packet at `ip` into `ev`. */
+WEFT_INLINE void drop_event_tuple(struct weft_event *ev, struct iphdr *ip, void *end)
+{
+	__be16 *ports = (void *)(ip + 1);
+
+	if ((void *)(ip + 1) > end || ip->version != 4)
+		return;
+	ev->saddr_be = ip->saddr;
+	ev->daddr_be = ip->daddr;
+	ev->protocol = ip->protocol;
+	if (ip->ihl != 5 || (void *)(ports + 2) > end)
+		return;
+	if (ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP) {
+		ev->sport_be = ports[0];
+		ev->dport_be = ports[1];
+	}
+}
+
+/* A subprogram of its own (rare path): its locals stay off the stack frame
+ * of the program, which the firewall's call chain leaves little of. */
+static __attribute__((noinline)) void drop_event(__u32 reason,
+						 const struct verdict_meta *m)
+{
+	struct cursor c = { .pos = m->data, .end = m->data_end };
+	struct arp_eth_ipv4 *arp;
+	struct ethhdr *eth;
+	struct iphdr *ip;
+	struct udphdr *udp;
+	struct vxlan_wire *vx;
+	struct weft_segment *seg;
+	struct weft_event *ev;
+	__u64 now = bpf_ktime_get_ns();
+	__u32 vni;
+
+	if (!drop_event_token(now))
+		return;
+	ev = bpf_ringbuf_reserve(&weft_events, sizeof(*ev), 0);
+	if (!ev)
+		return;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->timestamp_ns = now;
+	ev->type = WEFT_EVENT_DROP;
+	ev->reason = reason;
+	ev->tenant_id = m->tenant_id;
+	ev->rule_index = WEFT_RULE_NONE;
+	ev->ifindex = m->ifindex;
+	eth = parse_eth(&c);
+	if (eth && eth->h_proto == bpf_htons(ETH_P_ARP)) {
+		/* ARP: its addresses, protocol 0 */
+		arp = parse_arp(&c);
+		if (arp) {
+			ev->saddr_be = arp->spa;
+			ev->daddr_be = arp->tpa;
+		}
+		goto out;
+	}
+	if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))
+		goto out;
+	ip = c.pos;
+	if (m->vxlan && (void *)(ip + 1) <= c.end && ip->ihl == 5 &&
+	    ip->protocol == IPPROTO_UDP) {
+		c.pos = ip + 1;
+		udp = parse_udp(&c);
+		vx = parse_vxlan(&c);
+		if (udp && vx && udp->dest == bpf_htons(WEFT_VXLAN_PORT)) {
+			vni = bpf_ntohl(vx->vni_reserved2) >> 8;
+			seg = bpf_map_lookup_elem(&weft_segments, &vni);
+			if (seg && !ev->tenant_id)
+				ev->tenant_id = seg->tenant_id;
+			eth = parse_eth(&c);
+			if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))
+				goto out;
+			ip = c.pos;
+		}
+	}
+	drop_event_tuple(ev, ip, c.end);
+out:
+	bpf_ringbuf_submit(ev, 0);
+}
+
+WEFT_INLINE int verdict(__u32 reason, __u64 bytes, int action, int drop_action,
+			const struct verdict_meta *m)
+{
+	int drop = WEFT_REASON_IS_DROP(reason);
+	struct weft_trace_result *tr;
+	struct weft_counter *c;
+
+	if (m->trace) {
+		tr = trace_get(1);
+		if (tr) {
+			tr->reason = reason;
+			tr->tenant_id = m->tenant_id;
+			tr->flags |= WEFT_TRACE_F_RAN;
+		}
+		return drop ? drop_action : action;
+	}
+	c = bpf_map_lookup_elem(&weft_stats, &reason);
 	if (c) {
 		c->packets++;
 		c->bytes += bytes;
 	}
-	return WEFT_REASON_IS_DROP(reason) ? drop_action : action;
+	if (drop)
+		drop_event(reason, m);
+	return drop ? drop_action : action;
 }
 
 #endif

@@ -590,7 +590,15 @@ TEST_F(FirewallTest, LoggedRuleEmitsEvent) {
   Vm("vm1", Vm1Udp(), WEFT_ENCAP, "unlogged rule");
   Vm("vm1", Vm1Tcp(kTcpSyn, 1, 0), WEFT_DROP_POLICY, "logged deny");
   auto events = fw_->DrainEvents();
-  ASSERT_EQ(events.size(), 1u);
+  // The rule hit, then the drop event of the exit (stats.h).
+  ASSERT_EQ(events.size(), 2u);
+  const weft_event& drop = events[1];
+  EXPECT_EQ(drop.type, WEFT_EVENT_DROP);
+  EXPECT_EQ(drop.reason, WEFT_DROP_POLICY);
+  EXPECT_EQ(drop.tenant_id, kBlue);
+  EXPECT_EQ(drop.rule_index, WEFT_RULE_NONE);
+  EXPECT_EQ(ntohl(drop.saddr_be), kVm1Ip);
+  EXPECT_EQ(ntohs(drop.dport_be), kSport);
   const weft_event& ev = events[0];
   EXPECT_EQ(ev.type, WEFT_EVENT_RULE_HIT);
   EXPECT_EQ(ev.reason, WEFT_DROP_POLICY);

@@ -343,6 +343,57 @@ struct weft_event {
 	__u32 policy_generation;
 };
 
+/* Drop events (WEFT_EVENT_DROP) are rate-limited per CPU by a token bucket
+ * in weft_event_rate (PERCPU_ARRAY of one): at most WEFT_DROP_EVENT_BURST at
+ * once, refilled at WEFT_DROP_EVENT_RATE a second, so a flood of drops
+ * cannot flood the ring buffer nor its reader. The rest are only counted. */
+#define WEFT_MAP_EVENT_RATE "weft_event_rate"
+#define WEFT_DROP_EVENT_RATE 100
+#define WEFT_DROP_EVENT_BURST 100
+struct weft_event_rate {
+	__u64 last_ns; /* last refill */
+	__u64 tokens;
+};
+
+/*
+ * Trace (weftctl trace): the agent runs an attached program on a synthetic
+ * packet with BPF_PROG_TEST_RUN and skb->mark = WEFT_TRACE_MARK (TC only).
+ * Such a run changes no map: conntrack is only read (no entry created,
+ * updated or removed), no counter is bumped and no event emitted; what
+ * decided is written to weft_trace[0] instead, which the agent initialises
+ * before the run (rule_index WEFT_RULE_NONE, the rest zero).
+ */
+#define WEFT_TRACE_MARK 0x57ef7ace
+#define WEFT_MAP_TRACE "weft_trace"
+enum weft_trace_ct {
+	WEFT_TRACE_CT_NONE = 0,      /* conntrack not consulted */
+	WEFT_TRACE_CT_MISS = 1,      /* a new flow: the policy judged it */
+	WEFT_TRACE_CT_HIT = 2,       /* an entry passed (or revoked) it */
+	WEFT_TRACE_CT_RELATED = 3,   /* ICMP error of a tracked flow */
+	WEFT_TRACE_CT_PICKED_UP = 4, /* mid-stream TCP without entry: judged */
+};
+#define WEFT_TRACE_F_RAN 0x1     /* the exit was reached */
+#define WEFT_TRACE_F_JUDGED 0x2  /* the policy was evaluated */
+#define WEFT_TRACE_F_TARGET 0x4  /* a forwarding target was found */
+struct weft_trace_result {
+	__u32 reason;            /* enum weft_reason at the exit */
+	__u32 rule_index;        /* the deciding rule; WEFT_RULE_NONE: default */
+	__u32 policy_generation; /* of the rule set (or the entry) that decided */
+	__u32 route_kind;        /* enum weft_route_kind; 0: switched in segment */
+	__u32 vni;               /* segment the packet goes out on */
+	__be32 vtep_be;          /* remote VTEP; 0: local delivery */
+	__u32 egress_ifindex;    /* local delivery: the VM's interface */
+	__u32 tenant_id;
+	__u8 ct;                 /* enum weft_trace_ct */
+	__u8 ct_state;           /* the entry's state on a hit */
+	__u8 action;             /* enum weft_rule_action when judged */
+	__u8 direction;          /* enum weft_direction of the deciding rule */
+	__u32 flags;             /* WEFT_TRACE_F_* */
+	/* A conntrack hit: a copy of the entry, as this packet would leave it
+	 * (here rather than on the BPF stack, which has no room for it). */
+	struct weft_ct_entry entry;
+};
+
 /* weft_ct_stats: per-CPU array of __u64 indexed by enum weft_ct_stat; what
  * conntrack did besides passing packets. Table pressure shows as
  * insert_failed (no room) and picked_up (a mid-stream TCP packet without an
@@ -391,6 +442,9 @@ WEFT_STATIC_ASSERT(sizeof(struct weft_l4_key) == 12, "weft_l4_key ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_rule_key) == 8, "weft_rule_key ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_rule) == 8, "weft_rule ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_event) == 48, "weft_event ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_event_rate) == 16, "weft_event_rate ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_trace_result) == 96, "weft_trace_result ABI");
+WEFT_STATIC_ASSERT(sizeof(WEFT_MAP_EVENT_RATE) <= 16, "map name length");
 WEFT_STATIC_ASSERT(sizeof(struct weft_vtep) == 4, "weft_vtep ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_segment) == 16, "weft_segment ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_endpoint) == 28, "weft_endpoint ABI");
