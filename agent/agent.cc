@@ -38,6 +38,15 @@ uint64_t Agent::AppliedVersion() const {
   return version.ok() ? *version : 0;
 }
 
+Agent::View Agent::Snapshot() const {
+  return View{.options = options_,
+              .has_state = has_state_,
+              .state = state_,
+              .underlay_ifindex = underlay_ifindex_,
+              .underlay_attached = underlay_attached_,
+              .attached = attached_};
+}
+
 std::string Agent::PinDir() const {
   return absl::StrCat(options_.bpffs, "/weft/", options_.node);
 }

@@ -56,6 +56,17 @@ class Agent {
   // The state version in the maps, also after a restart that adopted them.
   uint64_t AppliedVersion() const;
 
+  // What the local API (agent/api/) reports; call under the agent's lock.
+  struct View {
+    AgentOptions options;
+    bool has_state = false;
+    State state;
+    uint32_t underlay_ifindex = 0;
+    bool underlay_attached = false;
+    std::map<std::string, uint32_t> attached;  // VM interfaces: name -> ifindex
+  };
+  View Snapshot() const;
+
   // The loaded datapath, for read-only use (metrics): map reads need no
   // lock, its fds do not change while the agent lives.
   const Datapath& datapath() const { return *datapath_; }

@@ -12,6 +12,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "agent/agent.h"
+#include "agent/api/server.h"
 #include "agent/health/health.h"
 #include "agent/log.h"
 #include "agent/metrics/agent_metrics.h"
@@ -42,6 +43,9 @@ ABSL_FLAG(std::string, tls_server_name, "",
 ABSL_FLAG(bool, insecure, false, "plaintext to the controller, no authentication (tests only)");
 ABSL_FLAG(int, sync_stall_seconds, 10,
           "drop a controller stream that leaves an update half received this long");
+ABSL_FLAG(std::string, api_socket, "",
+          "unix socket of the local API (weftctl), mode 0600; default /run/weft/<node>.sock; "
+          "\"none\": no API");
 ABSL_FLAG(std::string, metrics_listen, "",
           "address of the Prometheus /metrics endpoint (plain HTTP), e.g. 127.0.0.1:9464; "
           "none when empty");
@@ -150,6 +154,18 @@ int main(int argc, char** argv) {
     sync->Start();
   }
 
+  // The local API (weftctl): its own threads; the agent under agent_mu.
+  std::unique_ptr<weft::api::ApiServer> api;
+  if (std::string path = absl::GetFlag(FLAGS_api_socket); path != "none") {
+    if (path.empty()) path = "/run/weft/" + options.node + ".sock";
+    absl::StatusOr<std::unique_ptr<weft::api::ApiServer>> a = weft::api::ApiServer::Start(
+        {.socket_path = path, .agent = agent->get(), .agent_mu = &agent_mu,
+         .controller = controller, .sync = sync.get()});
+    // Not fatal: the datapath matters more than its introspection.
+    if (!a.ok()) WEFT_LOG_ERROR("local API not started: %s", a.status().ToString());
+    if (a.ok()) api = *std::move(a);
+  }
+
   std::unique_ptr<weft::MetricsServer> metrics;
   if (const std::string a = absl::GetFlag(FLAGS_metrics_listen); !a.empty()) {
     absl::StatusOr<std::unique_ptr<weft::MetricsServer>> m = weft::MetricsServer::Start(
@@ -191,6 +207,7 @@ int main(int argc, char** argv) {
   }
   if (health) health->Shutdown();
   if (metrics) metrics->Stop();
+  if (api) api->Stop();
   if (sync) sync->Stop();
   if (!absl::GetFlag(FLAGS_detach_on_exit)) {
     WEFT_LOG_INFO("leaving the programs attached and the maps pinned in %s "

@@ -82,6 +82,18 @@ class PolicyBuilder {
   PolicyBuilder(const State& state, const Node& self, uint32_t slot)
       : state_(state), self_(self), slot_(slot) {}
 
+  // The rules in bit order (NumberPolicyRules).
+  absl::StatusOr<std::vector<NumberedPolicyRule>> Numbered() {
+    Index();
+    if (absl::Status s = NumberRules(); !s.ok()) return s;
+    std::vector<NumberedPolicyRule> out;
+    for (const NumberedRule& r : rules_) {
+      out.push_back({r.index, r.policy,
+                     static_cast<uint32_t>(r.rule - r.policy->rules.data()) + 1});
+    }
+    return out;
+  }
+
   absl::StatusOr<std::vector<MapTable>> Build() {
     Index();
     if (absl::Status s = NumberRules(); !s.ok()) return s;
@@ -367,13 +379,11 @@ std::vector<PortPrefix> PortRangePrefixes(uint32_t first, uint32_t last) {
   return out;
 }
 
-absl::StatusOr<std::vector<MapTable>> BuildPolicyTables(const State& state,
-                                                        const std::string& node,
-                                                        uint32_t slot) {
-  if (slot > 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("policy slot ", slot, " is not 0 or 1"));
-  }
+namespace {
+
+// The node BuildPolicyTables builds for: in the state, not foreign.
+absl::StatusOr<const Node*> FirewallNode(const State& state,
+                                         const std::string& node) {
   auto self = std::find_if(state.nodes.begin(), state.nodes.end(),
                            [&](const Node& n) { return n.name == node; });
   if (self == state.nodes.end()) {
@@ -386,7 +396,28 @@ absl::StatusOr<std::vector<MapTable>> BuildPolicyTables(const State& state,
                      "\" is foreign (a plain vxlan host): it runs no Weft "
                      "firewall"));
   }
-  return PolicyBuilder(state, *self, slot).Build();
+  return &*self;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<MapTable>> BuildPolicyTables(const State& state,
+                                                        const std::string& node,
+                                                        uint32_t slot) {
+  if (slot > 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("policy slot ", slot, " is not 0 or 1"));
+  }
+  absl::StatusOr<const Node*> self = FirewallNode(state, node);
+  if (!self.ok()) return self.status();
+  return PolicyBuilder(state, **self, slot).Build();
+}
+
+absl::StatusOr<std::vector<NumberedPolicyRule>> NumberPolicyRules(
+    const State& state, const std::string& node) {
+  absl::StatusOr<const Node*> self = FirewallNode(state, node);
+  if (!self.ok()) return self.status();
+  return PolicyBuilder(state, **self, 0).Numbered();
 }
 
 }  // namespace weft

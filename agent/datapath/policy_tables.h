@@ -64,6 +64,17 @@ absl::StatusOr<std::vector<MapTable>> BuildPolicyTables(const State& state,
                                                         const std::string& node,
                                                         uint32_t slot);
 
+// The rules BuildPolicyTables numbers for `node`, in bit order: the bit
+// (index in the datapath's vectors, weft_ct_entry.rule_index) of each rule
+// and the policy and rule it came from. Pointers into `state`.
+struct NumberedPolicyRule {
+  uint32_t index = 0;
+  const Policy* policy = nullptr;
+  uint32_t rule_number = 0;  // 1-based position in policy->rules
+};
+absl::StatusOr<std::vector<NumberedPolicyRule>> NumberPolicyRules(
+    const State& state, const std::string& node);
+
 // One aligned block of ports: the ports whose first `bits` bits equal
 // those of `port` (the rest of `port` is zero).
 struct PortPrefix {

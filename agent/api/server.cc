@@ -1,0 +1,904 @@
+#include "agent/api/server.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "agent/agent.h"
+#include "agent/api/packet.h"
+#include "agent/datapath/attach.h"
+#include "agent/datapath/bpf_error.h"
+#include "agent/datapath/policy_tables.h"
+#include "agent/log.h"
+#include "agent/sync/client.h"
+#include "grpcpp/grpcpp.h"
+#include "weft/v1/agent_api.grpc.pb.h"
+
+namespace weft::api {
+namespace {
+
+constexpr const char* kCtStateNames[] = {"new",         "syn_sent", "syn_recv",
+                                         "established", "fin_wait", "closing"};
+constexpr const char* kCtStatLabels[] = {
+#define WEFT_CT_STAT_LABEL_(name, label) label,
+    WEFT_CT_STATS(WEFT_CT_STAT_LABEL_)
+#undef WEFT_CT_STAT_LABEL_
+};
+constexpr const char* kTraceCt[] = {"none", "miss", "hit", "related", "picked_up"};
+
+std::string CtStateName(unsigned s) {
+  return s < std::size(kCtStateNames) ? kCtStateNames[s] : absl::StrCat(s);
+}
+std::string ActionName(unsigned a) {
+  switch (a) {
+    case WEFT_ACTION_ALLOW:
+      return "allow";
+    case WEFT_ACTION_DENY:
+      return "deny";
+    case WEFT_ACTION_REJECT:
+      return "reject";
+  }
+  return absl::StrCat(a);
+}
+std::string RouteKindName(unsigned k) {
+  switch (k) {
+    case WEFT_ROUTE_CONNECTED:
+      return "connected";
+    case WEFT_ROUTE_REMOTE:
+      return "remote";
+    case WEFT_ROUTE_BLACKHOLE:
+      return "blackhole";
+  }
+  return absl::StrCat(k);
+}
+std::string TcActionName(int a) {
+  switch (a) {
+    case 0:
+      return "ok";
+    case 2:
+      return "shot";
+    case 7:
+      return "redirect";
+    case -1:
+      return "unspec";
+  }
+  return absl::StrCat(a);
+}
+std::string IfName(uint32_t ifindex) {
+  char buf[IF_NAMESIZE] = {};
+  return ifindex && if_indextoname(ifindex, buf) ? std::string(buf) : "";
+}
+grpc::Status Error(const absl::Status& s) {
+  grpc::StatusCode code = grpc::StatusCode::INTERNAL;
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument:
+      code = grpc::StatusCode::INVALID_ARGUMENT;
+      break;
+    case absl::StatusCode::kNotFound:
+      code = grpc::StatusCode::NOT_FOUND;
+      break;
+    case absl::StatusCode::kFailedPrecondition:
+      code = grpc::StatusCode::FAILED_PRECONDITION;
+      break;
+    default:
+      break;
+  }
+  return grpc::Status(code, std::string(s.message()));
+}
+uint64_t MonotonicNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+}
+
+// Every key/value of a map as raw bytes.
+template <typename K, typename V>
+std::vector<std::pair<K, V>> Dump(int fd) {
+  std::vector<std::pair<K, V>> out;
+  if (fd < 0) return out;
+  K key{}, next{};
+  V value{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    if (bpf_map_lookup_elem(fd, &next, &value) == 0) out.emplace_back(next, value);
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
+// Names from the state: tenants by id, rules by index.
+struct Names {
+  std::map<uint32_t, const weft::Tenant*> tenants;
+  std::map<std::string, const Segment*> segments;
+  std::map<uint32_t, const Segment*> segments_by_vni;
+  std::map<uint32_t, NumberedPolicyRule> rules;
+  std::map<std::string, const Node*> nodes;
+
+  explicit Names(const Agent::View& v) {
+    for (const weft::Tenant& t : v.state.tenants) tenants[t.id] = &t;
+    for (const Segment& s : v.state.segments) {
+      segments[s.name] = &s;
+      segments_by_vni[s.vni] = &s;
+    }
+    for (const Node& n : v.state.nodes) nodes[n.name] = &n;
+    if (v.has_state) {
+      if (auto numbered = NumberPolicyRules(v.state, v.options.node); numbered.ok()) {
+        for (const NumberedPolicyRule& r : *numbered) rules[r.index] = r;
+      }
+    }
+  }
+  std::string TenantName(uint32_t id) const {
+    auto it = tenants.find(id);
+    return it == tenants.end() ? "" : it->second->name;
+  }
+  uint32_t TenantId(const std::string& name) const {
+    for (const auto& [id, t] : tenants) {
+      if (t->name == name) return id;
+    }
+    return 0;
+  }
+  // (policy name, rule number) of a rule index, or ("", 0).
+  std::pair<std::string, uint32_t> RuleName(uint32_t index) const {
+    auto it = rules.find(index);
+    if (index == WEFT_RULE_NONE || it == rules.end()) return {"", 0};
+    return {it->second.policy->name, it->second.rule_number};
+  }
+};
+
+struct Subscriber {
+  v1::MonitorRequest filter;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<v1::Event> queue;  // bounded: a slow reader loses the oldest
+  uint64_t lost = 0;
+};
+
+}  // namespace
+
+class ApiServer::Impl final : public v1::AgentApi::Service {
+ public:
+  explicit Impl(ApiServerOptions o) : o_(std::move(o)) {}
+
+  Agent::View Snapshot() {
+    std::lock_guard<std::mutex> lock(*o_.agent_mu);
+    return o_.agent->Snapshot();
+  }
+  const Datapath& dp() const { return o_.agent->datapath(); }
+
+  absl::Status Listen();
+  void Stop();
+  void PollEvents();
+  int HandleEvent(const weft_event& ev);
+
+  grpc::Status Status(grpc::ServerContext*, const v1::StatusRequest*,
+                      v1::StatusResponse* out) override;
+  grpc::Status Endpoints(grpc::ServerContext*, const v1::EndpointsRequest* req,
+                         v1::EndpointsResponse* out) override;
+  grpc::Status Routes(grpc::ServerContext*, const v1::RoutesRequest* req,
+                      v1::RoutesResponse* out) override;
+  grpc::Status Conntrack(grpc::ServerContext*, const v1::ConntrackRequest* req,
+                         v1::ConntrackResponse* out) override;
+  grpc::Status Counters(grpc::ServerContext*, const v1::CountersRequest*,
+                        v1::CountersResponse* out) override;
+  grpc::Status Policy(grpc::ServerContext*, const v1::PolicyRequest*,
+                      v1::PolicyResponse* out) override;
+  grpc::Status Trace(grpc::ServerContext*, const v1::TraceRequest* req,
+                     v1::TraceResponse* out) override;
+  grpc::Status Monitor(grpc::ServerContext* ctx, const v1::MonitorRequest* req,
+                       grpc::ServerWriter<v1::Event>* writer) override;
+
+ private:
+  absl::Status RunTrace(const v1::TraceRequest& req, v1::TraceResponse* out);
+
+  ApiServerOptions o_;
+  std::unique_ptr<grpc::Server> server_;
+  ino_t socket_ino_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread poller_;
+  ring_buffer* ring_ = nullptr;
+  std::mutex subs_mu_;
+  std::set<Subscriber*> subs_;
+  std::mutex trace_mu_;  // one trace at a time: weft_trace has one slot
+  // Names for events, refreshed by the poller now and then.
+  std::unique_ptr<Agent::View> event_view_;
+  std::unique_ptr<Names> event_names_;
+  uint64_t event_names_at_ = 0;
+};
+
+absl::Status ApiServer::Impl::Listen() {
+  const std::filesystem::path path(o_.socket_path);
+  std::error_code ec;
+  if (path.has_parent_path()) {
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("creating ", path.parent_path().string(), ": ", ec.message()));
+    }
+  }
+  // A socket someone still answers on is another agent's: leave it.
+  if (struct stat st{}; lstat(o_.socket_path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(o_.socket_path, " exists and is not a socket"));
+    }
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, o_.socket_path.c_str(), sizeof(addr.sun_path) - 1);
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const bool live = fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    if (fd >= 0) close(fd);
+    if (live) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(o_.socket_path, " is served by another process (another agent "
+                                       "for this node?); use --api_socket"));
+    }
+    unlink(o_.socket_path.c_str());
+  }
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + o_.socket_path, grpc::InsecureServerCredentials());
+  builder.RegisterService(this);
+  // Created 0600 (no window where others could connect), checked after.
+  const mode_t old = umask(0177);
+  server_ = builder.BuildAndStart();
+  umask(old);
+  if (!server_) return absl::UnavailableError(absl::StrCat("cannot listen on ", o_.socket_path));
+  chmod(o_.socket_path.c_str(), 0600);
+  if (struct stat st{}; stat(o_.socket_path.c_str(), &st) == 0) socket_ino_ = st.st_ino;
+
+  const int events_fd = dp().MapFd(WEFT_MAP_EVENTS);
+  if (events_fd >= 0) {
+    ring_ = ring_buffer__new(
+        events_fd,
+        [](void* ctx, void* data, size_t size) -> int {
+          if (size < sizeof(weft_event)) return 0;
+          weft_event ev;
+          std::memcpy(&ev, data, sizeof ev);
+          return static_cast<Impl*>(ctx)->HandleEvent(ev);
+        },
+        this, nullptr);
+    if (!ring_) WEFT_LOG_WARN("monitor: cannot read %s: %s", WEFT_MAP_EVENTS, std::strerror(errno));
+  }
+  poller_ = std::thread([this] { PollEvents(); });
+  return absl::OkStatus();
+}
+
+void ApiServer::Impl::PollEvents() {
+  while (!stopping_) {
+    if (!ring_) {
+      usleep(100000);
+      continue;
+    }
+    bool any;
+    {
+      std::lock_guard<std::mutex> lock(subs_mu_);
+      any = !subs_.empty();
+    }
+    // Without subscribers the events are consumed and dropped, so a
+    // monitor started later shows what happens from then on.
+    const int n = ring_buffer__poll(ring_, 100);
+    if (n < 0 && n != -EINTR) usleep(100000);
+    (void)any;
+  }
+}
+
+int ApiServer::Impl::HandleEvent(const weft_event& ev) {
+  std::lock_guard<std::mutex> lock(subs_mu_);
+  if (subs_.empty()) return 0;
+  const uint64_t now = MonotonicNs();
+  if (!event_names_ || now - event_names_at_ > 1000000000ull) {
+    event_view_ = std::make_unique<Agent::View>(Snapshot());
+    event_names_ = std::make_unique<Names>(*event_view_);
+    event_names_at_ = now;
+  }
+  v1::Event e;
+  e.set_timestamp_ns(ev.timestamp_ns);
+  e.set_type(ev.type == WEFT_EVENT_DROP ? "drop" : ev.type == WEFT_EVENT_RULE_HIT ? "rule_hit"
+                                                                                 : absl::StrCat(ev.type));
+  e.set_reason(std::string(ReasonLabel(ev.reason)));
+  if (ev.type == WEFT_EVENT_RULE_HIT && ev.action == WEFT_ACTION_ALLOW) e.set_reason("allow");
+  e.set_tenant_id(ev.tenant_id);
+  e.set_tenant(event_names_->TenantName(ev.tenant_id));
+  e.set_ifindex(ev.ifindex);
+  e.set_interface(IfName(ev.ifindex));
+  e.set_src(Ipv4StringBe(ev.saddr_be));
+  e.set_dst(Ipv4StringBe(ev.daddr_be));
+  e.set_sport(ntohs(ev.sport_be));
+  e.set_dport(ntohs(ev.dport_be));
+  // Protocol 0: an ARP packet (its sender and target addresses) or nothing
+  // readable.
+  e.set_protocol(ev.protocol ? ProtocolName(ev.protocol) : ev.saddr_be ? "arp" : "-");
+  if (ev.type == WEFT_EVENT_RULE_HIT) {
+    e.set_direction(ev.direction == WEFT_DIR_INGRESS ? "ingress" : "egress");
+    e.set_action(ActionName(ev.action));
+    e.set_rule_index(ev.rule_index);
+    auto [policy, number] = event_names_->RuleName(ev.rule_index);
+    e.set_policy(policy);
+    e.set_rule_number(number);
+    e.set_policy_generation(ev.policy_generation);
+  }
+  for (Subscriber* s : subs_) {
+    const v1::MonitorRequest& f = s->filter;
+    if (!f.reason().empty() && f.reason() != e.reason()) continue;
+    if (f.tenant_id() && f.tenant_id() != e.tenant_id()) continue;
+    if (!f.type().empty() && f.type() != e.type()) continue;
+    std::lock_guard<std::mutex> l(s->mu);
+    if (s->queue.size() >= 4096) {
+      s->queue.pop_front();
+      ++s->lost;
+    }
+    s->queue.push_back(e);
+    s->cv.notify_one();
+  }
+  return 0;
+}
+
+grpc::Status ApiServer::Impl::Monitor(grpc::ServerContext* ctx, const v1::MonitorRequest* req,
+                                      grpc::ServerWriter<v1::Event>* writer) {
+  if (!ring_) return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "no weft_events map");
+  Subscriber sub;
+  sub.filter = *req;
+  {
+    std::lock_guard<std::mutex> lock(subs_mu_);
+    subs_.insert(&sub);
+  }
+  // Headers now: the client knows it is subscribed before any event.
+  writer->SendInitialMetadata();
+  while (!stopping_ && !ctx->IsCancelled()) {
+    std::deque<v1::Event> batch;
+    {
+      std::unique_lock<std::mutex> l(sub.mu);
+      sub.cv.wait_for(l, std::chrono::milliseconds(200), [&] { return !sub.queue.empty(); });
+      batch.swap(sub.queue);
+    }
+    bool ok = true;
+    for (const v1::Event& e : batch) {
+      if (!(ok = writer->Write(e))) break;
+    }
+    if (!ok) break;
+  }
+  std::lock_guard<std::mutex> lock(subs_mu_);
+  subs_.erase(&sub);
+  return grpc::Status::OK;
+}
+
+void ApiServer::Impl::Stop() {
+  if (stopping_.exchange(true)) return;
+  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  if (poller_.joinable()) poller_.join();
+  if (ring_) ring_buffer__free(ring_);
+  ring_ = nullptr;
+  if (struct stat st{}; socket_ino_ && stat(o_.socket_path.c_str(), &st) == 0 &&
+                        st.st_ino == socket_ino_) {
+    unlink(o_.socket_path.c_str());
+  }
+}
+
+grpc::Status ApiServer::Impl::Status(grpc::ServerContext*, const v1::StatusRequest*,
+                                     v1::StatusResponse* out) {
+  const Agent::View v = Snapshot();
+  out->set_node(v.options.node);
+  out->set_mode(o_.controller.empty() ? "standalone" : "controller");
+  out->set_controller(o_.controller);
+  out->set_controller_connected(o_.sync && o_.sync->connected());
+  if (auto version = dp().AppliedStateVersion(); version.ok()) out->set_applied_version(*version);
+  out->set_has_state(v.has_state);
+  out->set_pin_dir(absl::StrCat(v.options.bpffs, "/weft/", v.options.node));
+  out->set_underlay(v.options.underlay);
+  auto add = [&](const std::string& name, uint32_t ifindex, Hook hook, const char* program) {
+    v1::AttachedProgram* p = out->add_programs();
+    p->set_interface(name);
+    p->set_ifindex(ifindex);
+    p->set_hook(hook == Hook::kXdp ? "xdp" : "tc");
+    p->set_program(program);
+    if (auto id = AttachedProgramId(hook, ifindex); id.ok()) p->set_prog_id(*id);
+  };
+  if (v.underlay_attached) {
+    const bool xdp = v.options.underlay_hook == Hook::kXdp;
+    add(v.options.underlay, v.underlay_ifindex, v.options.underlay_hook,
+        xdp ? "weft_underlay_xdp" : "weft_underlay_tc");
+  }
+  for (const auto& [name, ifindex] : v.attached) add(name, ifindex, Hook::kTc, "weft_vm_ingress");
+  out->set_policy_maps(dp().HasPolicyMaps());
+  if (auto ctl = dp().PolicyControl(); ctl.ok()) {
+    out->set_policy_slot(ctl->active_slot);
+    out->set_policy_generation(ctl->generation);
+    uint32_t rules = 0;
+    for (const auto& [key, rule] : Dump<weft_rule_key, weft_rule>(dp().MapFd(WEFT_MAP_POL_RULES))) {
+      rules += key.slot == ctl->active_slot;
+    }
+    out->set_policy_rules(rules);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ApiServer::Impl::Endpoints(grpc::ServerContext*, const v1::EndpointsRequest* req,
+                                        v1::EndpointsResponse* out) {
+  const Agent::View v = Snapshot();
+  const Names names(v);
+  // The datapath's endpoints, named from the state.
+  std::map<std::pair<uint32_t, uint32_t>, weft_endpoint> in_maps;
+  for (const auto& [key, ep] : Dump<weft_ip_key, weft_endpoint>(dp().MapFd(WEFT_MAP_EP_BY_IP))) {
+    in_maps[{key.tenant_id, ntohl(key.ip_be)}] = ep;
+  }
+  std::set<std::pair<uint32_t, uint32_t>> seen;
+  std::vector<v1::EndpointInfo> list;
+  for (const Endpoint& e : v.state.endpoints) {
+    auto seg = names.segments.find(e.segment);
+    if (seg == names.segments.end()) continue;
+    const uint32_t tenant_id = names.TenantId(seg->second->tenant);
+    auto it = in_maps.find({tenant_id, e.ip});
+    if (it == in_maps.end()) continue;  // not this node's business
+    if (req->tenant_id() && req->tenant_id() != tenant_id) continue;
+    seen.insert(it->first);
+    v1::EndpointInfo info;
+    info.set_name(e.name);
+    info.set_tenant(seg->second->tenant);
+    info.set_tenant_id(tenant_id);
+    info.set_segment(e.segment);
+    info.set_vni(seg->second->vni);
+    info.set_ip(Ipv4String(e.ip));
+    info.set_mac(MacString(e.mac));
+    info.set_node(e.node);
+    info.set_local(e.node == v.options.node);
+    info.set_interface(e.interface);
+    info.set_ifindex(it->second.ifindex);
+    if (it->second.vtep_be) info.set_vtep(Ipv4StringBe(it->second.vtep_be));
+    for (const std::string& g : e.groups) info.add_groups(g);
+    info.set_in_datapath(true);
+    list.push_back(std::move(info));
+  }
+  for (const auto& [key, ep] : in_maps) {  // in the maps, not in the state
+    if (seen.contains(key) || (req->tenant_id() && req->tenant_id() != key.first)) continue;
+    v1::EndpointInfo info;
+    info.set_tenant_id(key.first);
+    info.set_tenant(names.TenantName(key.first));
+    info.set_vni(ep.vni);
+    info.set_ip(Ipv4String(key.second));
+    info.set_mac(MacString(ep.mac));
+    info.set_local(ep.ifindex != 0);
+    info.set_ifindex(ep.ifindex);
+    info.set_interface(IfName(ep.ifindex));
+    if (ep.vtep_be) info.set_vtep(Ipv4StringBe(ep.vtep_be));
+    info.set_in_datapath(true);
+    list.push_back(std::move(info));
+  }
+  std::sort(list.begin(), list.end(), [](const v1::EndpointInfo& a, const v1::EndpointInfo& b) {
+    return std::tuple(a.tenant_id(), a.vni(), ParseIpv4(a.ip()).value_or(0)) <
+           std::tuple(b.tenant_id(), b.vni(), ParseIpv4(b.ip()).value_or(0));
+  });
+  for (auto& e : list) *out->add_endpoints() = std::move(e);
+  return grpc::Status::OK;
+}
+
+grpc::Status ApiServer::Impl::Routes(grpc::ServerContext*, const v1::RoutesRequest* req,
+                                     v1::RoutesResponse* out) {
+  const Agent::View v = Snapshot();
+  const Names names(v);
+  auto entries = Dump<weft_route_key, weft_route>(dp().MapFd(WEFT_MAP_ROUTES));
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    return std::tuple(ntohl(a.first.tenant_id_be), ntohl(a.first.addr_be), a.first.prefixlen) <
+           std::tuple(ntohl(b.first.tenant_id_be), ntohl(b.first.addr_be), b.first.prefixlen);
+  });
+  for (const auto& [key, r] : entries) {
+    const uint32_t tenant_id = ntohl(key.tenant_id_be);
+    if (req->tenant_id() && req->tenant_id() != tenant_id) continue;
+    v1::RouteInfo* info = out->add_routes();
+    info->set_tenant_id(tenant_id);
+    info->set_tenant(names.TenantName(tenant_id));
+    info->set_prefix(absl::StrCat(Ipv4StringBe(key.addr_be), "/", key.prefixlen - 32));
+    info->set_kind(RouteKindName(r.kind));
+    if (r.kind != WEFT_ROUTE_BLACKHOLE) {
+      info->set_vni(r.vni);
+      if (auto s = names.segments_by_vni.find(r.vni); s != names.segments_by_vni.end()) {
+        info->set_segment(s->second->name);
+      }
+    }
+    if (r.kind == WEFT_ROUTE_REMOTE) {
+      for (uint32_t i = 0; i < r.nhop_count && i < WEFT_ECMP_MAX; ++i) {
+        info->add_next_hops(Ipv4StringBe(r.nhops_be[i]));
+      }
+      info->set_gateway_mac(MacString(r.gateway_mac));
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ApiServer::Impl::Conntrack(grpc::ServerContext*, const v1::ConntrackRequest* req,
+                                        v1::ConntrackResponse* out) {
+  const Agent::View v = Snapshot();
+  const Names names(v);
+  uint32_t addr_filter = 0;
+  if (!req->address().empty()) {
+    absl::StatusOr<uint32_t> a = ParseIpv4(req->address());
+    if (!a.ok()) return Error(a.status());
+    addr_filter = *a;
+  }
+  uint32_t generation = 0;
+  if (auto ctl = dp().PolicyControl(); ctl.ok()) generation = ctl->generation;
+  const uint64_t now = MonotonicNs();
+  auto entries = Dump<weft_ct_key, weft_ct_entry>(dp().MapFd(WEFT_MAP_CT));
+  out->set_total(entries.size());
+  std::vector<v1::ConntrackEntry> list;
+  for (const auto& [k, e] : entries) {
+    const bool orig_lo = e.flags & WEFT_CT_F_ORIG_IS_LO;
+    const uint32_t src = ntohl(orig_lo ? k.addr_lo_be : k.addr_hi_be);
+    const uint32_t dst = ntohl(orig_lo ? k.addr_hi_be : k.addr_lo_be);
+    const uint16_t sport = ntohs(orig_lo ? k.port_lo_be : k.port_hi_be);
+    const uint16_t dport = ntohs(orig_lo ? k.port_hi_be : k.port_lo_be);
+    if (req->tenant_id() && req->tenant_id() != k.tenant_id) continue;
+    if (addr_filter && addr_filter != src && addr_filter != dst) continue;
+    if (req->port() && req->port() != sport && req->port() != dport) continue;
+    v1::ConntrackEntry c;
+    c.set_tenant_id(k.tenant_id);
+    c.set_tenant(names.TenantName(k.tenant_id));
+    c.set_protocol(ProtocolName(k.protocol));
+    c.set_src(Ipv4String(src));
+    c.set_dst(Ipv4String(dst));
+    c.set_sport(sport);
+    c.set_dport(dport);
+    c.set_state(CtStateName(e.state));
+    if (e.flags & WEFT_CT_F_EGRESS) c.add_flags("egress");
+    if (e.flags & WEFT_CT_F_INGRESS) c.add_flags("ingress");
+    if (e.flags & WEFT_CT_F_FIN_ORIG) c.add_flags("fin_orig");
+    if (e.flags & WEFT_CT_F_FIN_REPLY) c.add_flags("fin_reply");
+    c.set_packets_orig(e.packets[0]);
+    c.set_bytes_orig(e.bytes[0]);
+    c.set_packets_reply(e.packets[1]);
+    c.set_bytes_reply(e.bytes[1]);
+    c.set_age_seconds(now > e.last_seen_ns ? (now - e.last_seen_ns) / 1e9 : 0.0);
+    c.set_policy_generation(e.policy_generation);
+    c.set_rule_index(e.rule_index);
+    if (e.policy_generation == generation) {
+      auto [policy, number] = names.RuleName(e.rule_index);
+      c.set_policy(policy);
+      c.set_rule_number(number);
+    }
+    list.push_back(std::move(c));
+  }
+  std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
+    return std::tuple(a.tenant_id(), a.src(), a.dst(), a.protocol(), a.sport(), a.dport()) <
+           std::tuple(b.tenant_id(), b.src(), b.dst(), b.protocol(), b.sport(), b.dport());
+  });
+  for (auto& c : list) *out->add_entries() = std::move(c);
+  return grpc::Status::OK;
+}
+
+grpc::Status ApiServer::Impl::Counters(grpc::ServerContext*, const v1::CountersRequest*,
+                                       v1::CountersResponse* out) {
+  absl::StatusOr<weft::Counters> counters = dp().ReadCounters();
+  if (!counters.ok()) return Error(counters.status());
+  for (int r = 0; r < WEFT_REASON_COUNT; ++r) {
+    v1::Counter* c = out->add_counters();
+    c->set_reason(std::string(ReasonLabel(r)));
+    c->set_packets((*counters)[r].packets);
+    c->set_bytes((*counters)[r].bytes);
+    c->set_drop(WEFT_REASON_IS_DROP(r));
+  }
+  const int fd = dp().MapFd(WEFT_MAP_CT_STATS);
+  const int cpus = libbpf_num_possible_cpus();
+  if (fd >= 0 && cpus > 0) {
+    std::vector<uint64_t> per_cpu(cpus);
+    for (uint32_t i = 0; i < WEFT_CT_STAT_COUNT; ++i) {
+      if (bpf_map_lookup_elem(fd, &i, per_cpu.data()) != 0) continue;
+      uint64_t sum = 0;
+      for (uint64_t x : per_cpu) sum += x;
+      v1::CtStat* s = out->add_ct_stats();
+      s->set_name(kCtStatLabels[i]);
+      s->set_count(sum);
+    }
+  }
+  return grpc::Status::OK;
+}
+
+std::string PortsText(const Rule& r) {
+  if (r.protocol == RuleProtocol::kIcmp) {
+    return r.icmp_type ? absl::StrCat("type ", *r.icmp_type) : "";
+  }
+  std::vector<std::string> parts;
+  for (const PortRange& p : r.ports) {
+    parts.push_back(p.first == p.last ? absl::StrCat(p.first) : absl::StrCat(p.first, "-", p.last));
+  }
+  return absl::StrJoin(parts, ",");
+}
+
+grpc::Status ApiServer::Impl::Policy(grpc::ServerContext*, const v1::PolicyRequest*,
+                                     v1::PolicyResponse* out) {
+  const Agent::View v = Snapshot();
+  absl::StatusOr<weft_policy_ctl> ctl = dp().PolicyControl();
+  if (!ctl.ok()) return Error(ctl.status());
+  out->set_slot(ctl->active_slot);
+  out->set_generation(ctl->generation);
+  if (!v.has_state) return grpc::Status::OK;
+  absl::StatusOr<std::vector<NumberedPolicyRule>> numbered =
+      NumberPolicyRules(v.state, v.options.node);
+  if (!numbered.ok()) return Error(numbered.status());
+  const Names names(v);
+  const int rules_fd = dp().MapFd(WEFT_MAP_POL_RULES);
+  for (const NumberedPolicyRule& n : *numbered) {
+    const weft::Rule& rule = n.policy->rules[n.rule_number - 1];
+    v1::PolicyRule* r = out->add_rules();
+    r->set_index(n.index);
+    r->set_tenant(n.policy->tenant);
+    r->set_tenant_id(names.TenantId(n.policy->tenant));
+    r->set_policy(n.policy->name);
+    r->set_rule_number(n.rule_number);
+    r->set_priority(n.policy->priority);
+    r->set_direction(rule.direction == RuleDirection::kIngress ? "ingress" : "egress");
+    weft_rule_key key{ctl->active_slot, n.index};
+    weft_rule value{};
+    if (bpf_map_lookup_elem(rules_fd, &key, &value) == 0) {
+      r->set_in_map(true);
+      r->set_action(ActionName(value.action));
+      r->set_log(value.flags & WEFT_RULE_F_LOG);
+    } else {
+      r->set_action(rule.action == RuleAction::kAllow  ? "allow"
+                    : rule.action == RuleAction::kDeny ? "deny"
+                                                       : "reject");
+      r->set_log(rule.log);
+    }
+    static constexpr const char* kProto[] = {"any", "tcp", "udp", "icmp"};
+    r->set_protocol(kProto[static_cast<int>(rule.protocol)]);
+    r->set_ports(PortsText(rule));
+    for (const Ipv4Prefix& p : rule.peer_cidrs) {
+      r->add_peers(absl::StrCat(Ipv4String(p.addr), "/", p.length));
+    }
+    for (const std::string& g : rule.peer_groups) r->add_peers("group:" + g);
+    for (const std::string& g : n.policy->applied_to_groups) r->add_applied_to("group:" + g);
+    for (const std::string& e : n.policy->applied_to_endpoints) r->add_applied_to(e);
+  }
+  for (const auto& [key, value] :
+       Dump<weft_tenant_key, weft_tenant_policy>(dp().MapFd(WEFT_MAP_POL_TENANT))) {
+    if (key.slot != ctl->active_slot) continue;
+    v1::TenantDefault* d = out->add_defaults();
+    d->set_tenant_id(key.tenant_id);
+    d->set_tenant(names.TenantName(key.tenant_id));
+    d->set_action(ActionName(value.default_action));
+  }
+  std::sort(out->mutable_defaults()->begin(), out->mutable_defaults()->end(),
+            [](const auto& a, const auto& b) { return a.tenant_id() < b.tenant_id(); });
+  return grpc::Status::OK;
+}
+
+grpc::Status ApiServer::Impl::Trace(grpc::ServerContext*, const v1::TraceRequest* req,
+                                    v1::TraceResponse* out) {
+  if (absl::Status s = RunTrace(*req, out); !s.ok()) return Error(s);
+  return grpc::Status::OK;
+}
+
+absl::Status ApiServer::Impl::RunTrace(const v1::TraceRequest& req, v1::TraceResponse* out) {
+  const Agent::View v = Snapshot();
+  if (!v.has_state) return absl::FailedPreconditionError("the agent has no state yet");
+  const Names names(v);
+  const int trace_fd = dp().MapFd(WEFT_MAP_TRACE);
+  if (trace_fd < 0) {
+    return absl::FailedPreconditionError("the loaded BPF objects have no weft_trace map");
+  }
+  absl::StatusOr<uint32_t> src = ParseIpv4(req.src());
+  if (!src.ok()) return absl::InvalidArgumentError("--src: " + std::string(src.status().message()));
+  absl::StatusOr<uint32_t> dst = ParseIpv4(req.dst());
+  if (!dst.ok()) return absl::InvalidArgumentError("--dst: " + std::string(dst.status().message()));
+  absl::StatusOr<uint8_t> proto = ParseProtocol(req.protocol());
+  if (!proto.ok()) return proto.status();
+  absl::StatusOr<uint8_t> flags = ParseTcpFlags(req.tcp_flags().empty() ? "S" : req.tcp_flags());
+  if (!flags.ok()) return flags.status();
+
+  // The endpoints involved, by tenant and address.
+  auto segment_of = [&](const Endpoint& e) { return names.segments.at(e.segment); };
+  auto find_ep = [&](uint32_t tenant, uint32_t ip, const std::string& iface) -> const Endpoint* {
+    for (const Endpoint& e : v.state.endpoints) {
+      if (!iface.empty()) {
+        if (e.node == v.options.node && e.interface == iface) return &e;
+        continue;
+      }
+      if (e.ip == ip && names.TenantId(segment_of(e)->tenant) == tenant) return &e;
+    }
+    return nullptr;
+  };
+  uint32_t tenant = req.tenant_id();
+  std::string iface = req.ingress_iface();
+  const Endpoint* src_ep = nullptr;
+  if (!req.from_underlay()) {
+    if (iface.empty()) {
+      if (!tenant) return absl::InvalidArgumentError("give --ingress-iface, or --tenant with --src");
+      src_ep = find_ep(tenant, *src, "");
+      if (!src_ep || src_ep->node != v.options.node) {
+        return absl::NotFoundError(absl::StrCat("no endpoint ", req.src(), " of tenant ", tenant,
+                                                " on this node; give --ingress-iface"));
+      }
+      iface = src_ep->interface;
+    } else {
+      src_ep = find_ep(0, 0, iface);
+    }
+    if (src_ep) tenant = names.TenantId(segment_of(*src_ep)->tenant);
+  } else {
+    if (!tenant) return absl::InvalidArgumentError("--from-underlay needs --tenant");
+    src_ep = find_ep(tenant, *src, "");
+  }
+  const Endpoint* dst_ep = tenant ? find_ep(tenant, *dst, "") : nullptr;
+
+  FrameSpec spec;
+  spec.src = *src;
+  spec.dst = *dst;
+  spec.protocol = *proto;
+  spec.sport = req.sport() ? req.sport() : (*proto == kProtoIcmp ? 0x5754 : 40000);
+  spec.dport = req.dport();
+  spec.tcp_flags = *flags;
+  spec.ttl = req.ttl() ? req.ttl() : 64;
+  if (src_ep) spec.src_mac = src_ep->mac;
+  if (!req.src_mac().empty()) {
+    absl::StatusOr<MacAddress> m = ParseMac(req.src_mac());
+    if (!m.ok()) return m.status();
+    spec.src_mac = *m;
+  }
+  // Same segment: the destination's MAC; otherwise the gateway's.
+  const Segment* src_seg = src_ep ? segment_of(*src_ep) : nullptr;
+  if (!req.dst_mac().empty()) {
+    absl::StatusOr<MacAddress> m = ParseMac(req.dst_mac());
+    if (!m.ok()) return m.status();
+    spec.dst_mac = *m;
+  } else if (dst_ep && src_seg && dst_ep->segment == src_seg->name) {
+    spec.dst_mac = dst_ep->mac;
+  } else if (src_seg) {
+    spec.dst_mac = src_seg->gateway_mac;
+  } else if (dst_ep) {
+    spec.dst_mac = dst_ep->mac;
+  }
+  Bytes frame = BuildFrame(spec);
+
+  int prog_fd;
+  uint32_t ifindex;
+  if (req.from_underlay()) {
+    prog_fd = dp().UnderlayTcProgramFd();
+    out->set_program("weft_underlay_tc");
+    ifindex = v.underlay_ifindex;
+    iface = v.options.underlay;
+    uint32_t src_vtep = 0;
+    if (!req.src_vtep().empty()) {
+      absl::StatusOr<uint32_t> a = ParseIpv4(req.src_vtep());
+      if (!a.ok()) return a.status();
+      src_vtep = *a;
+    } else if (src_ep && names.nodes.contains(src_ep->node)) {
+      src_vtep = names.nodes.at(src_ep->node)->vtep;
+    } else {
+      return absl::InvalidArgumentError("--src is no known endpoint: give --src-vtep");
+    }
+    uint32_t vni = req.vni() ? req.vni() : (src_seg ? src_seg->vni : 0);
+    if (!vni) return absl::InvalidArgumentError("give --vni");
+    weft_config cfg{};
+    const uint32_t zero = 0;
+    bpf_map_lookup_elem(dp().MapFd(WEFT_MAP_CONFIG), &zero, &cfg);
+    MacAddress outer_src = {0x02, 0x57, 0xef, 0, 0, 1}, outer_dst = {0x02, 0x57, 0xef, 0, 0, 2};
+    frame = WrapVxlan(frame, outer_src, outer_dst, src_vtep, ntohl(cfg.local_vtep_be), vni);
+  } else {
+    prog_fd = dp().VmProgramFd();
+    out->set_program("weft_vm_ingress");
+    ifindex = if_nametoindex(iface.c_str());
+    if (!ifindex) return absl::NotFoundError(absl::StrCat("no interface ", iface));
+  }
+  out->set_ingress_iface(iface);
+  out->set_ingress_ifindex(ifindex);
+  if (auto id = ProgramId(prog_fd); id.ok()) out->set_prog_id(*id);
+  uint32_t outer_vni = 0;
+  v1::PacketHeaders in_outer;
+  if (ParseFrame(frame, &in_outer, out->mutable_input(), &outer_vni)) {
+    // The input's inner headers are what the operator asked about.
+  }
+
+  std::lock_guard<std::mutex> lock(trace_mu_);
+  const uint32_t zero = 0;
+  weft_trace_result result{};
+  result.rule_index = WEFT_RULE_NONE;
+  if (bpf_map_update_elem(trace_fd, &zero, &result, BPF_ANY) != 0) {
+    return BpfError(errno, "resetting weft_trace");
+  }
+  Bytes output(frame.size() + 256);
+  __sk_buff skb{};
+  skb.ifindex = ifindex;
+  skb.mark = WEFT_TRACE_MARK;
+  LIBBPF_OPTS(bpf_test_run_opts, opts);
+  opts.data_in = frame.data();
+  opts.data_size_in = frame.size();
+  opts.data_out = output.data();
+  opts.data_size_out = output.size();
+  opts.ctx_in = &skb;
+  opts.ctx_size_in = sizeof skb;
+  opts.repeat = 1;
+  if (int err = bpf_prog_test_run_opts(prog_fd, &opts); err != 0) {
+    return BpfError(err, "BPF_PROG_TEST_RUN of " + out->program());
+  }
+  output.resize(opts.data_size_out);
+  if (bpf_map_lookup_elem(trace_fd, &zero, &result) != 0) {
+    return BpfError(errno, "reading weft_trace");
+  }
+  if (!(result.flags & WEFT_TRACE_F_RAN)) {
+    return absl::InternalError("the program did not record the trace (objects without trace support?)");
+  }
+  out->set_tc_action(TcActionName(static_cast<int>(opts.retval)));
+  out->set_reason(std::string(ReasonLabel(result.reason)));
+  out->set_dropped(WEFT_REASON_IS_DROP(result.reason));
+  out->set_conntrack(result.ct < std::size(kTraceCt) ? kTraceCt[result.ct] : "?");
+  if (result.ct == WEFT_TRACE_CT_HIT) out->set_ct_state(CtStateName(result.ct_state));
+  out->set_policy_judged(result.flags & WEFT_TRACE_F_JUDGED);
+  if (result.flags & WEFT_TRACE_F_JUDGED) {
+    out->set_policy_action(ActionName(result.action));
+    out->set_direction(result.direction == WEFT_DIR_INGRESS ? "ingress" : "egress");
+  }
+  out->set_rule_index(result.rule_index);
+  out->set_policy_generation(result.policy_generation);
+  auto [policy, number] = names.RuleName(result.rule_index);
+  out->set_policy(policy);
+  out->set_rule_number(number);
+  if (result.flags & WEFT_TRACE_F_TARGET) {
+    out->set_route(result.route_kind ? RouteKindName(result.route_kind) : "switched");
+    out->set_vni(result.vni);
+    if (result.vtep_be) out->set_vtep(Ipv4StringBe(result.vtep_be));
+  }
+  if (result.egress_ifindex) {
+    out->set_egress_ifindex(result.egress_ifindex);
+    out->set_egress_iface(IfName(result.egress_ifindex));
+  }
+  out->set_encapsulated(
+      ParseFrame(output, out->mutable_outer(), out->mutable_output(), &outer_vni) &&
+      !req.from_underlay());
+  if (out->encapsulated()) {
+    out->set_outer_vni(outer_vni);
+  } else if (req.from_underlay() && out->output().ethertype().empty()) {
+    out->clear_outer();
+  }
+  // One line an operator reads first.
+  std::string summary;
+  if (out->dropped()) {
+    summary = absl::StrCat("DROP (", out->reason(), ")");
+  } else {
+    summary = absl::StrCat("PASS (", out->reason(), ")");
+  }
+  if (out->policy_judged() || result.ct == WEFT_TRACE_CT_HIT) {
+    absl::StrAppend(&summary, out->policy().empty()
+                                  ? (result.rule_index == WEFT_RULE_NONE
+                                         ? std::string(" by the tenant default")
+                                         : absl::StrCat(" by rule #", result.rule_index))
+                                  : absl::StrCat(" by ", out->policy(), " rule ",
+                                                 out->rule_number()));
+  }
+  if (out->encapsulated()) {
+    absl::StrAppend(&summary, ": VXLAN VNI ", out->outer_vni(), " to VTEP ", out->outer().dst());
+  } else if (!out->egress_iface().empty() && !out->dropped()) {
+    absl::StrAppend(&summary, ": to ", out->egress_iface());
+  }
+  out->set_summary(summary);
+  return absl::OkStatus();
+}
+
+ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ApiServer::~ApiServer() { Stop(); }
+void ApiServer::Stop() {
+  if (impl_) impl_->Stop();
+}
+
+absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(ApiServerOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  if (absl::Status s = impl->Listen(); !s.ok()) return s;
+  return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
+}
+
+}  // namespace weft::api

@@ -1,0 +1,419 @@
+#include "cli/format.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace weft::cli {
+namespace {
+
+// Options each command takes; "!" marks a flag without a value.
+const std::map<std::string, std::set<std::string>>& Commands() {
+  static const auto* kCommands = new std::map<std::string, std::set<std::string>>{
+      {"status", {}},
+      {"endpoints", {"--tenant"}},
+      {"routes", {"--tenant"}},
+      {"conntrack", {"--tenant", "--addr", "--port"}},
+      {"counters", {"!--all"}},
+      {"policy", {}},
+      {"trace",
+       {"--ingress-iface", "!--from-underlay", "--tenant", "--src", "--dst", "--proto", "--sport",
+        "--dport", "--tcp-flags", "--dst-mac", "--src-mac", "--ttl", "--src-vtep", "--vni"}},
+      {"monitor", {"--reason", "--tenant", "--type", "--count", "--timeout"}},
+  };
+  return *kCommands;
+}
+
+absl::StatusOr<uint32_t> Number(const Args& a, const std::string& opt, uint32_t max) {
+  auto it = a.options.find(opt);
+  if (it == a.options.end()) return 0;
+  uint32_t v = 0;
+  if (!absl::SimpleAtoi(it->second, &v) || v > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(opt, " ", it->second, ": not a number in 0..", max));
+  }
+  return v;
+}
+
+std::string Opt(const Args& a, const std::string& opt) {
+  auto it = a.options.find(opt);
+  return it == a.options.end() ? "" : it->second;
+}
+
+std::string Endpoint(const std::string& ip, uint32_t port, const std::string& proto) {
+  return proto == "tcp" || proto == "udp" ? absl::StrCat(ip, ":", port) : ip;
+}
+
+std::string Headers(const v1::PacketHeaders& h) {
+  std::string s = absl::StrCat(h.src_mac(), " > ", h.dst_mac());
+  if (h.ethertype() != "ipv4") return absl::StrCat(s, " ", h.ethertype());
+  absl::StrAppend(&s, ", ", Endpoint(h.src(), h.sport(), h.protocol()), " > ",
+                  Endpoint(h.dst(), h.dport(), h.protocol()), " ", h.protocol());
+  if (h.protocol() == "tcp") absl::StrAppend(&s, " [", h.tcp_flags(), "]");
+  if (h.protocol() == "icmp") absl::StrAppend(&s, " type ", h.icmp_type(), " code ", h.icmp_code());
+  absl::StrAppend(&s, " ttl ", h.ttl(), ", ", h.length(), " bytes");
+  return s;
+}
+
+std::string Rule(const std::string& policy, uint32_t number, uint32_t index) {
+  if (index == 0xffffffffu) return "default";
+  if (policy.empty()) return absl::StrCat("#", index);
+  return absl::StrCat(policy, "/", number, " (#", index, ")");
+}
+
+}  // namespace
+
+std::string Usage() {
+  return "usage: weftctl [--socket PATH] [--json] COMMAND [options]\n"
+         "  status\n"
+         "  endpoints [--tenant N]\n"
+         "  routes [--tenant N]\n"
+         "  conntrack [--tenant N] [--addr A] [--port P]\n"
+         "  counters [--all]\n"
+         "  policy\n"
+         "  trace (--ingress-iface IFACE | --tenant N [--from-underlay]) --src IP --dst IP\n"
+         "        [--proto tcp|udp|icmp] [--sport P] [--dport P] [--tcp-flags S|SA|A|FA|R]\n"
+         "        [--dst-mac MAC] [--src-mac MAC] [--ttl N] [--src-vtep IP] [--vni N]\n"
+         "  monitor [--reason R] [--tenant N] [--type drop|rule_hit] [--count N] [--timeout S]\n"
+         "The socket defaults to the only one in /run/weft.\n";
+}
+
+absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv) {
+  Args args;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    std::string a = argv[i];
+    std::string value;
+    bool has_value = false;
+    if (a.starts_with("--")) {
+      if (size_t eq = a.find('='); eq != std::string::npos) {
+        value = a.substr(eq + 1);
+        a = a.substr(0, eq);
+        has_value = true;
+      }
+      // --ingress_iface is --ingress-iface
+      std::replace(a.begin() + 2, a.end(), '_', '-');
+    }
+    auto take = [&]() -> absl::StatusOr<std::string> {
+      if (has_value) return value;
+      if (i + 1 >= argv.size()) return absl::InvalidArgumentError(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--json") {
+      args.json = true;
+    } else if (a == "--socket") {
+      absl::StatusOr<std::string> v = take();
+      if (!v.ok()) return v.status();
+      args.socket = *v;
+    } else if (a == "-h" || a == "--help" || a == "help") {
+      args.command = "help";
+    } else if (!a.starts_with("-")) {
+      if (!args.command.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", a, "\""));
+      }
+      if (!Commands().contains(a)) {
+        return absl::InvalidArgumentError(absl::StrCat("unknown command \"", a, "\""));
+      }
+      args.command = a;
+    } else {
+      if (args.command.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("option ", a, " before the command"));
+      }
+      const auto& allowed = Commands().at(args.command);
+      if (allowed.contains("!" + a)) {
+        args.options[a] = "true";
+      } else if (allowed.contains(a)) {
+        absl::StatusOr<std::string> v = take();
+        if (!v.ok()) return v.status();
+        args.options[a] = *v;
+      } else {
+        return absl::InvalidArgumentError(
+            absl::StrCat(args.command, " takes no option ", a));
+      }
+    }
+  }
+  if (args.command.empty()) return absl::InvalidArgumentError("no command");
+  return args;
+}
+
+absl::StatusOr<uint32_t> TenantFrom(const Args& args) {
+  return Number(args, "--tenant", 0xffffffffu);
+}
+
+absl::StatusOr<v1::ConntrackRequest> ConntrackRequestFrom(const Args& args) {
+  v1::ConntrackRequest req;
+  absl::StatusOr<uint32_t> tenant = TenantFrom(args);
+  if (!tenant.ok()) return tenant.status();
+  absl::StatusOr<uint32_t> port = Number(args, "--port", 65535);
+  if (!port.ok()) return port.status();
+  req.set_tenant_id(*tenant);
+  req.set_port(*port);
+  req.set_address(Opt(args, "--addr"));
+  return req;
+}
+
+absl::StatusOr<v1::TraceRequest> TraceRequestFrom(const Args& args) {
+  v1::TraceRequest req;
+  req.set_ingress_iface(Opt(args, "--ingress-iface"));
+  req.set_from_underlay(args.options.contains("--from-underlay"));
+  absl::StatusOr<uint32_t> tenant = TenantFrom(args);
+  if (!tenant.ok()) return tenant.status();
+  req.set_tenant_id(*tenant);
+  if (req.ingress_iface().empty() && !*tenant) {
+    return absl::InvalidArgumentError("trace needs --ingress-iface, or --tenant");
+  }
+  if (!req.ingress_iface().empty() && req.from_underlay()) {
+    return absl::InvalidArgumentError("--ingress-iface and --from-underlay exclude each other");
+  }
+  req.set_src(Opt(args, "--src"));
+  req.set_dst(Opt(args, "--dst"));
+  if (req.src().empty() || req.dst().empty()) {
+    return absl::InvalidArgumentError("trace needs --src and --dst");
+  }
+  req.set_protocol(Opt(args, "--proto"));
+  if (!req.protocol().empty() && req.protocol() != "tcp" && req.protocol() != "udp" &&
+      req.protocol() != "icmp") {
+    return absl::InvalidArgumentError("--proto must be tcp, udp or icmp");
+  }
+  for (auto [opt, set] : {std::pair{"--sport", &v1::TraceRequest::set_sport},
+                          std::pair{"--dport", &v1::TraceRequest::set_dport}}) {
+    absl::StatusOr<uint32_t> p = Number(args, opt, 65535);
+    if (!p.ok()) return p.status();
+    (req.*set)(*p);
+  }
+  if ((req.protocol() == "tcp" || req.protocol() == "udp") && req.dport() == 0) {
+    return absl::InvalidArgumentError("--dport is needed for tcp and udp");
+  }
+  absl::StatusOr<uint32_t> ttl = Number(args, "--ttl", 255);
+  if (!ttl.ok()) return ttl.status();
+  req.set_ttl(*ttl);
+  absl::StatusOr<uint32_t> vni = Number(args, "--vni", 0xffffff);
+  if (!vni.ok()) return vni.status();
+  req.set_vni(*vni);
+  req.set_tcp_flags(Opt(args, "--tcp-flags"));
+  req.set_dst_mac(Opt(args, "--dst-mac"));
+  req.set_src_mac(Opt(args, "--src-mac"));
+  req.set_src_vtep(Opt(args, "--src-vtep"));
+  return req;
+}
+
+absl::StatusOr<v1::MonitorRequest> MonitorRequestFrom(const Args& args) {
+  v1::MonitorRequest req;
+  absl::StatusOr<uint32_t> tenant = TenantFrom(args);
+  if (!tenant.ok()) return tenant.status();
+  req.set_tenant_id(*tenant);
+  req.set_reason(Opt(args, "--reason"));
+  req.set_type(Opt(args, "--type"));
+  if (!req.type().empty() && req.type() != "drop" && req.type() != "rule_hit") {
+    return absl::InvalidArgumentError("--type must be drop or rule_hit");
+  }
+  return req;
+}
+
+std::string FormatTable(const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(header.size());
+  for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size() && i < width.size(); ++i) {
+      width[i] = std::max(width[i], row[i].size());
+    }
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string s;
+    for (size_t i = 0; i < width.size(); ++i) {
+      const std::string& c = i < cells.size() ? cells[i] : "";
+      if (i + 1 == width.size()) {
+        s += c;
+      } else {
+        s += c + std::string(width[i] - c.size() + 2, ' ');
+      }
+    }
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    return s + "\n";
+  };
+  std::string out = line(header);
+  for (const auto& row : rows) out += line(row);
+  return out;
+}
+
+std::string FormatStatus(const v1::StatusResponse& s) {
+  std::string out = absl::StrCat("node:              ", s.node(), "\n");
+  absl::StrAppend(&out, "mode:              ", s.mode());
+  if (s.mode() == "controller") {
+    absl::StrAppend(&out, " (", s.controller(), ", ",
+                    s.controller_connected() ? "connected" : "NOT connected", ")");
+  }
+  absl::StrAppend(&out, "\n", "applied version:   ", s.applied_version(),
+                  s.has_state() ? "" : " (no state yet)", "\n");
+  absl::StrAppend(&out, "pins:              ", s.pin_dir(), "\n");
+  if (s.policy_maps()) {
+    absl::StrAppend(&out, "policy:            slot ", s.policy_slot(), ", generation ",
+                    s.policy_generation(), ", ", s.policy_rules(), " rules\n");
+  } else {
+    absl::StrAppend(&out, "policy:            not enforced (objects without firewall maps)\n");
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& p : s.programs()) {
+    rows.push_back({p.interface(), absl::StrCat(p.ifindex()), p.hook(), p.program(),
+                    p.prog_id() ? absl::StrCat(p.prog_id()) : "NOT ATTACHED"});
+  }
+  absl::StrAppend(&out, "\n", FormatTable({"INTERFACE", "IFINDEX", "HOOK", "PROGRAM", "PROG ID"},
+                                          rows));
+  return out;
+}
+
+std::string FormatEndpoints(const v1::EndpointsResponse& r) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& e : r.endpoints()) {
+    std::string where = e.local() ? absl::StrCat(e.interface(), " (", e.ifindex(), ")")
+                                  : absl::StrCat("vtep ", e.vtep());
+    rows.push_back({absl::StrCat(e.tenant(), "(", e.tenant_id(), ")"), e.name().empty() ? "-" : e.name(),
+                    e.segment(), absl::StrCat(e.vni()), e.ip(), e.mac(),
+                    e.node().empty() ? "-" : e.node(), where, absl::StrJoin(e.groups(), ",")});
+  }
+  return FormatTable({"TENANT", "NAME", "SEGMENT", "VNI", "IP", "MAC", "NODE", "LOCATION", "GROUPS"},
+                     rows);
+}
+
+std::string FormatRoutes(const v1::RoutesResponse& r) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& x : r.routes()) {
+    std::string via;
+    if (x.kind() == "connected") via = absl::StrCat("segment ", x.segment());
+    if (x.kind() == "remote") {
+      via = absl::StrCat("vtep ", absl::StrJoin(x.next_hops(), ","), " vni ", x.vni());
+    }
+    rows.push_back({absl::StrCat(x.tenant(), "(", x.tenant_id(), ")"), x.prefix(), x.kind(),
+                    x.kind() == "blackhole" ? "-" : absl::StrCat(x.vni()), via});
+  }
+  return FormatTable({"TENANT", "PREFIX", "KIND", "VNI", "VIA"}, rows);
+}
+
+std::string FormatConntrack(const v1::ConntrackResponse& r) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& e : r.entries()) {
+    rows.push_back({absl::StrCat(e.tenant_id()), e.protocol(),
+                    Endpoint(e.src(), e.sport(), e.protocol() == "icmp" ? "" : e.protocol()),
+                    Endpoint(e.dst(), e.dport(), e.protocol() == "icmp" ? "" : e.protocol()),
+                    e.protocol() == "icmp" ? absl::StrCat("id ", e.sport()) : "", e.state(),
+                    absl::StrJoin(e.flags(), ","),
+                    absl::StrCat(e.packets_orig(), "/", e.bytes_orig()),
+                    absl::StrCat(e.packets_reply(), "/", e.bytes_reply()),
+                    absl::StrFormat("%.1fs", e.age_seconds()),
+                    absl::StrCat(e.policy_generation()),
+                    Rule(e.policy(), e.rule_number(), e.rule_index())});
+  }
+  return FormatTable({"TENANT", "PROTO", "SOURCE", "DESTINATION", "", "STATE", "JUDGED",
+                      "ORIG PKTS/BYTES", "REPLY PKTS/BYTES", "IDLE", "GEN", "RULE"},
+                     rows) +
+         absl::StrCat(r.entries_size(), " of ", r.total(), " entries\n");
+}
+
+std::string FormatCounters(const v1::CountersResponse& r, bool all) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& c : r.counters()) {
+    if (!all && c.packets() == 0) continue;
+    rows.push_back({c.reason(), c.drop() ? "drop" : "pass", absl::StrCat(c.packets()),
+                    absl::StrCat(c.bytes())});
+  }
+  std::string out = FormatTable({"REASON", "VERDICT", "PACKETS", "BYTES"}, rows);
+  std::vector<std::vector<std::string>> ct;
+  for (const auto& s : r.ct_stats()) {
+    if (!all && s.count() == 0) continue;
+    ct.push_back({s.name(), absl::StrCat(s.count())});
+  }
+  if (!r.ct_stats().empty()) absl::StrAppend(&out, "\n", FormatTable({"CONNTRACK", "COUNT"}, ct));
+  return out;
+}
+
+std::string FormatPolicy(const v1::PolicyResponse& r) {
+  std::string out = absl::StrCat("active slot ", r.slot(), ", generation ", r.generation(), "\n\n");
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& x : r.rules()) {
+    rows.push_back({absl::StrCat(x.index()), x.tenant(), absl::StrCat(x.policy(), "/", x.rule_number()),
+                    x.direction(), x.peers().empty() ? "any" : absl::StrJoin(x.peers(), ","),
+                    x.protocol(), x.ports().empty() ? "-" : x.ports(),
+                    x.action() + (x.in_map() ? "" : " (NOT IN MAP)"), x.log() ? "log" : "",
+                    absl::StrJoin(x.applied_to(), ",")});
+  }
+  absl::StrAppend(&out, FormatTable({"#", "TENANT", "POLICY/RULE", "DIR", "PEER", "PROTO", "PORTS",
+                                     "ACTION", "LOG", "APPLIED TO"},
+                                    rows));
+  std::vector<std::vector<std::string>> defaults;
+  for (const auto& d : r.defaults()) {
+    defaults.push_back({absl::StrCat(d.tenant(), "(", d.tenant_id(), ")"), d.action()});
+  }
+  absl::StrAppend(&out, "\n", FormatTable({"TENANT", "DEFAULT"}, defaults));
+  return out;
+}
+
+std::string FormatTrace(const v1::TraceResponse& r) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"verdict:", r.summary()});
+  rows.push_back({"program:", absl::StrCat(r.program(), " (id ", r.prog_id(), ") on ",
+                                           r.ingress_iface(), " (", r.ingress_ifindex(), ")")});
+  rows.push_back({"input:", Headers(r.input())});
+  rows.push_back({"reason:", absl::StrCat(r.reason(), r.dropped() ? " (drop)" : "", ", tc action ",
+                                          r.tc_action())});
+  std::string ct = r.conntrack();
+  if (!r.ct_state().empty()) absl::StrAppend(&ct, " (", r.ct_state(), ")");
+  rows.push_back({"conntrack:", ct});
+  if (r.policy_judged() || r.conntrack() == "hit") {
+    std::string p = r.policy_judged() ? absl::StrCat(r.policy_action(), " by ", r.direction(), " ")
+                                      : "admitted by ";
+    absl::StrAppend(&p, r.rule_index() == 0xffffffffu ? "tenant default"
+                                                      : "rule " + Rule(r.policy(), r.rule_number(),
+                                                                       r.rule_index()),
+                    ", generation ", r.policy_generation());
+    rows.push_back({"policy:", p});
+  }
+  if (!r.route().empty()) {
+    std::string route = absl::StrCat(r.route(), ", vni ", r.vni());
+    if (!r.vtep().empty()) absl::StrAppend(&route, ", vtep ", r.vtep());
+    rows.push_back({"route:", route});
+  }
+  if (r.egress_ifindex()) {
+    rows.push_back({"egress:", absl::StrCat(r.egress_iface(), " (", r.egress_ifindex(), ")")});
+  }
+  if (r.encapsulated()) {
+    rows.push_back({"output outer:", absl::StrCat(Headers(r.outer()), ", vni ", r.outer_vni())});
+    rows.push_back({"output inner:", Headers(r.output())});
+  } else if (!r.output().src_mac().empty()) {
+    rows.push_back({"output:", Headers(r.output())});
+  }
+  std::string out;
+  for (const auto& row : rows) out += absl::StrFormat("%-14s%s\n", row[0], row[1]);
+  return out;
+}
+
+std::string FormatEvent(const v1::Event& e) {
+  std::string s = absl::StrCat(e.type(), " ", e.reason(), " tenant ", e.tenant_id());
+  if (!e.tenant().empty()) absl::StrAppend(&s, "(", e.tenant(), ")");
+  absl::StrAppend(&s, " ", e.protocol(), " ", Endpoint(e.src(), e.sport(), e.protocol()), " > ",
+                  Endpoint(e.dst(), e.dport(), e.protocol()));
+  if (!e.interface().empty() || e.ifindex()) {
+    absl::StrAppend(&s, " on ", e.interface().empty() ? absl::StrCat(e.ifindex()) : e.interface());
+  }
+  if (e.type() == "rule_hit") {
+    absl::StrAppend(&s, " ", e.direction(), " ", e.action(), " rule ",
+                    Rule(e.policy(), e.rule_number(), e.rule_index()), " gen ",
+                    e.policy_generation());
+  }
+  return s;
+}
+
+std::string ToJson(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.preserve_proto_field_names = true;
+  opts.always_print_primitive_fields = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, opts);
+  return out + "\n";
+}
+
+}  // namespace weft::cli
