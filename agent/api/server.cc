@@ -869,6 +869,8 @@ absl::Status ApiServer::Impl::RunTrace(const v1::TraceRequest& req, v1::TraceRes
   std::string summary;
   if (out->dropped()) {
     summary = absl::StrCat("DROP (", out->reason(), ")");
+  } else if (result.reason == WEFT_REJECT) {
+    summary = "REJECT (answered to the sender)";
   } else {
     summary = absl::StrCat("PASS (", out->reason(), ")");
   }
