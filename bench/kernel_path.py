@@ -135,33 +135,129 @@ def weft_firewall_state(topo: Topology) -> str:
     return json.dumps(st, indent=1) + "\n"
 
 
-def firewall_counters(lab: Lab, node: str) -> dict[str, int]:
+# --- many rules: the firewall benchmark (docs/BENCHMARKS.md "Firewall") -------------
+
+FILLER_PORTS = (22, 53, 80, 443, 3306, 5432, 5201, 6379, 7000, 8080, 8443, 9090)
+
+
+def filler_rule(i: int) -> tuple[str, int]:
+    """The i-th rule that the measured flows (c1 10.0.1.10 <-> r1/l1, TCP
+    5201/7000, ICMP echo) never match: source (the peer) a /28 of
+    172.16.0.0/12, destination 10/8, TCP to a port of a short list (the
+    benchmark ports among them: the source is what fails)."""
+    base = (172 << 24) | (16 << 16)
+    a = base + 16 * i
+    cidr = f"{a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}/28"
+    return cidr, FILLER_PORTS[i % len(FILLER_PORTS)]
+
+
+def big_firewall_ruleset(topo: Topology, node: str, rules: int, kind: str) -> str:
+    """The kernel path's rule set with `rules` allow rules, for the measured
+    flows the worst case of a linear list: rules - 2 fillers
+    (filler_rule) that never match, then ICMP echo, then the rule that
+    admits the benchmark's TCP (last). kind "linear": one nftables rule
+    each, and `ct state established,related accept` AFTER them, so every
+    packet of the measured flows (both directions) walks the whole list:
+    the rule set is a per-packet classifier, as it is for Weft's
+    conntrack-less baseline and in DESIGN.md §7's 10,000-rule measurement.
+    kind "set": the same rules as one concatenated interval set
+    (saddr . daddr . dport, pipapo) looked up by one rule, in the same
+    place. Zones and the rest as firewall_ruleset."""
+    head = firewall_ruleset(topo, node).split("  chain forward")[0]
+    ports = ", ".join(str(p) for p in BENCH_PORTS)
+    fillers = [filler_rule(i) for i in range(max(0, rules - 2))]
+    if kind == "linear":
+        body = "\n".join(f"    ip saddr {c} ip daddr 10.0.0.0/8 tcp dport {p} accept"
+                         for c, p in fillers)
+        classify = f"""{body}
+    icmp type echo-request ct state new counter accept
+    ip saddr 10.0.0.0/8 tcp dport {{ {ports} }} counter accept"""
+        sets = ""
+    elif kind == "set":
+        elems = [f"{c} . 10.0.0.0/8 . {p}" for c, p in fillers]
+        elems += [f"10.0.0.0/8 . 10.0.0.0/8 . {p}" for p in BENCH_PORTS]
+        sets = f"""  set allow_tcp {{
+    type ipv4_addr . ipv4_addr . inet_service; flags interval;
+    elements = {{ {", ".join(elems)} }}
+  }}
+"""
+        classify = """    icmp type echo-request ct state new counter accept
+    ip saddr . ip daddr . tcp dport @allow_tcp counter accept"""
+    else:
+        raise ValueError(kind)
+    return f"""{head}{sets}  chain forward {{
+    type filter hook forward priority filter; policy drop;
+    ct state invalid counter drop
+{classify}
+    ct state established,related counter accept
+    counter comment "dropped by policy"
+  }}
+}}
+"""
+
+
+def weft_many_rules_state(topo: Topology, rules: int) -> str:
+    """weft_firewall_state with `rules` rules: rules - 4 fillers
+    (filler_rule, alternately ingress and egress, the /28 as the peer),
+    then ICMP echo in and out, then TCP to the benchmark ports from 10/8
+    (ingress, rule rules - 2) and to 10/8 (egress, the last rule): the
+    measured flows are decided by the last rules of their direction, the
+    worst case for a first-match scan. Tenants default deny."""
+    import json
+    st = json.loads(weft_firewall_state(topo))
+    ports = [str(p) for p in BENCH_PORTS]
+    rl = []
+    for i in range(max(0, rules - 4)):
+        cidr, port = filler_rule(i)
+        rl.append({"direction": "ingress" if i % 2 else "egress", "peer": {"cidrs": [cidr]},
+                   "protocol": "tcp", "ports": [str(port)], "action": "allow"})
+    rl += [{"direction": "ingress", "protocol": "icmp", "icmp_type": 8, "action": "allow"},
+           {"direction": "egress", "protocol": "icmp", "icmp_type": 8, "action": "allow"},
+           {"direction": "ingress", "peer": {"cidrs": ["10.0.0.0/8"]}, "protocol": "tcp",
+            "ports": ports, "action": "allow"},
+           {"direction": "egress", "peer": {"cidrs": ["10.0.0.0/8"]}, "protocol": "tcp",
+            "ports": ports, "action": "allow"}]
+    st["policies"][0]["rules"] = rl[-rules:] if rules < 4 else rl
+    return json.dumps(st) + "\n"
+
+
+def firewall_counters(lab: Lab, node: str, big: bool = False) -> dict[str, int]:
     """Packets counted by the forward chain's rules: established, invalid,
-    new_tcp, new_icmp, policy_drop."""
-    out = lab.exec(node, ["nft", "list", "chain", "inet", "weftbench", "forward"]).stdout
+    new_tcp, new_icmp, policy_drop (big_firewall_ruleset: invalid, new_icmp,
+    tcp_last_rule, established, policy_drop)."""
+    out = lab.exec(node, ["nft", "list", "chain", "inet", "weftbench", "forward"],
+                   timeout=120).stdout
     counts = [int(x) for x in re.findall(r"counter packets (\d+)", out)]
-    names = ["established", "invalid", "new_tcp", "new_icmp", "policy_drop"]
+    names = (["invalid", "new_icmp", "tcp_last_rule", "established", "policy_drop"] if big else
+             ["established", "invalid", "new_tcp", "new_icmp", "policy_drop"])
     return dict(zip(names, counts))
 
 
-def add_firewall(lab: Lab) -> None:
+def add_firewall(lab: Lab, ruleset=None) -> None:
+    ruleset = ruleset or firewall_ruleset
     for node in lab.topo.weft_nodes():
         ns = lab.ns(node.name)
         ns_run(ns, ["sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1"])
-        ns_run(ns, ["nft", "-f", "-"], input=firewall_ruleset(lab.topo, node.name))
+        ns_run(ns, ["nft", "-f", "-"], input=ruleset(lab.topo, node.name), timeout=300)
 
 
-def kernel_lab(firewall: bool = True, verbose: bool = False) -> Lab:
+def kernel_lab(firewall: bool = True, verbose: bool = False, rules: int = 0,
+               kind: str = "linear") -> Lab:
     """An unbuilt kernel-path Lab; use as `with kernel_lab() as lab:` (the
-    firewall is added on enter)."""
+    firewall is added on enter). rules > 0: big_firewall_ruleset(rules,
+    kind) instead of the four-rule firewall_ruleset."""
     lab = Lab(bench_topology(), mode="kernel", verbose=verbose)
+    ruleset = None
+    if rules > 0:
+        def ruleset(topo, node):
+            return big_firewall_ruleset(topo, node, rules, kind)
     if firewall:
         orig_build = lab.build
 
         def build():
             orig_build()
             try:
-                add_firewall(lab)
+                add_firewall(lab, ruleset)
             except BaseException:
                 lab.teardown()
                 raise

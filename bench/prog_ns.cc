@@ -25,8 +25,26 @@
 // call the redirect, so "decap+deliver" is the program's work up to and
 // including bpf_redirect(), not the veth transmit after it.
 //
+// Firewall (--suite firewall): the cost of classifying a NEW flow against
+// N rules (10, 100, 1,000, 10,000 by default) and of an ESTABLISHED flow's
+// packet, on the VM program (vm1 -> r1 on hv2, encapsulated; the egress
+// policy of vm1 judges it). The rules are compiled by the agent's real
+// compiler (weft::BuildPolicyTables from a weft::State with N rules) and
+// installed with Datapath::ApplyPolicy, exactly as the agent does. N - 1
+// rules do not match the flow (wrong port, peer, direction or protocol; a
+// mix of allow and deny); the last one, bit N - 1, allows it: the worst
+// case for a first-match scan. New flow: a TCP SYN; its conntrack entry is
+// deleted (bpf_map_delete_elem, outside the timed duration) before every
+// call, so every call is a conntrack miss that classifies and creates the
+// entry, with the same packet and the table at the same size. Established:
+// a TCP ACK of another flow, whose entry (picked up by the check call)
+// is hit on every call. Each case is checked first: verdict, reason and
+// the conntrack entry's rule_index == N - 1.
+//
 //   sudo build/weft_bench_prog [--iterations N] [--cpu C] [--json]
+//                              [--suite base|firewall|all] [--fw-rules 10,100,1000,10000]
 #include <bpf/bpf.h>
+#include <arpa/inet.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <net/if.h>
@@ -38,12 +56,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "agent/datapath/datapath.h"
+#include "agent/datapath/policy_tables.h"
 #include "agent/datapath/tables.h"
 #include "agent/model/state.h"
 #include "agent/model/validate.h"
@@ -136,6 +156,7 @@ struct Case {
   uint32_t want_ret;
   int want_reason;  // -1: none expected (empty programs)
   bool idempotent;  // leaves the packet alone: repeat=N is honest too
+  std::function<void()> before = nullptr;  // runs before every call, untimed
 };
 
 struct Result {
@@ -185,6 +206,7 @@ class Runner {
     // Check the path first: verdict and the one reason counted.
     auto before = dp_->ReadCounters();
     uint32_t ret = 0;
+    if (c.before) c.before();
     Once(c, ifindex, 1, &ret);
     auto after = dp_->ReadCounters();
     if (!before.ok() || !after.ok()) Die("ReadCounters failed");
@@ -202,10 +224,14 @@ class Runner {
           std::to_string(total) + ", want " + std::string(ReasonLabel(c.want_reason)));
     r.reason = c.want_reason >= 0 ? std::string(ReasonLabel(c.want_reason)) : "-";
 
-    for (int i = 0; i < iterations / 10 + 100; ++i) Once(c, ifindex, 1, &ret);  // warm up
+    for (int i = 0; i < iterations / 10 + 100; ++i) {  // warm up
+      if (c.before) c.before();
+      Once(c, ifindex, 1, &ret);
+    }
     std::vector<uint32_t> d(iterations);
     double sum = 0;
     for (int i = 0; i < iterations; ++i) {
+      if (c.before) c.before();
       d[i] = Once(c, ifindex, 1, &ret);
       sum += d[i];
     }
@@ -256,20 +282,215 @@ Bytes FromHv2(uint32_t vni, const Bytes& inner) {
   return testing::VxlanFrame(s, inner);
 }
 
+
+// ---- firewall: N rules compiled by the agent's compiler ----------------------
+
+constexpr uint16_t kFwNewSport = 40001;  // the new flow: SYN, entry deleted before each call
+constexpr uint16_t kFwEstSport = 40002;  // the established flow: ACK, entry kept
+constexpr uint16_t kFwDport = 5201;
+
+// Ports of the rules that do not match (never 5201).
+constexpr uint16_t kOtherPorts[] = {22,   25,   53,   80,   110,  123,  143,  389,
+                                    443,  465,  587,  636,  993,  995,  1433, 1521,
+                                    2049, 2379, 3000, 3306, 3389, 5432, 5672, 6379,
+                                    6443, 8080, 8443, 9090, 9092, 9200, 11211, 27017};
+
+// BenchState() plus one policy of `rules` rules applied to hv1's two VMs,
+// tenant default deny. Rule i < rules - 1 never matches TCP vm1 -> r1:5201
+// (egress): by port (peer 10/8), by peer (a /28 of 172.16/12 or
+// 192.168/16), by direction (ingress) or by protocol (UDP); every fifth is
+// a deny. The last rule allows egress TCP 5201 to 10/8.
+State FirewallState(int rules) {
+  State s = BenchState();
+  s.tenants[0].default_action = FirewallAction::kDeny;
+  Policy p;
+  p.name = "bench-fw";
+  p.tenant = "blue";
+  p.applied_to_endpoints = {"vm1", "vm2"};
+  for (int i = 0; i + 1 < rules; ++i) {
+    Rule r;
+    const uint32_t port = kOtherPorts[(i / 4) % std::size(kOtherPorts)];
+    const Ipv4Prefix p28{(Ip("172.16.0.0") + 16u * static_cast<uint32_t>(i)) & 0xfffffff0u, 28};
+    switch (i % 4) {
+      case 0:  // right peer, wrong port
+        r.direction = RuleDirection::kEgress;
+        r.peer_cidrs = {Prefix("10.0.0.0", 8)};
+        r.protocol = RuleProtocol::kTcp;
+        r.ports = {{port, port}};
+        break;
+      case 1:  // right port, wrong peer
+        r.direction = RuleDirection::kEgress;
+        r.peer_cidrs = {p28};
+        r.protocol = RuleProtocol::kTcp;
+        r.ports = {{kFwDport, kFwDport}};
+        break;
+      case 2:  // ingress
+        r.direction = RuleDirection::kIngress;
+        r.peer_cidrs = {p28};
+        r.protocol = RuleProtocol::kTcp;
+        r.ports = {{port, port}, {kFwDport, kFwDport}};
+        break;
+      default:  // UDP
+        r.direction = RuleDirection::kEgress;
+        r.peer_cidrs = {{(Ip("192.168.0.0") + 16u * static_cast<uint32_t>(i % 4096)), 28}};
+        r.protocol = RuleProtocol::kUdp;
+        r.ports = {{port, port}};
+        break;
+    }
+    r.action = i % 5 == 0 ? RuleAction::kDeny : RuleAction::kAllow;
+    p.rules.push_back(std::move(r));
+  }
+  Rule last;
+  last.direction = RuleDirection::kEgress;
+  last.peer_cidrs = {Prefix("10.0.0.0", 8)};
+  last.protocol = RuleProtocol::kTcp;
+  last.ports = {{kFwDport, kFwDport}};
+  last.action = RuleAction::kAllow;
+  p.rules.push_back(std::move(last));
+  s.policies = {std::move(p)};
+  return s;
+}
+
+// The conntrack key of a flow (normalised: lower address/port first, as
+// bpf/lib/conntrack.h does; checked against the map after the first call).
+weft_ct_key CtKey(uint32_t tenant, uint8_t protocol, uint32_t a, uint16_t port_a, uint32_t b,
+                  uint16_t port_b) {
+  const bool a_lo = a < b || (a == b && port_a <= port_b);
+  weft_ct_key k{};
+  k.tenant_id = tenant;
+  k.protocol = protocol;
+  k.addr_lo_be = htonl(a_lo ? a : b);
+  k.port_lo_be = htons(a_lo ? port_a : port_b);
+  k.addr_hi_be = htonl(a_lo ? b : a);
+  k.port_hi_be = htons(a_lo ? port_b : port_a);
+  return k;
+}
+
+Bytes TcpSegment(const Mac& dmac, const Mac& smac, const char* sip, const char* dip,
+                 uint16_t sport, uint16_t dport, uint8_t flags) {
+  testing::Ipv4Spec ip;
+  ip.src = Ip(sip);
+  ip.dst = Ip(dip);
+  ip.proto = testing::kProtoTcp;
+  ip.df = true;
+  return testing::Ipv4Frame(dmac, smac, ip,
+                            testing::Tcp(sport, dport, flags, 1000, flags & testing::kTcpAck ? 2000 : 0,
+                                         Bytes(flags & testing::kTcpSyn ? 0 : 64, 0x5a), ip.src,
+                                         ip.dst));
+}
+
+struct FwResult {
+  int rules = 0;
+  size_t entries = 0;     // map entries of the compiled rule set (one slot)
+  double build_ms = 0;    // BuildPolicyTables, the slot written
+  double apply_ms = 0;    // ApplyPolicy: build + write inactive slot + flip + clear old
+  Result new_flow, established;
+};
+
+double Ms(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+FwResult MeasureFirewall(Datapath& dp, Runner& runner, int rules, int iterations) {
+  FwResult out;
+  out.rules = rules;
+  const State state = FirewallState(rules);
+  if (absl::Status s = ValidateState(state); !s.ok()) Die("ValidateState(firewall): " + s.ToString());
+  double build_ms = 0;
+  size_t entries = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  absl::Status applied = dp.ApplyPolicy([&](uint32_t slot) {
+    const auto b0 = std::chrono::steady_clock::now();
+    auto t = BuildPolicyTables(state, "hv1", slot);
+    build_ms = Ms(std::chrono::steady_clock::now() - b0);  // the last build: the slot written
+    if (t.ok()) {
+      entries = 0;
+      for (const MapTable& m : *t) entries += m.entries.size();
+    }
+    return t;
+  });
+  out.apply_ms = Ms(std::chrono::steady_clock::now() - t0);
+  if (!applied.ok()) Die("ApplyPolicy(" + std::to_string(rules) + " rules): " + applied.ToString());
+  out.build_ms = build_ms;
+  out.entries = entries;
+
+  const int ct_fd = dp.MapFd(WEFT_MAP_CT);
+  if (ct_fd < 0) Die("no weft_ct map");
+  const uint32_t vm1 = Ip("10.0.1.10"), r1 = Ip("10.0.1.11");
+  const weft_ct_key new_key = CtKey(1, 6, vm1, kFwNewSport, r1, kFwDport);
+  const weft_ct_key est_key = CtKey(1, 6, vm1, kFwEstSport, r1, kFwDport);
+  bpf_map_delete_elem(ct_fd, &new_key);
+  bpf_map_delete_elem(ct_fd, &est_key);
+
+  const int vm = dp.VmProgramFd();
+  const std::string tag = std::to_string(rules) + " rules";
+  Case fresh{"new flow (TCP SYN, conntrack miss), " + tag, "tc", vm, "vm1",
+             TcpSegment(kR1Mac, kVm1Mac, "10.0.1.10", "10.0.1.11", kFwNewSport, kFwDport,
+                        testing::kTcpSyn),
+             kTcRedirect, WEFT_ENCAP, false};
+  fresh.before = [ct_fd, new_key] { bpf_map_delete_elem(ct_fd, &new_key); };
+  Case est{"established flow (TCP ACK, conntrack hit), " + tag, "tc", vm, "vm1",
+           TcpSegment(kR1Mac, kVm1Mac, "10.0.1.10", "10.0.1.11", kFwEstSport, kFwDport,
+                      testing::kTcpAck | testing::kTcpPsh),
+           kTcRedirect, WEFT_ENCAP, false};
+
+  auto check_rule = [&](const weft_ct_key& key, const char* what) {
+    weft_ct_entry e{};
+    if (bpf_map_lookup_elem(ct_fd, &key, &e) != 0)
+      Die(std::string(what) + ": no conntrack entry after the call (key mismatch?)");
+    if (e.rule_index != static_cast<uint32_t>(rules - 1))
+      Die(std::string(what) + ", " + tag + ": decided by rule " + std::to_string(e.rule_index) +
+          ", want the last, " + std::to_string(rules - 1));
+  };
+  out.new_flow = runner.Measure(fresh, iterations);
+  check_rule(new_key, "new flow");
+  // The first call (Measure's check) picks the ACK up through the policy;
+  // every later call is a hit.
+  out.established = runner.Measure(est, iterations);
+  check_rule(est_key, "established flow");
+  weft_ct_entry e{};
+  bpf_map_lookup_elem(ct_fd, &est_key, &e);
+  if (e.state != WEFT_CT_ESTABLISHED) Die("established flow: entry state " + std::to_string(e.state));
+  return out;
+}
+
+std::vector<int> ParseInts(const std::string& text) {
+  std::vector<int> out;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    if (comma == std::string::npos) comma = text.size();
+    const int v = std::atoi(text.substr(pos, comma - pos).c_str());
+    if (v < 1 || v > WEFT_MAX_RULES) Die("--fw-rules: each count must be 1.." + std::to_string(WEFT_MAX_RULES));
+    out.push_back(v);
+    pos = comma + 1;
+  }
+  return out;
+}
+
 int Main(int argc, char** argv) {
   int iterations = 20000;
   int cpu = 0;
   bool json = false;
+  std::string suite = "base";
+  std::vector<int> fw_rules = {10, 100, 1000, 10000};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--iterations" && i + 1 < argc) iterations = std::atoi(argv[++i]);
     else if (a == "--cpu" && i + 1 < argc) cpu = std::atoi(argv[++i]);
     else if (a == "--json") json = true;
+    else if (a == "--suite" && i + 1 < argc) suite = argv[++i];
+    else if (a == "--fw-rules" && i + 1 < argc) fw_rules = ParseInts(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: %s [--iterations N] [--cpu C] [--json]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--iterations N] [--cpu C] [--json] [--suite base|firewall|all] "
+                   "[--fw-rules 10,100,1000,10000]\n",
+                   argv[0]);
       return 2;
     }
   }
+  if (suite != "base" && suite != "firewall" && suite != "all") Die("--suite: base, firewall or all");
+  const bool base_suite = suite != "firewall", fw_suite = suite != "base";
   if (iterations < 100) Die("--iterations must be >= 100");
   if (geteuid() != 0) Die("needs root (BPF_PROG_TEST_RUN, a private network namespace)");
 
@@ -334,21 +555,42 @@ int Main(int argc, char** argv) {
       {"VM: same-host route, 1464 B TCP", "tc", vm, "vm1", route_big, kTcRedirect, WEFT_DELIVER_LOCAL, false},
   };
 
+  if (!base_suite) cases.resize(2);  // the empty programs: the harness's cost
   Runner runner(dp->get());
   std::vector<Result> results;
   for (const Case& c : cases) results.push_back(runner.Measure(c, iterations));
   const double base_xdp = results[0].p50, base_tc = results[1].p50;
+  std::vector<FwResult> fw;
+  if (fw_suite) {
+    for (int n : fw_rules) fw.push_back(MeasureFirewall(**dp, runner, n, iterations));
+  }
+  if (!base_suite) results.clear();
+  auto json_result = [&](const Result& r, double base) {
+    std::printf("{\"name\": \"%s\", \"hook\": \"%s\", \"bytes\": %zu, \"reason\": \"%s\", "
+                "\"p10\": %.0f, \"p50\": %.0f, \"p90\": %.0f, \"mean\": %.1f, "
+                "\"net_p50\": %.0f, \"amortised\": %.1f}",
+                r.name.c_str(), r.hook.c_str(), r.bytes, r.reason.c_str(), r.p10, r.p50, r.p90,
+                r.mean, r.p50 - base, r.amortised);
+  };
 
   if (json) {
-    std::printf("{\"iterations\": %d, \"cpu\": %d, \"results\": [\n", iterations, cpu);
+    std::printf("{\"iterations\": %d, \"cpu\": %d, \"empty_tc_p50\": %.0f, \"results\": [\n",
+                iterations, cpu, base_tc);
     for (size_t i = 0; i < results.size(); ++i) {
       const Result& r = results[i];
-      const double base = r.hook == "xdp" ? base_xdp : base_tc;
-      std::printf("  {\"name\": \"%s\", \"hook\": \"%s\", \"bytes\": %zu, \"reason\": \"%s\", "
-                  "\"p10\": %.0f, \"p50\": %.0f, \"p90\": %.0f, \"mean\": %.1f, "
-                  "\"net_p50\": %.0f, \"amortised\": %.1f}%s\n",
-                  r.name.c_str(), r.hook.c_str(), r.bytes, r.reason.c_str(), r.p10, r.p50, r.p90,
-                  r.mean, r.p50 - base, r.amortised, i + 1 < results.size() ? "," : "");
+      std::printf("  ");
+      json_result(r, r.hook == "xdp" ? base_xdp : base_tc);
+      std::printf("%s\n", i + 1 < results.size() ? "," : "");
+    }
+    std::printf("], \"firewall\": [\n");
+    for (size_t i = 0; i < fw.size(); ++i) {
+      const FwResult& f = fw[i];
+      std::printf("  {\"rules\": %d, \"entries\": %zu, \"build_ms\": %.1f, \"apply_ms\": %.1f, "
+                  "\"new\": ", f.rules, f.entries, f.build_ms, f.apply_ms);
+      json_result(f.new_flow, base_tc);
+      std::printf(", \"established\": ");
+      json_result(f.established, base_tc);
+      std::printf("}%s\n", i + 1 < fw.size() ? "," : "");
     }
     std::printf("]}\n");
   } else {
@@ -362,6 +604,18 @@ int Main(int argc, char** argv) {
                   r.hook.c_str(), r.bytes, r.p10, r.p50, r.p90, r.p50 - base,
                   r.amortised >= 0 ? std::to_string(static_cast<int>(r.amortised + 0.5)).c_str()
                                    : "-");
+    }
+    if (!fw.empty()) {
+      std::printf("\nfirewall, VM program, vm1 -> r1 TCP 5201, egress policy of vm1; the last "
+                  "rule decides; ns per packet (empty TC p50 %.0f)\n", base_tc);
+      std::printf("%7s %8s %9s %9s | %-28s | %-28s\n", "rules", "entries", "build ms",
+                  "apply ms", "new flow p10/p50/p90 (net)", "established p10/p50/p90 (net)");
+      for (const FwResult& f : fw) {
+        std::printf("%7d %8zu %9.1f %9.1f | %5.0f %5.0f %5.0f (%5.0f) | %5.0f %5.0f %5.0f (%5.0f)\n",
+                    f.rules, f.entries, f.build_ms, f.apply_ms, f.new_flow.p10, f.new_flow.p50,
+                    f.new_flow.p90, f.new_flow.p50 - base_tc, f.established.p10,
+                    f.established.p50, f.established.p90, f.established.p50 - base_tc);
+      }
     }
   }
   return 0;

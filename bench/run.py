@@ -1,7 +1,14 @@
 #!/usr/bin/python3
 """Weft benchmarks, one command, one run, every figure beside its baseline:
 
-    sudo bench/run.py --build-dir build --out docs/BENCHMARKS.md
+    sudo bench/run.py --build-dir build --out docs/BENCHMARKS.md [--only PARTS]
+
+PARTS (comma list; default all): prog, tcp, fw, sync, or single parts:
+  prog                 BPF_PROG_TEST_RUN ns/packet of the datapath (1.)
+  tcp                  bare, kernel, kernel_nofw, weft_tc, weft_tc_fw, weft_xdp (2.)
+  fw                   fwprog + kernel, kernel_fw10k, kernel_fwset, weft_tc_fw10,
+                       weft_tc_fw10k (3.)
+  sync                 bench/sync_scale.py (4.)
 
   1. BPF_PROG_TEST_RUN ns/packet of the datapath programs against an empty
      XDP/TC program (build/weft_bench_prog, bench/prog_ns.cc);
@@ -16,10 +23,22 @@
        iperf3 TCP throughput (--duration s, median of --reps),
        TCP request/response (bench/rr.py, 1-byte messages, --rr-seconds s),
        ping -i 0.002 RTT (200 echoes) as a secondary latency figure.
+  3. firewall: fwprog = weft_bench_prog --suite firewall (ns/packet of a new
+     and an established flow at 10..10,000 rules compiled by the agent's
+     compiler); and the same measurements as 2. on the kernel path with
+     10,000 nftables rules (linear; as one set) and Weft TC with 10 and
+     10,000 rules, every rule set built so the measured flow is decided by
+     its last rule (bench/kernel_path.py big_firewall_ruleset,
+     weft_many_rules_state); measured interleaved with the rows of 2.;
+  4. control plane: bench/sync_scale.py (full sync of 100k endpoints, 10k
+     routes, 10k rules to one agent's maps; agent memory; propagation of one
+     change to 100 sync clients).
 
 Writes the figures between the markers <!-- bench:begin --> and
-<!-- bench:end --> of --out (text outside them is kept; the file is created
-when absent). Every namespace has a unique name and is removed on success,
+<!-- bench:end --> of --out (prog and tcp), <!-- bench:begin fw --> ...
+<!-- bench:end fw --> (fw) and <!-- bench:begin sync --> ... (sync); a block
+whose parts did not run is left as it was, text outside the blocks is kept
+(the file is created when absent). Every namespace has a unique name and is removed on success,
 failure, Ctrl-C, SIGTERM and when the --budget (seconds) runs out.
 """
 
@@ -32,6 +51,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import signal
 import statistics
 import subprocess
@@ -224,6 +244,15 @@ def build_topology(key: str, args, stack: contextlib.ExitStack) -> tuple[object,
         return b, [Target(key, "bare", b, b.a, b.b, "10.0.1.11")]
     if key in ("kernel", "kernel_nofw"):
         lab = stack.enter_context(kp.kernel_lab(firewall=key == "kernel"))
+    elif key in ("kernel_fw10k", "kernel_fwset"):
+        lab = stack.enter_context(kp.kernel_lab(
+            rules=args.fw_rules, kind="linear" if key == "kernel_fw10k" else "set"))
+    elif key in ("weft_tc_fw10", "weft_tc_fw10k"):
+        lab = stack.enter_context(Lab(kp.bench_topology(), mode="weft",
+                                      build_dir=args.build_dir, underlay_hook="tc"))
+        lab.write_state(kp.weft_many_rules_state(
+            lab.topo, 10 if key == "weft_tc_fw10" else args.fw_rules))
+        lab.start_agents(timeout=60)
     else:
         hook = key.split("_")[1]
         lab = stack.enter_context(Lab(kp.bench_topology(), mode="weft",
@@ -234,7 +263,11 @@ def build_topology(key: str, args, stack: contextlib.ExitStack) -> tuple[object,
         # checksumming off on the hypervisors' eth0 (docs/BENCHMARKS.md)
         lab.start_agents()
     check_reach(lab)
-    return lab, lab_targets(key, lab)
+    targets = lab_targets(key, lab)
+    if key in FW_KEYS and key != "kernel":
+        # the firewall rows: --fw-paths only (cross-host by default: the run's length)
+        targets = [t for t in targets if t.path in args.fw_paths.split(",")]
+    return lab, targets
 
 
 def wait_quiet(args, t: "Target") -> None:
@@ -255,9 +288,21 @@ def wait_quiet(args, t: "Target") -> None:
 def topology_notes(key: str, env) -> dict | None:
     if key == "kernel":
         return {n.name: kp.firewall_counters(env, n.name) for n in env.topo.nodes}
+    if key in ("kernel_fw10k", "kernel_fwset"):
+        return {n.name: kp.firewall_counters(env, n.name, big=True) for n in env.topo.nodes}
     if key.startswith("weft"):
         dead = env.check_agents_alive()
         notes = {n.name: env.drop_counters(n.name) for n in env.topo.nodes}
+        if key in ("weft_tc_fw10", "weft_tc_fw10k"):
+            # the rule set really is in the maps: entries of weft_pol_rules (both slots)
+            for n in env.topo.nodes:
+                cp = run(["bpftool", "-j", "map", "dump", "pinned",
+                          os.path.join(env.pin_dir(n.name), "weft_pol_rules")],
+                         check=False, timeout=120)
+                try:
+                    notes[f"{n.name} weft_pol_rules entries"] = len(json.loads(cp.stdout))
+                except ValueError:
+                    pass
         if dead:
             notes["agents died"] = dead
         return notes
@@ -328,6 +373,25 @@ def bench_prog(args) -> dict:
     return json.loads(cp.stdout)
 
 
+def bench_fwprog(args) -> dict:
+    exe = os.path.join(args.build_dir, "weft_bench_prog")
+    cp = run([exe, "--json", "--suite", "firewall", "--iterations", str(args.prog_iterations),
+              "--fw-rules", args.fw_prog_rules], timeout=600)
+    return json.loads(cp.stdout)
+
+
+def bench_sync(args) -> dict:
+    """bench/sync_scale.py in a process of its own (its memory, its budget)."""
+    argv = ["/usr/bin/python3", os.path.join(HERE, "sync_scale.py"), "--build-dir",
+            args.build_dir, "--json", "--budget", str(args.sync_budget)] + args.sync_args.split()
+    cp = subprocess.run(argv, capture_output=True, text=True, timeout=args.sync_budget + 60)
+    sys.stderr.write(cp.stderr[-4000:])
+    try:
+        return json.loads(cp.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise LabError(f"sync_scale.py exit {cp.returncode}: {(cp.stdout + cp.stderr)[-500:]}")
+
+
 # --- report ----------------------------------------------------------------------------
 
 TOPOLOGIES = [
@@ -337,14 +401,21 @@ TOPOLOGIES = [
     ("weft_tc", "Weft, TC decap hook"),
     ("weft_tc_fw", "Weft, TC hook + firewall policy"),
     ("weft_xdp", "Weft, XDP decap hook"),
+    ("kernel_fw10k", "kernel path, nftables 10,000 linear rules"),
+    ("kernel_fwset", "kernel path, nftables 10,000 rules as one set"),
+    ("weft_tc_fw10", "Weft TC, 10 rules"),
+    ("weft_tc_fw10k", "Weft TC, 10,000 rules"),
 ]
+TCP_KEYS = ["bare", "kernel", "kernel_nofw", "weft_tc", "weft_tc_fw", "weft_xdp"]
+FW_KEYS = ["kernel", "kernel_fw10k", "kernel_fwset", "weft_tc_fw10", "weft_tc_fw10k"]
+GROUPS = {"tcp": TCP_KEYS, "fw": ["fwprog"] + FW_KEYS, "prog": ["prog"], "sync": ["sync"]}
 
 
 def fmt(v, spec=".2f", none="–"):
     return none if v is None else format(v, spec)
 
 
-def report(results: dict, prog: dict | None, meta: dict, errors: dict) -> str:
+def run_header(meta: dict) -> list[str]:
     L = []
     L.append(f"Run {meta['date']} on `{meta['host']}`: {meta['nproc']} CPUs ({meta['cpu']}), "
              f"kernel {meta['kernel']}, commit `{meta['commit']}`; {meta['elapsed']:.0f} s.")
@@ -357,6 +428,33 @@ def report(results: dict, prog: dict | None, meta: dict, errors: dict) -> str:
     L.append(meta["command"])
     L.append("```")
     L.append("")
+    if meta.get("busy_label"):
+        L.append(meta["busy_label"])
+        L.append("")
+    return L
+
+
+def report(results: dict, prog: dict | None, meta: dict, errors: dict,
+           keys: list[str] | None = None, targets: bool = True) -> str:
+    """The network tables of `keys` (default TCP_KEYS) and the prog table."""
+    keys = keys or TCP_KEYS
+    topologies = [(k, n) for k, n in TOPOLOGIES if k in keys]
+    L = run_header(meta)
+    if not any(k in results or k in errors for k in keys):
+        topologies = []
+    if topologies:
+        L += network_tables(results, meta, errors, topologies, targets)
+    if prog:
+        L += prog_table(prog)
+    elif "prog" in errors:
+        L.append(f"weft_bench_prog failed: {errors['prog']}")
+        L.append("")
+    return "\n".join(L)
+
+
+def network_tables(results: dict, meta: dict, errors: dict, topologies: list,
+                   targets: bool, paths=("cross-host", "same-host")) -> list[str]:
+    L = []
     L.append(f"iperf3 TCP: {meta['duration']} s, median of {meta['reps']} (each run's rate "
              f"in brackets), client/server pinned to CPUs `{meta['affinity'] or 'unpinned'}`; "
              "retransmits per run. Request/response: bench/rr.py, 1-byte request and "
@@ -365,7 +463,7 @@ def report(results: dict, prog: dict | None, meta: dict, errors: dict) -> str:
              "wake-up). ping: 200 echoes, 0.002 s apart, average RTT. VM MTU 1450, underlay "
              "MTU 1500 everywhere.")
     L.append("")
-    for path in ("cross-host", "same-host"):
+    for path in paths:
         title = {"cross-host": "Cross-host routed (c1 on hv1 → r1 on hv2, tenant A)",
                  "same-host": "Same-host routed (c1 → l1, both on hv1, tenant A)"}[path]
         L.append(f"#### {title}")
@@ -375,7 +473,7 @@ def report(results: dict, prog: dict | None, meta: dict, errors: dict) -> str:
                  "RR 2 CPUs p50 / p99 µs | ping avg µs |")
         L.append("| --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |")
         base = results.get("kernel", {}).get(path)
-        for key, name in TOPOLOGIES:
+        for key, name in topologies:
             if key in errors:
                 L.append(f"| {name} | failed: {errors[key][:80]} | | | | | | | | |")
                 continue
@@ -397,8 +495,8 @@ def report(results: dict, prog: dict | None, meta: dict, errors: dict) -> str:
                      f"{fmt(pg.get('avg_us'), '.0f')} |")
         L.append("")
     busy = []
-    for key, name in TOPOLOGIES:
-        for path in ("cross-host", "same-host"):
+    for key, name in topologies:
+        for path in paths:
             r = results.get(key, {}).get(path)
             if not r or (key == "bare" and path == "same-host"):
                 continue
@@ -415,7 +513,7 @@ def report(results: dict, prog: dict | None, meta: dict, errors: dict) -> str:
     k = results.get("kernel")
     for wkey, wname in (("weft_tc_fw", "Weft TC + firewall policy"), ("weft_tc", "Weft TC")):
         w = results.get(wkey)
-        if not (k and w):
+        if not (k and w and targets):
             continue
         kc, wc = k.get("cross-host"), w.get("cross-host")
         if not (kc and wc and kc["iperf"] and wc["iperf"] and kc["rr"] and wc["rr"]):
@@ -430,7 +528,7 @@ def report(results: dict, prog: dict | None, meta: dict, errors: dict) -> str:
                  f"({'met' if wc['rr2']['p50_us'] <= kc['rr2']['p50_us'] else 'NOT met'}).")
         L.append("")
     notes = []
-    for key, name in TOPOLOGIES:
+    for key, name in topologies:
         n = results.get(key, {}).get("notes")
         if n:
             notes.append(f"- {name}: " + "; ".join(
@@ -441,6 +539,11 @@ def report(results: dict, prog: dict | None, meta: dict, errors: dict) -> str:
         L.append("")
         L += notes
         L.append("")
+    return L
+
+
+def prog_table(prog: dict) -> list[str]:
+    L = []
     if prog:
         L.append(f"#### BPF_PROG_TEST_RUN, ns per packet ({prog['iterations']} calls of "
                  f"repeat=1 each, pinned to CPU {prog['cpu']})")
@@ -451,11 +554,163 @@ def report(results: dict, prog: dict | None, meta: dict, errors: dict) -> str:
         for r in prog["results"]:
             am = "–" if r["amortised"] < 0 else f"{r['amortised']:.0f}"
             L.append(f"| {r['name']} | {r['hook']} | {r['bytes']} | {r['p10']:.0f} | "
-                     f"**{r['p50']:.0f}** | {r['p90']:.0f} | {r['net_p50']:.0f} | {am} |")
+                 f"**{r['p50']:.0f}** | {r['p90']:.0f} | {r['net_p50']:.0f} | {am} |")
         L.append("")
-    elif "prog" in errors:
-        L.append(f"weft_bench_prog failed: {errors['prog']}")
+    return L
+
+
+def gbps(results: dict, key: str, path: str = "cross-host"):
+    r = results.get(key, {}).get(path)
+    return r["iperf"]["gbps"] if r and r.get("iperf") else None
+
+
+def rr_p50(results: dict, key: str, path: str = "cross-host"):
+    r = results.get(key, {}).get(path)
+    return r["rr"]["p50_us"] if r and r.get("rr") else None
+
+
+def report_fw(results: dict, fwprog: dict | None, meta: dict, errors: dict) -> str:
+    L = run_header(meta)
+    if fwprog:
+        L.append(f"#### Firewall: BPF_PROG_TEST_RUN ns per packet ({fwprog['iterations']} calls "
+                 f"of repeat=1 each, pinned to CPU {fwprog['cpu']}; empty TC program p50 "
+                 f"{fwprog['empty_tc_p50']:.0f} ns)")
         L.append("")
+        L.append("VM program, vm1 → r1 on hv2 (encapsulated), TCP to 5201, judged by vm1's "
+                 "egress policy. N rules compiled by `BuildPolicyTables` and installed by "
+                 "`ApplyPolicy`; the flow is decided by the last rule (bit N − 1, checked). "
+                 "New flow: a SYN, its conntrack entry deleted before every call (untimed); "
+                 "established: an ACK hitting its entry.")
+        L.append("")
+        L.append("| rules | policy map entries | compile ms | ApplyPolicy ms | new flow p10 / "
+                 "**p50** / p90 | new − empty | established p10 / **p50** / p90 | "
+                 "established − empty |")
+        L.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        fw = fwprog.get("firewall", [])
+        for f in fw:
+            n, e = f["new"], f["established"]
+            L.append(f"| {f['rules']:,} | {f['entries']:,} | {f['build_ms']:.1f} | "
+                     f"{f['apply_ms']:.1f} | {n['p10']:.0f} / **{n['p50']:.0f}** / "
+                     f"{n['p90']:.0f} | {n['net_p50']:.0f} | {e['p10']:.0f} / "
+                     f"**{e['p50']:.0f}** / {e['p90']:.0f} | {e['net_p50']:.0f} |")
+        L.append("")
+        by = {f["rules"]: f for f in fw}
+        if 10 in by and 10000 in by:
+            r = by[10000]["new"]["p50"] / by[10]["new"]["p50"]
+            rn = (by[10000]["new"]["net_p50"] / by[10]["new"]["net_p50"]
+                  if by[10]["new"]["net_p50"] > 0 else float("nan"))
+            es = [by[k]["established"]["p50"] for k in sorted(by)]
+            L.append(f"Targets: new flow at 10,000 rules / at 10 rules = {r:.2f}× "
+                     f"(net of the harness {rn:.2f}×; target ≤ 2×: "
+                     f"{'met' if r <= 2 else 'NOT met'}); established p50 from "
+                     f"{min(es):.0f} to {max(es):.0f} ns over "
+                     f"{', '.join(f'{k:,}' for k in sorted(by))} rules (target: flat).")
+            L.append("")
+    elif "fwprog" in errors:
+        L.append(f"weft_bench_prog --suite firewall failed: {errors['fwprog']}")
+        L.append("")
+    topologies = [(k, n) for k, n in TOPOLOGIES if k in FW_KEYS and
+                  (k in results or k in errors)]
+    if topologies:
+        paths = [p for p in ("cross-host", "same-host")
+                 if any(results.get(k, {}).get(p) for k, _ in topologies if k != "kernel")]
+        L += network_tables(results, meta, errors, topologies, targets=False,
+                            paths=paths or ["cross-host"])
+        w, ks = gbps(results, "weft_tc_fw10k"), gbps(results, "kernel_fwset")
+        wl, kl = rr_p50(results, "weft_tc_fw10k"), rr_p50(results, "kernel_fwset")
+        if w and ks:
+            L.append(f"Target, Weft TC 10,000 rules vs nftables set-based, cross-host: TCP "
+                     f"{w / ks:.2f}× (target ≥ 1.0: {'met' if w >= ks else 'NOT met'})"
+                     + (f"; RR p50 (1 CPU) {wl:.1f} vs {kl:.1f} µs "
+                        f"({'met' if wl <= kl else 'NOT met'})" if wl and kl else "") + ".")
+            L.append("")
+    return "\n".join(L)
+
+
+def report_sync(sync: dict | None, meta: dict, errors: dict) -> str:
+    L = run_header(meta)
+    if not sync:
+        L.append(f"sync_scale.py failed: {errors.get('sync', '?')}")
+        return "\n".join(L)
+    full, bd, fan = sync.get("full"), sync.get("breakdown"), sync.get("fanout")
+    if full:
+        z = full["sizes"]
+        L.append(f"#### Full sync: {z['endpoints']:,} endpoints, {z['routes']:,} routes, "
+                 f"{z['rules']:,} rules, {z['nodes']:,} nodes, {z['tenants']} tenants, "
+                 f"{z['segments']} segments ({z['file_mib']:.1f} MiB of state file) → one agent")
+        L.append("")
+        am, ctl = full.get("agent_mem_mib", {}), full.get("controller_mem_mib_after", {})
+        L.append("| what | figure | target |")
+        L.append("| --- | ---: | --- |")
+        L.append(f"| controller start → serving (load YAML, validate, {z['nodes']:,} node views) | "
+                 f"{full['controller_load_s']:.2f} s | |")
+        L.append(f"| agent start → Ack at the controller (load programs, connect, "
+                 f"{full.get('chunks') or '?'} chunks, validate, build, map writes) | "
+                 f"**{full['agent_sync_s']:.2f} s** | ≤ 2 s: "
+                 f"{'met' if full['agent_sync_s'] <= 2 else 'NOT met'} |")
+        L.append(f"| controller start → Ack (the two above) | {full['total_s']:.2f} s | |")
+        L.append(f"| agent VmRSS / VmHWM, {full.get('settle', 3):.0f} s after the Ack | "
+                 f"**{am.get('VmRSS', 0):.0f}** / {am.get('VmHWM', 0):.0f} MiB | RSS ≤ 100 MiB: "
+                 f"{'met' if am.get('VmRSS', 1e9) <= 100 else 'NOT met'} |")
+        L.append(f"| controller VmRSS / VmHWM | {ctl.get('VmRSS', 0):.0f} / "
+                 f"{ctl.get('VmHWM', 0):.0f} MiB | |")
+        L.append(f"| map entries after the sync | "
+                 + ", ".join(f"{k} {v if v is not None else '?'}"
+                             for k, v in full.get("map_entries", {}).items()) + " | |")
+        L.append("")
+        L.append("From the agent's start (log timestamps, 1 ms): " + "; ".join(
+            f"{k} {v:.3f} s" for k, v in full["stamps_s"].items() if v is not None) + ".")
+        L.append("")
+    elif "full" in sync.get("errors", {}):
+        L.append(f"Full sync failed: {sync['errors']['full']}")
+        L.append("")
+    if bd:
+        L.append(f"Stage by stage, one single-threaded process (`weft_bench_sync breakdown`; "
+                 f"view {bd['view_bytes'] / 2**20:.1f} MiB in {bd['chunks']} chunks, "
+                 f"{bd['policy_entries']:,} policy map entries, peak RSS "
+                 f"{bd['vm_hwm_kb'] / 1024:.0f} MiB):")
+        L.append("")
+        L.append("| stage | ms |")
+        L.append("| --- | ---: |")
+        for name, ms in bd["stages"]:
+            L.append(f"| {name} | {ms:.0f} |")
+        L.append("")
+    if fan:
+        L.append(f"#### Propagation of one change to {fan['clients']} sync clients")
+        L.append("")
+        L.append(f"{fan['clients']} `weft::SyncClient`s in one process (weft_bench_sync "
+                 f"fanout, no datapath; each validates its view as an agent does), one TCP "
+                 f"connection each; state: {fan['endpoints']:,} endpoints in "
+                 f"{fan['tenants']} tenants, a tenant with an endpoint on every node whose "
+                 f"policy each change extends by one rule (every view changes); "
+                 f"{fan['changes']} changes, controller polling the file every "
+                 f"{fan['poll_ms']} ms. Latency per client and change:")
+        L.append("")
+        L.append("| from | arrivals | p50 ms | p99 ms | max ms | target |")
+        L.append("| --- | ---: | ---: | ---: | ---: | --- |")
+        for key, what in (("from_write", "the state file's replacement"),
+                          ("from_accept", "the controller's accept (its log, 1 ms)")):
+            f = fan.get(key)
+            if f:
+                L.append(f"| {what} | {f['n']} | {f['p50_ms']:.0f} | **{f['p99_ms']:.0f}** | "
+                         f"{f['max_ms']:.0f} | p99 ≤ 100 ms: "
+                         f"{'met' if f['p99_ms'] <= 100 else 'NOT met'} |")
+        L.append("")
+        c = fan.get("cpu_ms_per_change")
+        if c:
+            L.append(f"CPU time per change: controller {c['controller']:.0f} ms (with its polling "
+                     f"between changes), the {fan['clients']} clients together "
+                     f"{c['clients']:.0f} ms. Every client and the controller share this "
+                     "machine's 2 CPUs, where real agents would each validate on their own "
+                     "host: arrivals here queue behind one another.")
+            L.append("")
+    elif "fanout" in sync.get("errors", {}):
+        L.append(f"Propagation failed: {sync['errors']['fanout']}")
+        L.append("")
+    for k, v in sync.get("errors", {}).items():
+        if k not in ("full", "fanout"):
+            L.append(f"{k} failed: {v}")
+            L.append("")
     return "\n".join(L)
 
 
@@ -467,13 +722,16 @@ outside the markers is kept across runs.
 """
 
 
-def write_doc(path: str, block: str) -> None:
-    text = open(path).read() if os.path.exists(path) else DOC_HEAD + f"{BEGIN}\n{END}\n"
-    if BEGIN not in text or END not in text:
-        text = text.rstrip("\n") + f"\n\n{BEGIN}\n{END}\n"
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    new = f"{head}{BEGIN}\n{block}\n{END}{tail}"
+def write_doc(path: str, block: str, name: str = "") -> None:
+    """Replaces the block `name` ("" is the main one) of `path`."""
+    begin, end = (f"<!-- bench:begin {name} -->", f"<!-- bench:end {name} -->") if name \
+        else (BEGIN, END)
+    text = open(path).read() if os.path.exists(path) else DOC_HEAD + f"{begin}\n{end}\n"
+    if begin not in text or end not in text:
+        text = text.rstrip("\n") + f"\n\n{begin}\n{end}\n"
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    new = f"{head}{begin}\n{block}\n{end}{tail}"
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         f.write(new)
@@ -516,7 +774,7 @@ def machine(args, started: float) -> dict:
     return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "host": platform.node(), "nproc": os.cpu_count(), "cpu": cpu,
             "kernel": platform.release(), "commit": commit,
-            "command": "sudo " + " ".join(["bench/run.py"] + sys.argv[1:]),
+            "command": "sudo " + shlex.join(["bench/run.py"] + sys.argv[1:]),
             "duration": args.duration, "reps": args.reps, "affinity": args.iperf_affinity, "gate": args.gate, "rr_seconds": args.rr_seconds,
             "elapsed": time.monotonic() - started, "idle_before": args.idle_before,
             "load_before": args.load_before, "load_after": loadavg()}
@@ -539,7 +797,20 @@ def main() -> int:
                     help="iperf3 -A client,server CPUs ('' to leave it to the scheduler)")
     ap.add_argument("--prog-iterations", type=int, default=20000)
     ap.add_argument("--only", default=None,
-                    help="comma list of: prog," + ",".join(k for k, _ in TOPOLOGIES))
+                    help="comma list of groups (" + ", ".join(GROUPS) + ") or parts (prog, "
+                    "fwprog, sync, " + ", ".join(k for k, _ in TOPOLOGIES) + "); default all")
+    ap.add_argument("--fw-rules", type=int, default=10000,
+                    help="rules of the kernel_fw10k/kernel_fwset/weft_tc_fw10k rows")
+    ap.add_argument("--fw-paths", default="cross-host",
+                    help="paths measured on the firewall rows (cross-host,same-host)")
+    ap.add_argument("--fw-prog-rules", default="10,100,1000,10000",
+                    help="rule counts of the fwprog part")
+    ap.add_argument("--sync-budget", type=int, default=300, help="seconds for the sync part")
+    ap.add_argument("--sync-args", default="",
+                    help="extra arguments of bench/sync_scale.py, e.g. '--changes 3'")
+    ap.add_argument("--label", default="",
+                    help="a line put in bold at the top of every block written, e.g. "
+                    "'PROVISIONAL: short run on a busy machine'")
     ap.add_argument("--no-build", action="store_true", help="skip the cmake build step")
     ap.add_argument("--wait-idle", type=int, default=90,
                     help="seconds to wait for the machine to be >= 80%% idle before measuring")
@@ -547,7 +818,7 @@ def main() -> int:
                     help="seconds to wait, before each measurement, for the CPUs to be idle")
     ap.add_argument("--gate-total", type=float, default=90,
                     help="at most this many seconds of such waiting in the whole run")
-    ap.add_argument("--budget", type=int, default=600, help="seconds for the whole run")
+    ap.add_argument("--budget", type=int, default=900, help="seconds for the whole run")
     args = ap.parse_args()
     args.build_dir = os.path.abspath(args.build_dir)
     args.gate_left = args.gate_total
@@ -566,14 +837,23 @@ def main() -> int:
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(args.budget)
     started = time.monotonic()
-    only = set(args.only.split(",")) if args.only else None
+    only = None
+    if args.only:
+        only = set()
+        for part in args.only.split(","):
+            only |= set(GROUPS.get(part, [part]))
+        unknown = only - {"prog", "fwprog", "sync"} - {k for k, _ in TOPOLOGIES}
+        if unknown:
+            print(f"--only: unknown parts {', '.join(sorted(unknown))}", file=sys.stderr)
+            return 2
     want = lambda k: only is None or k in only  # noqa: E731
 
     if not args.no_build:
-        log("building weft-agent and weft_bench_prog (-j2)")
+        log("building weft-agent, weft-controller, weft_bench_prog, weft_bench_sync (-j2)")
         run(["cmake", "-S", REPO, "-B", args.build_dir], timeout=300)
         run(["cmake", "--build", args.build_dir, "-j2", "--target", "weft-agent",
-             "weft_bench_prog"], timeout=600)
+             "weft-controller", "weft-admin", "weft_bench_prog", "weft_bench_sync"],
+            timeout=1200)
 
     deadline = time.monotonic() + args.wait_idle
     while True:
@@ -585,27 +865,68 @@ def main() -> int:
             f"{deadline - time.monotonic():.0f}s more for it to settle")
         time.sleep(3)
     log(f"CPU idle {args.idle_before:.0f}%, load average {args.load_before}")
-    results, errors, prog = {}, {}, None
-    if want("prog"):
-        log("prog: BPF_PROG_TEST_RUN")
+    results, errors, prog, fwprog, sync = {}, {}, None, None, None
+    part_idle: dict[str, int] = {}  # CPU idle % seen just before each single-shot part
+
+    def single(part, fn):
+        """prog, fwprog, sync: one measurement each, behind the same load gate."""
+        probe = Target(part, part, None, "", "", "")
+        wait_quiet(args, probe)
+        part_idle[part] = probe.idle_seen[-1]
+        log(f"{part} (CPU idle {part_idle[part]}%)")
         try:
-            prog = bench_prog(args)
+            return fn(args)
         except (subprocess.SubprocessError, OSError, ValueError, LabError) as e:
-            log(f"prog FAILED: {e}")
-            errors["prog"] = " ".join(str(e).split())
+            log(f"{part} FAILED: {e}")
+            errors[part] = " ".join(str(e).split())
+            return None
+
+    if want("prog"):
+        prog = single("prog", bench_prog)
+    if want("fwprog"):
+        fwprog = single("fwprog", bench_fwprog)
     keys = [k for k, _ in TOPOLOGIES if want(k)]
     if keys:
         run_network(keys, args, results, errors)
+    if want("sync"):
+        sync = single("sync", bench_sync)
+        if sync and sync.get("errors"):
+            errors["sync"] = "; ".join(f"{k}: {v}" for k, v in sync["errors"].items())
     signal.alarm(0)
 
-    block = report(results, prog, machine(args, started), errors)
-    print(block)
+    meta = machine(args, started)
+
+    def with_label(parts):
+        m = dict(meta)
+        lines = [f"**{args.label}**"] if args.label else []
+        busy = [f"{p} started at CPU idle {part_idle[p]}%" for p in parts
+                if p in part_idle and part_idle[p] < 85]
+        if busy:
+            lines.append("Taken while other users kept the CPUs busy (idle < 85% after "
+                         f"waiting up to {args.gate:.0f} s): " + "; ".join(busy) +
+                         ". Treat these figures as provisional.")
+        m["busy_label"] = "\n\n".join(lines)
+        return m
+
+    blocks = []
+    if prog or "prog" in errors or any(k in keys for k in TCP_KEYS if k != "kernel") or \
+            (keys and set(keys) <= set(TCP_KEYS)):
+        blocks.append(("", report(results, prog, with_label(["prog"]), errors)))
+    if fwprog or "fwprog" in errors or any(k in keys for k in FW_KEYS if k != "kernel"):
+        blocks.append(("fw", report_fw(results, fwprog, with_label(["fwprog"]), errors)))
+    if want("sync"):
+        blocks.append(("sync", report_sync(sync, with_label(["sync"]), errors)))
+    for name, block in blocks:
+        print(block)
+        print()
+        if args.out:
+            write_doc(args.out, block, name)
     if args.out:
-        write_doc(args.out, block)
-        log(f"wrote {args.out}")
+        log(f"wrote {args.out} (blocks: {', '.join(n or 'main' for n, _ in blocks)})")
     raw = os.path.join(args.build_dir, "bench-results.json")
     with open(raw, "w") as f:
-        json.dump({"results": results, "prog": prog, "errors": errors}, f, indent=1)
+        json.dump({"results": results, "prog": prog, "fwprog": fwprog, "sync": sync,
+                   "part_idle": part_idle, "errors": errors}, f, indent=1)
     log(f"raw figures: {raw}")
     return 1 if errors else 0
 
