@@ -1,5 +1,7 @@
 #include "agent/agent.h"
 
+#include <malloc.h>
+
 #include "absl/strings/str_cat.h"
 #include "agent/datapath/netdev.h"
 #include "agent/datapath/policy_tables.h"
@@ -106,7 +108,7 @@ absl::Status Agent::ApplyState(State state) {
   if (absl::Status s = ProbeState(state, options_.node); !s.ok()) return s;
   state_ = std::move(state);
   has_state_ = true;
-  policy_in_force_.reset();
+  StateReplaced();
   if (absl::Status s = Reconcile(); !s.ok()) return s;
   if (!underlay_attached_) {
     if (absl::Status s = AttachUnderlay(); !s.ok()) return s;
@@ -117,24 +119,64 @@ absl::Status Agent::ApplyState(State state) {
   return absl::OkStatus();
 }
 
+void Agent::StateReplaced() {
+  policy_in_force_.reset();
+  state_changed_ = true;
+}
+
+bool Agent::FullReconcileDue(absl::Time now) const {
+  if (state_changed_ || now >= next_full_reconcile_) return true;
+  absl::StatusOr<uint16_t> mtu = InterfaceMtu(options_.underlay);
+  if (!mtu.ok() || *mtu != underlay_mtu_) return true;
+  for (const auto& [name, ifindex] : lookups_) {
+    if (InterfaceIndex(name) != ifindex) return true;  // a VM came, went or was recreated
+  }
+  return false;
+}
+
 absl::Status Agent::Reconcile() {
   if (!has_state_) return absl::OkStatus();  // nothing to write before the first state
+  const absl::Time now = absl::Now();
+  // A large fleet's tables take a while to build and to compare with the
+  // maps: every second only when something they depend on changed.
+  if (!FullReconcileDue(now)) return SyncAttachments(attached_);
+
   absl::StatusOr<uint16_t> mtu = InterfaceMtu(options_.underlay);
   if (!mtu.ok()) return mtu.status();
   NodeSettings settings{.node = options_.node,
                         .underlay_ifindex = underlay_ifindex_,
                         .underlay_mtu = *mtu,
                         .ct_timeouts = options_.ct_timeouts};
-  absl::StatusOr<NodeTables> tables = BuildNodeTables(state_, settings, InterfaceIndex);
+  std::map<std::string, uint32_t> lookups;
+  absl::StatusOr<NodeTables> tables =
+      BuildNodeTables(state_, settings, [&lookups](const std::string& name) {
+        return lookups[name] = InterfaceIndex(name);
+      });
   if (!tables.ok()) return tables.status();
   // Maps first: a VM's program must find its binding, and the firewall its
   // rules, from its first packet.
   if (absl::Status s = datapath_->Apply(*tables); !s.ok()) return s;
   if (absl::Status s = ApplyPolicy(); !s.ok()) return s;
+  if (absl::Status s = SyncAttachments(tables->local_interfaces); !s.ok()) return s;
 
+  const bool after_new_state = state_changed_;
+  lookups_ = std::move(lookups);
+  underlay_mtu_ = *mtu;
+  state_changed_ = false;
+  next_full_reconcile_ = now + options_.full_resync;
+  // A new state leaves its copies (the update, the validation's tables)
+  // freed but held by malloc: hand the pages back, so RSS says what the
+  // agent keeps.
+  if (after_new_state) malloc_trim(0);
+  return absl::OkStatus();
+}
+
+absl::Status Agent::SyncAttachments(const std::map<std::string, uint32_t>& wanted_in) {
+  // `wanted_in` may be attached_ itself, which the loops below change.
+  const std::map<std::string, uint32_t> wanted = wanted_in;
   absl::StatusOr<uint32_t> vm_prog_id = ProgramId(datapath_->VmProgramFd());
   if (!vm_prog_id.ok()) return vm_prog_id.status();
-  for (const auto& [name, ifindex] : tables->local_interfaces) {
+  for (const auto& [name, ifindex] : wanted) {
     absl::StatusOr<uint32_t> current = AttachedProgramId(Hook::kTc, ifindex);
     if (current.ok() && *current == *vm_prog_id) {
       attached_[name] = ifindex;
@@ -148,8 +190,8 @@ absl::Status Agent::Reconcile() {
     attached_[name] = ifindex;
   }
   for (auto it = attached_.begin(); it != attached_.end();) {
-    auto wanted = tables->local_interfaces.find(it->first);
-    if (wanted != tables->local_interfaces.end() && wanted->second == it->second) {
+    auto want = wanted.find(it->first);
+    if (want != wanted.end() && want->second == it->second) {
       ++it;
       continue;
     }
@@ -207,7 +249,7 @@ absl::Status Agent::ReloadState() {
   if (!state.ok()) return state.status();
   if (absl::Status s = ProbeState(*state, options_.node); !s.ok()) return s;
   state_ = *std::move(state);
-  policy_in_force_.reset();
+  StateReplaced();
   WEFT_LOG_INFO("state version %d loaded from %s", state_.version, options_.state_path);
   return Reconcile();
 }

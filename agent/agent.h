@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "agent/datapath/attach.h"
 #include "agent/datapath/datapath.h"
 #include "agent/model/state.h"
@@ -26,6 +27,10 @@ struct AgentOptions {
   Hook underlay_hook = Hook::kTc;
   std::string bpffs = "/sys/fs/bpf";
   weft_ct_timeouts ct_timeouts = NodeSettings{}.ct_timeouts;
+  // Between state changes, a Reconcile rebuilds and re-checks every map
+  // only this often (or when an interface it looked up changed); otherwise
+  // it just makes sure the VM programs are still attached.
+  absl::Duration full_resync = absl::Seconds(60);
 };
 
 class Agent {
@@ -80,6 +85,16 @@ class Agent {
 
   absl::Status AttachUnderlay();
 
+  // Attaches the VM program to `wanted` (name -> ifindex) where it is not,
+  // detaches it from what it was on and is no longer wanted.
+  absl::Status SyncAttachments(const std::map<std::string, uint32_t>& wanted);
+
+  // Whether a Reconcile has to rebuild and re-check the maps.
+  bool FullReconcileDue(absl::Time now) const;
+
+  // The state was replaced: the next Reconcile is a full one.
+  void StateReplaced();
+
   AgentOptions options_;
   State state_;
   bool has_state_ = false;  // Reconcile writes nothing before the first state
@@ -92,6 +107,13 @@ class Agent {
   // weft_pol_ctl as the last ApplyPolicy of state_ left it; reset whenever
   // state_ is replaced.
   std::optional<weft_policy_ctl> policy_in_force_;
+  // What the last full Reconcile was computed from, besides state_: the
+  // interfaces it looked up (name -> ifindex, 0 absent) and the underlay
+  // MTU; and when the next one is due regardless.
+  bool state_changed_ = true;
+  std::map<std::string, uint32_t> lookups_;
+  uint16_t underlay_mtu_ = 0;
+  absl::Time next_full_reconcile_ = absl::InfinitePast();
 };
 
 }  // namespace weft

@@ -27,7 +27,10 @@ ABSL_FLAG(std::string, underlay_hook, "tc",
           "where to decapsulate on the underlay: tc (TC ingress) or xdp");
 ABSL_FLAG(std::string, bpffs, "/sys/fs/bpf", "bpffs mount; maps pin under <bpffs>/weft/<node>");
 ABSL_FLAG(std::string, ready_file, "", "written once programs are attached and state applied");
-ABSL_FLAG(int, resync_seconds, 1, "how often interfaces are re-resolved and maps re-checked");
+ABSL_FLAG(int, resync_seconds, 1,
+          "how often interfaces are re-resolved and the VM programs' attachment checked");
+ABSL_FLAG(int, full_resync_seconds, 60,
+          "how often every map is rebuilt and compared even when nothing changed");
 ABSL_FLAG(int, ct_tcp_syn_seconds, 30, "conntrack timeout of a TCP flow in its handshake");
 ABSL_FLAG(int, ct_tcp_established_seconds, 3600, "conntrack timeout of an established TCP flow");
 ABSL_FLAG(int, ct_tcp_closing_seconds, 30, "conntrack timeout of a TCP flow after FIN or RST");
@@ -77,6 +80,7 @@ int main(int argc, char** argv) {
   options.node = absl::GetFlag(FLAGS_node);
   options.underlay = absl::GetFlag(FLAGS_underlay);
   options.bpffs = absl::GetFlag(FLAGS_bpffs);
+  options.full_resync = absl::Seconds(absl::GetFlag(FLAGS_full_resync_seconds));
   options.ct_timeouts = {
       .tcp_syn = static_cast<__u32>(absl::GetFlag(FLAGS_ct_tcp_syn_seconds)),
       .tcp_established = static_cast<__u32>(absl::GetFlag(FLAGS_ct_tcp_established_seconds)),
