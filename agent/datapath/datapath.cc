@@ -13,8 +13,10 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <tuple>
 #include <vector>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "agent/datapath/bpf_error.h"
 #include "underlay.skel.h"
@@ -278,13 +280,19 @@ absl::Status Datapath::ApplyPolicy(const PolicyTablesBuilder& build) {
     }
     return absl::OkStatus();
   };
-  auto same_entries = [](const std::vector<MapTable>& a,
-                         const std::vector<MapTable>& b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                      [](const MapTable& x, const MapTable& y) {
-                        return x.map_name == y.map_name &&
-                               x.entries == y.entries;
-                      });
+  // Identifies a rule set within this process (absl::Hash is seeded).
+  auto fingerprint = [](const std::vector<MapTable>& tables) {
+    size_t h = 0;
+    for (const MapTable& t : tables) {
+      const size_t entries = t.entries.size();
+      h = absl::Hash<std::tuple<size_t, const std::string&, size_t>>{}(
+          std::tie(h, t.map_name, entries));
+      for (const auto& [key, value] : t.entries) {
+        h = absl::Hash<std::tuple<size_t, const std::string&, const std::string&>>{}(
+            std::tie(h, key, value));
+      }
+    }
+    return h;
   };
 
   absl::StatusOr<std::vector<MapTable>> current = built(active);
@@ -292,7 +300,7 @@ absl::Status Datapath::ApplyPolicy(const PolicyTablesBuilder& build) {
   // Nothing changed since the last call, which left the maps so.
   if (in_force && in_force->ctl.active_slot == ctl->active_slot &&
       in_force->ctl.generation == ctl->generation &&
-      same_entries(in_force->tables, *current)) {
+      in_force->fingerprint == fingerprint(*current)) {
     policy_in_force_ = std::move(in_force);
     return absl::OkStatus();
   }
@@ -320,7 +328,7 @@ absl::Status Datapath::ApplyPolicy(const PolicyTablesBuilder& build) {
   if (same) {
     // Only leftovers of an agent that died mid-switch, if anything.
     if (absl::Status s = remove(garbage); !s.ok()) return s;
-    policy_in_force_.reset(new PolicyInForce{*ctl, *std::move(current)});
+    policy_in_force_.reset(new PolicyInForce{*ctl, fingerprint(*current)});
     return absl::OkStatus();
   }
 
@@ -363,7 +371,7 @@ absl::Status Datapath::ApplyPolicy(const PolicyTablesBuilder& build) {
     for (const auto& [key, value] : live[active][i]) old[i].push_back(key);
   }
   if (absl::Status s = remove(old); !s.ok()) return s;
-  policy_in_force_.reset(new PolicyInForce{flipped, *std::move(staged)});
+  policy_in_force_.reset(new PolicyInForce{flipped, fingerprint(*staged)});
   return absl::OkStatus();
 }
 

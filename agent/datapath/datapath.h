@@ -87,10 +87,11 @@ class Datapath {
  private:
   Datapath() = default;
   std::string pin_dir_;
-  // The policy maps as the last ApplyPolicy left them (active slot only).
+  // The policy maps as the last ApplyPolicy left them (active slot only),
+  // as a fingerprint: the tables themselves are tens of MiB at scale.
   struct PolicyInForce {
     weft_policy_ctl ctl;
-    std::vector<MapTable> tables;
+    size_t fingerprint;
   };
   std::unique_ptr<PolicyInForce> policy_in_force_;
   weft_vm* vm_ = nullptr;

@@ -184,8 +184,11 @@ bool SyncClient::RunStream() {
   });
 
   if (stream->Write(hello)) {
-    v1::ControllerMessage message;
-    while (stream->Read(&message)) {
+    for (;;) {
+      // A fresh message each time: a reused one keeps a whole chunk's
+      // worth of cleared objects allocated between updates.
+      v1::ControllerMessage message;
+      if (!stream->Read(&message)) break;
       last_message_ns = absl::GetCurrentTimeNanos();
       if (!received) {
         received = true;
