@@ -98,6 +98,19 @@ class ControlPlaneTest(LabTestCase):
         real = self.wait_enforced()
         self.assertGreater(int(real["controller_version"]), int(before))
         self.assertEqual(lab.whoami("a1", A5.ip), "a5")
+
+        # Removed from the state it is unreachable again (the VM itself stays
+        # up); added back, reachable again.
+        vm = next(v for v in lab.topo.vms if v.name == "a5")
+        lab.topo.vms.remove(vm)
+        self.write_controller_state()
+        wait_for(lambda: not lab.ping("a1", A5.ip, count=1, timeout=1).ok,
+                 CONVERGE_SECONDS, what="a5 unreachable after its removal from the state")
+        self.assertIsNone(lab.whoami("a1", A5.ip, timeout=1.5))
+        lab.topo.vms.append(vm)
+        self.write_controller_state()
+        self.assertTrue(lab.wait_ping("a1", A5.ip, timeout=CONVERGE_SECONDS).ok,
+                        "a5 not reachable again after it was added back")
         self.assertEqual(lab.whoami("a5", "10.0.2.10"), "a3")  # routed from the new VM
 
     def test_3_bad_edit_is_refused_and_traffic_flows(self):
