@@ -292,11 +292,9 @@ TEST(SyncEndToEndTest, NackIsReportedAndTheAgentKeepsItsState) {
 TEST(SyncEndToEndTest, ReconnectsAfterTheControllerRestarts) {
   Controller c;
   c.Apply(Fleet(), "test");
-  int port = 0;
   std::string address;
   {
     Server first(&c, grpc::InsecureServerCredentials());
-    port = first.port;
     address = first.address();
     FakeAgent* hv1 = new FakeAgent(address, grpc::InsecureChannelCredentials(), "hv1");
     ASSERT_TRUE(WaitFor([&] { return hv1->versions().size() == 1; }));
