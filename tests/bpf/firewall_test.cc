@@ -117,7 +117,9 @@ class FirewallTest : public BpfTest {
     ASSERT_EQ(fw_->Reset(), "");
   }
   void TearDown() override {
-    if (fw_) EXPECT_EQ(fw_->Reset(), "") << "leaving the firewall maps empty";
+    if (fw_) {
+      EXPECT_EQ(fw_->Reset(), "") << "leaving the firewall maps empty";
+    }
   }
 
   void Policy(const PolicySpec& p, uint32_t slot = 0, uint32_t generation = 1) {

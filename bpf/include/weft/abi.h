@@ -158,7 +158,7 @@ struct weft_route_key {
 	__u32 tenant_id_be; /* network order so the trie compares it first */
 	__be32 addr_be;
 };
-#define WEFT_ROUTE_KEY_PREFIXLEN(len) (32 + (len))
+#define WEFT_ROUTE_KEY_PREFIXLEN(len) ((__u32)(32 + (len)))
 
 enum weft_route_kind {
 	WEFT_ROUTE_CONNECTED = 1, /* destination is an endpoint on segment vni */
@@ -292,7 +292,7 @@ struct weft_peer_key {
 	__be32 tenant_id_be;
 	__be32 addr_be;
 };
-#define WEFT_PEER_KEY_PREFIXLEN(len) (64 + (len))
+#define WEFT_PEER_KEY_PREFIXLEN(len) ((__u32)(64 + (len)))
 
 /* weft_pol_l4 (LPM): rules matching protocol and port (ICMP: type << 8 |
  * code in the port). prefixlen 32: any protocol; 40: the protocol, any
@@ -304,9 +304,9 @@ struct weft_l4_key {
 	__u8 pad0;
 	__be16 port_be;
 };
-#define WEFT_L4_KEY_ANY_PROTOCOL 32
-#define WEFT_L4_KEY_PROTOCOL 40
-#define WEFT_L4_KEY_PORT_PREFIXLEN(bits) (48 + (bits))
+#define WEFT_L4_KEY_ANY_PROTOCOL 32u
+#define WEFT_L4_KEY_PROTOCOL 40u
+#define WEFT_L4_KEY_PORT_PREFIXLEN(bits) ((__u32)(48 + (bits)))
 
 /* weft_pol_rules (hash): what a rule does. */
 struct weft_rule_key {
