@@ -168,18 +168,9 @@ class ObjectReader {
   template <typename T>
   void OwnedList(absl::string_view field, absl::string_view noun,
                  void (*read)(ObjectReader&, T&), std::vector<T>* out) {
-    std::optional<YAML::Node> list = Value(field, kOptional);
-    if (!list) return;
-    if (!list->IsSequence()) return Fail(field, "must be a list");
-    size_t index = 0;
-    for (const YAML::Node& item : *list) {
-      ObjectReader reader(item, absl::StrCat(label_, ": ", noun, " ", index++));
-      T object;
-      read(reader, object);
-      error_ = reader.Finish();
-      if (!error_.ok()) return;
-      out->push_back(std::move(object));
-    }
+    EachItem(field, read, out, [&](const YAML::Node& item, size_t index) {
+      return ObjectReader(item, absl::StrCat(label_, ": ", noun, " ", index));
+    });
   }
 
   // A required value in one of the text forms of net_format.h.
@@ -209,12 +200,22 @@ class ObjectReader {
   template <typename T>
   void List(absl::string_view field, absl::string_view kind,
             void (*read)(ObjectReader&, T&), std::vector<T>* out) {
+    EachItem(field, read, out, [&](const YAML::Node& item, size_t index) {
+      return ObjectReader(item, kind, index);
+    });
+  }
+
+  // Reads every item of the list `field` with a reader `make_reader`
+  // labels, appending to `out`; stops at the first error.
+  template <typename T, typename MakeReader>
+  void EachItem(absl::string_view field, void (*read)(ObjectReader&, T&),
+                std::vector<T>* out, const MakeReader& make_reader) {
     std::optional<YAML::Node> list = Value(field, kOptional);
     if (!list) return;
     if (!list->IsSequence()) return Fail(field, "must be a list");
     size_t index = 0;
     for (const YAML::Node& item : *list) {
-      ObjectReader reader(item, kind, index++);
+      ObjectReader reader = make_reader(item, index++);
       T object;
       read(reader, object);
       error_ = reader.Finish();
