@@ -14,27 +14,35 @@ namespace weft {
 using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
 
+bool HealthService::Known(const std::string& service) {
+  return service.empty() || service == kLivenessService;
+}
+
+HealthCheckResponse::ServingStatus HealthService::StatusLocked(const std::string& service) const {
+  const bool up = service == kLivenessService ? !shutdown_ : serving_ && !shutdown_;
+  return up ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING;
+}
+
 grpc::Status HealthService::Check(grpc::ServerContext* context, const HealthCheckRequest* request,
                                   HealthCheckResponse* response) {
-  if (!request->service().empty()) {
+  if (!Known(request->service())) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                        absl::StrCat("unknown service ", request->service(),
-                                     "; ask for \"\" (the process as a whole)"));
+                        absl::StrCat("unknown service ", request->service(), "; ask for \"\" (",
+                                     "ready) or \"", kLivenessService, "\" (alive)"));
   }
   std::lock_guard<std::mutex> lock(mu_);
-  response->set_status(serving_ && !shutdown_ ? HealthCheckResponse::SERVING
-                                              : HealthCheckResponse::NOT_SERVING);
+  response->set_status(StatusLocked(request->service()));
   return grpc::Status::OK;
 }
 
 grpc::Status HealthService::Watch(grpc::ServerContext* context, const HealthCheckRequest* request,
                                   grpc::ServerWriter<HealthCheckResponse>* writer) {
-  const bool known = request->service().empty();
+  const bool known = Known(request->service());
   std::unique_lock<std::mutex> lock(mu_);
   bool first = true;
   bool sent = false;
   for (;;) {
-    const bool now = serving_ && !shutdown_;
+    const bool now = known && StatusLocked(request->service()) == HealthCheckResponse::SERVING;
     if (first || now != sent) {
       HealthCheckResponse response;
       response.set_status(!known ? HealthCheckResponse::SERVICE_UNKNOWN

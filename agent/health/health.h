@@ -1,8 +1,10 @@
 // grpc.health.v1 on its own plaintext listener (--health_listen), for
-// kubelet's gRPC probes and grpc_health_probe: the overall status ("") is
-// NOT_SERVING from the first instant until SetServing(true), and again
-// from SetServing(false) or Shutdown() on. Any other service name is
-// NOT_FOUND (Check) / SERVICE_UNKNOWN (Watch). Shared by weft-agent and
+// kubelet's gRPC probes and grpc_health_probe: the overall status ("",
+// readiness) is NOT_SERVING from the first instant until SetServing(true),
+// and again from SetServing(false) or Shutdown() on. "liveness" is SERVING
+// until Shutdown(): a process waiting for its first state is alive, and
+// restarting it would not help. Any other service name is NOT_FOUND
+// (Check) / SERVICE_UNKNOWN (Watch). Shared by weft-agent and
 // weft-controller.
 #ifndef WEFT_AGENT_HEALTH_HEALTH_H_
 #define WEFT_AGENT_HEALTH_HEALTH_H_
@@ -19,6 +21,8 @@
 
 namespace weft {
 
+inline constexpr char kLivenessService[] = "liveness";
+
 class HealthService final : public grpc::health::v1::Health::Service {
  public:
   grpc::Status Check(grpc::ServerContext* context,
@@ -33,6 +37,10 @@ class HealthService final : public grpc::health::v1::Health::Service {
   void Shutdown();
 
  private:
+  static bool Known(const std::string& service);
+  grpc::health::v1::HealthCheckResponse::ServingStatus StatusLocked(
+      const std::string& service) const;
+
   std::mutex mu_;
   std::condition_variable cv_;
   bool serving_ = false;

@@ -231,6 +231,8 @@ class ManifestsTest(unittest.TestCase):
         self.assertEqual(ports["metrics"], port_of(flags["metrics_listen"]))
         for probe in ("readinessProbe", "livenessProbe"):
             self.assertEqual(agent[probe]["grpc"]["port"], health, probe)
+        self.assertNotIn("service", agent["readinessProbe"]["grpc"])  # "": ready
+        self.assertEqual(agent["livenessProbe"]["grpc"]["service"], "liveness")
         ann = ds["spec"]["template"]["metadata"]["annotations"]
         self.assertEqual(int(ann["prometheus.io/port"]), ports["metrics"])
 
@@ -253,6 +255,7 @@ class ManifestsTest(unittest.TestCase):
         self.assertEqual(ports["health"], port_of(flags["health_listen"]))
         for probe in ("readinessProbe", "livenessProbe"):
             self.assertEqual(c[probe]["grpc"]["port"], ports["health"], probe)
+        self.assertEqual(c["livenessProbe"]["grpc"]["service"], "liveness")
         ann = dep["spec"]["template"]["metadata"]["annotations"]
         self.assertEqual(int(ann["prometheus.io/port"]), ports["metrics"])
         svc = find("Service", "weft-controller")

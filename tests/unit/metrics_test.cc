@@ -103,11 +103,13 @@ TEST(HealthTest, NotServingUntilReadyAndAfterShutdown) {
     return s.ok() ? *s : s.status().ToString();
   };
   EXPECT_EQ(check(), "NOT_SERVING");
+  EXPECT_EQ(check("liveness"), "SERVING");  // alive while not yet ready
   (*server)->SetServing(true);
   EXPECT_EQ(check(), "SERVING");
   EXPECT_NE(check("weft.v1.Sync").find("NOT_FOUND"), std::string::npos);
   (*server)->Shutdown();
   EXPECT_NE(check(), "SERVING");
+  EXPECT_NE(check("liveness"), "SERVING");
 }
 
 TEST(ControllerMetricsTest, NodesVersionsNacksAndRejectedEdits) {
