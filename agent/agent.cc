@@ -139,7 +139,14 @@ absl::Status Agent::Reconcile() {
   const absl::Time now = absl::Now();
   // A large fleet's tables take a while to build and to compare with the
   // maps: every second only when something they depend on changed.
-  if (!FullReconcileDue(now)) return SyncAttachments(attached_);
+  if (!FullReconcileDue(now)) {
+    // A new state's copies (the update, the parsed file, the validation's
+    // tables) are freed by now but held by malloc: hand the pages back, so
+    // RSS says what the agent keeps.
+    if (release_memory_) malloc_trim(0);
+    release_memory_ = false;
+    return SyncAttachments(attached_);
+  }
 
   absl::StatusOr<uint16_t> mtu = InterfaceMtu(options_.underlay);
   if (!mtu.ok()) return mtu.status();
@@ -159,15 +166,11 @@ absl::Status Agent::Reconcile() {
   if (absl::Status s = ApplyPolicy(); !s.ok()) return s;
   if (absl::Status s = SyncAttachments(tables->local_interfaces); !s.ok()) return s;
 
-  const bool after_new_state = state_changed_;
+  release_memory_ = release_memory_ || state_changed_;
   lookups_ = std::move(lookups);
   underlay_mtu_ = *mtu;
   state_changed_ = false;
   next_full_reconcile_ = now + options_.full_resync;
-  // A new state leaves its copies (the update, the validation's tables)
-  // freed but held by malloc: hand the pages back, so RSS says what the
-  // agent keeps.
-  if (after_new_state) malloc_trim(0);
   return absl::OkStatus();
 }
 
