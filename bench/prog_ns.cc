@@ -62,6 +62,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/datapath/conntrack_key.h"
 #include "agent/datapath/datapath.h"
 #include "agent/datapath/policy_tables.h"
 #include "agent/datapath/tables.h"
@@ -351,21 +352,6 @@ State FirewallState(int rules) {
   return s;
 }
 
-// The conntrack key of a flow (normalised: lower address/port first, as
-// bpf/lib/conntrack.h does; checked against the map after the first call).
-weft_ct_key CtKey(uint32_t tenant, uint8_t protocol, uint32_t a, uint16_t port_a, uint32_t b,
-                  uint16_t port_b) {
-  const bool a_lo = a < b || (a == b && port_a <= port_b);
-  weft_ct_key k{};
-  k.tenant_id = tenant;
-  k.protocol = protocol;
-  k.addr_lo_be = htonl(a_lo ? a : b);
-  k.port_lo_be = htons(a_lo ? port_a : port_b);
-  k.addr_hi_be = htonl(a_lo ? b : a);
-  k.port_hi_be = htons(a_lo ? port_b : port_a);
-  return k;
-}
-
 Bytes TcpSegment(const Mac& dmac, const Mac& smac, const char* sip, const char* dip,
                  uint16_t sport, uint16_t dport, uint8_t flags) {
   testing::Ipv4Spec ip;
@@ -417,8 +403,8 @@ FwResult MeasureFirewall(Datapath& dp, Runner& runner, int rules, int iterations
   const int ct_fd = dp.MapFd(WEFT_MAP_CT);
   if (ct_fd < 0) Die("no weft_ct map");
   const uint32_t vm1 = Ip("10.0.1.10"), r1 = Ip("10.0.1.11");
-  const weft_ct_key new_key = CtKey(1, 6, vm1, kFwNewSport, r1, kFwDport);
-  const weft_ct_key est_key = CtKey(1, 6, vm1, kFwEstSport, r1, kFwDport);
+  const weft_ct_key new_key = ConntrackKey(1, 6, vm1, kFwNewSport, r1, kFwDport);
+  const weft_ct_key est_key = ConntrackKey(1, 6, vm1, kFwEstSport, r1, kFwDport);
   bpf_map_delete_elem(ct_fd, &new_key);
   bpf_map_delete_elem(ct_fd, &est_key);
 

@@ -1,5 +1,7 @@
 #include "tests/bpf/firewall_maps.h"
 
+#include "agent/datapath/conntrack_key.h"
+
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -160,14 +162,7 @@ std::string FirewallMaps::SetCtl(uint32_t slot, uint32_t generation) {
 std::optional<weft_ct_entry> FirewallMaps::Ct(uint32_t tenant, uint8_t protocol, uint32_t a,
                                               uint16_t port_a, uint32_t b,
                                               uint16_t port_b) const {
-  const bool a_lo = a < b || (a == b && port_a <= port_b);
-  weft_ct_key k{};
-  k.tenant_id = tenant;
-  k.protocol = protocol;
-  k.addr_lo_be = htonl(a_lo ? a : b);
-  k.port_lo_be = htons(a_lo ? port_a : port_b);
-  k.addr_hi_be = htonl(a_lo ? b : a);
-  k.port_hi_be = htons(a_lo ? port_b : port_a);
+  const weft_ct_key k = ConntrackKey(tenant, protocol, a, port_a, b, port_b);
   weft_ct_entry e{};
   if (bpf_map_lookup_elem(Fd(WEFT_MAP_CT), &k, &e) != 0) return std::nullopt;
   return e;
