@@ -46,7 +46,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lab"))
 
-from weftlab import VM, Lab, Node, Segment, Tenant, Topology  # noqa: E402
+from weftlab import VM, Lab, Node, Tenant, Topology  # noqa: E402
+from weftlab.topology import overlapping_segments, vm_mac  # noqa: E402
 from weftlab.ns import ns_run  # noqa: E402
 
 VM_MTU = 1450
@@ -59,16 +60,10 @@ SAME_HOST = "l1"
 def bench_topology() -> Topology:
     nodes = [Node("hv1", "198.18.0.1"), Node("hv2", "198.18.0.2")]
     tenants = [Tenant("A", 1), Tenant("B", 2)]
-    segments = []
-    for t in tenants:
-        for idx, kind in ((1, "web"), (2, "db")):
-            segments.append(Segment(
-                name=f"{t.name.lower()}-{kind}", tenant=t.name, vni=t.id * 1000 + idx,
-                subnet=f"10.0.{idx}.0/24", gateway=f"10.0.{idx}.1",
-                gateway_mac=f"02:fe:00:00:{t.id:02x}:{idx:02x}"))
+    segments = overlapping_segments(tenants)
 
     def vm(name, seg, ip, tid, sidx, host, node):
-        return VM(name, seg, ip, f"02:00:00:{tid:02x}:{sidx:02x}:{host:02x}", node, mtu=VM_MTU)
+        return VM(name, seg, ip, vm_mac(tid, sidx, host), node, mtu=VM_MTU)
 
     vms = [vm("c1", "a-web", "10.0.1.10", 1, 1, 10, "hv1"),
            vm("l1", "a-db", "10.0.2.10", 1, 2, 10, "hv1"),

@@ -313,8 +313,23 @@ def dump_state_yaml(state: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def _mac(tenant_id: int, seg: int, host: int) -> str:
+def vm_mac(tenant_id: int, seg: int, host: int) -> str:
+    """The lab's MAC plan: tenant, segment (1 web, 2 db), host number."""
     return f"02:00:00:{tenant_id:02x}:{seg:02x}:{host:02x}"
+
+
+def overlapping_segments(tenants: list[Tenant]) -> list[Segment]:
+    """Every tenant gets the same two subnets, <t>-web 10.0.1.0/24 (VNI
+    id*1000+1) and <t>-db 10.0.2.0/24 (VNI id*1000+2): the overlap the lab
+    and the benchmarks exercise."""
+    segments = []
+    for t in tenants:
+        for idx, kind in ((1, "web"), (2, "db")):
+            segments.append(Segment(
+                name=f"{t.name.lower()}-{kind}", tenant=t.name, vni=t.id * 1000 + idx,
+                subnet=f"10.0.{idx}.0/24", gateway=f"10.0.{idx}.1",
+                gateway_mac=f"02:fe:00:00:{t.id:02x}:{idx:02x}"))
+    return segments
 
 
 def default_topology() -> Topology:
@@ -334,24 +349,18 @@ def default_topology() -> Topology:
     nodes = [Node("hv1", "198.18.0.1"), Node("hv2", "198.18.0.2"),
              Node("lx1", "198.18.0.3", foreign=True)]
     tenants = [Tenant("A", 1), Tenant("B", 2)]
-    segments = []
-    for t in tenants:
-        for idx, kind in ((1, "web"), (2, "db")):
-            segments.append(Segment(
-                name=f"{t.name.lower()}-{kind}", tenant=t.name, vni=t.id * 1000 + idx,
-                subnet=f"10.0.{idx}.0/24", gateway=f"10.0.{idx}.1",
-                gateway_mac=f"02:fe:00:00:{t.id:02x}:{idx:02x}"))
+    segments = overlapping_segments(tenants)
     vms = [
-        VM("a1", "a-web", "10.0.1.10", _mac(1, 1, 10), "hv1"),
-        VM("a2", "a-web", "10.0.1.11", _mac(1, 1, 11), "hv2"),
-        VM("a3", "a-db", "10.0.2.10", _mac(1, 2, 10), "hv1"),
-        VM("a4", "a-db", "10.0.2.11", _mac(1, 2, 11), "hv2"),
-        VM("b1", "b-web", "10.0.1.10", _mac(2, 1, 10), "hv1"),
-        VM("b2", "b-db", "10.0.2.11", _mac(2, 2, 11), "hv1"),
-        VM("b3", "b-db", "10.0.2.10", _mac(2, 2, 10), "hv2"),
-        VM("b4", "b-db", "10.0.2.20", _mac(2, 2, 20), "hv2"),
+        VM("a1", "a-web", "10.0.1.10", vm_mac(1, 1, 10), "hv1"),
+        VM("a2", "a-web", "10.0.1.11", vm_mac(1, 1, 11), "hv2"),
+        VM("a3", "a-db", "10.0.2.10", vm_mac(1, 2, 10), "hv1"),
+        VM("a4", "a-db", "10.0.2.11", vm_mac(1, 2, 11), "hv2"),
+        VM("b1", "b-web", "10.0.1.10", vm_mac(2, 1, 10), "hv1"),
+        VM("b2", "b-db", "10.0.2.11", vm_mac(2, 2, 11), "hv1"),
+        VM("b3", "b-db", "10.0.2.10", vm_mac(2, 2, 10), "hv2"),
+        VM("b4", "b-db", "10.0.2.20", vm_mac(2, 2, 20), "hv2"),
         # plain Linux host: a vxlan device's usual MTU (1500 - 50)
-        VM("alx", "a-web", "10.0.1.30", _mac(1, 1, 30), "lx1", mtu=1450),
+        VM("alx", "a-web", "10.0.1.30", vm_mac(1, 1, 30), "lx1", mtu=1450),
     ]
     routes = [Route("A", "10.66.0.0/16", blackhole=True)]
     topo = Topology(nodes, tenants, segments, vms, routes)
