@@ -52,7 +52,7 @@
 #include "agent/sync/chunk.h"
 #include "agent/sync/client.h"
 #include "agent/sync/convert.h"
-#include "controller/controller.h"
+#include "controller/views.h"
 #include "grpcpp/security/credentials.h"
 
 namespace weft::bench {
@@ -166,15 +166,17 @@ int Breakdown(int argc, char** argv) {
   stage("controller: ValidateState", t);
 
   t = Clock::now();
-  v1::State view = ToProto(NodeScope(*loaded, node));
-  view.set_version(loaded->version);
-  std::string bytes;
-  view.SerializeToString(&bytes);
-  stage("controller: node view (NodeScope, ToProto, serialize)", t);
+  ViewBuilder views;
+  views.Update(*loaded);
+  std::shared_ptr<const NodeView> view = views.View(node, loaded->version);
+  stage("controller: views (ToProto, one part per tenant, serialize)", t);
   t = Clock::now();
-  absl::StatusOr<std::vector<v1::StateChunk>> chunks = ChunkState(view, 1, "bench");
+  absl::StatusOr<std::vector<v1::StateChunk>> chunks =
+      ChunkState(view->PartStates(), view->version, "bench");
   if (!chunks.ok()) Die(chunks.status().ToString());
   stage("controller: ChunkState", t);
+  std::string bytes;
+  view->Merged().SerializeToString(&bytes);
 
   t = Clock::now();
   v1::State parsed;

@@ -1,88 +1,54 @@
 #include "controller/controller.h"
 
 #include <algorithm>
-#include <set>
 #include <utility>
 
 #include "agent/log.h"
-#include "agent/sync/convert.h"
+#include "absl/strings/str_join.h"
 
 namespace weft {
-namespace {
-
-std::shared_ptr<NodeView> MakeView(const State& state, const std::string& node,
-                                   uint64_t version) {
-  auto view = std::make_shared<NodeView>();
-  view->state = ToProto(NodeScope(state, node));
-  view->state.set_version(0);
-  view->state.SerializeToString(&view->fingerprint);
-  view->state.set_version(version);
-  view->version = version;
-  return view;
-}
-
-}  // namespace
-
-State NodeScope(const State& state, const std::string& node) {
-  State out;
-  out.version = state.version;
-  out.nodes = state.nodes;
-  std::map<std::string, std::string> segment_tenant;
-  for (const Segment& seg : state.segments) segment_tenant[seg.name] = seg.tenant;
-  std::set<std::string> tenants;
-  for (const Endpoint& ep : state.endpoints) {
-    if (ep.node == node) tenants.insert(segment_tenant[ep.segment]);
-  }
-  auto in = [&](const std::string& tenant) { return tenants.count(tenant) > 0; };
-  for (const Tenant& t : state.tenants) {
-    if (in(t.name)) out.tenants.push_back(t);
-  }
-  for (const Segment& s : state.segments) {
-    if (in(s.tenant)) out.segments.push_back(s);
-  }
-  for (const Endpoint& e : state.endpoints) {
-    if (in(segment_tenant[e.segment])) out.endpoints.push_back(e);
-  }
-  for (const Route& r : state.routes) {
-    if (in(r.tenant)) out.routes.push_back(r);
-  }
-  for (const Group& g : state.groups) {
-    if (in(g.tenant)) out.groups.push_back(g);
-  }
-  for (const Policy& p : state.policies) {
-    if (in(p.tenant)) out.policies.push_back(p);
-  }
-  return out;
-}
 
 uint64_t Controller::Apply(State state, absl::string_view source) {
-  std::lock_guard<std::mutex> lock(mu_);
-  const uint64_t version = std::max<uint64_t>(state.version, version_ + 1);
+  std::lock_guard<std::mutex> apply_lock(apply_mu_);
+  const absl::Time start = absl::Now();
+  const uint64_t version = std::max<uint64_t>(state.version, this->version() + 1);
   state.version = version;
+  builder_.Update(state);
+  // Only Apply writes views_, and apply_mu_ is held: reading it unlocked is safe.
   std::map<std::string, std::shared_ptr<const NodeView>> views;
   std::vector<std::string> changed;
   for (const Node& node : state.nodes) {
     if (node.foreign) continue;
-    std::shared_ptr<NodeView> view = MakeView(state, node.name, version);
+    std::shared_ptr<const NodeView> view = builder_.View(node.name, version);
     auto old = views_.find(node.name);
     if (old != views_.end() && old->second->fingerprint == view->fingerprint) {
-      views[node.name] = old->second;  // unchanged: keeps its version
-      continue;
+      view = old->second;  // unchanged: keeps its version, is not re-sent
+    } else {
+      changed.push_back(node.name);
     }
-    changed.push_back(node.name);
-    views[node.name] = std::move(view);
+    views.emplace(node.name, std::move(view));
   }
-  state_ = std::move(state);
-  version_ = version;
-  views_ = std::move(views);
-  std::string names;
-  for (const std::string& n : changed) absl::StrAppend(&names, names.empty() ? "" : ", ", n);
-  WEFT_LOG_INFO("version %d from %s: %d nodes, %d tenants, %d segments, %d endpoints; "
-                "views changed: %s",
-                version, source, state_.nodes.size(), state_.tenants.size(),
-                state_.segments.size(), state_.endpoints.size(),
-                names.empty() ? "none" : names);
+  std::shared_ptr<const NodeView> nodes_only = builder_.NodesOnly(version);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::swap(nodes_only_, nodes_only);
+    std::swap(state_, state);
+    std::swap(views_, views);
+    version_ = version;
+  }
   cv_.notify_all();
+  constexpr size_t kNamesLogged = 8;
+  std::string names = absl::StrJoin(
+      changed.begin(), changed.begin() + std::min(changed.size(), kNamesLogged), ", ");
+  if (changed.size() > kNamesLogged) {
+    absl::StrAppend(&names, " and ", changed.size() - kNamesLogged, " more");
+  }
+  const State& now = state_;  // only Apply replaces it
+  WEFT_LOG_INFO("version %d from %s: %d nodes, %d tenants, %d segments, %d endpoints; "
+                "views changed: %s (%d ms)",
+                version, source, now.nodes.size(), now.tenants.size(), now.segments.size(),
+                now.endpoints.size(), names.empty() ? "none" : names,
+                absl::ToInt64Milliseconds(absl::Now() - start));
   return version;
 }
 
@@ -100,7 +66,7 @@ std::shared_ptr<const NodeView> Controller::ViewLocked(const std::string& node) 
   auto it = views_.find(node);
   if (it != views_.end()) return it->second;
   // Not a Weft node of the state: nodes only, at the current version.
-  return MakeView(state_, node, version_);
+  return nodes_only_ != nullptr ? nodes_only_ : std::make_shared<const NodeView>();
 }
 
 std::shared_ptr<const NodeView> Controller::View(const std::string& node) const {

@@ -16,29 +16,17 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "agent/model/state.h"
+#include "controller/views.h"
 #include "weft/v1/admin.pb.h"
 #include "weft/v1/state.pb.h"
 
 namespace weft {
 
-// What `node` needs of `state`: every node (VTEPs), the tenants with an
-// endpoint on `node`, and their segments, endpoints, routes, groups and
-// policies. A node that is not in the state gets the nodes only (its agent
-// then refuses the update, and says why).
-State NodeScope(const State& state, const std::string& node);
-
-// One node's view, as sent: the version at which it last changed and its
-// proto form (version field included).
-struct NodeView {
-  uint64_t version = 0;
-  std::string fingerprint;  // the serialized view without its version
-  v1::State state;
-};
-
 class Controller {
  public:
   // Installs a state that passed ValidateState. Its version becomes
   // max(state.version, the previous version + 1). Returns that version.
+  // Only the nodes whose view changed are sent anything.
   uint64_t Apply(State state, absl::string_view source);
 
   uint64_t version() const;
@@ -88,11 +76,17 @@ class Controller {
 
   std::shared_ptr<const NodeView> ViewLocked(const std::string& node) const;
 
+  // Serializes Apply; held while views are built so that mu_, which the
+  // streams wait on, is only taken to install them.
+  std::mutex apply_mu_;
+  ViewBuilder builder_;  // under apply_mu_
+
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   State state_;
   uint64_t version_ = 0;
   std::map<std::string, std::shared_ptr<const NodeView>> views_;
+  std::shared_ptr<const NodeView> nodes_only_;  // for a node not in the state
   std::map<std::string, NodeStatus> status_;
   std::atomic<uint64_t> rejected_edits_{0};
 };

@@ -1,9 +1,14 @@
 #include "controller/server.h"
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -14,6 +19,7 @@
 #include "agent/log.h"
 #include "agent/model/state_yaml.h"
 #include "agent/sync/credentials.h"
+#include "controller/file_events.h"
 #include "controller/metrics.h"
 #include "controller/service.h"
 #include "agent/health/health.h"
@@ -30,7 +36,9 @@ ABSL_FLAG(std::string, tls_cert, "", "PEM certificate of the controller");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of the controller");
 ABSL_FLAG(std::string, tls_ca, "", "PEM CA that signs the agents' certificates");
 ABSL_FLAG(bool, insecure, false, "plaintext, no authentication (tests only)");
-ABSL_FLAG(int, poll_ms, 200, "how often the state file is checked for changes");
+ABSL_FLAG(int, poll_ms, 1000,
+          "how often the state file is checked for changes besides the wake-ups of "
+          "inotify on its directory (the only check where inotify does not work)");
 ABSL_FLAG(std::string, metrics_listen, "",
           "address of the Prometheus /metrics endpoint (plain HTTP), e.g. 0.0.0.0:9466; "
           "none when empty");
@@ -155,13 +163,25 @@ int RunController(int argc, char** argv) {
                 path, listen, admin_listen.empty() ? "" : ", Admin on ", admin_listen,
                 absl::GetFlag(FLAGS_insecure) ? "plaintext" : "mutual TLS");
 
+  const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
+  if (signal_fd < 0) return Fail(absl::InternalError(absl::StrCat("signalfd: ", std::strerror(errno))));
+  absl::StatusOr<FileEvents> events = FileEvents::Watch(path);
+  if (!events.ok()) {
+    WEFT_LOG_WARN("%s: the state file is only checked every --poll_ms",
+                  events.status().message());
+  }
   const int poll_ms = std::max(10, absl::GetFlag(FLAGS_poll_ms));
-  const timespec period = {poll_ms / 1000, (poll_ms % 1000) * 1000000L};
   for (;;) {
-    const int sig = sigtimedwait(&signals, nullptr, &period);
-    if (sig == SIGTERM || sig == SIGINT) break;
+    pollfd fds[2] = {{.fd = signal_fd, .events = POLLIN, .revents = 0},
+                     {.fd = events.ok() ? events->fd() : -1, .events = POLLIN, .revents = 0}};
+    if (poll(fds, 2, poll_ms) < 0 && errno != EINTR) {
+      return Fail(absl::InternalError(absl::StrCat("poll: ", std::strerror(errno))));
+    }
+    if (fds[0].revents & POLLIN) break;  // SIGTERM or SIGINT
+    if (fds[1].revents & POLLIN) events->Drain();
     watcher.Poll();
   }
+  close(signal_fd);
   WEFT_LOG_INFO("shutting down");
   if (health) health->Shutdown();
   if (metrics) metrics->Stop();

@@ -65,7 +65,7 @@ grpc::Status SyncService::Stream(
     first_update = false;
     const std::string nonce = NewNonce(view->version);
     absl::StatusOr<std::vector<v1::StateChunk>> chunks =
-        ChunkState(view->state, view->version, nonce, max_chunk_bytes_);
+        ChunkState(view->PartStates(), view->version, nonce, max_chunk_bytes_);
     if (!chunks.ok()) {
       WEFT_LOG_ERROR("node %s: version %d cannot be sent: %s", node, view->version,
                      chunks.status().ToString());

@@ -17,62 +17,77 @@ constexpr size_t kChunkOverhead = 64;
 
 }  // namespace
 
-absl::StatusOr<std::vector<v1::State>> SplitState(const v1::State& state,
-                                                  size_t max_bytes) {
+absl::StatusOr<std::vector<v1::State>> SplitState(
+    absl::Span<const v1::State* const> pieces, size_t max_bytes) {
   using google::protobuf::FieldDescriptor;
-  std::vector<v1::State> parts(1);
-  parts[0].set_version(state.version());
-  size_t size = parts[0].ByteSizeLong();
   if (max_bytes <= kChunkOverhead) {
     return absl::InvalidArgumentError(
         absl::StrCat("chunk size ", max_bytes, " is too small"));
   }
   const size_t budget = max_bytes - kChunkOverhead;
-  const google::protobuf::Descriptor* desc = state.GetDescriptor();
-  const google::protobuf::Reflection* refl = state.GetReflection();
-  // Every list of State, by reflection: a list added to state.proto is
-  // chunked without a change here.
-  for (int f = 0; f < desc->field_count(); ++f) {
-    const FieldDescriptor* field = desc->field(f);
-    if (!field->is_repeated() ||
-        field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
-      continue;
-    }
-    const int n = refl->FieldSize(state, field);
-    for (int i = 0; i < n; ++i) {
-      const google::protobuf::Message& item =
-          refl->GetRepeatedMessage(state, field, i);
-      const size_t item_size = item.ByteSizeLong();
-      const size_t cost =
-          google::protobuf::io::CodedOutputStream::VarintSize32(
-              static_cast<uint32_t>(field->number() << 3)) +
-          google::protobuf::io::CodedOutputStream::VarintSize64(item_size) +
-          item_size;
-      if (cost > budget) {
-        return absl::ResourceExhaustedError(absl::StrCat(
-            field->name(), " entry ", i, " alone is ", cost,
-            " bytes, more than a chunk's ", budget));
-      }
-      if (size + cost > budget) {
+  std::vector<v1::State> parts(1);
+  size_t size = 0;
+  const google::protobuf::Descriptor* desc = v1::State::descriptor();
+  const google::protobuf::Reflection* refl = v1::State::GetReflection();
+  // Piece by piece, list by list: each list's entries stay in the order
+  // the merged pieces would give them.
+  for (const v1::State* piece : pieces) {
+    // A piece that fits a chunk goes in whole: one generated MergeFrom
+    // instead of an entry-by-entry copy through reflection.
+    if (const size_t piece_size = piece->ByteSizeLong(); piece_size <= budget) {
+      if (size + piece_size > budget) {
         parts.emplace_back();
         size = 0;
       }
-      refl->AddMessage(&parts.back(), field)->CopyFrom(item);
-      size += cost;
+      parts.back().MergeFrom(*piece);
+      parts.back().clear_version();
+      size += piece_size;
+      continue;
+    }
+    // Every list of State, by reflection: a list added to state.proto is
+    // chunked without a change here.
+    for (int f = 0; f < desc->field_count(); ++f) {
+      const FieldDescriptor* field = desc->field(f);
+      if (!field->is_repeated() ||
+          field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
+        continue;
+      }
+      const int n = refl->FieldSize(*piece, field);
+      for (int i = 0; i < n; ++i) {
+        const google::protobuf::Message& item =
+            refl->GetRepeatedMessage(*piece, field, i);
+        const size_t item_size = item.ByteSizeLong();
+        const size_t cost =
+            google::protobuf::io::CodedOutputStream::VarintSize32(
+                static_cast<uint32_t>(field->number() << 3)) +
+            google::protobuf::io::CodedOutputStream::VarintSize64(item_size) +
+            item_size;
+        if (cost > budget) {
+          return absl::ResourceExhaustedError(absl::StrCat(
+              field->name(), " entry ", i, " alone is ", cost,
+              " bytes, more than a chunk's ", budget));
+        }
+        if (size + cost > budget) {
+          parts.emplace_back();
+          size = 0;
+        }
+        refl->AddMessage(&parts.back(), field)->CopyFrom(item);
+        size += cost;
+      }
     }
   }
   return parts;
 }
 
 absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(
-    const v1::State& state, uint64_t version, const std::string& nonce,
-    size_t max_bytes) {
+    absl::Span<const v1::State* const> pieces, uint64_t version,
+    const std::string& nonce, size_t max_bytes) {
   if (max_bytes <= nonce.size() + kChunkOverhead) {
     return absl::InvalidArgumentError(
         absl::StrCat("chunk size ", max_bytes, " is too small"));
   }
   absl::StatusOr<std::vector<v1::State>> parts =
-      SplitState(state, max_bytes - nonce.size());
+      SplitState(pieces, max_bytes - nonce.size());
   if (!parts.ok()) return parts.status();
   std::vector<v1::StateChunk> chunks(parts->size());
   for (size_t i = 0; i < parts->size(); ++i) {

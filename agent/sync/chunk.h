@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "weft/v1/state.pb.h"
 #include "weft/v1/sync.pb.h"
 
@@ -21,17 +22,22 @@ namespace weft {
 // gRPC's default maximum received message size is 4 MiB; leave room.
 inline constexpr size_t kMaxChunkBytes = 4 * 1024 * 1024 - 64 * 1024;
 
-// Parts of `state` whose serialized sizes each stay under max_bytes (less
-// room for the chunk's own fields). Every list entry lands in exactly one
-// part, in order; the first part carries `version`. ResourceExhausted when a
-// single entry does not fit.
-absl::StatusOr<std::vector<v1::State>> SplitState(const v1::State& state,
-                                                  size_t max_bytes);
+// The state that `pieces` make when merged in order, re-cut into parts
+// whose serialized sizes each stay under max_bytes (less room for the
+// chunk's own fields). Every list entry lands in exactly one part, in order;
+// versions are left out. ResourceExhausted when a single entry does not fit.
+absl::StatusOr<std::vector<v1::State>> SplitState(
+    absl::Span<const v1::State* const> pieces, size_t max_bytes);
 
 // SplitState as the chunks of one update.
 absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(
+    absl::Span<const v1::State* const> pieces, uint64_t version,
+    const std::string& nonce, size_t max_bytes = kMaxChunkBytes);
+inline absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(
     const v1::State& state, uint64_t version, const std::string& nonce,
-    size_t max_bytes = kMaxChunkBytes);
+    size_t max_bytes = kMaxChunkBytes) {
+  return ChunkState({&state}, version, nonce, max_bytes);
+}
 
 struct Update {
   uint64_t version = 0;

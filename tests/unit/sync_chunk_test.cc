@@ -63,6 +63,27 @@ TEST(SyncChunkTest, RoundTripUnderTheLimit) {
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(done->state, state));
 }
 
+TEST(SyncChunkTest, PiecesAreChunkedAsTheirMerge) {
+  v1::State a = BigState(700);
+  v1::State b = BigState(300);
+  b.mutable_nodes(0)->set_name("hv2");
+  b.mutable_tenants(0)->set_name("red");
+  absl::StatusOr<std::vector<v1::StateChunk>> chunks = ChunkState({&a, &b}, 42, "n", 16 * 1024);
+  ASSERT_TRUE(chunks.ok()) << chunks.status();
+  ASSERT_GT(chunks->size(), 2u);
+  ChunkAssembler assembler;
+  std::optional<Update> done;
+  for (const v1::StateChunk& c : *chunks) {
+    absl::StatusOr<std::optional<Update>> r = assembler.Add(c);
+    ASSERT_TRUE(r.ok()) << r.status();
+    if (r->has_value()) done = **r;
+  }
+  ASSERT_TRUE(done.has_value());
+  v1::State merged = a;
+  merged.MergeFrom(b);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(done->state, merged));
+}
+
 TEST(SyncChunkTest, DefaultLimitIsUnderGrpcs) {
   EXPECT_LT(kMaxChunkBytes, 4u * 1024 * 1024);
   const v1::State state = BigState(60000);  // several MiB
@@ -76,7 +97,7 @@ TEST(SyncChunkTest, DefaultLimitIsUnderGrpcs) {
 TEST(SyncChunkTest, EntryTooBigForAChunk) {
   v1::State s;
   s.add_nodes()->set_name(std::string(1000, 'x'));
-  EXPECT_EQ(SplitState(s, 500).status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(SplitState({&s}, 500).status().code(), absl::StatusCode::kResourceExhausted);
 }
 
 std::vector<v1::StateChunk> Three() {

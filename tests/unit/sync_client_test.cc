@@ -143,19 +143,49 @@ TEST(BackoffTest, DoublesWithJitterUpToMax) {
 
 // ---- Controller: scoping, versions ----
 
-TEST(ControllerTest, NodeScopeHoldsTheTenantsWithAnEndpointThere) {
-  const State s = Fleet();
-  State hv1 = NodeScope(s, "hv1");
-  EXPECT_EQ(hv1.nodes.size(), 2u);
-  ASSERT_EQ(hv1.tenants.size(), 1u);
-  EXPECT_EQ(hv1.tenants[0].name, "blue");
-  EXPECT_EQ(hv1.segments.size(), 1u);
-  EXPECT_EQ(hv1.endpoints.size(), 2u);  // blue-1 and the remote blue-2
-  State hv2 = NodeScope(s, "hv2");
-  EXPECT_EQ(hv2.tenants.size(), 2u);
-  EXPECT_EQ(hv2.endpoints.size(), 3u);
-  EXPECT_TRUE(ValidateForNode(hv1, "hv1").ok());
-  EXPECT_TRUE(ValidateForNode(hv2, "hv2").ok());
+TEST(ControllerTest, ViewHoldsTheTenantsWithAnEndpointThere) {
+  ViewBuilder b;
+  b.Update(Fleet());
+  absl::StatusOr<State> hv1 = StateFromProto(b.View("hv1", 5)->Merged());
+  ASSERT_TRUE(hv1.ok()) << hv1.status();
+  EXPECT_EQ(hv1->version, 5u);
+  EXPECT_EQ(hv1->nodes.size(), 2u);
+  ASSERT_EQ(hv1->tenants.size(), 1u);
+  EXPECT_EQ(hv1->tenants[0].name, "blue");
+  EXPECT_EQ(hv1->segments.size(), 1u);
+  EXPECT_EQ(hv1->endpoints.size(), 2u);  // blue-1 and the remote blue-2
+  absl::StatusOr<State> hv2 = StateFromProto(b.View("hv2", 5)->Merged());
+  ASSERT_TRUE(hv2.ok()) << hv2.status();
+  EXPECT_EQ(hv2->tenants.size(), 2u);
+  EXPECT_EQ(hv2->endpoints.size(), 3u);
+  EXPECT_TRUE(ValidateForNode(*hv1, "hv1").ok());
+  EXPECT_TRUE(ValidateForNode(*hv2, "hv2").ok());
+  absl::StatusOr<State> stranger = StateFromProto(b.View("hv9", 5)->Merged());
+  ASSERT_TRUE(stranger.ok()) << stranger.status();
+  EXPECT_EQ(stranger->nodes.size(), 2u);
+  EXPECT_TRUE(stranger->tenants.empty());
+}
+
+TEST(ControllerTest, ViewsShareTenantPartsAndKeepUnchangedOnes) {
+  ViewBuilder b;
+  State s = Fleet();
+  b.Update(s);
+  auto hv1 = b.View("hv1", 1);
+  auto hv2 = b.View("hv2", 1);
+  ASSERT_EQ(hv1->parts.size(), 2u);  // nodes, blue
+  ASSERT_EQ(hv2->parts.size(), 3u);  // nodes, blue, red
+  EXPECT_EQ(hv1->parts[1], hv2->parts[1]) << "one blue for both nodes";
+  s.segments[1].gateway_mac[5] = 9;  // red changes
+  b.Update(s);
+  auto hv1_after = b.View("hv1", 2);
+  auto hv2_after = b.View("hv2", 2);
+  EXPECT_EQ(hv1_after->fingerprint, hv1->fingerprint);
+  EXPECT_EQ(hv1_after->parts[1], hv1->parts[1]) << "blue is not rebuilt";
+  EXPECT_NE(hv2_after->fingerprint, hv2->fingerprint);
+  EXPECT_NE(hv2_after->parts[2]->id, hv2->parts[2]->id);
+  s.endpoints.pop_back();  // hv2 loses its only red endpoint: red leaves its view
+  b.Update(s);
+  EXPECT_EQ(b.View("hv2", 3)->parts.size(), 2u);
 }
 
 TEST(ControllerTest, VersionsAndViews) {

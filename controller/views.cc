@@ -1,0 +1,108 @@
+#include "controller/views.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "agent/sync/convert.h"
+
+namespace weft {
+namespace {
+
+// Moves entry i of every list of `from` into the part of the tenant
+// `tenant_of(i)` names (an index into parts); the model `state` and its proto
+// `from` list their objects in the same order.
+template <typename Model, typename Proto, typename TenantOf, typename Add>
+void Distribute(const std::vector<Model>& objects, Proto* from, TenantOf tenant_of,
+                std::vector<std::shared_ptr<ViewPart>>& parts, Add add) {
+  for (size_t i = 0; i < objects.size(); ++i) {
+    *add(&parts[tenant_of(objects[i])]->state) = std::move(*from->Mutable(i));
+  }
+}
+
+}  // namespace
+
+std::vector<const v1::State*> NodeView::PartStates() const {
+  std::vector<const v1::State*> out;
+  out.reserve(parts.size());
+  for (const auto& part : parts) out.push_back(&part->state);
+  return out;
+}
+
+v1::State NodeView::Merged() const {
+  v1::State out;
+  for (const auto& part : parts) out.MergeFrom(part->state);
+  out.set_version(version);
+  return out;
+}
+
+std::shared_ptr<const ViewPart> ViewBuilder::Keep(std::shared_ptr<ViewPart> fresh,
+                                                  const std::shared_ptr<const ViewPart>& old) {
+  fresh->state.SerializeToString(&fresh->bytes);
+  if (old != nullptr && old->bytes == fresh->bytes) return old;
+  fresh->id = next_id_++;
+  return fresh;
+}
+
+void ViewBuilder::Update(const State& state) {
+  v1::State all = ToProto(state);
+  all.clear_version();
+
+  std::map<std::string, size_t> tenant_index;
+  std::vector<std::shared_ptr<ViewPart>> fresh;
+  for (size_t i = 0; i < state.tenants.size(); ++i) {
+    tenant_index[state.tenants[i].name] = i;
+    fresh.push_back(std::make_shared<ViewPart>());
+    *fresh.back()->state.add_tenants() = std::move(*all.mutable_tenants(static_cast<int>(i)));
+  }
+  // ValidateState has run: every object's tenant (and segment) exists.
+  std::map<std::string, size_t> segment_tenant;
+  for (const Segment& s : state.segments) segment_tenant[s.name] = tenant_index.at(s.tenant);
+  auto by_tenant = [&](const auto& o) { return tenant_index.at(o.tenant); };
+  auto by_segment = [&](const Endpoint& e) { return segment_tenant.at(e.segment); };
+  Distribute(state.segments, all.mutable_segments(), by_tenant, fresh,
+             [](v1::State* s) { return s->add_segments(); });
+  Distribute(state.endpoints, all.mutable_endpoints(), by_segment, fresh,
+             [](v1::State* s) { return s->add_endpoints(); });
+  Distribute(state.routes, all.mutable_routes(), by_tenant, fresh,
+             [](v1::State* s) { return s->add_routes(); });
+  Distribute(state.groups, all.mutable_groups(), by_tenant, fresh,
+             [](v1::State* s) { return s->add_groups(); });
+  Distribute(state.policies, all.mutable_policies(), by_tenant, fresh,
+             [](v1::State* s) { return s->add_policies(); });
+
+  auto nodes = std::make_shared<ViewPart>();
+  *nodes->state.mutable_nodes() = std::move(*all.mutable_nodes());
+  nodes_ = Keep(std::move(nodes), nodes_);
+
+  std::vector<std::shared_ptr<const ViewPart>> tenants;
+  for (size_t i = 0; i < fresh.size(); ++i) {
+    auto old = tenant_index_.find(state.tenants[i].name);
+    tenants.push_back(Keep(std::move(fresh[i]),
+                           old == tenant_index_.end() ? nullptr : tenants_[old->second]));
+  }
+  tenants_ = std::move(tenants);
+  tenant_index_ = std::move(tenant_index);
+
+  std::map<std::string, std::vector<size_t>> node_tenants;
+  for (const Endpoint& e : state.endpoints) {
+    std::vector<size_t>& list = node_tenants[e.node];
+    const size_t t = segment_tenant.at(e.segment);
+    if (std::find(list.begin(), list.end(), t) == list.end()) list.push_back(t);
+  }
+  for (auto& [node, list] : node_tenants) std::sort(list.begin(), list.end());
+  node_tenants_ = std::move(node_tenants);
+}
+
+std::shared_ptr<NodeView> ViewBuilder::View(const std::string& node, uint64_t version) const {
+  auto view = std::make_shared<NodeView>();
+  view->version = version;
+  if (nodes_ != nullptr) view->parts.push_back(nodes_);
+  if (auto it = node_tenants_.find(node); it != node_tenants_.end()) {
+    for (size_t t : it->second) view->parts.push_back(tenants_[t]);
+  }
+  for (const auto& part : view->parts) absl::StrAppend(&view->fingerprint, part->id, ",");
+  return view;
+}
+
+}  // namespace weft

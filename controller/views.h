@@ -1,0 +1,67 @@
+// What each node is sent (DESIGN.md §5): every node (the VTEP list), and
+// the tenants with an endpoint on the node with their segments, endpoints,
+// routes, groups and policies. A view is put together from shared parts —
+// one for the nodes, one per tenant — so a change costs one rebuilt part per
+// changed tenant, however many nodes see that tenant, and the controller
+// holds each tenant once rather than once per node.
+#ifndef WEFT_CONTROLLER_VIEWS_H_
+#define WEFT_CONTROLLER_VIEWS_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/model/state.h"
+#include "weft/v1/state.pb.h"
+
+namespace weft {
+
+// A piece of views: the nodes, or one tenant and its objects.
+struct ViewPart {
+  // Equal ids, equal content: a part rebuilt with the same content keeps the
+  // id of the part it replaces.
+  uint64_t id = 0;
+  std::string bytes;  // `state` serialized: tells whether a rebuild changed it
+  v1::State state;
+};
+
+struct NodeView {
+  uint64_t version = 0;  // at which this view last changed
+  // The ids of its parts: two views with equal fingerprints are equal.
+  std::string fingerprint;
+  // The nodes first, then the node's tenants. Merged in order (repeated
+  // fields concatenate), they are the view.
+  std::vector<std::shared_ptr<const ViewPart>> parts;
+
+  std::vector<const v1::State*> PartStates() const;
+  v1::State Merged() const;  // one message, version set
+};
+
+class ViewBuilder {
+ public:
+  // Splits `state` into parts; a part whose content did not change since
+  // the last Update is kept as it was (same object, same id).
+  void Update(const State& state);
+
+  // The view of `node` at `version`. A node without an endpoint (or not in
+  // the state at all) gets the nodes only.
+  std::shared_ptr<NodeView> View(const std::string& node, uint64_t version) const;
+  std::shared_ptr<NodeView> NodesOnly(uint64_t version) const { return View({}, version); }
+
+ private:
+  std::shared_ptr<const ViewPart> Keep(std::shared_ptr<ViewPart> fresh,
+                                       const std::shared_ptr<const ViewPart>& old);
+
+  uint64_t next_id_ = 1;
+  std::shared_ptr<const ViewPart> nodes_;
+  std::vector<std::shared_ptr<const ViewPart>> tenants_;  // in the state's order
+  std::map<std::string, size_t> tenant_index_;            // name -> tenants_ index
+  // tenants_ indexes of the tenants with an endpoint on the node, ascending
+  std::map<std::string, std::vector<size_t>> node_tenants_;
+};
+
+}  // namespace weft
+
+#endif  // WEFT_CONTROLLER_VIEWS_H_
