@@ -10,13 +10,13 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/types/span.h"
 #include "agent/model/net_format.h"
 #include "agent/model/validate.h"
-#include "yaml-cpp/yaml.h"
+#include "agent/model/yaml_doc.h"
 
 namespace weft {
 namespace {
@@ -36,27 +36,31 @@ absl::Status WithSource(absl::string_view source, const absl::Status& status) {
 // explains a missing one.
 class ObjectReader {
  public:
+  using NodeId = YamlDoc::NodeId;
+
   // The top-level mapping.
-  ObjectReader(const YAML::Node& node, std::string label)
-      : node_(node), label_(std::move(label)) {
-    if (!node_.IsMap()) {
+  ObjectReader(const YamlDoc& doc, NodeId node, std::string label)
+      : doc_(doc), node_(node), label_(std::move(label)) {
+    if (!IsMap()) {
       error_ = absl::InvalidArgumentError(
           absl::StrCat(label_, ": is not a mapping"));
     }
   }
   // The index-th object of a list, named by its index until Name() is read.
-  ObjectReader(const YAML::Node& node, absl::string_view kind, size_t index)
-      : ObjectReader(node, ObjectLabel(kind, "", index)) {
+  ObjectReader(const YamlDoc& doc, NodeId node, absl::string_view kind,
+               size_t index)
+      : ObjectReader(doc, node, ObjectLabel(kind, "", index)) {
     kind_ = kind;
   }
   // A mapping nested in the field `field` of the object `label`: its
   // fields are named "<field>.<name>" in messages.
-  ObjectReader(const YAML::Node& node, std::string label,
+  ObjectReader(const YamlDoc& doc, NodeId node, std::string label,
                absl::string_view field)
-      : node_(node),
+      : doc_(doc),
+        node_(node),
         label_(std::move(label)),
         field_prefix_(absl::StrCat(field, ".")) {
-    if (!node_.IsMap()) {
+    if (!IsMap()) {
       error_ = FieldError(label_, field, "must be a mapping");
     }
   }
@@ -138,14 +142,13 @@ class ObjectReader {
   void ParsedList(absl::string_view field,
                   absl::StatusOr<T> (*parse)(absl::string_view),
                   std::vector<T>* out) {
-    std::optional<YAML::Node> list = Value(field, kOptional);
+    std::optional<NodeId> list = Sequence(field);
     if (!list) return;
-    if (!list->IsSequence()) return Fail(field, "must be a list");
-    for (const YAML::Node& item : *list) {
-      if (!item.IsScalar()) {
+    for (const NodeId item : doc_.items(*list)) {
+      if (doc_.kind(item) != YamlDoc::Kind::kScalar) {
         return Fail(field, "must be a list of single values");
       }
-      absl::StatusOr<T> value = parse(item.Scalar());
+      absl::StatusOr<T> value = parse(doc_.scalar(item));
       if (!value.ok()) return Fail(field, value.status().message());
       out->push_back(*std::move(value));
     }
@@ -155,9 +158,9 @@ class ObjectReader {
   template <typename T>
   void Object(absl::string_view field, Presence presence,
               void (*read)(ObjectReader&, T&), T* out) {
-    std::optional<YAML::Node> value = Value(field, presence);
+    std::optional<NodeId> value = Value(field, presence);
     if (!value) return;
-    ObjectReader reader(*value, label_,
+    ObjectReader reader(doc_, *value, label_,
                         absl::StrCat(field_prefix_, field));
     read(reader, *out);
     error_ = reader.Finish();
@@ -168,8 +171,9 @@ class ObjectReader {
   template <typename T>
   void OwnedList(absl::string_view field, absl::string_view noun,
                  void (*read)(ObjectReader&, T&), std::vector<T>* out) {
-    EachItem(field, read, out, [&](const YAML::Node& item, size_t index) {
-      return ObjectReader(item, absl::StrCat(label_, ": ", noun, " ", index));
+    EachItem(field, read, out, [&](NodeId item, size_t index) {
+      return ObjectReader(doc_, item,
+                          absl::StrCat(label_, ": ", noun, " ", index));
     });
   }
 
@@ -185,14 +189,14 @@ class ObjectReader {
   }
 
   void StringList(absl::string_view field, std::vector<std::string>* out) {
-    std::optional<YAML::Node> list = Value(field, kOptional);
+    std::optional<NodeId> list = Sequence(field);
     if (!list) return;
-    if (!list->IsSequence()) return Fail(field, "must be a list");
-    for (const YAML::Node& item : *list) {
-      if (!item.IsScalar() || item.Scalar().empty()) {
+    for (const NodeId item : doc_.items(*list)) {
+      if (doc_.kind(item) != YamlDoc::Kind::kScalar ||
+          doc_.scalar(item).empty()) {
         return Fail(field, "must be a list of non-empty names");
       }
-      out->push_back(item.Scalar());
+      out->emplace_back(doc_.scalar(item));
     }
   }
 
@@ -200,8 +204,8 @@ class ObjectReader {
   template <typename T>
   void List(absl::string_view field, absl::string_view kind,
             void (*read)(ObjectReader&, T&), std::vector<T>* out) {
-    EachItem(field, read, out, [&](const YAML::Node& item, size_t index) {
-      return ObjectReader(item, kind, index);
+    EachItem(field, read, out, [&](NodeId item, size_t index) {
+      return ObjectReader(doc_, item, kind, index);
     });
   }
 
@@ -210,11 +214,10 @@ class ObjectReader {
   template <typename T, typename MakeReader>
   void EachItem(absl::string_view field, void (*read)(ObjectReader&, T&),
                 std::vector<T>* out, const MakeReader& make_reader) {
-    std::optional<YAML::Node> list = Value(field, kOptional);
+    std::optional<NodeId> list = Sequence(field);
     if (!list) return;
-    if (!list->IsSequence()) return Fail(field, "must be a list");
     size_t index = 0;
-    for (const YAML::Node& item : *list) {
+    for (const NodeId item : doc_.items(*list)) {
       ObjectReader reader = make_reader(item, index++);
       T object;
       read(reader, object);
@@ -225,18 +228,22 @@ class ObjectReader {
   }
 
   absl::Status Finish() const {
-    if (!node_.IsMap()) return error_;
-    absl::flat_hash_set<std::string> seen;
-    for (const auto& entry : node_) {
-      const std::string key = entry.first.Scalar();
+    if (!IsMap()) return error_;
+    const absl::Span<const YamlDoc::Entry> entries = doc_.entries(node_);
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const absl::string_view key = Key(entries[i]);
       if (std::find(known_.begin(), known_.end(), key) == known_.end()) {
         return FieldError(label_, absl::StrCat(field_prefix_, key),
                           absl::StrCat("unknown field; known fields: ",
                                        absl::StrJoin(known_, ", ")));
       }
-      if (!seen.insert(key).second) {
-        return FieldError(label_, absl::StrCat(field_prefix_, key),
-                          "given more than once");
+      // Every key so far is a distinct known field, so this scan is as
+      // short as the object's schema.
+      for (size_t j = 0; j < i; ++j) {
+        if (Key(entries[j]) == key) {
+          return FieldError(label_, absl::StrCat(field_prefix_, key),
+                            "given more than once");
+        }
       }
     }
     return error_;
@@ -255,39 +262,60 @@ class ObjectReader {
     *out = static_cast<Int>(value);
   }
 
+  bool IsMap() const { return doc_.kind(node_) == YamlDoc::Kind::kMapping; }
+
+  // A key that is not a scalar (a null, list or mapping) reads as "",
+  // which names no field.
+  absl::string_view Key(const YamlDoc::Entry& entry) const {
+    return doc_.scalar(entry.key);
+  }
+
   void Fail(absl::string_view field, absl::string_view what) {
     error_ = FieldError(label_, absl::StrCat(field_prefix_, field), what);
   }
 
   // The value of `field`, or nullopt when absent (an explicit null counts
   // as absent) or when an earlier read failed.
-  std::optional<YAML::Node> Value(absl::string_view field, Presence presence) {
-    known_.emplace_back(field);
+  std::optional<NodeId> Value(absl::string_view field, Presence presence) {
+    known_.push_back(field);
     if (!error_.ok()) return std::nullopt;
-    const YAML::Node value = node_[known_.back()];
-    if (!value.IsDefined() || value.IsNull()) {
+    const std::optional<NodeId> value = doc_.Find(node_, field);
+    if (!value || doc_.kind(*value) == YamlDoc::Kind::kNull) {
       if (presence == kRequired) Fail(field, "is required");
       return std::nullopt;
     }
     return value;
   }
 
+  // The optional list `field`.
+  std::optional<NodeId> Sequence(absl::string_view field) {
+    std::optional<NodeId> list = Value(field, kOptional);
+    if (list && doc_.kind(*list) != YamlDoc::Kind::kSequence) {
+      Fail(field, "must be a list");
+      return std::nullopt;
+    }
+    return list;
+  }
+
   std::optional<std::string> Scalar(absl::string_view field,
                                     Presence presence) {
-    std::optional<YAML::Node> value = Value(field, presence);
+    std::optional<NodeId> value = Value(field, presence);
     if (!value) return std::nullopt;
-    if (!value->IsScalar()) {
+    if (doc_.kind(*value) != YamlDoc::Kind::kScalar) {
       Fail(field, "must be a single value, not a list or mapping");
       return std::nullopt;
     }
-    return value->Scalar();
+    return std::string(doc_.scalar(*value));
   }
 
-  const YAML::Node node_;
+  const YamlDoc& doc_;
+  const NodeId node_;
   std::string label_;
   absl::string_view kind_;
   std::string field_prefix_;  // "peer." in a nested mapping
-  std::vector<std::string> known_;
+  // Every field asked for; string literals of the Read* functions, so
+  // views are safe.
+  std::vector<absl::string_view> known_;
   absl::Status error_;
 };
 
@@ -399,16 +427,16 @@ void ReadRoute(ObjectReader& r, Route& route) {
 absl::StatusOr<State> ParseStateYaml(std::string_view text,
                                      std::string_view source_name) {
   const absl::string_view source(source_name.data(), source_name.size());
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        source, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
+  absl::StatusOr<YamlDoc> doc =
+      YamlDoc::Parse(absl::string_view(text.data(), text.size()));
+  if (!doc.ok()) {
+    // No space after the colon: "<file>:<line>:<column>: ", as compilers.
+    return absl::Status(doc.status().code(),
+                        absl::StrCat(source, ":", doc.status().message()));
   }
   State state;
-  if (root.IsNull()) return state;
-  ObjectReader r(root, "state");
+  if (doc->kind(doc->root()) == YamlDoc::Kind::kNull) return state;
+  ObjectReader r(*doc, doc->root(), "state");
   r.Uint("version", kOptional, &state.version);
   r.List("nodes", "node", &ReadNode, &state.nodes);
   r.List("tenants", "tenant", &ReadTenant, &state.tenants);
@@ -428,9 +456,10 @@ absl::StatusOr<State> LoadStateFile(const std::string& path) {
     return errno == ENOENT ? absl::NotFoundError(what)
                            : absl::FailedPreconditionError(what);
   }
-  std::stringstream text;
+  std::ostringstream text;
   text << in.rdbuf();
-  absl::StatusOr<State> state = ParseStateYaml(text.str(), path);
+  // Moved out, not copied: the file's text is held once while parsing.
+  absl::StatusOr<State> state = ParseStateYaml(std::move(text).str(), path);
   if (!state.ok()) return state.status();
   if (absl::Status s = ValidateState(*state); !s.ok())
     return WithSource(path, s);
