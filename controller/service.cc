@@ -64,28 +64,24 @@ grpc::Status SyncService::Stream(
     if (!first_update && view->fingerprint == sent) continue;
     first_update = false;
     const std::string nonce = NewNonce(view->version);
-    absl::StatusOr<std::vector<v1::StateChunk>> chunks =
-        ChunkState(view->PartStates(), view->version, nonce, max_chunk_bytes_);
-    if (!chunks.ok()) {
+    controller_->Sent(node, *view, nonce);
+    size_t chunks = 0;
+    const absl::Status sent_all = WriteChunks(
+        view->PartStates(), view->version, nonce, max_chunk_bytes_,
+        [&](const v1::ControllerMessage& message) {
+          ++chunks;
+          return stream->Write(message);
+        });
+    if (absl::IsCancelled(sent_all)) break;  // the stream closed
+    if (!sent_all.ok()) {
       WEFT_LOG_ERROR("node %s: version %d cannot be sent: %s", node, view->version,
-                     chunks.status().ToString());
+                     sent_all.ToString());
       result = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                            std::string(chunks.status().message()));
+                            std::string(sent_all.message()));
       break;
     }
-    controller_->Sent(node, *view, nonce);
-    bool ok = true;
-    for (v1::StateChunk& chunk : *chunks) {
-      v1::ControllerMessage message;
-      *message.mutable_chunk() = std::move(chunk);
-      if (!stream->Write(message)) {
-        ok = false;
-        break;
-      }
-    }
-    if (!ok) break;
     WEFT_LOG_INFO("node %s: sent version %d (nonce %s, %d chunks)", node,
-                  view->version, nonce, chunks->size());
+                  view->version, nonce, chunks);
     sent = view->fingerprint;
   }
   context->TryCancel();  // ends the reader's Read

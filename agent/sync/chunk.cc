@@ -17,7 +17,7 @@ constexpr size_t kChunkOverhead = 64;
 
 }  // namespace
 
-absl::StatusOr<std::vector<v1::State>> SplitState(
+absl::StatusOr<std::vector<ChunkPart>> SplitState(
     absl::Span<const v1::State* const> pieces, size_t max_bytes) {
   using google::protobuf::FieldDescriptor;
   if (max_bytes <= kChunkOverhead) {
@@ -25,27 +25,18 @@ absl::StatusOr<std::vector<v1::State>> SplitState(
         absl::StrCat("chunk size ", max_bytes, " is too small"));
   }
   const size_t budget = max_bytes - kChunkOverhead;
-  std::vector<v1::State> parts(1);
-  size_t size = 0;
+  std::vector<ChunkPart> parts;
   const google::protobuf::Descriptor* desc = v1::State::descriptor();
   const google::protobuf::Reflection* refl = v1::State::GetReflection();
-  // Piece by piece, list by list: each list's entries stay in the order
-  // the merged pieces would give them.
   for (const v1::State* piece : pieces) {
-    // A piece that fits a chunk goes in whole: one generated MergeFrom
-    // instead of an entry-by-entry copy through reflection.
-    if (const size_t piece_size = piece->ByteSizeLong(); piece_size <= budget) {
-      if (size + piece_size > budget) {
-        parts.emplace_back();
-        size = 0;
-      }
-      parts.back().MergeFrom(*piece);
-      parts.back().clear_version();
-      size += piece_size;
+    if (piece->ByteSizeLong() <= budget) {
+      parts.emplace_back(piece);
       continue;
     }
     // Every list of State, by reflection: a list added to state.proto is
-    // chunked without a change here.
+    // cut without a change here.
+    v1::State cut;
+    size_t size = 0;
     for (int f = 0; f < desc->field_count(); ++f) {
       const FieldDescriptor* field = desc->field(f);
       if (!field->is_repeated() ||
@@ -68,35 +59,60 @@ absl::StatusOr<std::vector<v1::State>> SplitState(
               " bytes, more than a chunk's ", budget));
         }
         if (size + cost > budget) {
-          parts.emplace_back();
+          parts.emplace_back(std::move(cut));
+          cut = v1::State();
           size = 0;
         }
-        refl->AddMessage(&parts.back(), field)->CopyFrom(item);
+        refl->AddMessage(&cut, field)->CopyFrom(item);
         size += cost;
       }
     }
+    parts.emplace_back(std::move(cut));
   }
+  if (parts.empty()) parts.emplace_back(v1::State());  // an update has a chunk
   return parts;
+}
+
+absl::Status WriteChunks(
+    absl::Span<const v1::State* const> pieces, uint64_t version,
+    const std::string& nonce, size_t max_bytes,
+    const std::function<bool(const v1::ControllerMessage&)>& write) {
+  if (max_bytes <= nonce.size() + kChunkOverhead) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("chunk size ", max_bytes, " is too small"));
+  }
+  absl::StatusOr<std::vector<ChunkPart>> parts =
+      SplitState(pieces, max_bytes - nonce.size());
+  if (!parts.ok()) return parts.status();
+  v1::ControllerMessage message;
+  v1::StateChunk* chunk = message.mutable_chunk();
+  chunk->set_version(version);
+  chunk->set_nonce(nonce);
+  chunk->set_count(static_cast<uint32_t>(parts->size()));
+  for (size_t i = 0; i < parts->size(); ++i) {
+    chunk->set_index(static_cast<uint32_t>(i));
+    // Lent for the write only, and taken back before `message` can free
+    // it: serializing reads the part, nothing writes it.
+    chunk->unsafe_arena_set_allocated_part(
+        const_cast<v1::State*>(&(*parts)[i].state()));
+    const bool written = write(message);
+    chunk->unsafe_arena_release_part();
+    if (!written) return absl::CancelledError("the stream is closed");
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(
     absl::Span<const v1::State* const> pieces, uint64_t version,
     const std::string& nonce, size_t max_bytes) {
-  if (max_bytes <= nonce.size() + kChunkOverhead) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("chunk size ", max_bytes, " is too small"));
-  }
-  absl::StatusOr<std::vector<v1::State>> parts =
-      SplitState(pieces, max_bytes - nonce.size());
-  if (!parts.ok()) return parts.status();
-  std::vector<v1::StateChunk> chunks(parts->size());
-  for (size_t i = 0; i < parts->size(); ++i) {
-    chunks[i].set_version(version);
-    chunks[i].set_nonce(nonce);
-    chunks[i].set_index(static_cast<uint32_t>(i));
-    chunks[i].set_count(static_cast<uint32_t>(parts->size()));
-    *chunks[i].mutable_part() = std::move((*parts)[i]);
-  }
+  std::vector<v1::StateChunk> chunks;
+  absl::Status status = WriteChunks(
+      pieces, version, nonce, max_bytes,
+      [&](const v1::ControllerMessage& message) {
+        chunks.push_back(message.chunk());
+        return true;
+      });
+  if (!status.ok()) return status;
   return chunks;
 }
 
@@ -107,7 +123,7 @@ void ChunkAssembler::Reset() {
 }
 
 absl::StatusOr<std::optional<Update>> ChunkAssembler::Add(
-    const v1::StateChunk& chunk) {
+    v1::StateChunk chunk) {
   auto refuse = [&](absl::string_view what) {
     const std::string where = absl::StrCat(
         "chunk ", chunk.index(), "/", chunk.count(), " of version ",
@@ -124,7 +140,7 @@ absl::StatusOr<std::optional<Update>> ChunkAssembler::Add(
     count_ = chunk.count();
     update_.version = chunk.version();
     update_.nonce = chunk.nonce();
-    update_.state.Clear();
+    update_.parts.clear();
   } else {
     if (chunk.index() != next_) {
       return refuse(absl::StrCat("expected chunk ", next_, " of version ",
@@ -139,10 +155,9 @@ absl::StatusOr<std::optional<Update>> ChunkAssembler::Add(
       return refuse(absl::StrCat("count differs from chunk 0's ", count_));
     }
   }
-  update_.state.MergeFrom(chunk.part());
+  update_.parts.push_back(std::move(*chunk.mutable_part()));
   if (++next_ < count_) return std::optional<Update>();
   Update done = std::move(update_);
-  done.state.set_version(done.version);
   Reset();
   return std::optional<Update>(std::move(done));
 }

@@ -8,6 +8,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,14 +24,37 @@ namespace weft {
 // gRPC's default maximum received message size is 4 MiB; leave room.
 inline constexpr size_t kMaxChunkBytes = 4 * 1024 * 1024 - 64 * 1024;
 
-// The state that `pieces` make when merged in order, re-cut into parts
-// whose serialized sizes each stay under max_bytes (less room for the
-// chunk's own fields). Every list entry lands in exactly one part, in order;
-// versions are left out. ResourceExhausted when a single entry does not fit.
-absl::StatusOr<std::vector<v1::State>> SplitState(
+// One chunk's part: a piece as it is (borrowed, never copied), or a cut of
+// a piece too big for one chunk (owned).
+class ChunkPart {
+ public:
+  explicit ChunkPart(const v1::State* piece) : piece_(piece) {}
+  explicit ChunkPart(v1::State cut)
+      : cut_(std::make_shared<v1::State>(std::move(cut))), piece_(cut_.get()) {}
+  const v1::State& state() const { return *piece_; }
+
+ private:
+  std::shared_ptr<v1::State> cut_;
+  const v1::State* piece_;
+};
+
+// The parts of one update made of `pieces`: each piece that fits a chunk
+// (less room for the chunk's own fields) is a part as it is; a piece that
+// does not is cut, entry by entry and in order, into parts that do. Merged
+// in order, the parts are the merged pieces. ResourceExhausted when a single
+// entry does not fit.
+absl::StatusOr<std::vector<ChunkPart>> SplitState(
     absl::Span<const v1::State* const> pieces, size_t max_bytes);
 
-// SplitState as the chunks of one update.
+// Hands the chunks of one update to `write`, in order; a false from
+// `write` stops it (Cancelled). The messages point at the
+// parts rather than holding copies: `write` must not keep them.
+absl::Status WriteChunks(
+    absl::Span<const v1::State* const> pieces, uint64_t version,
+    const std::string& nonce, size_t max_bytes,
+    const std::function<bool(const v1::ControllerMessage&)>& write);
+
+// The chunks of WriteChunks, copied.
 absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(
     absl::Span<const v1::State* const> pieces, uint64_t version,
     const std::string& nonce, size_t max_bytes = kMaxChunkBytes);
@@ -39,10 +64,12 @@ inline absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(
   return ChunkState({&state}, version, nonce, max_bytes);
 }
 
+// One update as received: its parts, in order (StateFromProto takes them
+// as they are: merging them would copy every entry).
 struct Update {
   uint64_t version = 0;
   std::string nonce;
-  v1::State state;
+  std::vector<v1::State> parts;
 };
 
 // Reassembles chunks, in order, into updates. Refuses (InvalidArgument, and
@@ -52,7 +79,7 @@ struct Update {
 class ChunkAssembler {
  public:
   // The complete update when `chunk` was its last; nullopt while more are due.
-  absl::StatusOr<std::optional<Update>> Add(const v1::StateChunk& chunk);
+  absl::StatusOr<std::optional<Update>> Add(v1::StateChunk chunk);
   // An update is half received.
   bool in_progress() const { return next_ > 0; }
   void Reset();

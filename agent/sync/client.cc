@@ -56,7 +56,7 @@ v1::AgentMessage UpdateHandler::Handle(const Update& update) {
                              " is older than version ", *stream_version_,
                              ", already applied on this stream"));
   }
-  absl::StatusOr<State> state = StateFromProto(update.state);
+  absl::StatusOr<State> state = StateFromProto(update.parts);
   if (!state.ok()) return nack(state.status().message());
   state->version = update.version;
   if (absl::Status s = ValidateForNode(*state, node_); !s.ok()) {
@@ -197,7 +197,7 @@ bool SyncClient::RunStream() {
                       options_.controller, options_.node);
       }
       if (!message.has_chunk()) continue;  // a newer controller's message
-      absl::StatusOr<std::optional<Update>> update = assembler.Add(message.chunk());
+      absl::StatusOr<std::optional<Update>> update = assembler.Add(std::move(*message.mutable_chunk()));
       in_progress = assembler.in_progress();
       if (!update.ok()) {
         WEFT_LOG_ERROR("controller %s: %s; dropping the stream",

@@ -14,13 +14,27 @@ namespace {
 
 absl::string_view View(const std::string& s) { return absl::string_view(s); }
 
+// Names an object in errors. Written out only for an error: a state of
+// 100,000 endpoints has no use for 100,000 formatted names.
+struct Label {
+  absl::string_view kind;
+  absl::string_view name;  // may be empty: the object is known by index
+  int index = 0;
+  const Label* within = nullptr;  // a rule's policy
+
+  std::string Text() const {
+    if (within != nullptr) return absl::StrCat(within->Text(), ": ", kind, " ", index);
+    return ObjectLabel(kind, name, static_cast<size_t>(index));
+  }
+};
+
 // Converts the fields of one object; the first error sticks (as the YAML
 // reader's ObjectReader does) so the converters read straight through.
 class Fields {
  public:
-  explicit Fields(std::string label) : label_(std::move(label)) {}
+  explicit Fields(Label label) : label_(label) {}
 
-  const std::string& label() const { return label_; }
+  const Label& label() const { return label_; }
   absl::Status status() const { return error_; }
 
   void Required(absl::string_view field, const std::string& value,
@@ -63,16 +77,15 @@ class Fields {
   }
 
   void Fail(absl::string_view field, absl::string_view what) {
-    if (error_.ok()) error_ = FieldError(label_, field, what);
+    if (error_.ok()) error_ = FieldError(label_.Text(), field, what);
   }
 
  private:
-  std::string label_;
+  Label label_;
   absl::Status error_;
 };
 
-absl::Status ConvertRule(const v1::Rule& in, const std::string& label,
-                         Rule* out) {
+absl::Status ConvertRule(const v1::Rule& in, const Label& label, Rule* out) {
   Fields f(label);
   switch (in.direction()) {
     case v1::RULE_DIRECTION_INGRESS:
@@ -135,24 +148,41 @@ absl::Status ConvertRule(const v1::Rule& in, const std::string& label,
   return f.status();
 }
 
+// Calls fn(entry, index) on every entry of `list` in every part, in order;
+// index counts across parts, as in the merged state. Stops at an error.
+template <typename Entry, typename Fn>
+absl::Status EachEntry(
+    absl::Span<const v1::State> parts,
+    const google::protobuf::RepeatedPtrField<Entry>& (v1::State::*list)() const,
+    Fn fn) {
+  int index = 0;
+  for (const v1::State& part : parts) {
+    for (const Entry& entry : (part.*list)()) {
+      if (absl::Status s = fn(entry, index++); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
-absl::StatusOr<State> StateFromProto(const v1::State& proto) {
+absl::StatusOr<State> StateFromProto(absl::Span<const v1::State> parts) {
   State state;
-  state.version = proto.version();
-  for (int i = 0; i < proto.nodes_size(); ++i) {
-    const v1::Node& in = proto.nodes(i);
-    Fields f(ObjectLabel("node", in.name(), i));
+  state.version = parts.empty() ? 0 : parts.front().version();
+  absl::Status status;
+  status = EachEntry(parts, &v1::State::nodes, [&](const v1::Node& in, int i) {
+    Fields f(Label{.kind = "node", .name = in.name(), .index = i});
     Node node;
     f.Required("name", in.name(), &node.name);
     f.Parsed("vtep", in.vtep(), &ParseIpv4, &node.vtep);
     node.foreign = in.foreign();
     if (!f.status().ok()) return f.status();
     state.nodes.push_back(std::move(node));
-  }
-  for (int i = 0; i < proto.tenants_size(); ++i) {
-    const v1::Tenant& in = proto.tenants(i);
-    Fields f(ObjectLabel("tenant", in.name(), i));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  status = EachEntry(parts, &v1::State::tenants, [&](const v1::Tenant& in, int i) {
+    Fields f(Label{.kind = "tenant", .name = in.name(), .index = i});
     Tenant tenant;
     f.Required("name", in.name(), &tenant.name);
     tenant.id = in.id();
@@ -171,10 +201,11 @@ absl::StatusOr<State> StateFromProto(const v1::State& proto) {
     }
     if (!f.status().ok()) return f.status();
     state.tenants.push_back(std::move(tenant));
-  }
-  for (int i = 0; i < proto.segments_size(); ++i) {
-    const v1::Segment& in = proto.segments(i);
-    Fields f(ObjectLabel("segment", in.name(), i));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  status = EachEntry(parts, &v1::State::segments, [&](const v1::Segment& in, int i) {
+    Fields f(Label{.kind = "segment", .name = in.name(), .index = i});
     Segment seg;
     f.Required("name", in.name(), &seg.name);
     f.Required("tenant", in.tenant(), &seg.tenant);
@@ -184,10 +215,11 @@ absl::StatusOr<State> StateFromProto(const v1::State& proto) {
     f.Parsed("gateway_mac", in.gateway_mac(), &ParseMac, &seg.gateway_mac);
     if (!f.status().ok()) return f.status();
     state.segments.push_back(std::move(seg));
-  }
-  for (int i = 0; i < proto.endpoints_size(); ++i) {
-    const v1::Endpoint& in = proto.endpoints(i);
-    Fields f(ObjectLabel("endpoint", in.name(), i));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  status = EachEntry(parts, &v1::State::endpoints, [&](const v1::Endpoint& in, int i) {
+    Fields f(Label{.kind = "endpoint", .name = in.name(), .index = i});
     Endpoint ep;
     f.Required("name", in.name(), &ep.name);
     f.Required("segment", in.segment(), &ep.segment);
@@ -198,11 +230,12 @@ absl::StatusOr<State> StateFromProto(const v1::State& proto) {
     f.Names("groups", in.groups(), &ep.groups);
     if (!f.status().ok()) return f.status();
     state.endpoints.push_back(std::move(ep));
-  }
-  for (int i = 0; i < proto.routes_size(); ++i) {
-    const v1::Route& in = proto.routes(i);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  status = EachEntry(parts, &v1::State::routes, [&](const v1::Route& in, int i) {
     // As in the YAML path: a route has no name, so it is known by index.
-    Fields f(ObjectLabel("route", "", i));
+    Fields f(Label{.kind = "route", .index = i});
     Route route;
     f.Required("tenant", in.tenant(), &route.tenant);
     f.Parsed("prefix", in.prefix(), &ParseIpv4Prefix, &route.prefix);
@@ -211,19 +244,21 @@ absl::StatusOr<State> StateFromProto(const v1::State& proto) {
     route.segment = in.segment();
     if (!f.status().ok()) return f.status();
     state.routes.push_back(std::move(route));
-  }
-  for (int i = 0; i < proto.groups_size(); ++i) {
-    const v1::Group& in = proto.groups(i);
-    Fields f(ObjectLabel("group", in.name(), i));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  status = EachEntry(parts, &v1::State::groups, [&](const v1::Group& in, int i) {
+    Fields f(Label{.kind = "group", .name = in.name(), .index = i});
     Group group;
     f.Required("name", in.name(), &group.name);
     f.Required("tenant", in.tenant(), &group.tenant);
     if (!f.status().ok()) return f.status();
     state.groups.push_back(std::move(group));
-  }
-  for (int i = 0; i < proto.policies_size(); ++i) {
-    const v1::Policy& in = proto.policies(i);
-    Fields f(ObjectLabel("policy", in.name(), i));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  status = EachEntry(parts, &v1::State::policies, [&](const v1::Policy& in, int i) {
+    Fields f(Label{.kind = "policy", .name = in.name(), .index = i});
     Policy policy;
     f.Required("name", in.name(), &policy.name);
     f.Required("tenant", in.tenant(), &policy.tenant);
@@ -237,14 +272,16 @@ absl::StatusOr<State> StateFromProto(const v1::State& proto) {
     for (int j = 0; j < in.rules_size(); ++j) {
       Rule rule;
       if (absl::Status s = ConvertRule(
-              in.rules(j), absl::StrCat(f.label(), ": rule ", j), &rule);
+              in.rules(j), Label{.kind = "rule", .index = j, .within = &f.label()}, &rule);
           !s.ok()) {
         return s;
       }
       policy.rules.push_back(std::move(rule));
     }
     state.policies.push_back(std::move(policy));
-  }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
   return state;
 }
 

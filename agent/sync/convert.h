@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "agent/model/state.h"
 #include "weft/v1/state.pb.h"
 
@@ -16,7 +17,12 @@ namespace weft {
 
 // Parses only (like ParseStateYaml): the result may still break the rules of
 // ValidateState. Errors are InvalidArgument `<object>: field "<field>": ...`.
-absl::StatusOr<State> StateFromProto(const v1::State& proto);
+// `parts` are taken as one state, their lists concatenated in order (the
+// parts of an update, agent/sync/chunk.h); the version is the first part's.
+absl::StatusOr<State> StateFromProto(absl::Span<const v1::State> parts);
+inline absl::StatusOr<State> StateFromProto(const v1::State& proto) {
+  return StateFromProto(absl::MakeConstSpan(&proto, 1));
+}
 
 // The inverse; StateFromProto(ToProto(s)) == s for every parsed state.
 v1::State ToProto(const State& state);

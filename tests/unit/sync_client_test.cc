@@ -58,7 +58,7 @@ Update UpdateOf(const State& state, uint64_t version, std::string nonce) {
   Update u;
   u.version = version;
   u.nonce = std::move(nonce);
-  u.state = ToProto(state);
+  u.parts = {ToProto(state)};
   return u;
 }
 
@@ -98,16 +98,16 @@ TEST(UpdateHandlerTest, InvalidStateIsNackedUnapplied) {
   int calls = 0;
   UpdateHandler h("hv1", [&](const State&) { ++calls; return absl::OkStatus(); }, 3);
   Update u = UpdateOf(Fleet(), 8, "n");
-  u.state.mutable_segments(0)->set_vni(0);
+  u.parts[0].mutable_segments(0)->set_vni(0);
   v1::AgentMessage reply = h.Handle(u);
   ASSERT_TRUE(reply.has_nack());
   EXPECT_THAT(reply.nack().error(), HasSubstr("segment \"blue-web\": field \"vni\""));
   u = UpdateOf(Fleet(), 8, "n");
-  u.state.mutable_segments(1)->set_subnet("10.0.1.0/33");
+  u.parts[0].mutable_segments(1)->set_subnet("10.0.1.0/33");
   EXPECT_THAT(h.Handle(u).nack().error(),
               HasSubstr("segment \"red-web\": field \"subnet\""));
   u = UpdateOf(Fleet(), 8, "n");
-  u.state.mutable_endpoints(0)->set_node("hv7");
+  u.parts[0].mutable_endpoints(0)->set_node("hv7");
   EXPECT_THAT(h.Handle(u).nack().error(),
               HasSubstr("endpoint \"blue-1\": field \"node\": no node \"hv7\""));
   EXPECT_EQ(calls, 0);
