@@ -683,8 +683,9 @@ def report_sync(sync: dict | None, meta: dict, errors: dict) -> str:
                  f"connection each; state: {fan['endpoints']:,} endpoints in "
                  f"{fan['tenants']} tenants, a tenant with an endpoint on every node whose "
                  f"policy each change extends by one rule (every view changes); "
-                 f"{fan['changes']} changes, controller polling the file every "
-                 f"{fan['poll_ms']} ms. Latency per client and change:")
+                 f"{fan['changes']} changes, the controller woken by inotify on the "
+                 f"file's directory (backstop poll every {fan['poll_ms']} ms). Latency "
+                 f"per client and change:")
         L.append("")
         L.append("| from | arrivals | p50 ms | p99 ms | max ms | target |")
         L.append("| --- | ---: | ---: | ---: | ---: | --- |")
@@ -698,11 +699,10 @@ def report_sync(sync: dict | None, meta: dict, errors: dict) -> str:
         L.append("")
         c = fan.get("cpu_ms_per_change")
         if c:
-            L.append(f"CPU time per change: controller {c['controller']:.0f} ms (with its polling "
-                     f"between changes), the {fan['clients']} clients together "
-                     f"{c['clients']:.0f} ms. Every client and the controller share this "
-                     "machine's 2 CPUs, where real agents would each validate on their own "
-                     "host: arrivals here queue behind one another.")
+            L.append(f"CPU time per change: controller {c['controller']:.0f} ms, the "
+                     f"{fan['clients']} clients together {c['clients']:.0f} ms. Every client "
+                     "and the controller share this machine's 2 CPUs, where real agents would "
+                     "each validate on their own host: arrivals here queue behind one another.")
             L.append("")
     elif "fanout" in sync.get("errors", {}):
         L.append(f"Propagation failed: {sync['errors']['fanout']}")

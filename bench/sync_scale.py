@@ -26,9 +26,9 @@ fanout     Propagation of one change to --clients (100) connected agents:
            tenant has an endpoint on every node and a policy; each change
            appends one rule to that policy (every node's view changes), the
            state file is replaced atomically, and the latency of each client
-           is measured from the moment the file was replaced (controller
-           polls it every --poll-ms) and from the controller's accept (its
-           log line). --changes changes, p50/p99/max over all arrivals.
+           is measured from the moment the file was replaced (the controller
+           is woken by inotify; --poll-ms is its backstop poll) and from the
+           controller's accept (its log line). --changes changes, p50/p99/max over all arrivals.
 
 All processes run in one network namespace with a unique name
 (wft<6 hex>-sync), removed with everything in it on success, failure,
@@ -559,8 +559,9 @@ def main() -> int:
     ap.add_argument("--changes", type=int, default=5)
     ap.add_argument("--change-gap", type=float, default=1.0)
     ap.add_argument("--change-timeout", type=float, default=20.0)
-    ap.add_argument("--poll-ms", type=int, default=20,
-                    help="the controller's state-file poll period (its default is 200)")
+    ap.add_argument("--poll-ms", type=int, default=1000,
+                    help="the controller's backstop poll of the state file (its default; "
+                    "changes wake it through inotify)")
     ap.add_argument("--settle", type=float, default=3.0,
                     help="seconds after the Ack before the agent's memory is read again")
     ap.add_argument("--timeout", type=float, default=180.0, help="per wait")
