@@ -57,7 +57,7 @@ TEST(ExpositionTest, ReasonVerdicts) {
   EXPECT_STREQ(ReasonVerdict(WEFT_ARP_REPLY), "reply");
   EXPECT_STREQ(ReasonVerdict(WEFT_REJECT), "reply");
   EXPECT_STREQ(ReasonVerdict(WEFT_DROP_SPOOFED), "drop");
-  EXPECT_STREQ(ReasonVerdict(WEFT_DROP_CT_FULL), "drop");
+  EXPECT_STREQ(ReasonVerdict(WEFT_DROP_CT_INVALID), "drop");
 }
 
 TEST(MetricsServerTest, ServesMetricsAtScrapeTime) {

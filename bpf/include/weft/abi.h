@@ -75,8 +75,7 @@
 	X(REJECT, "reject")                       /* refused with RST / ICMP */   \
 	X(DROP_POLICY, "policy_denied")                                           \
 	X(DROP_POLICY_REVOKED, "policy_revoked")  /* open flow, rule removed */   \
-	X(DROP_CT_INVALID, "conntrack_invalid")   /* fits no TCP state */         \
-	X(DROP_CT_FULL, "conntrack_full")
+	X(DROP_CT_INVALID, "conntrack_invalid")   /* fits no TCP state */
 
 #define WEFT_REASON_ENUM_(name, label) WEFT_##name,
 enum weft_reason {
