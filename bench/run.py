@@ -852,7 +852,7 @@ def main() -> int:
         log("building weft-agent, weft-controller, weft_bench_prog, weft_bench_sync (-j2)")
         run(["cmake", "-S", REPO, "-B", args.build_dir], timeout=300)
         run(["cmake", "--build", args.build_dir, "-j2", "--target", "weft-agent",
-             "weft-controller", "weft-admin", "weft_bench_prog", "weft_bench_sync"],
+             "weft-controller", "weft_bench_prog", "weft_bench_sync"],
             timeout=1200)
 
     deadline = time.monotonic() + args.wait_idle

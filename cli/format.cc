@@ -25,6 +25,8 @@ const std::map<std::string, std::set<std::string>>& Commands() {
        {"--ingress-iface", "!--from-underlay", "--tenant", "--src", "--dst", "--proto", "--sport",
         "--dport", "--tcp-flags", "--dst-mac", "--src-mac", "--ttl", "--src-vtep", "--vni"}},
       {"monitor", {"--reason", "--tenant", "--type", "--count", "--timeout"}},
+      {"apply", {"-f"}},
+      {"get", {}},
   };
   return *kCommands;
 }
@@ -66,7 +68,62 @@ std::string Rule(const std::string& policy, uint32_t number, uint32_t index) {
   return absl::StrCat(policy, "/", number, " (#", index, ")");
 }
 
+// The choices after `get`.
+constexpr char kGetObjects[] = "get state | get realization [VERSION]";
+
+// What ParseArgs cannot check option by option: the pairing of a command
+// with where it goes, and what the command needs.
+absl::Status CheckTarget(const Args& args) {
+  const bool tls_given = !args.tls.cert.empty() || !args.tls.key.empty() ||
+                         !args.tls.ca.empty() || !args.tls_server_name.empty() ||
+                         args.tls.insecure;
+  if (!ForController(args.command)) {
+    if (!args.controller.empty() || tls_given) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          args.command, " asks the agent: --controller and its TLS options are for apply and get"));
+    }
+    return absl::OkStatus();
+  }
+  if (args.controller.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(args.command, " asks the controller: give --controller ADDR"));
+  }
+  if (!args.socket.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--socket is the agent's; ", args.command, " asks the controller"));
+  }
+  // Only that a choice was made: ClientCredentials (agent/sync/credentials.h)
+  // refuses an incomplete set of files, or files with --insecure.
+  if (!args.tls.insecure && args.tls.cert.empty() && args.tls.key.empty() &&
+      args.tls.ca.empty()) {
+    return absl::InvalidArgumentError(
+        "--controller needs --tls_cert, --tls_key and --tls_ca (mutual TLS), or --insecure");
+  }
+  if (args.command == "apply" && !args.options.contains("-f")) {
+    return absl::InvalidArgumentError("apply needs -f FILE");
+  }
+  if (args.command == "get") {
+    if (args.operands.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("get needs an object: ", kGetObjects));
+    }
+    const std::string& object = args.operands[0];
+    if (object != "state" && object != "realization") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown object \"", object, "\" (", kGetObjects, ")"));
+    }
+    if (args.operands.size() > (object == "state" ? 1u : 2u)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unexpected argument \"", args.operands.back(), "\" (", kGetObjects, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+bool ForController(const std::string& command) {
+  return command == "apply" || command == "get";
+}
 
 std::string Usage() {
   return "usage: weftctl [--socket PATH] [--json] COMMAND [options]\n"
@@ -80,7 +137,14 @@ std::string Usage() {
          "        [--proto tcp|udp|icmp] [--sport P] [--dport P] [--tcp-flags S|SA|A|FA|R]\n"
          "        [--dst-mac MAC] [--src-mac MAC] [--ttl N] [--src-vtep IP] [--vni N]\n"
          "  monitor [--reason R] [--tenant N] [--type drop|rule_hit] [--count N] [--timeout S]\n"
-         "The socket defaults to the only one in /run/weft.\n";
+         "The socket defaults to the only one in /run/weft.\n"
+         "\n"
+         "       weftctl --controller ADDR (--tls_cert F --tls_key F --tls_ca F [--tls_server_name N]\n"
+         "                                  | --insecure) [--json] COMMAND\n"
+         "  apply -f FILE               validate FILE, then install it as the desired state\n"
+         "  get state                   the controller's desired state\n"
+         "  get realization [VERSION]   per node: connected, acked, enforced version, last NACK\n"
+         "ADDR is the controller's --admin_listen.\n";
 }
 
 absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv) {
@@ -105,13 +169,25 @@ absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv) {
     };
     if (a == "--json") {
       args.json = true;
-    } else if (a == "--socket") {
+    } else if (a == "--insecure") {
+      args.tls.insecure = true;
+    } else if (std::string* global = a == "--socket"            ? &args.socket
+                                     : a == "--controller"      ? &args.controller
+                                     : a == "--tls-cert"        ? &args.tls.cert
+                                     : a == "--tls-key"         ? &args.tls.key
+                                     : a == "--tls-ca"          ? &args.tls.ca
+                                     : a == "--tls-server-name" ? &args.tls_server_name
+                                                                : nullptr) {
       absl::StatusOr<std::string> v = take();
       if (!v.ok()) return v.status();
-      args.socket = *v;
+      *global = *v;
     } else if (a == "-h" || a == "--help" || a == "help") {
       args.command = "help";
     } else if (!a.starts_with("-")) {
+      if (args.command == "get") {
+        args.operands.push_back(a);
+        continue;
+      }
       if (!args.command.empty()) {
         return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", a, "\""));
       }
@@ -137,11 +213,25 @@ absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv) {
     }
   }
   if (args.command.empty()) return absl::InvalidArgumentError("no command");
+  if (args.command == "help") return args;
+  if (absl::Status s = CheckTarget(args); !s.ok()) return s;
   return args;
 }
 
 absl::StatusOr<uint32_t> TenantFrom(const Args& args) {
   return Number(args, "--tenant", 0xffffffffu);
+}
+
+absl::StatusOr<v1::GetRealizationRequest> RealizationRequestFrom(const Args& args) {
+  v1::GetRealizationRequest req;
+  if (args.operands.size() < 2) return req;
+  uint64_t version = 0;
+  if (!absl::SimpleAtoi(args.operands[1], &version)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("get realization ", args.operands[1], ": not a version number"));
+  }
+  req.set_version(version);
+  return req;
 }
 
 absl::StatusOr<v1::ConntrackRequest> ConntrackRequestFrom(const Args& args) {

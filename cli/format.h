@@ -1,5 +1,6 @@
 // weftctl's pure half: command-line parsing into requests, and answers into
 // aligned tables (or JSON). No I/O, unit-tested without root or an agent.
+// The controller's answers are formatted in cli/admin_format.h.
 #ifndef WEFT_CLI_FORMAT_H_
 #define WEFT_CLI_FORMAT_H_
 
@@ -8,27 +9,41 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "agent/sync/credentials.h"
 #include "google/protobuf/message.h"
+#include "weft/v1/admin.pb.h"
 #include "weft/v1/agent_api.pb.h"
 
 namespace weft::cli {
 
 struct Args {
   std::string socket;  // empty: the only socket in /run/weft
+  // The controller's Admin address, for the commands that talk to it
+  // (ForController); TLS flags or --insecure say how.
+  std::string controller;
+  TlsFlags tls;
+  std::string tls_server_name;  // empty: the host of `controller`
   bool json = false;
   std::string command;
+  std::vector<std::string> operands;  // get: the object, then its argument
   std::map<std::string, std::string> options;  // "--tenant" -> "1"; flags -> "true"
 };
 
-// argv without the program name. Unknown commands and options, and options
-// of another command, are errors naming them.
+// argv without the program name. Unknown commands, objects and options,
+// options of another command, a controller command without --controller or
+// without a choice of credentials, are errors naming them.
 absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv);
 std::string Usage();
+
+// apply and get go to the controller's Admin API; the rest to the agent.
+bool ForController(const std::string& command);
 
 absl::StatusOr<v1::ConntrackRequest> ConntrackRequestFrom(const Args& args);
 absl::StatusOr<v1::TraceRequest> TraceRequestFrom(const Args& args);
 absl::StatusOr<v1::MonitorRequest> MonitorRequestFrom(const Args& args);
 absl::StatusOr<uint32_t> TenantFrom(const Args& args);  // 0 when absent
+// get realization [VERSION]; no VERSION asks about the controller's current one.
+absl::StatusOr<v1::GetRealizationRequest> RealizationRequestFrom(const Args& args);
 
 // Columns padded to their widest cell, two spaces apart.
 std::string FormatTable(const std::vector<std::string>& header,

@@ -1,4 +1,5 @@
-// weftctl: the operator's view of one agent, over its local API socket.
+// weftctl: the operator's view of one agent, over its local API socket, and
+// of the controller, over its Admin API (cli/admin.h).
 // See docs/OPERATIONS.md "weftctl".
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "cli/admin.h"
 #include "cli/format.h"
 #include "grpcpp/grpcpp.h"
 #include "weft/v1/agent_api.grpc.pb.h"
@@ -54,6 +56,12 @@ int main(int argc, char** argv) {
   const weft::cli::Args& args = *parsed;
   if (args.command == "help") {
     std::fputs(weft::cli::Usage().c_str(), stdout);
+    return 0;
+  }
+  if (weft::cli::ForController(args.command)) {
+    absl::StatusOr<std::string> out = weft::cli::RunAdmin(args);
+    if (!out.ok()) return Fail(std::string(out.status().message()));
+    std::fputs(out->c_str(), stdout);
     return 0;
   }
   std::string socket = args.socket;

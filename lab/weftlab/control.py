@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 
 from .lab import Agent, Lab
@@ -32,7 +33,7 @@ class ControlPlane:
         return os.path.join(os.path.dirname(self.lab.agent_path), name)
 
     def missing_binaries(self) -> list[str]:
-        return [b for b in ("weft-controller", "weft-admin")
+        return [b for b in ("weft-controller", "weftctl")
                 if not os.access(self.binary(b), os.X_OK)]
 
     def build(self) -> None:
@@ -77,7 +78,7 @@ class ControlPlane:
                 *self.tls_flags("controller")]
         self.proc, _, self.stderr_path = self.lab.spawn(
             self.ns, argv, f"controller-{time.monotonic_ns()}")
-        wait_for(lambda: self.proc.poll() is not None or self.admin("realization") is not None,
+        wait_for(lambda: self.proc.poll() is not None or self.realization() != {},
                  timeout, what="weft-controller's Admin service")
         if self.proc.poll() is not None:
             raise LabError(f"weft-controller exited {self.proc.returncode}:\n{self.log()}")
@@ -93,10 +94,17 @@ class ControlPlane:
         with open(self.stderr_path, errors="replace") as f:
             return f.read()
 
+    def weftctl(self, *command) -> subprocess.CompletedProcess:
+        """weftctl against the controller's Admin API, with the agents'
+        client certificate, from the controller's namespace (ADMIN is on
+        its loopback)."""
+        return self.lab.exec(self.ns_name, [self.binary("weftctl"), "--controller", ADMIN,
+                                            *self.tls_flags("agent"), *command], timeout=15)
+
     def admin(self, *command) -> dict | None:
-        """weft-admin against the controller's Admin API; None on failure."""
-        cp = self.lab.exec(self.ns_name, [self.binary("weft-admin"), "--admin", ADMIN,
-                                          *self.tls_flags("agent"), *command], timeout=15)
+        """`weftctl --json COMMAND` (get state, get realization V, apply -f F)
+        parsed; None on failure."""
+        cp = self.weftctl("--json", *command)
         if cp.returncode != 0:
             return None
         return json.loads(cp.stdout)
@@ -126,4 +134,4 @@ class ControlPlane:
             self.start_agent(node.name)
 
     def realization(self, version: int = 0) -> dict:
-        return self.admin("realization", str(version)) or {}
+        return self.admin("get", "realization", str(version)) or {}

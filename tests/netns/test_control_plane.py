@@ -8,6 +8,10 @@ mutual TLS (a throwaway CA made with openssl), real traffic.
     new version through Admin GetRealization;
   - a bad edit is refused (the controller's log names object and field) and
     traffic keeps flowing;
+  - `weftctl --controller ... apply -f FILE` installs a state through the
+    Admin API (get state shows it, traffic follows it) until the next change
+    of the state file, which wins again; a bad file is refused by weftctl
+    itself, naming file, object and field, and nothing reaches the controller;
   - with the controller killed, traffic continues; restarted (with a change
     made while it was down), the agents reconnect and converge.
 """
@@ -48,9 +52,6 @@ class ControlPlaneTest(LabTestCase):
         cls.cp.start_agents()
 
     # --- helpers -----------------------------------------------------------------
-    def admin(self, *command) -> dict | None:
-        return self.cp.admin(*command)
-
     def controller_log(self) -> str:
         return self.cp.log()
 
@@ -60,7 +61,7 @@ class ControlPlaneTest(LabTestCase):
         last = {}
         def done():
             nonlocal last
-            last = self.admin("realization", str(version or 0)) or {}
+            last = self.cp.realization(version or 0)
             return last.get("all_enforcing")
         try:
             wait_for(done, timeout, what="every node enforcing the version")
@@ -88,7 +89,7 @@ class ControlPlaneTest(LabTestCase):
         lab.add_vm(copy.deepcopy(A5))
         lab.start_whoami(["a5"])
         self.assertFalse(lab.ping("a1", A5.ip, count=1, timeout=1).ok)
-        before = self.admin("realization")["controller_version"]
+        before = self.cp.realization()["controller_version"]
         t0 = time.monotonic()
         self.write_controller_state()
         r = lab.wait_ping("a1", A5.ip, timeout=CONVERGE_SECONDS)
@@ -115,7 +116,7 @@ class ControlPlaneTest(LabTestCase):
 
     def test_3_bad_edit_is_refused_and_traffic_flows(self):
         lab = self.lab
-        version = self.admin("realization")["controller_version"]
+        version = self.cp.realization()["controller_version"]
         state = lab.topo.state_dict()
         _find(state["segments"], "a-db").update(vni=0)
         self.write_controller_state(state)
@@ -126,12 +127,64 @@ class ControlPlaneTest(LabTestCase):
         self.assertIn('segment "a-db"', refusal)
         self.assertIn('field "vni"', refusal)
         time.sleep(0.5)
-        self.assertEqual(self.admin("realization")["controller_version"], version)
+        self.assertEqual(self.cp.realization()["controller_version"], version)
         self.assertReaches("a1", "10.0.2.11", "a4")
         self.assertReaches("a1", A5.ip, "a5")
         self.assertEqual(lab.check_agents_alive(), [])
 
-    def test_4_controller_down_traffic_flows_restart_converges(self):
+    def test_4_weftctl_apply_until_the_file_changes(self):
+        lab, cp = self.lab, self.cp
+        self.write_controller_state()
+        before = int(self.wait_enforced()["controller_version"])
+        self.assertReaches("a1", "10.0.2.11", "a4")
+
+        # A bad file: refused by weftctl before anything is sent.
+        bad = lab.topo.state_dict()
+        _find(bad["segments"], "a-db").update(vni=0)
+        bad_path = lab.write_state(bad, path=f"{cp.state_file}.bad.yaml")
+        log_before = self.controller_log().count("ApplyState")
+        r = cp.weftctl("apply", "-f", bad_path)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        for part in (bad_path, 'segment "a-db"', 'field "vni"'):
+            self.assertIn(part, r.stderr)
+        self.assertEqual(self.controller_log().count("ApplyState"), log_before,
+                         "weftctl sent a file it should have refused")
+        self.assertEqual(int(cp.realization()["controller_version"]), before)
+
+        # A good one without a4: installed, a4 unreachable, and the state file
+        # on disk is untouched.
+        state = lab.topo.state_dict()
+        state["endpoints"] = [e for e in state["endpoints"] if e["name"] != "a4"]
+        path = lab.write_state(state, path=f"{cp.state_file}.apply.yaml")
+        with open(cp.state_file) as f:
+            on_disk = f.read()
+        r = cp.weftctl("apply", "-f", path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        applied = int(r.stdout.split()[-1])  # "applied: controller version N"
+        self.assertGreater(applied, before)
+        self.assertIn("ApplyState", self.controller_log())
+        served = cp.admin("get", "state")["state"]
+        self.assertEqual(int(served["version"]), applied)
+        self.assertNotIn("a4", [e["name"] for e in served["endpoints"]])
+        self.wait_enforced(applied)
+        wait_for(lambda: not lab.ping("a1", "10.0.2.11", count=1, timeout=1).ok,
+                 CONVERGE_SECONDS, what="a4 unreachable after weftctl apply")
+        with open(cp.state_file) as f:
+            self.assertEqual(f.read(), on_disk)
+        table = cp.weftctl("get", "realization", str(applied))
+        self.assertEqual(table.returncode, 0, table.stderr)
+        self.assertIn(f"version {applied} enforced by 2 of 2 nodes (all)", table.stdout)
+        self.assertRegex(table.stdout, r"(?m)^hv1\s+yes\s+")
+
+        # The next change of the state file replaces the applied state.
+        self.write_controller_state()
+        real = self.wait_enforced()
+        self.assertGreater(int(real["controller_version"]), applied)
+        self.assertIn("a4", [e["name"] for e in cp.admin("get", "state")["state"]["endpoints"]])
+        self.assertTrue(lab.wait_ping("a1", "10.0.2.11", timeout=CONVERGE_SECONDS).ok,
+                        "a4 not reachable again after the state file changed")
+
+    def test_5_controller_down_traffic_flows_restart_converges(self):
         lab = self.lab
         self.write_controller_state()
         self.wait_enforced()

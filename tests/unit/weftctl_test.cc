@@ -1,8 +1,9 @@
-// weftctl's parsing and formatting (cli/format.h) and the trace packets
+// weftctl's parsing and formatting (cli/format.h, cli/admin_format.h) and the trace packets
 // (agent/api/packet.h): no root, no agent.
 #include <gtest/gtest.h>
 
 #include "agent/api/packet.h"
+#include "cli/admin_format.h"
 #include "cli/format.h"
 
 namespace weft {
@@ -54,6 +55,130 @@ TEST(WeftctlArgs, Trace) {
     ASSERT_TRUE(a.ok());
     EXPECT_FALSE(cli::TraceRequestFrom(*a).ok()) << argv.back();
   }
+}
+
+const std::vector<std::string> kTls = {"--tls_cert", "c.pem", "--tls_key", "c.key",
+                                       "--tls_ca", "ca.pem"};
+
+std::vector<std::string> Controller(std::vector<std::string> tail) {
+  std::vector<std::string> argv = {"--controller", "127.0.0.1:7001"};
+  argv.insert(argv.end(), kTls.begin(), kTls.end());
+  argv.insert(argv.end(), tail.begin(), tail.end());
+  return argv;
+}
+
+TEST(WeftctlArgs, ControllerCommands) {
+  auto a = cli::ParseArgs(Controller({"apply", "-f", "state.yaml"}));
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(cli::ForController(a->command));
+  EXPECT_EQ(a->controller, "127.0.0.1:7001");
+  EXPECT_EQ(a->tls.cert, "c.pem");
+  EXPECT_EQ(a->tls.key, "c.key");
+  EXPECT_EQ(a->tls.ca, "ca.pem");
+  EXPECT_FALSE(a->tls.insecure);
+  EXPECT_EQ(a->options.at("-f"), "state.yaml");
+
+  a = cli::ParseArgs({"--json", "get", "state", "--controller=ctl:7001", "--insecure",
+                      "--tls-server-name", "ignored"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(a->json);
+  EXPECT_TRUE(a->tls.insecure);
+  EXPECT_EQ(a->tls_server_name, "ignored");
+  EXPECT_EQ(a->operands, std::vector<std::string>{"state"});
+
+  a = cli::ParseArgs(Controller({"get", "realization", "7"}));
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto req = cli::RealizationRequestFrom(*a);
+  ASSERT_TRUE(req.ok()) << req.status();
+  EXPECT_EQ(req->version(), 7u);
+  a = cli::ParseArgs(Controller({"get", "realization"}));
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(cli::RealizationRequestFrom(*a)->version(), 0u);  // the current one
+  a = cli::ParseArgs(Controller({"get", "realization", "seven"}));
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(cli::RealizationRequestFrom(*a).status().message(),
+            "get realization seven: not a version number");
+  EXPECT_FALSE(cli::ForController("status"));
+}
+
+TEST(WeftctlArgs, ControllerCommandErrorsNameWhatIsWrong) {
+  auto error = [](std::vector<std::string> argv) {
+    auto a = cli::ParseArgs(argv);
+    return a.ok() ? std::string("(accepted)") : std::string(a.status().message());
+  };
+  EXPECT_EQ(error(Controller({"apply"})), "apply needs -f FILE");
+  EXPECT_EQ(error(Controller({"apply", "-f"})), "-f needs a value");
+  EXPECT_EQ(error(Controller({"apply", "--tenant", "1"})), "apply takes no option --tenant");
+  EXPECT_EQ(error({"--controller", "ctl:7001", "get", "state"}),
+            "--controller needs --tls_cert, --tls_key and --tls_ca (mutual TLS), or --insecure");
+  EXPECT_EQ(error({"get", "state", "--insecure"}),
+            "get asks the controller: give --controller ADDR");
+  EXPECT_EQ(error(Controller({"get"})),
+            "get needs an object: get state | get realization [VERSION]");
+  EXPECT_EQ(error(Controller({"get", "nodes"})),
+            "unknown object \"nodes\" (get state | get realization [VERSION])");
+  EXPECT_EQ(error(Controller({"get", "state", "3"})),
+            "unexpected argument \"3\" (get state | get realization [VERSION])");
+  EXPECT_EQ(error(Controller({"get", "realization", "3", "4"})),
+            "unexpected argument \"4\" (get state | get realization [VERSION])");
+  EXPECT_EQ(error(Controller({"--socket", "/run/weft/hv1.sock", "get", "state"})),
+            "--socket is the agent's; get asks the controller");
+  // The agent's commands take neither --controller nor TLS options.
+  EXPECT_EQ(error(Controller({"status"})),
+            "status asks the agent: --controller and its TLS options are for apply and get");
+  EXPECT_EQ(error({"--insecure", "policy"}),
+            "policy asks the agent: --controller and its TLS options are for apply and get");
+  EXPECT_EQ(error({"status", "extra"}), "unexpected argument \"extra\"");
+}
+
+TEST(WeftctlFormat, Realization) {
+  v1::GetRealizationResponse r;
+  r.set_controller_version(5);
+  r.set_version(5);
+  auto* n = r.add_nodes();
+  n->set_node("hv1");
+  n->set_connected(true);
+  n->set_acked_version(5);
+  n->set_enforced_version(5);
+  n = r.add_nodes();
+  n->set_node("hv2");
+  n->set_acked_version(3);
+  n->set_enforced_version(3);
+  n->set_nacked_version(5);
+  n->set_nack_error("segment \"a-db\": field \"vni\": VNI 0 is outside 1..16777215");
+  r.add_enforcing("hv1");
+  EXPECT_EQ(cli::FormatRealization(r),
+            "controller version: 5\n"
+            "version 5 enforced by 1 of 2 nodes\n"
+            "\n"
+            "NODE  CONNECTED  ACKED  ENFORCED  ENFORCES 5  NACKED  NACK ERROR\n"
+            "hv1   yes        5      5         yes         -       -\n"
+            "hv2   no         3      3         no          5       segment \"a-db\": field "
+            "\"vni\": VNI 0 is outside 1..16777215\n");
+  v1::ApplyStateResponse applied;
+  applied.set_version(6);
+  EXPECT_EQ(cli::FormatApplied(applied), "applied: controller version 6\n");
+}
+
+TEST(WeftctlFormat, StateListsWhatItHolds) {
+  v1::GetStateResponse r;
+  r.mutable_state()->set_version(4);
+  auto* node = r.mutable_state()->add_nodes();
+  node->set_name("hv1");
+  node->set_vtep("198.18.0.1");
+  auto* t = r.mutable_state()->add_tenants();
+  t->set_name("A");
+  t->set_id(1);
+  t->set_default_action(v1::FIREWALL_ACTION_DENY);
+  auto* route = r.mutable_state()->add_routes();
+  route->set_tenant("A");
+  route->set_prefix("10.66.0.0/16");
+  route->set_blackhole(true);
+  EXPECT_EQ(cli::FormatState(r),
+            "version: 4\n"
+            "\nNODES (1)\nNAME  VTEP        KIND\nhv1   198.18.0.1  weft\n"
+            "\nTENANTS (1)\nNAME  ID  DEFAULT\nA     1   deny\n"
+            "\nROUTES (1)\nTENANT  PREFIX        VIA\nA       10.66.0.0/16  blackhole\n");
 }
 
 TEST(WeftctlFormat, TableAlignsColumns) {

@@ -1,0 +1,66 @@
+#include "cli/admin.h"
+
+#include <chrono>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "agent/model/state_yaml.h"
+#include "agent/sync/convert.h"
+#include "agent/sync/credentials.h"
+#include "cli/admin_format.h"
+#include "grpcpp/grpcpp.h"
+#include "weft/v1/admin.grpc.pb.h"
+
+namespace weft::cli {
+namespace {
+
+template <typename Response>
+absl::StatusOr<std::string> Answer(const Args& args, const grpc::Status& status,
+                                   const Response& r, std::string (*format)(const Response&)) {
+  if (!status.ok()) {
+    // gRPC's codes are absl's, number for number.
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        absl::StrCat("controller ", args.controller, ": ", status.error_message()));
+  }
+  return args.json ? ToJson(r) : format(r);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> RunAdmin(const Args& args) {
+  v1::ApplyStateRequest apply;
+  if (args.command == "apply") {
+    absl::StatusOr<State> state = LoadStateFile(args.options.at("-f"));
+    if (!state.ok()) return state.status();
+    *apply.mutable_state() = ToProto(*state);
+  }
+  v1::GetRealizationRequest realization;
+  if (args.command == "get" && args.operands[0] == "realization") {
+    absl::StatusOr<v1::GetRealizationRequest> req = RealizationRequestFrom(args);
+    if (!req.ok()) return req.status();
+    realization = *std::move(req);
+  }
+
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds = ClientCredentials(args.tls);
+  if (!creds.ok()) return creds.status();
+  grpc::ChannelArguments channel_args;
+  if (!args.tls_server_name.empty()) channel_args.SetSslTargetNameOverride(args.tls_server_name);
+  // A fleet's whole state can pass gRPC's default 4 MiB limit.
+  channel_args.SetMaxReceiveMessageSize(-1);
+  auto stub = v1::Admin::NewStub(grpc::CreateCustomChannel(args.controller, *creds, channel_args));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+
+  if (args.command == "apply") {
+    v1::ApplyStateResponse r;
+    return Answer(args, stub->ApplyState(&ctx, apply, &r), r, &FormatApplied);
+  }
+  if (args.operands[0] == "state") {
+    v1::GetStateResponse r;
+    return Answer(args, stub->GetState(&ctx, {}, &r), r, &FormatState);
+  }
+  v1::GetRealizationResponse r;
+  return Answer(args, stub->GetRealization(&ctx, realization, &r), r, &FormatRealization);
+}
+
+}  // namespace weft::cli

@@ -1,0 +1,100 @@
+#include "cli/admin_format.h"
+
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "cli/format.h"
+
+namespace weft::cli {
+namespace {
+
+using Rows = std::vector<std::vector<std::string>>;
+
+// A titled table, only when there is something to list.
+void AppendTable(std::string* out, const std::string& title,
+                 const std::vector<std::string>& header, const Rows& rows) {
+  if (rows.empty()) return;
+  absl::StrAppend(out, "\n", title, " (", rows.size(), ")\n", FormatTable(header, rows));
+}
+
+std::string OrDash(const std::string& s) { return s.empty() ? "-" : s; }
+
+std::string Route(const v1::Route& r) {
+  std::vector<std::string> via;
+  if (r.blackhole()) via.push_back("blackhole");
+  if (!r.segment().empty()) via.push_back("segment " + r.segment());
+  if (!r.nodes().empty()) via.push_back("nodes " + absl::StrJoin(r.nodes(), ","));
+  return OrDash(absl::StrJoin(via, ", "));
+}
+
+}  // namespace
+
+std::string FormatState(const v1::GetStateResponse& r) {
+  const v1::State& s = r.state();
+  std::string out = absl::StrCat("version: ", s.version(), "\n");
+  Rows rows;
+  for (const auto& n : s.nodes()) {
+    rows.push_back({n.name(), n.vtep(), n.foreign() ? "foreign" : "weft"});
+  }
+  AppendTable(&out, "NODES", {"NAME", "VTEP", "KIND"}, rows);
+  rows.clear();
+  for (const auto& t : s.tenants()) {
+    // FIREWALL_ACTION_UNSPECIFIED is allow, as in the YAML file.
+    rows.push_back({t.name(), absl::StrCat(t.id()),
+                    t.default_action() == v1::FIREWALL_ACTION_DENY ? "deny" : "allow"});
+  }
+  AppendTable(&out, "TENANTS", {"NAME", "ID", "DEFAULT"}, rows);
+  rows.clear();
+  for (const auto& g : s.segments()) {
+    rows.push_back({g.tenant(), g.name(), absl::StrCat(g.vni()), g.subnet(), OrDash(g.gateway())});
+  }
+  AppendTable(&out, "SEGMENTS", {"TENANT", "NAME", "VNI", "SUBNET", "GATEWAY"}, rows);
+  rows.clear();
+  for (const auto& e : s.endpoints()) {
+    rows.push_back({e.segment(), OrDash(e.name()), e.ip(), e.mac(), e.node(),
+                    OrDash(e.interface()), absl::StrJoin(e.groups(), ",")});
+  }
+  AppendTable(&out, "ENDPOINTS", {"SEGMENT", "NAME", "IP", "MAC", "NODE", "INTERFACE", "GROUPS"},
+              rows);
+  rows.clear();
+  for (const auto& x : s.routes()) rows.push_back({x.tenant(), x.prefix(), Route(x)});
+  AppendTable(&out, "ROUTES", {"TENANT", "PREFIX", "VIA"}, rows);
+  rows.clear();
+  for (const auto& p : s.policies()) {
+    std::vector<std::string> to(p.applied_to().groups().begin(), p.applied_to().groups().end());
+    for (const auto& e : p.applied_to().endpoints()) to.push_back("endpoint " + e);
+    rows.push_back({p.tenant(), p.name(),
+                    p.has_priority() ? absl::StrCat(p.priority()) : "default",
+                    absl::StrCat(p.rules_size()), absl::StrJoin(to, ",")});
+  }
+  AppendTable(&out, "POLICIES", {"TENANT", "NAME", "PRIORITY", "RULES", "APPLIED TO"}, rows);
+  return out;
+}
+
+std::string FormatRealization(const v1::GetRealizationResponse& r) {
+  std::string out = absl::StrCat("controller version: ", r.controller_version(), "\n");
+  absl::StrAppend(&out, "version ", r.version(), " enforced by ", r.enforcing_size(), " of ",
+                  r.nodes_size(), " nodes", r.all_enforcing() ? " (all)" : "", "\n");
+  // The controller's answer says who enforces; not recomputed here.
+  const absl::flat_hash_set<std::string> enforcing(r.enforcing().begin(), r.enforcing().end());
+  Rows rows;
+  for (const auto& n : r.nodes()) {
+    rows.push_back({n.node(), n.connected() ? "yes" : "no", absl::StrCat(n.acked_version()),
+                    absl::StrCat(n.enforced_version()), enforcing.contains(n.node()) ? "yes" : "no",
+                    n.nacked_version() ? absl::StrCat(n.nacked_version()) : "-",
+                    OrDash(n.nack_error())});
+  }
+  absl::StrAppend(&out, "\n",
+                  FormatTable({"NODE", "CONNECTED", "ACKED", "ENFORCED",
+                               absl::StrCat("ENFORCES ", r.version()), "NACKED", "NACK ERROR"},
+                              rows));
+  return out;
+}
+
+std::string FormatApplied(const v1::ApplyStateResponse& r) {
+  return absl::StrCat("applied: controller version ", r.version(), "\n");
+}
+
+}  // namespace weft::cli
