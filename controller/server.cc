@@ -62,10 +62,15 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
+// ApplyState carries a whole fleet's state (13 MiB at 100,000 endpoints),
+// beyond gRPC's default 4 MiB; agents' messages are small.
+constexpr int kMaxAdminMessageBytes = 256 << 20;
+
 std::unique_ptr<grpc::Server> Serve(const std::string& address,
                                     const std::shared_ptr<grpc::ServerCredentials>& creds,
-                                    grpc::Service* service) {
+                                    grpc::Service* service, int max_receive_bytes = -1) {
   grpc::ServerBuilder builder;
+  if (max_receive_bytes > 0) builder.SetMaxReceiveMessageSize(max_receive_bytes);
   int port = 0;
   builder.AddListeningPort(address, creds, &port);
   builder.RegisterService(service);
@@ -146,7 +151,7 @@ int RunController(int argc, char** argv) {
   AdminService admin(&controller);
   std::unique_ptr<grpc::Server> admin_server;
   if (!admin_listen.empty()) {
-    admin_server = Serve(admin_listen, *creds, &admin);
+    admin_server = Serve(admin_listen, *creds, &admin, kMaxAdminMessageBytes);
     if (admin_server == nullptr) {
       return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", admin_listen)));
     }
