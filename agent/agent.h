@@ -111,9 +111,6 @@ class Agent {
   // interfaces it looked up (name -> ifindex, 0 absent) and the underlay
   // MTU; and when the next one is due regardless.
   bool state_changed_ = true;
-  // A new state was applied: the next Reconcile, when its temporaries are
-  // gone, returns freed memory to the system.
-  bool release_memory_ = false;
   std::map<std::string, uint32_t> lookups_;
   uint16_t underlay_mtu_ = 0;
   absl::Time next_full_reconcile_ = absl::InfinitePast();

@@ -40,7 +40,7 @@ std::vector<std::string> InterfaceIpv4Addresses(const std::string& name) {
   return out;
 }
 
-v1::AgentMessage UpdateHandler::Handle(const Update& update) {
+v1::AgentMessage UpdateHandler::Handle(Update update) {
   v1::AgentMessage reply;
   auto nack = [&](absl::string_view error) {
     v1::Nack* n = reply.mutable_nack();
@@ -56,13 +56,15 @@ v1::AgentMessage UpdateHandler::Handle(const Update& update) {
                              " is older than version ", *stream_version_,
                              ", already applied on this stream"));
   }
-  absl::StatusOr<State> state = StateFromProto(update.parts);
+  // The proto, moved out, dies with this statement: what follows needs only
+  // the converted state.
+  absl::StatusOr<State> state = StateFromProto(std::exchange(update.parts, {}));
   if (!state.ok()) return nack(state.status().message());
   state->version = update.version;
   if (absl::Status s = ValidateForNode(*state, node_); !s.ok()) {
     return nack(s.message());
   }
-  if (absl::Status s = apply_(*state); !s.ok()) return nack(s.message());
+  if (absl::Status s = apply_(*std::move(state)); !s.ok()) return nack(s.message());
   stream_version_ = update.version;
   applied_version_ = update.version;
   v1::Ack* ack = reply.mutable_ack();
@@ -206,7 +208,7 @@ bool SyncClient::RunStream() {
         break;
       }
       if (!update->has_value()) continue;
-      const v1::AgentMessage reply = handler_.Handle(**update);
+      const v1::AgentMessage reply = handler_.Handle(*std::move(*update));
       if (reply.has_nack()) ++nacks_;
       if (reply.has_ack()) {
         ++acks_;

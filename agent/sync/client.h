@@ -27,8 +27,10 @@
 namespace weft {
 
 // Applies a state that passed validation for this node (the agent's
-// reconcile, under its lock). An error is sent back as the Nack's error.
-using ApplyStateFn = std::function<absl::Status(const State&)>;
+// reconcile, under its lock), and may keep it: it is moved in, not copied
+// (at 100,000 endpoints a copy is ~20 MiB more at the apply's peak). An
+// error is sent back as the Nack's error.
+using ApplyStateFn = std::function<absl::Status(State)>;
 
 // What the client does with one complete update, apart from the network:
 // convert, validate for `node`, refuse a version older than one already
@@ -42,7 +44,9 @@ class UpdateHandler {
 
   // A new stream: versions may start over (a restarted controller).
   void NewStream() { stream_version_.reset(); }
-  v1::AgentMessage Handle(const Update& update);
+  // Takes the update: its proto is freed as soon as it is converted, before
+  // the validation's and the apply's tables are built.
+  v1::AgentMessage Handle(Update update);
   uint64_t applied_version() const { return applied_version_; }
 
  private:
