@@ -119,11 +119,13 @@ absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(
 void ChunkAssembler::Reset() {
   next_ = 0;
   count_ = 0;
-  update_ = Update();
+  version_ = 0;
+  nonce_.clear();
+  converter_ = StateConverter();
 }
 
 absl::StatusOr<std::optional<Update>> ChunkAssembler::Add(
-    v1::StateChunk chunk) {
+    const v1::StateChunk& chunk) {
   auto refuse = [&](absl::string_view what) {
     const std::string where = absl::StrCat(
         "chunk ", chunk.index(), "/", chunk.count(), " of version ",
@@ -138,26 +140,25 @@ absl::StatusOr<std::optional<Update>> ChunkAssembler::Add(
       return refuse("an update must start with chunk 0");
     }
     count_ = chunk.count();
-    update_.version = chunk.version();
-    update_.nonce = chunk.nonce();
-    update_.parts.clear();
+    version_ = chunk.version();
+    nonce_ = chunk.nonce();
   } else {
     if (chunk.index() != next_) {
       return refuse(absl::StrCat("expected chunk ", next_, " of version ",
-                                 update_.version));
+                                 version_));
     }
-    if (chunk.version() != update_.version || chunk.nonce() != update_.nonce) {
+    if (chunk.version() != version_ || chunk.nonce() != nonce_) {
       return refuse(absl::StrCat("version or nonce differs from chunk 0's (",
-                                 update_.version, ", \"", update_.nonce,
-                                 "\")"));
+                                 version_, ", \"", nonce_, "\")"));
     }
     if (chunk.count() != count_) {
       return refuse(absl::StrCat("count differs from chunk 0's ", count_));
     }
   }
-  update_.parts.push_back(std::move(*chunk.mutable_part()));
+  converter_.Add(chunk.part());
   if (++next_ < count_) return std::optional<Update>();
-  Update done = std::move(update_);
+  Update done{.version = version_, .nonce = std::move(nonce_),
+              .state = std::move(converter_).Finish()};
   Reset();
   return std::optional<Update>(std::move(done));
 }

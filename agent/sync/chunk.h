@@ -16,6 +16,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "agent/model/state.h"
+#include "agent/sync/convert.h"
 #include "weft/v1/state.pb.h"
 #include "weft/v1/sync.pb.h"
 
@@ -64,12 +66,14 @@ inline absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(
   return ChunkState({&state}, version, nonce, max_bytes);
 }
 
-// One update as received: its parts, in order (StateFromProto takes them
-// as they are: merging them would copy every entry).
+// One update as received, converted chunk by chunk as they arrived (so
+// each chunk's protobuf goes at once: at 100,000 endpoints they come to
+// ~50 MiB). A conversion error is the update's, which is then refused
+// (NACK), not the stream's.
 struct Update {
   uint64_t version = 0;
   std::string nonce;
-  std::vector<v1::State> parts;
+  absl::StatusOr<State> state;
 };
 
 // Reassembles chunks, in order, into updates. Refuses (InvalidArgument, and
@@ -79,7 +83,7 @@ struct Update {
 class ChunkAssembler {
  public:
   // The complete update when `chunk` was its last; nullopt while more are due.
-  absl::StatusOr<std::optional<Update>> Add(v1::StateChunk chunk);
+  absl::StatusOr<std::optional<Update>> Add(const v1::StateChunk& chunk);
   // An update is half received.
   bool in_progress() const { return next_ > 0; }
   void Reset();
@@ -87,7 +91,9 @@ class ChunkAssembler {
  private:
   uint32_t next_ = 0;  // index expected next; 0: between updates
   uint32_t count_ = 0;
-  Update update_;
+  uint64_t version_ = 0;
+  std::string nonce_;
+  StateConverter converter_;
 };
 
 }  // namespace weft

@@ -56,9 +56,7 @@ v1::AgentMessage UpdateHandler::Handle(Update update) {
                              " is older than version ", *stream_version_,
                              ", already applied on this stream"));
   }
-  // The proto, moved out, dies with this statement: what follows needs only
-  // the converted state.
-  absl::StatusOr<State> state = StateFromProto(std::exchange(update.parts, {}));
+  absl::StatusOr<State>& state = update.state;
   if (!state.ok()) return nack(state.status().message());
   state->version = update.version;
   if (absl::Status s = ValidateForNode(*state, node_); !s.ok()) {
@@ -199,7 +197,8 @@ bool SyncClient::RunStream() {
                       options_.controller, options_.node);
       }
       if (!message.has_chunk()) continue;  // a newer controller's message
-      absl::StatusOr<std::optional<Update>> update = assembler.Add(std::move(*message.mutable_chunk()));
+      absl::StatusOr<std::optional<Update>> update = assembler.Add(message.chunk());
+      message = v1::ControllerMessage();  // converted: its memory goes before the apply
       in_progress = assembler.in_progress();
       if (!update.ok()) {
         WEFT_LOG_ERROR("controller %s: %s; dropping the stream",

@@ -148,40 +148,36 @@ absl::Status ConvertRule(const v1::Rule& in, const Label& label, Rule* out) {
   return f.status();
 }
 
-// Calls fn(entry, index) on every entry of `list` in every part, in order;
-// index counts across parts, as in the merged state. Stops at an error.
+// Calls fn(entry, index) on every entry of `list` in `part`, in order,
+// indexes counting on from `first`. Stops at an error.
 template <typename Entry, typename Fn>
 absl::Status EachEntry(
-    absl::Span<const v1::State> parts,
+    const v1::State& part,
     const google::protobuf::RepeatedPtrField<Entry>& (v1::State::*list)() const,
-    Fn fn) {
-  int index = 0;
-  for (const v1::State& part : parts) {
-    for (const Entry& entry : (part.*list)()) {
-      if (absl::Status s = fn(entry, index++); !s.ok()) return s;
-    }
+    size_t first, Fn fn) {
+  int index = static_cast<int>(first);
+  for (const Entry& entry : (part.*list)()) {
+    if (absl::Status s = fn(entry, index++); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::StatusOr<State> StateFromProto(absl::Span<const v1::State> parts) {
-  State state;
-  state.version = parts.empty() ? 0 : parts.front().version();
+absl::Status StateConverter::AppendPart(const v1::State& part) {
   absl::Status status;
-  status = EachEntry(parts, &v1::State::nodes, [&](const v1::Node& in, int i) {
+  status = EachEntry(part, &v1::State::nodes, state_.nodes.size(), [&](const v1::Node& in, int i) {
     Fields f(Label{.kind = "node", .name = in.name(), .index = i});
     Node node;
     f.Required("name", in.name(), &node.name);
     f.Parsed("vtep", in.vtep(), &ParseIpv4, &node.vtep);
     node.foreign = in.foreign();
     if (!f.status().ok()) return f.status();
-    state.nodes.push_back(std::move(node));
+    state_.nodes.push_back(std::move(node));
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  status = EachEntry(parts, &v1::State::tenants, [&](const v1::Tenant& in, int i) {
+  status = EachEntry(part, &v1::State::tenants, state_.tenants.size(), [&](const v1::Tenant& in, int i) {
     Fields f(Label{.kind = "tenant", .name = in.name(), .index = i});
     Tenant tenant;
     f.Required("name", in.name(), &tenant.name);
@@ -200,11 +196,11 @@ absl::StatusOr<State> StateFromProto(absl::Span<const v1::State> parts) {
                             " is not allow or deny"));
     }
     if (!f.status().ok()) return f.status();
-    state.tenants.push_back(std::move(tenant));
+    state_.tenants.push_back(std::move(tenant));
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  status = EachEntry(parts, &v1::State::segments, [&](const v1::Segment& in, int i) {
+  status = EachEntry(part, &v1::State::segments, state_.segments.size(), [&](const v1::Segment& in, int i) {
     Fields f(Label{.kind = "segment", .name = in.name(), .index = i});
     Segment seg;
     f.Required("name", in.name(), &seg.name);
@@ -214,11 +210,11 @@ absl::StatusOr<State> StateFromProto(absl::Span<const v1::State> parts) {
     f.Parsed("gateway", in.gateway(), &ParseIpv4, &seg.gateway);
     f.Parsed("gateway_mac", in.gateway_mac(), &ParseMac, &seg.gateway_mac);
     if (!f.status().ok()) return f.status();
-    state.segments.push_back(std::move(seg));
+    state_.segments.push_back(std::move(seg));
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  status = EachEntry(parts, &v1::State::endpoints, [&](const v1::Endpoint& in, int i) {
+  status = EachEntry(part, &v1::State::endpoints, state_.endpoints.size(), [&](const v1::Endpoint& in, int i) {
     Fields f(Label{.kind = "endpoint", .name = in.name(), .index = i});
     Endpoint ep;
     f.Required("name", in.name(), &ep.name);
@@ -229,11 +225,11 @@ absl::StatusOr<State> StateFromProto(absl::Span<const v1::State> parts) {
     ep.interface = in.interface();
     f.Names("groups", in.groups(), &ep.groups);
     if (!f.status().ok()) return f.status();
-    state.endpoints.push_back(std::move(ep));
+    state_.endpoints.push_back(std::move(ep));
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  status = EachEntry(parts, &v1::State::routes, [&](const v1::Route& in, int i) {
+  status = EachEntry(part, &v1::State::routes, state_.routes.size(), [&](const v1::Route& in, int i) {
     // As in the YAML path: a route has no name, so it is known by index.
     Fields f(Label{.kind = "route", .index = i});
     Route route;
@@ -243,21 +239,21 @@ absl::StatusOr<State> StateFromProto(absl::Span<const v1::State> parts) {
     f.Names("nodes", in.nodes(), &route.nodes);
     route.segment = in.segment();
     if (!f.status().ok()) return f.status();
-    state.routes.push_back(std::move(route));
+    state_.routes.push_back(std::move(route));
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  status = EachEntry(parts, &v1::State::groups, [&](const v1::Group& in, int i) {
+  status = EachEntry(part, &v1::State::groups, state_.groups.size(), [&](const v1::Group& in, int i) {
     Fields f(Label{.kind = "group", .name = in.name(), .index = i});
     Group group;
     f.Required("name", in.name(), &group.name);
     f.Required("tenant", in.tenant(), &group.tenant);
     if (!f.status().ok()) return f.status();
-    state.groups.push_back(std::move(group));
+    state_.groups.push_back(std::move(group));
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  status = EachEntry(parts, &v1::State::policies, [&](const v1::Policy& in, int i) {
+  status = EachEntry(part, &v1::State::policies, state_.policies.size(), [&](const v1::Policy& in, int i) {
     Fields f(Label{.kind = "policy", .name = in.name(), .index = i});
     Policy policy;
     f.Required("name", in.name(), &policy.name);
@@ -278,11 +274,28 @@ absl::StatusOr<State> StateFromProto(absl::Span<const v1::State> parts) {
       }
       policy.rules.push_back(std::move(rule));
     }
-    state.policies.push_back(std::move(policy));
+    state_.policies.push_back(std::move(policy));
     return absl::OkStatus();
   });
-  if (!status.ok()) return status;
-  return state;
+  return status;
+}
+
+void StateConverter::Add(const v1::State& part) {
+  if (!error_.ok()) return;
+  if (first_) state_.version = part.version();
+  first_ = false;
+  error_ = AppendPart(part);
+}
+
+absl::StatusOr<State> StateConverter::Finish() && {
+  if (!error_.ok()) return error_;
+  return std::move(state_);
+}
+
+absl::StatusOr<State> StateFromProto(absl::Span<const v1::State> parts) {
+  StateConverter converter;
+  for (const v1::State& part : parts) converter.Add(part);
+  return std::move(converter).Finish();
 }
 
 v1::State ToProto(const State& state) {

@@ -17,8 +17,24 @@ namespace weft {
 
 // Parses only (like ParseStateYaml): the result may still break the rules of
 // ValidateState. Errors are InvalidArgument `<object>: field "<field>": ...`.
-// `parts` are taken as one state, their lists concatenated in order (the
-// parts of an update, agent/sync/chunk.h); the version is the first part's.
+// Converts the parts of one state (an update's, agent/sync/chunk.h) one at
+// a time, their lists concatenated in order, so that each part's protobuf
+// can go as soon as it is converted. The version is the first part's. The
+// first error sticks; later parts are skipped.
+class StateConverter {
+ public:
+  void Add(const v1::State& part);
+  absl::StatusOr<State> Finish() &&;
+
+ private:
+  absl::Status AppendPart(const v1::State& part);
+
+  bool first_ = true;
+  State state_;
+  absl::Status error_;
+};
+
+// Every part through one StateConverter.
 absl::StatusOr<State> StateFromProto(absl::Span<const v1::State> parts);
 inline absl::StatusOr<State> StateFromProto(const v1::State& proto) {
   return StateFromProto(absl::MakeConstSpan(&proto, 1));

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "agent/sync/convert.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -15,7 +16,9 @@ using ::testing::HasSubstr;
 v1::State BigState(int endpoints) {
   v1::State s;
   s.set_version(42);
-  s.add_nodes()->set_name("hv1");
+  v1::Node* node = s.add_nodes();
+  node->set_name("hv1");
+  node->set_vtep("198.18.0.1");
   s.add_tenants()->set_name("blue");
   for (int i = 0; i < endpoints; ++i) {
     v1::Endpoint* e = s.add_endpoints();
@@ -26,15 +29,25 @@ v1::State BigState(int endpoints) {
     e->set_node("hv1");
     e->set_interface("vm0");
   }
-  s.add_routes()->set_tenant("blue");
+  v1::Route* route = s.add_routes();
+  route->set_tenant("blue");
+  route->set_prefix("10.200.0.0/16");
   return s;
 }
 
-v1::State Merged(const Update& update) {
-  v1::State out;
-  for (const v1::State& part : update.parts) out.MergeFrom(part);
+// What an update converted to, back as a proto with its version, to compare
+// with the conversion of the whole state it was cut from.
+v1::State Received(const Update& update) {
+  EXPECT_TRUE(update.state.ok()) << update.state.status();
+  v1::State out = update.state.ok() ? ToProto(*update.state) : v1::State();
   out.set_version(update.version);
   return out;
+}
+
+v1::State Converted(const v1::State& whole) {
+  absl::StatusOr<State> state = StateFromProto(whole);
+  EXPECT_TRUE(state.ok()) << state.status();
+  return state.ok() ? ToProto(*state) : v1::State();
 }
 
 TEST(SyncChunkTest, SmallStateIsOneChunk) {
@@ -67,7 +80,8 @@ TEST(SyncChunkTest, RoundTripUnderTheLimit) {
   ASSERT_TRUE(done.has_value());
   EXPECT_EQ(done->version, 42u);
   EXPECT_EQ(done->nonce, "nonce-7");
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(Merged(*done), state));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(Received(*done),
+                                                                 Converted(state)));
 }
 
 TEST(SyncChunkTest, PiecesAreChunkedAsTheirMerge) {
@@ -88,7 +102,30 @@ TEST(SyncChunkTest, PiecesAreChunkedAsTheirMerge) {
   ASSERT_TRUE(done.has_value());
   v1::State merged = a;
   merged.MergeFrom(b);
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(Merged(*done), merged));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(Received(*done),
+                                                                 Converted(merged)));
+}
+
+TEST(SyncChunkTest, ABadEntryInALaterChunkFailsTheUpdateNotTheStream) {
+  v1::State state = BigState(2000);
+  state.mutable_endpoints(1990)->set_ip("10.0.7.300");
+  absl::StatusOr<std::vector<v1::StateChunk>> chunks = ChunkState(state, 5, "n", 16 * 1024);
+  ASSERT_TRUE(chunks.ok()) << chunks.status();
+  ASSERT_GT(chunks->size(), 2u);
+  ChunkAssembler assembler;
+  std::optional<Update> done;
+  for (const v1::StateChunk& c : *chunks) {
+    absl::StatusOr<std::optional<Update>> r = assembler.Add(c);
+    ASSERT_TRUE(r.ok()) << r.status();
+    if (r->has_value()) done = std::move(**r);
+  }
+  ASSERT_TRUE(done.has_value());
+  EXPECT_THAT(done->state.status().message(),
+              HasSubstr("endpoint \"endpoint-with-a-long-name-1990\": field \"ip\""));
+  chunks = ChunkState(BigState(10), 6, "m");
+  absl::StatusOr<std::optional<Update>> next = assembler.Add((*chunks)[0]);
+  ASSERT_TRUE(next.ok() && next->has_value());
+  EXPECT_TRUE((*next)->state.ok()) << (*next)->state.status();
 }
 
 TEST(SyncChunkTest, DefaultLimitIsUnderGrpcs) {
@@ -158,7 +195,7 @@ TEST(SyncChunkTest, NextUpdateAfterACompleteOne) {
     absl::StatusOr<std::optional<Update>> r = a.Add((*chunks)[0]);
     ASSERT_TRUE(r.ok() && r->has_value());
     EXPECT_EQ((*r)->version, v);
-    EXPECT_EQ((*r)->parts.size(), 1u);
+    EXPECT_TRUE((*r)->state.ok());
   }
 }
 

@@ -54,12 +54,13 @@ State Fleet() {
   return *s;
 }
 
+// As the ChunkAssembler hands it over: converted, or with the conversion's error.
+Update UpdateOf(const v1::State& proto, uint64_t version, std::string nonce) {
+  return Update{.version = version, .nonce = std::move(nonce), .state = StateFromProto(proto)};
+}
+
 Update UpdateOf(const State& state, uint64_t version, std::string nonce) {
-  Update u;
-  u.version = version;
-  u.nonce = std::move(nonce);
-  u.parts = {ToProto(state)};
-  return u;
+  return UpdateOf(ToProto(state), version, std::move(nonce));
 }
 
 // ---- UpdateHandler: no network ----
@@ -97,18 +98,18 @@ TEST(UpdateHandlerTest, VersionGoingBackwardsOnAStreamIsNacked) {
 TEST(UpdateHandlerTest, InvalidStateIsNackedUnapplied) {
   int calls = 0;
   UpdateHandler h("hv1", [&](const State&) { ++calls; return absl::OkStatus(); }, 3);
-  Update u = UpdateOf(Fleet(), 8, "n");
-  u.parts[0].mutable_segments(0)->set_vni(0);
-  v1::AgentMessage reply = h.Handle(u);
+  v1::State bad = ToProto(Fleet());
+  bad.mutable_segments(0)->set_vni(0);
+  v1::AgentMessage reply = h.Handle(UpdateOf(bad, 8, "n"));
   ASSERT_TRUE(reply.has_nack());
   EXPECT_THAT(reply.nack().error(), HasSubstr("segment \"blue-web\": field \"vni\""));
-  u = UpdateOf(Fleet(), 8, "n");
-  u.parts[0].mutable_segments(1)->set_subnet("10.0.1.0/33");
-  EXPECT_THAT(h.Handle(u).nack().error(),
+  bad = ToProto(Fleet());
+  bad.mutable_segments(1)->set_subnet("10.0.1.0/33");
+  EXPECT_THAT(h.Handle(UpdateOf(bad, 8, "n")).nack().error(),
               HasSubstr("segment \"red-web\": field \"subnet\""));
-  u = UpdateOf(Fleet(), 8, "n");
-  u.parts[0].mutable_endpoints(0)->set_node("hv7");
-  EXPECT_THAT(h.Handle(u).nack().error(),
+  bad = ToProto(Fleet());
+  bad.mutable_endpoints(0)->set_node("hv7");
+  EXPECT_THAT(h.Handle(UpdateOf(bad, 8, "n")).nack().error(),
               HasSubstr("endpoint \"blue-1\": field \"node\": no node \"hv7\""));
   EXPECT_EQ(calls, 0);
   EXPECT_EQ(h.applied_version(), 3u);
