@@ -32,11 +32,11 @@ class ChunkPart {
  public:
   explicit ChunkPart(const v1::State* piece) : piece_(piece) {}
   explicit ChunkPart(v1::State cut)
-      : cut_(std::make_shared<v1::State>(std::move(cut))), piece_(cut_.get()) {}
+      : cut_(std::make_unique<v1::State>(std::move(cut))), piece_(cut_.get()) {}
   const v1::State& state() const { return *piece_; }
 
  private:
-  std::shared_ptr<v1::State> cut_;
+  std::unique_ptr<v1::State> cut_;
   const v1::State* piece_;
 };
 

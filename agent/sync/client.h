@@ -44,8 +44,7 @@ class UpdateHandler {
 
   // A new stream: versions may start over (a restarted controller).
   void NewStream() { stream_version_.reset(); }
-  // Takes the update: its proto is freed as soon as it is converted, before
-  // the validation's and the apply's tables are built.
+  // Takes the update: its state is moved on into the apply.
   v1::AgentMessage Handle(Update update);
   uint64_t applied_version() const { return applied_version_; }
 

@@ -165,8 +165,7 @@ absl::Status EachEntry(
 }  // namespace
 
 absl::Status StateConverter::AppendPart(const v1::State& part) {
-  absl::Status status;
-  status = EachEntry(part, &v1::State::nodes, state_.nodes.size(), [&](const v1::Node& in, int i) {
+  absl::Status status = EachEntry(part, &v1::State::nodes, state_.nodes.size(), [&](const v1::Node& in, int i) {
     Fields f(Label{.kind = "node", .name = in.name(), .index = i});
     Node node;
     f.Required("name", in.name(), &node.name);
@@ -292,9 +291,9 @@ absl::StatusOr<State> StateConverter::Finish() && {
   return std::move(state_);
 }
 
-absl::StatusOr<State> StateFromProto(absl::Span<const v1::State> parts) {
+absl::StatusOr<State> StateFromProto(const v1::State& proto) {
   StateConverter converter;
-  for (const v1::State& part : parts) converter.Add(part);
+  converter.Add(proto);
   return std::move(converter).Finish();
 }
 

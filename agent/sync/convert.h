@@ -9,7 +9,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/types/span.h"
 #include "agent/model/state.h"
 #include "weft/v1/state.pb.h"
 
@@ -34,11 +33,8 @@ class StateConverter {
   absl::Status error_;
 };
 
-// Every part through one StateConverter.
-absl::StatusOr<State> StateFromProto(absl::Span<const v1::State> parts);
-inline absl::StatusOr<State> StateFromProto(const v1::State& proto) {
-  return StateFromProto(absl::MakeConstSpan(&proto, 1));
-}
+// A state in one message, through a StateConverter.
+absl::StatusOr<State> StateFromProto(const v1::State& proto);
 
 // The inverse; StateFromProto(ToProto(s)) == s for every parsed state.
 v1::State ToProto(const State& state);
