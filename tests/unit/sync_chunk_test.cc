@@ -50,6 +50,19 @@ v1::State Converted(const v1::State& whole) {
   return state.ok() ? ToProto(*state) : v1::State();
 }
 
+// Every chunk through `assembler`, each accepted; the update the last one
+// completes.
+std::optional<Update> Assemble(ChunkAssembler& assembler,
+                               const std::vector<v1::StateChunk>& chunks) {
+  std::optional<Update> done;
+  for (const v1::StateChunk& c : chunks) {
+    absl::StatusOr<std::optional<Update>> r = assembler.Add(c);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (r.ok() && r->has_value()) done = std::move(**r);
+  }
+  return done;
+}
+
 TEST(SyncChunkTest, SmallStateIsOneChunk) {
   absl::StatusOr<std::vector<v1::StateChunk>> chunks = ChunkState(BigState(3), 42, "n1");
   ASSERT_TRUE(chunks.ok()) << chunks.status();
@@ -93,12 +106,7 @@ TEST(SyncChunkTest, PiecesAreChunkedAsTheirMerge) {
   ASSERT_TRUE(chunks.ok()) << chunks.status();
   ASSERT_GT(chunks->size(), 2u);
   ChunkAssembler assembler;
-  std::optional<Update> done;
-  for (const v1::StateChunk& c : *chunks) {
-    absl::StatusOr<std::optional<Update>> r = assembler.Add(c);
-    ASSERT_TRUE(r.ok()) << r.status();
-    if (r->has_value()) done = **r;
-  }
+  std::optional<Update> done = Assemble(assembler, *chunks);
   ASSERT_TRUE(done.has_value());
   v1::State merged = a;
   merged.MergeFrom(b);
@@ -113,12 +121,7 @@ TEST(SyncChunkTest, ABadEntryInALaterChunkFailsTheUpdateNotTheStream) {
   ASSERT_TRUE(chunks.ok()) << chunks.status();
   ASSERT_GT(chunks->size(), 2u);
   ChunkAssembler assembler;
-  std::optional<Update> done;
-  for (const v1::StateChunk& c : *chunks) {
-    absl::StatusOr<std::optional<Update>> r = assembler.Add(c);
-    ASSERT_TRUE(r.ok()) << r.status();
-    if (r->has_value()) done = std::move(**r);
-  }
+  std::optional<Update> done = Assemble(assembler, *chunks);
   ASSERT_TRUE(done.has_value());
   EXPECT_THAT(done->state.status().message(),
               HasSubstr("endpoint \"endpoint-with-a-long-name-1990\": field \"ip\""));
