@@ -153,6 +153,21 @@ WEFT_INLINE __u32 fw_combine(__u32 acc, __u32 action)
 	return acc;
 }
 
+/* One direction's rule set: `local_be` is the endpoint it protects. */
+WEFT_INLINE void fw_judge_dir(struct pol_query *q, __u32 dir, __be32 local_be,
+			      __be32 peer_be, struct fw_decision *d)
+{
+	__u64 v;
+
+	q->direction = dir;
+	q->local_be = local_be;
+	q->peer_be = peer_be;
+	v = pol_classify(q);
+	d->verdict[dir] = v | (1ull << 48);
+	d->action = fw_combine(d->action, POL_ACTION(v));
+	d->rule_index = POL_RULE(v);
+}
+
 WEFT_INLINE void fw_judge(const struct ct_tuple *t, __u8 checks, __u32 slot,
 			  __u16 port, struct fw_decision *d)
 {
@@ -162,29 +177,14 @@ WEFT_INLINE void fw_judge(const struct ct_tuple *t, __u8 checks, __u32 slot,
 		.protocol = t->protocol,
 		.port = port,
 	};
-	__u64 v;
 
 	d->action = WEFT_ACTION_ALLOW;
 	d->rule_index = WEFT_RULE_NONE;
 	d->verdict[0] = d->verdict[1] = 0;
-	if (checks & WEFT_CT_F_INGRESS) {
-		q.direction = WEFT_DIR_INGRESS;
-		q.local_be = t->daddr_be;
-		q.peer_be = t->saddr_be;
-		v = pol_classify(&q);
-		d->verdict[WEFT_DIR_INGRESS] = v | (1ull << 48);
-		d->action = fw_combine(d->action, POL_ACTION(v));
-		d->rule_index = POL_RULE(v);
-	}
-	if (checks & WEFT_CT_F_EGRESS) {
-		q.direction = WEFT_DIR_EGRESS;
-		q.local_be = t->saddr_be;
-		q.peer_be = t->daddr_be;
-		v = pol_classify(&q);
-		d->verdict[WEFT_DIR_EGRESS] = v | (1ull << 48);
-		d->action = fw_combine(d->action, POL_ACTION(v));
-		d->rule_index = POL_RULE(v);
-	}
+	if (checks & WEFT_CT_F_INGRESS)
+		fw_judge_dir(&q, WEFT_DIR_INGRESS, t->daddr_be, t->saddr_be, d);
+	if (checks & WEFT_CT_F_EGRESS)
+		fw_judge_dir(&q, WEFT_DIR_EGRESS, t->saddr_be, t->daddr_be, d);
 }
 
 WEFT_INLINE __u32 fw_action_reason(__u32 action)
