@@ -4,11 +4,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/datapath/netdev.h"
-#include "agent/datapath/policy_tables.h"
-#include "agent/datapath/tables.h"
-#include "agent/log.h"
-#include "agent/model/state_yaml.h"
-#include "agent/model/validate.h"
+#include "common/plan/policy_tables.h"
+#include "common/plan/tables.h"
+#include "common/base/log.h"
+#include "common/model/state_yaml.h"
+#include "common/model/validate.h"
 
 namespace weft {
 namespace {

@@ -14,7 +14,7 @@
 #include "absl/time/time.h"
 #include "agent/datapath/attach.h"
 #include "agent/datapath/datapath.h"
-#include "agent/model/state.h"
+#include "common/model/state.h"
 
 namespace weft {
 

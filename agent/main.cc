@@ -14,12 +14,12 @@
 #include "absl/flags/usage.h"
 #include "agent/agent.h"
 #include "agent/api/server.h"
-#include "agent/health/health.h"
-#include "agent/log.h"
+#include "common/serving/health.h"
+#include "common/base/log.h"
 #include "agent/metrics/agent_metrics.h"
-#include "agent/metrics/http_server.h"
+#include "common/serving/http_server.h"
 #include "agent/sync/client.h"
-#include "agent/sync/credentials.h"
+#include "common/wire/credentials.h"
 
 ABSL_FLAG(std::string, state, "", "YAML desired-state file (standalone mode)");
 ABSL_FLAG(std::string, node, "", "this hypervisor's node name in the state");

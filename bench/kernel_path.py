@@ -154,7 +154,7 @@ def big_firewall_ruleset(topo: Topology, node: str, rules: int, kind: str) -> st
     each, and `ct state established,related accept` AFTER them, so every
     packet of the measured flows (both directions) walks the whole list:
     the rule set is a per-packet classifier, as it is for Weft's
-    conntrack-less baseline and in DESIGN.md §7's 10,000-rule measurement.
+    conntrack-less baseline and in docs/ARCHITECTURE.md §7's 10,000-rule measurement.
     kind "set": the same rules as one concatenated interval set
     (saddr . daddr . dport, pipapo) looked up by one rule, in the same
     place. Zones and the rest as firewall_ruleset."""

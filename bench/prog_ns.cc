@@ -1,5 +1,5 @@
 // weft_bench_prog: nanoseconds per packet of the Weft BPF programs, measured
-// with BPF_PROG_TEST_RUN against an empty program (DESIGN.md §7 "Benchmarks").
+// with BPF_PROG_TEST_RUN against an empty program (docs/ARCHITECTURE.md §7 "Benchmarks").
 //
 // It unshares a private network namespace (never the root one), creates the
 // interfaces the programs look up (veth pairs: this kernel has no dummy
@@ -62,12 +62,12 @@
 #include <string>
 #include <vector>
 
-#include "agent/datapath/conntrack_key.h"
+#include "common/plan/conntrack_key.h"
 #include "agent/datapath/datapath.h"
-#include "agent/datapath/policy_tables.h"
-#include "agent/datapath/tables.h"
-#include "agent/model/state.h"
-#include "agent/model/validate.h"
+#include "common/plan/policy_tables.h"
+#include "common/plan/tables.h"
+#include "common/model/state.h"
+#include "common/model/validate.h"
 #include "tests/bpf/packet.h"
 #include "weft/abi.h"
 

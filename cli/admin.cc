@@ -4,9 +4,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "agent/model/state_yaml.h"
-#include "agent/sync/convert.h"
-#include "agent/sync/credentials.h"
+#include "common/model/state_yaml.h"
+#include "common/wire/convert.h"
+#include "common/wire/credentials.h"
 #include "cli/admin_format.h"
 #include "grpcpp/grpcpp.h"
 #include "weft/v1/admin.grpc.pb.h"

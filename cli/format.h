@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "agent/sync/credentials.h"
+#include "common/wire/credentials.h"
 #include "google/protobuf/message.h"
 #include "weft/v1/admin.pb.h"
 #include "weft/v1/agent_api.pb.h"

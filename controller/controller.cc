@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "agent/log.h"
+#include "common/base/log.h"
 #include "absl/strings/str_join.h"
 
 namespace weft {

@@ -1,5 +1,5 @@
 // weft-controller's core: the desired state of the fleet, each node's view
-// of it, and what each node has acknowledged (DESIGN.md §5). The gRPC
+// of it, and what each node has acknowledged (docs/ARCHITECTURE.md §5). The gRPC
 // services (service.h) and the state-file watcher (server.cc) drive it.
 #ifndef WEFT_CONTROLLER_CONTROLLER_H_
 #define WEFT_CONTROLLER_CONTROLLER_H_
@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "agent/model/state.h"
+#include "common/model/state.h"
 #include "controller/views.h"
 #include "weft/v1/admin.pb.h"
 #include "weft/v1/state.pb.h"

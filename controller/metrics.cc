@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "agent/metrics/exposition.h"
+#include "common/serving/exposition.h"
 
 namespace weft {
 

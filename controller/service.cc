@@ -7,9 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "agent/log.h"
-#include "agent/model/validate.h"
-#include "agent/sync/convert.h"
+#include "common/base/log.h"
+#include "common/model/validate.h"
+#include "common/wire/convert.h"
 
 namespace weft {
 namespace {

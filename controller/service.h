@@ -5,7 +5,7 @@
 #include <cstddef>
 
 #include "controller/controller.h"
-#include "agent/sync/chunk.h"
+#include "common/wire/chunk.h"
 #include "weft/v1/admin.grpc.pb.h"
 #include "weft/v1/sync.grpc.pb.h"
 

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "agent/sync/convert.h"
+#include "common/wire/convert.h"
 
 namespace weft {
 namespace {

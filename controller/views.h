@@ -1,4 +1,4 @@
-// What each node is sent (DESIGN.md §5): every node (the VTEP list), and
+// What each node is sent (docs/ARCHITECTURE.md §5): every node (the VTEP list), and
 // the tenants with an endpoint on the node with their segments, endpoints,
 // routes, groups and policies. A view is put together from shared parts —
 // one for the nodes, one per tenant — so a change costs one rebuilt part per
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/model/state.h"
+#include "common/model/state.h"
 #include "weft/v1/state.pb.h"
 
 namespace weft {

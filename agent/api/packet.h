@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "agent/model/state.h"
+#include "common/model/state.h"
 #include "weft/v1/agent_api.pb.h"
 
 namespace weft::api {

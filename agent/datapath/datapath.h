@@ -14,7 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "agent/datapath/tables.h"
+#include "common/plan/tables.h"
 #include "weft/abi.h"
 
 struct weft_vm;

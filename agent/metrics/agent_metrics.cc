@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/datapath/bpf_error.h"
-#include "agent/metrics/exposition.h"
+#include "common/serving/exposition.h"
 
 namespace weft {
 namespace {

@@ -8,8 +8,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "agent/log.h"
-#include "agent/sync/convert.h"
+#include "common/base/log.h"
+#include "common/plan/node_check.h"
+#include "common/wire/convert.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/support/channel_arguments.h"
 

@@ -1,4 +1,4 @@
-// The agent's end of the sync stream (DESIGN.md §5, docs/CONTROL_PLANE.md).
+// The agent's end of the sync stream (docs/ARCHITECTURE.md §5, docs/CONTROL_PLANE.md).
 // A SyncClient keeps one stream to the controller open from its own thread,
 // reconnecting with jittered exponential backoff; every complete update is
 // validated as a whole, handed to the apply callback, and answered with an
@@ -18,8 +18,8 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "agent/model/state.h"
-#include "agent/sync/chunk.h"
+#include "common/model/state.h"
+#include "common/wire/chunk.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/security/credentials.h"
 #include "weft/v1/sync.grpc.pb.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Connection tracking (DESIGN.md §4): one LRU table per node, keyed by
+ * Connection tracking (docs/ARCHITECTURE.md §4): one LRU table per node, keyed by
  * tenant and the flow's normalised 5-tuple, so that both directions of a
  * flow find one entry and identical tuples of two tenants are two flows.
  * This header knows tuples, entries, timeouts and the TCP state machine;

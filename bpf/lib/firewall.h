@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The distributed firewall at one enforcement point (DESIGN.md §4): a
+ * The distributed firewall at one enforcement point (docs/ARCHITECTURE.md §4): a
  * conntrack hit passes (after the revocation re-check and the TCP state
  * update); a miss classifies the flow against the policy of the local
  * ends (egress of a local source, ingress of a local destination; deny

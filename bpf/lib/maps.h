@@ -66,7 +66,7 @@ struct {
 	__type(value, struct weft_counter);
 } weft_stats SEC(".maps");
 
-/* ---- firewall (DESIGN.md §4) ---- */
+/* ---- firewall (docs/ARCHITECTURE.md §4) ---- */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Policy classification of a new flow (DESIGN.md §4, abi.h): three lookups
+ * Policy classification of a new flow (docs/ARCHITECTURE.md §4, abi.h): three lookups
  * give three bit vectors (rules applied to the local endpoint in this
  * direction, rules whose peer covers the remote address, rules whose
  * protocol/port covers the flow); their AND's lowest set bit is the

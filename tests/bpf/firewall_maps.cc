@@ -1,6 +1,6 @@
 #include "tests/bpf/firewall_maps.h"
 
-#include "agent/datapath/conntrack_key.h"
+#include "common/plan/conntrack_key.h"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>

@@ -1,4 +1,4 @@
-// The firewall (DESIGN.md §4) through the real programs: conntrack states,
+// The firewall (docs/ARCHITECTURE.md §4) through the real programs: conntrack states,
 // policy classification, reject replies, revocation. Each test writes the
 // policy maps directly (tests/bpf/firewall_maps.h) and leaves them empty
 // again, so the other tables keep running under "no policy: allow".

@@ -16,7 +16,7 @@
 #include <mutex>
 #include <vector>
 
-#include "agent/model/validate.h"
+#include "common/model/validate.h"
 
 namespace weft::testing {
 namespace {

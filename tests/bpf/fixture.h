@@ -21,8 +21,8 @@
 #include <string_view>
 
 #include "agent/datapath/datapath.h"
-#include "agent/datapath/tables.h"
-#include "agent/model/state.h"
+#include "common/plan/tables.h"
+#include "common/model/state.h"
 #include "tests/bpf/packet.h"
 #include "weft/abi.h"
 

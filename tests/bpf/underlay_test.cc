@@ -1,6 +1,6 @@
 // The underlay programs (XDP, and TC ingress as the alternative hook) on
 // ul0, table-driven: every row runs through both, which must agree on the
-// reason and, hook for hook, on the verdict and output (DESIGN.md §3
+// reason and, hook for hook, on the verdict and output (docs/ARCHITECTURE.md §3
 // "Underlay -> VM").
 #include <algorithm>
 #include <cerrno>

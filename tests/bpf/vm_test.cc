@@ -1,6 +1,6 @@
 // The VM program (TC on the host side of a VM's interface), table-driven:
 // each row is a packet a VM sends, the verdict, the reason counted and what
-// must come out (DESIGN.md §3 "VM -> anything").
+// must come out (docs/ARCHITECTURE.md §3 "VM -> anything").
 #include <set>
 #include <algorithm>
 #include <cerrno>

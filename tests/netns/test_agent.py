@@ -170,7 +170,7 @@ class ReloadTest(LabTestCase):
         self.assertNotEqual(lab.tc_filters("hv2", "va5"), "")
 
     def test_sighup_with_bad_file_keeps_last_good_state(self):
-        """DESIGN §5: an update is validated as a whole and applied or not at
+        """docs/ARCHITECTURE.md §5: an update is validated as a whole and applied or not at
         all; a bad file on reload must not take the datapath down."""
         lab = self.lab
         state = lab.topo.state_dict()

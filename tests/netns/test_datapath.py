@@ -53,7 +53,7 @@ class DatapathTest(LabTestCase):
 
     def test_host_traffic_on_underlay_untouched(self):
         """Non-VXLAN traffic of the hypervisors passes to their stacks, IP
-        options included (DESIGN §3: the host must never notice Weft)."""
+        options included (docs/ARCHITECTURE.md §3: the host must never notice Weft)."""
         base = self.counter("hv1", "pass_host")
         for argv in (["ping", "-c", "2", "-i", "0.2", "-W", "1", "198.18.0.1"],
                      ["ping", "-R", "-c", "2", "-i", "0.2", "-W", "1", "198.18.0.1"]):

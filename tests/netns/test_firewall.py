@@ -1,4 +1,4 @@
-"""The distributed firewall end to end (DESIGN.md §4, docs/FIREWALL.md): real
+"""The distributed firewall end to end (docs/ARCHITECTURE.md §4, docs/FIREWALL.md): real
 traffic between VMs of two hypervisors whose agents enforce groups and
 policies from the state file. Policy changes are made as an operator makes
 them in standalone mode: rewrite the state file, SIGHUP the agents, and poll

@@ -174,7 +174,7 @@ struct weft_route {
 	__be32 nhops_be[WEFT_ECMP_MAX];
 };
 
-/* ---- Distributed firewall (DESIGN.md §4) ------------------------------
+/* ---- Distributed firewall (docs/ARCHITECTURE.md §4) ------------------------------
  *
  * Conntrack: one LRU table per node keyed by tenant and the flow's
  * normalised 5-tuple (lower address/port first), so both directions find

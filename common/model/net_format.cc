@@ -1,0 +1,113 @@
+#include "common/model/net_format.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+
+namespace weft {
+namespace {
+
+bool AllDigits(absl::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), absl::ascii_isdigit);
+}
+
+// A decimal number without sign or leading zeros (inet_aton would read
+// "010" as octal 8; refusing it avoids the ambiguity).
+bool ParseDecimal(absl::string_view s, uint32_t max, uint32_t* out) {
+  if (!AllDigits(s) || s.size() > 3 || (s.size() > 1 && s[0] == '0')) {
+    return false;
+  }
+  return absl::SimpleAtoi(s, out) && *out <= max;
+}
+
+}  // namespace
+
+absl::StatusOr<uint32_t> ParseIpv4(absl::string_view text) {
+  std::vector<absl::string_view> parts = absl::StrSplit(text, '.');
+  uint32_t ip = 0;
+  bool ok = parts.size() == 4;
+  for (size_t i = 0; ok && i < parts.size(); ++i) {
+    uint32_t octet = 0;
+    ok = ParseDecimal(parts[i], 255, &octet);
+    ip = ip << 8 | octet;
+  }
+  if (!ok) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", text, "\" is not an IPv4 address"));
+  }
+  return ip;
+}
+
+std::string FormatIpv4(uint32_t ip) {
+  return absl::StrFormat("%u.%u.%u.%u", ip >> 24, (ip >> 16) & 0xff,
+                         (ip >> 8) & 0xff, ip & 0xff);
+}
+
+absl::StatusOr<Ipv4Prefix> ParseIpv4Prefix(absl::string_view text) {
+  const size_t slash = text.find('/');
+  const absl::StatusOr<uint32_t> addr = ParseIpv4(text.substr(0, slash));
+  uint32_t length = 0;
+  if (slash == absl::string_view::npos || !addr.ok() ||
+      !ParseDecimal(text.substr(slash + 1), 32, &length)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", text, "\" is not an IPv4 prefix"));
+  }
+  Ipv4Prefix prefix{*addr, static_cast<uint8_t>(length)};
+  if (absl::Status s = CheckIpv4Prefix(prefix); !s.ok()) return s;
+  return prefix;
+}
+
+std::string FormatIpv4Prefix(const Ipv4Prefix& prefix) {
+  return absl::StrCat(FormatIpv4(prefix.addr), "/", prefix.length);
+}
+
+absl::Status CheckIpv4Prefix(const Ipv4Prefix& prefix) {
+  if (prefix.length > 32) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("prefix length ", prefix.length, " is over 32"));
+  }
+  if ((prefix.addr & ~prefix.Mask()) != 0) {
+    Ipv4Prefix network{prefix.addr & prefix.Mask(), prefix.length};
+    return absl::InvalidArgumentError(absl::StrCat(
+        FormatIpv4Prefix(prefix), " has host bits set (the network is ",
+        FormatIpv4Prefix(network), ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<MacAddress> ParseMac(absl::string_view text) {
+  std::vector<absl::string_view> parts = absl::StrSplit(text, ':');
+  MacAddress mac{};
+  bool ok = parts.size() == mac.size();
+  for (size_t i = 0; ok && i < mac.size(); ++i) {
+    const absl::string_view p = parts[i];
+    ok = p.size() == 2 && absl::ascii_isxdigit(p[0]) &&
+         absl::ascii_isxdigit(p[1]);
+    uint32_t byte = 0;
+    ok = ok && absl::SimpleHexAtoi(p, &byte);
+    mac[i] = static_cast<uint8_t>(byte);
+  }
+  if (!ok) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", text, "\" is not a MAC address"));
+  }
+  return mac;
+}
+
+std::string FormatMac(const MacAddress& mac) {
+  return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
+                         mac[2], mac[3], mac[4], mac[5]);
+}
+
+bool IsUnicastMac(const MacAddress& mac) {
+  const bool group = (mac[0] & 0x01) != 0;
+  const bool zero = mac == MacAddress{};
+  return !group && !zero;
+}
+
+}  // namespace weft

@@ -1,0 +1,37 @@
+// Text forms of the addresses in the model: dotted-quad IPv4, CIDR prefixes
+// and colon-separated MACs. Parsing is strict (no leading zeros, no
+// shorthand) so a state file means one thing only. Text arguments are
+// absl::string_view because Debian's Abseil has its own type, distinct from
+// std::string_view, and the text goes straight into absl::StrCat.
+#ifndef WEFT_COMMON_MODEL_NET_FORMAT_H_
+#define WEFT_COMMON_MODEL_NET_FORMAT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/model/state.h"
+
+namespace weft {
+
+// "10.0.1.10" -> 0x0a00010a (host order).
+absl::StatusOr<uint32_t> ParseIpv4(absl::string_view text);
+std::string FormatIpv4(uint32_t ip);
+
+// "10.0.1.0/24". Rejects a length over 32 and set host bits.
+absl::StatusOr<Ipv4Prefix> ParseIpv4Prefix(absl::string_view text);
+std::string FormatIpv4Prefix(const Ipv4Prefix& prefix);
+// OK when `prefix` is one ParseIpv4Prefix could have returned.
+absl::Status CheckIpv4Prefix(const Ipv4Prefix& prefix);
+
+// "02:00:00:00:01:10", either case; formats lower case.
+absl::StatusOr<MacAddress> ParseMac(absl::string_view text);
+std::string FormatMac(const MacAddress& mac);
+// Neither multicast/broadcast (I/G bit) nor all-zero: usable as a source.
+bool IsUnicastMac(const MacAddress& mac);
+
+}  // namespace weft
+
+#endif  // WEFT_COMMON_MODEL_NET_FORMAT_H_

@@ -1,0 +1,22 @@
+#include "common/model/state.h"
+
+namespace weft {
+
+uint32_t Ipv4Prefix::Mask() const {
+  // Shifting a 32-bit value by 32 is undefined, so /0 is its own case.
+  return length == 0 ? 0 : ~uint32_t{0} << (32 - length);
+}
+
+uint32_t Ipv4Prefix::Broadcast() const { return addr | ~Mask(); }
+
+bool Ipv4Prefix::Contains(uint32_t ip) const {
+  return (ip & Mask()) == (addr & Mask());
+}
+
+// Prefixes are either nested or disjoint, so they overlap exactly when the
+// shorter one holds the other's first address.
+bool Ipv4Prefix::Overlaps(const Ipv4Prefix& other) const {
+  return length <= other.length ? Contains(other.addr) : other.Contains(addr);
+}
+
+}  // namespace weft

@@ -1,0 +1,146 @@
+// The desired state of a Weft fleet (docs/ARCHITECTURE.md §2), as the agent and the
+// controller both hold it. Objects refer to each other by name; addresses are
+// IPv4 in host byte order. Parsing lives in state_yaml.h, checking in
+// validate.h; this header only describes.
+#ifndef WEFT_COMMON_MODEL_STATE_H_
+#define WEFT_COMMON_MODEL_STATE_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace weft {
+
+using MacAddress = std::array<uint8_t, 6>;
+
+struct Ipv4Prefix {
+  uint32_t addr = 0;  // host order, host bits zero
+  uint8_t length = 0;
+
+  uint32_t Mask() const;       // the `length` network bits set
+  uint32_t Broadcast() const;  // last address: host bits all set
+  bool Contains(uint32_t ip) const;
+  bool Overlaps(const Ipv4Prefix& other) const;
+  friend bool operator==(const Ipv4Prefix&, const Ipv4Prefix&) = default;
+};
+
+enum class FirewallAction { kAllow, kDeny };
+
+// A hypervisor. A foreign node runs no Weft agent, only a kernel vxlan device.
+struct Node {
+  std::string name;
+  uint32_t vtep = 0;
+  bool foreign = false;
+};
+
+// A VRF: every lookup on the packet path is keyed by its id.
+struct Tenant {
+  std::string name;
+  uint32_t id = 0;  // 1..2^32-1, unique
+  FirewallAction default_action = FirewallAction::kAllow;
+};
+
+// A logical switch: one VNI, one subnet, an anycast gateway.
+struct Segment {
+  std::string name;
+  std::string tenant;
+  uint32_t vni = 0;  // 1..2^24-1, unique in the fleet
+  Ipv4Prefix subnet;
+  uint32_t gateway = 0;
+  MacAddress gateway_mac{};
+};
+
+// A named set of a tenant's endpoints, for firewall policy. Group names are
+// scoped to their tenant: blue and red may each have a group "web".
+struct Group {
+  std::string name;
+  std::string tenant;
+};
+
+// A VM NIC. `interface` is the host-side interface name on `node`
+// (required on Weft nodes, absent on foreign ones). `groups` names groups
+// of the endpoint's tenant (the tenant of its segment).
+struct Endpoint {
+  std::string name;
+  std::string segment;
+  uint32_t ip = 0;
+  MacAddress mac{};
+  std::string node;
+  std::string interface;
+  std::vector<std::string> groups;
+};
+
+// A static route in a tenant. Connected routes for segment subnets are
+// implied and never written here. Either blackhole, or forwarded to the
+// VTEPs of `nodes` (ECMP by flow hash when several) on segment `segment`.
+struct Route {
+  std::string tenant;
+  Ipv4Prefix prefix;
+  bool blackhole = false;
+  std::vector<std::string> nodes;
+  std::string segment;
+};
+
+// ---- Distributed firewall (docs/ARCHITECTURE.md §4) ----
+
+// Ingress: traffic to the endpoints the policy applies to (the peer is the
+// source). Egress: traffic from them (the peer is the destination).
+enum class RuleDirection { kIngress, kEgress };
+enum class RuleProtocol { kAny, kTcp, kUdp, kIcmp };
+enum class RuleAction { kAllow, kDeny, kReject };
+
+// Inclusive. Wider than 16 bits so that validation, not parsing, reports
+// a port outside 1..65535 the way it reports every other rule.
+struct PortRange {
+  uint32_t first = 0;
+  uint32_t last = 0;
+  friend bool operator==(const PortRange&, const PortRange&) = default;
+};
+
+// One rule. The peer is the union of `peer_cidrs` and the addresses of the
+// endpoints in `peer_groups` (groups of the policy's tenant); both empty:
+// any peer. `ports` only for TCP/UDP (empty: any port); `icmp_type` only
+// for ICMP (absent: any type).
+struct Rule {
+  RuleDirection direction = RuleDirection::kIngress;
+  std::vector<Ipv4Prefix> peer_cidrs;
+  std::vector<std::string> peer_groups;
+  RuleProtocol protocol = RuleProtocol::kAny;
+  std::vector<PortRange> ports;
+  std::optional<uint32_t> icmp_type;
+  RuleAction action = RuleAction::kAllow;
+  bool log = false;
+};
+
+// Rules applied to the endpoints of a tenant named directly or through
+// their groups. The rules of all policies form one ordered list per tenant:
+// policies by (priority, name), lower priority first, each policy's rules
+// in their order; the first rule that matches a new flow decides, and the
+// tenant's default_action decides when none does.
+struct Policy {
+  static constexpr uint32_t kDefaultPriority = 1000;
+
+  std::string name;  // unique in the fleet
+  std::string tenant;
+  uint32_t priority = kDefaultPriority;
+  std::vector<std::string> applied_to_groups;
+  std::vector<std::string> applied_to_endpoints;
+  std::vector<Rule> rules;
+};
+
+struct State {
+  uint64_t version = 0;
+  std::vector<Node> nodes;
+  std::vector<Tenant> tenants;
+  std::vector<Segment> segments;
+  std::vector<Endpoint> endpoints;
+  std::vector<Route> routes;
+  std::vector<Group> groups;
+  std::vector<Policy> policies;
+};
+
+}  // namespace weft
+
+#endif  // WEFT_COMMON_MODEL_STATE_H_

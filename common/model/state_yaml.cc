@@ -1,0 +1,469 @@
+#include "common/model/state_yaml.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/types/span.h"
+#include "common/model/net_format.h"
+#include "common/model/validate.h"
+#include "common/model/yaml_doc.h"
+
+namespace weft {
+namespace {
+
+enum class Presence { kOptional, kRequired };
+using enum Presence;
+
+absl::Status WithSource(absl::string_view source, const absl::Status& status) {
+  return absl::Status(status.code(),
+                      absl::StrCat(source, ": ", status.message()));
+}
+
+// Reads one YAML mapping (an object of the state) field by field, straight
+// into the model. The first error sticks: later reads do nothing and
+// Finish() returns it. Every field asked for is a known field; Finish()
+// refuses any other, and reports that first, since a misspelt field usually
+// explains a missing one.
+class ObjectReader {
+ public:
+  using NodeId = YamlDoc::NodeId;
+
+  // The top-level mapping.
+  ObjectReader(const YamlDoc& doc, NodeId node, std::string label)
+      : doc_(doc), node_(node), label_(std::move(label)) {
+    if (!IsMap()) {
+      error_ = absl::InvalidArgumentError(
+          absl::StrCat(label_, ": is not a mapping"));
+    }
+  }
+  // The index-th object of a list, named by its index until Name() is read.
+  ObjectReader(const YamlDoc& doc, NodeId node, absl::string_view kind,
+               size_t index)
+      : ObjectReader(doc, node, ObjectLabel(kind, "", index)) {
+    kind_ = kind;
+  }
+  // A mapping nested in the field `field` of the object `label`: its
+  // fields are named "<field>.<name>" in messages.
+  ObjectReader(const YamlDoc& doc, NodeId node, std::string label,
+               absl::string_view field)
+      : doc_(doc),
+        node_(node),
+        label_(std::move(label)),
+        field_prefix_(absl::StrCat(field, ".")) {
+    if (!IsMap()) {
+      error_ = FieldError(label_, field, "must be a mapping");
+    }
+  }
+
+  // The required "name"; names the object in later messages.
+  void Name(std::string* out) {
+    String("name", kRequired, out);
+    // The index no longer shows once the name is non-empty.
+    if (error_.ok()) label_ = ObjectLabel(kind_, *out, 0);
+  }
+
+  void String(absl::string_view field, Presence presence, std::string* out) {
+    if (std::optional<std::string> text = Scalar(field, presence)) {
+      if (text->empty() && presence == kRequired) {
+        return Fail(field, "must not be empty");
+      }
+      *out = std::move(*text);
+    }
+  }
+
+  // A decimal integer in 0..max of Int, in canonical form (no sign, no
+  // leading zeros, no hex).
+  template <typename Int>
+  void Uint(absl::string_view field, Presence presence, Int* out) {
+    std::optional<std::string> text = Scalar(field, presence);
+    if (text) ToUint(field, *text, out);
+  }
+
+  // Optional: `out` stays nullopt when the field is absent.
+  void OptionalUint(absl::string_view field, std::optional<uint32_t>* out) {
+    std::optional<std::string> text = Scalar(field, kOptional);
+    if (!text) return;
+    uint32_t value = 0;
+    ToUint(field, *text, &value);
+    if (error_.ok()) *out = value;
+  }
+
+  void Bool(absl::string_view field, bool* out) {
+    std::optional<std::string> text = Scalar(field, kOptional);
+    if (!text) return;
+    if (*text != "true" && *text != "false") {
+      return Fail(field, absl::StrCat("\"", *text, "\" is not true or false"));
+    }
+    *out = *text == "true";
+  }
+
+  void Action(absl::string_view field, FirewallAction* out) {
+    std::optional<std::string> text = Scalar(field, kOptional);
+    if (!text) return;
+    if (*text != "allow" && *text != "deny") {
+      return Fail(field, absl::StrCat("\"", *text, "\" is not allow or deny"));
+    }
+    *out = *text == "allow" ? FirewallAction::kAllow : FirewallAction::kDeny;
+  }
+
+  // One of `names` (the text form of each value of E, in order).
+  template <typename E, size_t N>
+  void Enum(absl::string_view field, Presence presence,
+            const std::pair<const char*, E> (&names)[N], E* out) {
+    std::optional<std::string> text = Scalar(field, presence);
+    if (!text) return;
+    for (const auto& [name, value] : names) {
+      if (*text == name) {
+        *out = value;
+        return;
+      }
+    }
+    std::string choices;
+    for (size_t i = 0; i < N; ++i) {
+      absl::StrAppend(&choices, i == 0 ? "" : i + 1 == N ? " or " : ", ",
+                      names[i].first);
+    }
+    Fail(field, absl::StrCat("\"", *text, "\" is not ", choices));
+  }
+
+  // A list of values in a text form of net_format.h (or any parser of the
+  // same shape).
+  template <typename T>
+  void ParsedList(absl::string_view field,
+                  absl::StatusOr<T> (*parse)(absl::string_view),
+                  std::vector<T>* out) {
+    std::optional<NodeId> list = Sequence(field);
+    if (!list) return;
+    for (const NodeId item : doc_.items(*list)) {
+      if (doc_.kind(item) != YamlDoc::Kind::kScalar) {
+        return Fail(field, "must be a list of single values");
+      }
+      absl::StatusOr<T> value = parse(doc_.scalar(item));
+      if (!value.ok()) return Fail(field, value.status().message());
+      out->push_back(*std::move(value));
+    }
+  }
+
+  // A nested mapping, read by `read` (fields named "<field>.<name>").
+  template <typename T>
+  void Object(absl::string_view field, Presence presence,
+              void (*read)(ObjectReader&, T&), T* out) {
+    std::optional<NodeId> value = Value(field, presence);
+    if (!value) return;
+    ObjectReader reader(doc_, *value, label_,
+                        absl::StrCat(field_prefix_, field));
+    read(reader, *out);
+    error_ = reader.Finish();
+  }
+
+  // A list of unnamed objects that belong to this one, each labelled
+  // "<this object>: <noun> <index>", e.g. `policy "web-in": rule 2`.
+  template <typename T>
+  void OwnedList(absl::string_view field, absl::string_view noun,
+                 void (*read)(ObjectReader&, T&), std::vector<T>* out) {
+    EachItem(field, read, out, [&](NodeId item, size_t index) {
+      return ObjectReader(doc_, item,
+                          absl::StrCat(label_, ": ", noun, " ", index));
+    });
+  }
+
+  // A required value in one of the text forms of net_format.h.
+  template <typename T>
+  void Parsed(absl::string_view field,
+              absl::StatusOr<T> (*parse)(absl::string_view), T* out) {
+    std::optional<std::string> text = Scalar(field, kRequired);
+    if (!text) return;
+    absl::StatusOr<T> value = parse(*text);
+    if (!value.ok()) return Fail(field, value.status().message());
+    *out = *std::move(value);
+  }
+
+  void StringList(absl::string_view field, std::vector<std::string>* out) {
+    std::optional<NodeId> list = Sequence(field);
+    if (!list) return;
+    for (const NodeId item : doc_.items(*list)) {
+      if (doc_.kind(item) != YamlDoc::Kind::kScalar ||
+          doc_.scalar(item).empty()) {
+        return Fail(field, "must be a list of non-empty names");
+      }
+      out->emplace_back(doc_.scalar(item));
+    }
+  }
+
+  // A list of objects of `kind`, each read by `read`.
+  template <typename T>
+  void List(absl::string_view field, absl::string_view kind,
+            void (*read)(ObjectReader&, T&), std::vector<T>* out) {
+    EachItem(field, read, out, [&](NodeId item, size_t index) {
+      return ObjectReader(doc_, item, kind, index);
+    });
+  }
+
+  // Reads every item of the list `field` with a reader `make_reader`
+  // labels, appending to `out`; stops at the first error.
+  template <typename T, typename MakeReader>
+  void EachItem(absl::string_view field, void (*read)(ObjectReader&, T&),
+                std::vector<T>* out, const MakeReader& make_reader) {
+    std::optional<NodeId> list = Sequence(field);
+    if (!list) return;
+    size_t index = 0;
+    for (const NodeId item : doc_.items(*list)) {
+      ObjectReader reader = make_reader(item, index++);
+      T object;
+      read(reader, object);
+      error_ = reader.Finish();
+      if (!error_.ok()) return;
+      out->push_back(std::move(object));
+    }
+  }
+
+  absl::Status Finish() const {
+    if (!IsMap()) return error_;
+    const absl::Span<const YamlDoc::Entry> entries = doc_.entries(node_);
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const absl::string_view key = Key(entries[i]);
+      if (std::find(known_.begin(), known_.end(), key) == known_.end()) {
+        return FieldError(label_, absl::StrCat(field_prefix_, key),
+                          absl::StrCat("unknown field; known fields: ",
+                                       absl::StrJoin(known_, ", ")));
+      }
+      // Every key so far is a distinct known field, so this scan is as
+      // short as the object's schema.
+      for (size_t j = 0; j < i; ++j) {
+        if (Key(entries[j]) == key) {
+          return FieldError(label_, absl::StrCat(field_prefix_, key),
+                            "given more than once");
+        }
+      }
+    }
+    return error_;
+  }
+
+ private:
+  template <typename Int>
+  void ToUint(absl::string_view field, const std::string& text, Int* out) {
+    uint64_t value = 0;
+    if (!absl::SimpleAtoi(text, &value) || absl::StrCat(value) != text ||
+        value > std::numeric_limits<Int>::max()) {
+      return Fail(field,
+                  absl::StrCat("\"", text, "\" is not an integer in 0..",
+                               std::numeric_limits<Int>::max()));
+    }
+    *out = static_cast<Int>(value);
+  }
+
+  bool IsMap() const { return doc_.kind(node_) == YamlDoc::Kind::kMapping; }
+
+  // A key that is not a scalar (a null, list or mapping) reads as "",
+  // which names no field.
+  absl::string_view Key(const YamlDoc::Entry& entry) const {
+    return doc_.scalar(entry.key);
+  }
+
+  void Fail(absl::string_view field, absl::string_view what) {
+    error_ = FieldError(label_, absl::StrCat(field_prefix_, field), what);
+  }
+
+  // The value of `field`, or nullopt when absent (an explicit null counts
+  // as absent) or when an earlier read failed.
+  std::optional<NodeId> Value(absl::string_view field, Presence presence) {
+    known_.push_back(field);
+    if (!error_.ok()) return std::nullopt;
+    const std::optional<NodeId> value = doc_.Find(node_, field);
+    if (!value || doc_.kind(*value) == YamlDoc::Kind::kNull) {
+      if (presence == kRequired) Fail(field, "is required");
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  // The optional list `field`.
+  std::optional<NodeId> Sequence(absl::string_view field) {
+    std::optional<NodeId> list = Value(field, kOptional);
+    if (list && doc_.kind(*list) != YamlDoc::Kind::kSequence) {
+      Fail(field, "must be a list");
+      return std::nullopt;
+    }
+    return list;
+  }
+
+  std::optional<std::string> Scalar(absl::string_view field,
+                                    Presence presence) {
+    std::optional<NodeId> value = Value(field, presence);
+    if (!value) return std::nullopt;
+    if (doc_.kind(*value) != YamlDoc::Kind::kScalar) {
+      Fail(field, "must be a single value, not a list or mapping");
+      return std::nullopt;
+    }
+    return std::string(doc_.scalar(*value));
+  }
+
+  const YamlDoc& doc_;
+  const NodeId node_;
+  std::string label_;
+  absl::string_view kind_;
+  std::string field_prefix_;  // "peer." in a nested mapping
+  // Every field asked for; string literals of the Read* functions, so
+  // views are safe.
+  std::vector<absl::string_view> known_;
+  absl::Status error_;
+};
+
+void ReadNode(ObjectReader& r, Node& node) {
+  r.Name(&node.name);
+  r.Parsed("vtep", &ParseIpv4, &node.vtep);
+  r.Bool("foreign", &node.foreign);
+}
+
+void ReadTenant(ObjectReader& r, Tenant& tenant) {
+  r.Name(&tenant.name);
+  r.Uint("id", kRequired, &tenant.id);
+  r.Action("default_action", &tenant.default_action);
+}
+
+void ReadSegment(ObjectReader& r, Segment& segment) {
+  r.Name(&segment.name);
+  r.String("tenant", kRequired, &segment.tenant);
+  r.Uint("vni", kRequired, &segment.vni);
+  r.Parsed("subnet", &ParseIpv4Prefix, &segment.subnet);
+  r.Parsed("gateway", &ParseIpv4, &segment.gateway);
+  r.Parsed("gateway_mac", &ParseMac, &segment.gateway_mac);
+}
+
+void ReadEndpoint(ObjectReader& r, Endpoint& endpoint) {
+  r.Name(&endpoint.name);
+  r.String("segment", kRequired, &endpoint.segment);
+  r.Parsed("ip", &ParseIpv4, &endpoint.ip);
+  r.Parsed("mac", &ParseMac, &endpoint.mac);
+  r.String("node", kRequired, &endpoint.node);
+  r.String("interface", kOptional, &endpoint.interface);
+  r.StringList("groups", &endpoint.groups);
+}
+
+void ReadGroup(ObjectReader& r, Group& group) {
+  r.Name(&group.name);
+  r.String("tenant", kRequired, &group.tenant);
+}
+
+// "80" or "8000-8080": decimal, canonical (as the integers of Uint).
+absl::StatusOr<PortRange> ParsePortRange(absl::string_view text) {
+  auto number = [](absl::string_view digits, uint32_t* out) {
+    return absl::SimpleAtoi(digits, out) && absl::StrCat(*out) == digits;
+  };
+  PortRange range;
+  const size_t dash = text.find('-');
+  const bool ok =
+      dash == absl::string_view::npos
+          ? number(text, &range.first) && (range.last = range.first, true)
+          : number(text.substr(0, dash), &range.first) &&
+                number(text.substr(dash + 1), &range.last);
+  if (!ok) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", text, "\" is not a port or a port range (80, 8000-8080)"));
+  }
+  return range;
+}
+
+constexpr std::pair<const char*, RuleDirection> kDirections[] = {
+    {"ingress", RuleDirection::kIngress}, {"egress", RuleDirection::kEgress}};
+constexpr std::pair<const char*, RuleProtocol> kProtocols[] = {
+    {"any", RuleProtocol::kAny},
+    {"tcp", RuleProtocol::kTcp},
+    {"udp", RuleProtocol::kUdp},
+    {"icmp", RuleProtocol::kIcmp}};
+constexpr std::pair<const char*, RuleAction> kRuleActions[] = {
+    {"allow", RuleAction::kAllow},
+    {"deny", RuleAction::kDeny},
+    {"reject", RuleAction::kReject}};
+
+void ReadPeer(ObjectReader& r, Rule& rule) {
+  r.ParsedList("cidrs", &ParseIpv4Prefix, &rule.peer_cidrs);
+  r.StringList("groups", &rule.peer_groups);
+}
+
+void ReadRule(ObjectReader& r, Rule& rule) {
+  r.Enum("direction", kRequired, kDirections, &rule.direction);
+  r.Object("peer", kOptional, &ReadPeer, &rule);
+  r.Enum("protocol", kOptional, kProtocols, &rule.protocol);
+  r.ParsedList("ports", &ParsePortRange, &rule.ports);
+  r.OptionalUint("icmp_type", &rule.icmp_type);
+  r.Enum("action", kRequired, kRuleActions, &rule.action);
+  r.Bool("log", &rule.log);
+}
+
+void ReadAppliedTo(ObjectReader& r, Policy& policy) {
+  r.StringList("groups", &policy.applied_to_groups);
+  r.StringList("endpoints", &policy.applied_to_endpoints);
+}
+
+void ReadPolicy(ObjectReader& r, Policy& policy) {
+  r.Name(&policy.name);
+  r.String("tenant", kRequired, &policy.tenant);
+  r.Uint("priority", kOptional, &policy.priority);
+  r.Object("applied_to", kRequired, &ReadAppliedTo, &policy);
+  r.OwnedList("rules", "rule", &ReadRule, &policy.rules);
+}
+
+void ReadRoute(ObjectReader& r, Route& route) {
+  r.String("tenant", kRequired, &route.tenant);
+  r.Parsed("prefix", &ParseIpv4Prefix, &route.prefix);
+  r.Bool("blackhole", &route.blackhole);
+  r.StringList("nodes", &route.nodes);
+  r.String("segment", kOptional, &route.segment);
+}
+
+}  // namespace
+
+absl::StatusOr<State> ParseStateYaml(std::string_view text,
+                                     std::string_view source_name) {
+  const absl::string_view source(source_name.data(), source_name.size());
+  absl::StatusOr<YamlDoc> doc =
+      YamlDoc::Parse(absl::string_view(text.data(), text.size()));
+  if (!doc.ok()) {
+    // No space after the colon: "<file>:<line>:<column>: ", as compilers.
+    return absl::Status(doc.status().code(),
+                        absl::StrCat(source, ":", doc.status().message()));
+  }
+  State state;
+  if (doc->kind(doc->root()) == YamlDoc::Kind::kNull) return state;
+  ObjectReader r(*doc, doc->root(), "state");
+  r.Uint("version", kOptional, &state.version);
+  r.List("nodes", "node", &ReadNode, &state.nodes);
+  r.List("tenants", "tenant", &ReadTenant, &state.tenants);
+  r.List("segments", "segment", &ReadSegment, &state.segments);
+  r.List("endpoints", "endpoint", &ReadEndpoint, &state.endpoints);
+  r.List("routes", "route", &ReadRoute, &state.routes);
+  r.List("groups", "group", &ReadGroup, &state.groups);
+  r.List("policies", "policy", &ReadPolicy, &state.policies);
+  if (absl::Status s = r.Finish(); !s.ok()) return WithSource(source, s);
+  return state;
+}
+
+absl::StatusOr<State> LoadStateFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const std::string what = absl::StrCat(path, ": ", std::strerror(errno));
+    return errno == ENOENT ? absl::NotFoundError(what)
+                           : absl::FailedPreconditionError(what);
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  // Moved out, not copied: the file's text is held once while parsing.
+  absl::StatusOr<State> state = ParseStateYaml(std::move(text).str(), path);
+  if (!state.ok()) return state.status();
+  if (absl::Status s = ValidateState(*state); !s.ok())
+    return WithSource(path, s);
+  return state;
+}
+
+}  // namespace weft

@@ -1,0 +1,29 @@
+// The desired state as a YAML file (schema: the fields of state.h, by the
+// same names; see tests/unit/state_yaml_test.cc for a full example).
+// Unknown and repeated fields are errors, so a typo cannot silently drop a
+// setting.
+#ifndef WEFT_COMMON_MODEL_STATE_YAML_H_
+#define WEFT_COMMON_MODEL_STATE_YAML_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "common/model/state.h"
+
+namespace weft {
+
+// Parses only: the result may still break the rules of ValidateState.
+// Errors are InvalidArgument, prefixed with `source_name`, e.g.
+// `lab.yaml: segment "blue-web": field "subnet": "10.0.1.0/33" is not an
+// IPv4 prefix`. An empty document is an empty state.
+absl::StatusOr<State> ParseStateYaml(std::string_view text,
+                                     std::string_view source_name);
+
+// Reads, parses and validates (ValidateState) the file at `path`; every
+// error is prefixed with `path`.
+absl::StatusOr<State> LoadStateFile(const std::string& path);
+
+}  // namespace weft
+
+#endif  // WEFT_COMMON_MODEL_STATE_YAML_H_

@@ -1,0 +1,661 @@
+#include "common/model/validate.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "common/model/net_format.h"
+#include "weft/abi.h"
+
+// The rules, checked in this order (the first broken one is reported):
+//
+// capacity  nodes <= WEFT_MAX_VTEPS; segments <= WEFT_MAX_SEGMENTS;
+//           endpoints <= WEFT_MAX_ENDPOINTS; static routes + segments (one
+//           connected route each) <= WEFT_MAX_ROUTES.
+// node      name non-empty and unique; vtep non-zero and unique.
+// tenant    name non-empty and unique; id non-zero and unique.
+// segment   name non-empty and unique; tenant exists; VNI in
+//           1..WEFT_VNI_MAX and unique in the fleet; subnet a valid prefix
+//           of length 8..30; gateway inside the subnet and neither its
+//           network nor broadcast address; gateway_mac unicast. Then:
+//           segments of one tenant do not overlap (across tenants they may).
+// endpoint  name non-empty and unique; segment and node exist; ip inside the
+//           segment's subnet, not its network, broadcast or gateway address,
+//           unique in the tenant; mac unicast and unique in the segment;
+//           interface absent on a foreign node, else present, at most 15
+//           characters, unique on the node; at most WEFT_MAX_LOCAL_IFACES
+//           interfaces per node.
+// route     tenant exists; prefix valid (any length 0..32); either
+//           blackhole (then no nodes, no segment) or 1..WEFT_ECMP_MAX
+//           existing, distinct nodes and a segment of the same tenant;
+//           (tenant, prefix) unique and not a subnet of one of the tenant's
+//           segments (that is already a connected route).
+// group     name non-empty and unique in its tenant (group names are scoped
+//           to the tenant: two tenants may both have a "web"); tenant
+//           exists. (Checked before endpoints, which name groups.)
+// endpoint  groups: each a group of the endpoint's tenant, listed once.
+// policy    name non-empty and unique in the fleet; tenant exists;
+//           applied_to names at least one group or endpoint, each once;
+//           groups of the policy's tenant, endpoints of the same tenant.
+//           Total rules of all policies <= WEFT_MAX_RULES (capacity).
+// rule      (labelled `policy "p": rule i`, i from 0) direction, protocol
+//           and action known; peer.cidrs valid prefixes; peer.groups
+//           groups of the policy's tenant; ports only for tcp/udp, each
+//           range in 1..65535 and not reversed; icmp_type only for icmp,
+//           in 0..255.
+
+namespace weft {
+namespace {
+
+// Below /8 one broadcast domain would span more than a class A: a mistake
+// rather than a design. A /30 is the smallest subnet with room for the
+// gateway and one endpoint beside the network and broadcast addresses.
+constexpr int kMinSubnetLength = 8;
+constexpr int kMaxSubnetLength = 30;
+// IFNAMSIZ - 1: the kernel refuses longer interface names.
+constexpr size_t kMaxInterfaceName = 15;
+
+std::string Quote(absl::string_view s) { return absl::StrCat("\"", s, "\""); }
+
+uint64_t PrefixKey(const Ipv4Prefix& p) {
+  return uint64_t{p.addr} << 8 | p.length;
+}
+
+// Checks the name of the index-th object of `kind` and indexes it.
+template <typename T>
+absl::Status AddNamed(
+    absl::string_view kind, const T& object, size_t index,
+    absl::flat_hash_map<absl::string_view, const T*>& by_name) {
+  const std::string label = ObjectLabel(kind, object.name, index);
+  if (object.name.empty()) return FieldError(label, "name", "is empty");
+  if (!by_name.emplace(object.name, &object).second) {
+    return FieldError(label, "name",
+                      absl::StrCat("another ", kind, " has this name"));
+  }
+  return absl::OkStatus();
+}
+
+class Validator {
+ public:
+  explicit Validator(const State& state) : state_(state) {}
+
+  absl::Status Run() {
+    for (absl::Status (Validator::*check)() :
+         {&Validator::CheckCapacity, &Validator::CheckNodes,
+          &Validator::CheckTenants, &Validator::CheckSegments,
+          &Validator::CheckSegmentOverlaps, &Validator::CheckGroups,
+          &Validator::CheckEndpoints, &Validator::CheckRoutes,
+          &Validator::CheckPolicies}) {
+      if (absl::Status s = (this->*check)(); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status CheckCapacity();
+  absl::Status CheckNodes();
+  absl::Status CheckTenants();
+  absl::Status CheckSegments();
+  absl::Status CheckSegmentOverlaps();
+  absl::Status CheckEndpoints();
+  absl::Status CheckRoutes();
+  absl::Status CheckRoute(const Route& route, const std::string& label);
+  absl::Status CheckGroups();
+  // `names` (field `field` of `label`) are groups of `tenant`, each once.
+  absl::Status CheckGroupRefs(const std::string& label, absl::string_view field,
+                              absl::string_view tenant,
+                              const std::vector<std::string>& names) const;
+  absl::Status CheckPolicies();
+  absl::Status CheckPolicy(const Policy& policy, const std::string& label);
+  absl::Status CheckRule(const Policy& policy, const Rule& rule,
+                         const std::string& label) const;
+
+  const State& state_;
+  absl::flat_hash_map<absl::string_view, const Node*> nodes_;
+  absl::flat_hash_map<absl::string_view, const Tenant*> tenants_;
+  absl::flat_hash_map<absl::string_view, const Segment*> segments_;
+  // (tenant, PrefixKey(subnet)): the tenant's connected routes.
+  absl::flat_hash_map<std::pair<absl::string_view, uint64_t>, const Segment*>
+      subnets_;
+  // (tenant, name)
+  absl::flat_hash_set<std::pair<absl::string_view, absl::string_view>> groups_;
+  absl::flat_hash_map<absl::string_view, const Endpoint*> endpoints_;
+};
+
+absl::Status Validator::CheckCapacity() {
+  struct Count {
+    absl::string_view field;
+    size_t count;
+    size_t max;
+    absl::string_view noun;
+  };
+  const Count counts[] = {
+      {"nodes", state_.nodes.size(), WEFT_MAX_VTEPS, "nodes"},
+      {"segments", state_.segments.size(), WEFT_MAX_SEGMENTS, "segments"},
+      {"endpoints", state_.endpoints.size(), WEFT_MAX_ENDPOINTS, "endpoints"},
+      {"routes", state_.routes.size() + state_.segments.size(), WEFT_MAX_ROUTES,
+       "routes (counting one connected route per segment)"},
+  };
+  size_t rules = 0;
+  for (const Policy& policy : state_.policies) rules += policy.rules.size();
+  if (rules > WEFT_MAX_RULES) {
+    return FieldError("state", "policies",
+                      absl::StrCat("too many rules for the configured "
+                                   "capacity ",
+                                   WEFT_MAX_RULES, " (", rules,
+                                   " rules in all policies)"));
+  }
+  for (const Count& c : counts) {
+    if (c.count > c.max) {
+      return FieldError(
+          "state", c.field,
+          absl::StrCat(c.count, " ", c.noun,
+                       " exceed the datapath's capacity of ", c.max));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckNodes() {
+  absl::flat_hash_map<uint32_t, const Node*> vteps;
+  for (size_t i = 0; i < state_.nodes.size(); ++i) {
+    const Node& node = state_.nodes[i];
+    if (absl::Status s = AddNamed("node", node, i, nodes_); !s.ok()) return s;
+    const std::string label = ObjectLabel("node", node.name, i);
+    if (node.vtep == 0) return FieldError(label, "vtep", "must not be 0.0.0.0");
+    if (auto [it, added] = vteps.emplace(node.vtep, &node); !added) {
+      return FieldError(
+          label, "vtep",
+          absl::StrCat(FormatIpv4(node.vtep), " is already the VTEP of node ",
+                       Quote(it->second->name)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckTenants() {
+  absl::flat_hash_map<uint32_t, const Tenant*> ids;
+  for (size_t i = 0; i < state_.tenants.size(); ++i) {
+    const Tenant& tenant = state_.tenants[i];
+    if (absl::Status s = AddNamed("tenant", tenant, i, tenants_); !s.ok()) {
+      return s;
+    }
+    const std::string label = ObjectLabel("tenant", tenant.name, i);
+    if (tenant.id == 0) return FieldError(label, "id", "must not be 0");
+    if (auto [it, added] = ids.emplace(tenant.id, &tenant); !added) {
+      return FieldError(label, "id",
+                        absl::StrCat("id ", tenant.id, " is already tenant ",
+                                     Quote(it->second->name), "'s"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckSegments() {
+  absl::flat_hash_map<uint32_t, const Segment*> vnis;
+  for (size_t i = 0; i < state_.segments.size(); ++i) {
+    const Segment& seg = state_.segments[i];
+    if (absl::Status s = AddNamed("segment", seg, i, segments_); !s.ok()) {
+      return s;
+    }
+    const std::string label = ObjectLabel("segment", seg.name, i);
+    if (!tenants_.contains(seg.tenant)) {
+      return FieldError(label, "tenant",
+                        absl::StrCat("no tenant ", Quote(seg.tenant)));
+    }
+    if (seg.vni == 0 || seg.vni > WEFT_VNI_MAX) {
+      return FieldError(
+          label, "vni",
+          absl::StrCat("VNI ", seg.vni, " is outside 1..", WEFT_VNI_MAX));
+    }
+    if (auto [it, added] = vnis.emplace(seg.vni, &seg); !added) {
+      return FieldError(label, "vni",
+                        absl::StrCat("VNI ", seg.vni, " is already segment ",
+                                     Quote(it->second->name), "'s"));
+    }
+    if (absl::Status s = CheckIpv4Prefix(seg.subnet); !s.ok()) {
+      return FieldError(label, "subnet", s.message());
+    }
+    if (seg.subnet.length < kMinSubnetLength ||
+        seg.subnet.length > kMaxSubnetLength) {
+      return FieldError(
+          label, "subnet",
+          absl::StrCat("length /", seg.subnet.length, " is outside /",
+                       kMinSubnetLength, "../", kMaxSubnetLength));
+    }
+    const std::string gateway = FormatIpv4(seg.gateway);
+    if (!seg.subnet.Contains(seg.gateway)) {
+      return FieldError(label, "gateway",
+                        absl::StrCat(gateway, " is outside the subnet ",
+                                     FormatIpv4Prefix(seg.subnet)));
+    }
+    if (seg.gateway == seg.subnet.addr ||
+        seg.gateway == seg.subnet.Broadcast()) {
+      return FieldError(label, "gateway",
+                        absl::StrCat(gateway,
+                                     " is the subnet's network or broadcast "
+                                     "address"));
+    }
+    if (!IsUnicastMac(seg.gateway_mac)) {
+      return FieldError(label, "gateway_mac",
+                        absl::StrCat(FormatMac(seg.gateway_mac),
+                                     " is not a unicast MAC address"));
+    }
+    subnets_.emplace(
+        std::pair(absl::string_view(seg.tenant), PrefixKey(seg.subnet)), &seg);
+  }
+  return absl::OkStatus();
+}
+
+// Prefixes are nested or disjoint, so after sorting by address (shorter
+// first on ties) any overlap shows between neighbours: O(n log n) even for
+// a tenant with thousands of segments.
+absl::Status Validator::CheckSegmentOverlaps() {
+  absl::flat_hash_map<absl::string_view, std::vector<size_t>> by_tenant;
+  for (size_t i = 0; i < state_.segments.size(); ++i) {
+    by_tenant[state_.segments[i].tenant].push_back(i);
+  }
+  for (const Tenant& tenant : state_.tenants) {
+    std::vector<size_t>& indices = by_tenant[tenant.name];
+    auto subnet = [&](size_t i) -> const Ipv4Prefix& {
+      return state_.segments[i].subnet;
+    };
+    std::sort(indices.begin(), indices.end(), [&](size_t a, size_t b) {
+      return std::pair(subnet(a).addr, subnet(a).length) <
+             std::pair(subnet(b).addr, subnet(b).length);
+    });
+    for (size_t k = 1; k < indices.size(); ++k) {
+      if (!subnet(indices[k - 1]).Overlaps(subnet(indices[k]))) continue;
+      // Blame the one written later: the earlier one was there first.
+      const size_t earlier = std::min(indices[k - 1], indices[k]);
+      const size_t later = std::max(indices[k - 1], indices[k]);
+      const Segment& seg = state_.segments[later];
+      return FieldError(
+          ObjectLabel("segment", seg.name, later), "subnet",
+          absl::StrCat(FormatIpv4Prefix(seg.subnet), " overlaps segment ",
+                       Quote(state_.segments[earlier].name), "'s ",
+                       FormatIpv4Prefix(subnet(earlier)), " in tenant ",
+                       Quote(tenant.name)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckEndpoints() {
+  absl::flat_hash_map<absl::string_view, const Endpoint*>& names = endpoints_;
+  absl::flat_hash_map<std::pair<absl::string_view, uint32_t>, const Endpoint*>
+      ips;  // (tenant, ip)
+  absl::flat_hash_map<std::pair<absl::string_view, MacAddress>, const Endpoint*>
+      macs;  // (segment, mac)
+  absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>,
+                      const Endpoint*>
+      interfaces;  // (node, interface)
+  absl::flat_hash_map<absl::string_view, size_t> interfaces_per_node;
+  for (size_t i = 0; i < state_.endpoints.size(); ++i) {
+    const Endpoint& ep = state_.endpoints[i];
+    if (absl::Status s = AddNamed("endpoint", ep, i, names); !s.ok()) return s;
+    const std::string label = ObjectLabel("endpoint", ep.name, i);
+    auto seg_it = segments_.find(ep.segment);
+    if (seg_it == segments_.end()) {
+      return FieldError(label, "segment",
+                        absl::StrCat("no segment ", Quote(ep.segment)));
+    }
+    const Segment& seg = *seg_it->second;
+    auto node_it = nodes_.find(ep.node);
+    if (node_it == nodes_.end()) {
+      return FieldError(label, "node",
+                        absl::StrCat("no node ", Quote(ep.node)));
+    }
+    const Node& node = *node_it->second;
+
+    const std::string ip = FormatIpv4(ep.ip);
+    if (!seg.subnet.Contains(ep.ip)) {
+      return FieldError(
+          label, "ip",
+          absl::StrCat(ip, " is outside segment ", Quote(seg.name),
+                       "'s subnet ", FormatIpv4Prefix(seg.subnet)));
+    }
+    if (ep.ip == seg.subnet.addr || ep.ip == seg.subnet.Broadcast()) {
+      return FieldError(
+          label, "ip",
+          absl::StrCat(ip, " is the subnet's network or broadcast address"));
+    }
+    if (ep.ip == seg.gateway) {
+      return FieldError(label, "ip",
+                        absl::StrCat(ip, " is the segment's gateway address"));
+    }
+    if (auto [it, added] =
+            ips.emplace(std::pair(absl::string_view(seg.tenant), ep.ip), &ep);
+        !added) {
+      return FieldError(
+          label, "ip",
+          absl::StrCat(ip, " is already endpoint ", Quote(it->second->name),
+                       "'s in tenant ", Quote(seg.tenant)));
+    }
+
+    if (absl::Status s = CheckGroupRefs(label, "groups", seg.tenant, ep.groups);
+        !s.ok()) {
+      return s;
+    }
+
+    const std::string mac = FormatMac(ep.mac);
+    if (!IsUnicastMac(ep.mac)) {
+      return FieldError(label, "mac",
+                        absl::StrCat(mac, " is not a unicast MAC address"));
+    }
+    if (auto [it, added] =
+            macs.emplace(std::pair(absl::string_view(seg.name), ep.mac), &ep);
+        !added) {
+      return FieldError(
+          label, "mac",
+          absl::StrCat(mac, " is already endpoint ", Quote(it->second->name),
+                       "'s in segment ", Quote(seg.name)));
+    }
+
+    if (node.foreign) {
+      if (!ep.interface.empty()) {
+        return FieldError(label, "interface",
+                          absl::StrCat("node ", Quote(node.name),
+                                       " is foreign (runs no Weft agent), so "
+                                       "its endpoints take no interface"));
+      }
+      continue;
+    }
+    if (ep.interface.empty()) {
+      return FieldError(
+          label, "interface",
+          absl::StrCat("is required on Weft node ", Quote(node.name)));
+    }
+    if (ep.interface.size() > kMaxInterfaceName) {
+      return FieldError(label, "interface",
+                        absl::StrCat(Quote(ep.interface), " is longer than ",
+                                     kMaxInterfaceName, " characters"));
+    }
+    if (auto [it, added] =
+            interfaces.emplace(std::pair(absl::string_view(node.name),
+                                         absl::string_view(ep.interface)),
+                               &ep);
+        !added) {
+      return FieldError(
+          label, "interface",
+          absl::StrCat(Quote(ep.interface), " on node ", Quote(node.name),
+                       " is already endpoint ", Quote(it->second->name), "'s"));
+    }
+    if (++interfaces_per_node[node.name] > WEFT_MAX_LOCAL_IFACES) {
+      return FieldError(label, "node",
+                        absl::StrCat("node ", Quote(node.name),
+                                     " has more than ", WEFT_MAX_LOCAL_IFACES,
+                                     " interfaces, the datapath's capacity"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckRoutes() {
+  absl::flat_hash_set<std::pair<absl::string_view, uint64_t>> seen;
+  for (size_t i = 0; i < state_.routes.size(); ++i) {
+    const Route& route = state_.routes[i];
+    const std::string label = ObjectLabel("route", RouteName(route), i);
+    if (absl::Status s = CheckRoute(route, label); !s.ok()) return s;
+    const std::pair key(absl::string_view(route.tenant),
+                        PrefixKey(route.prefix));
+    if (!seen.insert(key).second) {
+      return FieldError(label, "prefix",
+                        "another route has the same tenant and prefix");
+    }
+    if (auto it = subnets_.find(key); it != subnets_.end()) {
+      return FieldError(label, "prefix",
+                        absl::StrCat("is segment ", Quote(it->second->name),
+                                     "'s subnet, already a connected route"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckRoute(const Route& route,
+                                   const std::string& label) {
+  if (!tenants_.contains(route.tenant)) {
+    return FieldError(label, "tenant",
+                      absl::StrCat("no tenant ", Quote(route.tenant)));
+  }
+  if (absl::Status s = CheckIpv4Prefix(route.prefix); !s.ok()) {
+    return FieldError(label, "prefix", s.message());
+  }
+  if (route.blackhole) {
+    if (!route.nodes.empty()) {
+      return FieldError(label, "nodes", "a blackhole route has no next hops");
+    }
+    if (!route.segment.empty()) {
+      return FieldError(label, "segment", "a blackhole route has no segment");
+    }
+    return absl::OkStatus();
+  }
+  if (route.nodes.empty()) {
+    return FieldError(label, "nodes",
+                      "ECMP group empty: list next-hop nodes, or set "
+                      "blackhole: true");
+  }
+  if (route.nodes.size() > WEFT_ECMP_MAX) {
+    return FieldError(
+        label, "nodes",
+        absl::StrCat(route.nodes.size(), " next hops exceed the ECMP limit of ",
+                     WEFT_ECMP_MAX));
+  }
+  absl::flat_hash_set<absl::string_view> hops;
+  for (const std::string& node : route.nodes) {
+    if (!nodes_.contains(node)) {
+      return FieldError(label, "nodes", absl::StrCat("no node ", Quote(node)));
+    }
+    if (!hops.insert(node).second) {
+      return FieldError(label, "nodes",
+                        absl::StrCat("node ", Quote(node), " is listed twice"));
+    }
+  }
+  if (route.segment.empty()) {
+    return FieldError(label, "segment", "is required for a route to nodes");
+  }
+  auto seg_it = segments_.find(route.segment);
+  if (seg_it == segments_.end()) {
+    return FieldError(label, "segment",
+                      absl::StrCat("no segment ", Quote(route.segment)));
+  }
+  if (seg_it->second->tenant != route.tenant) {
+    return FieldError(
+        label, "segment",
+        absl::StrCat("segment ", Quote(route.segment), " belongs to tenant ",
+                     Quote(seg_it->second->tenant), ", not ",
+                     Quote(route.tenant)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckGroups() {
+  for (size_t i = 0; i < state_.groups.size(); ++i) {
+    const Group& group = state_.groups[i];
+    const std::string label = ObjectLabel("group", group.name, i);
+    if (group.name.empty()) return FieldError(label, "name", "is empty");
+    if (!tenants_.contains(group.tenant)) {
+      return FieldError(label, "tenant",
+                        absl::StrCat("no tenant ", Quote(group.tenant)));
+    }
+    if (!groups_.emplace(group.tenant, group.name).second) {
+      return FieldError(label, "name",
+                        absl::StrCat("tenant ", Quote(group.tenant),
+                                     " already has a group of this name"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckGroupRefs(
+    const std::string& label, absl::string_view field, absl::string_view tenant,
+    const std::vector<std::string>& names) const {
+  absl::flat_hash_set<absl::string_view> seen;
+  for (const std::string& name : names) {
+    if (!groups_.contains(std::pair(tenant, absl::string_view(name)))) {
+      return FieldError(label, field,
+                        absl::StrCat("no group ", Quote(name), " in tenant ",
+                                     Quote(tenant)));
+    }
+    if (!seen.insert(name).second) {
+      return FieldError(label, field,
+                        absl::StrCat("group ", Quote(name), " is listed twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckPolicies() {
+  absl::flat_hash_map<absl::string_view, const Policy*> names;
+  for (size_t i = 0; i < state_.policies.size(); ++i) {
+    const Policy& policy = state_.policies[i];
+    if (absl::Status s = AddNamed("policy", policy, i, names); !s.ok()) {
+      return s;
+    }
+    const std::string label = ObjectLabel("policy", policy.name, i);
+    if (absl::Status s = CheckPolicy(policy, label); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckPolicy(const Policy& policy,
+                                    const std::string& label) {
+  if (!tenants_.contains(policy.tenant)) {
+    return FieldError(label, "tenant",
+                      absl::StrCat("no tenant ", Quote(policy.tenant)));
+  }
+  if (policy.applied_to_groups.empty() && policy.applied_to_endpoints.empty()) {
+    return FieldError(label, "applied_to",
+                      "names no group and no endpoint: a policy must apply "
+                      "to something");
+  }
+  if (absl::Status s = CheckGroupRefs(label, "applied_to.groups", policy.tenant,
+                                      policy.applied_to_groups);
+      !s.ok()) {
+    return s;
+  }
+  absl::flat_hash_set<absl::string_view> seen;
+  for (const std::string& name : policy.applied_to_endpoints) {
+    auto it = endpoints_.find(name);
+    if (it == endpoints_.end()) {
+      return FieldError(label, "applied_to.endpoints",
+                        absl::StrCat("no endpoint ", Quote(name)));
+    }
+    const std::string& tenant = segments_.at(it->second->segment)->tenant;
+    if (tenant != policy.tenant) {
+      return FieldError(label, "applied_to.endpoints",
+                        absl::StrCat("endpoint ", Quote(name),
+                                     " belongs to tenant ", Quote(tenant),
+                                     ", not ", Quote(policy.tenant)));
+    }
+    if (!seen.insert(name).second) {
+      return FieldError(
+          label, "applied_to.endpoints",
+          absl::StrCat("endpoint ", Quote(name), " is listed twice"));
+    }
+  }
+  for (size_t j = 0; j < policy.rules.size(); ++j) {
+    if (absl::Status s = CheckRule(policy, policy.rules[j],
+                                   absl::StrCat(label, ": rule ", j));
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckRule(const Policy& policy, const Rule& rule,
+                                  const std::string& label) const {
+  // The enums come from YAML as names, but from other sources (a proto, a
+  // cast) as numbers: refuse any value outside the enum.
+  if (rule.direction != RuleDirection::kIngress &&
+      rule.direction != RuleDirection::kEgress) {
+    return FieldError(label, "direction", "is not ingress or egress");
+  }
+  for (const Ipv4Prefix& cidr : rule.peer_cidrs) {
+    if (absl::Status s = CheckIpv4Prefix(cidr); !s.ok()) {
+      return FieldError(label, "peer.cidrs", s.message());
+    }
+  }
+  if (absl::Status s = CheckGroupRefs(label, "peer.groups", policy.tenant,
+                                      rule.peer_groups);
+      !s.ok()) {
+    return s;
+  }
+  switch (rule.protocol) {
+    case RuleProtocol::kAny:
+    case RuleProtocol::kTcp:
+    case RuleProtocol::kUdp:
+    case RuleProtocol::kIcmp:
+      break;
+    default:
+      return FieldError(label, "protocol", "is not any, tcp, udp or icmp");
+  }
+  const bool has_ports =
+      rule.protocol == RuleProtocol::kTcp || rule.protocol == RuleProtocol::kUdp;
+  if (!rule.ports.empty() && !has_ports) {
+    return FieldError(label, "ports",
+                      "only for protocol tcp or udp (match any port by "
+                      "leaving ports out)");
+  }
+  for (const PortRange& range : rule.ports) {
+    for (uint32_t port : {range.first, range.last}) {
+      if (port < 1 || port > 65535) {
+        return FieldError(label, "ports",
+                          absl::StrCat("port ", port, " is outside 1..65535"));
+      }
+    }
+    if (range.first > range.last) {
+      return FieldError(label, "ports",
+                        absl::StrCat("range ", range.first, "-", range.last,
+                                     " is reversed"));
+    }
+  }
+  if (rule.icmp_type.has_value()) {
+    if (rule.protocol != RuleProtocol::kIcmp) {
+      return FieldError(label, "icmp_type", "only for protocol icmp");
+    }
+    if (*rule.icmp_type > 255) {
+      return FieldError(
+          label, "icmp_type",
+          absl::StrCat("ICMP type ", *rule.icmp_type, " is outside 0..255"));
+    }
+  }
+  switch (rule.action) {
+    case RuleAction::kAllow:
+    case RuleAction::kDeny:
+    case RuleAction::kReject:
+      break;
+    default:
+      return FieldError(label, "action", "is not allow, deny or reject");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string ObjectLabel(absl::string_view kind, absl::string_view name,
+                        size_t index) {
+  if (name.empty()) return absl::StrCat(kind, " #", index);
+  return absl::StrCat(kind, " ", Quote(name));
+}
+
+std::string RouteName(const Route& route) {
+  return absl::StrCat(route.tenant, " ", FormatIpv4Prefix(route.prefix));
+}
+
+absl::Status FieldError(absl::string_view object, absl::string_view field,
+                        absl::string_view what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(object, ": field ", Quote(field), ": ", what));
+}
+
+absl::Status ValidateState(const State& state) {
+  return Validator(state).Run();
+}
+
+}  // namespace weft

@@ -1,0 +1,122 @@
+#include "common/serving/health.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/ext/health_check_service_server_builder_option.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+
+namespace weft {
+
+using grpc::health::v1::HealthCheckRequest;
+using grpc::health::v1::HealthCheckResponse;
+
+bool HealthService::Known(const std::string& service) {
+  return service.empty() || service == kLivenessService;
+}
+
+HealthCheckResponse::ServingStatus HealthService::StatusLocked(const std::string& service) const {
+  const bool up = service == kLivenessService ? !shutdown_ : serving_ && !shutdown_;
+  return up ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING;
+}
+
+grpc::Status HealthService::Check(grpc::ServerContext* context, const HealthCheckRequest* request,
+                                  HealthCheckResponse* response) {
+  if (!Known(request->service())) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        absl::StrCat("unknown service ", request->service(), "; ask for \"\" (",
+                                     "ready) or \"", kLivenessService, "\" (alive)"));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  response->set_status(StatusLocked(request->service()));
+  return grpc::Status::OK;
+}
+
+grpc::Status HealthService::Watch(grpc::ServerContext* context, const HealthCheckRequest* request,
+                                  grpc::ServerWriter<HealthCheckResponse>* writer) {
+  const bool known = Known(request->service());
+  std::unique_lock<std::mutex> lock(mu_);
+  bool first = true;
+  bool sent = false;
+  for (;;) {
+    const bool now = known && StatusLocked(request->service()) == HealthCheckResponse::SERVING;
+    if (first || now != sent) {
+      HealthCheckResponse response;
+      response.set_status(!known ? HealthCheckResponse::SERVICE_UNKNOWN
+                          : now  ? HealthCheckResponse::SERVING
+                                 : HealthCheckResponse::NOT_SERVING);
+      lock.unlock();
+      const bool ok = writer->Write(response);
+      lock.lock();
+      if (!ok) return grpc::Status::OK;
+      first = false;
+      sent = now;
+    }
+    if (shutdown_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down");
+    // Woken by a change, or every 200 ms to notice a cancelled client.
+    cv_.wait_for(lock, std::chrono::milliseconds(200));
+    if (context->IsCancelled()) return grpc::Status::CANCELLED;
+  }
+}
+
+void HealthService::SetServing(bool serving) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    serving_ = serving;
+  }
+  cv_.notify_all();
+}
+
+void HealthService::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shutdown_ = true;
+  }
+  cv_.notify_all();
+}
+
+absl::StatusOr<std::unique_ptr<HealthServer>> HealthServer::Start(const std::string& address) {
+  std::unique_ptr<HealthServer> hs(new HealthServer());
+  grpc::ServerBuilder builder;
+  // Not gRPC's default health service (SERVING from the start): ours.
+  builder.SetOption(std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &hs->port_);
+  builder.RegisterService(&hs->service_);
+  hs->server_ = builder.BuildAndStart();
+  if (hs->server_ == nullptr || hs->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("health: cannot listen on ", address));
+  }
+  return hs;
+}
+
+HealthServer::~HealthServer() { Shutdown(); }
+
+void HealthServer::Shutdown() {
+  service_.Shutdown();
+  if (server_) {
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    server_.reset();
+  }
+}
+
+absl::StatusOr<std::string> CheckHealth(const std::string& address, const std::string& service,
+                                        absl::Duration timeout) {
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  HealthCheckRequest request;
+  request.set_service(service);
+  HealthCheckResponse response;
+  const grpc::Status status = stub->Check(&context, request, &response);
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        absl::StrCat(address, ": ", status.error_message()));
+  }
+  return HealthCheckResponse::ServingStatus_Name(response.status());
+}
+
+}  // namespace weft

@@ -1,0 +1,74 @@
+// grpc.health.v1 on its own plaintext listener (--health_listen), for
+// kubelet's gRPC probes and grpc_health_probe: the overall status ("",
+// readiness) is NOT_SERVING from the first instant until SetServing(true),
+// and again from SetServing(false) or Shutdown() on. "liveness" is SERVING
+// until Shutdown(): a process waiting for its first state is alive, and
+// restarting it would not help. Any other service name is NOT_FOUND
+// (Check) / SERVICE_UNKNOWN (Watch). Shared by weft-agent and
+// weft-controller.
+#ifndef WEFT_COMMON_SERVING_HEALTH_H_
+#define WEFT_COMMON_SERVING_HEALTH_H_
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/server.h"
+
+namespace weft {
+
+inline constexpr char kLivenessService[] = "liveness";
+
+class HealthService final : public grpc::health::v1::Health::Service {
+ public:
+  grpc::Status Check(grpc::ServerContext* context,
+                     const grpc::health::v1::HealthCheckRequest* request,
+                     grpc::health::v1::HealthCheckResponse* response) override;
+  grpc::Status Watch(grpc::ServerContext* context,
+                     const grpc::health::v1::HealthCheckRequest* request,
+                     grpc::ServerWriter<grpc::health::v1::HealthCheckResponse>* writer) override;
+
+  void SetServing(bool serving);
+  // NOT_SERVING for good; ends every Watch.
+  void Shutdown();
+
+ private:
+  static bool Known(const std::string& service);
+  grpc::health::v1::HealthCheckResponse::ServingStatus StatusLocked(
+      const std::string& service) const;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool serving_ = false;
+  bool shutdown_ = false;
+};
+
+class HealthServer {
+ public:
+  // Plaintext gRPC on `address` (host:port) serving only grpc.health.v1.
+  static absl::StatusOr<std::unique_ptr<HealthServer>> Start(const std::string& address);
+  ~HealthServer();
+
+  void SetServing(bool serving) { service_.SetServing(serving); }
+  // NOT_SERVING, then stops the listener (waiting at most a second).
+  void Shutdown();
+  int port() const { return port_; }
+
+ private:
+  HealthService service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+// Asks `address` (plaintext) for the status of `service`: SERVING,
+// NOT_SERVING, ... or the RPC's error.
+absl::StatusOr<std::string> CheckHealth(const std::string& address, const std::string& service,
+                                        absl::Duration timeout);
+
+}  // namespace weft
+
+#endif  // WEFT_COMMON_SERVING_HEALTH_H_

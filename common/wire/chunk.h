@@ -1,0 +1,101 @@
+// Updates on the sync stream are split into chunks that each stay under
+// gRPC's default 4 MiB message limit, and put back together by the agent.
+// A chunk's part holds some of the state's list entries; the parts of one
+// update, merged in order (protobuf MergeFrom concatenates repeated fields),
+// are the whole state.
+#ifndef WEFT_COMMON_WIRE_CHUNK_H_
+#define WEFT_COMMON_WIRE_CHUNK_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "common/model/state.h"
+#include "common/wire/convert.h"
+#include "weft/v1/state.pb.h"
+#include "weft/v1/sync.pb.h"
+
+namespace weft {
+
+// gRPC's default maximum received message size is 4 MiB; leave room.
+inline constexpr size_t kMaxChunkBytes = 4 * 1024 * 1024 - 64 * 1024;
+
+// One chunk's part: a piece as it is (borrowed, never copied), or a cut of
+// a piece too big for one chunk (owned).
+class ChunkPart {
+ public:
+  explicit ChunkPart(const v1::State* piece) : piece_(piece) {}
+  explicit ChunkPart(v1::State cut)
+      : cut_(std::make_unique<v1::State>(std::move(cut))), piece_(cut_.get()) {}
+  const v1::State& state() const { return *piece_; }
+
+ private:
+  std::unique_ptr<v1::State> cut_;
+  const v1::State* piece_;
+};
+
+// The parts of one update made of `pieces`: each piece that fits a chunk
+// (less room for the chunk's own fields) is a part as it is; a piece that
+// does not is cut, entry by entry and in order, into parts that do. Merged
+// in order, the parts are the merged pieces. ResourceExhausted when a single
+// entry does not fit.
+absl::StatusOr<std::vector<ChunkPart>> SplitState(
+    absl::Span<const v1::State* const> pieces, size_t max_bytes);
+
+// Hands the chunks of one update to `write`, in order; a false from
+// `write` stops it (Cancelled). The messages point at the
+// parts rather than holding copies: `write` must not keep them.
+absl::Status WriteChunks(
+    absl::Span<const v1::State* const> pieces, uint64_t version,
+    const std::string& nonce, size_t max_bytes,
+    const std::function<bool(const v1::ControllerMessage&)>& write);
+
+// The chunks of WriteChunks, copied.
+absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(
+    absl::Span<const v1::State* const> pieces, uint64_t version,
+    const std::string& nonce, size_t max_bytes = kMaxChunkBytes);
+inline absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(
+    const v1::State& state, uint64_t version, const std::string& nonce,
+    size_t max_bytes = kMaxChunkBytes) {
+  return ChunkState({&state}, version, nonce, max_bytes);
+}
+
+// One update as received, converted chunk by chunk as they arrived (so
+// each chunk's protobuf goes at once: at 100,000 endpoints they come to
+// ~50 MiB). A conversion error is the update's, which is then refused
+// (NACK), not the stream's.
+struct Update {
+  uint64_t version = 0;
+  std::string nonce;
+  absl::StatusOr<State> state;
+};
+
+// Reassembles chunks, in order, into updates. Refuses (InvalidArgument, and
+// the assembler starts over) a count of 0, an index out of order or out of
+// range, and a chunk whose version, nonce or count differs from the first
+// chunk of its update: a stream that sends such garbage is dropped.
+class ChunkAssembler {
+ public:
+  // The complete update when `chunk` was its last; nullopt while more are due.
+  absl::StatusOr<std::optional<Update>> Add(const v1::StateChunk& chunk);
+  // An update is half received.
+  bool in_progress() const { return next_ > 0; }
+  void Reset();
+
+ private:
+  uint32_t next_ = 0;  // index expected next; 0: between updates
+  uint32_t count_ = 0;
+  uint64_t version_ = 0;
+  std::string nonce_;
+  StateConverter converter_;
+};
+
+}  // namespace weft
+
+#endif  // WEFT_COMMON_WIRE_CHUNK_H_

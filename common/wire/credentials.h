@@ -1,0 +1,33 @@
+// gRPC credentials for the sync stream and the admin API from the command
+// line: mutual TLS (a CA that signs both sides, each side's own certificate
+// and key) or, only when asked for explicitly, plaintext.
+#ifndef WEFT_COMMON_WIRE_CREDENTIALS_H_
+#define WEFT_COMMON_WIRE_CREDENTIALS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
+
+namespace weft {
+
+struct TlsFlags {
+  std::string cert;  // PEM certificate (chain) of this side
+  std::string key;   // PEM private key of this side
+  std::string ca;    // PEM CA that signed the peer's certificate
+  bool insecure = false;
+};
+
+// InvalidArgument when neither a complete set of TLS files nor --insecure is
+// given, or both; NotFound/FailedPrecondition when a file cannot be read.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ClientCredentials(
+    const TlsFlags& flags);
+// The server requires a client certificate signed by the CA.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
+    const TlsFlags& flags);
+
+}  // namespace weft
+
+#endif  // WEFT_COMMON_WIRE_CREDENTIALS_H_

@@ -1,0 +1,428 @@
+// The agent's update handling, and the sync stream end to end in one
+// process: weft-controller's services on a loopback port, SyncClients
+// against them, plaintext and mutual TLS (a throwaway CA made with openssl).
+#include "agent/sync/client.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/model/state_yaml.h"
+#include "common/plan/node_check.h"
+#include "common/wire/convert.h"
+#include "common/wire/credentials.h"
+#include "controller/controller.h"
+#include "controller/service.h"
+#include "gmock/gmock.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "gtest/gtest.h"
+
+namespace weft {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kFleet[] = R"yaml(
+version: 5
+nodes:
+  - {name: hv1, vtep: 198.18.0.1}
+  - {name: hv2, vtep: 198.18.0.2}
+tenants:
+  - {name: blue, id: 1}
+  - {name: red, id: 2}
+segments:
+  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01"}
+  - {name: red-web, tenant: red, vni: 2001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:02"}
+endpoints:
+  - {name: blue-1, segment: blue-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vb1}
+  - {name: blue-2, segment: blue-web, ip: 10.0.1.11, mac: "02:00:00:01:01:11", node: hv2, interface: vb2}
+  - {name: red-2, segment: red-web, ip: 10.0.1.12, mac: "02:00:00:02:01:12", node: hv2, interface: vr2}
+)yaml";
+
+State Fleet() {
+  absl::StatusOr<State> s = ParseStateYaml(kFleet, "fleet");
+  EXPECT_TRUE(s.ok()) << s.status();
+  return *s;
+}
+
+// As the ChunkAssembler hands it over: converted, or with the conversion's error.
+Update UpdateOf(const v1::State& proto, uint64_t version, std::string nonce) {
+  return Update{.version = version, .nonce = std::move(nonce), .state = StateFromProto(proto)};
+}
+
+Update UpdateOf(const State& state, uint64_t version, std::string nonce) {
+  return UpdateOf(ToProto(state), version, std::move(nonce));
+}
+
+// ---- UpdateHandler: no network ----
+
+TEST(UpdateHandlerTest, AcksAndApplies) {
+  std::vector<uint64_t> applied;
+  UpdateHandler h("hv1", [&](const State& s) {
+    applied.push_back(s.version);
+    return absl::OkStatus();
+  }, 0);
+  v1::AgentMessage reply = h.Handle(UpdateOf(Fleet(), 7, "a"));
+  ASSERT_TRUE(reply.has_ack());
+  EXPECT_EQ(reply.ack().version(), 7u);
+  EXPECT_EQ(reply.ack().nonce(), "a");
+  EXPECT_EQ(applied, std::vector<uint64_t>{7});
+  EXPECT_EQ(h.applied_version(), 7u);
+}
+
+TEST(UpdateHandlerTest, VersionGoingBackwardsOnAStreamIsNacked) {
+  int calls = 0;
+  UpdateHandler h("hv1", [&](const State&) { ++calls; return absl::OkStatus(); }, 0);
+  ASSERT_TRUE(h.Handle(UpdateOf(Fleet(), 7, "a")).has_ack());
+  ASSERT_TRUE(h.Handle(UpdateOf(Fleet(), 7, "b")).has_ack());  // same version: fine
+  v1::AgentMessage reply = h.Handle(UpdateOf(Fleet(), 6, "c"));
+  ASSERT_TRUE(reply.has_nack());
+  EXPECT_EQ(reply.nack().version(), 6u);
+  EXPECT_EQ(reply.nack().nonce(), "c");
+  EXPECT_THAT(reply.nack().error(), HasSubstr("older than version 7"));
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(h.applied_version(), 7u);
+  h.NewStream();  // a restarted controller may count from lower
+  EXPECT_TRUE(h.Handle(UpdateOf(Fleet(), 2, "d")).has_ack());
+}
+
+TEST(UpdateHandlerTest, InvalidStateIsNackedUnapplied) {
+  int calls = 0;
+  UpdateHandler h("hv1", [&](const State&) { ++calls; return absl::OkStatus(); }, 3);
+  v1::State bad = ToProto(Fleet());
+  bad.mutable_segments(0)->set_vni(0);
+  v1::AgentMessage reply = h.Handle(UpdateOf(bad, 8, "n"));
+  ASSERT_TRUE(reply.has_nack());
+  EXPECT_THAT(reply.nack().error(), HasSubstr("segment \"blue-web\": field \"vni\""));
+  bad = ToProto(Fleet());
+  bad.mutable_segments(1)->set_subnet("10.0.1.0/33");
+  EXPECT_THAT(h.Handle(UpdateOf(bad, 8, "n")).nack().error(),
+              HasSubstr("segment \"red-web\": field \"subnet\""));
+  bad = ToProto(Fleet());
+  bad.mutable_endpoints(0)->set_node("hv7");
+  EXPECT_THAT(h.Handle(UpdateOf(bad, 8, "n")).nack().error(),
+              HasSubstr("endpoint \"blue-1\": field \"node\": no node \"hv7\""));
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(h.applied_version(), 3u);
+}
+
+TEST(UpdateHandlerTest, AStateWithoutThisNodeIsNacked) {
+  UpdateHandler h("hv9", [](const State&) { return absl::OkStatus(); }, 0);
+  EXPECT_TRUE(h.Handle(UpdateOf(Fleet(), 1, "n")).has_nack());
+}
+
+TEST(UpdateHandlerTest, ApplyErrorIsNacked) {
+  UpdateHandler h("hv1", [](const State&) {
+    return absl::ResourceExhaustedError("map weft_routes is full");
+  }, 0);
+  v1::AgentMessage reply = h.Handle(UpdateOf(Fleet(), 1, "n"));
+  ASSERT_TRUE(reply.has_nack());
+  EXPECT_EQ(reply.nack().error(), "map weft_routes is full");
+}
+
+TEST(BackoffTest, DoublesWithJitterUpToMax) {
+  Backoff b(absl::Milliseconds(100), absl::Seconds(5));
+  absl::Duration last_cap = absl::Milliseconds(100);
+  for (int i = 0; i < 12; ++i) {
+    const absl::Duration d = b.Next();
+    EXPECT_GE(d, last_cap / 2);
+    EXPECT_LE(d, last_cap);
+    last_cap = std::min(last_cap * 2, absl::Seconds(5));
+  }
+  b.Reset();
+  EXPECT_LE(b.Next(), absl::Milliseconds(100));
+}
+
+// ---- Controller: scoping, versions ----
+
+TEST(ControllerTest, ViewHoldsTheTenantsWithAnEndpointThere) {
+  ViewBuilder b;
+  b.Update(Fleet());
+  absl::StatusOr<State> hv1 = StateFromProto(b.View("hv1", 5)->Merged());
+  ASSERT_TRUE(hv1.ok()) << hv1.status();
+  EXPECT_EQ(hv1->version, 5u);
+  EXPECT_EQ(hv1->nodes.size(), 2u);
+  ASSERT_EQ(hv1->tenants.size(), 1u);
+  EXPECT_EQ(hv1->tenants[0].name, "blue");
+  EXPECT_EQ(hv1->segments.size(), 1u);
+  EXPECT_EQ(hv1->endpoints.size(), 2u);  // blue-1 and the remote blue-2
+  absl::StatusOr<State> hv2 = StateFromProto(b.View("hv2", 5)->Merged());
+  ASSERT_TRUE(hv2.ok()) << hv2.status();
+  EXPECT_EQ(hv2->tenants.size(), 2u);
+  EXPECT_EQ(hv2->endpoints.size(), 3u);
+  EXPECT_TRUE(ValidateForNode(*hv1, "hv1").ok());
+  EXPECT_TRUE(ValidateForNode(*hv2, "hv2").ok());
+  absl::StatusOr<State> stranger = StateFromProto(b.View("hv9", 5)->Merged());
+  ASSERT_TRUE(stranger.ok()) << stranger.status();
+  EXPECT_EQ(stranger->nodes.size(), 2u);
+  EXPECT_TRUE(stranger->tenants.empty());
+}
+
+TEST(ControllerTest, ViewsShareTenantPartsAndKeepUnchangedOnes) {
+  ViewBuilder b;
+  State s = Fleet();
+  b.Update(s);
+  auto hv1 = b.View("hv1", 1);
+  auto hv2 = b.View("hv2", 1);
+  ASSERT_EQ(hv1->parts.size(), 2u);  // nodes, blue
+  ASSERT_EQ(hv2->parts.size(), 3u);  // nodes, blue, red
+  EXPECT_EQ(hv1->parts[1], hv2->parts[1]) << "one blue for both nodes";
+  s.segments[1].gateway_mac[5] = 9;  // red changes
+  b.Update(s);
+  auto hv1_after = b.View("hv1", 2);
+  auto hv2_after = b.View("hv2", 2);
+  EXPECT_EQ(hv1_after->fingerprint, hv1->fingerprint);
+  EXPECT_EQ(hv1_after->parts[1], hv1->parts[1]) << "blue is not rebuilt";
+  EXPECT_NE(hv2_after->fingerprint, hv2->fingerprint);
+  EXPECT_NE(hv2_after->parts[2]->id, hv2->parts[2]->id);
+  s.endpoints.pop_back();  // hv2 loses its only red endpoint: red leaves its view
+  b.Update(s);
+  EXPECT_EQ(b.View("hv2", 3)->parts.size(), 2u);
+}
+
+TEST(ControllerTest, VersionsAndViews) {
+  Controller c;
+  EXPECT_EQ(c.Apply(Fleet(), "test"), 5u);  // the file's version
+  auto hv1 = c.View("hv1");
+  auto hv2 = c.View("hv2");
+  EXPECT_EQ(hv1->version, 5u);
+  State s = Fleet();  // same version again: last + 1
+  s.segments[1].gateway_mac[5] = 9;  // red only: hv2's view
+  EXPECT_EQ(c.Apply(s, "test"), 6u);
+  EXPECT_EQ(c.View("hv1"), hv1);  // unchanged, not re-sent
+  EXPECT_EQ(c.View("hv2")->version, 6u);
+  s.version = 40;
+  EXPECT_EQ(c.Apply(s, "test"), 40u);
+  EXPECT_EQ(c.View("hv2")->version, 6u);
+}
+
+// ---- end to end over gRPC ----
+
+class FakeAgent {
+ public:
+  FakeAgent(const std::string& address, std::shared_ptr<grpc::ChannelCredentials> creds,
+        const std::string& node, std::function<absl::Status(const State&)> apply = nullptr)
+      : apply_(std::move(apply)) {
+    SyncClientOptions o{.controller = address,
+                        .credentials = std::move(creds),
+                        .node = node,
+                        .stall_timeout = absl::Seconds(1),
+                        .backoff_max = absl::Milliseconds(300)};
+    client_ = std::make_unique<SyncClient>(o, [this](const State& s) {
+      if (apply_) {
+        if (absl::Status st = apply_(s); !st.ok()) return st;
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      versions_.push_back(s.version);
+      last_ = s;
+      return absl::OkStatus();
+    });
+    client_->Start();
+  }
+  std::vector<uint64_t> versions() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return versions_;
+  }
+  State last() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_;
+  }
+  SyncClient& client() { return *client_; }
+
+ private:
+  std::function<absl::Status(const State&)> apply_;
+  std::mutex mu_;
+  std::vector<uint64_t> versions_;
+  State last_;
+  std::unique_ptr<SyncClient> client_;
+};
+
+bool WaitFor(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(10)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return done();
+}
+
+struct Server {
+  Server(Controller* c, std::shared_ptr<grpc::ServerCredentials> creds,
+         size_t chunk = kMaxChunkBytes)
+      : sync(c, chunk), admin(c) {
+    grpc::ServerBuilder b;
+    b.AddListeningPort("127.0.0.1:0", std::move(creds), &port);
+    b.RegisterService(&sync);
+    b.RegisterService(&admin);
+    server = b.BuildAndStart();
+  }
+  ~Server() { server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1)); }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port); }
+  SyncService sync;
+  AdminService admin;
+  int port = 0;
+  std::unique_ptr<grpc::Server> server;
+};
+
+TEST(SyncEndToEndTest, SnapshotUpdatesOnlyChangedViewsAndRealization) {
+  Controller c;
+  c.Apply(Fleet(), "test");
+  Server server(&c, grpc::InsecureServerCredentials(), /*chunk=*/1024);  // many chunks
+  ASSERT_NE(server.port, 0);
+  FakeAgent hv1(server.address(), grpc::InsecureChannelCredentials(), "hv1");
+  FakeAgent hv2(server.address(), grpc::InsecureChannelCredentials(), "hv2");
+  ASSERT_TRUE(WaitFor([&] { return hv1.versions().size() == 1 && hv2.versions().size() == 1; }));
+  EXPECT_EQ(hv1.last().tenants.size(), 1u);
+  ASSERT_TRUE(WaitFor([&] { return c.Realization(5).all_enforcing(); }));
+
+  State s = Fleet();
+  s.segments[1].gateway_mac[5] = 9;  // red: hv2 only
+  EXPECT_EQ(c.Apply(s, "test"), 6u);
+  ASSERT_TRUE(WaitFor([&] { return hv2.versions().size() == 2; }));
+  EXPECT_EQ(hv2.versions().back(), 6u);
+  ASSERT_TRUE(WaitFor([&] { return c.Realization(6).all_enforcing(); }));
+  v1::GetRealizationResponse r = c.Realization(6);
+  ASSERT_EQ(r.nodes_size(), 2);
+  EXPECT_EQ(r.nodes(0).acked_version(), 5u);     // hv1 was not sent 6...
+  EXPECT_EQ(r.nodes(0).enforced_version(), 6u);  // ...but its view is current
+  EXPECT_TRUE(r.nodes(0).connected());
+  EXPECT_EQ(hv1.versions().size(), 1u);
+}
+
+TEST(SyncEndToEndTest, NackIsReportedAndTheAgentKeepsItsState) {
+  Controller c;
+  c.Apply(Fleet(), "test");
+  Server server(&c, grpc::InsecureServerCredentials());
+  std::atomic<bool> refuse{false};
+  FakeAgent hv1(server.address(), grpc::InsecureChannelCredentials(), "hv1",
+            [&](const State&) {
+              return refuse ? absl::ResourceExhaustedError("map weft_routes is full")
+                            : absl::OkStatus();
+            });
+  ASSERT_TRUE(WaitFor([&] { return hv1.versions().size() == 1; }));
+  refuse = true;
+  State s = Fleet();
+  s.endpoints[0].mac[5] = 0x77;
+  c.Apply(s, "test");
+  ASSERT_TRUE(WaitFor([&] { return c.Realization(0).nodes(0).nacked_version() == 6; }));
+  EXPECT_EQ(c.Realization(0).nodes(0).nack_error(), "map weft_routes is full");
+  EXPECT_EQ(c.Realization(0).nodes(0).enforced_version(), 5u);
+  EXPECT_FALSE(c.Realization(6).all_enforcing());
+  EXPECT_EQ(hv1.versions(), std::vector<uint64_t>{5});
+}
+
+TEST(SyncEndToEndTest, ReconnectsAfterTheControllerRestarts) {
+  Controller c;
+  c.Apply(Fleet(), "test");
+  std::string address;
+  {
+    Server first(&c, grpc::InsecureServerCredentials());
+    address = first.address();
+    FakeAgent* hv1 = new FakeAgent(address, grpc::InsecureChannelCredentials(), "hv1");
+    ASSERT_TRUE(WaitFor([&] { return hv1->versions().size() == 1; }));
+    // The server goes away with the agent still running: it keeps its state
+    // and retries; a new server on the same port is found again.
+    first.server->Shutdown(std::chrono::system_clock::now());
+    first.server->Wait();
+    ASSERT_TRUE(WaitFor([&] { return !hv1->client().connected(); }));
+    Controller c2;
+    State s = Fleet();
+    s.version = 1;  // a new controller counting from lower
+    s.endpoints[0].mac[5] = 0x55;
+    c2.Apply(s, "restart");
+    grpc::ServerBuilder b;
+    SyncService sync(&c2);
+    b.AddListeningPort(address, grpc::InsecureServerCredentials());
+    b.RegisterService(&sync);
+    std::unique_ptr<grpc::Server> second = b.BuildAndStart();
+    ASSERT_NE(second, nullptr);
+    ASSERT_TRUE(WaitFor([&] { return hv1->versions().size() == 2; }));
+    EXPECT_EQ(hv1->versions().back(), 1u);
+    EXPECT_EQ(hv1->client().applied_version(), 1u);
+    delete hv1;
+    second->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  }
+}
+
+// ---- mutual TLS ----
+
+class TlsDir {
+ public:
+  TlsDir() {
+    char tmpl[] = "/tmp/weft-tls-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    const std::string script = absl::StrCat(
+        "set -e; cd ", dir_, "; exec >log 2>&1;",
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+        "  -subj /CN=weft-test-ca -keyout ca.key -out ca.pem;",
+        "for who in controller agent; do",
+        "  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+        "    -subj /CN=$who -keyout $who.key -out $who.csr;",
+        "  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > $who.ext;",
+        "  openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+        "    -days 1 -extfile $who.ext -out $who.pem;",
+        "done;",
+        // A second CA: a client signed by it must be refused.
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+        "  -subj /CN=rogue -keyout rogue.key -out rogue.pem;");
+    ok_ = std::system(absl::StrCat("sh -c '", script, "'").c_str()) == 0;
+  }
+  ~TlsDir() { std::filesystem::remove_all(dir_); }
+  bool ok() const { return ok_; }
+  std::string path(const std::string& f) const { return absl::StrCat(dir_, "/", f); }
+
+ private:
+  std::string dir_;
+  bool ok_ = false;
+};
+
+TEST(SyncTlsTest, MutualTlsAcceptsOurCertsAndRefusesOthers) {
+  TlsDir tls;
+  ASSERT_TRUE(tls.ok()) << "openssl failed; see " << tls.path("log");
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> server_creds = ServerCredentials(
+      {.cert = tls.path("controller.pem"), .key = tls.path("controller.key"),
+       .ca = tls.path("ca.pem")});
+  ASSERT_TRUE(server_creds.ok()) << server_creds.status();
+  Controller c;
+  c.Apply(Fleet(), "test");
+  Server server(&c, *server_creds);
+  ASSERT_NE(server.port, 0);
+
+  auto client = [&](const std::string& cert, const std::string& key) {
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds = ClientCredentials(
+        {.cert = tls.path(cert), .key = tls.path(key), .ca = tls.path("ca.pem")});
+    EXPECT_TRUE(creds.ok()) << creds.status();
+    return *creds;
+  };
+  FakeAgent good(server.address(), client("agent.pem", "agent.key"), "hv1");
+  FakeAgent rogue(server.address(), client("rogue.pem", "rogue.key"), "hv2");
+  FakeAgent plain(server.address(), grpc::InsecureChannelCredentials(), "hv2");
+  ASSERT_TRUE(WaitFor([&] { return good.versions().size() == 1; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_TRUE(rogue.versions().empty());
+  EXPECT_TRUE(plain.versions().empty());
+}
+
+TEST(SyncTlsTest, FlagsMustBeCompleteOrInsecure) {
+  EXPECT_EQ(ClientCredentials({}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ClientCredentials({.cert = "a"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ServerCredentials({.cert = "a", .insecure = true}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ClientCredentials({.insecure = true}).ok());
+  EXPECT_EQ(ClientCredentials({.cert = "/nonexistent", .key = "k", .ca = "c"}).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace weft

@@ -1,0 +1,390 @@
+#include "common/model/state_yaml.h"
+
+#include <fstream>
+#include <ostream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace weft {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kLab[] = R"yaml(
+version: 7
+nodes:
+  - {name: hv1, vtep: 198.18.0.1}
+  - {name: lx1, vtep: 198.18.0.3, foreign: true}
+tenants:
+  - {name: blue, id: 1, default_action: deny}
+  - {name: red, id: 2}
+segments:
+  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01"}
+endpoints:
+  - {name: blue-web-1, segment: blue-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vblue1}
+  - name: lx-vm
+    segment: blue-web
+    ip: 10.0.1.30
+    mac: 02:00:00:01:01:30   # unquoted works too
+    node: lx1
+routes:
+  - {tenant: blue, prefix: 10.9.0.0/16, nodes: [hv1, lx1], segment: blue-web}
+  - {tenant: blue, prefix: 10.66.0.0/16, blackhole: true}
+)yaml";
+
+TEST(StateYamlTest, ParsesEveryField) {
+  absl::StatusOr<State> state = ParseStateYaml(kLab, "lab.yaml");
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(state->version, 7u);
+
+  ASSERT_EQ(state->nodes.size(), 2u);
+  EXPECT_EQ(state->nodes[0].name, "hv1");
+  EXPECT_EQ(state->nodes[0].vtep, 0xc6120001u);
+  EXPECT_FALSE(state->nodes[0].foreign);
+  EXPECT_TRUE(state->nodes[1].foreign);
+
+  ASSERT_EQ(state->tenants.size(), 2u);
+  EXPECT_EQ(state->tenants[0].id, 1u);
+  EXPECT_EQ(state->tenants[0].default_action, FirewallAction::kDeny);
+  EXPECT_EQ(state->tenants[1].default_action, FirewallAction::kAllow);
+
+  ASSERT_EQ(state->segments.size(), 1u);
+  const Segment& seg = state->segments[0];
+  EXPECT_EQ(seg.name, "blue-web");
+  EXPECT_EQ(seg.tenant, "blue");
+  EXPECT_EQ(seg.vni, 1001u);
+  EXPECT_EQ(seg.subnet, (Ipv4Prefix{0x0a000100u, 24}));
+  EXPECT_EQ(seg.gateway, 0x0a000101u);
+  EXPECT_EQ(seg.gateway_mac, (MacAddress{0x02, 0xfe, 0, 0, 0, 0x01}));
+
+  ASSERT_EQ(state->endpoints.size(), 2u);
+  const Endpoint& ep = state->endpoints[0];
+  EXPECT_EQ(ep.name, "blue-web-1");
+  EXPECT_EQ(ep.segment, "blue-web");
+  EXPECT_EQ(ep.ip, 0x0a00010au);
+  EXPECT_EQ(ep.mac, (MacAddress{0x02, 0, 0, 0x01, 0x01, 0x10}));
+  EXPECT_EQ(ep.node, "hv1");
+  EXPECT_EQ(ep.interface, "vblue1");
+  EXPECT_EQ(state->endpoints[1].mac,
+            (MacAddress{0x02, 0, 0, 0x01, 0x01, 0x30}));
+  EXPECT_EQ(state->endpoints[1].interface, "");
+
+  ASSERT_EQ(state->routes.size(), 2u);
+  const Route& remote = state->routes[0];
+  EXPECT_EQ(remote.tenant, "blue");
+  EXPECT_EQ(remote.prefix, (Ipv4Prefix{0x0a090000u, 16}));
+  EXPECT_FALSE(remote.blackhole);
+  EXPECT_EQ(remote.nodes, (std::vector<std::string>{"hv1", "lx1"}));
+  EXPECT_EQ(remote.segment, "blue-web");
+  EXPECT_TRUE(state->routes[1].blackhole);
+  EXPECT_TRUE(state->routes[1].nodes.empty());
+}
+
+constexpr char kFirewall[] = R"yaml(
+groups:
+  - {name: web, tenant: blue}
+  - {name: db, tenant: blue}
+endpoints:
+  - {name: blue-web-1, segment: blue-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vblue1, groups: [web, db]}
+policies:
+  - name: web-in
+    tenant: blue
+    priority: 100
+    applied_to: {groups: [web], endpoints: [blue-web-1]}
+    rules:
+      - {direction: ingress, peer: {cidrs: [10.0.2.0/24], groups: [db]}, protocol: tcp, ports: ["80", "8000-8080", 443], action: allow, log: true}
+      - {direction: ingress, protocol: icmp, icmp_type: 8, action: allow}
+      - {direction: egress, protocol: udp, action: deny}
+      - {direction: ingress, action: reject}
+  - name: defaults
+    tenant: blue
+    applied_to:
+      groups: [db]
+)yaml";
+
+TEST(StateYamlTest, ParsesFirewallObjects) {
+  absl::StatusOr<State> state = ParseStateYaml(kFirewall, "fw.yaml");
+  ASSERT_TRUE(state.ok()) << state.status();
+  ASSERT_EQ(state->groups.size(), 2u);
+  EXPECT_EQ(state->groups[0].name, "web");
+  EXPECT_EQ(state->groups[0].tenant, "blue");
+  EXPECT_EQ(state->endpoints[0].groups,
+            (std::vector<std::string>{"web", "db"}));
+
+  ASSERT_EQ(state->policies.size(), 2u);
+  const Policy& p = state->policies[0];
+  EXPECT_EQ(p.name, "web-in");
+  EXPECT_EQ(p.tenant, "blue");
+  EXPECT_EQ(p.priority, 100u);
+  EXPECT_EQ(p.applied_to_groups, (std::vector<std::string>{"web"}));
+  EXPECT_EQ(p.applied_to_endpoints, (std::vector<std::string>{"blue-web-1"}));
+  ASSERT_EQ(p.rules.size(), 4u);
+
+  const Rule& r0 = p.rules[0];
+  EXPECT_EQ(r0.direction, RuleDirection::kIngress);
+  EXPECT_EQ(r0.peer_cidrs, (std::vector<Ipv4Prefix>{{0x0a000200u, 24}}));
+  EXPECT_EQ(r0.peer_groups, (std::vector<std::string>{"db"}));
+  EXPECT_EQ(r0.protocol, RuleProtocol::kTcp);
+  EXPECT_EQ(r0.ports, (std::vector<PortRange>{{80, 80}, {8000, 8080},
+                                              {443, 443}}));
+  EXPECT_FALSE(r0.icmp_type.has_value());
+  EXPECT_EQ(r0.action, RuleAction::kAllow);
+  EXPECT_TRUE(r0.log);
+
+  const Rule& r1 = p.rules[1];
+  EXPECT_EQ(r1.protocol, RuleProtocol::kIcmp);
+  EXPECT_EQ(r1.icmp_type, std::optional<uint32_t>(8));
+  EXPECT_TRUE(r1.peer_cidrs.empty());
+  EXPECT_TRUE(r1.peer_groups.empty());
+  EXPECT_FALSE(r1.log);
+
+  EXPECT_EQ(p.rules[2].direction, RuleDirection::kEgress);
+  EXPECT_EQ(p.rules[2].protocol, RuleProtocol::kUdp);
+  EXPECT_EQ(p.rules[2].action, RuleAction::kDeny);
+  EXPECT_EQ(p.rules[3].protocol, RuleProtocol::kAny);
+  EXPECT_EQ(p.rules[3].action, RuleAction::kReject);
+
+  // Defaults: priority 1000, no rules.
+  const Policy& d = state->policies[1];
+  EXPECT_EQ(d.priority, Policy::kDefaultPriority);
+  EXPECT_EQ(d.priority, 1000u);
+  EXPECT_EQ(d.applied_to_groups, (std::vector<std::string>{"db"}));
+  EXPECT_TRUE(d.applied_to_endpoints.empty());
+  EXPECT_TRUE(d.rules.empty());
+}
+
+TEST(StateYamlTest, EmptyDocumentIsEmptyState) {
+  for (const char* text : {"", "# nothing yet\n", "nodes: []\n"}) {
+    absl::StatusOr<State> state = ParseStateYaml(text, "empty.yaml");
+    ASSERT_TRUE(state.ok()) << state.status();
+    EXPECT_EQ(state->version, 0u);
+    EXPECT_TRUE(state->nodes.empty());
+  }
+}
+
+struct BadCase {
+  const char* yaml;
+  const char* error;  // expected in the message, after "bad.yaml: "
+};
+
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.yaml; }
+
+class StateYamlErrorTest : public testing::TestWithParam<BadCase> {};
+
+TEST_P(StateYamlErrorTest, NamesSourceObjectAndField) {
+  absl::StatusOr<State> state = ParseStateYaml(GetParam().yaml, "bad.yaml");
+  ASSERT_FALSE(state.ok());
+  EXPECT_EQ(state.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(state.status().message()),
+              HasSubstr(std::string("bad.yaml: ") + GetParam().error));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Fields, StateYamlErrorTest,
+    testing::Values(
+        // The example of the schema.
+        BadCase{"segments: [{name: blue-web, tenant: blue, vni: 1001, "
+                "subnet: 10.0.1.0/33, gateway: 10.0.1.1, "
+                "gateway_mac: '02:fe:00:00:00:01'}]",
+                "segment \"blue-web\": field \"subnet\": \"10.0.1.0/33\" is "
+                "not an IPv4 prefix"},
+        BadCase{"segments: [{name: s, tenant: b, vni: 1, subnet: 10.0.1.1/24, "
+                "gateway: 10.0.1.1, gateway_mac: '02:fe:00:00:00:01'}]",
+                "segment \"s\": field \"subnet\": 10.0.1.1/24 has host bits "
+                "set"},
+        BadCase{"segments: [{name: s, tenant: b, vni: 0x10, subnet: "
+                "10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "
+                "'02:fe:00:00:00:01'}]",
+                "segment \"s\": field \"vni\": \"0x10\" is not an integer in "
+                "0..4294967295"},
+        BadCase{"segments: [{name: s, tenant: b, vni: 1, subnet: 10.0.1.0/24, "
+                "gateway: 10.0.1.1, gateway_mac: '02:fe:00:00:00'}]",
+                "segment \"s\": field \"gateway_mac\": \"02:fe:00:00:00\" is "
+                "not a MAC address"},
+        BadCase{"segments: [{name: s, tenant: b, vni: 1, subnet: 10.0.1.0/24, "
+                "gateway_mac: '02:fe:00:00:00:01'}]",
+                "segment \"s\": field \"gateway\": is required"},
+        BadCase{"segments: [{name: s, tenant: [b], vni: 1}]",
+                "segment \"s\": field \"tenant\": must be a single value"},
+        BadCase{"nodes: [{name: hv1, vtep: 198.18.0.300}]",
+                "node \"hv1\": field \"vtep\": \"198.18.0.300\" is not an "
+                "IPv4 address"},
+        BadCase{"nodes: [{name: hv1, vtep: 198.18.0.1, foreign: yes}]",
+                "node \"hv1\": field \"foreign\": \"yes\" is not true or "
+                "false"},
+        // A typo is reported as such, not as the field it hides.
+        BadCase{"nodes: [{name: hv1, vetp: 198.18.0.1}]",
+                "node \"hv1\": field \"vetp\": unknown field; known fields: "
+                "name, vtep, foreign"},
+        BadCase{"nodes: [{name: hv1, vtep: 198.18.0.1, vtep: 198.18.0.2}]",
+                "node \"hv1\": field \"vtep\": given more than once"},
+        // Without a name, an object is named by its index.
+        BadCase{"nodes: [{name: hv1, vtep: 198.18.0.1}, {vtep: 198.18.0.2}]",
+                "node #1: field \"name\": is required"},
+        BadCase{"nodes: [{name: '', vtep: 198.18.0.2}]",
+                "node #0: field \"name\": must not be empty"},
+        BadCase{"nodes: [hv1]", "node #0: is not a mapping"},
+        BadCase{"nodes: {name: hv1}", "state: field \"nodes\": must be a list"},
+        BadCase{"tenants: [{name: blue, id: -1}]",
+                "tenant \"blue\": field \"id\": \"-1\" is not an integer"},
+        BadCase{"tenants: [{name: blue, id: 4294967296}]",
+                "tenant \"blue\": field \"id\": \"4294967296\" is not an "
+                "integer in 0..4294967295"},
+        BadCase{"tenants: [{name: blue, id: 01}]",
+                "tenant \"blue\": field \"id\": \"01\" is not an integer"},
+        BadCase{"tenants: [{name: blue, id: 1, default_action: drop}]",
+                "tenant \"blue\": field \"default_action\": \"drop\" is not "
+                "allow or deny"},
+        BadCase{"endpoints: [{name: e, segment: s, ip: 10.0.1.10, mac: "
+                "'02:00:00:00:00:01', node: hv1, interface: {a: b}}]",
+                "endpoint \"e\": field \"interface\": must be a single value"},
+        BadCase{"endpoints: [{name: e, segment: s, ip: 10.0.1, mac: "
+                "'02:00:00:00:00:01', node: hv1}]",
+                "endpoint \"e\": field \"ip\": \"10.0.1\" is not an IPv4 "
+                "address"},
+        BadCase{"endpoints: [{name: e, segment: s, ip: 10.0.1.10, mac: "
+                "'02:00:00:00:00:01'}]",
+                "endpoint \"e\": field \"node\": is required"},
+        BadCase{"routes: [{tenant: blue, prefix: 10.9.0.0/16, nodes: hv2}]",
+                "route #0: field \"nodes\": must be a list"},
+        BadCase{"routes: [{tenant: blue, prefix: 10.9.0.0/16, nodes: [[hv2]]}]",
+                "route #0: field \"nodes\": must be a list of non-empty names"},
+        BadCase{"routes: [{tenant: blue, prefix: 10.9.0.0/16, blackhole: 1}]",
+                "route #0: field \"blackhole\": \"1\" is not true or false"},
+        BadCase{"routes: [{tenant: blue, prefix: 10.9.0.0/16, blackhole: "
+                "true}, {tenant: blue, prefx: 10.8.0.0/16}]",
+                "route #1: field \"prefx\": unknown field"},
+        BadCase{"version: seven",
+                "state: field \"version\": \"seven\" is "
+                "not an integer in 0..18446744073709551615"},
+        BadCase{"segmnets: []", "state: field \"segmnets\": unknown field"},
+        // Firewall objects.
+        BadCase{"groups: [{name: web}]",
+                "group \"web\": field \"tenant\": is required"},
+        BadCase{"groups: [{name: web, tenant: blue, members: [a]}]",
+                "group \"web\": field \"members\": unknown field"},
+        BadCase{"endpoints: [{name: e, segment: s, ip: 10.0.1.10, mac: "
+                "'02:00:00:00:00:01', node: hv1, groups: web}]",
+                "endpoint \"e\": field \"groups\": must be a list"},
+        BadCase{"policies: [{name: p, applied_to: {groups: [web]}}]",
+                "policy \"p\": field \"tenant\": is required"},
+        BadCase{"policies: [{name: p, tenant: blue}]",
+                "policy \"p\": field \"applied_to\": is required"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: [web]}]",
+                "policy \"p\": field \"applied_to\": must be a mapping"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {group: "
+                "[web]}}]",
+                "policy \"p\": field \"applied_to.group\": unknown field; "
+                "known fields: groups, endpoints"},
+        BadCase{"policies: [{name: p, tenant: blue, priority: high, "
+                "applied_to: {groups: [web]}}]",
+                "policy \"p\": field \"priority\": \"high\" is not an "
+                "integer"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: {direction: ingress}}]",
+                "policy \"p\": field \"rules\": must be a list"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: in, action: allow}]}]",
+                "policy \"p\": rule 0: field \"direction\": \"in\" is not "
+                "ingress or egress"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{action: allow}]}]",
+                "policy \"p\": rule 0: field \"direction\": is required"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress}]}]",
+                "policy \"p\": rule 0: field \"action\": is required"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, action: allow}, "
+                "{direction: egress, action: drop}]}]",
+                "policy \"p\": rule 1: field \"action\": \"drop\" is not "
+                "allow, deny or reject"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, protocol: sctp, "
+                "action: allow}]}]",
+                "policy \"p\": rule 0: field \"protocol\": \"sctp\" is "
+                "not any, tcp, udp or icmp"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, protocol: tcp, ports: "
+                "[http], action: allow}]}]",
+                "policy \"p\": rule 0: field \"ports\": \"http\" is not a "
+                "port or a port range (80, 8000-8080)"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, protocol: tcp, ports: "
+                "['80-'], action: allow}]}]",
+                "policy \"p\": rule 0: field \"ports\": \"80-\" is not a "
+                "port"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, protocol: tcp, ports: "
+                "'80', action: allow}]}]",
+                "policy \"p\": rule 0: field \"ports\": must be a list"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, peer: {cidrs: "
+                "[10.0.2.1/24]}, action: allow}]}]",
+                "policy \"p\": rule 0: field \"peer.cidrs\": 10.0.2.1/24 "
+                "has host bits set"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, peer: {cidr: "
+                "[10.0.2.0/24]}, action: allow}]}]",
+                "policy \"p\": rule 0: field \"peer.cidr\": unknown field; "
+                "known fields: cidrs, groups"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, peer: 10.0.2.0/24, "
+                "action: allow}]}]",
+                "policy \"p\": rule 0: field \"peer\": must be a mapping"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, protocol: icmp, "
+                "icmp_type: echo, action: allow}]}]",
+                "policy \"p\": rule 0: field \"icmp_type\": \"echo\" is not "
+                "an integer"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, action: allow, log: "
+                "yes}]}]",
+                "policy \"p\": rule 0: field \"log\": \"yes\" is not true "
+                "or false"},
+        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                "[web]}, rules: [{direction: ingress, action: allow, port: "
+                "[80]}]}]",
+                "policy \"p\": rule 0: field \"port\": unknown field"},
+        BadCase{"- just a list", "state: is not a mapping"}));
+
+TEST(StateYamlTest, SyntaxErrorHasLine) {
+  absl::StatusOr<State> state =
+      ParseStateYaml("nodes:\n  - {name: hv1,\n", "bad.yaml");
+  ASSERT_FALSE(state.ok());
+  EXPECT_THAT(std::string(state.status().message()), HasSubstr("bad.yaml:3:"));
+}
+
+std::string WriteTemp(const std::string& name, const std::string& text) {
+  const std::string path = testing::TempDir() + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(LoadStateFileTest, LoadsAndValidates) {
+  absl::StatusOr<State> state = LoadStateFile(WriteTemp("good.yaml", kLab));
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(state->endpoints.size(), 2u);
+}
+
+TEST(LoadStateFileTest, MissingFileIsNotFound) {
+  const std::string path = testing::TempDir() + "no-such-state.yaml";
+  absl::StatusOr<State> state = LoadStateFile(path);
+  EXPECT_EQ(state.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(state.status().message()), HasSubstr(path));
+}
+
+TEST(LoadStateFileTest, ValidationErrorsNameTheFile) {
+  const std::string path = WriteTemp("invalid.yaml",
+                                     "nodes: [{name: hv1, vtep: 198.18.0.1}, "
+                                     "{name: hv2, vtep: 198.18.0.1}]\n");
+  absl::StatusOr<State> state = LoadStateFile(path);
+  ASSERT_FALSE(state.ok());
+  EXPECT_THAT(std::string(state.status().message()),
+              HasSubstr(path + ": node \"hv2\": field \"vtep\": 198.18.0.1 is "
+                               "already the VTEP of node \"hv1\""));
+}
+
+}  // namespace
+}  // namespace weft

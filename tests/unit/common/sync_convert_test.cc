@@ -1,0 +1,184 @@
+#include "common/plan/node_check.h"
+#include "common/wire/convert.h"
+
+#include <string>
+
+#include "common/model/state_yaml.h"
+#include "common/model/validate.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+
+namespace weft {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kFleet[] = R"yaml(
+version: 3
+nodes:
+  - {name: hv1, vtep: 198.18.0.1}
+  - {name: hv2, vtep: 198.18.0.2}
+  - {name: lx1, vtep: 198.18.0.3, foreign: true}
+tenants:
+  - {name: blue, id: 1, default_action: deny}
+  - {name: red, id: 2}
+segments:
+  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01"}
+  - {name: red-web, tenant: red, vni: 2001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:02"}
+groups:
+  - {name: web, tenant: blue}
+endpoints:
+  - {name: blue-web-1, segment: blue-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vblue1, groups: [web]}
+  - {name: blue-web-2, segment: blue-web, ip: 10.0.1.11, mac: "02:00:00:01:01:11", node: hv2, interface: vblue2}
+  - {name: red-web-1, segment: red-web, ip: 10.0.1.10, mac: "02:00:00:02:01:10", node: hv2, interface: vred1}
+  - {name: lx-vm, segment: blue-web, ip: 10.0.1.30, mac: "02:00:00:01:01:30", node: lx1}
+routes:
+  - {tenant: blue, prefix: 10.9.0.0/16, nodes: [hv2, lx1], segment: blue-web}
+  - {tenant: blue, prefix: 10.66.0.0/16, blackhole: true}
+policies:
+  - name: web-in
+    tenant: blue
+    priority: 10
+    applied_to: {groups: [web], endpoints: [blue-web-2]}
+    rules:
+      - {direction: ingress, peer: {cidrs: [10.0.0.0/8], groups: [web]}, protocol: tcp, ports: ["80", "8000-8080"], action: allow, log: true}
+      - {direction: egress, protocol: icmp, icmp_type: 8, action: reject}
+)yaml";
+
+State Fleet() {
+  absl::StatusOr<State> state = ParseStateYaml(kFleet, "fleet.yaml");
+  EXPECT_TRUE(state.ok()) << state.status();
+  EXPECT_TRUE(ValidateState(*state).ok());
+  return *state;
+}
+
+bool SameProto(const google::protobuf::Message& a, const google::protobuf::Message& b) {
+  return google::protobuf::util::MessageDifferencer::Equals(a, b);
+}
+
+TEST(SyncConvertTest, RoundTripKeepsEveryField) {
+  const State state = Fleet();
+  const v1::State proto = ToProto(state);
+  EXPECT_EQ(proto.version(), 3u);
+  EXPECT_EQ(proto.segments(0).subnet(), "10.0.1.0/24");
+  EXPECT_EQ(proto.segments(0).gateway_mac(), "02:fe:00:00:00:01");
+  EXPECT_EQ(proto.endpoints(0).ip(), "10.0.1.10");
+  EXPECT_EQ(proto.tenants(0).default_action(), v1::FIREWALL_ACTION_DENY);
+  EXPECT_EQ(proto.policies(0).rules(0).ports(1).first(), 8000u);
+  EXPECT_EQ(proto.policies(0).rules(0).ports(1).last(), 8080u);
+  EXPECT_TRUE(proto.policies(0).rules(1).has_icmp_type());
+
+  absl::StatusOr<State> back = StateFromProto(proto);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(SameProto(ToProto(*back), proto));
+  EXPECT_EQ(back->endpoints[0].groups, std::vector<std::string>{"web"});
+  EXPECT_EQ(back->policies[0].priority, 10u);
+  EXPECT_EQ(back->policies[0].rules[1].icmp_type, 8u);
+  EXPECT_FALSE(back->policies[0].rules[0].icmp_type.has_value());
+  EXPECT_TRUE(back->nodes[2].foreign);
+  EXPECT_TRUE(ValidateState(*back).ok());
+}
+
+TEST(SyncConvertTest, DefaultsMatchTheYaml) {
+  v1::State proto;
+  v1::Tenant* t = proto.add_tenants();
+  t->set_name("blue");
+  t->set_id(1);
+  v1::Policy* p = proto.add_policies();
+  p->set_name("p");
+  p->set_tenant("blue");
+  p->mutable_applied_to()->add_groups("web");
+  v1::Rule* r = p->add_rules();
+  r->set_direction(v1::RULE_DIRECTION_INGRESS);
+  r->set_action(v1::RULE_ACTION_ALLOW);
+  r->set_protocol(v1::RULE_PROTOCOL_TCP);
+  r->add_ports()->set_first(443);  // last 0: a single port
+  absl::StatusOr<State> state = StateFromProto(proto);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(state->tenants[0].default_action, FirewallAction::kAllow);
+  EXPECT_EQ(state->policies[0].priority, Policy::kDefaultPriority);
+  EXPECT_EQ(state->policies[0].rules[0].ports[0], (PortRange{443, 443}));
+}
+
+// Errors name object and field as the YAML path does.
+TEST(SyncConvertTest, BadCidrNamesSegmentAndField) {
+  v1::State proto = ToProto(Fleet());
+  proto.mutable_segments(1)->set_subnet("10.0.1.0/33");
+  absl::StatusOr<State> state = StateFromProto(proto);
+  ASSERT_FALSE(state.ok());
+  EXPECT_EQ(state.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(state.status().message(),
+              HasSubstr("segment \"red-web\": field \"subnet\": \"10.0.1.0/33\""));
+}
+
+TEST(SyncConvertTest, SameMessageAsYaml) {
+  // The YAML parser's message for the same mistake, after its file prefix.
+  std::string yaml = kFleet;
+  yaml.replace(yaml.find("gateway: 10.0.1.1, gateway_mac: \"02:fe:00:00:00:02\""),
+               std::string("gateway: 10.0.1.1").size(), "gateway: 10.0.1.300");
+  absl::StatusOr<State> from_yaml = ParseStateYaml(yaml, "f");
+  ASSERT_FALSE(from_yaml.ok());
+  v1::State proto = ToProto(Fleet());
+  proto.mutable_segments(1)->set_gateway("10.0.1.300");
+  absl::StatusOr<State> from_proto = StateFromProto(proto);
+  ASSERT_FALSE(from_proto.ok());
+  EXPECT_EQ(absl::StrCat("f: ", from_proto.status().message()),
+            from_yaml.status().message());
+}
+
+TEST(SyncConvertTest, BadMacAndMissingAddress) {
+  v1::State proto = ToProto(Fleet());
+  proto.mutable_endpoints(2)->set_mac("02:00:00:02:01");
+  EXPECT_THAT(StateFromProto(proto).status().message(),
+              HasSubstr("endpoint \"red-web-1\": field \"mac\""));
+  proto = ToProto(Fleet());
+  proto.mutable_nodes(1)->clear_vtep();
+  EXPECT_THAT(StateFromProto(proto).status().message(),
+              HasSubstr("node \"hv2\": field \"vtep\": is required"));
+}
+
+TEST(SyncConvertTest, RuleErrorsNamePolicyAndRule) {
+  v1::State proto = ToProto(Fleet());
+  proto.mutable_policies(0)->mutable_rules(1)->set_action(v1::RULE_ACTION_UNSPECIFIED);
+  EXPECT_THAT(StateFromProto(proto).status().message(),
+              HasSubstr("policy \"web-in\": rule 1: field \"action\": is required"));
+  proto = ToProto(Fleet());
+  proto.mutable_policies(0)->mutable_rules(0)->mutable_peer()->set_cidrs(0, "10.0.0.1/8");
+  EXPECT_THAT(StateFromProto(proto).status().message(),
+              HasSubstr("policy \"web-in\": rule 0: field \"peer.cidrs\""));
+  proto = ToProto(Fleet());
+  proto.mutable_policies(0)->mutable_rules(0)->set_direction(
+      static_cast<v1::RuleDirection>(9));
+  EXPECT_THAT(StateFromProto(proto).status().message(),
+              HasSubstr("rule 0: field \"direction\": 9 is not ingress or egress"));
+}
+
+TEST(SyncConvertTest, VniZeroIsRefusedByValidation) {
+  v1::State proto = ToProto(Fleet());
+  proto.mutable_segments(0)->set_vni(0);
+  absl::StatusOr<State> state = StateFromProto(proto);
+  ASSERT_TRUE(state.ok());  // parses; the rule is validation's
+  absl::Status s = ValidateForNode(*state, "hv1");
+  EXPECT_THAT(s.message(),
+              HasSubstr("segment \"blue-web\": field \"vni\": VNI 0 is outside 1.."));
+}
+
+TEST(SyncConvertTest, UnknownNodeIsRefusedByValidation) {
+  v1::State proto = ToProto(Fleet());
+  proto.mutable_endpoints(1)->set_node("hv9");
+  absl::StatusOr<State> state = StateFromProto(proto);
+  ASSERT_TRUE(state.ok());
+  EXPECT_THAT(ValidateForNode(*state, "hv1").message(),
+              HasSubstr("endpoint \"blue-web-2\": field \"node\": no node \"hv9\""));
+}
+
+TEST(SyncConvertTest, ValidateForNodeRefusesAForeignOrAbsentNode) {
+  const State state = Fleet();
+  EXPECT_TRUE(ValidateForNode(state, "hv1").ok());
+  EXPECT_FALSE(ValidateForNode(state, "lx1").ok());
+  EXPECT_FALSE(ValidateForNode(state, "nope").ok());
+}
+
+}  // namespace
+}  // namespace weft

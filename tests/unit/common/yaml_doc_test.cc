@@ -1,0 +1,184 @@
+#include "common/model/yaml_doc.h"
+
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace weft {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using Kind = YamlDoc::Kind;
+using NodeId = YamlDoc::NodeId;
+
+YamlDoc ParseOk(const std::string& text) {
+  absl::StatusOr<YamlDoc> doc = YamlDoc::Parse(text);
+  EXPECT_TRUE(doc.ok()) << doc.status();
+  return doc.ok() ? *std::move(doc) : *YamlDoc::Parse("");
+}
+
+// The scalar texts of a sequence's items ("<null>" for a null).
+std::vector<std::string> ItemTexts(const YamlDoc& doc, NodeId list) {
+  std::vector<std::string> texts;
+  for (NodeId item : doc.items(list)) {
+    texts.push_back(doc.kind(item) == Kind::kNull
+                        ? "<null>"
+                        : std::string(doc.scalar(item)));
+  }
+  return texts;
+}
+
+TEST(YamlDocTest, BlockAndFlowCollections) {
+  const YamlDoc doc = ParseOk(R"yaml(
+# a comment
+name: hv1
+list: [a, "b c", 'd']
+nested:
+  - {x: 1, y: [2, 3]}
+  - z
+)yaml");
+  const NodeId root = doc.root();
+  ASSERT_EQ(doc.kind(root), Kind::kMapping);
+  ASSERT_EQ(doc.entries(root).size(), 3u);
+  EXPECT_EQ(doc.scalar(doc.entries(root)[0].key), "name");
+  EXPECT_EQ(doc.scalar(*doc.Find(root, "name")), "hv1");
+  EXPECT_THAT(ItemTexts(doc, *doc.Find(root, "list")),
+              ElementsAre("a", "b c", "d"));
+
+  const NodeId nested = *doc.Find(root, "nested");
+  ASSERT_EQ(doc.kind(nested), Kind::kSequence);
+  ASSERT_EQ(doc.items(nested).size(), 2u);
+  const NodeId first = doc.items(nested)[0];
+  ASSERT_EQ(doc.kind(first), Kind::kMapping);
+  EXPECT_EQ(doc.scalar(*doc.Find(first, "x")), "1");
+  EXPECT_THAT(ItemTexts(doc, *doc.Find(first, "y")), ElementsAre("2", "3"));
+  EXPECT_EQ(doc.scalar(doc.items(nested)[1]), "z");
+  EXPECT_FALSE(doc.Find(root, "missing").has_value());
+}
+
+TEST(YamlDocTest, AccessorsOfTheWrongKindAreEmpty) {
+  const YamlDoc doc = ParseOk("{a: [b]}");
+  const NodeId list = *doc.Find(doc.root(), "a");
+  EXPECT_EQ(doc.scalar(list), "");
+  EXPECT_TRUE(doc.entries(list).empty());
+  EXPECT_TRUE(doc.items(doc.root()).empty());
+  EXPECT_FALSE(doc.Find(list, "b").has_value());
+}
+
+TEST(YamlDocTest, CompactJson) {
+  const YamlDoc doc =
+      ParseOk(R"({"nodes":[{"name":"hv1","vtep":"198.18.0.1"}],"v":null})");
+  const NodeId nodes = *doc.Find(doc.root(), "nodes");
+  const NodeId node = doc.items(nodes)[0];
+  EXPECT_EQ(doc.scalar(*doc.Find(node, "vtep")), "198.18.0.1");
+  EXPECT_EQ(doc.kind(*doc.Find(doc.root(), "v")), Kind::kNull);
+}
+
+TEST(YamlDocTest, NullIsAnUntaggedPlainScalar) {
+  const YamlDoc doc =
+      ParseOk("[~, null, Null, NULL, '', \"null\", '~', !!str null, nULL, 0]");
+  EXPECT_THAT(ItemTexts(doc, doc.root()),
+              ElementsAre("<null>", "<null>", "<null>", "<null>", "", "null",
+                          "~", "null", "nULL", "0"));
+  // Nothing at all after the indicator: an empty plain scalar.
+  const YamlDoc block = ParseOk("a:\nb:\n  -\n  - x\n");
+  EXPECT_EQ(block.kind(*block.Find(block.root(), "a")), Kind::kNull);
+  EXPECT_THAT(ItemTexts(block, *block.Find(block.root(), "b")),
+              ElementsAre("<null>", "x"));
+}
+
+TEST(YamlDocTest, ScalarsKeepTheirTextWhateverTheStyle) {
+  const YamlDoc doc = ParseOk(
+      "a: 02:00:00:01:01:30\n"
+      "b: \"tab\\there\"\n"
+      "c: |\n  two\n  lines\n"
+      "d: >\n  folded\n  text\n"
+      "e: true\n"
+      "f: !!int 7\n");
+  const NodeId root = doc.root();
+  EXPECT_EQ(doc.scalar(*doc.Find(root, "a")), "02:00:00:01:01:30");
+  EXPECT_EQ(doc.scalar(*doc.Find(root, "b")), "tab\there");
+  EXPECT_EQ(doc.scalar(*doc.Find(root, "c")), "two\nlines\n");
+  EXPECT_EQ(doc.scalar(*doc.Find(root, "d")), "folded text\n");
+  EXPECT_EQ(doc.scalar(*doc.Find(root, "e")), "true");
+  EXPECT_EQ(doc.scalar(*doc.Find(root, "f")), "7");
+}
+
+TEST(YamlDocTest, RepeatedKeysAreAllKeptAndFindTakesTheFirst) {
+  const YamlDoc doc = ParseOk("{a: 1, b: 2, a: 3}");
+  ASSERT_EQ(doc.entries(doc.root()).size(), 3u);
+  EXPECT_EQ(doc.scalar(doc.entries(doc.root())[2].key), "a");
+  EXPECT_EQ(doc.scalar(doc.entries(doc.root())[2].value), "3");
+  EXPECT_EQ(doc.scalar(*doc.Find(doc.root(), "a")), "1");
+}
+
+TEST(YamlDocTest, NoDocumentIsANullRoot) {
+  for (const char* text : {"", "# only a comment\n", "---\n", "~\n"}) {
+    absl::StatusOr<YamlDoc> doc = YamlDoc::Parse(text);
+    ASSERT_TRUE(doc.ok()) << text << ": " << doc.status();
+    EXPECT_EQ(doc->kind(doc->root()), Kind::kNull) << text;
+  }
+}
+
+TEST(YamlDocTest, ExplicitStartAndEndOfOneDocument) {
+  const YamlDoc doc = ParseOk("---\na: 1\n...\n");
+  EXPECT_EQ(doc.scalar(*doc.Find(doc.root(), "a")), "1");
+}
+
+TEST(YamlDocTest, AnAliasIsTheNodeItsAnchorNames) {
+  const YamlDoc doc = ParseOk(
+      "base: &b {groups: [web]}\n"
+      "copy: *b\n"
+      "name: &n hv1\n"
+      "names: [*n, *n]\n");
+  const NodeId root = doc.root();
+  EXPECT_EQ(*doc.Find(root, "copy"), *doc.Find(root, "base"));
+  EXPECT_THAT(ItemTexts(doc, *doc.Find(root, "names")),
+              ElementsAre("hv1", "hv1"));
+}
+
+TEST(YamlDocTest, AnAnchorDefinedAgainNamesTheLaterNode) {
+  const YamlDoc doc = ParseOk("[&a x, *a, &a y, *a]");
+  EXPECT_THAT(ItemTexts(doc, doc.root()), ElementsAre("x", "x", "y", "y"));
+}
+
+struct BadCase {
+  const char* yaml;
+  const char* error;
+};
+
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.yaml; }
+
+class YamlDocErrorTest : public testing::TestWithParam<BadCase> {};
+
+TEST_P(YamlDocErrorTest, SaysWhereAndWhat) {
+  absl::StatusOr<YamlDoc> doc = YamlDoc::Parse(GetParam().yaml);
+  ASSERT_FALSE(doc.ok());
+  EXPECT_EQ(doc.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(doc.status().message()), HasSubstr(GetParam().error));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Errors, YamlDocErrorTest,
+    testing::Values(
+        BadCase{"nodes:\n  - {name: hv1,\n",
+                "3:1: did not find expected node content (while parsing a "
+                "flow node at 3:1)"},
+        BadCase{"a: 1\n b: 2\n", "2:3: mapping values are not allowed"},
+        BadCase{"a: [1, 2\n", "2:1: did not find expected ',' or ']'"},
+        BadCase{"a: *nowhere\n",
+                "1:4: alias *nowhere has no anchor &nowhere "
+                "before it"},
+        BadCase{"a: *b\nb: &b 1\n", "1:4: alias *b has no anchor &b before it"},
+        BadCase{"&a [1, *a]", "1:8: alias *a is inside the node it names"},
+        BadCase{"&a {k: [*a]}", "1:9: alias *a is inside the node it names"},
+        BadCase{"a: 1\n---\nb: 2\n", "2:1: a second document; one is expected"},
+        BadCase{"a: b\xff\n", "1:5: invalid"}));
+
+}  // namespace
+}  // namespace weft
