@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config make clang llvm
-  libbpf-dev bpftool libelf-dev zlib1g-dev
+  libbpf-dev linux-libc-dev bpftool libelf-dev zlib1g-dev
   libabsl-dev libyaml-dev libgtest-dev libgmock-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   iproute2 iputils-ping iperf3 tcpdump ethtool nftables procps python3 python3-yaml netcat-openbsd

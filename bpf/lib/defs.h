@@ -1,20 +1,30 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Common includes and the protocol constants vmlinux.h does not carry. */
+/*
+ * Common includes and the protocol constants they do not carry. The types are
+ * the kernel's uapi (linux-libc-dev), not a vmlinux.h of the build machine:
+ * no program reads a kernel-internal struct, so none needs CO-RE, and the
+ * objects do not depend on the kernel they were built on.
+ *
+ * IP_DF and AF_INET are in no uapi header. <linux/icmp.h> and
+ * <linux/if_arp.h> are left out: they reach glibc's <sys/socket.h>, which
+ * does not build for -target bpf; their few constants are below and the ICMP
+ * header is lib/parse.h's struct icmp_wire.
+ */
 #ifndef WEFT_BPF_DEFS_H
 #define WEFT_BPF_DEFS_H
 
-#include "vmlinux.h"
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
 #include "weft/abi.h"
 
-#define ETH_ALEN 6
-#define ETH_HLEN 14
-#define ETH_P_IP 0x0800
-#define ETH_P_ARP 0x0806
-#define ETH_P_8021Q 0x8100
-#define ETH_P_8021AD 0x88A8
 #define ARPHRD_ETHER 1
 #define ARPOP_REQUEST 1
 #define ARPOP_REPLY 2
@@ -26,15 +36,6 @@
 #define ICMP_FRAG_NEEDED 4
 #define ICMP_TIME_EXCEEDED 11
 #define ICMP_EXC_TTL 0
-
-#define TC_ACT_OK 0
-#define TC_ACT_SHOT 2
-#define TC_ACT_REDIRECT 7
-
-#ifndef BPF_F_ADJ_ROOM_ENCAP_L2
-#define BPF_F_ADJ_ROOM_ENCAP_L2(len) \
-	(((__u64)(len) & BPF_ADJ_ROOM_ENCAP_L2_MASK) << BPF_ADJ_ROOM_ENCAP_L2_SHIFT)
-#endif
 
 #define WEFT_INLINE static __always_inline
 

@@ -46,7 +46,7 @@ struct fw_flow {
 /* The ports (ICMP echo: identifier twice) of a quoted L4 header at `l4`. */
 WEFT_INLINE int fw_parse_ports(struct ct_tuple *t, void *l4, void *end)
 {
-	struct icmphdr *icmp;
+	struct icmp_wire *icmp;
 	__be16 *ports;
 
 	switch (t->protocol) {
@@ -76,7 +76,7 @@ WEFT_INLINE int fw_parse_ports(struct ct_tuple *t, void *l4, void *end)
  */
 WEFT_INLINE __u32 fw_parse(struct fw_flow *f, struct iphdr *ip, void *end)
 {
-	struct icmphdr *icmp = (void *)(ip + 1);
+	struct icmp_wire *icmp = (void *)(ip + 1);
 	struct tcphdr *tcp = (void *)(ip + 1);
 	struct udphdr *udp = (void *)(ip + 1);
 	struct iphdr *q;

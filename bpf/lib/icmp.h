@@ -22,11 +22,11 @@
 
 struct icmp_error_headers {
 	struct iphdr ip;
-	struct icmphdr icmp;
+	struct icmp_wire icmp;
 } __attribute__((packed));
 
 struct icmp_error_body {
-	struct icmphdr icmp;
+	struct icmp_wire icmp;
 	__u8 quote[ICMP_QUOTE_LEN];
 } __attribute__((packed));
 
@@ -45,7 +45,7 @@ WEFT_INLINE int icmp_type_is_error(__u8 type)
 WEFT_INLINE int icmp_error_allowed(struct __sk_buff *skb, const struct iphdr *ip,
 				   struct cursor *c)
 {
-	struct icmphdr *icmp;
+	struct icmp_wire *icmp;
 
 	if (skb->gso_segs > 1)
 		return 0;

@@ -23,7 +23,6 @@ struct cursor {
 
 PARSE_HEADER(eth, struct ethhdr)
 PARSE_HEADER(udp, struct udphdr)
-PARSE_HEADER(icmp, struct icmphdr)
 
 /* ARP for IPv4 over Ethernet: the fixed-size form Weft answers. */
 struct arp_eth_ipv4 {
@@ -39,6 +38,26 @@ struct arp_eth_ipv4 {
 } __attribute__((packed));
 
 PARSE_HEADER(arp, struct arp_eth_ipv4)
+
+/* ICMP's first 8 bytes, as the kernel's struct icmphdr (lib/defs.h says why
+ * not that one). */
+struct icmp_wire {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	union {
+		struct {
+			__be16 id;
+			__be16 sequence;
+		} echo;
+		struct {
+			__be16 unused;
+			__be16 mtu;
+		} frag;
+	} un;
+};
+
+PARSE_HEADER(icmp, struct icmp_wire)
 
 struct vxlan_wire {
 	__u8 flags;

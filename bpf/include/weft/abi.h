@@ -11,9 +11,7 @@
 #ifndef WEFT_ABI_H
 #define WEFT_ABI_H
 
-#ifndef __bpf__
 #include <linux/types.h>
-#endif
 
 #define WEFT_VXLAN_PORT 4789
 #define WEFT_VXLAN_FLAG_VNI 0x08
