@@ -17,7 +17,7 @@
 #include "common/serving/health.h"
 #include "common/base/log.h"
 #include "agent/metrics/agent_metrics.h"
-#include "common/serving/http_server.h"
+#include "common/serving/metrics_endpoint.h"
 #include "agent/sync/client.h"
 #include "common/wire/credentials.h"
 
@@ -181,9 +181,9 @@ int main(int argc, char** argv) {
     if (a.ok()) api = *std::move(a);
   }
 
-  std::unique_ptr<weft::MetricsServer> metrics;
+  std::unique_ptr<weft::MetricsEndpoint> metrics;
   if (const std::string a = absl::GetFlag(FLAGS_metrics_listen); !a.empty()) {
-    absl::StatusOr<std::unique_ptr<weft::MetricsServer>> m = weft::MetricsServer::Start(
+    absl::StatusOr<std::unique_ptr<weft::MetricsEndpoint>> m = weft::MetricsEndpoint::Start(
         a, [&, source = weft::AgentMetricsSource{
                    .node = options.node,
                    .mode = controller.empty() ? "file" : "controller",

@@ -2,15 +2,15 @@
 
 #include <map>
 
-#include "common/serving/exposition.h"
+#include "common/serving/metric_families.h"
 
 namespace weft {
 
-std::string CollectControllerMetrics(const Controller& controller) {
-  using Type = ExpositionWriter::Type;
+std::vector<prometheus::MetricFamily> CollectControllerMetrics(const Controller& controller) {
+  using Type = prometheus::MetricType;
   const v1::GetRealizationResponse r = controller.Realization(0);
   const std::map<std::string, uint64_t> nacks = controller.NackCounts();
-  ExpositionWriter w;
+  MetricFamilies w;
   w.Gauge("weft_controller_state_version", "Version of the desired state being served.",
           static_cast<double>(r.controller_version()));
   w.Counter("weft_controller_rejected_edits_total",
@@ -28,26 +28,26 @@ std::string CollectControllerMetrics(const Controller& controller) {
           static_cast<double>(connected));
   w.Gauge("weft_controller_nodes_enforcing_current",
           "Nodes whose datapath enforces the current version.", static_cast<double>(enforcing));
-  w.Family("weft_controller_node_connected", Type::kGauge,
+  w.Family("weft_controller_node_connected", Type::Gauge,
            "1 while the node's agent has a Sync stream open.");
   for (const v1::NodeRealization& n : r.nodes()) {
     w.Sample({{"node", n.node()}}, uint64_t{n.connected() ? 1u : 0u});
   }
-  w.Family("weft_controller_node_acked_version", Type::kGauge,
+  w.Family("weft_controller_node_acked_version", Type::Gauge,
            "Last version the node acknowledged (0: none).");
   for (const v1::NodeRealization& n : r.nodes()) w.Sample({{"node", n.node()}}, n.acked_version());
-  w.Family("weft_controller_node_enforced_version", Type::kGauge,
+  w.Family("weft_controller_node_enforced_version", Type::Gauge,
            "Newest controller version the node's datapath matches.");
   for (const v1::NodeRealization& n : r.nodes()) {
     w.Sample({{"node", n.node()}}, n.enforced_version());
   }
-  w.Family("weft_controller_node_nacks_total", Type::kCounter,
+  w.Family("weft_controller_node_nacks_total", Type::Counter,
            "Updates the node refused (Nack) since the controller started.");
   for (const v1::NodeRealization& n : r.nodes()) {
     auto it = nacks.find(n.node());
     w.Sample({{"node", n.node()}}, it == nacks.end() ? uint64_t{0} : it->second);
   }
-  return w.text();
+  return std::move(w).Take();
 }
 
 }  // namespace weft

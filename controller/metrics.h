@@ -3,13 +3,15 @@
 #ifndef WEFT_CONTROLLER_METRICS_H_
 #define WEFT_CONTROLLER_METRICS_H_
 
-#include <string>
+#include <vector>
 
 #include "controller/controller.h"
+#include "prometheus/metric_family.h"
 
 namespace weft {
 
-std::string CollectControllerMetrics(const Controller& controller);
+// The families of one scrape (for MetricsEndpoint).
+std::vector<prometheus::MetricFamily> CollectControllerMetrics(const Controller& controller);
 
 }  // namespace weft
 

@@ -23,7 +23,7 @@
 #include "controller/metrics.h"
 #include "controller/service.h"
 #include "common/serving/health.h"
-#include "common/serving/http_server.h"
+#include "common/serving/metrics_endpoint.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
@@ -156,10 +156,10 @@ int RunController(int argc, char** argv) {
       return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", admin_listen)));
     }
   }
-  std::unique_ptr<MetricsServer> metrics;
+  std::unique_ptr<MetricsEndpoint> metrics;
   if (const std::string a = absl::GetFlag(FLAGS_metrics_listen); !a.empty()) {
-    absl::StatusOr<std::unique_ptr<MetricsServer>> m =
-        MetricsServer::Start(a, [&controller] { return CollectControllerMetrics(controller); });
+    absl::StatusOr<std::unique_ptr<MetricsEndpoint>> m =
+        MetricsEndpoint::Start(a, [&controller] { return CollectControllerMetrics(controller); });
     if (!m.ok()) return Fail(m.status());
     metrics = *std::move(m);
   }

@@ -10,12 +10,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/datapath/bpf_error.h"
-#include "common/serving/exposition.h"
+#include "common/serving/metric_families.h"
 
 namespace weft {
 namespace {
 
-using Type = ExpositionWriter::Type;
+using Type = prometheus::MetricType;
 
 constexpr std::string_view kCtStatLabels[] = {
 #define WEFT_CT_STAT_LABEL_(name, label) label,
@@ -84,12 +84,12 @@ absl::StatusOr<uint64_t> CountMapEntries(int fd, uint32_t key_size, uint64_t lim
   return count;
 }
 
-std::string CollectAgentMetrics(const AgentMetricsSource& source) {
+std::vector<prometheus::MetricFamily> CollectAgentMetrics(const AgentMetricsSource& source) {
   const auto started = std::chrono::steady_clock::now();
-  ExpositionWriter w;
+  MetricFamilies w;
   uint64_t errors = 0;
 
-  w.Family("weft_agent_info", Type::kGauge,
+  w.Family("weft_agent_info", Type::Gauge,
            "Always 1; the labels say which node this agent serves and how.");
   w.Sample({{"node", source.node}, {"mode", source.mode}, {"underlay_hook", source.underlay_hook}},
            uint64_t{1});
@@ -102,7 +102,7 @@ std::string CollectAgentMetrics(const AgentMetricsSource& source) {
     if (absl::StatusOr<Counters> counters = dp->ReadCounters(); counters.ok()) {
       for (const bool bytes : {false, true}) {
         w.Family(bytes ? "weft_datapath_bytes_total" : "weft_datapath_packets_total",
-                 Type::kCounter,
+                 Type::Counter,
                  bytes ? "Bytes the datapath programs handled, by verdict and reason."
                        : "Packets the datapath programs handled, by verdict and reason.");
         for (int r = 0; r < WEFT_REASON_COUNT; ++r) {
@@ -115,7 +115,7 @@ std::string CollectAgentMetrics(const AgentMetricsSource& source) {
     }
 
     if (absl::StatusOr<std::vector<uint64_t>> ct = ReadCtStats(*dp); ct.ok()) {
-      w.Family("weft_conntrack_events_total", Type::kCounter,
+      w.Family("weft_conntrack_events_total", Type::Counter,
                "What conntrack did besides passing packets; insert_failed and picked_up "
                "rising mean the table is under pressure.");
       for (int i = 0; i < WEFT_CT_STAT_COUNT; ++i) {
@@ -144,11 +144,11 @@ std::string CollectAgentMetrics(const AgentMetricsSource& source) {
       w.Gauge("weft_conntrack_entries", "Entries in the conntrack table (weft_ct).",
               static_cast<double>(f.entries));
     }
-    w.Family("weft_map_entries", Type::kGauge, "Entries in each keyed BPF map.");
+    w.Family("weft_map_entries", Type::Gauge, "Entries in each keyed BPF map.");
     for (const MapFill& f : fills) w.Sample({{"map", f.name}}, f.entries);
-    w.Family("weft_map_capacity", Type::kGauge, "max_entries of each keyed BPF map.");
+    w.Family("weft_map_capacity", Type::Gauge, "max_entries of each keyed BPF map.");
     for (const MapFill& f : fills) w.Sample({{"map", f.name}}, f.capacity);
-    w.Family("weft_map_fill_ratio", Type::kGauge,
+    w.Family("weft_map_fill_ratio", Type::Gauge,
              "Entries / max_entries of each keyed BPF map (0..1).");
     for (const MapFill& f : fills) {
       w.Sample({{"map", f.name}},
@@ -192,7 +192,7 @@ std::string CollectAgentMetrics(const AgentMetricsSource& source) {
           static_cast<double>(errors));
   w.Gauge("weft_agent_scrape_duration_seconds", "Time this scrape took to compute.",
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  return w.text();
+  return std::move(w).Take();
 }
 
 }  // namespace weft

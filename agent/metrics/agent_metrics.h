@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "agent/datapath/datapath.h"
 #include "agent/sync/client.h"
+#include "prometheus/metric_family.h"
 
 namespace weft {
 
@@ -21,9 +23,9 @@ struct AgentMetricsSource {
   bool ready = false;                // programs attached, first state applied
 };
 
-// The exposition text (format 0.0.4). A map that cannot be read leaves its
-// series out and counts in weft_agent_scrape_errors.
-std::string CollectAgentMetrics(const AgentMetricsSource& source);
+// The families of one scrape (for MetricsEndpoint). A map that cannot be read
+// leaves its series out and counts in weft_agent_scrape_errors.
+std::vector<prometheus::MetricFamily> CollectAgentMetrics(const AgentMetricsSource& source);
 
 // "forward", "drop" or "reply" for a reason of abi.h's WEFT_REASONS.
 const char* ReasonVerdict(int reason);

@@ -110,7 +110,8 @@ class AgentMetricsHealthTest(LabTestCase):
     # --- tests -------------------------------------------------------------
     def test_1_scrape_passes_promtool_and_has_the_series(self):
         content_type, text = self.get("hv1", f"http://{METRICS}/metrics")
-        self.assertEqual(content_type, "text/plain; version=0.0.4; charset=utf-8")
+        # Prometheus reads text/plain as format 0.0.4 (prometheus-cpp names no version).
+        self.assertEqual(content_type, "text/plain; charset=utf-8")
         self.promtool_check(text)
         for name in REQUIRED_SERIES:
             self.assertRegex(text, rf"(?m)^# TYPE {name} (counter|gauge)$")

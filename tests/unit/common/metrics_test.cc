@@ -1,22 +1,33 @@
-// The operator surface without root: exposition format, the /metrics HTTP
-// server, grpc.health.v1 and the controller's series.
+// The operator surface without root: metric families, the /metrics endpoint,
+// grpc.health.v1 and the controller's series.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sstream>
 #include <string>
+#include <vector>
 
-#include "common/serving/health.h"
+#include "absl/strings/str_cat.h"
 #include "agent/metrics/agent_metrics.h"
-#include "common/serving/exposition.h"
-#include "common/serving/http_server.h"
+#include "common/serving/health.h"
+#include "common/serving/metric_families.h"
+#include "common/serving/metrics_endpoint.h"
 #include "controller/controller.h"
 #include "controller/metrics.h"
 #include "gtest/gtest.h"
+#include "prometheus/text_serializer.h"
 
 namespace weft {
 namespace {
+
+// What a scrape of `families` answers.
+std::string Text(const std::vector<prometheus::MetricFamily>& families) {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, families);
+  return out.str();
+}
 
 // Sends `request` to 127.0.0.1:port and returns everything the server says.
 std::string Exchange(int port, const std::string& request) {
@@ -37,21 +48,21 @@ std::string Exchange(int port, const std::string& request) {
   return out;
 }
 
-TEST(ExpositionTest, FamiliesSamplesAndEscaping) {
-  ExpositionWriter w;
-  w.Family("weft_x_total", ExpositionWriter::Type::kCounter, "A help\\text\nline.");
-  w.Sample({{"a", "q\"uote"}, {"b", "back\\slash\nnl"}}, uint64_t{18446744073709551615u});
+TEST(MetricFamiliesTest, FamiliesInOrderLabelsEscaped) {
+  MetricFamilies w;
+  w.Family("weft_x_total", prometheus::MetricType::Counter, "A help.");
+  w.Sample({{"b", "q\"uote"}, {"a", "back\\slash\nnl"}}, 7);
   w.Gauge("weft_ratio", "Ratio.", 0.25);
-  EXPECT_EQ(w.text(),
-            "# HELP weft_x_total A help\\\\text\\nline.\n"
+  EXPECT_EQ(Text(std::move(w).Take()),
+            "# HELP weft_x_total A help.\n"
             "# TYPE weft_x_total counter\n"
-            "weft_x_total{a=\"q\\\"uote\",b=\"back\\\\slash\\nnl\"} 18446744073709551615\n"
+            "weft_x_total{b=\"q\\\"uote\",a=\"back\\\\slash\\nnl\"} 7\n"
             "# HELP weft_ratio Ratio.\n"
             "# TYPE weft_ratio gauge\n"
             "weft_ratio 0.25\n");
 }
 
-TEST(ExpositionTest, ReasonVerdicts) {
+TEST(AgentMetricsTest, ReasonVerdicts) {
   EXPECT_STREQ(ReasonVerdict(WEFT_DELIVER_LOCAL), "forward");
   EXPECT_STREQ(ReasonVerdict(WEFT_PASS_HOST), "forward");
   EXPECT_STREQ(ReasonVerdict(WEFT_ARP_REPLY), "reply");
@@ -60,38 +71,44 @@ TEST(ExpositionTest, ReasonVerdicts) {
   EXPECT_STREQ(ReasonVerdict(WEFT_DROP_CT_INVALID), "drop");
 }
 
-TEST(MetricsServerTest, ServesMetricsAtScrapeTime) {
+TEST(MetricsEndpointTest, ServesMetricsAtScrapeTime) {
   int scrapes = 0;
-  absl::StatusOr<std::unique_ptr<MetricsServer>> server =
-      MetricsServer::Start("127.0.0.1:0", [&] {
-        ExpositionWriter w;
+  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> server =
+      MetricsEndpoint::Start("127.0.0.1:0", [&] {
+        MetricFamilies w;
         w.Counter("weft_scrapes_total", "Scrapes.", ++scrapes);
-        return w.text();
+        return std::move(w).Take();
       });
   ASSERT_TRUE(server.ok()) << server.status();
   const int port = (*server)->port();
   ASSERT_GT(port, 0);
   std::string r = Exchange(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_TRUE(r.starts_with("HTTP/1.1 200 OK\r\n")) << r;
-  EXPECT_NE(r.find("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"),
+  EXPECT_NE(r.find("Content-Type: text/plain"), std::string::npos) << r;
+  EXPECT_NE(r.find("\n# HELP weft_scrapes_total Scrapes.\n"
+                   "# TYPE weft_scrapes_total counter\nweft_scrapes_total 1\n"),
             std::string::npos) << r;
-  EXPECT_TRUE(r.ends_with("\r\n\r\n# HELP weft_scrapes_total Scrapes.\n"
-                          "# TYPE weft_scrapes_total counter\nweft_scrapes_total 1\n")) << r;
   r = Exchange(port, "GET /metrics?x=1 HTTP/1.0\r\n\r\n");
   EXPECT_NE(r.find("weft_scrapes_total 2\n"), std::string::npos) << r;
-  EXPECT_TRUE(Exchange(port, "GET / HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404"));
-  EXPECT_TRUE(Exchange(port, "POST /metrics HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 405"));
-  EXPECT_TRUE(Exchange(port, "garbage\r\n\r\n").starts_with("HTTP/1.1 400"));
-  r = Exchange(port, "HEAD /metrics HTTP/1.1\r\n\r\n");
-  EXPECT_TRUE(r.starts_with("HTTP/1.1 200")) << r;
-  EXPECT_TRUE(r.ends_with("\r\n\r\n")) << r;
+  EXPECT_TRUE(Exchange(port, "GET / HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404")) << r;
   (*server)->Stop();
   EXPECT_EQ(Exchange(port, "GET /metrics HTTP/1.1\r\n\r\n"), "connect failed");
 }
 
-TEST(MetricsServerTest, RefusesBadAddresses) {
-  EXPECT_FALSE(MetricsServer::Start("no-port", [] { return std::string(); }).ok());
-  EXPECT_FALSE(MetricsServer::Start("256.1.1.1:9", [] { return std::string(); }).ok());
+TEST(MetricsEndpointTest, RefusesBadAddressesSayingWhy) {
+  auto start = [](const std::string& address) {
+    absl::StatusOr<std::unique_ptr<MetricsEndpoint>> s =
+        MetricsEndpoint::Start(address, [] { return std::vector<prometheus::MetricFamily>(); });
+    return s.ok() ? std::string("started") : std::string(s.status().message());
+  };
+  EXPECT_NE(start("no-port").find("want host:port"), std::string::npos);
+  EXPECT_NE(start("[::1]:9").find("IPv6"), std::string::npos);
+  EXPECT_NE(start("256.1.1.1:9").find("cannot bind"), std::string::npos);
+  absl::StatusOr<std::unique_ptr<MetricsEndpoint>> taken =
+      MetricsEndpoint::Start("127.0.0.1:0", [] { return std::vector<prometheus::MetricFamily>(); });
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_NE(start(absl::StrCat("127.0.0.1:", (*taken)->port())).find("Address already in use"),
+            std::string::npos);
 }
 
 TEST(HealthTest, NotServingUntilReadyAndAfterShutdown) {
@@ -122,7 +139,7 @@ TEST(ControllerMetricsTest, NodesVersionsNacksAndRejectedEdits) {
   controller.StreamOpened("hv1", 0);
   controller.Nacked("hv1", 3, "n1", "bad");
   controller.EditRejected();
-  const std::string text = CollectControllerMetrics(controller);
+  const std::string text = Text(CollectControllerMetrics(controller));
   EXPECT_NE(text.find("weft_controller_state_version 3\n"), std::string::npos) << text;
   EXPECT_NE(text.find("weft_controller_agents_connected 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("weft_controller_node_connected{node=\"hv2\"} 0\n"), std::string::npos);
