@@ -4,17 +4,17 @@
 #ifndef WEFT_COMMON_BASE_STATUS_H_
 #define WEFT_COMMON_BASE_STATUS_H_
 
-#include <string_view>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace weft {
 
 // "<context>: <message>", same code; OK stays OK.
-inline absl::Status WithContext(const absl::Status& status, std::string_view context) {
+inline absl::Status WithContext(const absl::Status& status, absl::string_view context) {
   if (status.ok()) return status;
   return absl::Status(status.code(), absl::StrCat(context, ": ", status.message()));
 }
