@@ -4,7 +4,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/base/status.h"
 #include "common/model/state_yaml.h"
+#include "common/serving/grpc_status.h"
 #include "common/wire/convert.h"
 #include "common/wire/credentials.h"
 #include "cli/admin_format.h"
@@ -17,11 +19,8 @@ namespace {
 template <typename Response>
 absl::StatusOr<std::string> Answer(const Args& args, const grpc::Status& status,
                                    const Response& r, std::string (*format)(const Response&)) {
-  if (!status.ok()) {
-    // gRPC's codes are absl's, number for number.
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        absl::StrCat("controller ", args.controller, ": ", status.error_message()));
-  }
+  RETURN_IF_ERROR(
+      WithContext(FromGrpcStatus(status), absl::StrCat("controller ", args.controller)));
   return args.json ? ToJson(r) : format(r);
 }
 
@@ -30,24 +29,21 @@ absl::StatusOr<std::string> Answer(const Args& args, const grpc::Status& status,
 absl::StatusOr<std::string> RunAdmin(const Args& args) {
   v1::ApplyStateRequest apply;
   if (args.command == "apply") {
-    absl::StatusOr<State> state = LoadStateFile(args.options.at("-f"));
-    if (!state.ok()) return state.status();
-    *apply.mutable_state() = ToProto(*state);
+    ASSIGN_OR_RETURN(const State state, LoadStateFile(args.options.at("-f")));
+    *apply.mutable_state() = ToProto(state);
   }
   v1::GetRealizationRequest realization;
   if (args.command == "get" && args.operands[0] == "realization") {
-    absl::StatusOr<v1::GetRealizationRequest> req = RealizationRequestFrom(args);
-    if (!req.ok()) return req.status();
-    realization = *std::move(req);
+    ASSIGN_OR_RETURN(realization, RealizationRequestFrom(args));
   }
 
-  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds = ClientCredentials(args.tls);
-  if (!creds.ok()) return creds.status();
+  ASSIGN_OR_RETURN(const std::shared_ptr<grpc::ChannelCredentials> creds,
+                   ClientCredentials(args.tls));
   grpc::ChannelArguments channel_args;
   if (!args.tls_server_name.empty()) channel_args.SetSslTargetNameOverride(args.tls_server_name);
   // A fleet's whole state can pass gRPC's default 4 MiB limit.
   channel_args.SetMaxReceiveMessageSize(-1);
-  auto stub = v1::Admin::NewStub(grpc::CreateCustomChannel(args.controller, *creds, channel_args));
+  auto stub = v1::Admin::NewStub(grpc::CreateCustomChannel(args.controller, creds, channel_args));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/base/status.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace weft::cli {
@@ -178,9 +179,7 @@ absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv) {
                                      : a == "--tls-ca"          ? &args.tls.ca
                                      : a == "--tls-server-name" ? &args.tls_server_name
                                                                 : nullptr) {
-      absl::StatusOr<std::string> v = take();
-      if (!v.ok()) return v.status();
-      *global = *v;
+      ASSIGN_OR_RETURN(*global, take());
     } else if (a == "-h" || a == "--help" || a == "help") {
       args.command = "help";
     } else if (!a.starts_with("-")) {
@@ -203,9 +202,7 @@ absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv) {
       if (allowed.contains("!" + a)) {
         args.options[a] = "true";
       } else if (allowed.contains(a)) {
-        absl::StatusOr<std::string> v = take();
-        if (!v.ok()) return v.status();
-        args.options[a] = *v;
+        ASSIGN_OR_RETURN(args.options[a], take());
       } else {
         return absl::InvalidArgumentError(
             absl::StrCat(args.command, " takes no option ", a));
@@ -214,7 +211,7 @@ absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv) {
   }
   if (args.command.empty()) return absl::InvalidArgumentError("no command");
   if (args.command == "help") return args;
-  if (absl::Status s = CheckTarget(args); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckTarget(args));
   return args;
 }
 
@@ -236,12 +233,10 @@ absl::StatusOr<v1::GetRealizationRequest> RealizationRequestFrom(const Args& arg
 
 absl::StatusOr<v1::ConntrackRequest> ConntrackRequestFrom(const Args& args) {
   v1::ConntrackRequest req;
-  absl::StatusOr<uint32_t> tenant = TenantFrom(args);
-  if (!tenant.ok()) return tenant.status();
-  absl::StatusOr<uint32_t> port = Number(args, "--port", 65535);
-  if (!port.ok()) return port.status();
-  req.set_tenant_id(*tenant);
-  req.set_port(*port);
+  ASSIGN_OR_RETURN(const uint32_t tenant, TenantFrom(args));
+  ASSIGN_OR_RETURN(const uint32_t port, Number(args, "--port", 65535));
+  req.set_tenant_id(tenant);
+  req.set_port(port);
   req.set_address(Opt(args, "--addr"));
   return req;
 }
@@ -250,10 +245,9 @@ absl::StatusOr<v1::TraceRequest> TraceRequestFrom(const Args& args) {
   v1::TraceRequest req;
   req.set_ingress_iface(Opt(args, "--ingress-iface"));
   req.set_from_underlay(args.options.contains("--from-underlay"));
-  absl::StatusOr<uint32_t> tenant = TenantFrom(args);
-  if (!tenant.ok()) return tenant.status();
-  req.set_tenant_id(*tenant);
-  if (req.ingress_iface().empty() && !*tenant) {
+  ASSIGN_OR_RETURN(const uint32_t tenant, TenantFrom(args));
+  req.set_tenant_id(tenant);
+  if (req.ingress_iface().empty() && !tenant) {
     return absl::InvalidArgumentError("trace needs --ingress-iface, or --tenant");
   }
   if (!req.ingress_iface().empty() && req.from_underlay()) {
@@ -271,19 +265,16 @@ absl::StatusOr<v1::TraceRequest> TraceRequestFrom(const Args& args) {
   }
   for (auto [opt, set] : {std::pair{"--sport", &v1::TraceRequest::set_sport},
                           std::pair{"--dport", &v1::TraceRequest::set_dport}}) {
-    absl::StatusOr<uint32_t> p = Number(args, opt, 65535);
-    if (!p.ok()) return p.status();
-    (req.*set)(*p);
+    ASSIGN_OR_RETURN(const uint32_t port, Number(args, opt, 65535));
+    (req.*set)(port);
   }
   if ((req.protocol() == "tcp" || req.protocol() == "udp") && req.dport() == 0) {
     return absl::InvalidArgumentError("--dport is needed for tcp and udp");
   }
-  absl::StatusOr<uint32_t> ttl = Number(args, "--ttl", 255);
-  if (!ttl.ok()) return ttl.status();
-  req.set_ttl(*ttl);
-  absl::StatusOr<uint32_t> vni = Number(args, "--vni", 0xffffff);
-  if (!vni.ok()) return vni.status();
-  req.set_vni(*vni);
+  ASSIGN_OR_RETURN(const uint32_t ttl, Number(args, "--ttl", 255));
+  req.set_ttl(ttl);
+  ASSIGN_OR_RETURN(const uint32_t vni, Number(args, "--vni", 0xffffff));
+  req.set_vni(vni);
   req.set_tcp_flags(Opt(args, "--tcp-flags"));
   req.set_dst_mac(Opt(args, "--dst-mac"));
   req.set_src_mac(Opt(args, "--src-mac"));
@@ -293,9 +284,8 @@ absl::StatusOr<v1::TraceRequest> TraceRequestFrom(const Args& args) {
 
 absl::StatusOr<v1::MonitorRequest> MonitorRequestFrom(const Args& args) {
   v1::MonitorRequest req;
-  absl::StatusOr<uint32_t> tenant = TenantFrom(args);
-  if (!tenant.ok()) return tenant.status();
-  req.set_tenant_id(*tenant);
+  ASSIGN_OR_RETURN(const uint32_t tenant, TenantFrom(args));
+  req.set_tenant_id(tenant);
   req.set_reason(Opt(args, "--reason"));
   req.set_type(Opt(args, "--type"));
   if (!req.type().empty() && req.type() != "drop" && req.type() != "rule_hit") {

@@ -12,11 +12,13 @@
 #include <memory>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/base/log.h"
+#include "common/base/status.h"
 #include "common/model/state_yaml.h"
 #include "common/wire/credentials.h"
 #include "controller/file_events.h"
@@ -66,9 +68,10 @@ int Fail(const absl::Status& status) {
 // beyond gRPC's default 4 MiB; agents' messages are small.
 constexpr int kMaxAdminMessageBytes = 256 << 20;
 
-std::unique_ptr<grpc::Server> Serve(const std::string& address,
-                                    const std::shared_ptr<grpc::ServerCredentials>& creds,
-                                    grpc::Service* service, int max_receive_bytes = -1) {
+// Listens on `address` with `service`, or an error naming the address.
+absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(
+    const std::string& address, const std::shared_ptr<grpc::ServerCredentials>& creds,
+    grpc::Service* service, int max_receive_bytes = -1) {
   grpc::ServerBuilder builder;
   if (max_receive_bytes > 0) builder.SetMaxReceiveMessageSize(max_receive_bytes);
   int port = 0;
@@ -78,17 +81,96 @@ std::unique_ptr<grpc::Server> Serve(const std::string& address,
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) return nullptr;
+  if (server == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
+  }
   return server;
+}
+
+// Re-reads the state file whenever it may have changed (a wake-up of
+// inotify, or every --poll_ms) until one of `signals` arrives.
+absl::Status WatchUntilSignal(const sigset_t& signals, const std::string& path,
+                              StateFileWatcher& watcher) {
+  const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
+  if (signal_fd < 0) return absl::InternalError(absl::StrCat("signalfd: ", std::strerror(errno)));
+  absl::Cleanup close_signal_fd = [signal_fd] { close(signal_fd); };
+  absl::StatusOr<FileEvents> events = FileEvents::Watch(path);
+  if (!events.ok()) {
+    WEFT_LOG_WARN("%s: the state file is only checked every --poll_ms",
+                  events.status().message());
+  }
+  const int poll_ms = std::max(10, absl::GetFlag(FLAGS_poll_ms));
+  for (;;) {
+    pollfd fds[2] = {{.fd = signal_fd, .events = POLLIN, .revents = 0},
+                     {.fd = events.ok() ? events->fd() : -1, .events = POLLIN, .revents = 0}};
+    if (poll(fds, 2, poll_ms) < 0 && errno != EINTR) {
+      return absl::InternalError(absl::StrCat("poll: ", std::strerror(errno)));
+    }
+    if (fds[0].revents & POLLIN) return absl::OkStatus();  // SIGTERM or SIGINT
+    if (fds[1].revents & POLLIN) events->Drain();
+    watcher.Poll();
+  }
+}
+
+// Loads the state file, serves it until SIGTERM or SIGINT, then stops.
+absl::Status Serve(const std::string& path, const std::string& listen,
+                   const std::string& admin_listen) {
+  ASSIGN_OR_RETURN(const std::shared_ptr<grpc::ServerCredentials> creds,
+                   ServerCredentials({.cert = absl::GetFlag(FLAGS_tls_cert),
+                                      .key = absl::GetFlag(FLAGS_tls_key),
+                                      .ca = absl::GetFlag(FLAGS_tls_ca),
+                                      .insecure = absl::GetFlag(FLAGS_insecure)}));
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGTERM, SIGINT}) sigaddset(&signals, sig);
+  sigprocmask(SIG_BLOCK, &signals, nullptr);  // before gRPC starts threads
+
+  // Probes see NOT_SERVING until the state is loaded and Sync listens.
+  std::unique_ptr<HealthServer> health;
+  if (const std::string a = absl::GetFlag(FLAGS_health_listen); !a.empty()) {
+    ASSIGN_OR_RETURN(health, HealthServer::Start(a));
+  }
+
+  Controller controller;
+  StateFileWatcher watcher(path, &controller);
+  RETURN_IF_ERROR(watcher.LoadInitial());
+
+  grpc::EnableDefaultHealthCheckService(true);
+  SyncService sync(&controller);
+  ASSIGN_OR_RETURN(const std::unique_ptr<grpc::Server> sync_server, Listen(listen, creds, &sync));
+  AdminService admin(&controller);
+  std::unique_ptr<grpc::Server> admin_server;
+  if (!admin_listen.empty()) {
+    ASSIGN_OR_RETURN(admin_server, Listen(admin_listen, creds, &admin, kMaxAdminMessageBytes));
+  }
+  std::unique_ptr<MetricsEndpoint> metrics;
+  if (const std::string a = absl::GetFlag(FLAGS_metrics_listen); !a.empty()) {
+    ASSIGN_OR_RETURN(metrics, MetricsEndpoint::Start(a, [&controller] {
+                       return CollectControllerMetrics(controller);
+                     }));
+  }
+  if (health) health->SetServing(true);
+  WEFT_LOG_INFO("serving version %d of %s: Sync on %s%s%s (%s)", controller.version(),
+                path, listen, admin_listen.empty() ? "" : ", Admin on ", admin_listen,
+                absl::GetFlag(FLAGS_insecure) ? "plaintext" : "mutual TLS");
+
+  RETURN_IF_ERROR(WatchUntilSignal(signals, path, watcher));
+  WEFT_LOG_INFO("shutting down");
+  if (health) health->Shutdown();
+  if (metrics) metrics->Stop();
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
+  sync_server->Shutdown(deadline);
+  if (admin_server) admin_server->Shutdown(deadline);
+  return absl::OkStatus();
 }
 
 }  // namespace
 
 absl::Status StateFileWatcher::LoadInitial() {
   stamp_ = Stamp(path_);
-  absl::StatusOr<State> state = LoadStateFile(path_);
-  if (!state.ok()) return state.status();
-  controller_->Apply(*std::move(state), path_);
+  ASSIGN_OR_RETURN(State state, LoadStateFile(path_));
+  controller_->Apply(std::move(state), path_);
   return absl::OkStatus();
 }
 
@@ -114,85 +196,11 @@ int RunController(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   const std::string path = absl::GetFlag(FLAGS_state);
   const std::string listen = absl::GetFlag(FLAGS_listen);
-  const std::string admin_listen = absl::GetFlag(FLAGS_admin_listen);
   if (path.empty() || listen.empty()) {
     return Fail(absl::InvalidArgumentError("--state and --listen are required"));
   }
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
-      ServerCredentials({.cert = absl::GetFlag(FLAGS_tls_cert),
-                         .key = absl::GetFlag(FLAGS_tls_key),
-                         .ca = absl::GetFlag(FLAGS_tls_ca),
-                         .insecure = absl::GetFlag(FLAGS_insecure)});
-  if (!creds.ok()) return Fail(creds.status());
-
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int sig : {SIGTERM, SIGINT}) sigaddset(&signals, sig);
-  sigprocmask(SIG_BLOCK, &signals, nullptr);  // before gRPC starts threads
-
-  // Probes see NOT_SERVING until the state is loaded and Sync listens.
-  std::unique_ptr<HealthServer> health;
-  if (const std::string a = absl::GetFlag(FLAGS_health_listen); !a.empty()) {
-    absl::StatusOr<std::unique_ptr<HealthServer>> h = HealthServer::Start(a);
-    if (!h.ok()) return Fail(h.status());
-    health = *std::move(h);
-  }
-
-  Controller controller;
-  StateFileWatcher watcher(path, &controller);
-  if (absl::Status s = watcher.LoadInitial(); !s.ok()) return Fail(s);
-
-  grpc::EnableDefaultHealthCheckService(true);
-  SyncService sync(&controller);
-  std::unique_ptr<grpc::Server> sync_server = Serve(listen, *creds, &sync);
-  if (sync_server == nullptr) {
-    return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
-  }
-  AdminService admin(&controller);
-  std::unique_ptr<grpc::Server> admin_server;
-  if (!admin_listen.empty()) {
-    admin_server = Serve(admin_listen, *creds, &admin, kMaxAdminMessageBytes);
-    if (admin_server == nullptr) {
-      return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", admin_listen)));
-    }
-  }
-  std::unique_ptr<MetricsEndpoint> metrics;
-  if (const std::string a = absl::GetFlag(FLAGS_metrics_listen); !a.empty()) {
-    absl::StatusOr<std::unique_ptr<MetricsEndpoint>> m =
-        MetricsEndpoint::Start(a, [&controller] { return CollectControllerMetrics(controller); });
-    if (!m.ok()) return Fail(m.status());
-    metrics = *std::move(m);
-  }
-  if (health) health->SetServing(true);
-  WEFT_LOG_INFO("serving version %d of %s: Sync on %s%s%s (%s)", controller.version(),
-                path, listen, admin_listen.empty() ? "" : ", Admin on ", admin_listen,
-                absl::GetFlag(FLAGS_insecure) ? "plaintext" : "mutual TLS");
-
-  const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
-  if (signal_fd < 0) return Fail(absl::InternalError(absl::StrCat("signalfd: ", std::strerror(errno))));
-  absl::StatusOr<FileEvents> events = FileEvents::Watch(path);
-  if (!events.ok()) {
-    WEFT_LOG_WARN("%s: the state file is only checked every --poll_ms",
-                  events.status().message());
-  }
-  const int poll_ms = std::max(10, absl::GetFlag(FLAGS_poll_ms));
-  for (;;) {
-    pollfd fds[2] = {{.fd = signal_fd, .events = POLLIN, .revents = 0},
-                     {.fd = events.ok() ? events->fd() : -1, .events = POLLIN, .revents = 0}};
-    if (poll(fds, 2, poll_ms) < 0 && errno != EINTR) {
-      return Fail(absl::InternalError(absl::StrCat("poll: ", std::strerror(errno))));
-    }
-    if (fds[0].revents & POLLIN) break;  // SIGTERM or SIGINT
-    if (fds[1].revents & POLLIN) events->Drain();
-    watcher.Poll();
-  }
-  close(signal_fd);
-  WEFT_LOG_INFO("shutting down");
-  if (health) health->Shutdown();
-  if (metrics) metrics->Stop();
-  const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
-  sync_server->Shutdown(deadline);
-  if (admin_server) admin_server->Shutdown(deadline);
+  const absl::Status status = Serve(path, listen, absl::GetFlag(FLAGS_admin_listen));
+  if (!status.ok()) return Fail(status);
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "common/base/log.h"
 #include "common/model/validate.h"
+#include "common/serving/grpc_status.h"
 #include "common/wire/convert.h"
 
 namespace weft {
@@ -106,8 +107,8 @@ grpc::Status AdminService::ApplyState(grpc::ServerContext* context,
     controller_->EditRejected();
     WEFT_LOG_WARN("ApplyState from %s refused: %s", context->peer(),
                   status.message());
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        std::string(status.message()));
+    // InvalidArgument, as every error of conversion and validation.
+    return ToGrpcStatus(status);
   }
   response->set_version(
       controller_->Apply(*std::move(state), absl::StrCat("ApplyState from ",

@@ -4,17 +4,17 @@
 #ifndef WEFT_COMMON_BASE_STATUS_H_
 #define WEFT_COMMON_BASE_STATUS_H_
 
-#include <string_view>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace weft {
 
 // "<context>: <message>", same code; OK stays OK.
-inline absl::Status WithContext(const absl::Status& status, std::string_view context) {
+inline absl::Status WithContext(const absl::Status& status, absl::string_view context) {
   if (status.ok()) return status;
   // Debian's Abseil has its own string_view, not std::string_view.
   return absl::Status(status.code(), absl::StrCat(absl::string_view(context.data(), context.size()),

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "common/base/status.h"
 
 namespace weft {
 namespace {
@@ -58,7 +59,7 @@ absl::StatusOr<Ipv4Prefix> ParseIpv4Prefix(absl::string_view text) {
         absl::StrCat("\"", text, "\" is not an IPv4 prefix"));
   }
   Ipv4Prefix prefix{*addr, static_cast<uint8_t>(length)};
-  if (absl::Status s = CheckIpv4Prefix(prefix); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckIpv4Prefix(prefix));
   return prefix;
 }
 

@@ -14,6 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/types/span.h"
+#include "common/base/status.h"
+#include "common/model/enum_names.h"
 #include "common/model/net_format.h"
 #include "common/model/validate.h"
 #include "common/model/yaml_doc.h"
@@ -23,11 +25,6 @@ namespace {
 
 enum class Presence { kOptional, kRequired };
 using enum Presence;
-
-absl::Status WithSource(absl::string_view source, const absl::Status& status) {
-  return absl::Status(status.code(),
-                      absl::StrCat(source, ": ", status.message()));
-}
 
 // Reads one YAML mapping (an object of the state) field by field, straight
 // into the model. The first error sticks: later reads do nothing and
@@ -107,16 +104,7 @@ class ObjectReader {
     *out = *text == "true";
   }
 
-  void Action(absl::string_view field, FirewallAction* out) {
-    std::optional<std::string> text = Scalar(field, kOptional);
-    if (!text) return;
-    if (*text != "allow" && *text != "deny") {
-      return Fail(field, absl::StrCat("\"", *text, "\" is not allow or deny"));
-    }
-    *out = *text == "allow" ? FirewallAction::kAllow : FirewallAction::kDeny;
-  }
-
-  // One of `names` (the text form of each value of E, in order).
+  // One of `names` (a table of enum_names.h).
   template <typename E, size_t N>
   void Enum(absl::string_view field, Presence presence,
             const std::pair<const char*, E> (&names)[N], E* out) {
@@ -128,12 +116,7 @@ class ObjectReader {
         return;
       }
     }
-    std::string choices;
-    for (size_t i = 0; i < N; ++i) {
-      absl::StrAppend(&choices, i == 0 ? "" : i + 1 == N ? " or " : ", ",
-                      names[i].first);
-    }
-    Fail(field, absl::StrCat("\"", *text, "\" is not ", choices));
+    Fail(field, absl::StrCat("\"", *text, "\" is not ", ChoiceList(names)));
   }
 
   // A list of values in a text form of net_format.h (or any parser of the
@@ -328,7 +311,7 @@ void ReadNode(ObjectReader& r, Node& node) {
 void ReadTenant(ObjectReader& r, Tenant& tenant) {
   r.Name(&tenant.name);
   r.Uint("id", kRequired, &tenant.id);
-  r.Action("default_action", &tenant.default_action);
+  r.Enum("default_action", kOptional, kFirewallActionNames, &tenant.default_action);
 }
 
 void ReadSegment(ObjectReader& r, Segment& segment) {
@@ -374,30 +357,18 @@ absl::StatusOr<PortRange> ParsePortRange(absl::string_view text) {
   return range;
 }
 
-constexpr std::pair<const char*, RuleDirection> kDirections[] = {
-    {"ingress", RuleDirection::kIngress}, {"egress", RuleDirection::kEgress}};
-constexpr std::pair<const char*, RuleProtocol> kProtocols[] = {
-    {"any", RuleProtocol::kAny},
-    {"tcp", RuleProtocol::kTcp},
-    {"udp", RuleProtocol::kUdp},
-    {"icmp", RuleProtocol::kIcmp}};
-constexpr std::pair<const char*, RuleAction> kRuleActions[] = {
-    {"allow", RuleAction::kAllow},
-    {"deny", RuleAction::kDeny},
-    {"reject", RuleAction::kReject}};
-
 void ReadPeer(ObjectReader& r, Rule& rule) {
   r.ParsedList("cidrs", &ParseIpv4Prefix, &rule.peer_cidrs);
   r.StringList("groups", &rule.peer_groups);
 }
 
 void ReadRule(ObjectReader& r, Rule& rule) {
-  r.Enum("direction", kRequired, kDirections, &rule.direction);
+  r.Enum("direction", kRequired, kRuleDirectionNames, &rule.direction);
   r.Object("peer", kOptional, &ReadPeer, &rule);
-  r.Enum("protocol", kOptional, kProtocols, &rule.protocol);
+  r.Enum("protocol", kOptional, kRuleProtocolNames, &rule.protocol);
   r.ParsedList("ports", &ParsePortRange, &rule.ports);
   r.OptionalUint("icmp_type", &rule.icmp_type);
-  r.Enum("action", kRequired, kRuleActions, &rule.action);
+  r.Enum("action", kRequired, kRuleActionNames, &rule.action);
   r.Bool("log", &rule.log);
 }
 
@@ -445,7 +416,7 @@ absl::StatusOr<State> ParseStateYaml(std::string_view text,
   r.List("routes", "route", &ReadRoute, &state.routes);
   r.List("groups", "group", &ReadGroup, &state.groups);
   r.List("policies", "policy", &ReadPolicy, &state.policies);
-  if (absl::Status s = r.Finish(); !s.ok()) return WithSource(source, s);
+  RETURN_IF_ERROR(WithContext(r.Finish(), source));
   return state;
 }
 
@@ -459,10 +430,8 @@ absl::StatusOr<State> LoadStateFile(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   // Moved out, not copied: the file's text is held once while parsing.
-  absl::StatusOr<State> state = ParseStateYaml(std::move(text).str(), path);
-  if (!state.ok()) return state.status();
-  if (absl::Status s = ValidateState(*state); !s.ok())
-    return WithSource(path, s);
+  ASSIGN_OR_RETURN(State state, ParseStateYaml(std::move(text).str(), path));
+  RETURN_IF_ERROR(WithContext(ValidateState(state), path));
   return state;
 }
 

@@ -8,6 +8,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "common/base/status.h"
+#include "common/model/enum_names.h"
 #include "common/model/net_format.h"
 #include "weft/abi.h"
 
@@ -79,6 +81,14 @@ absl::Status AddNamed(
   return absl::OkStatus();
 }
 
+// `value` is one of `names`, a table of enum_names.h.
+template <typename E, size_t N>
+absl::Status CheckEnum(const std::string& label, absl::string_view field,
+                       const std::pair<const char*, E> (&names)[N], E value) {
+  if (IsNamed(names, value)) return absl::OkStatus();
+  return FieldError(label, field, absl::StrCat("is not ", ChoiceList(names)));
+}
+
 class Validator {
  public:
   explicit Validator(const State& state) : state_(state) {}
@@ -90,7 +100,7 @@ class Validator {
           &Validator::CheckSegmentOverlaps, &Validator::CheckGroups,
           &Validator::CheckEndpoints, &Validator::CheckRoutes,
           &Validator::CheckPolicies}) {
-      if (absl::Status s = (this->*check)(); !s.ok()) return s;
+      RETURN_IF_ERROR((this->*check)());
     }
     return absl::OkStatus();
   }
@@ -102,6 +112,11 @@ class Validator {
   absl::Status CheckSegments();
   absl::Status CheckSegmentOverlaps();
   absl::Status CheckEndpoints();
+  // The address, MAC and interface of an endpoint whose segment and node exist.
+  absl::Status CheckEndpointIp(const Endpoint& ep, const Segment& seg, const std::string& label);
+  absl::Status CheckEndpointMac(const Endpoint& ep, const Segment& seg, const std::string& label);
+  absl::Status CheckEndpointInterface(const Endpoint& ep, const Node& node,
+                                      const std::string& label);
   absl::Status CheckRoutes();
   absl::Status CheckRoute(const Route& route, const std::string& label);
   absl::Status CheckGroups();
@@ -124,6 +139,14 @@ class Validator {
   // (tenant, name)
   absl::flat_hash_set<std::pair<absl::string_view, absl::string_view>> groups_;
   absl::flat_hash_map<absl::string_view, const Endpoint*> endpoints_;
+  // (tenant, ip)
+  absl::flat_hash_map<std::pair<absl::string_view, uint32_t>, const Endpoint*> endpoint_ips_;
+  // (segment, mac)
+  absl::flat_hash_map<std::pair<absl::string_view, MacAddress>, const Endpoint*> endpoint_macs_;
+  // (node, interface)
+  absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, const Endpoint*>
+      interfaces_;
+  absl::flat_hash_map<absl::string_view, size_t> interfaces_per_node_;
 };
 
 absl::Status Validator::CheckCapacity() {
@@ -164,7 +187,7 @@ absl::Status Validator::CheckNodes() {
   absl::flat_hash_map<uint32_t, const Node*> vteps;
   for (size_t i = 0; i < state_.nodes.size(); ++i) {
     const Node& node = state_.nodes[i];
-    if (absl::Status s = AddNamed("node", node, i, nodes_); !s.ok()) return s;
+    RETURN_IF_ERROR(AddNamed("node", node, i, nodes_));
     const std::string label = ObjectLabel("node", node.name, i);
     if (node.vtep == 0) return FieldError(label, "vtep", "must not be 0.0.0.0");
     if (auto [it, added] = vteps.emplace(node.vtep, &node); !added) {
@@ -181,9 +204,7 @@ absl::Status Validator::CheckTenants() {
   absl::flat_hash_map<uint32_t, const Tenant*> ids;
   for (size_t i = 0; i < state_.tenants.size(); ++i) {
     const Tenant& tenant = state_.tenants[i];
-    if (absl::Status s = AddNamed("tenant", tenant, i, tenants_); !s.ok()) {
-      return s;
-    }
+    RETURN_IF_ERROR(AddNamed("tenant", tenant, i, tenants_));
     const std::string label = ObjectLabel("tenant", tenant.name, i);
     if (tenant.id == 0) return FieldError(label, "id", "must not be 0");
     if (auto [it, added] = ids.emplace(tenant.id, &tenant); !added) {
@@ -199,9 +220,7 @@ absl::Status Validator::CheckSegments() {
   absl::flat_hash_map<uint32_t, const Segment*> vnis;
   for (size_t i = 0; i < state_.segments.size(); ++i) {
     const Segment& seg = state_.segments[i];
-    if (absl::Status s = AddNamed("segment", seg, i, segments_); !s.ok()) {
-      return s;
-    }
+    RETURN_IF_ERROR(AddNamed("segment", seg, i, segments_));
     const std::string label = ObjectLabel("segment", seg.name, i);
     if (!tenants_.contains(seg.tenant)) {
       return FieldError(label, "tenant",
@@ -286,18 +305,9 @@ absl::Status Validator::CheckSegmentOverlaps() {
 }
 
 absl::Status Validator::CheckEndpoints() {
-  absl::flat_hash_map<absl::string_view, const Endpoint*>& names = endpoints_;
-  absl::flat_hash_map<std::pair<absl::string_view, uint32_t>, const Endpoint*>
-      ips;  // (tenant, ip)
-  absl::flat_hash_map<std::pair<absl::string_view, MacAddress>, const Endpoint*>
-      macs;  // (segment, mac)
-  absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>,
-                      const Endpoint*>
-      interfaces;  // (node, interface)
-  absl::flat_hash_map<absl::string_view, size_t> interfaces_per_node;
   for (size_t i = 0; i < state_.endpoints.size(); ++i) {
     const Endpoint& ep = state_.endpoints[i];
-    if (absl::Status s = AddNamed("endpoint", ep, i, names); !s.ok()) return s;
+    RETURN_IF_ERROR(AddNamed("endpoint", ep, i, endpoints_));
     const std::string label = ObjectLabel("endpoint", ep.name, i);
     auto seg_it = segments_.find(ep.segment);
     if (seg_it == segments_.end()) {
@@ -310,87 +320,97 @@ absl::Status Validator::CheckEndpoints() {
       return FieldError(label, "node",
                         absl::StrCat("no node ", Quote(ep.node)));
     }
-    const Node& node = *node_it->second;
+    RETURN_IF_ERROR(CheckEndpointIp(ep, seg, label));
+    RETURN_IF_ERROR(CheckGroupRefs(label, "groups", seg.tenant, ep.groups));
+    RETURN_IF_ERROR(CheckEndpointMac(ep, seg, label));
+    RETURN_IF_ERROR(CheckEndpointInterface(ep, *node_it->second, label));
+  }
+  return absl::OkStatus();
+}
 
-    const std::string ip = FormatIpv4(ep.ip);
-    if (!seg.subnet.Contains(ep.ip)) {
-      return FieldError(
-          label, "ip",
-          absl::StrCat(ip, " is outside segment ", Quote(seg.name),
-                       "'s subnet ", FormatIpv4Prefix(seg.subnet)));
-    }
-    if (ep.ip == seg.subnet.addr || ep.ip == seg.subnet.Broadcast()) {
-      return FieldError(
-          label, "ip",
-          absl::StrCat(ip, " is the subnet's network or broadcast address"));
-    }
-    if (ep.ip == seg.gateway) {
-      return FieldError(label, "ip",
-                        absl::StrCat(ip, " is the segment's gateway address"));
-    }
-    if (auto [it, added] =
-            ips.emplace(std::pair(absl::string_view(seg.tenant), ep.ip), &ep);
-        !added) {
-      return FieldError(
-          label, "ip",
-          absl::StrCat(ip, " is already endpoint ", Quote(it->second->name),
-                       "'s in tenant ", Quote(seg.tenant)));
-    }
+absl::Status Validator::CheckEndpointIp(const Endpoint& ep, const Segment& seg,
+                                        const std::string& label) {
+  const std::string ip = FormatIpv4(ep.ip);
+  if (!seg.subnet.Contains(ep.ip)) {
+    return FieldError(
+        label, "ip",
+        absl::StrCat(ip, " is outside segment ", Quote(seg.name),
+                     "'s subnet ", FormatIpv4Prefix(seg.subnet)));
+  }
+  if (ep.ip == seg.subnet.addr || ep.ip == seg.subnet.Broadcast()) {
+    return FieldError(
+        label, "ip",
+        absl::StrCat(ip, " is the subnet's network or broadcast address"));
+  }
+  if (ep.ip == seg.gateway) {
+    return FieldError(label, "ip",
+                      absl::StrCat(ip, " is the segment's gateway address"));
+  }
+  if (auto [it, added] =
+          endpoint_ips_.emplace(std::pair(absl::string_view(seg.tenant), ep.ip), &ep);
+      !added) {
+    return FieldError(
+        label, "ip",
+        absl::StrCat(ip, " is already endpoint ", Quote(it->second->name),
+                     "'s in tenant ", Quote(seg.tenant)));
+  }
+  return absl::OkStatus();
+}
 
-    if (absl::Status s = CheckGroupRefs(label, "groups", seg.tenant, ep.groups);
-        !s.ok()) {
-      return s;
-    }
+absl::Status Validator::CheckEndpointMac(const Endpoint& ep, const Segment& seg,
+                                         const std::string& label) {
+  const std::string mac = FormatMac(ep.mac);
+  if (!IsUnicastMac(ep.mac)) {
+    return FieldError(label, "mac",
+                      absl::StrCat(mac, " is not a unicast MAC address"));
+  }
+  if (auto [it, added] =
+          endpoint_macs_.emplace(std::pair(absl::string_view(seg.name), ep.mac), &ep);
+      !added) {
+    return FieldError(
+        label, "mac",
+        absl::StrCat(mac, " is already endpoint ", Quote(it->second->name),
+                     "'s in segment ", Quote(seg.name)));
+  }
+  return absl::OkStatus();
+}
 
-    const std::string mac = FormatMac(ep.mac);
-    if (!IsUnicastMac(ep.mac)) {
-      return FieldError(label, "mac",
-                        absl::StrCat(mac, " is not a unicast MAC address"));
-    }
-    if (auto [it, added] =
-            macs.emplace(std::pair(absl::string_view(seg.name), ep.mac), &ep);
-        !added) {
-      return FieldError(
-          label, "mac",
-          absl::StrCat(mac, " is already endpoint ", Quote(it->second->name),
-                       "'s in segment ", Quote(seg.name)));
-    }
-
-    if (node.foreign) {
-      if (!ep.interface.empty()) {
-        return FieldError(label, "interface",
-                          absl::StrCat("node ", Quote(node.name),
-                                       " is foreign (runs no Weft agent), so "
-                                       "its endpoints take no interface"));
-      }
-      continue;
-    }
-    if (ep.interface.empty()) {
-      return FieldError(
-          label, "interface",
-          absl::StrCat("is required on Weft node ", Quote(node.name)));
-    }
-    if (ep.interface.size() > kMaxInterfaceName) {
+absl::Status Validator::CheckEndpointInterface(const Endpoint& ep, const Node& node,
+                                               const std::string& label) {
+  if (node.foreign) {
+    if (!ep.interface.empty()) {
       return FieldError(label, "interface",
-                        absl::StrCat(Quote(ep.interface), " is longer than ",
-                                     kMaxInterfaceName, " characters"));
-    }
-    if (auto [it, added] =
-            interfaces.emplace(std::pair(absl::string_view(node.name),
-                                         absl::string_view(ep.interface)),
-                               &ep);
-        !added) {
-      return FieldError(
-          label, "interface",
-          absl::StrCat(Quote(ep.interface), " on node ", Quote(node.name),
-                       " is already endpoint ", Quote(it->second->name), "'s"));
-    }
-    if (++interfaces_per_node[node.name] > WEFT_MAX_LOCAL_IFACES) {
-      return FieldError(label, "node",
                         absl::StrCat("node ", Quote(node.name),
-                                     " has more than ", WEFT_MAX_LOCAL_IFACES,
-                                     " interfaces, the datapath's capacity"));
+                                     " is foreign (runs no Weft agent), so "
+                                     "its endpoints take no interface"));
     }
+    return absl::OkStatus();
+  }
+  if (ep.interface.empty()) {
+    return FieldError(
+        label, "interface",
+        absl::StrCat("is required on Weft node ", Quote(node.name)));
+  }
+  if (ep.interface.size() > kMaxInterfaceName) {
+    return FieldError(label, "interface",
+                      absl::StrCat(Quote(ep.interface), " is longer than ",
+                                   kMaxInterfaceName, " characters"));
+  }
+  if (auto [it, added] =
+          interfaces_.emplace(std::pair(absl::string_view(node.name),
+                                        absl::string_view(ep.interface)),
+                              &ep);
+      !added) {
+    return FieldError(
+        label, "interface",
+        absl::StrCat(Quote(ep.interface), " on node ", Quote(node.name),
+                     " is already endpoint ", Quote(it->second->name), "'s"));
+  }
+  if (++interfaces_per_node_[node.name] > WEFT_MAX_LOCAL_IFACES) {
+    return FieldError(label, "node",
+                      absl::StrCat("node ", Quote(node.name),
+                                   " has more than ", WEFT_MAX_LOCAL_IFACES,
+                                   " interfaces, the datapath's capacity"));
   }
   return absl::OkStatus();
 }
@@ -400,7 +420,7 @@ absl::Status Validator::CheckRoutes() {
   for (size_t i = 0; i < state_.routes.size(); ++i) {
     const Route& route = state_.routes[i];
     const std::string label = ObjectLabel("route", RouteName(route), i);
-    if (absl::Status s = CheckRoute(route, label); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckRoute(route, label));
     const std::pair key(absl::string_view(route.tenant),
                         PrefixKey(route.prefix));
     if (!seen.insert(key).second) {
@@ -513,11 +533,8 @@ absl::Status Validator::CheckPolicies() {
   absl::flat_hash_map<absl::string_view, const Policy*> names;
   for (size_t i = 0; i < state_.policies.size(); ++i) {
     const Policy& policy = state_.policies[i];
-    if (absl::Status s = AddNamed("policy", policy, i, names); !s.ok()) {
-      return s;
-    }
-    const std::string label = ObjectLabel("policy", policy.name, i);
-    if (absl::Status s = CheckPolicy(policy, label); !s.ok()) return s;
+    RETURN_IF_ERROR(AddNamed("policy", policy, i, names));
+    RETURN_IF_ERROR(CheckPolicy(policy, ObjectLabel("policy", policy.name, i)));
   }
   return absl::OkStatus();
 }
@@ -533,11 +550,8 @@ absl::Status Validator::CheckPolicy(const Policy& policy,
                       "names no group and no endpoint: a policy must apply "
                       "to something");
   }
-  if (absl::Status s = CheckGroupRefs(label, "applied_to.groups", policy.tenant,
-                                      policy.applied_to_groups);
-      !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(
+      CheckGroupRefs(label, "applied_to.groups", policy.tenant, policy.applied_to_groups));
   absl::flat_hash_set<absl::string_view> seen;
   for (const std::string& name : policy.applied_to_endpoints) {
     auto it = endpoints_.find(name);
@@ -559,11 +573,7 @@ absl::Status Validator::CheckPolicy(const Policy& policy,
     }
   }
   for (size_t j = 0; j < policy.rules.size(); ++j) {
-    if (absl::Status s = CheckRule(policy, policy.rules[j],
-                                   absl::StrCat(label, ": rule ", j));
-        !s.ok()) {
-      return s;
-    }
+    RETURN_IF_ERROR(CheckRule(policy, policy.rules[j], absl::StrCat(label, ": rule ", j)));
   }
   return absl::OkStatus();
 }
@@ -572,29 +582,14 @@ absl::Status Validator::CheckRule(const Policy& policy, const Rule& rule,
                                   const std::string& label) const {
   // The enums come from YAML as names, but from other sources (a proto, a
   // cast) as numbers: refuse any value outside the enum.
-  if (rule.direction != RuleDirection::kIngress &&
-      rule.direction != RuleDirection::kEgress) {
-    return FieldError(label, "direction", "is not ingress or egress");
-  }
+  RETURN_IF_ERROR(CheckEnum(label, "direction", kRuleDirectionNames, rule.direction));
   for (const Ipv4Prefix& cidr : rule.peer_cidrs) {
     if (absl::Status s = CheckIpv4Prefix(cidr); !s.ok()) {
       return FieldError(label, "peer.cidrs", s.message());
     }
   }
-  if (absl::Status s = CheckGroupRefs(label, "peer.groups", policy.tenant,
-                                      rule.peer_groups);
-      !s.ok()) {
-    return s;
-  }
-  switch (rule.protocol) {
-    case RuleProtocol::kAny:
-    case RuleProtocol::kTcp:
-    case RuleProtocol::kUdp:
-    case RuleProtocol::kIcmp:
-      break;
-    default:
-      return FieldError(label, "protocol", "is not any, tcp, udp or icmp");
-  }
+  RETURN_IF_ERROR(CheckGroupRefs(label, "peer.groups", policy.tenant, rule.peer_groups));
+  RETURN_IF_ERROR(CheckEnum(label, "protocol", kRuleProtocolNames, rule.protocol));
   const bool has_ports =
       rule.protocol == RuleProtocol::kTcp || rule.protocol == RuleProtocol::kUdp;
   if (!rule.ports.empty() && !has_ports) {
@@ -625,14 +620,7 @@ absl::Status Validator::CheckRule(const Policy& policy, const Rule& rule,
           absl::StrCat("ICMP type ", *rule.icmp_type, " is outside 0..255"));
     }
   }
-  switch (rule.action) {
-    case RuleAction::kAllow:
-    case RuleAction::kDeny:
-    case RuleAction::kReject:
-      break;
-    default:
-      return FieldError(label, "action", "is not allow, deny or reject");
-  }
+  RETURN_IF_ERROR(CheckEnum(label, "action", kRuleActionNames, rule.action));
   return absl::OkStatus();
 }
 

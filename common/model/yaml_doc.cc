@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/base/status.h"
 
 namespace weft {
 namespace {
@@ -226,7 +227,7 @@ absl::StatusOr<YamlDoc> YamlDoc::Parse(absl::string_view text) {
     const absl::Status added = builder.Add(event);
     const bool end = event.type == YAML_STREAM_END_EVENT;
     yaml_event_delete(&event);
-    if (!added.ok()) return added;
+    RETURN_IF_ERROR(added);
     if (end) return doc;
   }
 }

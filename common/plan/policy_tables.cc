@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "common/base/status.h"
 #include "weft/abi.h"
 
 namespace weft {
@@ -85,7 +86,7 @@ class PolicyBuilder {
   // The rules in bit order (NumberPolicyRules).
   absl::StatusOr<std::vector<NumberedPolicyRule>> Numbered() {
     Index();
-    if (absl::Status s = NumberRules(); !s.ok()) return s;
+    RETURN_IF_ERROR(NumberRules());
     std::vector<NumberedPolicyRule> out;
     for (const NumberedRule& r : rules_) {
       out.push_back({r.index, r.policy,
@@ -96,7 +97,7 @@ class PolicyBuilder {
 
   absl::StatusOr<std::vector<MapTable>> Build() {
     Index();
-    if (absl::Status s = NumberRules(); !s.ok()) return s;
+    RETURN_IF_ERROR(NumberRules());
     std::vector<MapTable> tables = {Tenants(), Rules(), L4(), Peers(),
                                     Applied()};
     struct Capacity {
@@ -408,16 +409,14 @@ absl::StatusOr<std::vector<MapTable>> BuildPolicyTables(const State& state,
     return absl::InvalidArgumentError(
         absl::StrCat("policy slot ", slot, " is not 0 or 1"));
   }
-  absl::StatusOr<const Node*> self = FirewallNode(state, node);
-  if (!self.ok()) return self.status();
-  return PolicyBuilder(state, **self, slot).Build();
+  ASSIGN_OR_RETURN(const Node* self, FirewallNode(state, node));
+  return PolicyBuilder(state, *self, slot).Build();
 }
 
 absl::StatusOr<std::vector<NumberedPolicyRule>> NumberPolicyRules(
     const State& state, const std::string& node) {
-  absl::StatusOr<const Node*> self = FirewallNode(state, node);
-  if (!self.ok()) return self.status();
-  return PolicyBuilder(state, **self, 0).Numbered();
+  ASSIGN_OR_RETURN(const Node* self, FirewallNode(state, node));
+  return PolicyBuilder(state, *self, 0).Numbered();
 }
 
 }  // namespace weft

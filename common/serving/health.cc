@@ -3,6 +3,8 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "common/base/status.h"
+#include "common/serving/grpc_status.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/ext/health_check_service_server_builder_option.h"
 #include "grpcpp/security/credentials.h"
@@ -112,10 +114,7 @@ absl::StatusOr<std::string> CheckHealth(const std::string& address, const std::s
   request.set_service(service);
   HealthCheckResponse response;
   const grpc::Status status = stub->Check(&context, request, &response);
-  if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        absl::StrCat(address, ": ", status.error_message()));
-  }
+  RETURN_IF_ERROR(WithContext(FromGrpcStatus(status), address));
   return HealthCheckResponse::ServingStatus_Name(response.status());
 }
 

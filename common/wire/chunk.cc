@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/base/status.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/message.h"
@@ -81,20 +82,19 @@ absl::Status WriteChunks(
     return absl::InvalidArgumentError(
         absl::StrCat("chunk size ", max_bytes, " is too small"));
   }
-  absl::StatusOr<std::vector<ChunkPart>> parts =
-      SplitState(pieces, max_bytes - nonce.size());
-  if (!parts.ok()) return parts.status();
+  ASSIGN_OR_RETURN(const std::vector<ChunkPart> parts,
+                   SplitState(pieces, max_bytes - nonce.size()));
   v1::ControllerMessage message;
   v1::StateChunk* chunk = message.mutable_chunk();
   chunk->set_version(version);
   chunk->set_nonce(nonce);
-  chunk->set_count(static_cast<uint32_t>(parts->size()));
-  for (size_t i = 0; i < parts->size(); ++i) {
+  chunk->set_count(static_cast<uint32_t>(parts.size()));
+  for (size_t i = 0; i < parts.size(); ++i) {
     chunk->set_index(static_cast<uint32_t>(i));
     // Lent for the write only, and taken back before `message` can free
     // it: serializing reads the part, nothing writes it.
     chunk->unsafe_arena_set_allocated_part(
-        const_cast<v1::State*>(&(*parts)[i].state()));
+        const_cast<v1::State*>(&parts[i].state()));
     const bool written = write(message);
     chunk->unsafe_arena_release_part();
     if (!written) return absl::CancelledError("the stream is closed");
@@ -106,13 +106,11 @@ absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(
     absl::Span<const v1::State* const> pieces, uint64_t version,
     const std::string& nonce, size_t max_bytes) {
   std::vector<v1::StateChunk> chunks;
-  absl::Status status = WriteChunks(
-      pieces, version, nonce, max_bytes,
-      [&](const v1::ControllerMessage& message) {
-        chunks.push_back(message.chunk());
-        return true;
-      });
-  if (!status.ok()) return status;
+  RETURN_IF_ERROR(WriteChunks(pieces, version, nonce, max_bytes,
+                              [&](const v1::ControllerMessage& message) {
+                                chunks.push_back(message.chunk());
+                                return true;
+                              }));
   return chunks;
 }
 

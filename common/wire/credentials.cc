@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/base/status.h"
 
 namespace weft {
 namespace {
@@ -51,9 +52,7 @@ absl::StatusOr<Pems> ReadAll(const TlsFlags& flags) {
        {std::tuple("tls_cert", &flags.cert, &pems.cert),
         std::tuple("tls_key", &flags.key, &pems.key),
         std::tuple("tls_ca", &flags.ca, &pems.ca)}) {
-    absl::StatusOr<std::string> pem = ReadPem(flag, *path);
-    if (!pem.ok()) return pem.status();
-    *out = *std::move(pem);
+    ASSIGN_OR_RETURN(*out, ReadPem(flag, *path));
   }
   return pems;
 }
@@ -66,12 +65,11 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ClientCredentials(
       flags.ca.empty()) {
     return grpc::InsecureChannelCredentials();
   }
-  absl::StatusOr<Pems> pems = ReadAll(flags);
-  if (!pems.ok()) return pems.status();
+  ASSIGN_OR_RETURN(const Pems pems, ReadAll(flags));
   grpc::SslCredentialsOptions options;
-  options.pem_root_certs = pems->ca;
-  options.pem_private_key = pems->key;
-  options.pem_cert_chain = pems->cert;
+  options.pem_root_certs = pems.ca;
+  options.pem_private_key = pems.key;
+  options.pem_cert_chain = pems.cert;
   return grpc::SslCredentials(options);
 }
 
@@ -81,12 +79,11 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
       flags.ca.empty()) {
     return grpc::InsecureServerCredentials();
   }
-  absl::StatusOr<Pems> pems = ReadAll(flags);
-  if (!pems.ok()) return pems.status();
+  ASSIGN_OR_RETURN(const Pems pems, ReadAll(flags));
   grpc::SslServerCredentialsOptions options(
       GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  options.pem_root_certs = pems->ca;
-  options.pem_key_cert_pairs.push_back({pems->key, pems->cert});
+  options.pem_root_certs = pems.ca;
+  options.pem_key_cert_pairs.push_back({pems.key, pems.cert});
   return grpc::SslServerCredentials(options);
 }
 
