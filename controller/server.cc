@@ -22,6 +22,7 @@
 #include "controller/file_events.h"
 #include "controller/metrics.h"
 #include "controller/service.h"
+#include "common/serving/flags.h"
 #include "common/serving/health.h"
 #include "common/serving/http_server.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -32,19 +33,9 @@ ABSL_FLAG(std::string, state, "", "YAML desired-state file, watched for changes"
 ABSL_FLAG(std::string, listen, "", "address of the Sync service, e.g. 0.0.0.0:7000");
 ABSL_FLAG(std::string, admin_listen, "",
           "address of the Admin service (same credentials); none when empty");
-ABSL_FLAG(std::string, tls_cert, "", "PEM certificate of the controller");
-ABSL_FLAG(std::string, tls_key, "", "PEM private key of the controller");
-ABSL_FLAG(std::string, tls_ca, "", "PEM CA that signs the agents' certificates");
-ABSL_FLAG(bool, insecure, false, "plaintext, no authentication (tests only)");
 ABSL_FLAG(int, poll_ms, 1000,
           "how often the state file is checked for changes besides the wake-ups of "
           "inotify on its directory (the only check where inotify does not work)");
-ABSL_FLAG(std::string, metrics_listen, "",
-          "address of the Prometheus /metrics endpoint (plain HTTP), e.g. 0.0.0.0:9466; "
-          "none when empty");
-ABSL_FLAG(std::string, health_listen, "",
-          "address of a plaintext grpc.health.v1 listener for probes, e.g. 0.0.0.0:9467; "
-          "none when empty (the Sync and Admin listeners serve it too, with their TLS)");
 
 namespace weft {
 namespace {
@@ -118,11 +109,9 @@ int RunController(int argc, char** argv) {
   if (path.empty() || listen.empty()) {
     return Fail(absl::InvalidArgumentError("--state and --listen are required"));
   }
+  const ServingFlags serving = ServingFlagsFromCommandLine();
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
-      ServerCredentials({.cert = absl::GetFlag(FLAGS_tls_cert),
-                         .key = absl::GetFlag(FLAGS_tls_key),
-                         .ca = absl::GetFlag(FLAGS_tls_ca),
-                         .insecure = absl::GetFlag(FLAGS_insecure)});
+      ServerCredentials(serving.tls);
   if (!creds.ok()) return Fail(creds.status());
 
   sigset_t signals;
@@ -132,7 +121,7 @@ int RunController(int argc, char** argv) {
 
   // Probes see NOT_SERVING until the state is loaded and Sync listens.
   std::unique_ptr<HealthServer> health;
-  if (const std::string a = absl::GetFlag(FLAGS_health_listen); !a.empty()) {
+  if (const std::string& a = serving.health_listen; !a.empty()) {
     absl::StatusOr<std::unique_ptr<HealthServer>> h = HealthServer::Start(a);
     if (!h.ok()) return Fail(h.status());
     health = *std::move(h);
@@ -157,7 +146,7 @@ int RunController(int argc, char** argv) {
     }
   }
   std::unique_ptr<MetricsServer> metrics;
-  if (const std::string a = absl::GetFlag(FLAGS_metrics_listen); !a.empty()) {
+  if (const std::string& a = serving.metrics_listen; !a.empty()) {
     absl::StatusOr<std::unique_ptr<MetricsServer>> m =
         MetricsServer::Start(a, [&controller] { return CollectControllerMetrics(controller); });
     if (!m.ok()) return Fail(m.status());
@@ -166,7 +155,7 @@ int RunController(int argc, char** argv) {
   if (health) health->SetServing(true);
   WEFT_LOG_INFO("serving version %d of %s: Sync on %s%s%s (%s)", controller.version(),
                 path, listen, admin_listen.empty() ? "" : ", Admin on ", admin_listen,
-                absl::GetFlag(FLAGS_insecure) ? "plaintext" : "mutual TLS");
+                serving.tls.insecure ? "plaintext" : "mutual TLS");
 
   const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
   if (signal_fd < 0) return Fail(absl::InternalError(absl::StrCat("signalfd: ", std::strerror(errno))));
