@@ -4,21 +4,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/datapath/netdev.h"
-#include "common/plan/policy_tables.h"
-#include "common/plan/tables.h"
 #include "common/base/log.h"
+#include "common/base/status.h"
 #include "common/model/state_yaml.h"
 #include "common/model/validate.h"
+#include "common/plan/policy_tables.h"
+#include "common/plan/tables.h"
 
 namespace weft {
 namespace {
 
 absl::StatusOr<State> LoadValidState(const std::string& path) {
-  absl::StatusOr<State> state = LoadStateFile(path);
-  if (!state.ok()) return state.status();
-  if (absl::Status s = ValidateState(*state); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat(path, ": ", s.message()));
-  }
+  ASSIGN_OR_RETURN(State state, LoadStateFile(path));
+  RETURN_IF_ERROR(WithContext(ValidateState(state), path));
   return state;
 }
 
@@ -26,12 +24,11 @@ absl::StatusOr<State> LoadValidState(const std::string& path) {
 // and its firewall tables build (the slot does not matter).
 absl::Status ProbeState(const State& state, const std::string& node) {
   NodeSettings probe{.node = node};
-  if (auto tables = BuildNodeTables(state, probe, [](const std::string&) { return 0u; });
-      !tables.ok()) {
-    return tables.status();
-  }
+  RETURN_IF_ERROR(BuildNodeTables(state, probe, [](const std::string&) { return 0u; }));
   return BuildPolicyTables(state, node, 0).status();
 }
+
+const char* HookName(Hook hook) { return hook == Hook::kXdp ? "XDP" : "TC"; }
 
 }  // namespace
 
@@ -41,6 +38,7 @@ uint64_t Agent::AppliedVersion() const {
 }
 
 Agent::View Agent::Snapshot() const {
+  absl::MutexLock lock(&mu_);
   return View{.options = options_,
               .has_state = has_state_,
               .state = state_,
@@ -55,76 +53,67 @@ std::string Agent::PinDir() const {
 
 absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const AgentOptions& options) {
   std::unique_ptr<Agent> agent(new Agent(options));
-  const bool from_file = !options.state_path.empty();
-  if (from_file) {
-    absl::StatusOr<State> state = LoadValidState(options.state_path);
-    if (!state.ok()) return state.status();
-    agent->state_ = *std::move(state);
-    agent->has_state_ = true;
-    agent->policy_in_force_.reset();
+  std::optional<State> file_state;
+  if (!options.state_path.empty()) {
+    ASSIGN_OR_RETURN(file_state, LoadValidState(options.state_path));
   }
-
   agent->underlay_ifindex_ = InterfaceIndex(options.underlay);
   if (agent->underlay_ifindex_ == 0) {
     return absl::NotFoundError(
         absl::StrCat("underlay interface ", options.underlay, " does not exist"));
   }
   // Check the state fits this node before touching the kernel.
-  if (from_file) {
-    if (absl::Status s = ProbeState(agent->state_, options.node); !s.ok()) return s;
-  }
+  if (file_state) RETURN_IF_ERROR(ProbeState(*file_state, options.node));
+  ASSIGN_OR_RETURN(agent->datapath_, Datapath::Load(agent->PinDir()));
 
-  absl::StatusOr<std::unique_ptr<Datapath>> datapath = Datapath::Load(agent->PinDir());
-  if (!datapath.ok()) return datapath.status();
-  agent->datapath_ = *std::move(datapath);
-
-  if (!from_file) {
+  if (!file_state) {
     WEFT_LOG_INFO("node %s: programs loaded, maps in %s; waiting for the controller's state",
                   options.node, agent->PinDir());
     return agent;
   }
-  if (absl::Status s = agent->Reconcile(); !s.ok()) return s;
-  if (absl::Status s = agent->AttachUnderlay(); !s.ok()) return s;
+  absl::MutexLock lock(&agent->mu_);
+  agent->ReplaceStateLocked(*std::move(file_state));
+  RETURN_IF_ERROR(agent->ReconcileLocked());
+  RETURN_IF_ERROR(agent->AttachUnderlayLocked());
   WEFT_LOG_INFO("node %s: %s attached to %s, %d VM interfaces, state version %d, maps in %s",
-                options.node, options.underlay_hook == Hook::kXdp ? "XDP" : "TC",
-                options.underlay, agent->attached_.size(), agent->state_.version,
-                agent->PinDir());
+                options.node, HookName(options.underlay_hook), options.underlay,
+                agent->attached_.size(), agent->state_.version, agent->PinDir());
   return agent;
 }
 
-absl::Status Agent::AttachUnderlay() {
+absl::Status Agent::AttachUnderlayLocked() {
   const int underlay_prog = options_.underlay_hook == Hook::kXdp
                                 ? datapath_->UnderlayXdpProgramFd()
                                 : datapath_->UnderlayTcProgramFd();
-  if (absl::Status s = AttachIngress(options_.underlay_hook, underlay_ifindex_, underlay_prog);
-      !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("underlay ", options_.underlay, ": ", s.message()));
-  }
+  RETURN_IF_ERROR(WithContext(AttachIngress(options_.underlay_hook, underlay_ifindex_,
+                                            underlay_prog),
+                              absl::StrCat("underlay ", options_.underlay)));
   underlay_attached_ = true;
   return absl::OkStatus();
 }
 
 absl::Status Agent::ApplyState(State state) {
-  if (absl::Status s = ProbeState(state, options_.node); !s.ok()) return s;
-  state_ = std::move(state);
-  has_state_ = true;
-  StateReplaced();
-  if (absl::Status s = Reconcile(); !s.ok()) return s;
+  RETURN_IF_ERROR(ProbeState(state, options_.node));
+  absl::MutexLock lock(&mu_);
+  ReplaceStateLocked(std::move(state));
+  RETURN_IF_ERROR(ReconcileLocked());
   if (!underlay_attached_) {
-    if (absl::Status s = AttachUnderlay(); !s.ok()) return s;
+    RETURN_IF_ERROR(AttachUnderlayLocked());
     WEFT_LOG_INFO("node %s: %s attached to %s, %d VM interfaces, state version %d",
-                  options_.node, options_.underlay_hook == Hook::kXdp ? "XDP" : "TC",
-                  options_.underlay, attached_.size(), state_.version);
+                  options_.node, HookName(options_.underlay_hook), options_.underlay,
+                  attached_.size(), state_.version);
   }
   return absl::OkStatus();
 }
 
-void Agent::StateReplaced() {
+void Agent::ReplaceStateLocked(State state) {
+  state_ = std::move(state);
+  has_state_ = true;
   policy_in_force_.reset();
   state_changed_ = true;
 }
 
-bool Agent::FullReconcileDue(absl::Time now) const {
+bool Agent::FullReconcileDueLocked(absl::Time now) const {
   if (state_changed_ || now >= next_full_reconcile_) return true;
   absl::StatusOr<uint16_t> mtu = InterfaceMtu(options_.underlay);
   if (!mtu.ok() || *mtu != underlay_mtu_) return true;
@@ -135,37 +124,40 @@ bool Agent::FullReconcileDue(absl::Time now) const {
 }
 
 absl::Status Agent::Reconcile() {
+  absl::MutexLock lock(&mu_);
+  return ReconcileLocked();
+}
+
+absl::Status Agent::ReconcileLocked() {
   if (!has_state_) return absl::OkStatus();  // nothing to write before the first state
   const absl::Time now = absl::Now();
   // A large fleet's tables take a while to build and to compare with the
   // maps: every second only when something they depend on changed.
-  if (!FullReconcileDue(now)) return SyncAttachments(attached_);
+  if (!FullReconcileDueLocked(now)) return SyncAttachmentsLocked(attached_);
 
-  absl::StatusOr<uint16_t> mtu = InterfaceMtu(options_.underlay);
-  if (!mtu.ok()) return mtu.status();
+  ASSIGN_OR_RETURN(const uint16_t mtu, InterfaceMtu(options_.underlay));
   NodeSettings settings{.node = options_.node,
                         .underlay_ifindex = underlay_ifindex_,
-                        .underlay_mtu = *mtu,
+                        .underlay_mtu = mtu,
                         .ct_timeouts = options_.ct_timeouts};
   std::map<std::string, uint32_t> lookups;
   std::map<std::string, uint32_t> local_interfaces;
   {
-    absl::StatusOr<NodeTables> tables =
-        BuildNodeTables(state_, settings, [&lookups](const std::string& name) {
-          return lookups[name] = InterfaceIndex(name);
-        });
-    if (!tables.ok()) return tables.status();
+    ASSIGN_OR_RETURN(NodeTables tables,
+                     BuildNodeTables(state_, settings, [&lookups](const std::string& name) {
+                       return lookups[name] = InterfaceIndex(name);
+                     }));
     // Maps first: a VM's program must find its binding, and the firewall its
     // rules, from its first packet.
-    if (absl::Status s = datapath_->Apply(*tables); !s.ok()) return s;
-    local_interfaces = std::move(tables->local_interfaces);
+    RETURN_IF_ERROR(datapath_->Apply(tables));
+    local_interfaces = std::move(tables.local_interfaces);
   }  // freed before the firewall's tables are built (~30 MiB at 100k endpoints)
-  if (absl::Status s = ApplyPolicy(); !s.ok()) return s;
-  if (absl::Status s = SyncAttachments(local_interfaces); !s.ok()) return s;
+  RETURN_IF_ERROR(ApplyPolicyLocked());
+  RETURN_IF_ERROR(SyncAttachmentsLocked(local_interfaces));
 
   const bool new_state = state_changed_;
   lookups_ = std::move(lookups);
-  underlay_mtu_ = *mtu;
+  underlay_mtu_ = mtu;
   state_changed_ = false;
   next_full_reconcile_ = now + options_.full_resync;
   // A new state's temporaries (the update or the parsed file, the
@@ -178,14 +170,13 @@ absl::Status Agent::Reconcile() {
   return absl::OkStatus();
 }
 
-absl::Status Agent::SyncAttachments(const std::map<std::string, uint32_t>& wanted_in) {
+absl::Status Agent::SyncAttachmentsLocked(const std::map<std::string, uint32_t>& wanted_in) {
   // `wanted_in` may be attached_ itself, which the loops below change.
   const std::map<std::string, uint32_t> wanted = wanted_in;
-  absl::StatusOr<uint32_t> vm_prog_id = ProgramId(datapath_->VmProgramFd());
-  if (!vm_prog_id.ok()) return vm_prog_id.status();
+  ASSIGN_OR_RETURN(const uint32_t vm_prog_id, ProgramId(datapath_->VmProgramFd()));
   for (const auto& [name, ifindex] : wanted) {
     absl::StatusOr<uint32_t> current = AttachedProgramId(Hook::kTc, ifindex);
-    if (current.ok() && *current == *vm_prog_id) {
+    if (current.ok() && *current == vm_prog_id) {
       attached_[name] = ifindex;
       continue;
     }
@@ -213,7 +204,7 @@ absl::Status Agent::SyncAttachments(const std::map<std::string, uint32_t>& wante
   return absl::OkStatus();
 }
 
-absl::Status Agent::ApplyPolicy() {
+absl::Status Agent::ApplyPolicyLocked() {
   // Until the BPF objects carry the firewall's maps there is nothing to
   // write: forwarding works, the policy is not enforced. Checked by name,
   // so the agent enforces policy as soon as it loads objects that have them.
@@ -226,42 +217,39 @@ absl::Status Agent::ApplyPolicy() {
     }
     return absl::OkStatus();
   }
-  absl::StatusOr<weft_policy_ctl> before = datapath_->PolicyControl();
-  if (!before.ok()) return before.status();
+  ASSIGN_OR_RETURN(const weft_policy_ctl before, datapath_->PolicyControl());
   // The tables depend on the state alone: with the same state and the
   // rule set this agent put in force still active, a resync need not even
   // build them (a large rule set takes a while).
-  if (policy_in_force_ && policy_in_force_->active_slot == before->active_slot &&
-      policy_in_force_->generation == before->generation) {
+  if (policy_in_force_ && policy_in_force_->active_slot == before.active_slot &&
+      policy_in_force_->generation == before.generation) {
     return absl::OkStatus();
   }
-  if (absl::Status s = datapath_->ApplyPolicy([this](uint32_t slot) {
-        return BuildPolicyTables(state_, options_.node, slot);
-      });
-      !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("firewall: ", s.message()));
-  }
-  absl::StatusOr<weft_policy_ctl> after = datapath_->PolicyControl();
-  if (!after.ok()) return after.status();
-  if (after->generation != before->generation) {
+  const State& state = state_;
+  RETURN_IF_ERROR(WithContext(datapath_->ApplyPolicy([&state, this](uint32_t slot) {
+                                return BuildPolicyTables(state, options_.node, slot);
+                              }),
+                              "firewall"));
+  ASSIGN_OR_RETURN(const weft_policy_ctl after, datapath_->PolicyControl());
+  if (after.generation != before.generation) {
     WEFT_LOG_INFO("node %s: firewall rule set generation %d active (slot %d)", options_.node,
-                  after->generation, after->active_slot);
+                  after.generation, after.active_slot);
   }
-  policy_in_force_ = *after;
+  policy_in_force_ = after;
   return absl::OkStatus();
 }
 
 absl::Status Agent::ReloadState() {
-  absl::StatusOr<State> state = LoadValidState(options_.state_path);
-  if (!state.ok()) return state.status();
-  if (absl::Status s = ProbeState(*state, options_.node); !s.ok()) return s;
-  state_ = *std::move(state);
-  StateReplaced();
+  ASSIGN_OR_RETURN(State state, LoadValidState(options_.state_path));
+  RETURN_IF_ERROR(ProbeState(state, options_.node));
+  absl::MutexLock lock(&mu_);
+  ReplaceStateLocked(std::move(state));
   WEFT_LOG_INFO("state version %d loaded from %s", state_.version, options_.state_path);
-  return Reconcile();
+  return ReconcileLocked();
 }
 
 absl::Status Agent::Shutdown() {
+  absl::MutexLock lock(&mu_);
   // Only what this agent attached: one that never got a state must not
   // take down the programs a previous agent left forwarding.
   absl::Status result = underlay_attached_
@@ -269,7 +257,7 @@ absl::Status Agent::Shutdown() {
                             : absl::OkStatus();
   for (const auto& [name, ifindex] : attached_) {
     if (InterfaceIndex(name) != ifindex) continue;  // gone with its VM
-    if (absl::Status s = DetachIngress(Hook::kTc, ifindex); !s.ok()) result.Update(s);
+    result.Update(DetachIngress(Hook::kTc, ifindex));
   }
   attached_.clear();
   result.Update(datapath_->Unpin());

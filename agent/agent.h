@@ -4,13 +4,16 @@
 #ifndef WEFT_AGENT_AGENT_H_
 #define WEFT_AGENT_AGENT_H_
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/datapath/attach.h"
 #include "agent/datapath/datapath.h"
@@ -33,6 +36,8 @@ struct AgentOptions {
   absl::Duration full_resync = absl::Seconds(60);
 };
 
+// Used from several threads (the main loop, the sync client's, the local
+// API's): every public method takes the agent's own lock where it needs it.
 class Agent {
  public:
   // Loads and validates the state file, loads the programs (adopting pinned
@@ -43,25 +48,29 @@ class Agent {
 
   // Re-resolves interfaces (VMs come and go), rewrites what changed in the
   // maps, attaches the VM program where an endpoint's interface appeared.
-  absl::Status Reconcile();
+  absl::Status Reconcile() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Re-reads the state file. An invalid file changes nothing.
-  absl::Status ReloadState();
+  absl::Status ReloadState() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Installs a state from the controller (already validated for this node:
   // ValidateForNode) and reconciles; the first one also attaches the
   // underlay program.
-  absl::Status ApplyState(State state);
+  absl::Status ApplyState(State state) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Detaches every program and removes the pins.
-  absl::Status Shutdown();
+  absl::Status Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
 
   std::string PinDir() const;
 
   // The state version in the maps, also after a restart that adopted them.
   uint64_t AppliedVersion() const;
 
-  // What the local API (agent/api/) reports; call under the agent's lock.
+  // Programs attached and a state applied (readiness); takes no lock, so a
+  // probe or a scrape never waits for a long reconcile.
+  bool Ready() const { return underlay_attached_; }
+
+  // What the local API (agent/api/) reports.
   struct View {
     AgentOptions options;
     bool has_state = false;
@@ -70,7 +79,7 @@ class Agent {
     bool underlay_attached = false;
     std::map<std::string, uint32_t> attached;  // VM interfaces: name -> ifindex
   };
-  View Snapshot() const;
+  View Snapshot() const ABSL_LOCKS_EXCLUDED(mu_);
 
   // The loaded datapath, for read-only use (metrics): map reads need no
   // lock, its fds do not change while the agent lives.
@@ -79,41 +88,49 @@ class Agent {
  private:
   explicit Agent(AgentOptions options) : options_(std::move(options)) {}
 
+  // Takes `state` as the desired state: the next Reconcile is a full one.
+  void ReplaceStateLocked(State state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Status ReconcileLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   // Makes the firewall maps enforce state_'s policies (a no-op when they
   // already do; tolerated while the BPF objects lack the maps).
-  absl::Status ApplyPolicy();
+  absl::Status ApplyPolicyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  absl::Status AttachUnderlay();
+  absl::Status AttachUnderlayLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Attaches the VM program to `wanted` (name -> ifindex) where it is not,
   // detaches it from what it was on and is no longer wanted.
-  absl::Status SyncAttachments(const std::map<std::string, uint32_t>& wanted);
+  absl::Status SyncAttachmentsLocked(const std::map<std::string, uint32_t>& wanted)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Whether a Reconcile has to rebuild and re-check the maps.
-  bool FullReconcileDue(absl::Time now) const;
+  bool FullReconcileDueLocked(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // The state was replaced: the next Reconcile is a full one.
-  void StateReplaced();
-
+  // Set by Start, then unchanged: read without the lock.
   AgentOptions options_;
-  State state_;
-  bool has_state_ = false;  // Reconcile writes nothing before the first state
-  bool underlay_attached_ = false;
   std::unique_ptr<Datapath> datapath_;
   uint32_t underlay_ifindex_ = 0;
+
+  mutable absl::Mutex mu_;
+  State state_ ABSL_GUARDED_BY(mu_);
+  // Reconcile writes nothing before the first state.
+  bool has_state_ ABSL_GUARDED_BY(mu_) = false;
+  // Written under mu_, read without it (Ready).
+  std::atomic<bool> underlay_attached_{false};
   // Interfaces the VM program is attached to: name -> ifindex.
-  std::map<std::string, uint32_t> attached_;
-  bool warned_no_policy_maps_ = false;
+  std::map<std::string, uint32_t> attached_ ABSL_GUARDED_BY(mu_);
+  bool warned_no_policy_maps_ ABSL_GUARDED_BY(mu_) = false;
   // weft_pol_ctl as the last ApplyPolicy of state_ left it; reset whenever
   // state_ is replaced.
-  std::optional<weft_policy_ctl> policy_in_force_;
+  std::optional<weft_policy_ctl> policy_in_force_ ABSL_GUARDED_BY(mu_);
   // What the last full Reconcile was computed from, besides state_: the
   // interfaces it looked up (name -> ifindex, 0 absent) and the underlay
   // MTU; and when the next one is due regardless.
-  bool state_changed_ = true;
-  std::map<std::string, uint32_t> lookups_;
-  uint16_t underlay_mtu_ = 0;
-  absl::Time next_full_reconcile_ = absl::InfinitePast();
+  bool state_changed_ ABSL_GUARDED_BY(mu_) = true;
+  std::map<std::string, uint32_t> lookups_ ABSL_GUARDED_BY(mu_);
+  uint16_t underlay_mtu_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time next_full_reconcile_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 }  // namespace weft

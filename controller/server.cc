@@ -24,6 +24,7 @@
 #include "controller/file_events.h"
 #include "controller/metrics.h"
 #include "controller/service.h"
+#include "common/serving/flags.h"
 #include "common/serving/health.h"
 #include "common/serving/metrics_endpoint.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -34,19 +35,9 @@ ABSL_FLAG(std::string, state, "", "YAML desired-state file, watched for changes"
 ABSL_FLAG(std::string, listen, "", "address of the Sync service, e.g. 0.0.0.0:7000");
 ABSL_FLAG(std::string, admin_listen, "",
           "address of the Admin service (same credentials); none when empty");
-ABSL_FLAG(std::string, tls_cert, "", "PEM certificate of the controller");
-ABSL_FLAG(std::string, tls_key, "", "PEM private key of the controller");
-ABSL_FLAG(std::string, tls_ca, "", "PEM CA that signs the agents' certificates");
-ABSL_FLAG(bool, insecure, false, "plaintext, no authentication (tests only)");
 ABSL_FLAG(int, poll_ms, 1000,
           "how often the state file is checked for changes besides the wake-ups of "
           "inotify on its directory (the only check where inotify does not work)");
-ABSL_FLAG(std::string, metrics_listen, "",
-          "address of the Prometheus /metrics endpoint (plain HTTP), e.g. 0.0.0.0:9466; "
-          "none when empty");
-ABSL_FLAG(std::string, health_listen, "",
-          "address of a plaintext grpc.health.v1 listener for probes, e.g. 0.0.0.0:9467; "
-          "none when empty (the Sync and Admin listeners serve it too, with their TLS)");
 
 namespace weft {
 namespace {
@@ -115,11 +106,9 @@ absl::Status WatchUntilSignal(const sigset_t& signals, const std::string& path,
 // Loads the state file, serves it until SIGTERM or SIGINT, then stops.
 absl::Status Serve(const std::string& path, const std::string& listen,
                    const std::string& admin_listen) {
+  const ServingFlags serving = ServingFlagsFromCommandLine();
   ASSIGN_OR_RETURN(const std::shared_ptr<grpc::ServerCredentials> creds,
-                   ServerCredentials({.cert = absl::GetFlag(FLAGS_tls_cert),
-                                      .key = absl::GetFlag(FLAGS_tls_key),
-                                      .ca = absl::GetFlag(FLAGS_tls_ca),
-                                      .insecure = absl::GetFlag(FLAGS_insecure)}));
+                   ServerCredentials(serving.tls));
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -128,7 +117,7 @@ absl::Status Serve(const std::string& path, const std::string& listen,
 
   // Probes see NOT_SERVING until the state is loaded and Sync listens.
   std::unique_ptr<HealthServer> health;
-  if (const std::string a = absl::GetFlag(FLAGS_health_listen); !a.empty()) {
+  if (const std::string& a = serving.health_listen; !a.empty()) {
     ASSIGN_OR_RETURN(health, HealthServer::Start(a));
   }
 
@@ -145,7 +134,7 @@ absl::Status Serve(const std::string& path, const std::string& listen,
     ASSIGN_OR_RETURN(admin_server, Listen(admin_listen, creds, &admin, kMaxAdminMessageBytes));
   }
   std::unique_ptr<MetricsEndpoint> metrics;
-  if (const std::string a = absl::GetFlag(FLAGS_metrics_listen); !a.empty()) {
+  if (const std::string& a = serving.metrics_listen; !a.empty()) {
     ASSIGN_OR_RETURN(metrics, MetricsEndpoint::Start(a, [&controller] {
                        return CollectControllerMetrics(controller);
                      }));
@@ -153,7 +142,7 @@ absl::Status Serve(const std::string& path, const std::string& listen,
   if (health) health->SetServing(true);
   WEFT_LOG_INFO("serving version %d of %s: Sync on %s%s%s (%s)", controller.version(),
                 path, listen, admin_listen.empty() ? "" : ", Admin on ", admin_listen,
-                absl::GetFlag(FLAGS_insecure) ? "plaintext" : "mutual TLS");
+                serving.tls.insecure ? "plaintext" : "mutual TLS");
 
   RETURN_IF_ERROR(WatchUntilSignal(signals, path, watcher));
   WEFT_LOG_INFO("shutting down");

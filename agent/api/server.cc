@@ -180,7 +180,6 @@ class ApiServer::Impl final : public v1::AgentApi::Service {
   explicit Impl(ApiServerOptions o) : o_(std::move(o)) {}
 
   Agent::View Snapshot() {
-    std::lock_guard<std::mutex> lock(*o_.agent_mu);
     return o_.agent->Snapshot();
   }
   const Datapath& dp() const { return o_.agent->datapath(); }

@@ -23,7 +23,6 @@ namespace weft::api {
 struct ApiServerOptions {
   std::string socket_path;  // its directory is created (0755) if missing
   Agent* agent = nullptr;
-  std::mutex* agent_mu = nullptr;
   std::string controller;      // empty: standalone
   const SyncClient* sync = nullptr;  // controller mode
 };

@@ -4,6 +4,7 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 
+#include <functional>
 #include <random>
 #include <utility>
 
@@ -102,17 +103,16 @@ void SyncClient::Start() {
 
 void SyncClient::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopping_ = true;
     if (context_ != nullptr) context_->TryCancel();
   }
-  cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
 bool SyncClient::SleepUnlessStopping(absl::Duration d) {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, absl::ToChronoNanoseconds(d), [&] { return stopping_; });
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&stopping_), d);
   return !stopping_;
 }
 
@@ -122,7 +122,7 @@ void SyncClient::Run() {
     if (RunStream()) backoff.Reset();
     const absl::Duration wait = backoff.Next();
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       if (stopping_) return;
     }
     WEFT_LOG_INFO("controller %s: reconnecting in %d ms", options_.controller,
@@ -131,23 +131,58 @@ void SyncClient::Run() {
   }
 }
 
-bool SyncClient::RunStream() {
-  grpc::ClientContext context;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return false;
-    context_ = &context;
+// Drops a stream that leaves an update half received: calls `on_stall`
+// (from its own thread, once) when an update is in progress and no message
+// came for `timeout`. Stops with its destructor.
+class SyncClient::StallWatchdog {
+ public:
+  StallWatchdog(absl::Duration timeout, std::function<void(absl::Duration idle)> on_stall)
+      : timeout_(timeout), on_stall_(std::move(on_stall)) {
+    thread_ = std::thread([this] { Run(); });
   }
-  ++streams_;
-  // Wait for the channel to connect instead of failing at once while it is
-  // in TRANSIENT_FAILURE: this thread then drives the connection (TCP, TLS
-  // handshake) instead of gRPC's 5 s backup poller, and gRPC's reconnect
-  // backoff (100 ms .. backoff_max, jittered) paces the attempts. Stop()
-  // still cancels the wait.
-  context.set_wait_for_ready(true);
-  std::unique_ptr<grpc::ClientReaderWriter<v1::AgentMessage, v1::ControllerMessage>>
-      stream = stub_->Stream(&context);
+  ~StallWatchdog() {
+    {
+      absl::MutexLock lock(&mu_);
+      done_ = true;
+    }
+    thread_.join();
+  }
 
+  void MessageReceived() { last_message_ns_ = absl::GetCurrentTimeNanos(); }
+  void SetUpdateInProgress(bool in_progress) { in_progress_ = in_progress; }
+
+ private:
+  void Run() {
+    absl::MutexLock lock(&mu_);
+    while (!done_) {
+      mu_.AwaitWithTimeout(absl::Condition(&done_), absl::Milliseconds(200));
+      if (done_) break;
+      const absl::Duration idle =
+          absl::Nanoseconds(absl::GetCurrentTimeNanos() - last_message_ns_.load());
+      if (in_progress_ && idle > timeout_) {
+        on_stall_(idle);
+        break;
+      }
+    }
+  }
+
+  const absl::Duration timeout_;
+  const std::function<void(absl::Duration idle)> on_stall_;
+  std::atomic<bool> in_progress_{false};
+  std::atomic<int64_t> last_message_ns_{absl::GetCurrentTimeNanos()};
+  absl::Mutex mu_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+bool SyncClient::SetLiveContext(grpc::ClientContext* context) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return false;
+  context_ = context;
+  return true;
+}
+
+v1::AgentMessage SyncClient::Hello() const {
   v1::AgentMessage hello;
   v1::Hello* h = hello.mutable_hello();
   h->set_node(options_.node);
@@ -155,82 +190,87 @@ bool SyncClient::RunStream() {
   h->add_capabilities("sotw");
   h->add_capabilities("chunked");
   h->set_applied_version(handler_.applied_version());
+  return hello;
+}
 
-  bool received = false;
-  ChunkAssembler assembler;
+bool SyncClient::RunStream() {
+  grpc::ClientContext context;
+  if (!SetLiveContext(&context)) return false;
+  ++streams_;
+  // Wait for the channel to connect instead of failing at once while it is
+  // in TRANSIENT_FAILURE: this thread then drives the connection (TCP, TLS
+  // handshake) instead of gRPC's 5 s backup poller, and gRPC's reconnect
+  // backoff (100 ms .. backoff_max, jittered) paces the attempts. Stop()
+  // still cancels the wait.
+  context.set_wait_for_ready(true);
+  std::unique_ptr<Stream> stream = stub_->Stream(&context);
+  const v1::AgentMessage hello = Hello();
   handler_.NewStream();
 
-  // Watchdog: drops a stream that leaves an update half received.
-  std::mutex watch_mu;
-  std::condition_variable watch_cv;
-  bool done = false;
-  std::atomic<bool> in_progress{false};
-  std::atomic<int64_t> last_message_ns{absl::GetCurrentTimeNanos()};
-  std::thread watchdog([&] {
-    std::unique_lock<std::mutex> lock(watch_mu);
-    while (!done) {
-      watch_cv.wait_for(lock, std::chrono::milliseconds(200));
-      if (done) break;
-      const absl::Duration idle = absl::Nanoseconds(
-          absl::GetCurrentTimeNanos() - last_message_ns.load());
-      if (in_progress && idle > options_.stall_timeout) {
-        WEFT_LOG_WARN(
-            "controller %s: update half received and nothing for %s; "
-            "dropping the stream",
-            options_.controller, absl::FormatDuration(idle));
-        context.TryCancel();
-        break;
-      }
-    }
-  });
-
-  if (stream->Write(hello)) {
-    for (;;) {
-      // A fresh message each time: a reused one keeps a whole chunk's
-      // worth of cleared objects allocated between updates.
-      v1::ControllerMessage message;
-      if (!stream->Read(&message)) break;
-      last_message_ns = absl::GetCurrentTimeNanos();
-      if (!received) {
-        received = true;
-        connected_ = true;
-        WEFT_LOG_INFO("controller %s: connected as node %s",
-                      options_.controller, options_.node);
-      }
-      if (!message.has_chunk()) continue;  // a newer controller's message
-      absl::StatusOr<std::optional<Update>> update = assembler.Add(message.chunk());
-      message = v1::ControllerMessage();  // converted: its memory goes before the apply
-      in_progress = assembler.in_progress();
-      if (!update.ok()) {
-        WEFT_LOG_ERROR("controller %s: %s; dropping the stream",
-                       options_.controller, update.status().message());
-        context.TryCancel();
-        break;
-      }
-      if (!update->has_value()) continue;
-      const v1::AgentMessage reply = handler_.Handle(*std::move(*update));
-      if (reply.has_nack()) ++nacks_;
-      if (reply.has_ack()) {
-        ++acks_;
-        WEFT_LOG_INFO("applied state version %d (nonce %s)",
-                      reply.ack().version(), reply.ack().nonce());
-      }
-      if (!stream->Write(reply)) break;
-    }
-  }
+  bool received = false;
   {
-    std::lock_guard<std::mutex> lock(watch_mu);
-    done = true;
+    StallWatchdog watchdog(options_.stall_timeout, [&](absl::Duration idle) {
+      WEFT_LOG_WARN("controller %s: update half received and nothing for %s; "
+                    "dropping the stream",
+                    options_.controller, absl::FormatDuration(idle));
+      context.TryCancel();
+    });
+    if (stream->Write(hello)) received = ServeUpdates(*stream, context, watchdog);
   }
-  watch_cv.notify_all();
-  watchdog.join();
   context.TryCancel();  // Finish() must not wait for a controller we left
   const grpc::Status status = stream->Finish();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     context_ = nullptr;
   }
   connected_ = false;
+  LogStreamEnd(status);
+  return received;
+}
+
+bool SyncClient::ServeUpdates(Stream& stream, grpc::ClientContext& context,
+                              StallWatchdog& watchdog) {
+  bool received = false;
+  ChunkAssembler assembler;
+  for (;;) {
+    // A fresh message each time: a reused one keeps a whole chunk's
+    // worth of cleared objects allocated between updates.
+    v1::ControllerMessage message;
+    if (!stream.Read(&message)) break;
+    watchdog.MessageReceived();
+    if (!received) {
+      received = true;
+      connected_ = true;
+      WEFT_LOG_INFO("controller %s: connected as node %s", options_.controller, options_.node);
+    }
+    if (!message.has_chunk()) continue;  // a newer controller's message
+    absl::StatusOr<std::optional<Update>> update = assembler.Add(message.chunk());
+    message = v1::ControllerMessage();  // converted: its memory goes before the apply
+    watchdog.SetUpdateInProgress(assembler.in_progress());
+    if (!update.ok()) {
+      WEFT_LOG_ERROR("controller %s: %s; dropping the stream", options_.controller,
+                     update.status().message());
+      context.TryCancel();
+      break;
+    }
+    if (!update->has_value()) continue;
+    if (!stream.Write(Answer(*std::move(*update)))) break;
+  }
+  return received;
+}
+
+v1::AgentMessage SyncClient::Answer(Update update) {
+  v1::AgentMessage reply = handler_.Handle(std::move(update));
+  if (reply.has_nack()) ++nacks_;
+  if (reply.has_ack()) {
+    ++acks_;
+    WEFT_LOG_INFO("applied state version %d (nonce %s)", reply.ack().version(),
+                  reply.ack().nonce());
+  }
+  return reply;
+}
+
+void SyncClient::LogStreamEnd(const grpc::Status& status) const {
   WEFT_LOG_WARN("controller %s: stream ended: %s%s; keeping state version %d",
                 options_.controller, status.error_message().empty()
                                          ? std::string("code ")
@@ -238,7 +278,6 @@ bool SyncClient::RunStream() {
                 status.error_message().empty() ? absl::StrCat(status.error_code())
                                                : std::string(),
                 handler_.applied_version());
-  return received;
 }
 
 }  // namespace weft

@@ -7,16 +7,17 @@
 #define WEFT_AGENT_SYNC_CLIENT_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/model/state.h"
 #include "common/wire/chunk.h"
@@ -92,11 +93,23 @@ class SyncClient {
   }
 
  private:
-  void Run();
+  using Stream = grpc::ClientReaderWriter<v1::AgentMessage, v1::ControllerMessage>;
+  class StallWatchdog;
+
+  void Run() ABSL_LOCKS_EXCLUDED(mu_);
   // One stream, until it ends; true when the controller sent anything.
-  bool RunStream();
+  bool RunStream() ABSL_LOCKS_EXCLUDED(mu_);
+  // Makes `context` the one Stop() cancels; false when stopping.
+  bool SetLiveContext(grpc::ClientContext* context) ABSL_LOCKS_EXCLUDED(mu_);
+  v1::AgentMessage Hello() const;
+  // Reads the controller's messages, answering every complete update, until
+  // the stream ends or is dropped; true when the controller sent anything.
+  bool ServeUpdates(Stream& stream, grpc::ClientContext& context, StallWatchdog& watchdog);
+  // The handler's Ack or Nack for `update`, counted.
+  v1::AgentMessage Answer(Update update);
+  void LogStreamEnd(const grpc::Status& status) const;
   // Sleeps, or returns false at once when stopping.
-  bool SleepUnlessStopping(absl::Duration d);
+  bool SleepUnlessStopping(absl::Duration d) ABSL_LOCKS_EXCLUDED(mu_);
 
   SyncClientOptions options_;
   UpdateHandler handler_;
@@ -105,10 +118,9 @@ class SyncClient {
   std::atomic<bool> connected_{false};
   std::atomic<uint64_t> acks_{0}, nacks_{0}, streams_{0};
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;                   // guarded by mu_
-  grpc::ClientContext* context_ = nullptr;  // the live stream's; mu_
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;  // the live stream's
 };
 
 // The IPv4 addresses of interface `name` (the VTEPs a Hello announces).

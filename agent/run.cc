@@ -1,0 +1,76 @@
+#include "agent/run.h"
+
+#include <signal.h>
+
+#include <fstream>
+#include <memory>
+
+#include "agent/agent.h"
+#include "agent/services.h"
+#include "common/base/log.h"
+#include "common/base/status.h"
+
+namespace weft {
+namespace {
+
+// Signals are taken synchronously in the loop below, never mid-write.
+sigset_t BlockSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
+  sigprocmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+// Reconciles every --resync_seconds (SIGHUP: re-reads the state file) until
+// SIGTERM or SIGINT; says ready (ready file, health) once the agent is.
+void ReconcileUntilStopped(const AgentProcessOptions& options, Agent& agent,
+                           const AgentServices& services, HealthServer* health,
+                           const sigset_t& signals) {
+  bool ready_announced = false;
+  const timespec period = absl::ToTimespec(options.resync);
+  for (;;) {
+    if (!ready_announced && agent.Ready()) {
+      if (!options.ready_file.empty()) std::ofstream(options.ready_file) << "ready\n";
+      if (health) health->SetServing(true);
+      ready_announced = true;
+    }
+    const int sig = sigtimedwait(&signals, nullptr, &period);
+    if (sig == SIGTERM || sig == SIGINT) return;
+    if (sig == SIGHUP && services.from_controller()) {
+      WEFT_LOG_INFO("SIGHUP ignored: the state comes from the controller");
+      continue;
+    }
+    const absl::Status status = sig == SIGHUP ? agent.ReloadState() : agent.Reconcile();
+    if (!status.ok()) WEFT_LOG_ERROR("%s; keeping the last good state", status.ToString());
+  }
+}
+
+absl::Status Leave(const AgentProcessOptions& options, Agent& agent) {
+  if (!options.detach_on_exit) {
+    WEFT_LOG_INFO("leaving the programs attached and the maps pinned in %s "
+                  "(--detach_on_exit=false); bye", agent.PinDir());
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(agent.Shutdown());
+  WEFT_LOG_INFO("detached and unpinned; bye");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RunAgent(const AgentProcessOptions& options) {
+  const sigset_t signals = BlockSignals();
+  // Probes see NOT_SERVING from here until the agent is ready.
+  ASSIGN_OR_RETURN(std::unique_ptr<HealthServer> health,
+                   StartHealth(options.serving.health_listen));
+  ASSIGN_OR_RETURN(std::unique_ptr<Agent> agent, Agent::Start(options.agent));
+  ASSIGN_OR_RETURN(std::unique_ptr<AgentServices> services,
+                   AgentServices::Start(options, *agent));
+  ReconcileUntilStopped(options, *agent, *services, health.get(), signals);
+  if (health) health->Shutdown();
+  services->Stop();
+  return Leave(options, *agent);
+}
+
+}  // namespace weft
