@@ -103,7 +103,6 @@ class Agent {
   uint32_t underlay_ifindex_ = 0;
   // Interfaces the VM program is attached to: name -> ifindex.
   std::map<std::string, uint32_t> attached_;
-  bool warned_no_policy_maps_ = false;
   // weft_pol_ctl as the last ApplyPolicy of state_ left it; reset whenever
   // state_ is replaced.
   std::optional<weft_policy_ctl> policy_in_force_;
