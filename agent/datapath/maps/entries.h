@@ -64,7 +64,8 @@ absl::StatusOr<std::vector<Entry<Key, Value>>> ReadEntries(const Datapath& dp, M
   return out;
 }
 
-// The value at `key`; NotFound when there is none.
+// The value at `key`; NotFound when there is none. LookupRaw: the caller
+// sized key and value.
 absl::Status LookupRaw(const Datapath& dp, Map map, const void* key, void* value);
 template <typename Key, typename Value>
 absl::StatusOr<Value> Lookup(const Datapath& dp, Map map, const Key& key) {
@@ -74,9 +75,11 @@ absl::StatusOr<Value> Lookup(const Datapath& dp, Map map, const Key& key) {
   return value;
 }
 
-// Every index of a per-CPU array, summed over the CPUs by add(total, one).
+// Calls visit(index, one CPU's value) for every index of a per-CPU array
+// and every possible CPU.
 absl::Status ForEachCpuValue(const Datapath& dp, Map map, size_t value_size,
                              absl::FunctionRef<void(uint32_t index, const void* value)> visit);
+// Every index of a per-CPU array, summed over the CPUs by add(total, one).
 template <typename Value, size_t kCount, typename Add>
 absl::StatusOr<std::array<Value, kCount>> SumPerCpuArray(const Datapath& dp, Map map, Add add) {
   RETURN_IF_ERROR(CheckSizes(dp, map, sizeof(uint32_t), sizeof(Value)));
