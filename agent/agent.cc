@@ -205,18 +205,6 @@ absl::Status Agent::SyncAttachmentsLocked(const std::map<std::string, uint32_t>&
 }
 
 absl::Status Agent::ApplyPolicyLocked() {
-  // Until the BPF objects carry the firewall's maps there is nothing to
-  // write: forwarding works, the policy is not enforced. Checked by name,
-  // so the agent enforces policy as soon as it loads objects that have them.
-  if (!datapath_->HasPolicyMaps()) {
-    if (!state_.policies.empty() && !warned_no_policy_maps_) {
-      WEFT_LOG_WARN("node %s: %d firewall policies NOT enforced: the loaded BPF "
-                    "objects have no weft_pol_* maps",
-                    options_.node, state_.policies.size());
-      warned_no_policy_maps_ = true;
-    }
-    return absl::OkStatus();
-  }
   ASSIGN_OR_RETURN(const weft_policy_ctl before, datapath_->PolicyControl());
   // The tables depend on the state alone: with the same state and the
   // rule set this agent put in force still active, a resync need not even

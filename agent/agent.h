@@ -120,7 +120,6 @@ class Agent {
   std::atomic<bool> underlay_attached_{false};
   // Interfaces the VM program is attached to: name -> ifindex.
   std::map<std::string, uint32_t> attached_ ABSL_GUARDED_BY(mu_);
-  bool warned_no_policy_maps_ ABSL_GUARDED_BY(mu_) = false;
   // weft_pol_ctl as the last ApplyPolicy of state_ left it; reset whenever
   // state_ is replaced.
   std::optional<weft_policy_ctl> policy_in_force_ ABSL_GUARDED_BY(mu_);

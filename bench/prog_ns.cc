@@ -64,6 +64,7 @@
 
 #include "common/plan/conntrack_key.h"
 #include "agent/datapath/datapath.h"
+#include "agent/datapath/maps/counters.h"
 #include "common/plan/policy_tables.h"
 #include "common/plan/tables.h"
 #include "common/model/state.h"
@@ -205,11 +206,11 @@ class Runner {
     Result r{.name = c.name, .hook = c.hook, .bytes = c.packet.size()};
 
     // Check the path first: verdict and the one reason counted.
-    auto before = dp_->ReadCounters();
+    auto before = ReadCounters(*dp_);
     uint32_t ret = 0;
     if (c.before) c.before();
     Once(c, ifindex, 1, &ret);
-    auto after = dp_->ReadCounters();
+    auto after = ReadCounters(*dp_);
     if (!before.ok() || !after.ok()) Die("ReadCounters failed");
     int counted = -1, total = 0;
     for (int i = 0; i < WEFT_REASON_COUNT; ++i) {
@@ -400,7 +401,7 @@ FwResult MeasureFirewall(Datapath& dp, Runner& runner, int rules, int iterations
   out.build_ms = build_ms;
   out.entries = entries;
 
-  const int ct_fd = dp.MapFd(WEFT_MAP_CT);
+  const int ct_fd = dp.MapFd(Map::kCt);
   if (ct_fd < 0) Die("no weft_ct map");
   const uint32_t vm1 = Ip("10.0.1.10"), r1 = Ip("10.0.1.11");
   const weft_ct_key new_key = ConntrackKey(1, 6, vm1, kFwNewSport, r1, kFwDport);

@@ -27,8 +27,14 @@
 #include "agent/api/packet.h"
 #include "agent/datapath/attach.h"
 #include "agent/datapath/bpf_error.h"
+#include "agent/datapath/maps/conntrack.h"
+#include "agent/datapath/maps/counters.h"
+#include "agent/datapath/maps/endpoints.h"
+#include "agent/datapath/maps/policy.h"
+#include "agent/datapath/maps/routes.h"
 #include "common/plan/policy_tables.h"
 #include "common/base/log.h"
+#include "common/serving/grpc_status.h"
 #include "agent/sync/client.h"
 #include "grpcpp/grpcpp.h"
 #include "weft/v1/agent_api.grpc.pb.h"
@@ -36,40 +42,8 @@
 namespace weft::api {
 namespace {
 
-constexpr const char* kCtStateNames[] = {"new",         "syn_sent", "syn_recv",
-                                         "established", "fin_wait", "closing"};
-constexpr const char* kCtStatLabels[] = {
-#define WEFT_CT_STAT_LABEL_(name, label) label,
-    WEFT_CT_STATS(WEFT_CT_STAT_LABEL_)
-#undef WEFT_CT_STAT_LABEL_
-};
 constexpr const char* kTraceCt[] = {"none", "miss", "hit", "related", "picked_up"};
 
-std::string CtStateName(unsigned s) {
-  return s < std::size(kCtStateNames) ? kCtStateNames[s] : absl::StrCat(s);
-}
-std::string ActionName(unsigned a) {
-  switch (a) {
-    case WEFT_ACTION_ALLOW:
-      return "allow";
-    case WEFT_ACTION_DENY:
-      return "deny";
-    case WEFT_ACTION_REJECT:
-      return "reject";
-  }
-  return absl::StrCat(a);
-}
-std::string RouteKindName(unsigned k) {
-  switch (k) {
-    case WEFT_ROUTE_CONNECTED:
-      return "connected";
-    case WEFT_ROUTE_REMOTE:
-      return "remote";
-    case WEFT_ROUTE_BLACKHOLE:
-      return "blackhole";
-  }
-  return absl::StrCat(k);
-}
 std::string TcActionName(int a) {
   switch (a) {
     case 0:
@@ -87,43 +61,10 @@ std::string IfName(uint32_t ifindex) {
   char buf[IF_NAMESIZE] = {};
   return ifindex && if_indextoname(ifindex, buf) ? std::string(buf) : "";
 }
-grpc::Status Error(const absl::Status& s) {
-  grpc::StatusCode code = grpc::StatusCode::INTERNAL;
-  switch (s.code()) {
-    case absl::StatusCode::kInvalidArgument:
-      code = grpc::StatusCode::INVALID_ARGUMENT;
-      break;
-    case absl::StatusCode::kNotFound:
-      code = grpc::StatusCode::NOT_FOUND;
-      break;
-    case absl::StatusCode::kFailedPrecondition:
-      code = grpc::StatusCode::FAILED_PRECONDITION;
-      break;
-    default:
-      break;
-  }
-  return grpc::Status(code, std::string(s.message()));
-}
 uint64_t MonotonicNs() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return uint64_t(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
-}
-
-// Every key/value of a map as raw bytes.
-template <typename K, typename V>
-std::vector<std::pair<K, V>> Dump(int fd) {
-  std::vector<std::pair<K, V>> out;
-  if (fd < 0) return out;
-  K key{}, next{};
-  V value{};
-  const void* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    if (bpf_map_lookup_elem(fd, &next, &value) == 0) out.emplace_back(next, value);
-    key = next;
-    prev = &key;
-  }
-  return out;
 }
 
 // Names from the state: tenants by id, rules by index.
@@ -264,19 +205,16 @@ absl::Status ApiServer::Impl::Listen() {
   chmod(o_.socket_path.c_str(), 0600);
   if (struct stat st{}; stat(o_.socket_path.c_str(), &st) == 0) socket_ino_ = st.st_ino;
 
-  const int events_fd = dp().MapFd(WEFT_MAP_EVENTS);
-  if (events_fd >= 0) {
-    ring_ = ring_buffer__new(
-        events_fd,
-        [](void* ctx, void* data, size_t size) -> int {
-          if (size < sizeof(weft_event)) return 0;
-          weft_event ev;
-          std::memcpy(&ev, data, sizeof ev);
-          return static_cast<Impl*>(ctx)->HandleEvent(ev);
-        },
-        this, nullptr);
-    if (!ring_) WEFT_LOG_WARN("monitor: cannot read %s: %s", WEFT_MAP_EVENTS, std::strerror(errno));
-  }
+  ring_ = ring_buffer__new(
+      dp().MapFd(Map::kEvents),
+      [](void* ctx, void* data, size_t size) -> int {
+        if (size < sizeof(weft_event)) return 0;
+        weft_event ev;
+        std::memcpy(&ev, data, sizeof ev);
+        return static_cast<Impl*>(ctx)->HandleEvent(ev);
+      },
+      this, nullptr);
+  if (!ring_) WEFT_LOG_WARN("monitor: cannot read %s: %s", WEFT_MAP_EVENTS, std::strerror(errno));
   poller_ = std::thread([this] { PollEvents(); });
   return absl::OkStatus();
 }
@@ -417,15 +355,13 @@ grpc::Status ApiServer::Impl::Status(grpc::ServerContext*, const v1::StatusReque
         xdp ? "weft_underlay_xdp" : "weft_underlay_tc");
   }
   for (const auto& [name, ifindex] : v.attached) add(name, ifindex, Hook::kTc, "weft_vm_ingress");
-  out->set_policy_maps(dp().HasPolicyMaps());
+  out->set_policy_maps(true);  // every object built since the firewall has them
   if (auto ctl = dp().PolicyControl(); ctl.ok()) {
     out->set_policy_slot(ctl->active_slot);
     out->set_policy_generation(ctl->generation);
-    uint32_t rules = 0;
-    for (const auto& [key, rule] : Dump<weft_rule_key, weft_rule>(dp().MapFd(WEFT_MAP_POL_RULES))) {
-      rules += key.slot == ctl->active_slot;
+    if (auto rules = ReadPolicyRules(dp(), ctl->active_slot); rules.ok()) {
+      out->set_policy_rules(rules->size());
     }
-    out->set_policy_rules(rules);
   }
   return grpc::Status::OK;
 }
@@ -435,10 +371,10 @@ grpc::Status ApiServer::Impl::Endpoints(grpc::ServerContext*, const v1::Endpoint
   const Agent::View v = Snapshot();
   const Names names(v);
   // The datapath's endpoints, named from the state.
+  absl::StatusOr<std::vector<EndpointEntry>> entries = ReadEndpointsByIp(dp());
+  if (!entries.ok()) return ToGrpcStatus(entries.status());
   std::map<std::pair<uint32_t, uint32_t>, weft_endpoint> in_maps;
-  for (const auto& [key, ep] : Dump<weft_ip_key, weft_endpoint>(dp().MapFd(WEFT_MAP_EP_BY_IP))) {
-    in_maps[{key.tenant_id, ntohl(key.ip_be)}] = ep;
-  }
+  for (const auto& [key, ep] : *entries) in_maps[{key.tenant_id, ntohl(key.ip_be)}] = ep;
   std::set<std::pair<uint32_t, uint32_t>> seen;
   std::vector<v1::EndpointInfo> list;
   for (const Endpoint& e : v.state.endpoints) {
@@ -493,12 +429,9 @@ grpc::Status ApiServer::Impl::Routes(grpc::ServerContext*, const v1::RoutesReque
                                      v1::RoutesResponse* out) {
   const Agent::View v = Snapshot();
   const Names names(v);
-  auto entries = Dump<weft_route_key, weft_route>(dp().MapFd(WEFT_MAP_ROUTES));
-  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
-    return std::tuple(ntohl(a.first.tenant_id_be), ntohl(a.first.addr_be), a.first.prefixlen) <
-           std::tuple(ntohl(b.first.tenant_id_be), ntohl(b.first.addr_be), b.first.prefixlen);
-  });
-  for (const auto& [key, r] : entries) {
+  absl::StatusOr<std::vector<RouteEntry>> routes = ReadRoutes(dp());
+  if (!routes.ok()) return ToGrpcStatus(routes.status());
+  for (const auto& [key, r] : *routes) {
     const uint32_t tenant_id = ntohl(key.tenant_id_be);
     if (req->tenant_id() && req->tenant_id() != tenant_id) continue;
     v1::RouteInfo* info = out->add_routes();
@@ -529,21 +462,20 @@ grpc::Status ApiServer::Impl::Conntrack(grpc::ServerContext*, const v1::Conntrac
   uint32_t addr_filter = 0;
   if (!req->address().empty()) {
     absl::StatusOr<uint32_t> a = ParseIpv4(req->address());
-    if (!a.ok()) return Error(a.status());
+    if (!a.ok()) return ToGrpcStatus(a.status());
     addr_filter = *a;
   }
   uint32_t generation = 0;
   if (auto ctl = dp().PolicyControl(); ctl.ok()) generation = ctl->generation;
   const uint64_t now = MonotonicNs();
-  auto entries = Dump<weft_ct_key, weft_ct_entry>(dp().MapFd(WEFT_MAP_CT));
-  out->set_total(entries.size());
+  absl::StatusOr<std::vector<ConntrackEntry>> entries = ReadConntrack(dp());
+  if (!entries.ok()) return ToGrpcStatus(entries.status());
+  out->set_total(entries->size());
   std::vector<v1::ConntrackEntry> list;
-  for (const auto& [k, e] : entries) {
-    const bool orig_lo = e.flags & WEFT_CT_F_ORIG_IS_LO;
-    const uint32_t src = ntohl(orig_lo ? k.addr_lo_be : k.addr_hi_be);
-    const uint32_t dst = ntohl(orig_lo ? k.addr_hi_be : k.addr_lo_be);
-    const uint16_t sport = ntohs(orig_lo ? k.port_lo_be : k.port_hi_be);
-    const uint16_t dport = ntohs(orig_lo ? k.port_hi_be : k.port_lo_be);
+  for (const ConntrackEntry& entry : *entries) {
+    const weft_ct_key& k = entry.key;
+    const weft_ct_entry& e = entry.value;
+    const auto [src, dst, sport, dport] = FlowOf(entry);
     if (req->tenant_id() && req->tenant_id() != k.tenant_id) continue;
     if (addr_filter && addr_filter != src && addr_filter != dst) continue;
     if (req->port() && req->port() != sport && req->port() != dport) continue;
@@ -584,8 +516,8 @@ grpc::Status ApiServer::Impl::Conntrack(grpc::ServerContext*, const v1::Conntrac
 
 grpc::Status ApiServer::Impl::Counters(grpc::ServerContext*, const v1::CountersRequest*,
                                        v1::CountersResponse* out) {
-  absl::StatusOr<weft::Counters> counters = dp().ReadCounters();
-  if (!counters.ok()) return Error(counters.status());
+  absl::StatusOr<weft::Counters> counters = ReadCounters(dp());
+  if (!counters.ok()) return ToGrpcStatus(counters.status());
   for (int r = 0; r < WEFT_REASON_COUNT; ++r) {
     v1::Counter* c = out->add_counters();
     c->set_reason(std::string(ReasonLabel(r)));
@@ -593,18 +525,12 @@ grpc::Status ApiServer::Impl::Counters(grpc::ServerContext*, const v1::CountersR
     c->set_bytes((*counters)[r].bytes);
     c->set_drop(WEFT_REASON_IS_DROP(r));
   }
-  const int fd = dp().MapFd(WEFT_MAP_CT_STATS);
-  const int cpus = libbpf_num_possible_cpus();
-  if (fd >= 0 && cpus > 0) {
-    std::vector<uint64_t> per_cpu(cpus);
-    for (uint32_t i = 0; i < WEFT_CT_STAT_COUNT; ++i) {
-      if (bpf_map_lookup_elem(fd, &i, per_cpu.data()) != 0) continue;
-      uint64_t sum = 0;
-      for (uint64_t x : per_cpu) sum += x;
-      v1::CtStat* s = out->add_ct_stats();
-      s->set_name(kCtStatLabels[i]);
-      s->set_count(sum);
-    }
+  absl::StatusOr<CtStats> ct_stats = ReadCtStats(dp());
+  if (!ct_stats.ok()) return ToGrpcStatus(ct_stats.status());
+  for (int i = 0; i < WEFT_CT_STAT_COUNT; ++i) {
+    v1::CtStat* s = out->add_ct_stats();
+    s->set_name(std::string(CtStatLabel(i)));
+    s->set_count((*ct_stats)[i]);
   }
   return grpc::Status::OK;
 }
@@ -624,15 +550,14 @@ grpc::Status ApiServer::Impl::Policy(grpc::ServerContext*, const v1::PolicyReque
                                      v1::PolicyResponse* out) {
   const Agent::View v = Snapshot();
   absl::StatusOr<weft_policy_ctl> ctl = dp().PolicyControl();
-  if (!ctl.ok()) return Error(ctl.status());
+  if (!ctl.ok()) return ToGrpcStatus(ctl.status());
   out->set_slot(ctl->active_slot);
   out->set_generation(ctl->generation);
   if (!v.has_state) return grpc::Status::OK;
   absl::StatusOr<std::vector<NumberedPolicyRule>> numbered =
       NumberPolicyRules(v.state, v.options.node);
-  if (!numbered.ok()) return Error(numbered.status());
+  if (!numbered.ok()) return ToGrpcStatus(numbered.status());
   const Names names(v);
-  const int rules_fd = dp().MapFd(WEFT_MAP_POL_RULES);
   for (const NumberedPolicyRule& n : *numbered) {
     const weft::Rule& rule = n.policy->rules[n.rule_number - 1];
     v1::PolicyRule* r = out->add_rules();
@@ -643,12 +568,11 @@ grpc::Status ApiServer::Impl::Policy(grpc::ServerContext*, const v1::PolicyReque
     r->set_rule_number(n.rule_number);
     r->set_priority(n.policy->priority);
     r->set_direction(rule.direction == RuleDirection::kIngress ? "ingress" : "egress");
-    weft_rule_key key{ctl->active_slot, n.index};
-    weft_rule value{};
-    if (bpf_map_lookup_elem(rules_fd, &key, &value) == 0) {
+    if (absl::StatusOr<weft_rule> in_map = LookupPolicyRule(dp(), ctl->active_slot, n.index);
+        in_map.ok()) {
       r->set_in_map(true);
-      r->set_action(ActionName(value.action));
-      r->set_log(value.flags & WEFT_RULE_F_LOG);
+      r->set_action(ActionName(in_map->action));
+      r->set_log(in_map->flags & WEFT_RULE_F_LOG);
     } else {
       r->set_action(rule.action == RuleAction::kAllow  ? "allow"
                     : rule.action == RuleAction::kDeny ? "deny"
@@ -665,9 +589,10 @@ grpc::Status ApiServer::Impl::Policy(grpc::ServerContext*, const v1::PolicyReque
     for (const std::string& g : n.policy->applied_to_groups) r->add_applied_to("group:" + g);
     for (const std::string& e : n.policy->applied_to_endpoints) r->add_applied_to(e);
   }
-  for (const auto& [key, value] :
-       Dump<weft_tenant_key, weft_tenant_policy>(dp().MapFd(WEFT_MAP_POL_TENANT))) {
-    if (key.slot != ctl->active_slot) continue;
+  absl::StatusOr<std::vector<TenantPolicyEntry>> defaults =
+      ReadTenantDefaults(dp(), ctl->active_slot);
+  if (!defaults.ok()) return ToGrpcStatus(defaults.status());
+  for (const auto& [key, value] : *defaults) {
     v1::TenantDefault* d = out->add_defaults();
     d->set_tenant_id(key.tenant_id);
     d->set_tenant(names.TenantName(key.tenant_id));
@@ -680,7 +605,7 @@ grpc::Status ApiServer::Impl::Policy(grpc::ServerContext*, const v1::PolicyReque
 
 grpc::Status ApiServer::Impl::Trace(grpc::ServerContext*, const v1::TraceRequest* req,
                                     v1::TraceResponse* out) {
-  if (absl::Status s = RunTrace(*req, out); !s.ok()) return Error(s);
+  if (absl::Status s = RunTrace(*req, out); !s.ok()) return ToGrpcStatus(s);
   return grpc::Status::OK;
 }
 
@@ -688,10 +613,7 @@ absl::Status ApiServer::Impl::RunTrace(const v1::TraceRequest& req, v1::TraceRes
   const Agent::View v = Snapshot();
   if (!v.has_state) return absl::FailedPreconditionError("the agent has no state yet");
   const Names names(v);
-  const int trace_fd = dp().MapFd(WEFT_MAP_TRACE);
-  if (trace_fd < 0) {
-    return absl::FailedPreconditionError("the loaded BPF objects have no weft_trace map");
-  }
+  const int trace_fd = dp().MapFd(Map::kTrace);
   absl::StatusOr<uint32_t> src = ParseIpv4(req.src());
   if (!src.ok()) return absl::InvalidArgumentError("--src: " + std::string(src.status().message()));
   absl::StatusOr<uint32_t> dst = ParseIpv4(req.dst());
@@ -785,7 +707,7 @@ absl::Status ApiServer::Impl::RunTrace(const v1::TraceRequest& req, v1::TraceRes
     if (!vni) return absl::InvalidArgumentError("give --vni");
     weft_config cfg{};
     const uint32_t zero = 0;
-    bpf_map_lookup_elem(dp().MapFd(WEFT_MAP_CONFIG), &zero, &cfg);
+    bpf_map_lookup_elem(dp().MapFd(Map::kConfig), &zero, &cfg);
     MacAddress outer_src = {0x02, 0x57, 0xef, 0, 0, 1}, outer_dst = {0x02, 0x57, 0xef, 0, 0, 2};
     frame = WrapVxlan(frame, outer_src, outer_dst, src_vtep, ntohl(cfg.local_vtep_be), vni);
   } else {

@@ -17,15 +17,37 @@
 #include "common/plan/tables.h"
 #include "weft/abi.h"
 
+struct bpf_map;
 struct weft_vm;
 struct weft_underlay;
 
 namespace weft {
 
-using Counters = std::array<weft_counter, WEFT_REASON_COUNT>;
-
-// Metric label of a reason ("deliver_local", "spoofed", ...).
-std::string_view ReasonLabel(int reason);
+// The maps of bpf/lib/maps.h, which both objects share. datapath.cc resolves
+// each to the skeleton's map of that name, so a map renamed, added or removed
+// in the BPF code fails to compile until this list follows.
+enum class Map {
+  kConfig,
+  kVteps,
+  kSegments,
+  kEpByIp,
+  kEpByMac,
+  kEpByIf,
+  kRoutes,
+  kStats,
+  kCt,
+  kCtStats,
+  kPolCtl,
+  kPolTenant,
+  kPolApplied,
+  kPolPeer,
+  kPolL4,
+  kPolRules,
+  kEvents,
+  kEventRate,
+  kTrace,
+};
+inline constexpr int kMapCount = static_cast<int>(Map::kTrace) + 1;
 
 class Datapath {
  public:
@@ -36,7 +58,13 @@ class Datapath {
   Datapath(const Datapath&) = delete;
   Datapath& operator=(const Datapath&) = delete;
 
-  int MapFd(std::string_view map_name) const;  // -1 if unknown
+  // The shared map (as the VM object holds it: key/value size, type,
+  // max_entries and name are libbpf's bpf_map__* getters).
+  const bpf_map* BpfMap(Map map) const;
+  int MapFd(Map map) const;
+  // The map a plan table names (MapTable::map_name): the one place names
+  // become maps.
+  absl::StatusOr<Map> MapNamed(std::string_view map_name) const;
   int VmProgramFd() const;           // TC, host side of a VM interface
   int UnderlayXdpProgramFd() const;  // XDP, underlay interface
   int UnderlayTcProgramFd() const;   // TC ingress, underlay interface
@@ -45,13 +73,7 @@ class Datapath {
   // table order, then deletes what is no longer wanted in reverse order.
   absl::Status Apply(const NodeTables& tables);
 
-  // The firewall's maps (weft_pol_ctl and the five weft_pol_* tables of
-  // policy_tables.h) are in the loaded objects. Objects built before the
-  // firewall lack them.
-  bool HasPolicyMaps() const;
-
   // weft_pol_ctl[0]: the slot packets read and the rule set's generation.
-  // FailedPrecondition without the firewall's maps.
   absl::StatusOr<weft_policy_ctl> PolicyControl() const;
 
   // The policy tables of the state for a slot (BuildPolicyTables bound to a
@@ -71,11 +93,7 @@ class Datapath {
   // What the last call left in force is remembered: while weft_pol_ctl
   // still shows that slot and generation and build(active) is unchanged,
   // the maps are not read back (they are 1280 bytes an entry).
-  // FailedPrecondition without the firewall's maps.
   absl::Status ApplyPolicy(const PolicyTablesBuilder& build);
-
-  // weft_stats summed over CPUs.
-  absl::StatusOr<Counters> ReadCounters() const;
 
   // weft_config's state_version: what the (possibly adopted) maps hold;
   // 0 when nothing was applied yet.
@@ -86,6 +104,7 @@ class Datapath {
 
  private:
   Datapath() = default;
+
   std::string pin_dir_;
   // The policy maps as the last ApplyPolicy left them (active slot only),
   // as a fingerprint: the tables themselves are tens of MiB at scale.
@@ -96,6 +115,7 @@ class Datapath {
   std::unique_ptr<PolicyInForce> policy_in_force_;
   weft_vm* vm_ = nullptr;
   weft_underlay* underlay_ = nullptr;
+  std::array<bpf_map*, kMapCount> maps_{};  // vm_'s, by Map
 };
 
 }  // namespace weft

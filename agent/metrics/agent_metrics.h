@@ -30,10 +30,6 @@ std::vector<prometheus::MetricFamily> CollectAgentMetrics(const AgentMetricsSour
 // "forward", "drop" or "reply" for a reason of abi.h's WEFT_REASONS.
 const char* ReasonVerdict(int reason);
 
-// Keys of the map behind `fd` (hash, LRU hash or LPM trie), walking at most
-// `limit` keys: a map that churns during the walk cannot make it loop.
-absl::StatusOr<uint64_t> CountMapEntries(int fd, uint32_t key_size, uint64_t limit);
-
 }  // namespace weft
 
 #endif  // WEFT_AGENT_METRICS_AGENT_METRICS_H_

@@ -1,5 +1,7 @@
 #include "tests/bpf/firewall_maps.h"
 
+#include "agent/datapath/maps/conntrack.h"
+#include "agent/datapath/maps/entries.h"
 #include "common/plan/conntrack_key.h"
 
 #include <arpa/inet.h>
@@ -48,7 +50,7 @@ bool Covers(const Prefix4& outer, const Prefix4& inner) {
 std::string FirewallMaps::Reset() {
   for (uint32_t slot : {0u, 1u})
     if (std::string e = ClearSlot(slot); !e.empty()) return e;
-  if (std::string e = DeleteKeys<weft_ct_key>(Fd(WEFT_MAP_CT), WEFT_MAP_CT,
+  if (std::string e = DeleteKeys<weft_ct_key>(Fd(Map::kCt), WEFT_MAP_CT,
                                               [](const weft_ct_key&) { return false; });
       !e.empty())
     return e;
@@ -58,19 +60,19 @@ std::string FirewallMaps::Reset() {
 
 std::string FirewallMaps::ClearSlot(uint32_t slot) {
   std::string e;
-  e = DeleteKeys<weft_tenant_key>(Fd(WEFT_MAP_POL_TENANT), WEFT_MAP_POL_TENANT,
+  e = DeleteKeys<weft_tenant_key>(Fd(Map::kPolTenant), WEFT_MAP_POL_TENANT,
                                   [&](const weft_tenant_key& k) { return k.slot != slot; });
   if (!e.empty()) return e;
-  e = DeleteKeys<weft_applied_key>(Fd(WEFT_MAP_POL_APPLIED), WEFT_MAP_POL_APPLIED,
+  e = DeleteKeys<weft_applied_key>(Fd(Map::kPolApplied), WEFT_MAP_POL_APPLIED,
                                    [&](const weft_applied_key& k) { return k.slot != slot; });
   if (!e.empty()) return e;
-  e = DeleteKeys<weft_peer_key>(Fd(WEFT_MAP_POL_PEER), WEFT_MAP_POL_PEER,
+  e = DeleteKeys<weft_peer_key>(Fd(Map::kPolPeer), WEFT_MAP_POL_PEER,
                                 [&](const weft_peer_key& k) { return ntohl(k.slot_be) != slot; });
   if (!e.empty()) return e;
-  e = DeleteKeys<weft_l4_key>(Fd(WEFT_MAP_POL_L4), WEFT_MAP_POL_L4,
+  e = DeleteKeys<weft_l4_key>(Fd(Map::kPolL4), WEFT_MAP_POL_L4,
                               [&](const weft_l4_key& k) { return ntohl(k.slot_be) != slot; });
   if (!e.empty()) return e;
-  return DeleteKeys<weft_rule_key>(Fd(WEFT_MAP_POL_RULES), WEFT_MAP_POL_RULES,
+  return DeleteKeys<weft_rule_key>(Fd(Map::kPolRules), WEFT_MAP_POL_RULES,
                                    [&](const weft_rule_key& k) { return k.slot != slot; });
 }
 
@@ -79,7 +81,7 @@ std::string FirewallMaps::WriteSlot(uint32_t slot, const PolicySpec& policy) {
   for (const auto& [tenant, action] : policy.tenant_default) {
     weft_tenant_key k{.slot = slot, .tenant_id = tenant};
     weft_tenant_policy v{.default_action = action};
-    if (bpf_map_update_elem(Fd(WEFT_MAP_POL_TENANT), &k, &v, BPF_ANY) != 0)
+    if (bpf_map_update_elem(Fd(Map::kPolTenant), &k, &v, BPF_ANY) != 0)
       return Err("weft_pol_tenant");
   }
 
@@ -107,13 +109,13 @@ std::string FirewallMaps::WriteSlot(uint32_t slot, const PolicySpec& policy) {
     for (uint32_t ip : r.applied) SetBit(applied[{r.direction, r.tenant, ip}], i);
     weft_rule_key rk{.slot = slot, .index = i};
     weft_rule rv{.action = r.action, .flags = r.flags};
-    if (bpf_map_update_elem(Fd(WEFT_MAP_POL_RULES), &rk, &rv, BPF_ANY) != 0)
+    if (bpf_map_update_elem(Fd(Map::kPolRules), &rk, &rv, BPF_ANY) != 0)
       return Err("weft_pol_rules");
   }
   for (const auto& [k3, bits] : applied) {
     weft_applied_key k{.slot = slot, .direction = std::get<0>(k3), .tenant_id = std::get<1>(k3),
                        .ip_be = htonl(std::get<2>(k3))};
-    if (bpf_map_update_elem(Fd(WEFT_MAP_POL_APPLIED), &k, &bits, BPF_ANY) != 0)
+    if (bpf_map_update_elem(Fd(Map::kPolApplied), &k, &bits, BPF_ANY) != 0)
       return Err("weft_pol_applied");
   }
   for (const auto& [tenant, set] : prefixes) {
@@ -129,7 +131,7 @@ std::string FirewallMaps::WriteSlot(uint32_t slot, const PolicySpec& policy) {
       }
       weft_peer_key k{.prefixlen = WEFT_PEER_KEY_PREFIXLEN(len), .slot_be = htonl(slot),
                       .tenant_id_be = htonl(tenant), .addr_be = htonl(addr)};
-      if (bpf_map_update_elem(Fd(WEFT_MAP_POL_PEER), &k, &bits, BPF_ANY) != 0)
+      if (bpf_map_update_elem(Fd(Map::kPolPeer), &k, &bits, BPF_ANY) != 0)
         return Err("weft_pol_peer");
     }
   }
@@ -145,7 +147,7 @@ std::string FirewallMaps::WriteSlot(uint32_t slot, const PolicySpec& policy) {
     }
     weft_l4_key k{.prefixlen = plen, .slot_be = htonl(slot), .protocol = proto, .pad0 = 0,
                   .port_be = htons(port)};
-    if (bpf_map_update_elem(Fd(WEFT_MAP_POL_L4), &k, &bits, BPF_ANY) != 0)
+    if (bpf_map_update_elem(Fd(Map::kPolL4), &k, &bits, BPF_ANY) != 0)
       return Err("weft_pol_l4");
   }
   return "";
@@ -154,7 +156,7 @@ std::string FirewallMaps::WriteSlot(uint32_t slot, const PolicySpec& policy) {
 std::string FirewallMaps::SetCtl(uint32_t slot, uint32_t generation) {
   uint32_t zero = 0;
   weft_policy_ctl v{.active_slot = slot, .generation = generation};
-  if (bpf_map_update_elem(Fd(WEFT_MAP_POL_CTL), &zero, &v, BPF_ANY) != 0)
+  if (bpf_map_update_elem(Fd(Map::kPolCtl), &zero, &v, BPF_ANY) != 0)
     return Err("weft_pol_ctl");
   return "";
 }
@@ -164,31 +166,14 @@ std::optional<weft_ct_entry> FirewallMaps::Ct(uint32_t tenant, uint8_t protocol,
                                               uint16_t port_b) const {
   const weft_ct_key k = ConntrackKey(tenant, protocol, a, port_a, b, port_b);
   weft_ct_entry e{};
-  if (bpf_map_lookup_elem(Fd(WEFT_MAP_CT), &k, &e) != 0) return std::nullopt;
+  if (bpf_map_lookup_elem(Fd(Map::kCt), &k, &e) != 0) return std::nullopt;
   return e;
 }
 
-size_t FirewallMaps::CtCount() const {
-  size_t n = 0;
-  weft_ct_key key{}, next{};
-  const void* prev = nullptr;
-  while (bpf_map_get_next_key(Fd(WEFT_MAP_CT), prev, &next) == 0) {
-    ++n;
-    key = next;
-    prev = &key;
-  }
-  return n;
-}
+size_t FirewallMaps::CtCount() const { return CountEntries(dp_, Map::kCt).value_or(0); }
 
 std::array<uint64_t, WEFT_CT_STAT_COUNT> FirewallMaps::Stats() const {
-  std::array<uint64_t, WEFT_CT_STAT_COUNT> out{};
-  const int cpus = libbpf_num_possible_cpus();
-  std::vector<uint64_t> per_cpu(cpus > 0 ? cpus : 1);
-  for (uint32_t i = 0; i < WEFT_CT_STAT_COUNT; ++i) {
-    if (bpf_map_lookup_elem(Fd(WEFT_MAP_CT_STATS), &i, per_cpu.data()) != 0) continue;
-    for (uint64_t v : per_cpu) out[i] += v;
-  }
-  return out;
+  return ReadCtStats(dp_).value_or(CtStats{});
 }
 
 std::vector<weft_event> FirewallMaps::DrainEvents() const {
@@ -201,7 +186,7 @@ std::vector<weft_event> FirewallMaps::DrainEvents() const {
     }
     return 0;
   };
-  ring_buffer* rb = ring_buffer__new(Fd(WEFT_MAP_EVENTS), cb, &out, nullptr);
+  ring_buffer* rb = ring_buffer__new(Fd(Map::kEvents), cb, &out, nullptr);
   if (rb == nullptr) return out;
   ring_buffer__consume(rb);
   ring_buffer__free(rb);

@@ -61,7 +61,7 @@ class FirewallMaps {
   std::vector<weft_event> DrainEvents() const;
 
  private:
-  int Fd(const char* name) const { return dp_.MapFd(name); }
+  int Fd(Map map) const { return dp_.MapFd(map); }
   const Datapath& dp_;
 };
 

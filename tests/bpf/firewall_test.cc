@@ -564,7 +564,7 @@ TEST_F(FirewallTest, NoPolicyMeansAllowAndFlowsAreStillTracked) {
 // The timeouts come from weft_config (the agent's settings): with UDP at 1 s,
 // an idle flow's entry is gone after it, and the late reply is judged anew.
 TEST_F(FirewallTest, IdleUdpEntryExpiresAfterConfiguredTimeout) {
-  const int fd = dp().MapFd(WEFT_MAP_CONFIG);
+  const int fd = dp().MapFd(Map::kConfig);
   uint32_t zero = 0;
   weft_config saved{}, cfg{};
   ASSERT_EQ(bpf_map_lookup_elem(fd, &zero, &saved), 0);

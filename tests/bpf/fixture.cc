@@ -232,7 +232,7 @@ RunResult BpfTest::Run(int prog_fd, bool xdp, std::string_view ifname,
     ADD_FAILURE() << "no interface " << ifname;
     return r;
   }
-  auto before = dp().ReadCounters();
+  auto before = ReadCounters(dp());
   if (!before.ok()) {
     ADD_FAILURE() << "ReadCounters: " << before.status();
     r.error = -EIO;
@@ -264,7 +264,7 @@ RunResult BpfTest::Run(int prog_fd, bool xdp, std::string_view ifname,
   r.retval = opts.retval;
   if (r.error == 0) out.resize(opts.data_size_out), r.out = std::move(out);
 
-  auto after = dp().ReadCounters();
+  auto after = ReadCounters(dp());
   if (!after.ok()) {
     ADD_FAILURE() << "ReadCounters: " << after.status();
     return r;

@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "agent/datapath/datapath.h"
+#include "agent/datapath/maps/counters.h"
 #include "common/plan/tables.h"
 #include "common/model/state.h"
 #include "tests/bpf/packet.h"

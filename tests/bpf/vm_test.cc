@@ -457,11 +457,11 @@ TEST_F(VmEncapTest, OuterTosCopiedFromInner) {
 
 // Each packet is counted once, with its bytes.
 TEST_F(VmEncapTest, CountsEveryPacketOnce) {
-  auto before = dp().ReadCounters();
+  auto before = ReadCounters(dp());
   ASSERT_TRUE(before.ok());
   const Bytes pkt = U(kVm1Mac, kVm1Ip, kVm4Mac, kVm4Ip);
   for (int i = 0; i < 5; ++i) RunTc(dp().VmProgramFd(), "vm1", pkt);
-  auto after = dp().ReadCounters();
+  auto after = ReadCounters(dp());
   ASSERT_TRUE(after.ok());
   EXPECT_EQ((*after)[WEFT_DELIVER_LOCAL].packets - (*before)[WEFT_DELIVER_LOCAL].packets, 5u);
   EXPECT_EQ((*after)[WEFT_DELIVER_LOCAL].bytes - (*before)[WEFT_DELIVER_LOCAL].bytes,
