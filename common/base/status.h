@@ -16,7 +16,9 @@ namespace weft {
 // "<context>: <message>", same code; OK stays OK.
 inline absl::Status WithContext(const absl::Status& status, std::string_view context) {
   if (status.ok()) return status;
-  return absl::Status(status.code(), absl::StrCat(context, ": ", status.message()));
+  // Debian's Abseil has its own string_view, not std::string_view.
+  return absl::Status(status.code(), absl::StrCat(absl::string_view(context.data(), context.size()),
+                                                  ": ", status.message()));
 }
 
 namespace status_internal {
