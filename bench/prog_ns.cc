@@ -255,8 +255,8 @@ Bytes BigTcp(const Mac& dmac, const Mac& smac, const char* sip, const char* dip)
   ip.df = true;
   Bytes payload(1450 - 40, 0x5a);
   return packet::Ipv4Frame(dmac, smac, ip,
-                            packet::Tcp(43210, 5201, packet::kTcpAck | packet::kTcpPsh, 1000,
-                                         2000, payload, ip.src, ip.dst));
+                           packet::Tcp(43210, 5201, packet::kTcpAck | packet::kTcpPsh, 1000,
+                                       2000, payload, ip.src, ip.dst));
 }
 
 Bytes FromHv2(uint32_t vni, const Bytes& inner) {
@@ -345,10 +345,10 @@ Bytes TcpSegment(const Mac& dmac, const Mac& smac, const char* sip, const char* 
   ip.dst = Ip(dip);
   ip.proto = packet::kProtoTcp;
   ip.df = true;
+  const uint32_t ack = flags & packet::kTcpAck ? 2000 : 0;
+  const Bytes payload(flags & packet::kTcpSyn ? 0 : 64, 0x5a);
   return packet::Ipv4Frame(dmac, smac, ip,
-                            packet::Tcp(sport, dport, flags, 1000, flags & packet::kTcpAck ? 2000 : 0,
-                                         Bytes(flags & packet::kTcpSyn ? 0 : 64, 0x5a), ip.src,
-                                         ip.dst));
+                           packet::Tcp(sport, dport, flags, 1000, ack, payload, ip.src, ip.dst));
 }
 
 struct FwResult {
