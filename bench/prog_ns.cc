@@ -7,10 +7,11 @@
 // their maps from a small two-host state (weft::BuildNodeTables + Apply),
 // exactly as the agent does.
 //
-// How it measures. BPF_PROG_TEST_RUN with `repeat` does not restore the
-// packet between runs: decapsulation would see its own (inner) output on the
-// second run, encapsulation would stack headers, routing would decrement the
-// TTL to zero. So every program, the empty ones included, runs with
+// How it measures (weft::ProgTestRun, agent/datapath/prog_test_run.h).
+// BPF_PROG_TEST_RUN with `repeat` does not restore the packet between runs:
+// decapsulation would see its own (inner) output on the second run,
+// encapsulation would stack headers, routing would decrement the TTL to
+// zero. So every program, the empty ones included, runs with
 // repeat=1 in a loop of N syscalls, and the figure is the kernel-reported
 // `duration` of each call (ktime around the program inside the kernel: the
 // program plus the test-run harness's fixed cost, not the syscall or the
@@ -44,8 +45,6 @@
 //   sudo build/weft_bench_prog [--iterations N] [--cpu C] [--json]
 //                              [--suite base|firewall|all] [--fw-rules 10,100,1000,10000]
 #include <bpf/bpf.h>
-#include <arpa/inet.h>
-#include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <net/if.h>
 #include <sched.h>
@@ -62,22 +61,23 @@
 #include <string>
 #include <vector>
 
-#include "common/plan/conntrack_key.h"
 #include "agent/datapath/datapath.h"
 #include "agent/datapath/maps/counters.h"
-#include "common/plan/policy_tables.h"
-#include "common/plan/tables.h"
+#include "agent/datapath/prog_test_run.h"
 #include "common/model/state.h"
 #include "common/model/validate.h"
-#include "tests/bpf/packet.h"
+#include "common/packet/builder.h"
+#include "common/plan/conntrack_key.h"
+#include "common/plan/policy_tables.h"
+#include "common/plan/tables.h"
 #include "weft/abi.h"
 
 namespace weft::bench {
 namespace {
 
-using testing::Bytes;
-using testing::Ip;
-using testing::Mac;
+using packet::Bytes;
+using packet::Ip;
+using packet::Mac;
 
 // Hook return codes (linux/pkt_cls.h, linux/bpf.h).
 constexpr uint32_t kTcOk = 0;
@@ -175,29 +175,15 @@ class Runner {
 
   // One call; returns the kernel duration (ns), sets *ret.
   uint32_t Once(const Case& c, uint32_t ifindex, uint32_t repeat, uint32_t* ret) {
-    static thread_local std::vector<uint8_t> out(16384);
-    __sk_buff skb{};
-    xdp_md md{};
-    LIBBPF_OPTS(bpf_test_run_opts, opts);
-    opts.data_in = c.packet.data();
-    opts.data_size_in = static_cast<__u32>(c.packet.size());
-    opts.data_out = out.data();
-    opts.data_size_out = static_cast<__u32>(out.size());
-    opts.repeat = repeat;
-    if (c.hook == "xdp") {
-      md.data_end = static_cast<__u32>(c.packet.size());
-      md.ingress_ifindex = ifindex;
-      opts.ctx_in = &md;
-      opts.ctx_size_in = sizeof md;
-    } else {
-      skb.ifindex = ifindex;
-      opts.ctx_in = &skb;
-      opts.ctx_size_in = sizeof skb;
-    }
-    int err = bpf_prog_test_run_opts(c.prog_fd, &opts);
-    if (err != 0) Die(c.name + ": bpf_prog_test_run_opts: " + std::strerror(-err));
-    *ret = opts.retval;
-    return opts.duration;
+    absl::StatusOr<ProgTestRunOutput> run =
+        ProgTestRun({.prog_fd = c.prog_fd,
+                     .hook = c.hook == "xdp" ? Hook::kXdp : Hook::kTc,
+                     .ingress_ifindex = ifindex,
+                     .frame = c.packet,
+                     .repeat = repeat});
+    if (!run.ok()) Die(c.name + ": " + run.status().ToString());
+    *ret = run->retval;
+    return run->duration_ns;
   }
 
   Result Measure(const Case& c, int iterations) {
@@ -258,30 +244,30 @@ class Runner {
 };
 
 Bytes SmallUdp(const Mac& dmac, const Mac& smac, const char* sip, const char* dip) {
-  return testing::UdpFrame(dmac, smac, Ip(sip), Ip(dip), 40000, 5001, 16);
+  return packet::UdpFrame(dmac, smac, Ip(sip), Ip(dip), 40000, 5001, 16);
 }
 
 // A full-size TCP segment (IPv4 total length 1450, the VM MTU of the lab runs).
 Bytes BigTcp(const Mac& dmac, const Mac& smac, const char* sip, const char* dip) {
-  testing::Ipv4Spec ip;
+  packet::Ipv4Spec ip;
   ip.src = Ip(sip);
   ip.dst = Ip(dip);
-  ip.proto = testing::kProtoTcp;
+  ip.proto = packet::kProtoTcp;
   ip.df = true;
   Bytes payload(1450 - 40, 0x5a);
-  return testing::Ipv4Frame(dmac, smac, ip,
-                            testing::Tcp(43210, 5201, testing::kTcpAck | testing::kTcpPsh, 1000,
-                                         2000, payload, ip.src, ip.dst));
+  return packet::Ipv4Frame(dmac, smac, ip,
+                           packet::Tcp(43210, 5201, packet::kTcpAck | packet::kTcpPsh, 1000,
+                                       2000, payload, ip.src, ip.dst));
 }
 
 Bytes FromHv2(uint32_t vni, const Bytes& inner) {
-  testing::VxlanSpec s;
+  packet::VxlanSpec s;
   s.outer_dst = kUl0Mac;
   s.outer_src = kHv2Mac;
   s.outer_src_ip = Ip("198.18.0.2");
   s.outer_dst_ip = Ip("198.18.0.1");
   s.vni = vni;
-  return testing::VxlanFrame(s, inner);
+  return packet::VxlanFrame(s, inner);
 }
 
 
@@ -355,15 +341,15 @@ State FirewallState(int rules) {
 
 Bytes TcpSegment(const Mac& dmac, const Mac& smac, const char* sip, const char* dip,
                  uint16_t sport, uint16_t dport, uint8_t flags) {
-  testing::Ipv4Spec ip;
+  packet::Ipv4Spec ip;
   ip.src = Ip(sip);
   ip.dst = Ip(dip);
-  ip.proto = testing::kProtoTcp;
+  ip.proto = packet::kProtoTcp;
   ip.df = true;
-  return testing::Ipv4Frame(dmac, smac, ip,
-                            testing::Tcp(sport, dport, flags, 1000, flags & testing::kTcpAck ? 2000 : 0,
-                                         Bytes(flags & testing::kTcpSyn ? 0 : 64, 0x5a), ip.src,
-                                         ip.dst));
+  const uint32_t ack = flags & packet::kTcpAck ? 2000 : 0;
+  const Bytes payload(flags & packet::kTcpSyn ? 0 : 64, 0x5a);
+  return packet::Ipv4Frame(dmac, smac, ip,
+                           packet::Tcp(sport, dport, flags, 1000, ack, payload, ip.src, ip.dst));
 }
 
 struct FwResult {
@@ -413,12 +399,12 @@ FwResult MeasureFirewall(Datapath& dp, Runner& runner, int rules, int iterations
   const std::string tag = std::to_string(rules) + " rules";
   Case fresh{"new flow (TCP SYN, conntrack miss), " + tag, "tc", vm, "vm1",
              TcpSegment(kR1Mac, kVm1Mac, "10.0.1.10", "10.0.1.11", kFwNewSport, kFwDport,
-                        testing::kTcpSyn),
+                        packet::kTcpSyn),
              kTcRedirect, WEFT_ENCAP, false};
   fresh.before = [ct_fd, new_key] { bpf_map_delete_elem(ct_fd, &new_key); };
   Case est{"established flow (TCP ACK, conntrack hit), " + tag, "tc", vm, "vm1",
            TcpSegment(kR1Mac, kVm1Mac, "10.0.1.10", "10.0.1.11", kFwEstSport, kFwDport,
-                      testing::kTcpAck | testing::kTcpPsh),
+                      packet::kTcpAck | packet::kTcpPsh),
            kTcRedirect, WEFT_ENCAP, false};
 
   auto check_rule = [&](const weft_ct_key& key, const char* what) {

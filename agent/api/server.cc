@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -24,7 +25,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/agent.h"
-#include "agent/api/packet.h"
+#include "agent/api/names.h"
+#include "agent/api/trace.h"
 #include "agent/datapath/attach.h"
 #include "agent/datapath/bpf_error.h"
 #include "agent/datapath/maps/conntrack.h"
@@ -34,6 +36,8 @@
 #include "agent/datapath/maps/routes.h"
 #include "common/plan/policy_tables.h"
 #include "common/base/log.h"
+#include "common/model/net_format.h"
+#include "common/packet/packet.h"
 #include "common/serving/grpc_status.h"
 #include "agent/sync/client.h"
 #include "grpcpp/grpcpp.h"
@@ -42,69 +46,11 @@
 namespace weft::api {
 namespace {
 
-constexpr const char* kTraceCt[] = {"none", "miss", "hit", "related", "picked_up"};
-
-std::string TcActionName(int a) {
-  switch (a) {
-    case 0:
-      return "ok";
-    case 2:
-      return "shot";
-    case 7:
-      return "redirect";
-    case -1:
-      return "unspec";
-  }
-  return absl::StrCat(a);
-}
-std::string IfName(uint32_t ifindex) {
-  char buf[IF_NAMESIZE] = {};
-  return ifindex && if_indextoname(ifindex, buf) ? std::string(buf) : "";
-}
 uint64_t MonotonicNs() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return uint64_t(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
 }
-
-// Names from the state: tenants by id, rules by index.
-struct Names {
-  std::map<uint32_t, const weft::Tenant*> tenants;
-  std::map<std::string, const Segment*> segments;
-  std::map<uint32_t, const Segment*> segments_by_vni;
-  std::map<uint32_t, NumberedPolicyRule> rules;
-  std::map<std::string, const Node*> nodes;
-
-  explicit Names(const Agent::View& v) {
-    for (const weft::Tenant& t : v.state.tenants) tenants[t.id] = &t;
-    for (const Segment& s : v.state.segments) {
-      segments[s.name] = &s;
-      segments_by_vni[s.vni] = &s;
-    }
-    for (const Node& n : v.state.nodes) nodes[n.name] = &n;
-    if (v.has_state) {
-      if (auto numbered = NumberPolicyRules(v.state, v.options.node); numbered.ok()) {
-        for (const NumberedPolicyRule& r : *numbered) rules[r.index] = r;
-      }
-    }
-  }
-  std::string TenantName(uint32_t id) const {
-    auto it = tenants.find(id);
-    return it == tenants.end() ? "" : it->second->name;
-  }
-  uint32_t TenantId(const std::string& name) const {
-    for (const auto& [id, t] : tenants) {
-      if (t->name == name) return id;
-    }
-    return 0;
-  }
-  // (policy name, rule number) of a rule index, or ("", 0).
-  std::pair<std::string, uint32_t> RuleName(uint32_t index) const {
-    auto it = rules.find(index);
-    if (index == WEFT_RULE_NONE || it == rules.end()) return {"", 0};
-    return {it->second.policy->name, it->second.rule_number};
-  }
-};
 
 struct Subscriber {
   v1::MonitorRequest filter;
@@ -257,13 +203,13 @@ int ApiServer::Impl::HandleEvent(const weft_event& ev) {
   e.set_tenant(event_names_->TenantName(ev.tenant_id));
   e.set_ifindex(ev.ifindex);
   e.set_interface(IfName(ev.ifindex));
-  e.set_src(Ipv4StringBe(ev.saddr_be));
-  e.set_dst(Ipv4StringBe(ev.daddr_be));
+  e.set_src(FormatIpv4(ntohl(ev.saddr_be)));
+  e.set_dst(FormatIpv4(ntohl(ev.daddr_be)));
   e.set_sport(ntohs(ev.sport_be));
   e.set_dport(ntohs(ev.dport_be));
   // Protocol 0: an ARP packet (its sender and target addresses) or nothing
   // readable.
-  e.set_protocol(ev.protocol ? ProtocolName(ev.protocol) : ev.saddr_be ? "arp" : "-");
+  e.set_protocol(ev.protocol ? packet::ProtocolName(ev.protocol) : ev.saddr_be ? "arp" : "-");
   if (ev.type == WEFT_EVENT_RULE_HIT) {
     e.set_direction(ev.direction == WEFT_DIR_INGRESS ? "ingress" : "egress");
     e.set_action(ActionName(ev.action));
@@ -391,13 +337,13 @@ grpc::Status ApiServer::Impl::Endpoints(grpc::ServerContext*, const v1::Endpoint
     info.set_tenant_id(tenant_id);
     info.set_segment(e.segment);
     info.set_vni(seg->second->vni);
-    info.set_ip(Ipv4String(e.ip));
-    info.set_mac(MacString(e.mac));
+    info.set_ip(FormatIpv4(e.ip));
+    info.set_mac(FormatMac(e.mac));
     info.set_node(e.node);
     info.set_local(e.node == v.options.node);
     info.set_interface(e.interface);
     info.set_ifindex(it->second.ifindex);
-    if (it->second.vtep_be) info.set_vtep(Ipv4StringBe(it->second.vtep_be));
+    if (it->second.vtep_be) info.set_vtep(FormatIpv4(ntohl(it->second.vtep_be)));
     for (const std::string& g : e.groups) info.add_groups(g);
     info.set_in_datapath(true);
     list.push_back(std::move(info));
@@ -408,12 +354,12 @@ grpc::Status ApiServer::Impl::Endpoints(grpc::ServerContext*, const v1::Endpoint
     info.set_tenant_id(key.first);
     info.set_tenant(names.TenantName(key.first));
     info.set_vni(ep.vni);
-    info.set_ip(Ipv4String(key.second));
-    info.set_mac(MacString(ep.mac));
+    info.set_ip(FormatIpv4(key.second));
+    info.set_mac(FormatMac(std::to_array(ep.mac)));
     info.set_local(ep.ifindex != 0);
     info.set_ifindex(ep.ifindex);
     info.set_interface(IfName(ep.ifindex));
-    if (ep.vtep_be) info.set_vtep(Ipv4StringBe(ep.vtep_be));
+    if (ep.vtep_be) info.set_vtep(FormatIpv4(ntohl(ep.vtep_be)));
     info.set_in_datapath(true);
     list.push_back(std::move(info));
   }
@@ -437,7 +383,7 @@ grpc::Status ApiServer::Impl::Routes(grpc::ServerContext*, const v1::RoutesReque
     v1::RouteInfo* info = out->add_routes();
     info->set_tenant_id(tenant_id);
     info->set_tenant(names.TenantName(tenant_id));
-    info->set_prefix(absl::StrCat(Ipv4StringBe(key.addr_be), "/", key.prefixlen - 32));
+    info->set_prefix(absl::StrCat(FormatIpv4(ntohl(key.addr_be)), "/", key.prefixlen - 32));
     info->set_kind(RouteKindName(r.kind));
     if (r.kind != WEFT_ROUTE_BLACKHOLE) {
       info->set_vni(r.vni);
@@ -447,9 +393,9 @@ grpc::Status ApiServer::Impl::Routes(grpc::ServerContext*, const v1::RoutesReque
     }
     if (r.kind == WEFT_ROUTE_REMOTE) {
       for (uint32_t i = 0; i < r.nhop_count && i < WEFT_ECMP_MAX; ++i) {
-        info->add_next_hops(Ipv4StringBe(r.nhops_be[i]));
+        info->add_next_hops(FormatIpv4(ntohl(r.nhops_be[i])));
       }
-      info->set_gateway_mac(MacString(r.gateway_mac));
+      info->set_gateway_mac(FormatMac(std::to_array(r.gateway_mac)));
     }
   }
   return grpc::Status::OK;
@@ -482,9 +428,9 @@ grpc::Status ApiServer::Impl::Conntrack(grpc::ServerContext*, const v1::Conntrac
     v1::ConntrackEntry c;
     c.set_tenant_id(k.tenant_id);
     c.set_tenant(names.TenantName(k.tenant_id));
-    c.set_protocol(ProtocolName(k.protocol));
-    c.set_src(Ipv4String(src));
-    c.set_dst(Ipv4String(dst));
+    c.set_protocol(packet::ProtocolName(k.protocol));
+    c.set_src(FormatIpv4(src));
+    c.set_dst(FormatIpv4(dst));
     c.set_sport(sport);
     c.set_dport(dport);
     c.set_state(CtStateName(e.state));
@@ -583,7 +529,7 @@ grpc::Status ApiServer::Impl::Policy(grpc::ServerContext*, const v1::PolicyReque
     r->set_protocol(kProto[static_cast<int>(rule.protocol)]);
     r->set_ports(PortsText(rule));
     for (const Ipv4Prefix& p : rule.peer_cidrs) {
-      r->add_peers(absl::StrCat(Ipv4String(p.addr), "/", p.length));
+      r->add_peers(absl::StrCat(FormatIpv4(p.addr), "/", p.length));
     }
     for (const std::string& g : rule.peer_groups) r->add_peers("group:" + g);
     for (const std::string& g : n.policy->applied_to_groups) r->add_applied_to("group:" + g);
@@ -610,206 +556,8 @@ grpc::Status ApiServer::Impl::Trace(grpc::ServerContext*, const v1::TraceRequest
 }
 
 absl::Status ApiServer::Impl::RunTrace(const v1::TraceRequest& req, v1::TraceResponse* out) {
-  const Agent::View v = Snapshot();
-  if (!v.has_state) return absl::FailedPreconditionError("the agent has no state yet");
-  const Names names(v);
-  const int trace_fd = dp().MapFd(Map::kTrace);
-  absl::StatusOr<uint32_t> src = ParseIpv4(req.src());
-  if (!src.ok()) return absl::InvalidArgumentError("--src: " + std::string(src.status().message()));
-  absl::StatusOr<uint32_t> dst = ParseIpv4(req.dst());
-  if (!dst.ok()) return absl::InvalidArgumentError("--dst: " + std::string(dst.status().message()));
-  absl::StatusOr<uint8_t> proto = ParseProtocol(req.protocol());
-  if (!proto.ok()) return proto.status();
-  absl::StatusOr<uint8_t> flags = ParseTcpFlags(req.tcp_flags().empty() ? "S" : req.tcp_flags());
-  if (!flags.ok()) return flags.status();
-
-  // The endpoints involved, by tenant and address.
-  auto segment_of = [&](const Endpoint& e) { return names.segments.at(e.segment); };
-  auto find_ep = [&](uint32_t tenant, uint32_t ip, const std::string& iface) -> const Endpoint* {
-    for (const Endpoint& e : v.state.endpoints) {
-      if (!iface.empty()) {
-        if (e.node == v.options.node && e.interface == iface) return &e;
-        continue;
-      }
-      if (e.ip == ip && names.TenantId(segment_of(e)->tenant) == tenant) return &e;
-    }
-    return nullptr;
-  };
-  uint32_t tenant = req.tenant_id();
-  std::string iface = req.ingress_iface();
-  const Endpoint* src_ep = nullptr;
-  if (!req.from_underlay()) {
-    if (iface.empty()) {
-      if (!tenant) return absl::InvalidArgumentError("give --ingress-iface, or --tenant with --src");
-      src_ep = find_ep(tenant, *src, "");
-      if (!src_ep || src_ep->node != v.options.node) {
-        return absl::NotFoundError(absl::StrCat("no endpoint ", req.src(), " of tenant ", tenant,
-                                                " on this node; give --ingress-iface"));
-      }
-      iface = src_ep->interface;
-    } else {
-      src_ep = find_ep(0, 0, iface);
-    }
-    if (src_ep) tenant = names.TenantId(segment_of(*src_ep)->tenant);
-  } else {
-    if (!tenant) return absl::InvalidArgumentError("--from-underlay needs --tenant");
-    src_ep = find_ep(tenant, *src, "");
-  }
-  const Endpoint* dst_ep = tenant ? find_ep(tenant, *dst, "") : nullptr;
-
-  FrameSpec spec;
-  spec.src = *src;
-  spec.dst = *dst;
-  spec.protocol = *proto;
-  spec.sport = req.sport() ? req.sport() : (*proto == kProtoIcmp ? 0x5754 : 40000);
-  spec.dport = req.dport();
-  spec.tcp_flags = *flags;
-  spec.ttl = req.ttl() ? req.ttl() : 64;
-  if (src_ep) spec.src_mac = src_ep->mac;
-  if (!req.src_mac().empty()) {
-    absl::StatusOr<MacAddress> m = ParseMac(req.src_mac());
-    if (!m.ok()) return m.status();
-    spec.src_mac = *m;
-  }
-  // Same segment: the destination's MAC; otherwise the gateway's.
-  const Segment* src_seg = src_ep ? segment_of(*src_ep) : nullptr;
-  if (!req.dst_mac().empty()) {
-    absl::StatusOr<MacAddress> m = ParseMac(req.dst_mac());
-    if (!m.ok()) return m.status();
-    spec.dst_mac = *m;
-  } else if (dst_ep && src_seg && dst_ep->segment == src_seg->name) {
-    spec.dst_mac = dst_ep->mac;
-  } else if (src_seg) {
-    spec.dst_mac = src_seg->gateway_mac;
-  } else if (dst_ep) {
-    spec.dst_mac = dst_ep->mac;
-  }
-  Bytes frame = BuildFrame(spec);
-
-  int prog_fd;
-  uint32_t ifindex;
-  if (req.from_underlay()) {
-    prog_fd = dp().UnderlayTcProgramFd();
-    out->set_program("weft_underlay_tc");
-    ifindex = v.underlay_ifindex;
-    iface = v.options.underlay;
-    uint32_t src_vtep = 0;
-    if (!req.src_vtep().empty()) {
-      absl::StatusOr<uint32_t> a = ParseIpv4(req.src_vtep());
-      if (!a.ok()) return a.status();
-      src_vtep = *a;
-    } else if (src_ep && names.nodes.contains(src_ep->node)) {
-      src_vtep = names.nodes.at(src_ep->node)->vtep;
-    } else {
-      return absl::InvalidArgumentError("--src is no known endpoint: give --src-vtep");
-    }
-    uint32_t vni = req.vni() ? req.vni() : (src_seg ? src_seg->vni : 0);
-    if (!vni) return absl::InvalidArgumentError("give --vni");
-    weft_config cfg{};
-    const uint32_t zero = 0;
-    bpf_map_lookup_elem(dp().MapFd(Map::kConfig), &zero, &cfg);
-    MacAddress outer_src = {0x02, 0x57, 0xef, 0, 0, 1}, outer_dst = {0x02, 0x57, 0xef, 0, 0, 2};
-    frame = WrapVxlan(frame, outer_src, outer_dst, src_vtep, ntohl(cfg.local_vtep_be), vni);
-  } else {
-    prog_fd = dp().VmProgramFd();
-    out->set_program("weft_vm_ingress");
-    ifindex = if_nametoindex(iface.c_str());
-    if (!ifindex) return absl::NotFoundError(absl::StrCat("no interface ", iface));
-  }
-  out->set_ingress_iface(iface);
-  out->set_ingress_ifindex(ifindex);
-  if (auto id = ProgramId(prog_fd); id.ok()) out->set_prog_id(*id);
-  uint32_t outer_vni = 0;
-  v1::PacketHeaders in_outer;
-  if (ParseFrame(frame, &in_outer, out->mutable_input(), &outer_vni)) {
-    // The input's inner headers are what the operator asked about.
-  }
-
   std::lock_guard<std::mutex> lock(trace_mu_);
-  const uint32_t zero = 0;
-  weft_trace_result result{};
-  result.rule_index = WEFT_RULE_NONE;
-  if (bpf_map_update_elem(trace_fd, &zero, &result, BPF_ANY) != 0) {
-    return BpfError(errno, "resetting weft_trace");
-  }
-  Bytes output(frame.size() + 256);
-  __sk_buff skb{};
-  skb.ifindex = ifindex;
-  skb.mark = WEFT_TRACE_MARK;
-  LIBBPF_OPTS(bpf_test_run_opts, opts);
-  opts.data_in = frame.data();
-  opts.data_size_in = frame.size();
-  opts.data_out = output.data();
-  opts.data_size_out = output.size();
-  opts.ctx_in = &skb;
-  opts.ctx_size_in = sizeof skb;
-  opts.repeat = 1;
-  if (int err = bpf_prog_test_run_opts(prog_fd, &opts); err != 0) {
-    return BpfError(err, "BPF_PROG_TEST_RUN of " + out->program());
-  }
-  output.resize(opts.data_size_out);
-  if (bpf_map_lookup_elem(trace_fd, &zero, &result) != 0) {
-    return BpfError(errno, "reading weft_trace");
-  }
-  if (!(result.flags & WEFT_TRACE_F_RAN)) {
-    return absl::InternalError("the program did not record the trace (objects without trace support?)");
-  }
-  out->set_tc_action(TcActionName(static_cast<int>(opts.retval)));
-  out->set_reason(std::string(ReasonLabel(result.reason)));
-  out->set_dropped(WEFT_REASON_IS_DROP(result.reason));
-  out->set_conntrack(result.ct < std::size(kTraceCt) ? kTraceCt[result.ct] : "?");
-  if (result.ct == WEFT_TRACE_CT_HIT) out->set_ct_state(CtStateName(result.ct_state));
-  out->set_policy_judged(result.flags & WEFT_TRACE_F_JUDGED);
-  if (result.flags & WEFT_TRACE_F_JUDGED) {
-    out->set_policy_action(ActionName(result.action));
-    out->set_direction(result.direction == WEFT_DIR_INGRESS ? "ingress" : "egress");
-  }
-  out->set_rule_index(result.rule_index);
-  out->set_policy_generation(result.policy_generation);
-  auto [policy, number] = names.RuleName(result.rule_index);
-  out->set_policy(policy);
-  out->set_rule_number(number);
-  if (result.flags & WEFT_TRACE_F_TARGET) {
-    out->set_route(result.route_kind ? RouteKindName(result.route_kind) : "switched");
-    out->set_vni(result.vni);
-    if (result.vtep_be) out->set_vtep(Ipv4StringBe(result.vtep_be));
-  }
-  if (result.egress_ifindex) {
-    out->set_egress_ifindex(result.egress_ifindex);
-    out->set_egress_iface(IfName(result.egress_ifindex));
-  }
-  out->set_encapsulated(
-      ParseFrame(output, out->mutable_outer(), out->mutable_output(), &outer_vni) &&
-      !req.from_underlay());
-  if (out->encapsulated()) {
-    out->set_outer_vni(outer_vni);
-  } else if (req.from_underlay() && out->output().ethertype().empty()) {
-    out->clear_outer();
-  }
-  // One line an operator reads first.
-  std::string summary;
-  if (out->dropped()) {
-    summary = absl::StrCat("DROP (", out->reason(), ")");
-  } else if (result.reason == WEFT_REJECT) {
-    summary = "REJECT (answered to the sender)";
-  } else {
-    summary = absl::StrCat("PASS (", out->reason(), ")");
-  }
-  if (out->policy_judged() || result.ct == WEFT_TRACE_CT_HIT) {
-    absl::StrAppend(&summary, out->policy().empty()
-                                  ? (result.rule_index == WEFT_RULE_NONE
-                                         ? std::string(" by the tenant default")
-                                         : absl::StrCat(" by rule #", result.rule_index))
-                                  : absl::StrCat(" by ", out->policy(), " rule ",
-                                                 out->rule_number()));
-  }
-  if (out->encapsulated()) {
-    absl::StrAppend(&summary, ": VXLAN VNI ", out->outer_vni(), " to VTEP ", out->outer().dst());
-  } else if (!out->egress_iface().empty() && !out->dropped()) {
-    absl::StrAppend(&summary, ": to ", out->egress_iface());
-  }
-  out->set_summary(summary);
-  return absl::OkStatus();
+  return api::RunTrace(Snapshot(), dp(), req, out);
 }
 
 ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

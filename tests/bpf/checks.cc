@@ -51,8 +51,8 @@ Parsed ExpectVxlanFromHv1(const Seen& s, uint32_t vtep, uint32_t vni) {
     if (!told) std::printf("note: outer MACs zero: left to bpf_redirect_neigh\n");
     told = true;
   } else {
-    EXPECT_EQ(MacString(p.eth->src), MacString(s.env.ul0_mac)) << "outer source MAC: ul0's";
-    EXPECT_EQ(MacString(p.eth->dst), MacString(VtepMac(vtep)))
+    EXPECT_EQ(FormatMac(p.eth->src), FormatMac(s.env.ul0_mac)) << "outer source MAC: ul0's";
+    EXPECT_EQ(FormatMac(p.eth->dst), FormatMac(VtepMac(vtep)))
         << "outer dest MAC: the neighbour's";
   }
   EXPECT_EQ(p.eth->ethertype, kEthIpv4);
@@ -60,8 +60,8 @@ Parsed ExpectVxlanFromHv1(const Seen& s, uint32_t vtep, uint32_t vni) {
   const Ipv4View& ip = *p.ipv4;
   EXPECT_EQ(ip.version, 4);
   EXPECT_EQ(ip.ihl, 5);
-  EXPECT_EQ(IpString(ip.src), IpString(kHv1Vtep));
-  EXPECT_EQ(IpString(ip.dst), IpString(vtep));
+  EXPECT_EQ(FormatIpv4(ip.src), FormatIpv4(kHv1Vtep));
+  EXPECT_EQ(FormatIpv4(ip.dst), FormatIpv4(vtep));
   EXPECT_TRUE(ip.checksum_ok) << "outer IPv4 checksum 0x" << std::hex << ip.checksum;
   EXPECT_EQ(ip.ttl, 64);
   EXPECT_EQ(ip.proto, kProtoUdp);
@@ -84,8 +84,8 @@ void ExpectRouted(const Bytes& in, const Bytes& out, const Mac& src, const Mac& 
     ADD_FAILURE() << "routed output is not IPv4:\n" << HexDump(out);
     return;
   }
-  EXPECT_EQ(MacString(b.eth->dst), MacString(dst)) << "destination MAC";
-  EXPECT_EQ(MacString(b.eth->src), MacString(src)) << "source MAC";
+  EXPECT_EQ(FormatMac(b.eth->dst), FormatMac(dst)) << "destination MAC";
+  EXPECT_EQ(FormatMac(b.eth->src), FormatMac(src)) << "source MAC";
   EXPECT_EQ(b.eth->ethertype, kEthIpv4);
   EXPECT_EQ(b.ipv4->ttl, a.ipv4->ttl - 1) << "TTL decremented once";
   EXPECT_TRUE(b.ipv4->checksum_ok) << "IPv4 checksum after TTL decrement: 0x" << std::hex
@@ -104,17 +104,17 @@ void ExpectArpReply(const Parsed& p, const Mac& mac, uint32_t ip, const Mac& to_
     ADD_FAILURE() << "not ARP:\n" << HexDump(p.raw);
     return;
   }
-  EXPECT_EQ(MacString(p.eth->dst), MacString(to_mac)) << "Ethernet destination";
-  EXPECT_EQ(MacString(p.eth->src), MacString(mac)) << "Ethernet source";
+  EXPECT_EQ(FormatMac(p.eth->dst), FormatMac(to_mac)) << "Ethernet destination";
+  EXPECT_EQ(FormatMac(p.eth->src), FormatMac(mac)) << "Ethernet source";
   EXPECT_EQ(p.arp->htype, 1);
   EXPECT_EQ(p.arp->ptype, kEthIpv4);
   EXPECT_EQ(p.arp->hlen, 6);
   EXPECT_EQ(p.arp->plen, 4);
   EXPECT_EQ(p.arp->op, kArpReply);
-  EXPECT_EQ(MacString(p.arp->sha), MacString(mac)) << "ARP sender MAC (the answer)";
-  EXPECT_EQ(IpString(p.arp->spa), IpString(ip)) << "ARP sender IP";
-  EXPECT_EQ(MacString(p.arp->tha), MacString(to_mac)) << "ARP target MAC";
-  EXPECT_EQ(IpString(p.arp->tpa), IpString(to_ip)) << "ARP target IP";
+  EXPECT_EQ(FormatMac(p.arp->sha), FormatMac(mac)) << "ARP sender MAC (the answer)";
+  EXPECT_EQ(FormatIpv4(p.arp->spa), FormatIpv4(ip)) << "ARP sender IP";
+  EXPECT_EQ(FormatMac(p.arp->tha), FormatMac(to_mac)) << "ARP target MAC";
+  EXPECT_EQ(FormatIpv4(p.arp->tpa), FormatIpv4(to_ip)) << "ARP target IP";
 }
 
 void ExpectIcmpErrorBack(const Bytes& in, const Parsed& p, uint8_t type, uint8_t code,
@@ -126,12 +126,12 @@ void ExpectIcmpErrorBack(const Bytes& in, const Parsed& p, uint8_t type, uint8_t
     ADD_FAILURE() << "not an ICMP packet:\n" << HexDump(p.raw);
     return;
   }
-  EXPECT_EQ(MacString(p.eth->dst), MacString(orig.eth->src)) << "back to the sender's MAC";
-  EXPECT_EQ(MacString(p.eth->src), MacString(from_mac)) << "from the gateway MAC";
+  EXPECT_EQ(FormatMac(p.eth->dst), FormatMac(orig.eth->src)) << "back to the sender's MAC";
+  EXPECT_EQ(FormatMac(p.eth->src), FormatMac(from_mac)) << "from the gateway MAC";
   EXPECT_EQ(p.ipv4->ihl, 5);
   EXPECT_TRUE(p.ipv4->checksum_ok) << "IPv4 checksum";
-  EXPECT_EQ(IpString(p.ipv4->src), IpString(from_ip));
-  EXPECT_EQ(IpString(p.ipv4->dst), IpString(orig.ipv4->src));
+  EXPECT_EQ(FormatIpv4(p.ipv4->src), FormatIpv4(from_ip));
+  EXPECT_EQ(FormatIpv4(p.ipv4->dst), FormatIpv4(orig.ipv4->src));
   EXPECT_GT(p.ipv4->ttl, 1);
   EXPECT_EQ(p.ipv4->proto, kProtoIcmp);
   EXPECT_EQ(p.ipv4->total_length, p.raw.size() - 14);

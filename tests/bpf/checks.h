@@ -8,8 +8,9 @@
 #include <functional>
 #include <string>
 
+#include "common/packet/builder.h"
+#include "common/packet/parser.h"
 #include "tests/bpf/fixture.h"
-#include "tests/bpf/packet.h"
 
 namespace weft::testing {
 

@@ -16,10 +16,11 @@
 #include <string>
 #include <vector>
 
+#include "common/packet/builder.h"
+#include "common/packet/parser.h"
 #include "tests/bpf/checks.h"
 #include "tests/bpf/firewall_maps.h"
 #include "tests/bpf/fixture.h"
-#include "tests/bpf/packet.h"
 
 namespace weft::testing {
 namespace {
@@ -130,7 +131,7 @@ class FirewallTest : public BpfTest {
   // Runs `in` and expects `reason` (and nothing else) to be counted.
   RunResult Vm(const char* ifname, const Bytes& in, int reason, const std::string& what) {
     RunResult r = RunTc(dp().VmProgramFd(), ifname, in);
-    EXPECT_EQ(r.error, 0) << what;
+    EXPECT_TRUE(r.status.ok()) << what << ": " << r.status;
     EXPECT_EQ(r.Reason(), reason) << what << ": counted " << r.CountedString() << ", want "
                                   << ReasonName(reason);
     return r;
@@ -138,7 +139,7 @@ class FirewallTest : public BpfTest {
   RunResult Ul(const Bytes& in, int reason, const std::string& what, bool xdp = false) {
     RunResult r = xdp ? RunXdp(dp().UnderlayXdpProgramFd(), kUnderlay, in)
                       : RunTc(dp().UnderlayTcProgramFd(), kUnderlay, in);
-    EXPECT_EQ(r.error, 0) << what;
+    EXPECT_TRUE(r.status.ok()) << what << ": " << r.status;
     EXPECT_EQ(r.Reason(), reason) << what << (xdp ? " (xdp)" : " (tc)") << ": counted "
                                   << r.CountedString() << ", want " << ReasonName(reason);
     return r;
@@ -424,10 +425,10 @@ void ExpectRstFor(const Bytes& in_frame, const Bytes& out_frame, uint32_t want_s
   ASSERT_TRUE(in.eth && in.ipv4 && in.tcp);
   ASSERT_TRUE(p.eth && p.ipv4 && p.tcp) << HexDump(out_frame);
   EXPECT_EQ(out_frame.size(), 14u + 40u) << "no payload, no options";
-  EXPECT_EQ(MacString(p.eth->dst), MacString(in.eth->src));
-  EXPECT_EQ(MacString(p.eth->src), MacString(in.eth->dst));
-  EXPECT_EQ(IpString(p.ipv4->src), IpString(in.ipv4->dst));
-  EXPECT_EQ(IpString(p.ipv4->dst), IpString(in.ipv4->src));
+  EXPECT_EQ(FormatMac(p.eth->dst), FormatMac(in.eth->src));
+  EXPECT_EQ(FormatMac(p.eth->src), FormatMac(in.eth->dst));
+  EXPECT_EQ(FormatIpv4(p.ipv4->src), FormatIpv4(in.ipv4->dst));
+  EXPECT_EQ(FormatIpv4(p.ipv4->dst), FormatIpv4(in.ipv4->src));
   EXPECT_EQ(p.ipv4->total_length, 40);
   EXPECT_TRUE(p.ipv4->checksum_ok) << "IPv4 checksum";
   EXPECT_EQ(p.tcp->sport, in.tcp->dport);
@@ -485,10 +486,10 @@ TEST_F(FirewallTest, RejectTcpAtIngressBouncesRstThroughTunnel) {
       EXPECT_EQ(TcRetName(r.retval), TcRetName(kTcRedirect));
     Parsed p = Parse(r.out);
     ASSERT_TRUE(p.eth && p.ipv4 && p.udp && p.vxlan) << HexDump(r.out);
-    EXPECT_EQ(MacString(p.eth->dst), MacString(kHv2Mac));
-    EXPECT_EQ(MacString(p.eth->src), MacString(kUl0Mac));
-    EXPECT_EQ(IpString(p.ipv4->src), IpString(kHv1Vtep));
-    EXPECT_EQ(IpString(p.ipv4->dst), IpString(kHv2Vtep));
+    EXPECT_EQ(FormatMac(p.eth->dst), FormatMac(kHv2Mac));
+    EXPECT_EQ(FormatMac(p.eth->src), FormatMac(kUl0Mac));
+    EXPECT_EQ(FormatIpv4(p.ipv4->src), FormatIpv4(kHv1Vtep));
+    EXPECT_EQ(FormatIpv4(p.ipv4->dst), FormatIpv4(kHv2Vtep));
     EXPECT_TRUE(p.ipv4->checksum_ok) << "outer IPv4 checksum";
     EXPECT_EQ(p.ipv4->total_length, r.out.size() - 14);
     EXPECT_EQ(p.udp->length, r.out.size() - 34);

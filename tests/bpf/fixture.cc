@@ -1,7 +1,5 @@
 #include "tests/bpf/fixture.h"
 
-#include <bpf/bpf.h>
-#include <linux/bpf.h>
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -16,6 +14,8 @@
 #include <mutex>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "agent/datapath/prog_test_run.h"
 #include "common/model/validate.h"
 
 namespace weft::testing {
@@ -35,8 +35,6 @@ std::string Sh(const std::string& cmd) {
   if (status == 0) return "";
   return "`" + cmd + "` failed (status " + std::to_string(status) + "): " + out;
 }
-
-MacAddress M(const Mac& m) { return MacAddress(m); }
 
 Ipv4Prefix Prefix(const char* addr, uint8_t len) { return Ipv4Prefix{Ip(addr), len}; }
 
@@ -123,17 +121,17 @@ State TestState() {
   };
   s.segments = {
       {.name = "blue-a", .tenant = "blue", .vni = kVniBlueA, .subnet = Prefix("10.0.1.0", 24),
-       .gateway = Ip("10.0.1.1"), .gateway_mac = M(kBlueGwMac)},
+       .gateway = Ip("10.0.1.1"), .gateway_mac = kBlueGwMac},
       {.name = "blue-b", .tenant = "blue", .vni = kVniBlueB, .subnet = Prefix("10.0.2.0", 24),
-       .gateway = Ip("10.0.2.1"), .gateway_mac = M(kBlueGwMac)},
+       .gateway = Ip("10.0.2.1"), .gateway_mac = kBlueGwMac},
       {.name = "red-a", .tenant = "red", .vni = kVniRedA, .subnet = Prefix("10.0.1.0", 24),
-       .gateway = Ip("10.0.1.1"), .gateway_mac = M(kRedGwMac)},
+       .gateway = Ip("10.0.1.1"), .gateway_mac = kRedGwMac},
       {.name = "red-b", .tenant = "red", .vni = kVniRedB, .subnet = Prefix("10.0.2.0", 24),
-       .gateway = Ip("10.0.2.1"), .gateway_mac = M(kRedGwMac)},
+       .gateway = Ip("10.0.2.1"), .gateway_mac = kRedGwMac},
   };
   auto ep = [](const char* name, const char* seg, uint32_t ip, const Mac& mac, const char* node,
                const char* ifname) {
-    return Endpoint{.name = name, .segment = seg, .ip = ip, .mac = M(mac), .node = node,
+    return Endpoint{.name = name, .segment = seg, .ip = ip, .mac = mac, .node = node,
                     .interface = ifname};
   };
   s.endpoints = {
@@ -216,53 +214,36 @@ Mac BpfTest::IfMac(std::string_view ifname) {
 }
 
 RunResult BpfTest::RunTc(int prog_fd, std::string_view ifname, const Bytes& packet) const {
-  return Run(prog_fd, false, ifname, packet);
+  return Run(prog_fd, Hook::kTc, ifname, packet);
 }
 
 RunResult BpfTest::RunXdp(int prog_fd, std::string_view ifname, const Bytes& packet) const {
-  return Run(prog_fd, true, ifname, packet);
+  return Run(prog_fd, Hook::kXdp, ifname, packet);
 }
 
-RunResult BpfTest::Run(int prog_fd, bool xdp, std::string_view ifname,
+RunResult BpfTest::Run(int prog_fd, Hook hook, std::string_view ifname,
                        const Bytes& packet) const {
   RunResult r;
   const uint32_t ifindex = IfIndex(ifname);
   if (ifindex == 0) {
-    r.error = -ENODEV;
-    ADD_FAILURE() << "no interface " << ifname;
+    r.status = absl::NotFoundError(absl::StrCat("no interface ", std::string(ifname)));
+    ADD_FAILURE() << r.status;
     return r;
   }
   auto before = ReadCounters(dp());
   if (!before.ok()) {
     ADD_FAILURE() << "ReadCounters: " << before.status();
-    r.error = -EIO;
+    r.status = before.status();
     return r;
   }
 
-  Bytes out(16384);
-  __sk_buff skb{};
-  xdp_md md{};
-  LIBBPF_OPTS(bpf_test_run_opts, opts);
-  opts.data_in = packet.data();
-  opts.data_size_in = static_cast<__u32>(packet.size());
-  opts.data_out = out.data();
-  opts.data_size_out = static_cast<__u32>(out.size());
-  opts.repeat = 1;
-  if (xdp) {
-    md.data = 0;
-    md.data_end = static_cast<__u32>(packet.size());
-    md.ingress_ifindex = ifindex;
-    opts.ctx_in = &md;
-    opts.ctx_size_in = sizeof md;
-  } else {
-    skb.ifindex = ifindex;
-    opts.ctx_in = &skb;
-    opts.ctx_size_in = sizeof skb;
+  absl::StatusOr<ProgTestRunOutput> run = ProgTestRun(
+      {.prog_fd = prog_fd, .hook = hook, .ingress_ifindex = ifindex, .frame = packet});
+  r.status = run.status();
+  if (run.ok()) {
+    r.retval = run->retval;
+    r.out = std::move(run->frame);
   }
-  int err = bpf_prog_test_run_opts(prog_fd, &opts);
-  r.error = err;  // libbpf 1.x: 0 or -errno
-  r.retval = opts.retval;
-  if (r.error == 0) out.resize(opts.data_size_out), r.out = std::move(out);
 
   auto after = ReadCounters(dp());
   if (!after.ok()) {

@@ -20,14 +20,21 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/status.h"
+#include "agent/datapath/attach.h"
 #include "agent/datapath/datapath.h"
 #include "agent/datapath/maps/counters.h"
-#include "common/plan/tables.h"
+#include "common/model/net_format.h"
 #include "common/model/state.h"
-#include "tests/bpf/packet.h"
+#include "common/packet/builder.h"
+#include "common/packet/parser.h"
+#include "common/plan/tables.h"
 #include "weft/abi.h"
 
 namespace weft::testing {
+
+// The tables are written in packets: builders, parser and constants.
+using namespace ::weft::packet;  // NOLINT(build/namespaces)
 
 // --- the test topology ---------------------------------------------------------
 // Underlay: this node hv1 on ul0 (198.18.0.1/24); hv2 198.18.0.2 (Weft);
@@ -83,7 +90,7 @@ State TestState();
 using Packets = std::array<uint64_t, WEFT_REASON_COUNT>;
 
 struct RunResult {
-  int error = 0;  // bpf_prog_test_run_opts() return: 0 or -errno
+  absl::Status status;  // of the run (ProgTestRun): InvalidArgument for EINVAL
   uint32_t retval = 0;
   Bytes out;
   Packets counted{};  // packets counted per reason during the run
@@ -120,7 +127,7 @@ class BpfTest : public ::testing::Test {
   RunResult RunXdp(int prog_fd, std::string_view ifname, const Bytes& packet) const;
 
  private:
-  RunResult Run(int prog_fd, bool xdp, std::string_view ifname, const Bytes& packet) const;
+  RunResult Run(int prog_fd, Hook hook, std::string_view ifname, const Bytes& packet) const;
   Env* env_ = nullptr;
 };
 

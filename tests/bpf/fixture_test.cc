@@ -16,7 +16,7 @@ TEST_F(FixtureTest, RunsInItsOwnNetworkNamespace) {
     EXPECT_NE(self.st_ino, init.st_ino);
   }
   EXPECT_NE(IfIndex("ul0"), 0u);
-  EXPECT_EQ(MacString(env().ul0_mac), MacString(kUl0Mac));
+  EXPECT_EQ(FormatMac(env().ul0_mac), FormatMac(kUl0Mac));
 }
 
 TEST_F(FixtureTest, BindsExactlyTheStatesLocalInterfaces) {

@@ -9,9 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "common/packet/builder.h"
+#include "common/packet/parser.h"
 #include "tests/bpf/checks.h"
 #include "tests/bpf/fixture.h"
-#include "tests/bpf/packet.h"
 
 namespace weft::testing {
 namespace {
@@ -341,10 +342,10 @@ std::vector<UnderlayCase> UnderlayCases() {
          Parsed in = Parse(s.in);
          const Parsed& p = s.p;
          ASSERT_TRUE(p.eth && p.ipv4 && p.udp && p.vxlan) << HexDump(s.out);
-         EXPECT_EQ(MacString(p.eth->dst), MacString(kLx1Mac)) << "outer MACs swapped";
-         EXPECT_EQ(MacString(p.eth->src), MacString(kUl0Mac)) << "outer MACs swapped";
-         EXPECT_EQ(IpString(p.ipv4->src), IpString(kHv1Vtep)) << "outer IPs swapped";
-         EXPECT_EQ(IpString(p.ipv4->dst), IpString(kLx1Vtep)) << "outer IPs swapped";
+         EXPECT_EQ(FormatMac(p.eth->dst), FormatMac(kLx1Mac)) << "outer MACs swapped";
+         EXPECT_EQ(FormatMac(p.eth->src), FormatMac(kUl0Mac)) << "outer MACs swapped";
+         EXPECT_EQ(FormatIpv4(p.ipv4->src), FormatIpv4(kHv1Vtep)) << "outer IPs swapped";
+         EXPECT_EQ(FormatIpv4(p.ipv4->dst), FormatIpv4(kLx1Vtep)) << "outer IPs swapped";
          EXPECT_TRUE(p.ipv4->checksum_ok);
          EXPECT_GT(p.ipv4->ttl, 1);
          EXPECT_EQ(p.ipv4->total_length, s.out.size() - 14);
@@ -403,11 +404,11 @@ TEST_P(UnderlayProgramTest, Verdict) {
   const Bytes in = c.packet();
   RunResult r = xdp ? RunXdp(dp().UnderlayXdpProgramFd(), kUnderlay, in)
                     : RunTc(dp().UnderlayTcProgramFd(), kUnderlay, in);
-  if (!xdp && r.error == -EINVAL && in.size() < 34 && in.size() >= 14 && in[12] == 0x08 &&
-      in[13] == 0)
+  if (!xdp && absl::IsInvalidArgument(r.status) && in.size() < 34 && in.size() >= 14 &&
+      in[12] == 0x08 && in[13] == 0)
     GTEST_SKIP() << "this kernel's BPF_PROG_TEST_RUN refuses TC input of an IPv4 "
                     "ethertype shorter than 14 + 20 bytes (EINVAL): not testable at TC";
-  ASSERT_EQ(r.error, 0) << "bpf_prog_test_run_opts: " << strerror(-r.error);
+  ASSERT_TRUE(r.status.ok()) << r.status;
   const uint32_t want = xdp ? XdpCode(c.verdict) : TcCode(c.verdict);
   if (xdp)
     EXPECT_EQ(XdpRetName(r.retval), XdpRetName(want));
@@ -446,8 +447,8 @@ TEST_F(UnderlayFragmentTest, NonFirstOuterFragmentReported) {
   const Bytes in = Ipv4Frame(kUl0Mac, kHv2Mac, ip, Bytes(64, 0x33));
   RunResult x = RunXdp(dp().UnderlayXdpProgramFd(), kUnderlay, in);
   RunResult t = RunTc(dp().UnderlayTcProgramFd(), kUnderlay, in);
-  ASSERT_EQ(x.error, 0);
-  ASSERT_EQ(t.error, 0);
+  ASSERT_TRUE(x.status.ok()) << x.status;
+  ASSERT_TRUE(t.status.ok()) << t.status;
   std::printf("non-first outer fragment: XDP %s %s, TC %s %s\n", XdpRetName(x.retval).c_str(),
               x.CountedString().c_str(), TcRetName(t.retval).c_str(), t.CountedString().c_str());
   EXPECT_TRUE(x.Reason() == WEFT_PASS_HOST || x.Reason() == WEFT_DROP_FRAGMENT)

@@ -9,9 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "common/packet/builder.h"
+#include "common/packet/parser.h"
 #include "tests/bpf/checks.h"
 #include "tests/bpf/fixture.h"
-#include "tests/bpf/packet.h"
 
 namespace weft::testing {
 namespace {
@@ -216,7 +217,7 @@ std::vector<VmCase> VmCases() {
        kTcRedirect, {WEFT_ENCAP}, [](const Seen& s) {
          ASSERT_TRUE(s.p.ipv4.has_value());
          const uint32_t vtep = s.p.ipv4->dst;
-         EXPECT_TRUE(vtep == kHv2Vtep || vtep == kLx1Vtep) << IpString(vtep);
+         EXPECT_TRUE(vtep == kHv2Vtep || vtep == kLx1Vtep) << FormatIpv4(vtep);
          ExpectVxlanFromHv1(s, vtep, kVniBlueA);
          ExpectRouted(s.in, s.p.inner, kBlueGwMac, kBlueGwMac);
        }});
@@ -365,10 +366,11 @@ TEST_P(VmProgramTest, Verdict) {
   const VmCase& c = GetParam();
   const Bytes in = c.packet();
   RunResult r = RunTc(dp().VmProgramFd(), c.ifname, in);
-  if (r.error == -EINVAL && in.size() < 34 && in.size() >= 14 && in[12] == 0x08 && in[13] == 0)
+  if (absl::IsInvalidArgument(r.status) && in.size() < 34 && in.size() >= 14 && in[12] == 0x08 &&
+      in[13] == 0)
     GTEST_SKIP() << "this kernel's BPF_PROG_TEST_RUN refuses TC input of an IPv4 "
                     "ethertype shorter than 14 + 20 bytes (EINVAL): not testable at TC";
-  ASSERT_EQ(r.error, 0) << "bpf_prog_test_run_opts: " << strerror(-r.error);
+  ASSERT_TRUE(r.status.ok()) << r.status;
   EXPECT_EQ(TcRetName(r.retval), TcRetName(c.retval));
   const int reason = r.Reason();
   std::vector<std::string> want;
@@ -394,7 +396,7 @@ class VmEncapTest : public BpfTest {
   // Outer UDP source port and VTEP for one UDP packet vm1 -> dst.
   std::pair<uint16_t, uint32_t> Encap(const Mac& dmac, uint32_t dip, uint16_t sport) {
     RunResult r = RunTc(dp().VmProgramFd(), "vm1", U(kVm1Mac, kVm1Ip, dmac, dip, 64, sport));
-    EXPECT_EQ(r.error, 0);
+    EXPECT_TRUE(r.status.ok()) << r.status;
     EXPECT_EQ(r.retval, kTcRedirect);
     EXPECT_EQ(r.Reason(), WEFT_ENCAP) << r.CountedString();
     Parsed p = Parse(r.out);
@@ -425,7 +427,7 @@ TEST_F(VmEncapTest, EcmpPicksBothVtepsAndStaysPerFlow) {
     const auto x = Encap(kBlueGwMac, Ip("10.9.1.1"), sport);
     const auto again = Encap(kBlueGwMac, Ip("10.9.1.1"), sport);
     EXPECT_EQ(x.second, again.second) << "one flow, one next hop";
-    EXPECT_TRUE(x.second == kHv2Vtep || x.second == kLx1Vtep) << IpString(x.second);
+    EXPECT_TRUE(x.second == kHv2Vtep || x.second == kLx1Vtep) << FormatIpv4(x.second);
     vteps.insert(x.second);
   }
   EXPECT_EQ(vteps.size(), 2u) << "64 flows should use both ECMP next hops";

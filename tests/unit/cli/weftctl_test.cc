@@ -1,8 +1,6 @@
-// weftctl's parsing and formatting (cli/format.h, cli/admin_format.h) and the trace packets
-// (agent/api/packet.h): no root, no agent.
+// weftctl's parsing and formatting (cli/format.h, cli/admin_format.h): no root, no agent.
 #include <gtest/gtest.h>
 
-#include "agent/api/packet.h"
 #include "cli/admin_format.h"
 #include "cli/format.h"
 
@@ -241,46 +239,6 @@ TEST(WeftctlFormat, EventLine) {
   e.set_interface("va1");
   EXPECT_EQ(cli::FormatEvent(e), "drop spoofed tenant 1(A) icmp 10.0.1.99 > 10.0.1.11 on va1");
   EXPECT_NE(cli::ToJson(e).find("\"reason\":\"spoofed\""), std::string::npos);
-}
-
-TEST(TracePacket, BuildsAndParsesBack) {
-  api::FrameSpec spec;
-  spec.src_mac = {2, 0, 0, 1, 1, 10};
-  spec.dst_mac = {2, 0xfe, 0, 0, 1, 1};
-  spec.src = *api::ParseIpv4("10.0.1.10");
-  spec.dst = *api::ParseIpv4("10.0.2.11");
-  spec.protocol = api::kProtoTcp;
-  spec.sport = 40000;
-  spec.dport = 7777;
-  spec.tcp_flags = *api::ParseTcpFlags("S");
-  const api::Bytes frame = api::BuildFrame(spec);
-  v1::PacketHeaders outer, inner;
-  uint32_t vni = 0;
-  EXPECT_FALSE(api::ParseFrame(frame, &outer, &inner, &vni));
-  EXPECT_EQ(inner.src_mac(), "02:00:00:01:01:0a");
-  EXPECT_EQ(inner.src(), "10.0.1.10");
-  EXPECT_EQ(inner.dst(), "10.0.2.11");
-  EXPECT_EQ(inner.protocol(), "tcp");
-  EXPECT_EQ(inner.dport(), 7777u);
-  EXPECT_EQ(inner.tcp_flags(), "S");
-
-  const api::Bytes vx = api::WrapVxlan(frame, {2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2},
-                                       *api::ParseIpv4("198.18.0.2"),
-                                       *api::ParseIpv4("198.18.0.1"), 1002);
-  EXPECT_TRUE(api::ParseFrame(vx, &outer, &inner, &vni));
-  EXPECT_EQ(vni, 1002u);
-  EXPECT_EQ(outer.dst(), "198.18.0.1");
-  EXPECT_EQ(outer.dport(), 4789u);
-  EXPECT_EQ(inner.dst(), "10.0.2.11");
-}
-
-TEST(TracePacket, FlagsAndAddresses) {
-  EXPECT_EQ(*api::ParseTcpFlags("SA"), 0x12);
-  EXPECT_EQ(api::TcpFlagsString(0x11), "FA");
-  EXPECT_FALSE(api::ParseTcpFlags("Z").ok());
-  EXPECT_FALSE(api::ParseMac("02:00:00:01:01").ok());
-  EXPECT_FALSE(api::ParseIpv4("10.0.1").ok());
-  EXPECT_EQ(api::Ipv4String(0x0a00010a), "10.0.1.10");
 }
 
 }  // namespace

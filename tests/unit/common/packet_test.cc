@@ -1,11 +1,14 @@
-// The test packet builder and parser themselves (no root, no BPF): known
-// checksums, layouts and round trips, so a BPF test failure is never the
-// builder's.
-#include "tests/bpf/packet.h"
-
+// The packet builder and parser themselves (no root, no BPF): known
+// checksums, layouts and round trips, so a BPF test or trace failure is
+// never the builder's; and the text forms of protocols and TCP flags.
 #include <gtest/gtest.h>
 
-namespace weft::testing {
+#include "common/model/net_format.h"
+#include "common/packet/builder.h"
+#include "common/packet/packet.h"
+#include "common/packet/parser.h"
+
+namespace weft::packet {
 namespace {
 
 TEST(PacketTest, Ipv4HeaderChecksumKnownValue) {
@@ -39,7 +42,7 @@ TEST(PacketTest, Ipv4FieldsRoundTrip) {
                       Bytes(12, 0xee));
   Parsed p = Parse(f);
   ASSERT_TRUE(p.eth && p.ipv4) << p.error;
-  EXPECT_EQ(MacString(p.eth->dst), "02:00:00:00:00:02");
+  EXPECT_EQ(FormatMac(p.eth->dst), "02:00:00:00:00:02");
   EXPECT_EQ(p.ipv4->ihl, 6);
   EXPECT_EQ(p.ipv4->ttl, 7);
   EXPECT_EQ(p.ipv4->tos, 0xb8);
@@ -48,7 +51,7 @@ TEST(PacketTest, Ipv4FieldsRoundTrip) {
   EXPECT_EQ(p.ipv4->frag_offset, 3);
   EXPECT_EQ(p.ipv4->total_length, 24 + 12);
   EXPECT_TRUE(p.ipv4->checksum_ok);
-  EXPECT_EQ(IpString(p.ipv4->src), "10.0.1.10");
+  EXPECT_EQ(FormatIpv4(p.ipv4->src), "10.0.1.10");
   f[14 + 8] ^= 1;  // flip TTL: checksum must no longer hold
   EXPECT_FALSE(Parse(f).ipv4->checksum_ok);
 }
@@ -82,9 +85,9 @@ TEST(PacketTest, ArpLayout) {
   EXPECT_EQ(p.eth->dst, kBroadcastMac);
   EXPECT_EQ(p.eth->ethertype, kEthArp);
   EXPECT_EQ(p.arp->op, kArpRequest);
-  EXPECT_EQ(IpString(p.arp->spa), "10.0.1.10");
-  EXPECT_EQ(IpString(p.arp->tpa), "10.0.1.1");
-  EXPECT_EQ(MacString(p.arp->sha), "02:01:00:00:01:0a");
+  EXPECT_EQ(FormatIpv4(p.arp->spa), "10.0.1.10");
+  EXPECT_EQ(FormatIpv4(p.arp->tpa), "10.0.1.1");
+  EXPECT_EQ(FormatMac(p.arp->sha), "02:01:00:00:01:0a");
   EXPECT_EQ(p.arp->tha, kZeroMac);
 }
 
@@ -139,5 +142,14 @@ TEST(PacketTest, VlanParsed) {
   EXPECT_EQ(*p.eth->vlan, 42);
 }
 
+TEST(PacketText, FlagsAndAddresses) {
+  EXPECT_EQ(*ParseTcpFlags("SA"), 0x12);
+  EXPECT_EQ(TcpFlagsString(0x11), "FA");
+  EXPECT_FALSE(ParseTcpFlags("Z").ok());
+  EXPECT_FALSE(ParseMac("02:00:00:01:01").ok());
+  EXPECT_FALSE(ParseIpv4("10.0.1").ok());
+  EXPECT_EQ(FormatIpv4(0x0a00010a), "10.0.1.10");
+}
+
 }  // namespace
-}  // namespace weft::testing
+}  // namespace weft::packet

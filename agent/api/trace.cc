@@ -1,0 +1,427 @@
+#include "agent/api/trace.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <net/if.h>
+
+#include <cerrno>
+#include <string>
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "agent/api/names.h"
+#include "agent/datapath/attach.h"
+#include "agent/datapath/bpf_error.h"
+#include "agent/datapath/maps/conntrack.h"
+#include "agent/datapath/maps/counters.h"
+#include "agent/datapath/maps/policy.h"
+#include "agent/datapath/maps/routes.h"
+#include "agent/datapath/prog_test_run.h"
+#include "common/base/status.h"
+#include "common/model/net_format.h"
+#include "common/packet/builder.h"
+#include "common/packet/parser.h"
+#include "weft/abi.h"
+
+namespace weft::api {
+namespace {
+
+using packet::Bytes;
+
+// Marks of a synthetic packet, recognisable in a capture.
+constexpr uint16_t kTraceIpId = 0x5754;
+constexpr uint32_t kTraceTcpSeq = 0x57ef0001;
+constexpr uint16_t kTraceTcpWindow = 64240;
+constexpr uint16_t kTraceDefaultSport = 40000;
+constexpr MacAddress kTraceOuterSrcMac = {0x02, 0x57, 0xef, 0, 0, 1};
+constexpr MacAddress kTraceOuterDstMac = {0x02, 0x57, 0xef, 0, 0, 2};
+
+constexpr const char* kTraceCt[] = {"none", "miss", "hit", "related", "picked_up"};
+
+std::string TcActionName(int a) {
+  switch (a) {
+    case 0:
+      return "ok";
+    case 2:
+      return "shot";
+    case 7:
+      return "redirect";
+    case -1:
+      return "unspec";
+  }
+  return absl::StrCat(a);
+}
+
+// --- the headers of a frame, as the API shows them ---------------------------
+
+void DescribeHeaders(const packet::Parsed& p, v1::PacketHeaders* h) {
+  if (!p.eth) return;
+  h->set_dst_mac(FormatMac(p.eth->dst));
+  h->set_src_mac(FormatMac(p.eth->src));
+  h->set_length(static_cast<uint32_t>(p.raw.size()));
+  switch (p.eth->ethertype) {
+    case packet::kEthArp:
+      h->set_ethertype("arp");
+      return;
+    case packet::kEthIpv4:
+      h->set_ethertype("ipv4");
+      break;
+    default:
+      h->set_ethertype(absl::StrFormat("0x%04x", p.eth->ethertype));
+      return;
+  }
+  if (!p.ipv4 || p.ipv4->version != 4) return;
+  h->set_src(FormatIpv4(p.ipv4->src));
+  h->set_dst(FormatIpv4(p.ipv4->dst));
+  h->set_ttl(p.ipv4->ttl);
+  h->set_protocol(packet::ProtocolName(p.ipv4->proto));
+  if (p.tcp) {
+    h->set_sport(p.tcp->sport);
+    h->set_dport(p.tcp->dport);
+    h->set_tcp_flags(packet::TcpFlagsString(p.tcp->flags));
+  } else if (p.udp) {
+    h->set_sport(p.udp->sport);
+    h->set_dport(p.udp->dport);
+  } else if (p.icmp) {
+    h->set_icmp_type(p.icmp->type);
+    h->set_icmp_code(p.icmp->code);
+  }
+}
+
+// --- step 1: the frame the request describes, and where it enters -------------
+
+// What a trace runs: the frame, the program and where the frame "arrives".
+struct TraceInput {
+  Bytes frame;
+  int prog_fd = -1;
+  std::string program;
+  std::string iface;
+  uint32_t ifindex = 0;
+};
+
+// The endpoints a request involves, found by tenant and address (or by the
+// ingress interface).
+struct TraceEnds {
+  uint32_t tenant = 0;
+  std::string iface;  // the VM interface the packet enters by
+  const Endpoint* src = nullptr;
+  const Endpoint* dst = nullptr;
+  const Segment* src_segment = nullptr;
+};
+
+// `text` as an address; an error names the option it came from.
+absl::StatusOr<uint32_t> AddressOption(const std::string& text, absl::string_view option) {
+  absl::StatusOr<uint32_t> ip = ParseIpv4(text);
+  if (!ip.ok()) return WithContext(ip.status(), option);
+  return ip;
+}
+
+// Addresses, protocol, ports and TTL of the request; the MACs come later.
+absl::StatusOr<FrameSpec> FrameSpecFrom(const v1::TraceRequest& req) {
+  FrameSpec spec;
+  ASSIGN_OR_RETURN(spec.src, AddressOption(req.src(), "--src"));
+  ASSIGN_OR_RETURN(spec.dst, AddressOption(req.dst(), "--dst"));
+  ASSIGN_OR_RETURN(spec.protocol, packet::ParseProtocol(req.protocol()));
+  ASSIGN_OR_RETURN(spec.tcp_flags,
+                   packet::ParseTcpFlags(req.tcp_flags().empty() ? "S" : req.tcp_flags()));
+  const uint16_t default_sport =
+      spec.protocol == packet::kProtoIcmp ? kTraceIpId : kTraceDefaultSport;
+  spec.sport = req.sport() ? req.sport() : default_sport;
+  spec.dport = req.dport();
+  spec.ttl = req.ttl() ? req.ttl() : 64;
+  return spec;
+}
+
+// The endpoint of `tenant` with address `ip`, or null.
+const Endpoint* EndpointAt(const Agent::View& v, const Names& names, uint32_t tenant,
+                           uint32_t ip) {
+  for (const Endpoint& e : v.state.endpoints) {
+    if (e.ip == ip && names.TenantId(names.segments.at(e.segment)->tenant) == tenant) return &e;
+  }
+  return nullptr;
+}
+
+// The endpoint bound to `iface` on this node, or null.
+const Endpoint* EndpointOn(const Agent::View& v, const std::string& iface) {
+  for (const Endpoint& e : v.state.endpoints) {
+    if (e.node == v.options.node && e.interface == iface) return &e;
+  }
+  return nullptr;
+}
+
+// From a VM: the source is the endpoint on --ingress-iface, or the one of
+// --tenant with --src (which must be on this node). From the underlay: the
+// source, if known, is anywhere.
+absl::StatusOr<TraceEnds> FindEnds(const Agent::View& v, const Names& names,
+                                   const v1::TraceRequest& req, const FrameSpec& spec) {
+  TraceEnds ends{.tenant = req.tenant_id(), .iface = req.ingress_iface()};
+  if (req.from_underlay()) {
+    if (!ends.tenant) return absl::InvalidArgumentError("--from-underlay needs --tenant");
+    ends.src = EndpointAt(v, names, ends.tenant, spec.src);
+  } else if (!ends.iface.empty()) {
+    ends.src = EndpointOn(v, ends.iface);
+  } else {
+    if (!ends.tenant) {
+      return absl::InvalidArgumentError("give --ingress-iface, or --tenant with --src");
+    }
+    ends.src = EndpointAt(v, names, ends.tenant, spec.src);
+    if (!ends.src || ends.src->node != v.options.node) {
+      return absl::NotFoundError(absl::StrCat("no endpoint ", req.src(), " of tenant ",
+                                              ends.tenant, " on this node; give --ingress-iface"));
+    }
+    ends.iface = ends.src->interface;
+  }
+  if (ends.src) {
+    ends.src_segment = names.segments.at(ends.src->segment);
+    if (!req.from_underlay()) ends.tenant = names.TenantId(ends.src_segment->tenant);
+  }
+  ends.dst = ends.tenant ? EndpointAt(v, names, ends.tenant, spec.dst) : nullptr;
+  return ends;
+}
+
+// The source's MAC; to the destination's in the same segment, else to the
+// gateway's. --src-mac and --dst-mac override.
+absl::Status SetMacs(const v1::TraceRequest& req, const TraceEnds& ends, FrameSpec* spec) {
+  if (ends.src) spec->src_mac = ends.src->mac;
+  if (!req.src_mac().empty()) {
+    ASSIGN_OR_RETURN(spec->src_mac, ParseMac(req.src_mac()));
+  }
+  const Segment* seg = ends.src_segment;
+  if (!req.dst_mac().empty()) {
+    ASSIGN_OR_RETURN(spec->dst_mac, ParseMac(req.dst_mac()));
+  } else if (ends.dst && seg && ends.dst->segment == seg->name) {
+    spec->dst_mac = ends.dst->mac;
+  } else if (seg) {
+    spec->dst_mac = seg->gateway_mac;
+  } else if (ends.dst) {
+    spec->dst_mac = ends.dst->mac;
+  }
+  return absl::OkStatus();
+}
+
+// Into the underlay's TC program, in VXLAN from the source's VTEP (or
+// --src-vtep) to this node's.
+absl::StatusOr<TraceInput> FromUnderlay(const Agent::View& v, const Names& names,
+                                        const Datapath& dp, const v1::TraceRequest& req,
+                                        const TraceEnds& ends, const Bytes& frame) {
+  uint32_t src_vtep = 0;
+  if (!req.src_vtep().empty()) {
+    ASSIGN_OR_RETURN(src_vtep, ParseIpv4(req.src_vtep()));
+  } else if (ends.src && names.nodes.contains(ends.src->node)) {
+    src_vtep = names.nodes.at(ends.src->node)->vtep;
+  } else {
+    return absl::InvalidArgumentError("--src is no known endpoint: give --src-vtep");
+  }
+  const uint32_t vni = req.vni() ? req.vni() : (ends.src_segment ? ends.src_segment->vni : 0);
+  if (!vni) return absl::InvalidArgumentError("give --vni");
+  weft_config cfg{};
+  const uint32_t zero = 0;
+  bpf_map_lookup_elem(dp.MapFd(Map::kConfig), &zero, &cfg);
+  return TraceInput{.frame = WrapVxlan(frame, kTraceOuterSrcMac, kTraceOuterDstMac, src_vtep,
+                                       ntohl(cfg.local_vtep_be), vni),
+                    .prog_fd = dp.UnderlayTcProgramFd(),
+                    .program = "weft_underlay_tc",
+                    .iface = v.options.underlay,
+                    .ifindex = v.underlay_ifindex};
+}
+
+// Into the VM program, on the VM's interface.
+absl::StatusOr<TraceInput> FromVm(const Datapath& dp, const TraceEnds& ends, Bytes frame) {
+  const uint32_t ifindex = if_nametoindex(ends.iface.c_str());
+  if (!ifindex) return absl::NotFoundError(absl::StrCat("no interface ", ends.iface));
+  return TraceInput{.frame = std::move(frame),
+                    .prog_fd = dp.VmProgramFd(),
+                    .program = "weft_vm_ingress",
+                    .iface = ends.iface,
+                    .ifindex = ifindex};
+}
+
+absl::StatusOr<TraceInput> TraceInputFrom(const Agent::View& v, const Names& names,
+                                          const Datapath& dp, const v1::TraceRequest& req) {
+  ASSIGN_OR_RETURN(FrameSpec spec, FrameSpecFrom(req));
+  ASSIGN_OR_RETURN(const TraceEnds ends, FindEnds(v, names, req, spec));
+  RETURN_IF_ERROR(SetMacs(req, ends, &spec));
+  Bytes frame = BuildFrame(spec);
+  if (req.from_underlay()) return FromUnderlay(v, names, dp, req, ends, frame);
+  return FromVm(dp, ends, std::move(frame));
+}
+
+// --- step 2: the run -----------------------------------------------------------
+
+// What the program did and recorded.
+struct TraceRun {
+  ProgTestRunOutput run;
+  weft_trace_result record{};
+};
+
+absl::StatusOr<TraceRun> Run(int trace_fd, const TraceInput& in) {
+  const uint32_t zero = 0;
+  TraceRun out;
+  out.record.rule_index = WEFT_RULE_NONE;
+  if (bpf_map_update_elem(trace_fd, &zero, &out.record, BPF_ANY) != 0) {
+    return BpfError(errno, "resetting weft_trace");
+  }
+  absl::StatusOr<ProgTestRunOutput> run = ProgTestRun({.prog_fd = in.prog_fd,
+                                                       .hook = Hook::kTc,
+                                                       .ingress_ifindex = in.ifindex,
+                                                       .mark = WEFT_TRACE_MARK,
+                                                       .frame = in.frame});
+  if (!run.ok()) return WithContext(run.status(), in.program);
+  out.run = *std::move(run);
+  if (bpf_map_lookup_elem(trace_fd, &zero, &out.record) != 0) {
+    return BpfError(errno, "reading weft_trace");
+  }
+  if (!(out.record.flags & WEFT_TRACE_F_RAN)) {
+    return absl::InternalError(
+        "the program did not record the trace (objects without trace support?)");
+  }
+  return out;
+}
+
+// --- step 3: what it means -----------------------------------------------------
+
+void DescribeInput(const TraceInput& in, v1::TraceResponse* out) {
+  out->set_program(in.program);
+  out->set_ingress_iface(in.iface);
+  out->set_ingress_ifindex(in.ifindex);
+  if (auto id = ProgramId(in.prog_fd); id.ok()) out->set_prog_id(*id);
+  // From the underlay, the inner headers are what the operator asked about.
+  uint32_t vni = 0;
+  v1::PacketHeaders outer;
+  ParseFrame(in.frame, &outer, out->mutable_input(), &vni);
+}
+
+// The verdict, conntrack, policy and forwarding the program recorded.
+void DescribeRecord(const Names& names, const TraceRun& r, v1::TraceResponse* out) {
+  const weft_trace_result& t = r.record;
+  out->set_tc_action(TcActionName(static_cast<int>(r.run.retval)));
+  out->set_reason(std::string(ReasonLabel(t.reason)));
+  out->set_dropped(WEFT_REASON_IS_DROP(t.reason));
+  out->set_conntrack(t.ct < std::size(kTraceCt) ? kTraceCt[t.ct] : "?");
+  if (t.ct == WEFT_TRACE_CT_HIT) out->set_ct_state(CtStateName(t.ct_state));
+  out->set_policy_judged(t.flags & WEFT_TRACE_F_JUDGED);
+  if (t.flags & WEFT_TRACE_F_JUDGED) {
+    out->set_policy_action(ActionName(t.action));
+    out->set_direction(t.direction == WEFT_DIR_INGRESS ? "ingress" : "egress");
+  }
+  out->set_rule_index(t.rule_index);
+  out->set_policy_generation(t.policy_generation);
+  auto [policy, number] = names.RuleName(t.rule_index);
+  out->set_policy(policy);
+  out->set_rule_number(number);
+  if (t.flags & WEFT_TRACE_F_TARGET) {
+    out->set_route(t.route_kind ? RouteKindName(t.route_kind) : "switched");
+    out->set_vni(t.vni);
+    if (t.vtep_be) out->set_vtep(FormatIpv4(ntohl(t.vtep_be)));
+  }
+  if (t.egress_ifindex) {
+    out->set_egress_ifindex(t.egress_ifindex);
+    out->set_egress_iface(IfName(t.egress_ifindex));
+  }
+}
+
+// The frame that came out: encapsulated (from a VM) or not.
+void DescribeOutput(const v1::TraceRequest& req, const Bytes& frame, v1::TraceResponse* out) {
+  uint32_t vni = 0;
+  const bool vxlan = ParseFrame(frame, out->mutable_outer(), out->mutable_output(), &vni);
+  out->set_encapsulated(vxlan && !req.from_underlay());
+  if (out->encapsulated()) {
+    out->set_outer_vni(vni);
+  } else if (req.from_underlay() && out->output().ethertype().empty()) {
+    out->clear_outer();
+  }
+}
+
+// One line an operator reads first.
+std::string Summary(const weft_trace_result& t, const v1::TraceResponse& r) {
+  std::string summary;
+  if (r.dropped()) {
+    summary = absl::StrCat("DROP (", r.reason(), ")");
+  } else if (t.reason == WEFT_REJECT) {
+    summary = "REJECT (answered to the sender)";
+  } else {
+    summary = absl::StrCat("PASS (", r.reason(), ")");
+  }
+  if (r.policy_judged() || t.ct == WEFT_TRACE_CT_HIT) {
+    if (!r.policy().empty()) {
+      absl::StrAppend(&summary, " by ", r.policy(), " rule ", r.rule_number());
+    } else if (t.rule_index != WEFT_RULE_NONE) {
+      absl::StrAppend(&summary, " by rule #", t.rule_index);
+    } else {
+      absl::StrAppend(&summary, " by the tenant default");
+    }
+  }
+  if (r.encapsulated()) {
+    absl::StrAppend(&summary, ": VXLAN VNI ", r.outer_vni(), " to VTEP ", r.outer().dst());
+  } else if (!r.egress_iface().empty() && !r.dropped()) {
+    absl::StrAppend(&summary, ": to ", r.egress_iface());
+  }
+  return summary;
+}
+
+}  // namespace
+
+Bytes BuildFrame(const FrameSpec& s) {
+  const Bytes payload = {'w', 'e', 'f', 't', 't', 'r', 'a', 'c', 'e', 0, 0, 0, 0, 0, 0, 0};
+  Bytes l4;
+  switch (s.protocol) {
+    case packet::kProtoTcp:
+      l4 = packet::Tcp(s.sport, s.dport, s.tcp_flags, kTraceTcpSeq,
+                       (s.tcp_flags & packet::kTcpAck) ? 1 : 0, {}, s.src, s.dst,
+                       kTraceTcpWindow);
+      break;
+    case packet::kProtoUdp:
+      l4 = packet::Udp(s.sport, s.dport, payload, s.src, s.dst);
+      break;
+    default:  // ICMP echo request
+      l4 = packet::IcmpEcho(8, s.sport, 1, payload);
+  }
+  const packet::Ipv4Spec ip = {
+      .src = s.src, .dst = s.dst, .proto = s.protocol, .ttl = s.ttl, .id = kTraceIpId,
+      .df = true};
+  return packet::Ipv4Frame(s.dst_mac, s.src_mac, ip, l4);
+}
+
+Bytes WrapVxlan(const Bytes& inner, const MacAddress& outer_src, const MacAddress& outer_dst,
+                uint32_t src_vtep, uint32_t dst_vtep, uint32_t vni) {
+  const packet::VxlanSpec spec = {.outer_dst = outer_dst,
+                                  .outer_src = outer_src,
+                                  .outer_src_ip = src_vtep,
+                                  .outer_dst_ip = dst_vtep,
+                                  .vni = vni,
+                                  .id = kTraceIpId,
+                                  .df = true};
+  return packet::VxlanFrame(spec, inner);
+}
+
+bool ParseFrame(const Bytes& frame, v1::PacketHeaders* outer, v1::PacketHeaders* inner,
+                uint32_t* vni) {
+  const packet::Parsed p = packet::Parse(frame);
+  if (!p.vxlan) {
+    inner->Clear();
+    DescribeHeaders(p, inner);
+    return false;
+  }
+  outer->Clear();
+  DescribeHeaders(p, outer);
+  *vni = p.vxlan->vni;
+  DescribeHeaders(p.Inner(), inner);
+  return true;
+}
+
+absl::Status RunTrace(const Agent::View& v, const Datapath& dp, const v1::TraceRequest& req,
+                      v1::TraceResponse* out) {
+  if (!v.has_state) return absl::FailedPreconditionError("the agent has no state yet");
+  const int trace_fd = dp.MapFd(Map::kTrace);
+  const Names names(v);
+  ASSIGN_OR_RETURN(const TraceInput in, TraceInputFrom(v, names, dp, req));
+  DescribeInput(in, out);
+  ASSIGN_OR_RETURN(const TraceRun run, Run(trace_fd, in));
+  DescribeRecord(names, run, out);
+  DescribeOutput(req, run.run.frame, out);
+  out->set_summary(Summary(run.record, *out));
+  return absl::OkStatus();
+}
+
+}  // namespace weft::api

@@ -1,0 +1,56 @@
+// `weftctl trace`: one synthetic packet through the real program, run by
+// BPF_PROG_TEST_RUN (agent/datapath/prog_test_run.h) with skb->mark =
+// WEFT_TRACE_MARK, so the program records in the weft_trace map what it
+// decided and why (docs/ARCHITECTURE.md §6). Three steps: build the frame
+// the request describes and find where it enters, run it, describe the
+// verdict, the record and the frame that came out.
+#ifndef WEFT_AGENT_API_TRACE_H_
+#define WEFT_AGENT_API_TRACE_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "agent/agent.h"
+#include "agent/datapath/datapath.h"
+#include "common/model/state.h"
+#include "common/packet/packet.h"
+#include "weft/v1/agent_api.pb.h"
+
+namespace weft::api {
+
+// The packet a trace sends, before any encapsulation.
+struct FrameSpec {
+  MacAddress src_mac{};
+  MacAddress dst_mac{};
+  uint32_t src = 0;  // host order
+  uint32_t dst = 0;
+  uint8_t protocol = packet::kProtoIcmp;
+  uint16_t sport = 0;  // ICMP: the echo identifier
+  uint16_t dport = 0;
+  uint8_t tcp_flags = packet::kTcpSyn;
+  uint8_t ttl = 64;
+};
+
+// Ethernet + IPv4 (DF, checksummed) + TCP/UDP header or an ICMP echo
+// request, with a few bytes of payload (none for TCP).
+packet::Bytes BuildFrame(const FrameSpec& spec);
+
+// `inner` in VXLAN/UDP/IPv4/Ethernet from src_vtep to dst_vtep on `vni`.
+packet::Bytes WrapVxlan(const packet::Bytes& inner, const MacAddress& outer_src,
+                        const MacAddress& outer_dst, uint32_t src_vtep, uint32_t dst_vtep,
+                        uint32_t vni);
+
+// The headers of a frame. VXLAN to port 4789: `outer` gets the outer
+// headers, `inner` the encapsulated frame's, *vni the VNI and the result is
+// true; otherwise `inner` gets the frame's and the result is false.
+bool ParseFrame(const packet::Bytes& frame, v1::PacketHeaders* outer, v1::PacketHeaders* inner,
+                uint32_t* vni);
+
+// Runs the trace `req` asks for against the agent's state `view` and its
+// datapath. weft_trace has one slot: the caller runs one trace at a time.
+absl::Status RunTrace(const Agent::View& view, const Datapath& dp, const v1::TraceRequest& req,
+                      v1::TraceResponse* out);
+
+}  // namespace weft::api
+
+#endif  // WEFT_AGENT_API_TRACE_H_

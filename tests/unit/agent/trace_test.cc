@@ -1,0 +1,45 @@
+// The trace's packets (agent/api/trace.h): the frame built from a spec and
+// read back into the API's headers, plain and in VXLAN. No root, no agent.
+#include "agent/api/trace.h"
+
+#include <gtest/gtest.h>
+
+#include "common/model/net_format.h"
+#include "common/packet/packet.h"
+
+namespace weft {
+namespace {
+
+TEST(TracePacket, BuildsAndParsesBack) {
+  api::FrameSpec spec;
+  spec.src_mac = {2, 0, 0, 1, 1, 10};
+  spec.dst_mac = {2, 0xfe, 0, 0, 1, 1};
+  spec.src = *ParseIpv4("10.0.1.10");
+  spec.dst = *ParseIpv4("10.0.2.11");
+  spec.protocol = packet::kProtoTcp;
+  spec.sport = 40000;
+  spec.dport = 7777;
+  spec.tcp_flags = *packet::ParseTcpFlags("S");
+  const packet::Bytes frame = api::BuildFrame(spec);
+  v1::PacketHeaders outer, inner;
+  uint32_t vni = 0;
+  EXPECT_FALSE(api::ParseFrame(frame, &outer, &inner, &vni));
+  EXPECT_EQ(inner.src_mac(), "02:00:00:01:01:0a");
+  EXPECT_EQ(inner.src(), "10.0.1.10");
+  EXPECT_EQ(inner.dst(), "10.0.2.11");
+  EXPECT_EQ(inner.protocol(), "tcp");
+  EXPECT_EQ(inner.dport(), 7777u);
+  EXPECT_EQ(inner.tcp_flags(), "S");
+
+  const packet::Bytes vx = api::WrapVxlan(frame, {2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2},
+                                          *ParseIpv4("198.18.0.2"), *ParseIpv4("198.18.0.1"),
+                                          1002);
+  EXPECT_TRUE(api::ParseFrame(vx, &outer, &inner, &vni));
+  EXPECT_EQ(vni, 1002u);
+  EXPECT_EQ(outer.dst(), "198.18.0.1");
+  EXPECT_EQ(outer.dport(), 4789u);
+  EXPECT_EQ(inner.dst(), "10.0.2.11");
+}
+
+}  // namespace
+}  // namespace weft
