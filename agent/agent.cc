@@ -47,9 +47,7 @@ Agent::View Agent::Snapshot() const {
               .attached = attached_};
 }
 
-std::string Agent::PinDir() const {
-  return absl::StrCat(options_.bpffs, "/weft/", options_.node);
-}
+std::string Agent::PinDir() const { return absl::StrCat(options_.bpffs, "/weft/", options_.node); }
 
 absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const AgentOptions& options) {
   std::unique_ptr<Agent> agent(new Agent(options));
@@ -82,12 +80,11 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const AgentOptions& options)
 }
 
 absl::Status Agent::AttachUnderlayLocked() {
-  const int underlay_prog = options_.underlay_hook == Hook::kXdp
-                                ? datapath_->UnderlayXdpProgramFd()
-                                : datapath_->UnderlayTcProgramFd();
-  RETURN_IF_ERROR(WithContext(AttachIngress(options_.underlay_hook, underlay_ifindex_,
-                                            underlay_prog),
-                              absl::StrCat("underlay ", options_.underlay)));
+  const int underlay_prog = options_.underlay_hook == Hook::kXdp ? datapath_->UnderlayXdpProgramFd()
+                                                                 : datapath_->UnderlayTcProgramFd();
+  RETURN_IF_ERROR(
+      WithContext(AttachIngress(options_.underlay_hook, underlay_ifindex_, underlay_prog),
+                  absl::StrCat("underlay ", options_.underlay)));
   underlay_attached_ = true;
   return absl::OkStatus();
 }
@@ -99,9 +96,9 @@ absl::Status Agent::ApplyState(State state) {
   RETURN_IF_ERROR(ReconcileLocked());
   if (!underlay_attached_) {
     RETURN_IF_ERROR(AttachUnderlayLocked());
-    WEFT_LOG_INFO("node %s: %s attached to %s, %d VM interfaces, state version %d",
-                  options_.node, HookName(options_.underlay_hook), options_.underlay,
-                  attached_.size(), state_.version);
+    WEFT_LOG_INFO("node %s: %s attached to %s, %d VM interfaces, state version %d", options_.node,
+                  HookName(options_.underlay_hook), options_.underlay, attached_.size(),
+                  state_.version);
   }
   return absl::OkStatus();
 }
@@ -215,8 +212,8 @@ absl::Status Agent::ApplyPolicyLocked() {
   }
   const State& state = state_;
   RETURN_IF_ERROR(WithContext(datapath_->ApplyPolicy([&state, this](uint32_t slot) {
-                                return BuildPolicyTables(state, options_.node, slot);
-                              }),
+    return BuildPolicyTables(state, options_.node, slot);
+  }),
                               "firewall"));
   ASSIGN_OR_RETURN(const weft_policy_ctl after, datapath_->PolicyControl());
   if (after.generation != before.generation) {

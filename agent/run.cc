@@ -48,8 +48,10 @@ void ReconcileUntilStopped(const AgentProcessOptions& options, Agent& agent,
 
 absl::Status Leave(const AgentProcessOptions& options, Agent& agent) {
   if (!options.detach_on_exit) {
-    WEFT_LOG_INFO("leaving the programs attached and the maps pinned in %s "
-                  "(--detach_on_exit=false); bye", agent.PinDir());
+    WEFT_LOG_INFO(
+        "leaving the programs attached and the maps pinned in %s "
+        "(--detach_on_exit=false); bye",
+        agent.PinDir());
     return absl::OkStatus();
   }
   RETURN_IF_ERROR(agent.Shutdown());
@@ -65,8 +67,7 @@ absl::Status RunAgent(const AgentProcessOptions& options) {
   ASSIGN_OR_RETURN(std::unique_ptr<HealthServer> health,
                    StartHealth(options.serving.health_listen));
   ASSIGN_OR_RETURN(std::unique_ptr<Agent> agent, Agent::Start(options.agent));
-  ASSIGN_OR_RETURN(std::unique_ptr<AgentServices> services,
-                   AgentServices::Start(options, *agent));
+  ASSIGN_OR_RETURN(std::unique_ptr<AgentServices> services, AgentServices::Start(options, *agent));
   ReconcileUntilStopped(options, *agent, *services, health.get(), signals);
   if (health) health->Shutdown();
   services->Stop();

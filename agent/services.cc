@@ -23,19 +23,18 @@ std::unique_ptr<SyncClient> StartSyncClient(const AgentProcessOptions& options, 
 }
 
 absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetrics(const AgentProcessOptions& options,
-                                                            const Agent& agent,
-                                                            const SyncClient* sync) {
+                                                              const Agent& agent,
+                                                              const SyncClient* sync) {
   AgentMetricsSource source{
       .node = options.agent.node,
       .mode = options.controller.empty() ? "file" : "controller",
       .underlay_hook = options.agent.underlay_hook == Hook::kXdp ? "xdp" : "tc",
       .datapath = &agent.datapath(),
       .sync = sync};
-  return MetricsEndpoint::Start(options.serving.metrics_listen,
-                              [&agent, source]() mutable {
-                                source.ready = agent.Ready();
-                                return CollectAgentMetrics(source);
-                              });
+  return MetricsEndpoint::Start(options.serving.metrics_listen, [&agent, source]() mutable {
+    source.ready = agent.Ready();
+    return CollectAgentMetrics(source);
+  });
 }
 
 }  // namespace

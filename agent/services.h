@@ -26,8 +26,8 @@ class AgentServices {
   // The sync client, the local API and /metrics around the started `agent`,
   // which must outlive them. A local API that cannot start is logged, not
   // fatal: the datapath matters more than its introspection.
-  static absl::StatusOr<std::unique_ptr<AgentServices>> Start(
-      const AgentProcessOptions& options, Agent& agent);
+  static absl::StatusOr<std::unique_ptr<AgentServices>> Start(const AgentProcessOptions& options,
+                                                              Agent& agent);
 
   // Whether the state comes from the controller (not from a file).
   bool from_controller() const { return sync_ != nullptr; }

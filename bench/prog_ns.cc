@@ -52,10 +52,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -119,15 +119,23 @@ State BenchState() {
              {.name = "hv2", .vtep = Ip("198.18.0.2"), .foreign = false}};
   s.tenants = {{.name = "blue", .id = 1, .default_action = FirewallAction::kAllow}};
   s.segments = {
-      {.name = "blue-a", .tenant = "blue", .vni = 1001, .subnet = Prefix("10.0.1.0", 24),
-       .gateway = Ip("10.0.1.1"), .gateway_mac = kGwMac},
-      {.name = "blue-b", .tenant = "blue", .vni = 1002, .subnet = Prefix("10.0.2.0", 24),
-       .gateway = Ip("10.0.2.1"), .gateway_mac = kGwMac},
+      {.name = "blue-a",
+       .tenant = "blue",
+       .vni = 1001,
+       .subnet = Prefix("10.0.1.0", 24),
+       .gateway = Ip("10.0.1.1"),
+       .gateway_mac = kGwMac},
+      {.name = "blue-b",
+       .tenant = "blue",
+       .vni = 1002,
+       .subnet = Prefix("10.0.2.0", 24),
+       .gateway = Ip("10.0.2.1"),
+       .gateway_mac = kGwMac},
   };
-  auto ep = [](const char* name, const char* seg, const char* ip, const Mac& mac,
-               const char* node, const char* ifname) {
-    return Endpoint{.name = name, .segment = seg, .ip = Ip(ip), .mac = mac, .node = node,
-                    .interface = ifname};
+  auto ep = [](const char* name, const char* seg, const char* ip, const Mac& mac, const char* node,
+               const char* ifname) {
+    return Endpoint{
+        .name = name, .segment = seg, .ip = Ip(ip), .mac = mac, .node = node, .interface = ifname};
   };
   s.endpoints = {ep("vm1", "blue-a", "10.0.1.10", kVm1Mac, "hv1", "vm1"),
                  ep("vm2", "blue-b", "10.0.2.20", kVm2Mac, "hv1", "vm2"),
@@ -156,8 +164,8 @@ struct Case {
   std::string ifname;  // where the packet arrives
   Bytes packet;
   uint32_t want_ret;
-  int want_reason;  // -1: none expected (empty programs)
-  bool idempotent;  // leaves the packet alone: repeat=N is honest too
+  int want_reason;                         // -1: none expected (empty programs)
+  bool idempotent;                         // leaves the packet alone: repeat=N is honest too
   std::function<void()> before = nullptr;  // runs before every call, untimed
 };
 
@@ -208,8 +216,8 @@ class Runner {
       Die(c.name + ": verdict " + std::to_string(ret) + ", want " + std::to_string(c.want_ret) +
           " (counted " + std::string(ReasonLabel(counted)) + ")");
     if (c.want_reason >= 0 && (total != 1 || counted != c.want_reason))
-      Die(c.name + ": counted " + std::string(ReasonLabel(counted)) + " x" +
-          std::to_string(total) + ", want " + std::string(ReasonLabel(c.want_reason)));
+      Die(c.name + ": counted " + std::string(ReasonLabel(counted)) + " x" + std::to_string(total) +
+          ", want " + std::string(ReasonLabel(c.want_reason)));
     r.reason = c.want_reason >= 0 ? std::string(ReasonLabel(c.want_reason)) : "-";
 
     for (int i = 0; i < iterations / 10 + 100; ++i) {  // warm up
@@ -224,7 +232,9 @@ class Runner {
       sum += d[i];
     }
     std::sort(d.begin(), d.end());
-    auto q = [&](double p) { return static_cast<double>(d[static_cast<size_t>(p * (d.size() - 1))]); };
+    auto q = [&](double p) {
+      return static_cast<double>(d[static_cast<size_t>(p * (d.size() - 1))]);
+    };
     r.p10 = q(0.10);
     r.p50 = q(0.50);
     r.p90 = q(0.90);
@@ -256,8 +266,8 @@ Bytes BigTcp(const Mac& dmac, const Mac& smac, const char* sip, const char* dip)
   ip.df = true;
   Bytes payload(1450 - 40, 0x5a);
   return packet::Ipv4Frame(dmac, smac, ip,
-                           packet::Tcp(43210, 5201, packet::kTcpAck | packet::kTcpPsh, 1000,
-                                       2000, payload, ip.src, ip.dst));
+                           packet::Tcp(43210, 5201, packet::kTcpAck | packet::kTcpPsh, 1000, 2000,
+                                       payload, ip.src, ip.dst));
 }
 
 Bytes FromHv2(uint32_t vni, const Bytes& inner) {
@@ -270,7 +280,6 @@ Bytes FromHv2(uint32_t vni, const Bytes& inner) {
   return packet::VxlanFrame(s, inner);
 }
 
-
 // ---- firewall: N rules compiled by the agent's compiler ----------------------
 
 constexpr uint16_t kFwNewSport = 40001;  // the new flow: SYN, entry deleted before each call
@@ -278,9 +287,9 @@ constexpr uint16_t kFwEstSport = 40002;  // the established flow: ACK, entry kep
 constexpr uint16_t kFwDport = 5201;
 
 // Ports of the rules that do not match (never 5201).
-constexpr uint16_t kOtherPorts[] = {22,   25,   53,   80,   110,  123,  143,  389,
-                                    443,  465,  587,  636,  993,  995,  1433, 1521,
-                                    2049, 2379, 3000, 3306, 3389, 5432, 5672, 6379,
+constexpr uint16_t kOtherPorts[] = {22,   25,   53,   80,   110,  123,  143,   389,
+                                    443,  465,  587,  636,  993,  995,  1433,  1521,
+                                    2049, 2379, 3000, 3306, 3389, 5432, 5672,  6379,
                                     6443, 8080, 8443, 9090, 9092, 9200, 11211, 27017};
 
 // BenchState() plus one policy of `rules` rules applied to hv1's two VMs,
@@ -339,8 +348,8 @@ State FirewallState(int rules) {
   return s;
 }
 
-Bytes TcpSegment(const Mac& dmac, const Mac& smac, const char* sip, const char* dip,
-                 uint16_t sport, uint16_t dport, uint8_t flags) {
+Bytes TcpSegment(const Mac& dmac, const Mac& smac, const char* sip, const char* dip, uint16_t sport,
+                 uint16_t dport, uint8_t flags) {
   packet::Ipv4Spec ip;
   ip.src = Ip(sip);
   ip.dst = Ip(dip);
@@ -354,9 +363,9 @@ Bytes TcpSegment(const Mac& dmac, const Mac& smac, const char* sip, const char* 
 
 struct FwResult {
   int rules = 0;
-  size_t entries = 0;     // map entries of the compiled rule set (one slot)
-  double build_ms = 0;    // BuildPolicyTables, the slot written
-  double apply_ms = 0;    // ApplyPolicy: build + write inactive slot + flip + clear old
+  size_t entries = 0;   // map entries of the compiled rule set (one slot)
+  double build_ms = 0;  // BuildPolicyTables, the slot written
+  double apply_ms = 0;  // ApplyPolicy: build + write inactive slot + flip + clear old
   Result new_flow, established;
 };
 
@@ -368,7 +377,8 @@ FwResult MeasureFirewall(Datapath& dp, Runner& runner, int rules, int iterations
   FwResult out;
   out.rules = rules;
   const State state = FirewallState(rules);
-  if (absl::Status s = ValidateState(state); !s.ok()) Die("ValidateState(firewall): " + s.ToString());
+  if (absl::Status s = ValidateState(state); !s.ok())
+    Die("ValidateState(firewall): " + s.ToString());
   double build_ms = 0;
   size_t entries = 0;
   const auto t0 = std::chrono::steady_clock::now();
@@ -397,15 +407,25 @@ FwResult MeasureFirewall(Datapath& dp, Runner& runner, int rules, int iterations
 
   const int vm = dp.VmProgramFd();
   const std::string tag = std::to_string(rules) + " rules";
-  Case fresh{"new flow (TCP SYN, conntrack miss), " + tag, "tc", vm, "vm1",
-             TcpSegment(kR1Mac, kVm1Mac, "10.0.1.10", "10.0.1.11", kFwNewSport, kFwDport,
-                        packet::kTcpSyn),
-             kTcRedirect, WEFT_ENCAP, false};
+  Case fresh{
+      "new flow (TCP SYN, conntrack miss), " + tag,
+      "tc",
+      vm,
+      "vm1",
+      TcpSegment(kR1Mac, kVm1Mac, "10.0.1.10", "10.0.1.11", kFwNewSport, kFwDport, packet::kTcpSyn),
+      kTcRedirect,
+      WEFT_ENCAP,
+      false};
   fresh.before = [ct_fd, new_key] { bpf_map_delete_elem(ct_fd, &new_key); };
-  Case est{"established flow (TCP ACK, conntrack hit), " + tag, "tc", vm, "vm1",
+  Case est{"established flow (TCP ACK, conntrack hit), " + tag,
+           "tc",
+           vm,
+           "vm1",
            TcpSegment(kR1Mac, kVm1Mac, "10.0.1.10", "10.0.1.11", kFwEstSport, kFwDport,
                       packet::kTcpAck | packet::kTcpPsh),
-           kTcRedirect, WEFT_ENCAP, false};
+           kTcRedirect,
+           WEFT_ENCAP,
+           false};
 
   auto check_rule = [&](const weft_ct_key& key, const char* what) {
     weft_ct_entry e{};
@@ -423,7 +443,8 @@ FwResult MeasureFirewall(Datapath& dp, Runner& runner, int rules, int iterations
   check_rule(est_key, "established flow");
   weft_ct_entry e{};
   bpf_map_lookup_elem(ct_fd, &est_key, &e);
-  if (e.state != WEFT_CT_ESTABLISHED) Die("established flow: entry state " + std::to_string(e.state));
+  if (e.state != WEFT_CT_ESTABLISHED)
+    Die("established flow: entry state " + std::to_string(e.state));
   return out;
 }
 
@@ -434,7 +455,8 @@ std::vector<int> ParseInts(const std::string& text) {
     size_t comma = text.find(',', pos);
     if (comma == std::string::npos) comma = text.size();
     const int v = std::atoi(text.substr(pos, comma - pos).c_str());
-    if (v < 1 || v > WEFT_MAX_RULES) Die("--fw-rules: each count must be 1.." + std::to_string(WEFT_MAX_RULES));
+    if (v < 1 || v > WEFT_MAX_RULES)
+      Die("--fw-rules: each count must be 1.." + std::to_string(WEFT_MAX_RULES));
     out.push_back(v);
     pos = comma + 1;
   }
@@ -449,11 +471,16 @@ int Main(int argc, char** argv) {
   std::vector<int> fw_rules = {10, 100, 1000, 10000};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--iterations" && i + 1 < argc) iterations = std::atoi(argv[++i]);
-    else if (a == "--cpu" && i + 1 < argc) cpu = std::atoi(argv[++i]);
-    else if (a == "--json") json = true;
-    else if (a == "--suite" && i + 1 < argc) suite = argv[++i];
-    else if (a == "--fw-rules" && i + 1 < argc) fw_rules = ParseInts(argv[++i]);
+    if (a == "--iterations" && i + 1 < argc)
+      iterations = std::atoi(argv[++i]);
+    else if (a == "--cpu" && i + 1 < argc)
+      cpu = std::atoi(argv[++i]);
+    else if (a == "--json")
+      json = true;
+    else if (a == "--suite" && i + 1 < argc)
+      suite = argv[++i];
+    else if (a == "--fw-rules" && i + 1 < argc)
+      fw_rules = ParseInts(argv[++i]);
     else {
       std::fprintf(stderr,
                    "usage: %s [--iterations N] [--cpu C] [--json] [--suite base|firewall|all] "
@@ -462,12 +489,14 @@ int Main(int argc, char** argv) {
       return 2;
     }
   }
-  if (suite != "base" && suite != "firewall" && suite != "all") Die("--suite: base, firewall or all");
+  if (suite != "base" && suite != "firewall" && suite != "all")
+    Die("--suite: base, firewall or all");
   const bool base_suite = suite != "firewall", fw_suite = suite != "base";
   if (iterations < 100) Die("--iterations must be >= 100");
   if (geteuid() != 0) Die("needs root (BPF_PROG_TEST_RUN, a private network namespace)");
 
-  if (unshare(CLONE_NEWNET) != 0) Die(std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno));
+  if (unshare(CLONE_NEWNET) != 0)
+    Die(std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno));
   if (cpu >= 0) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -490,9 +519,8 @@ int Main(int argc, char** argv) {
   settings.node = "hv1";
   settings.underlay_ifindex = if_nametoindex("ul0");
   settings.underlay_mtu = 1500;
-  auto tables = BuildNodeTables(state, settings, [](const std::string& name) {
-    return if_nametoindex(name.c_str());
-  });
+  auto tables = BuildNodeTables(
+      state, settings, [](const std::string& name) { return if_nametoindex(name.c_str()); });
   if (!tables.ok()) Die("BuildNodeTables: " + tables.status().ToString());
   auto dp = Datapath::Load("");
   if (!dp.ok()) Die("Datapath::Load: " + dp.status().ToString());
@@ -515,17 +543,26 @@ int Main(int argc, char** argv) {
   std::vector<Case> cases = {
       {"empty XDP program (XDP_PASS)", "xdp", empty_xdp, "ul0", dec_small, kXdpPass, -1, true},
       {"empty TC program (TC_ACT_OK)", "tc", empty_tc, "ul0", dec_small, kTcOk, -1, true},
-      {"underlay: host's own UDP passes", "xdp", xdp, "ul0", host_udp, kXdpPass, WEFT_PASS_HOST, true},
+      {"underlay: host's own UDP passes", "xdp", xdp, "ul0", host_udp, kXdpPass, WEFT_PASS_HOST,
+       true},
       {"underlay: host's own UDP passes", "tc", ultc, "ul0", host_udp, kTcOk, WEFT_PASS_HOST, true},
-      {"underlay: decap+deliver, 58 B inner UDP", "xdp", xdp, "ul0", dec_small, kXdpRedirect, WEFT_DECAP, false},
-      {"underlay: decap+deliver, 1464 B inner TCP", "xdp", xdp, "ul0", dec_big, kXdpRedirect, WEFT_DECAP, false},
-      {"underlay: decap+deliver, 58 B inner UDP", "tc", ultc, "ul0", dec_small, kTcRedirect, WEFT_DECAP, false},
-      {"underlay: decap+deliver, 1464 B inner TCP", "tc", ultc, "ul0", dec_big, kTcRedirect, WEFT_DECAP, false},
-      {"VM: encap (L2, same segment), 58 B UDP", "tc", vm, "vm1", enc_small, kTcRedirect, WEFT_ENCAP, false},
-      {"VM: encap (L2, same segment), 1464 B TCP", "tc", vm, "vm1", enc_big, kTcRedirect, WEFT_ENCAP, false},
+      {"underlay: decap+deliver, 58 B inner UDP", "xdp", xdp, "ul0", dec_small, kXdpRedirect,
+       WEFT_DECAP, false},
+      {"underlay: decap+deliver, 1464 B inner TCP", "xdp", xdp, "ul0", dec_big, kXdpRedirect,
+       WEFT_DECAP, false},
+      {"underlay: decap+deliver, 58 B inner UDP", "tc", ultc, "ul0", dec_small, kTcRedirect,
+       WEFT_DECAP, false},
+      {"underlay: decap+deliver, 1464 B inner TCP", "tc", ultc, "ul0", dec_big, kTcRedirect,
+       WEFT_DECAP, false},
+      {"VM: encap (L2, same segment), 58 B UDP", "tc", vm, "vm1", enc_small, kTcRedirect,
+       WEFT_ENCAP, false},
+      {"VM: encap (L2, same segment), 1464 B TCP", "tc", vm, "vm1", enc_big, kTcRedirect,
+       WEFT_ENCAP, false},
       {"VM: encap (routed), 1464 B TCP", "tc", vm, "vm1", encr_big, kTcRedirect, WEFT_ENCAP, false},
-      {"VM: same-host route, 58 B UDP", "tc", vm, "vm1", route_small, kTcRedirect, WEFT_DELIVER_LOCAL, false},
-      {"VM: same-host route, 1464 B TCP", "tc", vm, "vm1", route_big, kTcRedirect, WEFT_DELIVER_LOCAL, false},
+      {"VM: same-host route, 58 B UDP", "tc", vm, "vm1", route_small, kTcRedirect,
+       WEFT_DELIVER_LOCAL, false},
+      {"VM: same-host route, 1464 B TCP", "tc", vm, "vm1", route_big, kTcRedirect,
+       WEFT_DELIVER_LOCAL, false},
   };
 
   if (!base_suite) cases.resize(2);  // the empty programs: the harness's cost
@@ -539,11 +576,12 @@ int Main(int argc, char** argv) {
   }
   if (!base_suite) results.clear();
   auto json_result = [&](const Result& r, double base) {
-    std::printf("{\"name\": \"%s\", \"hook\": \"%s\", \"bytes\": %zu, \"reason\": \"%s\", "
-                "\"p10\": %.0f, \"p50\": %.0f, \"p90\": %.0f, \"mean\": %.1f, "
-                "\"net_p50\": %.0f, \"amortised\": %.1f}",
-                r.name.c_str(), r.hook.c_str(), r.bytes, r.reason.c_str(), r.p10, r.p50, r.p90,
-                r.mean, r.p50 - base, r.amortised);
+    std::printf(
+        "{\"name\": \"%s\", \"hook\": \"%s\", \"bytes\": %zu, \"reason\": \"%s\", "
+        "\"p10\": %.0f, \"p50\": %.0f, \"p90\": %.0f, \"mean\": %.1f, "
+        "\"net_p50\": %.0f, \"amortised\": %.1f}",
+        r.name.c_str(), r.hook.c_str(), r.bytes, r.reason.c_str(), r.p10, r.p50, r.p90, r.mean,
+        r.p50 - base, r.amortised);
   };
 
   if (json) {
@@ -558,8 +596,10 @@ int Main(int argc, char** argv) {
     std::printf("], \"firewall\": [\n");
     for (size_t i = 0; i < fw.size(); ++i) {
       const FwResult& f = fw[i];
-      std::printf("  {\"rules\": %d, \"entries\": %zu, \"build_ms\": %.1f, \"apply_ms\": %.1f, "
-                  "\"new\": ", f.rules, f.entries, f.build_ms, f.apply_ms);
+      std::printf(
+          "  {\"rules\": %d, \"entries\": %zu, \"build_ms\": %.1f, \"apply_ms\": %.1f, "
+          "\"new\": ",
+          f.rules, f.entries, f.build_ms, f.apply_ms);
       json_result(f.new_flow, base_tc);
       std::printf(", \"established\": ");
       json_result(f.established, base_tc);
@@ -567,27 +607,32 @@ int Main(int argc, char** argv) {
     }
     std::printf("]}\n");
   } else {
-    std::printf("BPF_PROG_TEST_RUN, repeat=1 x %d calls, CPU %d; ns per packet "
-                "(kernel-reported duration)\n", iterations, cpu);
-    std::printf("%-44s %-4s %6s %6s %6s %6s %8s %10s\n", "program / packet", "hook", "bytes",
-                "p10", "p50", "p90", "net p50", "repeat=N");
+    std::printf(
+        "BPF_PROG_TEST_RUN, repeat=1 x %d calls, CPU %d; ns per packet "
+        "(kernel-reported duration)\n",
+        iterations, cpu);
+    std::printf("%-44s %-4s %6s %6s %6s %6s %8s %10s\n", "program / packet", "hook", "bytes", "p10",
+                "p50", "p90", "net p50", "repeat=N");
     for (const Result& r : results) {
       const double base = r.hook == "xdp" ? base_xdp : base_tc;
-      std::printf("%-44s %-4s %6zu %6.0f %6.0f %6.0f %8.0f %10s\n", r.name.c_str(),
-                  r.hook.c_str(), r.bytes, r.p10, r.p50, r.p90, r.p50 - base,
-                  r.amortised >= 0 ? std::to_string(static_cast<int>(r.amortised + 0.5)).c_str()
-                                   : "-");
+      std::printf(
+          "%-44s %-4s %6zu %6.0f %6.0f %6.0f %8.0f %10s\n", r.name.c_str(), r.hook.c_str(), r.bytes,
+          r.p10, r.p50, r.p90, r.p50 - base,
+          r.amortised >= 0 ? std::to_string(static_cast<int>(r.amortised + 0.5)).c_str() : "-");
     }
     if (!fw.empty()) {
-      std::printf("\nfirewall, VM program, vm1 -> r1 TCP 5201, egress policy of vm1; the last "
-                  "rule decides; ns per packet (empty TC p50 %.0f)\n", base_tc);
-      std::printf("%7s %8s %9s %9s | %-28s | %-28s\n", "rules", "entries", "build ms",
-                  "apply ms", "new flow p10/p50/p90 (net)", "established p10/p50/p90 (net)");
+      std::printf(
+          "\nfirewall, VM program, vm1 -> r1 TCP 5201, egress policy of vm1; the last "
+          "rule decides; ns per packet (empty TC p50 %.0f)\n",
+          base_tc);
+      std::printf("%7s %8s %9s %9s | %-28s | %-28s\n", "rules", "entries", "build ms", "apply ms",
+                  "new flow p10/p50/p90 (net)", "established p10/p50/p90 (net)");
       for (const FwResult& f : fw) {
-        std::printf("%7d %8zu %9.1f %9.1f | %5.0f %5.0f %5.0f (%5.0f) | %5.0f %5.0f %5.0f (%5.0f)\n",
-                    f.rules, f.entries, f.build_ms, f.apply_ms, f.new_flow.p10, f.new_flow.p50,
-                    f.new_flow.p90, f.new_flow.p50 - base_tc, f.established.p10,
-                    f.established.p50, f.established.p90, f.established.p50 - base_tc);
+        std::printf(
+            "%7d %8zu %9.1f %9.1f | %5.0f %5.0f %5.0f (%5.0f) | %5.0f %5.0f %5.0f (%5.0f)\n",
+            f.rules, f.entries, f.build_ms, f.apply_ms, f.new_flow.p10, f.new_flow.p50,
+            f.new_flow.p90, f.new_flow.p50 - base_tc, f.established.p10, f.established.p50,
+            f.established.p90, f.established.p50 - base_tc);
       }
     }
   }

@@ -45,13 +45,13 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "agent/datapath/datapath.h"
-#include "common/plan/policy_tables.h"
-#include "common/plan/tables.h"
+#include "agent/sync/client.h"
 #include "common/model/state_yaml.h"
 #include "common/model/validate.h"
-#include "common/wire/chunk.h"
-#include "agent/sync/client.h"
 #include "common/plan/node_check.h"
+#include "common/plan/policy_tables.h"
+#include "common/plan/tables.h"
+#include "common/wire/chunk.h"
 #include "common/wire/convert.h"
 #include "controller/views.h"
 #include "grpcpp/security/credentials.h"
@@ -114,8 +114,7 @@ int Fanout(int argc, char** argv) {
           const int64_t now = RealtimeNs();
           std::lock_guard<std::mutex> lock(out_mu);
           std::printf("applied %s %llu %lld\n", node.c_str(),
-                      static_cast<unsigned long long>(state.version),
-                      static_cast<long long>(now));
+                      static_cast<unsigned long long>(state.version), static_cast<long long>(now));
           if (!first->exchange(true) && ++first_applied == total) {
             std::printf("connected %zu\n", total);
           }
@@ -199,7 +198,8 @@ int Breakdown(int argc, char** argv) {
   NodeSettings settings;
   settings.node = node;
   settings.underlay_ifindex = root ? if_nametoindex("eth0") : 1;
-  settings.underlay_mtu = static_cast<uint16_t>(std::atoi(Flag(argc, argv, "--underlay_mtu", "1500").c_str()));
+  settings.underlay_mtu =
+      static_cast<uint16_t>(std::atoi(Flag(argc, argv, "--underlay_mtu", "1500").c_str()));
   t = Clock::now();
   absl::StatusOr<NodeTables> tables = BuildNodeTables(
       *state, settings, [](const std::string& name) { return if_nametoindex(name.c_str()); });
@@ -221,24 +221,24 @@ int Breakdown(int argc, char** argv) {
     if (absl::Status s = (*dp)->Apply(*tables); !s.ok()) Die("Apply: " + s.ToString());
     stage("agent: Apply (map writes)", t);
     t = Clock::now();
-    if (absl::Status s = (*dp)->ApplyPolicy([&](uint32_t slot) {
-          return BuildPolicyTables(*state, node, slot);
-        });
+    if (absl::Status s = (*dp)->ApplyPolicy(
+            [&](uint32_t slot) { return BuildPolicyTables(*state, node, slot); });
         !s.ok())
       Die("ApplyPolicy: " + s.ToString());
     stage("agent: ApplyPolicy (build + write slot + flip)", t);
   }
 
-  std::printf("{\"node\": \"%s\", \"endpoints\": %zu, \"routes\": %zu, \"rules\": %zu, "
-              "\"view_bytes\": %zu, \"chunks\": %zu, \"policy_entries\": %zu, "
-              "\"vm_hwm_kb\": %ld, \"stages\": [",
-              node.c_str(), state->endpoints.size(), state->routes.size(),
-              [&] {
-                size_t n = 0;
-                for (const Policy& p : state->policies) n += p.rules.size();
-                return n;
-              }(),
-              bytes.size(), chunks->size(), policy_entries, StatusKb("VmHWM:"));
+  std::printf(
+      "{\"node\": \"%s\", \"endpoints\": %zu, \"routes\": %zu, \"rules\": %zu, "
+      "\"view_bytes\": %zu, \"chunks\": %zu, \"policy_entries\": %zu, "
+      "\"vm_hwm_kb\": %ld, \"stages\": [",
+      node.c_str(), state->endpoints.size(), state->routes.size(),
+      [&] {
+        size_t n = 0;
+        for (const Policy& p : state->policies) n += p.rules.size();
+        return n;
+      }(),
+      bytes.size(), chunks->size(), policy_entries, StatusKb("VmHWM:"));
   for (size_t i = 0; i < stages.size(); ++i)
     std::printf("%s[\"%s\", %.1f]", i ? ", " : "", stages[i].first.c_str(), stages[i].second);
   std::printf("]}\n");

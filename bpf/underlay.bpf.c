@@ -35,7 +35,8 @@ static __always_inline __u32 xdp_forward_to_vtep(struct xdp_md *ctx, int *action
 	fib.tot_len = bpf_ntohs(ip->tot_len);
 	fib.ifindex = ctx->ingress_ifindex;
 	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT) !=
-	    BPF_FIB_LKUP_RET_SUCCESS || fib.ifindex != ctx->ingress_ifindex)
+		    BPF_FIB_LKUP_RET_SUCCESS ||
+	    fib.ifindex != ctx->ingress_ifindex)
 		return WEFT_DROP_FIB;
 	mac_copy(eth->h_source, fib.smac);
 	mac_copy(eth->h_dest, fib.dmac);
@@ -63,8 +64,7 @@ int weft_underlay_xdp(struct xdp_md *ctx)
 		action = bpf_redirect(res.ifindex, 0);
 		break;
 	case DECAP_BOUNCE:
-		if (res.trim_len &&
-		    bpf_xdp_adjust_tail(ctx, (int)res.trim_len - (int)len)) {
+		if (res.trim_len && bpf_xdp_adjust_tail(ctx, (int)res.trim_len - (int)len)) {
 			res.reason = WEFT_DROP_HELPER_FAILED;
 			break;
 		}
@@ -84,8 +84,7 @@ int weft_underlay_tc(struct __sk_buff *skb)
 {
 	__u64 len = skb->len;
 	struct decap_result res = { .trace = skb->mark == WEFT_TRACE_MARK };
-	struct verdict_meta m = { .ifindex = skb->ifindex, .vxlan = 1,
-				  .trace = res.trace };
+	struct verdict_meta m = { .ifindex = skb->ifindex, .vxlan = 1, .trace = res.trace };
 	struct weft_trace_result *tr;
 	struct ethhdr inner_eth;
 	int action = TC_ACT_OK;
@@ -96,10 +95,9 @@ int weft_underlay_tc(struct __sk_buff *skb)
 	case DECAP_DELIVER:
 		/* adjust_room keeps the first 14 bytes: put the inner
 		 * Ethernet header there. */
-		if (bpf_skb_load_bytes(skb, WEFT_ENCAP_OVERHEAD, &inner_eth,
-				       sizeof(inner_eth)) < 0 ||
-		    bpf_skb_adjust_room(skb, -WEFT_ENCAP_OVERHEAD,
-					BPF_ADJ_ROOM_MAC, 0) ||
+		if (bpf_skb_load_bytes(skb, WEFT_ENCAP_OVERHEAD, &inner_eth, sizeof(inner_eth)) <
+			    0 ||
+		    bpf_skb_adjust_room(skb, -WEFT_ENCAP_OVERHEAD, BPF_ADJ_ROOM_MAC, 0) ||
 		    bpf_skb_store_bytes(skb, 0, &inner_eth, sizeof(inner_eth), 0) < 0) {
 			res.reason = WEFT_DROP_HELPER_FAILED;
 			break;

@@ -21,10 +21,10 @@
 struct vm_ctx {
 	struct __sk_buff *skb;
 	const struct weft_endpoint *self; /* the endpoint bound here */
-	const struct weft_segment *seg;   /* its segment */
+	const struct weft_segment *seg;	  /* its segment */
 	int action;
-	__u32 tenant_id;                  /* of self, once found */
-	__u8 trace;                       /* skb->mark == WEFT_TRACE_MARK */
+	__u32 tenant_id; /* of self, once found */
+	__u8 trace;	 /* skb->mark == WEFT_TRACE_MARK */
 };
 
 WEFT_INLINE __u32 vm_arp(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth)
@@ -47,12 +47,10 @@ WEFT_INLINE __u32 vm_arp(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth)
 }
 
 /* The packet no longer fits once encapsulated: tell the sender. */
-WEFT_INLINE int too_big_for_underlay(struct __sk_buff *skb,
-				     const struct weft_config *cfg)
+WEFT_INLINE int too_big_for_underlay(struct __sk_buff *skb, const struct weft_config *cfg)
 {
 	/* GSO packets are segmented to fit after encapsulation. */
-	return skb->gso_segs <= 1 &&
-	       skb->len - ETH_HLEN + WEFT_ENCAP_OVERHEAD > cfg->underlay_mtu;
+	return skb->gso_segs <= 1 && skb->len - ETH_HLEN + WEFT_ENCAP_OVERHEAD > cfg->underlay_mtu;
 }
 
 /* Refuses the flow of the packet in `skb` to its sender: a TCP RST, or ICMP
@@ -73,8 +71,7 @@ WEFT_INLINE __u32 vm_reject(struct vm_ctx *v, const struct fw_flow *f)
 		if (skb->gso_segs > 1)
 			return WEFT_DROP_POLICY;
 		reason = icmp_error_reply(skb, ICMP_DEST_UNREACH, ICMP_PKT_FILTERED, 0,
-					  v->seg->gateway_ip_be, v->seg->gateway_mac,
-					  &v->action);
+					  v->seg->gateway_ip_be, v->seg->gateway_mac, &v->action);
 		return reason == WEFT_ICMP_ERROR ? WEFT_REJECT : reason;
 	}
 	if ((void *)(tcp + 1) > data_end)
@@ -117,8 +114,7 @@ WEFT_INLINE __u32 vm_firewall(struct vm_ctx *v, const struct fwd_target *t)
 	return vm_reject(v, &f);
 }
 
-WEFT_INLINE __u32 vm_forward(struct vm_ctx *v, const struct fwd_target *t,
-			     int routed)
+WEFT_INLINE __u32 vm_forward(struct vm_ctx *v, const struct fwd_target *t, int routed)
 {
 	struct __sk_buff *skb = v->skb;
 	const struct weft_config *cfg;
@@ -140,7 +136,8 @@ WEFT_INLINE __u32 vm_forward(struct vm_ctx *v, const struct fwd_target *t,
 		if (too_big_for_underlay(skb, cfg)) {
 			__u8 df = 0;
 
-			bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, frag_off), &df, 1);
+			bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, frag_off), &df,
+					   1);
 			if (!(df & (IP_DF >> 8)))
 				return WEFT_DROP_TOO_BIG;
 			return icmp_error_reply(skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
@@ -196,8 +193,8 @@ WEFT_INLINE __u32 vm_ipv4(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth
 						v->seg->gateway_ip_be, v->seg->gateway_mac,
 						&v->action);
 		}
-		reason = route_lookup(v->self->tenant_id, ip->daddr,
-				      bpf_get_hash_recalc(v->skb), &t);
+		reason = route_lookup(v->self->tenant_id, ip->daddr, bpf_get_hash_recalc(v->skb),
+				      &t);
 		if (reason)
 			return reason;
 		return vm_forward(v, &t, 1);
@@ -249,7 +246,8 @@ WEFT_INLINE __u32 vm_classify(struct vm_ctx *v)
 SEC("tc")
 int weft_vm_ingress(struct __sk_buff *skb)
 {
-	struct vm_ctx v = { .skb = skb, .action = TC_ACT_SHOT,
+	struct vm_ctx v = { .skb = skb,
+			    .action = TC_ACT_SHOT,
 			    .trace = skb->mark == WEFT_TRACE_MARK };
 	__u64 len = skb->len;
 	__u32 reason = vm_classify(&v);

@@ -4,12 +4,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "cli/admin_format.h"
 #include "common/base/status.h"
 #include "common/model/state_yaml.h"
 #include "common/serving/grpc_status.h"
 #include "common/wire/convert.h"
 #include "common/wire/credentials.h"
-#include "cli/admin_format.h"
 #include "grpcpp/grpcpp.h"
 #include "weft/v1/admin.grpc.pb.h"
 
@@ -17,8 +17,8 @@ namespace weft::cli {
 namespace {
 
 template <typename Response>
-absl::StatusOr<std::string> Answer(const Args& args, const grpc::Status& status,
-                                   const Response& r, std::string (*format)(const Response&)) {
+absl::StatusOr<std::string> Answer(const Args& args, const grpc::Status& status, const Response& r,
+                                   std::string (*format)(const Response&)) {
   RETURN_IF_ERROR(
       WithContext(FromGrpcStatus(status), absl::StrCat("controller ", args.controller)));
   return args.json ? ToJson(r) : format(r);

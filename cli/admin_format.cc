@@ -13,8 +13,8 @@ namespace {
 using Rows = std::vector<std::vector<std::string>>;
 
 // A titled table, only when there is something to list.
-void AppendTable(std::string* out, const std::string& title,
-                 const std::vector<std::string>& header, const Rows& rows) {
+void AppendTable(std::string* out, const std::string& title, const std::vector<std::string>& header,
+                 const Rows& rows) {
   if (rows.empty()) return;
   absl::StrAppend(out, "\n", title, " (", rows.size(), ")\n", FormatTable(header, rows));
 }
@@ -53,8 +53,8 @@ std::string FormatState(const v1::GetStateResponse& r) {
   AppendTable(&out, "SEGMENTS", {"TENANT", "NAME", "VNI", "SUBNET", "GATEWAY"}, rows);
   rows.clear();
   for (const auto& e : s.endpoints()) {
-    rows.push_back({e.segment(), OrDash(e.name()), e.ip(), e.mac(), e.node(),
-                    OrDash(e.interface()), absl::StrJoin(e.groups(), ",")});
+    rows.push_back({e.segment(), OrDash(e.name()), e.ip(), e.mac(), e.node(), OrDash(e.interface()),
+                    absl::StrJoin(e.groups(), ",")});
   }
   AppendTable(&out, "ENDPOINTS", {"SEGMENT", "NAME", "IP", "MAC", "NODE", "INTERFACE", "GROUPS"},
               rows);
@@ -65,8 +65,7 @@ std::string FormatState(const v1::GetStateResponse& r) {
   for (const auto& p : s.policies()) {
     std::vector<std::string> to(p.applied_to().groups().begin(), p.applied_to().groups().end());
     for (const auto& e : p.applied_to().endpoints()) to.push_back("endpoint " + e);
-    rows.push_back({p.tenant(), p.name(),
-                    p.has_priority() ? absl::StrCat(p.priority()) : "default",
+    rows.push_back({p.tenant(), p.name(), p.has_priority() ? absl::StrCat(p.priority()) : "default",
                     absl::StrCat(p.rules_size()), absl::StrJoin(to, ",")});
   }
   AppendTable(&out, "POLICIES", {"TENANT", "NAME", "PRIORITY", "RULES", "APPLIED TO"}, rows);

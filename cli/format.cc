@@ -75,9 +75,8 @@ constexpr char kGetObjects[] = "get state | get realization [VERSION]";
 // What ParseArgs cannot check option by option: the pairing of a command
 // with where it goes, and what the command needs.
 absl::Status CheckTarget(const Args& args) {
-  const bool tls_given = !args.tls.cert.empty() || !args.tls.key.empty() ||
-                         !args.tls.ca.empty() || !args.tls_server_name.empty() ||
-                         args.tls.insecure;
+  const bool tls_given = !args.tls.cert.empty() || !args.tls.key.empty() || !args.tls.ca.empty() ||
+                         !args.tls_server_name.empty() || args.tls.insecure;
   if (!ForController(args.command)) {
     if (!args.controller.empty() || tls_given) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -95,8 +94,7 @@ absl::Status CheckTarget(const Args& args) {
   }
   // Only that a choice was made: ClientCredentials (agent/sync/credentials.h)
   // refuses an incomplete set of files, or files with --insecure.
-  if (!args.tls.insecure && args.tls.cert.empty() && args.tls.key.empty() &&
-      args.tls.ca.empty()) {
+  if (!args.tls.insecure && args.tls.cert.empty() && args.tls.key.empty() && args.tls.ca.empty()) {
     return absl::InvalidArgumentError(
         "--controller needs --tls_cert, --tls_key and --tls_ca (mutual TLS), or --insecure");
   }
@@ -122,9 +120,7 @@ absl::Status CheckTarget(const Args& args) {
 
 }  // namespace
 
-bool ForController(const std::string& command) {
-  return command == "apply" || command == "get";
-}
+bool ForController(const std::string& command) { return command == "apply" || command == "get"; }
 
 std::string Usage() {
   return "usage: weftctl [--socket PATH] [--json] COMMAND [options]\n"
@@ -140,7 +136,8 @@ std::string Usage() {
          "  monitor [--reason R] [--tenant N] [--type drop|rule_hit] [--count N] [--timeout S]\n"
          "The socket defaults to the only one in /run/weft.\n"
          "\n"
-         "       weftctl --controller ADDR (--tls_cert F --tls_key F --tls_ca F [--tls_server_name N]\n"
+         "       weftctl --controller ADDR (--tls_cert F --tls_key F --tls_ca F [--tls_server_name "
+         "N]\n"
          "                                  | --insecure) [--json] COMMAND\n"
          "  apply -f FILE               validate FILE, then install it as the desired state\n"
          "  get state                   the controller's desired state\n"
@@ -204,8 +201,7 @@ absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv) {
       } else if (allowed.contains(a)) {
         ASSIGN_OR_RETURN(args.options[a], take());
       } else {
-        return absl::InvalidArgumentError(
-            absl::StrCat(args.command, " takes no option ", a));
+        return absl::InvalidArgumentError(absl::StrCat(args.command, " takes no option ", a));
       }
     }
   }
@@ -342,8 +338,8 @@ std::string FormatStatus(const v1::StatusResponse& s) {
     rows.push_back({p.interface(), absl::StrCat(p.ifindex()), p.hook(), p.program(),
                     p.prog_id() ? absl::StrCat(p.prog_id()) : "NOT ATTACHED"});
   }
-  absl::StrAppend(&out, "\n", FormatTable({"INTERFACE", "IFINDEX", "HOOK", "PROGRAM", "PROG ID"},
-                                          rows));
+  absl::StrAppend(&out, "\n",
+                  FormatTable({"INTERFACE", "IFINDEX", "HOOK", "PROGRAM", "PROG ID"}, rows));
   return out;
 }
 
@@ -352,12 +348,13 @@ std::string FormatEndpoints(const v1::EndpointsResponse& r) {
   for (const auto& e : r.endpoints()) {
     std::string where = e.local() ? absl::StrCat(e.interface(), " (", e.ifindex(), ")")
                                   : absl::StrCat("vtep ", e.vtep());
-    rows.push_back({absl::StrCat(e.tenant(), "(", e.tenant_id(), ")"), e.name().empty() ? "-" : e.name(),
-                    e.segment(), absl::StrCat(e.vni()), e.ip(), e.mac(),
-                    e.node().empty() ? "-" : e.node(), where, absl::StrJoin(e.groups(), ",")});
+    rows.push_back({absl::StrCat(e.tenant(), "(", e.tenant_id(), ")"),
+                    e.name().empty() ? "-" : e.name(), e.segment(), absl::StrCat(e.vni()), e.ip(),
+                    e.mac(), e.node().empty() ? "-" : e.node(), where,
+                    absl::StrJoin(e.groups(), ",")});
   }
-  return FormatTable({"TENANT", "NAME", "SEGMENT", "VNI", "IP", "MAC", "NODE", "LOCATION", "GROUPS"},
-                     rows);
+  return FormatTable(
+      {"TENANT", "NAME", "SEGMENT", "VNI", "IP", "MAC", "NODE", "LOCATION", "GROUPS"}, rows);
 }
 
 std::string FormatRoutes(const v1::RoutesResponse& r) {
@@ -384,8 +381,7 @@ std::string FormatConntrack(const v1::ConntrackResponse& r) {
                     absl::StrJoin(e.flags(), ","),
                     absl::StrCat(e.packets_orig(), "/", e.bytes_orig()),
                     absl::StrCat(e.packets_reply(), "/", e.bytes_reply()),
-                    absl::StrFormat("%.1fs", e.age_seconds()),
-                    absl::StrCat(e.policy_generation()),
+                    absl::StrFormat("%.1fs", e.age_seconds()), absl::StrCat(e.policy_generation()),
                     Rule(e.policy(), e.rule_number(), e.rule_index())});
   }
   return FormatTable({"TENANT", "PROTO", "SOURCE", "DESTINATION", "", "STATE", "JUDGED",
@@ -415,11 +411,11 @@ std::string FormatPolicy(const v1::PolicyResponse& r) {
   std::string out = absl::StrCat("active slot ", r.slot(), ", generation ", r.generation(), "\n\n");
   std::vector<std::vector<std::string>> rows;
   for (const auto& x : r.rules()) {
-    rows.push_back({absl::StrCat(x.index()), x.tenant(), absl::StrCat(x.policy(), "/", x.rule_number()),
-                    x.direction(), x.peers().empty() ? "any" : absl::StrJoin(x.peers(), ","),
-                    x.protocol(), x.ports().empty() ? "-" : x.ports(),
-                    x.action() + (x.in_map() ? "" : " (NOT IN MAP)"), x.log() ? "log" : "",
-                    absl::StrJoin(x.applied_to(), ",")});
+    rows.push_back(
+        {absl::StrCat(x.index()), x.tenant(), absl::StrCat(x.policy(), "/", x.rule_number()),
+         x.direction(), x.peers().empty() ? "any" : absl::StrJoin(x.peers(), ","), x.protocol(),
+         x.ports().empty() ? "-" : x.ports(), x.action() + (x.in_map() ? "" : " (NOT IN MAP)"),
+         x.log() ? "log" : "", absl::StrJoin(x.applied_to(), ",")});
   }
   absl::StrAppend(&out, FormatTable({"#", "TENANT", "POLICY/RULE", "DIR", "PEER", "PROTO", "PORTS",
                                      "ACTION", "LOG", "APPLIED TO"},
@@ -446,9 +442,10 @@ std::string FormatTrace(const v1::TraceResponse& r) {
   if (r.policy_judged() || r.conntrack() == "hit") {
     std::string p = r.policy_judged() ? absl::StrCat(r.policy_action(), " by ", r.direction(), " ")
                                       : "admitted by ";
-    absl::StrAppend(&p, r.rule_index() == 0xffffffffu ? "tenant default"
-                                                      : "rule " + Rule(r.policy(), r.rule_number(),
-                                                                       r.rule_index()),
+    absl::StrAppend(&p,
+                    r.rule_index() == 0xffffffffu
+                        ? "tenant default"
+                        : "rule " + Rule(r.policy(), r.rule_number(), r.rule_index()),
                     ", generation ", r.policy_generation());
     rows.push_back({"policy:", p});
   }

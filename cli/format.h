@@ -25,7 +25,7 @@ struct Args {
   std::string tls_server_name;  // empty: the host of `controller`
   bool json = false;
   std::string command;
-  std::vector<std::string> operands;  // get: the object, then its argument
+  std::vector<std::string> operands;           // get: the object, then its argument
   std::map<std::string, std::string> options;  // "--tenant" -> "1"; flags -> "true"
 };
 

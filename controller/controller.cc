@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <utility>
 
-#include "common/base/log.h"
 #include "absl/strings/str_join.h"
+#include "common/base/log.h"
 
 namespace weft {
 
@@ -38,17 +38,18 @@ uint64_t Controller::Apply(State state, absl::string_view source) {
   }
   cv_.notify_all();
   constexpr size_t kNamesLogged = 8;
-  std::string names = absl::StrJoin(
-      changed.begin(), changed.begin() + std::min(changed.size(), kNamesLogged), ", ");
+  std::string names = absl::StrJoin(changed.begin(),
+                                    changed.begin() + std::min(changed.size(), kNamesLogged), ", ");
   if (changed.size() > kNamesLogged) {
     absl::StrAppend(&names, " and ", changed.size() - kNamesLogged, " more");
   }
   const State& now = state_;  // only Apply replaces it
-  WEFT_LOG_INFO("version %d from %s: %d nodes, %d tenants, %d segments, %d endpoints; "
-                "views changed: %s (%d ms)",
-                version, source, now.nodes.size(), now.tenants.size(), now.segments.size(),
-                now.endpoints.size(), names.empty() ? "none" : names,
-                absl::ToInt64Milliseconds(absl::Now() - start));
+  WEFT_LOG_INFO(
+      "version %d from %s: %d nodes, %d tenants, %d segments, %d endpoints; "
+      "views changed: %s (%d ms)",
+      version, source, now.nodes.size(), now.tenants.size(), now.segments.size(),
+      now.endpoints.size(), names.empty() ? "none" : names,
+      absl::ToInt64Milliseconds(absl::Now() - start));
   return version;
 }
 
@@ -74,9 +75,10 @@ std::shared_ptr<const NodeView> Controller::View(const std::string& node) const 
   return ViewLocked(node);
 }
 
-std::shared_ptr<const NodeView> Controller::WaitForView(
-    const std::string& node, const std::string& fingerprint,
-    const std::atomic<bool>& closed, absl::Duration timeout) const {
+std::shared_ptr<const NodeView> Controller::WaitForView(const std::string& node,
+                                                        const std::string& fingerprint,
+                                                        const std::atomic<bool>& closed,
+                                                        absl::Duration timeout) const {
   std::unique_lock<std::mutex> lock(mu_);
   std::shared_ptr<const NodeView> view = ViewLocked(node);
   cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [&] {
@@ -92,8 +94,8 @@ void Controller::StreamOpened(const std::string& node, uint64_t applied_version)
   ++s.streams;
   // applied_version is only logged: it may be a previous controller's
   // numbering, so it says nothing about this controller's versions.
-  WEFT_LOG_INFO("node %s connected (stream %d, applied version %d)", node,
-                s.streams, applied_version);
+  WEFT_LOG_INFO("node %s connected (stream %d, applied version %d)", node, s.streams,
+                applied_version);
 }
 
 void Controller::StreamClosed(const std::string& node) {
@@ -102,8 +104,7 @@ void Controller::StreamClosed(const std::string& node) {
   WEFT_LOG_INFO("node %s disconnected", node);
 }
 
-void Controller::Sent(const std::string& node, const NodeView& view,
-                      const std::string& nonce) {
+void Controller::Sent(const std::string& node, const NodeView& view, const std::string& nonce) {
   std::lock_guard<std::mutex> lock(mu_);
   NodeStatus& s = status_[node];
   s.sent_nonce = nonce;
@@ -111,8 +112,7 @@ void Controller::Sent(const std::string& node, const NodeView& view,
   s.sent_fingerprint = view.fingerprint;
 }
 
-void Controller::Acked(const std::string& node, uint64_t version,
-                       const std::string& nonce) {
+void Controller::Acked(const std::string& node, uint64_t version, const std::string& nonce) {
   std::lock_guard<std::mutex> lock(mu_);
   NodeStatus& s = status_[node];
   s.acked_version = version;
@@ -121,15 +121,14 @@ void Controller::Acked(const std::string& node, uint64_t version,
   WEFT_LOG_INFO("node %s acked version %d (nonce %s)", node, version, nonce);
 }
 
-void Controller::Nacked(const std::string& node, uint64_t version,
-                        const std::string& nonce, const std::string& error) {
+void Controller::Nacked(const std::string& node, uint64_t version, const std::string& nonce,
+                        const std::string& error) {
   std::lock_guard<std::mutex> lock(mu_);
   NodeStatus& s = status_[node];
   s.nacked_version = version;
   s.nack_error = error;
   ++s.nacks;
-  WEFT_LOG_WARN("node %s refused version %d (nonce %s): %s", node, version, nonce,
-                error);
+  WEFT_LOG_WARN("node %s refused version %d (nonce %s): %s", node, version, nonce, error);
 }
 
 std::map<std::string, uint64_t> Controller::NackCounts() const {

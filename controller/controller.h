@@ -44,8 +44,7 @@ class Controller {
 
   void StreamOpened(const std::string& node, uint64_t applied_version);
   void StreamClosed(const std::string& node);
-  void Sent(const std::string& node, const NodeView& view,
-            const std::string& nonce);
+  void Sent(const std::string& node, const NodeView& view, const std::string& nonce);
   void Acked(const std::string& node, uint64_t version, const std::string& nonce);
   void Nacked(const std::string& node, uint64_t version, const std::string& nonce,
               const std::string& error);

@@ -18,12 +18,12 @@ absl::StatusOr<FileEvents> FileEvents::Watch(const std::string& path) {
   FileEvents events(fd);
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "."
-                          : slash == 0              ? "/"
-                                                    : path.substr(0, slash);
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
   // Writes are seen once the writer closes the file, so a file being
   // written in place is not read half done.
-  constexpr uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE |
-                             IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF;
+  constexpr uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB |
+                             IN_MOVE_SELF | IN_DELETE_SELF;
   if (inotify_add_watch(fd, dir.c_str(), kMask) < 0) {
     return absl::UnavailableError(
         absl::StrCat("inotify_add_watch ", dir, ": ", std::strerror(errno)));

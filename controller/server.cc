@@ -20,13 +20,13 @@
 #include "common/base/log.h"
 #include "common/base/status.h"
 #include "common/model/state_yaml.h"
+#include "common/serving/flags.h"
+#include "common/serving/health.h"
+#include "common/serving/metrics_endpoint.h"
 #include "common/wire/credentials.h"
 #include "controller/file_events.h"
 #include "controller/metrics.h"
 #include "controller/service.h"
-#include "common/serving/flags.h"
-#include "common/serving/health.h"
-#include "common/serving/metrics_endpoint.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
@@ -45,9 +45,8 @@ namespace {
 std::string Stamp(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return "";
-  return absl::StrCat(st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec, "/", st.st_size,
-                      "/", st.st_ino, "/", st.st_ctim.tv_sec, ".",
-                      st.st_ctim.tv_nsec);
+  return absl::StrCat(st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec, "/", st.st_size, "/", st.st_ino,
+                      "/", st.st_ctim.tv_sec, ".", st.st_ctim.tv_nsec);
 }
 
 int Fail(const absl::Status& status) {
@@ -87,8 +86,7 @@ absl::Status WatchUntilSignal(const sigset_t& signals, const std::string& path,
   absl::Cleanup close_signal_fd = [signal_fd] { close(signal_fd); };
   absl::StatusOr<FileEvents> events = FileEvents::Watch(path);
   if (!events.ok()) {
-    WEFT_LOG_WARN("%s: the state file is only checked every --poll_ms",
-                  events.status().message());
+    WEFT_LOG_WARN("%s: the state file is only checked every --poll_ms", events.status().message());
   }
   const int poll_ms = std::max(10, absl::GetFlag(FLAGS_poll_ms));
   for (;;) {
@@ -140,8 +138,8 @@ absl::Status Serve(const std::string& path, const std::string& listen,
                      }));
   }
   if (health) health->SetServing(true);
-  WEFT_LOG_INFO("serving version %d of %s: Sync on %s%s%s (%s)", controller.version(),
-                path, listen, admin_listen.empty() ? "" : ", Admin on ", admin_listen,
+  WEFT_LOG_INFO("serving version %d of %s: Sync on %s%s%s (%s)", controller.version(), path, listen,
+                admin_listen.empty() ? "" : ", Admin on ", admin_listen,
                 serving.tls.insecure ? "plaintext" : "mutual TLS");
 
   RETURN_IF_ERROR(WatchUntilSignal(signals, path, watcher));

@@ -67,22 +67,21 @@ grpc::Status SyncService::Stream(
     const std::string nonce = NewNonce(view->version);
     controller_->Sent(node, *view, nonce);
     size_t chunks = 0;
-    const absl::Status sent_all = WriteChunks(
-        view->PartStates(), view->version, nonce, max_chunk_bytes_,
-        [&](const v1::ControllerMessage& message) {
-          ++chunks;
-          return stream->Write(message);
-        });
+    const absl::Status sent_all =
+        WriteChunks(view->PartStates(), view->version, nonce, max_chunk_bytes_,
+                    [&](const v1::ControllerMessage& message) {
+                      ++chunks;
+                      return stream->Write(message);
+                    });
     if (absl::IsCancelled(sent_all)) break;  // the stream closed
     if (!sent_all.ok()) {
       WEFT_LOG_ERROR("node %s: version %d cannot be sent: %s", node, view->version,
                      sent_all.ToString());
-      result = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                            std::string(sent_all.message()));
+      result = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, std::string(sent_all.message()));
       break;
     }
-    WEFT_LOG_INFO("node %s: sent version %d (nonce %s, %d chunks)", node,
-                  view->version, nonce, chunks);
+    WEFT_LOG_INFO("node %s: sent version %d (nonce %s, %d chunks)", node, view->version, nonce,
+                  chunks);
     sent = view->fingerprint;
   }
   context->TryCancel();  // ends the reader's Read
@@ -105,14 +104,12 @@ grpc::Status AdminService::ApplyState(grpc::ServerContext* context,
   if (status.ok()) status = ValidateState(*state);
   if (!status.ok()) {
     controller_->EditRejected();
-    WEFT_LOG_WARN("ApplyState from %s refused: %s", context->peer(),
-                  status.message());
+    WEFT_LOG_WARN("ApplyState from %s refused: %s", context->peer(), status.message());
     // InvalidArgument, as every error of conversion and validation.
     return ToGrpcStatus(status);
   }
   response->set_version(
-      controller_->Apply(*std::move(state), absl::StrCat("ApplyState from ",
-                                                         context->peer())));
+      controller_->Apply(*std::move(state), absl::StrCat("ApplyState from ", context->peer())));
   return grpc::Status::OK;
 }
 

@@ -4,8 +4,8 @@
 
 #include <cstddef>
 
-#include "controller/controller.h"
 #include "common/wire/chunk.h"
+#include "controller/controller.h"
 #include "weft/v1/admin.grpc.pb.h"
 #include "weft/v1/sync.grpc.pb.h"
 
@@ -13,14 +13,12 @@ namespace weft {
 
 class SyncService final : public v1::Sync::Service {
  public:
-  explicit SyncService(Controller* controller,
-                       size_t max_chunk_bytes = kMaxChunkBytes)
+  explicit SyncService(Controller* controller, size_t max_chunk_bytes = kMaxChunkBytes)
       : controller_(controller), max_chunk_bytes_(max_chunk_bytes) {}
 
   grpc::Status Stream(
       grpc::ServerContext* context,
-      grpc::ServerReaderWriter<v1::ControllerMessage, v1::AgentMessage>* stream)
-      override;
+      grpc::ServerReaderWriter<v1::ControllerMessage, v1::AgentMessage>* stream) override;
 
  private:
   Controller* controller_;
@@ -31,11 +29,9 @@ class AdminService final : public v1::Admin::Service {
  public:
   explicit AdminService(Controller* controller) : controller_(controller) {}
 
-  grpc::Status GetState(grpc::ServerContext* context,
-                        const v1::GetStateRequest* request,
+  grpc::Status GetState(grpc::ServerContext* context, const v1::GetStateRequest* request,
                         v1::GetStateResponse* response) override;
-  grpc::Status ApplyState(grpc::ServerContext* context,
-                          const v1::ApplyStateRequest* request,
+  grpc::Status ApplyState(grpc::ServerContext* context, const v1::ApplyStateRequest* request,
                           v1::ApplyStateResponse* response) override;
   grpc::Status GetRealization(grpc::ServerContext* context,
                               const v1::GetRealizationRequest* request,

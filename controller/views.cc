@@ -78,8 +78,8 @@ void ViewBuilder::Update(const State& state) {
   std::vector<std::shared_ptr<const ViewPart>> tenants;
   for (size_t i = 0; i < fresh.size(); ++i) {
     auto old = tenant_index_.find(state.tenants[i].name);
-    tenants.push_back(Keep(std::move(fresh[i]),
-                           old == tenant_index_.end() ? nullptr : tenants_[old->second]));
+    tenants.push_back(
+        Keep(std::move(fresh[i]), old == tenant_index_.end() ? nullptr : tenants_[old->second]));
   }
   tenants_ = std::move(tenants);
   tenant_index_ = std::move(tenant_index);

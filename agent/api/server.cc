@@ -34,12 +34,12 @@
 #include "agent/datapath/maps/endpoints.h"
 #include "agent/datapath/maps/policy.h"
 #include "agent/datapath/maps/routes.h"
-#include "common/plan/policy_tables.h"
+#include "agent/sync/client.h"
 #include "common/base/log.h"
 #include "common/model/net_format.h"
 #include "common/packet/packet.h"
+#include "common/plan/policy_tables.h"
 #include "common/serving/grpc_status.h"
-#include "agent/sync/client.h"
 #include "grpcpp/grpcpp.h"
 #include "weft/v1/agent_api.grpc.pb.h"
 
@@ -66,9 +66,7 @@ class ApiServer::Impl final : public v1::AgentApi::Service {
  public:
   explicit Impl(ApiServerOptions o) : o_(std::move(o)) {}
 
-  Agent::View Snapshot() {
-    return o_.agent->Snapshot();
-  }
+  Agent::View Snapshot() { return o_.agent->Snapshot(); }
   const Datapath& dp() const { return o_.agent->datapath(); }
 
   absl::Status Listen();
@@ -134,9 +132,9 @@ absl::Status ApiServer::Impl::Listen() {
     const bool live = fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     if (fd >= 0) close(fd);
     if (live) {
-      return absl::AlreadyExistsError(
-          absl::StrCat(o_.socket_path, " is served by another process (another agent "
-                                       "for this node?); use --api_socket"));
+      return absl::AlreadyExistsError(absl::StrCat(o_.socket_path,
+                                                   " is served by another process (another agent "
+                                                   "for this node?); use --api_socket"));
     }
     unlink(o_.socket_path.c_str());
   }
@@ -195,8 +193,9 @@ int ApiServer::Impl::HandleEvent(const weft_event& ev) {
   }
   v1::Event e;
   e.set_timestamp_ns(ev.timestamp_ns);
-  e.set_type(ev.type == WEFT_EVENT_DROP ? "drop" : ev.type == WEFT_EVENT_RULE_HIT ? "rule_hit"
-                                                                                 : absl::StrCat(ev.type));
+  e.set_type(ev.type == WEFT_EVENT_DROP       ? "drop"
+             : ev.type == WEFT_EVENT_RULE_HIT ? "rule_hit"
+                                              : absl::StrCat(ev.type));
   e.set_reason(std::string(ReasonLabel(ev.reason)));
   if (ev.type == WEFT_EVENT_RULE_HIT && ev.action == WEFT_ACTION_ALLOW) e.set_reason("allow");
   e.set_tenant_id(ev.tenant_id);
@@ -270,8 +269,8 @@ void ApiServer::Impl::Stop() {
   if (poller_.joinable()) poller_.join();
   if (ring_) ring_buffer__free(ring_);
   ring_ = nullptr;
-  if (struct stat st{}; socket_ino_ && stat(o_.socket_path.c_str(), &st) == 0 &&
-                        st.st_ino == socket_ino_) {
+  if (struct stat st{};
+      socket_ino_ && stat(o_.socket_path.c_str(), &st) == 0 && st.st_ino == socket_ino_) {
     unlink(o_.socket_path.c_str());
   }
 }

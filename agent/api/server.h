@@ -23,7 +23,7 @@ namespace weft::api {
 struct ApiServerOptions {
   std::string socket_path;  // its directory is created (0755) if missing
   Agent* agent = nullptr;
-  std::string controller;      // empty: standalone
+  std::string controller;            // empty: standalone
   const SyncClient* sync = nullptr;  // controller mode
 };
 

@@ -134,8 +134,7 @@ absl::StatusOr<FrameSpec> FrameSpecFrom(const v1::TraceRequest& req) {
 }
 
 // The endpoint of `tenant` with address `ip`, or null.
-const Endpoint* EndpointAt(const Agent::View& v, const Names& names, uint32_t tenant,
-                           uint32_t ip) {
+const Endpoint* EndpointAt(const Agent::View& v, const Names& names, uint32_t tenant, uint32_t ip) {
   for (const Endpoint& e : v.state.endpoints) {
     if (e.ip == ip && names.TenantId(names.segments.at(e.segment)->tenant) == tenant) return &e;
   }
@@ -167,8 +166,8 @@ absl::StatusOr<TraceEnds> FindEnds(const Agent::View& v, const Names& names,
     }
     ends.src = EndpointAt(v, names, ends.tenant, spec.src);
     if (!ends.src || ends.src->node != v.options.node) {
-      return absl::NotFoundError(absl::StrCat("no endpoint ", req.src(), " of tenant ",
-                                              ends.tenant, " on this node; give --ingress-iface"));
+      return absl::NotFoundError(absl::StrCat("no endpoint ", req.src(), " of tenant ", ends.tenant,
+                                              " on this node; give --ingress-iface"));
     }
     ends.iface = ends.src->interface;
   }
@@ -368,8 +367,7 @@ Bytes BuildFrame(const FrameSpec& s) {
   switch (s.protocol) {
     case packet::kProtoTcp:
       l4 = packet::Tcp(s.sport, s.dport, s.tcp_flags, kTraceTcpSeq,
-                       (s.tcp_flags & packet::kTcpAck) ? 1 : 0, {}, s.src, s.dst,
-                       kTraceTcpWindow);
+                       (s.tcp_flags & packet::kTcpAck) ? 1 : 0, {}, s.src, s.dst, kTraceTcpWindow);
       break;
     case packet::kProtoUdp:
       l4 = packet::Udp(s.sport, s.dport, payload, s.src, s.dst);
@@ -378,8 +376,7 @@ Bytes BuildFrame(const FrameSpec& s) {
       l4 = packet::IcmpEcho(8, s.sport, 1, payload);
   }
   const packet::Ipv4Spec ip = {
-      .src = s.src, .dst = s.dst, .proto = s.protocol, .ttl = s.ttl, .id = kTraceIpId,
-      .df = true};
+      .src = s.src, .dst = s.dst, .proto = s.protocol, .ttl = s.ttl, .id = kTraceIpId, .df = true};
   return packet::Ipv4Frame(s.dst_mac, s.src_mac, ip, l4);
 }
 

@@ -19,9 +19,10 @@ absl::Status BpfError(int err, std::string_view what) {
     case EACCES:
       // What the verifier answers for a program it refuses, as well as a
       // missing capability; libbpf has printed the verifier's log above.
-      return absl::PermissionDeniedError(absl::StrCat(
-          message, " (the verifier refused a program, see its log above; or a capability is"
-                   " missing)"));
+      return absl::PermissionDeniedError(
+          absl::StrCat(message,
+                       " (the verifier refused a program, see its log above; or a capability is"
+                       " missing)"));
     case ENOENT:
     case ENODEV:
       return absl::NotFoundError(message);

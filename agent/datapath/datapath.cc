@@ -29,25 +29,44 @@ static_assert(sizeof(weft_underlay::maps) == kMapCount * sizeof(bpf_map*));
 template <typename Skeleton>
 bpf_map* SkeletonMap(const Skeleton& skel, Map map) {
   switch (map) {
-    case Map::kConfig: return skel.maps.weft_config;
-    case Map::kVteps: return skel.maps.weft_vteps;
-    case Map::kSegments: return skel.maps.weft_segments;
-    case Map::kEpByIp: return skel.maps.weft_ep_by_ip;
-    case Map::kEpByMac: return skel.maps.weft_ep_by_mac;
-    case Map::kEpByIf: return skel.maps.weft_ep_by_if;
-    case Map::kRoutes: return skel.maps.weft_routes;
-    case Map::kStats: return skel.maps.weft_stats;
-    case Map::kCt: return skel.maps.weft_ct;
-    case Map::kCtStats: return skel.maps.weft_ct_stats;
-    case Map::kPolCtl: return skel.maps.weft_pol_ctl;
-    case Map::kPolTenant: return skel.maps.weft_pol_tenant;
-    case Map::kPolApplied: return skel.maps.weft_pol_applied;
-    case Map::kPolPeer: return skel.maps.weft_pol_peer;
-    case Map::kPolL4: return skel.maps.weft_pol_l4;
-    case Map::kPolRules: return skel.maps.weft_pol_rules;
-    case Map::kEvents: return skel.maps.weft_events;
-    case Map::kEventRate: return skel.maps.weft_event_rate;
-    case Map::kTrace: return skel.maps.weft_trace;
+    case Map::kConfig:
+      return skel.maps.weft_config;
+    case Map::kVteps:
+      return skel.maps.weft_vteps;
+    case Map::kSegments:
+      return skel.maps.weft_segments;
+    case Map::kEpByIp:
+      return skel.maps.weft_ep_by_ip;
+    case Map::kEpByMac:
+      return skel.maps.weft_ep_by_mac;
+    case Map::kEpByIf:
+      return skel.maps.weft_ep_by_if;
+    case Map::kRoutes:
+      return skel.maps.weft_routes;
+    case Map::kStats:
+      return skel.maps.weft_stats;
+    case Map::kCt:
+      return skel.maps.weft_ct;
+    case Map::kCtStats:
+      return skel.maps.weft_ct_stats;
+    case Map::kPolCtl:
+      return skel.maps.weft_pol_ctl;
+    case Map::kPolTenant:
+      return skel.maps.weft_pol_tenant;
+    case Map::kPolApplied:
+      return skel.maps.weft_pol_applied;
+    case Map::kPolPeer:
+      return skel.maps.weft_pol_peer;
+    case Map::kPolL4:
+      return skel.maps.weft_pol_l4;
+    case Map::kPolRules:
+      return skel.maps.weft_pol_rules;
+    case Map::kEvents:
+      return skel.maps.weft_events;
+    case Map::kEventRate:
+      return skel.maps.weft_event_rate;
+    case Map::kTrace:
+      return skel.maps.weft_trace;
   }
   return nullptr;
 }
@@ -140,8 +159,8 @@ absl::Status Datapath::Apply(const NodeTables& tables) {
       auto it = current.find(key);
       if (it != current.end() && it->second == value) continue;
       if (bpf_map_update_elem(MapFd(map), key.data(), value.data(), BPF_ANY) != 0) {
-        return BpfError(errno, absl::StrCat("writing ", table.map_name, " (",
-                                            current.size(), " entries)"));
+        return BpfError(
+            errno, absl::StrCat("writing ", table.map_name, " (", current.size(), " entries)"));
       }
     }
     Pending p{map, {}};
@@ -210,8 +229,7 @@ absl::Status Datapath::ApplyPolicy(const PolicyTablesBuilder& build) {
 }
 
 absl::StatusOr<uint64_t> Datapath::AppliedStateVersion() const {
-  ASSIGN_OR_RETURN(const weft_config config,
-                   (Lookup<__u32, weft_config>(*this, Map::kConfig, 0)));
+  ASSIGN_OR_RETURN(const weft_config config, (Lookup<__u32, weft_config>(*this, Map::kConfig, 0)));
   return config.state_version;
 }
 

@@ -78,8 +78,7 @@ class Datapath {
 
   // The policy tables of the state for a slot (BuildPolicyTables bound to a
   // state and node).
-  using PolicyTablesBuilder =
-      std::function<absl::StatusOr<std::vector<MapTable>>(uint32_t slot)>;
+  using PolicyTablesBuilder = std::function<absl::StatusOr<std::vector<MapTable>>(uint32_t slot)>;
 
   // Makes the firewall enforce the rule set `build` describes, atomically:
   // - build(active slot) equal to the live active slot: nothing changes (no

@@ -76,8 +76,8 @@ absl::StatusOr<PolicyTables> PolicySlots::Build(uint32_t slot) const {
   for (size_t i = 0; i < kPolicyMaps.size(); ++i) tables[i].map_name = Name(dp_, kPolicyMaps[i]);
   for (MapTable& t : built) {
     const absl::StatusOr<Map> map = dp_.MapNamed(t.map_name);
-    const auto* it = map.ok() ? std::find(kPolicyMaps.begin(), kPolicyMaps.end(), *map)
-                              : kPolicyMaps.end();
+    const auto* it =
+        map.ok() ? std::find(kPolicyMaps.begin(), kPolicyMaps.end(), *map) : kPolicyMaps.end();
     if (it == kPolicyMaps.end()) {
       return absl::InternalError(absl::StrCat(t.map_name, " is not a policy map"));
     }

@@ -24,7 +24,7 @@ namespace weft {
 
 struct ProgTestRunInput {
   int prog_fd = -1;
-  Hook hook = Hook::kTc;  // the program's type: what context it gets
+  Hook hook = Hook::kTc;         // the program's type: what context it gets
   uint32_t ingress_ifindex = 0;  // where the frame "arrived"
   uint32_t mark = 0;             // skb->mark; TC only
   absl::Span<const uint8_t> frame;
@@ -32,7 +32,7 @@ struct ProgTestRunInput {
 };
 
 struct ProgTestRunOutput {
-  uint32_t retval = 0;  // the verdict: XDP_* or TC_ACT_*
+  uint32_t retval = 0;         // the verdict: XDP_* or TC_ACT_*
   std::vector<uint8_t> frame;  // the packet after the (last) run
   // Kernel-measured mean per run: the program plus the test-run harness's
   // fixed cost, not the syscall or the copies of the packet.

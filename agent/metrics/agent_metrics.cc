@@ -22,8 +22,7 @@ void WriteAgent(const AgentMetricsSource& source, MetricFamilies& w) {
            "Always 1; the labels say which node this agent serves and how.");
   w.Sample({{"node", source.node}, {"mode", source.mode}, {"underlay_hook", source.underlay_hook}},
            uint64_t{1});
-  w.Gauge("weft_agent_ready",
-          "1 once the programs are attached and the first state is applied.",
+  w.Gauge("weft_agent_ready", "1 once the programs are attached and the first state is applied.",
           source.ready ? 1.0 : 0.0);
 }
 
@@ -31,8 +30,7 @@ uint64_t WriteDatapathCounters(const Datapath& dp, MetricFamilies& w) {
   absl::StatusOr<Counters> counters = ReadCounters(dp);
   if (!counters.ok()) return 1;
   for (const bool bytes : {false, true}) {
-    w.Family(bytes ? "weft_datapath_bytes_total" : "weft_datapath_packets_total",
-             Type::Counter,
+    w.Family(bytes ? "weft_datapath_bytes_total" : "weft_datapath_packets_total", Type::Counter,
              bytes ? "Bytes the datapath programs handled, by verdict and reason."
                    : "Packets the datapath programs handled, by verdict and reason.");
     for (int r = 0; r < WEFT_REASON_COUNT; ++r) {
@@ -78,8 +76,7 @@ uint64_t WriteMapFill(const Datapath& dp, MetricFamilies& w) {
   w.Family("weft_map_fill_ratio", Type::Gauge,
            "Entries / max_entries of each keyed BPF map (0..1).");
   for (const MapFill& f : fills) {
-    w.Sample({{"map", f.name}},
-             f.capacity ? static_cast<double>(f.entries) / f.capacity : 0.0);
+    w.Sample({{"map", f.name}}, f.capacity ? static_cast<double>(f.entries) / f.capacity : 0.0);
   }
   return errors;
 }
@@ -87,8 +84,7 @@ uint64_t WriteMapFill(const Datapath& dp, MetricFamilies& w) {
 uint64_t WriteStateVersion(const Datapath& dp, MetricFamilies& w) {
   absl::StatusOr<uint64_t> v = dp.AppliedStateVersion();
   if (!v.ok()) return 1;
-  w.Gauge("weft_agent_state_version",
-          "Desired-state version the maps hold (0: none applied yet).",
+  w.Gauge("weft_agent_state_version", "Desired-state version the maps hold (0: none applied yet).",
           static_cast<double>(*v));
   return 0;
 }
@@ -107,14 +103,13 @@ uint64_t WritePolicyControl(const Datapath& dp, MetricFamilies& w) {
 void WriteSync(const SyncClient& sync, MetricFamilies& w) {
   w.Gauge("weft_sync_connected", "1 while the stream to the controller is up.",
           sync.connected() ? 1.0 : 0.0);
-  w.Gauge("weft_sync_applied_version",
-          "Last controller state version this agent applied.",
+  w.Gauge("weft_sync_applied_version", "Last controller state version this agent applied.",
           static_cast<double>(sync.applied_version()));
   w.Counter("weft_sync_acks_total", "Updates applied and acknowledged.", sync.acks());
   w.Counter("weft_sync_nacks_total", "Updates refused (Nack), nothing of them applied.",
             sync.nacks());
-  w.Counter("weft_sync_reconnects_total",
-            "Streams to the controller opened after the first one.", sync.reconnects());
+  w.Counter("weft_sync_reconnects_total", "Streams to the controller opened after the first one.",
+            sync.reconnects());
 }
 
 }  // namespace

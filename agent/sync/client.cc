@@ -30,8 +30,7 @@ std::vector<std::string> InterfaceIpv4Addresses(const std::string& name) {
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) return out;
   for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
-    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET ||
-        name != a->ifa_name) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET || name != a->ifa_name) {
       continue;
     }
     char text[INET_ADDRSTRLEN];
@@ -49,14 +48,13 @@ v1::AgentMessage UpdateHandler::Handle(Update update) {
     n->set_version(update.version);
     n->set_nonce(update.nonce);
     n->set_error(std::string(error));
-    WEFT_LOG_ERROR("refused state version %d (nonce %s): %s; keeping version %d",
-                   update.version, update.nonce, error, applied_version_.load());
+    WEFT_LOG_ERROR("refused state version %d (nonce %s): %s; keeping version %d", update.version,
+                   update.nonce, error, applied_version_.load());
     return reply;
   };
   if (stream_version_ && update.version < *stream_version_) {
-    return nack(absl::StrCat("version ", update.version,
-                             " is older than version ", *stream_version_,
-                             ", already applied on this stream"));
+    return nack(absl::StrCat("version ", update.version, " is older than version ",
+                             *stream_version_, ", already applied on this stream"));
   }
   absl::StatusOr<State>& state = update.state;
   if (!state.ok()) return nack(state.status().message());
@@ -83,16 +81,15 @@ SyncClient::SyncClient(SyncClientOptions options, ApplyStateFn apply)
   // handshakes short on a busy host.)
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
               absl::ToInt64Milliseconds(options_.backoff_initial));
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
-              absl::ToInt64Milliseconds(options_.backoff_max));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, absl::ToInt64Milliseconds(options_.backoff_max));
   // Notice a controller that vanished without closing the connection.
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
   if (!options_.tls_server_name.empty()) {
     args.SetSslTargetNameOverride(options_.tls_server_name);
   }
-  stub_ = v1::Sync::NewStub(grpc::CreateCustomChannel(
-      options_.controller, options_.credentials, args));
+  stub_ =
+      v1::Sync::NewStub(grpc::CreateCustomChannel(options_.controller, options_.credentials, args));
 }
 
 SyncClient::~SyncClient() { Stop(); }
@@ -210,9 +207,10 @@ bool SyncClient::RunStream() {
   bool received = false;
   {
     StallWatchdog watchdog(options_.stall_timeout, [&](absl::Duration idle) {
-      WEFT_LOG_WARN("controller %s: update half received and nothing for %s; "
-                    "dropping the stream",
-                    options_.controller, absl::FormatDuration(idle));
+      WEFT_LOG_WARN(
+          "controller %s: update half received and nothing for %s; "
+          "dropping the stream",
+          options_.controller, absl::FormatDuration(idle));
       context.TryCancel();
     });
     if (stream->Write(hello)) received = ServeUpdates(*stream, context, watchdog);
@@ -271,12 +269,9 @@ v1::AgentMessage SyncClient::Answer(Update update) {
 }
 
 void SyncClient::LogStreamEnd(const grpc::Status& status) const {
-  WEFT_LOG_WARN("controller %s: stream ended: %s%s; keeping state version %d",
-                options_.controller, status.error_message().empty()
-                                         ? std::string("code ")
-                                         : status.error_message(),
-                status.error_message().empty() ? absl::StrCat(status.error_code())
-                                               : std::string(),
+  WEFT_LOG_WARN("controller %s: stream ended: %s%s; keeping state version %d", options_.controller,
+                status.error_message().empty() ? std::string("code ") : status.error_message(),
+                status.error_message().empty() ? absl::StrCat(status.error_code()) : std::string(),
                 handler_.applied_version());
 }
 

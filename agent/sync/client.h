@@ -39,9 +39,7 @@ using ApplyStateFn = std::function<absl::Status(State)>;
 class UpdateHandler {
  public:
   UpdateHandler(std::string node, ApplyStateFn apply, uint64_t applied_version)
-      : node_(std::move(node)),
-        apply_(std::move(apply)),
-        applied_version_(applied_version) {}
+      : node_(std::move(node)), apply_(std::move(apply)), applied_version_(applied_version) {}
 
   // A new stream: versions may start over (a restarted controller).
   void NewStream() { stream_version_.reset(); }

@@ -15,8 +15,8 @@
  * VXLAN are flooded by their sender to every VTEP; the endpoint's own host
  * answers).
  */
-WEFT_INLINE const __u8 *arp_lookup(const struct weft_segment *seg, __u32 vni,
-				   __be32 tpa, int local_only)
+WEFT_INLINE const __u8 *arp_lookup(const struct weft_segment *seg, __u32 vni, __be32 tpa,
+				   int local_only)
 {
 	struct weft_ip_key key = { .tenant_id = seg->tenant_id, .ip_be = tpa };
 	struct weft_endpoint *ep;

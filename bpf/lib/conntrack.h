@@ -53,8 +53,7 @@ WEFT_INLINE void ct_stat_inc(__u32 stat)
 WEFT_INLINE int ct_key_from_tuple(const struct ct_tuple *t, struct weft_ct_key *k)
 {
 	__u32 s = bpf_ntohl(t->saddr_be), d = bpf_ntohl(t->daddr_be);
-	int src_lo = s < d ||
-		     (s == d && bpf_ntohs(t->sport_be) <= bpf_ntohs(t->dport_be));
+	int src_lo = s < d || (s == d && bpf_ntohs(t->sport_be) <= bpf_ntohs(t->dport_be));
 
 	k->tenant_id = t->tenant_id;
 	k->protocol = t->protocol;
@@ -74,8 +73,8 @@ WEFT_INLINE int ct_key_from_tuple(const struct ct_tuple *t, struct weft_ct_key *
 }
 
 /* The flow as its initiator sent it. */
-WEFT_INLINE void ct_orig_tuple(const struct weft_ct_key *k,
-			       const struct weft_ct_entry *e, struct ct_tuple *t)
+WEFT_INLINE void ct_orig_tuple(const struct weft_ct_key *k, const struct weft_ct_entry *e,
+			       struct ct_tuple *t)
 {
 	t->tenant_id = k->tenant_id;
 	t->protocol = k->protocol;
@@ -105,8 +104,7 @@ WEFT_INLINE __u32 ct_or_default(__u32 configured, __u32 fallback)
 }
 
 /* Seconds an entry in its state may stay idle. */
-WEFT_INLINE __u64 ct_timeout_ns(const struct weft_ct_key *k,
-				const struct weft_ct_entry *e)
+WEFT_INLINE __u64 ct_timeout_ns(const struct weft_ct_key *k, const struct weft_ct_entry *e)
 {
 	const struct weft_config *cfg = config_get();
 	struct weft_ct_timeouts none = {};
@@ -136,8 +134,7 @@ WEFT_INLINE __u64 ct_timeout_ns(const struct weft_ct_key *k,
 	return s * NSEC_PER_SEC;
 }
 
-WEFT_INLINE int ct_expired(const struct weft_ct_key *k,
-			   const struct weft_ct_entry *e, __u64 now)
+WEFT_INLINE int ct_expired(const struct weft_ct_key *k, const struct weft_ct_entry *e, __u64 now)
 {
 	return now > e->last_seen_ns && now - e->last_seen_ns > ct_timeout_ns(k, e);
 }
@@ -201,8 +198,7 @@ WEFT_INLINE void ct_account(struct weft_ct_entry *e, int dir, __u32 bytes, __u64
 }
 
 /* The live entry of the flow an ICMP error quotes, or NULL. */
-WEFT_INLINE struct weft_ct_entry *ct_lookup_related(const struct ct_tuple *quoted,
-						    __u64 now)
+WEFT_INLINE struct weft_ct_entry *ct_lookup_related(const struct ct_tuple *quoted, __u64 now)
 {
 	struct weft_ct_key key;
 	struct weft_ct_entry *e;

@@ -16,7 +16,7 @@
 #include "lib/route.h"
 
 enum decap_action {
-	DECAP_PASS,    /* not Weft's */
+	DECAP_PASS, /* not Weft's */
 	DECAP_DROP,
 	DECAP_DELIVER, /* strip WEFT_ENCAP_OVERHEAD bytes, deliver to ifindex */
 	DECAP_BOUNCE,  /* rewritten into a reply: send back out of the underlay */
@@ -28,7 +28,7 @@ struct decap_result {
 	__u32 action;
 	__u32 ifindex;
 	__u32 trim_len; /* DECAP_BOUNCE: frame length to cut it to (0: as is) */
-	__u32 trace;    /* the hook's: a trace run (firewall read-only) */
+	__u32 trace;	/* the hook's: a trace run (firewall read-only) */
 };
 
 WEFT_INLINE void decap_set(struct decap_result *res, __u32 action, __u32 reason)
@@ -55,11 +55,10 @@ WEFT_INLINE void decap_turn_around(struct ethhdr *outer_eth, struct iphdr *outer
  * dropped (an ICMP error would need the packet rebuilt, which the XDP hook
  * cannot do in place). Returns 0 to deliver, or sets `res` and returns 1.
  */
-WEFT_INLINE int decap_firewall(struct ethhdr *outer_eth, struct iphdr *outer_ip,
-			       struct udphdr *udp, struct ethhdr *inner_eth,
-			       struct iphdr *ip, void *end,
-			       const struct weft_segment *seg, __u32 vni,
-			       __u32 ifindex, struct decap_result *res)
+WEFT_INLINE int decap_firewall(struct ethhdr *outer_eth, struct iphdr *outer_ip, struct udphdr *udp,
+			       struct ethhdr *inner_eth, struct iphdr *ip, void *end,
+			       const struct weft_segment *seg, __u32 vni, __u32 ifindex,
+			       struct decap_result *res)
 {
 	struct weft_mac_key back = { .vni = vni };
 	__u32 tenant_id = seg->tenant_id;
@@ -93,8 +92,8 @@ WEFT_INLINE int decap_firewall(struct ethhdr *outer_eth, struct iphdr *outer_ip,
 	if (!bpf_map_lookup_elem(&weft_ep_by_mac, &back))
 		mac_copy(inner_eth->h_dest, seg->gateway_mac);
 	decap_turn_around(outer_eth, outer_ip, udp);
-	udp->len = bpf_htons(sizeof(*udp) + sizeof(struct vxlan_wire) + ETH_HLEN +
-			     REJECT_RST_IP_LEN);
+	udp->len =
+		bpf_htons(sizeof(*udp) + sizeof(struct vxlan_wire) + ETH_HLEN + REJECT_RST_IP_LEN);
 	outer_ip->tot_len = bpf_htons(WEFT_ENCAP_OVERHEAD + REJECT_RST_IP_LEN);
 	outer_ip->ttl = 64;
 	outer_ip->check = 0;
@@ -106,11 +105,9 @@ WEFT_INLINE int decap_firewall(struct ethhdr *outer_eth, struct iphdr *outer_ip,
 
 /* Inner ARP from a remote VTEP: answered for the gateway and for endpoints
  * on this node, by turning the whole packet around. */
-WEFT_INLINE void decap_arp(struct cursor *c, struct ethhdr *outer_eth,
-			   struct iphdr *outer_ip, struct udphdr *udp,
-			   struct ethhdr *inner_eth,
-			   const struct weft_segment *seg, __u32 vni,
-			   struct decap_result *res)
+WEFT_INLINE void decap_arp(struct cursor *c, struct ethhdr *outer_eth, struct iphdr *outer_ip,
+			   struct udphdr *udp, struct ethhdr *inner_eth,
+			   const struct weft_segment *seg, __u32 vni, struct decap_result *res)
 {
 	struct arp_eth_ipv4 *arp = parse_arp(c);
 	const __u8 *answer;
@@ -132,10 +129,8 @@ WEFT_INLINE void decap_arp(struct cursor *c, struct ethhdr *outer_eth,
  * the routed destination lives on another host, this one forwards it there:
  * the same packet, re-addressed in place (outer addresses, VNI).
  */
-WEFT_INLINE void decap_readdress(struct iphdr *outer_ip, struct udphdr *udp,
-				 struct vxlan_wire *vx,
-				 const struct weft_config *cfg,
-				 const struct fwd_target *t)
+WEFT_INLINE void decap_readdress(struct iphdr *outer_ip, struct udphdr *udp, struct vxlan_wire *vx,
+				 const struct weft_config *cfg, const struct fwd_target *t)
 {
 	outer_ip->saddr = cfg->local_vtep_be;
 	outer_ip->daddr = t->vtep_be;
@@ -149,12 +144,10 @@ WEFT_INLINE void decap_readdress(struct iphdr *outer_ip, struct udphdr *udp,
 
 /* Inner IPv4 for a local endpoint: switched by MAC, or routed when sent to
  * the gateway MAC (a foreign VTEP's VM reaching another segment). */
-WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len,
-			    struct ethhdr *outer_eth, struct iphdr *outer_ip,
-			    struct udphdr *udp,
-			    struct vxlan_wire *vx, const struct weft_config *cfg,
-			    struct ethhdr *inner_eth, const struct weft_vtep *vtep,
-			    const struct weft_segment *seg, __u32 vni,
+WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len, struct ethhdr *outer_eth,
+			    struct iphdr *outer_ip, struct udphdr *udp, struct vxlan_wire *vx,
+			    const struct weft_config *cfg, struct ethhdr *inner_eth,
+			    const struct weft_vtep *vtep, const struct weft_segment *seg, __u32 vni,
 			    struct decap_result *res)
 {
 	__u32 l3_offset = WEFT_ENCAP_OVERHEAD + ETH_HLEN;
@@ -177,9 +170,8 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len,
 		reason = route_lookup(seg->tenant_id, ip->daddr, 0, &t);
 		if (reason)
 			return decap_set(res, DECAP_DROP, reason);
-		if (t.ifindex &&
-		    decap_firewall(outer_eth, outer_ip, udp, inner_eth, ip, c->end,
-				   seg, vni, t.ifindex, res))
+		if (t.ifindex && decap_firewall(outer_eth, outer_ip, udp, inner_eth, ip, c->end,
+						seg, vni, t.ifindex, res))
 			return;
 		ipv4_decrement_ttl(ip);
 		mac_copy(inner_eth->h_source, seg->gateway_mac);
@@ -204,8 +196,8 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len,
 		return decap_set(res, DECAP_DROP, WEFT_DROP_UNKNOWN_DST);
 	if (!ep->ifindex)
 		return decap_set(res, DECAP_DROP, WEFT_DROP_NOT_LOCAL);
-	if (decap_firewall(outer_eth, outer_ip, udp, inner_eth, ip, c->end,
-			   seg, vni, ep->ifindex, res))
+	if (decap_firewall(outer_eth, outer_ip, udp, inner_eth, ip, c->end, seg, vni, ep->ifindex,
+			   res))
 		return;
 	res->ifindex = ep->ifindex;
 	decap_set(res, DECAP_DELIVER, WEFT_DECAP);
@@ -213,8 +205,7 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len,
 
 /* `pkt_len`: the whole frame, which may extend past data_end (TC sees only
  * the pulled head directly). */
-WEFT_INLINE void decap_classify(void *data, void *data_end, __u32 pkt_len,
-				struct decap_result *res)
+WEFT_INLINE void decap_classify(void *data, void *data_end, __u32 pkt_len, struct decap_result *res)
 {
 	const struct weft_config *cfg;
 	const struct weft_vtep *vtep;
@@ -260,9 +251,8 @@ WEFT_INLINE void decap_classify(void *data, void *data_end, __u32 pkt_len,
 	vx = parse_vxlan(&c);
 	if (!vx)
 		return decap_set(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
-	if (vx->flags != WEFT_VXLAN_FLAG_VNI || vx->reserved1[0] ||
-	    vx->reserved1[1] || vx->reserved1[2] ||
-	    (vx->vni_reserved2 & bpf_htonl(0xff)))
+	if (vx->flags != WEFT_VXLAN_FLAG_VNI || vx->reserved1[0] || vx->reserved1[1] ||
+	    vx->reserved1[2] || (vx->vni_reserved2 & bpf_htonl(0xff)))
 		return decap_set(res, DECAP_DROP, WEFT_DROP_BAD_VXLAN);
 	vni = bpf_ntohl(vx->vni_reserved2) >> 8;
 	seg = bpf_map_lookup_elem(&weft_segments, &vni);
@@ -276,8 +266,8 @@ WEFT_INLINE void decap_classify(void *data, void *data_end, __u32 pkt_len,
 	case ETH_P_ARP:
 		return decap_arp(&c, eth, ip, udp, inner_eth, seg, vni, res);
 	case ETH_P_IP:
-		return decap_ipv4(&c, pkt_len, eth, ip, udp, vx, cfg, inner_eth, vtep, seg,
-				  vni, res);
+		return decap_ipv4(&c, pkt_len, eth, ip, udp, vx, cfg, inner_eth, vtep, seg, vni,
+				  res);
 	case ETH_P_8021Q:
 	case ETH_P_8021AD:
 		return decap_set(res, DECAP_DROP, WEFT_DROP_INNER_VLAN);

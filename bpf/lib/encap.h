@@ -38,10 +38,8 @@ WEFT_INLINE __be16 vxlan_source_port(__u32 flow_hash)
  * inner MACs) towards `vtep_be` on `vni`, and redirects it out of the
  * underlay. Returns a reason; `*action` gets the TC action.
  */
-WEFT_INLINE __u32 vxlan_encap_and_send(struct __sk_buff *skb,
-				       const struct weft_config *cfg,
-				       __be32 vtep_be, __u32 vni,
-				       __u32 flow_hash, int *action)
+WEFT_INLINE __u32 vxlan_encap_and_send(struct __sk_buff *skb, const struct weft_config *cfg,
+				       __be32 vtep_be, __u32 vni, __u32 flow_hash, int *action)
 {
 	struct vxlan_encap h __attribute__((aligned(8))) = {};
 	__u32 inner_len = skb->len;
@@ -52,10 +50,9 @@ WEFT_INLINE __u32 vxlan_encap_and_send(struct __sk_buff *skb,
 		return WEFT_DROP_TRUNCATED;
 
 	if (bpf_skb_adjust_room(skb, WEFT_ENCAP_OVERHEAD, BPF_ADJ_ROOM_MAC,
-				BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 |
-				BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
-				BPF_F_ADJ_ROOM_ENCAP_L2_ETH |
-				BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN)))
+				BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
+					BPF_F_ADJ_ROOM_ENCAP_L2_ETH |
+					BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN)))
 		return WEFT_DROP_HELPER_FAILED;
 
 	h.eth.h_proto = bpf_htons(ETH_P_IP);

@@ -30,15 +30,15 @@
 
 struct fw_flow {
 	struct ct_tuple t;
-	__u32 bytes;      /* IPv4 total length (per-entry byte counters) */
-	__u32 ifindex;    /* the local endpoint's interface (events) */
-	__u8 checks;      /* WEFT_CT_F_EGRESS | WEFT_CT_F_INGRESS: local ends */
+	__u32 bytes;   /* IPv4 total length (per-entry byte counters) */
+	__u32 ifindex; /* the local endpoint's interface (events) */
+	__u8 checks;   /* WEFT_CT_F_EGRESS | WEFT_CT_F_INGRESS: local ends */
 	__u8 tcp_flags;
 	__u8 icmp_type;
 	__u8 icmp_code;
-	__u8 icmp_error;  /* an ICMP error message */
-	__u8 quoted_ok;   /* ... whose quoted flow is in `quoted` */
-	__u8 trace;       /* a trace run: read-only (see above) */
+	__u8 icmp_error; /* an ICMP error message */
+	__u8 quoted_ok;	 /* ... whose quoted flow is in `quoted` */
+	__u8 trace;	 /* a trace run: read-only (see above) */
 	__u8 pad0;
 	struct ct_tuple quoted;
 };
@@ -124,8 +124,7 @@ WEFT_INLINE __u32 fw_parse(struct fw_flow *f, struct iphdr *ip, void *end)
 }
 
 /* The port the policy sees: destination port, or ICMP type << 8 | code. */
-WEFT_INLINE __u16 fw_policy_port(const struct ct_tuple *t, __u8 icmp_type,
-				 __u8 icmp_code)
+WEFT_INLINE __u16 fw_policy_port(const struct ct_tuple *t, __u8 icmp_type, __u8 icmp_code)
 {
 	if (t->protocol == IPPROTO_ICMP)
 		return (__u16)icmp_type << 8 | icmp_code;
@@ -145,8 +144,8 @@ struct fw_decision {
 
 WEFT_INLINE __u32 fw_combine(__u32 acc, __u32 action)
 {
-	if (acc == WEFT_ACTION_DENY || (action != WEFT_ACTION_ALLOW &&
-					action != WEFT_ACTION_REJECT))
+	if (acc == WEFT_ACTION_DENY ||
+	    (action != WEFT_ACTION_ALLOW && action != WEFT_ACTION_REJECT))
 		return WEFT_ACTION_DENY;
 	if (action == WEFT_ACTION_REJECT)
 		return WEFT_ACTION_REJECT;
@@ -154,8 +153,8 @@ WEFT_INLINE __u32 fw_combine(__u32 acc, __u32 action)
 }
 
 /* One direction's rule set: `local_be` is the endpoint it protects. */
-WEFT_INLINE void fw_judge_dir(struct pol_query *q, __u32 dir, __be32 local_be,
-			      __be32 peer_be, struct fw_decision *d)
+WEFT_INLINE void fw_judge_dir(struct pol_query *q, __u32 dir, __be32 local_be, __be32 peer_be,
+			      struct fw_decision *d)
 {
 	__u64 v;
 
@@ -168,8 +167,8 @@ WEFT_INLINE void fw_judge_dir(struct pol_query *q, __u32 dir, __be32 local_be,
 	d->rule_index = POL_RULE(v);
 }
 
-WEFT_INLINE void fw_judge(const struct ct_tuple *t, __u8 checks, __u32 slot,
-			  __u16 port, struct fw_decision *d)
+WEFT_INLINE void fw_judge(const struct ct_tuple *t, __u8 checks, __u32 slot, __u16 port,
+			  struct fw_decision *d)
 {
 	struct pol_query q = {
 		.slot = slot,
@@ -207,8 +206,7 @@ WEFT_INLINE void fw_ct_delete(const struct fw_flow *f, const struct weft_ct_key 
 }
 
 /* Trace: what conntrack did, and the entry that passed the packet. */
-WEFT_INLINE void fw_trace_ct(const struct fw_flow *f, __u8 ct,
-			     const struct weft_ct_entry *e)
+WEFT_INLINE void fw_trace_ct(const struct fw_flow *f, __u8 ct, const struct weft_ct_entry *e)
 {
 	struct weft_trace_result *tr = trace_get(f->trace);
 
@@ -224,8 +222,8 @@ WEFT_INLINE void fw_trace_ct(const struct fw_flow *f, __u8 ct,
 
 /* Trace: the policy judged the flow. The deciding rule is the one of the
  * direction whose action is the combined one (egress first). */
-WEFT_INLINE void fw_trace_judged(const struct fw_flow *f, __u8 ct,
-				 const struct fw_decision *d, __u32 generation)
+WEFT_INLINE void fw_trace_judged(const struct fw_flow *f, __u8 ct, const struct fw_decision *d,
+				 __u32 generation)
 {
 	struct weft_trace_result *tr = trace_get(f->trace);
 	__u64 v;
@@ -249,8 +247,8 @@ WEFT_INLINE void fw_trace_judged(const struct fw_flow *f, __u8 ct,
 }
 
 /* A WEFT_EVENT_RULE_HIT for each judged direction whose rule logs. */
-WEFT_INLINE void fw_log(const struct ct_tuple *t, const struct fw_decision *d,
-			__u32 ifindex, __u32 generation)
+WEFT_INLINE void fw_log(const struct ct_tuple *t, const struct fw_decision *d, __u32 ifindex,
+			__u32 generation)
 {
 #pragma unroll
 	for (int dir = 0; dir < 2; dir++) {
@@ -299,9 +297,9 @@ WEFT_INLINE __u8 fw_swap_checks(__u8 checks)
 }
 
 /* Writes a new entry; the packet is its first in direction `dir`. */
-WEFT_INLINE void fw_ct_create(const struct weft_ct_key *key, __u8 flags,
-			      __u8 state, int dir, const struct fw_flow *f,
-			      __u32 generation, __u32 rule_index, __u64 now)
+WEFT_INLINE void fw_ct_create(const struct weft_ct_key *key, __u8 flags, __u8 state, int dir,
+			      const struct fw_flow *f, __u32 generation, __u32 rule_index,
+			      __u64 now)
 {
 	struct weft_ct_entry e = {
 		.last_seen_ns = now,
@@ -326,8 +324,8 @@ WEFT_INLINE void fw_ct_create(const struct weft_ct_key *key, __u8 flags,
  * direction again at the ends it was judged at. Returns 1 when still
  * allowed (the entry then belongs to `generation`).
  */
-WEFT_INLINE int fw_recheck(const struct weft_ct_key *key, struct weft_ct_entry *e,
-			   __u32 slot, __u32 generation)
+WEFT_INLINE int fw_recheck(const struct weft_ct_key *key, struct weft_ct_entry *e, __u32 slot,
+			   __u32 generation)
 {
 	struct fw_decision d;
 	struct ct_tuple orig;
@@ -336,8 +334,7 @@ WEFT_INLINE int fw_recheck(const struct weft_ct_key *key, struct weft_ct_entry *
 	ct_orig_tuple(key, e, &orig);
 	/* An ICMP entry is an echo: judged as the request it started with. */
 	port = fw_policy_port(&orig, ICMP_ECHO_REQUEST, 0);
-	fw_judge(&orig, e->flags & (WEFT_CT_F_EGRESS | WEFT_CT_F_INGRESS), slot,
-		 port, &d);
+	fw_judge(&orig, e->flags & (WEFT_CT_F_EGRESS | WEFT_CT_F_INGRESS), slot, port, &d);
 	if (d.action != WEFT_ACTION_ALLOW)
 		return 0;
 	e->policy_generation = generation;
@@ -347,8 +344,7 @@ WEFT_INLINE int fw_recheck(const struct weft_ct_key *key, struct weft_ct_entry *
 
 /* A conntrack hit. Returns 0 (pass) or a drop reason. */
 WEFT_INLINE __u32 fw_tracked(struct fw_flow *f, const struct weft_ct_key *key,
-			     struct weft_ct_entry *e, int src_lo, __u64 ctl,
-			     __u64 now)
+			     struct weft_ct_entry *e, int src_lo, __u64 ctl, __u64 now)
 {
 	int dir = ct_packet_dir(e, src_lo);
 
@@ -374,8 +370,8 @@ WEFT_INLINE __u32 fw_tracked(struct fw_flow *f, const struct weft_ct_key *key,
  * admits it as it stands, or as the reply of a flow it admits the other
  * way round. Otherwise it fits no state: invalid.
  */
-WEFT_INLINE __u32 fw_pick_up(struct fw_flow *f, const struct weft_ct_key *key,
-			     int src_lo, __u64 ctl, __u64 now)
+WEFT_INLINE __u32 fw_pick_up(struct fw_flow *f, const struct weft_ct_key *key, int src_lo,
+			     __u64 ctl, __u64 now)
 {
 	__u8 state = (f->tcp_flags & TCP_FL_RST) ? WEFT_CT_CLOSING : WEFT_CT_ESTABLISHED;
 	struct fw_decision d;
@@ -383,18 +379,16 @@ WEFT_INLINE __u32 fw_pick_up(struct fw_flow *f, const struct weft_ct_key *key,
 
 	fw_judge(&f->t, f->checks, POL_CTL_SLOT(ctl), bpf_ntohs(f->t.dport_be), &d);
 	if (d.action == WEFT_ACTION_ALLOW) {
-		fw_ct_create(key, f->checks | (src_lo ? WEFT_CT_F_ORIG_IS_LO : 0), state,
-			     0, f, POL_CTL_GENERATION(ctl), d.rule_index, now);
+		fw_ct_create(key, f->checks | (src_lo ? WEFT_CT_F_ORIG_IS_LO : 0), state, 0, f,
+			     POL_CTL_GENERATION(ctl), d.rule_index, now);
 		fw_stat(f, WEFT_CT_STAT_PICKED_UP);
 		fw_trace_judged(f, WEFT_TRACE_CT_PICKED_UP, &d, POL_CTL_GENERATION(ctl));
 		return 0;
 	}
 	fw_swap_tuple(&f->t, &rev);
-	fw_judge(&rev, fw_swap_checks(f->checks), POL_CTL_SLOT(ctl),
-		 bpf_ntohs(rev.dport_be), &d);
+	fw_judge(&rev, fw_swap_checks(f->checks), POL_CTL_SLOT(ctl), bpf_ntohs(rev.dport_be), &d);
 	if (d.action == WEFT_ACTION_ALLOW) {
-		fw_ct_create(key, fw_swap_checks(f->checks) |
-				  (src_lo ? 0 : WEFT_CT_F_ORIG_IS_LO),
+		fw_ct_create(key, fw_swap_checks(f->checks) | (src_lo ? 0 : WEFT_CT_F_ORIG_IS_LO),
 			     state, 1, f, POL_CTL_GENERATION(ctl), d.rule_index, now);
 		fw_stat(f, WEFT_CT_STAT_PICKED_UP);
 		fw_trace_judged(f, WEFT_TRACE_CT_PICKED_UP, &d, POL_CTL_GENERATION(ctl));
@@ -488,8 +482,8 @@ __attribute__((noinline)) __u32 fw_conntrack(struct fw_flow *f)
 	if (f->t.protocol == IPPROTO_ICMP && f->icmp_type != ICMP_ECHO_REQUEST)
 		return 0;
 	fw_ct_create(&key, f->checks | (src_lo ? WEFT_CT_F_ORIG_IS_LO : 0),
-		     f->t.protocol == IPPROTO_TCP ? WEFT_CT_SYN_SENT : WEFT_CT_NEW,
-		     0, f, POL_CTL_GENERATION(ctl), d.rule_index, now);
+		     f->t.protocol == IPPROTO_TCP ? WEFT_CT_SYN_SENT : WEFT_CT_NEW, 0, f,
+		     POL_CTL_GENERATION(ctl), d.rule_index, now);
 	return 0;
 }
 

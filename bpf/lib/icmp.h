@@ -42,8 +42,7 @@ WEFT_INLINE int icmp_type_is_error(__u8 type)
  * stands for many segments, which get no error each (counted drop).
  * `c` points just past the IPv4 header.
  */
-WEFT_INLINE int icmp_error_allowed(struct __sk_buff *skb, const struct iphdr *ip,
-				   struct cursor *c)
+WEFT_INLINE int icmp_error_allowed(struct __sk_buff *skb, const struct iphdr *ip, struct cursor *c)
 {
 	struct icmp_wire *icmp;
 
@@ -61,9 +60,8 @@ WEFT_INLINE int icmp_error_allowed(struct __sk_buff *skb, const struct iphdr *ip
  * next-hop MTU for frag needed, 0 otherwise. Returns a reason; on success
  * *action is the redirect back to the VM.
  */
-WEFT_INLINE __u32 icmp_error_reply(struct __sk_buff *skb, __u8 type, __u8 code,
-				   __u16 mtu, __be32 from_ip,
-				   const __u8 *from_mac, int *action)
+WEFT_INLINE __u32 icmp_error_reply(struct __sk_buff *skb, __u8 type, __u8 code, __u16 mtu,
+				   __be32 from_ip, const __u8 *from_mac, int *action)
 {
 	struct icmp_error_headers h __attribute__((aligned(8))) = {};
 	struct icmp_error_body body __attribute__((aligned(8))) = {};
@@ -87,8 +85,7 @@ WEFT_INLINE __u32 icmp_error_reply(struct __sk_buff *skb, __u8 type, __u8 code,
 	body.icmp.type = type;
 	body.icmp.code = code;
 	body.icmp.un.frag.mtu = bpf_htons(mtu);
-	body.icmp.checksum = csum_fold32(bpf_csum_diff(NULL, 0, (__be32 *)&body,
-						       sizeof(body), 0));
+	body.icmp.checksum = csum_fold32(bpf_csum_diff(NULL, 0, (__be32 *)&body, sizeof(body), 0));
 
 	h.icmp = body.icmp;
 	h.ip.version = 4;
@@ -105,8 +102,7 @@ WEFT_INLINE __u32 icmp_error_reply(struct __sk_buff *skb, __u8 type, __u8 code,
 	mac_copy(eth.h_source, from_mac);
 	if (bpf_skb_store_bytes(skb, 0, &eth, sizeof(eth), 0) < 0 ||
 	    bpf_skb_store_bytes(skb, ETH_HLEN, &h, sizeof(h), 0) < 0 ||
-	    bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(h), body.quote,
-				ICMP_QUOTE_LEN, 0) < 0)
+	    bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(h), body.quote, ICMP_QUOTE_LEN, 0) < 0)
 		return WEFT_DROP_HELPER_FAILED;
 
 	*action = bpf_redirect(skb->ifindex, 0);

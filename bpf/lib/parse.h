@@ -11,14 +11,14 @@ struct cursor {
 	void *end;
 };
 
-#define PARSE_HEADER(name, type)                                   \
-	WEFT_INLINE type *parse_##name(struct cursor *c)           \
-	{                                                          \
-		type *h = c->pos;                                  \
-		if ((void *)(h + 1) > c->end)                      \
-			return NULL;                               \
-		c->pos = h + 1;                                    \
-		return h;                                          \
+#define PARSE_HEADER(name, type)                         \
+	WEFT_INLINE type *parse_##name(struct cursor *c) \
+	{                                                \
+		type *h = c->pos;                        \
+		if ((void *)(h + 1) > c->end)            \
+			return NULL;                     \
+		c->pos = h + 1;                          \
+		return h;                                \
 	}
 
 PARSE_HEADER(eth, struct ethhdr)
@@ -85,8 +85,7 @@ WEFT_INLINE struct iphdr *parse_ipv4(struct cursor *c)
 /* The header's total length must cover the header and fit in the packet
  * (`l3_offset` from the frame start, `pkt_len` the whole frame); link
  * padding after it is fine. */
-WEFT_INLINE int ipv4_length_ok(const struct iphdr *ip, __u32 l3_offset,
-			       __u32 pkt_len)
+WEFT_INLINE int ipv4_length_ok(const struct iphdr *ip, __u32 l3_offset, __u32 pkt_len)
 {
 	__u32 tot = bpf_ntohs(ip->tot_len);
 
@@ -100,9 +99,8 @@ WEFT_INLINE int ipv4_is_fragment(const struct iphdr *ip)
 
 WEFT_INLINE int arp_is_well_formed(const struct arp_eth_ipv4 *arp)
 {
-	return arp->htype == bpf_htons(ARPHRD_ETHER) &&
-	       arp->ptype == bpf_htons(ETH_P_IP) && arp->hlen == ETH_ALEN &&
-	       arp->plen == 4;
+	return arp->htype == bpf_htons(ARPHRD_ETHER) && arp->ptype == bpf_htons(ETH_P_IP) &&
+	       arp->hlen == ETH_ALEN && arp->plen == 4;
 }
 
 #endif

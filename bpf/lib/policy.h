@@ -19,10 +19,10 @@ struct pol_query {
 	__u32 tenant_id;
 	__u32 direction; /* enum weft_direction */
 	__be32 local_be; /* the endpoint on this node */
-	__be32 peer_be;  /* the other end */
+	__be32 peer_be;	 /* the other end */
 	__u8 protocol;
 	__u8 pad0;
-	__u16 port;      /* host order: destination port; ICMP type << 8 | code */
+	__u16 port; /* host order: destination port; ICMP type << 8 | code */
 };
 
 /* pol_classify's answer, packed in a scalar (a global function returns
@@ -31,9 +31,8 @@ struct pol_query {
 #define POL_RULE(v) ((__u32)(v))
 #define POL_ACTION(v) ((__u32)((v) >> 32) & 0xff)
 #define POL_FLAGS(v) ((__u32)((v) >> 40) & 0xff)
-#define POL_PACK(rule, action, flags)                                   \
-	((__u64)(rule) | ((__u64)((action) & 0xff) << 32) |             \
-	 ((__u64)((flags) & 0xff) << 40))
+#define POL_PACK(rule, action, flags) \
+	((__u64)(rule) | ((__u64)((action)&0xff) << 32) | ((__u64)((flags)&0xff) << 40))
 
 /* weft_pol_ctl[0] as one 64-bit load: active slot (low half) and
  * generation (high half) of the same write. */
@@ -90,8 +89,7 @@ WEFT_INLINE __u32 pol_tenant_default(__u32 slot, __u32 tenant_id)
 /* The first rule set in all three vectors, or WEFT_RULE_NONE. The vectors
  * are 1280 bytes each: ANDed through the map value pointers, never copied
  * to the stack. */
-WEFT_INLINE __u32 pol_first_match(const struct weft_rule_bits *a,
-				  const struct weft_rule_bits *p,
+WEFT_INLINE __u32 pol_first_match(const struct weft_rule_bits *a, const struct weft_rule_bits *p,
 				  const struct weft_rule_bits *l)
 {
 	for (__u32 i = 0; i < WEFT_RULE_WORDS; i++) {

@@ -41,8 +41,7 @@ WEFT_INLINE __u16 reject_tcp_csum(const struct iphdr *ip, const struct tcphdr *t
  * checksums computed. The frame must then be trimmed to
  * ETH_HLEN + REJECT_RST_IP_LEN by the hook.
  */
-WEFT_INLINE void reject_tcp_in_place(struct ethhdr *eth, struct iphdr *ip,
-				     struct tcphdr *tcp)
+WEFT_INLINE void reject_tcp_in_place(struct ethhdr *eth, struct iphdr *ip, struct tcphdr *tcp)
 {
 	__u8 *raw = (__u8 *)tcp;
 	__u8 fl = raw[13];

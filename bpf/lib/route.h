@@ -18,8 +18,7 @@ struct fwd_target {
 	__u16 kind; /* enum weft_route_kind; 0: switched within the segment */
 };
 
-WEFT_INLINE void target_from_endpoint(struct fwd_target *t,
-				      const struct weft_endpoint *ep)
+WEFT_INLINE void target_from_endpoint(struct fwd_target *t, const struct weft_endpoint *ep)
 {
 	t->ifindex = ep->ifindex;
 	t->vtep_be = ep->vtep_be;
@@ -31,8 +30,7 @@ WEFT_INLINE void target_from_endpoint(struct fwd_target *t,
  * Resolves `daddr` in `tenant_id`. Returns 0 and fills `t`, or the drop
  * reason. `flow_hash` picks among ECMP next hops.
  */
-WEFT_INLINE __u32 route_lookup(__u32 tenant_id, __be32 daddr, __u32 flow_hash,
-			       struct fwd_target *t)
+WEFT_INLINE __u32 route_lookup(__u32 tenant_id, __be32 daddr, __u32 flow_hash, struct fwd_target *t)
 {
 	struct weft_route_key key = {
 		.prefixlen = WEFT_ROUTE_KEY_PREFIXLEN(32),

@@ -17,12 +17,12 @@
 
 /* What the exit knows of the packet besides its reason. */
 struct verdict_meta {
-	void *data;      /* the packet as it leaves (for a drop event) */
+	void *data; /* the packet as it leaves (for a drop event) */
 	void *data_end;
 	__u32 tenant_id; /* 0: unknown (VXLAN: from the VNI's segment) */
 	__u32 ifindex;
-	__u8 trace;      /* a trace run */
-	__u8 vxlan;      /* describe the inner packet of VXLAN */
+	__u8 trace; /* a trace run */
+	__u8 vxlan; /* describe the inner packet of VXLAN */
 };
 
 #define DROP_EVENT_NS_PER_TOKEN (1000000000ull / WEFT_DROP_EVENT_RATE)
@@ -74,8 +74,7 @@ WEFT_INLINE void drop_event_tuple(struct weft_event *ev, struct iphdr *ip, void 
 
 /* A subprogram of its own (rare path): its locals stay off the stack frame
  * of the program, which the firewall's call chain leaves little of. */
-static __attribute__((noinline)) void drop_event(__u32 reason,
-						 const struct verdict_meta *m)
+static __attribute__((noinline)) void drop_event(__u32 reason, const struct verdict_meta *m)
 {
 	struct cursor c = { .pos = m->data, .end = m->data_end };
 	struct arp_eth_ipv4 *arp;
@@ -113,8 +112,7 @@ static __attribute__((noinline)) void drop_event(__u32 reason,
 	if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))
 		goto out;
 	ip = c.pos;
-	if (m->vxlan && (void *)(ip + 1) <= c.end && ip->ihl == 5 &&
-	    ip->protocol == IPPROTO_UDP) {
+	if (m->vxlan && (void *)(ip + 1) <= c.end && ip->ihl == 5 && ip->protocol == IPPROTO_UDP) {
 		c.pos = ip + 1;
 		udp = parse_udp(&c);
 		vx = parse_vxlan(&c);

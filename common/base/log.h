@@ -14,11 +14,10 @@
 namespace weft {
 
 template <typename... Args>
-void Log(const char* level, const absl::FormatSpec<Args...>& format,
-         const Args&... args) {
-  std::string line = absl::StrCat(
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
-      " ", level, " ", absl::StrFormat(format, args...), "\n");
+void Log(const char* level, const absl::FormatSpec<Args...>& format, const Args&... args) {
+  std::string line =
+      absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()), " ",
+                   level, " ", absl::StrFormat(format, args...), "\n");
   std::fputs(line.c_str(), stderr);
 }
 

@@ -35,19 +35,19 @@ const absl::Status& AsStatus(const absl::StatusOr<T>& s) {
 #define WEFT_STATUS_CONCAT_(a, b) WEFT_STATUS_CONCAT_INNER_(a, b)
 
 // Returns the status of `expr` (a Status or a StatusOr) when it is an error.
-#define RETURN_IF_ERROR(expr)                                               \
-  do {                                                                      \
+#define RETURN_IF_ERROR(expr)                                                      \
+  do {                                                                             \
     if (const absl::Status weft_status_ = ::weft::status_internal::AsStatus(expr); \
-        !weft_status_.ok())                                                 \
-      return weft_status_;                                                  \
+        !weft_status_.ok())                                                        \
+      return weft_status_;                                                         \
   } while (0)
 
 // `lhs` = the value of the StatusOr `expr`, or returns its error. `lhs` may
 // declare a variable (`ASSIGN_OR_RETURN(auto x, F());`).
 #define ASSIGN_OR_RETURN(lhs, expr) \
   WEFT_ASSIGN_OR_RETURN_IMPL_(WEFT_STATUS_CONCAT_(weft_statusor_, __LINE__), lhs, expr)
-#define WEFT_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
-  auto statusor = (expr);                                \
+#define WEFT_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)   \
+  auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = *std::move(statusor)
 

@@ -24,9 +24,7 @@ inline constexpr std::pair<const char*, RuleProtocol> kRuleProtocolNames[] = {
     {"udp", RuleProtocol::kUdp},
     {"icmp", RuleProtocol::kIcmp}};
 inline constexpr std::pair<const char*, RuleAction> kRuleActionNames[] = {
-    {"allow", RuleAction::kAllow},
-    {"deny", RuleAction::kDeny},
-    {"reject", RuleAction::kReject}};
+    {"allow", RuleAction::kAllow}, {"deny", RuleAction::kDeny}, {"reject", RuleAction::kReject}};
 
 // Whether `value` is in the table: a value cast from a number may not be.
 template <typename E, size_t N>

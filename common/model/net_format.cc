@@ -38,15 +38,13 @@ absl::StatusOr<uint32_t> ParseIpv4(absl::string_view text) {
     ip = ip << 8 | octet;
   }
   if (!ok) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", text, "\" is not an IPv4 address"));
+    return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not an IPv4 address"));
   }
   return ip;
 }
 
 std::string FormatIpv4(uint32_t ip) {
-  return absl::StrFormat("%u.%u.%u.%u", ip >> 24, (ip >> 16) & 0xff,
-                         (ip >> 8) & 0xff, ip & 0xff);
+  return absl::StrFormat("%u.%u.%u.%u", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff);
 }
 
 absl::StatusOr<Ipv4Prefix> ParseIpv4Prefix(absl::string_view text) {
@@ -55,8 +53,7 @@ absl::StatusOr<Ipv4Prefix> ParseIpv4Prefix(absl::string_view text) {
   uint32_t length = 0;
   if (slash == absl::string_view::npos || !addr.ok() ||
       !ParseDecimal(text.substr(slash + 1), 32, &length)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", text, "\" is not an IPv4 prefix"));
+    return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not an IPv4 prefix"));
   }
   Ipv4Prefix prefix{*addr, static_cast<uint8_t>(length)};
   RETURN_IF_ERROR(CheckIpv4Prefix(prefix));
@@ -69,14 +66,13 @@ std::string FormatIpv4Prefix(const Ipv4Prefix& prefix) {
 
 absl::Status CheckIpv4Prefix(const Ipv4Prefix& prefix) {
   if (prefix.length > 32) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("prefix length ", prefix.length, " is over 32"));
+    return absl::InvalidArgumentError(absl::StrCat("prefix length ", prefix.length, " is over 32"));
   }
   if ((prefix.addr & ~prefix.Mask()) != 0) {
     Ipv4Prefix network{prefix.addr & prefix.Mask(), prefix.length};
-    return absl::InvalidArgumentError(absl::StrCat(
-        FormatIpv4Prefix(prefix), " has host bits set (the network is ",
-        FormatIpv4Prefix(network), ")"));
+    return absl::InvalidArgumentError(absl::StrCat(FormatIpv4Prefix(prefix),
+                                                   " has host bits set (the network is ",
+                                                   FormatIpv4Prefix(network), ")"));
   }
   return absl::OkStatus();
 }
@@ -87,22 +83,20 @@ absl::StatusOr<MacAddress> ParseMac(absl::string_view text) {
   bool ok = parts.size() == mac.size();
   for (size_t i = 0; ok && i < mac.size(); ++i) {
     const absl::string_view p = parts[i];
-    ok = p.size() == 2 && absl::ascii_isxdigit(p[0]) &&
-         absl::ascii_isxdigit(p[1]);
+    ok = p.size() == 2 && absl::ascii_isxdigit(p[0]) && absl::ascii_isxdigit(p[1]);
     uint32_t byte = 0;
     ok = ok && absl::SimpleHexAtoi(p, &byte);
     mac[i] = static_cast<uint8_t>(byte);
   }
   if (!ok) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", text, "\" is not a MAC address"));
+    return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not a MAC address"));
   }
   return mac;
 }
 
 std::string FormatMac(const MacAddress& mac) {
-  return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
-                         mac[2], mac[3], mac[4], mac[5]);
+  return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+                         mac[5]);
 }
 
 bool IsUnicastMac(const MacAddress& mac) {

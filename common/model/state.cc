@@ -9,9 +9,7 @@ uint32_t Ipv4Prefix::Mask() const {
 
 uint32_t Ipv4Prefix::Broadcast() const { return addr | ~Mask(); }
 
-bool Ipv4Prefix::Contains(uint32_t ip) const {
-  return (ip & Mask()) == (addr & Mask());
-}
+bool Ipv4Prefix::Contains(uint32_t ip) const { return (ip & Mask()) == (addr & Mask()); }
 
 // Prefixes are either nested or disjoint, so they overlap exactly when the
 // shorter one holds the other's first address.

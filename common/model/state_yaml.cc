@@ -39,24 +39,18 @@ class ObjectReader {
   ObjectReader(const YamlDoc& doc, NodeId node, std::string label)
       : doc_(doc), node_(node), label_(std::move(label)) {
     if (!IsMap()) {
-      error_ = absl::InvalidArgumentError(
-          absl::StrCat(label_, ": is not a mapping"));
+      error_ = absl::InvalidArgumentError(absl::StrCat(label_, ": is not a mapping"));
     }
   }
   // The index-th object of a list, named by its index until Name() is read.
-  ObjectReader(const YamlDoc& doc, NodeId node, absl::string_view kind,
-               size_t index)
+  ObjectReader(const YamlDoc& doc, NodeId node, absl::string_view kind, size_t index)
       : ObjectReader(doc, node, ObjectLabel(kind, "", index)) {
     kind_ = kind;
   }
   // A mapping nested in the field `field` of the object `label`: its
   // fields are named "<field>.<name>" in messages.
-  ObjectReader(const YamlDoc& doc, NodeId node, std::string label,
-               absl::string_view field)
-      : doc_(doc),
-        node_(node),
-        label_(std::move(label)),
-        field_prefix_(absl::StrCat(field, ".")) {
+  ObjectReader(const YamlDoc& doc, NodeId node, std::string label, absl::string_view field)
+      : doc_(doc), node_(node), label_(std::move(label)), field_prefix_(absl::StrCat(field, ".")) {
     if (!IsMap()) {
       error_ = FieldError(label_, field, "must be a mapping");
     }
@@ -106,8 +100,8 @@ class ObjectReader {
 
   // One of `names` (a table of enum_names.h).
   template <typename E, size_t N>
-  void Enum(absl::string_view field, Presence presence,
-            const std::pair<const char*, E> (&names)[N], E* out) {
+  void Enum(absl::string_view field, Presence presence, const std::pair<const char*, E> (&names)[N],
+            E* out) {
     std::optional<std::string> text = Scalar(field, presence);
     if (!text) return;
     for (const auto& [name, value] : names) {
@@ -122,8 +116,7 @@ class ObjectReader {
   // A list of values in a text form of net_format.h (or any parser of the
   // same shape).
   template <typename T>
-  void ParsedList(absl::string_view field,
-                  absl::StatusOr<T> (*parse)(absl::string_view),
+  void ParsedList(absl::string_view field, absl::StatusOr<T> (*parse)(absl::string_view),
                   std::vector<T>* out) {
     std::optional<NodeId> list = Sequence(field);
     if (!list) return;
@@ -139,12 +132,10 @@ class ObjectReader {
 
   // A nested mapping, read by `read` (fields named "<field>.<name>").
   template <typename T>
-  void Object(absl::string_view field, Presence presence,
-              void (*read)(ObjectReader&, T&), T* out) {
+  void Object(absl::string_view field, Presence presence, void (*read)(ObjectReader&, T&), T* out) {
     std::optional<NodeId> value = Value(field, presence);
     if (!value) return;
-    ObjectReader reader(doc_, *value, label_,
-                        absl::StrCat(field_prefix_, field));
+    ObjectReader reader(doc_, *value, label_, absl::StrCat(field_prefix_, field));
     read(reader, *out);
     error_ = reader.Finish();
   }
@@ -152,18 +143,16 @@ class ObjectReader {
   // A list of unnamed objects that belong to this one, each labelled
   // "<this object>: <noun> <index>", e.g. `policy "web-in": rule 2`.
   template <typename T>
-  void OwnedList(absl::string_view field, absl::string_view noun,
-                 void (*read)(ObjectReader&, T&), std::vector<T>* out) {
+  void OwnedList(absl::string_view field, absl::string_view noun, void (*read)(ObjectReader&, T&),
+                 std::vector<T>* out) {
     EachItem(field, read, out, [&](NodeId item, size_t index) {
-      return ObjectReader(doc_, item,
-                          absl::StrCat(label_, ": ", noun, " ", index));
+      return ObjectReader(doc_, item, absl::StrCat(label_, ": ", noun, " ", index));
     });
   }
 
   // A required value in one of the text forms of net_format.h.
   template <typename T>
-  void Parsed(absl::string_view field,
-              absl::StatusOr<T> (*parse)(absl::string_view), T* out) {
+  void Parsed(absl::string_view field, absl::StatusOr<T> (*parse)(absl::string_view), T* out) {
     std::optional<std::string> text = Scalar(field, kRequired);
     if (!text) return;
     absl::StatusOr<T> value = parse(*text);
@@ -175,8 +164,7 @@ class ObjectReader {
     std::optional<NodeId> list = Sequence(field);
     if (!list) return;
     for (const NodeId item : doc_.items(*list)) {
-      if (doc_.kind(item) != YamlDoc::Kind::kScalar ||
-          doc_.scalar(item).empty()) {
+      if (doc_.kind(item) != YamlDoc::Kind::kScalar || doc_.scalar(item).empty()) {
         return Fail(field, "must be a list of non-empty names");
       }
       out->emplace_back(doc_.scalar(item));
@@ -185,18 +173,17 @@ class ObjectReader {
 
   // A list of objects of `kind`, each read by `read`.
   template <typename T>
-  void List(absl::string_view field, absl::string_view kind,
-            void (*read)(ObjectReader&, T&), std::vector<T>* out) {
-    EachItem(field, read, out, [&](NodeId item, size_t index) {
-      return ObjectReader(doc_, item, kind, index);
-    });
+  void List(absl::string_view field, absl::string_view kind, void (*read)(ObjectReader&, T&),
+            std::vector<T>* out) {
+    EachItem(field, read, out,
+             [&](NodeId item, size_t index) { return ObjectReader(doc_, item, kind, index); });
   }
 
   // Reads every item of the list `field` with a reader `make_reader`
   // labels, appending to `out`; stops at the first error.
   template <typename T, typename MakeReader>
-  void EachItem(absl::string_view field, void (*read)(ObjectReader&, T&),
-                std::vector<T>* out, const MakeReader& make_reader) {
+  void EachItem(absl::string_view field, void (*read)(ObjectReader&, T&), std::vector<T>* out,
+                const MakeReader& make_reader) {
     std::optional<NodeId> list = Sequence(field);
     if (!list) return;
     size_t index = 0;
@@ -216,16 +203,15 @@ class ObjectReader {
     for (size_t i = 0; i < entries.size(); ++i) {
       const absl::string_view key = Key(entries[i]);
       if (std::find(known_.begin(), known_.end(), key) == known_.end()) {
-        return FieldError(label_, absl::StrCat(field_prefix_, key),
-                          absl::StrCat("unknown field; known fields: ",
-                                       absl::StrJoin(known_, ", ")));
+        return FieldError(
+            label_, absl::StrCat(field_prefix_, key),
+            absl::StrCat("unknown field; known fields: ", absl::StrJoin(known_, ", ")));
       }
       // Every key so far is a distinct known field, so this scan is as
       // short as the object's schema.
       for (size_t j = 0; j < i; ++j) {
         if (Key(entries[j]) == key) {
-          return FieldError(label_, absl::StrCat(field_prefix_, key),
-                            "given more than once");
+          return FieldError(label_, absl::StrCat(field_prefix_, key), "given more than once");
         }
       }
     }
@@ -238,9 +224,8 @@ class ObjectReader {
     uint64_t value = 0;
     if (!absl::SimpleAtoi(text, &value) || absl::StrCat(value) != text ||
         value > std::numeric_limits<Int>::max()) {
-      return Fail(field,
-                  absl::StrCat("\"", text, "\" is not an integer in 0..",
-                               std::numeric_limits<Int>::max()));
+      return Fail(field, absl::StrCat("\"", text, "\" is not an integer in 0..",
+                                      std::numeric_limits<Int>::max()));
     }
     *out = static_cast<Int>(value);
   }
@@ -249,9 +234,7 @@ class ObjectReader {
 
   // A key that is not a scalar (a null, list or mapping) reads as "",
   // which names no field.
-  absl::string_view Key(const YamlDoc::Entry& entry) const {
-    return doc_.scalar(entry.key);
-  }
+  absl::string_view Key(const YamlDoc::Entry& entry) const { return doc_.scalar(entry.key); }
 
   void Fail(absl::string_view field, absl::string_view what) {
     error_ = FieldError(label_, absl::StrCat(field_prefix_, field), what);
@@ -280,8 +263,7 @@ class ObjectReader {
     return list;
   }
 
-  std::optional<std::string> Scalar(absl::string_view field,
-                                    Presence presence) {
+  std::optional<std::string> Scalar(absl::string_view field, Presence presence) {
     std::optional<NodeId> value = Value(field, presence);
     if (!value) return std::nullopt;
     if (doc_.kind(*value) != YamlDoc::Kind::kScalar) {
@@ -345,14 +327,13 @@ absl::StatusOr<PortRange> ParsePortRange(absl::string_view text) {
   };
   PortRange range;
   const size_t dash = text.find('-');
-  const bool ok =
-      dash == absl::string_view::npos
-          ? number(text, &range.first) && (range.last = range.first, true)
-          : number(text.substr(0, dash), &range.first) &&
-                number(text.substr(dash + 1), &range.last);
+  const bool ok = dash == absl::string_view::npos
+                      ? number(text, &range.first) && (range.last = range.first, true)
+                      : number(text.substr(0, dash), &range.first) &&
+                            number(text.substr(dash + 1), &range.last);
   if (!ok) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "\"", text, "\" is not a port or a port range (80, 8000-8080)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", text, "\" is not a port or a port range (80, 8000-8080)"));
   }
   return range;
 }
@@ -395,15 +376,12 @@ void ReadRoute(ObjectReader& r, Route& route) {
 
 }  // namespace
 
-absl::StatusOr<State> ParseStateYaml(std::string_view text,
-                                     std::string_view source_name) {
+absl::StatusOr<State> ParseStateYaml(std::string_view text, std::string_view source_name) {
   const absl::string_view source(source_name.data(), source_name.size());
-  absl::StatusOr<YamlDoc> doc =
-      YamlDoc::Parse(absl::string_view(text.data(), text.size()));
+  absl::StatusOr<YamlDoc> doc = YamlDoc::Parse(absl::string_view(text.data(), text.size()));
   if (!doc.ok()) {
     // No space after the colon: "<file>:<line>:<column>: ", as compilers.
-    return absl::Status(doc.status().code(),
-                        absl::StrCat(source, ":", doc.status().message()));
+    return absl::Status(doc.status().code(), absl::StrCat(source, ":", doc.status().message()));
   }
   State state;
   if (doc->kind(doc->root()) == YamlDoc::Kind::kNull) return state;
@@ -424,8 +402,7 @@ absl::StatusOr<State> LoadStateFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const std::string what = absl::StrCat(path, ": ", std::strerror(errno));
-    return errno == ENOENT ? absl::NotFoundError(what)
-                           : absl::FailedPreconditionError(what);
+    return errno == ENOENT ? absl::NotFoundError(what) : absl::FailedPreconditionError(what);
   }
   std::ostringstream text;
   text << in.rdbuf();

@@ -17,8 +17,7 @@ namespace weft {
 // Errors are InvalidArgument, prefixed with `source_name`, e.g.
 // `lab.yaml: segment "blue-web": field "subnet": "10.0.1.0/33" is not an
 // IPv4 prefix`. An empty document is an empty state.
-absl::StatusOr<State> ParseStateYaml(std::string_view text,
-                                     std::string_view source_name);
+absl::StatusOr<State> ParseStateYaml(std::string_view text, std::string_view source_name);
 
 // Reads, parses and validates (ValidateState) the file at `path`; every
 // error is prefixed with `path`.

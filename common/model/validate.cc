@@ -63,20 +63,16 @@ constexpr size_t kMaxInterfaceName = 15;
 
 std::string Quote(absl::string_view s) { return absl::StrCat("\"", s, "\""); }
 
-uint64_t PrefixKey(const Ipv4Prefix& p) {
-  return uint64_t{p.addr} << 8 | p.length;
-}
+uint64_t PrefixKey(const Ipv4Prefix& p) { return uint64_t{p.addr} << 8 | p.length; }
 
 // Checks the name of the index-th object of `kind` and indexes it.
 template <typename T>
-absl::Status AddNamed(
-    absl::string_view kind, const T& object, size_t index,
-    absl::flat_hash_map<absl::string_view, const T*>& by_name) {
+absl::Status AddNamed(absl::string_view kind, const T& object, size_t index,
+                      absl::flat_hash_map<absl::string_view, const T*>& by_name) {
   const std::string label = ObjectLabel(kind, object.name, index);
   if (object.name.empty()) return FieldError(label, "name", "is empty");
   if (!by_name.emplace(object.name, &object).second) {
-    return FieldError(label, "name",
-                      absl::StrCat("another ", kind, " has this name"));
+    return FieldError(label, "name", absl::StrCat("another ", kind, " has this name"));
   }
   return absl::OkStatus();
 }
@@ -95,11 +91,9 @@ class Validator {
 
   absl::Status Run() {
     for (absl::Status (Validator::*check)() :
-         {&Validator::CheckCapacity, &Validator::CheckNodes,
-          &Validator::CheckTenants, &Validator::CheckSegments,
-          &Validator::CheckSegmentOverlaps, &Validator::CheckGroups,
-          &Validator::CheckEndpoints, &Validator::CheckRoutes,
-          &Validator::CheckPolicies}) {
+         {&Validator::CheckCapacity, &Validator::CheckNodes, &Validator::CheckTenants,
+          &Validator::CheckSegments, &Validator::CheckSegmentOverlaps, &Validator::CheckGroups,
+          &Validator::CheckEndpoints, &Validator::CheckRoutes, &Validator::CheckPolicies}) {
       RETURN_IF_ERROR((this->*check)());
     }
     return absl::OkStatus();
@@ -126,16 +120,14 @@ class Validator {
                               const std::vector<std::string>& names) const;
   absl::Status CheckPolicies();
   absl::Status CheckPolicy(const Policy& policy, const std::string& label);
-  absl::Status CheckRule(const Policy& policy, const Rule& rule,
-                         const std::string& label) const;
+  absl::Status CheckRule(const Policy& policy, const Rule& rule, const std::string& label) const;
 
   const State& state_;
   absl::flat_hash_map<absl::string_view, const Node*> nodes_;
   absl::flat_hash_map<absl::string_view, const Tenant*> tenants_;
   absl::flat_hash_map<absl::string_view, const Segment*> segments_;
   // (tenant, PrefixKey(subnet)): the tenant's connected routes.
-  absl::flat_hash_map<std::pair<absl::string_view, uint64_t>, const Segment*>
-      subnets_;
+  absl::flat_hash_map<std::pair<absl::string_view, uint64_t>, const Segment*> subnets_;
   // (tenant, name)
   absl::flat_hash_set<std::pair<absl::string_view, absl::string_view>> groups_;
   absl::flat_hash_map<absl::string_view, const Endpoint*> endpoints_;
@@ -144,8 +136,7 @@ class Validator {
   // (segment, mac)
   absl::flat_hash_map<std::pair<absl::string_view, MacAddress>, const Endpoint*> endpoint_macs_;
   // (node, interface)
-  absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, const Endpoint*>
-      interfaces_;
+  absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, const Endpoint*> interfaces_;
   absl::flat_hash_map<absl::string_view, size_t> interfaces_per_node_;
 };
 
@@ -169,15 +160,13 @@ absl::Status Validator::CheckCapacity() {
     return FieldError("state", "policies",
                       absl::StrCat("too many rules for the configured "
                                    "capacity ",
-                                   WEFT_MAX_RULES, " (", rules,
-                                   " rules in all policies)"));
+                                   WEFT_MAX_RULES, " (", rules, " rules in all policies)"));
   }
   for (const Count& c : counts) {
     if (c.count > c.max) {
       return FieldError(
           "state", c.field,
-          absl::StrCat(c.count, " ", c.noun,
-                       " exceed the datapath's capacity of ", c.max));
+          absl::StrCat(c.count, " ", c.noun, " exceed the datapath's capacity of ", c.max));
     }
   }
   return absl::OkStatus();
@@ -191,10 +180,9 @@ absl::Status Validator::CheckNodes() {
     const std::string label = ObjectLabel("node", node.name, i);
     if (node.vtep == 0) return FieldError(label, "vtep", "must not be 0.0.0.0");
     if (auto [it, added] = vteps.emplace(node.vtep, &node); !added) {
-      return FieldError(
-          label, "vtep",
-          absl::StrCat(FormatIpv4(node.vtep), " is already the VTEP of node ",
-                       Quote(it->second->name)));
+      return FieldError(label, "vtep",
+                        absl::StrCat(FormatIpv4(node.vtep), " is already the VTEP of node ",
+                                     Quote(it->second->name)));
     }
   }
   return absl::OkStatus();
@@ -208,9 +196,9 @@ absl::Status Validator::CheckTenants() {
     const std::string label = ObjectLabel("tenant", tenant.name, i);
     if (tenant.id == 0) return FieldError(label, "id", "must not be 0");
     if (auto [it, added] = ids.emplace(tenant.id, &tenant); !added) {
-      return FieldError(label, "id",
-                        absl::StrCat("id ", tenant.id, " is already tenant ",
-                                     Quote(it->second->name), "'s"));
+      return FieldError(
+          label, "id",
+          absl::StrCat("id ", tenant.id, " is already tenant ", Quote(it->second->name), "'s"));
     }
   }
   return absl::OkStatus();
@@ -223,37 +211,32 @@ absl::Status Validator::CheckSegments() {
     RETURN_IF_ERROR(AddNamed("segment", seg, i, segments_));
     const std::string label = ObjectLabel("segment", seg.name, i);
     if (!tenants_.contains(seg.tenant)) {
-      return FieldError(label, "tenant",
-                        absl::StrCat("no tenant ", Quote(seg.tenant)));
+      return FieldError(label, "tenant", absl::StrCat("no tenant ", Quote(seg.tenant)));
     }
     if (seg.vni == 0 || seg.vni > WEFT_VNI_MAX) {
-      return FieldError(
-          label, "vni",
-          absl::StrCat("VNI ", seg.vni, " is outside 1..", WEFT_VNI_MAX));
+      return FieldError(label, "vni",
+                        absl::StrCat("VNI ", seg.vni, " is outside 1..", WEFT_VNI_MAX));
     }
     if (auto [it, added] = vnis.emplace(seg.vni, &seg); !added) {
-      return FieldError(label, "vni",
-                        absl::StrCat("VNI ", seg.vni, " is already segment ",
-                                     Quote(it->second->name), "'s"));
+      return FieldError(
+          label, "vni",
+          absl::StrCat("VNI ", seg.vni, " is already segment ", Quote(it->second->name), "'s"));
     }
     if (absl::Status s = CheckIpv4Prefix(seg.subnet); !s.ok()) {
       return FieldError(label, "subnet", s.message());
     }
-    if (seg.subnet.length < kMinSubnetLength ||
-        seg.subnet.length > kMaxSubnetLength) {
-      return FieldError(
-          label, "subnet",
-          absl::StrCat("length /", seg.subnet.length, " is outside /",
-                       kMinSubnetLength, "../", kMaxSubnetLength));
+    if (seg.subnet.length < kMinSubnetLength || seg.subnet.length > kMaxSubnetLength) {
+      return FieldError(label, "subnet",
+                        absl::StrCat("length /", seg.subnet.length, " is outside /",
+                                     kMinSubnetLength, "../", kMaxSubnetLength));
     }
     const std::string gateway = FormatIpv4(seg.gateway);
     if (!seg.subnet.Contains(seg.gateway)) {
-      return FieldError(label, "gateway",
-                        absl::StrCat(gateway, " is outside the subnet ",
-                                     FormatIpv4Prefix(seg.subnet)));
+      return FieldError(
+          label, "gateway",
+          absl::StrCat(gateway, " is outside the subnet ", FormatIpv4Prefix(seg.subnet)));
     }
-    if (seg.gateway == seg.subnet.addr ||
-        seg.gateway == seg.subnet.Broadcast()) {
+    if (seg.gateway == seg.subnet.addr || seg.gateway == seg.subnet.Broadcast()) {
       return FieldError(label, "gateway",
                         absl::StrCat(gateway,
                                      " is the subnet's network or broadcast "
@@ -261,11 +244,9 @@ absl::Status Validator::CheckSegments() {
     }
     if (!IsUnicastMac(seg.gateway_mac)) {
       return FieldError(label, "gateway_mac",
-                        absl::StrCat(FormatMac(seg.gateway_mac),
-                                     " is not a unicast MAC address"));
+                        absl::StrCat(FormatMac(seg.gateway_mac), " is not a unicast MAC address"));
     }
-    subnets_.emplace(
-        std::pair(absl::string_view(seg.tenant), PrefixKey(seg.subnet)), &seg);
+    subnets_.emplace(std::pair(absl::string_view(seg.tenant), PrefixKey(seg.subnet)), &seg);
   }
   return absl::OkStatus();
 }
@@ -280,9 +261,7 @@ absl::Status Validator::CheckSegmentOverlaps() {
   }
   for (const Tenant& tenant : state_.tenants) {
     std::vector<size_t>& indices = by_tenant[tenant.name];
-    auto subnet = [&](size_t i) -> const Ipv4Prefix& {
-      return state_.segments[i].subnet;
-    };
+    auto subnet = [&](size_t i) -> const Ipv4Prefix& { return state_.segments[i].subnet; };
     std::sort(indices.begin(), indices.end(), [&](size_t a, size_t b) {
       return std::pair(subnet(a).addr, subnet(a).length) <
              std::pair(subnet(b).addr, subnet(b).length);
@@ -297,8 +276,7 @@ absl::Status Validator::CheckSegmentOverlaps() {
           ObjectLabel("segment", seg.name, later), "subnet",
           absl::StrCat(FormatIpv4Prefix(seg.subnet), " overlaps segment ",
                        Quote(state_.segments[earlier].name), "'s ",
-                       FormatIpv4Prefix(subnet(earlier)), " in tenant ",
-                       Quote(tenant.name)));
+                       FormatIpv4Prefix(subnet(earlier)), " in tenant ", Quote(tenant.name)));
     }
   }
   return absl::OkStatus();
@@ -311,14 +289,12 @@ absl::Status Validator::CheckEndpoints() {
     const std::string label = ObjectLabel("endpoint", ep.name, i);
     auto seg_it = segments_.find(ep.segment);
     if (seg_it == segments_.end()) {
-      return FieldError(label, "segment",
-                        absl::StrCat("no segment ", Quote(ep.segment)));
+      return FieldError(label, "segment", absl::StrCat("no segment ", Quote(ep.segment)));
     }
     const Segment& seg = *seg_it->second;
     auto node_it = nodes_.find(ep.node);
     if (node_it == nodes_.end()) {
-      return FieldError(label, "node",
-                        absl::StrCat("no node ", Quote(ep.node)));
+      return FieldError(label, "node", absl::StrCat("no node ", Quote(ep.node)));
     }
     RETURN_IF_ERROR(CheckEndpointIp(ep, seg, label));
     RETURN_IF_ERROR(CheckGroupRefs(label, "groups", seg.tenant, ep.groups));
@@ -332,27 +308,23 @@ absl::Status Validator::CheckEndpointIp(const Endpoint& ep, const Segment& seg,
                                         const std::string& label) {
   const std::string ip = FormatIpv4(ep.ip);
   if (!seg.subnet.Contains(ep.ip)) {
-    return FieldError(
-        label, "ip",
-        absl::StrCat(ip, " is outside segment ", Quote(seg.name),
-                     "'s subnet ", FormatIpv4Prefix(seg.subnet)));
+    return FieldError(label, "ip",
+                      absl::StrCat(ip, " is outside segment ", Quote(seg.name), "'s subnet ",
+                                   FormatIpv4Prefix(seg.subnet)));
   }
   if (ep.ip == seg.subnet.addr || ep.ip == seg.subnet.Broadcast()) {
-    return FieldError(
-        label, "ip",
-        absl::StrCat(ip, " is the subnet's network or broadcast address"));
+    return FieldError(label, "ip",
+                      absl::StrCat(ip, " is the subnet's network or broadcast address"));
   }
   if (ep.ip == seg.gateway) {
-    return FieldError(label, "ip",
-                      absl::StrCat(ip, " is the segment's gateway address"));
+    return FieldError(label, "ip", absl::StrCat(ip, " is the segment's gateway address"));
   }
   if (auto [it, added] =
           endpoint_ips_.emplace(std::pair(absl::string_view(seg.tenant), ep.ip), &ep);
       !added) {
-    return FieldError(
-        label, "ip",
-        absl::StrCat(ip, " is already endpoint ", Quote(it->second->name),
-                     "'s in tenant ", Quote(seg.tenant)));
+    return FieldError(label, "ip",
+                      absl::StrCat(ip, " is already endpoint ", Quote(it->second->name),
+                                   "'s in tenant ", Quote(seg.tenant)));
   }
   return absl::OkStatus();
 }
@@ -361,16 +333,14 @@ absl::Status Validator::CheckEndpointMac(const Endpoint& ep, const Segment& seg,
                                          const std::string& label) {
   const std::string mac = FormatMac(ep.mac);
   if (!IsUnicastMac(ep.mac)) {
-    return FieldError(label, "mac",
-                      absl::StrCat(mac, " is not a unicast MAC address"));
+    return FieldError(label, "mac", absl::StrCat(mac, " is not a unicast MAC address"));
   }
   if (auto [it, added] =
           endpoint_macs_.emplace(std::pair(absl::string_view(seg.name), ep.mac), &ep);
       !added) {
-    return FieldError(
-        label, "mac",
-        absl::StrCat(mac, " is already endpoint ", Quote(it->second->name),
-                     "'s in segment ", Quote(seg.name)));
+    return FieldError(label, "mac",
+                      absl::StrCat(mac, " is already endpoint ", Quote(it->second->name),
+                                   "'s in segment ", Quote(seg.name)));
   }
   return absl::OkStatus();
 }
@@ -387,30 +357,25 @@ absl::Status Validator::CheckEndpointInterface(const Endpoint& ep, const Node& n
     return absl::OkStatus();
   }
   if (ep.interface.empty()) {
-    return FieldError(
-        label, "interface",
-        absl::StrCat("is required on Weft node ", Quote(node.name)));
+    return FieldError(label, "interface",
+                      absl::StrCat("is required on Weft node ", Quote(node.name)));
   }
   if (ep.interface.size() > kMaxInterfaceName) {
-    return FieldError(label, "interface",
-                      absl::StrCat(Quote(ep.interface), " is longer than ",
-                                   kMaxInterfaceName, " characters"));
-  }
-  if (auto [it, added] =
-          interfaces_.emplace(std::pair(absl::string_view(node.name),
-                                        absl::string_view(ep.interface)),
-                              &ep);
-      !added) {
     return FieldError(
         label, "interface",
-        absl::StrCat(Quote(ep.interface), " on node ", Quote(node.name),
-                     " is already endpoint ", Quote(it->second->name), "'s"));
+        absl::StrCat(Quote(ep.interface), " is longer than ", kMaxInterfaceName, " characters"));
+  }
+  if (auto [it, added] = interfaces_.emplace(
+          std::pair(absl::string_view(node.name), absl::string_view(ep.interface)), &ep);
+      !added) {
+    return FieldError(label, "interface",
+                      absl::StrCat(Quote(ep.interface), " on node ", Quote(node.name),
+                                   " is already endpoint ", Quote(it->second->name), "'s"));
   }
   if (++interfaces_per_node_[node.name] > WEFT_MAX_LOCAL_IFACES) {
     return FieldError(label, "node",
-                      absl::StrCat("node ", Quote(node.name),
-                                   " has more than ", WEFT_MAX_LOCAL_IFACES,
-                                   " interfaces, the datapath's capacity"));
+                      absl::StrCat("node ", Quote(node.name), " has more than ",
+                                   WEFT_MAX_LOCAL_IFACES, " interfaces, the datapath's capacity"));
   }
   return absl::OkStatus();
 }
@@ -421,11 +386,9 @@ absl::Status Validator::CheckRoutes() {
     const Route& route = state_.routes[i];
     const std::string label = ObjectLabel("route", RouteName(route), i);
     RETURN_IF_ERROR(CheckRoute(route, label));
-    const std::pair key(absl::string_view(route.tenant),
-                        PrefixKey(route.prefix));
+    const std::pair key(absl::string_view(route.tenant), PrefixKey(route.prefix));
     if (!seen.insert(key).second) {
-      return FieldError(label, "prefix",
-                        "another route has the same tenant and prefix");
+      return FieldError(label, "prefix", "another route has the same tenant and prefix");
     }
     if (auto it = subnets_.find(key); it != subnets_.end()) {
       return FieldError(label, "prefix",
@@ -436,11 +399,9 @@ absl::Status Validator::CheckRoutes() {
   return absl::OkStatus();
 }
 
-absl::Status Validator::CheckRoute(const Route& route,
-                                   const std::string& label) {
+absl::Status Validator::CheckRoute(const Route& route, const std::string& label) {
   if (!tenants_.contains(route.tenant)) {
-    return FieldError(label, "tenant",
-                      absl::StrCat("no tenant ", Quote(route.tenant)));
+    return FieldError(label, "tenant", absl::StrCat("no tenant ", Quote(route.tenant)));
   }
   if (absl::Status s = CheckIpv4Prefix(route.prefix); !s.ok()) {
     return FieldError(label, "prefix", s.message());
@@ -462,8 +423,7 @@ absl::Status Validator::CheckRoute(const Route& route,
   if (route.nodes.size() > WEFT_ECMP_MAX) {
     return FieldError(
         label, "nodes",
-        absl::StrCat(route.nodes.size(), " next hops exceed the ECMP limit of ",
-                     WEFT_ECMP_MAX));
+        absl::StrCat(route.nodes.size(), " next hops exceed the ECMP limit of ", WEFT_ECMP_MAX));
   }
   absl::flat_hash_set<absl::string_view> hops;
   for (const std::string& node : route.nodes) {
@@ -471,8 +431,7 @@ absl::Status Validator::CheckRoute(const Route& route,
       return FieldError(label, "nodes", absl::StrCat("no node ", Quote(node)));
     }
     if (!hops.insert(node).second) {
-      return FieldError(label, "nodes",
-                        absl::StrCat("node ", Quote(node), " is listed twice"));
+      return FieldError(label, "nodes", absl::StrCat("node ", Quote(node), " is listed twice"));
     }
   }
   if (route.segment.empty()) {
@@ -480,15 +439,12 @@ absl::Status Validator::CheckRoute(const Route& route,
   }
   auto seg_it = segments_.find(route.segment);
   if (seg_it == segments_.end()) {
-    return FieldError(label, "segment",
-                      absl::StrCat("no segment ", Quote(route.segment)));
+    return FieldError(label, "segment", absl::StrCat("no segment ", Quote(route.segment)));
   }
   if (seg_it->second->tenant != route.tenant) {
-    return FieldError(
-        label, "segment",
-        absl::StrCat("segment ", Quote(route.segment), " belongs to tenant ",
-                     Quote(seg_it->second->tenant), ", not ",
-                     Quote(route.tenant)));
+    return FieldError(label, "segment",
+                      absl::StrCat("segment ", Quote(route.segment), " belongs to tenant ",
+                                   Quote(seg_it->second->tenant), ", not ", Quote(route.tenant)));
   }
   return absl::OkStatus();
 }
@@ -499,31 +455,28 @@ absl::Status Validator::CheckGroups() {
     const std::string label = ObjectLabel("group", group.name, i);
     if (group.name.empty()) return FieldError(label, "name", "is empty");
     if (!tenants_.contains(group.tenant)) {
-      return FieldError(label, "tenant",
-                        absl::StrCat("no tenant ", Quote(group.tenant)));
+      return FieldError(label, "tenant", absl::StrCat("no tenant ", Quote(group.tenant)));
     }
     if (!groups_.emplace(group.tenant, group.name).second) {
-      return FieldError(label, "name",
-                        absl::StrCat("tenant ", Quote(group.tenant),
-                                     " already has a group of this name"));
+      return FieldError(
+          label, "name",
+          absl::StrCat("tenant ", Quote(group.tenant), " already has a group of this name"));
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status Validator::CheckGroupRefs(
-    const std::string& label, absl::string_view field, absl::string_view tenant,
-    const std::vector<std::string>& names) const {
+absl::Status Validator::CheckGroupRefs(const std::string& label, absl::string_view field,
+                                       absl::string_view tenant,
+                                       const std::vector<std::string>& names) const {
   absl::flat_hash_set<absl::string_view> seen;
   for (const std::string& name : names) {
     if (!groups_.contains(std::pair(tenant, absl::string_view(name)))) {
       return FieldError(label, field,
-                        absl::StrCat("no group ", Quote(name), " in tenant ",
-                                     Quote(tenant)));
+                        absl::StrCat("no group ", Quote(name), " in tenant ", Quote(tenant)));
     }
     if (!seen.insert(name).second) {
-      return FieldError(label, field,
-                        absl::StrCat("group ", Quote(name), " is listed twice"));
+      return FieldError(label, field, absl::StrCat("group ", Quote(name), " is listed twice"));
     }
   }
   return absl::OkStatus();
@@ -539,11 +492,9 @@ absl::Status Validator::CheckPolicies() {
   return absl::OkStatus();
 }
 
-absl::Status Validator::CheckPolicy(const Policy& policy,
-                                    const std::string& label) {
+absl::Status Validator::CheckPolicy(const Policy& policy, const std::string& label) {
   if (!tenants_.contains(policy.tenant)) {
-    return FieldError(label, "tenant",
-                      absl::StrCat("no tenant ", Quote(policy.tenant)));
+    return FieldError(label, "tenant", absl::StrCat("no tenant ", Quote(policy.tenant)));
   }
   if (policy.applied_to_groups.empty() && policy.applied_to_endpoints.empty()) {
     return FieldError(label, "applied_to",
@@ -556,20 +507,17 @@ absl::Status Validator::CheckPolicy(const Policy& policy,
   for (const std::string& name : policy.applied_to_endpoints) {
     auto it = endpoints_.find(name);
     if (it == endpoints_.end()) {
-      return FieldError(label, "applied_to.endpoints",
-                        absl::StrCat("no endpoint ", Quote(name)));
+      return FieldError(label, "applied_to.endpoints", absl::StrCat("no endpoint ", Quote(name)));
     }
     const std::string& tenant = segments_.at(it->second->segment)->tenant;
     if (tenant != policy.tenant) {
       return FieldError(label, "applied_to.endpoints",
-                        absl::StrCat("endpoint ", Quote(name),
-                                     " belongs to tenant ", Quote(tenant),
+                        absl::StrCat("endpoint ", Quote(name), " belongs to tenant ", Quote(tenant),
                                      ", not ", Quote(policy.tenant)));
     }
     if (!seen.insert(name).second) {
-      return FieldError(
-          label, "applied_to.endpoints",
-          absl::StrCat("endpoint ", Quote(name), " is listed twice"));
+      return FieldError(label, "applied_to.endpoints",
+                        absl::StrCat("endpoint ", Quote(name), " is listed twice"));
     }
   }
   for (size_t j = 0; j < policy.rules.size(); ++j) {
@@ -590,8 +538,7 @@ absl::Status Validator::CheckRule(const Policy& policy, const Rule& rule,
   }
   RETURN_IF_ERROR(CheckGroupRefs(label, "peer.groups", policy.tenant, rule.peer_groups));
   RETURN_IF_ERROR(CheckEnum(label, "protocol", kRuleProtocolNames, rule.protocol));
-  const bool has_ports =
-      rule.protocol == RuleProtocol::kTcp || rule.protocol == RuleProtocol::kUdp;
+  const bool has_ports = rule.protocol == RuleProtocol::kTcp || rule.protocol == RuleProtocol::kUdp;
   if (!rule.ports.empty() && !has_ports) {
     return FieldError(label, "ports",
                       "only for protocol tcp or udp (match any port by "
@@ -600,14 +547,12 @@ absl::Status Validator::CheckRule(const Policy& policy, const Rule& rule,
   for (const PortRange& range : rule.ports) {
     for (uint32_t port : {range.first, range.last}) {
       if (port < 1 || port > 65535) {
-        return FieldError(label, "ports",
-                          absl::StrCat("port ", port, " is outside 1..65535"));
+        return FieldError(label, "ports", absl::StrCat("port ", port, " is outside 1..65535"));
       }
     }
     if (range.first > range.last) {
       return FieldError(label, "ports",
-                        absl::StrCat("range ", range.first, "-", range.last,
-                                     " is reversed"));
+                        absl::StrCat("range ", range.first, "-", range.last, " is reversed"));
     }
   }
   if (rule.icmp_type.has_value()) {
@@ -615,9 +560,8 @@ absl::Status Validator::CheckRule(const Policy& policy, const Rule& rule,
       return FieldError(label, "icmp_type", "only for protocol icmp");
     }
     if (*rule.icmp_type > 255) {
-      return FieldError(
-          label, "icmp_type",
-          absl::StrCat("ICMP type ", *rule.icmp_type, " is outside 0..255"));
+      return FieldError(label, "icmp_type",
+                        absl::StrCat("ICMP type ", *rule.icmp_type, " is outside 0..255"));
     }
   }
   RETURN_IF_ERROR(CheckEnum(label, "action", kRuleActionNames, rule.action));
@@ -626,8 +570,7 @@ absl::Status Validator::CheckRule(const Policy& policy, const Rule& rule,
 
 }  // namespace
 
-std::string ObjectLabel(absl::string_view kind, absl::string_view name,
-                        size_t index) {
+std::string ObjectLabel(absl::string_view kind, absl::string_view name, size_t index) {
   if (name.empty()) return absl::StrCat(kind, " #", index);
   return absl::StrCat(kind, " ", Quote(name));
 }
@@ -636,14 +579,10 @@ std::string RouteName(const Route& route) {
   return absl::StrCat(route.tenant, " ", FormatIpv4Prefix(route.prefix));
 }
 
-absl::Status FieldError(absl::string_view object, absl::string_view field,
-                        absl::string_view what) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(object, ": field ", Quote(field), ": ", what));
+absl::Status FieldError(absl::string_view object, absl::string_view field, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(object, ": field ", Quote(field), ": ", what));
 }
 
-absl::Status ValidateState(const State& state) {
-  return Validator(state).Run();
-}
+absl::Status ValidateState(const State& state) { return Validator(state).Run(); }
 
 }  // namespace weft

@@ -15,16 +15,14 @@ namespace weft {
 
 // Names an object in error messages: `segment "blue-web"`, or, while it has
 // no name, `segment #2` (its index in its list, from 0).
-std::string ObjectLabel(absl::string_view kind, absl::string_view name,
-                        size_t index);
+std::string ObjectLabel(absl::string_view kind, absl::string_view name, size_t index);
 
 // A route's name in messages: "<tenant> <prefix>", e.g. "blue 10.9.0.0/16".
 std::string RouteName(const Route& route);
 
 // InvalidArgument `<object>: field "<field>": <what>`. The one error shape
 // of parsing and validation, so every message says what to fix and where.
-absl::Status FieldError(absl::string_view object, absl::string_view field,
-                        absl::string_view what);
+absl::Status FieldError(absl::string_view object, absl::string_view field, absl::string_view what);
 
 // OK, or InvalidArgument for the first rule broken (in the order: capacity,
 // nodes, tenants, segments, groups, endpoints, routes, policies). See the

@@ -38,34 +38,28 @@ absl::Status ParserError(const yaml_parser_t& parser, absl::string_view text) {
   }
   if (parser.error == YAML_READER_ERROR) {
     // libyaml's reader knows the byte, not the line.
-    return absl::InvalidArgumentError(absl::StrCat(
-        PositionOfByte(text, parser.problem_offset), ": ", parser.problem));
+    return absl::InvalidArgumentError(
+        absl::StrCat(PositionOfByte(text, parser.problem_offset), ": ", parser.problem));
   }
-  std::string message =
-      absl::StrCat(Position(parser.problem_mark), ": ", parser.problem);
+  std::string message = absl::StrCat(Position(parser.problem_mark), ": ", parser.problem);
   if (parser.context != nullptr) {
-    absl::StrAppend(&message, " (", parser.context, " at ",
-                    Position(parser.context_mark), ")");
+    absl::StrAppend(&message, " (", parser.context, " at ", Position(parser.context_mark), ")");
   }
   return absl::InvalidArgumentError(message);
 }
 
 absl::string_view View(const yaml_char_t* text) {
-  return text == nullptr ? absl::string_view()
-                         : reinterpret_cast<const char*>(text);
+  return text == nullptr ? absl::string_view() : reinterpret_cast<const char*>(text);
 }
 
 // YAML 1.1's null (Kind::kNull).
 bool IsNull(const yaml_event_t& event) {
-  if (event.data.scalar.tag != nullptr ||
-      event.data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+  if (event.data.scalar.tag != nullptr || event.data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
     return false;
   }
-  const absl::string_view text(
-      reinterpret_cast<const char*>(event.data.scalar.value),
-      event.data.scalar.length);
-  return text.empty() || text == "~" || text == "null" || text == "Null" ||
-         text == "NULL";
+  const absl::string_view text(reinterpret_cast<const char*>(event.data.scalar.value),
+                               event.data.scalar.length);
+  return text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL";
 }
 
 }  // namespace
@@ -76,9 +70,7 @@ bool IsNull(const yaml_event_t& event) {
 class YamlDoc::Builder {
  public:
   // Node 0 is the null node, shared by every null.
-  explicit Builder(YamlDoc& doc) : doc_(doc) {
-    doc_.nodes_.push_back({Kind::kNull, 0, 0});
-  }
+  explicit Builder(YamlDoc& doc) : doc_(doc) { doc_.nodes_.push_back({Kind::kNull, 0, 0}); }
 
   absl::Status Add(const yaml_event_t& event) {
     switch (event.type) {
@@ -119,8 +111,7 @@ class YamlDoc::Builder {
   };
 
   static absl::Status Error(const yaml_event_t& event, absl::string_view what) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(Position(event.start_mark), ": ", what));
+    return absl::InvalidArgumentError(absl::StrCat(Position(event.start_mark), ": ", what));
   }
 
   absl::Status Scalar(const yaml_event_t& event) {
@@ -131,8 +122,7 @@ class YamlDoc::Builder {
         return Error(event, "the scalars add up to 4 GiB or more");
       }
       id = NewNode(Kind::kScalar, doc_.text_.size(), length);
-      doc_.text_.append(reinterpret_cast<const char*>(event.data.scalar.value),
-                        length);
+      doc_.text_.append(reinterpret_cast<const char*>(event.data.scalar.value), length);
     }
     Complete(id, View(event.data.scalar.anchor));
     return absl::OkStatus();
@@ -167,12 +157,11 @@ class YamlDoc::Builder {
     const absl::string_view anchor = View(event.data.alias.anchor);
     const auto it = anchors_.find(anchor);
     if (it == anchors_.end()) {
-      return Error(event, absl::StrCat("alias *", anchor, " has no anchor &",
-                                       anchor, " before it"));
+      return Error(event,
+                   absl::StrCat("alias *", anchor, " has no anchor &", anchor, " before it"));
     }
     if (it->second == kOpen) {
-      return Error(event, absl::StrCat("alias *", anchor,
-                                       " is inside the node it names"));
+      return Error(event, absl::StrCat("alias *", anchor, " is inside the node it names"));
     }
     Complete(it->second, "");
     return absl::OkStatus();
@@ -181,8 +170,7 @@ class YamlDoc::Builder {
   // Sizes fit: Parse refuses input of 4 GiB or more, and every node,
   // item and entry takes at least one byte of it.
   NodeId NewNode(Kind kind, size_t first, size_t size) {
-    doc_.nodes_.push_back(
-        {kind, static_cast<uint32_t>(first), static_cast<uint32_t>(size)});
+    doc_.nodes_.push_back({kind, static_cast<uint32_t>(first), static_cast<uint32_t>(size)});
     return static_cast<NodeId>(doc_.nodes_.size() - 1);
   }
 
@@ -206,18 +194,16 @@ class YamlDoc::Builder {
 
 absl::StatusOr<YamlDoc> YamlDoc::Parse(absl::string_view text) {
   if (text.size() >= kMaxSize) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(PositionOfByte(text, kMaxSize),
-                     ": 4 GiB of text; a document must be smaller"));
+    return absl::InvalidArgumentError(absl::StrCat(PositionOfByte(text, kMaxSize),
+                                                   ": 4 GiB of text; a document must be smaller"));
   }
   yaml_parser_t parser;
   if (!yaml_parser_initialize(&parser)) {
     return absl::ResourceExhaustedError("out of memory for a YAML parser");
   }
   absl::Cleanup delete_parser = [&parser] { yaml_parser_delete(&parser); };
-  yaml_parser_set_input_string(
-      &parser, reinterpret_cast<const unsigned char*>(text.data()),
-      text.size());
+  yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()),
+                               text.size());
 
   YamlDoc doc;
   Builder builder(doc);
@@ -250,8 +236,7 @@ absl::Span<const YamlDoc::Entry> YamlDoc::entries(NodeId node) const {
   return absl::MakeConstSpan(entries_.data() + n.first, n.size);
 }
 
-std::optional<YamlDoc::NodeId> YamlDoc::Find(NodeId mapping,
-                                             absl::string_view key) const {
+std::optional<YamlDoc::NodeId> YamlDoc::Find(NodeId mapping, absl::string_view key) const {
   for (const Entry& entry : entries(mapping)) {
     if (kind(entry.key) == Kind::kScalar && scalar(entry.key) == key) {
       return entry.value;

@@ -90,8 +90,7 @@ Bytes Ipv4(const Ipv4Spec& s, const Bytes& payload) {
   return Concat(b, payload);
 }
 
-Bytes Udp(uint16_t sport, uint16_t dport, const Bytes& payload, uint32_t src_ip,
-          uint32_t dst_ip) {
+Bytes Udp(uint16_t sport, uint16_t dport, const Bytes& payload, uint32_t src_ip, uint32_t dst_ip) {
   Bytes b;
   const uint16_t len = static_cast<uint16_t>(8 + payload.size());
   Put16(b, sport);
@@ -117,8 +116,8 @@ Bytes Tcp(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t 
   b.push_back(5 << 4);
   b.push_back(flags);
   Put16(b, window);
-  Put16(b, 0);      // checksum
-  Put16(b, 0);      // urgent
+  Put16(b, 0);  // checksum
+  Put16(b, 0);  // urgent
   b = Concat(b, payload);
   const uint16_t len = static_cast<uint16_t>(b.size());
   Set16(b, 16,

@@ -61,9 +61,8 @@ Bytes Vxlan(uint32_t vni, const Bytes& inner, uint8_t flags = 0x08);
 // Convenience: a whole Ethernet/IPv4 frame.
 Bytes Ipv4Frame(const Mac& dst, const Mac& src, const Ipv4Spec& ip, const Bytes& l4);
 // Ethernet/IPv4/UDP frame with `payload_len` bytes of payload (pattern filled).
-Bytes UdpFrame(const Mac& dst, const Mac& src, uint32_t src_ip, uint32_t dst_ip,
-               uint16_t sport, uint16_t dport, size_t payload_len = 16, uint8_t ttl = 64,
-               bool df = false);
+Bytes UdpFrame(const Mac& dst, const Mac& src, uint32_t src_ip, uint32_t dst_ip, uint16_t sport,
+               uint16_t dport, size_t payload_len = 16, uint8_t ttl = 64, bool df = false);
 // Ethernet/IPv4/UDP frame whose IPv4 total length is exactly `ip_total_len`.
 Bytes UdpFrameOfIpLength(const Mac& dst, const Mac& src, uint32_t src_ip, uint32_t dst_ip,
                          uint16_t ip_total_len, bool df);

@@ -96,7 +96,7 @@ Parsed Parse(const Bytes& b) {
     return p;
   }
   const size_t end = off + ip.total_length;  // ignore Ethernet padding
-  if (ip.frag_offset != 0) return p;        // no L4 header here
+  if (ip.frag_offset != 0) return p;         // no L4 header here
   const size_t l4 = off + hlen;
 
   if (ip.proto == kProtoUdp) {

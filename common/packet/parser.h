@@ -58,8 +58,8 @@ struct IcmpView {
   uint8_t type = 0, code = 0;
   uint16_t checksum = 0;
   bool checksum_ok = false;
-  uint32_t rest = 0;   // bytes 4..7 (id/seq, or unused/next-hop MTU)
-  Bytes payload;       // after the 8-byte header (up to the IP total length)
+  uint32_t rest = 0;  // bytes 4..7 (id/seq, or unused/next-hop MTU)
+  Bytes payload;      // after the 8-byte header (up to the IP total length)
 };
 
 struct VxlanView {

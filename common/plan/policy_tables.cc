@@ -71,8 +71,7 @@ uint8_t ProtocolNumber(RuleProtocol protocol) {
 // An entry of weft_pol_l4, ordered as its key would sort: prefixlen is
 // WEFT_L4_KEY_ANY_PROTOCOL, WEFT_L4_KEY_PROTOCOL or
 // WEFT_L4_KEY_PORT_PREFIXLEN(bits).
-using L4Entry = std::tuple<uint32_t /*prefixlen*/, uint8_t /*protocol*/,
-                           uint16_t /*port*/>;
+using L4Entry = std::tuple<uint32_t /*prefixlen*/, uint8_t /*protocol*/, uint16_t /*port*/>;
 
 uint16_t PortMask(int bits) {
   return bits == 0 ? 0 : static_cast<uint16_t>(0xffffu << (16 - bits));
@@ -89,8 +88,8 @@ class PolicyBuilder {
     RETURN_IF_ERROR(NumberRules());
     std::vector<NumberedPolicyRule> out;
     for (const NumberedRule& r : rules_) {
-      out.push_back({r.index, r.policy,
-                     static_cast<uint32_t>(r.rule - r.policy->rules.data()) + 1});
+      out.push_back(
+          {r.index, r.policy, static_cast<uint32_t>(r.rule - r.policy->rules.data()) + 1});
     }
     return out;
   }
@@ -98,8 +97,7 @@ class PolicyBuilder {
   absl::StatusOr<std::vector<MapTable>> Build() {
     Index();
     RETURN_IF_ERROR(NumberRules());
-    std::vector<MapTable> tables = {Tenants(), Rules(), L4(), Peers(),
-                                    Applied()};
+    std::vector<MapTable> tables = {Tenants(), Rules(), L4(), Peers(), Applied()};
     struct Capacity {
       size_t max;
       const char* what;
@@ -116,9 +114,8 @@ class PolicyBuilder {
     for (size_t i = 0; i < tables.size(); ++i) {
       if (tables[i].entries.size() > capacities[i].max) {
         return absl::ResourceExhaustedError(absl::StrCat(
-            "node \"", self_.name, "\": ", tables[i].entries.size(), " ",
-            capacities[i].what, " in ", tables[i].map_name,
-            " exceed the capacity of ", capacities[i].max,
+            "node \"", self_.name, "\": ", tables[i].entries.size(), " ", capacities[i].what,
+            " in ", tables[i].map_name, " exceed the capacity of ", capacities[i].max,
             " per rule set (the map holds two rule sets while one is "
             "staged)"));
       }
@@ -142,13 +139,9 @@ class PolicyBuilder {
     }
   }
 
-  bool IsLocalTenant(std::string_view tenant) const {
-    return local_tenants_.contains(tenant);
-  }
+  bool IsLocalTenant(std::string_view tenant) const { return local_tenants_.contains(tenant); }
 
-  uint32_t TenantId(std::string_view tenant) const {
-    return tenants_.at(tenant)->id;
-  }
+  uint32_t TenantId(std::string_view tenant) const { return tenants_.at(tenant)->id; }
 
   const std::vector<const Endpoint*>& Members(std::string_view tenant,
                                               std::string_view group) const {
@@ -161,18 +154,17 @@ class PolicyBuilder {
     for (const Policy& policy : state_.policies) {
       if (IsLocalTenant(policy.tenant)) policies_.push_back(&policy);
     }
-    std::sort(policies_.begin(), policies_.end(),
-              [](const Policy* a, const Policy* b) {
-                return std::tie(a->priority, a->name) <
-                       std::tie(b->priority, b->name);
-              });
+    std::sort(policies_.begin(), policies_.end(), [](const Policy* a, const Policy* b) {
+      return std::tie(a->priority, a->name) < std::tie(b->priority, b->name);
+    });
     size_t count = 0;
     for (const Policy* policy : policies_) count += policy->rules.size();
     if (count > WEFT_MAX_RULES) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "node \"", self_.name, "\": too many rules for the configured "
-          "capacity ", WEFT_MAX_RULES, " (its tenants' policies have ", count,
-          " rules)"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("node \"", self_.name,
+                       "\": too many rules for the configured "
+                       "capacity ",
+                       WEFT_MAX_RULES, " (its tenants' policies have ", count, " rules)"));
     }
     uint32_t index = 0;
     for (const Policy* policy : policies_) {
@@ -191,9 +183,8 @@ class PolicyBuilder {
       key.slot = slot_;
       key.tenant_id = tenant.id;
       weft_tenant_policy value{};
-      value.default_action = tenant.default_action == FirewallAction::kAllow
-                                 ? WEFT_ACTION_ALLOW
-                                 : WEFT_ACTION_DENY;
+      value.default_action =
+          tenant.default_action == FirewallAction::kAllow ? WEFT_ACTION_ALLOW : WEFT_ACTION_DENY;
       table.Put(key, value);
     }
     return table;
@@ -220,19 +211,16 @@ class PolicyBuilder {
       const uint8_t protocol = ProtocolNumber(rule.protocol);
       if (rule.protocol == RuleProtocol::kAny) {
         own[{WEFT_L4_KEY_ANY_PROTOCOL, 0, 0}].push_back(r.index);
-      } else if (rule.protocol == RuleProtocol::kIcmp &&
-                 rule.icmp_type.has_value()) {
+      } else if (rule.protocol == RuleProtocol::kIcmp && rule.icmp_type.has_value()) {
         // type << 8 | code: the type is the port's first 8 bits.
-        own[{WEFT_L4_KEY_PORT_PREFIXLEN(8), protocol,
-             static_cast<uint16_t>(*rule.icmp_type << 8)}]
+        own[{WEFT_L4_KEY_PORT_PREFIXLEN(8), protocol, static_cast<uint16_t>(*rule.icmp_type << 8)}]
             .push_back(r.index);
       } else if (rule.ports.empty()) {
         own[{WEFT_L4_KEY_PROTOCOL, protocol, 0}].push_back(r.index);
       } else {
         for (const PortRange& range : rule.ports) {
           for (const PortPrefix& p : PortRangePrefixes(range.first, range.last)) {
-            own[{WEFT_L4_KEY_PORT_PREFIXLEN(p.bits), protocol, p.port}]
-                .push_back(r.index);
+            own[{WEFT_L4_KEY_PORT_PREFIXLEN(p.bits), protocol, p.port}].push_back(r.index);
           }
         }
       }
@@ -255,12 +243,10 @@ class PolicyBuilder {
         }
       }
       if (prefixlen >= WEFT_L4_KEY_PORT_PREFIXLEN(0)) {
-        const int port_bits = static_cast<int>(prefixlen) -
-                              WEFT_L4_KEY_PORT_PREFIXLEN(0);
+        const int port_bits = static_cast<int>(prefixlen) - WEFT_L4_KEY_PORT_PREFIXLEN(0);
         for (int b = 0; b <= port_bits; ++b) {
-          if (const RuleSet* r =
-                  rules_of({WEFT_L4_KEY_PORT_PREFIXLEN(b), protocol,
-                            static_cast<uint16_t>(port & PortMask(b))})) {
+          if (const RuleSet* r = rules_of({WEFT_L4_KEY_PORT_PREFIXLEN(b), protocol,
+                                           static_cast<uint16_t>(port & PortMask(b))})) {
             SetBits(bits, *r);
           }
         }
@@ -318,9 +304,8 @@ class PolicyBuilder {
     std::map<std::pair<__u32, const Endpoint*>, RuleSet> applied;
     for (const NumberedRule& r : rules_) {
       const Policy& policy = *r.policy;
-      const __u32 direction = r.rule->direction == RuleDirection::kIngress
-                                  ? WEFT_DIR_INGRESS
-                                  : WEFT_DIR_EGRESS;
+      const __u32 direction =
+          r.rule->direction == RuleDirection::kIngress ? WEFT_DIR_INGRESS : WEFT_DIR_EGRESS;
       auto add = [&](const Endpoint* ep) {
         if (ep->node == self_.name) applied[{direction, ep}].push_back(r.index);
       };
@@ -354,8 +339,7 @@ class PolicyBuilder {
   absl::flat_hash_map<std::string_view, const Endpoint*> endpoints_;
   absl::flat_hash_map<const Endpoint*, std::string_view> endpoint_tenant_;
   // (tenant, group) -> member endpoints, on every node, in state order.
-  absl::flat_hash_map<std::pair<std::string_view, std::string_view>,
-                      std::vector<const Endpoint*>>
+  absl::flat_hash_map<std::pair<std::string_view, std::string_view>, std::vector<const Endpoint*>>
       members_;
   absl::flat_hash_set<std::string_view> local_tenants_;
   std::vector<const Policy*> policies_;  // of local tenants, in rule order
@@ -373,8 +357,7 @@ std::vector<PortPrefix> PortRangePrefixes(uint32_t first, uint32_t last) {
     while (size_bits > 0 && lo + (uint32_t{1} << size_bits) - 1 > last) {
       --size_bits;
     }
-    out.push_back({static_cast<uint16_t>(lo),
-                   static_cast<uint8_t>(16 - size_bits)});
+    out.push_back({static_cast<uint16_t>(lo), static_cast<uint8_t>(16 - size_bits)});
     lo += uint32_t{1} << size_bits;
   }
   return out;
@@ -383,13 +366,11 @@ std::vector<PortPrefix> PortRangePrefixes(uint32_t first, uint32_t last) {
 namespace {
 
 // The node BuildPolicyTables builds for: in the state, not foreign.
-absl::StatusOr<const Node*> FirewallNode(const State& state,
-                                         const std::string& node) {
+absl::StatusOr<const Node*> FirewallNode(const State& state, const std::string& node) {
   auto self = std::find_if(state.nodes.begin(), state.nodes.end(),
                            [&](const Node& n) { return n.name == node; });
   if (self == state.nodes.end()) {
-    return absl::NotFoundError(
-        absl::StrCat("node \"", node, "\" is not in the state"));
+    return absl::NotFoundError(absl::StrCat("node \"", node, "\" is not in the state"));
   }
   if (self->foreign) {
     return absl::FailedPreconditionError(
@@ -402,19 +383,17 @@ absl::StatusOr<const Node*> FirewallNode(const State& state,
 
 }  // namespace
 
-absl::StatusOr<std::vector<MapTable>> BuildPolicyTables(const State& state,
-                                                        const std::string& node,
+absl::StatusOr<std::vector<MapTable>> BuildPolicyTables(const State& state, const std::string& node,
                                                         uint32_t slot) {
   if (slot > 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("policy slot ", slot, " is not 0 or 1"));
+    return absl::InvalidArgumentError(absl::StrCat("policy slot ", slot, " is not 0 or 1"));
   }
   ASSIGN_OR_RETURN(const Node* self, FirewallNode(state, node));
   return PolicyBuilder(state, *self, slot).Build();
 }
 
-absl::StatusOr<std::vector<NumberedPolicyRule>> NumberPolicyRules(
-    const State& state, const std::string& node) {
+absl::StatusOr<std::vector<NumberedPolicyRule>> NumberPolicyRules(const State& state,
+                                                                  const std::string& node) {
   ASSIGN_OR_RETURN(const Node* self, FirewallNode(state, node));
   return PolicyBuilder(state, *self, 0).Numbered();
 }

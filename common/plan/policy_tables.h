@@ -38,8 +38,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/plan/tables.h"
 #include "common/model/state.h"
+#include "common/plan/tables.h"
 
 namespace weft {
 
@@ -60,8 +60,7 @@ namespace weft {
 // and with ResourceExhausted when the node's rules exceed WEFT_MAX_RULES or
 // a map would hold more than half its capacity (both slots live side by
 // side while a new rule set is staged).
-absl::StatusOr<std::vector<MapTable>> BuildPolicyTables(const State& state,
-                                                        const std::string& node,
+absl::StatusOr<std::vector<MapTable>> BuildPolicyTables(const State& state, const std::string& node,
                                                         uint32_t slot);
 
 // The rules BuildPolicyTables numbers for `node`, in bit order: the bit
@@ -72,8 +71,8 @@ struct NumberedPolicyRule {
   const Policy* policy = nullptr;
   uint32_t rule_number = 0;  // 1-based position in policy->rules
 };
-absl::StatusOr<std::vector<NumberedPolicyRule>> NumberPolicyRules(
-    const State& state, const std::string& node);
+absl::StatusOr<std::vector<NumberedPolicyRule>> NumberPolicyRules(const State& state,
+                                                                  const std::string& node);
 
 // One aligned block of ports: the ports whose first `bits` bits equal
 // those of `port` (the rest of `port` is zero).

@@ -17,8 +17,8 @@ namespace {
 // equal bytes, which is what the diff against the live maps compares.
 class TableBuilder {
  public:
-  TableBuilder(const State& state, const NodeSettings& settings,
-               const InterfaceResolver& resolve, const Node& self)
+  TableBuilder(const State& state, const NodeSettings& settings, const InterfaceResolver& resolve,
+               const Node& self)
       : state_(state), settings_(settings), resolve_(resolve), self_(self) {
     for (const Node& node : state.nodes) nodes_[node.name] = &node;
     for (const Tenant& tenant : state.tenants) tenants_[tenant.name] = &tenant;
@@ -47,9 +47,7 @@ class TableBuilder {
   }
 
  private:
-  bool IsLocalTenant(const std::string& tenant) const {
-    return local_tenants_.contains(tenant);
-  }
+  bool IsLocalTenant(const std::string& tenant) const { return local_tenants_.contains(tenant); }
 
   MapTable Config() const {
     MapTable table{WEFT_MAP_CONFIG, {}};
@@ -81,8 +79,7 @@ class TableBuilder {
       weft_segment value{};
       value.tenant_id = tenants_.at(seg.tenant)->id;
       value.gateway_ip_be = htonl(seg.gateway);
-      std::copy(seg.gateway_mac.begin(), seg.gateway_mac.end(),
-                value.gateway_mac);
+      std::copy(seg.gateway_mac.begin(), seg.gateway_mac.end(), value.gateway_mac);
       table.Put(__u32{seg.vni}, value);
     }
     return table;
@@ -138,8 +135,7 @@ class TableBuilder {
         const Segment& seg = *segments_.at(route.segment);
         value.kind = WEFT_ROUTE_REMOTE;
         value.vni = seg.vni;
-        std::copy(seg.gateway_mac.begin(), seg.gateway_mac.end(),
-                  value.gateway_mac);
+        std::copy(seg.gateway_mac.begin(), seg.gateway_mac.end(), value.gateway_mac);
         value.nhop_count = static_cast<__u32>(route.nodes.size());
         for (size_t i = 0; i < route.nodes.size(); ++i) {
           value.nhops_be[i] = htonl(nodes_.at(route.nodes[i])->vtep);
@@ -150,8 +146,7 @@ class TableBuilder {
     return table;
   }
 
-  weft_route_key RouteKey(const std::string& tenant,
-                          const Ipv4Prefix& prefix) const {
+  weft_route_key RouteKey(const std::string& tenant, const Ipv4Prefix& prefix) const {
     weft_route_key key{};
     key.prefixlen = WEFT_ROUTE_KEY_PREFIXLEN(prefix.length);
     key.tenant_id_be = htonl(tenants_.at(tenant)->id);
@@ -178,15 +173,12 @@ const MapTable* NodeTables::Find(std::string_view map_name) const {
   return nullptr;
 }
 
-absl::StatusOr<NodeTables> BuildNodeTables(const State& state,
-                                           const NodeSettings& settings,
+absl::StatusOr<NodeTables> BuildNodeTables(const State& state, const NodeSettings& settings,
                                            const InterfaceResolver& resolve) {
-  auto self = std::find_if(
-      state.nodes.begin(), state.nodes.end(),
-      [&](const Node& node) { return node.name == settings.node; });
+  auto self = std::find_if(state.nodes.begin(), state.nodes.end(),
+                           [&](const Node& node) { return node.name == settings.node; });
   if (self == state.nodes.end()) {
-    return absl::NotFoundError(
-        absl::StrCat("node \"", settings.node, "\" is not in the state"));
+    return absl::NotFoundError(absl::StrCat("node \"", settings.node, "\" is not in the state"));
   }
   if (self->foreign) {
     return absl::FailedPreconditionError(

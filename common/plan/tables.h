@@ -53,17 +53,13 @@ struct NodeSettings {
   // Seconds. SYN and closing short, established long, as Linux does
   // (shorter established: a VM fleet's idle flows should not pin entries
   // for days).
-  weft_ct_timeouts ct_timeouts = {.tcp_syn = 30,
-                                  .tcp_established = 3600,
-                                  .tcp_closing = 30,
-                                  .udp = 60,
-                                  .icmp = 30};
+  weft_ct_timeouts ct_timeouts = {
+      .tcp_syn = 30, .tcp_established = 3600, .tcp_closing = 30, .udp = 60, .icmp = 30};
 };
 
 // `state` must already be valid (ValidateState). Fails when `node` is not
 // in the state or is foreign.
-absl::StatusOr<NodeTables> BuildNodeTables(const State& state,
-                                           const NodeSettings& settings,
+absl::StatusOr<NodeTables> BuildNodeTables(const State& state, const NodeSettings& settings,
                                            const InterfaceResolver& resolve);
 
 }  // namespace weft

@@ -38,8 +38,8 @@ int CaptureStartError(const mg_connection*, const char* message) {
 absl::StatusOr<std::string> ListeningPort(const std::string& address) {
   const size_t colon = address.rfind(':');
   if (colon == std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat("metrics address ", address,
-                                                   ": want host:port, e.g. 127.0.0.1:9464"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("metrics address ", address, ": want host:port, e.g. 127.0.0.1:9464"));
   }
   if (address.starts_with('[')) {
     return absl::InvalidArgumentError(
@@ -51,8 +51,8 @@ absl::StatusOr<std::string> ListeningPort(const std::string& address) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
-    const std::string& address, Collector collector) {
+absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(const std::string& address,
+                                                                        Collector collector) {
   ASSIGN_OR_RETURN(const std::string port, ListeningPort(address));
   CivetCallbacks callbacks;
   callbacks.log_message = CaptureStartError;
@@ -62,12 +62,12 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
   std::unique_ptr<prometheus::Exposer> exposer;
   try {
     exposer = std::make_unique<prometheus::Exposer>(
-        std::vector<std::string>{"listening_ports", port, "num_threads", "1",
-                                 "request_timeout_ms", "5000"},
+        std::vector<std::string>{"listening_ports", port, "num_threads", "1", "request_timeout_ms",
+                                 "5000"},
         &callbacks);
   } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat("metrics: listening on ", address, ": ",
-                                               errors.empty() ? e.what() : errors));
+    return absl::UnavailableError(
+        absl::StrCat("metrics: listening on ", address, ": ", errors.empty() ? e.what() : errors));
   }
   auto collectable = std::make_shared<CollectorCollectable>(std::move(collector));
   exposer->RegisterCollectable(collectable);

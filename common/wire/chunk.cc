@@ -18,12 +18,11 @@ constexpr size_t kChunkOverhead = 64;
 
 }  // namespace
 
-absl::StatusOr<std::vector<ChunkPart>> SplitState(
-    absl::Span<const v1::State* const> pieces, size_t max_bytes) {
+absl::StatusOr<std::vector<ChunkPart>> SplitState(absl::Span<const v1::State* const> pieces,
+                                                  size_t max_bytes) {
   using google::protobuf::FieldDescriptor;
   if (max_bytes <= kChunkOverhead) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("chunk size ", max_bytes, " is too small"));
+    return absl::InvalidArgumentError(absl::StrCat("chunk size ", max_bytes, " is too small"));
   }
   const size_t budget = max_bytes - kChunkOverhead;
   std::vector<ChunkPart> parts;
@@ -40,24 +39,21 @@ absl::StatusOr<std::vector<ChunkPart>> SplitState(
     size_t size = 0;
     for (int f = 0; f < desc->field_count(); ++f) {
       const FieldDescriptor* field = desc->field(f);
-      if (!field->is_repeated() ||
-          field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (!field->is_repeated() || field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
         continue;
       }
       const int n = refl->FieldSize(*piece, field);
       for (int i = 0; i < n; ++i) {
-        const google::protobuf::Message& item =
-            refl->GetRepeatedMessage(*piece, field, i);
+        const google::protobuf::Message& item = refl->GetRepeatedMessage(*piece, field, i);
         const size_t item_size = item.ByteSizeLong();
-        const size_t cost =
-            google::protobuf::io::CodedOutputStream::VarintSize32(
-                static_cast<uint32_t>(field->number() << 3)) +
-            google::protobuf::io::CodedOutputStream::VarintSize64(item_size) +
-            item_size;
+        const size_t cost = google::protobuf::io::CodedOutputStream::VarintSize32(
+                                static_cast<uint32_t>(field->number() << 3)) +
+                            google::protobuf::io::CodedOutputStream::VarintSize64(item_size) +
+                            item_size;
         if (cost > budget) {
-          return absl::ResourceExhaustedError(absl::StrCat(
-              field->name(), " entry ", i, " alone is ", cost,
-              " bytes, more than a chunk's ", budget));
+          return absl::ResourceExhaustedError(absl::StrCat(field->name(), " entry ", i,
+                                                           " alone is ", cost,
+                                                           " bytes, more than a chunk's ", budget));
         }
         if (size + cost > budget) {
           parts.emplace_back(std::move(cut));
@@ -74,13 +70,11 @@ absl::StatusOr<std::vector<ChunkPart>> SplitState(
   return parts;
 }
 
-absl::Status WriteChunks(
-    absl::Span<const v1::State* const> pieces, uint64_t version,
-    const std::string& nonce, size_t max_bytes,
-    const std::function<bool(const v1::ControllerMessage&)>& write) {
+absl::Status WriteChunks(absl::Span<const v1::State* const> pieces, uint64_t version,
+                         const std::string& nonce, size_t max_bytes,
+                         const std::function<bool(const v1::ControllerMessage&)>& write) {
   if (max_bytes <= nonce.size() + kChunkOverhead) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("chunk size ", max_bytes, " is too small"));
+    return absl::InvalidArgumentError(absl::StrCat("chunk size ", max_bytes, " is too small"));
   }
   ASSIGN_OR_RETURN(const std::vector<ChunkPart> parts,
                    SplitState(pieces, max_bytes - nonce.size()));
@@ -93,8 +87,7 @@ absl::Status WriteChunks(
     chunk->set_index(static_cast<uint32_t>(i));
     // Lent for the write only, and taken back before `message` can free
     // it: serializing reads the part, nothing writes it.
-    chunk->unsafe_arena_set_allocated_part(
-        const_cast<v1::State*>(&parts[i].state()));
+    chunk->unsafe_arena_set_allocated_part(const_cast<v1::State*>(&parts[i].state()));
     const bool written = write(message);
     chunk->unsafe_arena_release_part();
     if (!written) return absl::CancelledError("the stream is closed");
@@ -102,15 +95,15 @@ absl::Status WriteChunks(
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(
-    absl::Span<const v1::State* const> pieces, uint64_t version,
-    const std::string& nonce, size_t max_bytes) {
+absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(absl::Span<const v1::State* const> pieces,
+                                                       uint64_t version, const std::string& nonce,
+                                                       size_t max_bytes) {
   std::vector<v1::StateChunk> chunks;
-  RETURN_IF_ERROR(WriteChunks(pieces, version, nonce, max_bytes,
-                              [&](const v1::ControllerMessage& message) {
-                                chunks.push_back(message.chunk());
-                                return true;
-                              }));
+  RETURN_IF_ERROR(
+      WriteChunks(pieces, version, nonce, max_bytes, [&](const v1::ControllerMessage& message) {
+        chunks.push_back(message.chunk());
+        return true;
+      }));
   return chunks;
 }
 
@@ -122,12 +115,11 @@ void ChunkAssembler::Reset() {
   converter_ = StateConverter();
 }
 
-absl::StatusOr<std::optional<Update>> ChunkAssembler::Add(
-    const v1::StateChunk& chunk) {
+absl::StatusOr<std::optional<Update>> ChunkAssembler::Add(const v1::StateChunk& chunk) {
   auto refuse = [&](absl::string_view what) {
-    const std::string where = absl::StrCat(
-        "chunk ", chunk.index(), "/", chunk.count(), " of version ",
-        chunk.version(), " (nonce \"", chunk.nonce(), "\"): ", what);
+    const std::string where =
+        absl::StrCat("chunk ", chunk.index(), "/", chunk.count(), " of version ", chunk.version(),
+                     " (nonce \"", chunk.nonce(), "\"): ", what);
     Reset();
     return absl::InvalidArgumentError(where);
   };
@@ -142,12 +134,11 @@ absl::StatusOr<std::optional<Update>> ChunkAssembler::Add(
     nonce_ = chunk.nonce();
   } else {
     if (chunk.index() != next_) {
-      return refuse(absl::StrCat("expected chunk ", next_, " of version ",
-                                 version_));
+      return refuse(absl::StrCat("expected chunk ", next_, " of version ", version_));
     }
     if (chunk.version() != version_ || chunk.nonce() != nonce_) {
-      return refuse(absl::StrCat("version or nonce differs from chunk 0's (",
-                                 version_, ", \"", nonce_, "\")"));
+      return refuse(absl::StrCat("version or nonce differs from chunk 0's (", version_, ", \"",
+                                 nonce_, "\")"));
     }
     if (chunk.count() != count_) {
       return refuse(absl::StrCat("count differs from chunk 0's ", count_));
@@ -155,8 +146,8 @@ absl::StatusOr<std::optional<Update>> ChunkAssembler::Add(
   }
   converter_.Add(chunk.part());
   if (++next_ < count_) return std::optional<Update>();
-  Update done{.version = version_, .nonce = std::move(nonce_),
-              .state = std::move(converter_).Finish()};
+  Update done{
+      .version = version_, .nonce = std::move(nonce_), .state = std::move(converter_).Finish()};
   Reset();
   return std::optional<Update>(std::move(done));
 }

@@ -45,24 +45,24 @@ class ChunkPart {
 // does not is cut, entry by entry and in order, into parts that do. Merged
 // in order, the parts are the merged pieces. ResourceExhausted when a single
 // entry does not fit.
-absl::StatusOr<std::vector<ChunkPart>> SplitState(
-    absl::Span<const v1::State* const> pieces, size_t max_bytes);
+absl::StatusOr<std::vector<ChunkPart>> SplitState(absl::Span<const v1::State* const> pieces,
+                                                  size_t max_bytes);
 
 // Hands the chunks of one update to `write`, in order; a false from
 // `write` stops it (Cancelled). The messages point at the
 // parts rather than holding copies: `write` must not keep them.
-absl::Status WriteChunks(
-    absl::Span<const v1::State* const> pieces, uint64_t version,
-    const std::string& nonce, size_t max_bytes,
-    const std::function<bool(const v1::ControllerMessage&)>& write);
+absl::Status WriteChunks(absl::Span<const v1::State* const> pieces, uint64_t version,
+                         const std::string& nonce, size_t max_bytes,
+                         const std::function<bool(const v1::ControllerMessage&)>& write);
 
 // The chunks of WriteChunks, copied.
-absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(
-    absl::Span<const v1::State* const> pieces, uint64_t version,
-    const std::string& nonce, size_t max_bytes = kMaxChunkBytes);
-inline absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(
-    const v1::State& state, uint64_t version, const std::string& nonce,
-    size_t max_bytes = kMaxChunkBytes) {
+absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(absl::Span<const v1::State* const> pieces,
+                                                       uint64_t version, const std::string& nonce,
+                                                       size_t max_bytes = kMaxChunkBytes);
+inline absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(const v1::State& state,
+                                                              uint64_t version,
+                                                              const std::string& nonce,
+                                                              size_t max_bytes = kMaxChunkBytes) {
   return ChunkState({&state}, version, nonce, max_bytes);
 }
 

@@ -75,8 +75,7 @@ class Fields {
   const Label& label() const { return label_; }
   absl::Status status() const { return error_; }
 
-  void Required(absl::string_view field, const std::string& value,
-                std::string* out) {
+  void Required(absl::string_view field, const std::string& value, std::string* out) {
     if (!error_.ok()) return;
     if (value.empty()) return Fail(field, "is required");
     *out = value;
@@ -94,8 +93,7 @@ class Fields {
 
   template <typename T, typename List>
   void ParsedList(absl::string_view field, const List& texts,
-                  absl::StatusOr<T> (*parse)(absl::string_view),
-                  std::vector<T>* out) {
+                  absl::StatusOr<T> (*parse)(absl::string_view), std::vector<T>* out) {
     for (const std::string& text : texts) {
       if (!error_.ok()) return;
       absl::StatusOr<T> value = parse(View(text));
@@ -105,8 +103,7 @@ class Fields {
   }
 
   template <typename List>
-  void Names(absl::string_view field, const List& names,
-             std::vector<std::string>* out) {
+  void Names(absl::string_view field, const List& names, std::vector<std::string>* out) {
     for (const std::string& name : names) {
       if (!error_.ok()) return;
       if (name.empty()) return Fail(field, "must be a list of non-empty names");
@@ -200,16 +197,13 @@ absl::Status FromWire(const v1::Group& in, int index, Group* out) {
 
 absl::Status RuleFromWire(const v1::Rule& in, const Label& label, Rule* out) {
   Fields f(label);
-  f.Enum("direction", in.direction(), kWireRuleDirections, kRuleDirectionNames,
-         &out->direction);
-  f.ParsedList("peer.cidrs", in.peer().cidrs(), &ParseIpv4Prefix,
-               &out->peer_cidrs);
+  f.Enum("direction", in.direction(), kWireRuleDirections, kRuleDirectionNames, &out->direction);
+  f.ParsedList("peer.cidrs", in.peer().cidrs(), &ParseIpv4Prefix, &out->peer_cidrs);
   f.Names("peer.groups", in.peer().groups(), &out->peer_groups);
   f.Enum("protocol", in.protocol(), kWireRuleProtocols, kRuleProtocolNames, &out->protocol);
   for (const v1::PortRange& range : in.ports()) {
-    out->ports.push_back(PortRange{
-        .first = range.first(),
-        .last = range.last() == 0 ? range.first() : range.last()});
+    out->ports.push_back(PortRange{.first = range.first(),
+                                   .last = range.last() == 0 ? range.first() : range.last()});
   }
   if (in.has_icmp_type()) out->icmp_type = in.icmp_type();
   f.Enum("action", in.action(), kWireRuleActions, kRuleActionNames, &out->action);
@@ -223,10 +217,8 @@ absl::Status FromWire(const v1::Policy& in, int index, Policy* out) {
   f.Required("tenant", in.tenant(), &out->tenant);
   if (in.has_priority()) out->priority = in.priority();
   if (!in.has_applied_to()) f.Fail("applied_to", "is required");
-  f.Names("applied_to.groups", in.applied_to().groups(),
-          &out->applied_to_groups);
-  f.Names("applied_to.endpoints", in.applied_to().endpoints(),
-          &out->applied_to_endpoints);
+  f.Names("applied_to.groups", in.applied_to().groups(), &out->applied_to_groups);
+  f.Names("applied_to.endpoints", in.applied_to().endpoints(), &out->applied_to_endpoints);
   RETURN_IF_ERROR(f.status());
   for (int j = 0; j < in.rules_size(); ++j) {
     Rule rule;

@@ -13,20 +13,16 @@
 namespace weft {
 namespace {
 
-absl::StatusOr<std::string> ReadPem(const std::string& flag,
-                                    const std::string& path) {
+absl::StatusOr<std::string> ReadPem(const std::string& flag, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    const std::string what =
-        absl::StrCat("--", flag, " ", path, ": ", std::strerror(errno));
-    return errno == ENOENT ? absl::NotFoundError(what)
-                           : absl::FailedPreconditionError(what);
+    const std::string what = absl::StrCat("--", flag, " ", path, ": ", std::strerror(errno));
+    return errno == ENOENT ? absl::NotFoundError(what) : absl::FailedPreconditionError(what);
   }
   std::stringstream text;
   text << in.rdbuf();
   if (text.str().find("-----BEGIN") == std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", flag, " ", path, ": not a PEM file"));
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, " ", path, ": not a PEM file"));
   }
   return text.str();
 }
@@ -50,8 +46,7 @@ absl::StatusOr<Pems> ReadAll(const TlsFlags& flags) {
   Pems pems;
   for (auto [flag, path, out] :
        {std::tuple("tls_cert", &flags.cert, &pems.cert),
-        std::tuple("tls_key", &flags.key, &pems.key),
-        std::tuple("tls_ca", &flags.ca, &pems.ca)}) {
+        std::tuple("tls_key", &flags.key, &pems.key), std::tuple("tls_ca", &flags.ca, &pems.ca)}) {
     ASSIGN_OR_RETURN(*out, ReadPem(flag, *path));
   }
   return pems;
@@ -59,10 +54,8 @@ absl::StatusOr<Pems> ReadAll(const TlsFlags& flags) {
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ClientCredentials(
-    const TlsFlags& flags) {
-  if (flags.insecure && flags.cert.empty() && flags.key.empty() &&
-      flags.ca.empty()) {
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ClientCredentials(const TlsFlags& flags) {
+  if (flags.insecure && flags.cert.empty() && flags.key.empty() && flags.ca.empty()) {
     return grpc::InsecureChannelCredentials();
   }
   ASSIGN_OR_RETURN(const Pems pems, ReadAll(flags));
@@ -73,10 +66,8 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ClientCredentials(
   return grpc::SslCredentials(options);
 }
 
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
-    const TlsFlags& flags) {
-  if (flags.insecure && flags.cert.empty() && flags.key.empty() &&
-      flags.ca.empty()) {
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const TlsFlags& flags) {
+  if (flags.insecure && flags.cert.empty() && flags.key.empty() && flags.ca.empty()) {
     return grpc::InsecureServerCredentials();
   }
   ASSIGN_OR_RETURN(const Pems pems, ReadAll(flags));

@@ -22,11 +22,9 @@ struct TlsFlags {
 
 // InvalidArgument when neither a complete set of TLS files nor --insecure is
 // given, or both; NotFound/FailedPrecondition when a file cannot be read.
-absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ClientCredentials(
-    const TlsFlags& flags);
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ClientCredentials(const TlsFlags& flags);
 // The server requires a client certificate signed by the CA.
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
-    const TlsFlags& flags);
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const TlsFlags& flags);
 
 }  // namespace weft
 

@@ -6,21 +6,31 @@ namespace weft::testing {
 
 std::string TcRetName(uint32_t r) {
   switch (r) {
-    case kTcOk: return "TC_ACT_OK";
-    case kTcShot: return "TC_ACT_SHOT";
-    case kTcRedirect: return "TC_ACT_REDIRECT";
-    default: return "TC " + std::to_string(r);
+    case kTcOk:
+      return "TC_ACT_OK";
+    case kTcShot:
+      return "TC_ACT_SHOT";
+    case kTcRedirect:
+      return "TC_ACT_REDIRECT";
+    default:
+      return "TC " + std::to_string(r);
   }
 }
 
 std::string XdpRetName(uint32_t r) {
   switch (r) {
-    case 0: return "XDP_ABORTED";
-    case kXdpDrop: return "XDP_DROP";
-    case kXdpPass: return "XDP_PASS";
-    case kXdpTx: return "XDP_TX";
-    case kXdpRedirect: return "XDP_REDIRECT";
-    default: return "XDP " + std::to_string(r);
+    case 0:
+      return "XDP_ABORTED";
+    case kXdpDrop:
+      return "XDP_DROP";
+    case kXdpPass:
+      return "XDP_PASS";
+    case kXdpTx:
+      return "XDP_TX";
+    case kXdpRedirect:
+      return "XDP_REDIRECT";
+    default:
+      return "XDP " + std::to_string(r);
   }
 }
 
@@ -52,8 +62,7 @@ Parsed ExpectVxlanFromHv1(const Seen& s, uint32_t vtep, uint32_t vni) {
     told = true;
   } else {
     EXPECT_EQ(FormatMac(p.eth->src), FormatMac(s.env.ul0_mac)) << "outer source MAC: ul0's";
-    EXPECT_EQ(FormatMac(p.eth->dst), FormatMac(VtepMac(vtep)))
-        << "outer dest MAC: the neighbour's";
+    EXPECT_EQ(FormatMac(p.eth->dst), FormatMac(VtepMac(vtep))) << "outer dest MAC: the neighbour's";
   }
   EXPECT_EQ(p.eth->ethertype, kEthIpv4);
   EXPECT_FALSE(p.eth->vlan.has_value());
@@ -88,8 +97,8 @@ void ExpectRouted(const Bytes& in, const Bytes& out, const Mac& src, const Mac& 
   EXPECT_EQ(FormatMac(b.eth->src), FormatMac(src)) << "source MAC";
   EXPECT_EQ(b.eth->ethertype, kEthIpv4);
   EXPECT_EQ(b.ipv4->ttl, a.ipv4->ttl - 1) << "TTL decremented once";
-  EXPECT_TRUE(b.ipv4->checksum_ok) << "IPv4 checksum after TTL decrement: 0x" << std::hex
-                                   << b.ipv4->checksum;
+  EXPECT_TRUE(b.ipv4->checksum_ok)
+      << "IPv4 checksum after TTL decrement: 0x" << std::hex << b.ipv4->checksum;
   ASSERT_EQ(out.size(), in.size());
   // Everything after the MACs except TTL (offset 22) and checksum (24, 25).
   for (size_t i = 12; i < in.size(); ++i) {

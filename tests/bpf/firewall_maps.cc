@@ -1,9 +1,5 @@
 #include "tests/bpf/firewall_maps.h"
 
-#include "agent/datapath/maps/conntrack.h"
-#include "agent/datapath/maps/entries.h"
-#include "common/plan/conntrack_key.h"
-
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -12,6 +8,10 @@
 #include <cstring>
 #include <set>
 #include <tuple>
+
+#include "agent/datapath/maps/conntrack.h"
+#include "agent/datapath/maps/entries.h"
+#include "common/plan/conntrack_key.h"
 
 namespace weft::testing {
 namespace {
@@ -113,7 +113,9 @@ std::string FirewallMaps::WriteSlot(uint32_t slot, const PolicySpec& policy) {
       return Err("weft_pol_rules");
   }
   for (const auto& [k3, bits] : applied) {
-    weft_applied_key k{.slot = slot, .direction = std::get<0>(k3), .tenant_id = std::get<1>(k3),
+    weft_applied_key k{.slot = slot,
+                       .direction = std::get<0>(k3),
+                       .tenant_id = std::get<1>(k3),
                        .ip_be = htonl(std::get<2>(k3))};
     if (bpf_map_update_elem(Fd(Map::kPolApplied), &k, &bits, BPF_ANY) != 0)
       return Err("weft_pol_applied");
@@ -129,8 +131,10 @@ std::string FirewallMaps::WriteSlot(uint32_t slot, const PolicySpec& policy) {
         for (const Prefix4& p : r.peers) covered = covered || Covers(p, here);
         if (covered) SetBit(bits, i);
       }
-      weft_peer_key k{.prefixlen = WEFT_PEER_KEY_PREFIXLEN(len), .slot_be = htonl(slot),
-                      .tenant_id_be = htonl(tenant), .addr_be = htonl(addr)};
+      weft_peer_key k{.prefixlen = WEFT_PEER_KEY_PREFIXLEN(len),
+                      .slot_be = htonl(slot),
+                      .tenant_id_be = htonl(tenant),
+                      .addr_be = htonl(addr)};
       if (bpf_map_update_elem(Fd(Map::kPolPeer), &k, &bits, BPF_ANY) != 0)
         return Err("weft_pol_peer");
     }
@@ -139,16 +143,19 @@ std::string FirewallMaps::WriteSlot(uint32_t slot, const PolicySpec& policy) {
     Bits bits{};
     for (uint32_t i = 0; i < policy.rules.size(); ++i) {
       const RuleSpec& r = policy.rules[i];
-      bool covered = r.protocol == 0 ||
-                     (r.protocol == proto && plen >= WEFT_L4_KEY_PROTOCOL &&
-                      (!r.port || (plen >= WEFT_L4_KEY_PORT_PREFIXLEN(r.port_bits) &&
-                                   (port >> (16 - r.port_bits)) == (*r.port >> (16 - r.port_bits)))));
+      bool covered =
+          r.protocol == 0 ||
+          (r.protocol == proto && plen >= WEFT_L4_KEY_PROTOCOL &&
+           (!r.port || (plen >= WEFT_L4_KEY_PORT_PREFIXLEN(r.port_bits) &&
+                        (port >> (16 - r.port_bits)) == (*r.port >> (16 - r.port_bits)))));
       if (covered) SetBit(bits, i);
     }
-    weft_l4_key k{.prefixlen = plen, .slot_be = htonl(slot), .protocol = proto, .pad0 = 0,
+    weft_l4_key k{.prefixlen = plen,
+                  .slot_be = htonl(slot),
+                  .protocol = proto,
+                  .pad0 = 0,
                   .port_be = htons(port)};
-    if (bpf_map_update_elem(Fd(Map::kPolL4), &k, &bits, BPF_ANY) != 0)
-      return Err("weft_pol_l4");
+    if (bpf_map_update_elem(Fd(Map::kPolL4), &k, &bits, BPF_ANY) != 0) return Err("weft_pol_l4");
   }
   return "";
 }
@@ -156,14 +163,12 @@ std::string FirewallMaps::WriteSlot(uint32_t slot, const PolicySpec& policy) {
 std::string FirewallMaps::SetCtl(uint32_t slot, uint32_t generation) {
   uint32_t zero = 0;
   weft_policy_ctl v{.active_slot = slot, .generation = generation};
-  if (bpf_map_update_elem(Fd(Map::kPolCtl), &zero, &v, BPF_ANY) != 0)
-    return Err("weft_pol_ctl");
+  if (bpf_map_update_elem(Fd(Map::kPolCtl), &zero, &v, BPF_ANY) != 0) return Err("weft_pol_ctl");
   return "";
 }
 
 std::optional<weft_ct_entry> FirewallMaps::Ct(uint32_t tenant, uint8_t protocol, uint32_t a,
-                                              uint16_t port_a, uint32_t b,
-                                              uint16_t port_b) const {
+                                              uint16_t port_a, uint32_t b, uint16_t port_b) const {
   const weft_ct_key k = ConntrackKey(tenant, protocol, a, port_a, b, port_b);
   weft_ct_entry e{};
   if (bpf_map_lookup_elem(Fd(Map::kCt), &k, &e) != 0) return std::nullopt;

@@ -33,7 +33,7 @@ struct RuleSpec {
   std::optional<uint16_t> port;   // TCP/UDP port, ICMP type << 8 | code; none: any
   uint8_t port_bits = 16;         // ICMP type only: 8
   uint32_t action = WEFT_ACTION_ALLOW;
-  uint32_t flags = 0;             // WEFT_RULE_F_*
+  uint32_t flags = 0;  // WEFT_RULE_F_*
 };
 
 struct PolicySpec {

@@ -51,8 +51,8 @@ Bytes IcmpFrame(const Mac& smac, uint32_t sip, const Mac& dmac, uint32_t dip, co
 
 // ICMP error type/code (rest 0 or the MTU) quoting `quoted` (an IPv4 packet).
 Bytes IcmpError(uint8_t type, uint8_t code, uint16_t mtu, const Bytes& quoted) {
-  Bytes icmp = {type, code, 0, 0, 0, 0, static_cast<uint8_t>(mtu >> 8),
-                static_cast<uint8_t>(mtu & 0xff)};
+  Bytes icmp = {
+      type, code, 0, 0, 0, 0, static_cast<uint8_t>(mtu >> 8), static_cast<uint8_t>(mtu & 0xff)};
   icmp.insert(icmp.end(), quoted.begin(), quoted.begin() + std::min<size_t>(quoted.size(), 28));
   const uint16_t sum = InternetChecksum(icmp.data(), icmp.size());
   icmp[2] = sum >> 8;
@@ -90,7 +90,8 @@ Bytes Hv2Udp(uint16_t sport = 53, uint16_t dport = 40000, uint32_t vni = kVniBlu
 
 // Rules applied to vm1 (egress or ingress), peer blue-hv2-a unless given.
 RuleSpec Vm1Rule(uint32_t dir, uint8_t proto, std::optional<uint16_t> port,
-                 uint32_t action = WEFT_ACTION_ALLOW, std::vector<Prefix4> peers = {{kBlueHv2AIp, 32}}) {
+                 uint32_t action = WEFT_ACTION_ALLOW,
+                 std::vector<Prefix4> peers = {{kBlueHv2AIp, 32}}) {
   RuleSpec r;
   r.tenant = kBlue;
   r.direction = dir;
@@ -288,15 +289,13 @@ TEST_F(FirewallTest, UdpReplyPassesUnderDefaultDeny) {
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->state, WEFT_CT_NEW);
   Ul(Hv2Udp(), WEFT_DECAP, "reply");
-  EXPECT_EQ(fw_->Ct(kBlue, kProtoUdp, kVm1Ip, 40000, kBlueHv2AIp, 53)->state,
-            WEFT_CT_ESTABLISHED);
+  EXPECT_EQ(fw_->Ct(kBlue, kProtoUdp, kVm1Ip, 40000, kBlueHv2AIp, 53)->state, WEFT_CT_ESTABLISHED);
   Ul(Hv2Udp(53, 40001), WEFT_DROP_POLICY, "another port is another flow");
   Vm("vm1", Vm1Udp(40000, 54), WEFT_DROP_POLICY, "egress to a port no rule allows");
 }
 
 TEST_F(FirewallTest, IcmpEchoTrackedByIdentifier) {
-  Policy(DefaultDeny({Vm1Rule(WEFT_DIR_EGRESS, kProtoIcmp, 8 << 8, WEFT_ACTION_ALLOW,
-                              {{0, 0}})}));
+  Policy(DefaultDeny({Vm1Rule(WEFT_DIR_EGRESS, kProtoIcmp, 8 << 8, WEFT_ACTION_ALLOW, {{0, 0}})}));
   // The rule names ICMP type 8 with any code.
   const Bytes request = IcmpFrame(kVm1Mac, kVm1Ip, kBlueHv2AMac, kBlueHv2AIp,
                                   IcmpEcho(8, 0x4242, 1, Bytes(32, 0x5a)));
@@ -323,18 +322,18 @@ TEST_F(FirewallTest, IcmpErrorsOfTrackedFlowPassAsRelated) {
   Vm("vm1", out, WEFT_ENCAP, "request");
   const Bytes quoted(out.begin() + 14, out.end());
   auto before = fw_->Stats();
-  Ul(FromHv2(kVniBlueA, IcmpFrame(kBlueHv2AMac, kBlueHv2AIp, kVm1Mac, kVm1Ip,
-                                  IcmpError(3, 4, 1400, quoted))),
+  Ul(FromHv2(kVniBlueA,
+             IcmpFrame(kBlueHv2AMac, kBlueHv2AIp, kVm1Mac, kVm1Ip, IcmpError(3, 4, 1400, quoted))),
      WEFT_DECAP, "frag needed for the tracked flow");
-  Ul(FromHv2(kVniBlueA, IcmpFrame(kBlueHv2AMac, kBlueHv2AIp, kVm1Mac, kVm1Ip,
-                                  IcmpError(3, 3, 0, quoted))),
+  Ul(FromHv2(kVniBlueA,
+             IcmpFrame(kBlueHv2AMac, kBlueHv2AIp, kVm1Mac, kVm1Ip, IcmpError(3, 3, 0, quoted))),
      WEFT_DECAP, "port unreachable for the tracked flow");
   EXPECT_EQ(fw_->Stats()[WEFT_CT_STAT_RELATED] - before[WEFT_CT_STAT_RELATED], 2u);
 
   const Bytes other = UdpFrame(kBlueHv2AMac, kVm1Mac, kVm1Ip, kBlueHv2AIp, 40999, 53, 16);
-  const Bytes unrelated = FromHv2(
-      kVniBlueA, IcmpFrame(kBlueHv2AMac, kBlueHv2AIp, kVm1Mac, kVm1Ip,
-                           IcmpError(3, 4, 1400, Bytes(other.begin() + 14, other.end()))));
+  const Bytes unrelated =
+      FromHv2(kVniBlueA, IcmpFrame(kBlueHv2AMac, kBlueHv2AIp, kVm1Mac, kVm1Ip,
+                                   IcmpError(3, 4, 1400, Bytes(other.begin() + 14, other.end()))));
   Ul(unrelated, WEFT_DROP_POLICY, "frag needed for no tracked flow: judged by policy (deny)");
   RuleSpec icmp_in = Vm1Rule(WEFT_DIR_INGRESS, kProtoIcmp, 3 << 8, WEFT_ACTION_ALLOW, {});
   icmp_in.port_bits = 8;
@@ -378,7 +377,8 @@ class FirewallPriorityTest : public FirewallTest,
 
 TEST_P(FirewallPriorityTest, LowestMatchingRuleDecides) {
   std::vector<RuleSpec> rules;
-  for (uint32_t a : GetParam().actions) rules.push_back(Vm1Rule(WEFT_DIR_EGRESS, kProtoTcp, kSport, a));
+  for (uint32_t a : GetParam().actions)
+    rules.push_back(Vm1Rule(WEFT_DIR_EGRESS, kProtoTcp, kSport, a));
   Policy(DefaultDeny(rules));
   Vm("vm1", Vm1Tcp(kTcpSyn, 1000, 0), GetParam().reason, GetParam().name);
 }
@@ -441,8 +441,18 @@ void ExpectRstFor(const Bytes& in_frame, const Bytes& out_frame, uint32_t want_s
   EXPECT_EQ(ack, want_ack);
   EXPECT_EQ(t[12], 0x50) << "data offset 5";
   // TCP checksum over the pseudo header: sums to zero.
-  Bytes pseudo = {out_frame[26], out_frame[27], out_frame[28], out_frame[29], out_frame[30],
-                  out_frame[31], out_frame[32], out_frame[33], 0, kProtoTcp, 0, 20};
+  Bytes pseudo = {out_frame[26],
+                  out_frame[27],
+                  out_frame[28],
+                  out_frame[29],
+                  out_frame[30],
+                  out_frame[31],
+                  out_frame[32],
+                  out_frame[33],
+                  0,
+                  kProtoTcp,
+                  0,
+                  20};
   pseudo.insert(pseudo.end(), t, t + 20);
   EXPECT_EQ(InternetChecksum(pseudo.data(), pseudo.size()), 0) << "TCP checksum";
 }
@@ -550,8 +560,7 @@ TEST_F(FirewallTest, EstablishedFlowsNeverConsultRules) {
   ASSERT_EQ(fw_->WriteSlot(0, none), "");
   Ul(Hv2Tcp(kTcpSyn | kTcpAck, 5000, 1001), WEFT_DECAP, "SYN-ACK");
   Vm("vm1", Vm1Tcp(kTcpAck, 1001, 5001), WEFT_ENCAP, "ACK");
-  Vm("vm1", TcpFrame(kVm1Mac, kVm1Ip, kBlueHv2AMac, kBlueHv2AIp, kCport + 1, kSport, kTcpSyn, 1,
-                     0),
+  Vm("vm1", TcpFrame(kVm1Mac, kVm1Ip, kBlueHv2AMac, kBlueHv2AIp, kCport + 1, kSport, kTcpSyn, 1, 0),
      WEFT_DROP_POLICY, "a new flow sees the empty rule set");
 }
 

@@ -79,8 +79,8 @@ std::string SetUpEnv(Env** out) {
   settings.node = "hv1";
   settings.underlay_ifindex = env->ul0_ifindex;
   settings.underlay_mtu = 1500;
-  auto tables = BuildNodeTables(env->state, settings,
-                                [](const std::string& name) { return if_nametoindex(name.c_str()); });
+  auto tables = BuildNodeTables(
+      env->state, settings, [](const std::string& name) { return if_nametoindex(name.c_str()); });
   if (!tables.ok()) return "BuildNodeTables: " + tables.status().ToString();
   env->tables = *std::move(tables);
 
@@ -120,19 +120,35 @@ State TestState() {
       {.name = "red", .id = 2, .default_action = FirewallAction::kAllow},
   };
   s.segments = {
-      {.name = "blue-a", .tenant = "blue", .vni = kVniBlueA, .subnet = Prefix("10.0.1.0", 24),
-       .gateway = Ip("10.0.1.1"), .gateway_mac = kBlueGwMac},
-      {.name = "blue-b", .tenant = "blue", .vni = kVniBlueB, .subnet = Prefix("10.0.2.0", 24),
-       .gateway = Ip("10.0.2.1"), .gateway_mac = kBlueGwMac},
-      {.name = "red-a", .tenant = "red", .vni = kVniRedA, .subnet = Prefix("10.0.1.0", 24),
-       .gateway = Ip("10.0.1.1"), .gateway_mac = kRedGwMac},
-      {.name = "red-b", .tenant = "red", .vni = kVniRedB, .subnet = Prefix("10.0.2.0", 24),
-       .gateway = Ip("10.0.2.1"), .gateway_mac = kRedGwMac},
+      {.name = "blue-a",
+       .tenant = "blue",
+       .vni = kVniBlueA,
+       .subnet = Prefix("10.0.1.0", 24),
+       .gateway = Ip("10.0.1.1"),
+       .gateway_mac = kBlueGwMac},
+      {.name = "blue-b",
+       .tenant = "blue",
+       .vni = kVniBlueB,
+       .subnet = Prefix("10.0.2.0", 24),
+       .gateway = Ip("10.0.2.1"),
+       .gateway_mac = kBlueGwMac},
+      {.name = "red-a",
+       .tenant = "red",
+       .vni = kVniRedA,
+       .subnet = Prefix("10.0.1.0", 24),
+       .gateway = Ip("10.0.1.1"),
+       .gateway_mac = kRedGwMac},
+      {.name = "red-b",
+       .tenant = "red",
+       .vni = kVniRedB,
+       .subnet = Prefix("10.0.2.0", 24),
+       .gateway = Ip("10.0.2.1"),
+       .gateway_mac = kRedGwMac},
   };
   auto ep = [](const char* name, const char* seg, uint32_t ip, const Mac& mac, const char* node,
                const char* ifname) {
-    return Endpoint{.name = name, .segment = seg, .ip = ip, .mac = mac, .node = node,
-                    .interface = ifname};
+    return Endpoint{
+        .name = name, .segment = seg, .ip = ip, .mac = mac, .node = node, .interface = ifname};
   };
   s.endpoints = {
       ep("blue-vm1", "blue-a", kVm1Ip, kVm1Mac, "hv1", "vm1"),
@@ -145,9 +161,15 @@ State TestState() {
       ep("blue-lx1", "blue-a", kBlueLx1Ip, kBlueLx1Mac, "lx1", ""),
   };
   s.routes = {
-      {.tenant = "blue", .prefix = Prefix("10.9.0.0", 16), .blackhole = false,
-       .nodes = {"hv2", "lx1"}, .segment = "blue-a"},
-      {.tenant = "blue", .prefix = Prefix("10.66.0.0", 16), .blackhole = true, .nodes = {},
+      {.tenant = "blue",
+       .prefix = Prefix("10.9.0.0", 16),
+       .blackhole = false,
+       .nodes = {"hv2", "lx1"},
+       .segment = "blue-a"},
+      {.tenant = "blue",
+       .prefix = Prefix("10.66.0.0", 16),
+       .blackhole = true,
+       .nodes = {},
        .segment = ""},
   };
   return s;
@@ -221,8 +243,7 @@ RunResult BpfTest::RunXdp(int prog_fd, std::string_view ifname, const Bytes& pac
   return Run(prog_fd, Hook::kXdp, ifname, packet);
 }
 
-RunResult BpfTest::Run(int prog_fd, Hook hook, std::string_view ifname,
-                       const Bytes& packet) const {
+RunResult BpfTest::Run(int prog_fd, Hook hook, std::string_view ifname, const Bytes& packet) const {
   RunResult r;
   const uint32_t ifindex = IfIndex(ifname);
   if (ifindex == 0) {
@@ -237,8 +258,8 @@ RunResult BpfTest::Run(int prog_fd, Hook hook, std::string_view ifname,
     return r;
   }
 
-  absl::StatusOr<ProgTestRunOutput> run = ProgTestRun(
-      {.prog_fd = prog_fd, .hook = hook, .ingress_ifindex = ifindex, .frame = packet});
+  absl::StatusOr<ProgTestRunOutput> run =
+      ProgTestRun({.prog_fd = prog_fd, .hook = hook, .ingress_ifindex = ifindex, .frame = packet});
   r.status = run.status();
   if (run.ok()) {
     r.retval = run->retval;

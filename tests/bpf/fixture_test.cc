@@ -1,8 +1,8 @@
 // The fixture itself: it lives in its own network namespace and the state it
 // loads is what the tables below expect.
-#include <sys/stat.h>
-
 #include "tests/bpf/fixture.h"
+
+#include <sys/stat.h>
 
 namespace weft::testing {
 namespace {
@@ -10,7 +10,8 @@ namespace {
 class FixtureTest : public BpfTest {};
 
 TEST_F(FixtureTest, RunsInItsOwnNetworkNamespace) {
-  struct stat self {}, init {};
+  struct stat self {
+  }, init{};
   ASSERT_EQ(stat("/proc/self/ns/net", &self), 0);
   if (stat("/proc/1/ns/net", &init) == 0) {
     EXPECT_NE(self.st_ino, init.st_ino);

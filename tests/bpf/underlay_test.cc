@@ -21,10 +21,14 @@ enum class Verdict { kPass, kDrop, kRedirect, kTx };
 
 uint32_t XdpCode(Verdict v) {
   switch (v) {
-    case Verdict::kPass: return kXdpPass;
-    case Verdict::kDrop: return kXdpDrop;
-    case Verdict::kRedirect: return kXdpRedirect;
-    case Verdict::kTx: return kXdpTx;
+    case Verdict::kPass:
+      return kXdpPass;
+    case Verdict::kDrop:
+      return kXdpDrop;
+    case Verdict::kRedirect:
+      return kXdpRedirect;
+    case Verdict::kTx:
+      return kXdpTx;
   }
   return 0;
 }
@@ -32,10 +36,13 @@ uint32_t XdpCode(Verdict v) {
 // TC has no "transmit back": the reply is redirected out of ul0.
 uint32_t TcCode(Verdict v) {
   switch (v) {
-    case Verdict::kPass: return kTcOk;
-    case Verdict::kDrop: return kTcShot;
+    case Verdict::kPass:
+      return kTcOk;
+    case Verdict::kDrop:
+      return kTcShot;
     case Verdict::kRedirect:
-    case Verdict::kTx: return kTcRedirect;
+    case Verdict::kTx:
+      return kTcRedirect;
   }
   return 0;
 }
@@ -109,6 +116,8 @@ Check ForwardedTo(uint32_t vtep, uint32_t vni, Mac dst) {
   };
 }
 
+// One row per case reads better than one field per line.
+// clang-format off
 std::vector<UnderlayCase> UnderlayCases() {
   std::vector<UnderlayCase> c;
   auto add = [&](UnderlayCase u) { c.push_back(std::move(u)); };
@@ -198,7 +207,8 @@ std::vector<UnderlayCase> UnderlayCases() {
          ip.src = kBlueHv2AIp;
          ip.dst = kVm1Ip;
          return FromVtep(kHv2Vtep, kVniBlueA,
-                         EthVlan(kVm1Mac, kBlueHv2AMac, 10, kEthIpv4, Ipv4(ip, Udp(1, 2, Bytes(8)))));
+                         EthVlan(kVm1Mac, kBlueHv2AMac, 10, kEthIpv4,
+                                 Ipv4(ip, Udp(1, 2, Bytes(8)))));
        },
        Verdict::kDrop, {WEFT_DROP_INNER_VLAN}, nullptr});
   add({"VxlanOuterFirstFragment",
@@ -325,19 +335,22 @@ std::vector<UnderlayCase> UnderlayCases() {
   add({"VxlanRoutedBySenderToVm2",
        [=] {
          // hv2 routed already: inner src is the gateway MAC, on vm2's VNI.
-         return FromVtep(kHv2Vtep, kVniBlueB, InnerUdp(kBlueGwMac, kBlueHv2AIp, kVm2Mac, kVm2Ip, 63));
+         return FromVtep(kHv2Vtep, kVniBlueB,
+                         InnerUdp(kBlueGwMac, kBlueHv2AIp, kVm2Mac, kVm2Ip, 63));
        },
        Verdict::kRedirect, {WEFT_DECAP}, Decapsulated()});
   // A foreign VTEP's VM reaches another segment through our gateway.
   add({"VxlanFromForeignToGatewayRoutedToVm2",
        [=] {
-         return FromVtep(kLx1Vtep, kVniBlueA, InnerUdp(kBlueLx1Mac, kBlueLx1Ip, kBlueGwMac, kVm2Ip));
+         return FromVtep(kLx1Vtep, kVniBlueA,
+                         InnerUdp(kBlueLx1Mac, kBlueLx1Ip, kBlueGwMac, kVm2Ip));
        },
        Verdict::kRedirect, {WEFT_DECAP}, DecapsulatedRouted(kBlueGwMac, kVm2Mac)});
 
   // --- ARP over VXLAN from a foreign VTEP, answered back through the tunnel ------
   add({"VxlanArpFromForeignForLocalVmAnswered",
-       [=] { return FromVtep(kLx1Vtep, kVniBlueA, ArpRequestFrame(kBlueLx1Mac, kBlueLx1Ip, kVm1Ip)); },
+       [=] { return FromVtep(kLx1Vtep, kVniBlueA,
+                             ArpRequestFrame(kBlueLx1Mac, kBlueLx1Ip, kVm1Ip)); },
        Verdict::kTx, {WEFT_ARP_REPLY}, [](const Seen& s) {
          Parsed in = Parse(s.in);
          const Parsed& p = s.p;
@@ -386,6 +399,7 @@ std::vector<UnderlayCase> UnderlayCases() {
        Verdict::kDrop, {WEFT_DROP_ARP_UNANSWERED}, nullptr});
   return c;
 }
+// clang-format on
 
 std::vector<UnderlayParam> UnderlayParams() {
   std::vector<UnderlayParam> out;
@@ -428,11 +442,10 @@ TEST_P(UnderlayProgramTest, Verdict) {
                 HexDump(r.out).c_str());
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Underlay, UnderlayProgramTest, ::testing::ValuesIn(UnderlayParams()),
-    [](const ::testing::TestParamInfo<UnderlayParam>& i) {
-      return i.param.c.name + (i.param.xdp ? "_Xdp" : "_Tc");
-    });
+INSTANTIATE_TEST_SUITE_P(Underlay, UnderlayProgramTest, ::testing::ValuesIn(UnderlayParams()),
+                         [](const ::testing::TestParamInfo<UnderlayParam>& i) {
+                           return i.param.c.name + (i.param.xdp ? "_Xdp" : "_Tc");
+                         });
 
 // A non-first outer fragment carries no UDP header: the programs cannot know
 // it is VXLAN. Reported, and it must not be delivered to a VM.

@@ -1,11 +1,11 @@
 // The VM program (TC on the host side of a VM's interface), table-driven:
 // each row is a packet a VM sends, the verdict, the reason counted and what
 // must come out (docs/ARCHITECTURE.md §3 "VM -> anything").
-#include <set>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -88,9 +88,12 @@ Check Routed(Mac src, Mac dst) {
 }
 
 Check IcmpBack(uint8_t type, uint8_t code, uint32_t rest, uint32_t from_ip, Mac from_mac) {
-  return [=](const Seen& s) { ExpectIcmpErrorBack(s.in, s.p, type, code, rest, from_ip, from_mac); };
+  return
+      [=](const Seen& s) { ExpectIcmpErrorBack(s.in, s.p, type, code, rest, from_ip, from_mac); };
 }
 
+// One row per case reads better than one field per line.
+// clang-format off
 std::vector<VmCase> VmCases() {
   const uint32_t kUnknownIp = Ip("10.0.1.99");
   std::vector<VmCase> c;
@@ -133,7 +136,8 @@ std::vector<VmCase> VmCases() {
        kTcShot, {WEFT_DROP_SPOOFED}, nullptr});
   add({"SpoofedSourceIp", "vm1", [=] { return U(kVm1Mac, kUnknownIp, kVm4Mac, kVm4Ip); }, kTcShot,
        {WEFT_DROP_SPOOFED}, nullptr});
-  add({"SpoofedAsOtherLocalVm", "vm1", [=] { return U(kVm4Mac, kVm4Ip, kBlueHv2AMac, kBlueHv2AIp); },
+  add({"SpoofedAsOtherLocalVm", "vm1",
+       [=] { return U(kVm4Mac, kVm4Ip, kBlueHv2AMac, kBlueHv2AIp); },
        kTcShot, {WEFT_DROP_SPOOFED}, nullptr});
   add({"SpoofedAsOtherTenantSameIp", "vm3",
        [=] { return U(kVm1Mac, kVm1Ip, kBlueHv2AMac, kBlueHv2AIp); }, kTcShot,
@@ -359,6 +363,7 @@ std::vector<VmCase> VmCases() {
        kTcRedirect, {WEFT_DELIVER_LOCAL}, Routed(kBlueGwMac, kVm2Mac)});
   return c;
 }
+// clang-format on
 
 class VmProgramTest : public BpfTest, public ::testing::WithParamInterface<VmCase> {};
 
@@ -435,8 +440,7 @@ TEST_F(VmEncapTest, EcmpPicksBothVtepsAndStaysPerFlow) {
 
 // Reports (does not judge) the outer DF bit and IP ID the encapsulation sets.
 TEST_F(VmEncapTest, ReportOuterDfAndId) {
-  RunResult r =
-      RunTc(dp().VmProgramFd(), "vm1", U(kVm1Mac, kVm1Ip, kBlueHv2AMac, kBlueHv2AIp));
+  RunResult r = RunTc(dp().VmProgramFd(), "vm1", U(kVm1Mac, kVm1Ip, kBlueHv2AMac, kBlueHv2AIp));
   ASSERT_EQ(r.retval, kTcRedirect);
   Parsed p = Parse(r.out);
   ASSERT_TRUE(p.ipv4.has_value());

@@ -34,8 +34,7 @@ ConntrackFlow FlowOf(const ConntrackEntry& entry) {
 }
 
 std::string CtStateName(unsigned state) {
-  return state < std::size(kCtStateNames) ? std::string(kCtStateNames[state])
-                                          : absl::StrCat(state);
+  return state < std::size(kCtStateNames) ? std::string(kCtStateNames[state]) : absl::StrCat(state);
 }
 
 absl::StatusOr<CtStats> ReadCtStats(const Datapath& dp) {

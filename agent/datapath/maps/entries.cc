@@ -31,8 +31,9 @@ absl::Status ForEachKey(const Datapath& dp, Map map,
   return absl::OkStatus();
 }
 
-absl::Status ForEachEntry(const Datapath& dp, Map map,
-                          absl::FunctionRef<void(std::string_view key, std::string_view value)> visit) {
+absl::Status ForEachEntry(
+    const Datapath& dp, Map map,
+    absl::FunctionRef<void(std::string_view key, std::string_view value)> visit) {
   const int fd = dp.MapFd(map);
   std::string value(bpf_map__value_size(dp.BpfMap(map)), '\0');
   return ForEachKey(dp, map, [&](std::string_view key) {
@@ -42,9 +43,8 @@ absl::Status ForEachEntry(const Datapath& dp, Map map,
 
 absl::StatusOr<RawEntries> ReadRawEntries(const Datapath& dp, Map map) {
   RawEntries out;
-  RETURN_IF_ERROR(ForEachEntry(dp, map, [&](std::string_view key, std::string_view value) {
-    out.emplace(key, value);
-  }));
+  RETURN_IF_ERROR(ForEachEntry(
+      dp, map, [&](std::string_view key, std::string_view value) { out.emplace(key, value); }));
   return out;
 }
 
@@ -68,8 +68,7 @@ absl::Status CheckSizes(const Datapath& dp, Map map, size_t key_size, size_t val
   if (bpf_map__key_size(m) != key_size || bpf_map__value_size(m) != value_size) {
     return absl::InternalError(absl::StrCat("reading ", bpf_map__name(m), " as a ", key_size,
                                             "-byte key and ", value_size, "-byte value; it has ",
-                                            bpf_map__key_size(m), " and ",
-                                            bpf_map__value_size(m)));
+                                            bpf_map__key_size(m), " and ", bpf_map__value_size(m)));
   }
   return absl::OkStatus();
 }

@@ -28,8 +28,9 @@ absl::Status ForEachKey(const Datapath& dp, Map map,
 
 // As ForEachKey, with the value; an entry deleted during the walk is left
 // out.
-absl::Status ForEachEntry(const Datapath& dp, Map map,
-                          absl::FunctionRef<void(std::string_view key, std::string_view value)> visit);
+absl::Status ForEachEntry(
+    const Datapath& dp, Map map,
+    absl::FunctionRef<void(std::string_view key, std::string_view value)> visit);
 
 // Every entry as raw key and value bytes (MapTable's form), for the writers.
 using RawEntries = std::map<std::string, std::string>;

@@ -16,9 +16,8 @@ absl::StatusOr<std::vector<RouteEntry>> ReadRoutes(const Datapath& dp) {
   auto order = [](const weft_route_key& k) {
     return std::tuple(ntohl(k.tenant_id_be), ntohl(k.addr_be), k.prefixlen);
   };
-  std::sort(routes.begin(), routes.end(), [&](const RouteEntry& a, const RouteEntry& b) {
-    return order(a.key) < order(b.key);
-  });
+  std::sort(routes.begin(), routes.end(),
+            [&](const RouteEntry& a, const RouteEntry& b) { return order(a.key) < order(b.key); });
   return routes;
 }
 

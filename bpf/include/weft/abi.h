@@ -42,44 +42,47 @@
  * under exactly one of these reasons. X(enum suffix, metric label).
  * Forwarding verdicts first, drops after WEFT_FIRST_DROP; append only.
  */
-#define WEFT_REASONS(X)                                                       \
-	X(PASS_HOST, "pass_host")                 /* not Weft's: host stack */    \
-	X(DELIVER_LOCAL, "deliver_local")         /* VM to VM on this host */     \
-	X(ENCAP, "encap")                         /* VM to a remote VTEP */       \
-	X(DECAP, "decap")                         /* remote VTEP to a local VM */ \
-	X(ARP_REPLY, "arp_reply")                 /* answered in the kernel */    \
-	X(ICMP_ERROR, "icmp_error")               /* time exceeded, frag needed */\
-	X(DROP_TRUNCATED, "truncated")                                            \
-	X(DROP_BAD_VXLAN, "bad_vxlan")                                            \
-	X(DROP_UNKNOWN_VTEP, "unknown_vtep")                                      \
-	X(DROP_UNKNOWN_VNI, "unknown_vni")                                        \
-	X(DROP_INNER_VLAN, "inner_vlan")                                          \
-	X(DROP_IP_OPTIONS, "ip_options")                                          \
-	X(DROP_FRAGMENT, "fragment")                                              \
-	X(DROP_TTL_EXPIRED, "ttl_expired")                                        \
-	X(DROP_NOT_BOUND, "interface_not_bound")                                  \
-	X(DROP_SPOOFED, "spoofed")                                                \
-	X(DROP_UNKNOWN_DST, "unknown_destination")                                \
-	X(DROP_NO_ROUTE, "no_route")                                              \
-	X(DROP_BLACKHOLE, "blackhole")                                            \
-	X(DROP_BROADCAST, "broadcast")                                            \
-	X(DROP_ARP_UNANSWERED, "arp_unanswered")                                  \
-	X(DROP_UNSUPPORTED, "unsupported_protocol")                               \
-	X(DROP_FIB, "underlay_fib_failure")                                       \
-	X(DROP_NOT_LOCAL, "not_local")                                            \
-	X(DROP_TOO_BIG, "too_big")                                                \
-	X(DROP_HELPER_FAILED, "helper_failed")                                    \
-	X(DROP_NO_CONFIG, "no_config")                                            \
-	X(REJECT, "reject")                       /* refused with RST / ICMP */   \
-	X(DROP_POLICY, "policy_denied")                                           \
-	X(DROP_POLICY_REVOKED, "policy_revoked")  /* open flow, rule removed */   \
-	X(DROP_CT_INVALID, "conntrack_invalid")   /* fits no TCP state */
+#define WEFT_REASONS(X)                                                        \
+	X(PASS_HOST, "pass_host")	  /* not Weft's: host stack */         \
+	X(DELIVER_LOCAL, "deliver_local") /* VM to VM on this host */          \
+	X(ENCAP, "encap")		  /* VM to a remote VTEP */            \
+	X(DECAP, "decap")		  /* remote VTEP to a local VM */      \
+	X(ARP_REPLY, "arp_reply")	  /* answered in the kernel */         \
+	X(ICMP_ERROR, "icmp_error")	  /* time exceeded, frag needed */     \
+	X(DROP_TRUNCATED, "truncated")                                         \
+	X(DROP_BAD_VXLAN, "bad_vxlan")                                         \
+	X(DROP_UNKNOWN_VTEP, "unknown_vtep")                                   \
+	X(DROP_UNKNOWN_VNI, "unknown_vni")                                     \
+	X(DROP_INNER_VLAN, "inner_vlan")                                       \
+	X(DROP_IP_OPTIONS, "ip_options")                                       \
+	X(DROP_FRAGMENT, "fragment")                                           \
+	X(DROP_TTL_EXPIRED, "ttl_expired")                                     \
+	X(DROP_NOT_BOUND, "interface_not_bound")                               \
+	X(DROP_SPOOFED, "spoofed")                                             \
+	X(DROP_UNKNOWN_DST, "unknown_destination")                             \
+	X(DROP_NO_ROUTE, "no_route")                                           \
+	X(DROP_BLACKHOLE, "blackhole")                                         \
+	X(DROP_BROADCAST, "broadcast")                                         \
+	X(DROP_ARP_UNANSWERED, "arp_unanswered")                               \
+	X(DROP_UNSUPPORTED, "unsupported_protocol")                            \
+	X(DROP_FIB, "underlay_fib_failure")                                    \
+	X(DROP_NOT_LOCAL, "not_local")                                         \
+	X(DROP_TOO_BIG, "too_big")                                             \
+	X(DROP_HELPER_FAILED, "helper_failed")                                 \
+	X(DROP_NO_CONFIG, "no_config")                                         \
+	X(REJECT, "reject") /* refused with RST / ICMP */                      \
+	X(DROP_POLICY, "policy_denied")                                        \
+	X(DROP_POLICY_REVOKED, "policy_revoked") /* open flow, rule removed */ \
+	X(DROP_CT_INVALID, "conntrack_invalid")	 /* fits no TCP state */
 
 #define WEFT_REASON_ENUM_(name, label) WEFT_##name,
+/* The X-macro expands to a list, not an expression. */
+/* clang-format off */
 enum weft_reason {
 	WEFT_REASONS(WEFT_REASON_ENUM_)
 	WEFT_REASON_COUNT,
 };
+/* clang-format on */
 #undef WEFT_REASON_ENUM_
 #define WEFT_FIRST_DROP WEFT_DROP_TRUNCATED
 /* Verdicts at or after WEFT_FIRST_DROP are drops, except these that answer. */
@@ -159,7 +162,7 @@ struct weft_route_key {
 
 enum weft_route_kind {
 	WEFT_ROUTE_CONNECTED = 1, /* destination is an endpoint on segment vni */
-	WEFT_ROUTE_REMOTE = 2,    /* to one of nhops (flow hash), on vni */
+	WEFT_ROUTE_REMOTE = 2,	  /* to one of nhops (flow hash), on vni */
 	WEFT_ROUTE_BLACKHOLE = 3,
 };
 
@@ -192,28 +195,28 @@ struct weft_ct_key {
 };
 
 enum weft_ct_state {
-	WEFT_CT_NEW = 0,         /* UDP / ICMP: one direction seen */
+	WEFT_CT_NEW = 0, /* UDP / ICMP: one direction seen */
 	WEFT_CT_SYN_SENT = 1,
 	WEFT_CT_SYN_RECV = 2,
 	WEFT_CT_ESTABLISHED = 3, /* also UDP / ICMP once both directions seen */
-	WEFT_CT_FIN_WAIT = 4,    /* one side sent FIN */
-	WEFT_CT_CLOSING = 5,     /* both sent FIN, or RST */
+	WEFT_CT_FIN_WAIT = 4,	 /* one side sent FIN */
+	WEFT_CT_CLOSING = 5,	 /* both sent FIN, or RST */
 };
 
-#define WEFT_CT_F_ORIG_IS_LO 0x01  /* the initiator is the (addr,port)_lo side */
-#define WEFT_CT_F_EGRESS 0x02      /* egress policy of a local source judged it */
-#define WEFT_CT_F_INGRESS 0x04     /* ingress policy of a local dest judged it */
+#define WEFT_CT_F_ORIG_IS_LO 0x01 /* the initiator is the (addr,port)_lo side */
+#define WEFT_CT_F_EGRESS 0x02	  /* egress policy of a local source judged it */
+#define WEFT_CT_F_INGRESS 0x04	  /* ingress policy of a local dest judged it */
 #define WEFT_CT_F_FIN_ORIG 0x08
 #define WEFT_CT_F_FIN_REPLY 0x10
 
 struct weft_ct_entry {
-	__u64 last_seen_ns;   /* bpf_ktime_get_ns() */
-	__u64 packets[2];     /* [0] initiator -> responder, [1] reply */
+	__u64 last_seen_ns; /* bpf_ktime_get_ns() */
+	__u64 packets[2];   /* [0] initiator -> responder, [1] reply */
 	__u64 bytes[2];
 	__u32 policy_generation; /* the rule set that admitted it */
-	__u32 rule_index;        /* WEFT_RULE_NONE: the tenant default */
-	__u8 state;              /* enum weft_ct_state */
-	__u8 flags;              /* WEFT_CT_F_* */
+	__u32 rule_index;	 /* WEFT_RULE_NONE: the tenant default */
+	__u8 state;		 /* enum weft_ct_state */
+	__u8 flags;		 /* WEFT_CT_F_* */
 	__u8 pad0[6];
 };
 
@@ -324,8 +327,8 @@ enum weft_event_type {
 };
 struct weft_event {
 	__u64 timestamp_ns;
-	__u32 type;       /* enum weft_event_type */
-	__u32 reason;     /* enum weft_reason */
+	__u32 type;   /* enum weft_event_type */
+	__u32 reason; /* enum weft_reason */
 	__u32 tenant_id;
 	__u32 rule_index; /* WEFT_RULE_NONE if none */
 	__u32 ifindex;
@@ -363,29 +366,29 @@ struct weft_event_rate {
 #define WEFT_TRACE_MARK 0x57ef7ace
 #define WEFT_MAP_TRACE "weft_trace"
 enum weft_trace_ct {
-	WEFT_TRACE_CT_NONE = 0,      /* conntrack not consulted */
-	WEFT_TRACE_CT_MISS = 1,      /* a new flow: the policy judged it */
-	WEFT_TRACE_CT_HIT = 2,       /* an entry passed (or revoked) it */
+	WEFT_TRACE_CT_NONE = 0,	     /* conntrack not consulted */
+	WEFT_TRACE_CT_MISS = 1,	     /* a new flow: the policy judged it */
+	WEFT_TRACE_CT_HIT = 2,	     /* an entry passed (or revoked) it */
 	WEFT_TRACE_CT_RELATED = 3,   /* ICMP error of a tracked flow */
 	WEFT_TRACE_CT_PICKED_UP = 4, /* mid-stream TCP without entry: judged */
 };
-#define WEFT_TRACE_F_RAN 0x1     /* the exit was reached */
-#define WEFT_TRACE_F_JUDGED 0x2  /* the policy was evaluated */
-#define WEFT_TRACE_F_TARGET 0x4  /* a forwarding target was found */
+#define WEFT_TRACE_F_RAN 0x1	/* the exit was reached */
+#define WEFT_TRACE_F_JUDGED 0x2 /* the policy was evaluated */
+#define WEFT_TRACE_F_TARGET 0x4 /* a forwarding target was found */
 struct weft_trace_result {
-	__u32 reason;            /* enum weft_reason at the exit */
-	__u32 rule_index;        /* the deciding rule; WEFT_RULE_NONE: default */
+	__u32 reason;		 /* enum weft_reason at the exit */
+	__u32 rule_index;	 /* the deciding rule; WEFT_RULE_NONE: default */
 	__u32 policy_generation; /* of the rule set (or the entry) that decided */
-	__u32 route_kind;        /* enum weft_route_kind; 0: switched in segment */
-	__u32 vni;               /* segment the packet goes out on */
-	__be32 vtep_be;          /* remote VTEP; 0: local delivery */
-	__u32 egress_ifindex;    /* local delivery: the VM's interface */
+	__u32 route_kind;	 /* enum weft_route_kind; 0: switched in segment */
+	__u32 vni;		 /* segment the packet goes out on */
+	__be32 vtep_be;		 /* remote VTEP; 0: local delivery */
+	__u32 egress_ifindex;	 /* local delivery: the VM's interface */
 	__u32 tenant_id;
-	__u8 ct;                 /* enum weft_trace_ct */
-	__u8 ct_state;           /* the entry's state on a hit */
-	__u8 action;             /* enum weft_rule_action when judged */
-	__u8 direction;          /* enum weft_direction of the deciding rule */
-	__u32 flags;             /* WEFT_TRACE_F_* */
+	__u8 ct;	/* enum weft_trace_ct */
+	__u8 ct_state;	/* the entry's state on a hit */
+	__u8 action;	/* enum weft_rule_action when judged */
+	__u8 direction; /* enum weft_direction of the deciding rule */
+	__u32 flags;	/* WEFT_TRACE_F_* */
 	/* A conntrack hit: a copy of the entry, as this packet would leave it
 	 * (here rather than on the BPF stack, which has no room for it). */
 	struct weft_ct_entry entry;
@@ -397,21 +400,24 @@ struct weft_trace_result {
  * entry: usually a live flow whose entry the LRU evicted). X(enum suffix,
  * metric label); append only. */
 #define WEFT_MAP_CT_STATS "weft_ct_stats"
-#define WEFT_CT_STATS(X)                                                      \
-	X(CREATED, "created")             /* new entry for an admitted flow */  \
-	X(EXPIRED, "expired")             /* idle past its timeout: replaced */ \
-	X(REUSED, "reused")               /* SYN on a closing entry: new flow */\
-	X(INSERT_FAILED, "insert_failed") /* admitted, but no entry written */  \
-	X(RELATED, "related")             /* ICMP error of a tracked flow */    \
-	X(REVALIDATED, "revalidated")     /* older generation, still allowed */ \
-	X(REVOKED, "revoked")             /* older generation, now denied */    \
-	X(PICKED_UP, "picked_up")         /* mid-stream TCP, allowed: tracked */
+#define WEFT_CT_STATS(X)                                                         \
+	X(CREATED, "created")		  /* new entry for an admitted flow */   \
+	X(EXPIRED, "expired")		  /* idle past its timeout: replaced */  \
+	X(REUSED, "reused")		  /* SYN on a closing entry: new flow */ \
+	X(INSERT_FAILED, "insert_failed") /* admitted, but no entry written */   \
+	X(RELATED, "related")		  /* ICMP error of a tracked flow */     \
+	X(REVALIDATED, "revalidated")	  /* older generation, still allowed */  \
+	X(REVOKED, "revoked")		  /* older generation, now denied */     \
+	X(PICKED_UP, "picked_up")	  /* mid-stream TCP, allowed: tracked */
 
 #define WEFT_CT_STAT_ENUM_(name, label) WEFT_CT_STAT_##name,
+/* The X-macro expands to a list, not an expression. */
+/* clang-format off */
 enum weft_ct_stat {
 	WEFT_CT_STATS(WEFT_CT_STAT_ENUM_)
 	WEFT_CT_STAT_COUNT,
 };
+/* clang-format on */
 #undef WEFT_CT_STAT_ENUM_
 
 /* weft_stats: per-CPU array indexed by enum weft_reason. */

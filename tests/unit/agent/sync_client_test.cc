@@ -1,8 +1,6 @@
 // The agent's update handling, and the sync stream end to end in one
 // process: weft-controller's services on a loopback port, SyncClients
 // against them, plaintext and mutual TLS (a throwaway CA made with openssl).
-#include "agent/sync/client.h"
-
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -16,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "agent/sync/client.h"
 #include "common/model/state_yaml.h"
 #include "common/plan/node_check.h"
 #include "common/wire/convert.h"
@@ -68,10 +67,13 @@ Update UpdateOf(const State& state, uint64_t version, std::string nonce) {
 
 TEST(UpdateHandlerTest, AcksAndApplies) {
   std::vector<uint64_t> applied;
-  UpdateHandler h("hv1", [&](const State& s) {
-    applied.push_back(s.version);
-    return absl::OkStatus();
-  }, 0);
+  UpdateHandler h(
+      "hv1",
+      [&](const State& s) {
+        applied.push_back(s.version);
+        return absl::OkStatus();
+      },
+      0);
   v1::AgentMessage reply = h.Handle(UpdateOf(Fleet(), 7, "a"));
   ASSERT_TRUE(reply.has_ack());
   EXPECT_EQ(reply.ack().version(), 7u);
@@ -82,7 +84,13 @@ TEST(UpdateHandlerTest, AcksAndApplies) {
 
 TEST(UpdateHandlerTest, VersionGoingBackwardsOnAStreamIsNacked) {
   int calls = 0;
-  UpdateHandler h("hv1", [&](const State&) { ++calls; return absl::OkStatus(); }, 0);
+  UpdateHandler h(
+      "hv1",
+      [&](const State&) {
+        ++calls;
+        return absl::OkStatus();
+      },
+      0);
   ASSERT_TRUE(h.Handle(UpdateOf(Fleet(), 7, "a")).has_ack());
   ASSERT_TRUE(h.Handle(UpdateOf(Fleet(), 7, "b")).has_ack());  // same version: fine
   v1::AgentMessage reply = h.Handle(UpdateOf(Fleet(), 6, "c"));
@@ -98,7 +106,13 @@ TEST(UpdateHandlerTest, VersionGoingBackwardsOnAStreamIsNacked) {
 
 TEST(UpdateHandlerTest, InvalidStateIsNackedUnapplied) {
   int calls = 0;
-  UpdateHandler h("hv1", [&](const State&) { ++calls; return absl::OkStatus(); }, 3);
+  UpdateHandler h(
+      "hv1",
+      [&](const State&) {
+        ++calls;
+        return absl::OkStatus();
+      },
+      3);
   v1::State bad = ToProto(Fleet());
   bad.mutable_segments(0)->set_vni(0);
   v1::AgentMessage reply = h.Handle(UpdateOf(bad, 8, "n"));
@@ -117,14 +131,15 @@ TEST(UpdateHandlerTest, InvalidStateIsNackedUnapplied) {
 }
 
 TEST(UpdateHandlerTest, AStateWithoutThisNodeIsNacked) {
-  UpdateHandler h("hv9", [](const State&) { return absl::OkStatus(); }, 0);
+  UpdateHandler h(
+      "hv9", [](const State&) { return absl::OkStatus(); }, 0);
   EXPECT_TRUE(h.Handle(UpdateOf(Fleet(), 1, "n")).has_nack());
 }
 
 TEST(UpdateHandlerTest, ApplyErrorIsNacked) {
-  UpdateHandler h("hv1", [](const State&) {
-    return absl::ResourceExhaustedError("map weft_routes is full");
-  }, 0);
+  UpdateHandler h(
+      "hv1", [](const State&) { return absl::ResourceExhaustedError("map weft_routes is full"); },
+      0);
   v1::AgentMessage reply = h.Handle(UpdateOf(Fleet(), 1, "n"));
   ASSERT_TRUE(reply.has_nack());
   EXPECT_EQ(reply.nack().error(), "map weft_routes is full");
@@ -196,7 +211,7 @@ TEST(ControllerTest, VersionsAndViews) {
   auto hv1 = c.View("hv1");
   auto hv2 = c.View("hv2");
   EXPECT_EQ(hv1->version, 5u);
-  State s = Fleet();  // same version again: last + 1
+  State s = Fleet();                 // same version again: last + 1
   s.segments[1].gateway_mac[5] = 9;  // red only: hv2's view
   EXPECT_EQ(c.Apply(s, "test"), 6u);
   EXPECT_EQ(c.View("hv1"), hv1);  // unchanged, not re-sent
@@ -211,7 +226,7 @@ TEST(ControllerTest, VersionsAndViews) {
 class FakeAgent {
  public:
   FakeAgent(const std::string& address, std::shared_ptr<grpc::ChannelCredentials> creds,
-        const std::string& node, std::function<absl::Status(const State&)> apply = nullptr)
+            const std::string& node, std::function<absl::Status(const State&)> apply = nullptr)
       : apply_(std::move(apply)) {
     SyncClientOptions o{.controller = address,
                         .credentials = std::move(creds),
@@ -304,11 +319,9 @@ TEST(SyncEndToEndTest, NackIsReportedAndTheAgentKeepsItsState) {
   c.Apply(Fleet(), "test");
   Server server(&c, grpc::InsecureServerCredentials());
   std::atomic<bool> refuse{false};
-  FakeAgent hv1(server.address(), grpc::InsecureChannelCredentials(), "hv1",
-            [&](const State&) {
-              return refuse ? absl::ResourceExhaustedError("map weft_routes is full")
-                            : absl::OkStatus();
-            });
+  FakeAgent hv1(server.address(), grpc::InsecureChannelCredentials(), "hv1", [&](const State&) {
+    return refuse ? absl::ResourceExhaustedError("map weft_routes is full") : absl::OkStatus();
+  });
   ASSERT_TRUE(WaitFor([&] { return hv1.versions().size() == 1; }));
   refuse = true;
   State s = Fleet();
@@ -361,20 +374,20 @@ class TlsDir {
   TlsDir() {
     char tmpl[] = "/tmp/weft-tls-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    const std::string script = absl::StrCat(
-        "set -e; cd ", dir_, "; exec >log 2>&1;",
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-        "  -subj /CN=weft-test-ca -keyout ca.key -out ca.pem;",
-        "for who in controller agent; do",
-        "  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-        "    -subj /CN=$who -keyout $who.key -out $who.csr;",
-        "  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > $who.ext;",
-        "  openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-        "    -days 1 -extfile $who.ext -out $who.pem;",
-        "done;",
-        // A second CA: a client signed by it must be refused.
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-        "  -subj /CN=rogue -keyout rogue.key -out rogue.pem;");
+    const std::string script =
+        absl::StrCat("set -e; cd ", dir_, "; exec >log 2>&1;",
+                     "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+                     "  -subj /CN=weft-test-ca -keyout ca.key -out ca.pem;",
+                     "for who in controller agent; do",
+                     "  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                     "    -subj /CN=$who -keyout $who.key -out $who.csr;",
+                     "  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > $who.ext;",
+                     "  openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+                     "    -days 1 -extfile $who.ext -out $who.pem;",
+                     "done;",
+                     // A second CA: a client signed by it must be refused.
+                     "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+                     "  -subj /CN=rogue -keyout rogue.key -out rogue.pem;");
     ok_ = std::system(absl::StrCat("sh -c '", script, "'").c_str()) == 0;
   }
   ~TlsDir() { std::filesystem::remove_all(dir_); }
@@ -389,9 +402,10 @@ class TlsDir {
 TEST(SyncTlsTest, MutualTlsAcceptsOurCertsAndRefusesOthers) {
   TlsDir tls;
   ASSERT_TRUE(tls.ok()) << "openssl failed; see " << tls.path("log");
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> server_creds = ServerCredentials(
-      {.cert = tls.path("controller.pem"), .key = tls.path("controller.key"),
-       .ca = tls.path("ca.pem")});
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> server_creds =
+      ServerCredentials({.cert = tls.path("controller.pem"),
+                         .key = tls.path("controller.key"),
+                         .ca = tls.path("ca.pem")});
   ASSERT_TRUE(server_creds.ok()) << server_creds.status();
   Controller c;
   c.Apply(Fleet(), "test");
@@ -399,8 +413,8 @@ TEST(SyncTlsTest, MutualTlsAcceptsOurCertsAndRefusesOthers) {
   ASSERT_NE(server.port, 0);
 
   auto client = [&](const std::string& cert, const std::string& key) {
-    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds = ClientCredentials(
-        {.cert = tls.path(cert), .key = tls.path(key), .ca = tls.path("ca.pem")});
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds =
+        ClientCredentials({.cert = tls.path(cert), .key = tls.path(key), .ca = tls.path("ca.pem")});
     EXPECT_TRUE(creds.ok()) << creds.status();
     return *creds;
   };
@@ -415,8 +429,7 @@ TEST(SyncTlsTest, MutualTlsAcceptsOurCertsAndRefusesOthers) {
 
 TEST(SyncTlsTest, FlagsMustBeCompleteOrInsecure) {
   EXPECT_EQ(ClientCredentials({}).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ClientCredentials({.cert = "a"}).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ClientCredentials({.cert = "a"}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ServerCredentials({.cert = "a", .insecure = true}).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(ClientCredentials({.insecure = true}).ok());

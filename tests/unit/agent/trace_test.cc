@@ -32,8 +32,7 @@ TEST(TracePacket, BuildsAndParsesBack) {
   EXPECT_EQ(inner.tcp_flags(), "S");
 
   const packet::Bytes vx = api::WrapVxlan(frame, {2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2},
-                                          *ParseIpv4("198.18.0.2"), *ParseIpv4("198.18.0.1"),
-                                          1002);
+                                          *ParseIpv4("198.18.0.2"), *ParseIpv4("198.18.0.1"), 1002);
   EXPECT_TRUE(api::ParseFrame(vx, &outer, &inner, &vni));
   EXPECT_EQ(vni, 1002u);
   EXPECT_EQ(outer.dst(), "198.18.0.1");

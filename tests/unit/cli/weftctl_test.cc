@@ -55,8 +55,8 @@ TEST(WeftctlArgs, Trace) {
   }
 }
 
-const std::vector<std::string> kTls = {"--tls_cert", "c.pem", "--tls_key", "c.key",
-                                       "--tls_ca", "ca.pem"};
+const std::vector<std::string> kTls = {"--tls_cert", "c.pem",    "--tls_key",
+                                       "c.key",      "--tls_ca", "ca.pem"};
 
 std::vector<std::string> Controller(std::vector<std::string> tail) {
   std::vector<std::string> argv = {"--controller", "127.0.0.1:7001"};
@@ -195,7 +195,8 @@ TEST(WeftctlFormat, CountersHideZeroUnlessAll) {
   c = r.add_counters();
   c->set_reason("spoofed");
   c->set_drop(true);
-  EXPECT_EQ(cli::FormatCounters(r, false), "REASON  VERDICT  PACKETS  BYTES\nencap   pass     3        300\n");
+  EXPECT_EQ(cli::FormatCounters(r, false),
+            "REASON  VERDICT  PACKETS  BYTES\nencap   pass     3        300\n");
   EXPECT_NE(cli::FormatCounters(r, true).find("spoofed  drop"), std::string::npos);
 }
 

@@ -1,5 +1,7 @@
 // The operator surface without root: metric families, the /metrics endpoint,
 // grpc.health.v1 and the controller's series.
+#include "controller/metrics.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -15,7 +17,6 @@
 #include "common/serving/metric_families.h"
 #include "common/serving/metrics_endpoint.h"
 #include "controller/controller.h"
-#include "controller/metrics.h"
 #include "gtest/gtest.h"
 #include "prometheus/text_serializer.h"
 
@@ -87,7 +88,8 @@ TEST(MetricsEndpointTest, ServesMetricsAtScrapeTime) {
   EXPECT_NE(r.find("Content-Type: text/plain"), std::string::npos) << r;
   EXPECT_NE(r.find("\n# HELP weft_scrapes_total Scrapes.\n"
                    "# TYPE weft_scrapes_total counter\nweft_scrapes_total 1\n"),
-            std::string::npos) << r;
+            std::string::npos)
+      << r;
   r = Exchange(port, "GET /metrics?x=1 HTTP/1.0\r\n\r\n");
   EXPECT_NE(r.find("weft_scrapes_total 2\n"), std::string::npos) << r;
   EXPECT_TRUE(Exchange(port, "GET / HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404")) << r;

@@ -19,14 +19,12 @@ TEST(Ipv4Test, ParsesDottedQuadToHostOrder) {
 }
 
 TEST(Ipv4Test, RejectsAnythingButFourPlainOctets) {
-  for (const char* text :
-       {"", "10.0.1", "10.0.1.10.1", "10.0.1.256", "10.0.01.1", "10.0.1.-1",
-        "10.0.1.+1", "10.0.1.1 ", " 10.0.1.1", "10..1.1", "a.b.c.d",
-        "0x0a.0.0.1", "10.0.1.1/24", "1000.0.0.1"}) {
+  for (const char* text : {"", "10.0.1", "10.0.1.10.1", "10.0.1.256", "10.0.01.1", "10.0.1.-1",
+                           "10.0.1.+1", "10.0.1.1 ", " 10.0.1.1", "10..1.1", "a.b.c.d",
+                           "0x0a.0.0.1", "10.0.1.1/24", "1000.0.0.1"}) {
     absl::StatusOr<uint32_t> ip = ParseIpv4(text);
     EXPECT_FALSE(ip.ok()) << text;
-    EXPECT_THAT(std::string(ip.status().message()),
-                HasSubstr("is not an IPv4 address"));
+    EXPECT_THAT(std::string(ip.status().message()), HasSubstr("is not an IPv4 address"));
   }
 }
 
@@ -47,14 +45,12 @@ TEST(Ipv4PrefixTest, Parses) {
 }
 
 TEST(Ipv4PrefixTest, RejectsBadSyntaxAndLength) {
-  for (const char* text :
-       {"10.0.1.0", "10.0.1.0/", "10.0.1.0/33", "10.0.1.0/024", "10.0.1.0/-1",
-        "10.0.1/24", "10.0.1.0/24/1", "/24"}) {
+  for (const char* text : {"10.0.1.0", "10.0.1.0/", "10.0.1.0/33", "10.0.1.0/024", "10.0.1.0/-1",
+                           "10.0.1/24", "10.0.1.0/24/1", "/24"}) {
     absl::StatusOr<Ipv4Prefix> prefix = ParseIpv4Prefix(text);
     EXPECT_FALSE(prefix.ok()) << text;
-    EXPECT_THAT(
-        std::string(prefix.status().message()),
-        HasSubstr(std::string("\"") + text + "\" is not an IPv4 prefix"));
+    EXPECT_THAT(std::string(prefix.status().message()),
+                HasSubstr(std::string("\"") + text + "\" is not an IPv4 prefix"));
   }
 }
 
@@ -114,14 +110,12 @@ TEST(MacTest, ParsesEitherCaseAndFormatsLower) {
 }
 
 TEST(MacTest, RejectsOtherForms) {
-  for (const char* text :
-       {"", "02:00:00:00:01", "02:00:00:00:01:10:11", "02-00-00-00-01-10",
-        "2:00:00:00:01:10", "002:00:00:00:01:10", "02:00:00:00:01:1g",
-        "0200.0000.0110", "02:00:00:00:01:+1", "0x:00:00:00:01:10"}) {
+  for (const char* text : {"", "02:00:00:00:01", "02:00:00:00:01:10:11", "02-00-00-00-01-10",
+                           "2:00:00:00:01:10", "002:00:00:00:01:10", "02:00:00:00:01:1g",
+                           "0200.0000.0110", "02:00:00:00:01:+1", "0x:00:00:00:01:10"}) {
     absl::StatusOr<MacAddress> mac = ParseMac(text);
     EXPECT_FALSE(mac.ok()) << text;
-    EXPECT_THAT(std::string(mac.status().message()),
-                HasSubstr("is not a MAC address"));
+    EXPECT_THAT(std::string(mac.status().message()), HasSubstr("is not a MAC address"));
   }
 }
 

@@ -1,11 +1,12 @@
 // The packet builder and parser themselves (no root, no BPF): known
 // checksums, layouts and round trips, so a BPF test or trace failure is
 // never the builder's; and the text forms of protocols and TCP flags.
+#include "common/packet/packet.h"
+
 #include <gtest/gtest.h>
 
 #include "common/model/net_format.h"
 #include "common/packet/builder.h"
-#include "common/packet/packet.h"
 #include "common/packet/parser.h"
 
 namespace weft::packet {
@@ -38,8 +39,8 @@ TEST(PacketTest, Ipv4FieldsRoundTrip) {
   s.mf = true;
   s.frag_offset = 3;
   s.options = {0x01, 0x01};  // padded to 4
-  Bytes f = Ipv4Frame(MacFrom("02:00:00:00:00:02"), MacFrom("02:00:00:00:00:01"), s,
-                      Bytes(12, 0xee));
+  Bytes f =
+      Ipv4Frame(MacFrom("02:00:00:00:00:02"), MacFrom("02:00:00:00:00:01"), s, Bytes(12, 0xee));
   Parsed p = Parse(f);
   ASSERT_TRUE(p.eth && p.ipv4) << p.error;
   EXPECT_EQ(FormatMac(p.eth->dst), "02:00:00:00:00:02");

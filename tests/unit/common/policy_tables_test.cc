@@ -127,8 +127,7 @@ std::string RuleValue(uint32_t action, uint32_t flags = 0) {
   return Raw(value);
 }
 
-std::string AppliedKey(uint32_t slot, uint32_t dir, uint32_t tenant,
-                       const char* ip) {
+std::string AppliedKey(uint32_t slot, uint32_t dir, uint32_t tenant, const char* ip) {
   weft_applied_key key{};
   key.slot = slot;
   key.direction = dir;
@@ -137,8 +136,7 @@ std::string AppliedKey(uint32_t slot, uint32_t dir, uint32_t tenant,
   return Raw(key);
 }
 
-std::string PeerKey(uint32_t slot, uint32_t tenant, const char* addr,
-                    uint32_t len) {
+std::string PeerKey(uint32_t slot, uint32_t tenant, const char* addr, uint32_t len) {
   weft_peer_key key{};
   key.prefixlen = WEFT_PEER_KEY_PREFIXLEN(len);
   key.slot_be = htonl(slot);
@@ -147,8 +145,7 @@ std::string PeerKey(uint32_t slot, uint32_t tenant, const char* addr,
   return Raw(key);
 }
 
-std::string L4Key(uint32_t slot, uint32_t prefixlen, uint8_t protocol,
-                  uint16_t port) {
+std::string L4Key(uint32_t slot, uint32_t prefixlen, uint8_t protocol, uint16_t port) {
   weft_l4_key key{};
   key.prefixlen = prefixlen;
   key.slot_be = htonl(slot);
@@ -168,8 +165,7 @@ class PolicyTablesTest : public testing::Test {
   }
 
   void Build(const std::string& node, uint32_t slot) {
-    absl::StatusOr<std::vector<MapTable>> tables =
-        BuildPolicyTables(state_, node, slot);
+    absl::StatusOr<std::vector<MapTable>> tables = BuildPolicyTables(state_, node, slot);
     ASSERT_TRUE(tables.ok()) << tables.status();
     tables_ = *tables;
   }
@@ -196,9 +192,9 @@ class PolicyTablesTest : public testing::Test {
 TEST_F(PolicyTablesTest, TablesInOrder) {
   std::vector<std::string> names;
   for (const MapTable& table : tables_) names.push_back(table.map_name);
-  EXPECT_EQ(names, (std::vector<std::string>{
-                       WEFT_MAP_POL_TENANT, WEFT_MAP_POL_RULES, WEFT_MAP_POL_L4,
-                       WEFT_MAP_POL_PEER, WEFT_MAP_POL_APPLIED}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{WEFT_MAP_POL_TENANT, WEFT_MAP_POL_RULES, WEFT_MAP_POL_L4,
+                                      WEFT_MAP_POL_PEER, WEFT_MAP_POL_APPLIED}));
 }
 
 TEST_F(PolicyTablesTest, KeyBytes) {
@@ -210,19 +206,15 @@ TEST_F(PolicyTablesTest, KeyBytes) {
   // LPM keys: everything after prefixlen big-endian, as the trie compares.
   EXPECT_EQ(PeerKey(1, 2, "10.0.2.0", 24),
             Bytes({88, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 10, 0, 2, 0}));
-  EXPECT_EQ(L4Key(1, 56, 1, 0x0800),
-            Bytes({56, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0x08, 0x00}));
-  EXPECT_EQ(L4Key(1, 64, 6, 8080),
-            Bytes({64, 0, 0, 0, 0, 0, 0, 1, 6, 0, 0x1f, 0x90}));
+  EXPECT_EQ(L4Key(1, 56, 1, 0x0800), Bytes({56, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0x08, 0x00}));
+  EXPECT_EQ(L4Key(1, 64, 6, 8080), Bytes({64, 0, 0, 0, 0, 0, 0, 1, 6, 0, 0x1f, 0x90}));
 }
 
 TEST_F(PolicyTablesTest, TenantDefaultsOfTheNodesTenants) {
   const MapTable& table = Table(WEFT_MAP_POL_TENANT);
   EXPECT_EQ(table.entries.size(), 2u);
-  EXPECT_EQ(Value(WEFT_MAP_POL_TENANT, TenantKey(1, 1)),
-            Bytes({WEFT_ACTION_DENY, 0, 0, 0}));
-  EXPECT_EQ(Value(WEFT_MAP_POL_TENANT, TenantKey(1, 2)),
-            Bytes({WEFT_ACTION_ALLOW, 0, 0, 0}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_TENANT, TenantKey(1, 1)), Bytes({WEFT_ACTION_DENY, 0, 0, 0}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_TENANT, TenantKey(1, 2)), Bytes({WEFT_ACTION_ALLOW, 0, 0, 0}));
   EXPECT_EQ(Value(WEFT_MAP_POL_TENANT, TenantKey(1, 3)), "<absent>");
 }
 
@@ -230,14 +222,14 @@ TEST_F(PolicyTablesTest, RulesInPriorityThenNameOrder) {
   const MapTable& table = Table(WEFT_MAP_POL_RULES);
   EXPECT_EQ(table.entries.size(), 8u);  // green's rule is not hv1's
   const std::string expected[] = {
-      RuleValue(WEFT_ACTION_ALLOW),                    // red-in 0
-      RuleValue(WEFT_ACTION_DENY),                     // red-in 1
-      RuleValue(WEFT_ACTION_ALLOW, WEFT_RULE_F_LOG),   // web-in 0
-      RuleValue(WEFT_ACTION_ALLOW),                    // web-in 1
-      RuleValue(WEFT_ACTION_ALLOW),                    // web-in 2
-      RuleValue(WEFT_ACTION_REJECT),                   // web-in 3
-      RuleValue(WEFT_ACTION_ALLOW),                    // a-tie 0
-      RuleValue(WEFT_ACTION_DENY),                     // blue-late 0
+      RuleValue(WEFT_ACTION_ALLOW),                   // red-in 0
+      RuleValue(WEFT_ACTION_DENY),                    // red-in 1
+      RuleValue(WEFT_ACTION_ALLOW, WEFT_RULE_F_LOG),  // web-in 0
+      RuleValue(WEFT_ACTION_ALLOW),                   // web-in 1
+      RuleValue(WEFT_ACTION_ALLOW),                   // web-in 2
+      RuleValue(WEFT_ACTION_REJECT),                  // web-in 3
+      RuleValue(WEFT_ACTION_ALLOW),                   // a-tie 0
+      RuleValue(WEFT_ACTION_DENY),                    // blue-late 0
   };
   for (uint32_t i = 0; i < std::size(expected); ++i) {
     EXPECT_EQ(Value(WEFT_MAP_POL_RULES, RuleKey(1, i)), expected[i]) << i;
@@ -248,41 +240,30 @@ TEST_F(PolicyTablesTest, AppliedOnlyToLocalEndpoints) {
   const MapTable& table = Table(WEFT_MAP_POL_APPLIED);
   // Same address in blue and red: distinct keys. blue-web-2 is on hv2.
   EXPECT_EQ(table.entries.size(), 3u);
-  EXPECT_EQ(
-      Value(WEFT_MAP_POL_APPLIED, AppliedKey(1, WEFT_DIR_INGRESS, 1, "10.0.1.10")),
-      Bits({2, 3, 4, 5}));
-  EXPECT_EQ(
-      Value(WEFT_MAP_POL_APPLIED, AppliedKey(1, WEFT_DIR_EGRESS, 1, "10.0.1.10")),
-      Bits({6, 7}));
-  EXPECT_EQ(
-      Value(WEFT_MAP_POL_APPLIED, AppliedKey(1, WEFT_DIR_INGRESS, 2, "10.0.1.10")),
-      Bits({0, 1}));
-  EXPECT_EQ(
-      Value(WEFT_MAP_POL_APPLIED, AppliedKey(1, WEFT_DIR_INGRESS, 1, "10.0.1.11")),
-      "<absent>");
+  EXPECT_EQ(Value(WEFT_MAP_POL_APPLIED, AppliedKey(1, WEFT_DIR_INGRESS, 1, "10.0.1.10")),
+            Bits({2, 3, 4, 5}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_APPLIED, AppliedKey(1, WEFT_DIR_EGRESS, 1, "10.0.1.10")),
+            Bits({6, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_APPLIED, AppliedKey(1, WEFT_DIR_INGRESS, 2, "10.0.1.10")),
+            Bits({0, 1}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_APPLIED, AppliedKey(1, WEFT_DIR_INGRESS, 1, "10.0.1.11")),
+            "<absent>");
 }
 
 TEST_F(PolicyTablesTest, PeersWithCoveringUnionsAndGroupMembers) {
   const MapTable& table = Table(WEFT_MAP_POL_PEER);
   EXPECT_EQ(table.entries.size(), 7u);
   // Any peer: the tenant's /0.
-  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(1, 1, "0.0.0.0", 0)),
-            Bits({5, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(1, 1, "0.0.0.0", 0)), Bits({5, 7}));
   // The /16 has its own rule and the /0's; the /24 inside it has both.
-  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(1, 1, "10.0.0.0", 16)),
-            Bits({2, 5, 7}));
-  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(1, 1, "10.0.2.0", 24)),
-            Bits({2, 3, 5, 7}));
-  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(1, 1, "10.0.1.0", 24)),
-            Bits({2, 5, 6, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(1, 1, "10.0.0.0", 16)), Bits({2, 5, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(1, 1, "10.0.2.0", 24)), Bits({2, 3, 5, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(1, 1, "10.0.1.0", 24)), Bits({2, 5, 6, 7}));
   // Group db: a /32 per member, on any node (hv2, and lx1, foreign).
-  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(1, 1, "10.0.2.10", 32)),
-            Bits({2, 3, 4, 5, 7}));
-  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(1, 1, "10.0.2.11", 32)),
-            Bits({2, 3, 4, 5, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(1, 1, "10.0.2.10", 32)), Bits({2, 3, 4, 5, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(1, 1, "10.0.2.11", 32)), Bits({2, 3, 4, 5, 7}));
   // red: its own /0 under its own tenant id.
-  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(1, 2, "0.0.0.0", 0)),
-            Bits({0, 1}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(1, 2, "0.0.0.0", 0)), Bits({0, 1}));
 }
 
 TEST_F(PolicyTablesTest, L4PortsProtocolsAndIcmpTypes) {
@@ -291,12 +272,9 @@ TEST_F(PolicyTablesTest, L4PortsProtocolsAndIcmpTypes) {
   constexpr uint8_t kIcmp = 1, kTcp = 6, kUdp = 17;
   auto port = [](uint8_t bits) { return WEFT_L4_KEY_PORT_PREFIXLEN(bits); };
   // Any protocol: rules 6 and 7; every other entry holds them too.
-  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(1, WEFT_L4_KEY_ANY_PROTOCOL, 0, 0)),
-            Bits({6, 7}));
-  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(1, port(16), kTcp, 22)),
-            Bits({0, 6, 7}));
-  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(1, port(16), kTcp, 80)),
-            Bits({2, 6, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(1, WEFT_L4_KEY_ANY_PROTOCOL, 0, 0)), Bits({6, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(1, port(16), kTcp, 22)), Bits({0, 6, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(1, port(16), kTcp, 80)), Bits({2, 6, 7}));
   // 1024-65535: six aligned blocks.
   for (auto [start, bits] : {std::pair<uint16_t, uint8_t>{1024, 6},
                              {2048, 5},
@@ -304,25 +282,17 @@ TEST_F(PolicyTablesTest, L4PortsProtocolsAndIcmpTypes) {
                              {8192, 3},
                              {16384, 2},
                              {32768, 1}}) {
-    EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(1, port(bits), kTcp, start)),
-              Bits({2, 6, 7}))
-        << start;
+    EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(1, port(bits), kTcp, start)), Bits({2, 6, 7})) << start;
   }
   // udp 8000-8080 (rule 3) = 8000/10 8064/12 8080/16; 8064-8127 (rule 1)
   // = 8064/10 covers the last two.
-  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(1, port(10), kUdp, 8000)),
-            Bits({3, 6, 7}));
-  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(1, port(10), kUdp, 8064)),
-            Bits({1, 6, 7}));
-  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(1, port(12), kUdp, 8064)),
-            Bits({1, 3, 6, 7}));
-  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(1, port(16), kUdp, 8080)),
-            Bits({1, 3, 6, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(1, port(10), kUdp, 8000)), Bits({3, 6, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(1, port(10), kUdp, 8064)), Bits({1, 6, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(1, port(12), kUdp, 8064)), Bits({1, 3, 6, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(1, port(16), kUdp, 8080)), Bits({1, 3, 6, 7}));
   // ICMP: any type (protocol only), and type 8 as the port's high byte.
-  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(1, WEFT_L4_KEY_PROTOCOL, kIcmp, 0)),
-            Bits({5, 6, 7}));
-  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(1, port(8), kIcmp, 8 << 8)),
-            Bits({4, 5, 6, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(1, WEFT_L4_KEY_PROTOCOL, kIcmp, 0)), Bits({5, 6, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(1, port(8), kIcmp, 8 << 8)), Bits({4, 5, 6, 7}));
 }
 
 TEST_F(PolicyTablesTest, ProtocolOnlyEntryCoversItsPorts) {
@@ -332,13 +302,11 @@ TEST_F(PolicyTablesTest, ProtocolOnlyEntryCoversItsPorts) {
       {.direction = RuleDirection::kIngress, .protocol = RuleProtocol::kTcp});
   Build("hv1", 0);
   // The new rule is web-in's fifth: bit 6; a-tie and blue-late move to 7, 8.
-  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(0, WEFT_L4_KEY_PROTOCOL, 6, 0)),
-            Bits({6, 7, 8}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(0, WEFT_L4_KEY_PROTOCOL, 6, 0)), Bits({6, 7, 8}));
   EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(0, WEFT_L4_KEY_PORT_PREFIXLEN(16), 6, 80)),
             Bits({2, 6, 7, 8}));
-  EXPECT_EQ(
-      Value(WEFT_MAP_POL_L4, L4Key(0, WEFT_L4_KEY_PORT_PREFIXLEN(10), 17, 8000)),
-      Bits({3, 7, 8}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_L4, L4Key(0, WEFT_L4_KEY_PORT_PREFIXLEN(10), 17, 8000)),
+            Bits({3, 7, 8}));
 }
 
 TEST_F(PolicyTablesTest, EveryKeyCarriesTheSlot) {
@@ -353,10 +321,10 @@ TEST_F(PolicyTablesTest, EveryKeyCarriesTheSlot) {
       EXPECT_EQ(a->second, b->second) << tables_[i].map_name;
       // The keys differ in the slot field only.
       std::string k0 = a->first, k1 = b->first;
-      const size_t at = tables_[i].map_name == WEFT_MAP_POL_PEER ||
-                                tables_[i].map_name == WEFT_MAP_POL_L4
-                            ? 7   // last byte of slot_be
-                            : 0;  // first byte of a host-order slot
+      const size_t at =
+          tables_[i].map_name == WEFT_MAP_POL_PEER || tables_[i].map_name == WEFT_MAP_POL_L4
+              ? 7   // last byte of slot_be
+              : 0;  // first byte of a host-order slot
       EXPECT_EQ(k0[at], 0) << tables_[i].map_name;
       EXPECT_EQ(k1[at], 1) << tables_[i].map_name;
       k1[at] = 0;
@@ -366,8 +334,7 @@ TEST_F(PolicyTablesTest, EveryKeyCarriesTheSlot) {
 }
 
 TEST_F(PolicyTablesTest, SameStateSameBytes) {
-  absl::StatusOr<std::vector<MapTable>> again =
-      BuildPolicyTables(state_, "hv1", 1);
+  absl::StatusOr<std::vector<MapTable>> again = BuildPolicyTables(state_, "hv1", 1);
   ASSERT_TRUE(again.ok());
   ASSERT_EQ(again->size(), tables_.size());
   for (size_t i = 0; i < tables_.size(); ++i) {
@@ -379,30 +346,24 @@ TEST_F(PolicyTablesTest, OtherNodeNumbersItsOwnTenantsRules) {
   // hv2: blue and green. web-in 0..3, a-tie 4, blue-late 5, green-in 6.
   Build("hv2", 0);
   EXPECT_EQ(Table(WEFT_MAP_POL_RULES).entries.size(), 7u);
-  EXPECT_EQ(Value(WEFT_MAP_POL_RULES, RuleKey(0, 6)),
-            RuleValue(WEFT_ACTION_DENY));
+  EXPECT_EQ(Value(WEFT_MAP_POL_RULES, RuleKey(0, 6)), RuleValue(WEFT_ACTION_DENY));
   EXPECT_EQ(Table(WEFT_MAP_POL_TENANT).entries.size(), 2u);
-  EXPECT_EQ(Value(WEFT_MAP_POL_TENANT, TenantKey(0, 3)),
-            Bytes({WEFT_ACTION_ALLOW, 0, 0, 0}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_TENANT, TenantKey(0, 3)), Bytes({WEFT_ACTION_ALLOW, 0, 0, 0}));
   const MapTable& applied = Table(WEFT_MAP_POL_APPLIED);
   EXPECT_EQ(applied.entries.size(), 3u);  // blue-db-1 has no policy
-  EXPECT_EQ(
-      Value(WEFT_MAP_POL_APPLIED, AppliedKey(0, WEFT_DIR_INGRESS, 1, "10.0.1.11")),
-      Bits({0, 1, 2, 3}));
-  EXPECT_EQ(
-      Value(WEFT_MAP_POL_APPLIED, AppliedKey(0, WEFT_DIR_EGRESS, 1, "10.0.1.11")),
-      Bits({4}));
-  EXPECT_EQ(
-      Value(WEFT_MAP_POL_APPLIED, AppliedKey(0, WEFT_DIR_INGRESS, 3, "10.0.3.10")),
-      Bits({6}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_APPLIED, AppliedKey(0, WEFT_DIR_INGRESS, 1, "10.0.1.11")),
+            Bits({0, 1, 2, 3}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_APPLIED, AppliedKey(0, WEFT_DIR_EGRESS, 1, "10.0.1.11")), Bits({4}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_APPLIED, AppliedKey(0, WEFT_DIR_INGRESS, 3, "10.0.3.10")),
+            Bits({6}));
 }
 
 TEST_F(PolicyTablesTest, NoPoliciesOnlyTenantDefaults) {
   state_.policies.clear();
   Build("hv1", 0);
   EXPECT_EQ(Table(WEFT_MAP_POL_TENANT).entries.size(), 2u);
-  for (const char* name : {WEFT_MAP_POL_RULES, WEFT_MAP_POL_L4,
-                           WEFT_MAP_POL_PEER, WEFT_MAP_POL_APPLIED}) {
+  for (const char* name :
+       {WEFT_MAP_POL_RULES, WEFT_MAP_POL_L4, WEFT_MAP_POL_PEER, WEFT_MAP_POL_APPLIED}) {
     EXPECT_TRUE(Table(name).entries.empty()) << name;
   }
 }
@@ -412,11 +373,9 @@ TEST_F(PolicyTablesTest, TooManyRules) {
   state_.policies[0].rules.resize(WEFT_MAX_RULES - 7, state_.policies[0].rules[0]);
   EXPECT_TRUE(BuildPolicyTables(state_, "hv1", 0).ok());
   state_.policies[0].rules.push_back(state_.policies[0].rules[0]);
-  absl::StatusOr<std::vector<MapTable>> tables =
-      BuildPolicyTables(state_, "hv1", 0);
+  absl::StatusOr<std::vector<MapTable>> tables = BuildPolicyTables(state_, "hv1", 0);
   EXPECT_EQ(tables.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_NE(tables.status().message().find(
-                "too many rules for the configured capacity 10240"),
+  EXPECT_NE(tables.status().message().find("too many rules for the configured capacity 10240"),
             std::string::npos)
       << tables.status();
   // Only the node's tenants count: green's rules are not hv1's.
@@ -434,16 +393,13 @@ TEST_F(PolicyTablesTest, TooManyPeerPrefixes) {
                                 .node = "hv2",
                                 .groups = {"db"}});
   }
-  absl::StatusOr<std::vector<MapTable>> tables =
-      BuildPolicyTables(state_, "hv1", 0);
+  absl::StatusOr<std::vector<MapTable>> tables = BuildPolicyTables(state_, "hv1", 0);
   EXPECT_EQ(tables.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_NE(tables.status().message().find("peer prefixes"), std::string::npos)
-      << tables.status();
+  EXPECT_NE(tables.status().message().find("peer prefixes"), std::string::npos) << tables.status();
 }
 
 TEST_F(PolicyTablesTest, BadNodeOrSlot) {
-  EXPECT_EQ(BuildPolicyTables(state_, "hv9", 0).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(BuildPolicyTables(state_, "hv9", 0).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(BuildPolicyTables(state_, "lx1", 0).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(BuildPolicyTables(state_, "hv1", 2).status().code(),
@@ -453,18 +409,13 @@ TEST_F(PolicyTablesTest, BadNodeOrSlot) {
 TEST(PortRangePrefixesTest, Examples) {
   EXPECT_EQ(PortRangePrefixes(80, 80), (std::vector<PortPrefix>{{80, 16}}));
   EXPECT_EQ(PortRangePrefixes(1024, 65535),
-            (std::vector<PortPrefix>{{1024, 6},
-                                     {2048, 5},
-                                     {4096, 4},
-                                     {8192, 3},
-                                     {16384, 2},
-                                     {32768, 1}}));
+            (std::vector<PortPrefix>{
+                {1024, 6}, {2048, 5}, {4096, 4}, {8192, 3}, {16384, 2}, {32768, 1}}));
   EXPECT_EQ(PortRangePrefixes(8000, 8080),
             (std::vector<PortPrefix>{{8000, 10}, {8064, 12}, {8080, 16}}));
   EXPECT_EQ(PortRangePrefixes(0, 65535), (std::vector<PortPrefix>{{0, 0}}));
   EXPECT_EQ(PortRangePrefixes(1, 65535).size(), 16u);
-  EXPECT_EQ(PortRangePrefixes(65535, 65535),
-            (std::vector<PortPrefix>{{65535, 16}}));
+  EXPECT_EQ(PortRangePrefixes(65535, 65535), (std::vector<PortPrefix>{{65535, 16}}));
   // The worst case.
   EXPECT_EQ(PortRangePrefixes(1, 65534).size(), 30u);
 }

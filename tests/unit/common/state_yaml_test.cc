@@ -67,8 +67,7 @@ TEST(StateYamlTest, ParsesEveryField) {
   EXPECT_EQ(ep.mac, (MacAddress{0x02, 0, 0, 0x01, 0x01, 0x10}));
   EXPECT_EQ(ep.node, "hv1");
   EXPECT_EQ(ep.interface, "vblue1");
-  EXPECT_EQ(state->endpoints[1].mac,
-            (MacAddress{0x02, 0, 0, 0x01, 0x01, 0x30}));
+  EXPECT_EQ(state->endpoints[1].mac, (MacAddress{0x02, 0, 0, 0x01, 0x01, 0x30}));
   EXPECT_EQ(state->endpoints[1].interface, "");
 
   ASSERT_EQ(state->routes.size(), 2u);
@@ -110,8 +109,7 @@ TEST(StateYamlTest, ParsesFirewallObjects) {
   ASSERT_EQ(state->groups.size(), 2u);
   EXPECT_EQ(state->groups[0].name, "web");
   EXPECT_EQ(state->groups[0].tenant, "blue");
-  EXPECT_EQ(state->endpoints[0].groups,
-            (std::vector<std::string>{"web", "db"}));
+  EXPECT_EQ(state->endpoints[0].groups, (std::vector<std::string>{"web", "db"}));
 
   ASSERT_EQ(state->policies.size(), 2u);
   const Policy& p = state->policies[0];
@@ -127,8 +125,7 @@ TEST(StateYamlTest, ParsesFirewallObjects) {
   EXPECT_EQ(r0.peer_cidrs, (std::vector<Ipv4Prefix>{{0x0a000200u, 24}}));
   EXPECT_EQ(r0.peer_groups, (std::vector<std::string>{"db"}));
   EXPECT_EQ(r0.protocol, RuleProtocol::kTcp);
-  EXPECT_EQ(r0.ports, (std::vector<PortRange>{{80, 80}, {8000, 8080},
-                                              {443, 443}}));
+  EXPECT_EQ(r0.ports, (std::vector<PortRange>{{80, 80}, {8000, 8080}, {443, 443}}));
   EXPECT_FALSE(r0.icmp_type.has_value());
   EXPECT_EQ(r0.action, RuleAction::kAllow);
   EXPECT_TRUE(r0.log);
@@ -261,8 +258,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "not an integer in 0..18446744073709551615"},
         BadCase{"segmnets: []", "state: field \"segmnets\": unknown field"},
         // Firewall objects.
-        BadCase{"groups: [{name: web}]",
-                "group \"web\": field \"tenant\": is required"},
+        BadCase{"groups: [{name: web}]", "group \"web\": field \"tenant\": is required"},
         BadCase{"groups: [{name: web, tenant: blue, members: [a]}]",
                 "group \"web\": field \"members\": unknown field"},
         BadCase{"endpoints: [{name: e, segment: s, ip: 10.0.1.10, mac: "
@@ -350,8 +346,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"- just a list", "state: is not a mapping"}));
 
 TEST(StateYamlTest, SyntaxErrorHasLine) {
-  absl::StatusOr<State> state =
-      ParseStateYaml("nodes:\n  - {name: hv1,\n", "bad.yaml");
+  absl::StatusOr<State> state = ParseStateYaml("nodes:\n  - {name: hv1,\n", "bad.yaml");
   ASSERT_FALSE(state.ok());
   EXPECT_THAT(std::string(state.status().message()), HasSubstr("bad.yaml:3:"));
 }

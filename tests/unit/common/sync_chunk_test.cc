@@ -1,8 +1,7 @@
-#include "common/wire/chunk.h"
-
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/wire/chunk.h"
 #include "common/wire/convert.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -93,8 +92,8 @@ TEST(SyncChunkTest, RoundTripUnderTheLimit) {
   ASSERT_TRUE(done.has_value());
   EXPECT_EQ(done->version, 42u);
   EXPECT_EQ(done->nonce, "nonce-7");
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(Received(*done),
-                                                                 Converted(state)));
+  EXPECT_TRUE(
+      google::protobuf::util::MessageDifferencer::Equals(Received(*done), Converted(state)));
 }
 
 TEST(SyncChunkTest, PiecesAreChunkedAsTheirMerge) {
@@ -110,8 +109,8 @@ TEST(SyncChunkTest, PiecesAreChunkedAsTheirMerge) {
   ASSERT_TRUE(done.has_value());
   v1::State merged = a;
   merged.MergeFrom(b);
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(Received(*done),
-                                                                 Converted(merged)));
+  EXPECT_TRUE(
+      google::protobuf::util::MessageDifferencer::Equals(Received(*done), Converted(merged)));
 }
 
 TEST(SyncChunkTest, ABadEntryInALaterChunkFailsTheUpdateNotTheStream) {

@@ -1,10 +1,9 @@
-#include "common/plan/node_check.h"
-#include "common/wire/convert.h"
-
 #include <string>
 
 #include "common/model/state_yaml.h"
 #include "common/model/validate.h"
+#include "common/plan/node_check.h"
+#include "common/wire/convert.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -123,8 +122,7 @@ TEST(SyncConvertTest, SameMessageAsYaml) {
   proto.mutable_segments(1)->set_gateway("10.0.1.300");
   absl::StatusOr<State> from_proto = StateFromProto(proto);
   ASSERT_FALSE(from_proto.ok());
-  EXPECT_EQ(absl::StrCat("f: ", from_proto.status().message()),
-            from_yaml.status().message());
+  EXPECT_EQ(absl::StrCat("f: ", from_proto.status().message()), from_yaml.status().message());
 }
 
 TEST(SyncConvertTest, BadMacAndMissingAddress) {
@@ -148,8 +146,7 @@ TEST(SyncConvertTest, RuleErrorsNamePolicyAndRule) {
   EXPECT_THAT(StateFromProto(proto).status().message(),
               HasSubstr("policy \"web-in\": rule 0: field \"peer.cidrs\""));
   proto = ToProto(Fleet());
-  proto.mutable_policies(0)->mutable_rules(0)->set_direction(
-      static_cast<v1::RuleDirection>(9));
+  proto.mutable_policies(0)->mutable_rules(0)->set_direction(static_cast<v1::RuleDirection>(9));
   EXPECT_THAT(StateFromProto(proto).status().message(),
               HasSubstr("rule 0: field \"direction\": 9 is not ingress or egress"));
 }
@@ -160,8 +157,7 @@ TEST(SyncConvertTest, VniZeroIsRefusedByValidation) {
   absl::StatusOr<State> state = StateFromProto(proto);
   ASSERT_TRUE(state.ok());  // parses; the rule is validation's
   absl::Status s = ValidateForNode(*state, "hv1");
-  EXPECT_THAT(s.message(),
-              HasSubstr("segment \"blue-web\": field \"vni\": VNI 0 is outside 1.."));
+  EXPECT_THAT(s.message(), HasSubstr("segment \"blue-web\": field \"vni\": VNI 0 is outside 1.."));
 }
 
 TEST(SyncConvertTest, UnknownNodeIsRefusedByValidation) {

@@ -64,8 +64,7 @@ class TablesTest : public testing::Test {
     ASSERT_TRUE(ValidateState(*state).ok()) << ValidateState(*state);
     state_ = *state;
     absl::StatusOr<NodeTables> tables = BuildNodeTables(
-        state_, {.node = "hv1", .underlay_ifindex = 2, .underlay_mtu = 1500},
-        Resolve);
+        state_, {.node = "hv1", .underlay_ifindex = 2, .underlay_mtu = 1500}, Resolve);
     ASSERT_TRUE(tables.ok()) << tables.status();
     tables_ = *tables;
   }
@@ -91,27 +90,26 @@ class TablesTest : public testing::Test {
 TEST_F(TablesTest, TablesInWriteOrder) {
   std::vector<std::string> names;
   for (const MapTable& table : tables_.tables) names.push_back(table.map_name);
-  EXPECT_EQ(names, (std::vector<std::string>{
-                       WEFT_MAP_CONFIG, WEFT_MAP_VTEPS, WEFT_MAP_SEGMENTS,
-                       WEFT_MAP_EP_BY_IP, WEFT_MAP_EP_BY_MAC, WEFT_MAP_EP_BY_IF,
-                       WEFT_MAP_ROUTES}));
+  EXPECT_EQ(names, (std::vector<std::string>{WEFT_MAP_CONFIG, WEFT_MAP_VTEPS, WEFT_MAP_SEGMENTS,
+                                             WEFT_MAP_EP_BY_IP, WEFT_MAP_EP_BY_MAC,
+                                             WEFT_MAP_EP_BY_IF, WEFT_MAP_ROUTES}));
   EXPECT_EQ(tables_.Find("weft_nothing"), nullptr);
 }
 
 TEST_F(TablesTest, Config) {
   EXPECT_EQ(Table(WEFT_MAP_CONFIG).entries.size(), 1u);
   EXPECT_EQ(Value(WEFT_MAP_CONFIG, Bytes({0, 0, 0, 0})),
-            Bytes({2, 0, 0, 0,        // underlay_ifindex
-                   198, 18, 0, 1,     // local_vtep_be
-                   0xdc, 0x05, 0, 0,  // underlay_mtu 1500, pad0
-                   0, 0, 0, 0,        // pad1
-                   30, 0, 0, 0,       // ct.tcp_syn
-                   0x10, 0x0e, 0, 0,  // ct.tcp_established 3600
-                   30, 0, 0, 0,       // ct.tcp_closing
-                   60, 0, 0, 0,       // ct.udp
-                   30, 0, 0, 0,       // ct.icmp
-                   0, 0, 0, 0,        // ct.pad0
-                   7, 0, 0, 0, 0, 0, 0, 0}));  // state_version
+            Bytes({2,    0,    0, 0,                 // underlay_ifindex
+                   198,  18,   0, 1,                 // local_vtep_be
+                   0xdc, 0x05, 0, 0,                 // underlay_mtu 1500, pad0
+                   0,    0,    0, 0,                 // pad1
+                   30,   0,    0, 0,                 // ct.tcp_syn
+                   0x10, 0x0e, 0, 0,                 // ct.tcp_established 3600
+                   30,   0,    0, 0,                 // ct.tcp_closing
+                   60,   0,    0, 0,                 // ct.udp
+                   30,   0,    0, 0,                 // ct.icmp
+                   0,    0,    0, 0,                 // ct.pad0
+                   7,    0,    0, 0, 0, 0, 0, 0}));  // state_version
 }
 
 TEST_F(TablesTest, VtepsOfOtherNodesWithForeignFlag) {
@@ -126,9 +124,9 @@ TEST_F(TablesTest, SegmentsOfTheNodesTenantsOnly) {
   EXPECT_EQ(Table(WEFT_MAP_SEGMENTS).entries.size(), 2u);
   EXPECT_EQ(Value(WEFT_MAP_SEGMENTS, Bytes({0xe9, 0x03, 0, 0})),  // 1001
             Bytes({1, 0, 0, 0,                                    // tenant_id
-                   10, 0, 1, 1,                // gateway_ip_be
-                   0x02, 0xfe, 0, 0, 0, 0x01,  // gateway_mac
-                   0, 0}));                    // pad0
+                   10, 0, 1, 1,                                   // gateway_ip_be
+                   0x02, 0xfe, 0, 0, 0, 0x01,                     // gateway_mac
+                   0, 0}));                                       // pad0
   EXPECT_EQ(Value(WEFT_MAP_SEGMENTS, Bytes({0xd1, 0x07, 0, 0})),  // 2001
             Bytes({2, 0, 0, 0, 10, 0, 1, 1, 0x02, 0xfe, 0, 0, 0, 0x02, 0, 0}));
   EXPECT_EQ(Value(WEFT_MAP_SEGMENTS, Bytes({0xb9, 0x0b, 0, 0})),  // 3001
@@ -136,46 +134,40 @@ TEST_F(TablesTest, SegmentsOfTheNodesTenantsOnly) {
 }
 
 TEST_F(TablesTest, EndpointsLocalRemoteAndOverlapping) {
-  const std::string blue1 = Bytes({1,    0,    0, 0,   // tenant_id
-                                   0xe9, 0x03, 0, 0,   // vni 1001
-                                   10,   0,    1, 10,  // ip_be
-                                   7,    0,    0, 0,   // ifindex
-                                   0,    0,    0, 0,   // vtep_be
+  const std::string blue1 = Bytes({1,    0,    0, 0,                 // tenant_id
+                                   0xe9, 0x03, 0, 0,                 // vni 1001
+                                   10,   0,    1, 10,                // ip_be
+                                   7,    0,    0, 0,                 // ifindex
+                                   0,    0,    0, 0,                 // vtep_be
                                    0x02, 0,    0, 0x01, 0x01, 0x10,  // mac
                                    0,    0});
-  const std::string red1 =
-      Bytes({2, 0, 0, 0, 0xd1, 0x07, 0,    0, 10, 0,    1,    10,   9, 0,
-             0, 0, 0, 0, 0,    0,    0x02, 0, 0,  0x02, 0x01, 0x10, 0, 0});
+  const std::string red1 = Bytes({2, 0, 0, 0, 0xd1, 0x07, 0,    0, 10, 0,    1,    10,   9, 0,
+                                  0, 0, 0, 0, 0,    0,    0x02, 0, 0,  0x02, 0x01, 0x10, 0, 0});
   const std::string blue2 =
-      Bytes({1,    0,  0, 0,    0xe9, 0x03, 0, 0,
-             10,   0,  1, 11,   0,    0,    0, 0,  // remote: no ifindex
-             198,  18, 0, 2,                       // hv2
+      Bytes({1,    0,  0, 0,    0xe9, 0x03, 0, 0, 10, 0, 1, 11, 0, 0, 0, 0,  // remote: no ifindex
+             198,  18, 0, 2,                                                 // hv2
              0x02, 0,  0, 0x01, 0x01, 0x11, 0, 0});
-  const std::string blue_lx =
-      Bytes({1, 0, 0,   0,  0xe9, 0x03, 0,    0, 10, 0,    1,    30,   0, 0,
-             0, 0, 198, 18, 0,    3,    0x02, 0, 0,  0x01, 0x01, 0x30, 0, 0});
+  const std::string blue_lx = Bytes({1, 0,   0,  0, 0xe9, 0x03, 0, 0, 10,   0,    1,    30, 0, 0, 0,
+                                     0, 198, 18, 0, 3,    0x02, 0, 0, 0x01, 0x01, 0x30, 0,  0});
 
   // Same address, two tenants: two keys.
   EXPECT_EQ(Value(WEFT_MAP_EP_BY_IP, Bytes({1, 0, 0, 0, 10, 0, 1, 10})), blue1);
   EXPECT_EQ(Value(WEFT_MAP_EP_BY_IP, Bytes({2, 0, 0, 0, 10, 0, 1, 10})), red1);
   EXPECT_EQ(Value(WEFT_MAP_EP_BY_IP, Bytes({1, 0, 0, 0, 10, 0, 1, 11})), blue2);
-  EXPECT_EQ(Value(WEFT_MAP_EP_BY_IP, Bytes({1, 0, 0, 0, 10, 0, 1, 30})),
-            blue_lx);
+  EXPECT_EQ(Value(WEFT_MAP_EP_BY_IP, Bytes({1, 0, 0, 0, 10, 0, 1, 30})), blue_lx);
   // blue-gone's interface does not resolve; green has nothing on hv1.
-  EXPECT_EQ(Value(WEFT_MAP_EP_BY_IP, Bytes({1, 0, 0, 0, 10, 0, 1, 12})),
-            "<absent>");
+  EXPECT_EQ(Value(WEFT_MAP_EP_BY_IP, Bytes({1, 0, 0, 0, 10, 0, 1, 12})), "<absent>");
   EXPECT_EQ(Table(WEFT_MAP_EP_BY_IP).entries.size(), 4u);
 
+  EXPECT_EQ(Value(WEFT_MAP_EP_BY_MAC, Bytes({0xe9, 0x03, 0, 0,  // vni 1001
+                                             0x02, 0, 0, 0x01, 0x01, 0x10, 0, 0})),
+            blue1);
   EXPECT_EQ(
-      Value(WEFT_MAP_EP_BY_MAC, Bytes({0xe9, 0x03, 0, 0,  // vni 1001
-                                       0x02, 0, 0, 0x01, 0x01, 0x10, 0, 0})),
-      blue1);
-  EXPECT_EQ(Value(WEFT_MAP_EP_BY_MAC, Bytes({0xd1, 0x07, 0, 0, 0x02, 0, 0, 0x02,
-                                             0x01, 0x10, 0, 0})),
-            red1);
-  EXPECT_EQ(Value(WEFT_MAP_EP_BY_MAC, Bytes({0xe9, 0x03, 0, 0, 0x02, 0, 0, 0x01,
-                                             0x01, 0x30, 0, 0})),
-            blue_lx);
+      Value(WEFT_MAP_EP_BY_MAC, Bytes({0xd1, 0x07, 0, 0, 0x02, 0, 0, 0x02, 0x01, 0x10, 0, 0})),
+      red1);
+  EXPECT_EQ(
+      Value(WEFT_MAP_EP_BY_MAC, Bytes({0xe9, 0x03, 0, 0, 0x02, 0, 0, 0x01, 0x01, 0x30, 0, 0})),
+      blue_lx);
   EXPECT_EQ(Table(WEFT_MAP_EP_BY_MAC).entries.size(), 4u);
 
   // Only resolved local interfaces.
@@ -187,11 +179,9 @@ TEST_F(TablesTest, EndpointsLocalRemoteAndOverlapping) {
 }
 
 TEST_F(TablesTest, RoutesConnectedRemoteEcmpAndBlackhole) {
-  auto key = [](uint8_t tenant, std::initializer_list<uint8_t> addr,
-                uint8_t len) {
-    std::string k =
-        Bytes({static_cast<uint8_t>(32 + len), 0, 0, 0,  // prefixlen
-               0, 0, 0, tenant});                        // tenant_id_be
+  auto key = [](uint8_t tenant, std::initializer_list<uint8_t> addr, uint8_t len) {
+    std::string k = Bytes({static_cast<uint8_t>(32 + len), 0, 0, 0,  // prefixlen
+                           0, 0, 0, tenant});                        // tenant_id_be
     return k + Bytes(addr);
   };
   // Connected: same subnet, two tenants, two keys.
@@ -202,50 +192,44 @@ TEST_F(TablesTest, RoutesConnectedRemoteEcmpAndBlackhole) {
                    0,    0,    0, 0, 0, 0, 0, 0,  // gateway_mac, pad0
                    0,    0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                    0,    0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
-  EXPECT_EQ(Value(WEFT_MAP_ROUTES, key(2, {10, 0, 1, 0}, 24)),
-            Bytes({1, 0, 0, 0, 0xd1, 0x07, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                   0, 0, 0, 0, 0,    0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                   0, 0, 0, 0, 0,    0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
-  EXPECT_EQ(Value(WEFT_MAP_ROUTES, key(1, {10, 9, 0, 0}, 16)),
-            Bytes({2,    0,    0, 0,                   // REMOTE
-                   0xe9, 0x03, 0, 0,                   // vni 1001
-                   2,    0,    0, 0,                   // nhop_count
-                   0x02, 0xfe, 0, 0, 0,   0x01, 0, 0,  // gateway_mac, pad0
-                   198,  18,   0, 2, 198, 18,   0, 3,  // hv2, lx1
-                   0,    0,    0, 0, 0,   0,    0, 0, 0, 0, 0, 0,
-                   0,    0,    0, 0, 0,   0,    0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(
+      Value(WEFT_MAP_ROUTES, key(2, {10, 0, 1, 0}, 24)),
+      Bytes({1, 0, 0, 0, 0xd1, 0x07, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+             0, 0, 0, 0, 0,    0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(
+      Value(WEFT_MAP_ROUTES, key(1, {10, 9, 0, 0}, 16)),
+      Bytes({2,    0,    0, 0,                   // REMOTE
+             0xe9, 0x03, 0, 0,                   // vni 1001
+             2,    0,    0, 0,                   // nhop_count
+             0x02, 0xfe, 0, 0, 0,   0x01, 0, 0,  // gateway_mac, pad0
+             198,  18,   0, 2, 198, 18,   0, 3,  // hv2, lx1
+             0,    0,    0, 0, 0,   0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
   EXPECT_EQ(Value(WEFT_MAP_ROUTES, key(1, {10, 66, 0, 0}, 16)),
             Bytes({3, 0, 0, 0,  // BLACKHOLE
-                   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
+                   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
   EXPECT_EQ(Table(WEFT_MAP_ROUTES).entries.size(), 4u);  // not green's
 }
 
 TEST_F(TablesTest, SameStateSameBytes) {
   absl::StatusOr<NodeTables> again = BuildNodeTables(
-      state_, {.node = "hv1", .underlay_ifindex = 2, .underlay_mtu = 1500},
-      Resolve);
+      state_, {.node = "hv1", .underlay_ifindex = 2, .underlay_mtu = 1500}, Resolve);
   ASSERT_TRUE(again.ok());
   ASSERT_EQ(again->tables.size(), tables_.tables.size());
   for (size_t i = 0; i < tables_.tables.size(); ++i) {
-    EXPECT_EQ(again->tables[i].entries, tables_.tables[i].entries)
-        << tables_.tables[i].map_name;
+    EXPECT_EQ(again->tables[i].entries, tables_.tables[i].entries) << tables_.tables[i].map_name;
   }
 }
 
 TEST_F(TablesTest, OtherNodeSeesItsOwnView) {
   absl::StatusOr<NodeTables> hv3 = BuildNodeTables(
-      state_, {.node = "hv3"},
-      [](const std::string& name) { return name == "vgreen1" ? 4u : 0u; });
+      state_, {.node = "hv3"}, [](const std::string& name) { return name == "vgreen1" ? 4u : 0u; });
   ASSERT_TRUE(hv3.ok()) << hv3.status();
   EXPECT_EQ(hv3->Find(WEFT_MAP_SEGMENTS)->entries.size(), 1u);
   EXPECT_EQ(hv3->Find(WEFT_MAP_EP_BY_IP)->entries.size(), 1u);
   EXPECT_EQ(hv3->Find(WEFT_MAP_ROUTES)->entries.size(), 2u);
-  EXPECT_EQ(hv3->Find(WEFT_MAP_VTEPS)->entries.count(Bytes({198, 18, 0, 1})),
-            1u);
-  EXPECT_EQ(hv3->Find(WEFT_MAP_VTEPS)->entries.count(Bytes({198, 18, 0, 4})),
-            0u);
+  EXPECT_EQ(hv3->Find(WEFT_MAP_VTEPS)->entries.count(Bytes({198, 18, 0, 1})), 1u);
+  EXPECT_EQ(hv3->Find(WEFT_MAP_VTEPS)->entries.count(Bytes({198, 18, 0, 4})), 0u);
 }
 
 TEST_F(TablesTest, UnknownOrForeignNodeIsAnError) {

@@ -77,9 +77,7 @@ TEST(ValidateTest, BaseIsValid) {
   EXPECT_TRUE(status.ok()) << status;
 }
 
-TEST(ValidateTest, EmptyStateIsValid) {
-  EXPECT_TRUE(ValidateState(State{}).ok());
-}
+TEST(ValidateTest, EmptyStateIsValid) { EXPECT_TRUE(ValidateState(State{}).ok()); }
 
 TEST(ValidateTest, EdgesThatAreAllowed) {
   const std::function<void(State&)> allowed[] = {
@@ -107,17 +105,15 @@ TEST(ValidateTest, EdgesThatAreAllowed) {
       [](State& s) { s.policies[0].rules[1].icmp_type.reset(); },
       [](State& s) { s.policies[0].priority = 0; },
       [](State& s) {
-        s.policies[0].rules[0].peer_cidrs = {Prefix(0, 0),
-                                             Prefix(Ip("10.0.1.10"), 32)};
+        s.policies[0].rules[0].peer_cidrs = {Prefix(0, 0), Prefix(Ip("10.0.1.10"), 32)};
       },
       [](State& s) { s.policies[0].applied_to_groups.clear(); },
       [](State& s) { s.policies[0].applied_to_endpoints.clear(); },
       [](State& s) { s.policies[0].rules.clear(); },
+      [](State& s) { s.policies[0].rules.resize(WEFT_MAX_RULES - s.policies[1].rules.size()); },
       [](State& s) {
-        s.policies[0].rules.resize(WEFT_MAX_RULES -
-                                   s.policies[1].rules.size());
+        s.endpoints[0].groups = {"web", "db"};
       },
-      [](State& s) { s.endpoints[0].groups = {"web", "db"}; },
   };
   for (const auto& mutate : allowed) {
     State state = Base();
@@ -144,141 +140,112 @@ TEST_P(ValidateRuleTest, ReportsObjectAndField) {
   GetParam().mutate(state);
   absl::Status status = ValidateState(state);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
-  EXPECT_THAT(
-      std::string(status.message()),
-      HasSubstr(absl::StrCat(GetParam().object, ": field \"", GetParam().field,
-                             "\": ", GetParam().what)));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr(absl::StrCat(GetParam().object, ": field \"", GetParam().field,
+                                     "\": ", GetParam().what)));
 }
 
 // Adds `count` endpoints on hv1 in a /16 segment of a tenant of their own.
 void AddLocalEndpoints(State& s, int count) {
   s.tenants.push_back({"big", 9});
-  s.segments.push_back({"big", "big", 9, Prefix(Ip("10.128.0.0"), 16),
-                        Ip("10.128.0.1"), Mac("02:fe:00:00:00:09")});
+  s.segments.push_back(
+      {"big", "big", 9, Prefix(Ip("10.128.0.0"), 16), Ip("10.128.0.1"), Mac("02:fe:00:00:00:09")});
   for (int i = 0; i < count; ++i) {
     const uint32_t n = i + 2;
     s.endpoints.push_back(
         {absl::StrCat("big-", i), "big", Ip("10.128.0.0") + n,
-         MacAddress{0x02, 0, 0, 0, static_cast<uint8_t>(n >> 8),
-                    static_cast<uint8_t>(n)},
-         "hv1", absl::StrCat("b", i)});
+         MacAddress{0x02, 0, 0, 0, static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)}, "hv1",
+         absl::StrCat("b", i)});
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Capacity, ValidateRuleTest,
     testing::Values(
-        Case{"nodes", [](State& s) { s.nodes.resize(WEFT_MAX_VTEPS + 1); },
-             "state", "nodes",
+        Case{"nodes", [](State& s) { s.nodes.resize(WEFT_MAX_VTEPS + 1); }, "state", "nodes",
              "4097 nodes exceed the datapath's capacity of 4096"},
-        Case{"segments",
-             [](State& s) { s.segments.resize(WEFT_MAX_SEGMENTS + 1); },
-             "state", "segments",
-             "16385 segments exceed the datapath's capacity of 16384"},
-        Case{"endpoints",
-             [](State& s) { s.endpoints.resize(WEFT_MAX_ENDPOINTS + 1); },
-             "state", "endpoints",
-             "131073 endpoints exceed the datapath's capacity of 131072"},
+        Case{"segments", [](State& s) { s.segments.resize(WEFT_MAX_SEGMENTS + 1); }, "state",
+             "segments", "16385 segments exceed the datapath's capacity of 16384"},
+        Case{"endpoints", [](State& s) { s.endpoints.resize(WEFT_MAX_ENDPOINTS + 1); }, "state",
+             "endpoints", "131073 endpoints exceed the datapath's capacity of 131072"},
         Case{"routes count connected ones",
-             [](State& s) {
-               s.routes.resize(WEFT_MAX_ROUTES - s.segments.size() + 1);
-             },
-             "state", "routes",
+             [](State& s) { s.routes.resize(WEFT_MAX_ROUTES - s.segments.size() + 1); }, "state",
+             "routes",
              "65537 routes (counting one connected route per segment) exceed "
              "the datapath's capacity of 65536"},
         // hv1 has two interfaces already: the 4095th new one is too many.
-        Case{"local interfaces",
-             [](State& s) { AddLocalEndpoints(s, WEFT_MAX_LOCAL_IFACES); },
-             "endpoint \"big-4094\"", "node",
-             "node \"hv1\" has more than 4096 interfaces"}));
+        Case{"local interfaces", [](State& s) { AddLocalEndpoints(s, WEFT_MAX_LOCAL_IFACES); },
+             "endpoint \"big-4094\"", "node", "node \"hv1\" has more than 4096 interfaces"}));
 
 INSTANTIATE_TEST_SUITE_P(
     Nodes, ValidateRuleTest,
-    testing::Values(Case{"name empty", [](State& s) { s.nodes[1].name = ""; },
-                         "node #1", "name", "is empty"},
-                    Case{"name unique",
-                         [](State& s) { s.nodes[1].name = "hv1"; },
-                         "node \"hv1\"", "name", "another node has this name"},
-                    Case{"vtep nonzero", [](State& s) { s.nodes[1].vtep = 0; },
-                         "node \"hv2\"", "vtep", "must not be 0.0.0.0"},
-                    Case{"vtep unique",
-                         [](State& s) { s.nodes[2].vtep = s.nodes[0].vtep; },
-                         "node \"lx1\"", "vtep",
-                         "198.18.0.1 is already the VTEP of node \"hv1\""}));
+    testing::Values(
+        Case{"name empty", [](State& s) { s.nodes[1].name = ""; }, "node #1", "name", "is empty"},
+        Case{"name unique", [](State& s) { s.nodes[1].name = "hv1"; }, "node \"hv1\"", "name",
+             "another node has this name"},
+        Case{"vtep nonzero", [](State& s) { s.nodes[1].vtep = 0; }, "node \"hv2\"", "vtep",
+             "must not be 0.0.0.0"},
+        Case{"vtep unique", [](State& s) { s.nodes[2].vtep = s.nodes[0].vtep; }, "node \"lx1\"",
+             "vtep", "198.18.0.1 is already the VTEP of node \"hv1\""}));
 
 INSTANTIATE_TEST_SUITE_P(
     Tenants, ValidateRuleTest,
-    testing::Values(
-        Case{"name empty", [](State& s) { s.tenants[1].name = ""; },
-             "tenant #1", "name", "is empty"},
-        Case{"name unique", [](State& s) { s.tenants[1].name = "blue"; },
-             "tenant \"blue\"", "name", "another tenant has this name"},
-        Case{"id nonzero", [](State& s) { s.tenants[1].id = 0; },
-             "tenant \"red\"", "id", "must not be 0"},
-        Case{"id unique", [](State& s) { s.tenants[1].id = 1; },
-             "tenant \"red\"", "id", "id 1 is already tenant \"blue\"'s"}));
+    testing::Values(Case{"name empty", [](State& s) { s.tenants[1].name = ""; }, "tenant #1",
+                         "name", "is empty"},
+                    Case{"name unique", [](State& s) { s.tenants[1].name = "blue"; },
+                         "tenant \"blue\"", "name", "another tenant has this name"},
+                    Case{"id nonzero", [](State& s) { s.tenants[1].id = 0; }, "tenant \"red\"",
+                         "id", "must not be 0"},
+                    Case{"id unique", [](State& s) { s.tenants[1].id = 1; }, "tenant \"red\"", "id",
+                         "id 1 is already tenant \"blue\"'s"}));
 
 INSTANTIATE_TEST_SUITE_P(
     Segments, ValidateRuleTest,
     testing::Values(
-        Case{"name empty", [](State& s) { s.segments[1].name = ""; },
-             "segment #1", "name", "is empty"},
+        Case{"name empty", [](State& s) { s.segments[1].name = ""; }, "segment #1", "name",
+             "is empty"},
         Case{"name unique", [](State& s) { s.segments[1].name = "blue-web"; },
              "segment \"blue-web\"", "name", "another segment has this name"},
         Case{"tenant exists", [](State& s) { s.segments[1].tenant = "green"; },
              "segment \"blue-db\"", "tenant", "no tenant \"green\""},
-        Case{"vni nonzero", [](State& s) { s.segments[1].vni = 0; },
-             "segment \"blue-db\"", "vni", "VNI 0 is outside 1..16777215"},
-        Case{"vni 24 bits",
-             [](State& s) { s.segments[1].vni = WEFT_VNI_MAX + 1; },
-             "segment \"blue-db\"", "vni",
-             "VNI 16777216 is outside 1..16777215"},
-        Case{"vni unique in the fleet",
-             [](State& s) { s.segments[2].vni = 1001; }, "segment \"red-web\"",
-             "vni", "VNI 1001 is already segment \"blue-web\"'s"},
-        Case{
-            "subnet host bits",
-            [](State& s) { s.segments[1].subnet = Prefix(Ip("10.0.2.1"), 24); },
-            "segment \"blue-db\"", "subnet",
-            "10.0.2.1/24 has host bits set (the network is 10.0.2.0/24)"},
-        Case{"subnet length over 32",
-             [](State& s) { s.segments[1].subnet.length = 33; },
+        Case{"vni nonzero", [](State& s) { s.segments[1].vni = 0; }, "segment \"blue-db\"", "vni",
+             "VNI 0 is outside 1..16777215"},
+        Case{"vni 24 bits", [](State& s) { s.segments[1].vni = WEFT_VNI_MAX + 1; },
+             "segment \"blue-db\"", "vni", "VNI 16777216 is outside 1..16777215"},
+        Case{"vni unique in the fleet", [](State& s) { s.segments[2].vni = 1001; },
+             "segment \"red-web\"", "vni", "VNI 1001 is already segment \"blue-web\"'s"},
+        Case{"subnet host bits",
+             [](State& s) { s.segments[1].subnet = Prefix(Ip("10.0.2.1"), 24); },
+             "segment \"blue-db\"", "subnet",
+             "10.0.2.1/24 has host bits set (the network is 10.0.2.0/24)"},
+        Case{"subnet length over 32", [](State& s) { s.segments[1].subnet.length = 33; },
              "segment \"blue-db\"", "subnet", "prefix length 33 is over 32"},
         Case{"subnet at least /8",
              [](State& s) { s.segments[1].subnet = Prefix(Ip("10.0.0.0"), 7); },
              "segment \"blue-db\"", "subnet", "length /7 is outside /8../30"},
-        Case{
-            "subnet at most /30",
-            [](State& s) { s.segments[1].subnet = Prefix(Ip("10.0.2.0"), 31); },
-            "segment \"blue-db\"", "subnet", "length /31 is outside /8../30"},
-        Case{"gateway inside",
-             [](State& s) { s.segments[1].gateway = Ip("10.0.3.1"); },
-             "segment \"blue-db\"", "gateway",
-             "10.0.3.1 is outside the subnet 10.0.2.0/24"},
-        Case{"gateway not network",
-             [](State& s) { s.segments[1].gateway = Ip("10.0.2.0"); },
+        Case{"subnet at most /30",
+             [](State& s) { s.segments[1].subnet = Prefix(Ip("10.0.2.0"), 31); },
+             "segment \"blue-db\"", "subnet", "length /31 is outside /8../30"},
+        Case{"gateway inside", [](State& s) { s.segments[1].gateway = Ip("10.0.3.1"); },
+             "segment \"blue-db\"", "gateway", "10.0.3.1 is outside the subnet 10.0.2.0/24"},
+        Case{"gateway not network", [](State& s) { s.segments[1].gateway = Ip("10.0.2.0"); },
              "segment \"blue-db\"", "gateway",
              "10.0.2.0 is the subnet's network or broadcast address"},
-        Case{"gateway not broadcast",
-             [](State& s) { s.segments[1].gateway = Ip("10.0.2.255"); },
+        Case{"gateway not broadcast", [](State& s) { s.segments[1].gateway = Ip("10.0.2.255"); },
              "segment \"blue-db\"", "gateway",
              "10.0.2.255 is the subnet's network or broadcast address"},
         Case{"gateway_mac not multicast",
-             [](State& s) {
-               s.segments[1].gateway_mac = Mac("01:00:5e:00:00:01");
-             },
+             [](State& s) { s.segments[1].gateway_mac = Mac("01:00:5e:00:00:01"); },
              "segment \"blue-db\"", "gateway_mac",
              "01:00:5e:00:00:01 is not a unicast MAC address"},
-        Case{"gateway_mac not zero",
-             [](State& s) { s.segments[1].gateway_mac = MacAddress{}; },
+        Case{"gateway_mac not zero", [](State& s) { s.segments[1].gateway_mac = MacAddress{}; },
              "segment \"blue-db\"", "gateway_mac",
              "00:00:00:00:00:00 is not a unicast MAC address"},
-        Case{
-            "no overlap in a tenant",
-            [](State& s) { s.segments[1].subnet = Prefix(Ip("10.0.0.0"), 16); },
-            "segment \"blue-db\"", "subnet",
-            "10.0.0.0/16 overlaps segment \"blue-web\"'s 10.0.1.0/24 in "
-            "tenant \"blue\""},
+        Case{"no overlap in a tenant",
+             [](State& s) { s.segments[1].subnet = Prefix(Ip("10.0.0.0"), 16); },
+             "segment \"blue-db\"", "subnet",
+             "10.0.0.0/16 overlaps segment \"blue-web\"'s 10.0.1.0/24 in "
+             "tenant \"blue\""},
         // The later segment is blamed even when it sorts first.
         Case{"no overlap, later blamed",
              [](State& s) {
@@ -292,61 +259,44 @@ INSTANTIATE_TEST_SUITE_P(
 INSTANTIATE_TEST_SUITE_P(
     Endpoints, ValidateRuleTest,
     testing::Values(
-        Case{"name empty", [](State& s) { s.endpoints[1].name = ""; },
-             "endpoint #1", "name", "is empty"},
-        Case{"name unique",
-             [](State& s) { s.endpoints[1].name = "blue-web-1"; },
-             "endpoint \"blue-web-1\"", "name",
-             "another endpoint has this name"},
-        Case{"segment exists",
-             [](State& s) { s.endpoints[1].segment = "nowhere"; },
+        Case{"name empty", [](State& s) { s.endpoints[1].name = ""; }, "endpoint #1", "name",
+             "is empty"},
+        Case{"name unique", [](State& s) { s.endpoints[1].name = "blue-web-1"; },
+             "endpoint \"blue-web-1\"", "name", "another endpoint has this name"},
+        Case{"segment exists", [](State& s) { s.endpoints[1].segment = "nowhere"; },
              "endpoint \"blue-web-2\"", "segment", "no segment \"nowhere\""},
         Case{"node exists", [](State& s) { s.endpoints[1].node = "hv9"; },
              "endpoint \"blue-web-2\"", "node", "no node \"hv9\""},
-        Case{"ip inside subnet",
-             [](State& s) { s.endpoints[1].ip = Ip("10.0.2.11"); },
+        Case{"ip inside subnet", [](State& s) { s.endpoints[1].ip = Ip("10.0.2.11"); },
              "endpoint \"blue-web-2\"", "ip",
              "10.0.2.11 is outside segment \"blue-web\"'s subnet 10.0.1.0/24"},
-        Case{"ip not network",
-             [](State& s) { s.endpoints[1].ip = Ip("10.0.1.0"); },
+        Case{"ip not network", [](State& s) { s.endpoints[1].ip = Ip("10.0.1.0"); },
              "endpoint \"blue-web-2\"", "ip",
              "10.0.1.0 is the subnet's network or broadcast address"},
-        Case{"ip not broadcast",
-             [](State& s) { s.endpoints[1].ip = Ip("10.0.1.255"); },
+        Case{"ip not broadcast", [](State& s) { s.endpoints[1].ip = Ip("10.0.1.255"); },
              "endpoint \"blue-web-2\"", "ip",
              "10.0.1.255 is the subnet's network or broadcast address"},
-        Case{"ip not gateway",
-             [](State& s) { s.endpoints[1].ip = Ip("10.0.1.1"); },
-             "endpoint \"blue-web-2\"", "ip",
-             "10.0.1.1 is the segment's gateway address"},
-        Case{"ip unique in tenant",
-             [](State& s) { s.endpoints[1].ip = Ip("10.0.1.10"); },
+        Case{"ip not gateway", [](State& s) { s.endpoints[1].ip = Ip("10.0.1.1"); },
+             "endpoint \"blue-web-2\"", "ip", "10.0.1.1 is the segment's gateway address"},
+        Case{"ip unique in tenant", [](State& s) { s.endpoints[1].ip = Ip("10.0.1.10"); },
              "endpoint \"blue-web-2\"", "ip",
              "10.0.1.10 is already endpoint \"blue-web-1\"'s in tenant "
              "\"blue\""},
-        Case{"mac unicast",
-             [](State& s) { s.endpoints[1].mac = Mac("ff:ff:ff:ff:ff:ff"); },
-             "endpoint \"blue-web-2\"", "mac",
-             "ff:ff:ff:ff:ff:ff is not a unicast MAC address"},
-        Case{"mac unique in segment",
-             [](State& s) { s.endpoints[1].mac = s.endpoints[0].mac; },
+        Case{"mac unicast", [](State& s) { s.endpoints[1].mac = Mac("ff:ff:ff:ff:ff:ff"); },
+             "endpoint \"blue-web-2\"", "mac", "ff:ff:ff:ff:ff:ff is not a unicast MAC address"},
+        Case{"mac unique in segment", [](State& s) { s.endpoints[1].mac = s.endpoints[0].mac; },
              "endpoint \"blue-web-2\"", "mac",
              "02:00:00:01:01:10 is already endpoint \"blue-web-1\"'s in "
              "segment \"blue-web\""},
-        Case{"no interface on a foreign node",
-             [](State& s) { s.endpoints[3].interface = "vlx"; },
-             "endpoint \"lx-vm\"", "interface",
-             "node \"lx1\" is foreign (runs no Weft agent)"},
-        Case{"interface on a Weft node",
-             [](State& s) { s.endpoints[1].interface = ""; },
-             "endpoint \"blue-web-2\"", "interface",
-             "is required on Weft node \"hv2\""},
+        Case{"no interface on a foreign node", [](State& s) { s.endpoints[3].interface = "vlx"; },
+             "endpoint \"lx-vm\"", "interface", "node \"lx1\" is foreign (runs no Weft agent)"},
+        Case{"interface on a Weft node", [](State& s) { s.endpoints[1].interface = ""; },
+             "endpoint \"blue-web-2\"", "interface", "is required on Weft node \"hv2\""},
         Case{"interface name length",
              [](State& s) { s.endpoints[1].interface = "0123456789abcdef"; },
              "endpoint \"blue-web-2\"", "interface",
              "\"0123456789abcdef\" is longer than 15 characters"},
-        Case{"interface unique on node",
-             [](State& s) { s.endpoints[4].interface = "vblue1"; },
+        Case{"interface unique on node", [](State& s) { s.endpoints[4].interface = "vblue1"; },
              "endpoint \"red-web-1\"", "interface",
              "\"vblue1\" on node \"hv1\" is already endpoint "
              "\"blue-web-1\"'s"}));
@@ -356,121 +306,94 @@ INSTANTIATE_TEST_SUITE_P(
     testing::Values(
         Case{"tenant exists", [](State& s) { s.routes[1].tenant = "green"; },
              "route \"green 10.66.0.0/16\"", "tenant", "no tenant \"green\""},
-        Case{"prefix host bits",
-             [](State& s) { s.routes[1].prefix = Prefix(Ip("10.66.0.1"), 16); },
+        Case{"prefix host bits", [](State& s) { s.routes[1].prefix = Prefix(Ip("10.66.0.1"), 16); },
              "route \"blue 10.66.0.1/16\"", "prefix",
              "10.66.0.1/16 has host bits set (the network is 10.66.0.0/16)"},
         Case{"prefix length", [](State& s) { s.routes[1].prefix.length = 33; },
-             "route \"blue 10.66.0.0/33\"", "prefix",
-             "prefix length 33 is over 32"},
-        Case{"blackhole or nodes",
-             [](State& s) { s.routes[1].blackhole = false; },
+             "route \"blue 10.66.0.0/33\"", "prefix", "prefix length 33 is over 32"},
+        Case{"blackhole or nodes", [](State& s) { s.routes[1].blackhole = false; },
              "route \"blue 10.66.0.0/16\"", "nodes", "ECMP group empty"},
-        Case{"not both blackhole and nodes",
-             [](State& s) { s.routes[1].nodes = {"hv1"}; },
-             "route \"blue 10.66.0.0/16\"", "nodes",
-             "a blackhole route has no next hops"},
-        Case{"no segment on a blackhole",
-             [](State& s) { s.routes[1].segment = "blue-web"; },
-             "route \"blue 10.66.0.0/16\"", "segment",
-             "a blackhole route has no segment"},
+        Case{"not both blackhole and nodes", [](State& s) { s.routes[1].nodes = {"hv1"}; },
+             "route \"blue 10.66.0.0/16\"", "nodes", "a blackhole route has no next hops"},
+        Case{"no segment on a blackhole", [](State& s) { s.routes[1].segment = "blue-web"; },
+             "route \"blue 10.66.0.0/16\"", "segment", "a blackhole route has no segment"},
         Case{"at most WEFT_ECMP_MAX nodes",
-             [](State& s) {
-               s.routes[0].nodes.resize(WEFT_ECMP_MAX + 1, "hv1");
-             },
-             "route \"blue 10.9.0.0/16\"", "nodes",
-             "9 next hops exceed the ECMP limit of 8"},
-        Case{"nodes exist",
-             [](State& s) { s.routes[0].nodes.push_back("hv9"); },
+             [](State& s) { s.routes[0].nodes.resize(WEFT_ECMP_MAX + 1, "hv1"); },
+             "route \"blue 10.9.0.0/16\"", "nodes", "9 next hops exceed the ECMP limit of 8"},
+        Case{"nodes exist", [](State& s) { s.routes[0].nodes.push_back("hv9"); },
              "route \"blue 10.9.0.0/16\"", "nodes", "no node \"hv9\""},
-        Case{"nodes distinct",
-             [](State& s) { s.routes[0].nodes.push_back("hv2"); },
-             "route \"blue 10.9.0.0/16\"", "nodes",
-             "node \"hv2\" is listed twice"},
+        Case{"nodes distinct", [](State& s) { s.routes[0].nodes.push_back("hv2"); },
+             "route \"blue 10.9.0.0/16\"", "nodes", "node \"hv2\" is listed twice"},
         Case{"segment required", [](State& s) { s.routes[0].segment = ""; },
-             "route \"blue 10.9.0.0/16\"", "segment",
-             "is required for a route to nodes"},
-        Case{"segment exists",
-             [](State& s) { s.routes[0].segment = "nowhere"; },
+             "route \"blue 10.9.0.0/16\"", "segment", "is required for a route to nodes"},
+        Case{"segment exists", [](State& s) { s.routes[0].segment = "nowhere"; },
              "route \"blue 10.9.0.0/16\"", "segment", "no segment \"nowhere\""},
-        Case{"segment of the same tenant",
-             [](State& s) { s.routes[0].segment = "red-web"; },
+        Case{"segment of the same tenant", [](State& s) { s.routes[0].segment = "red-web"; },
              "route \"blue 10.9.0.0/16\"", "segment",
              "segment \"red-web\" belongs to tenant \"red\", not \"blue\""},
-        Case{"tenant and prefix unique",
-             [](State& s) { s.routes[3].prefix = s.routes[0].prefix; },
+        Case{"tenant and prefix unique", [](State& s) { s.routes[3].prefix = s.routes[0].prefix; },
              "route \"blue 10.9.0.0/16\"", "prefix",
              "another route has the same tenant and prefix"},
-        Case{"not a connected subnet",
-             [](State& s) { s.routes[3].prefix = s.segments[1].subnet; },
+        Case{"not a connected subnet", [](State& s) { s.routes[3].prefix = s.segments[1].subnet; },
              "route \"blue 10.0.2.0/24\"", "prefix",
              "is segment \"blue-db\"'s subnet, already a connected route"}));
 
 INSTANTIATE_TEST_SUITE_P(
     Groups, ValidateRuleTest,
     testing::Values(
-        Case{"name empty", [](State& s) { s.groups[1].name = ""; }, "group #1",
-             "name", "is empty"},
-        Case{"tenant exists", [](State& s) { s.groups[1].tenant = "green"; },
-             "group \"db\"", "tenant", "no tenant \"green\""},
-        Case{"name unique in tenant",
-             [](State& s) { s.groups[1].name = "web"; }, "group \"web\"",
+        Case{"name empty", [](State& s) { s.groups[1].name = ""; }, "group #1", "name", "is empty"},
+        Case{"tenant exists", [](State& s) { s.groups[1].tenant = "green"; }, "group \"db\"",
+             "tenant", "no tenant \"green\""},
+        Case{"name unique in tenant", [](State& s) { s.groups[1].name = "web"; }, "group \"web\"",
              "name", "tenant \"blue\" already has a group of this name"},
         Case{"endpoint groups exist",
-             [](State& s) { s.endpoints[1].groups = {"web", "app"}; },
-             "endpoint \"blue-web-2\"", "groups",
-             "no group \"app\" in tenant \"blue\""},
+             [](State& s) {
+               s.endpoints[1].groups = {"web", "app"};
+             },
+             "endpoint \"blue-web-2\"", "groups", "no group \"app\" in tenant \"blue\""},
         // red has no "db": blue's does not count.
         Case{"endpoint groups of the endpoint's tenant",
-             [](State& s) { s.endpoints[4].groups = {"db"}; },
-             "endpoint \"red-web-1\"", "groups",
+             [](State& s) { s.endpoints[4].groups = {"db"}; }, "endpoint \"red-web-1\"", "groups",
              "no group \"db\" in tenant \"red\""},
         Case{"endpoint groups listed once",
-             [](State& s) { s.endpoints[1].groups = {"web", "web"}; },
-             "endpoint \"blue-web-2\"", "groups",
-             "group \"web\" is listed twice"}));
+             [](State& s) {
+               s.endpoints[1].groups = {"web", "web"};
+             },
+             "endpoint \"blue-web-2\"", "groups", "group \"web\" is listed twice"}));
 
 INSTANTIATE_TEST_SUITE_P(
     Policies, ValidateRuleTest,
     testing::Values(
         Case{"rules capacity",
              [](State& s) {
-               s.policies[0].rules.resize(WEFT_MAX_RULES + 1 -
-                                          s.policies[1].rules.size());
+               s.policies[0].rules.resize(WEFT_MAX_RULES + 1 - s.policies[1].rules.size());
              },
              "state", "policies",
              "too many rules for the configured capacity 10240 (10241 rules "
              "in all policies)"},
-        Case{"name empty", [](State& s) { s.policies[1].name = ""; },
-             "policy #1", "name", "is empty"},
-        Case{"name unique", [](State& s) { s.policies[1].name = "web-in"; },
-             "policy \"web-in\"", "name", "another policy has this name"},
+        Case{"name empty", [](State& s) { s.policies[1].name = ""; }, "policy #1", "name",
+             "is empty"},
+        Case{"name unique", [](State& s) { s.policies[1].name = "web-in"; }, "policy \"web-in\"",
+             "name", "another policy has this name"},
         Case{"tenant exists", [](State& s) { s.policies[1].tenant = "green"; },
              "policy \"red-out\"", "tenant", "no tenant \"green\""},
-        Case{"applied_to not empty",
-             [](State& s) { s.policies[1].applied_to_endpoints.clear(); },
-             "policy \"red-out\"", "applied_to",
-             "names no group and no endpoint"},
-        Case{"applied_to groups exist",
-             [](State& s) { s.policies[0].applied_to_groups = {"app"}; },
-             "policy \"web-in\"", "applied_to.groups",
-             "no group \"app\" in tenant \"blue\""},
+        Case{"applied_to not empty", [](State& s) { s.policies[1].applied_to_endpoints.clear(); },
+             "policy \"red-out\"", "applied_to", "names no group and no endpoint"},
+        Case{"applied_to groups exist", [](State& s) { s.policies[0].applied_to_groups = {"app"}; },
+             "policy \"web-in\"", "applied_to.groups", "no group \"app\" in tenant \"blue\""},
         Case{"applied_to groups of the tenant",
-             [](State& s) { s.policies[1].applied_to_groups = {"db"}; },
-             "policy \"red-out\"", "applied_to.groups",
-             "no group \"db\" in tenant \"red\""},
+             [](State& s) { s.policies[1].applied_to_groups = {"db"}; }, "policy \"red-out\"",
+             "applied_to.groups", "no group \"db\" in tenant \"red\""},
         Case{"applied_to groups once",
-             [](State& s) { s.policies[0].applied_to_groups = {"web", "web"}; },
-             "policy \"web-in\"", "applied_to.groups",
-             "group \"web\" is listed twice"},
-        Case{"applied_to endpoints exist",
-             [](State& s) { s.policies[0].applied_to_endpoints = {"vm9"}; },
-             "policy \"web-in\"", "applied_to.endpoints",
-             "no endpoint \"vm9\""},
-        Case{"applied_to endpoints of the tenant",
              [](State& s) {
-               s.policies[0].applied_to_endpoints = {"red-web-1"};
+               s.policies[0].applied_to_groups = {"web", "web"};
              },
+             "policy \"web-in\"", "applied_to.groups", "group \"web\" is listed twice"},
+        Case{"applied_to endpoints exist",
+             [](State& s) { s.policies[0].applied_to_endpoints = {"vm9"}; }, "policy \"web-in\"",
+             "applied_to.endpoints", "no endpoint \"vm9\""},
+        Case{"applied_to endpoints of the tenant",
+             [](State& s) { s.policies[0].applied_to_endpoints = {"red-web-1"}; },
              "policy \"web-in\"", "applied_to.endpoints",
              "endpoint \"red-web-1\" belongs to tenant \"red\", not "
              "\"blue\""},
@@ -485,74 +408,57 @@ INSTANTIATE_TEST_SUITE_P(
     Rules, ValidateRuleTest,
     testing::Values(
         Case{"direction valid",
-             [](State& s) {
-               s.policies[0].rules[2].direction = static_cast<RuleDirection>(7);
-             },
-             "policy \"web-in\": rule 2", "direction",
-             "is not ingress or egress"},
+             [](State& s) { s.policies[0].rules[2].direction = static_cast<RuleDirection>(7); },
+             "policy \"web-in\": rule 2", "direction", "is not ingress or egress"},
         Case{"peer cidr host bits",
-             [](State& s) {
-               s.policies[0].rules[0].peer_cidrs = {Prefix(Ip("10.0.2.1"), 24)};
-             },
+             [](State& s) { s.policies[0].rules[0].peer_cidrs = {Prefix(Ip("10.0.2.1"), 24)}; },
              "policy \"web-in\": rule 0", "peer.cidrs",
              "10.0.2.1/24 has host bits set (the network is 10.0.2.0/24)"},
         Case{"peer cidr length",
-             [](State& s) {
-               s.policies[0].rules[0].peer_cidrs = {Prefix(Ip("10.0.2.0"), 33)};
-             },
-             "policy \"web-in\": rule 0", "peer.cidrs",
-             "prefix length 33 is over 32"},
-        Case{"peer groups exist",
-             [](State& s) { s.policies[0].rules[0].peer_groups = {"app"}; },
-             "policy \"web-in\": rule 0", "peer.groups",
-             "no group \"app\" in tenant \"blue\""},
+             [](State& s) { s.policies[0].rules[0].peer_cidrs = {Prefix(Ip("10.0.2.0"), 33)}; },
+             "policy \"web-in\": rule 0", "peer.cidrs", "prefix length 33 is over 32"},
+        Case{"peer groups exist", [](State& s) { s.policies[0].rules[0].peer_groups = {"app"}; },
+             "policy \"web-in\": rule 0", "peer.groups", "no group \"app\" in tenant \"blue\""},
         Case{"peer groups of the tenant",
              [](State& s) { s.policies[1].rules[0].peer_groups = {"db"}; },
-             "policy \"red-out\": rule 0", "peer.groups",
-             "no group \"db\" in tenant \"red\""},
+             "policy \"red-out\": rule 0", "peer.groups", "no group \"db\" in tenant \"red\""},
         Case{"protocol valid",
-             [](State& s) {
-               s.policies[0].rules[2].protocol = static_cast<RuleProtocol>(9);
-             },
-             "policy \"web-in\": rule 2", "protocol",
-             "is not any, tcp, udp or icmp"},
+             [](State& s) { s.policies[0].rules[2].protocol = static_cast<RuleProtocol>(9); },
+             "policy \"web-in\": rule 2", "protocol", "is not any, tcp, udp or icmp"},
         Case{"ports not for any",
-             [](State& s) { s.policies[0].rules[2].ports = {{80, 80}}; },
-             "policy \"web-in\": rule 2", "ports",
-             "only for protocol tcp or udp"},
+             [](State& s) {
+               s.policies[0].rules[2].ports = {{80, 80}};
+             },
+             "policy \"web-in\": rule 2", "ports", "only for protocol tcp or udp"},
         Case{"ports not for icmp",
-             [](State& s) { s.policies[0].rules[1].ports = {{80, 80}}; },
-             "policy \"web-in\": rule 1", "ports",
-             "only for protocol tcp or udp"},
+             [](State& s) {
+               s.policies[0].rules[1].ports = {{80, 80}};
+             },
+             "policy \"web-in\": rule 1", "ports", "only for protocol tcp or udp"},
         Case{"range reversed",
-             [](State& s) { s.policies[0].rules[0].ports = {{90, 80}}; },
+             [](State& s) {
+               s.policies[0].rules[0].ports = {{90, 80}};
+             },
              "policy \"web-in\": rule 0", "ports", "range 90-80 is reversed"},
         Case{"port 0",
-             [](State& s) { s.policies[0].rules[0].ports = {{0, 80}}; },
-             "policy \"web-in\": rule 0", "ports",
-             "port 0 is outside 1..65535"},
-        Case{"port over 65535",
-             [](State& s) { s.policies[1].rules[0].ports = {{53, 65536}}; },
-             "policy \"red-out\": rule 0", "ports",
-             "port 65536 is outside 1..65535"},
-        Case{"icmp_type only for icmp",
-             [](State& s) { s.policies[0].rules[0].icmp_type = 8; },
-             "policy \"web-in\": rule 0", "icmp_type",
-             "only for protocol icmp"},
-        Case{"icmp_type not for any",
-             [](State& s) { s.policies[0].rules[2].icmp_type = 0; },
-             "policy \"web-in\": rule 2", "icmp_type",
-             "only for protocol icmp"},
-        Case{"icmp_type 0..255",
-             [](State& s) { s.policies[0].rules[1].icmp_type = 256; },
-             "policy \"web-in\": rule 1", "icmp_type",
-             "ICMP type 256 is outside 0..255"},
-        Case{"action valid",
              [](State& s) {
-               s.policies[0].rules[2].action = static_cast<RuleAction>(3);
+               s.policies[0].rules[0].ports = {{0, 80}};
              },
-             "policy \"web-in\": rule 2", "action",
-             "is not allow, deny or reject"}));
+             "policy \"web-in\": rule 0", "ports", "port 0 is outside 1..65535"},
+        Case{"port over 65535",
+             [](State& s) {
+               s.policies[1].rules[0].ports = {{53, 65536}};
+             },
+             "policy \"red-out\": rule 0", "ports", "port 65536 is outside 1..65535"},
+        Case{"icmp_type only for icmp", [](State& s) { s.policies[0].rules[0].icmp_type = 8; },
+             "policy \"web-in\": rule 0", "icmp_type", "only for protocol icmp"},
+        Case{"icmp_type not for any", [](State& s) { s.policies[0].rules[2].icmp_type = 0; },
+             "policy \"web-in\": rule 2", "icmp_type", "only for protocol icmp"},
+        Case{"icmp_type 0..255", [](State& s) { s.policies[0].rules[1].icmp_type = 256; },
+             "policy \"web-in\": rule 1", "icmp_type", "ICMP type 256 is outside 0..255"},
+        Case{"action valid",
+             [](State& s) { s.policies[0].rules[2].action = static_cast<RuleAction>(3); },
+             "policy \"web-in\": rule 2", "action", "is not allow, deny or reject"}));
 
 }  // namespace
 }  // namespace weft

@@ -26,9 +26,7 @@ YamlDoc ParseOk(const std::string& text) {
 std::vector<std::string> ItemTexts(const YamlDoc& doc, NodeId list) {
   std::vector<std::string> texts;
   for (NodeId item : doc.items(list)) {
-    texts.push_back(doc.kind(item) == Kind::kNull
-                        ? "<null>"
-                        : std::string(doc.scalar(item)));
+    texts.push_back(doc.kind(item) == Kind::kNull ? "<null>" : std::string(doc.scalar(item)));
   }
   return texts;
 }
@@ -47,8 +45,7 @@ nested:
   ASSERT_EQ(doc.entries(root).size(), 3u);
   EXPECT_EQ(doc.scalar(doc.entries(root)[0].key), "name");
   EXPECT_EQ(doc.scalar(*doc.Find(root, "name")), "hv1");
-  EXPECT_THAT(ItemTexts(doc, *doc.Find(root, "list")),
-              ElementsAre("a", "b c", "d"));
+  EXPECT_THAT(ItemTexts(doc, *doc.Find(root, "list")), ElementsAre("a", "b c", "d"));
 
   const NodeId nested = *doc.Find(root, "nested");
   ASSERT_EQ(doc.kind(nested), Kind::kSequence);
@@ -71,8 +68,7 @@ TEST(YamlDocTest, AccessorsOfTheWrongKindAreEmpty) {
 }
 
 TEST(YamlDocTest, CompactJson) {
-  const YamlDoc doc =
-      ParseOk(R"({"nodes":[{"name":"hv1","vtep":"198.18.0.1"}],"v":null})");
+  const YamlDoc doc = ParseOk(R"({"nodes":[{"name":"hv1","vtep":"198.18.0.1"}],"v":null})");
   const NodeId nodes = *doc.Find(doc.root(), "nodes");
   const NodeId node = doc.items(nodes)[0];
   EXPECT_EQ(doc.scalar(*doc.Find(node, "vtep")), "198.18.0.1");
@@ -80,16 +76,13 @@ TEST(YamlDocTest, CompactJson) {
 }
 
 TEST(YamlDocTest, NullIsAnUntaggedPlainScalar) {
-  const YamlDoc doc =
-      ParseOk("[~, null, Null, NULL, '', \"null\", '~', !!str null, nULL, 0]");
-  EXPECT_THAT(ItemTexts(doc, doc.root()),
-              ElementsAre("<null>", "<null>", "<null>", "<null>", "", "null",
-                          "~", "null", "nULL", "0"));
+  const YamlDoc doc = ParseOk("[~, null, Null, NULL, '', \"null\", '~', !!str null, nULL, 0]");
+  EXPECT_THAT(ItemTexts(doc, doc.root()), ElementsAre("<null>", "<null>", "<null>", "<null>", "",
+                                                      "null", "~", "null", "nULL", "0"));
   // Nothing at all after the indicator: an empty plain scalar.
   const YamlDoc block = ParseOk("a:\nb:\n  -\n  - x\n");
   EXPECT_EQ(block.kind(*block.Find(block.root(), "a")), Kind::kNull);
-  EXPECT_THAT(ItemTexts(block, *block.Find(block.root(), "b")),
-              ElementsAre("<null>", "x"));
+  EXPECT_THAT(ItemTexts(block, *block.Find(block.root(), "b")), ElementsAre("<null>", "x"));
 }
 
 TEST(YamlDocTest, ScalarsKeepTheirTextWhateverTheStyle) {
@@ -138,8 +131,7 @@ TEST(YamlDocTest, AnAliasIsTheNodeItsAnchorNames) {
       "names: [*n, *n]\n");
   const NodeId root = doc.root();
   EXPECT_EQ(*doc.Find(root, "copy"), *doc.Find(root, "base"));
-  EXPECT_THAT(ItemTexts(doc, *doc.Find(root, "names")),
-              ElementsAre("hv1", "hv1"));
+  EXPECT_THAT(ItemTexts(doc, *doc.Find(root, "names")), ElementsAre("hv1", "hv1"));
 }
 
 TEST(YamlDocTest, AnAnchorDefinedAgainNamesTheLaterNode) {
@@ -165,20 +157,19 @@ TEST_P(YamlDocErrorTest, SaysWhereAndWhat) {
 
 INSTANTIATE_TEST_SUITE_P(
     Errors, YamlDocErrorTest,
-    testing::Values(
-        BadCase{"nodes:\n  - {name: hv1,\n",
-                "3:1: did not find expected node content (while parsing a "
-                "flow node at 3:1)"},
-        BadCase{"a: 1\n b: 2\n", "2:3: mapping values are not allowed"},
-        BadCase{"a: [1, 2\n", "2:1: did not find expected ',' or ']'"},
-        BadCase{"a: *nowhere\n",
-                "1:4: alias *nowhere has no anchor &nowhere "
-                "before it"},
-        BadCase{"a: *b\nb: &b 1\n", "1:4: alias *b has no anchor &b before it"},
-        BadCase{"&a [1, *a]", "1:8: alias *a is inside the node it names"},
-        BadCase{"&a {k: [*a]}", "1:9: alias *a is inside the node it names"},
-        BadCase{"a: 1\n---\nb: 2\n", "2:1: a second document; one is expected"},
-        BadCase{"a: b\xff\n", "1:5: invalid"}));
+    testing::Values(BadCase{"nodes:\n  - {name: hv1,\n",
+                            "3:1: did not find expected node content (while parsing a "
+                            "flow node at 3:1)"},
+                    BadCase{"a: 1\n b: 2\n", "2:3: mapping values are not allowed"},
+                    BadCase{"a: [1, 2\n", "2:1: did not find expected ',' or ']'"},
+                    BadCase{"a: *nowhere\n",
+                            "1:4: alias *nowhere has no anchor &nowhere "
+                            "before it"},
+                    BadCase{"a: *b\nb: &b 1\n", "1:4: alias *b has no anchor &b before it"},
+                    BadCase{"&a [1, *a]", "1:8: alias *a is inside the node it names"},
+                    BadCase{"&a {k: [*a]}", "1:9: alias *a is inside the node it names"},
+                    BadCase{"a: 1\n---\nb: 2\n", "2:1: a second document; one is expected"},
+                    BadCase{"a: b\xff\n", "1:5: invalid"}));
 
 }  // namespace
 }  // namespace weft
