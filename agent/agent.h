@@ -1,6 +1,6 @@
 // weft-agent's core: keeps one node's datapath equal to the desired state.
-// Standalone mode for now: the state comes from a YAML file (reloaded on
-// request); the gRPC sync stream will feed the same Reconcile().
+// The state comes from a YAML file (standalone mode, reloaded on SIGHUP) or
+// from the controller's sync stream; both feed the same Reconcile().
 #ifndef WEFT_AGENT_AGENT_H_
 #define WEFT_AGENT_AGENT_H_
 

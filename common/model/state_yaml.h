@@ -1,5 +1,5 @@
 // The desired state as a YAML file (schema: the fields of state.h, by the
-// same names; see tests/unit/state_yaml_test.cc for a full example).
+// same names; see tests/unit/common/state_yaml_test.cc for a full example).
 // Unknown and repeated fields are errors, so a typo cannot silently drop a
 // setting.
 #ifndef WEFT_COMMON_MODEL_STATE_YAML_H_

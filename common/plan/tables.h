@@ -1,7 +1,7 @@
 // What the datapath maps of one node should hold, computed from the desired
-// state. Pure: no BPF calls, so it is unit-tested without root. The map
-// writer (map_sync.h) turns the difference between this and the live maps
-// into ordered writes.
+// state. Pure: no BPF calls, so it is unit-tested without root. The loader
+// (Datapath::Apply, agent/datapath/) turns the difference between this and
+// the live maps into ordered writes.
 #ifndef WEFT_COMMON_PLAN_TABLES_H_
 #define WEFT_COMMON_PLAN_TABLES_H_
 

@@ -1,4 +1,4 @@
-// The weft.v1 protos <-> the model (agent/model/state.h). Addresses travel as
+// The weft.v1 protos <-> the model (common/model/state.h). Addresses travel as
 // text, parsed by net_format.h exactly as the YAML state file is, so an error
 // names object and field the same way: `segment "blue-web": field "subnet":
 // "10.0.1.0/33" is not an IPv4 prefix`.
@@ -16,7 +16,7 @@ namespace weft {
 
 // Parses only (like ParseStateYaml): the result may still break the rules of
 // ValidateState. Errors are InvalidArgument `<object>: field "<field>": ...`.
-// Converts the parts of one state (an update's, agent/sync/chunk.h) one at
+// Converts the parts of one state (an update's, common/wire/chunk.h) one at
 // a time, their lists concatenated in order, so that each part's protobuf
 // can go as soon as it is converted. The version is the first part's. The
 // first error sticks; later parts are skipped.
