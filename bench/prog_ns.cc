@@ -58,6 +58,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -463,38 +464,49 @@ std::vector<int> ParseInts(const std::string& text) {
   return out;
 }
 
-int Main(int argc, char** argv) {
+struct Options {
   int iterations = 20000;
   int cpu = 0;
   bool json = false;
-  std::string suite = "base";
+  bool base_suite = true;  // the datapath cases
+  bool fw_suite = false;   // new and established flows at fw_rules rules
   std::vector<int> fw_rules = {10, 100, 1000, 10000};
+};
+
+std::optional<Options> ParseOptions(int argc, char** argv) {
+  Options o;
+  std::string suite = "base";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--iterations" && i + 1 < argc)
-      iterations = std::atoi(argv[++i]);
+      o.iterations = std::atoi(argv[++i]);
     else if (a == "--cpu" && i + 1 < argc)
-      cpu = std::atoi(argv[++i]);
+      o.cpu = std::atoi(argv[++i]);
     else if (a == "--json")
-      json = true;
+      o.json = true;
     else if (a == "--suite" && i + 1 < argc)
       suite = argv[++i];
     else if (a == "--fw-rules" && i + 1 < argc)
-      fw_rules = ParseInts(argv[++i]);
+      o.fw_rules = ParseInts(argv[++i]);
     else {
       std::fprintf(stderr,
                    "usage: %s [--iterations N] [--cpu C] [--json] [--suite base|firewall|all] "
                    "[--fw-rules 10,100,1000,10000]\n",
                    argv[0]);
-      return 2;
+      return std::nullopt;
     }
   }
   if (suite != "base" && suite != "firewall" && suite != "all")
     Die("--suite: base, firewall or all");
-  const bool base_suite = suite != "firewall", fw_suite = suite != "base";
-  if (iterations < 100) Die("--iterations must be >= 100");
-  if (geteuid() != 0) Die("needs root (BPF_PROG_TEST_RUN, a private network namespace)");
+  o.base_suite = suite != "firewall";
+  o.fw_suite = suite != "base";
+  if (o.iterations < 100) Die("--iterations must be >= 100");
+  return o;
+}
 
+// A private network namespace with the underlay and two VM interfaces, on one CPU.
+void EnterBenchNamespace(int cpu) {
+  if (geteuid() != 0) Die("needs root (BPF_PROG_TEST_RUN, a private network namespace)");
   if (unshare(CLONE_NEWNET) != 0)
     Die(std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno));
   if (cpu >= 0) {
@@ -512,7 +524,10 @@ int Main(int argc, char** argv) {
     Sh(std::string("ip link add ") + n + " mtu 1450 type veth peer name " + n + "p");
     Sh(std::string("ip link set ") + n + "p up && ip link set " + n + " up");
   }
+}
 
+// The datapath loaded with BenchState's tables for hv1.
+std::unique_ptr<Datapath> LoadBenchDatapath() {
   State state = BenchState();
   if (absl::Status s = ValidateState(state); !s.ok()) Die("ValidateState: " + s.ToString());
   NodeSettings settings;
@@ -525,12 +540,16 @@ int Main(int argc, char** argv) {
   auto dp = Datapath::Load("");
   if (!dp.ok()) Die("Datapath::Load: " + dp.status().ToString());
   if (absl::Status s = (*dp)->Apply(*tables); !s.ok()) Die("Apply: " + s.ToString());
+  return *std::move(dp);
+}
 
+// The empty programs (the harness's own cost) first, then the datapath's cases.
+std::vector<Case> BaseCases(const Datapath& dp) {
   const int empty_xdp = LoadRaw(BPF_PROG_TYPE_XDP, kXdpPass);
   const int empty_tc = LoadRaw(BPF_PROG_TYPE_SCHED_CLS, kTcOk);
-  const int xdp = (*dp)->UnderlayXdpProgramFd();
-  const int ultc = (*dp)->UnderlayTcProgramFd();
-  const int vm = (*dp)->VmProgramFd();
+  const int xdp = dp.UnderlayXdpProgramFd();
+  const int ultc = dp.UnderlayTcProgramFd();
+  const int vm = dp.VmProgramFd();
 
   const Bytes host_udp = SmallUdp(kUl0Mac, kHv2Mac, "198.18.0.2", "198.18.0.1");
   const Bytes dec_small = FromHv2(1001, SmallUdp(kVm1Mac, kR1Mac, "10.0.1.11", "10.0.1.10"));
@@ -540,7 +559,9 @@ int Main(int argc, char** argv) {
   const Bytes encr_big = BigTcp(kGwMac, kVm1Mac, "10.0.1.10", "10.0.2.22");
   const Bytes route_small = SmallUdp(kGwMac, kVm1Mac, "10.0.1.10", "10.0.2.20");
   const Bytes route_big = BigTcp(kGwMac, kVm1Mac, "10.0.1.10", "10.0.2.20");
-  std::vector<Case> cases = {
+  // One row per case reads better than one field per line.
+  // clang-format off
+  return {
       {"empty XDP program (XDP_PASS)", "xdp", empty_xdp, "ul0", dec_small, kXdpPass, -1, true},
       {"empty TC program (TC_ACT_OK)", "tc", empty_tc, "ul0", dec_small, kTcOk, -1, true},
       {"underlay: host's own UDP passes", "xdp", xdp, "ul0", host_udp, kXdpPass, WEFT_PASS_HOST,
@@ -564,77 +585,94 @@ int Main(int argc, char** argv) {
       {"VM: same-host route, 1464 B TCP", "tc", vm, "vm1", route_big, kTcRedirect,
        WEFT_DELIVER_LOCAL, false},
   };
+  // clang-format on
+}
 
-  if (!base_suite) cases.resize(2);  // the empty programs: the harness's cost
-  Runner runner(dp->get());
+void PrintJsonResult(const Result& r, double base) {
+  std::printf(
+      "{\"name\": \"%s\", \"hook\": \"%s\", \"bytes\": %zu, \"reason\": \"%s\", "
+      "\"p10\": %.0f, \"p50\": %.0f, \"p90\": %.0f, \"mean\": %.1f, "
+      "\"net_p50\": %.0f, \"amortised\": %.1f}",
+      r.name.c_str(), r.hook.c_str(), r.bytes, r.reason.c_str(), r.p10, r.p50, r.p90, r.mean,
+      r.p50 - base, r.amortised);
+}
+
+// `results` net of the empty programs' p50 (base_xdp / base_tc).
+void PrintJson(const Options& o, const std::vector<Result>& results,
+               const std::vector<FwResult>& fw, double base_xdp, double base_tc) {
+  std::printf("{\"iterations\": %d, \"cpu\": %d, \"empty_tc_p50\": %.0f, \"results\": [\n",
+              o.iterations, o.cpu, base_tc);
+  for (size_t i = 0; i < results.size(); ++i) {
+    const Result& r = results[i];
+    std::printf("  ");
+    PrintJsonResult(r, r.hook == "xdp" ? base_xdp : base_tc);
+    std::printf("%s\n", i + 1 < results.size() ? "," : "");
+  }
+  std::printf("], \"firewall\": [\n");
+  for (size_t i = 0; i < fw.size(); ++i) {
+    const FwResult& f = fw[i];
+    std::printf(
+        "  {\"rules\": %d, \"entries\": %zu, \"build_ms\": %.1f, \"apply_ms\": %.1f, "
+        "\"new\": ",
+        f.rules, f.entries, f.build_ms, f.apply_ms);
+    PrintJsonResult(f.new_flow, base_tc);
+    std::printf(", \"established\": ");
+    PrintJsonResult(f.established, base_tc);
+    std::printf("}%s\n", i + 1 < fw.size() ? "," : "");
+  }
+  std::printf("]}\n");
+}
+
+void PrintText(const Options& o, const std::vector<Result>& results,
+               const std::vector<FwResult>& fw, double base_xdp, double base_tc) {
+  std::printf(
+      "BPF_PROG_TEST_RUN, repeat=1 x %d calls, CPU %d; ns per packet "
+      "(kernel-reported duration)\n",
+      o.iterations, o.cpu);
+  std::printf("%-44s %-4s %6s %6s %6s %6s %8s %10s\n", "program / packet", "hook", "bytes", "p10",
+              "p50", "p90", "net p50", "repeat=N");
+  for (const Result& r : results) {
+    const double base = r.hook == "xdp" ? base_xdp : base_tc;
+    std::printf(
+        "%-44s %-4s %6zu %6.0f %6.0f %6.0f %8.0f %10s\n", r.name.c_str(), r.hook.c_str(), r.bytes,
+        r.p10, r.p50, r.p90, r.p50 - base,
+        r.amortised >= 0 ? std::to_string(static_cast<int>(r.amortised + 0.5)).c_str() : "-");
+  }
+  if (fw.empty()) return;
+  std::printf(
+      "\nfirewall, VM program, vm1 -> r1 TCP 5201, egress policy of vm1; the last "
+      "rule decides; ns per packet (empty TC p50 %.0f)\n",
+      base_tc);
+  std::printf("%7s %8s %9s %9s | %-28s | %-28s\n", "rules", "entries", "build ms", "apply ms",
+              "new flow p10/p50/p90 (net)", "established p10/p50/p90 (net)");
+  for (const FwResult& f : fw) {
+    std::printf("%7d %8zu %9.1f %9.1f | %5.0f %5.0f %5.0f (%5.0f) | %5.0f %5.0f %5.0f (%5.0f)\n",
+                f.rules, f.entries, f.build_ms, f.apply_ms, f.new_flow.p10, f.new_flow.p50,
+                f.new_flow.p90, f.new_flow.p50 - base_tc, f.established.p10, f.established.p50,
+                f.established.p90, f.established.p50 - base_tc);
+  }
+}
+
+int Main(int argc, char** argv) {
+  const std::optional<Options> o = ParseOptions(argc, argv);
+  if (!o) return 2;
+  EnterBenchNamespace(o->cpu);
+  const std::unique_ptr<Datapath> dp = LoadBenchDatapath();
+  std::vector<Case> cases = BaseCases(*dp);
+  if (!o->base_suite) cases.resize(2);  // the empty programs: the harness's cost
+  Runner runner(dp.get());
   std::vector<Result> results;
-  for (const Case& c : cases) results.push_back(runner.Measure(c, iterations));
+  for (const Case& c : cases) results.push_back(runner.Measure(c, o->iterations));
   const double base_xdp = results[0].p50, base_tc = results[1].p50;
   std::vector<FwResult> fw;
-  if (fw_suite) {
-    for (int n : fw_rules) fw.push_back(MeasureFirewall(**dp, runner, n, iterations));
+  if (o->fw_suite) {
+    for (int n : o->fw_rules) fw.push_back(MeasureFirewall(*dp, runner, n, o->iterations));
   }
-  if (!base_suite) results.clear();
-  auto json_result = [&](const Result& r, double base) {
-    std::printf(
-        "{\"name\": \"%s\", \"hook\": \"%s\", \"bytes\": %zu, \"reason\": \"%s\", "
-        "\"p10\": %.0f, \"p50\": %.0f, \"p90\": %.0f, \"mean\": %.1f, "
-        "\"net_p50\": %.0f, \"amortised\": %.1f}",
-        r.name.c_str(), r.hook.c_str(), r.bytes, r.reason.c_str(), r.p10, r.p50, r.p90, r.mean,
-        r.p50 - base, r.amortised);
-  };
-
-  if (json) {
-    std::printf("{\"iterations\": %d, \"cpu\": %d, \"empty_tc_p50\": %.0f, \"results\": [\n",
-                iterations, cpu, base_tc);
-    for (size_t i = 0; i < results.size(); ++i) {
-      const Result& r = results[i];
-      std::printf("  ");
-      json_result(r, r.hook == "xdp" ? base_xdp : base_tc);
-      std::printf("%s\n", i + 1 < results.size() ? "," : "");
-    }
-    std::printf("], \"firewall\": [\n");
-    for (size_t i = 0; i < fw.size(); ++i) {
-      const FwResult& f = fw[i];
-      std::printf(
-          "  {\"rules\": %d, \"entries\": %zu, \"build_ms\": %.1f, \"apply_ms\": %.1f, "
-          "\"new\": ",
-          f.rules, f.entries, f.build_ms, f.apply_ms);
-      json_result(f.new_flow, base_tc);
-      std::printf(", \"established\": ");
-      json_result(f.established, base_tc);
-      std::printf("}%s\n", i + 1 < fw.size() ? "," : "");
-    }
-    std::printf("]}\n");
+  if (!o->base_suite) results.clear();
+  if (o->json) {
+    PrintJson(*o, results, fw, base_xdp, base_tc);
   } else {
-    std::printf(
-        "BPF_PROG_TEST_RUN, repeat=1 x %d calls, CPU %d; ns per packet "
-        "(kernel-reported duration)\n",
-        iterations, cpu);
-    std::printf("%-44s %-4s %6s %6s %6s %6s %8s %10s\n", "program / packet", "hook", "bytes", "p10",
-                "p50", "p90", "net p50", "repeat=N");
-    for (const Result& r : results) {
-      const double base = r.hook == "xdp" ? base_xdp : base_tc;
-      std::printf(
-          "%-44s %-4s %6zu %6.0f %6.0f %6.0f %8.0f %10s\n", r.name.c_str(), r.hook.c_str(), r.bytes,
-          r.p10, r.p50, r.p90, r.p50 - base,
-          r.amortised >= 0 ? std::to_string(static_cast<int>(r.amortised + 0.5)).c_str() : "-");
-    }
-    if (!fw.empty()) {
-      std::printf(
-          "\nfirewall, VM program, vm1 -> r1 TCP 5201, egress policy of vm1; the last "
-          "rule decides; ns per packet (empty TC p50 %.0f)\n",
-          base_tc);
-      std::printf("%7s %8s %9s %9s | %-28s | %-28s\n", "rules", "entries", "build ms", "apply ms",
-                  "new flow p10/p50/p90 (net)", "established p10/p50/p90 (net)");
-      for (const FwResult& f : fw) {
-        std::printf(
-            "%7d %8zu %9.1f %9.1f | %5.0f %5.0f %5.0f (%5.0f) | %5.0f %5.0f %5.0f (%5.0f)\n",
-            f.rules, f.entries, f.build_ms, f.apply_ms, f.new_flow.p10, f.new_flow.p50,
-            f.new_flow.p90, f.new_flow.p50 - base_tc, f.established.p10, f.established.p50,
-            f.established.p90, f.established.p50 - base_tc);
-      }
-    }
+    PrintText(*o, results, fw, base_xdp, base_tc);
   }
   return 0;
 }

@@ -17,16 +17,14 @@ Mac GetMac(const Bytes& b, size_t off) {
   return m;
 }
 
-}  // namespace
+// Each step reads one header at `off` into `p`, or says in p.error why it
+// cannot; `end` is where the IPv4 packet ends (Ethernet padding excluded).
 
-Parsed Parsed::Inner() const { return Parse(inner); }
-
-Parsed Parse(const Bytes& b) {
-  Parsed p;
-  p.raw = b;
+// The Ethernet header (and one VLAN tag); the offset of its payload, or 0.
+size_t ParseEthernet(const Bytes& b, Parsed& p) {
   if (b.size() < 14) {
     p.error = "short Ethernet header";
-    return p;
+    return 0;
   }
   EthView eth;
   eth.dst = GetMac(b, 0);
@@ -36,37 +34,39 @@ Parsed Parse(const Bytes& b) {
   if (eth.ethertype == kEthVlan) {
     if (b.size() < 18) {
       p.error = "short VLAN tag";
-      return p;
+      return 0;
     }
     eth.vlan = Get16(b, 14) & 0x0fff;
     eth.ethertype = Get16(b, 16);
     off = 18;
   }
   p.eth = eth;
+  return off;
+}
 
-  if (eth.ethertype == kEthArp) {
-    if (b.size() < off + 28) {
-      p.error = "short ARP";
-      return p;
-    }
-    ArpView a;
-    a.htype = Get16(b, off);
-    a.ptype = Get16(b, off + 2);
-    a.hlen = b[off + 4];
-    a.plen = b[off + 5];
-    a.op = Get16(b, off + 6);
-    a.sha = GetMac(b, off + 8);
-    a.spa = Get32(b, off + 14);
-    a.tha = GetMac(b, off + 18);
-    a.tpa = Get32(b, off + 24);
-    p.arp = a;
-    return p;
+void ParseArp(const Bytes& b, size_t off, Parsed& p) {
+  if (b.size() < off + 28) {
+    p.error = "short ARP";
+    return;
   }
-  if (eth.ethertype != kEthIpv4) return p;
+  ArpView a;
+  a.htype = Get16(b, off);
+  a.ptype = Get16(b, off + 2);
+  a.hlen = b[off + 4];
+  a.plen = b[off + 5];
+  a.op = Get16(b, off + 6);
+  a.sha = GetMac(b, off + 8);
+  a.spa = Get32(b, off + 14);
+  a.tha = GetMac(b, off + 18);
+  a.tpa = Get32(b, off + 24);
+  p.arp = a;
+}
 
+// The IPv4 header; false when what follows cannot be read.
+bool ParseIpv4Header(const Bytes& b, size_t off, Parsed& p) {
   if (b.size() < off + 20) {
     p.error = "short IPv4 header";
-    return p;
+    return false;
   }
   Ipv4View ip;
   ip.offset = off;
@@ -87,62 +87,94 @@ Parsed Parse(const Bytes& b) {
   const size_t hlen = ip.ihl * 4u;
   if (ip.ihl < 5 || b.size() < off + hlen) {
     p.error = "bad IPv4 header length";
-    return p;
+    return false;
   }
   ip.checksum_ok = InternetChecksum(&b[off], hlen) == 0;
   p.ipv4 = ip;
   if (ip.total_length < hlen || b.size() < off + ip.total_length) {
     p.error = "IPv4 total length beyond the frame";
+    return false;
+  }
+  return true;
+}
+
+void ParseUdp(const Bytes& b, size_t l4, size_t end, Parsed& p) {
+  if (end < l4 + 8) {
+    p.error = "short UDP header";
+    return;
+  }
+  UdpView u;
+  u.sport = Get16(b, l4);
+  u.dport = Get16(b, l4 + 2);
+  u.length = Get16(b, l4 + 4);
+  u.checksum = Get16(b, l4 + 6);
+  p.udp = u;
+  if (u.dport == kVxlanPort && end >= l4 + 16) {
+    VxlanView v;
+    v.flags = b[l4 + 8];
+    v.vni = Get32(b, l4 + 12) >> 8;
+    v.reserved_low = (Get32(b, l4 + 8) & 0x00ffffff) | (b[l4 + 15]);
+    p.vxlan = v;
+    p.inner.assign(b.begin() + l4 + 16, b.begin() + end);
+  }
+}
+
+void ParseTcp(const Bytes& b, size_t l4, size_t end, Parsed& p) {
+  if (end < l4 + 20) {
+    p.error = "short TCP header";
+    return;
+  }
+  TcpView t;
+  t.sport = Get16(b, l4);
+  t.dport = Get16(b, l4 + 2);
+  t.flags = b[l4 + 13];
+  p.tcp = t;
+}
+
+void ParseIcmp(const Bytes& b, size_t l4, size_t end, Parsed& p) {
+  if (end < l4 + 8) {
+    p.error = "short ICMP header";
+    return;
+  }
+  IcmpView c;
+  c.type = b[l4];
+  c.code = b[l4 + 1];
+  c.checksum = Get16(b, l4 + 2);
+  c.rest = Get32(b, l4 + 4);
+  c.checksum_ok = InternetChecksum(&b[l4], end - l4) == 0;
+  c.payload.assign(b.begin() + l4 + 8, b.begin() + end);
+  p.icmp = c;
+}
+
+}  // namespace
+
+Parsed Parse(const Bytes& b) {
+  Parsed p;
+  p.raw = b;
+  const size_t off = ParseEthernet(b, p);
+  if (off == 0) return p;
+  if (p.eth->ethertype == kEthArp) {
+    ParseArp(b, off, p);
     return p;
   }
-  const size_t end = off + ip.total_length;  // ignore Ethernet padding
-  if (ip.frag_offset != 0) return p;         // no L4 header here
-  const size_t l4 = off + hlen;
-
-  if (ip.proto == kProtoUdp) {
-    if (end < l4 + 8) {
-      p.error = "short UDP header";
-      return p;
-    }
-    UdpView u;
-    u.sport = Get16(b, l4);
-    u.dport = Get16(b, l4 + 2);
-    u.length = Get16(b, l4 + 4);
-    u.checksum = Get16(b, l4 + 6);
-    p.udp = u;
-    if (u.dport == kVxlanPort && end >= l4 + 16) {
-      VxlanView v;
-      v.flags = b[l4 + 8];
-      v.vni = Get32(b, l4 + 12) >> 8;
-      v.reserved_low = (Get32(b, l4 + 8) & 0x00ffffff) | (b[l4 + 15]);
-      p.vxlan = v;
-      p.inner.assign(b.begin() + l4 + 16, b.begin() + end);
-    }
-  } else if (ip.proto == kProtoTcp) {
-    if (end < l4 + 20) {
-      p.error = "short TCP header";
-      return p;
-    }
-    TcpView t;
-    t.sport = Get16(b, l4);
-    t.dport = Get16(b, l4 + 2);
-    t.flags = b[l4 + 13];
-    p.tcp = t;
-  } else if (ip.proto == kProtoIcmp) {
-    if (end < l4 + 8) {
-      p.error = "short ICMP header";
-      return p;
-    }
-    IcmpView c;
-    c.type = b[l4];
-    c.code = b[l4 + 1];
-    c.checksum = Get16(b, l4 + 2);
-    c.rest = Get32(b, l4 + 4);
-    c.checksum_ok = InternetChecksum(&b[l4], end - l4) == 0;
-    c.payload.assign(b.begin() + l4 + 8, b.begin() + end);
-    p.icmp = c;
+  if (p.eth->ethertype != kEthIpv4 || !ParseIpv4Header(b, off, p)) return p;
+  if (p.ipv4->frag_offset != 0) return p;  // no L4 header here
+  const size_t l4 = off + p.ipv4->ihl * 4u;
+  const size_t end = off + p.ipv4->total_length;
+  switch (p.ipv4->proto) {
+    case kProtoUdp:
+      ParseUdp(b, l4, end, p);
+      break;
+    case kProtoTcp:
+      ParseTcp(b, l4, end, p);
+      break;
+    case kProtoIcmp:
+      ParseIcmp(b, l4, end, p);
+      break;
   }
   return p;
 }
+
+Parsed Parsed::Inner() const { return Parse(inner); }
 
 }  // namespace weft::packet
