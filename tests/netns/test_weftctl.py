@@ -234,8 +234,9 @@ class WeftctlTest(LabTestCase):
 
 class WeftctlLargeStateTest(LabTestCase):
     """An answer longer than gRPC's 4 MiB default message: hv1 knows
-    100,000 endpoints more (of tenant A, on hv2), and weftctl lists them all,
-    as text and as JSON (the agent streams them in messages of 1 MiB)."""
+    100,000 endpoints more (of tenant A, on the foreign node lx1), and weftctl
+    lists them all, as text and as JSON (the agent streams them in messages
+    of 1 MiB)."""
 
     START_AGENTS = False
     WHOAMI = False
@@ -257,7 +258,7 @@ class WeftctlLargeStateTest(LabTestCase):
                 "name": f"big{k}", "segment": "a-big",
                 "ip": f"{ip >> 24}.{(ip >> 16) & 255}.{(ip >> 8) & 255}.{ip & 255}",
                 "mac": f"02:10:00:{(k >> 16) & 255:02x}:{(k >> 8) & 255:02x}:{k & 255:02x}",
-                "node": "hv2"})
+                "node": "lx1"})
         state_file = lab.write_state(state, path=os.path.join(lab.dir, "big-state.yaml"))
         cls.socket = os.path.join(lab.dir, "api", "hv1.sock")
         lab.start_agent("hv1", state_file=state_file, extra=["--api_socket", cls.socket],
