@@ -32,6 +32,30 @@ const std::map<std::string, std::set<std::string>>& Commands() {
   return *kCommands;
 }
 
+// The length of the UTF-8 sequence `text` starts with, 0 when it does not
+// start with one (a stray continuation byte, an overlong form, a surrogate,
+// beyond U+10FFFF, cut short); *code_point gets what it encodes.
+size_t Utf8Sequence(absl::string_view text, uint32_t* code_point) {
+  const uint8_t lead = text[0];
+  if (lead < 0x80) {
+    *code_point = lead;
+    return 1;
+  }
+  const size_t length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 0;
+  if (length == 0 || lead > 0xf4 || text.size() < length) return 0;
+  static constexpr uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
+  uint32_t cp = lead & (0x7f >> length);
+  for (size_t i = 1; i < length; ++i) {
+    const uint8_t b = text[i];
+    if ((b & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (b & 0x3f);
+  }
+  if (cp < kSmallest[length] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  *code_point = cp;
+  return length;
+}
+
+// An option's value, a number in 0..max; 0 when the option is absent.
 absl::StatusOr<uint32_t> Number(const Args& a, const std::string& opt, uint32_t max) {
   auto it = a.options.find(opt);
   if (it == a.options.end()) return 0;
@@ -121,6 +145,26 @@ absl::Status CheckTarget(const Args& args) {
 }  // namespace
 
 bool ForController(const std::string& command) { return command == "apply" || command == "get"; }
+
+std::string Printable(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    uint32_t cp = 0;
+    const size_t length = Utf8Sequence(text.substr(i), &cp);
+    const bool control = cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+    if (length != 0 && !control) {
+      out.append(text.data() + i, length);
+      i += length;
+      continue;
+    }
+    // Each byte of a control character, or the one byte that is not UTF-8.
+    for (const size_t end = i + std::max<size_t>(length, 1); i < end; ++i) {
+      absl::StrAppendFormat(&out, "\\x%02x", static_cast<uint8_t>(text[i]));
+    }
+  }
+  return out;
+}
 
 std::string Usage() {
   return "usage: weftctl [--socket PATH] [--json] COMMAND [options]\n"
@@ -290,11 +334,49 @@ absl::StatusOr<v1::MonitorRequest> MonitorRequestFrom(const Args& args) {
   return req;
 }
 
+absl::StatusOr<MonitorLimits> MonitorLimitsFrom(const Args& args) {
+  // Long enough for any watch; short enough that milliseconds stay exact.
+  constexpr double kMaxTimeoutSeconds = 1e6;
+  MonitorLimits limits;
+  ASSIGN_OR_RETURN(limits.count, Number(args, "--count", 0xffffffffu));
+  if (auto it = args.options.find("--timeout"); it != args.options.end()) {
+    double seconds = 0;
+    if (!absl::SimpleAtod(it->second, &seconds) || !(seconds > 0) || seconds > kMaxTimeoutSeconds) {
+      return absl::InvalidArgumentError(absl::StrCat("--timeout ", it->second,
+                                                     ": not a number of seconds above 0, up to ",
+                                                     kMaxTimeoutSeconds));
+    }
+    limits.timeout = absl::Milliseconds(static_cast<int64_t>(seconds * 1000));
+  }
+  return limits;
+}
+
+absl::Status CheckOptions(const Args& args) {
+  const std::string& command = args.command;
+  if (command == "endpoints" || command == "routes") return TenantFrom(args).status();
+  if (command == "conntrack") return ConntrackRequestFrom(args).status();
+  if (command == "trace") return TraceRequestFrom(args).status();
+  if (command == "monitor") {
+    RETURN_IF_ERROR(MonitorRequestFrom(args).status());
+    return MonitorLimitsFrom(args).status();
+  }
+  if (command == "get" && args.operands[0] == "realization") {
+    return RealizationRequestFrom(args).status();
+  }
+  return absl::OkStatus();
+}
+
 std::string FormatTable(const std::vector<std::string>& header,
                         const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::vector<std::string>> printable;
+  printable.reserve(rows.size());
+  for (const auto& row : rows) {
+    std::vector<std::string>& cells = printable.emplace_back();
+    for (const std::string& cell : row) cells.push_back(Printable(cell));
+  }
   std::vector<size_t> width(header.size());
   for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
-  for (const auto& row : rows) {
+  for (const auto& row : printable) {
     for (size_t i = 0; i < row.size() && i < width.size(); ++i) {
       width[i] = std::max(width[i], row[i].size());
     }
@@ -313,20 +395,20 @@ std::string FormatTable(const std::vector<std::string>& header,
     return s + "\n";
   };
   std::string out = line(header);
-  for (const auto& row : rows) out += line(row);
+  for (const auto& row : printable) out += line(row);
   return out;
 }
 
 std::string FormatStatus(const v1::StatusResponse& s) {
-  std::string out = absl::StrCat("node:              ", s.node(), "\n");
-  absl::StrAppend(&out, "mode:              ", s.mode());
+  std::string out = absl::StrCat("node:              ", Printable(s.node()), "\n");
+  absl::StrAppend(&out, "mode:              ", Printable(s.mode()));
   if (s.mode() == "controller") {
-    absl::StrAppend(&out, " (", s.controller(), ", ",
+    absl::StrAppend(&out, " (", Printable(s.controller()), ", ",
                     s.controller_connected() ? "connected" : "NOT connected", ")");
   }
   absl::StrAppend(&out, "\n", "applied version:   ", s.applied_version(),
                   s.has_state() ? "" : " (no state yet)", "\n");
-  absl::StrAppend(&out, "pins:              ", s.pin_dir(), "\n");
+  absl::StrAppend(&out, "pins:              ", Printable(s.pin_dir()), "\n");
   if (s.policy_maps()) {
     absl::StrAppend(&out, "policy:            slot ", s.policy_slot(), ", generation ",
                     s.policy_generation(), ", ", s.policy_rules(), " rules\n");
@@ -464,7 +546,7 @@ std::string FormatTrace(const v1::TraceResponse& r) {
     rows.push_back({"output:", Headers(r.output())});
   }
   std::string out;
-  for (const auto& row : rows) out += absl::StrFormat("%-14s%s\n", row[0], row[1]);
+  for (const auto& row : rows) out += absl::StrFormat("%-14s%s\n", row[0], Printable(row[1]));
   return out;
 }
 
@@ -481,7 +563,7 @@ std::string FormatEvent(const v1::Event& e) {
                     Rule(e.policy(), e.rule_number(), e.rule_index()), " gen ",
                     e.policy_generation());
   }
-  return s;
+  return Printable(s);
 }
 
 std::string ToJson(const google::protobuf::Message& m) {

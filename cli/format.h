@@ -5,10 +5,13 @@
 #define WEFT_CLI_FORMAT_H_
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "common/wire/credentials.h"
 #include "google/protobuf/message.h"
 #include "weft/v1/admin.pb.h"
@@ -38,12 +41,32 @@ std::string Usage();
 // apply and get go to the controller's Admin API; the rest to the agent.
 bool ForController(const std::string& command);
 
+// The values of the command's options, checked before anything is asked
+// (ParseArgs checks only which options there are): what the request
+// builders below would refuse, e.g. a number that is not one or is out of
+// range, naming the option. weftctl exits 2 on it, as on any usage error.
+absl::Status CheckOptions(const Args& args);
+
+// monitor's end: after --count events (0: no limit) or --timeout.
+struct MonitorLimits {
+  uint32_t count = 0;
+  std::optional<absl::Duration> timeout;
+};
+absl::StatusOr<MonitorLimits> MonitorLimitsFrom(const Args& args);
+
 absl::StatusOr<v1::ConntrackRequest> ConntrackRequestFrom(const Args& args);
 absl::StatusOr<v1::TraceRequest> TraceRequestFrom(const Args& args);
 absl::StatusOr<v1::MonitorRequest> MonitorRequestFrom(const Args& args);
 absl::StatusOr<uint32_t> TenantFrom(const Args& args);  // 0 when absent
 // get realization [VERSION]; no VERSION asks about the controller's current one.
 absl::StatusOr<v1::GetRealizationRequest> RealizationRequestFrom(const Args& args);
+
+// `text` from the agent or the controller (names, errors, labels), safe to
+// print on a terminal: control characters (C0 with newline and tab, DEL,
+// C1) and bytes that are not UTF-8 become \xNN, so no answer can move the
+// cursor, retitle the window, rewrite a line or fake another row. Every
+// formatter below passes such text through it (FormatTable: every cell).
+std::string Printable(absl::string_view text);
 
 // Columns padded to their widest cell, two spaces apart.
 std::string FormatTable(const std::vector<std::string>& header,

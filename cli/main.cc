@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "cli/admin.h"
 #include "cli/format.h"
 #include "common/base/status.h"
@@ -25,9 +26,15 @@ namespace {
 
 using Stub = v1::AgentApi::Stub;
 
+// The message may be the agent's or the controller's: printed escaped.
 int Fail(absl::string_view msg) {
-  std::fprintf(stderr, "weftctl: %s\n", std::string(msg).c_str());
+  std::fprintf(stderr, "weftctl: %s\n", Printable(msg).c_str());
   return 1;
+}
+
+int UsageError(const absl::Status& status) {
+  std::fprintf(stderr, "weftctl: %s\n%s", Printable(status.message()).c_str(), Usage().c_str());
+  return 2;
 }
 
 // --socket, or the only agent socket in /run/weft; the agent must answer
@@ -54,39 +61,62 @@ absl::StatusOr<std::string> AgentSocket(const Args& args) {
   return socket;
 }
 
+constexpr std::chrono::seconds kAnswerDeadline(10);
+
+template <typename Response, typename Format>
+void Print(const Args& args, const Response& r, const Format& format) {
+  std::fputs((args.json ? ToJson(r) : format(r)).c_str(), stdout);
+}
+
 // One request, one answer, printed as `format` has it or as JSON.
 template <typename Request, typename Response, typename Format>
 absl::Status Ask(const Args& args, Stub& stub,
                  grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
                  const Request& request, const Format& format) {
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  ctx.set_deadline(std::chrono::system_clock::now() + kAnswerDeadline);
   Response r;
   RETURN_IF_ERROR(FromGrpcStatus((stub.*rpc)(&ctx, request, &r)));
-  std::fputs((args.json ? ToJson(r) : format(r)).c_str(), stdout);
+  Print(args, r, format);
+  return absl::OkStatus();
+}
+
+// One request, a long answer in several messages (the agent's
+// answer_chunks.h): merged, they are the answer, printed as by Ask.
+template <typename Request, typename Response, typename Format>
+absl::Status AskLong(const Args& args, Stub& stub,
+                     std::unique_ptr<grpc::ClientReader<Response>> (Stub::*rpc)(
+                         grpc::ClientContext*, const Request&),
+                     const Request& request, const Format& format) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + kAnswerDeadline);
+  std::unique_ptr<grpc::ClientReader<Response>> reader = (stub.*rpc)(&ctx, request);
+  Response whole;
+  for (Response part; reader->Read(&part);) whole.MergeFrom(part);
+  RETURN_IF_ERROR(FromGrpcStatus(reader->Finish()));
+  Print(args, whole, format);
   return absl::OkStatus();
 }
 
 // Prints events as they come, until --count of them, --timeout or Ctrl-C.
 absl::Status Monitor(const Args& args, Stub& stub, const std::string& socket) {
   ASSIGN_OR_RETURN(const v1::MonitorRequest req, MonitorRequestFrom(args));
-  const long count = args.options.contains("--count") ? std::stol(args.options.at("--count")) : 0;
+  ASSIGN_OR_RETURN(const MonitorLimits limits, MonitorLimitsFrom(args));
   grpc::ClientContext ctx;
-  if (args.options.contains("--timeout")) {
+  if (limits.timeout) {
     ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::milliseconds(
-                         static_cast<long>(std::stod(args.options.at("--timeout")) * 1000)));
+                     absl::ToChronoMilliseconds(*limits.timeout));
   }
   auto reader = stub.Monitor(&ctx, req);
   reader->WaitForInitialMetadata();
   std::fprintf(stderr, "monitoring %s (Ctrl-C to stop)\n", socket.c_str());
   v1::Event e;
-  long seen = 0;
+  uint32_t seen = 0;
   while (reader->Read(&e)) {
     std::string line = args.json ? ToJson(e) : FormatEvent(e) + "\n";
     std::fputs(line.c_str(), stdout);
     std::fflush(stdout);
-    if (count && ++seen >= count) {
+    if (limits.count && ++seen >= limits.count) {
       ctx.TryCancel();
       break;
     }
@@ -113,17 +143,17 @@ absl::Status RunAgentCommand(const Args& args) {
     v1::EndpointsRequest req;
     ASSIGN_OR_RETURN(const uint32_t tenant, TenantFrom(args));
     req.set_tenant_id(tenant);
-    return Ask(args, *stub, &Stub::Endpoints, req, &FormatEndpoints);
+    return AskLong(args, *stub, &Stub::Endpoints, req, &FormatEndpoints);
   }
   if (command == "routes") {
     v1::RoutesRequest req;
     ASSIGN_OR_RETURN(const uint32_t tenant, TenantFrom(args));
     req.set_tenant_id(tenant);
-    return Ask(args, *stub, &Stub::Routes, req, &FormatRoutes);
+    return AskLong(args, *stub, &Stub::Routes, req, &FormatRoutes);
   }
   if (command == "conntrack") {
     ASSIGN_OR_RETURN(const v1::ConntrackRequest req, ConntrackRequestFrom(args));
-    return Ask(args, *stub, &Stub::Conntrack, req, &FormatConntrack);
+    return AskLong(args, *stub, &Stub::Conntrack, req, &FormatConntrack);
   }
   if (command == "counters") {
     const bool all = args.options.contains("--all");
@@ -154,15 +184,12 @@ absl::Status RunControllerCommand(const Args& args) {
 int main(int argc, char** argv) {
   using namespace weft::cli;
   absl::StatusOr<Args> args = ParseArgs(std::vector<std::string>(argv + 1, argv + argc));
-  if (!args.ok()) {
-    std::fprintf(stderr, "weftctl: %s\n%s", std::string(args.status().message()).c_str(),
-                 Usage().c_str());
-    return 2;
-  }
+  if (!args.ok()) return UsageError(args.status());
   if (args->command == "help") {
     std::fputs(Usage().c_str(), stdout);
     return 0;
   }
+  if (absl::Status options = CheckOptions(*args); !options.ok()) return UsageError(options);
   const absl::Status status =
       ForController(args->command) ? RunControllerCommand(*args) : RunAgentCommand(*args);
   if (!status.ok()) return Fail(status.message());

@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/agent.h"
+#include "agent/api/answer_chunks.h"
 #include "agent/api/names.h"
 #include "agent/api/trace.h"
 #include "agent/datapath/attach.h"
@@ -60,6 +61,23 @@ struct Subscriber {
   uint64_t lost = 0;
 };
 
+// Bounds of the API's concurrency: calls in progress at once (each holds a
+// gRPC thread; a monitor holds one as long as it runs), and calls at once
+// on one connection.
+constexpr int kMaxApiThreads = 64;
+constexpr int kMaxStreamsPerConnection = 16;
+
+// A long answer, in messages of bounded size (answer_chunks.h).
+template <typename Response, typename Entry>
+grpc::Status Send(Response answer,
+                  google::protobuf::RepeatedPtrField<Entry>* (Response::*entries)(),
+                  grpc::ServerWriter<Response>* writer) {
+  const bool sent = WriteInChunks(std::move(answer), entries, kMaxAnswerChunkBytes,
+                                  [writer](const Response& r) { return writer->Write(r); });
+  if (!sent) return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+  return grpc::Status::OK;
+}
+
 }  // namespace
 
 class ApiServer::Impl final : public v1::AgentApi::Service {
@@ -77,11 +95,11 @@ class ApiServer::Impl final : public v1::AgentApi::Service {
   grpc::Status Status(grpc::ServerContext*, const v1::StatusRequest*,
                       v1::StatusResponse* out) override;
   grpc::Status Endpoints(grpc::ServerContext*, const v1::EndpointsRequest* req,
-                         v1::EndpointsResponse* out) override;
+                         grpc::ServerWriter<v1::EndpointsResponse>* writer) override;
   grpc::Status Routes(grpc::ServerContext*, const v1::RoutesRequest* req,
-                      v1::RoutesResponse* out) override;
+                      grpc::ServerWriter<v1::RoutesResponse>* writer) override;
   grpc::Status Conntrack(grpc::ServerContext*, const v1::ConntrackRequest* req,
-                         v1::ConntrackResponse* out) override;
+                         grpc::ServerWriter<v1::ConntrackResponse>* writer) override;
   grpc::Status Counters(grpc::ServerContext*, const v1::CountersRequest*,
                         v1::CountersResponse* out) override;
   grpc::Status Policy(grpc::ServerContext*, const v1::PolicyRequest*,
@@ -140,6 +158,13 @@ absl::Status ApiServer::Impl::Listen() {
   }
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + o_.socket_path, grpc::InsecureServerCredentials());
+  // Only root connects, but even so clients that hold calls open (monitor
+  // streams) must not take a thread each without end: past the quota a call
+  // is refused (RESOURCE_EXHAUSTED) while the agent goes on.
+  grpc::ResourceQuota quota("weft-agent-api");
+  quota.SetMaxThreads(kMaxApiThreads);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
   builder.RegisterService(this);
   // Created 0600 (no window where others could connect), checked after.
   const mode_t old = umask(0177);
@@ -312,7 +337,7 @@ grpc::Status ApiServer::Impl::Status(grpc::ServerContext*, const v1::StatusReque
 }
 
 grpc::Status ApiServer::Impl::Endpoints(grpc::ServerContext*, const v1::EndpointsRequest* req,
-                                        v1::EndpointsResponse* out) {
+                                        grpc::ServerWriter<v1::EndpointsResponse>* writer) {
   const Agent::View v = Snapshot();
   const Names names(v);
   // The datapath's endpoints, named from the state.
@@ -366,20 +391,22 @@ grpc::Status ApiServer::Impl::Endpoints(grpc::ServerContext*, const v1::Endpoint
     return std::tuple(a.tenant_id(), a.vni(), ParseIpv4(a.ip()).value_or(0)) <
            std::tuple(b.tenant_id(), b.vni(), ParseIpv4(b.ip()).value_or(0));
   });
-  for (auto& e : list) *out->add_endpoints() = std::move(e);
-  return grpc::Status::OK;
+  v1::EndpointsResponse out;
+  for (auto& e : list) *out.add_endpoints() = std::move(e);
+  return Send(std::move(out), &v1::EndpointsResponse::mutable_endpoints, writer);
 }
 
 grpc::Status ApiServer::Impl::Routes(grpc::ServerContext*, const v1::RoutesRequest* req,
-                                     v1::RoutesResponse* out) {
+                                     grpc::ServerWriter<v1::RoutesResponse>* writer) {
   const Agent::View v = Snapshot();
   const Names names(v);
   absl::StatusOr<std::vector<RouteEntry>> routes = ReadRoutes(dp());
   if (!routes.ok()) return ToGrpcStatus(routes.status());
+  v1::RoutesResponse out;
   for (const auto& [key, r] : *routes) {
     const uint32_t tenant_id = ntohl(key.tenant_id_be);
     if (req->tenant_id() && req->tenant_id() != tenant_id) continue;
-    v1::RouteInfo* info = out->add_routes();
+    v1::RouteInfo* info = out.add_routes();
     info->set_tenant_id(tenant_id);
     info->set_tenant(names.TenantName(tenant_id));
     info->set_prefix(absl::StrCat(FormatIpv4(ntohl(key.addr_be)), "/", key.prefixlen - 32));
@@ -397,11 +424,11 @@ grpc::Status ApiServer::Impl::Routes(grpc::ServerContext*, const v1::RoutesReque
       info->set_gateway_mac(FormatMac(std::to_array(r.gateway_mac)));
     }
   }
-  return grpc::Status::OK;
+  return Send(std::move(out), &v1::RoutesResponse::mutable_routes, writer);
 }
 
 grpc::Status ApiServer::Impl::Conntrack(grpc::ServerContext*, const v1::ConntrackRequest* req,
-                                        v1::ConntrackResponse* out) {
+                                        grpc::ServerWriter<v1::ConntrackResponse>* writer) {
   const Agent::View v = Snapshot();
   const Names names(v);
   uint32_t addr_filter = 0;
@@ -415,7 +442,8 @@ grpc::Status ApiServer::Impl::Conntrack(grpc::ServerContext*, const v1::Conntrac
   const uint64_t now = MonotonicNs();
   absl::StatusOr<std::vector<ConntrackEntry>> entries = ReadConntrack(dp());
   if (!entries.ok()) return ToGrpcStatus(entries.status());
-  out->set_total(entries->size());
+  v1::ConntrackResponse out;
+  out.set_total(entries->size());
   std::vector<v1::ConntrackEntry> list;
   for (const ConntrackEntry& entry : *entries) {
     const weft_ct_key& k = entry.key;
@@ -455,8 +483,8 @@ grpc::Status ApiServer::Impl::Conntrack(grpc::ServerContext*, const v1::Conntrac
     return std::tuple(a.tenant_id(), a.src(), a.dst(), a.protocol(), a.sport(), a.dport()) <
            std::tuple(b.tenant_id(), b.src(), b.dst(), b.protocol(), b.sport(), b.dport());
   });
-  for (auto& c : list) *out->add_entries() = std::move(c);
-  return grpc::Status::OK;
+  for (auto& c : list) *out.add_entries() = std::move(c);
+  return Send(std::move(out), &v1::ConntrackResponse::mutable_entries, writer);
 }
 
 grpc::Status ApiServer::Impl::Counters(grpc::ServerContext*, const v1::CountersRequest*,

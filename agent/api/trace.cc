@@ -407,8 +407,29 @@ bool ParseFrame(const Bytes& frame, v1::PacketHeaders* outer, v1::PacketHeaders*
   return true;
 }
 
+absl::Status CheckTraceRequest(const v1::TraceRequest& req) {
+  const struct {
+    const char* field;
+    uint32_t value;
+    uint32_t max;
+  } kNumbers[] = {
+      {"sport", req.sport(), 0xffff},
+      {"dport", req.dport(), 0xffff},
+      {"ttl", req.ttl(), 0xff},
+      {"vni", req.vni(), (1u << 24) - 1},
+  };
+  for (const auto& [field, value, max] : kNumbers) {
+    if (value > max) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("trace: ", field, " ", value, " is out of range (0..", max, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RunTrace(const Agent::View& v, const Datapath& dp, const v1::TraceRequest& req,
                       v1::TraceResponse* out) {
+  RETURN_IF_ERROR(CheckTraceRequest(req));
   if (!v.has_state) return absl::FailedPreconditionError("the agent has no state yet");
   const int trace_fd = dp.MapFd(Map::kTrace);
   const Names names(v);

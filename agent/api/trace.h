@@ -46,6 +46,11 @@ packet::Bytes WrapVxlan(const packet::Bytes& inner, const MacAddress& outer_src,
 bool ParseFrame(const packet::Bytes& frame, v1::PacketHeaders* outer, v1::PacketHeaders* inner,
                 uint32_t* vni);
 
+// InvalidArgument, naming the field, when a number of `req` does not fit
+// the header field it fills: a port above 65535, a TTL above 255, a VNI of
+// 2^24 or more. RunTrace checks first, so no value is silently truncated.
+absl::Status CheckTraceRequest(const v1::TraceRequest& req);
+
 // Runs the trace `req` asks for against the agent's state `view` and its
 // datapath. weft_trace has one slot: the caller runs one trace at a time.
 absl::Status RunTrace(const Agent::View& view, const Datapath& dp, const v1::TraceRequest& req,

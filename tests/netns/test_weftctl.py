@@ -129,6 +129,17 @@ class WeftctlTest(LabTestCase):
                          as_json=False).stdout
         self.assertIn(f"10.0.2.11:{weftlab.WHOAMI_PORT}", human)
 
+    def test_a_bad_option_value_is_a_usage_error(self):
+        for args, named in ((["monitor", "--count", "x"], "--count x"),
+                            (["monitor", "--timeout", "soon"], "--timeout soon"),
+                            (["endpoints", "--tenant", "-1"], "--tenant -1"),
+                            (["trace", "--tenant", "1", "--src", "10.0.1.10", "--dst",
+                              "10.0.1.11", "--ttl", "1000"], "--ttl 1000")):
+            cp = self.ctl("hv1", *args, check=False, as_json=False)
+            self.assertEqual(cp.returncode, 2, f"{args}: {cp.stderr}")
+            self.assertIn(f"weftctl: {named}", cp.stderr)
+            self.assertIn("usage: weftctl", cp.stderr)
+
     # --- trace ----------------------------------------------------------------
     def trace(self, *args):
         return self.ctl("hv1", "trace", *args)
@@ -218,6 +229,56 @@ class WeftctlTest(LabTestCase):
         self.assertEqual((ev["type"], ev["reason"], ev["tenant_id"]), ("drop", "spoofed", A), ev)
         self.assertEqual(ev["src"], "10.0.1.99")
         self.assertEqual(ev["interface"], "va1")
+
+
+
+class WeftctlLargeStateTest(LabTestCase):
+    """An answer longer than gRPC's 4 MiB default message: hv1 knows
+    100,000 endpoints more (of tenant A, on the foreign node lx1), and weftctl
+    lists them all, as text and as JSON (the agent streams them in messages
+    of 1 MiB)."""
+
+    START_AGENTS = False
+    WHOAMI = False
+    EXTRA_ENDPOINTS = 100_000
+
+    @classmethod
+    def prepare(cls, lab):
+        cls.weftctl_path = os.path.join(weftlab.default_build_dir(), "weftctl")
+        if not os.access(cls.weftctl_path, os.X_OK):
+            unmet(f"no weftctl at {cls.weftctl_path} (build target weftctl)")
+        state = lab.topo.state_dict()
+        state["segments"].append({"name": "a-big", "tenant": "A", "vni": 1900,
+                                  "subnet": "10.128.0.0/14", "gateway": "10.128.0.1",
+                                  "gateway_mac": "02:fe:00:00:19:00"})
+        base = (10 << 24) | (128 << 16)
+        for k in range(cls.EXTRA_ENDPOINTS):
+            ip = base + 2 + k
+            state["endpoints"].append({
+                "name": f"big{k}", "segment": "a-big",
+                "ip": f"{ip >> 24}.{(ip >> 16) & 255}.{(ip >> 8) & 255}.{ip & 255}",
+                "mac": f"02:10:00:{(k >> 16) & 255:02x}:{(k >> 8) & 255:02x}:{k & 255:02x}",
+                "node": "lx1"})
+        state_file = lab.write_state(state, path=os.path.join(lab.dir, "big-state.yaml"))
+        cls.socket = os.path.join(lab.dir, "api", "hv1.sock")
+        lab.start_agent("hv1", state_file=state_file, extra=["--api_socket", cls.socket],
+                        timeout=120)
+
+    def ctl(self, *args: str) -> str:
+        cp = subprocess.run([self.weftctl_path, "--socket", self.socket] + list(args),
+                            capture_output=True, text=True, timeout=60)
+        self.assertEqual(cp.returncode, 0, f"weftctl {' '.join(args)}: {cp.stderr}")
+        return cp.stdout
+
+    def test_endpoints_lists_them_all(self):
+        eps = json.loads(self.ctl("--json", "endpoints"))["endpoints"]
+        big = {e["ip"] for e in eps if e["segment"] == "a-big"}
+        self.assertEqual(len(big), self.EXTRA_ENDPOINTS)
+        self.assertIn("10.129.134.161", big)  # the last: 10.128.0.2 + 99,999
+        text = self.ctl("endpoints").splitlines()
+        self.assertTrue(text[0].startswith("TENANT"), text[0])
+        self.assertEqual(len(text) - 1, len(eps))  # one line each, under the header
+        self.assertEqual(sum(" a-big " in line for line in text), self.EXTRA_ENDPOINTS)
 
 
 if __name__ == "__main__":

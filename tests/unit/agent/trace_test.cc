@@ -40,5 +40,38 @@ TEST(TracePacket, BuildsAndParsesBack) {
   EXPECT_EQ(inner.dst(), "10.0.2.11");
 }
 
+// A number that does not fit its header field is refused, naming the
+// field, rather than truncated (source port 70000 is not 4464).
+TEST(TraceRequest, RefusesNumbersOutOfTheirFieldsRange) {
+  v1::TraceRequest fits;
+  fits.set_sport(65535);
+  fits.set_dport(65535);
+  fits.set_ttl(255);
+  fits.set_vni((1u << 24) - 1);
+  fits.set_tenant_id(0xffffffffu);
+  EXPECT_TRUE(api::CheckTraceRequest(fits).ok());
+  EXPECT_TRUE(api::CheckTraceRequest(v1::TraceRequest()).ok());  // the defaults
+  struct Case {
+    void (v1::TraceRequest::*set)(uint32_t);
+    uint32_t value;
+    const char* message;
+  };
+  for (const Case& c : {
+           Case{&v1::TraceRequest::set_sport, 70000,
+                "trace: sport 70000 is out of range (0..65535)"},
+           Case{&v1::TraceRequest::set_dport, 65536,
+                "trace: dport 65536 is out of range (0..65535)"},
+           Case{&v1::TraceRequest::set_ttl, 1000, "trace: ttl 1000 is out of range (0..255)"},
+           Case{&v1::TraceRequest::set_vni, 1u << 24,
+                "trace: vni 16777216 is out of range (0..16777215)"},
+       }) {
+    v1::TraceRequest req = fits;
+    (req.*c.set)(c.value);
+    const absl::Status s = api::CheckTraceRequest(req);
+    EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+    EXPECT_EQ(s.message(), c.message);
+  }
+}
+
 }  // namespace
 }  // namespace weft

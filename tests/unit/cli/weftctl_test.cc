@@ -1,6 +1,8 @@
 // weftctl's parsing and formatting (cli/format.h, cli/admin_format.h): no root, no agent.
 #include <gtest/gtest.h>
 
+#include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "cli/admin_format.h"
 #include "cli/format.h"
 
@@ -127,6 +129,112 @@ TEST(WeftctlArgs, ControllerCommandErrorsNameWhatIsWrong) {
   EXPECT_EQ(error({"--insecure", "policy"}),
             "policy asks the agent: --controller and its TLS options are for apply and get");
   EXPECT_EQ(error({"status", "extra"}), "unexpected argument \"extra\"");
+}
+
+// Each value a usage error names its option: no exception, nothing asked.
+TEST(WeftctlArgs, OptionValuesAreCheckedBeforeAnything) {
+  auto error = [](std::vector<std::string> argv) -> std::string {
+    absl::StatusOr<cli::Args> a = cli::ParseArgs(argv);
+    if (!a.ok()) return "ParseArgs: " + std::string(a.status().message());
+    absl::Status s = cli::CheckOptions(*a);
+    EXPECT_TRUE(s.ok() || absl::IsInvalidArgument(s)) << s;
+    return std::string(s.message());
+  };
+  auto starts = [](const std::string& s, const std::string& prefix) {
+    return s.starts_with(prefix);
+  };
+  for (const char* count : {"x", "-1", "1.5", "4294967296", ""}) {
+    const std::string e = error({"monitor", "--count", count});
+    EXPECT_TRUE(starts(e, "--count ")) << count << ": " << e;
+  }
+  for (const char* timeout : {"x", "0", "-1", "nan", "inf", "1e300", ""}) {
+    const std::string e = error({"monitor", "--timeout", timeout});
+    EXPECT_TRUE(starts(e, "--timeout ")) << timeout << ": " << e;
+  }
+  EXPECT_TRUE(starts(error({"endpoints", "--tenant", "one"}), "--tenant one"));
+  EXPECT_TRUE(starts(error({"routes", "--tenant", "99999999999"}), "--tenant "));
+  EXPECT_TRUE(starts(error({"conntrack", "--port", "70000"}), "--port 70000"));
+  EXPECT_TRUE(starts(
+      error({"trace", "--tenant", "1", "--src", "1.1.1.1", "--dst", "2.2.2.2", "--ttl", "1000"}),
+      "--ttl 1000"));
+  EXPECT_TRUE(starts(error({"monitor", "--type", "all"}), "--type"));
+  EXPECT_TRUE(starts(error({"--controller", "c:1", "--insecure", "get", "realization", "v2"}),
+                     "get realization v2"));
+  EXPECT_EQ(error({"monitor", "--count", "5", "--timeout", "1.5"}), "");
+  EXPECT_EQ(error({"status"}), "");
+
+  auto a = cli::ParseArgs({"monitor", "--count", "5", "--timeout", "1.5"});
+  ASSERT_TRUE(a.ok());
+  auto limits = cli::MonitorLimitsFrom(*a);
+  ASSERT_TRUE(limits.ok()) << limits.status();
+  EXPECT_EQ(limits->count, 5u);
+  EXPECT_EQ(limits->timeout, absl::Milliseconds(1500));
+  a = cli::ParseArgs({"monitor"});
+  ASSERT_TRUE(a.ok());
+  limits = cli::MonitorLimitsFrom(*a);
+  ASSERT_TRUE(limits.ok());
+  EXPECT_EQ(limits->count, 0u);
+  EXPECT_FALSE(limits->timeout.has_value());
+}
+
+TEST(WeftctlPrintable, EscapesControlsAndWhatIsNotUtf8) {
+  EXPECT_EQ(cli::Printable("web-1 10.0.1.10"), "web-1 10.0.1.10");
+  EXPECT_EQ(cli::Printable("caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x90\x9f"),
+            "caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x90\x9f");  // UTF-8 as it is
+  EXPECT_EQ(cli::Printable("a\x1b[2J\x1b]0;owned\x07"
+                           "b"),
+            "a\\x1b[2J\\x1b]0;owned\\x07b");
+  EXPECT_EQ(cli::Printable("one\ntwo\r\tx\x7f"), "one\\x0atwo\\x0d\\x09x\\x7f");
+  EXPECT_EQ(cli::Printable(std::string("a\0b", 3)), "a\\x00b");
+  EXPECT_EQ(cli::Printable("\xc2\x9b"
+                           "31m"),
+            "\\xc2\\x9b31m");  // C1 CSI, in UTF-8
+  EXPECT_EQ(cli::Printable("\x9b"
+                           "31m"),
+            "\\x9b31m");                                         // C1 CSI, raw byte
+  EXPECT_EQ(cli::Printable("\xff\xc0\xaf"), "\\xff\\xc0\\xaf");  // not UTF-8, overlong
+  EXPECT_EQ(cli::Printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate
+  EXPECT_EQ(cli::Printable("end\xe6\x97"), "end\\xe6\\x97");     // cut short
+}
+
+// Names and errors from the agent or the controller reach the terminal
+// escaped, in every formatter.
+TEST(WeftctlPrintable, FormattersEscapeWhatTheyWereSent) {
+  const std::string evil = "x\x1b[2J\ny";
+  const std::string shown = "x\\x1b[2J\\x0ay";
+  auto no_escape = [](const std::string& text) { return text.find('\x1b') == std::string::npos; };
+  v1::EndpointsResponse eps;
+  eps.add_endpoints()->set_name(evil);
+  EXPECT_NE(cli::FormatEndpoints(eps).find(shown), std::string::npos);
+  v1::GetRealizationResponse real;
+  real.add_nodes()->set_nack_error(evil);
+  EXPECT_NE(cli::FormatRealization(real).find(shown), std::string::npos);
+  v1::GetStateResponse state;
+  state.mutable_state()->add_tenants()->set_name(evil);
+  EXPECT_NE(cli::FormatState(state).find(shown), std::string::npos);
+  v1::StatusResponse status;
+  status.set_node(evil);
+  EXPECT_NE(cli::FormatStatus(status).find(shown), std::string::npos);
+  v1::TraceResponse trace;
+  trace.set_summary(evil);
+  EXPECT_NE(cli::FormatTrace(trace).find(shown), std::string::npos);
+  v1::Event event;
+  event.set_tenant(evil);
+  EXPECT_NE(cli::FormatEvent(event).find(shown), std::string::npos);
+  v1::PolicyResponse policy;
+  policy.add_rules()->set_policy(evil);
+  policy.add_defaults()->set_tenant(evil);
+  v1::ConntrackResponse ct;
+  ct.add_entries()->set_state(evil);
+  v1::RoutesResponse routes;
+  routes.add_routes()->set_tenant(evil);
+  v1::CountersResponse counters;
+  counters.add_counters()->set_reason(evil);
+  for (const std::string& text :
+       {cli::FormatPolicy(policy), cli::FormatConntrack(ct), cli::FormatRoutes(routes),
+        cli::FormatCounters(counters, true), cli::ToJson(event)}) {
+    EXPECT_TRUE(no_escape(text)) << text;
+  }
 }
 
 TEST(WeftctlFormat, Realization) {
