@@ -13,6 +13,7 @@
 #include "agent/datapath/bpf_error.h"
 #include "agent/datapath/maps/entries.h"
 #include "agent/datapath/policy_slots.h"
+#include "common/base/log.h"
 #include "common/base/status.h"
 #include "underlay.skel.h"
 #include "vm.skel.h"
@@ -73,6 +74,35 @@ bpf_map* SkeletonMap(const Skeleton& skel, Map map) {
 
 constexpr Map MapAt(int index) { return static_cast<Map>(index); }
 
+// libbpf refuses to adopt a pinned map whose layout differs from the
+// program's ("parameter mismatch"). For the counter maps that is an older
+// release's pin (before WEFT_REASON_SLOTS, weft_stats had one entry per
+// reason), and counters may restart where state may not: such a pin is
+// removed so that the load creates the map anew.
+absl::Status RemoveCounterPinOfOtherLayout(const bpf_map* map, const std::string& path) {
+  const int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return BpfError(errno, absl::StrCat("opening the pinned ", path));
+  }
+  bpf_map_info info{};
+  uint32_t info_len = sizeof info;
+  const int err = bpf_obj_get_info_by_fd(fd, &info, &info_len);
+  close(fd);
+  if (err) return BpfError(err, absl::StrCat("reading the layout of the pinned ", path));
+  if (info.type == bpf_map__type(map) && info.key_size == bpf_map__key_size(map) &&
+      info.value_size == bpf_map__value_size(map) &&
+      info.max_entries == bpf_map__max_entries(map)) {
+    return absl::OkStatus();
+  }
+  WEFT_LOG_WARN(
+      "%s: pinned with %u entries of %u bytes, this agent's has %u of %u (an older release's "
+      "layout): replacing it, these counters restart from 0",
+      path, info.max_entries, info.value_size, bpf_map__max_entries(map), bpf_map__value_size(map));
+  if (unlink(path.c_str()) != 0) return BpfError(errno, absl::StrCat("removing ", path));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(const std::string& pin_dir) {
@@ -99,6 +129,9 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(const std::string& pin_
     const std::string path = absl::StrCat(pin_dir, "/", bpf_map__name(map));
     if (int err = bpf_map__set_pin_path(map, path.c_str())) {
       return BpfError(err, absl::StrCat("setting pin path ", path));
+    }
+    if (MapAt(i) == Map::kStats || MapAt(i) == Map::kCtStats) {
+      RETURN_IF_ERROR(RemoveCounterPinOfOtherLayout(map, path));
     }
   }
   if (int err = weft_vm__load(dp->vm_)) {

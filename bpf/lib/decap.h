@@ -203,6 +203,21 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len, struct ethhdr *oute
 	decap_set(res, DECAP_DELIVER, WEFT_DECAP);
 }
 
+/*
+ * The outer lengths agree with each other and with the frame: the frame is
+ * the IP packet exactly (a VXLAN frame is never short enough to be padded)
+ * and the IP packet is the UDP datagram exactly (IHL 5, checked before). So
+ * what the hook strips and delivers is the datagram's payload, no more, and
+ * a length too short for the VXLAN and inner Ethernet headers fails their
+ * parsing, which is bounded by the same bytes.
+ */
+WEFT_INLINE int vxlan_lengths_ok(const struct iphdr *ip, const struct udphdr *udp, __u32 pkt_len)
+{
+	__u32 tot = bpf_ntohs(ip->tot_len);
+
+	return ETH_HLEN + tot == pkt_len && tot == sizeof(*ip) + bpf_ntohs(udp->len);
+}
+
 /* `pkt_len`: the whole frame, which may extend past data_end (TC sees only
  * the pulled head directly). */
 WEFT_INLINE void decap_classify(void *data, void *data_end, __u32 pkt_len, struct decap_result *res)
@@ -243,7 +258,7 @@ WEFT_INLINE void decap_classify(void *data, void *data_end, __u32 pkt_len, struc
 	/* Weft's peers send none; the overhead stripped assumes IHL 5. */
 	if (ip->ihl != 5)
 		return decap_set(res, DECAP_DROP, WEFT_DROP_IP_OPTIONS);
-	if (!ipv4_length_ok(ip, ETH_HLEN, pkt_len))
+	if (!vxlan_lengths_ok(ip, udp, pkt_len))
 		return decap_set(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
 	vtep = bpf_map_lookup_elem(&weft_vteps, &ip->saddr);
 	if (!vtep)
@@ -262,6 +277,10 @@ WEFT_INLINE void decap_classify(void *data, void *data_end, __u32 pkt_len, struc
 	inner_eth = parse_eth(&c);
 	if (!inner_eth)
 		return decap_set(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
+	/* A VM never sees a frame from a group or zero address: what it
+	 * would learn or answer from one goes nowhere, or everywhere. */
+	if (!mac_is_valid_source(inner_eth->h_source))
+		return decap_set(res, DECAP_DROP, WEFT_DROP_BAD_SOURCE_MAC);
 	switch (bpf_ntohs(inner_eth->h_proto)) {
 	case ETH_P_ARP:
 		return decap_arp(&c, eth, ip, udp, inner_eth, seg, vni, res);

@@ -83,4 +83,13 @@ WEFT_INLINE int mac_is_group(const __u8 *mac)
 	return mac[0] & 1;
 }
 
+/* What a station may send from: not a group address, not all zeros (a Linux
+ * bridge drops the rest, is_valid_ether_addr). */
+WEFT_INLINE int mac_is_valid_source(const __u8 *mac)
+{
+	const __u16 *w = (const __u16 *)mac;
+
+	return !mac_is_group(mac) && (w[0] | w[1] | w[2]);
+}
+
 #endif

@@ -61,7 +61,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, WEFT_REASON_COUNT);
+	__uint(max_entries, WEFT_REASON_SLOTS);
 	__type(key, __u32);
 	__type(value, struct weft_counter);
 } weft_stats SEC(".maps");
@@ -77,7 +77,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, WEFT_CT_STAT_COUNT);
+	__uint(max_entries, WEFT_CT_STAT_SLOTS);
 	__type(key, __u32);
 	__type(value, __u64);
 } weft_ct_stats SEC(".maps");

@@ -96,8 +96,10 @@ def read_counters(stats_pin: str, abi_h: str = ABI_H) -> dict[str, int]:
     result = {}
     for i, (_, label) in enumerate(names):
         result[label] = by_index.get(i, (0, 0))[0]
+    # Slots past the known reasons are spare (WEFT_REASON_SLOTS): named only
+    # when a newer program counted something there.
     for i, (pk, _) in by_index.items():
-        if i >= len(names):
+        if i >= len(names) and pk:
             result[f"reason_{i}"] = pk
     return result
 
@@ -135,6 +137,6 @@ def read_ct_stats(ct_stats_pin: str, abi_h: str = ABI_H) -> dict[str, int]:
         totals[idx] = sum(_u64_value(v.get("value", 0)) for v in values or [])
     out = {label: totals.get(i, 0) for i, label in enumerate(names)}
     for i, v in totals.items():
-        if i >= len(names):
+        if i >= len(names) and v:
             out[f"stat_{i}"] = v
     return out

@@ -61,6 +61,16 @@ Bytes FromVtep(uint32_t vtep, uint32_t vni, const Bytes& inner, uint8_t flags = 
   return VxlanFrame(s, inner);
 }
 
+// `frame` (outer Ethernet, IPv4 without options, UDP) with its UDP length
+// field set to `len`, the UDP checksum cleared (0: none, as VXLAN senders do).
+Bytes WithUdpLength(Bytes frame, uint16_t len) {
+  frame[14 + 20 + 4] = len >> 8;
+  frame[14 + 20 + 5] = len & 0xff;
+  frame[14 + 20 + 6] = 0;
+  frame[14 + 20 + 7] = 0;
+  return frame;
+}
+
 Bytes InnerUdp(const Mac& smac, uint32_t sip, const Mac& dmac, uint32_t dip, uint8_t ttl = 64) {
   return UdpFrame(dmac, smac, sip, dip, 40000, 5001, 16, ttl);
 }
@@ -200,6 +210,58 @@ std::vector<UnderlayCase> UnderlayCases() {
        Verdict::kDrop, {WEFT_DROP_TRUNCATED}, nullptr});
   add({"VxlanTruncatedInnerEthernet",
        [=] { return FromVtep(kHv2Vtep, kVniBlueA, Bytes(kVm1Mac.begin(), kVm1Mac.end())); },
+       Verdict::kDrop, {WEFT_DROP_TRUNCATED}, nullptr});
+  // A Linux bridge drops a frame from a group or zero source; so does decap,
+  // ARP (which would be answered to that source) included.
+  add({"VxlanInnerBroadcastSourceMac",
+       [=] {
+         return FromVtep(kHv2Vtep, kVniBlueA,
+                         InnerUdp(kBroadcastMac, kBlueHv2AIp, kVm1Mac, kVm1Ip));
+       },
+       Verdict::kDrop, {WEFT_DROP_BAD_SOURCE_MAC}, nullptr});
+  add({"VxlanInnerMulticastSourceMac",
+       [=] {
+         return FromVtep(kHv2Vtep, kVniBlueA,
+                         InnerUdp(Mac{0x01, 0x00, 0x5e, 0, 0, 1}, kBlueHv2AIp, kVm1Mac, kVm1Ip));
+       },
+       Verdict::kDrop, {WEFT_DROP_BAD_SOURCE_MAC}, nullptr});
+  add({"VxlanInnerZeroSourceMac",
+       [=] {
+         return FromVtep(kHv2Vtep, kVniBlueA, InnerUdp(kZeroMac, kBlueHv2AIp, kVm1Mac, kVm1Ip));
+       },
+       Verdict::kDrop, {WEFT_DROP_BAD_SOURCE_MAC}, nullptr});
+  add({"VxlanInnerRoutedFromMulticastSourceMac",
+       [=] {
+         return FromVtep(kLx1Vtep, kVniBlueA,
+                         InnerUdp(Mac{0x33, 0x33, 0, 0, 0, 1}, kBlueLx1Ip, kBlueGwMac, kVm2Ip));
+       },
+       Verdict::kDrop, {WEFT_DROP_BAD_SOURCE_MAC}, nullptr});
+  add({"VxlanArpFromBroadcastSourceMac",
+       [=] {
+         return FromVtep(kLx1Vtep, kVniBlueA,
+                         ArpRequestFrame(kBroadcastMac, kBlueLx1Ip, kVm1Ip));
+       },
+       Verdict::kDrop, {WEFT_DROP_BAD_SOURCE_MAC}, nullptr});
+  // The three outer lengths (frame, IPv4 total length, UDP length) must agree:
+  // what is stripped and delivered is exactly the datagram's payload.
+  add({"VxlanUdpLengthShorterThanVxlanHeader",
+       [=] { return WithUdpLength(FromVtep(kHv2Vtep, kVniBlueA, to_vm1), 8 + 4); },
+       Verdict::kDrop, {WEFT_DROP_TRUNCATED}, nullptr});
+  add({"VxlanUdpLengthShorterThanDatagram",
+       [=] { return WithUdpLength(FromVtep(kHv2Vtep, kVniBlueA, to_vm1), 8 + 8 + 14); },
+       Verdict::kDrop, {WEFT_DROP_TRUNCATED}, nullptr});
+  add({"VxlanUdpLengthBeyondIpPacket",
+       [=] {
+         Bytes f = FromVtep(kHv2Vtep, kVniBlueA, to_vm1);
+         return WithUdpLength(f, static_cast<uint16_t>(f.size() - 34 + 100));
+       },
+       Verdict::kDrop, {WEFT_DROP_TRUNCATED}, nullptr});
+  add({"VxlanTrailingBytesPastIpPacket",
+       [=] {
+         Bytes f = FromVtep(kHv2Vtep, kVniBlueA, to_vm1);
+         f.resize(f.size() + 32, 0x5a);
+         return f;
+       },
        Verdict::kDrop, {WEFT_DROP_TRUNCATED}, nullptr});
   add({"VxlanInnerVlan",
        [=] {

@@ -134,6 +134,16 @@ std::vector<VmCase> VmCases() {
   // --- anti-spoofing --------------------------------------------------------------
   add({"SpoofedSourceMac", "vm1", [=] { return U(kStrangerMac, kVm1Ip, kVm4Mac, kVm4Ip); },
        kTcShot, {WEFT_DROP_SPOOFED}, nullptr});
+  // A group or zero source MAC is never an endpoint's (the model refuses
+  // them), so anti-spoofing refuses it before anything else looks at it.
+  add({"BroadcastSourceMacSpoofed", "vm1",
+       [=] { return U(kBroadcastMac, kVm1Ip, kVm4Mac, kVm4Ip); },
+       kTcShot, {WEFT_DROP_SPOOFED}, nullptr});
+  add({"MulticastSourceMacSpoofed", "vm1",
+       [=] { return U(Mac{0x01, 0x00, 0x5e, 0, 0, 1}, kVm1Ip, kVm4Mac, kVm4Ip); },
+       kTcShot, {WEFT_DROP_SPOOFED}, nullptr});
+  add({"ZeroSourceMacSpoofed", "vm1", [=] { return U(kZeroMac, kVm1Ip, kVm4Mac, kVm4Ip); },
+       kTcShot, {WEFT_DROP_SPOOFED}, nullptr});
   add({"SpoofedSourceIp", "vm1", [=] { return U(kVm1Mac, kUnknownIp, kVm4Mac, kVm4Ip); }, kTcShot,
        {WEFT_DROP_SPOOFED}, nullptr});
   add({"SpoofedAsOtherLocalVm", "vm1",

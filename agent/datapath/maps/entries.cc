@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 
@@ -80,15 +81,15 @@ absl::Status LookupRaw(const Datapath& dp, Map map, const void* key, void* value
   return absl::OkStatus();
 }
 
-absl::Status ForEachCpuValue(const Datapath& dp, Map map, size_t value_size,
+absl::Status ForEachCpuValue(const Datapath& dp, Map map, size_t value_size, uint32_t count,
                              absl::FunctionRef<void(uint32_t index, const void* value)> visit) {
   const int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return BpfError(cpus, "counting possible CPUs");
   // The kernel copies a per-CPU value into 8-byte aligned slots.
   const size_t stride = (value_size + 7) / 8 * 8;
   std::string per_cpu(stride * cpus, '\0');
-  const uint32_t count = bpf_map__max_entries(dp.BpfMap(map));
-  for (uint32_t index = 0; index < count; ++index) {
+  const uint32_t end = std::min(count, bpf_map__max_entries(dp.BpfMap(map)));
+  for (uint32_t index = 0; index < end; ++index) {
     RETURN_IF_ERROR(LookupRaw(dp, map, &index, per_cpu.data()));
     for (int cpu = 0; cpu < cpus; ++cpu) visit(index, per_cpu.data() + cpu * stride);
   }

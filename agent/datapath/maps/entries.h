@@ -76,21 +76,22 @@ absl::StatusOr<Value> Lookup(const Datapath& dp, Map map, const Key& key) {
   return value;
 }
 
-// Calls visit(index, one CPU's value) for every index of a per-CPU array
-// and every possible CPU.
-absl::Status ForEachCpuValue(const Datapath& dp, Map map, size_t value_size,
+// Calls visit(index, one CPU's value) for the first `count` indexes of a
+// per-CPU array (fewer if the map has fewer) and every possible CPU.
+absl::Status ForEachCpuValue(const Datapath& dp, Map map, size_t value_size, uint32_t count,
                              absl::FunctionRef<void(uint32_t index, const void* value)> visit);
-// Every index of a per-CPU array, summed over the CPUs by add(total, one).
+// The first kCount indexes of a per-CPU array, summed over the CPUs by
+// add(total, one): the counter maps have spare slots past what is defined.
 template <typename Value, size_t kCount, typename Add>
 absl::StatusOr<std::array<Value, kCount>> SumPerCpuArray(const Datapath& dp, Map map, Add add) {
   RETURN_IF_ERROR(CheckSizes(dp, map, sizeof(uint32_t), sizeof(Value)));
   std::array<Value, kCount> total{};
-  RETURN_IF_ERROR(ForEachCpuValue(dp, map, sizeof(Value), [&](uint32_t index, const void* v) {
-    if (index >= kCount) return;
-    Value one;
-    std::memcpy(&one, v, sizeof one);
-    add(total[index], one);
-  }));
+  RETURN_IF_ERROR(
+      ForEachCpuValue(dp, map, sizeof(Value), kCount, [&](uint32_t index, const void* v) {
+        Value one;
+        std::memcpy(&one, v, sizeof one);
+        add(total[index], one);
+      }));
   return total;
 }
 

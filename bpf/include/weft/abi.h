@@ -73,7 +73,8 @@
 	X(REJECT, "reject") /* refused with RST / ICMP */                      \
 	X(DROP_POLICY, "policy_denied")                                        \
 	X(DROP_POLICY_REVOKED, "policy_revoked") /* open flow, rule removed */ \
-	X(DROP_CT_INVALID, "conntrack_invalid")	 /* fits no TCP state */
+	X(DROP_CT_INVALID, "conntrack_invalid")	 /* fits no TCP state */       \
+	X(DROP_BAD_SOURCE_MAC, "bad_source_mac") /* group or zero source */
 
 #define WEFT_REASON_ENUM_(name, label) WEFT_##name,
 /* The X-macro expands to a list, not an expression. */
@@ -420,7 +421,16 @@ enum weft_ct_stat {
 /* clang-format on */
 #undef WEFT_CT_STAT_ENUM_
 
-/* weft_stats: per-CPU array indexed by enum weft_reason. */
+/*
+ * weft_stats: per-CPU array indexed by enum weft_reason. Both counter maps
+ * have a fixed number of slots, more than the reasons and events defined
+ * today: libbpf adopts a pinned map only when its max_entries is the same, so
+ * sizing them by the count would make every release that appends a reason
+ * unable to adopt the previous release's pins (no hitless upgrade). Slots past
+ * the count stay 0 and readers skip them.
+ */
+#define WEFT_REASON_SLOTS 64
+#define WEFT_CT_STAT_SLOTS 32
 struct weft_counter {
 	__u64 packets;
 	__u64 bytes;
@@ -456,8 +466,9 @@ WEFT_STATIC_ASSERT(sizeof(struct weft_mac_key) == 12, "weft_mac_key ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_route_key) == 12, "weft_route_key ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_route) == 52, "weft_route ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_counter) == 16, "weft_counter ABI");
-WEFT_STATIC_ASSERT(WEFT_REASON_COUNT <= 64, "weft_stats capacity");
-WEFT_STATIC_ASSERT(WEFT_CT_STAT_COUNT <= 32, "weft_ct_stats capacity");
+WEFT_STATIC_ASSERT(WEFT_REASON_COUNT <= WEFT_REASON_SLOTS, "weft_stats: reasons fit its slots");
+WEFT_STATIC_ASSERT(WEFT_CT_STAT_COUNT <= WEFT_CT_STAT_SLOTS, "weft_ct_stats: events fit its slots");
+WEFT_STATIC_ASSERT(WEFT_DROP_CT_INVALID == 30, "weft_stats ABI: append only");
 WEFT_STATIC_ASSERT(WEFT_CT_STAT_PICKED_UP == 7, "weft_ct_stats ABI: append only");
 WEFT_STATIC_ASSERT(sizeof(WEFT_MAP_CT_STATS) <= 16, "map name length");
 
