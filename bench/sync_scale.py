@@ -273,6 +273,7 @@ class Env:
         return self.spawn([self.bin("weft-controller"), "--state", state_path,
                            "--listen", f"0.0.0.0:{SYNC_PORT}",
                            "--admin_listen", f"127.0.0.1:{ADMIN_PORT}", "--insecure",
+                           "--insecure_listen_any",  # the bench's own namespace
                            "--poll_ms", str(poll_ms)], f"controller-{tag}")
 
 

@@ -1,5 +1,6 @@
 #include "controller/server.h"
 
+#include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -17,6 +18,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/base/log.h"
 #include "common/base/status.h"
 #include "common/model/state_yaml.h"
@@ -34,7 +36,11 @@
 ABSL_FLAG(std::string, state, "", "YAML desired-state file, watched for changes");
 ABSL_FLAG(std::string, listen, "", "address of the Sync service, e.g. 0.0.0.0:7000");
 ABSL_FLAG(std::string, admin_listen, "",
-          "address of the Admin service (same credentials); none when empty");
+          "address of the Admin service (same CA; callers need a spiffe://weft/admin/ "
+          "certificate); none when empty");
+ABSL_FLAG(bool, insecure_listen_any, false,
+          "with --insecure, listen on addresses other than loopback too (anyone who reaches "
+          "them can read every node's view and replace the state)");
 ABSL_FLAG(int, poll_ms, 1000,
           "how often the state file is checked for changes besides the wake-ups of "
           "inotify on its directory (the only check where inotify does not work)");
@@ -52,6 +58,33 @@ std::string Stamp(const std::string& path) {
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "weft-controller: %s\n", status.ToString().c_str());
   return 1;
+}
+
+// Whether `address` (host:port, [v6]:port, localhost:port) is on loopback,
+// where plaintext reaches only this host's own processes.
+bool IsLoopback(absl::string_view address) {
+  absl::string_view host = address.substr(0, address.rfind(':'));
+  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
+  if (host == "localhost") return true;
+  const std::string text(host);
+  in_addr v4;
+  in6_addr v6;
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  return inet_pton(AF_INET6, text.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+// Plaintext has no identities: only on loopback, unless asked for by name.
+absl::Status CheckPlaintextAddresses(const std::vector<std::string>& addresses) {
+  if (absl::GetFlag(FLAGS_insecure_listen_any)) return absl::OkStatus();
+  for (const std::string& address : addresses) {
+    if (!address.empty() && !IsLoopback(address)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--insecure serves without credentials: ", address,
+                       " is not a loopback address (use 127.0.0.1 or [::1], mutual TLS, or "
+                       "--insecure_listen_any)"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 // ApplyState carries a whole fleet's state (13 MiB at 100,000 endpoints),
@@ -107,6 +140,8 @@ absl::Status Serve(const std::string& path, const std::string& listen,
   const ServingFlags serving = ServingFlagsFromCommandLine();
   ASSIGN_OR_RETURN(const std::shared_ptr<grpc::ServerCredentials> creds,
                    ServerCredentials(serving.tls));
+  if (serving.tls.insecure) RETURN_IF_ERROR(CheckPlaintextAddresses({listen, admin_listen}));
+  const PeerTrust trust = serving.tls.insecure ? PeerTrust::kAnyone : PeerTrust::kCertificate;
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -124,9 +159,9 @@ absl::Status Serve(const std::string& path, const std::string& listen,
   RETURN_IF_ERROR(watcher.LoadInitial());
 
   grpc::EnableDefaultHealthCheckService(true);
-  SyncService sync(&controller);
+  SyncService sync(&controller, trust);
   ASSIGN_OR_RETURN(const std::unique_ptr<grpc::Server> sync_server, Listen(listen, creds, &sync));
-  AdminService admin(&controller);
+  AdminService admin(&controller, trust);
   std::unique_ptr<grpc::Server> admin_server;
   if (!admin_listen.empty()) {
     ASSIGN_OR_RETURN(admin_server, Listen(admin_listen, creds, &admin, kMaxAdminMessageBytes));

@@ -5,9 +5,11 @@
 #include <string>
 #include <thread>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/base/log.h"
+#include "common/base/status.h"
 #include "common/model/validate.h"
 #include "common/serving/grpc_status.h"
 #include "common/wire/convert.h"
@@ -22,7 +24,41 @@ std::string NewNonce(uint64_t version) {
   return absl::StrFormat("%d-%x-%d", version, process & 0xffffff, ++counter);
 }
 
+// At most this much of a name the caller chose goes into a log line.
+std::string Quoted(absl::string_view name) {
+  return absl::StrCat("\"", absl::CHexEscape(name.substr(0, 64)),
+                      name.size() > 64 ? "\"..." : "\"");
+}
+
+// The caller's description, or its refusal logged once and returned.
+absl::StatusOr<std::string> CheckCaller(PeerTrust trust, const grpc::ServerContext& context,
+                                        PeerRole role, absl::string_view node,
+                                        absl::string_view call) {
+  absl::StatusOr<std::string> caller = AuthorizedCaller(trust, context, role, node);
+  if (!caller.ok()) {
+    WEFT_LOG_WARN("%s from %s refused: %s", call, context.peer(), caller.status().message());
+  }
+  return caller;
+}
+
 }  // namespace
+
+absl::StatusOr<std::string> AuthorizedCaller(PeerTrust trust, const grpc::ServerContext& context,
+                                             PeerRole role, absl::string_view node) {
+  if (trust == PeerTrust::kAnyone) return absl::StrCat(context.peer(), " (plaintext)");
+  ASSIGN_OR_RETURN(const Identity identity, PeerIdentity(*context.auth_context()));
+  const std::string who = Describe(identity);
+  if (identity.role != role) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("the certificate of ", who, " may not ",
+                     role == PeerRole::kAdmin ? "call the Admin API" : "open a Sync stream"));
+  }
+  if (role == PeerRole::kNode && identity.name != node) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("the certificate of ", who, " may not speak for node ", Quoted(node)));
+  }
+  return absl::StrCat(who, " at ", context.peer());
+}
 
 grpc::Status SyncService::Stream(
     grpc::ServerContext* context,
@@ -35,7 +71,10 @@ grpc::Status SyncService::Stream(
   }
   const v1::Hello hello = first.hello();
   const std::string node = hello.node();
-  WEFT_LOG_INFO("node %s: stream from %s", node, context->peer());
+  const absl::StatusOr<std::string> caller =
+      CheckCaller(trust_, *context, PeerRole::kNode, node, "Sync");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  WEFT_LOG_INFO("node %s: stream from %s", node, *caller);
   controller_->StreamOpened(node, hello.applied_version());
 
   std::atomic<bool> closed{false};
@@ -90,8 +129,11 @@ grpc::Status SyncService::Stream(
   return result;
 }
 
-grpc::Status AdminService::GetState(grpc::ServerContext*, const v1::GetStateRequest*,
+grpc::Status AdminService::GetState(grpc::ServerContext* context, const v1::GetStateRequest*,
                                     v1::GetStateResponse* response) {
+  const absl::StatusOr<std::string> caller =
+      CheckCaller(trust_, *context, PeerRole::kAdmin, "", "GetState");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   *response->mutable_state() = ToProto(controller_->state());
   return grpc::Status::OK;
 }
@@ -99,23 +141,29 @@ grpc::Status AdminService::GetState(grpc::ServerContext*, const v1::GetStateRequ
 grpc::Status AdminService::ApplyState(grpc::ServerContext* context,
                                       const v1::ApplyStateRequest* request,
                                       v1::ApplyStateResponse* response) {
+  const absl::StatusOr<std::string> caller =
+      CheckCaller(trust_, *context, PeerRole::kAdmin, "", "ApplyState");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::StatusOr<State> state = StateFromProto(request->state());
   absl::Status status = state.status();
   if (status.ok()) status = ValidateState(*state);
   if (!status.ok()) {
     controller_->EditRejected();
-    WEFT_LOG_WARN("ApplyState from %s refused: %s", context->peer(), status.message());
+    WEFT_LOG_WARN("ApplyState from %s refused: %s", *caller, status.message());
     // InvalidArgument, as every error of conversion and validation.
     return ToGrpcStatus(status);
   }
   response->set_version(
-      controller_->Apply(*std::move(state), absl::StrCat("ApplyState from ", context->peer())));
+      controller_->Apply(*std::move(state), absl::StrCat("ApplyState from ", *caller)));
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::GetRealization(grpc::ServerContext*,
+grpc::Status AdminService::GetRealization(grpc::ServerContext* context,
                                           const v1::GetRealizationRequest* request,
                                           v1::GetRealizationResponse* response) {
+  const absl::StatusOr<std::string> caller =
+      CheckCaller(trust_, *context, PeerRole::kAdmin, "", "GetRealization");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   *response = controller_->Realization(request->version());
   return grpc::Status::OK;
 }

@@ -3,18 +3,32 @@
 #define WEFT_CONTROLLER_SERVICE_H_
 
 #include <cstddef>
+#include <string>
 
+#include "absl/status/statusor.h"
 #include "common/wire/chunk.h"
+#include "common/wire/peer_identity.h"
 #include "controller/controller.h"
 #include "weft/v1/admin.grpc.pb.h"
 #include "weft/v1/sync.grpc.pb.h"
 
 namespace weft {
 
+// How the services know their callers. kCertificate: by the peer's
+// certificate (common/wire/peer_identity.h), on every call; kAnyone:
+// plaintext, which the controller serves on loopback only (labs, tests).
+enum class PeerTrust { kCertificate, kAnyone };
+
+// Who the caller of `context` is ("node hv1 at ipv4:198.18.0.1:4242"), or
+// PermissionDenied/Unauthenticated when it may not act as `role` (and, for a
+// node, as node `node`).
+absl::StatusOr<std::string> AuthorizedCaller(PeerTrust trust, const grpc::ServerContext& context,
+                                             PeerRole role, absl::string_view node = "");
+
 class SyncService final : public v1::Sync::Service {
  public:
-  explicit SyncService(Controller* controller, size_t max_chunk_bytes = kMaxChunkBytes)
-      : controller_(controller), max_chunk_bytes_(max_chunk_bytes) {}
+  SyncService(Controller* controller, PeerTrust trust, size_t max_chunk_bytes = kMaxChunkBytes)
+      : controller_(controller), trust_(trust), max_chunk_bytes_(max_chunk_bytes) {}
 
   grpc::Status Stream(
       grpc::ServerContext* context,
@@ -22,12 +36,14 @@ class SyncService final : public v1::Sync::Service {
 
  private:
   Controller* controller_;
+  PeerTrust trust_;
   size_t max_chunk_bytes_;
 };
 
 class AdminService final : public v1::Admin::Service {
  public:
-  explicit AdminService(Controller* controller) : controller_(controller) {}
+  // Every method requires an operator (spiffe://weft/admin/...) under kCertificate.
+  AdminService(Controller* controller, PeerTrust trust) : controller_(controller), trust_(trust) {}
 
   grpc::Status GetState(grpc::ServerContext* context, const v1::GetStateRequest* request,
                         v1::GetStateResponse* response) override;
@@ -39,6 +55,7 @@ class AdminService final : public v1::Admin::Service {
 
  private:
   Controller* controller_;
+  PeerTrust trust_;
 };
 
 }  // namespace weft

@@ -6,7 +6,7 @@ packages=(
   build-essential cmake pkg-config make clang llvm
   libbpf-dev linux-libc-dev bpftool libelf-dev zlib1g-dev
   libabsl-dev libyaml-dev libgtest-dev libgmock-dev
-  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc prometheus-cpp-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc prometheus-cpp-dev libssl-dev
   iproute2 iputils-ping iperf3 tcpdump ethtool nftables procps python3 python3-yaml netcat-openbsd
   prometheus  # promtool and a real server for tests/netns/test_metrics.py
 )

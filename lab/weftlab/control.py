@@ -1,6 +1,7 @@
 """The control plane in a lab: weft-controller in its own namespace, one
 more port on the underlay bridge (198.18.0.254), serving the lab's state
-file over mutual TLS with a throwaway CA; agents started with --controller.
+file over mutual TLS with a throwaway CA (one certificate per node, one for
+the operator); agents started with --controller.
 
 Used by the lab runner (its default mode) and the control-plane tests."""
 
@@ -49,23 +50,33 @@ class ControlPlane:
         lab.publish_state = lambda state=None: lab.write_state(state, path=self.state_file)
 
     def _make_tls(self) -> None:
+        """A throwaway CA; the controller's server certificate (serverAuth,
+        its addresses); one client certificate per Weft node, named by the
+        URI SAN spiffe://weft/node/<name>; an operator's for weftctl,
+        spiffe://weft/admin/lab. The commands are those of
+        docs/OPERATIONS.md ("Identities and certificates")."""
         d = self.tls_dir
         os.makedirs(d)
-        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+        run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-days", "1", "-subj", "/CN=weft-lab-ca",
+             "-keyout", f"{d}/ca.key", "-out", f"{d}/ca.pem"])
+        self.mint_cert("controller", f"IP:{CONTROLLER_IP},IP:127.0.0.1", "serverAuth")
+        for node in self.lab.topo.weft_nodes():
+            self.mint_cert(node.name, f"URI:spiffe://weft/node/{node.name}", "clientAuth")
+        self.mint_cert("admin", "URI:spiffe://weft/admin/lab", "clientAuth")
 
-        def ssl(*argv):
-            run(["openssl", *argv])
-        ssl("req", "-x509", *ec, "-days", "1", "-subj", "/CN=weft-lab-ca",
-            "-keyout", f"{d}/ca.key", "-out", f"{d}/ca.pem")
-        for who, san in (("controller", f"IP:{CONTROLLER_IP},IP:127.0.0.1"),
-                         ("agent", "DNS:weft-agent")):
-            ssl("req", *ec, "-subj", f"/CN={who}", "-keyout", f"{d}/{who}.key",
-                "-out", f"{d}/{who}.csr")
-            with open(f"{d}/{who}.ext", "w") as f:
-                f.write(f"subjectAltName={san}\n")
-            ssl("x509", "-req", "-in", f"{d}/{who}.csr", "-CA", f"{d}/ca.pem",
-                "-CAkey", f"{d}/ca.key", "-CAcreateserial", "-days", "1",
-                "-extfile", f"{d}/{who}.ext", "-out", f"{d}/{who}.pem")
+    def mint_cert(self, who: str, san: str, usage: str) -> None:
+        """{who}.pem and {who}.key (mode 0600) in the lab's TLS dir, signed by
+        its CA, with subjectAltName `san` and extendedKeyUsage `usage`."""
+        d = self.tls_dir
+        run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-subj", f"/CN={who}", "-keyout", f"{d}/{who}.key", "-out", f"{d}/{who}.csr"])
+        with open(f"{d}/{who}.ext", "w") as f:
+            f.write(f"subjectAltName={san}\nextendedKeyUsage={usage}\n")
+        run(["openssl", "x509", "-req", "-in", f"{d}/{who}.csr", "-CA", f"{d}/ca.pem",
+             "-CAkey", f"{d}/ca.key", "-CAcreateserial", "-days", "1",
+             "-extfile", f"{d}/{who}.ext", "-out", f"{d}/{who}.pem"])
+        os.chmod(f"{d}/{who}.key", 0o600)
 
     def tls_flags(self, who: str) -> list[str]:
         d = self.tls_dir
@@ -97,12 +108,12 @@ class ControlPlane:
         with open(self.stderr_path, errors="replace") as f:
             return f.read()
 
-    def weftctl(self, *command) -> subprocess.CompletedProcess:
-        """weftctl against the controller's Admin API, with the agents'
-        client certificate, from the controller's namespace (ADMIN is on
-        its loopback)."""
+    def weftctl(self, *command, who: str = "admin") -> subprocess.CompletedProcess:
+        """weftctl against the controller's Admin API, with the operator's
+        certificate (or `who`'s), from the controller's namespace (ADMIN is
+        on its loopback)."""
         return self.lab.exec(self.ns_name, [self.binary("weftctl"), "--controller", ADMIN,
-                                            *self.tls_flags("agent"), *command], timeout=15)
+                                            *self.tls_flags(who), *command], timeout=15)
 
     def admin(self, *command) -> dict | None:
         """`weftctl --json COMMAND` (get state, get realization V, apply -f F)
@@ -120,7 +131,7 @@ class ControlPlane:
         if os.path.exists(ready):
             os.unlink(ready)
         argv = [lab.agent_path, "--controller", f"{CONTROLLER_IP}:{SYNC_PORT}",
-                *self.tls_flags("agent"), "--node", node, "--underlay", "eth0",
+                *self.tls_flags(node), "--node", node, "--underlay", "eth0",
                 "--bpffs", lab.bpffs, "--ready_file", ready]
         if lab.underlay_hook:
             argv += ["--underlay_hook", lab.underlay_hook]

@@ -223,7 +223,11 @@ class ManifestsTest(unittest.TestCase):
         self.assertEqual(flags["detach_on_exit"], "false")
         for key in ("tls_cert", "tls_key", "tls_ca"):
             self.assertTrue(flags[key].startswith(mounts["tls"]["mountPath"] + "/"), key)
-        self.assertEqual(volumes["tls"]["secret"]["secretName"], "weft-agent-tls")
+        # each node's own certificate (the controller binds the node name to
+        # it): from the node, never one Secret every agent pod would share
+        self.assertEqual(volumes["tls"]["hostPath"]["path"], "/etc/weft/tls")
+        self.assertNotIn("secret", volumes["tls"])
+        self.assertTrue(mounts["tls"]["readOnly"])
 
         ports = {p["name"]: p["containerPort"] for p in agent["ports"]}
         health = port_of(flags["health_listen"])

@@ -13,18 +13,27 @@ mutual TLS (a throwaway CA made with openssl), real traffic.
     of the state file, which wins again; a bad file is refused by weftctl
     itself, naming file, object and field, and nothing reaches the controller;
   - with the controller killed, traffic continues; restarted (with a change
-    made while it was down), the agents reconnect and converge.
+    made while it was down), the agents reconnect and converge;
+  - identities: an agent with hv1's certificate saying it is hv2 is refused
+    (PERMISSION_DENIED) and hv2's realization is untouched; a node's
+    certificate and the controller's own cannot use the Admin API (the state
+    is unchanged); --insecure on a non-loopback address and a private key
+    others can read stop the controller at start.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
+import shutil
 import time
 import unittest
 
 from netns_common import LabTestCase, unmet
 from weftlab import VM, ControlPlane, LabError, wait_for
+from weftlab.control import CONTROLLER_IP, SYNC_PORT
+from weftlab.ns import ip, ip_batch
 
 # a new VM on hv2 in tenant A's web segment, and one added while the
 # controller is down
@@ -212,6 +221,87 @@ class ControlPlaneTest(LabTestCase):
         for node in ("hv1", "hv2"):
             self.assertGreaterEqual(lab.agents[node].stderr().count("connected as node"), 2,
                                     f"agent {node} did not reconnect")
+
+    def test_6_identities(self):
+        lab, cp = self.lab, self.cp
+        self.write_controller_state()
+        version = int(self.wait_enforced()["controller_version"])
+        state_before = cp.admin("get", "state")["state"]
+
+        # An agent with hv1's certificate saying --node hv2, on a host of its
+        # own on the underlay (its own pins): refused before any view is sent.
+        imp = lab.ns("imp")
+        lab._add_ns(imp)
+        ip(lab.underlay_ns, "link", "add", "imp", "type", "veth", "peer", "name", "eth0",
+           "netns", imp)
+        ip_batch(lab.underlay_ns, ["link set imp master br0", "link set imp up"])
+        ip_batch(imp, ["addr add 198.18.0.253/24 dev eth0", "link set eth0 up"])
+        bpffs = os.path.join(lab.bpffs, "impostor")
+        os.makedirs(bpffs, exist_ok=True)
+        ready = os.path.join(lab.dir, "impostor.ready")
+        argv = [lab.agent_path, "--controller", f"{CONTROLLER_IP}:{SYNC_PORT}",
+                *cp.tls_flags("hv1"), "--node", "hv2", "--underlay", "eth0", "--bpffs", bpffs,
+                "--ready_file", ready, "--api_socket", os.path.join(lab.dir, "impostor.sock")]
+        if lab.underlay_hook:
+            argv += ["--underlay_hook", lab.underlay_hook]
+        proc, _, err = lab.spawn(imp, argv, f"impostor-{time.monotonic_ns()}")
+        try:
+            wait_for(lambda: 'may not speak for node "hv2"' in self.controller_log(), 10,
+                     what="the controller to refuse hv1's certificate saying hv2")
+            time.sleep(1.0)
+            self.assertFalse(os.path.exists(ready), "the impostor got a view")
+        finally:
+            proc.kill()
+            proc.wait(10)
+        with open(err, errors="replace") as f:
+            self.assertNotIn("connected as node", f.read())
+        refusal = [l for l in self.controller_log().splitlines() if "may not speak" in l][-1]
+        self.assertIn("the certificate of node hv1", refusal)
+        real = self.wait_enforced(version)
+        hv2 = _find_node(real, "hv2")
+        self.assertTrue(hv2["connected"], real)
+        self.assertEqual(lab.check_agents_alive(), [])
+
+        # The Admin API: a node's certificate and the controller's own are
+        # refused; a valid state with no endpoints (it would cut every VM
+        # off) changes nothing.
+        wipe = lab.topo.state_dict()
+        wipe["endpoints"] = []
+        empty = lab.write_state(wipe, path=f"{cp.state_file}.empty.yaml")
+        for who in ("hv1", "controller"):
+            for command in (("apply", "-f", empty), ("get", "state")):
+                r = cp.weftctl(*command, who=who)
+                self.assertNotEqual(r.returncode, 0, f"{who} {command}: {r.stdout}")
+        r = cp.weftctl("apply", "-f", empty, who="hv1")
+        self.assertIn("node hv1 may not call the Admin API", r.stderr)
+        self.assertEqual(cp.admin("get", "state")["state"], state_before)
+        self.assertEqual(int(cp.realization()["controller_version"]), version)
+        self.assertReaches("a1", "10.0.2.11", "a4")
+
+        # Start-up refusals: plaintext on the underlay address, and a key
+        # others can read.
+        ctl = [cp.binary("weft-controller"), "--state", cp.state_file]
+        r = lab.exec(cp.ns_name, [*ctl, "--listen", f"{CONTROLLER_IP}:7100", "--insecure"],
+                     timeout=10)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("not a loopback address", r.stderr)
+        r = lab.exec(cp.ns_name, [*ctl, "--listen", "127.0.0.1:7100", "--admin_listen",
+                                  f"{CONTROLLER_IP}:7101", "--insecure"], timeout=10)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(f"{CONTROLLER_IP}:7101 is not a loopback address", r.stderr)
+        loose = os.path.join(cp.tls_dir, "loose.key")
+        shutil.copy(os.path.join(cp.tls_dir, "controller.key"), loose)
+        os.chmod(loose, 0o644)
+        flags = cp.tls_flags("controller")
+        flags[flags.index("--tls_key") + 1] = loose
+        r = lab.exec(cp.ns_name, [*ctl, "--listen", "127.0.0.1:7100", *flags], timeout=10)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(f"--tls_key {loose}: the private key is accessible to others",
+                      r.stderr)
+
+
+def _find_node(realization, name):
+    return next(n for n in realization["nodes"] if n["node"] == name)
 
 
 if __name__ == "__main__":

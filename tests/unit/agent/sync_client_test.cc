@@ -1,6 +1,7 @@
 // The agent's update handling, and the sync stream end to end in one
 // process: weft-controller's services on a loopback port, SyncClients
-// against them, plaintext and mutual TLS (a throwaway CA made with openssl).
+// against them, plaintext and mutual TLS with node, operator and server
+// certificates (a throwaway CA made with openssl).
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -22,9 +23,12 @@
 #include "controller/controller.h"
 #include "controller/service.h"
 #include "gmock/gmock.h"
+#include "grpc/grpc_security_constants.h"
+#include "grpcpp/create_channel.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "tests/unit/common/test_pki.h"
 
 namespace weft {
 namespace {
@@ -273,8 +277,8 @@ bool WaitFor(const std::function<bool()>& done, absl::Duration timeout = absl::S
 
 struct Server {
   Server(Controller* c, std::shared_ptr<grpc::ServerCredentials> creds,
-         size_t chunk = kMaxChunkBytes)
-      : sync(c, chunk), admin(c) {
+         PeerTrust trust = PeerTrust::kAnyone, size_t chunk = kMaxChunkBytes)
+      : sync(c, trust, chunk), admin(c, trust) {
     grpc::ServerBuilder b;
     b.AddListeningPort("127.0.0.1:0", std::move(creds), &port);
     b.RegisterService(&sync);
@@ -292,7 +296,8 @@ struct Server {
 TEST(SyncEndToEndTest, SnapshotUpdatesOnlyChangedViewsAndRealization) {
   Controller c;
   c.Apply(Fleet(), "test");
-  Server server(&c, grpc::InsecureServerCredentials(), /*chunk=*/1024);  // many chunks
+  Server server(&c, grpc::InsecureServerCredentials(), PeerTrust::kAnyone,
+                /*chunk=*/1024);  // many chunks
   ASSERT_NE(server.port, 0);
   FakeAgent hv1(server.address(), grpc::InsecureChannelCredentials(), "hv1");
   FakeAgent hv2(server.address(), grpc::InsecureChannelCredentials(), "hv2");
@@ -354,7 +359,7 @@ TEST(SyncEndToEndTest, ReconnectsAfterTheControllerRestarts) {
     s.endpoints[0].mac[5] = 0x55;
     c2.Apply(s, "restart");
     grpc::ServerBuilder b;
-    SyncService sync(&c2);
+    SyncService sync(&c2, PeerTrust::kAnyone);
     b.AddListeningPort(address, grpc::InsecureServerCredentials());
     b.RegisterService(&sync);
     std::unique_ptr<grpc::Server> second = b.BuildAndStart();
@@ -369,62 +374,153 @@ TEST(SyncEndToEndTest, ReconnectsAfterTheControllerRestarts) {
 
 // ---- mutual TLS ----
 
-class TlsDir {
- public:
-  TlsDir() {
-    char tmpl[] = "/tmp/weft-tls-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    const std::string script =
-        absl::StrCat("set -e; cd ", dir_, "; exec >log 2>&1;",
-                     "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-                     "  -subj /CN=weft-test-ca -keyout ca.key -out ca.pem;",
-                     "for who in controller agent; do",
-                     "  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-                     "    -subj /CN=$who -keyout $who.key -out $who.csr;",
-                     "  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > $who.ext;",
-                     "  openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-                     "    -days 1 -extfile $who.ext -out $who.pem;",
-                     "done;",
-                     // A second CA: a client signed by it must be refused.
-                     "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-                     "  -subj /CN=rogue -keyout rogue.key -out rogue.pem;");
-    ok_ = std::system(absl::StrCat("sh -c '", script, "'").c_str()) == 0;
+// The controller over mutual TLS with the identities of the real deployment:
+// hv1's and hv2's node certificates, an operator's, the controller's own.
+class TlsServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(pki_.ok() && pki_.Mint("controller", TestPki::kServer) &&
+                pki_.Mint("hv1", TestPki::Node("hv1")) && pki_.Mint("hv2", TestPki::Node("hv2")) &&
+                pki_.Mint("admin", TestPki::Admin("ops")) && pki_.MintCa("rogue") &&
+                pki_.Mint("rogue-hv2", TestPki::Node("hv2"), "rogue"))
+        << "openssl failed; see " << pki_.path("log");
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
+        ServerCredentials({.cert = pki_.path("controller.pem"),
+                           .key = pki_.path("controller.key"),
+                           .ca = pki_.path("ca.pem"),
+                           .refresh_seconds = 1});
+    ASSERT_TRUE(creds.ok()) << creds.status();
+    controller_.Apply(Fleet(), "test");
+    server_ = std::make_unique<Server>(&controller_, *creds, PeerTrust::kCertificate);
+    ASSERT_NE(server_->port, 0);
   }
-  ~TlsDir() { std::filesystem::remove_all(dir_); }
-  bool ok() const { return ok_; }
-  std::string path(const std::string& f) const { return absl::StrCat(dir_, "/", f); }
 
- private:
-  std::string dir_;
-  bool ok_ = false;
-};
-
-TEST(SyncTlsTest, MutualTlsAcceptsOurCertsAndRefusesOthers) {
-  TlsDir tls;
-  ASSERT_TRUE(tls.ok()) << "openssl failed; see " << tls.path("log");
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> server_creds =
-      ServerCredentials({.cert = tls.path("controller.pem"),
-                         .key = tls.path("controller.key"),
-                         .ca = tls.path("ca.pem")});
-  ASSERT_TRUE(server_creds.ok()) << server_creds.status();
-  Controller c;
-  c.Apply(Fleet(), "test");
-  Server server(&c, *server_creds);
-  ASSERT_NE(server.port, 0);
-
-  auto client = [&](const std::string& cert, const std::string& key) {
+  std::shared_ptr<grpc::ChannelCredentials> As(const std::string& who,
+                                               const std::string& ca = "ca") {
     absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds =
-        ClientCredentials({.cert = tls.path(cert), .key = tls.path(key), .ca = tls.path("ca.pem")});
+        ClientCredentials({.cert = pki_.path(who + ".pem"),
+                           .key = pki_.path(who + ".key"),
+                           .ca = pki_.path(ca + ".pem")});
     EXPECT_TRUE(creds.ok()) << creds.status();
     return *creds;
-  };
-  FakeAgent good(server.address(), client("agent.pem", "agent.key"), "hv1");
-  FakeAgent rogue(server.address(), client("rogue.pem", "rogue.key"), "hv2");
-  FakeAgent plain(server.address(), grpc::InsecureChannelCredentials(), "hv2");
-  ASSERT_TRUE(WaitFor([&] { return good.versions().size() == 1; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  EXPECT_TRUE(rogue.versions().empty());
-  EXPECT_TRUE(plain.versions().empty());
+  }
+
+  // A Sync stream that says Hello{node}: how it ends, and whether the
+  // controller sent anything first.
+  std::pair<grpc::Status, bool> Hello(std::shared_ptr<grpc::ChannelCredentials> creds,
+                                      const std::string& node) {
+    auto stub = v1::Sync::NewStub(grpc::CreateChannel(server_->address(), std::move(creds)));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    auto stream = stub->Stream(&ctx);
+    v1::AgentMessage hello;
+    hello.mutable_hello()->set_node(node);
+    stream->Write(hello);
+    v1::ControllerMessage message;
+    const bool got_view = stream->Read(&message);
+    if (got_view) ctx.TryCancel();  // what the test refutes; done with it
+    return {stream->Finish(), got_view};
+  }
+
+  grpc::Status ApplyEmptyState(std::shared_ptr<grpc::ChannelCredentials> creds) {
+    auto stub = v1::Admin::NewStub(grpc::CreateChannel(server_->address(), std::move(creds)));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    v1::ApplyStateRequest request;
+    request.mutable_state();
+    v1::ApplyStateResponse response;
+    return stub->ApplyState(&ctx, request, &response);
+  }
+
+  TestPki pki_;
+  Controller controller_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(TlsServerTest, EachNodeGetsOnlyItsOwnView) {
+  FakeAgent hv1(server_->address(), As("hv1"), "hv1");
+  ASSERT_TRUE(WaitFor([&] { return hv1.versions().size() == 1; }));
+  EXPECT_EQ(hv1.last().tenants.size(), 1u);  // blue only
+
+  // hv1's certificate asking for hv2's view: refused before anything is sent.
+  auto [status, got_view] = Hello(As("hv1"), "hv2");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("node hv1 may not speak for node \"hv2\""));
+  EXPECT_FALSE(got_view);
+  // ...and hv2 is neither connected nor acknowledged in its name.
+  const v1::GetRealizationResponse r = controller_.Realization(5);
+  for (const auto& node : r.nodes()) {
+    if (node.node() == "hv2") {
+      EXPECT_FALSE(node.connected());
+      EXPECT_EQ(node.acked_version(), 0u);
+    }
+  }
+  EXPECT_FALSE(r.all_enforcing());
+
+  // The controller's own certificate (serverAuth only) as a client, an
+  // operator's on Sync, another CA's with hv2's name, plaintext: none gets a view.
+  for (auto& [creds, what] :
+       std::vector<std::pair<std::shared_ptr<grpc::ChannelCredentials>, const char*>>{
+           {As("controller"), "controller"},
+           {As("admin"), "admin"},
+           {As("rogue-hv2"), "rogue CA"},
+           {grpc::InsecureChannelCredentials(), "plaintext"}}) {
+    auto [status, got_view] = Hello(creds, "hv2");
+    EXPECT_FALSE(status.ok()) << what;
+    EXPECT_FALSE(got_view) << what;
+  }
+  EXPECT_EQ(Hello(As("admin"), "hv2").first.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  FakeAgent hv2(server_->address(), As("hv2"), "hv2");
+  ASSERT_TRUE(WaitFor([&] { return hv2.versions().size() == 1; }));
+  EXPECT_EQ(hv2.last().tenants.size(), 2u);  // blue and red
+}
+
+// The PEM certificate the controller presents to a new connection ("" when
+// the call fails).
+std::string ServerCertificate(const std::string& address,
+                              std::shared_ptr<grpc::ChannelCredentials> creds) {
+  auto stub = v1::Admin::NewStub(grpc::CreateChannel(address, std::move(creds)));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+  v1::GetRealizationResponse response;
+  if (!stub->GetRealization(&ctx, {}, &response).ok()) return "";
+  const std::vector<grpc::string_ref> pems =
+      ctx.auth_context()->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  return pems.size() == 1 ? std::string(pems[0].data(), pems[0].size()) : "";
+}
+
+TEST_F(TlsServerTest, CertificatesRotateWithoutARestart) {
+  const std::string before = ServerCertificate(server_->address(), As("admin"));
+  ASSERT_EQ(before, pki_.Read("controller.pem"));
+  // A new server certificate, renamed over the old files as a rotation does.
+  ASSERT_TRUE(pki_.Mint("controller-next", TestPki::kServer));
+  for (const char* ext : {".key", ".pem"}) {
+    ASSERT_EQ(std::rename(pki_.path(absl::StrCat("controller-next", ext)).c_str(),
+                          pki_.path(absl::StrCat("controller", ext)).c_str()),
+              0);
+  }
+  std::string after;
+  EXPECT_TRUE(WaitFor([&] {
+    after = ServerCertificate(server_->address(), As("admin"));
+    return !after.empty() && after != before;
+  }));
+  EXPECT_EQ(after, pki_.Read("controller.pem"));
+}
+
+TEST_F(TlsServerTest, AdminNeedsAnOperatorCertificate) {
+  for (const char* who : {"hv1", "controller"}) {
+    const grpc::Status status = ApplyEmptyState(As(who));
+    EXPECT_FALSE(status.ok()) << who;
+    EXPECT_EQ(controller_.version(), 5u) << who;
+    EXPECT_EQ(controller_.state().endpoints.size(), 3u) << who;
+  }
+  const grpc::Status node = ApplyEmptyState(As("hv1"));
+  EXPECT_EQ(node.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(node.error_message(), HasSubstr("node hv1 may not call the Admin API"));
+  const grpc::Status admin = ApplyEmptyState(As("admin"));
+  EXPECT_TRUE(admin.ok()) << admin.error_message();
+  EXPECT_EQ(controller_.state().endpoints.size(), 0u);
 }
 
 TEST(SyncTlsTest, FlagsMustBeCompleteOrInsecure) {
