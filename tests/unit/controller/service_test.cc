@@ -96,7 +96,7 @@ TEST_F(ServiceTest, AHelloWithANameThatIsNoNodeNameIsRefused) {
 }
 
 TEST_F(ServiceTest, AHelloForANodeNotInTheStateIsRefused) {
-  for (const std::string& name : {"hv9", "ext1"}) {  // unknown; foreign: runs no agent
+  for (const char* name : {"hv9", "ext1"}) {  // unknown; foreign: runs no agent
     grpc::Status s = Hello(name);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << name;
     EXPECT_THAT(s.error_message(), HasSubstr(absl::StrCat("node ", name, " is not a Weft node")));
