@@ -7,8 +7,11 @@
 #include "absl/flags/usage.h"
 #include "agent/options.h"
 #include "agent/run.h"
+#include "common/base/signals.h"
 
 int main(int argc, char** argv) {
+  // Before the credentials of the options start gRPC's threads.
+  const sigset_t signals = weft::BlockDaemonSignals();
   // A state from the controller is received, converted and applied on the
   // sync client's thread, so its temporaries live in that thread's malloc
   // arena. malloc_trim returns the free chunks of every arena but shrinks
@@ -25,7 +28,7 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
 
   absl::StatusOr<weft::AgentProcessOptions> options = weft::AgentProcessOptionsFromFlags();
-  const absl::Status status = options.ok() ? weft::RunAgent(*options) : options.status();
+  const absl::Status status = options.ok() ? weft::RunAgent(*options, signals) : options.status();
   if (!status.ok()) {
     std::fprintf(stderr, "weft-agent: %s\n", status.ToString().c_str());
     return 1;

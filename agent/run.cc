@@ -1,7 +1,5 @@
 #include "agent/run.h"
 
-#include <signal.h>
-
 #include <fstream>
 #include <memory>
 
@@ -12,15 +10,6 @@
 
 namespace weft {
 namespace {
-
-// Signals are taken synchronously in the loop below, never mid-write.
-sigset_t BlockSignals() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
-  sigprocmask(SIG_BLOCK, &signals, nullptr);
-  return signals;
-}
 
 // Reconciles every --resync_seconds (SIGHUP: re-reads the state file) until
 // SIGTERM or SIGINT; says ready (ready file, health) once the agent is.
@@ -61,8 +50,7 @@ absl::Status Leave(const AgentProcessOptions& options, Agent& agent) {
 
 }  // namespace
 
-absl::Status RunAgent(const AgentProcessOptions& options) {
-  const sigset_t signals = BlockSignals();
+absl::Status RunAgent(const AgentProcessOptions& options, const sigset_t& signals) {
   // Probes see NOT_SERVING from here until the agent is ready.
   ASSIGN_OR_RETURN(std::unique_ptr<HealthServer> health,
                    StartHealth(options.serving.health_listen));

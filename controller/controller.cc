@@ -75,6 +75,11 @@ std::shared_ptr<const NodeView> Controller::View(const std::string& node) const 
   return ViewLocked(node);
 }
 
+bool Controller::HasWeftNode(const std::string& node) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return views_.count(node) > 0;
+}
+
 std::shared_ptr<const NodeView> Controller::WaitForView(const std::string& node,
                                                         const std::string& fingerprint,
                                                         const std::atomic<bool>& closed,

@@ -33,6 +33,8 @@ class Controller {
   State state() const;
 
   std::shared_ptr<const NodeView> View(const std::string& node) const;
+  // `node` is a node of the current state that runs an agent (not foreign).
+  bool HasWeftNode(const std::string& node) const;
   // Waits until the node's view differs from `fingerprint`, `closed` is set,
   // or `timeout` passes; returns the view then.
   std::shared_ptr<const NodeView> WaitForView(const std::string& node,

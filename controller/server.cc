@@ -20,12 +20,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/base/log.h"
+#include "common/base/signals.h"
 #include "common/base/status.h"
 #include "common/model/state_yaml.h"
 #include "common/serving/flags.h"
 #include "common/serving/health.h"
 #include "common/serving/metrics_endpoint.h"
+#include "common/wire/chunk.h"
 #include "common/wire/credentials.h"
+#include "common/wire/keepalive.h"
 #include "controller/file_events.h"
 #include "controller/metrics.h"
 #include "controller/service.h"
@@ -88,8 +91,11 @@ absl::Status CheckPlaintextAddresses(const std::vector<std::string>& addresses) 
 }
 
 // ApplyState carries a whole fleet's state (13 MiB at 100,000 endpoints),
-// beyond gRPC's default 4 MiB; agents' messages are small.
-constexpr int kMaxAdminMessageBytes = 256 << 20;
+// beyond gRPC's default 4 MiB, up to the limit of a state and a little for
+// the request around it; agents' messages are small. gRPC parses a message
+// whole before the service sees it, into up to 60 times its size when it is
+// empty entries (docs/CONTROL_PLANE.md "Limits"): this bounds that.
+constexpr int kMaxAdminMessageBytes = StateLimits().bytes + (64 << 10);
 
 // Listens on `address` with `service`, or an error naming the address.
 absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(
@@ -100,8 +106,10 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(
   int port = 0;
   builder.AddListeningPort(address, creds, &port);
   builder.RegisterService(service);
-  // Agents ping every 10 s to notice a dead controller: allow it.
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  // Agents ping to notice a dead controller, on an idle stream too: allow
+  // it (pings more often than this would close the connection).
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             kSyncMinPingIntervalMs);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
@@ -111,7 +119,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(
 }
 
 // Re-reads the state file whenever it may have changed (a wake-up of
-// inotify, or every --poll_ms) until one of `signals` arrives.
+// inotify, SIGHUP, or every --poll_ms) until SIGTERM or SIGINT arrives.
 absl::Status WatchUntilSignal(const sigset_t& signals, const std::string& path,
                               StateFileWatcher& watcher) {
   const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
@@ -128,25 +136,26 @@ absl::Status WatchUntilSignal(const sigset_t& signals, const std::string& path,
     if (poll(fds, 2, poll_ms) < 0 && errno != EINTR) {
       return absl::InternalError(absl::StrCat("poll: ", std::strerror(errno)));
     }
-    if (fds[0].revents & POLLIN) return absl::OkStatus();  // SIGTERM or SIGINT
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo signal;
+      if (read(signal_fd, &signal, sizeof(signal)) != sizeof(signal)) continue;  // EINTR
+      if (signal.ssi_signo != SIGHUP) return absl::OkStatus();  // SIGTERM or SIGINT
+      WEFT_LOG_INFO("SIGHUP: checking the state file");
+    }
     if (fds[1].revents & POLLIN) events->Drain();
     watcher.Poll();
   }
 }
 
 // Loads the state file, serves it until SIGTERM or SIGINT, then stops.
-absl::Status Serve(const std::string& path, const std::string& listen,
+// `signals` are blocked.
+absl::Status Serve(const sigset_t& signals, const std::string& path, const std::string& listen,
                    const std::string& admin_listen) {
   const ServingFlags serving = ServingFlagsFromCommandLine();
   ASSIGN_OR_RETURN(const std::shared_ptr<grpc::ServerCredentials> creds,
                    ServerCredentials(serving.tls));
   if (serving.tls.insecure) RETURN_IF_ERROR(CheckPlaintextAddresses({listen, admin_listen}));
   const PeerTrust trust = serving.tls.insecure ? PeerTrust::kAnyone : PeerTrust::kCertificate;
-
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int sig : {SIGTERM, SIGINT}) sigaddset(&signals, sig);
-  sigprocmask(SIG_BLOCK, &signals, nullptr);  // before gRPC starts threads
 
   // Probes see NOT_SERVING until the state is loaded and Sync listens.
   std::unique_ptr<HealthServer> health;
@@ -212,6 +221,7 @@ bool StateFileWatcher::Poll() {
 }
 
 int RunController(int argc, char** argv) {
+  const sigset_t signals = BlockDaemonSignals();
   absl::SetProgramUsageMessage(
       "weft-controller --state FILE --listen ADDR [--admin_listen ADDR] "
       "(--tls_cert F --tls_key F --tls_ca F | --insecure)");
@@ -221,7 +231,7 @@ int RunController(int argc, char** argv) {
   if (path.empty() || listen.empty()) {
     return Fail(absl::InvalidArgumentError("--state and --listen are required"));
   }
-  const absl::Status status = Serve(path, listen, absl::GetFlag(FLAGS_admin_listen));
+  const absl::Status status = Serve(signals, path, listen, absl::GetFlag(FLAGS_admin_listen));
   if (!status.ok()) return Fail(status);
   return 0;
 }

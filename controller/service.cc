@@ -5,6 +5,8 @@
 #include <string>
 #include <thread>
 
+#include "absl/algorithm/container.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -24,10 +26,54 @@ std::string NewNonce(uint64_t version) {
   return absl::StrFormat("%d-%x-%d", version, process & 0xffffff, ++counter);
 }
 
-// At most this much of a name the caller chose goes into a log line.
-std::string Quoted(absl::string_view name) {
-  return absl::StrCat("\"", absl::CHexEscape(name.substr(0, 64)),
-                      name.size() > 64 ? "\"..." : "\"");
+// A node name as names of nodes in the state are written (a DNS name's
+// length and characters).
+bool IsNodeName(absl::string_view name) {
+  constexpr size_t kMaxNodeNameBytes = 253;
+  return !name.empty() && name.size() <= kMaxNodeNameBytes && absl::c_all_of(name, [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+// What a log line may say of a name from the network: a short, escaped prefix.
+std::string LoggableName(absl::string_view name) {
+  constexpr size_t kLogged = 64;
+  return absl::StrCat("\"", absl::CHexEscape(name.substr(0, kLogged)), "\"",
+                      name.size() > kLogged ? absl::StrCat("... (", name.size(), " bytes)") : "");
+}
+
+// The Hello's node, or why the stream is refused: before anything of it is
+// kept or logged at length.
+grpc::Status CheckHelloNode(const Controller& controller, const v1::AgentMessage& first,
+                            const std::string& peer) {
+  if (!first.has_hello() || first.hello().node().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "the first message must be a Hello naming the node");
+  }
+  const std::string& node = first.hello().node();
+  if (!IsNodeName(node)) {
+    WEFT_LOG_WARN("stream from %s refused: Hello.node %s is not a node name", peer,
+                  LoggableName(node));
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "Hello.node: a node name is 1..253 bytes of [A-Za-z0-9._-]");
+  }
+  if (!controller.HasWeftNode(node)) {
+    WEFT_LOG_WARN("stream from %s refused: node %s is not a Weft node of the state", peer, node);
+    return grpc::Status(
+        grpc::StatusCode::NOT_FOUND,
+        absl::StrCat("Hello.node: node ", node, " is not a Weft node of the state"));
+  }
+  return grpc::Status::OK;
+}
+
+// An ApplyState's state, converted and valid. Held to the limits before it
+// is converted: an empty entry is 2 bytes of the message, hundreds once
+// converted.
+absl::StatusOr<State> AcceptableState(const v1::State& proto) {
+  RETURN_IF_ERROR(StateBudget().Add(proto));
+  ASSIGN_OR_RETURN(State state, StateFromProto(proto));
+  RETURN_IF_ERROR(ValidateState(state));
+  return state;
 }
 
 // The caller's description, or its refusal logged once and returned.
@@ -55,7 +101,7 @@ absl::StatusOr<std::string> AuthorizedCaller(PeerTrust trust, const grpc::Server
   }
   if (role == PeerRole::kNode && identity.name != node) {
     return absl::PermissionDeniedError(
-        absl::StrCat("the certificate of ", who, " may not speak for node ", Quoted(node)));
+        absl::StrCat("the certificate of ", who, " may not speak for node ", LoggableName(node)));
   }
   return absl::StrCat(who, " at ", context.peer());
 }
@@ -65,9 +111,8 @@ grpc::Status SyncService::Stream(
     grpc::ServerReaderWriter<v1::ControllerMessage, v1::AgentMessage>* stream) {
   v1::AgentMessage first;
   if (!stream->Read(&first)) return grpc::Status::OK;
-  if (!first.has_hello() || first.hello().node().empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "the first message must be a Hello naming the node");
+  if (grpc::Status refused = CheckHelloNode(*controller_, first, context->peer()); !refused.ok()) {
+    return refused;
   }
   const v1::Hello hello = first.hello();
   const std::string node = hello.node();
@@ -144,14 +189,13 @@ grpc::Status AdminService::ApplyState(grpc::ServerContext* context,
   const absl::StatusOr<std::string> caller =
       CheckCaller(trust_, *context, PeerRole::kAdmin, "", "ApplyState");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
-  absl::StatusOr<State> state = StateFromProto(request->state());
-  absl::Status status = state.status();
-  if (status.ok()) status = ValidateState(*state);
-  if (!status.ok()) {
+  absl::StatusOr<State> state = AcceptableState(request->state());
+  if (!state.ok()) {
     controller_->EditRejected();
-    WEFT_LOG_WARN("ApplyState from %s refused: %s", *caller, status.message());
-    // InvalidArgument, as every error of conversion and validation.
-    return ToGrpcStatus(status);
+    WEFT_LOG_WARN("ApplyState from %s refused: %s", *caller, state.status().message());
+    // ResourceExhausted past the limits; InvalidArgument, as every error of
+    // conversion and validation.
+    return ToGrpcStatus(state.status());
   }
   response->set_version(
       controller_->Apply(*std::move(state), absl::StrCat("ApplyState from ", *caller)));

@@ -12,6 +12,7 @@
 #include "common/base/log.h"
 #include "common/plan/node_check.h"
 #include "common/wire/convert.h"
+#include "common/wire/keepalive.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/support/channel_arguments.h"
 
@@ -82,9 +83,13 @@ SyncClient::SyncClient(SyncClientOptions options, ApplyStateFn apply)
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
               absl::ToInt64Milliseconds(options_.backoff_initial));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, absl::ToInt64Milliseconds(options_.backoff_max));
-  // Notice a controller that vanished without closing the connection.
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  // Notice a controller that vanished without closing the connection, on
+  // an idle stream too: gRPC stops pinging after two pings without data
+  // (the agent sends none between updates) unless told not to.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kSyncKeepaliveTimeMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kSyncKeepaliveTimeoutMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   if (!options_.tls_server_name.empty()) {
     args.SetSslTargetNameOverride(options_.tls_server_name);
   }

@@ -18,6 +18,41 @@ constexpr size_t kChunkOverhead = 64;
 
 }  // namespace
 
+size_t CountListEntries(const google::protobuf::Message& message) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* refl = message.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  refl->ListFields(message, &fields);
+  size_t entries = 0;
+  for (const FieldDescriptor* field : fields) {
+    const bool nested = field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
+    if (!field->is_repeated()) {
+      if (nested) entries += CountListEntries(refl->GetMessage(message, field));
+      continue;
+    }
+    const int n = refl->FieldSize(message, field);
+    entries += n;
+    for (int i = 0; nested && i < n; ++i) {
+      entries += CountListEntries(refl->GetRepeatedMessage(message, field, i));
+    }
+  }
+  return entries;
+}
+
+absl::Status StateBudget::Add(const v1::State& part) {
+  bytes_ += part.ByteSizeLong();
+  if (bytes_ > limits_.bytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the state is more than ", limits_.bytes, " bytes, the most accepted"));
+  }
+  entries_ += CountListEntries(part);
+  if (entries_ > limits_.entries) {
+    return absl::ResourceExhaustedError(absl::StrCat("the state has more than ", limits_.entries,
+                                                     " list entries, the most accepted"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<ChunkPart>> SplitState(absl::Span<const v1::State* const> pieces,
                                                   size_t max_bytes) {
   using google::protobuf::FieldDescriptor;
@@ -78,6 +113,10 @@ absl::Status WriteChunks(absl::Span<const v1::State* const> pieces, uint64_t ver
   }
   ASSIGN_OR_RETURN(const std::vector<ChunkPart> parts,
                    SplitState(pieces, max_bytes - nonce.size()));
+  if (const uint32_t most = StateLimits().chunks; parts.size() > most) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the update is ", parts.size(), " chunks, more than the ", most, " an agent takes"));
+  }
   v1::ControllerMessage message;
   v1::StateChunk* chunk = message.mutable_chunk();
   chunk->set_version(version);
@@ -112,6 +151,8 @@ void ChunkAssembler::Reset() {
   count_ = 0;
   version_ = 0;
   nonce_.clear();
+  budget_ = StateBudget(limits_);
+  over_limit_ = absl::OkStatus();
   converter_ = StateConverter();
 }
 
@@ -129,6 +170,10 @@ absl::StatusOr<std::optional<Update>> ChunkAssembler::Add(const v1::StateChunk& 
     if (chunk.index() != 0) {
       return refuse("an update must start with chunk 0");
     }
+    if (chunk.count() > limits_.chunks) {
+      return refuse(
+          absl::StrCat("count is more than the ", limits_.chunks, " chunks an update may have"));
+    }
     count_ = chunk.count();
     version_ = chunk.version();
     nonce_ = chunk.nonce();
@@ -144,10 +189,18 @@ absl::StatusOr<std::optional<Update>> ChunkAssembler::Add(const v1::StateChunk& 
       return refuse(absl::StrCat("count differs from chunk 0's ", count_));
     }
   }
-  converter_.Add(chunk.part());
+  if (over_limit_.ok()) {
+    over_limit_ = budget_.Add(chunk.part());
+    if (over_limit_.ok()) {
+      converter_.Add(chunk.part());
+    } else {
+      converter_ = StateConverter();  // frees what the update took so far
+    }
+  }
   if (++next_ < count_) return std::optional<Update>();
-  Update done{
-      .version = version_, .nonce = std::move(nonce_), .state = std::move(converter_).Finish()};
+  absl::StatusOr<State> state =
+      over_limit_.ok() ? std::move(converter_).Finish() : absl::StatusOr<State>(over_limit_);
+  Update done{.version = version_, .nonce = std::move(nonce_), .state = std::move(state)};
   Reset();
   return std::optional<Update>(std::move(done));
 }

@@ -14,10 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "common/model/state.h"
 #include "common/wire/convert.h"
+#include "google/protobuf/message.h"
 #include "weft/v1/state.pb.h"
 #include "weft/v1/sync.pb.h"
 
@@ -25,6 +27,38 @@ namespace weft {
 
 // gRPC's default maximum received message size is 4 MiB; leave room.
 inline constexpr size_t kMaxChunkBytes = 4 * 1024 * 1024 - 64 * 1024;
+
+// The most one state may be on the wire: an agent refuses a bigger update,
+// the controller a bigger ApplyState (docs/CONTROL_PLANE.md "Limits"). A
+// whole fleet at 100,000 endpoints is ~13 MiB and ~300,000 entries
+// (docs/BENCHMARKS.md); a node's view is at most that. Entries are counted
+// as well as bytes because they are what a state costs once parsed and
+// converted: an empty entry is 2 bytes on the wire, a few hundred in memory.
+struct StateLimits {
+  size_t bytes = 64 << 20;
+  // Every element of every list, nested lists (an endpoint's groups, a
+  // rule's ports) included.
+  size_t entries = 1 << 20;
+  // Chunks of one update: one per part of a node's view (the node list, one
+  // per tenant) and per cut of a part too big for a chunk.
+  uint32_t chunks = 16384;
+};
+
+// Every element of every list in `message`, nested lists included.
+size_t CountListEntries(const google::protobuf::Message& message);
+
+// Adds up the parts of one state, refusing (ResourceExhausted, naming the
+// limit) the part that takes it past `limits`, before it is converted.
+class StateBudget {
+ public:
+  explicit StateBudget(const StateLimits& limits = StateLimits()) : limits_(limits) {}
+  absl::Status Add(const v1::State& part);
+
+ private:
+  StateLimits limits_;
+  size_t bytes_ = 0;
+  size_t entries_ = 0;
+};
 
 // One chunk's part: a piece as it is (borrowed, never copied), or a cut of
 // a piece too big for one chunk (owned).
@@ -49,7 +83,8 @@ absl::StatusOr<std::vector<ChunkPart>> SplitState(absl::Span<const v1::State* co
                                                   size_t max_bytes);
 
 // Hands the chunks of one update to `write`, in order; a false from
-// `write` stops it (Cancelled). The messages point at the
+// `write` stops it (Cancelled). ResourceExhausted, sending nothing, when the
+// update would be more chunks than an agent takes (StateLimits::chunks). The messages point at the
 // parts rather than holding copies: `write` must not keep them.
 absl::Status WriteChunks(absl::Span<const v1::State* const> pieces, uint64_t version,
                          const std::string& nonce, size_t max_bytes,
@@ -77,11 +112,17 @@ struct Update {
 };
 
 // Reassembles chunks, in order, into updates. Refuses (InvalidArgument, and
-// the assembler starts over) a count of 0, an index out of order or out of
-// range, and a chunk whose version, nonce or count differs from the first
-// chunk of its update: a stream that sends such garbage is dropped.
+// the assembler starts over) a count of 0 or above `limits.chunks`, an index
+// out of order or out of range, and a chunk whose version, nonce or count
+// differs from the first chunk of its update: a stream that sends such
+// garbage is dropped. An update that goes past `limits` in bytes or entries
+// is converted no further (what it took is freed at once); its remaining
+// chunks are checked and dropped, and it completes with the limit's error
+// as its state (a NACK).
 class ChunkAssembler {
  public:
+  explicit ChunkAssembler(const StateLimits& limits = StateLimits())
+      : limits_(limits), budget_(limits) {}
   // The complete update when `chunk` was its last; nullopt while more are due.
   absl::StatusOr<std::optional<Update>> Add(const v1::StateChunk& chunk);
   // An update is half received.
@@ -93,6 +134,9 @@ class ChunkAssembler {
   uint32_t count_ = 0;
   uint64_t version_ = 0;
   std::string nonce_;
+  StateLimits limits_;
+  StateBudget budget_;
+  absl::Status over_limit_;  // the update's, once it went past limits_
   StateConverter converter_;
 };
 

@@ -201,5 +201,89 @@ TEST(SyncChunkTest, NextUpdateAfterACompleteOne) {
   }
 }
 
+// ---- limits: a hostile or broken controller cannot make the agent hold
+// more than StateLimits of one update ----
+
+TEST(SyncChunkTest, RefusesACountAboveTheLimitAtTheFirstChunk) {
+  ChunkAssembler a;
+  v1::StateChunk c = ChunkState(BigState(1), 7, "n")->front();
+  c.set_count(0xffffffffu);  // as a hostile controller announced it
+  absl::Status s = a.Add(c).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("count is more than the 16384 chunks an update may have"));
+  EXPECT_FALSE(a.in_progress());
+}
+
+// The update goes past the limit in its second chunk: it is converted no
+// further, its last chunk completes it as a refusal (a NACK), and the next
+// update on the stream is taken as usual.
+TEST(SyncChunkTest, AnUpdateOverTheByteLimitIsRefusedAndTheNextIsTaken) {
+  absl::StatusOr<std::vector<v1::StateChunk>> big = ChunkState(BigState(60), 8, "big", 1024);
+  ASSERT_TRUE(big.ok()) << big.status();
+  ASSERT_GE(big->size(), 4u);
+  ChunkAssembler a({.bytes = 1500});
+  for (size_t i = 0; i + 1 < big->size(); ++i) {
+    absl::StatusOr<std::optional<Update>> r = a.Add((*big)[i]);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_FALSE(r->has_value());
+  }
+  absl::StatusOr<std::optional<Update>> last = a.Add(big->back());
+  ASSERT_TRUE(last.ok() && last->has_value());
+  EXPECT_EQ((*last)->version, 8u);
+  EXPECT_EQ((*last)->nonce, "big");
+  EXPECT_EQ((*last)->state.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT((*last)->state.status().message(),
+              HasSubstr("the state is more than 1500 bytes, the most accepted"));
+  std::optional<Update> next = Assemble(a, *ChunkState(BigState(2), 9, "small"));
+  ASSERT_TRUE(next.has_value());
+  EXPECT_TRUE(next->state.ok()) << next->state.status();
+}
+
+// Empty entries: 2 bytes each on the wire, far more once converted.
+TEST(SyncChunkTest, AnUpdateOverTheEntryLimitIsRefused) {
+  v1::State empties;
+  for (int i = 0; i < 1001; ++i) empties.add_endpoints();
+  ChunkAssembler a({.entries = 1000});
+  std::optional<Update> done = Assemble(a, *ChunkState(empties, 3, "n"));
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->state.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(done->state.status().message(),
+              HasSubstr("the state has more than 1000 list entries, the most accepted"));
+}
+
+TEST(SyncChunkTest, ListEntriesCountNestedLists) {
+  v1::State s;
+  v1::Endpoint* e = s.add_endpoints();
+  e->add_groups("web");
+  e->add_groups("admin");
+  v1::Policy* p = s.add_policies();
+  p->mutable_applied_to()->add_groups("web");
+  v1::Rule* r = p->add_rules();
+  r->add_ports();
+  r->mutable_peer()->add_cidrs("10.0.0.0/8");
+  // endpoint + 2 groups, policy + applied_to group + rule + port + cidr
+  EXPECT_EQ(CountListEntries(s), 8u);
+}
+
+TEST(SyncChunkTest, DefaultLimitsFitAFleet) {
+  // 100,000 endpoints with a group each: ~13 MiB of state, as the
+  // benchmarks' fleet (docs/BENCHMARKS.md).
+  v1::State fleet = BigState(100000);
+  for (v1::Endpoint& e : *fleet.mutable_endpoints()) e.add_groups("web");
+  EXPECT_TRUE(StateBudget().Add(fleet).ok());
+}
+
+TEST(SyncChunkTest, AControllerDoesNotSendMoreChunksThanAnAgentTakes) {
+  const v1::State piece = BigState(1);
+  std::vector<const v1::State*> pieces(StateLimits().chunks + 1, &piece);
+  size_t written = 0;
+  absl::Status s = WriteChunks(pieces, 1, "n", kMaxChunkBytes, [&](const v1::ControllerMessage&) {
+    ++written;
+    return true;
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(written, 0u);
+}
+
 }  // namespace
 }  // namespace weft
