@@ -102,15 +102,19 @@ grpc::Status AdminService::ApplyState(grpc::ServerContext* context,
   absl::StatusOr<State> state = StateFromProto(request->state());
   absl::Status status = state.status();
   if (status.ok()) status = ValidateState(*state);
-  if (!status.ok()) {
-    controller_->EditRejected();
-    WEFT_LOG_WARN("ApplyState from %s refused: %s", context->peer(), status.message());
-    // InvalidArgument, as every error of conversion and validation.
-    return ToGrpcStatus(status);
+  if (status.ok()) {
+    absl::StatusOr<uint64_t> version =
+        controller_->Apply(*std::move(state), absl::StrCat("ApplyState from ", context->peer()));
+    if (version.ok()) {
+      response->set_version(*version);
+      return grpc::Status::OK;
+    }
+    status = version.status();
   }
-  response->set_version(
-      controller_->Apply(*std::move(state), absl::StrCat("ApplyState from ", context->peer())));
-  return grpc::Status::OK;
+  controller_->EditRejected();
+  WEFT_LOG_WARN("ApplyState from %s refused: %s", context->peer(), status.message());
+  // InvalidArgument, as every error of conversion, validation and versioning.
+  return ToGrpcStatus(status);
 }
 
 grpc::Status AdminService::GetRealization(grpc::ServerContext*,
