@@ -125,9 +125,14 @@ TEST(ValidateTest, EdgesThatAreAllowed) {
         s.endpoints[0].groups = {"web", "db"};
       },
       // Names: the whole set, at the length bounds.
-      [](State& s) { s.tenants[1].name = "Red_2.prod-X"; },
-      [](State& s) { s.groups[0].name = std::string(63, 'g'); },
-      [](State& s) { s.nodes[2].name = std::string(253, 'n'); },
+      [](State& s) { s.endpoints[1].name = "Blue_2.web-X"; },  // named by no policy
+      [](State& s) { s.endpoints[1].name = std::string(63, 'e'); },
+      [](State& s) {
+        s.groups.push_back({std::string(63, 'g'), "blue"});
+      },
+      [](State& s) {
+        s.nodes.push_back({std::string(253, 'n'), Ip("198.18.0.9")});
+      },
       [](State& s) { s.endpoints[0].interface = "vm-0123456789.@"; },  // 15, printable
   };
   for (const auto& mutate : allowed) {
@@ -294,7 +299,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"endpoint name newline", [](State& s) { s.endpoints[1].name = "a\nb"; },
              "endpoint \"a\\nb\"", "name", "\"a\\nb\" has the character \"\\n\""},
         Case{"endpoint name non-ASCII", [](State& s) { s.endpoints[1].name = "caf\xc3\xa9"; },
-             "endpoint \"caf\\xc3\\xa9\"", "name", "has the character \"\\xc3\""},
+             "endpoint \"caf\\xc3\\xa9\"", "name", "\"caf\\xc3\\xa9\" has the character \"\\xc3\""},
         Case{"group name length", [](State& s) { s.groups[1].name = std::string(64, 'g'); },
              absl::StrCat("group \"", std::string(64, 'g'), "\""), "name",
              "is 64 characters long, over 63"},
@@ -316,7 +321,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"interface tab", [](State& s) { s.endpoints[1].interface = "v\t1"; },
              "endpoint \"blue-web-2\"", "interface", "\"v\\t1\" has the character \"\\t\""},
         Case{"interface DEL", [](State& s) { s.endpoints[1].interface = "v\x7f"; },
-             "endpoint \"blue-web-2\"", "interface", "has the character \"\\x7f\""},
+             "endpoint \"blue-web-2\"", "interface", "\"v\\x7f\" has the character \"\\x7f\""},
         Case{"interface dot", [](State& s) { s.endpoints[1].interface = "."; },
              "endpoint \"blue-web-2\"", "interface", "\".\" is not an interface name"},
         Case{"interface dot dot", [](State& s) { s.endpoints[1].interface = ".."; },
