@@ -17,13 +17,14 @@
 
 // The rules, checked in this order (the first broken one is reported):
 //
-// names     every name an object defines (node, tenant, segment, endpoint,
-//           group, policy) is a Name: 1..63 characters (a node's up to 253,
-//           a DNS name) of [A-Za-z0-9._-], starting with a letter or digit.
-//           An interface name follows the kernel's rules: 1..15 printable
-//           ASCII characters, none of them '/', ':' or a space, not "." or
-//           "..". (References to names need no such check: they must equal
-//           a checked name.) So no name carries a NUL that the kernel would
+// names     (checked with each object, first) every name an object
+//           defines (node, tenant, segment, endpoint, group, policy) is
+//           1..63 characters (a node's up to 253, a DNS name) of
+//           [A-Za-z0-9._-], starting with a letter or digit. An interface
+//           name follows the kernel's rules: 1..15 printable ASCII
+//           characters, none of them '/', ':' or a space, not "." or "..".
+//           (References to names need no such check: they must equal a
+//           checked name.) So no name carries a NUL that the kernel would
 //           cut at, a separator, or megabytes that could not be sent.
 // capacity  nodes <= WEFT_MAX_VTEPS; segments <= WEFT_MAX_SEGMENTS;
 //           endpoints <= WEFT_MAX_ENDPOINTS; static routes + segments (one
