@@ -8,6 +8,7 @@
 #include "common/base/status.h"
 #include "common/model/state_yaml.h"
 #include "common/model/validate.h"
+#include "common/plan/node_check.h"
 #include "common/plan/policy_tables.h"
 #include "common/plan/tables.h"
 
@@ -18,14 +19,6 @@ absl::StatusOr<State> LoadValidState(const std::string& path) {
   ASSIGN_OR_RETURN(State state, LoadStateFile(path));
   RETURN_IF_ERROR(WithContext(ValidateState(state), path));
   return state;
-}
-
-// Checks that `state` fits node `node` before it is accepted: its tables
-// and its firewall tables build (the slot does not matter).
-absl::Status ProbeState(const State& state, const std::string& node) {
-  NodeSettings probe{.node = node};
-  RETURN_IF_ERROR(BuildNodeTables(state, probe, [](const std::string&) { return 0u; }));
-  return BuildPolicyTables(state, node, 0).status();
 }
 
 const char* HookName(Hook hook) { return hook == Hook::kXdp ? "XDP" : "TC"; }
@@ -60,8 +53,16 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const AgentOptions& options)
     return absl::NotFoundError(
         absl::StrCat("underlay interface ", options.underlay, " does not exist"));
   }
+  agent->reserved_ = {{options.underlay, "the agent's underlay"}, {"lo", "loopback"}};
+  for (const auto& [name, role] : agent->reserved_) {
+    if (const uint32_t ifindex = InterfaceIndex(name); ifindex != 0) {
+      agent->reserved_ifindexes_[ifindex] = name;
+    }
+  }
   // Check the state fits this node before touching the kernel.
-  if (file_state) RETURN_IF_ERROR(ProbeState(*file_state, options.node));
+  if (file_state) {
+    RETURN_IF_ERROR(WithContext(agent->CheckForThisNode(*file_state), options.state_path));
+  }
   ASSIGN_OR_RETURN(agent->datapath_, Datapath::Load(agent->PinDir()));
 
   if (!file_state) {
@@ -89,8 +90,20 @@ absl::Status Agent::AttachUnderlayLocked() {
   return absl::OkStatus();
 }
 
+absl::Status Agent::CheckForThisNode(const State& state) const {
+  return CheckForNode(state, options_.node, reserved_);
+}
+
+uint32_t Agent::EndpointIfindex(const std::string& name, uint32_t ifindex) const {
+  auto reserved = reserved_ifindexes_.find(ifindex);
+  if (reserved == reserved_ifindexes_.end()) return ifindex;
+  WEFT_LOG_WARN("interface %s is %s %s: no endpoint may take it", name,
+                reserved_.at(reserved->second), reserved->second);
+  return 0;
+}
+
 absl::Status Agent::ApplyState(State state) {
-  RETURN_IF_ERROR(ProbeState(state, options_.node));
+  RETURN_IF_ERROR(CheckForThisNode(state));
   absl::MutexLock lock(&mu_);
   ReplaceStateLocked(std::move(state));
   RETURN_IF_ERROR(ReconcileLocked());
@@ -141,8 +154,8 @@ absl::Status Agent::ReconcileLocked() {
   std::map<std::string, uint32_t> local_interfaces;
   {
     ASSIGN_OR_RETURN(NodeTables tables,
-                     BuildNodeTables(state_, settings, [&lookups](const std::string& name) {
-                       return lookups[name] = InterfaceIndex(name);
+                     BuildNodeTables(state_, settings, [this, &lookups](const std::string& name) {
+                       return EndpointIfindex(name, lookups[name] = InterfaceIndex(name));
                      }));
     // Maps first: a VM's program must find its binding, and the firewall its
     // rules, from its first packet.
@@ -226,7 +239,7 @@ absl::Status Agent::ApplyPolicyLocked() {
 
 absl::Status Agent::ReloadState() {
   ASSIGN_OR_RETURN(State state, LoadValidState(options_.state_path));
-  RETURN_IF_ERROR(ProbeState(state, options_.node));
+  RETURN_IF_ERROR(WithContext(CheckForThisNode(state), options_.state_path));
   absl::MutexLock lock(&mu_);
   ReplaceStateLocked(std::move(state));
   WEFT_LOG_INFO("state version %d loaded from %s", state_.version, options_.state_path);

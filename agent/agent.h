@@ -18,6 +18,7 @@
 #include "agent/datapath/attach.h"
 #include "agent/datapath/datapath.h"
 #include "common/model/state.h"
+#include "common/plan/node_check.h"
 
 namespace weft {
 
@@ -53,9 +54,10 @@ class Agent {
   // Re-reads the state file. An invalid file changes nothing.
   absl::Status ReloadState() ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Installs a state from the controller (already validated for this node:
-  // ValidateForNode) and reconciles; the first one also attaches the
-  // underlay program.
+  // Installs a state from the controller (already valid as a whole:
+  // ValidateState) and reconciles; the first one also attaches the underlay
+  // program. A state that binds an endpoint to an interface the agent relies
+  // on, or does not fit this node, is refused and changes nothing.
   absl::Status ApplyState(State state) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Detaches every program and removes the pins.
@@ -88,6 +90,16 @@ class Agent {
  private:
   explicit Agent(AgentOptions options) : options_(std::move(options)) {}
 
+  // CheckForNode for this node and its reserved interfaces: before a state
+  // is accepted, so that a refused one changes nothing.
+  absl::Status CheckForThisNode(const State& state) const;
+
+  // `ifindex` (of endpoint interface `name`), or 0 (absent) when it is a
+  // reserved interface under another name (an altname, a rename), which the
+  // name check let through: such an endpoint is never bound and never gets
+  // the VM program.
+  uint32_t EndpointIfindex(const std::string& name, uint32_t ifindex) const;
+
   // Takes `state` as the desired state: the next Reconcile is a full one.
   void ReplaceStateLocked(State state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -111,6 +123,10 @@ class Agent {
   AgentOptions options_;
   std::unique_ptr<Datapath> datapath_;
   uint32_t underlay_ifindex_ = 0;
+  // The interfaces the agent relies on: no endpoint may take one, by any of
+  // their names (the ifindexes catch an altname or a rename).
+  ReservedInterfaces reserved_;
+  std::map<uint32_t, std::string> reserved_ifindexes_;  // ifindex -> name in reserved_
 
   mutable absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_);

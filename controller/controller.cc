@@ -3,14 +3,23 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/base/log.h"
+#include "common/model/validate.h"
 
 namespace weft {
 
-uint64_t Controller::Apply(State state, absl::string_view source) {
+absl::StatusOr<uint64_t> Controller::Apply(State state, absl::string_view source) {
+  if (state.version > kMaxRequestedVersion) {
+    return FieldError("state", "version",
+                      absl::StrCat(state.version, " is over ", kMaxRequestedVersion,
+                                   ": later versions would have no room to grow"));
+  }
   std::lock_guard<std::mutex> apply_lock(apply_mu_);
   const absl::Time start = absl::Now();
+  // At most kMaxRequestedVersion + one per Apply: 2^63 changes from the
+  // wrap, which no controller lives to make.
   const uint64_t version = std::max<uint64_t>(state.version, this->version() + 1);
   state.version = version;
   builder_.Update(state);

@@ -24,10 +24,18 @@ namespace weft {
 
 class Controller {
  public:
+  // The highest version a state may ask for. Versions only grow (agents
+  // refuse one that goes backwards), one per change from the highest asked
+  // for: above this one there would be no room, and a wrap to 1 would leave
+  // every agent refusing every later state.
+  static constexpr uint64_t kMaxRequestedVersion = uint64_t{1} << 63;
+
   // Installs a state that passed ValidateState. Its version becomes
-  // max(state.version, the previous version + 1). Returns that version.
-  // Only the nodes whose view changed are sent anything.
-  uint64_t Apply(State state, absl::string_view source);
+  // max(state.version, the previous version + 1). Returns that version, or
+  // InvalidArgument (and changes nothing) when state.version is over
+  // kMaxRequestedVersion. Only the nodes whose view changed are sent
+  // anything.
+  absl::StatusOr<uint64_t> Apply(State state, absl::string_view source);
 
   uint64_t version() const;
   State state() const;

@@ -201,8 +201,7 @@ absl::Status Serve(const sigset_t& signals, const std::string& path, const std::
 absl::Status StateFileWatcher::LoadInitial() {
   stamp_ = Stamp(path_);
   ASSIGN_OR_RETURN(State state, LoadStateFile(path_));
-  controller_->Apply(std::move(state), path_);
-  return absl::OkStatus();
+  return WithContext(controller_->Apply(std::move(state), path_).status(), path_);
 }
 
 bool StateFileWatcher::Poll() {
@@ -210,13 +209,14 @@ bool StateFileWatcher::Poll() {
   if (stamp == stamp_) return false;
   stamp_ = stamp;
   absl::StatusOr<State> state = LoadStateFile(path_);
-  if (!state.ok()) {
+  absl::Status status = state.status();
+  if (status.ok())
+    status = WithContext(controller_->Apply(*std::move(state), path_).status(), path_);
+  if (!status.ok()) {
     controller_->EditRejected();
-    WEFT_LOG_ERROR("refused the new state file: %s; still serving version %d",
-                   state.status().message(), controller_->version());
-    return true;
+    WEFT_LOG_ERROR("refused the new state file: %s; still serving version %d", status.message(),
+                   controller_->version());
   }
-  controller_->Apply(*std::move(state), path_);
   return true;
 }
 

@@ -190,16 +190,21 @@ grpc::Status AdminService::ApplyState(grpc::ServerContext* context,
       CheckCaller(trust_, *context, PeerRole::kAdmin, "", "ApplyState");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::StatusOr<State> state = AcceptableState(request->state());
-  if (!state.ok()) {
-    controller_->EditRejected();
-    WEFT_LOG_WARN("ApplyState from %s refused: %s", *caller, state.status().message());
-    // ResourceExhausted past the limits; InvalidArgument, as every error of
-    // conversion and validation.
-    return ToGrpcStatus(state.status());
+  absl::Status status = state.status();
+  if (status.ok()) {
+    absl::StatusOr<uint64_t> version =
+        controller_->Apply(*std::move(state), absl::StrCat("ApplyState from ", *caller));
+    if (version.ok()) {
+      response->set_version(*version);
+      return grpc::Status::OK;
+    }
+    status = version.status();
   }
-  response->set_version(
-      controller_->Apply(*std::move(state), absl::StrCat("ApplyState from ", *caller)));
-  return grpc::Status::OK;
+  controller_->EditRejected();
+  WEFT_LOG_WARN("ApplyState from %s refused: %s", *caller, status.message());
+  // ResourceExhausted past the limits; InvalidArgument, as every error of
+  // conversion, validation and versioning.
+  return ToGrpcStatus(status);
 }
 
 grpc::Status AdminService::GetRealization(grpc::ServerContext* context,

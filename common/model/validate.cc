@@ -7,6 +7,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/base/status.h"
 #include "common/model/enum_names.h"
@@ -15,32 +17,41 @@
 
 // The rules, checked in this order (the first broken one is reported):
 //
+// names     (checked with each object, first) every name an object
+//           defines (node, tenant, segment, endpoint, group, policy) is
+//           1..63 characters (a node's up to 253, a DNS name) of
+//           [A-Za-z0-9._-], starting with a letter or digit. An interface
+//           name follows the kernel's rules: 1..15 printable ASCII
+//           characters, none of them '/', ':' or a space, not "." or "..".
+//           (References to names need no such check: they must equal a
+//           checked name.) So no name carries a NUL that the kernel would
+//           cut at, a separator, or megabytes that could not be sent.
 // capacity  nodes <= WEFT_MAX_VTEPS; segments <= WEFT_MAX_SEGMENTS;
 //           endpoints <= WEFT_MAX_ENDPOINTS; static routes + segments (one
 //           connected route each) <= WEFT_MAX_ROUTES.
-// node      name non-empty and unique; vtep non-zero and unique.
-// tenant    name non-empty and unique; id non-zero and unique.
-// segment   name non-empty and unique; tenant exists; VNI in
+// node      name unique; vtep non-zero and unique.
+// tenant    name unique; id non-zero and unique.
+// segment   name unique; tenant exists; VNI in
 //           1..WEFT_VNI_MAX and unique in the fleet; subnet a valid prefix
 //           of length 8..30; gateway inside the subnet and neither its
 //           network nor broadcast address; gateway_mac unicast. Then:
 //           segments of one tenant do not overlap (across tenants they may).
-// endpoint  name non-empty and unique; segment and node exist; ip inside the
+// endpoint  name unique; segment and node exist; ip inside the
 //           segment's subnet, not its network, broadcast or gateway address,
 //           unique in the tenant; mac unicast and unique in the segment;
-//           interface absent on a foreign node, else present, at most 15
-//           characters, unique on the node; at most WEFT_MAX_LOCAL_IFACES
+//           interface absent on a foreign node, else present, an interface
+//           name, unique on the node; at most WEFT_MAX_LOCAL_IFACES
 //           interfaces per node.
 // route     tenant exists; prefix valid (any length 0..32); either
 //           blackhole (then no nodes, no segment) or 1..WEFT_ECMP_MAX
 //           existing, distinct nodes and a segment of the same tenant;
 //           (tenant, prefix) unique and not a subnet of one of the tenant's
 //           segments (that is already a connected route).
-// group     name non-empty and unique in its tenant (group names are scoped
+// group     name unique in its tenant (group names are scoped
 //           to the tenant: two tenants may both have a "web"); tenant
 //           exists. (Checked before endpoints, which name groups.)
 // endpoint  groups: each a group of the endpoint's tenant, listed once.
-// policy    name non-empty and unique in the fleet; tenant exists;
+// policy    name unique in the fleet; tenant exists;
 //           applied_to names at least one group or endpoint, each once;
 //           groups of the policy's tenant, endpoints of the same tenant.
 //           Total rules of all policies <= WEFT_MAX_RULES (capacity).
@@ -60,17 +71,74 @@ constexpr int kMinSubnetLength = 8;
 constexpr int kMaxSubnetLength = 30;
 // IFNAMSIZ - 1: the kernel refuses longer interface names.
 constexpr size_t kMaxInterfaceName = 15;
+// A DNS label; a node's name may be a host's full DNS name.
+constexpr size_t kMaxName = 63;
+constexpr size_t kMaxNodeName = 253;
+// What a message quotes of a string: enough to recognize it, never the
+// megabytes a broken input may hold.
+constexpr size_t kMaxQuoted = 64;
 
-std::string Quote(absl::string_view s) { return absl::StrCat("\"", s, "\""); }
+// In messages: escaped (a NUL or a newline shows as \x00, \n), and cut.
+std::string Quote(absl::string_view s) {
+  const bool cut = s.size() > kMaxQuoted;
+  return absl::StrCat("\"", absl::CHexEscape(s.substr(0, kMaxQuoted)), cut ? "\"..." : "\"");
+}
+
+bool IsAsciiAlnum(char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)); }
+
+// The documented set of a name (see the rules above), or why it is not.
+absl::Status CheckName(const std::string& label, absl::string_view field, absl::string_view name,
+                       size_t max_length) {
+  if (name.empty()) return FieldError(label, field, "is empty");
+  if (name.size() > max_length) {
+    return FieldError(label, field,
+                      absl::StrCat("is ", name.size(), " characters long, over ", max_length));
+  }
+  if (!IsAsciiAlnum(name[0])) {
+    return FieldError(label, field,
+                      absl::StrCat(Quote(name), " does not start with a letter or a digit"));
+  }
+  for (char c : name) {
+    if (!IsAsciiAlnum(c) && c != '.' && c != '_' && c != '-') {
+      return FieldError(label, field,
+                        absl::StrCat(Quote(name), " has the character ", Quote({&c, 1}),
+                                     ": a name is letters, digits, '.', '_' and '-'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The kernel's rules for a non-empty interface name (dev_valid_name), and
+// printable ASCII besides, so that it reads the same in every tool and log.
+absl::Status CheckInterfaceName(const std::string& label, absl::string_view name) {
+  if (name.size() > kMaxInterfaceName) {
+    return FieldError(
+        label, "interface",
+        absl::StrCat(Quote(name), " is longer than ", kMaxInterfaceName, " characters"));
+  }
+  if (name == "." || name == "..") {
+    return FieldError(label, "interface", absl::StrCat(Quote(name), " is not an interface name"));
+  }
+  for (char c : name) {
+    if (c <= ' ' || c > '~' || c == '/' || c == ':') {
+      return FieldError(label, "interface",
+                        absl::StrCat(Quote(name), " has the character ", Quote({&c, 1}),
+                                     ": an interface name is printable ASCII without spaces, "
+                                     "'/' or ':'"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 uint64_t PrefixKey(const Ipv4Prefix& p) { return uint64_t{p.addr} << 8 | p.length; }
 
 // Checks the name of the index-th object of `kind` and indexes it.
 template <typename T>
 absl::Status AddNamed(absl::string_view kind, const T& object, size_t index,
-                      absl::flat_hash_map<absl::string_view, const T*>& by_name) {
+                      absl::flat_hash_map<absl::string_view, const T*>& by_name,
+                      size_t max_length = kMaxName) {
   const std::string label = ObjectLabel(kind, object.name, index);
-  if (object.name.empty()) return FieldError(label, "name", "is empty");
+  RETURN_IF_ERROR(CheckName(label, "name", object.name, max_length));
   if (!by_name.emplace(object.name, &object).second) {
     return FieldError(label, "name", absl::StrCat("another ", kind, " has this name"));
   }
@@ -176,7 +244,7 @@ absl::Status Validator::CheckNodes() {
   absl::flat_hash_map<uint32_t, const Node*> vteps;
   for (size_t i = 0; i < state_.nodes.size(); ++i) {
     const Node& node = state_.nodes[i];
-    RETURN_IF_ERROR(AddNamed("node", node, i, nodes_));
+    RETURN_IF_ERROR(AddNamed("node", node, i, nodes_, kMaxNodeName));
     const std::string label = ObjectLabel("node", node.name, i);
     if (node.vtep == 0) return FieldError(label, "vtep", "must not be 0.0.0.0");
     if (auto [it, added] = vteps.emplace(node.vtep, &node); !added) {
@@ -360,11 +428,7 @@ absl::Status Validator::CheckEndpointInterface(const Endpoint& ep, const Node& n
     return FieldError(label, "interface",
                       absl::StrCat("is required on Weft node ", Quote(node.name)));
   }
-  if (ep.interface.size() > kMaxInterfaceName) {
-    return FieldError(
-        label, "interface",
-        absl::StrCat(Quote(ep.interface), " is longer than ", kMaxInterfaceName, " characters"));
-  }
+  RETURN_IF_ERROR(CheckInterfaceName(label, ep.interface));
   if (auto [it, added] = interfaces_.emplace(
           std::pair(absl::string_view(node.name), absl::string_view(ep.interface)), &ep);
       !added) {
@@ -453,7 +517,7 @@ absl::Status Validator::CheckGroups() {
   for (size_t i = 0; i < state_.groups.size(); ++i) {
     const Group& group = state_.groups[i];
     const std::string label = ObjectLabel("group", group.name, i);
-    if (group.name.empty()) return FieldError(label, "name", "is empty");
+    RETURN_IF_ERROR(CheckName(label, "name", group.name, kMaxName));
     if (!tenants_.contains(group.tenant)) {
       return FieldError(label, "tenant", absl::StrCat("no tenant ", Quote(group.tenant)));
     }

@@ -1,18 +1,43 @@
 #include "common/plan/node_check.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/base/status.h"
 #include "common/model/validate.h"
 #include "common/plan/policy_tables.h"
 #include "common/plan/tables.h"
 
 namespace weft {
+namespace {
 
-absl::Status ValidateForNode(const State& state, const std::string& node) {
-  RETURN_IF_ERROR(ValidateState(state));
+absl::Status CheckReservedInterfaces(const State& state, const std::string& node,
+                                     const ReservedInterfaces& reserved) {
+  for (size_t i = 0; i < state.endpoints.size(); ++i) {
+    const Endpoint& ep = state.endpoints[i];
+    if (ep.node != node) continue;
+    auto it = reserved.find(ep.interface);
+    if (it == reserved.end()) continue;
+    return FieldError(ObjectLabel("endpoint", ep.name, i), "interface",
+                      absl::StrCat("\"", ep.interface, "\" is ", it->second, " on node \"", node,
+                                   "\": an endpoint may not take an interface the agent "
+                                   "relies on"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckForNode(const State& state, const std::string& node,
+                          const ReservedInterfaces& reserved) {
+  RETURN_IF_ERROR(CheckReservedInterfaces(state, node, reserved));
   NodeSettings probe{.node = node};
   RETURN_IF_ERROR(BuildNodeTables(state, probe, [](const std::string&) { return 0u; }));
   // The firewall's tables for this node (the slot does not matter).
   return BuildPolicyTables(state, node, 0).status();
+}
+
+absl::Status ValidateForNode(const State& state, const std::string& node) {
+  RETURN_IF_ERROR(ValidateState(state));
+  return CheckForNode(state, node, {});
 }
 
 }  // namespace weft

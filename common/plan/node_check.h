@@ -1,9 +1,11 @@
 // The checks an agent makes on a state before it touches a map: the state is
-// valid as a whole, and this node's datapath tables and firewall tables can
-// be built from it and fit the maps.
+// valid as a whole, no endpoint takes an interface the agent relies on, and
+// this node's datapath tables and firewall tables can be built from it and
+// fit the maps.
 #ifndef WEFT_COMMON_PLAN_NODE_CHECK_H_
 #define WEFT_COMMON_PLAN_NODE_CHECK_H_
 
+#include <map>
 #include <string>
 
 #include "absl/status/status.h"
@@ -11,9 +13,22 @@
 
 namespace weft {
 
-// ValidateState, then the checks that depend on the node that applies the
-// state (the node exists and is not foreign; its tables and firewall tables
-// fit the maps).
+// The interfaces an agent relies on itself (its underlay, loopback; uplinks
+// and trunks join them when the agent has any), by name, each with what it
+// is to the agent, for messages: {"eth0", "the agent's underlay"}. The VM
+// program on one of them would replace the agent's own program or cut its
+// connection to the controller.
+using ReservedInterfaces = std::map<std::string, std::string>;
+
+// The checks that depend on the node that applies the state: no endpoint of
+// `node` is bound to one of `reserved`; the node exists and is not foreign;
+// its tables and firewall tables fit the maps. Assumes ValidateState passed.
+absl::Status CheckForNode(const State& state, const std::string& node,
+                          const ReservedInterfaces& reserved);
+
+// ValidateState, then CheckForNode without reserved interfaces: for a caller
+// that does not know them (the sync client); the agent checks its own when
+// it applies the state.
 absl::Status ValidateForNode(const State& state, const std::string& node);
 
 }  // namespace weft

@@ -122,6 +122,19 @@ class LabTestCase(unittest.TestCase):
                 self.fail("agent(s) died: " + "; ".join(dead))
 
     # --- assertions ------------------------------------------------------------
+    def assertUnderlayProgram(self, node: str):
+        """The underlay program, not the VM program, on node's eth0, and no
+        Weft program on its loopback."""
+        if self.lab.underlay_hook == "xdp":
+            self.assertIn("xdp", self.lab.exec(node, ["ip", "link", "show", "eth0"]).stdout,
+                          f"no XDP program on {node}'s eth0")
+        else:
+            filters = self.lab.tc_filters(node, "eth0")
+            # tc shows the kernel's name of the program, cut to 15 characters
+            self.assertIn("weft_underlay_t", filters, f"{node}'s eth0: {filters!r}")
+        self.assertNotIn("weft_vm_ingress", self.lab.tc_filters(node, "eth0"))
+        self.assertEqual(self.lab.tc_filters(node, "lo"), "", f"a program on {node}'s lo")
+
     def assertReaches(self, src: str, dst_ip: str, expect: str, count: int = 3):
         """Ping gets replies and the TCP whoami answer is `expect`'s name.
         On failure the message carries the agents' counter changes."""

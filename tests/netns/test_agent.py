@@ -30,6 +30,11 @@ BAD_STATES = {
                      "a2", "node"),
     "bad_mac": (lambda s: _find(s["endpoints"], "a3").update(mac="02:00:00:zz:02:0a"),
                 "a3", "mac"),
+    # interfaces the agent relies on: the VM program would replace its own
+    "underlay_interface": (lambda s: _find(s["endpoints"], "a3").update(interface="eth0"),
+                           "a3", "interface"),
+    "loopback_interface": (lambda s: _find(s["endpoints"], "a3").update(interface="lo"),
+                           "a3", "interface"),
 }
 
 
@@ -89,6 +94,12 @@ class BadStateTest(LabTestCase):
 
     def test_bad_mac(self):
         self.check_bad("bad_mac")
+
+    def test_underlay_interface(self):
+        self.check_bad("underlay_interface")
+
+    def test_loopback_interface(self):
+        self.check_bad("loopback_interface")
 
     def test_good_state_is_accepted(self):
         """The same harness with the unmodified state: the agent gets ready
@@ -150,6 +161,10 @@ class ReloadTest(LabTestCase):
 
     NEW = VM("a5", "a-web", "10.0.1.12", "02:00:00:01:01:0c", "hv2")
 
+    def restore_state(self):
+        self.lab.write_state()
+        self.lab.reload_agents()
+
     def test_sighup_adds_a_vm(self):
         lab = self.lab
         lab.add_vm(copy.deepcopy(self.NEW))
@@ -183,6 +198,46 @@ class ReloadTest(LabTestCase):
         self.assertEqual(lab.check_agents_alive(), [], "agent died on a bad reload")
         self.assertEqual(lab.whoami("a1", "10.0.2.11"), "a4")
         self.assertEqual(lab.whoami("a1", "10.0.1.11"), "a2")
+
+    def test_sighup_binding_an_interface_the_agent_relies_on_is_refused(self):
+        """An endpoint on the underlay or on loopback: the reload is refused,
+        naming endpoint and field; the underlay program stays, traffic
+        between hosts flows."""
+        lab = self.lab
+        self.addCleanup(self.restore_state)
+        for interface, role in (("eth0", "the agent's underlay"), ("lo", "loopback")):
+            state = lab.topo.state_dict()
+            _find(state["endpoints"], "a3").update(interface=interface)
+            lab.write_state(state)
+            lab.reload_agent("hv1")
+            expected = f'endpoint "a3": field "interface": "{interface}" is {role}'
+            wait_for(lambda: expected in lab.agents["hv1"].stderr(), 5,
+                     what=f"hv1's agent to refuse a3 on {interface}")
+            self.assertEqual(lab.check_agents_alive(), [], "agent died on a refused reload")
+            self.assertUnderlayProgram("hv1")
+            self.assertReaches("a1", "10.0.1.11", "a2")  # cross-host L2
+            self.assertReaches("a2", "10.0.2.10", "a3")  # cross-host routed, to a3
+
+    def test_sighup_binding_the_underlay_by_another_name_binds_nothing(self):
+        """An altname of the underlay passes the check by name: the agent
+        resolves it to the underlay's ifindex and neither binds it nor gives
+        it the VM program."""
+        lab = self.lab
+        altname = ["ip", "link", "property", "add", "dev", "eth0", "altname", "weftunder"]
+        cp = lab.exec("hv1", altname)
+        if cp.returncode != 0:
+            self.skipTest(f"no altnames here: {cp.stderr}")
+        self.addCleanup(lab.exec, "hv1", [*altname[:3], "del", *altname[4:]])
+        self.addCleanup(self.restore_state)
+        state = lab.topo.state_dict()
+        _find(state["endpoints"], "a3").update(interface="weftunder")
+        lab.write_state(state)
+        lab.reload_agent("hv1")
+        wait_for(lambda: "interface weftunder is the agent's underlay eth0"
+                 in lab.agents["hv1"].stderr(), 5, what="hv1's agent to skip weftunder")
+        self.assertEqual(lab.check_agents_alive(), [])
+        self.assertUnderlayProgram("hv1")
+        self.assertReaches("a1", "10.0.1.11", "a2")  # cross-host L2
 
 
 if __name__ == "__main__":

@@ -141,6 +141,47 @@ class ControlPlaneTest(LabTestCase):
         self.assertReaches("a1", A5.ip, "a5")
         self.assertEqual(lab.check_agents_alive(), [])
 
+    def test_3_endpoint_on_an_interface_the_agent_relies_on_is_nacked(self):
+        """The controller cannot tell which interfaces an agent relies on; the
+        agent refuses the state with a Nack naming endpoint and field, and
+        keeps its underlay program and its traffic."""
+        lab = self.lab
+        self.addCleanup(self.write_controller_state)
+        for interface, role in (("eth0", "the agent's underlay"), ("lo", "loopback")):
+            state = lab.topo.state_dict()
+            _find(state["endpoints"], "a3").update(interface=interface)
+            self.write_controller_state(state)
+            expected = f'endpoint "a3": field "interface": "{interface}" is {role}'
+            last = {}
+            def nacked():
+                nonlocal last
+                last = self.cp.realization()
+                hv1 = next((n for n in last.get("nodes", []) if n["node"] == "hv1"), {})
+                return expected in hv1.get("nack_error", "")
+            try:
+                wait_for(nacked, CONVERGE_SECONDS, what=f"hv1 to refuse a3 on {interface}")
+            except LabError:
+                self.fail(f"no Nack: {json.dumps(last, indent=1)}")
+            self.assertEqual(lab.check_agents_alive(), [])
+            self.assertUnderlayProgram("hv1")
+            self.assertReaches("a1", "10.0.1.11", "a2")  # cross-host L2
+            self.assertReaches("a2", "10.0.2.10", "a3")  # cross-host routed, to a3
+        self.write_controller_state()
+        self.wait_enforced()
+
+    def test_3_version_without_room_is_refused(self):
+        """A version near 2^64 would wrap at the next change, and every
+        agent would refuse the wrapped one: the Admin API refuses it."""
+        cp = self.cp
+        before = int(cp.realization()["controller_version"])
+        state = self.lab.topo.state_dict()
+        state["version"] = 2**64 - 1
+        path = self.lab.write_state(state, path=f"{cp.state_file}.version.yaml")
+        r = cp.weftctl("apply", "-f", path)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn('state: field "version": 18446744073709551615 is over', r.stderr)
+        self.assertEqual(int(cp.realization()["controller_version"]), before)
+
     def test_4_weftctl_apply_until_the_file_changes(self):
         lab, cp = self.lab, self.cp
         self.write_controller_state()

@@ -211,18 +211,38 @@ TEST(ControllerTest, ViewsShareTenantPartsAndKeepUnchangedOnes) {
 
 TEST(ControllerTest, VersionsAndViews) {
   Controller c;
-  EXPECT_EQ(c.Apply(Fleet(), "test"), 5u);  // the file's version
+  EXPECT_EQ(c.Apply(Fleet(), "test").value_or(0), 5u);  // the file's version
   auto hv1 = c.View("hv1");
   auto hv2 = c.View("hv2");
   EXPECT_EQ(hv1->version, 5u);
   State s = Fleet();                 // same version again: last + 1
   s.segments[1].gateway_mac[5] = 9;  // red only: hv2's view
-  EXPECT_EQ(c.Apply(s, "test"), 6u);
+  EXPECT_EQ(c.Apply(s, "test").value_or(0), 6u);
   EXPECT_EQ(c.View("hv1"), hv1);  // unchanged, not re-sent
   EXPECT_EQ(c.View("hv2")->version, 6u);
   s.version = 40;
-  EXPECT_EQ(c.Apply(s, "test"), 40u);
+  EXPECT_EQ(c.Apply(s, "test").value_or(0), 40u);
   EXPECT_EQ(c.View("hv2")->version, 6u);
+}
+
+// A version asked for leaves room for every later one: 2^64-1 would wrap to
+// 1 at the next change, and every agent would refuse that as going back.
+TEST(ControllerTest, VersionsNeverWrap) {
+  Controller c;
+  State s = Fleet();
+  s.version = Controller::kMaxRequestedVersion + 1;
+  absl::StatusOr<uint64_t> refused = c.Apply(s, "test");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("state: field \"version\": 9223372036854775809 is over "
+                        "9223372036854775808"));
+  EXPECT_EQ(c.version(), 0u) << "a refused state changes nothing";
+  s.version = UINT64_MAX;
+  EXPECT_FALSE(c.Apply(s, "test").ok());
+  s.version = Controller::kMaxRequestedVersion;
+  EXPECT_EQ(c.Apply(s, "test").value_or(0), Controller::kMaxRequestedVersion);
+  s.version = 1;
+  EXPECT_EQ(c.Apply(s, "test").value_or(0), Controller::kMaxRequestedVersion + 1);
 }
 
 // ---- end to end over gRPC ----
@@ -295,7 +315,7 @@ struct Server {
 
 TEST(SyncEndToEndTest, SnapshotUpdatesOnlyChangedViewsAndRealization) {
   Controller c;
-  c.Apply(Fleet(), "test");
+  ASSERT_TRUE(c.Apply(Fleet(), "test").ok());
   Server server(&c, grpc::InsecureServerCredentials(), PeerTrust::kAnyone,
                 /*chunk=*/1024);  // many chunks
   ASSERT_NE(server.port, 0);
@@ -307,7 +327,7 @@ TEST(SyncEndToEndTest, SnapshotUpdatesOnlyChangedViewsAndRealization) {
 
   State s = Fleet();
   s.segments[1].gateway_mac[5] = 9;  // red: hv2 only
-  EXPECT_EQ(c.Apply(s, "test"), 6u);
+  EXPECT_EQ(c.Apply(s, "test").value_or(0), 6u);
   ASSERT_TRUE(WaitFor([&] { return hv2.versions().size() == 2; }));
   EXPECT_EQ(hv2.versions().back(), 6u);
   ASSERT_TRUE(WaitFor([&] { return c.Realization(6).all_enforcing(); }));
@@ -321,7 +341,7 @@ TEST(SyncEndToEndTest, SnapshotUpdatesOnlyChangedViewsAndRealization) {
 
 TEST(SyncEndToEndTest, NackIsReportedAndTheAgentKeepsItsState) {
   Controller c;
-  c.Apply(Fleet(), "test");
+  ASSERT_TRUE(c.Apply(Fleet(), "test").ok());
   Server server(&c, grpc::InsecureServerCredentials());
   std::atomic<bool> refuse{false};
   FakeAgent hv1(server.address(), grpc::InsecureChannelCredentials(), "hv1", [&](const State&) {
@@ -331,7 +351,7 @@ TEST(SyncEndToEndTest, NackIsReportedAndTheAgentKeepsItsState) {
   refuse = true;
   State s = Fleet();
   s.endpoints[0].mac[5] = 0x77;
-  c.Apply(s, "test");
+  ASSERT_TRUE(c.Apply(s, "test").ok());
   ASSERT_TRUE(WaitFor([&] { return c.Realization(0).nodes(0).nacked_version() == 6; }));
   EXPECT_EQ(c.Realization(0).nodes(0).nack_error(), "map weft_routes is full");
   EXPECT_EQ(c.Realization(0).nodes(0).enforced_version(), 5u);
@@ -341,7 +361,7 @@ TEST(SyncEndToEndTest, NackIsReportedAndTheAgentKeepsItsState) {
 
 TEST(SyncEndToEndTest, ReconnectsAfterTheControllerRestarts) {
   Controller c;
-  c.Apply(Fleet(), "test");
+  ASSERT_TRUE(c.Apply(Fleet(), "test").ok());
   std::string address;
   {
     Server first(&c, grpc::InsecureServerCredentials());
@@ -357,7 +377,7 @@ TEST(SyncEndToEndTest, ReconnectsAfterTheControllerRestarts) {
     State s = Fleet();
     s.version = 1;  // a new controller counting from lower
     s.endpoints[0].mac[5] = 0x55;
-    c2.Apply(s, "restart");
+    ASSERT_TRUE(c2.Apply(s, "restart").ok());
     grpc::ServerBuilder b;
     SyncService sync(&c2, PeerTrust::kAnyone);
     b.AddListeningPort(address, grpc::InsecureServerCredentials());
@@ -390,7 +410,7 @@ class TlsServerTest : public ::testing::Test {
                            .ca = pki_.path("ca.pem"),
                            .refresh_seconds = 1});
     ASSERT_TRUE(creds.ok()) << creds.status();
-    controller_.Apply(Fleet(), "test");
+    ASSERT_TRUE(controller_.Apply(Fleet(), "test").ok());
     server_ = std::make_unique<Server>(&controller_, *creds, PeerTrust::kCertificate);
     ASSERT_NE(server_->port, 0);
   }

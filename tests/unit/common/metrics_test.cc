@@ -137,7 +137,7 @@ TEST(ControllerMetricsTest, NodesVersionsNacksAndRejectedEdits) {
   state.version = 3;
   state.nodes.push_back({.name = "hv1", .vtep = 0xc6120001});
   state.nodes.push_back({.name = "hv2", .vtep = 0xc6120002});
-  controller.Apply(state, "test");
+  ASSERT_TRUE(controller.Apply(state, "test").ok());
   controller.StreamOpened("hv1", 0);
   controller.Nacked("hv1", 3, "n1", "bad");
   controller.EditRejected();

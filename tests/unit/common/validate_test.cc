@@ -79,6 +79,16 @@ TEST(ValidateTest, BaseIsValid) {
 
 TEST(ValidateTest, EmptyStateIsValid) { EXPECT_TRUE(ValidateState(State{}).ok()); }
 
+// A state that validates can be sent: no name is megabytes long, and the
+// message that refuses one does not carry it either.
+TEST(ValidateTest, HugeNameIsRefusedInFewWords) {
+  State state = Base();
+  state.tenants[1].name = std::string(5 << 20, 'r');
+  absl::Status status = ValidateState(state);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_LT(status.message().size(), 200u) << status.message().substr(0, 200);
+}
+
 TEST(ValidateTest, EdgesThatAreAllowed) {
   const std::function<void(State&)> allowed[] = {
       [](State& s) { s.segments[1].vni = WEFT_VNI_MAX; },
@@ -114,6 +124,16 @@ TEST(ValidateTest, EdgesThatAreAllowed) {
       [](State& s) {
         s.endpoints[0].groups = {"web", "db"};
       },
+      // Names: the whole set, at the length bounds.
+      [](State& s) { s.endpoints[1].name = "Blue_2.web-X"; },  // named by no policy
+      [](State& s) { s.endpoints[1].name = std::string(63, 'e'); },
+      [](State& s) {
+        s.groups.push_back({std::string(63, 'g'), "blue"});
+      },
+      [](State& s) {
+        s.nodes.push_back({std::string(253, 'n'), Ip("198.18.0.9")});
+      },
+      [](State& s) { s.endpoints[0].interface = "vm-0123456789.@"; },  // 15, printable
   };
   for (const auto& mutate : allowed) {
     State state = Base();
@@ -255,6 +275,57 @@ INSTANTIATE_TEST_SUITE_P(
              "segment \"blue-db\"", "subnet",
              "10.0.2.0/24 overlaps segment \"blue-web\"'s 10.0.0.0/16 in "
              "tenant \"blue\""}));
+
+// Every name an object defines, and every interface name: a character set
+// and a length bound (a NUL would be cut by the kernel; megabytes could not be
+// sent to an agent).
+INSTANTIATE_TEST_SUITE_P(
+    Names, ValidateRuleTest,
+    testing::Values(
+        Case{"node name length", [](State& s) { s.nodes[1].name = std::string(254, 'n'); },
+             absl::StrCat("node \"", std::string(64, 'n'), "\"..."), "name",
+             "is 254 characters long, over 253"},
+        Case{"node name no path", [](State& s) { s.nodes[1].name = ".."; }, "node \"..\"", "name",
+             "\"..\" does not start with a letter or a digit"},
+        Case{"node name no slash", [](State& s) { s.nodes[1].name = "hv2/x"; }, "node \"hv2/x\"",
+             "name", "\"hv2/x\" has the character \"/\""},
+        Case{"tenant name NUL", [](State& s) { s.tenants[1].name = std::string("red\0x", 5); },
+             "tenant \"red\\x00x\"", "name", "\"red\\x00x\" has the character \"\\x00\""},
+        Case{"tenant name 5 MiB", [](State& s) { s.tenants[1].name = std::string(5 << 20, 'r'); },
+             absl::StrCat("tenant \"", std::string(64, 'r'), "\"..."), "name",
+             "is 5242880 characters long, over 63"},
+        Case{"segment name space", [](State& s) { s.segments[1].name = "blue db"; },
+             "segment \"blue db\"", "name", "\"blue db\" has the character \" \""},
+        Case{"endpoint name newline", [](State& s) { s.endpoints[1].name = "a\nb"; },
+             "endpoint \"a\\nb\"", "name", "\"a\\nb\" has the character \"\\n\""},
+        Case{"endpoint name non-ASCII", [](State& s) { s.endpoints[1].name = "caf\xc3\xa9"; },
+             "endpoint \"caf\\xc3\\xa9\"", "name", "\"caf\\xc3\\xa9\" has the character \"\\xc3\""},
+        Case{"group name length", [](State& s) { s.groups[1].name = std::string(64, 'g'); },
+             absl::StrCat("group \"", std::string(64, 'g'), "\""), "name",
+             "is 64 characters long, over 63"},
+        Case{"group name colon", [](State& s) { s.groups[1].name = "db:1"; }, "group \"db:1\"",
+             "name", "\"db:1\" has the character \":\""},
+        Case{"policy name start", [](State& s) { s.policies[1].name = "-red"; }, "policy \"-red\"",
+             "name", "\"-red\" does not start with a letter or a digit"},
+        Case{"interface NUL (another tenant's interface)",
+             [](State& s) { s.endpoints[4].interface = std::string("vblue1\0red", 10); },
+             "endpoint \"red-web-1\"", "interface",
+             "\"vblue1\\x00red\" has the character \"\\x00\": an interface name is printable "
+             "ASCII without spaces, '/' or ':'"},
+        Case{"interface slash", [](State& s) { s.endpoints[1].interface = "v/1"; },
+             "endpoint \"blue-web-2\"", "interface", "\"v/1\" has the character \"/\""},
+        Case{"interface colon", [](State& s) { s.endpoints[1].interface = "v:1"; },
+             "endpoint \"blue-web-2\"", "interface", "\"v:1\" has the character \":\""},
+        Case{"interface space", [](State& s) { s.endpoints[1].interface = "v 1"; },
+             "endpoint \"blue-web-2\"", "interface", "\"v 1\" has the character \" \""},
+        Case{"interface tab", [](State& s) { s.endpoints[1].interface = "v\t1"; },
+             "endpoint \"blue-web-2\"", "interface", "\"v\\t1\" has the character \"\\t\""},
+        Case{"interface DEL", [](State& s) { s.endpoints[1].interface = "v\x7f"; },
+             "endpoint \"blue-web-2\"", "interface", "\"v\\x7f\" has the character \"\\x7f\""},
+        Case{"interface dot", [](State& s) { s.endpoints[1].interface = "."; },
+             "endpoint \"blue-web-2\"", "interface", "\".\" is not an interface name"},
+        Case{"interface dot dot", [](State& s) { s.endpoints[1].interface = ".."; },
+             "endpoint \"blue-web-2\"", "interface", "\"..\" is not an interface name"}));
 
 INSTANTIATE_TEST_SUITE_P(
     Endpoints, ValidateRuleTest,

@@ -32,10 +32,11 @@ nodes:
 
 class ServiceTest : public ::testing::Test {
  protected:
-  ServiceTest() : sync_(&controller_), admin_(&controller_) {
+  ServiceTest()
+      : sync_(&controller_, PeerTrust::kAnyone), admin_(&controller_, PeerTrust::kAnyone) {
     absl::StatusOr<State> state = ParseStateYaml(kFleet, "fleet");
     EXPECT_TRUE(state.ok()) << state.status();
-    controller_.Apply(*state, "test");
+    EXPECT_TRUE(controller_.Apply(*state, "test").ok());
     grpc::ServerBuilder b;
     int port = 0;
     b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
