@@ -5,8 +5,6 @@
 #include <string>
 #include <thread>
 
-#include "absl/algorithm/container.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -26,22 +24,6 @@ std::string NewNonce(uint64_t version) {
   return absl::StrFormat("%d-%x-%d", version, process & 0xffffff, ++counter);
 }
 
-// A node name as names of nodes in the state are written (a DNS name's
-// length and characters).
-bool IsNodeName(absl::string_view name) {
-  constexpr size_t kMaxNodeNameBytes = 253;
-  return !name.empty() && name.size() <= kMaxNodeNameBytes && absl::c_all_of(name, [](char c) {
-    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-  });
-}
-
-// What a log line may say of a name from the network: a short, escaped prefix.
-std::string LoggableName(absl::string_view name) {
-  constexpr size_t kLogged = 64;
-  return absl::StrCat("\"", absl::CHexEscape(name.substr(0, kLogged)), "\"",
-                      name.size() > kLogged ? absl::StrCat("... (", name.size(), " bytes)") : "");
-}
-
 // The Hello's node, or why the stream is refused: before anything of it is
 // kept or logged at length.
 grpc::Status CheckHelloNode(const Controller& controller, const v1::AgentMessage& first,
@@ -51,11 +33,9 @@ grpc::Status CheckHelloNode(const Controller& controller, const v1::AgentMessage
                         "the first message must be a Hello naming the node");
   }
   const std::string& node = first.hello().node();
-  if (!IsNodeName(node)) {
-    WEFT_LOG_WARN("stream from %s refused: Hello.node %s is not a node name", peer,
-                  LoggableName(node));
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "Hello.node: a node name is 1..253 bytes of [A-Za-z0-9._-]");
+  if (absl::Status bad = CheckNodeName("Hello", "node", node); !bad.ok()) {
+    WEFT_LOG_WARN("stream from %s refused: %s", peer, bad.message());
+    return ToGrpcStatus(bad);
   }
   if (!controller.HasWeftNode(node)) {
     WEFT_LOG_WARN("stream from %s refused: node %s is not a Weft node of the state", peer, node);
@@ -101,7 +81,7 @@ absl::StatusOr<std::string> AuthorizedCaller(PeerTrust trust, const grpc::Server
   }
   if (role == PeerRole::kNode && identity.name != node) {
     return absl::PermissionDeniedError(
-        absl::StrCat("the certificate of ", who, " may not speak for node ", LoggableName(node)));
+        absl::StrCat("the certificate of ", who, " may not speak for node ", QuoteBounded(node)));
   }
   return absl::StrCat(who, " at ", context.peer());
 }

@@ -74,20 +74,11 @@ constexpr size_t kMaxInterfaceName = 15;
 // A DNS label; a node's name may be a host's full DNS name.
 constexpr size_t kMaxName = 63;
 constexpr size_t kMaxNodeName = 253;
-// What a message quotes of a string: enough to recognize it, never the
-// megabytes a broken input may hold.
-constexpr size_t kMaxQuoted = 64;
-
-// In messages: escaped (a NUL or a newline shows as \x00, \n), and cut.
-std::string Quote(absl::string_view s) {
-  const bool cut = s.size() > kMaxQuoted;
-  return absl::StrCat("\"", absl::CHexEscape(s.substr(0, kMaxQuoted)), cut ? "\"..." : "\"");
-}
 
 bool IsAsciiAlnum(char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)); }
 
 // The documented set of a name (see the rules above), or why it is not.
-absl::Status CheckName(const std::string& label, absl::string_view field, absl::string_view name,
+absl::Status CheckName(absl::string_view label, absl::string_view field, absl::string_view name,
                        size_t max_length) {
   if (name.empty()) return FieldError(label, field, "is empty");
   if (name.size() > max_length) {
@@ -96,13 +87,14 @@ absl::Status CheckName(const std::string& label, absl::string_view field, absl::
   }
   if (!IsAsciiAlnum(name[0])) {
     return FieldError(label, field,
-                      absl::StrCat(Quote(name), " does not start with a letter or a digit"));
+                      absl::StrCat(QuoteBounded(name), " does not start with a letter or a digit"));
   }
   for (char c : name) {
     if (!IsAsciiAlnum(c) && c != '.' && c != '_' && c != '-') {
-      return FieldError(label, field,
-                        absl::StrCat(Quote(name), " has the character ", Quote({&c, 1}),
-                                     ": a name is letters, digits, '.', '_' and '-'"));
+      return FieldError(
+          label, field,
+          absl::StrCat(QuoteBounded(name), " has the character ", QuoteBounded({&c, 1}),
+                       ": a name is letters, digits, '.', '_' and '-'"));
     }
   }
   return absl::OkStatus();
@@ -114,17 +106,19 @@ absl::Status CheckInterfaceName(const std::string& label, absl::string_view name
   if (name.size() > kMaxInterfaceName) {
     return FieldError(
         label, "interface",
-        absl::StrCat(Quote(name), " is longer than ", kMaxInterfaceName, " characters"));
+        absl::StrCat(QuoteBounded(name), " is longer than ", kMaxInterfaceName, " characters"));
   }
   if (name == "." || name == "..") {
-    return FieldError(label, "interface", absl::StrCat(Quote(name), " is not an interface name"));
+    return FieldError(label, "interface",
+                      absl::StrCat(QuoteBounded(name), " is not an interface name"));
   }
   for (char c : name) {
     if (c <= ' ' || c > '~' || c == '/' || c == ':') {
-      return FieldError(label, "interface",
-                        absl::StrCat(Quote(name), " has the character ", Quote({&c, 1}),
-                                     ": an interface name is printable ASCII without spaces, "
-                                     "'/' or ':'"));
+      return FieldError(
+          label, "interface",
+          absl::StrCat(QuoteBounded(name), " has the character ", QuoteBounded({&c, 1}),
+                       ": an interface name is printable ASCII without spaces, "
+                       "'/' or ':'"));
     }
   }
   return absl::OkStatus();
@@ -250,7 +244,7 @@ absl::Status Validator::CheckNodes() {
     if (auto [it, added] = vteps.emplace(node.vtep, &node); !added) {
       return FieldError(label, "vtep",
                         absl::StrCat(FormatIpv4(node.vtep), " is already the VTEP of node ",
-                                     Quote(it->second->name)));
+                                     QuoteBounded(it->second->name)));
     }
   }
   return absl::OkStatus();
@@ -264,9 +258,9 @@ absl::Status Validator::CheckTenants() {
     const std::string label = ObjectLabel("tenant", tenant.name, i);
     if (tenant.id == 0) return FieldError(label, "id", "must not be 0");
     if (auto [it, added] = ids.emplace(tenant.id, &tenant); !added) {
-      return FieldError(
-          label, "id",
-          absl::StrCat("id ", tenant.id, " is already tenant ", Quote(it->second->name), "'s"));
+      return FieldError(label, "id",
+                        absl::StrCat("id ", tenant.id, " is already tenant ",
+                                     QuoteBounded(it->second->name), "'s"));
     }
   }
   return absl::OkStatus();
@@ -279,16 +273,16 @@ absl::Status Validator::CheckSegments() {
     RETURN_IF_ERROR(AddNamed("segment", seg, i, segments_));
     const std::string label = ObjectLabel("segment", seg.name, i);
     if (!tenants_.contains(seg.tenant)) {
-      return FieldError(label, "tenant", absl::StrCat("no tenant ", Quote(seg.tenant)));
+      return FieldError(label, "tenant", absl::StrCat("no tenant ", QuoteBounded(seg.tenant)));
     }
     if (seg.vni == 0 || seg.vni > WEFT_VNI_MAX) {
       return FieldError(label, "vni",
                         absl::StrCat("VNI ", seg.vni, " is outside 1..", WEFT_VNI_MAX));
     }
     if (auto [it, added] = vnis.emplace(seg.vni, &seg); !added) {
-      return FieldError(
-          label, "vni",
-          absl::StrCat("VNI ", seg.vni, " is already segment ", Quote(it->second->name), "'s"));
+      return FieldError(label, "vni",
+                        absl::StrCat("VNI ", seg.vni, " is already segment ",
+                                     QuoteBounded(it->second->name), "'s"));
     }
     if (absl::Status s = CheckIpv4Prefix(seg.subnet); !s.ok()) {
       return FieldError(label, "subnet", s.message());
@@ -340,11 +334,11 @@ absl::Status Validator::CheckSegmentOverlaps() {
       const size_t earlier = std::min(indices[k - 1], indices[k]);
       const size_t later = std::max(indices[k - 1], indices[k]);
       const Segment& seg = state_.segments[later];
-      return FieldError(
-          ObjectLabel("segment", seg.name, later), "subnet",
-          absl::StrCat(FormatIpv4Prefix(seg.subnet), " overlaps segment ",
-                       Quote(state_.segments[earlier].name), "'s ",
-                       FormatIpv4Prefix(subnet(earlier)), " in tenant ", Quote(tenant.name)));
+      return FieldError(ObjectLabel("segment", seg.name, later), "subnet",
+                        absl::StrCat(FormatIpv4Prefix(seg.subnet), " overlaps segment ",
+                                     QuoteBounded(state_.segments[earlier].name), "'s ",
+                                     FormatIpv4Prefix(subnet(earlier)), " in tenant ",
+                                     QuoteBounded(tenant.name)));
     }
   }
   return absl::OkStatus();
@@ -357,12 +351,12 @@ absl::Status Validator::CheckEndpoints() {
     const std::string label = ObjectLabel("endpoint", ep.name, i);
     auto seg_it = segments_.find(ep.segment);
     if (seg_it == segments_.end()) {
-      return FieldError(label, "segment", absl::StrCat("no segment ", Quote(ep.segment)));
+      return FieldError(label, "segment", absl::StrCat("no segment ", QuoteBounded(ep.segment)));
     }
     const Segment& seg = *seg_it->second;
     auto node_it = nodes_.find(ep.node);
     if (node_it == nodes_.end()) {
-      return FieldError(label, "node", absl::StrCat("no node ", Quote(ep.node)));
+      return FieldError(label, "node", absl::StrCat("no node ", QuoteBounded(ep.node)));
     }
     RETURN_IF_ERROR(CheckEndpointIp(ep, seg, label));
     RETURN_IF_ERROR(CheckGroupRefs(label, "groups", seg.tenant, ep.groups));
@@ -377,7 +371,7 @@ absl::Status Validator::CheckEndpointIp(const Endpoint& ep, const Segment& seg,
   const std::string ip = FormatIpv4(ep.ip);
   if (!seg.subnet.Contains(ep.ip)) {
     return FieldError(label, "ip",
-                      absl::StrCat(ip, " is outside segment ", Quote(seg.name), "'s subnet ",
+                      absl::StrCat(ip, " is outside segment ", QuoteBounded(seg.name), "'s subnet ",
                                    FormatIpv4Prefix(seg.subnet)));
   }
   if (ep.ip == seg.subnet.addr || ep.ip == seg.subnet.Broadcast()) {
@@ -391,8 +385,8 @@ absl::Status Validator::CheckEndpointIp(const Endpoint& ep, const Segment& seg,
           endpoint_ips_.emplace(std::pair(absl::string_view(seg.tenant), ep.ip), &ep);
       !added) {
     return FieldError(label, "ip",
-                      absl::StrCat(ip, " is already endpoint ", Quote(it->second->name),
-                                   "'s in tenant ", Quote(seg.tenant)));
+                      absl::StrCat(ip, " is already endpoint ", QuoteBounded(it->second->name),
+                                   "'s in tenant ", QuoteBounded(seg.tenant)));
   }
   return absl::OkStatus();
 }
@@ -407,8 +401,8 @@ absl::Status Validator::CheckEndpointMac(const Endpoint& ep, const Segment& seg,
           endpoint_macs_.emplace(std::pair(absl::string_view(seg.name), ep.mac), &ep);
       !added) {
     return FieldError(label, "mac",
-                      absl::StrCat(mac, " is already endpoint ", Quote(it->second->name),
-                                   "'s in segment ", Quote(seg.name)));
+                      absl::StrCat(mac, " is already endpoint ", QuoteBounded(it->second->name),
+                                   "'s in segment ", QuoteBounded(seg.name)));
   }
   return absl::OkStatus();
 }
@@ -418,7 +412,7 @@ absl::Status Validator::CheckEndpointInterface(const Endpoint& ep, const Node& n
   if (node.foreign) {
     if (!ep.interface.empty()) {
       return FieldError(label, "interface",
-                        absl::StrCat("node ", Quote(node.name),
+                        absl::StrCat("node ", QuoteBounded(node.name),
                                      " is foreign (runs no Weft agent), so "
                                      "its endpoints take no interface"));
     }
@@ -426,19 +420,19 @@ absl::Status Validator::CheckEndpointInterface(const Endpoint& ep, const Node& n
   }
   if (ep.interface.empty()) {
     return FieldError(label, "interface",
-                      absl::StrCat("is required on Weft node ", Quote(node.name)));
+                      absl::StrCat("is required on Weft node ", QuoteBounded(node.name)));
   }
   RETURN_IF_ERROR(CheckInterfaceName(label, ep.interface));
   if (auto [it, added] = interfaces_.emplace(
           std::pair(absl::string_view(node.name), absl::string_view(ep.interface)), &ep);
       !added) {
     return FieldError(label, "interface",
-                      absl::StrCat(Quote(ep.interface), " on node ", Quote(node.name),
-                                   " is already endpoint ", Quote(it->second->name), "'s"));
+                      absl::StrCat(QuoteBounded(ep.interface), " on node ", QuoteBounded(node.name),
+                                   " is already endpoint ", QuoteBounded(it->second->name), "'s"));
   }
   if (++interfaces_per_node_[node.name] > WEFT_MAX_LOCAL_IFACES) {
     return FieldError(label, "node",
-                      absl::StrCat("node ", Quote(node.name), " has more than ",
+                      absl::StrCat("node ", QuoteBounded(node.name), " has more than ",
                                    WEFT_MAX_LOCAL_IFACES, " interfaces, the datapath's capacity"));
   }
   return absl::OkStatus();
@@ -456,7 +450,7 @@ absl::Status Validator::CheckRoutes() {
     }
     if (auto it = subnets_.find(key); it != subnets_.end()) {
       return FieldError(label, "prefix",
-                        absl::StrCat("is segment ", Quote(it->second->name),
+                        absl::StrCat("is segment ", QuoteBounded(it->second->name),
                                      "'s subnet, already a connected route"));
     }
   }
@@ -465,7 +459,7 @@ absl::Status Validator::CheckRoutes() {
 
 absl::Status Validator::CheckRoute(const Route& route, const std::string& label) {
   if (!tenants_.contains(route.tenant)) {
-    return FieldError(label, "tenant", absl::StrCat("no tenant ", Quote(route.tenant)));
+    return FieldError(label, "tenant", absl::StrCat("no tenant ", QuoteBounded(route.tenant)));
   }
   if (absl::Status s = CheckIpv4Prefix(route.prefix); !s.ok()) {
     return FieldError(label, "prefix", s.message());
@@ -492,10 +486,11 @@ absl::Status Validator::CheckRoute(const Route& route, const std::string& label)
   absl::flat_hash_set<absl::string_view> hops;
   for (const std::string& node : route.nodes) {
     if (!nodes_.contains(node)) {
-      return FieldError(label, "nodes", absl::StrCat("no node ", Quote(node)));
+      return FieldError(label, "nodes", absl::StrCat("no node ", QuoteBounded(node)));
     }
     if (!hops.insert(node).second) {
-      return FieldError(label, "nodes", absl::StrCat("node ", Quote(node), " is listed twice"));
+      return FieldError(label, "nodes",
+                        absl::StrCat("node ", QuoteBounded(node), " is listed twice"));
     }
   }
   if (route.segment.empty()) {
@@ -503,12 +498,13 @@ absl::Status Validator::CheckRoute(const Route& route, const std::string& label)
   }
   auto seg_it = segments_.find(route.segment);
   if (seg_it == segments_.end()) {
-    return FieldError(label, "segment", absl::StrCat("no segment ", Quote(route.segment)));
+    return FieldError(label, "segment", absl::StrCat("no segment ", QuoteBounded(route.segment)));
   }
   if (seg_it->second->tenant != route.tenant) {
-    return FieldError(label, "segment",
-                      absl::StrCat("segment ", Quote(route.segment), " belongs to tenant ",
-                                   Quote(seg_it->second->tenant), ", not ", Quote(route.tenant)));
+    return FieldError(
+        label, "segment",
+        absl::StrCat("segment ", QuoteBounded(route.segment), " belongs to tenant ",
+                     QuoteBounded(seg_it->second->tenant), ", not ", QuoteBounded(route.tenant)));
   }
   return absl::OkStatus();
 }
@@ -519,12 +515,12 @@ absl::Status Validator::CheckGroups() {
     const std::string label = ObjectLabel("group", group.name, i);
     RETURN_IF_ERROR(CheckName(label, "name", group.name, kMaxName));
     if (!tenants_.contains(group.tenant)) {
-      return FieldError(label, "tenant", absl::StrCat("no tenant ", Quote(group.tenant)));
+      return FieldError(label, "tenant", absl::StrCat("no tenant ", QuoteBounded(group.tenant)));
     }
     if (!groups_.emplace(group.tenant, group.name).second) {
       return FieldError(
           label, "name",
-          absl::StrCat("tenant ", Quote(group.tenant), " already has a group of this name"));
+          absl::StrCat("tenant ", QuoteBounded(group.tenant), " already has a group of this name"));
     }
   }
   return absl::OkStatus();
@@ -536,11 +532,13 @@ absl::Status Validator::CheckGroupRefs(const std::string& label, absl::string_vi
   absl::flat_hash_set<absl::string_view> seen;
   for (const std::string& name : names) {
     if (!groups_.contains(std::pair(tenant, absl::string_view(name)))) {
-      return FieldError(label, field,
-                        absl::StrCat("no group ", Quote(name), " in tenant ", Quote(tenant)));
+      return FieldError(
+          label, field,
+          absl::StrCat("no group ", QuoteBounded(name), " in tenant ", QuoteBounded(tenant)));
     }
     if (!seen.insert(name).second) {
-      return FieldError(label, field, absl::StrCat("group ", Quote(name), " is listed twice"));
+      return FieldError(label, field,
+                        absl::StrCat("group ", QuoteBounded(name), " is listed twice"));
     }
   }
   return absl::OkStatus();
@@ -558,7 +556,7 @@ absl::Status Validator::CheckPolicies() {
 
 absl::Status Validator::CheckPolicy(const Policy& policy, const std::string& label) {
   if (!tenants_.contains(policy.tenant)) {
-    return FieldError(label, "tenant", absl::StrCat("no tenant ", Quote(policy.tenant)));
+    return FieldError(label, "tenant", absl::StrCat("no tenant ", QuoteBounded(policy.tenant)));
   }
   if (policy.applied_to_groups.empty() && policy.applied_to_endpoints.empty()) {
     return FieldError(label, "applied_to",
@@ -571,17 +569,18 @@ absl::Status Validator::CheckPolicy(const Policy& policy, const std::string& lab
   for (const std::string& name : policy.applied_to_endpoints) {
     auto it = endpoints_.find(name);
     if (it == endpoints_.end()) {
-      return FieldError(label, "applied_to.endpoints", absl::StrCat("no endpoint ", Quote(name)));
+      return FieldError(label, "applied_to.endpoints",
+                        absl::StrCat("no endpoint ", QuoteBounded(name)));
     }
     const std::string& tenant = segments_.at(it->second->segment)->tenant;
     if (tenant != policy.tenant) {
       return FieldError(label, "applied_to.endpoints",
-                        absl::StrCat("endpoint ", Quote(name), " belongs to tenant ", Quote(tenant),
-                                     ", not ", Quote(policy.tenant)));
+                        absl::StrCat("endpoint ", QuoteBounded(name), " belongs to tenant ",
+                                     QuoteBounded(tenant), ", not ", QuoteBounded(policy.tenant)));
     }
     if (!seen.insert(name).second) {
       return FieldError(label, "applied_to.endpoints",
-                        absl::StrCat("endpoint ", Quote(name), " is listed twice"));
+                        absl::StrCat("endpoint ", QuoteBounded(name), " is listed twice"));
     }
   }
   for (size_t j = 0; j < policy.rules.size(); ++j) {
@@ -634,9 +633,20 @@ absl::Status Validator::CheckRule(const Policy& policy, const Rule& rule,
 
 }  // namespace
 
+std::string QuoteBounded(absl::string_view s) {
+  constexpr size_t kMaxQuoted = 64;
+  const bool cut = s.size() > kMaxQuoted;
+  return absl::StrCat("\"", absl::CHexEscape(s.substr(0, kMaxQuoted)), cut ? "\"..." : "\"");
+}
+
+absl::Status CheckNodeName(absl::string_view object, absl::string_view field,
+                           absl::string_view name) {
+  return CheckName(object, field, name, kMaxNodeName);
+}
+
 std::string ObjectLabel(absl::string_view kind, absl::string_view name, size_t index) {
   if (name.empty()) return absl::StrCat(kind, " #", index);
-  return absl::StrCat(kind, " ", Quote(name));
+  return absl::StrCat(kind, " ", QuoteBounded(name));
 }
 
 std::string RouteName(const Route& route) {
@@ -644,7 +654,8 @@ std::string RouteName(const Route& route) {
 }
 
 absl::Status FieldError(absl::string_view object, absl::string_view field, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(object, ": field ", Quote(field), ": ", what));
+  return absl::InvalidArgumentError(
+      absl::StrCat(object, ": field ", QuoteBounded(field), ": ", what));
 }
 
 absl::Status ValidateState(const State& state) { return Validator(state).Run(); }

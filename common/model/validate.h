@@ -24,6 +24,17 @@ std::string RouteName(const Route& route);
 // of parsing and validation, so every message says what to fix and where.
 absl::Status FieldError(absl::string_view object, absl::string_view field, absl::string_view what);
 
+// What a message quotes of a string from outside: escaped (a NUL or a
+// newline shows as \x00, \n) and cut after 64 bytes, never the megabytes a
+// broken input may hold.
+std::string QuoteBounded(absl::string_view s);
+
+// A node's name by the rules of ValidateState (1..253 of [A-Za-z0-9._-],
+// starting with a letter or digit), for names that arrive outside a state:
+// a Hello, a certificate. InvalidArgument `<object>: field "<field>": ...`.
+absl::Status CheckNodeName(absl::string_view object, absl::string_view field,
+                           absl::string_view name);
+
 // OK, or InvalidArgument for the first rule broken (in the order: capacity,
 // nodes, tenants, segments, groups, endpoints, routes, policies). See the
 // rules in validate.cc. A rule of a policy is named `policy "p": rule i`

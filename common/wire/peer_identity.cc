@@ -9,19 +9,15 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/model/validate.h"
 #include "grpc/grpc_security_constants.h"
 
 namespace weft {
 namespace {
-
-// Node names are DNS-like; the bound keeps a hostile certificate's name out
-// of logs and maps at length.
-constexpr size_t kMaxNameBytes = 253;
 
 struct X509Free {
   void operator()(X509* x) const { X509_free(x); }
@@ -32,8 +28,6 @@ struct BioFree {
 struct GeneralNamesFree {
   void operator()(GENERAL_NAMES* n) const { GENERAL_NAMES_free(n); }
 };
-
-bool IsNameChar(char c) { return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.'; }
 
 absl::StatusOr<Identity> IdentityFromUri(absl::string_view uri) {
   Identity identity;
@@ -47,11 +41,8 @@ absl::StatusOr<Identity> IdentityFromUri(absl::string_view uri) {
         "the certificate's URI SAN \"", absl::CHexEscape(uri.substr(0, 80)), "\" is neither ",
         kSpiffeNodePrefix, "<name> nor ", kSpiffeAdminPrefix, "<name>"));
   }
-  if (name.empty() || name.size() > kMaxNameBytes ||
-      !std::all_of(name.begin(), name.end(), IsNameChar)) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("the certificate's URI SAN \"", absl::CHexEscape(uri.substr(0, 80)),
-                     "\": the name must be 1 to ", kMaxNameBytes, " of [A-Za-z0-9._-]"));
+  if (absl::Status bad = CheckNodeName("the certificate", "URI SAN", name); !bad.ok()) {
+    return absl::PermissionDeniedError(bad.message());
   }
   identity.name = std::string(name);
   return identity;

@@ -65,9 +65,9 @@ TEST_F(PeerIdentityTest, ExactlyOneWellFormedWeftUri) {
       {"DNS:weft-agent",                                            "names 0"},
       {"URI:spiffe://weft/node/hv1,URI:spiffe://weft/node/hv2",     "names 2"},
       {"URI:spiffe://weft/node/hv1,URI:spiffe://weft/admin/alice",  "names 2"},
-      {"URI:spiffe://weft/node/",                                   "the name must be"},
-      {"URI:spiffe://weft/node/hv1/extra",                          "the name must be"},
-      {"URI:spiffe://weft/node/hv%31",                              "the name must be"},
+      {"URI:spiffe://weft/node/",                                   "URI SAN\""},
+      {"URI:spiffe://weft/node/hv1/extra",                          "URI SAN\""},
+      {"URI:spiffe://weft/node/hv%31",                              "URI SAN\""},
       {"URI:spiffe://weft/operator/alice",                          "neither"},
       {"URI:spiffe://weftx/node/hv1",                               "names 0"},
       // clang-format on
