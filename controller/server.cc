@@ -166,6 +166,11 @@ bool StateFileWatcher::Poll() {
   if (stamp == stamp_) return false;
   stamp_ = stamp;
   absl::StatusOr<State> state = LoadStateFile(path_);
+  if (absl::IsUnavailable(state.status())) {
+    stamp_.clear();  // still being written: read at the next look
+    WEFT_LOG_WARN("%s", state.status().message());
+    return false;
+  }
   if (!state.ok()) {
     controller_->EditRejected();
     WEFT_LOG_ERROR("refused the new state file: %s; still serving version %d",
