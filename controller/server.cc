@@ -209,6 +209,11 @@ bool StateFileWatcher::Poll() {
   if (stamp == stamp_) return false;
   stamp_ = stamp;
   absl::StatusOr<State> state = LoadStateFile(path_);
+  if (absl::IsUnavailable(state.status())) {
+    stamp_.clear();  // still being written: read at the next look
+    WEFT_LOG_WARN("%s", state.status().message());
+    return false;
+  }
   absl::Status status = state.status();
   if (status.ok())
     status = WithContext(controller_->Apply(*std::move(state), path_).status(), path_);

@@ -12,7 +12,8 @@ namespace weft {
 
 // Looks at `path` (mtime, size, inode) when asked to (on inotify's wake-up
 // and every --poll_ms); on a change reloads it with LoadStateFile. A file that does not load or
-// validate is refused (the error names file, object and field) and the last good state stays.
+// validate is refused (the error names file, object and field) and the last good state stays;
+// one still being written is read at the next look.
 class StateFileWatcher {
  public:
   StateFileWatcher(std::string path, Controller* controller)

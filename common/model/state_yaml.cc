@@ -1,12 +1,8 @@
 #include "common/model/state_yaml.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <limits>
 #include <optional>
-#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -18,6 +14,7 @@
 #include "common/model/enum_names.h"
 #include "common/model/net_format.h"
 #include "common/model/validate.h"
+#include "common/model/whole_file.h"
 #include "common/model/yaml_doc.h"
 
 namespace weft {
@@ -378,6 +375,10 @@ void ReadRoute(ObjectReader& r, Route& route) {
 
 absl::StatusOr<State> ParseStateYaml(std::string_view text, std::string_view source_name) {
   const absl::string_view source(source_name.data(), source_name.size());
+  if (text.size() > kMaxStateBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": ", text.size(), " bytes; a state is at most ", kMaxStateBytes, " bytes"));
+  }
   absl::StatusOr<YamlDoc> doc = YamlDoc::Parse(absl::string_view(text.data(), text.size()));
   if (!doc.ok()) {
     // No space after the colon: "<file>:<line>:<column>: ", as compilers.
@@ -399,15 +400,8 @@ absl::StatusOr<State> ParseStateYaml(std::string_view text, std::string_view sou
 }
 
 absl::StatusOr<State> LoadStateFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const std::string what = absl::StrCat(path, ": ", std::strerror(errno));
-    return errno == ENOENT ? absl::NotFoundError(what) : absl::FailedPreconditionError(what);
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  // Moved out, not copied: the file's text is held once while parsing.
-  ASSIGN_OR_RETURN(State state, ParseStateYaml(std::move(text).str(), path));
+  ASSIGN_OR_RETURN(const std::string text, ReadWholeFile(path, kMaxStateBytes));
+  ASSIGN_OR_RETURN(State state, ParseStateYaml(text, path));
   RETURN_IF_ERROR(WithContext(ValidateState(state), path));
   return state;
 }

@@ -67,10 +67,16 @@ bool IsNull(const yaml_event_t& event) {
 // Turns the events of one document into nodes. A collection becomes a node
 // at its end event, when all its children are known: until then they wait
 // in `pending_`, so each collection's children land contiguously.
+//
+// Every node's walk size is what walking it costs a reader that follows
+// aliases: 1 per node plus its scalar bytes, an alias counting as the whole
+// node it names. What aliases add in all is held to `alias_budget`.
 class YamlDoc::Builder {
  public:
   // Node 0 is the null node, shared by every null.
-  explicit Builder(YamlDoc& doc) : doc_(doc) { doc_.nodes_.push_back({Kind::kNull, 0, 0}); }
+  Builder(YamlDoc& doc, uint64_t alias_budget) : doc_(doc), alias_budget_(alias_budget) {
+    doc_.nodes_.push_back({Kind::kNull, 0, 0});
+  }
 
   absl::Status Add(const yaml_event_t& event) {
     switch (event.type) {
@@ -83,11 +89,9 @@ class YamlDoc::Builder {
       case YAML_SCALAR_EVENT:
         return Scalar(event);
       case YAML_SEQUENCE_START_EVENT:
-        Open(Kind::kSequence, event.data.sequence_start.anchor);
-        return absl::OkStatus();
+        return Open(event, Kind::kSequence, event.data.sequence_start.anchor);
       case YAML_MAPPING_START_EVENT:
-        Open(Kind::kMapping, event.data.mapping_start.anchor);
-        return absl::OkStatus();
+        return Open(event, Kind::kMapping, event.data.mapping_start.anchor);
       case YAML_SEQUENCE_END_EVENT:
       case YAML_MAPPING_END_EVENT:
         Close();
@@ -108,6 +112,12 @@ class YamlDoc::Builder {
     Kind kind;
     size_t first_pending;
     std::string anchor;
+    uint64_t walk_size;  // of the children so far, and itself
+  };
+
+  struct Anchor {
+    NodeId node;
+    uint64_t walk_size;
   };
 
   static absl::Status Error(const yaml_event_t& event, absl::string_view what) {
@@ -116,6 +126,7 @@ class YamlDoc::Builder {
 
   absl::Status Scalar(const yaml_event_t& event) {
     NodeId id = 0;
+    const uint64_t walk_size = 1 + event.data.scalar.length;
     if (!IsNull(event)) {
       const size_t length = event.data.scalar.length;
       if (length > kMaxSize - doc_.text_.size()) {
@@ -124,13 +135,20 @@ class YamlDoc::Builder {
       id = NewNode(Kind::kScalar, doc_.text_.size(), length);
       doc_.text_.append(reinterpret_cast<const char*>(event.data.scalar.value), length);
     }
-    Complete(id, View(event.data.scalar.anchor));
+    Complete(id, View(event.data.scalar.anchor), walk_size);
     return absl::OkStatus();
   }
 
-  void Open(Kind kind, const yaml_char_t* anchor) {
-    open_.push_back({kind, pending_.size(), std::string(View(anchor))});
-    if (!open_.back().anchor.empty()) anchors_[open_.back().anchor] = kOpen;
+  absl::Status Open(const yaml_event_t& event, Kind kind, const yaml_char_t* anchor) {
+    // Refused at the first level too deep, before libyaml, whose every
+    // token costs as much as the depth, reads on.
+    if (open_.size() == kMaxDepth) {
+      return Error(event, absl::StrCat("collections nested more than ", kMaxDepth,
+                                       " levels deep; at most ", kMaxDepth, " are read"));
+    }
+    open_.push_back({kind, pending_.size(), std::string(View(anchor)), 1});
+    if (!open_.back().anchor.empty()) anchors_[open_.back().anchor] = {kOpen, 0};
+    return absl::OkStatus();
   }
 
   void Close() {
@@ -150,7 +168,7 @@ class YamlDoc::Builder {
       }
     }
     pending_.erase(children, pending_.end());
-    Complete(id, collection.anchor);
+    Complete(id, collection.anchor, collection.walk_size);
   }
 
   absl::Status Alias(const yaml_event_t& event) {
@@ -160,10 +178,20 @@ class YamlDoc::Builder {
       return Error(event,
                    absl::StrCat("alias *", anchor, " has no anchor &", anchor, " before it"));
     }
-    if (it->second == kOpen) {
+    if (it->second.node == kOpen) {
       return Error(event, absl::StrCat("alias *", anchor, " is inside the node it names"));
     }
-    Complete(it->second, "");
+    // No overflow: a walk size is at most a few times the text's size
+    // (below 4 GiB) plus the budget.
+    aliased_ += it->second.walk_size;
+    if (aliased_ > alias_budget_) {
+      return Error(event, absl::StrCat("alias *", anchor, " makes the aliases repeat more than ",
+                                       alias_budget_,
+                                       " nodes and bytes of text in all (as much as the "
+                                       "document holds, or 1 MiB); aliases nested like this are "
+                                       "refused"));
+    }
+    Complete(it->second.node, "", it->second.walk_size);
     return absl::OkStatus();
   }
 
@@ -176,20 +204,23 @@ class YamlDoc::Builder {
 
   // A finished node: a child of the innermost open collection, or the
   // root.
-  void Complete(NodeId id, absl::string_view anchor) {
-    if (!anchor.empty()) anchors_[anchor] = id;
+  void Complete(NodeId id, absl::string_view anchor, uint64_t walk_size) {
+    if (!anchor.empty()) anchors_[anchor] = {id, walk_size};
     if (open_.empty()) {
       doc_.root_ = id;
     } else {
       pending_.push_back(id);
+      open_.back().walk_size += walk_size;
     }
   }
 
   YamlDoc& doc_;
+  const uint64_t alias_budget_;
+  uint64_t aliased_ = 0;  // the walk sizes of every alias so far
   bool seen_document_ = false;
   std::vector<OpenCollection> open_;  // innermost last
   std::vector<NodeId> pending_;       // children of open_, in order
-  absl::flat_hash_map<std::string, NodeId> anchors_;
+  absl::flat_hash_map<std::string, Anchor> anchors_;
 };
 
 absl::StatusOr<YamlDoc> YamlDoc::Parse(absl::string_view text) {
@@ -206,7 +237,7 @@ absl::StatusOr<YamlDoc> YamlDoc::Parse(absl::string_view text) {
                                text.size());
 
   YamlDoc doc;
-  Builder builder(doc);
+  Builder builder(doc, std::max<uint64_t>(text.size(), kMinAliasBudget));
   for (;;) {
     yaml_event_t event;
     if (!yaml_parser_parse(&parser, &event)) return ParserError(parser, text);

@@ -9,6 +9,11 @@
 // document order, repeated keys included, so the reader can refuse them).
 // An alias is the node its anchor names (shared, not copied). Tags other
 // than making a scalar non-null are ignored, as are comments and styles.
+//
+// A reader of the tree walks an alias as a copy of its node, so a small
+// document of nested aliases ("billion laughs") would make it walk and
+// copy billions of nodes, and libyaml slows down with depth: Parse bounds
+// both (kMaxDepth, kMinAliasBudget).
 #ifndef WEFT_COMMON_MODEL_YAML_DOC_H_
 #define WEFT_COMMON_MODEL_YAML_DOC_H_
 
@@ -36,12 +41,21 @@ class YamlDoc {
     NodeId value;
   };
 
+  // Collections nest at most this deep (the state file needs 4 levels).
+  static constexpr size_t kMaxDepth = 64;
+  // What aliases may repeat in all, counting each node once and each byte
+  // of scalar text once, as a walk that follows them would: the size of the
+  // document's text, or this much for a smaller one. So a document walks
+  // like a plain one at most twice its size (or 1 MiB) would.
+  static constexpr size_t kMinAliasBudget = 1 << 20;
+
   // Parses a stream of at most one document; no document (empty, or only
   // comments) gives a null root. Errors are InvalidArgument and start with
   // the 1-based `<line>:<column>: ` of the problem: YAML syntax, text that
   // is not UTF-8 or UTF-16 (its column in bytes), an alias with no anchor
   // before it or inside the node it names, a second document (its settings
-  // would otherwise go unread), 4 GiB of text.
+  // would otherwise go unread), nesting deeper than kMaxDepth, aliases that
+  // repeat more than their budget, 4 GiB of text.
   static absl::StatusOr<YamlDoc> Parse(absl::string_view text);
 
   NodeId root() const { return root_; }

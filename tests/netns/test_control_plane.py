@@ -7,7 +7,8 @@ mutual TLS (a throwaway CA made with openssl), real traffic.
     from the other host within a bounded wait, and every node reports the
     new version through Admin GetRealization;
   - a bad edit is refused (the controller's log names object and field) and
-    traffic keeps flowing;
+    traffic keeps flowing; so is a file built to exhaust the YAML reader
+    (nested aliases, deep nesting);
   - `weftctl --controller ... apply -f FILE` installs a state through the
     Admin API (get state shows it, traffic follows it) until the next change
     of the state file, which wins again; a bad file is refused by weftctl
@@ -41,6 +42,14 @@ A5 = VM("a5", "a-web", "10.0.1.12", "02:00:00:01:01:0c", "hv2")
 A6 = VM("a6", "a-db", "10.0.2.12", "02:00:00:01:02:0c", "hv2")
 
 CONVERGE_SECONDS = 10.0
+
+
+def _billion_laughs() -> str:
+    """1,000 policies x 1,000 rules x 1,000 peer CIDRs, by aliases."""
+    cidrs = "[&c 10.0.0.0/8" + ", *c" * 999 + "]"
+    rules = "[&r {direction: ingress, action: allow, peer: {cidrs: %s}}" % cidrs + ", *r" * 999 + "]"
+    return ("policies:\n- &p {name: p, tenant: t, applied_to: {groups: [g]}, rules: %s}\n" % rules
+            + "- *p\n" * 999)
 
 
 def _find(items, name):
@@ -81,6 +90,16 @@ class ControlPlaneTest(LabTestCase):
 
     def write_controller_state(self, state=None):
         self.lab.write_state(state, path=self.cp.state_file)
+
+    def write_controller_state_and_wait(self, state=None) -> int:
+        """Writes a good state file and waits until the controller serves
+        it (it reads a file once it has been still for 200 ms) and every
+        node enforces it; returns its version."""
+        before = int(self.cp.realization()["controller_version"])
+        self.write_controller_state(state)
+        wait_for(lambda: int(self.cp.realization()["controller_version"]) > before, 5,
+                 what="the controller to load the state file")
+        return int(self.wait_enforced()["controller_version"])
 
     # --- tests (in order: names sort) ------------------------------------------
     def test_1_agents_start_from_the_controller(self):
@@ -129,7 +148,7 @@ class ControlPlaneTest(LabTestCase):
         state = lab.topo.state_dict()
         _find(state["segments"], "a-db").update(vni=0)
         self.write_controller_state(state)
-        self.addCleanup(self.write_controller_state)
+        self.addCleanup(self.write_controller_state_and_wait)
         wait_for(lambda: "refused the new state file" in self.controller_log(), 5,
                  what="the controller to refuse the edit")
         refusal = [l for l in self.controller_log().splitlines() if "refused the new" in l][-1]
@@ -146,7 +165,7 @@ class ControlPlaneTest(LabTestCase):
         agent refuses the state with a Nack naming endpoint and field, and
         keeps its underlay program and its traffic."""
         lab = self.lab
-        self.addCleanup(self.write_controller_state)
+        self.addCleanup(self.write_controller_state_and_wait)
         for interface, role in (("eth0", "the agent's underlay"), ("lo", "loopback")):
             state = lab.topo.state_dict()
             _find(state["endpoints"], "a3").update(interface=interface)
@@ -166,8 +185,7 @@ class ControlPlaneTest(LabTestCase):
             self.assertUnderlayProgram("hv1")
             self.assertReaches("a1", "10.0.1.11", "a2")  # cross-host L2
             self.assertReaches("a2", "10.0.2.10", "a3")  # cross-host routed, to a3
-        self.write_controller_state()
-        self.wait_enforced()
+        self.write_controller_state_and_wait()
 
     def test_3_version_without_room_is_refused(self):
         """A version near 2^64 would wrap at the next change, and every
@@ -182,10 +200,34 @@ class ControlPlaneTest(LabTestCase):
         self.assertIn('state: field "version": 18446744073709551615 is over', r.stderr)
         self.assertEqual(int(cp.realization()["controller_version"]), before)
 
+    def test_3b_a_file_that_would_exhaust_the_reader_is_refused(self):
+        """A billion laughs (13 KB of nested aliases, a billion CIDRs once
+        expanded: the controller died of bad_alloc) and a million levels of
+        nesting (the reader hung for minutes) are refused like any bad edit:
+        the controller keeps serving and the agents keep the last version."""
+        lab = self.lab
+        version = self.write_controller_state_and_wait()
+        self.addCleanup(self.write_controller_state_and_wait)
+        for text, bound in ((_billion_laughs(), "makes the aliases repeat more than"),
+                            ("nodes: " + "[" * 1_000_000 + "]" * 1_000_000 + "\n",
+                             "nested more than 64 levels deep")):
+            refused = self.controller_log().count("refused the new state file")
+            self.write_controller_state(text)
+            wait_for(lambda: self.controller_log().count("refused the new state file") > refused,
+                     5, what="the controller to refuse the file")
+            refusal = [l for l in self.controller_log().splitlines() if "refused the new" in l][-1]
+            self.assertIn(f"{self.cp.state_file}:", refusal)
+            self.assertIn(bound, refusal)
+            self.assertIsNone(self.cp.proc.poll(), "weft-controller exited")
+            real = self.cp.realization()
+            self.assertEqual(int(real["controller_version"]), version)
+            self.assertTrue(real.get("all_enforcing"), real)
+        self.assertReaches("a1", "10.0.2.11", "a4")
+        self.assertEqual(lab.check_agents_alive(), [])
+
     def test_4_weftctl_apply_until_the_file_changes(self):
         lab, cp = self.lab, self.cp
-        self.write_controller_state()
-        before = int(self.wait_enforced()["controller_version"])
+        before = self.write_controller_state_and_wait()
         self.assertReaches("a1", "10.0.2.11", "a4")
 
         # A bad file: refused by weftctl before anything is sent.
@@ -227,17 +269,14 @@ class ControlPlaneTest(LabTestCase):
         self.assertRegex(table.stdout, r"(?m)^hv1\s+yes\s+")
 
         # The next change of the state file replaces the applied state.
-        self.write_controller_state()
-        real = self.wait_enforced()
-        self.assertGreater(int(real["controller_version"]), applied)
+        self.assertGreater(self.write_controller_state_and_wait(), applied)
         self.assertIn("a4", [e["name"] for e in cp.admin("get", "state")["state"]["endpoints"]])
         self.assertTrue(lab.wait_ping("a1", "10.0.2.11", timeout=CONVERGE_SECONDS).ok,
                         "a4 not reachable again after the state file changed")
 
     def test_5_controller_down_traffic_flows_restart_converges(self):
         lab = self.lab
-        self.write_controller_state()
-        self.wait_enforced()
+        self.write_controller_state_and_wait()
         self.cp.kill()
         time.sleep(1.0)
         self.assertEqual(lab.check_agents_alive(), [])
@@ -265,8 +304,7 @@ class ControlPlaneTest(LabTestCase):
 
     def test_6_identities(self):
         lab, cp = self.lab, self.cp
-        self.write_controller_state()
-        version = int(self.wait_enforced()["controller_version"])
+        version = self.write_controller_state_and_wait()
         state_before = cp.admin("get", "state")["state"]
 
         # An agent with hv1's certificate saying --node hv2, on a host of its

@@ -1,9 +1,11 @@
 #include "common/model/state_yaml.h"
 
+#include <filesystem>
 #include <fstream>
 #include <ostream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -11,6 +13,7 @@ namespace weft {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 constexpr char kLab[] = R"yaml(
 version: 7
@@ -351,6 +354,43 @@ TEST(StateYamlTest, SyntaxErrorHasLine) {
   EXPECT_THAT(std::string(state.status().message()), HasSubstr("bad.yaml:3:"));
 }
 
+// 1,000 policies × 1,000 rules × 1,000 peer CIDRs from 13 KB: read as it
+// was, a billion CIDRs (the controller died of bad_alloc past 1 GiB).
+TEST(StateYamlTest, BillionLaughsIsRefused) {
+  std::string cidrs = "[&c 10.0.0.0/8";
+  std::string rules = "[&r {direction: ingress, action: allow, peer: {cidrs: ";
+  std::string text = "policies:\n- &p {name: p, tenant: t, applied_to: {groups: [g]}, rules: ";
+  for (int i = 1; i < 1000; ++i) absl::StrAppend(&cidrs, ", *c");
+  absl::StrAppend(&rules, cidrs, "]}}");
+  for (int i = 1; i < 1000; ++i) absl::StrAppend(&rules, ", *r");
+  absl::StrAppend(&text, rules, "]}\n");
+  for (int i = 1; i < 1000; ++i) absl::StrAppend(&text, "- *p\n");
+  absl::StatusOr<State> state = ParseStateYaml(text, "laughs.yaml");
+  ASSERT_FALSE(state.ok());
+  EXPECT_EQ(state.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(state.status().message()), StartsWith("laughs.yaml:2:"));
+  EXPECT_THAT(std::string(state.status().message()),
+              HasSubstr(": alias *r makes the aliases repeat more than 1048576 nodes"));
+}
+
+TEST(StateYamlTest, DeepNestingIsRefused) {
+  const std::string text =
+      "nodes: " + std::string(1'000'000, '[') + std::string(1'000'000, ']') + "\n";
+  absl::StatusOr<State> state = ParseStateYaml(text, "deep.yaml");
+  // The top-level mapping is the first level: the 64th '[' (column 71) is
+  // the 65th.
+  EXPECT_EQ(std::string(state.status().message()),
+            "deep.yaml:1:71: collections nested more than 64 levels deep; at most 64 are read");
+}
+
+TEST(StateYamlTest, TextOverTheLimitIsRefusedUnparsed) {
+  const std::string text(kMaxStateBytes + 1, '#');
+  absl::StatusOr<State> state = ParseStateYaml(text, "big.yaml");
+  EXPECT_EQ(state.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(state.status().message(),
+            "big.yaml: 67108865 bytes; a state is at most 67108864 bytes");
+}
+
 std::string WriteTemp(const std::string& name, const std::string& text) {
   const std::string path = testing::TempDir() + name;
   std::ofstream(path) << text;
@@ -368,6 +408,16 @@ TEST(LoadStateFileTest, MissingFileIsNotFound) {
   absl::StatusOr<State> state = LoadStateFile(path);
   EXPECT_EQ(state.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(state.status().message()), HasSubstr(path));
+}
+
+// std::ifstream read a directory as an empty text: an empty state, a
+// fleet wiped.
+TEST(LoadStateFileTest, ADirectoryIsNotAnEmptyState) {
+  const std::string path = testing::TempDir() + "state-dir";
+  ASSERT_TRUE(std::filesystem::create_directories(path) || std::filesystem::is_directory(path));
+  absl::StatusOr<State> state = LoadStateFile(path);
+  EXPECT_EQ(state.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(state.status().message()), HasSubstr(path + ": is not a regular file"));
 }
 
 TEST(LoadStateFileTest, ValidationErrorsNameTheFile) {

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -13,6 +14,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 using Kind = YamlDoc::Kind;
 using NodeId = YamlDoc::NodeId;
 
@@ -137,6 +139,72 @@ TEST(YamlDocTest, AnAliasIsTheNodeItsAnchorNames) {
 TEST(YamlDocTest, AnAnchorDefinedAgainNamesTheLaterNode) {
   const YamlDoc doc = ParseOk("[&a x, *a, &a y, *a]");
   EXPECT_THAT(ItemTexts(doc, doc.root()), ElementsAre("x", "x", "y", "y"));
+}
+
+// Nine levels of ten aliases each to the level below: a billion copies of
+// "lol" for a walk that follows aliases, from 300 bytes of text.
+std::string BillionLaughs() {
+  std::string text = "l0: &l0 lol\n";
+  for (int level = 1; level <= 9; ++level) {
+    absl::StrAppend(&text, "l", level, ": &l", level, " [*l", level - 1);
+    for (int i = 1; i < 10; ++i) absl::StrAppend(&text, ", *l", level - 1);
+    absl::StrAppend(&text, "]\n");
+  }
+  return text;
+}
+
+TEST(YamlDocTest, AliasesThatRepeatTooMuchAreRefused) {
+  absl::StatusOr<YamlDoc> doc = YamlDoc::Parse(BillionLaughs());
+  ASSERT_FALSE(doc.ok());
+  EXPECT_EQ(doc.status().code(), absl::StatusCode::kInvalidArgument);
+  // Level 6 is the first to walk as more than a million: 10^6 "lol".
+  EXPECT_THAT(std::string(doc.status().message()), StartsWith("7:"));
+  EXPECT_THAT(std::string(doc.status().message()),
+              HasSubstr(": alias *l5 makes the aliases repeat more than 1048576 nodes and bytes "
+                        "of text in all"));
+}
+
+TEST(YamlDocTest, AliasesMayRepeatAsMuchAsTheDocumentHolds) {
+  // 2,000 items of 1 KiB, each named by an alias once: 2 MiB of text,
+  // 2 MiB more walked through aliases.
+  std::string text = "items:\n";
+  for (int i = 0; i < 2000; ++i) {
+    absl::StrAppend(&text, "- &i", i, " ", std::string(1024, 'x'), "\n");
+  }
+  absl::StrAppend(&text, "copies:\n");
+  for (int i = 0; i < 2000; ++i) absl::StrAppend(&text, "- *i", i, "\n");
+  absl::StatusOr<YamlDoc> doc = YamlDoc::Parse(text);
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  EXPECT_EQ(doc->items(*doc->Find(doc->root(), "copies")).size(), 2000u);
+
+  // Copied twice is too much.
+  absl::StrAppend(&text, "more:\n");
+  for (int i = 0; i < 2000; ++i) absl::StrAppend(&text, "- *i", i, "\n");
+  EXPECT_THAT(std::string(YamlDoc::Parse(text).status().message()),
+              HasSubstr("makes the aliases repeat more than"));
+}
+
+// libyaml's time per token grows with the depth: a million levels took
+// minutes. Refused at the first level too deep, in flow and block style.
+TEST(YamlDocTest, NestingDeeperThanTheLimitIsRefused) {
+  const size_t deep = 1'000'000;
+  const std::string flow = std::string(deep, '[') + std::string(deep, ']');
+  absl::StatusOr<YamlDoc> doc = YamlDoc::Parse(flow);
+  ASSERT_FALSE(doc.ok());
+  EXPECT_EQ(std::string(doc.status().message()),
+            "1:65: collections nested more than 64 levels deep; at most 64 are read");
+
+  std::string block;
+  for (int level = 0; level < 10'000; ++level)
+    absl::StrAppend(&block, std::string(level, ' '), "-\n");
+  doc = YamlDoc::Parse(block);
+  ASSERT_FALSE(doc.ok());
+  EXPECT_THAT(std::string(doc.status().message()),
+              HasSubstr("65: collections nested more than 64 levels deep"));
+
+  const std::string limit =
+      std::string(YamlDoc::kMaxDepth, '[') + std::string(YamlDoc::kMaxDepth, ']');
+  EXPECT_TRUE(YamlDoc::Parse(limit).ok());
 }
 
 struct BadCase {
