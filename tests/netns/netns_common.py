@@ -19,7 +19,7 @@ except ImportError:  # run from the source tree without PYTHONPATH
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lab"))
     import weftlab
 
-from weftlab import Lab, LabError  # noqa: E402
+from weftlab import ControlPlane, Lab, LabError  # noqa: E402
 
 # SIGTERM (a killed ctest/CI step) becomes KeyboardInterrupt, so the labs
 # still up are torn down by weftlab's atexit hook.
@@ -166,3 +166,21 @@ class LabTestCase(unittest.TestCase):
             if v > base or time.monotonic() >= deadline:
                 return v
             time.sleep(0.1)
+
+
+class ControlPlaneTestCase(LabTestCase):
+    """A lab whose agents take their state from a real weft-controller
+    (mutual TLS), started before the tests: cls.cp."""
+
+    START_AGENTS = False  # started by prepare, with --controller
+    cp: ControlPlane = None
+
+    @classmethod
+    def prepare(cls, lab):
+        cls.cp = ControlPlane(lab)
+        missing = cls.cp.missing_binaries()
+        if missing:
+            unmet(f"no {' '.join(missing)} next to the agent (build them)")
+        cls.cp.build()
+        cls.cp.start()
+        cls.cp.start_agents()

@@ -31,8 +31,8 @@ import shutil
 import time
 import unittest
 
-from netns_common import LabTestCase, unmet
-from weftlab import VM, ControlPlane, LabError, wait_for
+from netns_common import ControlPlaneTestCase
+from weftlab import VM, LabError, wait_for
 from weftlab.control import CONTROLLER_IP, SYNC_PORT
 from weftlab.ns import ip, ip_batch
 
@@ -56,18 +56,7 @@ def _find(items, name):
     return next(i for i in items if i["name"] == name)
 
 
-class ControlPlaneTest(LabTestCase):
-    START_AGENTS = False  # started below, with --controller
-
-    @classmethod
-    def prepare(cls, lab):
-        cls.cp = ControlPlane(lab)
-        missing = cls.cp.missing_binaries()
-        if missing:
-            unmet(f"no {' '.join(missing)} next to the agent (build them)")
-        cls.cp.build()
-        cls.cp.start()
-        cls.cp.start_agents()
+class ControlPlaneTest(ControlPlaneTestCase):
 
     # --- helpers -----------------------------------------------------------------
     def controller_log(self) -> str:

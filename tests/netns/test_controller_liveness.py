@@ -19,8 +19,8 @@ import signal
 import time
 import unittest
 
-from netns_common import LabTestCase, unmet
-from weftlab import ControlPlane, LabError, wait_for
+from netns_common import ControlPlaneTestCase
+from weftlab import LabError, wait_for
 
 # kSyncKeepaliveTimeMs + kSyncKeepaliveTimeoutMs (common/wire/keepalive.h),
 # and room for a busy host.
@@ -32,18 +32,7 @@ IDLE_SECONDS = 25
 REJOIN_SECONDS = 15
 
 
-class ControllerLivenessTest(LabTestCase):
-    START_AGENTS = False  # started below, with --controller
-
-    @classmethod
-    def prepare(cls, lab):
-        cls.cp = ControlPlane(lab)
-        missing = cls.cp.missing_binaries()
-        if missing:
-            unmet(f"no {' '.join(missing)} next to the agent (build them)")
-        cls.cp.build()
-        cls.cp.start()
-        cls.cp.start_agents()
+class ControllerLivenessTest(ControlPlaneTestCase):
 
     def wait_all_connected(self, timeout: float) -> dict:
         last = {}
