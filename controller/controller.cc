@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/base/log.h"
 #include "common/model/validate.h"
@@ -135,14 +136,40 @@ void Controller::Acked(const std::string& node, uint64_t version, const std::str
   WEFT_LOG_INFO("node %s acked version %d (nonce %s)", node, version, nonce);
 }
 
+namespace {
+
+// Control characters as \xNN; the rest (quotes included) as it is, so a
+// validator's message reads the same.
+std::string ControlsEscaped(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      out += absl::StrFormat("\\x%02x", u);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 void Controller::Nacked(const std::string& node, uint64_t version, const std::string& nonce,
                         const std::string& error) {
   std::lock_guard<std::mutex> lock(mu_);
+  // The agent's words: kept and logged escaped and bounded, so a broken or
+  // hostile agent costs neither memory nor a readable log.
+  constexpr size_t kMaxNackError = 4096;
+  const bool cut = error.size() > kMaxNackError;
   NodeStatus& s = status_[node];
   s.nacked_version = version;
-  s.nack_error = error;
+  s.nack_error = absl::StrCat(ControlsEscaped(absl::string_view(error).substr(0, kMaxNackError)),
+                              cut ? absl::StrCat("... (", error.size(), " bytes)") : "");
   ++s.nacks;
-  WEFT_LOG_WARN("node %s refused version %d (nonce %s): %s", node, version, nonce, error);
+  WEFT_LOG_WARN("node %s refused version %d (nonce %s): %s", node, version, QuoteBounded(nonce),
+                s.nack_error);
 }
 
 std::map<std::string, uint64_t> Controller::NackCounts() const {

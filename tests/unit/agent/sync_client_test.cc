@@ -227,6 +227,17 @@ TEST(ControllerTest, VersionsAndViews) {
 
 // A version asked for leaves room for every later one: 2^64-1 would wrap to
 // 1 at the next change, and every agent would refuse that as going back.
+TEST(ControllerTest, ANackIsKeptEscapedAndBounded) {
+  Controller c;
+  ASSERT_TRUE(c.Apply(Fleet(), "test").ok());
+  c.Nacked("hv1", 5, std::string(1 << 20, 'n'), "\x1b[2J \"a3\"" + std::string(1 << 20, 'x'));
+  const std::string kept = c.Realization(0).nodes(0).nack_error();
+  EXPECT_LT(kept.size(), 8192u);
+  EXPECT_EQ(kept.find('\x1b'), std::string::npos);
+  EXPECT_THAT(kept, HasSubstr("\\x1b[2J \"a3\""));  // quotes kept as they are
+  EXPECT_THAT(kept, HasSubstr("(1048585 bytes)"));
+}
+
 TEST(ControllerTest, VersionsNeverWrap) {
   Controller c;
   State s = Fleet();
