@@ -107,6 +107,15 @@ std::string SetUpEnv(Env** out) {
 
 }  // namespace
 
+absl::StatusOr<Env*> SharedEnv() {
+  static std::once_flag once;
+  static Env* env = nullptr;
+  static std::string error;
+  std::call_once(once, [] { error = SetUpEnv(&env); });
+  if (!error.empty()) return absl::FailedPreconditionError("fixture setup failed: " + error);
+  return env;
+}
+
 State TestState() {
   State s;
   s.version = 1;
@@ -212,12 +221,9 @@ void BpfTest::SetUp() {
     std::printf("note: not root, skipping: BPF_PROG_TEST_RUN tests need root\n");
     GTEST_SKIP() << "not root: BPF_PROG_TEST_RUN tests need root (CAP_BPF, CAP_NET_ADMIN)";
   }
-  static std::once_flag once;
-  static Env* env = nullptr;
-  static std::string error;
-  std::call_once(once, [] { error = SetUpEnv(&env); });
-  ASSERT_TRUE(error.empty()) << "fixture setup failed: " << error;
-  env_ = env;
+  absl::StatusOr<Env*> env = SharedEnv();
+  ASSERT_TRUE(env.ok()) << env.status();
+  env_ = *env;
 }
 
 uint32_t BpfTest::IfIndex(std::string_view ifname) {

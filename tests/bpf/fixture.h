@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "agent/datapath/attach.h"
 #include "agent/datapath/datapath.h"
 #include "agent/datapath/maps/counters.h"
@@ -111,6 +112,11 @@ struct Env {
   Mac ul0_mac{};
   uint32_t ul0_ifindex = 0;
 };
+
+// The environment, set up on the first call (needs root): enters a private
+// network namespace for the rest of the process. Without gtest, for the
+// packet fuzzer (bench/packet_fuzz.cc) too.
+absl::StatusOr<Env*> SharedEnv();
 
 class BpfTest : public ::testing::Test {
  protected:

@@ -1,0 +1,277 @@
+// weft_bench_packet_fuzz: every Weft BPF program fed mutated frames through
+// BPF_PROG_TEST_RUN (agent/datapath/prog_test_run.h), each outcome judged by
+// an oracle that knows the maps (bench/packet_fuzz_oracle.h): no frame may
+// reach another tenant, another segment unless routed, or an answer about
+// another segment; and each frame run must be counted under exactly one
+// reason (weft_stats read before and after every frame).
+//
+// The maps are the BPF tests' fixture (tests/bpf/fixture.h: two tenants
+// with overlapping subnets, four segments, local and remote endpoints, a
+// foreign VTEP, routes) plus a policy installed here (a reject and a deny
+// rule in blue, a default-deny red). Frames are mutants of valid seeds
+// (bench/packet_fuzz_seeds.h) drawn from a seeded PRNG: the seed is
+// printed, and the same seed and frame count give the same frames.
+//
+// Any violation prints the program, the ingress interface, the frame in
+// hex, what was wrong and the seed, and the exit status is 1. Without root:
+// exit 77 (ctest's skip), or 1 when CI is set.
+//
+//   sudo build/weft_bench_packet_fuzz [--frames N] [--seed S]
+//                                     [--programs vm,underlay-tc,underlay-xdp]
+//                                     [--markdown FILE]
+#include <bpf/bpf.h>
+#include <net/if.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "agent/datapath/maps/counters.h"
+#include "agent/datapath/prog_test_run.h"
+#include "bench/packet_fuzz_mutate.h"
+#include "bench/packet_fuzz_oracle.h"
+#include "bench/packet_fuzz_report.h"
+#include "bench/packet_fuzz_seeds.h"
+#include "bench/packet_fuzz_world.h"
+#include "tests/bpf/firewall_maps.h"
+#include "tests/bpf/fixture.h"
+
+namespace weft::fuzz {
+namespace {
+
+constexpr int kMaxViolationsShown = 10;
+
+[[noreturn]] void Die(const std::string& msg) {
+  std::fprintf(stderr, "weft_bench_packet_fuzz: %s\n", msg.c_str());
+  std::exit(1);
+}
+
+struct Options {
+  uint64_t frames = 1000000;
+  uint64_t seed = 0;
+  bool seed_given = false;
+  std::vector<std::string> programs = {"vm", "underlay-tc", "underlay-xdp"};
+  std::string markdown;  // file whose packet-fuzz block is rewritten
+};
+
+Options ParseOptions(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) Die(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--frames") {
+      o.frames = std::strtoull(value().c_str(), nullptr, 10);
+    } else if (a == "--seed") {
+      o.seed = std::strtoull(value().c_str(), nullptr, 10);
+      o.seed_given = true;
+    } else if (a == "--programs") {
+      o.programs = absl::StrSplit(value(), ',');
+    } else if (a == "--markdown") {
+      o.markdown = value();
+    } else {
+      Die("unknown argument " + a +
+          " (--frames N --seed S --programs vm,underlay-tc,underlay-xdp --markdown FILE)");
+    }
+  }
+  if (!o.seed_given) o.seed = static_cast<uint64_t>(std::time(nullptr));
+  return o;
+}
+
+// The policy the oracle's frames meet (seeds use TCP 23 and UDP 5001): blue
+// allows by default, rejects vm1's telnet and denies UDP 5001 into vm4; red
+// denies by default and allows ICMP and HTTPS of vm3.
+testing::PolicySpec FuzzPolicy() {
+  using testing::kVm1Ip;
+  using testing::kVm3Ip;
+  using testing::kVm4Ip;
+  testing::PolicySpec p;
+  p.tenant_default = {{1, WEFT_ACTION_ALLOW}, {2, WEFT_ACTION_DENY}};
+  p.rules = {
+      {.tenant = 1, .applied = {kVm1Ip}, .protocol = 6, .port = 23, .action = WEFT_ACTION_REJECT},
+      {.tenant = 1,
+       .direction = WEFT_DIR_INGRESS,
+       .applied = {kVm4Ip},
+       .protocol = 17,
+       .port = 5001,
+       .action = WEFT_ACTION_DENY},
+      {.tenant = 2, .applied = {kVm3Ip}, .protocol = 1},
+      {.tenant = 2, .direction = WEFT_DIR_INGRESS, .applied = {kVm3Ip}, .protocol = 1},
+      {.tenant = 2, .applied = {kVm3Ip}, .protocol = 6, .port = 443},
+      {.tenant = 2, .applied = {kVm3Ip}, .protocol = 6, .port = 23, .action = WEFT_ACTION_REJECT},
+  };
+  return p;
+}
+
+std::string Hex(const Bytes& b) {
+  std::string s;
+  char buf[4];
+  for (uint8_t c : b) {
+    std::snprintf(buf, sizeof buf, "%02x", c);
+    s += buf;
+  }
+  return s;
+}
+
+uint64_t CountedTotal(const Counters& c) {
+  uint64_t n = 0;
+  for (const auto& r : c) n += r.packets;
+  return n;
+}
+
+struct Target {
+  std::string name;
+  Program program;
+  Hook hook;
+  int prog_fd;
+  std::vector<Seed> seeds;
+};
+
+// Runs `frame` as weftctl trace does (TC only): no counter moves, no
+// conntrack entry changes, and weft_trace records the reason and the
+// redirect target. Sets out.traced when the run happened.
+void Trace(const Datapath& dp, const Target& t, uint32_t ifindex, const Bytes& frame,
+           Outcome& out) {
+  const int fd = dp.MapFd(Map::kTrace);
+  const uint32_t zero = 0;
+  weft_trace_result record{};
+  record.rule_index = WEFT_RULE_NONE;
+  if (bpf_map_update_elem(fd, &zero, &record, BPF_ANY) != 0)
+    Die(absl::StrCat("resetting weft_trace: ", std::strerror(errno)));
+  absl::StatusOr<ProgTestRunOutput> run = ProgTestRun({.prog_fd = t.prog_fd,
+                                                       .hook = Hook::kTc,
+                                                       .ingress_ifindex = ifindex,
+                                                       .mark = WEFT_TRACE_MARK,
+                                                       .frame = frame});
+  if (!run.ok()) return;  // refused: the real run will be too
+  if (bpf_map_lookup_elem(fd, &zero, &record) != 0)
+    Die(absl::StrCat("reading weft_trace: ", std::strerror(errno)));
+  out.traced = (record.flags & WEFT_TRACE_F_RAN) != 0;
+  out.trace_reason = record.reason;
+  out.trace_egress_ifindex = record.egress_ifindex;
+}
+
+// Runs `frames` mutants of `t.seeds` through the program; returns its figures.
+ProgramResult Fuzz(const Target& t, const Options& o, const Datapath& dp, const Oracle& oracle,
+                   Mutator& mutator) {
+  ProgramResult r{.name = t.name, .seeds = t.seeds.size()};
+  absl::StatusOr<Counters> before = ReadCounters(dp);
+  if (!before.ok()) Die("ReadCounters: " + before.status().ToString());
+  std::mt19937_64 pick(o.seed ^ 0x5eed);
+  const auto start = std::chrono::steady_clock::now();
+  for (uint64_t i = 0; i < o.frames; ++i) {
+    const Seed& seed = t.seeds[pick() % t.seeds.size()];
+    const Bytes frame = mutator.Mutate(seed);
+    Outcome out;
+    if (t.hook == Hook::kTc) Trace(dp, t, seed.ifindex, frame, out);
+    absl::StatusOr<ProgTestRunOutput> run = ProgTestRun(
+        {.prog_fd = t.prog_fd, .hook = t.hook, .ingress_ifindex = seed.ifindex, .frame = frame});
+    if (run.ok()) {
+      out.retval = run->retval;
+      out.out = std::move(run->frame);
+    } else if (absl::IsInvalidArgument(run.status())) {
+      out.refused = true;  // too short for its ethertype's header: never ran
+    } else {
+      Die(absl::StrCat(t.name, ": BPF_PROG_TEST_RUN: ", run.status().ToString()));
+    }
+    absl::StatusOr<Counters> after = ReadCounters(dp);
+    if (!after.ok()) Die("ReadCounters: " + after.status().ToString());
+    out.counted = CountedTotal(*after) - CountedTotal(*before);
+    for (int reason = 0; reason < WEFT_REASON_COUNT; ++reason)
+      if ((*after)[reason].packets != (*before)[reason].packets) out.reason = reason;
+    before = std::move(after);
+
+    if (out.refused) {
+      ++r.refused;
+    } else {
+      ++r.run;
+      if (out.counted == 1 && out.reason >= 0) ++r.by_reason[out.reason];
+      if (out.traced && static_cast<int>(out.trace_reason) != out.reason) ++r.trace_disagreed;
+    }
+    r.counted += out.counted;
+    if (std::string v = oracle.Judge(t.program, seed.ifindex, frame, out); !v.empty()) {
+      if (++r.violations <= kMaxViolationsShown)
+        std::fprintf(stderr,
+                     "VIOLATION %s frame %llu (seed %llu, from seed frame \"%s\", ifindex %u): %s\n"
+                     "  verdict %u, reason %s\n  in:  %s\n  out: %s\n",
+                     t.name.c_str(), static_cast<unsigned long long>(i),
+                     static_cast<unsigned long long>(o.seed), seed.name.c_str(), seed.ifindex,
+                     v.c_str(), out.retval, std::string(ReasonLabel(out.reason)).c_str(),
+                     Hex(frame).c_str(), Hex(out.out).c_str());
+    }
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+int Main(int argc, char** argv) {
+  const Options o = ParseOptions(argc, argv);
+  if (geteuid() != 0) {
+    if (std::getenv("CI") != nullptr)
+      Die("needs root (BPF_PROG_TEST_RUN, a network namespace); CI is set");
+    std::printf("not root, skipping: the packet fuzzer needs BPF_PROG_TEST_RUN (root)\n");
+    return 77;
+  }
+  std::printf("packet fuzz: seed %llu, %llu frames per program\n",
+              static_cast<unsigned long long>(o.seed), static_cast<unsigned long long>(o.frames));
+  absl::StatusOr<testing::Env*> env = testing::SharedEnv();
+  if (!env.ok()) Die(env.status().ToString());
+  const Datapath& dp = *(*env)->datapath;
+  testing::FirewallMaps fw(dp);
+  for (const std::string& err : {fw.Reset(), fw.WriteSlot(0, FuzzPolicy()), fw.SetCtl(0, 1)})
+    if (!err.empty()) Die("installing the policy: " + err);
+
+  const World world = BuildWorld((*env)->state, "hv1", [](const std::string& ifname) {
+    return if_nametoindex(ifname.c_str());
+  });
+  std::vector<uint32_t> vnis;
+  for (const auto& [vni, seg] : world.segments) vnis.push_back(vni);
+  const Oracle oracle(world);
+  Mutator mutator(InterestingIps(world), InterestingMacs(world), vnis, o.seed);
+  const std::vector<Seed> vm_seeds = VmSeeds(world, if_nametoindex("vm9"));
+  const std::vector<Seed> underlay_seeds =
+      UnderlaySeeds(world, (*env)->ul0_ifindex, (*env)->ul0_mac);
+  const std::map<std::string, Target> targets = {
+      {"vm", {"vm (TC)", Program::kVm, Hook::kTc, dp.VmProgramFd(), vm_seeds}},
+      {"underlay-tc",
+       {"underlay (TC)", Program::kUnderlayTc, Hook::kTc, dp.UnderlayTcProgramFd(),
+        underlay_seeds}},
+      {"underlay-xdp",
+       {"underlay (XDP)", Program::kUnderlayXdp, Hook::kXdp, dp.UnderlayXdpProgramFd(),
+        underlay_seeds}},
+  };
+
+  Report report{.seed = o.seed, .frames = o.frames};
+  for (const std::string& name : o.programs) {
+    auto it = targets.find(name);
+    if (it == targets.end()) Die("unknown program " + name);
+    report.programs.push_back(Fuzz(it->second, o, dp, oracle, mutator));
+    PrintProgram(report.programs.back());
+  }
+  uint64_t violations = 0;
+  for (const auto& p : report.programs) violations += p.violations;
+  if (!o.markdown.empty()) {
+    if (absl::Status s = WriteMarkdownBlock(o.markdown, report, argc, argv); !s.ok())
+      Die(s.ToString());
+  }
+  std::printf("%llu violations (seed %llu)\n", static_cast<unsigned long long>(violations),
+              static_cast<unsigned long long>(o.seed));
+  return violations == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace weft::fuzz
+
+int main(int argc, char** argv) { return weft::fuzz::Main(argc, argv); }

@@ -1,0 +1,206 @@
+#include "bench/packet_fuzz_seeds.h"
+
+#include <functional>
+
+#include "common/model/net_format.h"
+#include "common/packet/builder.h"
+
+namespace weft::fuzz {
+namespace {
+
+using packet::Ip;
+using packet::Ipv4Spec;
+
+// Route targets of the fixture (tests/bpf/fixture.cc): blue's ECMP route,
+// blue's blackhole, and an address no route covers.
+const uint32_t kRouteTargets[] = {Ip("10.9.1.1"), Ip("10.66.1.1"), Ip("10.77.1.1")};
+constexpr Mac kBroadcast = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+constexpr Mac kNobody = {0x02, 0x99, 0x00, 0x00, 0x00, 0x99};
+
+enum class Kind { kIcmp, kTcpSyn, kTcpAck, kTcpTelnet, kUdp, kUdpDenied };
+constexpr Kind kKinds[] = {Kind::kIcmp,      Kind::kTcpSyn, Kind::kTcpAck,
+                           Kind::kTcpTelnet, Kind::kUdp,    Kind::kUdpDenied};
+
+const char* KindName(Kind k) {
+  switch (k) {
+    case Kind::kIcmp:
+      return "icmp-echo";
+    case Kind::kTcpSyn:
+      return "tcp-syn";
+    case Kind::kTcpAck:
+      return "tcp-ack";
+    case Kind::kTcpTelnet:
+      return "tcp-23";
+    case Kind::kUdp:
+      return "udp";
+    case Kind::kUdpDenied:
+      return "udp-5001";
+  }
+  return "?";
+}
+
+// An Ethernet/IPv4 frame of kind `k` (ports chosen to meet the policy the
+// fuzzer installs: TCP 23 rejected, UDP 5001 denied for some endpoints).
+Bytes KindFrame(Kind k, const Mac& dmac, const Mac& smac, uint32_t sip, uint32_t dip) {
+  Ipv4Spec ip;
+  ip.src = sip;
+  ip.dst = dip;
+  switch (k) {
+    case Kind::kIcmp:
+      ip.proto = packet::kProtoIcmp;
+      return packet::Ipv4Frame(dmac, smac, ip, packet::IcmpEcho(8, 0x4242, 1, Bytes(24, 0x5a)));
+    case Kind::kTcpSyn:
+    case Kind::kTcpAck:
+    case Kind::kTcpTelnet: {
+      ip.proto = packet::kProtoTcp;
+      ip.df = true;
+      const uint16_t dport = k == Kind::kTcpTelnet ? 23 : 443;
+      const uint8_t flags = k == Kind::kTcpAck ? packet::kTcpAck : packet::kTcpSyn;
+      return packet::Ipv4Frame(dmac, smac, ip,
+                               packet::Tcp(43210, dport, flags, 1000, 0, Bytes(8, 0x11), sip, dip));
+    }
+    case Kind::kUdp:
+    case Kind::kUdpDenied:
+      return packet::UdpFrame(dmac, smac, sip, dip, 40000, k == Kind::kUdp ? 53 : 5001, 16);
+  }
+  return {};
+}
+
+// Everything `src` (an address pair) might send on segment `seg`: each kind
+// to each endpoint switched (its MAC) and routed (the gateway's MAC), to
+// the route targets, ARP for every address, and the special shapes.
+void FramesFrom(const World& world, const WorldSegment& seg, const Mac& smac, uint32_t sip,
+                const std::string& prefix, const std::function<void(std::string, Bytes)>& add) {
+  for (Kind k : kKinds) {
+    for (const auto& ep : world.endpoints) {
+      add(prefix + " " + KindName(k) + " switched -> " + ep.name,
+          KindFrame(k, ep.mac, smac, sip, ep.ip));
+      add(prefix + " " + KindName(k) + " routed -> " + ep.name,
+          KindFrame(k, seg.gateway_mac, smac, sip, ep.ip));
+    }
+    for (uint32_t dip : kRouteTargets)
+      add(prefix + " " + KindName(k) + " routed -> route target",
+          KindFrame(k, seg.gateway_mac, smac, sip, dip));
+  }
+  for (const auto& ep : world.endpoints)
+    add(prefix + " arp-request " + ep.name, packet::ArpRequestFrame(smac, sip, ep.ip));
+  add(prefix + " arp-request gateway", packet::ArpRequestFrame(smac, sip, seg.gateway_ip));
+  add(prefix + " arp-reply", packet::Eth(kBroadcast, smac, packet::kEthArp,
+                                         packet::Arp(2, smac, sip, kNobody, seg.gateway_ip)));
+
+  const WorldEndpoint& peer = world.endpoints.front();
+  Ipv4Spec ip;
+  ip.src = sip;
+  ip.dst = peer.ip;
+  ip.proto = packet::kProtoUdp;
+  const Bytes udp = packet::Udp(40000, 53, Bytes(16, 0xab), sip, peer.ip);
+  Ipv4Spec frag = ip;
+  frag.mf = true;
+  add(prefix + " fragment first", packet::Ipv4Frame(seg.gateway_mac, smac, frag, udp));
+  frag.mf = false;
+  frag.frag_offset = 3;
+  add(prefix + " fragment last", packet::Ipv4Frame(seg.gateway_mac, smac, frag, udp));
+  Ipv4Spec opts = ip;
+  opts.options = {0x94, 0x04, 0x00, 0x00};  // router alert
+  add(prefix + " ip-options", packet::Ipv4Frame(peer.mac, smac, opts, udp));
+  Ipv4Spec ttl = ip;
+  ttl.ttl = 1;
+  add(prefix + " ttl-1 routed", packet::Ipv4Frame(seg.gateway_mac, smac, ttl, udp));
+  add(prefix + " vlan-tagged",
+      packet::EthVlan(peer.mac, smac, 7, packet::kEthIpv4, packet::Ipv4(ip, udp)));
+  add(prefix + " broadcast", packet::Ipv4Frame(kBroadcast, smac, ip, udp));
+  add(prefix + " ipv6", packet::Eth(peer.mac, smac, packet::kEthIpv6, Bytes(60, 0x60)));
+}
+
+}  // namespace
+
+std::vector<Seed> VmSeeds(const World& world, uint32_t unbound_ifindex) {
+  std::vector<Seed> seeds;
+  for (const auto& self : world.endpoints) {
+    if (self.ifindex == 0) continue;
+    const WorldSegment& seg = *world.Segment(self.vni);
+    FramesFrom(world, seg, self.mac, self.ip, self.name, [&](std::string name, Bytes frame) {
+      seeds.push_back({std::move(name), std::move(frame), self.ifindex, false});
+    });
+    // The same frames arriving on an interface bound to no endpoint.
+    seeds.push_back({"unbound " + self.name + " udp",
+                     KindFrame(Kind::kUdp, seg.gateway_mac, self.mac, self.ip, kRouteTargets[0]),
+                     unbound_ifindex, false});
+  }
+  return seeds;
+}
+
+std::vector<Seed> UnderlaySeeds(const World& world, uint32_t underlay_ifindex,
+                                const Mac& underlay_mac) {
+  std::vector<Seed> seeds;
+  std::vector<uint32_t> vteps;
+  for (const auto& [vtep, foreign] : world.vteps)
+    if (vtep != world.local_vtep) vteps.push_back(vtep);
+  vteps.push_back(Ip("198.18.0.99"));  // a VTEP nobody knows
+  std::vector<WorldSegment> segments;
+  for (const auto& [vni, seg] : world.segments) segments.push_back(seg);
+  WorldSegment unknown = segments.front();
+  unknown.vni = 4242;
+  unknown.name = "vni-4242";
+  segments.push_back(unknown);
+
+  for (uint32_t vtep : vteps) {
+    packet::VxlanSpec outer{
+        .outer_dst = underlay_mac,
+        .outer_src = {0x02, 0x00, 0xc6, 0x12, 0x00, static_cast<uint8_t>(vtep & 0xff)},
+        .outer_src_ip = vtep,
+        .outer_dst_ip = world.local_vtep};
+    for (const auto& seg : segments) {
+      outer.vni = seg.vni;
+      // The sender: a remote endpoint of this segment when there is one.
+      Mac smac = {0x02, 0x55, 0x00, 0x00, 0x00, 0x01};
+      uint32_t sip = seg.gateway_ip + 100;
+      for (const auto& ep : world.endpoints)
+        if (ep.vni == seg.vni && ep.ifindex == 0 && ep.vtep == vtep) {
+          smac = ep.mac;
+          sip = ep.ip;
+        }
+      const std::string prefix = FormatIpv4(vtep) + " " + seg.name;
+      FramesFrom(world, seg, smac, sip, prefix, [&](std::string name, Bytes inner) {
+        seeds.push_back(
+            {std::move(name), packet::VxlanFrame(outer, inner), underlay_ifindex, true});
+      });
+    }
+  }
+  // Not Weft's: to another UDP port, to another address, not UDP.
+  const WorldEndpoint& ep = world.endpoints.front();
+  const Mac hv2 = {0x02, 0x00, 0xc6, 0x12, 0x00, 0x02};
+  seeds.push_back({"host udp",
+                   packet::UdpFrame(underlay_mac, hv2, vteps[0], world.local_vtep, 5353, 53),
+                   underlay_ifindex, false});
+  seeds.push_back({"host vxlan to another address",
+                   packet::VxlanFrame({.outer_dst = underlay_mac,
+                                       .outer_src = hv2,
+                                       .outer_src_ip = vteps[0],
+                                       .outer_dst_ip = world.local_vtep + 7,
+                                       .vni = ep.vni},
+                                      KindFrame(Kind::kUdp, ep.mac, hv2, vteps[0], ep.ip)),
+                   underlay_ifindex, true});
+  seeds.push_back({"host arp", packet::ArpRequestFrame(hv2, vteps[0], world.local_vtep),
+                   underlay_ifindex, false});
+  return seeds;
+}
+
+std::vector<uint32_t> InterestingIps(const World& world) {
+  std::vector<uint32_t> ips(std::begin(kRouteTargets), std::end(kRouteTargets));
+  for (const auto& ep : world.endpoints) ips.push_back(ep.ip);
+  for (const auto& [vni, seg] : world.segments) ips.push_back(seg.gateway_ip);
+  for (const auto& [vtep, foreign] : world.vteps) ips.push_back(vtep);
+  ips.push_back(0);
+  ips.push_back(0xffffffff);
+  return ips;
+}
+
+std::vector<Mac> InterestingMacs(const World& world) {
+  std::vector<Mac> macs = {kBroadcast, kNobody, Mac{}};
+  for (const auto& ep : world.endpoints) macs.push_back(ep.mac);
+  for (const auto& [vni, seg] : world.segments) macs.push_back(seg.gateway_mac);
+  return macs;
+}
+
+}  // namespace weft::fuzz
