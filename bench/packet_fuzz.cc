@@ -20,9 +20,11 @@
 //                                     [--programs vm,underlay-tc,underlay-xdp]
 //                                     [--markdown FILE]
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <net/if.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -125,10 +127,56 @@ std::string Hex(const Bytes& b) {
   return s;
 }
 
-uint64_t CountedTotal(const Counters& c) {
+using Packets = std::array<uint64_t, WEFT_REASON_COUNT>;
+
+// Packets counted per reason, summed over CPUs, in one BPF_MAP_LOOKUP_BATCH
+// (ReadCounters, agent/datapath/maps/, makes one lookup per reason: 32
+// syscalls a frame would be most of the fuzzer's time). Main checks both
+// readers agree before and after the run.
+class PacketReader {
+ public:
+  explicit PacketReader(const Datapath& dp)
+      : fd_(dp.MapFd(Map::kStats)),
+        cpus_(libbpf_num_possible_cpus()),
+        values_(static_cast<size_t>(cpus_ > 0 ? cpus_ : 1) * WEFT_REASON_COUNT) {
+    if (cpus_ <= 0) Die("libbpf_num_possible_cpus failed");
+  }
+
+  Packets Read() {
+    uint32_t keys[WEFT_REASON_COUNT];
+    uint32_t out_batch = 0;
+    uint32_t count = WEFT_REASON_COUNT;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    if (bpf_map_lookup_batch(fd_, nullptr, &out_batch, keys, values_.data(), &count, &opts) != 0 &&
+        errno != ENOENT)
+      Die(absl::StrCat("reading weft_stats: ", std::strerror(errno)));
+    if (count != WEFT_REASON_COUNT) Die(absl::StrCat("weft_stats: read ", count, " entries"));
+    Packets p{};
+    for (uint32_t i = 0; i < count; ++i)
+      for (int cpu = 0; cpu < cpus_; ++cpu) p[keys[i]] += values_[i * cpus_ + cpu].packets;
+    return p;
+  }
+
+ private:
+  int fd_;
+  int cpus_;
+  std::vector<weft_counter> values_;  // [entry][cpu]
+};
+
+uint64_t Total(const Packets& p) {
   uint64_t n = 0;
-  for (const auto& r : c) n += r.packets;
+  for (uint64_t v : p) n += v;
   return n;
+}
+
+// Dies unless the batch reader and ReadCounters see the same counts.
+void CheckReadersAgree(const Datapath& dp, PacketReader& reader) {
+  absl::StatusOr<Counters> c = ReadCounters(dp);
+  if (!c.ok()) Die("ReadCounters: " + c.status().ToString());
+  const Packets p = reader.Read();
+  for (int r = 0; r < WEFT_REASON_COUNT; ++r)
+    if ((*c)[r].packets != p[r])
+      Die(absl::StrCat("weft_stats readers disagree on ", std::string(ReasonLabel(r))));
 }
 
 struct Target {
@@ -167,8 +215,9 @@ void Trace(const Datapath& dp, const Target& t, uint32_t ifindex, const Bytes& f
 ProgramResult Fuzz(const Target& t, const Options& o, const Datapath& dp, const Oracle& oracle,
                    Mutator& mutator) {
   ProgramResult r{.name = t.name, .seeds = t.seeds.size()};
-  absl::StatusOr<Counters> before = ReadCounters(dp);
-  if (!before.ok()) Die("ReadCounters: " + before.status().ToString());
+  PacketReader reader(dp);
+  CheckReadersAgree(dp, reader);
+  Packets before = reader.Read();
   std::mt19937_64 pick(o.seed ^ 0x5eed);
   const auto start = std::chrono::steady_clock::now();
   for (uint64_t i = 0; i < o.frames; ++i) {
@@ -186,12 +235,11 @@ ProgramResult Fuzz(const Target& t, const Options& o, const Datapath& dp, const 
     } else {
       Die(absl::StrCat(t.name, ": BPF_PROG_TEST_RUN: ", run.status().ToString()));
     }
-    absl::StatusOr<Counters> after = ReadCounters(dp);
-    if (!after.ok()) Die("ReadCounters: " + after.status().ToString());
-    out.counted = CountedTotal(*after) - CountedTotal(*before);
+    const Packets after = reader.Read();
+    out.counted = Total(after) - Total(before);
     for (int reason = 0; reason < WEFT_REASON_COUNT; ++reason)
-      if ((*after)[reason].packets != (*before)[reason].packets) out.reason = reason;
-    before = std::move(after);
+      if (after[reason] != before[reason]) out.reason = reason;
+    before = after;
 
     if (out.refused) {
       ++r.refused;
@@ -213,6 +261,7 @@ ProgramResult Fuzz(const Target& t, const Options& o, const Datapath& dp, const 
     }
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CheckReadersAgree(dp, reader);
   return r;
 }
 

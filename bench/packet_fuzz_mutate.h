@@ -20,7 +20,7 @@ class Mutator {
   Mutator(std::vector<uint32_t> ips, std::vector<Mac> macs, std::vector<uint32_t> vnis,
           uint64_t seed);
 
-  // A mutant of `seed` (0 to 4 mutations; sometimes the seed as is).
+  // A mutant of `seed` (0 to 4 mutations).
   Bytes Mutate(const Seed& seed);
 
  private:
