@@ -66,9 +66,16 @@ std::string JudgeLocalDelivery(const World& w, const Parsed& p, uint32_t ifindex
 }
 
 // Encapsulated output: from this VTEP to one tenant `tenant` may reach, on a
-// VNI of that tenant.
+// VNI of that tenant; a frame for an endpoint (its MAC on the VNI) goes to
+// that endpoint's VTEP.
 std::string JudgeEncap(const World& w, const Parsed& p, uint32_t tenant) {
   if (!p.vxlan || !p.ipv4) return "VXLAN expected in the output";
+  const Parsed inner = p.Inner();
+  if (!inner.eth) return "encapsulated without an inner Ethernet header";
+  if (const WorldEndpoint* to = w.OnSegment(p.vxlan->vni, inner.eth->dst);
+      to != nullptr && to->vtep != p.ipv4->dst)
+    return absl::StrCat("encapsulated for ", to->name, " to VTEP ", FormatIpv4(p.ipv4->dst),
+                        ", not its node's");
   if (p.ipv4->src != w.local_vtep) return "encapsulated from another VTEP address";
   if (!w.TenantMayReach(tenant, p.ipv4->dst))
     return absl::StrCat("encapsulated to VTEP ", FormatIpv4(p.ipv4->dst), ", not one of tenant ",
@@ -123,6 +130,8 @@ std::string Oracle::JudgeVm(uint32_t ingress_ifindex, const Outcome& o) const {
       const bool routed = inner.eth->src == seg.gateway_mac;
       if (!routed && (inner.eth->src != self->mac || p.vxlan->vni != self->vni))
         return "switched frame left its segment, or with another source MAC";
+      if (!routed && world_.OnSegment(self->vni, inner.eth->dst) == nullptr)
+        return "switched to a MAC no endpoint of the segment owns";
       return "";
     }
     case WEFT_ICMP_ERROR:

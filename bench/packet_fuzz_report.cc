@@ -34,7 +34,7 @@ std::string Block(const Report& report, int argc, char** argv) {
   const std::time_t now = std::time(nullptr);
   std::strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
   std::string s = absl::StrFormat(
-      "Run %s on `%s`, kernel %s: %d frames per program, PRNG seed %d.\n\n"
+      "Run %s on `%s`, kernel %s: %d frames run by each program, PRNG seed %d.\n\n"
       "Command: `%s`\n\n",
       when, u.nodename, u.release, report.frames, report.seed, Command(argc, argv));
   absl::StrAppend(&s,

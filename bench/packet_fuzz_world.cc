@@ -29,6 +29,12 @@ const WorldEndpoint* World::OnSegment(uint32_t vni, const Mac& mac, uint32_t ip)
   return nullptr;
 }
 
+const WorldEndpoint* World::OnSegment(uint32_t vni, const Mac& mac) const {
+  for (const auto& ep : endpoints)
+    if (ep.vni == vni && ep.mac == mac) return &ep;
+  return nullptr;
+}
+
 bool World::TenantMayReach(uint32_t tenant_id, uint32_t vtep) const {
   auto it = tenant_vteps.find(tenant_id);
   return it != tenant_vteps.end() &&

@@ -52,6 +52,7 @@ struct World {
   // Local endpoints owning `mac` (several tenants could share one).
   std::vector<const WorldEndpoint*> LocalWithMac(const Mac& mac) const;
   const WorldEndpoint* OnSegment(uint32_t vni, const Mac& mac, uint32_t ip) const;
+  const WorldEndpoint* OnSegment(uint32_t vni, const Mac& mac) const;
   bool TenantMayReach(uint32_t tenant_id, uint32_t vtep) const;
 };
 
