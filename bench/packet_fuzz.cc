@@ -93,10 +93,11 @@ Options ParseOptions(int argc, char** argv) {
 }
 
 // The policy the oracle's frames meet (seeds use TCP 23 and UDP 5001): blue
-// allows by default, rejects vm1's telnet and denies UDP 5001 into vm4; red
-// denies by default and allows ICMP and HTTPS of vm3.
+// allows by default, rejects vm1's telnet and telnet into vm2, denies UDP
+// 5001 into vm4; red denies by default and allows ICMP and HTTPS of vm3.
 testing::PolicySpec FuzzPolicy() {
   using testing::kVm1Ip;
+  using testing::kVm2Ip;
   using testing::kVm3Ip;
   using testing::kVm4Ip;
   testing::PolicySpec p;
@@ -109,6 +110,12 @@ testing::PolicySpec FuzzPolicy() {
        .protocol = 17,
        .port = 5001,
        .action = WEFT_ACTION_DENY},
+      {.tenant = 1,
+       .direction = WEFT_DIR_INGRESS,
+       .applied = {kVm2Ip},
+       .protocol = 6,
+       .port = 23,
+       .action = WEFT_ACTION_REJECT},
       {.tenant = 2, .applied = {kVm3Ip}, .protocol = 1},
       {.tenant = 2, .direction = WEFT_DIR_INGRESS, .applied = {kVm3Ip}, .protocol = 1},
       {.tenant = 2, .applied = {kVm3Ip}, .protocol = 6, .port = 443},
