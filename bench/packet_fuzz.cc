@@ -228,8 +228,8 @@ ProgramResult Fuzz(const Target& t, const Options& o, const Datapath& dp, const 
   Packets before = reader.Read();
   std::mt19937_64 pick(o.seed ^ 0x5eed);
   const auto start = std::chrono::steady_clock::now();
-  // Until `frames` frames ran: those the kernel refuses come on top (bounded,
-  // should most be refused).
+  // Until `frames` frames ran: those the kernel refuses come on top (at most
+  // as many again). A trace run that counted shows as 2 packets counted.
   for (uint64_t i = 0; r.run < o.frames; ++i) {
     if (i >= 2 * o.frames) Die(absl::StrCat(t.name, ": the kernel refused most frames"));
     const Seed& seed = t.seeds[pick() % t.seeds.size()];
