@@ -33,8 +33,8 @@ from netns_common import ControlPlaneTestCase
 from weftlab import wait_for
 from weftlab.counters import bpftool_dump
 
-KILL_TRIALS = 10
-KILL_ROUTES = 20000  # /32 routes of tenant A: what makes an apply take a while
+KILL_TRIALS = 8
+KILL_ROUTES = 5000  # /32 routes of tenant A: what makes an apply take a while
 WEFT_VTEPS_CAPACITY = 4096  # WEFT_MAX_VTEPS in bpf/include/weft/abi.h
 
 
@@ -164,19 +164,19 @@ class NackUndoesTest(FaultsTestCase):
 class KillMidApplyTest(FaultsTestCase):
 
     def test_agent_killed_mid_apply_ends_at_the_served_state(self):
-        figures = run_kill_trials(self, KILL_TRIALS, random.Random())
+        figures = run_kill_trials(self, KILL_TRIALS, KILL_ROUTES, random.Random())
         print(f"\n  {figures}", flush=True)
 
 
-def run_kill_trials(t: FaultsTestCase, trials: int, rng: random.Random) -> dict:
-    """`trials` times: the controller serves the other of two large states,
+def run_kill_trials(t: FaultsTestCase, trials: int, routes: int, rng: random.Random) -> dict:
+    """`trials` times: the controller serves the other of two states of `routes` routes,
     hv1's agent is SIGKILLed at a random delay within the time a push takes,
     its maps are checked as they were left, it is restarted, and once it has
     applied its first state the maps must hold exactly the served one.
     Returns the figures: where the kills landed and what the checks found."""
     lab = t.lab
     base = lab.topo.state_dict()
-    states = [with_routes(base, 200, KILL_ROUTES), with_routes(base, 201, KILL_ROUTES)]
+    states = [with_routes(base, 200, routes), with_routes(base, 201, routes)]
     expected = [expected_route_keys(s) for s in states]
     # Warm-up push, timed: the kills are spread over [0, 1.2 x push time].
     current = 0
@@ -184,8 +184,8 @@ def run_kill_trials(t: FaultsTestCase, trials: int, rng: random.Random) -> dict:
     version = t.publish(states[current])
     t.wait_marker("hv1", version, timeout=60)
     push = time.monotonic() - t0
-    figures = {"trials": 0, "push_seconds": round(push, 2), "killed_before_apply": 0,
-               "killed_mid_apply": 0, "killed_after_apply": 0,
+    figures = {"trials": 0, "routes": routes, "push_seconds": round(push, 2),
+               "killed_before_apply": 0, "killed_mid_apply": 0, "killed_after_apply": 0,
                "mixed_maps_at_kill": 0, "mixed_maps_after_restart": 0}
     for trial in range(trials):
         old, new = current, 1 - current
@@ -200,20 +200,20 @@ def run_kill_trials(t: FaultsTestCase, trials: int, rng: random.Random) -> dict:
 
         # As the kill left the maps (the old programs still forward with them).
         marker = state_version_marker(lab, "hv1")
-        routes = route_keys(lab, "hv1")
+        held = route_keys(lab, "hv1")
         wait_for(lambda: t.controller_version() > before, 15, what="the controller's new version")
         version = t.controller_version()
         where = f"trial {trial}: killed {delay:.3f}s after the push, marker {marker}"
         if marker == old_version:
             figures["killed_before_apply"] += 1
-            t.assertEqual(routes, expected[old], where)
+            t.assertEqual(held, expected[old], where)
         elif marker == version:
             figures["killed_after_apply"] += 1
-            t.assertEqual(routes, expected[new], where)
+            t.assertEqual(held, expected[new], where)
         else:
             t.assertEqual(marker, 0, f"{where}: a version that is neither")
             figures["killed_mid_apply"] += 1
-            if routes not in (expected[old], expected[new]):
+            if held not in (expected[old], expected[new]):
                 figures["mixed_maps_at_kill"] += 1
 
         # Restarted: ready once its first state is applied.
@@ -234,13 +234,14 @@ def run_kill_trials(t: FaultsTestCase, trials: int, rng: random.Random) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=100)
+    parser.add_argument("--routes", type=int, default=KILL_ROUTES)
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 32)
 
     class Campaign(FaultsTestCase):
         def test_campaign(self):
-            figures = run_kill_trials(self, args.trials, random.Random(seed))
+            figures = run_kill_trials(self, args.trials, args.routes, random.Random(seed))
             print(f"\nseed {seed}: {figures}", flush=True)
 
     result = unittest.TextTestRunner(verbosity=2).run(

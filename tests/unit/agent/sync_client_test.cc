@@ -619,7 +619,8 @@ TEST_F(TlsServerTest, TheControllersRefusalIsWhatTheAgentReportsAndLogs) {
   const std::string log = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(end.code(), absl::StatusCode::kPermissionDenied) << end;
   EXPECT_THAT(end.message(), HasSubstr("node hv1 may not speak for node \"hv2\""));
-  EXPECT_THAT(log, HasSubstr("stream ended: PERMISSION_DENIED: node hv1 may not speak for node"));
+  EXPECT_THAT(log, HasSubstr("stream ended: PERMISSION_DENIED: the certificate of node hv1 may "
+                             "not speak for node"));
 }
 
 // The PEM certificate the controller presents to a new connection ("" when
