@@ -2,6 +2,9 @@
 
 #include <malloc.h>
 
+#include <cstring>
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "agent/datapath/netdev.h"
 #include "common/base/log.h"
@@ -22,6 +25,28 @@ absl::StatusOr<State> LoadValidState(const std::string& path) {
 }
 
 const char* HookName(Hook hook) { return hook == Hook::kXdp ? "XDP" : "TC"; }
+
+// weft_config's state_version is the marker of which state the maps hold as
+// a whole. The apply of a new state first writes it as 0 (weft_config is the
+// first table) and writes the version last, so that maps left between two
+// states (an agent killed or failing mid-apply) are never reported as
+// either. Sets `tables`' marker to 0 and returns the config table to write
+// last.
+std::optional<MapTable> ClearVersionMarker(NodeTables& tables) {
+  for (MapTable& table : tables.tables) {
+    if (table.map_name != WEFT_MAP_CONFIG) continue;
+    MapTable versioned = table;
+    for (auto& [key, value] : table.entries) {
+      weft_config config;
+      if (value.size() != sizeof config) return std::nullopt;  // not a weft_config: left alone
+      std::memcpy(&config, value.data(), sizeof config);
+      config.state_version = 0;
+      value.assign(reinterpret_cast<const char*>(&config), sizeof config);
+    }
+    return versioned;
+  }
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -105,15 +130,52 @@ uint32_t Agent::EndpointIfindex(const std::string& name, uint32_t ifindex) const
 absl::Status Agent::ApplyState(State state) {
   RETURN_IF_ERROR(CheckForThisNode(state));
   absl::MutexLock lock(&mu_);
+  return InstallStateLocked(std::move(state));
+}
+
+absl::Status Agent::InstallStateLocked(State state) {
+  // Kept until the new state is in force: a second copy of a state at the
+  // apply's peak, the price of being able to go back.
+  std::optional<State> previous;
+  if (has_state_) previous = std::move(state_);
   ReplaceStateLocked(std::move(state));
-  RETURN_IF_ERROR(ReconcileLocked());
-  if (!underlay_attached_) {
-    RETURN_IF_ERROR(AttachUnderlayLocked());
-    WEFT_LOG_INFO("node %s: %s attached to %s, %d VM interfaces, state version %d", options_.node,
-                  HookName(options_.underlay_hook), options_.underlay, attached_.size(),
-                  state_.version);
+  absl::Status status = ReconcileLocked();
+  if (status.ok() && !underlay_attached_) {
+    status = AttachUnderlayLocked();
+    if (status.ok()) {
+      WEFT_LOG_INFO("node %s: %s attached to %s, %d VM interfaces, state version %d", options_.node,
+                    HookName(options_.underlay_hook), options_.underlay, attached_.size(),
+                    state_.version);
+    }
   }
-  return absl::OkStatus();
+  if (!status.ok()) RestoreLocked(std::move(previous), status);
+  return status;
+}
+
+void Agent::RestoreLocked(std::optional<State> previous, const absl::Status& failure) {
+  const uint64_t refused = state_.version;
+  if (!previous) {
+    // Nothing of this agent's to go back to: the maps keep what a previous
+    // agent left, mixed with part of the refused state, under no version
+    // (the marker was cleared first), until the next state applies.
+    state_ = State();
+    has_state_ = false;
+    state_changed_ = true;
+    policy_in_force_.reset();
+    WEFT_LOG_ERROR("state version %d not applied (%s); no earlier state to restore", refused,
+                   failure.ToString());
+    return;
+  }
+  ReplaceStateLocked(*std::move(previous));
+  if (absl::Status back = ReconcileLocked(); !back.ok()) {
+    WEFT_LOG_ERROR(
+        "state version %d not applied (%s); restoring version %d failed too (%s): the next "
+        "reconcile retries it",
+        refused, failure.ToString(), state_.version, back.ToString());
+    return;
+  }
+  WEFT_LOG_WARN("state version %d not applied (%s); version %d restored", refused,
+                failure.ToString(), state_.version);
 }
 
 void Agent::ReplaceStateLocked(State state) {
@@ -152,11 +214,15 @@ absl::Status Agent::ReconcileLocked() {
                         .ct_timeouts = options_.ct_timeouts};
   std::map<std::string, uint32_t> lookups;
   std::map<std::string, uint32_t> local_interfaces;
+  std::optional<MapTable> version_marker;
   {
     ASSIGN_OR_RETURN(NodeTables tables,
                      BuildNodeTables(state_, settings, [this, &lookups](const std::string& name) {
                        return EndpointIfindex(name, lookups[name] = InterfaceIndex(name));
                      }));
+    // A new state (even one of the same version: a state file's version is
+    // whatever its author wrote) is a transition of the maps.
+    if (state_changed_) version_marker = ClearVersionMarker(tables);
     // Maps first: a VM's program must find its binding, and the firewall its
     // rules, from its first packet.
     RETURN_IF_ERROR(datapath_->Apply(tables));
@@ -164,6 +230,11 @@ absl::Status Agent::ReconcileLocked() {
   }  // freed before the firewall's tables are built (~30 MiB at 100k endpoints)
   RETURN_IF_ERROR(ApplyPolicyLocked());
   RETURN_IF_ERROR(SyncAttachmentsLocked(local_interfaces));
+  if (version_marker) {
+    RETURN_IF_ERROR(
+        WithContext(datapath_->Apply(NodeTables{.tables = {*std::move(version_marker)}}),
+                    "writing the state version"));
+  }
 
   const bool new_state = state_changed_;
   lookups_ = std::move(lookups);
@@ -241,9 +312,8 @@ absl::Status Agent::ReloadState() {
   ASSIGN_OR_RETURN(State state, LoadValidState(options_.state_path));
   RETURN_IF_ERROR(WithContext(CheckForThisNode(state), options_.state_path));
   absl::MutexLock lock(&mu_);
-  ReplaceStateLocked(std::move(state));
-  WEFT_LOG_INFO("state version %d loaded from %s", state_.version, options_.state_path);
-  return ReconcileLocked();
+  WEFT_LOG_INFO("state version %d loaded from %s", state.version, options_.state_path);
+  return InstallStateLocked(std::move(state));
 }
 
 absl::Status Agent::Shutdown() {

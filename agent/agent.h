@@ -51,13 +51,16 @@ class Agent {
   // maps, attaches the VM program where an endpoint's interface appeared.
   absl::Status Reconcile() ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Re-reads the state file. An invalid file changes nothing.
+  // Re-reads the state file. An invalid file changes nothing; nor does one
+  // whose apply fails (the previous state is restored).
   absl::Status ReloadState() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Installs a state from the controller (already valid as a whole:
   // ValidateState) and reconciles; the first one also attaches the underlay
   // program. A state that binds an endpoint to an interface the agent relies
-  // on, or does not fit this node, is refused and changes nothing.
+  // on, or does not fit this node, is refused and changes nothing. One that
+  // fails to apply (a map write, an attach) is undone: the previous state is
+  // reconciled back, and the error returned.
   absl::Status ApplyState(State state) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Detaches every program and removes the pins.
@@ -65,7 +68,9 @@ class Agent {
 
   std::string PinDir() const;
 
-  // The state version in the maps, also after a restart that adopted them.
+  // The state version the maps hold as a whole, also after a restart that
+  // adopted them; 0 while an apply is under way or after one that stopped
+  // half way (the maps then hold parts of two states).
   uint64_t AppliedVersion() const;
 
   // Programs attached and a state applied (readiness); takes no lock, so a
@@ -99,6 +104,18 @@ class Agent {
   // name check let through: such an endpoint is never bound and never gets
   // the VM program.
   uint32_t EndpointIfindex(const std::string& name, uint32_t ifindex) const;
+
+  // Takes `state` as the desired state and reconciles (attaching the
+  // underlay program the first time). On failure the previous state is
+  // taken back and reconciled again, so that a refused state leaves the
+  // previous one in force, not part of both.
+  absl::Status InstallStateLocked(State state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // After state_ failed with `failure`: makes `previous` the desired state
+  // again and reconciles to it; without one (the agent's first state), has
+  // no state, and writes nothing until the next.
+  void RestoreLocked(std::optional<State> previous, const absl::Status& failure)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Takes `state` as the desired state: the next Reconcile is a full one.
   void ReplaceStateLocked(State state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

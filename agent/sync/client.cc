@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/base/log.h"
 #include "common/plan/node_check.h"
+#include "common/serving/grpc_status.h"
 #include "common/wire/convert.h"
 #include "common/wire/keepalive.h"
 #include "grpcpp/create_channel.h"
@@ -220,14 +221,21 @@ bool SyncClient::RunStream() {
     });
     if (stream->Write(hello)) received = ServeUpdates(*stream, context, watchdog);
   }
-  context.TryCancel();  // Finish() must not wait for a controller we left
+  // Finish() gives the controller's status (its refusal: code and message)
+  // only if the call was not cancelled here, so only the agent's own
+  // reasons to leave cancel (a bad chunk, a stall, Stop()). Every other way
+  // out means the call is over: a failed read, or a failed write, after
+  // which what the controller sent before its status is read away, so that
+  // Finish() returns at once.
+  for (v1::ControllerMessage rest; stream->Read(&rest);) {
+  }
   const grpc::Status status = stream->Finish();
   {
     absl::MutexLock lock(&mu_);
     context_ = nullptr;
   }
   connected_ = false;
-  LogStreamEnd(status);
+  StreamEnded(status);
   return received;
 }
 
@@ -273,11 +281,17 @@ v1::AgentMessage SyncClient::Answer(Update update) {
   return reply;
 }
 
-void SyncClient::LogStreamEnd(const grpc::Status& status) const {
-  WEFT_LOG_WARN("controller %s: stream ended: %s%s; keeping state version %d", options_.controller,
-                status.error_message().empty() ? std::string("code ") : status.error_message(),
-                status.error_message().empty() ? absl::StrCat(status.error_code()) : std::string(),
-                handler_.applied_version());
+absl::Status SyncClient::last_stream_end() const {
+  absl::MutexLock lock(&mu_);
+  return last_stream_end_;
+}
+
+void SyncClient::StreamEnded(const grpc::Status& grpc_status) {
+  absl::Status status = FromGrpcStatus(grpc_status);
+  WEFT_LOG_WARN("controller %s: stream ended: %s; keeping state version %d", options_.controller,
+                status.ToString(), handler_.applied_version());
+  absl::MutexLock lock(&mu_);
+  last_stream_end_ = std::move(status);
 }
 
 }  // namespace weft

@@ -89,6 +89,9 @@ class SyncClient {
     const uint64_t n = streams_;
     return n > 0 ? n - 1 : 0;
   }
+  // How the last stream ended: the controller's status (its refusal, code
+  // and message), or CANCELLED when the agent left it; OK before any ended.
+  absl::Status last_stream_end() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   using Stream = grpc::ClientReaderWriter<v1::AgentMessage, v1::ControllerMessage>;
@@ -105,7 +108,8 @@ class SyncClient {
   bool ServeUpdates(Stream& stream, grpc::ClientContext& context, StallWatchdog& watchdog);
   // The handler's Ack or Nack for `update`, counted.
   v1::AgentMessage Answer(Update update);
-  void LogStreamEnd(const grpc::Status& status) const;
+  // Keeps and logs how a stream ended.
+  void StreamEnded(const grpc::Status& status) ABSL_LOCKS_EXCLUDED(mu_);
   // Sleeps, or returns false at once when stopping.
   bool SleepUnlessStopping(absl::Duration d) ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -116,8 +120,9 @@ class SyncClient {
   std::atomic<bool> connected_{false};
   std::atomic<uint64_t> acks_{0}, nacks_{0}, streams_{0};
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status last_stream_end_ ABSL_GUARDED_BY(mu_);
   grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;  // the live stream's
 };
 

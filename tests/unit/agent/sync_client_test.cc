@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -23,6 +24,7 @@
 #include "controller/controller.h"
 #include "controller/service.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "grpc/grpc_security_constants.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/server.h"
@@ -33,6 +35,7 @@
 namespace weft {
 namespace {
 
+using ::google::protobuf::util::MessageDifferencer;
 using ::testing::HasSubstr;
 
 constexpr char kFleet[] = R"yaml(
@@ -403,6 +406,100 @@ TEST(SyncEndToEndTest, ReconnectsAfterTheControllerRestarts) {
   }
 }
 
+// A fake controller (a Sync service of this test's own, not
+// weft-controller's) that cuts the stream inside an update: on the first
+// stream it sends `old_chunks` (one whole update), waits for the Ack, sends
+// the first `cut` of `new_chunks` and ends the call (UNAVAILABLE, as a
+// controller going away does: the chunks sent reach the agent before the
+// end); on every later stream it sends `new_chunks` whole.
+class FakeCuttingController final : public v1::Sync::Service {
+ public:
+  FakeCuttingController(std::vector<v1::StateChunk> old_chunks,
+                        std::vector<v1::StateChunk> new_chunks, size_t cut)
+      : old_(std::move(old_chunks)), new_(std::move(new_chunks)), cut_(cut) {}
+
+  grpc::Status Stream(
+      grpc::ServerContext*,
+      grpc::ServerReaderWriter<v1::ControllerMessage, v1::AgentMessage>* stream) override {
+    v1::AgentMessage message;
+    if (!stream->Read(&message) || !message.has_hello()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no Hello");
+    }
+    if (streams_++ == 0) {
+      if (!Send(*stream, old_, old_.size()) || !stream->Read(&message) || !message.has_ack()) {
+        return grpc::Status(grpc::StatusCode::ABORTED, "the first update was not acked");
+      }
+      Send(*stream, new_, cut_);
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          absl::StrCat("cut after ", cut_, " chunks"));
+    }
+    Send(*stream, new_, new_.size());
+    while (stream->Read(&message)) {  // Acks, until the agent leaves
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  static bool Send(grpc::ServerReaderWriter<v1::ControllerMessage, v1::AgentMessage>& stream,
+                   const std::vector<v1::StateChunk>& chunks, size_t count) {
+    for (size_t i = 0; i < count; ++i) {
+      v1::ControllerMessage message;
+      *message.mutable_chunk() = chunks[i];
+      if (!stream.Write(message)) return false;
+    }
+    return true;
+  }
+
+  const std::vector<v1::StateChunk> old_, new_;
+  const size_t cut_;
+  std::atomic<int> streams_{0};
+};
+
+TEST(SyncEndToEndTest, AStreamCutAtAnyChunkBoundaryAppliesNoPartialState) {
+  State old_state = Fleet();
+  State new_state = Fleet();
+  new_state.version = 6;
+  for (Endpoint& ep : new_state.endpoints) ep.mac[5] ^= 0x40;  // every entry differs
+  absl::StatusOr<std::vector<v1::StateChunk>> old_chunks =
+      ChunkState(ToProto(old_state), 5, "five", /*max_bytes=*/200);
+  absl::StatusOr<std::vector<v1::StateChunk>> new_chunks =
+      ChunkState(ToProto(new_state), 6, "six", /*max_bytes=*/200);
+  ASSERT_TRUE(old_chunks.ok() && new_chunks.ok()) << old_chunks.status() << new_chunks.status();
+  const size_t k = new_chunks->size();
+  ASSERT_GE(k, 3u) << "the update should take several chunks";
+
+  for (size_t cut = 0; cut < k; ++cut) {
+    SCOPED_TRACE(absl::StrCat("cut after ", cut, " of ", k, " chunks"));
+    FakeCuttingController fake(*old_chunks, *new_chunks, cut);
+    grpc::ServerBuilder b;
+    int port = 0;
+    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    b.RegisterService(&fake);
+    std::unique_ptr<grpc::Server> server = b.BuildAndStart();
+    ASSERT_NE(port, 0);
+    std::vector<State> applied;
+    std::mutex mu;
+    {
+      FakeAgent hv1(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials(), "hv1",
+                    [&](const State& s) {
+                      std::lock_guard<std::mutex> lock(mu);
+                      applied.push_back(s);
+                      return absl::OkStatus();
+                    });
+      ASSERT_TRUE(WaitFor([&] { return hv1.client().applied_version() == 6; }));
+      EXPECT_GE(hv1.client().reconnects(), 1u);
+      EXPECT_EQ(hv1.client().last_stream_end().code(), absl::StatusCode::kUnavailable);
+    }
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    // Exactly the two whole states, each once: nothing of the cut update
+    // was applied before the whole of it came again.
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(applied.size(), 2u);
+    EXPECT_TRUE(MessageDifferencer::Equals(ToProto(applied[0]), ToProto(old_state)));
+    EXPECT_TRUE(MessageDifferencer::Equals(ToProto(applied[1]), ToProto(new_state)));
+  }
+}
+
 // ---- mutual TLS ----
 
 // The controller over mutual TLS with the identities of the real deployment:
@@ -505,6 +602,25 @@ TEST_F(TlsServerTest, EachNodeGetsOnlyItsOwnView) {
   FakeAgent hv2(server_->address(), As("hv2"), "hv2");
   ASSERT_TRUE(WaitFor([&] { return hv2.versions().size() == 1; }));
   EXPECT_EQ(hv2.last().tenants.size(), 2u);  // blue and red
+}
+
+TEST_F(TlsServerTest, TheControllersRefusalIsWhatTheAgentReportsAndLogs) {
+  // hv1's certificate saying it is hv2: the controller refuses the stream.
+  ::testing::internal::CaptureStderr();
+  absl::Status end;
+  {
+    FakeAgent impostor(server_->address(), As("hv1"), "hv2");
+    EXPECT_TRUE(WaitFor([&] {
+      end = impostor.client().last_stream_end();
+      return !end.ok();
+    }));
+    EXPECT_TRUE(impostor.versions().empty());
+  }
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(end.code(), absl::StatusCode::kPermissionDenied) << end;
+  EXPECT_THAT(end.message(), HasSubstr("node hv1 may not speak for node \"hv2\""));
+  EXPECT_THAT(log, HasSubstr("stream ended: PERMISSION_DENIED: the certificate of node hv1 may "
+                             "not speak for node"));
 }
 
 // The PEM certificate the controller presents to a new connection ("" when
