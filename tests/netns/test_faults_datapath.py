@@ -199,7 +199,8 @@ print(json.dumps(out), flush=True)
 # port), bounded by count and time. Prints {"sent": n, "seconds": t}.
 _FLOOD = r"""
 import json, socket, struct, sys, time
-dst, count, seconds, ports = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), [int(p) for p in sys.argv[4:]]
+dst, count, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+ports = [int(p) for p in sys.argv[4:]]
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
 t0 = time.monotonic()
 sent = 0
