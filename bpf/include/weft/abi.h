@@ -412,7 +412,7 @@ struct weft_trace_result {
 	X(CREATED, "created")		  /* new entry for an admitted flow */   \
 	X(EXPIRED, "expired")		  /* idle past its timeout: replaced */  \
 	X(REUSED, "reused")		  /* SYN on a closing entry: new flow */ \
-	X(INSERT_FAILED, "insert_failed") /* admitted, but no entry written */   \
+	X(INSERT_FAILED, "insert_failed") /* no entry written, or not moved */   \
 	X(RELATED, "related")		  /* ICMP error of a tracked flow */     \
 	X(REVALIDATED, "revalidated")	  /* older generation, still allowed */  \
 	X(REVOKED, "revoked")		  /* older generation, now denied */     \
