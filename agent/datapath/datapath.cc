@@ -48,6 +48,8 @@ bpf_map* SkeletonMap(const Skeleton& skel, Map map) {
       return skel.maps.weft_stats;
     case Map::kCt:
       return skel.maps.weft_ct;
+    case Map::kCtPending:
+      return skel.maps.weft_ct_pending;
     case Map::kCtStats:
       return skel.maps.weft_ct_stats;
     case Map::kPolCtl:

@@ -36,6 +36,7 @@ enum class Map {
   kRoutes,
   kStats,
   kCt,
+  kCtPending,
   kCtStats,
   kPolCtl,
   kPolTenant,

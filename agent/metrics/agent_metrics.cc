@@ -46,7 +46,7 @@ uint64_t WriteConntrackEvents(const Datapath& dp, MetricFamilies& w) {
   if (!ct.ok()) return 1;
   w.Family("weft_conntrack_events_total", Type::Counter,
            "What conntrack did besides passing packets; insert_failed and picked_up "
-           "rising mean the table is under pressure.");
+           "rising mean the tables are under pressure.");
   for (int i = 0; i < WEFT_CT_STAT_COUNT; ++i) {
     w.Sample({{"event", std::string(CtStatLabel(i))}}, (*ct)[i]);
   }
@@ -65,9 +65,16 @@ uint64_t WriteMapFill(const Datapath& dp, MetricFamilies& w) {
     fills.push_back(*std::move(fill));
   }
   for (const MapFill& f : fills) {
-    if (f.name != WEFT_MAP_CT) continue;
-    w.Gauge("weft_conntrack_entries", "Entries in the conntrack table (weft_ct).",
-            static_cast<double>(f.entries));
+    if (f.name == WEFT_MAP_CT) {
+      w.Gauge("weft_conntrack_entries", "Confirmed flows in conntrack (weft_ct).",
+              static_cast<double>(f.entries));
+    } else if (f.name == WEFT_MAP_CT_PENDING) {
+      // Full (fill ratio 1) means new flows are evicting each other.
+      w.Gauge("weft_conntrack_pending_entries",
+              "Flows seen one way only in conntrack (weft_ct_pending); new-flow churn "
+              "evicts here, never from weft_ct.",
+              static_cast<double>(f.entries));
+    }
   }
   w.Family("weft_map_entries", Type::Gauge, "Entries in each keyed BPF map.");
   for (const MapFill& f : fills) w.Sample({{"map", f.name}}, f.entries);

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Connection tracking (docs/ARCHITECTURE.md §4): one LRU table per node, keyed by
- * tenant and the flow's normalised 5-tuple, so that both directions of a
- * flow find one entry and identical tuples of two tenants are two flows.
- * This header knows tuples, entries, timeouts and the TCP state machine;
- * what to do on a hit or a miss is lib/firewall.h's business.
+ * Connection tracking (docs/ARCHITECTURE.md §4): keyed by tenant and the
+ * flow's normalised 5-tuple, so that both directions of a flow find one
+ * entry and identical tuples of two tenants are two flows. Two LRU tables
+ * per node (abi.h): a flow starts in weft_ct_pending and moves to weft_ct
+ * once confirmed (established, both directions seen). A flood of new flows
+ * then evicts only other unconfirmed flows, never an established one, and
+ * an established flow's packet still costs one lookup.
+ * This header knows tuples, entries, timeouts, the TCP state machine and
+ * the two tables; what to do on a hit or a miss is lib/firewall.h's business.
  */
 #ifndef WEFT_BPF_CONNTRACK_H
 #define WEFT_BPF_CONNTRACK_H
@@ -197,14 +201,51 @@ WEFT_INLINE void ct_account(struct weft_ct_entry *e, int dir, __u32 bytes, __u64
 	e->last_seen_ns = now;
 }
 
+/* The table an entry lives in. */
+WEFT_INLINE void *ct_table(int pending)
+{
+	return pending ? (void *)&weft_ct_pending : (void *)&weft_ct;
+}
+
+/* The flow's entry, confirmed ones first (the common case: one lookup);
+ * *pending says which table it came from. */
+WEFT_INLINE struct weft_ct_entry *ct_lookup(const struct weft_ct_key *key, int *pending)
+{
+	struct weft_ct_entry *e = bpf_map_lookup_elem(&weft_ct, key);
+
+	*pending = !e;
+	if (e)
+		return e;
+	return bpf_map_lookup_elem(&weft_ct_pending, key);
+}
+
+/* Established and seen both ways: the flow has earned its place in weft_ct. */
+WEFT_INLINE int ct_confirmed(const struct weft_ct_entry *e)
+{
+	return e->state == WEFT_CT_ESTABLISHED && e->packets[0] && e->packets[1];
+}
+
+/* Moves a pending entry that the packet just confirmed to weft_ct. When
+ * weft_ct has no room the entry stays pending (and keeps working there). */
+WEFT_INLINE void ct_confirm(const struct weft_ct_key *key, const struct weft_ct_entry *e)
+{
+	if (bpf_map_update_elem(&weft_ct, key, e, BPF_ANY)) {
+		ct_stat_inc(WEFT_CT_STAT_INSERT_FAILED);
+		return;
+	}
+	bpf_map_delete_elem(&weft_ct_pending, key);
+	ct_stat_inc(WEFT_CT_STAT_CONFIRMED);
+}
+
 /* The live entry of the flow an ICMP error quotes, or NULL. */
 WEFT_INLINE struct weft_ct_entry *ct_lookup_related(const struct ct_tuple *quoted, __u64 now)
 {
 	struct weft_ct_key key;
 	struct weft_ct_entry *e;
+	int pending;
 
 	ct_key_from_tuple(quoted, &key);
-	e = bpf_map_lookup_elem(&weft_ct, &key);
+	e = ct_lookup(&key, &pending);
 	if (!e || ct_expired(&key, e, now))
 		return NULL;
 	return e;

@@ -199,10 +199,10 @@ WEFT_INLINE void fw_stat(const struct fw_flow *f, __u32 stat)
 		ct_stat_inc(stat);
 }
 
-WEFT_INLINE void fw_ct_delete(const struct fw_flow *f, const struct weft_ct_key *key)
+WEFT_INLINE void fw_ct_delete(const struct fw_flow *f, int pending, const struct weft_ct_key *key)
 {
 	if (!f->trace)
-		bpf_map_delete_elem(&weft_ct, key);
+		bpf_map_delete_elem(ct_table(pending), key);
 }
 
 /* Trace: what conntrack did, and the entry that passed the packet. */
@@ -296,7 +296,8 @@ WEFT_INLINE __u8 fw_swap_checks(__u8 checks)
 	       ((checks & WEFT_CT_F_INGRESS) ? WEFT_CT_F_EGRESS : 0);
 }
 
-/* Writes a new entry; the packet is its first in direction `dir`. */
+/* Writes a new entry, pending until confirmed; the packet is its first in
+ * direction `dir`. */
 WEFT_INLINE void fw_ct_create(const struct weft_ct_key *key, __u8 flags, __u8 state, int dir,
 			      const struct fw_flow *f, __u32 generation, __u32 rule_index,
 			      __u64 now)
@@ -313,7 +314,7 @@ WEFT_INLINE void fw_ct_create(const struct weft_ct_key *key, __u8 flags, __u8 st
 		return;
 	e.packets[dir & 1] = 1;
 	e.bytes[dir & 1] = f->bytes;
-	if (bpf_map_update_elem(&weft_ct, key, &e, BPF_ANY))
+	if (bpf_map_update_elem(&weft_ct_pending, key, &e, BPF_ANY))
 		ct_stat_inc(WEFT_CT_STAT_INSERT_FAILED);
 	else
 		ct_stat_inc(WEFT_CT_STAT_CREATED);
@@ -342,15 +343,16 @@ WEFT_INLINE int fw_recheck(const struct weft_ct_key *key, struct weft_ct_entry *
 	return 1;
 }
 
-/* A conntrack hit. Returns 0 (pass) or a drop reason. */
+/* A conntrack hit, in the table `pending` says. Returns 0 (pass) or a drop
+ * reason. */
 WEFT_INLINE __u32 fw_tracked(struct fw_flow *f, const struct weft_ct_key *key,
-			     struct weft_ct_entry *e, int src_lo, __u64 ctl, __u64 now)
+			     struct weft_ct_entry *e, int pending, int src_lo, __u64 ctl, __u64 now)
 {
 	int dir = ct_packet_dir(e, src_lo);
 
 	if (e->policy_generation != POL_CTL_GENERATION(ctl)) {
 		if (!fw_recheck(key, e, POL_CTL_SLOT(ctl), POL_CTL_GENERATION(ctl))) {
-			fw_ct_delete(f, key);
+			fw_ct_delete(f, pending, key);
 			fw_stat(f, WEFT_CT_STAT_REVOKED);
 			return WEFT_DROP_POLICY_REVOKED;
 		}
@@ -412,7 +414,7 @@ __attribute__((noinline)) __u32 fw_conntrack(struct fw_flow *f)
 	__u64 now = bpf_ktime_get_ns();
 	__u64 ctl;
 	__u32 reason;
-	int src_lo;
+	int src_lo, pending;
 
 	if (!f)
 		return WEFT_DROP_HELPER_FAILED;
@@ -440,16 +442,16 @@ __attribute__((noinline)) __u32 fw_conntrack(struct fw_flow *f)
 		return WEFT_DROP_CT_INVALID;
 
 	src_lo = ct_key_from_tuple(&f->t, &key);
-	e = bpf_map_lookup_elem(&weft_ct, &key);
+	e = ct_lookup(&key, &pending);
 	if (e && ct_expired(&key, e, now)) {
-		fw_ct_delete(f, &key);
+		fw_ct_delete(f, pending, &key);
 		fw_stat(f, WEFT_CT_STAT_EXPIRED);
 		e = NULL;
 	}
 	/* A new SYN on a closing connection's tuple opens a new one. */
 	if (e && f->t.protocol == IPPROTO_TCP && ct_tcp_is_open(f->tcp_flags) &&
 	    e->state >= WEFT_CT_FIN_WAIT) {
-		fw_ct_delete(f, &key);
+		fw_ct_delete(f, pending, &key);
 		fw_stat(f, WEFT_CT_STAT_REUSED);
 		e = NULL;
 	}
@@ -459,12 +461,16 @@ __attribute__((noinline)) __u32 fw_conntrack(struct fw_flow *f)
 		if (!tr)
 			return WEFT_DROP_HELPER_FAILED;
 		tr->entry = *e;
-		reason = fw_tracked(f, &key, &tr->entry, src_lo, ctl, now);
+		reason = fw_tracked(f, &key, &tr->entry, pending, src_lo, ctl, now);
 		fw_trace_ct(f, WEFT_TRACE_CT_HIT, &tr->entry);
 		return reason;
 	}
-	if (e)
-		return fw_tracked(f, &key, e, src_lo, ctl, now);
+	if (e) {
+		reason = fw_tracked(f, &key, e, pending, src_lo, ctl, now);
+		if (!reason && pending && ct_confirmed(e))
+			ct_confirm(&key, e);
+		return reason;
+	}
 
 	if (f->t.protocol == IPPROTO_TCP && !ct_tcp_is_open(f->tcp_flags))
 		return fw_pick_up(f, &key, src_lo, ctl, now);

@@ -75,6 +75,14 @@ struct {
 	__type(value, struct weft_ct_entry);
 } weft_ct SEC(".maps");
 
+/* Flows seen in one direction only (abi.h): new-flow churn evicts here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WEFT_MAX_CT_PENDING);
+	__type(key, struct weft_ct_key);
+	__type(value, struct weft_ct_entry);
+} weft_ct_pending SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, WEFT_CT_STAT_SLOTS);

@@ -676,18 +676,22 @@ class Lab:
             raise LabError(f"{e}\nagent logs:\n{tails}") from None
         return after
 
-    def ct_entries(self, node: str) -> list[dict]:
-        """node's conntrack table (weft_ct), one dict per entry: tenant,
+    def ct_entries(self, node: str,
+                   tables: tuple[str, ...] = ("weft_ct", "weft_ct_pending")) -> list[dict]:
+        """node's conntrack tables (confirmed flows in weft_ct, those seen one
+        way only in weft_ct_pending), one dict per entry: table, tenant,
         protocol, addr_lo/addr_hi (dotted), port_lo/port_hi (host order),
         state (name), flags (int), packets/bytes ([initiator->responder,
         reply]), policy_generation, rule_index, last_seen_ns."""
         out = []
-        for entry in _counters.bpftool_dump(os.path.join(self.pin_dir(node), "weft_ct")):
+        for table, entry in ((t, e) for t in tables for e in
+                             _counters.bpftool_dump(os.path.join(self.pin_dir(node), t))):
             fmt = entry.get("formatted", entry)  # bpftool -j: BTF view under "formatted"
             k, v = fmt.get("key"), fmt.get("value")
             if not isinstance(k, dict) or not isinstance(v, dict):
-                raise LabError(f"{node}: weft_ct dump without BTF: {entry}")
+                raise LabError(f"{node}: {table} dump without BTF: {entry}")
             out.append({
+                "table": table,
                 "tenant": int(k["tenant_id"]),
                 "protocol": int(k["protocol"]),
                 "addr_lo": _be32_to_ip(k["addr_lo_be"]),
@@ -705,11 +709,12 @@ class Lab:
         return out
 
     def ct_find(self, node: str, tenant: int, protocol: int, a: str, b: str,
-                port_a: int | None = None, port_b: int | None = None) -> list[dict]:
-        """Entries of node's weft_ct for the flow between a and b (either
-        order), with the given ports where not None."""
+                port_a: int | None = None, port_b: int | None = None,
+                tables: tuple[str, ...] = ("weft_ct", "weft_ct_pending")) -> list[dict]:
+        """Entries of node's conntrack tables for the flow between a and b
+        (either order), with the given ports where not None."""
         found = []
-        for e in self.ct_entries(node):
+        for e in self.ct_entries(node, tables):
             if e["tenant"] != tenant or e["protocol"] != protocol:
                 continue
             for (x, px), (y, py) in (((e["addr_lo"], e["port_lo"]), (e["addr_hi"], e["port_hi"])),

@@ -50,10 +50,13 @@ bool Covers(const Prefix4& outer, const Prefix4& inner) {
 std::string FirewallMaps::Reset() {
   for (uint32_t slot : {0u, 1u})
     if (std::string e = ClearSlot(slot); !e.empty()) return e;
-  if (std::string e = DeleteKeys<weft_ct_key>(Fd(Map::kCt), WEFT_MAP_CT,
-                                              [](const weft_ct_key&) { return false; });
-      !e.empty())
-    return e;
+  for (const auto& [table, name] :
+       {std::pair{Map::kCt, WEFT_MAP_CT}, std::pair{Map::kCtPending, WEFT_MAP_CT_PENDING}}) {
+    if (std::string e =
+            DeleteKeys<weft_ct_key>(Fd(table), name, [](const weft_ct_key&) { return false; });
+        !e.empty())
+      return e;
+  }
   DrainEvents();
   return SetCtl(0, 0);
 }
@@ -169,13 +172,22 @@ std::string FirewallMaps::SetCtl(uint32_t slot, uint32_t generation) {
 
 std::optional<weft_ct_entry> FirewallMaps::Ct(uint32_t tenant, uint8_t protocol, uint32_t a,
                                               uint16_t port_a, uint32_t b, uint16_t port_b) const {
+  if (auto e = CtIn(Map::kCt, tenant, protocol, a, port_a, b, port_b)) return e;
+  return CtIn(Map::kCtPending, tenant, protocol, a, port_a, b, port_b);
+}
+
+std::optional<weft_ct_entry> FirewallMaps::CtIn(Map table, uint32_t tenant, uint8_t protocol,
+                                                uint32_t a, uint16_t port_a, uint32_t b,
+                                                uint16_t port_b) const {
   const weft_ct_key k = ConntrackKey(tenant, protocol, a, port_a, b, port_b);
   weft_ct_entry e{};
-  if (bpf_map_lookup_elem(Fd(Map::kCt), &k, &e) != 0) return std::nullopt;
+  if (bpf_map_lookup_elem(Fd(table), &k, &e) != 0) return std::nullopt;
   return e;
 }
 
-size_t FirewallMaps::CtCount() const { return CountEntries(dp_, Map::kCt).value_or(0); }
+size_t FirewallMaps::CtCount() const { return CtCountIn(Map::kCt) + CtCountIn(Map::kCtPending); }
+
+size_t FirewallMaps::CtCountIn(Map table) const { return CountEntries(dp_, table).value_or(0); }
 
 std::array<uint64_t, WEFT_CT_STAT_COUNT> FirewallMaps::Stats() const {
   return ReadCtStats(dp_).value_or(CtStats{});

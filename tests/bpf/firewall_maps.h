@@ -53,10 +53,15 @@ class FirewallMaps {
   std::string ClearSlot(uint32_t slot);
   std::string SetCtl(uint32_t slot, uint32_t generation);
 
-  // The entry of a flow (either direction's tuple), host-order addresses.
+  // The entry of a flow (either direction's tuple), host-order addresses,
+  // in either conntrack table (CtIn: in `table`, Map::kCt or kCtPending).
   std::optional<weft_ct_entry> Ct(uint32_t tenant, uint8_t protocol, uint32_t a, uint16_t port_a,
                                   uint32_t b, uint16_t port_b) const;
+  std::optional<weft_ct_entry> CtIn(Map table, uint32_t tenant, uint8_t protocol, uint32_t a,
+                                    uint16_t port_a, uint32_t b, uint16_t port_b) const;
+  // Entries in both tables; CtCountIn: in one.
   size_t CtCount() const;
+  size_t CtCountIn(Map table) const;
   std::array<uint64_t, WEFT_CT_STAT_COUNT> Stats() const;
   std::vector<weft_event> DrainEvents() const;
 

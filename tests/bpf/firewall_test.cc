@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/datapath/prog_test_run.h"
 #include "common/packet/builder.h"
 #include "common/packet/parser.h"
 #include "tests/bpf/checks.h"
@@ -274,8 +275,12 @@ TEST_F(FirewallTest, MidStreamAckPickedUpWhenPolicyAllowsEitherWay) {
   EXPECT_EQ(e->state, WEFT_CT_ESTABLISHED);
   EXPECT_EQ(e->packets[1], 1u) << "counted as a reply: vm1 is the initiator";
   EXPECT_EQ(e->flags & (WEFT_CT_F_EGRESS | WEFT_CT_F_INGRESS), WEFT_CT_F_EGRESS);
+  EXPECT_TRUE(fw_->CtIn(Map::kCtPending, kBlue, kProtoTcp, kVm1Ip, kCport, kBlueHv2AIp, kSport))
+      << "seen one way only: pending (a flood of crafted ACKs evicts only its own kind)";
   Vm("vm1", Vm1Tcp(kTcpAck, 1001, 5011), WEFT_ENCAP, "vm1 continues");
   EXPECT_EQ(Vm1Hv2Tcp()->packets[0], 1u);
+  EXPECT_TRUE(fw_->CtIn(Map::kCt, kBlue, kProtoTcp, kVm1Ip, kCport, kBlueHv2AIp, kSport))
+      << "both ways seen: confirmed";
   EXPECT_EQ(fw_->Stats()[WEFT_CT_STAT_PICKED_UP] - before[WEFT_CT_STAT_PICKED_UP], 1u);
 }
 
@@ -590,6 +595,85 @@ TEST_F(FirewallTest, IdleUdpEntryExpiresAfterConfiguredTimeout) {
   EXPECT_EQ(fw_->Stats()[WEFT_CT_STAT_EXPIRED] - before[WEFT_CT_STAT_EXPIRED], 1u);
   EXPECT_FALSE(fw_->Ct(kBlue, kProtoUdp, kVm1Ip, 40000, kBlueHv2AIp, 53).has_value());
   EXPECT_EQ(bpf_map_update_elem(fd, &zero, &saved, BPF_ANY), 0);
+}
+
+// --- conntrack under new-flow pressure ------------------------------------------------
+
+TEST_F(FirewallTest, FlowsStartPendingAndMoveToTheMainTableWhenConfirmed) {
+  Policy(DefaultDeny(
+      {Vm1Rule(WEFT_DIR_EGRESS, kProtoTcp, kSport), Vm1Rule(WEFT_DIR_EGRESS, kProtoUdp, 53)}));
+  const auto before = fw_->Stats();
+  auto tcp_in = [&](Map table) {
+    return fw_->CtIn(table, kBlue, kProtoTcp, kVm1Ip, kCport, kBlueHv2AIp, kSport).has_value();
+  };
+  auto udp_in = [&](Map table) {
+    return fw_->CtIn(table, kBlue, kProtoUdp, kVm1Ip, 40000, kBlueHv2AIp, 53).has_value();
+  };
+  Vm("vm1", Vm1Tcp(kTcpSyn, 1000, 0), WEFT_ENCAP, "SYN");
+  EXPECT_TRUE(tcp_in(Map::kCtPending));
+  EXPECT_FALSE(tcp_in(Map::kCt));
+  Ul(Hv2Tcp(kTcpSyn | kTcpAck, 5000, 1001), WEFT_DECAP, "SYN-ACK");
+  EXPECT_TRUE(tcp_in(Map::kCtPending)) << "a handshake not yet done stays pending";
+  Vm("vm1", Vm1Tcp(kTcpAck, 1001, 5001), WEFT_ENCAP, "ACK");
+  EXPECT_TRUE(tcp_in(Map::kCt)) << "established: confirmed";
+  EXPECT_FALSE(tcp_in(Map::kCtPending));
+  EXPECT_EQ(Vm1Hv2Tcp()->packets[0], 2u) << "the entry moved with its counters";
+
+  Vm("vm1", Vm1Udp(), WEFT_ENCAP, "UDP request");
+  EXPECT_TRUE(udp_in(Map::kCtPending));
+  Ul(Hv2Udp(), WEFT_DECAP, "UDP reply");
+  EXPECT_TRUE(udp_in(Map::kCt)) << "the first reply confirms";
+  EXPECT_FALSE(udp_in(Map::kCtPending));
+  EXPECT_EQ(fw_->Stats()[WEFT_CT_STAT_CONFIRMED] - before[WEFT_CT_STAT_CONFIRMED], 2u);
+}
+
+// A flood of new flows larger than the pending table: it evicts pending
+// entries only. The established flows keep their entries (counters intact,
+// no pick-up) and their replies pass under default deny, which only an
+// entry allows.
+TEST_F(FirewallTest, NewFlowFloodEvictsOnlyPendingEntries) {
+  Policy(DefaultDeny({Vm1Rule(WEFT_DIR_EGRESS, kProtoTcp, kSport),
+                      Vm1Rule(WEFT_DIR_EGRESS, kProtoUdp, std::nullopt)}));
+  Vm("vm1", Vm1Tcp(kTcpSyn, 1000, 0), WEFT_ENCAP, "SYN");
+  Ul(Hv2Tcp(kTcpSyn | kTcpAck, 5000, 1001), WEFT_DECAP, "SYN-ACK");
+  Vm("vm1", Vm1Tcp(kTcpAck, 1001, 5001), WEFT_ENCAP, "ACK");
+  Vm("vm1", Vm1Udp(), WEFT_ENCAP, "UDP request");
+  Ul(Hv2Udp(), WEFT_DECAP, "UDP reply");
+  ASSERT_EQ(fw_->CtCountIn(Map::kCt), 2u);
+
+  constexpr uint32_t kFlood = WEFT_MAX_CT_PENDING + WEFT_MAX_CT_PENDING / 4;
+  constexpr uint32_t kPorts = 60000;
+  const auto before = fw_->Stats();
+  const uint32_t vm1 = IfIndex("vm1");
+  uint32_t encapsulated = 0;
+  for (uint32_t i = 0; i < kFlood; ++i) {
+    // Destination ports from 1000 up: never the established flows' 53.
+    const Bytes frame = UdpFrame(kBlueHv2AMac, kVm1Mac, kVm1Ip, kBlueHv2AIp,
+                                 static_cast<uint16_t>(1024 + i % kPorts),
+                                 static_cast<uint16_t>(1000 + i / kPorts), 16);
+    absl::StatusOr<ProgTestRunOutput> run = ProgTestRun(
+        {.prog_fd = dp().VmProgramFd(), .hook = Hook::kTc, .ingress_ifindex = vm1, .frame = frame});
+    ASSERT_TRUE(run.ok()) << "flow " << i << ": " << run.status();
+    encapsulated += run->retval == kTcRedirect;
+  }
+  const auto after = fw_->Stats();
+  const uint64_t created = after[WEFT_CT_STAT_CREATED] - before[WEFT_CT_STAT_CREATED];
+  const uint64_t failed = after[WEFT_CT_STAT_INSERT_FAILED] - before[WEFT_CT_STAT_INSERT_FAILED];
+  EXPECT_EQ(encapsulated, kFlood) << "every new flow the policy admits passes";
+  EXPECT_EQ(created + failed, kFlood);
+  EXPECT_LE(fw_->CtCountIn(Map::kCtPending), uint64_t{WEFT_MAX_CT_PENDING});
+  EXPECT_LT(fw_->CtCountIn(Map::kCtPending), created) << "the flood evicted (its own) entries";
+  EXPECT_EQ(fw_->CtCountIn(Map::kCt), 2u) << "the flood left the confirmed table alone";
+
+  auto tcp = Vm1Hv2Tcp();
+  ASSERT_TRUE(tcp.has_value()) << "the established TCP flow lost its entry";
+  EXPECT_EQ(tcp->packets[0], 2u);
+  EXPECT_EQ(tcp->packets[1], 1u);
+  Ul(Hv2Tcp(kTcpAck | kTcpPsh, 5001, 1001, Bytes(100, 1)), WEFT_DECAP, "server data after");
+  Vm("vm1", Vm1Tcp(kTcpAck, 1001, 5101), WEFT_ENCAP, "client ACK after");
+  Ul(Hv2Udp(), WEFT_DECAP, "UDP reply after (default deny: only the entry admits it)");
+  EXPECT_EQ(Vm1Hv2Tcp()->packets[1], 2u) << "the same entry, not a new one";
+  EXPECT_EQ(fw_->Stats()[WEFT_CT_STAT_PICKED_UP] - after[WEFT_CT_STAT_PICKED_UP], 0u);
 }
 
 // --- logging -------------------------------------------------------------------------

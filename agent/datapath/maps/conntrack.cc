@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/base/status.h"
 
 namespace weft {
 namespace {
@@ -21,7 +22,12 @@ static_assert(std::size(kCtStatLabels) == WEFT_CT_STAT_COUNT);
 }  // namespace
 
 absl::StatusOr<std::vector<ConntrackEntry>> ReadConntrack(const Datapath& dp) {
-  return ReadEntries<weft_ct_key, weft_ct_entry>(dp, Map::kCt);
+  ASSIGN_OR_RETURN(std::vector<ConntrackEntry> entries,
+                   (ReadEntries<weft_ct_key, weft_ct_entry>(dp, Map::kCt)));
+  ASSIGN_OR_RETURN(const std::vector<ConntrackEntry> pending,
+                   (ReadEntries<weft_ct_key, weft_ct_entry>(dp, Map::kCtPending)));
+  entries.insert(entries.end(), pending.begin(), pending.end());
+  return entries;
 }
 
 ConntrackFlow FlowOf(const ConntrackEntry& entry) {

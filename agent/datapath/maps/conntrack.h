@@ -1,5 +1,6 @@
-// weft_ct (one entry per flow, both directions) and weft_ct_stats (what
-// conntrack did besides passing packets).
+// weft_ct and weft_ct_pending (one entry per flow, both directions; confirmed
+// flows and those seen one way only) and weft_ct_stats (what conntrack did
+// besides passing packets).
 #ifndef WEFT_AGENT_DATAPATH_MAPS_CONNTRACK_H_
 #define WEFT_AGENT_DATAPATH_MAPS_CONNTRACK_H_
 
@@ -18,6 +19,7 @@ namespace weft {
 
 using ConntrackEntry = Entry<weft_ct_key, weft_ct_entry>;
 
+// Both tables: the confirmed flows, then the pending ones.
 absl::StatusOr<std::vector<ConntrackEntry>> ReadConntrack(const Datapath& dp);
 
 // A flow as its initiator sent it (the key holds it normalised: lower

@@ -178,12 +178,19 @@ struct weft_route {
 
 /* ---- Distributed firewall (docs/ARCHITECTURE.md §4) ------------------------------
  *
- * Conntrack: one LRU table per node keyed by tenant and the flow's
- * normalised 5-tuple (lower address/port first), so both directions find
- * one entry and identical tuples of two tenants are two flows.
+ * Conntrack: keyed by tenant and the flow's normalised 5-tuple (lower
+ * address/port first), so both directions find one entry and identical
+ * tuples of two tenants are two flows. Two LRU tables of the same entries:
+ * weft_ct_pending holds flows seen in one direction only (a handshake, a
+ * UDP or ICMP flow without a reply, a TCP pick-up), weft_ct the confirmed
+ * ones (established and both directions seen), moved there by the packet
+ * that confirms them. New flows fill and evict only the pending table, so
+ * a flood of new flows cannot push an established flow out.
  */
 #define WEFT_MAX_CT 262144
 #define WEFT_MAP_CT "weft_ct"
+#define WEFT_MAX_CT_PENDING 65536
+#define WEFT_MAP_CT_PENDING "weft_ct_pending"
 
 struct weft_ct_key {
 	__u32 tenant_id;
@@ -398,18 +405,19 @@ struct weft_trace_result {
 /* weft_ct_stats: per-CPU array of __u64 indexed by enum weft_ct_stat; what
  * conntrack did besides passing packets. Table pressure shows as
  * insert_failed (no room) and picked_up (a mid-stream TCP packet without an
- * entry: usually a live flow whose entry the LRU evicted). X(enum suffix,
- * metric label); append only. */
+ * entry: a live flow whose entry an LRU evicted, usually a pending one under
+ * new-flow churn). X(enum suffix, metric label); append only. */
 #define WEFT_MAP_CT_STATS "weft_ct_stats"
 #define WEFT_CT_STATS(X)                                                         \
 	X(CREATED, "created")		  /* new entry for an admitted flow */   \
 	X(EXPIRED, "expired")		  /* idle past its timeout: replaced */  \
 	X(REUSED, "reused")		  /* SYN on a closing entry: new flow */ \
-	X(INSERT_FAILED, "insert_failed") /* admitted, but no entry written */   \
+	X(INSERT_FAILED, "insert_failed") /* no entry written, or not moved */   \
 	X(RELATED, "related")		  /* ICMP error of a tracked flow */     \
 	X(REVALIDATED, "revalidated")	  /* older generation, still allowed */  \
 	X(REVOKED, "revoked")		  /* older generation, now denied */     \
-	X(PICKED_UP, "picked_up")	  /* mid-stream TCP, allowed: tracked */
+	X(PICKED_UP, "picked_up")	  /* mid-stream TCP, allowed: tracked */ \
+	X(CONFIRMED, "confirmed")	  /* pending entry moved to weft_ct */
 
 #define WEFT_CT_STAT_ENUM_(name, label) WEFT_CT_STAT_##name,
 /* The X-macro expands to a list, not an expression. */
@@ -470,6 +478,8 @@ WEFT_STATIC_ASSERT(WEFT_REASON_COUNT <= WEFT_REASON_SLOTS, "weft_stats: reasons 
 WEFT_STATIC_ASSERT(WEFT_CT_STAT_COUNT <= WEFT_CT_STAT_SLOTS, "weft_ct_stats: events fit its slots");
 WEFT_STATIC_ASSERT(WEFT_DROP_CT_INVALID == 30, "weft_stats ABI: append only");
 WEFT_STATIC_ASSERT(WEFT_CT_STAT_PICKED_UP == 7, "weft_ct_stats ABI: append only");
+WEFT_STATIC_ASSERT(WEFT_CT_STAT_CONFIRMED == 8, "weft_ct_stats ABI: append only");
 WEFT_STATIC_ASSERT(sizeof(WEFT_MAP_CT_STATS) <= 16, "map name length");
+WEFT_STATIC_ASSERT(sizeof(WEFT_MAP_CT_PENDING) <= 16, "map name length");
 
 #endif /* WEFT_ABI_H */
