@@ -24,7 +24,7 @@
 namespace weft {
 namespace {
 
-constexpr StateLimits kLimits = {.bytes = 4096, .entries = 64, .chunks = 6};
+constexpr StateLimits kLimits = {.bytes = 512, .entries = 24, .chunks = 6};
 constexpr int kMaxChunks = 64;  // per input, so one input runs in microseconds
 
 // The update under way, as the protocol describes it.
@@ -81,8 +81,8 @@ void CheckUpdate(const Expected& e, const Update& update) {
     return;
   }
   const absl::StatusOr<State> whole = StateFromProto(e.merged);
-  WEFT_FUZZ_CHECK(whole.ok() == update.state.ok(),
-                  absl::StrCat(whole.status().ToString(), " vs ", update.state.status().ToString()));
+  WEFT_FUZZ_CHECK(whole.ok() == update.state.ok(), absl::StrCat(whole.status().ToString(), " vs ",
+                                                                update.state.status().ToString()));
   if (!whole.ok()) {
     WEFT_FUZZ_CHECK(update.state.status().code() == absl::StatusCode::kInvalidArgument,
                     update.state.status().ToString());

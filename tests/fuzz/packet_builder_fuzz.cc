@@ -100,14 +100,13 @@ Built Build(FuzzedDataProvider& in, int depth) {
       l3 = Ipv4(b.ip, IcmpEcho(b.flags, b.sport, b.dport, b.payload));
       break;
     case L4::kOther:
-      b.ip.proto = static_cast<uint8_t>(b.flags == kProtoUdp || b.flags == kProtoTcp ||
-                                                b.flags == kProtoIcmp
-                                            ? 0
-                                            : b.flags);
+      b.ip.proto = static_cast<uint8_t>(
+          b.flags == kProtoUdp || b.flags == kProtoTcp || b.flags == kProtoIcmp ? 0 : b.flags);
       l3 = Ipv4(b.ip, b.payload);
       break;
   }
-  b.frame = b.vlan ? EthVlan(b.dst, b.src, *b.vlan, ethertype, l3) : Eth(b.dst, b.src, ethertype, l3);
+  b.frame =
+      b.vlan ? EthVlan(b.dst, b.src, *b.vlan, ethertype, l3) : Eth(b.dst, b.src, ethertype, l3);
   return b;
 }
 
@@ -143,8 +142,8 @@ void Check(const Built& b, const Parsed& p) {
       WEFT_FUZZ_CHECK(p.udp && p.udp->sport == b.sport && p.udp->dport == b.dport &&
                           ip.offset + ip.ihl * 4u + p.udp->length == b.frame.size(),
                       frame);
-      WEFT_FUZZ_CHECK(p.vxlan.has_value() == (b.dport == kVxlanPort &&
-                                              (b.l4 == L4::kVxlan || b.payload.size() >= 8)),
+      WEFT_FUZZ_CHECK(p.vxlan.has_value() ==
+                          (b.dport == kVxlanPort && (b.l4 == L4::kVxlan || b.payload.size() >= 8)),
                       frame);
       if (b.l4 == L4::kVxlan) {
         WEFT_FUZZ_CHECK(p.vxlan->vni == b.vni && p.vxlan->flags == b.flags &&
@@ -156,16 +155,15 @@ void Check(const Built& b, const Parsed& p) {
       }
       break;
     case L4::kTcp:
-      WEFT_FUZZ_CHECK(p.tcp && p.tcp->sport == b.sport && p.tcp->dport == b.dport &&
-                          p.tcp->flags == b.flags,
-                      frame);
+      WEFT_FUZZ_CHECK(
+          p.tcp && p.tcp->sport == b.sport && p.tcp->dport == b.dport && p.tcp->flags == b.flags,
+          frame);
       break;
     case L4::kIcmp:
-      WEFT_FUZZ_CHECK(p.icmp && p.icmp->type == b.flags && p.icmp->code == 0 &&
-                          p.icmp->checksum_ok &&
-                          p.icmp->rest == (uint32_t{b.sport} << 16 | b.dport) &&
-                          p.icmp->payload == b.payload,
-                      frame);
+      WEFT_FUZZ_CHECK(
+          p.icmp && p.icmp->type == b.flags && p.icmp->code == 0 && p.icmp->checksum_ok &&
+              p.icmp->rest == (uint32_t{b.sport} << 16 | b.dport) && p.icmp->payload == b.payload,
+          frame);
       break;
     case L4::kOther:
       WEFT_FUZZ_CHECK(!p.udp && !p.tcp && !p.icmp, frame);

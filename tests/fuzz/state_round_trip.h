@@ -20,8 +20,9 @@ namespace weft::fuzz {
 // (validate.h: QuoteBounded), so a log line stays a line.
 inline void CheckReaderError(const absl::Status& status) {
   WEFT_FUZZ_CHECK(status.code() == absl::StatusCode::kInvalidArgument, status.ToString());
-  WEFT_FUZZ_CHECK(status.message().size() <= 1024,
-                  absl::StrCat(status.message().size(), " bytes: ", status.message().substr(0, 512)));
+  WEFT_FUZZ_CHECK(
+      status.message().size() <= 1024,
+      absl::StrCat(status.message().size(), " bytes: ", status.message().substr(0, 512)));
 }
 
 inline void CheckWireRoundTrip(const State& state) {

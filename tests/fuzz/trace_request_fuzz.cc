@@ -54,8 +54,8 @@ void CheckRequest(const v1::TraceRequest& req) {
     CheckInvalidArgument(spec.status());
     return;
   }
-  for (auto [text, mac] : {std::pair{&req.src_mac(), &spec->src_mac},
-                           std::pair{&req.dst_mac(), &spec->dst_mac}}) {
+  for (auto [text, mac] :
+       {std::pair{&req.src_mac(), &spec->src_mac}, std::pair{&req.dst_mac(), &spec->dst_mac}}) {
     if (text->empty()) continue;
     const absl::StatusOr<MacAddress> parsed = ParseMac(*text);
     if (!parsed.ok()) {
@@ -74,8 +74,8 @@ void CheckRequest(const v1::TraceRequest& req) {
   CheckHeaders(*spec, frame.size(), headers);
 
   if (req.vni() == 0) return;
-  const packet::Bytes wrapped = WrapVxlan(frame, spec->dst_mac, spec->src_mac, spec->dst,
-                                          spec->src, req.vni());
+  const packet::Bytes wrapped =
+      WrapVxlan(frame, spec->dst_mac, spec->src_mac, spec->dst, spec->src, req.vni());
   v1::PacketHeaders wrapped_outer, wrapped_inner;
   WEFT_FUZZ_CHECK(ParseFrame(wrapped, &wrapped_outer, &wrapped_inner, &vni), "not VXLAN");
   WEFT_FUZZ_CHECK(vni == req.vni(), absl::StrCat(vni, " != ", req.vni()));
