@@ -38,8 +38,8 @@ for name in "${targets[@]}"; do
   fi
   out="$build/tests/fuzz/campaign/$name"
   mkdir -p "$out/corpus" "$out/artifacts"
-  args=(-max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1
-        -artifact_prefix="$out/artifacts/")
+  args=(-max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -malloc_limit_mb=256
+        -print_final_stats=1 -artifact_prefix="$out/artifacts/")
   if [ -f "tests/fuzz/$name.dict" ]; then args+=(-dict="tests/fuzz/$name.dict"); fi
   status=0
   "$exe" "${args[@]}" "$out/corpus" "tests/fuzz/corpus/$name" > "$out/log" 2>&1 || status=$?
