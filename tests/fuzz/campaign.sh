@@ -48,7 +48,8 @@ for name in "${targets[@]}"; do
     echo "$name: ${runs:-?} executions in ${seconds}s, no crash (log: $out/log)"
   else
     failed=1
-    echo "$name: CRASHED (exit $status) after ${runs:-?} executions; see $out/log and $out/artifacts/"
+    echo "$name: CRASHED (exit $status) after ${runs:-?} executions;" \
+         "see $out/log and $out/artifacts/"
     grep -m 5 -E "ERROR: |does not hold|runtime error" "$out/log" || true
   fi
 done
