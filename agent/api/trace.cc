@@ -9,7 +9,6 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "agent/api/names.h"
 #include "agent/datapath/attach.h"
 #include "agent/datapath/bpf_error.h"
@@ -20,8 +19,6 @@
 #include "agent/datapath/prog_test_run.h"
 #include "common/base/status.h"
 #include "common/model/net_format.h"
-#include "common/packet/builder.h"
-#include "common/packet/parser.h"
 #include "weft/abi.h"
 
 namespace weft::api {
@@ -29,11 +26,6 @@ namespace {
 
 using packet::Bytes;
 
-// Marks of a synthetic packet, recognisable in a capture.
-constexpr uint16_t kTraceIpId = 0x5754;
-constexpr uint32_t kTraceTcpSeq = 0x57ef0001;
-constexpr uint16_t kTraceTcpWindow = 64240;
-constexpr uint16_t kTraceDefaultSport = 40000;
 constexpr MacAddress kTraceOuterSrcMac = {0x02, 0x57, 0xef, 0, 0, 1};
 constexpr MacAddress kTraceOuterDstMac = {0x02, 0x57, 0xef, 0, 0, 2};
 
@@ -51,42 +43,6 @@ std::string TcActionName(int a) {
       return "unspec";
   }
   return absl::StrCat(a);
-}
-
-// --- the headers of a frame, as the API shows them ---------------------------
-
-void DescribeHeaders(const packet::Parsed& p, v1::PacketHeaders* h) {
-  if (!p.eth) return;
-  h->set_dst_mac(FormatMac(p.eth->dst));
-  h->set_src_mac(FormatMac(p.eth->src));
-  h->set_length(static_cast<uint32_t>(p.raw.size()));
-  switch (p.eth->ethertype) {
-    case packet::kEthArp:
-      h->set_ethertype("arp");
-      return;
-    case packet::kEthIpv4:
-      h->set_ethertype("ipv4");
-      break;
-    default:
-      h->set_ethertype(absl::StrFormat("0x%04x", p.eth->ethertype));
-      return;
-  }
-  if (!p.ipv4 || p.ipv4->version != 4) return;
-  h->set_src(FormatIpv4(p.ipv4->src));
-  h->set_dst(FormatIpv4(p.ipv4->dst));
-  h->set_ttl(p.ipv4->ttl);
-  h->set_protocol(packet::ProtocolName(p.ipv4->proto));
-  if (p.tcp) {
-    h->set_sport(p.tcp->sport);
-    h->set_dport(p.tcp->dport);
-    h->set_tcp_flags(packet::TcpFlagsString(p.tcp->flags));
-  } else if (p.udp) {
-    h->set_sport(p.udp->sport);
-    h->set_dport(p.udp->dport);
-  } else if (p.icmp) {
-    h->set_icmp_type(p.icmp->type);
-    h->set_icmp_code(p.icmp->code);
-  }
 }
 
 // --- step 1: the frame the request describes, and where it enters -------------
@@ -109,29 +65,6 @@ struct TraceEnds {
   const Endpoint* dst = nullptr;
   const Segment* src_segment = nullptr;
 };
-
-// `text` as an address; an error names the option it came from.
-absl::StatusOr<uint32_t> AddressOption(const std::string& text, absl::string_view option) {
-  absl::StatusOr<uint32_t> ip = ParseIpv4(text);
-  if (!ip.ok()) return WithContext(ip.status(), option);
-  return ip;
-}
-
-// Addresses, protocol, ports and TTL of the request; the MACs come later.
-absl::StatusOr<FrameSpec> FrameSpecFrom(const v1::TraceRequest& req) {
-  FrameSpec spec;
-  ASSIGN_OR_RETURN(spec.src, AddressOption(req.src(), "--src"));
-  ASSIGN_OR_RETURN(spec.dst, AddressOption(req.dst(), "--dst"));
-  ASSIGN_OR_RETURN(spec.protocol, packet::ParseProtocol(req.protocol()));
-  ASSIGN_OR_RETURN(spec.tcp_flags,
-                   packet::ParseTcpFlags(req.tcp_flags().empty() ? "S" : req.tcp_flags()));
-  const uint16_t default_sport =
-      spec.protocol == packet::kProtoIcmp ? kTraceIpId : kTraceDefaultSport;
-  spec.sport = req.sport() ? req.sport() : default_sport;
-  spec.dport = req.dport();
-  spec.ttl = req.ttl() ? req.ttl() : 64;
-  return spec;
-}
 
 // The endpoint of `tenant` with address `ip`, or null.
 const Endpoint* EndpointAt(const Agent::View& v, const Names& names, uint32_t tenant, uint32_t ip) {
@@ -360,72 +293,6 @@ std::string Summary(const weft_trace_result& t, const v1::TraceResponse& r) {
 }
 
 }  // namespace
-
-Bytes BuildFrame(const FrameSpec& s) {
-  const Bytes payload = {'w', 'e', 'f', 't', 't', 'r', 'a', 'c', 'e', 0, 0, 0, 0, 0, 0, 0};
-  Bytes l4;
-  switch (s.protocol) {
-    case packet::kProtoTcp:
-      l4 = packet::Tcp(s.sport, s.dport, s.tcp_flags, kTraceTcpSeq,
-                       (s.tcp_flags & packet::kTcpAck) ? 1 : 0, {}, s.src, s.dst, kTraceTcpWindow);
-      break;
-    case packet::kProtoUdp:
-      l4 = packet::Udp(s.sport, s.dport, payload, s.src, s.dst);
-      break;
-    default:  // ICMP echo request
-      l4 = packet::IcmpEcho(8, s.sport, 1, payload);
-  }
-  const packet::Ipv4Spec ip = {
-      .src = s.src, .dst = s.dst, .proto = s.protocol, .ttl = s.ttl, .id = kTraceIpId, .df = true};
-  return packet::Ipv4Frame(s.dst_mac, s.src_mac, ip, l4);
-}
-
-Bytes WrapVxlan(const Bytes& inner, const MacAddress& outer_src, const MacAddress& outer_dst,
-                uint32_t src_vtep, uint32_t dst_vtep, uint32_t vni) {
-  const packet::VxlanSpec spec = {.outer_dst = outer_dst,
-                                  .outer_src = outer_src,
-                                  .outer_src_ip = src_vtep,
-                                  .outer_dst_ip = dst_vtep,
-                                  .vni = vni,
-                                  .id = kTraceIpId,
-                                  .df = true};
-  return packet::VxlanFrame(spec, inner);
-}
-
-bool ParseFrame(const Bytes& frame, v1::PacketHeaders* outer, v1::PacketHeaders* inner,
-                uint32_t* vni) {
-  const packet::Parsed p = packet::Parse(frame);
-  if (!p.vxlan) {
-    inner->Clear();
-    DescribeHeaders(p, inner);
-    return false;
-  }
-  outer->Clear();
-  DescribeHeaders(p, outer);
-  *vni = p.vxlan->vni;
-  DescribeHeaders(p.Inner(), inner);
-  return true;
-}
-
-absl::Status CheckTraceRequest(const v1::TraceRequest& req) {
-  const struct {
-    const char* field;
-    uint32_t value;
-    uint32_t max;
-  } kNumbers[] = {
-      {"sport", req.sport(), 0xffff},
-      {"dport", req.dport(), 0xffff},
-      {"ttl", req.ttl(), 0xff},
-      {"vni", req.vni(), (1u << 24) - 1},
-  };
-  for (const auto& [field, value, max] : kNumbers) {
-    if (value > max) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("trace: ", field, " ", value, " is out of range (0..", max, ")"));
-    }
-  }
-  return absl::OkStatus();
-}
 
 absl::Status RunTrace(const Agent::View& v, const Datapath& dp, const v1::TraceRequest& req,
                       v1::TraceResponse* out) {

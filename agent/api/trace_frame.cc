@@ -1,0 +1,147 @@
+#include "agent/api/trace_frame.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/base/status.h"
+#include "common/model/net_format.h"
+#include "common/packet/builder.h"
+#include "common/packet/parser.h"
+
+namespace weft::api {
+namespace {
+
+using packet::Bytes;
+
+// Marks of a synthetic packet, recognisable in a capture.
+constexpr uint16_t kTraceIpId = 0x5754;
+constexpr uint32_t kTraceTcpSeq = 0x57ef0001;
+constexpr uint16_t kTraceTcpWindow = 64240;
+constexpr uint16_t kTraceDefaultSport = 40000;
+
+void DescribeHeaders(const packet::Parsed& p, v1::PacketHeaders* h) {
+  if (!p.eth) return;
+  h->set_dst_mac(FormatMac(p.eth->dst));
+  h->set_src_mac(FormatMac(p.eth->src));
+  h->set_length(static_cast<uint32_t>(p.raw.size()));
+  switch (p.eth->ethertype) {
+    case packet::kEthArp:
+      h->set_ethertype("arp");
+      return;
+    case packet::kEthIpv4:
+      h->set_ethertype("ipv4");
+      break;
+    default:
+      h->set_ethertype(absl::StrFormat("0x%04x", p.eth->ethertype));
+      return;
+  }
+  if (!p.ipv4 || p.ipv4->version != 4) return;
+  h->set_src(FormatIpv4(p.ipv4->src));
+  h->set_dst(FormatIpv4(p.ipv4->dst));
+  h->set_ttl(p.ipv4->ttl);
+  h->set_protocol(packet::ProtocolName(p.ipv4->proto));
+  if (p.tcp) {
+    h->set_sport(p.tcp->sport);
+    h->set_dport(p.tcp->dport);
+    h->set_tcp_flags(packet::TcpFlagsString(p.tcp->flags));
+  } else if (p.udp) {
+    h->set_sport(p.udp->sport);
+    h->set_dport(p.udp->dport);
+  } else if (p.icmp) {
+    h->set_icmp_type(p.icmp->type);
+    h->set_icmp_code(p.icmp->code);
+  }
+}
+
+// `text` as an address; an error names the option it came from.
+absl::StatusOr<uint32_t> AddressOption(const std::string& text, absl::string_view option) {
+  absl::StatusOr<uint32_t> ip = ParseIpv4(text);
+  if (!ip.ok()) return WithContext(ip.status(), option);
+  return ip;
+}
+
+}  // namespace
+
+Bytes BuildFrame(const FrameSpec& s) {
+  const Bytes payload = {'w', 'e', 'f', 't', 't', 'r', 'a', 'c', 'e', 0, 0, 0, 0, 0, 0, 0};
+  Bytes l4;
+  switch (s.protocol) {
+    case packet::kProtoTcp:
+      l4 = packet::Tcp(s.sport, s.dport, s.tcp_flags, kTraceTcpSeq,
+                       (s.tcp_flags & packet::kTcpAck) ? 1 : 0, {}, s.src, s.dst, kTraceTcpWindow);
+      break;
+    case packet::kProtoUdp:
+      l4 = packet::Udp(s.sport, s.dport, payload, s.src, s.dst);
+      break;
+    default:  // ICMP echo request
+      l4 = packet::IcmpEcho(8, s.sport, 1, payload);
+  }
+  const packet::Ipv4Spec ip = {
+      .src = s.src, .dst = s.dst, .proto = s.protocol, .ttl = s.ttl, .id = kTraceIpId, .df = true};
+  return packet::Ipv4Frame(s.dst_mac, s.src_mac, ip, l4);
+}
+
+Bytes WrapVxlan(const Bytes& inner, const MacAddress& outer_src, const MacAddress& outer_dst,
+                uint32_t src_vtep, uint32_t dst_vtep, uint32_t vni) {
+  const packet::VxlanSpec spec = {.outer_dst = outer_dst,
+                                  .outer_src = outer_src,
+                                  .outer_src_ip = src_vtep,
+                                  .outer_dst_ip = dst_vtep,
+                                  .vni = vni,
+                                  .id = kTraceIpId,
+                                  .df = true};
+  return packet::VxlanFrame(spec, inner);
+}
+
+bool ParseFrame(const Bytes& frame, v1::PacketHeaders* outer, v1::PacketHeaders* inner,
+                uint32_t* vni) {
+  const packet::Parsed p = packet::Parse(frame);
+  if (!p.vxlan) {
+    inner->Clear();
+    DescribeHeaders(p, inner);
+    return false;
+  }
+  outer->Clear();
+  DescribeHeaders(p, outer);
+  *vni = p.vxlan->vni;
+  DescribeHeaders(p.Inner(), inner);
+  return true;
+}
+
+absl::Status CheckTraceRequest(const v1::TraceRequest& req) {
+  const struct {
+    const char* field;
+    uint32_t value;
+    uint32_t max;
+  } kNumbers[] = {
+      {"sport", req.sport(), 0xffff},
+      {"dport", req.dport(), 0xffff},
+      {"ttl", req.ttl(), 0xff},
+      {"vni", req.vni(), (1u << 24) - 1},
+  };
+  for (const auto& [field, value, max] : kNumbers) {
+    if (value > max) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("trace: ", field, " ", value, " is out of range (0..", max, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<FrameSpec> FrameSpecFrom(const v1::TraceRequest& req) {
+  FrameSpec spec;
+  ASSIGN_OR_RETURN(spec.src, AddressOption(req.src(), "--src"));
+  ASSIGN_OR_RETURN(spec.dst, AddressOption(req.dst(), "--dst"));
+  ASSIGN_OR_RETURN(spec.protocol, packet::ParseProtocol(req.protocol()));
+  ASSIGN_OR_RETURN(spec.tcp_flags,
+                   packet::ParseTcpFlags(req.tcp_flags().empty() ? "S" : req.tcp_flags()));
+  const uint16_t default_sport =
+      spec.protocol == packet::kProtoIcmp ? kTraceIpId : kTraceDefaultSport;
+  spec.sport = req.sport() ? req.sport() : default_sport;
+  spec.dport = req.dport();
+  spec.ttl = req.ttl() ? req.ttl() : 64;
+  return spec;
+}
+
+}  // namespace weft::api
