@@ -92,7 +92,7 @@ void ViewBuilder::Update(const State& state) {
     if (std::find(list.begin(), list.end(), t) == list.end()) list.push_back(t);
   };
   for (const Endpoint& e : state.endpoints) add(e.node, segment_tenant.at(e.segment));
-  for (const Uplink& u : state.uplinks) add(u.node, tenant_index.at(u.tenant));
+  for (const Uplink& u : state.uplinks) add(u.node, tenant_index_.at(u.tenant));
   for (auto& [node, list] : node_tenants) std::sort(list.begin(), list.end());
   node_tenants_ = std::move(node_tenants);
 }

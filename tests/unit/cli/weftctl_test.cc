@@ -316,7 +316,7 @@ TEST(WeftctlFormat, StateListsEdgesAndUplinks) {
             "version: 0\n"
             "\nNODES (1)\nNAME   VTEP         KIND\nedge1  198.18.0.11  edge\n"
             "\nROUTES (1)\nTENANT  PREFIX      VIA\nA       10.0.0.0/8  blackhole, advertised\n"
-            "\nUPLINKS (1)\nTENANT  NAME  EDGE   LINK          PEER       PEER AS\n"
+            "\nUPLINKS (1)\nTENANT  NAME  EDGE   LINK           PEER       PEER AS\n"
             "A       a-e1  edge1  eth1 vlan 100  192.0.2.1  64500\n");
 }
 
@@ -343,11 +343,11 @@ uplinks:
   EXPECT_EQ(cli::FormatUplinks(*state),
             "version: 3\n"
             "\nUPLINKS (2)\n"
-            "TENANT  NAME     EDGE   LINK          ADDRESS        PEER        PEER AS  LOCAL AS  "
+            "TENANT  NAME     EDGE   LINK           ADDRESS        PEER       PEER AS  LOCAL AS  "
             "HOLD/KEEPALIVE\n"
-            "blue    blue-e1  edge1  eth1 vlan 100  192.0.2.2/30   192.0.2.1   64500    65001     "
+            "blue    blue-e1  edge1  eth1 vlan 100  192.0.2.2/30   192.0.2.1  64500    65001     "
             "9/3\n"
-            "blue    blue-e2  edge2  eth2          192.0.2.10/29  192.0.2.9   64500    65001     "
+            "blue    blue-e2  edge2  eth2           192.0.2.10/29  192.0.2.9  64500    65001     "
             "90/30\n"
             "\nANNOUNCED UPSTREAM (2)\n"
             "TENANT  PREFIX       FROM\n"
