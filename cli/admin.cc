@@ -55,6 +55,22 @@ absl::StatusOr<std::string> RunAdmin(const Args& args) {
     v1::GetStateResponse r;
     return Answer(args, stub->GetState(&ctx, {}, &r), r, &FormatState);
   }
+  if (args.operands[0] == "uplinks") {
+    v1::GetStateResponse r;
+    RETURN_IF_ERROR(WithContext(FromGrpcStatus(stub->GetState(&ctx, {}, &r)),
+                                absl::StrCat("controller ", args.controller)));
+    // What is announced is derived from the model: --json gives the uplinks
+    // as the controller holds them.
+    if (args.json) {
+      v1::State uplinks;
+      uplinks.set_version(r.state().version());
+      *uplinks.mutable_uplinks() = r.state().uplinks();
+      return ToJson(uplinks);
+    }
+    const absl::StatusOr<State> state = StateFromProto(r.state());
+    RETURN_IF_ERROR(WithContext(state.status(), "the controller's state"));
+    return FormatUplinks(*state);
+  }
   v1::GetRealizationResponse r;
   return Answer(args, stub->GetRealization(&ctx, realization, &r), r, &FormatRealization);
 }

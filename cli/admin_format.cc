@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/format.h"
+#include "common/model/announcements.h"
+#include "common/model/net_format.h"
 
 namespace weft::cli {
 namespace {
@@ -26,7 +28,13 @@ std::string Route(const v1::Route& r) {
   if (r.blackhole()) via.push_back("blackhole");
   if (!r.segment().empty()) via.push_back("segment " + r.segment());
   if (!r.nodes().empty()) via.push_back("nodes " + absl::StrJoin(r.nodes(), ","));
+  if (r.advertise()) via.push_back("advertised");
   return OrDash(absl::StrJoin(via, ", "));
+}
+
+std::string NodeKind(const v1::Node& n) {
+  if (n.foreign()) return "foreign";
+  return n.role() == v1::NODE_ROLE_EDGE ? "edge" : "weft";
 }
 
 }  // namespace
@@ -36,7 +44,7 @@ std::string FormatState(const v1::GetStateResponse& r) {
   std::string out = absl::StrCat("version: ", s.version(), "\n");
   Rows rows;
   for (const auto& n : s.nodes()) {
-    rows.push_back({n.name(), n.vtep(), n.foreign() ? "foreign" : "weft"});
+    rows.push_back({n.name(), n.vtep(), NodeKind(n)});
   }
   AppendTable(&out, "NODES", {"NAME", "VTEP", "KIND"}, rows);
   rows.clear();
@@ -69,6 +77,13 @@ std::string FormatState(const v1::GetStateResponse& r) {
                     absl::StrCat(p.rules_size()), absl::StrJoin(to, ",")});
   }
   AppendTable(&out, "POLICIES", {"TENANT", "NAME", "PRIORITY", "RULES", "APPLIED TO"}, rows);
+  rows.clear();
+  for (const auto& u : s.uplinks()) {
+    rows.push_back({u.tenant(), u.name(), u.node(),
+                    u.has_vlan() ? absl::StrCat(u.interface(), " vlan ", u.vlan()) : u.interface(),
+                    u.peer(), absl::StrCat(u.peer_as())});
+  }
+  AppendTable(&out, "UPLINKS", {"TENANT", "NAME", "EDGE", "LINK", "PEER", "PEER AS"}, rows);
   return out;
 }
 
@@ -89,6 +104,35 @@ std::string FormatRealization(const v1::GetRealizationResponse& r) {
                   FormatTable({"NODE", "CONNECTED", "ACKED", "ENFORCED",
                                absl::StrCat("ENFORCES ", r.version()), "NACKED", "NACK ERROR"},
                               rows));
+  return out;
+}
+
+std::string FormatUplinks(const State& state) {
+  std::string out = absl::StrCat("version: ", state.version, "\n");
+  if (state.uplinks.empty()) return absl::StrCat(out, "no uplinks\n");
+  Rows rows;
+  for (const Uplink& u : state.uplinks) {
+    rows.push_back({u.tenant, u.name, u.node,
+                    u.vlan ? absl::StrCat(u.interface, " vlan ", *u.vlan) : u.interface,
+                    absl::StrCat(FormatIpv4(u.address), "/", u.transit.length), FormatIpv4(u.peer),
+                    absl::StrCat(u.peer_as), absl::StrCat(u.local_as),
+                    absl::StrCat(u.HoldTime(), "/", u.Keepalive())});
+  }
+  AppendTable(&out, "UPLINKS",
+              {"TENANT", "NAME", "EDGE", "LINK", "ADDRESS", "PEER", "PEER AS", "LOCAL AS",
+               "HOLD/KEEPALIVE"},
+              rows);
+  rows.clear();
+  absl::flat_hash_set<absl::string_view> with_uplinks;
+  for (const Uplink& u : state.uplinks) with_uplinks.insert(u.tenant);
+  for (const Tenant& t : state.tenants) {
+    if (!with_uplinks.contains(t.name)) continue;
+    for (const Announcement& a : Announcements(state, t.name)) {
+      rows.push_back({t.name, FormatIpv4Prefix(a.prefix),
+                      a.segment.empty() ? "route (advertise)" : "segment " + a.segment});
+    }
+  }
+  AppendTable(&out, "ANNOUNCED UPSTREAM", {"TENANT", "PREFIX", "FROM"}, rows);
   return out;
 }
 

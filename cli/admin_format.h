@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "common/model/state.h"
 #include "weft/v1/admin.pb.h"
 
 namespace weft::cli {
@@ -17,6 +18,10 @@ std::string FormatState(const v1::GetStateResponse& r);
 // table of the nodes.
 std::string FormatRealization(const v1::GetRealizationResponse& r);
 std::string FormatApplied(const v1::ApplyStateResponse& r);
+// The version line, a table of the uplinks (link, transit, BGP session,
+// timers in force) and one of what each tenant with an uplink announces
+// upstream (docs/NORTH_SOUTH.md).
+std::string FormatUplinks(const State& state);
 
 }  // namespace weft::cli
 

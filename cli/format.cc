@@ -94,7 +94,7 @@ std::string Rule(const std::string& policy, uint32_t number, uint32_t index) {
 }
 
 // The choices after `get`.
-constexpr char kGetObjects[] = "get state | get realization [VERSION]";
+constexpr char kGetObjects[] = "get state | get realization [VERSION] | get uplinks";
 
 // What ParseArgs cannot check option by option: the pairing of a command
 // with where it goes, and what the command needs.
@@ -130,11 +130,11 @@ absl::Status CheckTarget(const Args& args) {
       return absl::InvalidArgumentError(absl::StrCat("get needs an object: ", kGetObjects));
     }
     const std::string& object = args.operands[0];
-    if (object != "state" && object != "realization") {
+    if (object != "state" && object != "realization" && object != "uplinks") {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown object \"", object, "\" (", kGetObjects, ")"));
     }
-    if (args.operands.size() > (object == "state" ? 1u : 2u)) {
+    if (args.operands.size() > (object == "realization" ? 2u : 1u)) {
       return absl::InvalidArgumentError(
           absl::StrCat("unexpected argument \"", args.operands.back(), "\" (", kGetObjects, ")"));
     }
@@ -186,6 +186,8 @@ std::string Usage() {
          "  apply -f FILE               validate FILE, then install it as the desired state\n"
          "  get state                   the controller's desired state\n"
          "  get realization [VERSION]   per node: connected, acked, enforced version, last NACK\n"
+         "  get uplinks                 the edges' uplinks and what each tenant announces "
+         "upstream\n"
          "ADDR is the controller's --admin_listen.\n";
 }
 

@@ -70,6 +70,8 @@ void ViewBuilder::Update(const State& state) {
              [](v1::State* s) { return s->add_groups(); });
   Distribute(state.policies, all.mutable_policies(), by_tenant, fresh,
              [](v1::State* s) { return s->add_policies(); });
+  Distribute(state.uplinks, all.mutable_uplinks(), by_tenant, fresh,
+             [](v1::State* s) { return s->add_uplinks(); });
 
   auto nodes = std::make_shared<ViewPart>();
   *nodes->state.mutable_nodes() = std::move(*all.mutable_nodes());
@@ -85,11 +87,12 @@ void ViewBuilder::Update(const State& state) {
   tenant_index_ = std::move(tenant_index);
 
   std::map<std::string, std::vector<size_t>> node_tenants;
-  for (const Endpoint& e : state.endpoints) {
-    std::vector<size_t>& list = node_tenants[e.node];
-    const size_t t = segment_tenant.at(e.segment);
+  auto add = [&](const std::string& node, size_t t) {
+    std::vector<size_t>& list = node_tenants[node];
     if (std::find(list.begin(), list.end(), t) == list.end()) list.push_back(t);
-  }
+  };
+  for (const Endpoint& e : state.endpoints) add(e.node, segment_tenant.at(e.segment));
+  for (const Uplink& u : state.uplinks) add(u.node, tenant_index_.at(u.tenant));
   for (auto& [node, list] : node_tenants) std::sort(list.begin(), list.end());
   node_tenants_ = std::move(node_tenants);
 }

@@ -1,6 +1,11 @@
 // What each node is sent (docs/ARCHITECTURE.md §5): every node (the VTEP list), and
-// the tenants with an endpoint on the node with their segments, endpoints,
-// routes, groups and policies. A view is put together from shared parts —
+// the tenants with an endpoint or an uplink on the node with their segments,
+// endpoints, routes, groups, policies and uplinks. So an edge learns, for
+// each tenant it carries, the prefixes it announces (segments, routes marked
+// advertise), the endpoints it encapsulates to, and the tenant's other
+// uplinks; a hypervisor learns its tenants' uplinks, which say the edges
+// that are their next hops north-south (docs/NORTH_SOUTH.md). A view is put
+// together from shared parts —
 // one for the nodes, one per tenant — so a change costs one rebuilt part per
 // changed tenant, however many nodes see that tenant, and the controller
 // holds each tenant once rather than once per node.
@@ -45,8 +50,8 @@ class ViewBuilder {
   // the last Update is kept as it was (same object, same id).
   void Update(const State& state);
 
-  // The view of `node` at `version`. A node without an endpoint (or not in
-  // the state at all) gets the nodes only.
+  // The view of `node` at `version`. A node without an endpoint or an uplink
+  // (or not in the state at all) gets the nodes only.
   std::shared_ptr<NodeView> View(const std::string& node, uint64_t version) const;
   std::shared_ptr<NodeView> NodesOnly(uint64_t version) const { return View({}, version); }
 
@@ -58,7 +63,8 @@ class ViewBuilder {
   std::shared_ptr<const ViewPart> nodes_;
   std::vector<std::shared_ptr<const ViewPart>> tenants_;  // in the state's order
   std::map<std::string, size_t> tenant_index_;            // name -> tenants_ index
-  // tenants_ indexes of the tenants with an endpoint on the node, ascending
+  // tenants_ indexes of the tenants with an endpoint or an uplink on the
+  // node, ascending
   std::map<std::string, std::vector<size_t>> node_tenants_;
 };
 

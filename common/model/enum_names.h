@@ -16,6 +16,8 @@ namespace weft {
 
 inline constexpr std::pair<const char*, FirewallAction> kFirewallActionNames[] = {
     {"allow", FirewallAction::kAllow}, {"deny", FirewallAction::kDeny}};
+inline constexpr std::pair<const char*, NodeRole> kNodeRoleNames[] = {
+    {"hypervisor", NodeRole::kHypervisor}, {"edge", NodeRole::kEdge}};
 inline constexpr std::pair<const char*, RuleDirection> kRuleDirectionNames[] = {
     {"ingress", RuleDirection::kIngress}, {"egress", RuleDirection::kEgress}};
 inline constexpr std::pair<const char*, RuleProtocol> kRuleProtocolNames[] = {

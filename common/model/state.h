@@ -28,11 +28,17 @@ struct Ipv4Prefix {
 
 enum class FirewallAction { kAllow, kDeny };
 
-// A hypervisor. A foreign node runs no Weft agent, only a kernel vxlan device.
+// An edge is a Weft node that carries uplinks (docs/NORTH_SOUTH.md); it
+// may host endpoints too.
+enum class NodeRole { kHypervisor, kEdge };
+
+// A hypervisor, or an edge. A foreign node runs no Weft agent, only a kernel
+// vxlan device (so it is never an edge).
 struct Node {
   std::string name;
   uint32_t vtep = 0;
   bool foreign = false;
+  NodeRole role = NodeRole::kHypervisor;
 };
 
 // A VRF: every lookup on the packet path is keyed by its id.
@@ -75,12 +81,47 @@ struct Endpoint {
 // A static route in a tenant. Connected routes for segment subnets are
 // implied and never written here. Either blackhole, or forwarded to the
 // VTEPs of `nodes` (ECMP by flow hash when several) on segment `segment`.
+// `advertise`: the tenant's uplinks announce the prefix upstream, beside
+// its segments' subnets (a blackhole aggregate is the usual one).
 struct Route {
   std::string tenant;
   Ipv4Prefix prefix;
   bool blackhole = false;
   std::vector<std::string> nodes;
   std::string segment;
+  bool advertise = false;
+};
+
+// ---- North-south (docs/NORTH_SOUTH.md) ----
+
+// A tenant's way out of the overlay on the edge `node`: a link (`interface`,
+// or the VLAN `vlan` on it), a point-to-point transit prefix with the edge's
+// `address` and the upstream router's `peer` in it, and the eBGP session
+// between them. One per tenant on an edge; several edges may each carry one
+// for the same tenant (active/active, ECMP).
+struct Uplink {
+  // BGP's hold time when none is given (RFC 4271's suggestion, GoBGP's
+  // default); the keepalive is then a third of the hold time.
+  static constexpr uint32_t kDefaultHoldTime = 90;
+
+  std::string name;  // unique in the fleet
+  std::string node;
+  std::string tenant;
+  std::string interface;
+  // Wider than their fields on the wire (12 and 16 bits), so that
+  // validation, not parsing, reports a VLAN or a timer out of range.
+  std::optional<uint32_t> vlan;  // absent: the plain link
+  Ipv4Prefix transit;
+  uint32_t address = 0;
+  uint32_t peer = 0;
+  uint32_t peer_as = 0;
+  uint32_t local_as = 0;
+  std::optional<uint32_t> hold_time;  // seconds
+  std::optional<uint32_t> keepalive;  // seconds
+
+  // The timers in force: as given, else the defaults above.
+  uint32_t HoldTime() const { return hold_time.value_or(kDefaultHoldTime); }
+  uint32_t Keepalive() const { return keepalive.value_or(HoldTime() / 3); }
 };
 
 // ---- Distributed firewall (docs/ARCHITECTURE.md §4) ----
@@ -139,6 +180,7 @@ struct State {
   std::vector<Route> routes;
   std::vector<Group> groups;
   std::vector<Policy> policies;
+  std::vector<Uplink> uplinks;
 };
 
 }  // namespace weft

@@ -285,6 +285,7 @@ void ReadNode(ObjectReader& r, Node& node) {
   r.Name(&node.name);
   r.Parsed("vtep", &ParseIpv4, &node.vtep);
   r.Bool("foreign", &node.foreign);
+  r.Enum("role", kOptional, kNodeRoleNames, &node.role);
 }
 
 void ReadTenant(ObjectReader& r, Tenant& tenant) {
@@ -369,6 +370,22 @@ void ReadRoute(ObjectReader& r, Route& route) {
   r.Bool("blackhole", &route.blackhole);
   r.StringList("nodes", &route.nodes);
   r.String("segment", kOptional, &route.segment);
+  r.Bool("advertise", &route.advertise);
+}
+
+void ReadUplink(ObjectReader& r, Uplink& uplink) {
+  r.Name(&uplink.name);
+  r.String("node", kRequired, &uplink.node);
+  r.String("tenant", kRequired, &uplink.tenant);
+  r.String("interface", kRequired, &uplink.interface);
+  r.OptionalUint("vlan", &uplink.vlan);
+  r.Parsed("transit", &ParseIpv4Prefix, &uplink.transit);
+  r.Parsed("address", &ParseIpv4, &uplink.address);
+  r.Parsed("peer", &ParseIpv4, &uplink.peer);
+  r.Uint("peer_as", kRequired, &uplink.peer_as);
+  r.Uint("local_as", kRequired, &uplink.local_as);
+  r.OptionalUint("hold_time", &uplink.hold_time);
+  r.OptionalUint("keepalive", &uplink.keepalive);
 }
 
 }  // namespace
@@ -395,6 +412,7 @@ absl::StatusOr<State> ParseStateYaml(std::string_view text, std::string_view sou
   r.List("routes", "route", &ReadRoute, &state.routes);
   r.List("groups", "group", &ReadGroup, &state.groups);
   r.List("policies", "policy", &ReadPolicy, &state.policies);
+  r.List("uplinks", "uplink", &ReadUplink, &state.uplinks);
   RETURN_IF_ERROR(WithContext(r.Finish(), source));
   return state;
 }

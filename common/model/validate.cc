@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -29,24 +31,40 @@
 // capacity  nodes <= WEFT_MAX_VTEPS; segments <= WEFT_MAX_SEGMENTS;
 //           endpoints <= WEFT_MAX_ENDPOINTS; static routes + segments (one
 //           connected route each) <= WEFT_MAX_ROUTES.
-// node      name unique; vtep non-zero and unique.
+// node      name unique; vtep non-zero and unique; role hypervisor or
+//           edge, and a foreign node is not an edge.
 // tenant    name unique; id non-zero and unique.
 // segment   name unique; tenant exists; VNI in
 //           1..WEFT_VNI_MAX and unique in the fleet; subnet a valid prefix
 //           of length 8..30; gateway inside the subnet and neither its
 //           network nor broadcast address; gateway_mac unicast. Then:
 //           segments of one tenant do not overlap (across tenants they may).
+// uplink    (docs/NORTH_SOUTH.md) name unique in the fleet; node exists and
+//           is an edge; tenant exists; one uplink per tenant on an edge, and
+//           a tenant's uplinks on at most WEFT_ECMP_MAX edges (its next hops
+//           north-south); interface an interface name; vlan in 1..4094;
+//           on one edge, a link carries one untagged uplink or tagged ones
+//           only, each VLAN once; transit a valid prefix of length 29..30;
+//           address and peer inside it, distinct, neither its network nor
+//           broadcast address; transit overlaps no other transit of the
+//           same edge (no VRF devices: an edge's transits share one routing
+//           table), no segment of the tenant and holds no node's VTEP;
+//           peer_as and local_as in 1..4294967294, neither AS_TRANS (23456)
+//           nor 65535, and not equal (eBGP); hold_time 0 or 3..65535;
+//           keepalive only with a hold time above 0, in 1..hold/3 (the hold
+//           time defaulting to 90).
 // endpoint  name unique; segment and node exist; ip inside the
 //           segment's subnet, not its network, broadcast or gateway address,
 //           unique in the tenant; mac unicast and unique in the segment;
 //           interface absent on a foreign node, else present, an interface
-//           name, unique on the node; at most WEFT_MAX_LOCAL_IFACES
-//           interfaces per node.
+//           name, unique on the node and no uplink's link on that node; at
+//           most WEFT_MAX_LOCAL_IFACES interfaces per node.
 // route     tenant exists; prefix valid (any length 0..32); either
 //           blackhole (then no nodes, no segment) or 1..WEFT_ECMP_MAX
 //           existing, distinct nodes and a segment of the same tenant;
 //           (tenant, prefix) unique and not a subnet of one of the tenant's
-//           segments (that is already a connected route).
+//           segments (that is already a connected route). `advertise`
+//           needs nothing more: a tenant without uplinks announces nothing.
 // group     name unique in its tenant (group names are scoped
 //           to the tenant: two tenants may both have a "web"); tenant
 //           exists. (Checked before endpoints, which name groups.)
@@ -74,6 +92,21 @@ constexpr size_t kMaxInterfaceName = 15;
 // A DNS label; a node's name may be a host's full DNS name.
 constexpr size_t kMaxName = 63;
 constexpr size_t kMaxNodeName = 253;
+// A transit is point-to-point: a /30 holds the edge and the upstream router,
+// a /29 leaves room for a second router or a shared address upstream.
+constexpr int kMinTransitLength = 29;
+constexpr int kMaxTransitLength = 30;
+// 802.1Q: 0 means untagged and 4095 is reserved.
+constexpr uint32_t kMaxVlan = 4094;
+// AS numbers no BGP speaker takes as its own: 0 and 4294967295 (RFC 7607,
+// RFC 7300), AS_TRANS, the stand-in for a 4-byte AS number towards an old
+// speaker (RFC 6793), and 65535 (RFC 7300).
+constexpr uint32_t kMaxAs = 4294967294;
+constexpr uint32_t kAsTrans = 23456;
+constexpr uint32_t kAsReserved = 65535;
+// RFC 4271: a hold time is 0 (no keepalives at all) or 3..65535 seconds.
+constexpr uint32_t kMinHoldTime = 3;
+constexpr uint32_t kMaxHoldTime = 65535;
 
 bool IsAsciiAlnum(char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)); }
 
@@ -126,6 +159,46 @@ absl::Status CheckInterfaceName(const std::string& label, absl::string_view name
 
 uint64_t PrefixKey(const Ipv4Prefix& p) { return uint64_t{p.addr} << 8 | p.length; }
 
+// Two objects of one list whose prefixes overlap, by their indexes in it.
+struct Overlap {
+  size_t earlier;
+  size_t later;
+};
+
+// Two of `indices` whose prefixes (`prefix_of(index)`) overlap, or nullopt.
+// Prefixes are nested or disjoint, so after sorting by address (shorter
+// first on ties) any overlap shows between neighbours: O(n log n) even for
+// a tenant with thousands of segments.
+template <typename PrefixOf>
+std::optional<Overlap> FindOverlap(std::vector<size_t> indices, const PrefixOf& prefix_of) {
+  std::sort(indices.begin(), indices.end(), [&](size_t a, size_t b) {
+    return std::pair(prefix_of(a).addr, prefix_of(a).length) <
+           std::pair(prefix_of(b).addr, prefix_of(b).length);
+  });
+  for (size_t k = 1; k < indices.size(); ++k) {
+    if (prefix_of(indices[k - 1]).Overlaps(prefix_of(indices[k]))) {
+      return Overlap{std::min(indices[k - 1], indices[k]), std::max(indices[k - 1], indices[k])};
+    }
+  }
+  return std::nullopt;
+}
+
+absl::Status CheckAsNumber(const std::string& label, absl::string_view field, uint32_t as) {
+  if (as == 0 || as > kMaxAs) {
+    return FieldError(label, field, absl::StrCat("AS ", as, " is outside 1..", kMaxAs));
+  }
+  if (as == kAsTrans) {
+    return FieldError(label, field,
+                      absl::StrCat("AS ", as,
+                                   " is AS_TRANS (RFC 6793), a stand-in no speaker takes as its "
+                                   "own"));
+  }
+  if (as == kAsReserved) {
+    return FieldError(label, field, absl::StrCat("AS ", as, " is reserved (RFC 7300)"));
+  }
+  return absl::OkStatus();
+}
+
 // Checks the name of the index-th object of `kind` and indexes it.
 template <typename T>
 absl::Status AddNamed(absl::string_view kind, const T& object, size_t index,
@@ -154,8 +227,9 @@ class Validator {
   absl::Status Run() {
     for (absl::Status (Validator::*check)() :
          {&Validator::CheckCapacity, &Validator::CheckNodes, &Validator::CheckTenants,
-          &Validator::CheckSegments, &Validator::CheckSegmentOverlaps, &Validator::CheckGroups,
-          &Validator::CheckEndpoints, &Validator::CheckRoutes, &Validator::CheckPolicies}) {
+          &Validator::CheckSegments, &Validator::CheckSegmentOverlaps, &Validator::CheckUplinks,
+          &Validator::CheckGroups, &Validator::CheckEndpoints, &Validator::CheckRoutes,
+          &Validator::CheckPolicies}) {
       RETURN_IF_ERROR((this->*check)());
     }
     return absl::OkStatus();
@@ -167,6 +241,14 @@ class Validator {
   absl::Status CheckTenants();
   absl::Status CheckSegments();
   absl::Status CheckSegmentOverlaps();
+  absl::Status CheckUplinks();
+  // The fields of one uplink, and what they refer to.
+  absl::Status CheckUplink(const Uplink& uplink, const std::string& label) const;
+  absl::Status CheckUplinkTransit(const Uplink& uplink, const std::string& label) const;
+  absl::Status CheckUplinkBgp(const Uplink& uplink, const std::string& label) const;
+  // Records the uplink's link (interface and VLAN) on its edge, refusing one
+  // that another uplink there already takes.
+  absl::Status AddUplinkLink(const Uplink& uplink, const std::string& label);
   absl::Status CheckEndpoints();
   // The address, MAC and interface of an endpoint whose segment and node exist.
   absl::Status CheckEndpointIp(const Endpoint& ep, const Segment& seg, const std::string& label);
@@ -184,10 +266,22 @@ class Validator {
   absl::Status CheckPolicy(const Policy& policy, const std::string& label);
   absl::Status CheckRule(const Policy& policy, const Rule& rule, const std::string& label) const;
 
+  // The uplinks on one link of an edge: one untagged, or tagged ones only.
+  struct LinkUse {
+    const Uplink* first = nullptr;
+    bool untagged = false;
+    absl::flat_hash_map<uint32_t, const Uplink*> vlans;
+  };
+
   const State& state_;
   absl::flat_hash_map<absl::string_view, const Node*> nodes_;
+  std::map<uint32_t, const Node*> vteps_;  // ordered: a transit is a range
   absl::flat_hash_map<absl::string_view, const Tenant*> tenants_;
   absl::flat_hash_map<absl::string_view, const Segment*> segments_;
+  // tenant -> indexes into state_.segments
+  absl::flat_hash_map<absl::string_view, std::vector<size_t>> tenant_segments_;
+  // (edge, interface)
+  absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, LinkUse> links_;
   // (tenant, PrefixKey(subnet)): the tenant's connected routes.
   absl::flat_hash_map<std::pair<absl::string_view, uint64_t>, const Segment*> subnets_;
   // (tenant, name)
@@ -235,16 +329,20 @@ absl::Status Validator::CheckCapacity() {
 }
 
 absl::Status Validator::CheckNodes() {
-  absl::flat_hash_map<uint32_t, const Node*> vteps;
   for (size_t i = 0; i < state_.nodes.size(); ++i) {
     const Node& node = state_.nodes[i];
     RETURN_IF_ERROR(AddNamed("node", node, i, nodes_, kMaxNodeName));
     const std::string label = ObjectLabel("node", node.name, i);
     if (node.vtep == 0) return FieldError(label, "vtep", "must not be 0.0.0.0");
-    if (auto [it, added] = vteps.emplace(node.vtep, &node); !added) {
+    if (auto [it, added] = vteps_.emplace(node.vtep, &node); !added) {
       return FieldError(label, "vtep",
                         absl::StrCat(FormatIpv4(node.vtep), " is already the VTEP of node ",
                                      QuoteBounded(it->second->name)));
+    }
+    RETURN_IF_ERROR(CheckEnum(label, "role", kNodeRoleNames, node.role));
+    if (node.foreign && node.role == NodeRole::kEdge) {
+      return FieldError(label, "role",
+                        "a foreign node runs no Weft agent, so it cannot be an edge");
     }
   }
   return absl::OkStatus();
@@ -309,37 +407,202 @@ absl::Status Validator::CheckSegments() {
                         absl::StrCat(FormatMac(seg.gateway_mac), " is not a unicast MAC address"));
     }
     subnets_.emplace(std::pair(absl::string_view(seg.tenant), PrefixKey(seg.subnet)), &seg);
+    tenant_segments_[seg.tenant].push_back(i);
   }
   return absl::OkStatus();
 }
 
-// Prefixes are nested or disjoint, so after sorting by address (shorter
-// first on ties) any overlap shows between neighbours: O(n log n) even for
-// a tenant with thousands of segments.
 absl::Status Validator::CheckSegmentOverlaps() {
-  absl::flat_hash_map<absl::string_view, std::vector<size_t>> by_tenant;
-  for (size_t i = 0; i < state_.segments.size(); ++i) {
-    by_tenant[state_.segments[i].tenant].push_back(i);
-  }
+  auto subnet = [&](size_t i) -> const Ipv4Prefix& { return state_.segments[i].subnet; };
   for (const Tenant& tenant : state_.tenants) {
-    std::vector<size_t>& indices = by_tenant[tenant.name];
-    auto subnet = [&](size_t i) -> const Ipv4Prefix& { return state_.segments[i].subnet; };
-    std::sort(indices.begin(), indices.end(), [&](size_t a, size_t b) {
-      return std::pair(subnet(a).addr, subnet(a).length) <
-             std::pair(subnet(b).addr, subnet(b).length);
-    });
-    for (size_t k = 1; k < indices.size(); ++k) {
-      if (!subnet(indices[k - 1]).Overlaps(subnet(indices[k]))) continue;
-      // Blame the one written later: the earlier one was there first.
-      const size_t earlier = std::min(indices[k - 1], indices[k]);
-      const size_t later = std::max(indices[k - 1], indices[k]);
-      const Segment& seg = state_.segments[later];
-      return FieldError(ObjectLabel("segment", seg.name, later), "subnet",
-                        absl::StrCat(FormatIpv4Prefix(seg.subnet), " overlaps segment ",
-                                     QuoteBounded(state_.segments[earlier].name), "'s ",
-                                     FormatIpv4Prefix(subnet(earlier)), " in tenant ",
-                                     QuoteBounded(tenant.name)));
+    auto indices = tenant_segments_.find(tenant.name);
+    if (indices == tenant_segments_.end()) continue;
+    const std::optional<Overlap> overlap = FindOverlap(indices->second, subnet);
+    if (!overlap) continue;
+    // Blame the one written later: the earlier one was there first.
+    const Segment& seg = state_.segments[overlap->later];
+    return FieldError(ObjectLabel("segment", seg.name, overlap->later), "subnet",
+                      absl::StrCat(FormatIpv4Prefix(seg.subnet), " overlaps segment ",
+                                   QuoteBounded(state_.segments[overlap->earlier].name), "'s ",
+                                   FormatIpv4Prefix(subnet(overlap->earlier)), " in tenant ",
+                                   QuoteBounded(tenant.name)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckUplinks() {
+  absl::flat_hash_map<absl::string_view, const Uplink*> names;
+  // (edge, tenant)
+  absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, const Uplink*> edge_tenants;
+  absl::flat_hash_map<absl::string_view, size_t> edges_per_tenant;
+  absl::flat_hash_map<absl::string_view, std::vector<size_t>> by_edge;  // indexes
+  for (size_t i = 0; i < state_.uplinks.size(); ++i) {
+    const Uplink& uplink = state_.uplinks[i];
+    RETURN_IF_ERROR(AddNamed("uplink", uplink, i, names));
+    const std::string label = ObjectLabel("uplink", uplink.name, i);
+    RETURN_IF_ERROR(CheckUplink(uplink, label));
+    if (auto [it, added] = edge_tenants.emplace(
+            std::pair(absl::string_view(uplink.node), absl::string_view(uplink.tenant)), &uplink);
+        !added) {
+      return FieldError(
+          label, "tenant",
+          absl::StrCat("edge ", QuoteBounded(uplink.node), " already has uplink ",
+                       QuoteBounded(it->second->name), " for tenant ", QuoteBounded(uplink.tenant),
+                       ": one uplink per tenant on an edge"));
     }
+    if (++edges_per_tenant[uplink.tenant] > WEFT_ECMP_MAX) {
+      return FieldError(
+          label, "tenant",
+          absl::StrCat("tenant ", QuoteBounded(uplink.tenant), " has uplinks on more than ",
+                       WEFT_ECMP_MAX, " edges, the datapath's ECMP limit"));
+    }
+    RETURN_IF_ERROR(AddUplinkLink(uplink, label));
+    by_edge[uplink.node].push_back(i);
+  }
+  auto transit = [&](size_t i) -> const Ipv4Prefix& { return state_.uplinks[i].transit; };
+  for (const Node& node : state_.nodes) {
+    auto indices = by_edge.find(node.name);
+    if (indices == by_edge.end()) continue;
+    const std::optional<Overlap> overlap = FindOverlap(indices->second, transit);
+    if (!overlap) continue;
+    const Uplink& uplink = state_.uplinks[overlap->later];
+    return FieldError(
+        ObjectLabel("uplink", uplink.name, overlap->later), "transit",
+        absl::StrCat(FormatIpv4Prefix(uplink.transit), " overlaps uplink ",
+                     QuoteBounded(state_.uplinks[overlap->earlier].name), "'s ",
+                     FormatIpv4Prefix(transit(overlap->earlier)), " on edge ",
+                     QuoteBounded(node.name),
+                     ": this kernel has no VRF devices, so the transits of one edge share its "
+                     "routing table and must not overlap"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckUplink(const Uplink& uplink, const std::string& label) const {
+  auto node = nodes_.find(uplink.node);
+  if (node == nodes_.end()) {
+    return FieldError(label, "node", absl::StrCat("no node ", QuoteBounded(uplink.node)));
+  }
+  if (node->second->role != NodeRole::kEdge) {
+    return FieldError(label, "node",
+                      absl::StrCat("node ", QuoteBounded(uplink.node),
+                                   " is not an edge: only a node with role: edge carries uplinks"));
+  }
+  if (!tenants_.contains(uplink.tenant)) {
+    return FieldError(label, "tenant", absl::StrCat("no tenant ", QuoteBounded(uplink.tenant)));
+  }
+  if (uplink.interface.empty()) return FieldError(label, "interface", "is required");
+  RETURN_IF_ERROR(CheckInterfaceName(label, uplink.interface));
+  if (uplink.vlan && (*uplink.vlan < 1 || *uplink.vlan > kMaxVlan)) {
+    return FieldError(label, "vlan",
+                      absl::StrCat("VLAN ", *uplink.vlan, " is outside 1..", kMaxVlan));
+  }
+  RETURN_IF_ERROR(CheckUplinkTransit(uplink, label));
+  return CheckUplinkBgp(uplink, label);
+}
+
+absl::Status Validator::CheckUplinkTransit(const Uplink& uplink, const std::string& label) const {
+  const Ipv4Prefix& transit = uplink.transit;
+  const std::string text = FormatIpv4Prefix(transit);
+  if (absl::Status s = CheckIpv4Prefix(transit); !s.ok()) {
+    return FieldError(label, "transit", s.message());
+  }
+  if (transit.length < kMinTransitLength || transit.length > kMaxTransitLength) {
+    return FieldError(label, "transit",
+                      absl::StrCat("length /", transit.length, " is outside /", kMinTransitLength,
+                                   "../", kMaxTransitLength, ": a transit is point-to-point"));
+  }
+  for (const auto& [field, ip] :
+       {std::pair("address", uplink.address), std::pair("peer", uplink.peer)}) {
+    if (!transit.Contains(ip)) {
+      return FieldError(label, field,
+                        absl::StrCat(FormatIpv4(ip), " is outside the transit ", text));
+    }
+    if (ip == transit.addr || ip == transit.Broadcast()) {
+      return FieldError(
+          label, field,
+          absl::StrCat(FormatIpv4(ip), " is the transit's network or broadcast address"));
+    }
+  }
+  if (uplink.peer == uplink.address) {
+    return FieldError(label, "peer",
+                      absl::StrCat(FormatIpv4(uplink.peer), " is the edge's own address"));
+  }
+  // The edge routes the tenant's traffic in the tenant's table, where the
+  // transit is connected: a segment there would hide the peer.
+  if (auto indices = tenant_segments_.find(uplink.tenant); indices != tenant_segments_.end()) {
+    for (const size_t i : indices->second) {
+      const Segment& seg = state_.segments[i];
+      if (!seg.subnet.Overlaps(transit)) continue;
+      return FieldError(
+          label, "transit",
+          absl::StrCat(text, " overlaps segment ", QuoteBounded(seg.name), "'s subnet ",
+                       FormatIpv4Prefix(seg.subnet), " in tenant ", QuoteBounded(uplink.tenant)));
+    }
+  }
+  // Without VRF devices the transit is also a route of the edge's own
+  // table, which carries the overlay to every VTEP.
+  if (auto vtep = vteps_.lower_bound(transit.addr);
+      vtep != vteps_.end() && vtep->first <= transit.Broadcast()) {
+    return FieldError(label, "transit",
+                      absl::StrCat(text, " holds node ", QuoteBounded(vtep->second->name),
+                                   "'s VTEP ", FormatIpv4(vtep->first),
+                                   ": the edge would send that node's overlay traffic out of the "
+                                   "uplink (no VRF devices here)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckUplinkBgp(const Uplink& uplink, const std::string& label) const {
+  RETURN_IF_ERROR(CheckAsNumber(label, "peer_as", uplink.peer_as));
+  RETURN_IF_ERROR(CheckAsNumber(label, "local_as", uplink.local_as));
+  if (uplink.local_as == uplink.peer_as) {
+    return FieldError(label, "local_as",
+                      absl::StrCat("AS ", uplink.local_as,
+                                   " is the peer's too: an uplink speaks eBGP to its upstream"));
+  }
+  const uint32_t hold = uplink.HoldTime();
+  if (hold != 0 && (hold < kMinHoldTime || hold > kMaxHoldTime)) {
+    return FieldError(label, "hold_time",
+                      absl::StrCat("hold time ", hold, " is neither 0 (no keepalives) nor in ",
+                                   kMinHoldTime, "..", kMaxHoldTime, " seconds"));
+  }
+  if (!uplink.keepalive) return absl::OkStatus();
+  if (hold == 0) {
+    return FieldError(label, "keepalive",
+                      "a hold time of 0 sends no keepalives: leave keepalive out");
+  }
+  // RFC 4271: a third of the hold time, so that one lost keepalive does not
+  // drop the session.
+  if (*uplink.keepalive < 1 || *uplink.keepalive > hold / 3) {
+    return FieldError(label, "keepalive",
+                      absl::StrCat("keepalive ", *uplink.keepalive, " is outside 1..", hold / 3,
+                                   " seconds (at most a third of the hold time ", hold, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::AddUplinkLink(const Uplink& uplink, const std::string& label) {
+  LinkUse& use =
+      links_[std::pair(absl::string_view(uplink.node), absl::string_view(uplink.interface))];
+  if (use.first != nullptr && (!uplink.vlan || use.untagged)) {
+    return FieldError(
+        label, "interface",
+        absl::StrCat(QuoteBounded(uplink.interface), " on edge ", QuoteBounded(uplink.node),
+                     " is already uplink ", QuoteBounded(use.first->name),
+                     "'s: a link carries one untagged uplink, or tagged ones only"));
+  }
+  if (uplink.vlan) {
+    if (auto [it, added] = use.vlans.emplace(*uplink.vlan, &uplink); !added) {
+      return FieldError(label, "vlan",
+                        absl::StrCat("VLAN ", *uplink.vlan, " of ", QuoteBounded(uplink.interface),
+                                     " on edge ", QuoteBounded(uplink.node), " is already uplink ",
+                                     QuoteBounded(it->second->name), "'s"));
+    }
+  }
+  if (use.first == nullptr) {
+    use.first = &uplink;
+    use.untagged = !uplink.vlan;
   }
   return absl::OkStatus();
 }
@@ -423,6 +686,15 @@ absl::Status Validator::CheckEndpointInterface(const Endpoint& ep, const Node& n
                       absl::StrCat("is required on Weft node ", QuoteBounded(node.name)));
   }
   RETURN_IF_ERROR(CheckInterfaceName(label, ep.interface));
+  if (auto link =
+          links_.find(std::pair(absl::string_view(node.name), absl::string_view(ep.interface)));
+      link != links_.end()) {
+    return FieldError(label, "interface",
+                      absl::StrCat(QuoteBounded(ep.interface), " on node ", QuoteBounded(node.name),
+                                   " is uplink ", QuoteBounded(link->second.first->name),
+                                   "'s link: an endpoint may not take an interface the agent "
+                                   "relies on"));
+  }
   if (auto [it, added] = interfaces_.emplace(
           std::pair(absl::string_view(node.name), absl::string_view(ep.interface)), &ep);
       !added) {

@@ -36,7 +36,7 @@ absl::Status CheckNodeName(absl::string_view object, absl::string_view field,
                            absl::string_view name);
 
 // OK, or InvalidArgument for the first rule broken (in the order: capacity,
-// nodes, tenants, segments, groups, endpoints, routes, policies). See the
+// nodes, tenants, segments, uplinks, groups, endpoints, routes, policies). See the
 // rules in validate.cc. A rule of a policy is named `policy "p": rule i`
 // (i from 0), e.g. `policy "web-in": rule 2: field "ports": range 90-80 is
 // reversed`.

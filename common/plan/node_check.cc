@@ -21,6 +21,20 @@ absl::Status CheckReservedInterfaces(const State& state, const std::string& node
                                    "\": an endpoint may not take an interface the agent "
                                    "relies on"));
   }
+  // (Endpoints on the node's uplinks are ValidateState's: both are in the
+  // state.) An uplink's VLAN may ride on the underlay, a trunk; the plain
+  // link may not be one the agent holds for itself.
+  for (size_t i = 0; i < state.uplinks.size(); ++i) {
+    const Uplink& uplink = state.uplinks[i];
+    if (uplink.node != node || uplink.vlan) continue;
+    auto it = reserved.find(uplink.interface);
+    if (it == reserved.end()) continue;
+    return FieldError(
+        ObjectLabel("uplink", uplink.name, i), "interface",
+        absl::StrCat("\"", uplink.interface, "\" is ", it->second, " on node \"", node,
+                     "\": an untagged uplink may not take an interface the agent "
+                     "relies on (a VLAN on it may)"));
+  }
   return absl::OkStatus();
 }
 

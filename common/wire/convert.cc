@@ -28,6 +28,11 @@ constexpr EnumPair<v1::FirewallAction, FirewallAction> kWireFirewallActions[] = 
     {v1::FIREWALL_ACTION_ALLOW, FirewallAction::kAllow},
     {v1::FIREWALL_ACTION_DENY, FirewallAction::kDeny},
     {v1::FIREWALL_ACTION_UNSPECIFIED, FirewallAction::kAllow}};
+// NODE_ROLE_UNSPECIFIED reads as hypervisor (the YAML default), as above.
+constexpr EnumPair<v1::NodeRole, NodeRole> kWireNodeRoles[] = {
+    {v1::NODE_ROLE_HYPERVISOR, NodeRole::kHypervisor},
+    {v1::NODE_ROLE_EDGE, NodeRole::kEdge},
+    {v1::NODE_ROLE_UNSPECIFIED, NodeRole::kHypervisor}};
 constexpr EnumPair<v1::RuleDirection, RuleDirection> kWireRuleDirections[] = {
     {v1::RULE_DIRECTION_INGRESS, RuleDirection::kIngress},
     {v1::RULE_DIRECTION_EGRESS, RuleDirection::kEgress}};
@@ -142,6 +147,7 @@ absl::Status FromWire(const v1::Node& in, int index, Node* out) {
   f.Required("name", in.name(), &out->name);
   f.Parsed("vtep", in.vtep(), &ParseIpv4, &out->vtep);
   out->foreign = in.foreign();
+  f.Enum("role", in.role(), kWireNodeRoles, kNodeRoleNames, &out->role);
   return f.status();
 }
 
@@ -185,6 +191,7 @@ absl::Status FromWire(const v1::Route& in, int index, Route* out) {
   out->blackhole = in.blackhole();
   f.Names("nodes", in.nodes(), &out->nodes);
   out->segment = in.segment();
+  out->advertise = in.advertise();
   return f.status();
 }
 
@@ -192,6 +199,23 @@ absl::Status FromWire(const v1::Group& in, int index, Group* out) {
   Fields f(Label{.kind = "group", .name = in.name(), .index = index});
   f.Required("name", in.name(), &out->name);
   f.Required("tenant", in.tenant(), &out->tenant);
+  return f.status();
+}
+
+absl::Status FromWire(const v1::Uplink& in, int index, Uplink* out) {
+  Fields f(Label{.kind = "uplink", .name = in.name(), .index = index});
+  f.Required("name", in.name(), &out->name);
+  f.Required("node", in.node(), &out->node);
+  f.Required("tenant", in.tenant(), &out->tenant);
+  f.Required("interface", in.interface(), &out->interface);
+  if (in.has_vlan()) out->vlan = in.vlan();
+  f.Parsed("transit", in.transit(), &ParseIpv4Prefix, &out->transit);
+  f.Parsed("address", in.address(), &ParseIpv4, &out->address);
+  f.Parsed("peer", in.peer(), &ParseIpv4, &out->peer);
+  out->peer_as = in.peer_as();
+  out->local_as = in.local_as();
+  if (in.has_hold_time()) out->hold_time = in.hold_time();
+  if (in.has_keepalive()) out->keepalive = in.keepalive();
   return f.status();
 }
 
@@ -249,6 +273,7 @@ void ToWire(const Node& node, v1::Node* p) {
   p->set_name(node.name);
   p->set_vtep(FormatIpv4(node.vtep));
   p->set_foreign(node.foreign);
+  p->set_role(EnumToWire(kWireNodeRoles, node.role));
 }
 
 void ToWire(const Tenant& tenant, v1::Tenant* p) {
@@ -282,6 +307,7 @@ void ToWire(const Route& route, v1::Route* p) {
   p->set_blackhole(route.blackhole);
   for (const std::string& n : route.nodes) p->add_nodes(n);
   p->set_segment(route.segment);
+  p->set_advertise(route.advertise);
 }
 
 void ToWire(const Group& group, v1::Group* p) {
@@ -320,6 +346,21 @@ void ToWire(const Policy& policy, v1::Policy* p) {
   for (const Rule& rule : policy.rules) ToWire(rule, p->add_rules());
 }
 
+void ToWire(const Uplink& uplink, v1::Uplink* p) {
+  p->set_name(uplink.name);
+  p->set_node(uplink.node);
+  p->set_tenant(uplink.tenant);
+  p->set_interface(uplink.interface);
+  if (uplink.vlan) p->set_vlan(*uplink.vlan);
+  p->set_transit(FormatIpv4Prefix(uplink.transit));
+  p->set_address(FormatIpv4(uplink.address));
+  p->set_peer(FormatIpv4(uplink.peer));
+  p->set_peer_as(uplink.peer_as);
+  p->set_local_as(uplink.local_as);
+  if (uplink.hold_time) p->set_hold_time(*uplink.hold_time);
+  if (uplink.keepalive) p->set_keepalive(*uplink.keepalive);
+}
+
 template <typename Object, typename Entry>
 void AppendToWire(const std::vector<Object>& objects,
                   google::protobuf::RepeatedPtrField<Entry>* out) {
@@ -335,7 +376,8 @@ absl::Status StateConverter::AppendPart(const v1::State& part) {
   RETURN_IF_ERROR(AppendFromWire(part.endpoints(), &state_.endpoints));
   RETURN_IF_ERROR(AppendFromWire(part.routes(), &state_.routes));
   RETURN_IF_ERROR(AppendFromWire(part.groups(), &state_.groups));
-  return AppendFromWire(part.policies(), &state_.policies);
+  RETURN_IF_ERROR(AppendFromWire(part.policies(), &state_.policies));
+  return AppendFromWire(part.uplinks(), &state_.uplinks);
 }
 
 void StateConverter::Add(const v1::State& part) {
@@ -366,6 +408,7 @@ v1::State ToProto(const State& state) {
   AppendToWire(state.routes, out.mutable_routes());
   AppendToWire(state.groups, out.mutable_groups());
   AppendToWire(state.policies, out.mutable_policies());
+  AppendToWire(state.uplinks, out.mutable_uplinks());
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include "absl/time/time.h"
 #include "cli/admin_format.h"
 #include "cli/format.h"
+#include "common/model/state_yaml.h"
 
 namespace weft {
 namespace {
@@ -98,6 +99,9 @@ TEST(WeftctlArgs, ControllerCommands) {
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(cli::RealizationRequestFrom(*a).status().message(),
             "get realization seven: not a version number");
+  a = cli::ParseArgs(Controller({"get", "uplinks"}));
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->operands, std::vector<std::string>{"uplinks"});
   EXPECT_FALSE(cli::ForController("status"));
 }
 
@@ -114,13 +118,15 @@ TEST(WeftctlArgs, ControllerCommandErrorsNameWhatIsWrong) {
   EXPECT_EQ(error({"get", "state", "--insecure"}),
             "get asks the controller: give --controller ADDR");
   EXPECT_EQ(error(Controller({"get"})),
-            "get needs an object: get state | get realization [VERSION]");
+            "get needs an object: get state | get realization [VERSION] | get uplinks");
   EXPECT_EQ(error(Controller({"get", "nodes"})),
-            "unknown object \"nodes\" (get state | get realization [VERSION])");
+            "unknown object \"nodes\" (get state | get realization [VERSION] | get uplinks)");
   EXPECT_EQ(error(Controller({"get", "state", "3"})),
-            "unexpected argument \"3\" (get state | get realization [VERSION])");
+            "unexpected argument \"3\" (get state | get realization [VERSION] | get uplinks)");
+  EXPECT_EQ(error(Controller({"get", "uplinks", "blue"})),
+            "unexpected argument \"blue\" (get state | get realization [VERSION] | get uplinks)");
   EXPECT_EQ(error(Controller({"get", "realization", "3", "4"})),
-            "unexpected argument \"4\" (get state | get realization [VERSION])");
+            "unexpected argument \"4\" (get state | get realization [VERSION] | get uplinks)");
   EXPECT_EQ(error(Controller({"--socket", "/run/weft/hv1.sock", "get", "state"})),
             "--socket is the agent's; get asks the controller");
   // The agent's commands take neither --controller nor TLS options.
@@ -285,6 +291,69 @@ TEST(WeftctlFormat, StateListsWhatItHolds) {
             "\nNODES (1)\nNAME  VTEP        KIND\nhv1   198.18.0.1  weft\n"
             "\nTENANTS (1)\nNAME  ID  DEFAULT\nA     1   deny\n"
             "\nROUTES (1)\nTENANT  PREFIX        VIA\nA       10.66.0.0/16  blackhole\n");
+}
+
+TEST(WeftctlFormat, StateListsEdgesAndUplinks) {
+  v1::GetStateResponse r;
+  auto* node = r.mutable_state()->add_nodes();
+  node->set_name("edge1");
+  node->set_vtep("198.18.0.11");
+  node->set_role(v1::NODE_ROLE_EDGE);
+  auto* route = r.mutable_state()->add_routes();
+  route->set_tenant("A");
+  route->set_prefix("10.0.0.0/8");
+  route->set_blackhole(true);
+  route->set_advertise(true);
+  auto* u = r.mutable_state()->add_uplinks();
+  u->set_name("a-e1");
+  u->set_node("edge1");
+  u->set_tenant("A");
+  u->set_interface("eth1");
+  u->set_vlan(100);
+  u->set_peer("192.0.2.1");
+  u->set_peer_as(64500);
+  EXPECT_EQ(cli::FormatState(r),
+            "version: 0\n"
+            "\nNODES (1)\nNAME   VTEP         KIND\nedge1  198.18.0.11  edge\n"
+            "\nROUTES (1)\nTENANT  PREFIX      VIA\nA       10.0.0.0/8  blackhole, advertised\n"
+            "\nUPLINKS (1)\nTENANT  NAME  EDGE   LINK           PEER       PEER AS\n"
+            "A       a-e1  edge1  eth1 vlan 100  192.0.2.1  64500\n");
+}
+
+TEST(WeftctlFormat, UplinksAndWhatIsAnnounced) {
+  absl::StatusOr<State> state = ParseStateYaml(R"yaml(
+version: 3
+tenants:
+  - {name: blue, id: 1}
+  - {name: red, id: 2}
+segments:
+  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01"}
+  - {name: red-web, tenant: red, vni: 2001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:02"}
+routes:
+  - {tenant: blue, prefix: 10.66.0.0/16, blackhole: true}
+  - {tenant: blue, prefix: 10.0.0.0/8, blackhole: true, advertise: true}
+  - {tenant: red, prefix: 10.9.0.0/16, blackhole: true, advertise: true}
+uplinks:
+  - {name: blue-e1, node: edge1, tenant: blue, interface: eth1, vlan: 100, transit: 192.0.2.0/30, address: 192.0.2.2, peer: 192.0.2.1, peer_as: 64500, local_as: 65001, hold_time: 9, keepalive: 3}
+  - {name: blue-e2, node: edge2, tenant: blue, interface: eth2, transit: 192.0.2.8/29, address: 192.0.2.10, peer: 192.0.2.9, peer_as: 64500, local_as: 65001}
+)yaml",
+                                               "ns.yaml");
+  ASSERT_TRUE(state.ok()) << state.status();
+  // red has no uplink: it announces nothing, whatever its routes say.
+  EXPECT_EQ(cli::FormatUplinks(*state),
+            "version: 3\n"
+            "\nUPLINKS (2)\n"
+            "TENANT  NAME     EDGE   LINK           ADDRESS        PEER       PEER AS  LOCAL AS  "
+            "HOLD/KEEPALIVE\n"
+            "blue    blue-e1  edge1  eth1 vlan 100  192.0.2.2/30   192.0.2.1  64500    65001     "
+            "9/3\n"
+            "blue    blue-e2  edge2  eth2           192.0.2.10/29  192.0.2.9  64500    65001     "
+            "90/30\n"
+            "\nANNOUNCED UPSTREAM (2)\n"
+            "TENANT  PREFIX       FROM\n"
+            "blue    10.0.1.0/24  segment blue-web\n"
+            "blue    10.0.0.0/8   route (advertise)\n");
+  EXPECT_EQ(cli::FormatUplinks(State{}), "version: 0\nno uplinks\n");
 }
 
 TEST(WeftctlFormat, TableAlignsColumns) {

@@ -155,6 +155,67 @@ TEST(StateYamlTest, ParsesFirewallObjects) {
   EXPECT_TRUE(d.rules.empty());
 }
 
+constexpr char kNorthSouth[] = R"yaml(
+nodes:
+  - {name: hv1, vtep: 198.18.0.1, role: hypervisor}
+  - {name: edge1, vtep: 198.18.0.11, role: edge}
+routes:
+  - {tenant: blue, prefix: 10.0.0.0/8, blackhole: true, advertise: true}
+  - {tenant: blue, prefix: 10.66.0.0/16, blackhole: true}
+uplinks:
+  - name: blue-edge1
+    node: edge1
+    tenant: blue
+    interface: eth1
+    vlan: 100
+    transit: 192.0.2.0/30
+    address: 192.0.2.2
+    peer: 192.0.2.1
+    peer_as: 64500
+    local_as: 4200000001
+    hold_time: 9
+    keepalive: 3
+  - {name: blue-edge2, node: edge2, tenant: blue, interface: eth2, transit: 192.0.2.8/29, address: 192.0.2.10, peer: 192.0.2.9, peer_as: 64500, local_as: 65001}
+)yaml";
+
+TEST(StateYamlTest, ParsesNorthSouthObjects) {
+  absl::StatusOr<State> state = ParseStateYaml(kNorthSouth, "ns.yaml");
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(state->nodes[0].role, NodeRole::kHypervisor);
+  EXPECT_EQ(state->nodes[1].role, NodeRole::kEdge);
+  EXPECT_TRUE(state->routes[0].advertise);
+  EXPECT_FALSE(state->routes[1].advertise);
+
+  ASSERT_EQ(state->uplinks.size(), 2u);
+  const Uplink& u = state->uplinks[0];
+  EXPECT_EQ(u.name, "blue-edge1");
+  EXPECT_EQ(u.node, "edge1");
+  EXPECT_EQ(u.tenant, "blue");
+  EXPECT_EQ(u.interface, "eth1");
+  EXPECT_EQ(u.vlan, std::optional<uint32_t>(100));
+  EXPECT_EQ(u.transit, (Ipv4Prefix{0xc0000200u, 30}));
+  EXPECT_EQ(u.address, 0xc0000202u);
+  EXPECT_EQ(u.peer, 0xc0000201u);
+  EXPECT_EQ(u.peer_as, 64500u);
+  EXPECT_EQ(u.local_as, 4200000001u);  // 4-byte AS numbers
+  EXPECT_EQ(u.hold_time, std::optional<uint32_t>(9));
+  EXPECT_EQ(u.keepalive, std::optional<uint32_t>(3));
+  EXPECT_EQ(u.HoldTime(), 9u);
+  EXPECT_EQ(u.Keepalive(), 3u);
+
+  // Absent: the plain link, BGP's default timers.
+  const Uplink& plain = state->uplinks[1];
+  EXPECT_FALSE(plain.vlan.has_value());
+  EXPECT_FALSE(plain.hold_time.has_value());
+  EXPECT_FALSE(plain.keepalive.has_value());
+  EXPECT_EQ(plain.HoldTime(), 90u);
+  EXPECT_EQ(plain.Keepalive(), 30u);
+  // A node is a hypervisor unless it says otherwise.
+  absl::StatusOr<State> bare = ParseStateYaml("nodes: [{name: hv1, vtep: 198.18.0.1}]", "n.yaml");
+  ASSERT_TRUE(bare.ok()) << bare.status();
+  EXPECT_EQ(bare->nodes[0].role, NodeRole::kHypervisor);
+}
+
 TEST(StateYamlTest, EmptyDocumentIsEmptyState) {
   for (const char* text : {"", "# nothing yet\n", "nodes: []\n"}) {
     absl::StatusOr<State> state = ParseStateYaml(text, "empty.yaml");
@@ -346,7 +407,33 @@ INSTANTIATE_TEST_SUITE_P(
                 "[web]}, rules: [{direction: ingress, action: allow, port: "
                 "[80]}]}]",
                 "policy \"p\": rule 0: field \"port\": unknown field"},
-        BadCase{"- just a list", "state: is not a mapping"}));
+        BadCase{"- just a list", "state: is not a mapping"},
+        // North-south.
+        BadCase{"nodes: [{name: e1, vtep: 198.18.0.1, role: router}]",
+                "node \"e1\": field \"role\": \"router\" is not hypervisor or edge"},
+        BadCase{"routes: [{tenant: blue, prefix: 10.0.0.0/8, blackhole: true, advertise: yes}]",
+                "route #0: field \"advertise\": \"yes\" is not true or false"},
+        BadCase{"uplinks: [{name: u, node: e1, tenant: blue, interface: eth1, transit: "
+                "192.0.2.0/30, address: 192.0.2.2, peer: 192.0.2.1, peer_as: 64500}]",
+                "uplink \"u\": field \"local_as\": is required"},
+        BadCase{"uplinks: [{name: u, node: e1, tenant: blue, interface: eth1, transit: "
+                "192.0.2.0/30, address: 192.0.2.2, peer: 192.0.2.1, peer_as: 4294967296, "
+                "local_as: 65001}]",
+                "uplink \"u\": field \"peer_as\": \"4294967296\" is not an integer in "
+                "0..4294967295"},
+        BadCase{"uplinks: [{name: u, node: e1, tenant: blue, interface: eth1, vlan: [100]}]",
+                "uplink \"u\": field \"vlan\": must be a single value"},
+        BadCase{"uplinks: [{name: u, node: e1, tenant: blue, interface: eth1, transit: "
+                "192.0.2.1/30}]",
+                "uplink \"u\": field \"transit\": 192.0.2.1/30 has host bits set"},
+        BadCase{"uplinks: [{name: u, node: e1, tenant: blue, interface: ''}]",
+                "uplink \"u\": field \"interface\": must not be empty"},
+        BadCase{"uplinks: [{name: u, node: e1, tenant: blue, interface: eth1, transit: "
+                "192.0.2.0/30, address: 192.0.2.2, peer: 192.0.2.1, peer_as: 64500, local_as: "
+                "65001, holdtime: 9}]",
+                "uplink \"u\": field \"holdtime\": unknown field; known fields: name, node, "
+                "tenant, interface, vlan, transit, address, peer, peer_as, local_as, hold_time, "
+                "keepalive"}));
 
 TEST(StateYamlTest, SyntaxErrorHasLine) {
   absl::StatusOr<State> state = ParseStateYaml("nodes:\n  - {name: hv1,\n", "bad.yaml");

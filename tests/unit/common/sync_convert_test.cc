@@ -19,6 +19,7 @@ nodes:
   - {name: hv1, vtep: 198.18.0.1}
   - {name: hv2, vtep: 198.18.0.2}
   - {name: lx1, vtep: 198.18.0.3, foreign: true}
+  - {name: edge1, vtep: 198.18.0.11, role: edge}
 tenants:
   - {name: blue, id: 1, default_action: deny}
   - {name: red, id: 2}
@@ -34,7 +35,10 @@ endpoints:
   - {name: lx-vm, segment: blue-web, ip: 10.0.1.30, mac: "02:00:00:01:01:30", node: lx1}
 routes:
   - {tenant: blue, prefix: 10.9.0.0/16, nodes: [hv2, lx1], segment: blue-web}
-  - {tenant: blue, prefix: 10.66.0.0/16, blackhole: true}
+  - {tenant: blue, prefix: 10.66.0.0/16, blackhole: true, advertise: true}
+uplinks:
+  - {name: blue-edge1, node: edge1, tenant: blue, interface: eth1, vlan: 100, transit: 192.0.2.0/30, address: 192.0.2.2, peer: 192.0.2.1, peer_as: 64500, local_as: 65001, hold_time: 9, keepalive: 3}
+  - {name: red-edge1, node: edge1, tenant: red, interface: eth2, transit: 192.0.2.8/29, address: 192.0.2.10, peer: 192.0.2.9, peer_as: 64501, local_as: 65002}
 policies:
   - name: web-in
     tenant: blue
@@ -77,6 +81,71 @@ TEST(SyncConvertTest, RoundTripKeepsEveryField) {
   EXPECT_FALSE(back->policies[0].rules[0].icmp_type.has_value());
   EXPECT_TRUE(back->nodes[2].foreign);
   EXPECT_TRUE(ValidateState(*back).ok());
+}
+
+TEST(SyncConvertTest, RoundTripKeepsNorthSouthFields) {
+  const v1::State proto = ToProto(Fleet());
+  EXPECT_EQ(proto.nodes(0).role(), v1::NODE_ROLE_HYPERVISOR);
+  EXPECT_EQ(proto.nodes(3).role(), v1::NODE_ROLE_EDGE);
+  EXPECT_TRUE(proto.routes(1).advertise());
+  ASSERT_EQ(proto.uplinks_size(), 2);
+  const v1::Uplink& u = proto.uplinks(0);
+  EXPECT_EQ(u.transit(), "192.0.2.0/30");
+  EXPECT_EQ(u.address(), "192.0.2.2");
+  EXPECT_EQ(u.peer(), "192.0.2.1");
+  EXPECT_TRUE(u.has_vlan());
+  EXPECT_TRUE(u.has_hold_time());
+  EXPECT_FALSE(proto.uplinks(1).has_vlan());
+  EXPECT_FALSE(proto.uplinks(1).has_keepalive());
+
+  absl::StatusOr<State> back = StateFromProto(proto);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(SameProto(ToProto(*back), proto));
+  EXPECT_EQ(back->nodes[3].role, NodeRole::kEdge);
+  EXPECT_TRUE(back->routes[1].advertise);
+  const Uplink& edge1 = back->uplinks[0];
+  EXPECT_EQ(edge1.name, "blue-edge1");
+  EXPECT_EQ(edge1.node, "edge1");
+  EXPECT_EQ(edge1.tenant, "blue");
+  EXPECT_EQ(edge1.interface, "eth1");
+  EXPECT_EQ(edge1.vlan, std::optional<uint32_t>(100));
+  EXPECT_EQ(edge1.peer_as, 64500u);
+  EXPECT_EQ(edge1.local_as, 65001u);
+  EXPECT_EQ(edge1.hold_time, std::optional<uint32_t>(9));
+  EXPECT_EQ(edge1.keepalive, std::optional<uint32_t>(3));
+  EXPECT_FALSE(back->uplinks[1].vlan.has_value());
+  EXPECT_FALSE(back->uplinks[1].hold_time.has_value());
+}
+
+TEST(SyncConvertTest, NorthSouthDefaultsAndErrors) {
+  v1::State proto = ToProto(Fleet());
+  proto.mutable_nodes(0)->set_role(v1::NODE_ROLE_UNSPECIFIED);  // as absent in YAML
+  absl::StatusOr<State> state = StateFromProto(proto);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(state->nodes[0].role, NodeRole::kHypervisor);
+
+  proto.mutable_nodes(3)->set_role(static_cast<v1::NodeRole>(7));
+  EXPECT_THAT(StateFromProto(proto).status().message(),
+              HasSubstr("node \"edge1\": field \"role\": 7 is not hypervisor or edge"));
+  proto = ToProto(Fleet());
+  proto.mutable_uplinks(1)->clear_interface();
+  EXPECT_THAT(StateFromProto(proto).status().message(),
+              HasSubstr("uplink \"red-edge1\": field \"interface\": is required"));
+  proto = ToProto(Fleet());
+  proto.mutable_uplinks(1)->set_peer("192.0.2.300");
+  EXPECT_THAT(StateFromProto(proto).status().message(),
+              HasSubstr("uplink \"red-edge1\": field \"peer\": \"192.0.2.300\" is not an IPv4"));
+}
+
+// The rules are ValidateState's, whichever way the state came.
+TEST(SyncConvertTest, UplinkRulesApplyToTheWire) {
+  v1::State proto = ToProto(Fleet());
+  proto.mutable_uplinks(0)->set_peer("192.0.2.9");
+  absl::StatusOr<State> state = StateFromProto(proto);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_THAT(ValidateForNode(*state, "edge1").message(),
+              HasSubstr("uplink \"blue-edge1\": field \"peer\": 192.0.2.9 is outside the "
+                        "transit 192.0.2.0/30"));
 }
 
 TEST(SyncConvertTest, DefaultsMatchTheYaml) {

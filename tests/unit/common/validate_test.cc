@@ -18,12 +18,15 @@ using ::testing::HasSubstr;
 
 // Valid, and close to every rule's edge: overlapping subnets, a shared IP
 // and MAC, and a shared interface name, each across a boundary that allows
-// them (tenant, segment, node).
+// them (tenant, segment, node); one transit on two edges, two VLANs of one
+// link.
 constexpr char kBase[] = R"yaml(
 nodes:
   - {name: hv1, vtep: 198.18.0.1}
   - {name: hv2, vtep: 198.18.0.2}
   - {name: lx1, vtep: 198.18.0.3, foreign: true}
+  - {name: edge1, vtep: 198.18.0.11, role: edge}
+  - {name: edge2, vtep: 198.18.0.12, role: edge}
 tenants:
   - {name: blue, id: 1}
   - {name: red, id: 2, default_action: deny}
@@ -57,9 +60,13 @@ policies:
       - {direction: egress, protocol: udp, ports: ["53"], action: deny}
 routes:
   - {tenant: blue, prefix: 10.9.0.0/16, nodes: [hv2, lx1], segment: blue-web}
-  - {tenant: blue, prefix: 10.66.0.0/16, blackhole: true}
+  - {tenant: blue, prefix: 10.66.0.0/16, blackhole: true, advertise: true}
   - {tenant: red, prefix: 10.9.0.0/16, nodes: [hv1], segment: red-web}
   - {tenant: blue, prefix: 0.0.0.0/0, nodes: [hv1], segment: blue-db}
+uplinks:
+  - {name: blue-e1, node: edge1, tenant: blue, interface: eth1, vlan: 100, transit: 192.0.2.0/30, address: 192.0.2.2, peer: 192.0.2.1, peer_as: 64500, local_as: 65001}
+  - {name: red-e1, node: edge1, tenant: red, interface: eth1, vlan: 200, transit: 192.0.2.8/29, address: 192.0.2.10, peer: 192.0.2.9, peer_as: 64500, local_as: 65002, hold_time: 9, keepalive: 3}
+  - {name: blue-e2, node: edge2, tenant: blue, interface: eth2, transit: 192.0.2.0/30, address: 192.0.2.2, peer: 192.0.2.1, peer_as: 64500, local_as: 65001}
 )yaml";
 
 State Base() {
@@ -71,6 +78,25 @@ State Base() {
 uint32_t Ip(const char* text) { return *ParseIpv4(text); }
 Ipv4Prefix Prefix(uint32_t addr, uint8_t length) { return {addr, length}; }
 MacAddress Mac(const char* text) { return *ParseMac(text); }
+
+// Adds `count` edges x0, x1, ... each with an uplink of tenant blue.
+void AddBlueEdges(State& s, int count) {
+  for (int i = 0; i < count; ++i) {
+    const std::string edge = absl::StrCat("x", i);
+    s.nodes.push_back({edge, Ip("198.19.1.1") + i, false, NodeRole::kEdge});
+    s.uplinks.push_back({"blue-" + edge, edge, "blue", "eth1", std::nullopt,
+                         Prefix(Ip("192.0.2.0"), 30), Ip("192.0.2.2"), Ip("192.0.2.1"), 64500,
+                         65001});
+  }
+}
+
+// Puts `uplink` on the transit addr/length, its peer and address the last
+// two usable addresses in it.
+void SetTransit(Uplink& uplink, const char* addr, uint8_t length) {
+  uplink.transit = Prefix(Ip(addr), length);
+  uplink.peer = uplink.transit.Broadcast() - 2;
+  uplink.address = uplink.transit.Broadcast() - 1;
+}
 
 TEST(ValidateTest, BaseIsValid) {
   absl::Status status = ValidateState(Base());
@@ -134,6 +160,32 @@ TEST(ValidateTest, EdgesThatAreAllowed) {
         s.nodes.push_back({std::string(253, 'n'), Ip("198.18.0.9")});
       },
       [](State& s) { s.endpoints[0].interface = "vm-0123456789.@"; },  // 15, printable
+      // North-south.
+      [](State& s) { AddBlueEdges(s, WEFT_ECMP_MAX - 2); },  // blue on 8 edges
+      [](State& s) { s.endpoints[1].node = "edge1"; },       // an edge may host endpoints
+      [](State& s) {  // red's transit inside blue's segment: the tables are apart
+        SetTransit(s.uplinks[1], "10.0.2.8", 29);
+      },
+      [](State& s) {  // a tenant without uplinks may mark routes: nothing is announced
+        s.uplinks.erase(s.uplinks.begin() + 1);
+        s.routes[2].advertise = true;
+      },
+      [](State& s) { s.nodes[1].role = NodeRole::kEdge; },  // an edge without uplinks
+      [](State& s) { s.uplinks[0].vlan = 1; },
+      [](State& s) { s.uplinks[0].vlan = 4094; },
+      [](State& s) { s.uplinks[2].interface = "eth1"; },  // eth1 is edge1's, not edge2's
+      [](State& s) {
+        s.uplinks[0].peer_as = 1;
+        s.uplinks[0].local_as = 4294967294;
+      },
+      [](State& s) { s.uplinks[0].hold_time = 0; },  // no keepalives
+      [](State& s) {
+        s.uplinks[0].hold_time = 3;
+        s.uplinks[0].keepalive = 1;
+      },
+      [](State& s) { s.uplinks[0].hold_time = 65535; },
+      [](State& s) { s.uplinks[0].keepalive = 30; },  // a third of the default 90
+      [](State& s) { s.uplinks[0].name = std::string(63, 'u'); },
   };
   for (const auto& mutate : allowed) {
     State state = Base();
@@ -371,6 +423,143 @@ INSTANTIATE_TEST_SUITE_P(
              "endpoint \"red-web-1\"", "interface",
              "\"vblue1\" on node \"hv1\" is already endpoint "
              "\"blue-web-1\"'s"}));
+
+INSTANTIATE_TEST_SUITE_P(
+    NodeRoles, ValidateRuleTest,
+    testing::Values(Case{"role known", [](State& s) { s.nodes[1].role = static_cast<NodeRole>(5); },
+                         "node \"hv2\"", "role", "is not hypervisor or edge"},
+                    Case{"a foreign node is no edge",
+                         [](State& s) { s.nodes[2].role = NodeRole::kEdge; }, "node \"lx1\"",
+                         "role", "a foreign node runs no Weft agent, so it cannot be an edge"}));
+
+INSTANTIATE_TEST_SUITE_P(
+    Uplinks, ValidateRuleTest,
+    testing::Values(
+        Case{"name empty", [](State& s) { s.uplinks[1].name = ""; }, "uplink #1", "name",
+             "is empty"},
+        Case{"name unique", [](State& s) { s.uplinks[1].name = "blue-e1"; }, "uplink \"blue-e1\"",
+             "name", "another uplink has this name"},
+        Case{"name characters", [](State& s) { s.uplinks[1].name = "red e1"; }, "uplink \"red e1\"",
+             "name", "\"red e1\" has the character \" \""},
+        Case{"name length", [](State& s) { s.uplinks[1].name = std::string(64, 'u'); },
+             absl::StrCat("uplink \"", std::string(64, 'u'), "\""), "name",
+             "is 64 characters long, over 63"},
+        Case{"edge exists", [](State& s) { s.uplinks[0].node = "edge9"; }, "uplink \"blue-e1\"",
+             "node", "no node \"edge9\""},
+        Case{"node is an edge", [](State& s) { s.uplinks[0].node = "hv1"; }, "uplink \"blue-e1\"",
+             "node", "node \"hv1\" is not an edge: only a node with role: edge carries uplinks"},
+        Case{"tenant exists", [](State& s) { s.uplinks[0].tenant = "green"; }, "uplink \"blue-e1\"",
+             "tenant", "no tenant \"green\""},
+        Case{"one uplink per tenant on an edge",
+             [](State& s) {
+               s.uplinks[2].node = "edge1";
+               s.uplinks[2].interface = "eth2";
+             },
+             "uplink \"blue-e2\"", "tenant",
+             "edge \"edge1\" already has uplink \"blue-e1\" for tenant \"blue\": one uplink per "
+             "tenant on an edge"},
+        Case{"a tenant on at most WEFT_ECMP_MAX edges",
+             [](State& s) { AddBlueEdges(s, WEFT_ECMP_MAX - 1); }, "uplink \"blue-x6\"", "tenant",
+             "tenant \"blue\" has uplinks on more than 8 edges, the datapath's ECMP limit"},
+        Case{"interface required", [](State& s) { s.uplinks[0].interface = ""; },
+             "uplink \"blue-e1\"", "interface", "is required"},
+        Case{"interface name characters", [](State& s) { s.uplinks[0].interface = "eth1/100"; },
+             "uplink \"blue-e1\"", "interface", "\"eth1/100\" has the character \"/\""},
+        Case{"interface name length", [](State& s) { s.uplinks[0].interface = "0123456789abcdef"; },
+             "uplink \"blue-e1\"", "interface",
+             "\"0123456789abcdef\" is longer than 15 characters"},
+        Case{"vlan not 0", [](State& s) { s.uplinks[0].vlan = 0; }, "uplink \"blue-e1\"", "vlan",
+             "VLAN 0 is outside 1..4094"},
+        Case{"vlan at most 4094", [](State& s) { s.uplinks[0].vlan = 4095; }, "uplink \"blue-e1\"",
+             "vlan", "VLAN 4095 is outside 1..4094"},
+        Case{"a VLAN of a link once", [](State& s) { s.uplinks[1].vlan = 100; },
+             "uplink \"red-e1\"", "vlan",
+             "VLAN 100 of \"eth1\" on edge \"edge1\" is already uplink \"blue-e1\"'s"},
+        Case{"no untagged uplink beside tagged ones", [](State& s) { s.uplinks[1].vlan.reset(); },
+             "uplink \"red-e1\"", "interface",
+             "\"eth1\" on edge \"edge1\" is already uplink \"blue-e1\"'s: a link carries one "
+             "untagged uplink, or tagged ones only"},
+        Case{"no tagged uplink beside an untagged one",
+             [](State& s) {
+               s.uplinks.push_back(s.uplinks[1]);
+               s.uplinks.back().name = "red-e2";
+               s.uplinks.back().node = "edge2";
+               s.uplinks.back().interface = "eth2";
+             },
+             "uplink \"red-e2\"", "interface",
+             "\"eth2\" on edge \"edge2\" is already uplink \"blue-e2\"'s"},
+        Case{"transit host bits",
+             [](State& s) { s.uplinks[0].transit = Prefix(Ip("192.0.2.1"), 30); },
+             "uplink \"blue-e1\"", "transit",
+             "192.0.2.1/30 has host bits set (the network is 192.0.2.0/30)"},
+        Case{"transit at least /29", [](State& s) { SetTransit(s.uplinks[0], "192.0.2.16", 28); },
+             "uplink \"blue-e1\"", "transit",
+             "length /28 is outside /29../30: a transit is point-to-point"},
+        Case{"transit at most /30", [](State& s) { SetTransit(s.uplinks[0], "192.0.2.0", 31); },
+             "uplink \"blue-e1\"", "transit", "length /31 is outside /29../30"},
+        Case{"address inside the transit", [](State& s) { s.uplinks[0].address = Ip("192.0.2.6"); },
+             "uplink \"blue-e1\"", "address", "192.0.2.6 is outside the transit 192.0.2.0/30"},
+        Case{"address not broadcast", [](State& s) { s.uplinks[0].address = Ip("192.0.2.3"); },
+             "uplink \"blue-e1\"", "address",
+             "192.0.2.3 is the transit's network or broadcast address"},
+        Case{"peer inside the transit", [](State& s) { s.uplinks[0].peer = Ip("192.0.2.9"); },
+             "uplink \"blue-e1\"", "peer", "192.0.2.9 is outside the transit 192.0.2.0/30"},
+        Case{"peer not network", [](State& s) { s.uplinks[0].peer = Ip("192.0.2.0"); },
+             "uplink \"blue-e1\"", "peer",
+             "192.0.2.0 is the transit's network or broadcast address"},
+        Case{"peer not the address", [](State& s) { s.uplinks[0].peer = Ip("192.0.2.2"); },
+             "uplink \"blue-e1\"", "peer", "192.0.2.2 is the edge's own address"},
+        // The same transit on two edges is allowed (kBase); on one edge the
+        // later uplink is blamed.
+        Case{"transits of one edge apart",
+             [](State& s) { SetTransit(s.uplinks[1], "192.0.2.0", 29); }, "uplink \"red-e1\"",
+             "transit",
+             "192.0.2.0/29 overlaps uplink \"blue-e1\"'s 192.0.2.0/30 on edge \"edge1\": this "
+             "kernel has no VRF devices, so the transits of one edge share its routing table and "
+             "must not overlap"},
+        Case{"transit apart from the tenant's segments",
+             [](State& s) { SetTransit(s.uplinks[0], "10.0.2.248", 29); }, "uplink \"blue-e1\"",
+             "transit",
+             "10.0.2.248/29 overlaps segment \"blue-db\"'s subnet 10.0.2.0/24 in tenant \"blue\""},
+        Case{"transit holds no VTEP", [](State& s) { SetTransit(s.uplinks[0], "198.18.0.0", 29); },
+             "uplink \"blue-e1\"", "transit",
+             "198.18.0.0/29 holds node \"hv1\"'s VTEP 198.18.0.1: the edge would send that node's "
+             "overlay traffic out of the uplink"},
+        Case{"peer_as not 0", [](State& s) { s.uplinks[0].peer_as = 0; }, "uplink \"blue-e1\"",
+             "peer_as", "AS 0 is outside 1..4294967294"},
+        Case{"local_as not 4294967295", [](State& s) { s.uplinks[0].local_as = 4294967295; },
+             "uplink \"blue-e1\"", "local_as", "AS 4294967295 is outside 1..4294967294"},
+        Case{"peer_as not AS_TRANS", [](State& s) { s.uplinks[0].peer_as = 23456; },
+             "uplink \"blue-e1\"", "peer_as", "AS 23456 is AS_TRANS (RFC 6793)"},
+        Case{"local_as not 65535", [](State& s) { s.uplinks[0].local_as = 65535; },
+             "uplink \"blue-e1\"", "local_as", "AS 65535 is reserved (RFC 7300)"},
+        Case{"eBGP", [](State& s) { s.uplinks[0].local_as = 64500; }, "uplink \"blue-e1\"",
+             "local_as", "AS 64500 is the peer's too: an uplink speaks eBGP to its upstream"},
+        Case{"hold_time at least 3", [](State& s) { s.uplinks[0].hold_time = 2; },
+             "uplink \"blue-e1\"", "hold_time",
+             "hold time 2 is neither 0 (no keepalives) nor in 3..65535 seconds"},
+        Case{"hold_time 16 bits", [](State& s) { s.uplinks[0].hold_time = 65536; },
+             "uplink \"blue-e1\"", "hold_time", "hold time 65536 is neither 0"},
+        Case{"no keepalive without a hold time", [](State& s) { s.uplinks[1].hold_time = 0; },
+             "uplink \"red-e1\"", "keepalive",
+             "a hold time of 0 sends no keepalives: leave keepalive out"},
+        Case{"keepalive not 0", [](State& s) { s.uplinks[1].keepalive = 0; }, "uplink \"red-e1\"",
+             "keepalive",
+             "keepalive 0 is outside 1..3 seconds (at most a third of the hold time 9)"},
+        Case{"keepalive a third of the hold time", [](State& s) { s.uplinks[1].keepalive = 4; },
+             "uplink \"red-e1\"", "keepalive", "keepalive 4 is outside 1..3 seconds"},
+        Case{"keepalive a third of the default hold time",
+             [](State& s) { s.uplinks[0].keepalive = 31; }, "uplink \"blue-e1\"", "keepalive",
+             "keepalive 31 is outside 1..30 seconds (at most a third of the hold time 90)"},
+        // Uplinks are reserved for the agent on their edge.
+        Case{"no endpoint on an uplink's link",
+             [](State& s) {
+               s.endpoints[1].node = "edge1";
+               s.endpoints[1].interface = "eth1";
+             },
+             "endpoint \"blue-web-2\"", "interface",
+             "\"eth1\" on node \"edge1\" is uplink \"blue-e1\"'s link: an endpoint may not take "
+             "an interface the agent relies on"}));
 
 INSTANTIATE_TEST_SUITE_P(
     Routes, ValidateRuleTest,
