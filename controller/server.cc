@@ -23,6 +23,7 @@
 #include "common/base/signals.h"
 #include "common/base/status.h"
 #include "common/model/state_yaml.h"
+#include "common/serving/file_limit.h"
 #include "common/serving/flags.h"
 #include "common/serving/health.h"
 #include "common/serving/metrics_endpoint.h"
@@ -231,6 +232,10 @@ int RunController(int argc, char** argv) {
       "weft-controller --state FILE --listen ADDR [--admin_listen ADDR] "
       "(--tls_cert F --tls_key F --tls_ca F | --insecure)");
   absl::ParseCommandLine(argc, argv);
+  // One descriptor per agent's stream and per probe or scrape connection.
+  if (absl::StatusOr<long> limit = RaiseOpenFileLimit(); !limit.ok()) {
+    WEFT_LOG_WARN("%s (continuing)", limit.status().message());
+  }
   const std::string path = absl::GetFlag(FLAGS_state);
   const std::string listen = absl::GetFlag(FLAGS_listen);
   if (path.empty() || listen.empty()) {
