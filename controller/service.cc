@@ -97,8 +97,8 @@ absl::StatusOr<std::string> CheckCaller(PeerTrust trust, const grpc::ServerConte
 }  // namespace
 
 absl::StatusOr<std::string> AuthorizedCaller(PeerTrust trust,
-                                             const grpc::ServerContextBase& context,
-                                             PeerRole role, absl::string_view node) {
+                                             const grpc::ServerContextBase& context, PeerRole role,
+                                             absl::string_view node) {
   if (trust == PeerTrust::kAnyone) return absl::StrCat(context.peer(), " (plaintext)");
   ASSIGN_OR_RETURN(const Identity identity, PeerIdentity(*context.auth_context()));
   const std::string who = Describe(identity);

@@ -23,8 +23,8 @@ enum class PeerTrust { kCertificate, kAnyone };
 // PermissionDenied/Unauthenticated when it may not act as `role` (and, for a
 // node, as node `node`).
 absl::StatusOr<std::string> AuthorizedCaller(PeerTrust trust,
-                                             const grpc::ServerContextBase& context,
-                                             PeerRole role, absl::string_view node = "");
+                                             const grpc::ServerContextBase& context, PeerRole role,
+                                             absl::string_view node = "");
 
 class SyncService final : public v1::Sync::Service {
  public:
@@ -46,8 +46,7 @@ class SyncService final : public v1::Sync::Service {
 // entries are counted against StateLimits before it is parsed: gRPC would
 // parse it whole first, up to kMaxAdminMessageBytes, and 64 MiB of empty
 // entries parse into ~3.8 GiB.
-class AdminService final
-    : public v1::Admin::WithRawCallbackMethod_ApplyState<v1::Admin::Service> {
+class AdminService final : public v1::Admin::WithRawCallbackMethod_ApplyState<v1::Admin::Service> {
  public:
   // Every method requires an operator (spiffe://weft/admin/...) under kCertificate.
   AdminService(Controller* controller, PeerTrust trust) : controller_(controller), trust_(trust) {}

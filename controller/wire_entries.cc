@@ -12,8 +12,8 @@ namespace {
 
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
-using google::protobuf::io::CodedInputStream;
 using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedInputStream;
 
 // Deeper than any message of ours; a bound on the walk's recursion.
 constexpr int kMaxDepth = 32;
@@ -21,8 +21,8 @@ constexpr int kMaxDepth = 32;
 // The elements of a packed repeated scalar of `length` bytes.
 bool CountPacked(const FieldDescriptor* field, CodedInputStream& in, uint32_t length,
                  size_t& entries) {
-  switch (WireFormatLite::WireTypeForFieldType(
-      static_cast<WireFormatLite::FieldType>(field->type()))) {
+  switch (
+      WireFormatLite::WireTypeForFieldType(static_cast<WireFormatLite::FieldType>(field->type()))) {
     case WireFormatLite::WIRETYPE_FIXED32:
       entries += length / 4;
       return in.Skip(int(length));

@@ -59,9 +59,8 @@ int BoundPort(int fd) {
   sockaddr_storage storage{};
   socklen_t length = sizeof(storage);
   getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length);
-  return storage.ss_family == AF_INET6
-             ? ntohs(reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port)
-             : ntohs(reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
+  return storage.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port)
+                                       : ntohs(reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
 }
 
 // Bytes read from one side, not yet written to the other.
@@ -86,8 +85,8 @@ bool Fill(int from, Pending& pending, bool* got) {
 
 // Writes what `pending` holds: false on an error.
 bool Drain(int to, Pending& pending, bool* wrote = nullptr) {
-  const ssize_t n = send(to, pending.data.data() + pending.begin, pending.end - pending.begin,
-                         MSG_NOSIGNAL);
+  const ssize_t n =
+      send(to, pending.data.data() + pending.begin, pending.end - pending.begin, MSG_NOSIGNAL);
   if (n < 0) return errno == EAGAIN || errno == EINTR;
   pending.begin += size_t(n);
   if (wrote != nullptr) *wrote = n > 0;
@@ -106,8 +105,8 @@ absl::StatusOr<std::unique_ptr<BoundedAcceptor>> BoundedAcceptor::Start(
     close(*listen_fd);
     return Errno("eventfd");
   }
-  std::unique_ptr<BoundedAcceptor> acceptor(new BoundedAcceptor(
-      *listen_fd, stop_fd, BoundPort(*listen_fd), options, std::move(serve)));
+  std::unique_ptr<BoundedAcceptor> acceptor(
+      new BoundedAcceptor(*listen_fd, stop_fd, BoundPort(*listen_fd), options, std::move(serve)));
   acceptor->accept_thread_ = std::thread([a = acceptor.get()] { a->AcceptLoop(); });
   return acceptor;
 }

@@ -48,8 +48,7 @@ class BoundedAcceptor {
   int port() const { return port_; }
 
  private:
-  BoundedAcceptor(int listen_fd, int stop_fd, int port, BoundedAcceptorOptions options,
-                  Serve serve)
+  BoundedAcceptor(int listen_fd, int stop_fd, int port, BoundedAcceptorOptions options, Serve serve)
       : listen_fd_(listen_fd),
         stop_fd_(stop_fd),
         port_(port),

@@ -83,7 +83,7 @@ void HealthService::Shutdown() {
 }
 
 absl::StatusOr<std::unique_ptr<HealthServer>> HealthServer::Start(const std::string& address,
-                                                                 BoundedAcceptorOptions options) {
+                                                                  BoundedAcceptorOptions options) {
   std::unique_ptr<HealthServer> hs(new HealthServer());
   grpc::ServerBuilder builder;
   // Not gRPC's default health service (SERVING from the start): ours.
@@ -100,9 +100,8 @@ absl::StatusOr<std::unique_ptr<HealthServer>> HealthServer::Start(const std::str
     return absl::UnavailableError(absl::StrCat("health: cannot start on ", address));
   }
   grpc::Server* server = hs->server_.get();
-  absl::StatusOr<std::unique_ptr<BoundedAcceptor>> acceptor =
-      BoundedAcceptor::Start(address, options,
-                             [server](int fd) { grpc::AddInsecureChannelFromFd(server, fd); });
+  absl::StatusOr<std::unique_ptr<BoundedAcceptor>> acceptor = BoundedAcceptor::Start(
+      address, options, [server](int fd) { grpc::AddInsecureChannelFromFd(server, fd); });
   RETURN_IF_ERROR(WithContext(acceptor.status(), "health"));
   hs->acceptor_ = *std::move(acceptor);
   return hs;

@@ -54,8 +54,8 @@ class HealthServer {
   // otherwise) serving only grpc.health.v1, to at most
   // options.max_connections clients at a time; one that sends nothing for
   // options.idle_timeout is closed (a Watch answers the server's pings).
-  static absl::StatusOr<std::unique_ptr<HealthServer>> Start(
-      const std::string& address, BoundedAcceptorOptions options = {});
+  static absl::StatusOr<std::unique_ptr<HealthServer>> Start(const std::string& address,
+                                                             BoundedAcceptorOptions options = {});
   ~HealthServer();
 
   void SetServing(bool serving) { service_.SetServing(serving); }

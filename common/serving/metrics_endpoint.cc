@@ -51,8 +51,9 @@ absl::StatusOr<std::string> ListeningPort(const std::string& address) {
 // thread (civetweb stops accepting while they do) and 16 more for accept in
 // the kernel. The server so holds at most ~8 descriptors whatever the load.
 std::vector<std::string> CivetwebOptions(const std::string& listening_port) {
-  return {"listening_ports", listening_port, "num_threads",   "2",  "request_timeout_ms", "2000",
-          "connection_queue", "4",           "listen_backlog", "16", "enable_keep_alive",  "no"};
+  return {"listening_ports",    listening_port, "num_threads",       "2",
+          "request_timeout_ms", "2000",         "connection_queue",  "4",
+          "listen_backlog",     "16",           "enable_keep_alive", "no"};
 }
 
 }  // namespace
@@ -67,8 +68,7 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(const st
   absl::Cleanup stop_capturing = [] { start_errors = nullptr; };
   std::unique_ptr<prometheus::Exposer> exposer;
   try {
-    exposer = std::make_unique<prometheus::Exposer>(
-        CivetwebOptions(port), &callbacks);
+    exposer = std::make_unique<prometheus::Exposer>(CivetwebOptions(port), &callbacks);
   } catch (const std::exception& e) {
     return absl::UnavailableError(
         absl::StrCat("metrics: listening on ", address, ": ", errors.empty() ? e.what() : errors));

@@ -44,8 +44,8 @@ std::string Check(int port) {
 }
 
 TEST(BoundedAcceptorTest, ClosesConnectionsOverTheBoundAndAnswersOnceSlotsFree) {
-  absl::StatusOr<std::unique_ptr<HealthServer>> server = HealthServer::Start(
-      "127.0.0.1:0", {.max_connections = 3, .idle_timeout = absl::Seconds(60)});
+  absl::StatusOr<std::unique_ptr<HealthServer>> server =
+      HealthServer::Start("127.0.0.1:0", {.max_connections = 3, .idle_timeout = absl::Seconds(60)});
   ASSERT_TRUE(server.ok()) << server.status();
   const int port = (*server)->port();
   std::vector<int> held;

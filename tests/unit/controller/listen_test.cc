@@ -1,8 +1,6 @@
 // The controller's Sync and Admin listeners as weft-controller builds them
 // (ListenSync, ListenAdmin): what a peer can make the controller parse is
 // bounded before any service code runs.
-#include "controller/server.h"
-
 #include <unistd.h>
 
 #include <chrono>
@@ -11,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/model/state_yaml.h"
+#include "controller/server.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -136,8 +135,8 @@ TEST_F(ListenTest, AnApplyStateOfEmptyEntriesIsRefusedBeforeItIsParsed) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
   EXPECT_THAT(status.error_message(), HasSubstr("more than 1048576 list entries"));
   // The request's copies (the client's and the server's buffers), not a parse.
-  EXPECT_LT(peak_kib - before_kib, 512 << 10) << "KiB before " << before_kib << ", peak "
-                                             << peak_kib;
+  EXPECT_LT(peak_kib - before_kib, 512 << 10)
+      << "KiB before " << before_kib << ", peak " << peak_kib;
   EXPECT_EQ(controller_.version(), 1u);
   EXPECT_EQ(controller_.rejected_edits(), 1u);
   listener->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));

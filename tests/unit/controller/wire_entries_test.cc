@@ -57,9 +57,9 @@ TEST(WireEntriesTest, StopsPastTheLimit) {
 
 TEST(WireEntriesTest, RefusesBytesThatAreNoMessage) {
   const std::string whole = AStateWithNestedLists().SerializeAsString();
-  EXPECT_FALSE(Count(whole.substr(0, whole.size() - 3)).ok());  // cut short
+  EXPECT_FALSE(Count(whole.substr(0, whole.size() - 3)).ok());           // cut short
   EXPECT_FALSE(Count(std::string("\x0a\xff\xff\xff\xff\x0f", 6)).ok());  // length past the end
-  EXPECT_TRUE(Count("").ok());  // the empty message
+  EXPECT_TRUE(Count("").ok());                                           // the empty message
 }
 
 }  // namespace
