@@ -67,6 +67,8 @@ bool Walk(const Descriptor* type, CodedInputStream& in, int depth, size_t stop_a
       const CodedInputStream::Limit limit = in.PushLimit(int(length));
       if (!Walk(field->message_type(), in, depth + 1, stop_above, entries)) return false;
       if (entries > stop_above) return true;
+      // The bytes ran out before the length said: cut short.
+      if (in.BytesUntilLimit() != 0) return false;
       in.PopLimit(limit);
     } else if (field->is_repeated() && field->cpp_type() != FieldDescriptor::CPPTYPE_STRING) {
       if (!CountPacked(field, in, length, entries)) return false;
