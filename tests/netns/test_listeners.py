@@ -166,6 +166,8 @@ class ListenerFloodTest(LabTestCase):
             for _ in range(20):
                 peak = max(peak, _descriptors(self.pid))
                 time.sleep(0.1)
+            print(f"\n  agent descriptors: {before} before the flood, at most {peak} during it",
+                  flush=True)
             self.assertLess(peak - before, MAX_EXTRA_DESCRIPTORS,
                             f"{before} descriptors before the flood, {peak} during it")
             status = self.weftctl_status()
