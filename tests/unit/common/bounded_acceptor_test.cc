@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -29,12 +31,18 @@ int Connect(int port) {
   return fd;
 }
 
-// Whether the server ended the connection within `timeout_ms`.
+// Whether the server ended the connection within `timeout_ms`; what it
+// sent before (gRPC's settings) is read and dropped.
 bool ClosedByServer(int fd, int timeout_ms) {
-  pollfd p = {.fd = fd, .events = POLLIN, .revents = 0};
-  if (poll(&p, 1, timeout_ms) != 1) return false;
-  char byte;
-  return recv(fd, &byte, 1, 0) <= 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p = {.fd = fd, .events = POLLIN, .revents = 0};
+    if (poll(&p, 1, std::max<int>(0, int(left.count()))) != 1) return false;
+    char bytes[4096];
+    if (recv(fd, bytes, sizeof(bytes), 0) <= 0) return true;
+  }
 }
 
 std::string Check(int port) {
