@@ -8,6 +8,7 @@
 #include "agent/options.h"
 #include "agent/run.h"
 #include "common/base/signals.h"
+#include "common/serving/file_limit.h"
 
 int main(int argc, char** argv) {
   // Before the credentials of the options start gRPC's threads.
@@ -26,6 +27,11 @@ int main(int argc, char** argv) {
       "weft-agent (--state FILE | --controller ADDR (--tls_cert F --tls_key F --tls_ca F | "
       "--insecure)) --node NAME --underlay IFACE [--underlay_hook tc|xdp]");
   absl::ParseCommandLine(argc, argv);
+  // Every VM interface, map and connection costs a descriptor; 1,024 is
+  // too few to leave to chance.
+  if (absl::StatusOr<long> limit = weft::RaiseOpenFileLimit(); !limit.ok()) {
+    std::fprintf(stderr, "weft-agent: %s (continuing)\n", limit.status().ToString().c_str());
+  }
 
   absl::StatusOr<weft::AgentProcessOptions> options = weft::AgentProcessOptionsFromFlags();
   const absl::Status status = options.ok() ? weft::RunAgent(*options, signals) : options.status();

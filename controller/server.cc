@@ -23,6 +23,7 @@
 #include "common/base/signals.h"
 #include "common/base/status.h"
 #include "common/model/state_yaml.h"
+#include "common/serving/file_limit.h"
 #include "common/serving/flags.h"
 #include "common/serving/health.h"
 #include "common/serving/metrics_endpoint.h"
@@ -90,32 +91,25 @@ absl::Status CheckPlaintextAddresses(const std::vector<std::string>& addresses) 
   return absl::OkStatus();
 }
 
-// ApplyState carries a whole fleet's state (13 MiB at 100,000 endpoints),
-// beyond gRPC's default 4 MiB, up to the limit of a state and a little for
-// the request around it; agents' messages are small. gRPC parses a message
-// whole before the service sees it, into up to 60 times its size when it is
-// empty entries (docs/CONTROL_PLANE.md "Limits"): this bounds that.
-constexpr int kMaxAdminMessageBytes = StateLimits().bytes + (64 << 10);
-
 // Listens on `address` with `service`, or an error naming the address.
-absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(
-    const std::string& address, const std::shared_ptr<grpc::ServerCredentials>& creds,
-    grpc::Service* service, int max_receive_bytes = -1) {
+absl::StatusOr<GrpcListener> Listen(const std::string& address,
+                                    const std::shared_ptr<grpc::ServerCredentials>& creds,
+                                    grpc::Service* service, int max_receive_bytes) {
   grpc::ServerBuilder builder;
-  if (max_receive_bytes > 0) builder.SetMaxReceiveMessageSize(max_receive_bytes);
-  int port = 0;
-  builder.AddListeningPort(address, creds, &port);
+  builder.SetMaxReceiveMessageSize(max_receive_bytes);
+  GrpcListener listener;
+  builder.AddListeningPort(address, creds, &listener.port);
   builder.RegisterService(service);
   // Agents ping to notice a dead controller, on an idle stream too: allow
   // it (pings more often than this would close the connection).
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              kSyncMinPingIntervalMs);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
+  listener.server = builder.BuildAndStart();
+  if (listener.server == nullptr || listener.port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
   }
-  return server;
+  return listener;
 }
 
 // Re-reads the state file whenever it may have changed (a wake-up of
@@ -169,11 +163,11 @@ absl::Status Serve(const sigset_t& signals, const std::string& path, const std::
 
   grpc::EnableDefaultHealthCheckService(true);
   SyncService sync(&controller, trust);
-  ASSIGN_OR_RETURN(const std::unique_ptr<grpc::Server> sync_server, Listen(listen, creds, &sync));
+  ASSIGN_OR_RETURN(const GrpcListener sync_server, ListenSync(listen, creds, &sync));
   AdminService admin(&controller, trust);
-  std::unique_ptr<grpc::Server> admin_server;
+  GrpcListener admin_server;
   if (!admin_listen.empty()) {
-    ASSIGN_OR_RETURN(admin_server, Listen(admin_listen, creds, &admin, kMaxAdminMessageBytes));
+    ASSIGN_OR_RETURN(admin_server, ListenAdmin(admin_listen, creds, &admin));
   }
   std::unique_ptr<MetricsEndpoint> metrics;
   if (const std::string& a = serving.metrics_listen; !a.empty()) {
@@ -191,12 +185,24 @@ absl::Status Serve(const sigset_t& signals, const std::string& path, const std::
   if (health) health->Shutdown();
   if (metrics) metrics->Stop();
   const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
-  sync_server->Shutdown(deadline);
-  if (admin_server) admin_server->Shutdown(deadline);
+  sync_server.server->Shutdown(deadline);
+  if (admin_server.server) admin_server.server->Shutdown(deadline);
   return absl::OkStatus();
 }
 
 }  // namespace
+
+absl::StatusOr<GrpcListener> ListenSync(const std::string& address,
+                                        const std::shared_ptr<grpc::ServerCredentials>& creds,
+                                        SyncService* sync) {
+  return Listen(address, creds, sync, kMaxAgentMessageBytes);
+}
+
+absl::StatusOr<GrpcListener> ListenAdmin(const std::string& address,
+                                         const std::shared_ptr<grpc::ServerCredentials>& creds,
+                                         AdminService* admin) {
+  return Listen(address, creds, admin, kMaxAdminMessageBytes);
+}
 
 absl::Status StateFileWatcher::LoadInitial() {
   stamp_ = Stamp(path_);
@@ -231,6 +237,10 @@ int RunController(int argc, char** argv) {
       "weft-controller --state FILE --listen ADDR [--admin_listen ADDR] "
       "(--tls_cert F --tls_key F --tls_ca F | --insecure)");
   absl::ParseCommandLine(argc, argv);
+  // One descriptor per agent's stream and per probe or scrape connection.
+  if (absl::StatusOr<long> limit = RaiseOpenFileLimit(); !limit.ok()) {
+    WEFT_LOG_WARN("%s (continuing)", limit.status().message());
+  }
   const std::string path = absl::GetFlag(FLAGS_state);
   const std::string listen = absl::GetFlag(FLAGS_listen);
   if (path.empty() || listen.empty()) {

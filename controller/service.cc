@@ -13,6 +13,8 @@
 #include "common/model/validate.h"
 #include "common/serving/grpc_status.h"
 #include "common/wire/convert.h"
+#include "controller/wire_entries.h"
+#include "grpcpp/support/proto_buffer_reader.h"
 
 namespace weft {
 namespace {
@@ -46,9 +48,34 @@ grpc::Status CheckHelloNode(const Controller& controller, const v1::AgentMessage
   return grpc::Status::OK;
 }
 
+// An ApplyState's request parsed, once its list entries, counted on the
+// wire, are within StateLimits: an empty entry is 2 bytes of the message,
+// ~120 parsed and hundreds converted.
+absl::StatusOr<v1::ApplyStateRequest> ParseWithinLimits(const grpc::ByteBuffer& bytes) {
+  constexpr StateLimits kLimits;
+  if (bytes.Length() > kLimits.bytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the state is more than ", kLimits.bytes, " bytes, the most accepted"));
+  }
+  grpc::ByteBuffer copy(bytes);  // shares the slices; the reader wants it mutable
+  grpc::ProtoBufferReader counting(&copy);
+  ASSIGN_OR_RETURN(const size_t entries, CountWireListEntries(v1::ApplyStateRequest::descriptor(),
+                                                              &counting, kLimits.entries));
+  if (entries > kLimits.entries) {
+    return absl::ResourceExhaustedError(absl::StrCat("the state has more than ", kLimits.entries,
+                                                     " list entries, the most accepted"));
+  }
+  grpc::ByteBuffer again(bytes);
+  grpc::ProtoBufferReader parsing(&again);
+  v1::ApplyStateRequest request;
+  if (!request.ParseFromZeroCopyStream(&parsing)) {
+    return absl::InvalidArgumentError("the request is not a well-formed weft.v1.ApplyStateRequest");
+  }
+  return request;
+}
+
 // An ApplyState's state, converted and valid. Held to the limits before it
-// is converted: an empty entry is 2 bytes of the message, hundreds once
-// converted.
+// is converted.
 absl::StatusOr<State> AcceptableState(const v1::State& proto) {
   RETURN_IF_ERROR(StateBudget().Add(proto));
   ASSIGN_OR_RETURN(State state, StateFromProto(proto));
@@ -57,7 +84,7 @@ absl::StatusOr<State> AcceptableState(const v1::State& proto) {
 }
 
 // The caller's description, or its refusal logged once and returned.
-absl::StatusOr<std::string> CheckCaller(PeerTrust trust, const grpc::ServerContext& context,
+absl::StatusOr<std::string> CheckCaller(PeerTrust trust, const grpc::ServerContextBase& context,
                                         PeerRole role, absl::string_view node,
                                         absl::string_view call) {
   absl::StatusOr<std::string> caller = AuthorizedCaller(trust, context, role, node);
@@ -69,8 +96,9 @@ absl::StatusOr<std::string> CheckCaller(PeerTrust trust, const grpc::ServerConte
 
 }  // namespace
 
-absl::StatusOr<std::string> AuthorizedCaller(PeerTrust trust, const grpc::ServerContext& context,
-                                             PeerRole role, absl::string_view node) {
+absl::StatusOr<std::string> AuthorizedCaller(PeerTrust trust,
+                                             const grpc::ServerContextBase& context, PeerRole role,
+                                             absl::string_view node) {
   if (trust == PeerTrust::kAnyone) return absl::StrCat(context.peer(), " (plaintext)");
   ASSIGN_OR_RETURN(const Identity identity, PeerIdentity(*context.auth_context()));
   const std::string who = Describe(identity);
@@ -163,28 +191,38 @@ grpc::Status AdminService::GetState(grpc::ServerContext* context, const v1::GetS
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::ApplyState(grpc::ServerContext* context,
-                                      const v1::ApplyStateRequest* request,
-                                      v1::ApplyStateResponse* response) {
+grpc::ServerUnaryReactor* AdminService::ApplyState(grpc::CallbackServerContext* context,
+                                                   const grpc::ByteBuffer* request,
+                                                   grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const absl::StatusOr<std::string> caller =
       CheckCaller(trust_, *context, PeerRole::kAdmin, "", "ApplyState");
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
-  absl::StatusOr<State> state = AcceptableState(request->state());
-  absl::Status status = state.status();
-  if (status.ok()) {
-    absl::StatusOr<uint64_t> version =
-        controller_->Apply(*std::move(state), absl::StrCat("ApplyState from ", *caller));
-    if (version.ok()) {
-      response->set_version(*version);
-      return grpc::Status::OK;
-    }
-    status = version.status();
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
   }
-  controller_->EditRejected();
-  WEFT_LOG_WARN("ApplyState from %s refused: %s", *caller, status.message());
-  // ResourceExhausted past the limits; InvalidArgument, as every error of
-  // conversion, validation and versioning.
-  return ToGrpcStatus(status);
+  const absl::StatusOr<uint64_t> version = Apply(*request, *caller);
+  if (!version.ok()) {
+    controller_->EditRejected();
+    WEFT_LOG_WARN("ApplyState from %s refused: %s", *caller, version.status().message());
+    // ResourceExhausted past the limits; InvalidArgument, as every error of
+    // conversion, validation and versioning.
+    reactor->Finish(ToGrpcStatus(version.status()));
+    return reactor;
+  }
+  v1::ApplyStateResponse answer;
+  answer.set_version(*version);
+  grpc::Slice slice(answer.SerializeAsString());
+  grpc::ByteBuffer(&slice, 1).Swap(response);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+absl::StatusOr<uint64_t> AdminService::Apply(const grpc::ByteBuffer& request,
+                                             const std::string& caller) {
+  ASSIGN_OR_RETURN(const v1::ApplyStateRequest parsed, ParseWithinLimits(request));
+  ASSIGN_OR_RETURN(State state, AcceptableState(parsed.state()));
+  return controller_->Apply(std::move(state), absl::StrCat("ApplyState from ", caller));
 }
 
 grpc::Status AdminService::GetRealization(grpc::ServerContext* context,

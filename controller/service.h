@@ -22,8 +22,9 @@ enum class PeerTrust { kCertificate, kAnyone };
 // Who the caller of `context` is ("node hv1 at ipv4:198.18.0.1:4242"), or
 // PermissionDenied/Unauthenticated when it may not act as `role` (and, for a
 // node, as node `node`).
-absl::StatusOr<std::string> AuthorizedCaller(PeerTrust trust, const grpc::ServerContext& context,
-                                             PeerRole role, absl::string_view node = "");
+absl::StatusOr<std::string> AuthorizedCaller(PeerTrust trust,
+                                             const grpc::ServerContextBase& context, PeerRole role,
+                                             absl::string_view node = "");
 
 class SyncService final : public v1::Sync::Service {
  public:
@@ -40,20 +41,29 @@ class SyncService final : public v1::Sync::Service {
   size_t max_chunk_bytes_;
 };
 
-class AdminService final : public v1::Admin::Service {
+// ApplyState takes its request as bytes (a raw callback method: the
+// request is the same ApplyStateRequest on the wire) so that its list
+// entries are counted against StateLimits before it is parsed: gRPC would
+// parse it whole first, up to kMaxAdminMessageBytes, and 64 MiB of empty
+// entries parse into ~3.8 GiB.
+class AdminService final : public v1::Admin::WithRawCallbackMethod_ApplyState<v1::Admin::Service> {
  public:
   // Every method requires an operator (spiffe://weft/admin/...) under kCertificate.
   AdminService(Controller* controller, PeerTrust trust) : controller_(controller), trust_(trust) {}
 
   grpc::Status GetState(grpc::ServerContext* context, const v1::GetStateRequest* request,
                         v1::GetStateResponse* response) override;
-  grpc::Status ApplyState(grpc::ServerContext* context, const v1::ApplyStateRequest* request,
-                          v1::ApplyStateResponse* response) override;
+  grpc::ServerUnaryReactor* ApplyState(grpc::CallbackServerContext* context,
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
   grpc::Status GetRealization(grpc::ServerContext* context,
                               const v1::GetRealizationRequest* request,
                               v1::GetRealizationResponse* response) override;
 
  private:
+  // The version of the state `request` holds, or why it is refused.
+  absl::StatusOr<uint64_t> Apply(const grpc::ByteBuffer& request, const std::string& caller);
+
   Controller* controller_;
   PeerTrust trust_;
 };

@@ -61,12 +61,6 @@ struct Subscriber {
   uint64_t lost = 0;
 };
 
-// Bounds of the API's concurrency: calls in progress at once (each holds a
-// gRPC thread; a monitor holds one as long as it runs), and calls at once
-// on one connection.
-constexpr int kMaxApiThreads = 64;
-constexpr int kMaxStreamsPerConnection = 16;
-
 // A long answer, in messages of bounded size (answer_chunks.h).
 template <typename Response, typename Entry>
 grpc::Status Send(Response answer,
@@ -158,13 +152,7 @@ absl::Status ApiServer::Impl::Listen() {
   }
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + o_.socket_path, grpc::InsecureServerCredentials());
-  // Only root connects, but even so clients that hold calls open (monitor
-  // streams) must not take a thread each without end: past the quota a call
-  // is refused (RESOURCE_EXHAUSTED) while the agent goes on.
-  grpc::ResourceQuota quota("weft-agent-api");
-  quota.SetMaxThreads(kMaxApiThreads);
-  builder.SetResourceQuota(quota);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
+  BoundApiServer(builder);
   builder.RegisterService(this);
   // Created 0600 (no window where others could connect), checked after.
   const mode_t old = umask(0177);
@@ -597,6 +585,16 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(ApiServerOptions opt
   auto impl = std::make_unique<Impl>(std::move(options));
   if (absl::Status s = impl->Listen(); !s.ok()) return s;
   return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
+}
+
+void BoundApiServer(grpc::ServerBuilder& builder) {
+  // Only root connects, but even so clients that hold calls open (monitor
+  // streams) must not take a thread each without end: past the quota a call
+  // is refused (RESOURCE_EXHAUSTED) while the agent goes on.
+  grpc::ResourceQuota quota("weft-agent-api");
+  quota.SetMaxThreads(kMaxApiThreads);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
 }
 
 }  // namespace weft::api

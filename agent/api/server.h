@@ -13,6 +13,10 @@
 
 #include "absl/status/statusor.h"
 
+namespace grpc {
+class ServerBuilder;
+}  // namespace grpc
+
 namespace weft {
 class Agent;
 class SyncClient;
@@ -26,6 +30,17 @@ struct ApiServerOptions {
   std::string controller;            // empty: standalone
   const SyncClient* sync = nullptr;  // controller mode
 };
+
+// Bounds of the API's concurrency: gRPC threads (each call in progress
+// holds one, a monitor as long as it runs, and gRPC's pollers count too: a
+// call that would need one more is refused, RESOURCE_EXHAUSTED), and calls
+// at once on one connection (HTTP/2 MAX_CONCURRENT_STREAMS: a client's
+// further calls wait for one to end).
+inline constexpr int kMaxApiThreads = 64;
+inline constexpr int kMaxStreamsPerConnection = 16;
+
+// Sets both bounds on the builder of the API's server.
+void BoundApiServer(grpc::ServerBuilder& builder);
 
 class ApiServer {
  public:

@@ -11,10 +11,13 @@ ABSL_FLAG(std::string, tls_ca, "",
           "the agents' for the controller");
 ABSL_FLAG(bool, insecure, false, "plaintext, no authentication (tests only)");
 ABSL_FLAG(std::string, metrics_listen, "",
-          "address of the Prometheus /metrics endpoint (plain HTTP), e.g. 127.0.0.1:9464; "
-          "none when empty");
+          "address of the Prometheus /metrics endpoint (plain HTTP, unauthenticated), e.g. "
+          "127.0.0.1:9464; \":9464\" is 127.0.0.1, every address only when given "
+          "(0.0.0.0:9464); none when empty");
 ABSL_FLAG(std::string, health_listen, "",
-          "address of a plaintext grpc.health.v1 endpoint for probes, e.g. 0.0.0.0:9465: "
+          "address of a plaintext, unauthenticated grpc.health.v1 endpoint for probes, e.g. "
+          "127.0.0.1:9465 (\":9465\" is 127.0.0.1; at most 16 connections, idle ones closed "
+          "after 5 s): "
           "SERVING once ready (an agent: programs attached and the first state applied; the "
           "controller: state loaded and Sync listening, and its Sync and Admin listeners "
           "serve it too, with their TLS); none when empty");

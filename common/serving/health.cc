@@ -1,5 +1,6 @@
 #include "common/serving/health.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +11,7 @@
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "grpcpp/server_posix.h"
 
 namespace weft {
 
@@ -80,17 +82,28 @@ void HealthService::Shutdown() {
   cv_.notify_all();
 }
 
-absl::StatusOr<std::unique_ptr<HealthServer>> HealthServer::Start(const std::string& address) {
+absl::StatusOr<std::unique_ptr<HealthServer>> HealthServer::Start(const std::string& address,
+                                                                  BoundedAcceptorOptions options) {
   std::unique_ptr<HealthServer> hs(new HealthServer());
   grpc::ServerBuilder builder;
   // Not gRPC's default health service (SERVING from the start): ours.
   builder.SetOption(std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &hs->port_);
   builder.RegisterService(&hs->service_);
+  // A Watch may see no change for hours: pings (which its client answers)
+  // keep its connection from counting as idle.
+  const int ping_ms = int(absl::ToInt64Milliseconds(options.idle_timeout / 2));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, std::max(ping_ms, 1));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // No listening port of its own: connections come from the acceptor.
   hs->server_ = builder.BuildAndStart();
-  if (hs->server_ == nullptr || hs->port_ == 0) {
-    return absl::UnavailableError(absl::StrCat("health: cannot listen on ", address));
+  if (hs->server_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat("health: cannot start on ", address));
   }
+  grpc::Server* server = hs->server_.get();
+  absl::StatusOr<std::unique_ptr<BoundedAcceptor>> acceptor = BoundedAcceptor::Start(
+      address, options, [server](int fd) { grpc::AddInsecureChannelFromFd(server, fd); });
+  RETURN_IF_ERROR(WithContext(acceptor.status(), "health"));
+  hs->acceptor_ = *std::move(acceptor);
   return hs;
 }
 
@@ -98,6 +111,8 @@ HealthServer::~HealthServer() { Shutdown(); }
 
 void HealthServer::Shutdown() {
   service_.Shutdown();
+  // The acceptor first: closing its relays ends the server's connections.
+  if (acceptor_) acceptor_->Stop();
   if (server_) {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
     server_.reset();

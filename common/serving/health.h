@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/serving/bounded_acceptor.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/server.h"
 
@@ -49,19 +50,23 @@ class HealthService final : public grpc::health::v1::Health::Service {
 
 class HealthServer {
  public:
-  // Plaintext gRPC on `address` (host:port) serving only grpc.health.v1.
-  static absl::StatusOr<std::unique_ptr<HealthServer>> Start(const std::string& address);
+  // Plaintext gRPC on `address` (ParseListenAddress: local unless it says
+  // otherwise) serving only grpc.health.v1, to at most
+  // options.max_connections clients at a time; one that sends nothing for
+  // options.idle_timeout is closed (a Watch answers the server's pings).
+  static absl::StatusOr<std::unique_ptr<HealthServer>> Start(const std::string& address,
+                                                             BoundedAcceptorOptions options = {});
   ~HealthServer();
 
   void SetServing(bool serving) { service_.SetServing(serving); }
   // NOT_SERVING, then stops the listener (waiting at most a second).
   void Shutdown();
-  int port() const { return port_; }
+  int port() const { return acceptor_->port(); }
 
  private:
   HealthService service_;
   std::unique_ptr<grpc::Server> server_;
-  int port_ = 0;
+  std::unique_ptr<BoundedAcceptor> acceptor_;  // hands connections to server_
 };
 
 // Asks `address` (plaintext) for the status of `service`: SERVING,

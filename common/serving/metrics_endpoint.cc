@@ -8,6 +8,7 @@
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
 #include "common/base/status.h"
+#include "common/serving/listen_address.h"
 
 namespace weft {
 namespace {
@@ -33,20 +34,26 @@ int CaptureStartError(const mg_connection*, const char* message) {
   return 1;  // handled: civetweb has no log of its own to write it to
 }
 
-// civetweb's listening_ports spelling of `address`: a bare port means every
-// IPv4 address.
+// civetweb's listening_ports spelling of `address`.
 absl::StatusOr<std::string> ListeningPort(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("metrics address ", address, ": want host:port, e.g. 127.0.0.1:9464"));
-  }
-  if (address.starts_with('[')) {
+  ASSIGN_OR_RETURN(const ListenAddress parsed, ParseListenAddress(address));
+  if (parsed.ipv6) {
     return absl::InvalidArgumentError(
         absl::StrCat("metrics address ", address,
                      ": IPv6 is not supported (Debian's civetweb is built without it)"));
   }
-  return colon == 0 ? address.substr(1) : address;
+  return parsed.ToString();
+}
+
+// Bounds of the listener, which anyone who reaches it may connect to: two
+// threads answer (so one slow client does not hold every scrape), a request
+// must arrive whole within 2 s, at most 4 accepted connections wait for a
+// thread (civetweb stops accepting while they do) and 16 more for accept in
+// the kernel. The server so holds at most ~8 descriptors whatever the load.
+std::vector<std::string> CivetwebOptions(const std::string& listening_port) {
+  return {"listening_ports",    listening_port, "num_threads",       "2",
+          "request_timeout_ms", "2000",         "connection_queue",  "4",
+          "listen_backlog",     "16",           "enable_keep_alive", "no"};
 }
 
 }  // namespace
@@ -61,10 +68,7 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(const st
   absl::Cleanup stop_capturing = [] { start_errors = nullptr; };
   std::unique_ptr<prometheus::Exposer> exposer;
   try {
-    exposer = std::make_unique<prometheus::Exposer>(
-        std::vector<std::string>{"listening_ports", port, "num_threads", "1", "request_timeout_ms",
-                                 "5000"},
-        &callbacks);
+    exposer = std::make_unique<prometheus::Exposer>(CivetwebOptions(port), &callbacks);
   } catch (const std::exception& e) {
     return absl::UnavailableError(
         absl::StrCat("metrics: listening on ", address, ": ", errors.empty() ? e.what() : errors));

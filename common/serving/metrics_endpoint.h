@@ -1,8 +1,8 @@
 // GET /metrics of weft-agent and weft-controller (--metrics_listen), served
 // by prometheus-cpp's Exposer (an embedded civetweb): each scrape calls the
 // collector, so every value is computed when scraped, never polled in the
-// background. One serving thread: scrapes are answered one at a time, each
-// with a 5 s budget for the request.
+// background. Bounded for a listener anyone may reach: two serving threads,
+// 2 s for a request to arrive, a few connections waiting (metrics_endpoint.cc).
 #ifndef WEFT_COMMON_SERVING_METRICS_ENDPOINT_H_
 #define WEFT_COMMON_SERVING_METRICS_ENDPOINT_H_
 
@@ -23,9 +23,9 @@ class MetricsEndpoint {
   // The families of one scrape (MetricFamilies::Take()).
   using Collector = std::function<std::vector<prometheus::MetricFamily>()>;
 
-  // Listens on `address`: "ipv4:port", "host:port", or ":port" for every
-  // IPv4 address; port 0 picks a free one. No IPv6: Debian 12's civetweb is
-  // built without it.
+  // Listens on `address`: "ipv4:port", or ":port" for 127.0.0.1 (every
+  // address only when asked for: 0.0.0.0:port); port 0 picks a free one. No
+  // IPv6: Debian 12's civetweb is built without it.
   static absl::StatusOr<std::unique_ptr<MetricsEndpoint>> Start(const std::string& address,
                                                                 Collector collector);
 

@@ -2,7 +2,8 @@
 
 - every Kubernetes manifest parses; the DaemonSet carries what the agent
   needs (host network, the bpffs from the host and the init container that
-  mounts it, the capabilities, gRPC probes on the health port, tolerations,
+  mounts it, the capabilities, exec probes (weft-health-probe) on the health
+  listener, which is on loopback (unauthenticated), tolerations,
   RollingUpdate maxUnavailable 1, system-node-critical, --detach_on_exit=false);
 - EVERY flag given to weft-agent / weft-controller / weft-health-probe in the
   manifests, their ConfigMap flag files, the systemd units and their
@@ -230,13 +231,12 @@ class ManifestsTest(unittest.TestCase):
         self.assertTrue(mounts["tls"]["readOnly"])
 
         ports = {p["name"]: p["containerPort"] for p in agent["ports"]}
-        health = port_of(flags["health_listen"])
-        self.assertEqual(ports["health"], health)
         self.assertEqual(ports["metrics"], port_of(flags["metrics_listen"]))
-        for probe in ("readinessProbe", "livenessProbe"):
-            self.assertEqual(agent[probe]["grpc"]["port"], health, probe)
-        self.assertNotIn("service", agent["readinessProbe"]["grpc"])  # "": ready
-        self.assertEqual(agent["livenessProbe"]["grpc"]["service"], "liveness")
+        # the node's own address, not every address of the host network
+        self.assertEqual(flags["metrics_listen"].rsplit(":", 1)[0], "$(NODE_IP)")
+        env = {e["name"]: e for e in agent["env"]}
+        self.assertEqual(env["NODE_IP"]["valueFrom"]["fieldRef"]["fieldPath"], "status.podIP")
+        self.assertHealthProbes(agent, flags["health_listen"], ports)
         ann = ds["spec"]["template"]["metadata"]["annotations"]
         self.assertEqual(int(ann["prometheus.io/port"]), ports["metrics"])
 
@@ -245,6 +245,19 @@ class ManifestsTest(unittest.TestCase):
         sync = {p["name"]: p["port"] for p in svc["spec"]["ports"]}["sync"]
         self.assertTrue(flags["controller"].startswith("weft-controller.weft-system.svc"))
         self.assertEqual(port_of(flags["controller"]), sync)
+
+    def assertHealthProbes(self, c: dict, health_listen: str, ports: dict):
+        """The health listener on loopback (it is unauthenticated), asked by
+        weft-health-probe in the pod: "" (ready) and "liveness"; no port."""
+        self.assertEqual(health_listen.rsplit(":", 1)[0], "127.0.0.1")
+        self.assertNotIn("health", ports)
+        for probe, service in (("readinessProbe", ""), ("livenessProbe", "liveness")):
+            argv = c[probe]["exec"]["command"]
+            self.assertEqual(os.path.basename(argv[0]), "weft-health-probe", probe)
+            self.assertRealFlags("weft-health-probe", argv[1:], probe)
+            flags = flags_of(argv[1:])
+            self.assertEqual(flags["addr"], health_listen, probe)
+            self.assertEqual(flags.get("service", ""), service, probe)
 
     def test_controller_deployment_and_service(self):
         dep = find("Deployment", "weft-controller")
@@ -256,10 +269,7 @@ class ManifestsTest(unittest.TestCase):
         ports = {p["name"]: p["containerPort"] for p in c["ports"]}
         self.assertEqual(ports["sync"], port_of(flags["listen"]))
         self.assertEqual(ports["metrics"], port_of(flags["metrics_listen"]))
-        self.assertEqual(ports["health"], port_of(flags["health_listen"]))
-        for probe in ("readinessProbe", "livenessProbe"):
-            self.assertEqual(c[probe]["grpc"]["port"], ports["health"], probe)
-        self.assertEqual(c["livenessProbe"]["grpc"]["service"], "liveness")
+        self.assertHealthProbes(c, flags["health_listen"], ports)
         ann = dep["spec"]["template"]["metadata"]["annotations"]
         self.assertEqual(int(ann["prometheus.io/port"]), ports["metrics"])
         svc = find("Service", "weft-controller")

@@ -105,7 +105,7 @@ TEST(MetricsEndpointTest, RefusesBadAddressesSayingWhy) {
   };
   EXPECT_NE(start("no-port").find("want host:port"), std::string::npos);
   EXPECT_NE(start("[::1]:9").find("IPv6"), std::string::npos);
-  EXPECT_NE(start("256.1.1.1:9").find("cannot bind"), std::string::npos);
+  EXPECT_NE(start("256.1.1.1:9").find("IPv4"), std::string::npos);
   absl::StatusOr<std::unique_ptr<MetricsEndpoint>> taken =
       MetricsEndpoint::Start("127.0.0.1:0", [] { return std::vector<prometheus::MetricFamily>(); });
   ASSERT_TRUE(taken.ok()) << taken.status();
