@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "common/base/log.h"
 #include "common/model/validate.h"
+#include "common/wire/nack.h"
 
 namespace weft {
 
@@ -161,12 +162,12 @@ void Controller::Nacked(const std::string& node, uint64_t version, const std::st
   std::lock_guard<std::mutex> lock(mu_);
   // The agent's words: kept and logged escaped and bounded, so a broken or
   // hostile agent costs neither memory nor a readable log.
-  constexpr size_t kMaxNackError = 4096;
-  const bool cut = error.size() > kMaxNackError;
+  const bool cut = error.size() > kMaxNackErrorBytes;
   NodeStatus& s = status_[node];
   s.nacked_version = version;
-  s.nack_error = absl::StrCat(ControlsEscaped(absl::string_view(error).substr(0, kMaxNackError)),
-                              cut ? absl::StrCat("... (", error.size(), " bytes)") : "");
+  s.nack_error =
+      absl::StrCat(ControlsEscaped(absl::string_view(error).substr(0, kMaxNackErrorBytes)),
+                   cut ? absl::StrCat("... (", error.size(), " bytes)") : "");
   ++s.nacks;
   WEFT_LOG_WARN("node %s refused version %d (nonce %s): %s", node, version, QuoteBounded(nonce),
                 s.nack_error);

@@ -14,6 +14,7 @@
 #include "common/serving/grpc_status.h"
 #include "common/wire/convert.h"
 #include "common/wire/keepalive.h"
+#include "common/wire/nack.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/support/channel_arguments.h"
 
@@ -49,7 +50,7 @@ v1::AgentMessage UpdateHandler::Handle(Update update) {
     v1::Nack* n = reply.mutable_nack();
     n->set_version(update.version);
     n->set_nonce(update.nonce);
-    n->set_error(std::string(error));
+    n->set_error(std::string(error.substr(0, kMaxNackErrorBytes)));
     WEFT_LOG_ERROR("refused state version %d (nonce %s): %s; keeping version %d", update.version,
                    update.nonce, error, applied_version_.load());
     return reply;
