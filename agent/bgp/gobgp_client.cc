@@ -48,27 +48,27 @@ absl::Status GobgpClient::StartBgp(uint32_t asn, uint32_t router_id) {
   return absl::OkStatus();
 }
 
-absl::Status GobgpClient::AddVrfOnce(const UplinkPeer& uplink) {
-  if (std::find(vrfs_.begin(), vrfs_.end(), uplink.vrf) != vrfs_.end()) return absl::OkStatus();
+absl::Status GobgpClient::AddTenantVrf(const std::string& name, uint32_t number) {
+  if (local_asn_ == 0) return absl::FailedPreconditionError("AddTenantVrf before StartBgp");
+  if (std::find(vrfs_.begin(), vrfs_.end(), name) != vrfs_.end()) return absl::OkStatus();
   apipb::AddVrfRequest request;
   apipb::Vrf& vrf = *request.mutable_vrf();
-  vrf.set_name(uplink.vrf);
-  vrf.set_id(uplink.vrf_number);
-  *vrf.mutable_rd() = RouteDistinguisher(local_asn_, uplink.vrf_number);
-  *vrf.add_import_rt() = RouteTarget(local_asn_, uplink.vrf_number);
-  *vrf.add_export_rt() = RouteTarget(local_asn_, uplink.vrf_number);
+  vrf.set_name(name);
+  vrf.set_id(number);
+  *vrf.mutable_rd() = RouteDistinguisher(local_asn_, number);
+  *vrf.add_import_rt() = RouteTarget(local_asn_, number);
+  *vrf.add_export_rt() = RouteTarget(local_asn_, number);
   grpc::ClientContext context;
   Prepare(context);
   google::protobuf::Empty reply;
   RETURN_IF_ERROR(
-      FromGrpc(stub_->AddVrf(&context, request, &reply), absl::StrCat("AddVrf ", uplink.vrf)));
-  vrfs_.push_back(uplink.vrf);
+      FromGrpc(stub_->AddVrf(&context, request, &reply), absl::StrCat("AddVrf ", name)));
+  vrfs_.push_back(name);
   return absl::OkStatus();
 }
 
 absl::Status GobgpClient::AddUplink(const UplinkPeer& uplink) {
-  if (local_asn_ == 0) return absl::FailedPreconditionError("AddUplink before StartBgp");
-  RETURN_IF_ERROR(AddVrfOnce(uplink));
+  RETURN_IF_ERROR(AddTenantVrf(uplink.vrf, uplink.vrf_number));
   apipb::AddPeerRequest request;
   apipb::Peer& peer = *request.mutable_peer();
   peer.mutable_conf()->set_neighbor_address(FormatIpv4(uplink.peer_address));

@@ -52,7 +52,10 @@ class GobgpClient {
 
   // The speaker's own AS and router id; listens on TCP 179.
   absl::Status StartBgp(uint32_t asn, uint32_t router_id);
-  // The uplink's tenant VRF (created once per name) and its peer.
+  // A tenant's VRF, route distinguisher and target <asn>:<number>; once per
+  // name (later calls for the same name do nothing).
+  absl::Status AddTenantVrf(const std::string& vrf, uint32_t number);
+  // The uplink's tenant VRF (AddTenantVrf) and its peer, bound to that VRF.
   absl::Status AddUplink(const UplinkPeer& uplink);
   // Announces (withdraws) `prefixes` via `next_hop` in `vrf`, so to its peers only.
   absl::Status Announce(const std::string& vrf, absl::Span<const Ipv4Prefix> prefixes,
@@ -68,12 +71,11 @@ class GobgpClient {
   GobgpClient(std::unique_ptr<apipb::GobgpApi::Stub> stub, absl::Duration call_timeout)
       : stub_(std::move(stub)), call_timeout_(call_timeout) {}
   void Prepare(grpc::ClientContext& context) const;
-  absl::Status AddVrfOnce(const UplinkPeer& uplink);
 
   std::unique_ptr<apipb::GobgpApi::Stub> stub_;
   absl::Duration call_timeout_;
   uint32_t local_asn_ = 0;         // set by StartBgp
-  std::vector<std::string> vrfs_;  // created by AddUplink
+  std::vector<std::string> vrfs_;  // created by AddTenantVrf
 };
 
 }  // namespace weft::bgp

@@ -3,6 +3,7 @@
 // flags, then obeys one command per stdin line, answering one line each:
 //   announce <prefix>...   -> "ok" or "error <message>"
 //   withdraw <prefix>...   -> "ok" or "error <message>"
+//   announce_other <prefix>... -> announce in --other_vrf, a tenant with no peer here
 //   learned                -> "learned <prefix>via<next hop> ..." or "error ..."
 // End of input stops the speaker and gobgpd.
 #include <iostream>
@@ -27,6 +28,8 @@ ABSL_FLAG(std::string, vrf, "tenant", "the uplink's tenant VRF");
 ABSL_FLAG(uint32_t, vrf_number, 1, "the tenant's id (RD and RT)");
 ABSL_FLAG(std::string, peer, "", "the uplink peer's address");
 ABSL_FLAG(uint32_t, peer_asn, 65000, "the uplink peer's AS");
+ABSL_FLAG(std::string, other_vrf, "other-tenant", "a second tenant's VRF, without a peer");
+ABSL_FLAG(uint32_t, other_vrf_number, 2, "the second tenant's id");
 ABSL_FLAG(std::string, next_hop, "", "next hop of what we announce");
 
 namespace weft::bgp {
@@ -49,6 +52,11 @@ absl::StatusOr<std::string> Obey(GobgpClient& client, const UplinkPeer& uplink, 
     ASSIGN_OR_RETURN(std::vector<Ipv4Prefix> prefixes, ParsePrefixes(words));
     RETURN_IF_ERROR(words[0] == "announce" ? client.Announce(uplink.vrf, prefixes, next_hop)
                                            : client.Withdraw(uplink.vrf, prefixes, next_hop));
+    return std::string("ok");
+  }
+  if (words[0] == "announce_other") {
+    ASSIGN_OR_RETURN(std::vector<Ipv4Prefix> prefixes, ParsePrefixes(words));
+    RETURN_IF_ERROR(client.Announce(absl::GetFlag(FLAGS_other_vrf), prefixes, next_hop));
     return std::string("ok");
   }
   if (words[0] == "learned") {
@@ -80,6 +88,8 @@ absl::Status Run() {
   std::unique_ptr<GobgpClient> client = GobgpClient::Connect(daemon->api_address());
   RETURN_IF_ERROR(client->StartBgp(absl::GetFlag(FLAGS_asn), router_id));
   RETURN_IF_ERROR(client->AddUplink(uplink));
+  RETURN_IF_ERROR(
+      client->AddTenantVrf(absl::GetFlag(FLAGS_other_vrf), absl::GetFlag(FLAGS_other_vrf_number)));
   std::cout << "ready" << std::endl;
 
   std::string line;

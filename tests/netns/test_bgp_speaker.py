@@ -1,8 +1,8 @@
 """The edge's BGP speaker (agent/bgp/, driven by weft-bgp-probe) against a
 real provider router: BIRD 2 in a second namespace, joined by a veth /30.
 BIRD announces a prefix -> the speaker lists it as learned from that peer;
-announce two prefixes -> BIRD has them via the edge; withdraw one -> BIRD
-drops it and keeps the other."""
+announce two prefixes -> BIRD has them via the edge, and not a prefix of
+another tenant; withdraw one -> BIRD drops it and keeps the other."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from netns_common import unmet
 EDGE_ADDR, PROVIDER_ADDR = "10.255.0.1", "10.255.0.2"
 EDGE_AS, PROVIDER_AS = 65001, 65000
 ANNOUNCED = ["203.0.113.0/24", "192.0.2.0/25"]
+OTHER_TENANT_PREFIX = "100.64.0.0/24"  # announced in a tenant with no peer here
 PROVIDER_PREFIX = "198.51.100.0/24"
 TIMEOUT = 30.0  # seconds for any one condition (BGP connect retry is 1 s here)
 
@@ -147,12 +148,17 @@ class BgpSpeakerTest(unittest.TestCase):
         print(f"\nsession up and BIRD's prefix learned: {time.monotonic() - start:.2f}s")
         self.assertEqual(learned.split()[1:], [f"{PROVIDER_PREFIX}via{PROVIDER_ADDR}"])
 
+        # Another tenant's route goes first: once this tenant's routes have
+        # arrived after it, its absence means it was never sent to this peer.
+        self.ask(f"announce_other {OTHER_TENANT_PREFIX}")
         start = time.monotonic()
         self.ask("announce " + " ".join(ANNOUNCED))
         wait_for("BIRD to learn both announced prefixes",
                  lambda: all(p in self.bird_routes() for p in ANNOUNCED))
         print(f"announce -> BIRD has both prefixes: {time.monotonic() - start:.3f}s")
-        self.assertIn(f"via {EDGE_ADDR}", self.bird_routes(), "BIRD's routes should point at the edge")
+        routes = self.bird_routes()
+        self.assertIn(f"via {EDGE_ADDR}", routes, "BIRD's routes should point at the edge")
+        self.assertNotIn(OTHER_TENANT_PREFIX, routes, "another tenant's route reached this peer")
         self.assertNotIn(ANNOUNCED[0], self.ask("learned"), "our announcements are not learned routes")
 
         start = time.monotonic()
