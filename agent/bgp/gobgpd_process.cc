@@ -23,23 +23,19 @@ std::string DescribeExit(int wait_status) {
   return "stopped";
 }
 
-// In the child between fork and exec: only async-signal-safe calls.
-[[noreturn]] void ExecGobgpd(const std::vector<std::string>& args, const std::string& log_path,
-                             pid_t parent) {
+// In the child between fork and exec: only async-signal-safe calls (the
+// agent has gRPC threads), so argv is built before the fork.
+[[noreturn]] void ExecGobgpd(char* const* argv, const char* log_path, pid_t parent) {
   prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (getppid() != parent) _exit(127);  // the parent died before prctl
-  int log_fd = open(log_path.empty() ? "/dev/null" : log_path.c_str(),
-                    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (log_fd >= 0) {
     dup2(log_fd, STDOUT_FILENO);
     dup2(log_fd, STDERR_FILENO);
   }
   int null_fd = open("/dev/null", O_RDONLY);
   if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
-  std::vector<char*> argv;
-  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  execvp(argv[0], argv.data());
+  execvp(argv[0], argv);
   _exit(127);
 }
 
@@ -51,10 +47,14 @@ absl::StatusOr<std::unique_ptr<GobgpdProcess>> GobgpdProcess::Start(const Gobgpd
   const std::vector<std::string> args = {options.binary,
                                          absl::StrCat("--api-hosts=127.0.0.1:", options.api_port),
                                          "--pprof-disable", "--log-plain", "--log-level=info"};
+  std::vector<char*> argv;
+  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  const char* log_path = options.log_path.empty() ? "/dev/null" : options.log_path.c_str();
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) return absl::InternalError(absl::StrCat("fork for gobgpd: ", std::strerror(errno)));
-  if (pid == 0) ExecGobgpd(args, options.log_path, parent);
+  if (pid == 0) ExecGobgpd(argv.data(), log_path, parent);
   return std::unique_ptr<GobgpdProcess>(new GobgpdProcess(pid, options.api_port));
 }
 
