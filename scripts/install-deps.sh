@@ -9,6 +9,8 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc prometheus-cpp-dev libssl-dev
   iproute2 iputils-ping iperf3 tcpdump ethtool nftables procps python3 python3-yaml netcat-openbsd
   prometheus  # promtool and a real server for tests/netns/test_metrics.py
+  golang-github-osrg-gobgp-dev gobgpd  # GoBGP API protos (built) and the edge's BGP daemon
+  bird2  # the provider router in tests/netns/test_bgp_speaker.py
 )
 missing=()
 for p in "${packages[@]}"; do
