@@ -19,12 +19,11 @@ import json
 import os
 import re
 import sys
-import time
 import unittest
 
 from netns_common import LabTestCase, require_lab
 import weftlab
-from weftlab import run, wait_for
+from weftlab import Policy, Rule, run, wait_for
 from weftlab.counters import BPFTOOL
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "upgrade"))
@@ -33,10 +32,28 @@ import previous_release  # noqa: E402
 AS_DEPLOYED = ["--detach_on_exit=false"]
 TENANT_A = 1
 # a1 (hv1) -> a4 (hv2) crosses the underlay; a1 -> a3 stays on hv1.
-CROSS_HOST, SAME_HOST = "10.0.2.11", "10.0.2.10"
+CLIENT, CROSS_HOST, SAME_HOST = "10.0.1.10", "10.0.2.11", "10.0.2.10"
 FLOOD_COUNT = 5000
 FLOOD_INTERVAL = "0.005"  # 25 s of echo requests at 200/s: outlasts both upgrades
 TCP_PORT, TCP_SECONDS = 5302, 25
+
+
+def firewalled_topology():
+    """The default lab with tenant A denying by default and allowing the
+    test's flows: they pass through the firewall's maps and conntrack, so
+    losing either in the upgrade would drop them."""
+    topo = weftlab.default_topology()
+    topo.tenant("A").default_action = "deny"
+    client = [f"{CLIENT}/32"]
+    topo.policies = [Policy("a-upgrade", "A", applied_to_endpoints=["a1", "a3", "a4"], rules=[
+        Rule("egress", "allow", "icmp", icmp_type=8, peer_cidrs=[f"{CROSS_HOST}/32",
+                                                                 f"{SAME_HOST}/32"]),
+        Rule("egress", "allow", "tcp", ports=[TCP_PORT], peer_cidrs=[f"{CROSS_HOST}/32"]),
+        Rule("ingress", "allow", "icmp", icmp_type=8, peer_cidrs=client),
+        Rule("ingress", "allow", "tcp", ports=[TCP_PORT], peer_cidrs=client),
+    ])]
+    topo.validate()
+    return topo
 
 
 def _prog_id(filters: str) -> str | None:
@@ -72,6 +89,10 @@ class UpgradeFromPreviousReleaseTest(LabTestCase):
     START_AGENTS = False  # prepare starts the previous release's
     WHOAMI = False
     previous_agent: str = None
+
+    @classmethod
+    def make_topology(cls):
+        return firewalled_topology()
 
     @classmethod
     def setUpClass(cls):
@@ -142,18 +163,22 @@ class UpgradeFromPreviousReleaseTest(LabTestCase):
                                "upgrade-iperf-client")
             procs.append(client)
 
-            def tcp_flow():
-                found = lab.ct_find("hv1", TENANT_A, 6, "10.0.1.10", CROSS_HOST,
-                                    port_b=TCP_PORT)
-                return found[0] if found and found[0]["packets"][0] > 100 else None
-            tcp_before = wait_for(tcp_flow, 10, what="the TCP flow in hv1's conntrack")
+            def tcp_stream():
+                """hv1's conntrack entry of iperf3's data connection (its
+                control connection carries a few packets)."""
+                flows = lab.ct_find("hv1", TENANT_A, 6, CLIENT, CROSS_HOST, port_b=TCP_PORT)
+                busiest = max(flows, key=lambda e: e["packets"][0], default=None)
+                return busiest if busiest and busiest["packets"][0] > 100 else None
+            tcp_before = wait_for(tcp_stream, 10, what="the TCP stream in hv1's conntrack")
+            client_port = (tcp_before["port_lo"] if tcp_before["addr_lo"] == CLIENT
+                           else tcp_before["port_hi"])
 
             for node in ("hv1", "hv2"):
                 self.upgrade(node)
 
-            tcp_after = lab.ct_find("hv1", TENANT_A, 6, "10.0.1.10", CROSS_HOST,
-                                    port_b=TCP_PORT)
-            self.assertEqual(len(tcp_after), 1, f"hv1's conntrack: {tcp_after}")
+            tcp_after = lab.ct_find("hv1", TENANT_A, 6, CLIENT, CROSS_HOST, client_port,
+                                    TCP_PORT)
+            self.assertEqual(len(tcp_after), 1, f"hv1's conntrack: {lab.ct_entries('hv1')}")
             self.assertEqual(tcp_after[0]["state"], tcp_before["state"])
             self.assertGreater(tcp_after[0]["packets"][0], tcp_before["packets"][0],
                                "the TCP flow's conntrack entry did not carry on")
