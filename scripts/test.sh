@@ -24,13 +24,13 @@ export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:check_initialization_order=1
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
 
 # What runs under the sanitizers, chosen by measurement (DEVELOPING.md,
-# "Sanitizer build"). Sanitized, the build took 15 CPU-minutes and the
-# netns modules up to 9 times their normal time (on a shared machine, load
-# ~15 on 2 cores: test_agent 232 s, test_control_plane 248 s, test_datapath
-# 160 s, test_weftctl 224 s), so the suite keeps to 30 minutes on 2 cores
-# only with a subset:
-#   unit   every unit test, each its own process (179 s);
-#   bpf    the BPF_PROG_TEST_RUN process (12 s);
+# "Sanitizer build"): the sanitized build took 15 CPU-minutes (7 to 8 on 2
+# idle cores); this run took 5.5 minutes at load ~4 on 2 cores (unit 143 s,
+# bpf 2 s, netns 173 s), and on the same machine at load ~15 the netns
+# modules alone took 15 minutes (test_agent 232 s instead of 18 s), which
+# with the normal build and run does not fit in 30 minutes. So a subset:
+#   unit   every unit test, each its own process;
+#   bpf    the BPF_PROG_TEST_RUN process;
 #   netns  the modules whose agents, controllers and weftctl run code the
 #          others do not: lifecycle and reload (test_agent), sync over TLS
 #          and the Admin API with weftctl (test_control_plane,
