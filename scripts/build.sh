@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# Installs dependencies and builds everything into build/ (BPF objects,
-# skeletons, agent, tests).
+# Installs dependencies and builds everything (BPF objects, skeletons, agent,
+# tests) into a build directory.
+#   scripts/build.sh                       build/, RelWithDebInfo
+#   scripts/build.sh DIR [CMAKE_ARGS...]   DIR, with extra configure arguments
+#                                          (scripts/test.sh builds build-asan/ so)
+# The configure output goes to DIR.log (build.log for build/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+build_dir="${1:-build}"
+shift $(( $# > 0 ? 1 : 0 ))
+log="${build_dir%/}.log"
 scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo > build.log 2>&1 || { cat build.log; exit 1; }
-cmake --build build -j"$(nproc)" 2>&1 | tail -n 20
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" > "$log" 2>&1 || { cat "$log"; exit 1; }
+cmake --build "$build_dir" -j"$(nproc)" 2>&1 | tail -n 20
 test "${PIPESTATUS[0]}" -eq 0
