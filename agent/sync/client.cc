@@ -55,9 +55,18 @@ v1::AgentMessage UpdateHandler::Handle(Update update) {
                    update.nonce, error, applied_version_.load());
     return reply;
   };
+  // One version names one state: a controller sends a view only when it
+  // changed, under a new version, so a version not above the last one
+  // applied on this stream is either going backwards or a second state
+  // under a number already taken, and realization would report it as the
+  // first.
   if (stream_version_ && update.version < *stream_version_) {
     return nack(absl::StrCat("version ", update.version, " is older than version ",
                              *stream_version_, ", already applied on this stream"));
+  }
+  if (stream_version_ && update.version == *stream_version_) {
+    return nack(absl::StrCat("version ", update.version,
+                             " was already applied on this stream: one version is one state"));
   }
   absl::StatusOr<State>& state = update.state;
   if (!state.ok()) return nack(state.status().message());

@@ -99,16 +99,36 @@ TEST(UpdateHandlerTest, VersionGoingBackwardsOnAStreamIsNacked) {
       },
       0);
   ASSERT_TRUE(h.Handle(UpdateOf(Fleet(), 7, "a")).has_ack());
-  ASSERT_TRUE(h.Handle(UpdateOf(Fleet(), 7, "b")).has_ack());  // same version: fine
   v1::AgentMessage reply = h.Handle(UpdateOf(Fleet(), 6, "c"));
   ASSERT_TRUE(reply.has_nack());
   EXPECT_EQ(reply.nack().version(), 6u);
   EXPECT_EQ(reply.nack().nonce(), "c");
   EXPECT_THAT(reply.nack().error(), HasSubstr("older than version 7"));
-  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(calls, 1);
   EXPECT_EQ(h.applied_version(), 7u);
   h.NewStream();  // a restarted controller may count from lower
   EXPECT_TRUE(h.Handle(UpdateOf(Fleet(), 2, "d")).has_ack());
+}
+
+TEST(UpdateHandlerTest, AVersionAlreadyAppliedOnAStreamIsNackedUnapplied) {
+  std::vector<uint64_t> applied;
+  UpdateHandler h(
+      "hv1",
+      [&](const State& s) {
+        applied.push_back(s.version);
+        return absl::OkStatus();
+      },
+      0);
+  ASSERT_TRUE(h.Handle(UpdateOf(Fleet(), 7, "a")).has_ack());
+  State other = Fleet();
+  other.segments[0].gateway_mac[5] ^= 1;  // a second state under the same number
+  v1::AgentMessage reply = h.Handle(UpdateOf(other, 7, "b"));
+  ASSERT_TRUE(reply.has_nack());
+  EXPECT_THAT(reply.nack().error(), HasSubstr("already applied on this stream"));
+  EXPECT_EQ(applied, std::vector<uint64_t>{7});
+  h.NewStream();  // a new stream (a restarted controller) may send it again
+  EXPECT_TRUE(h.Handle(UpdateOf(other, 7, "c")).has_ack());
+  EXPECT_EQ(applied, (std::vector<uint64_t>{7, 7}));
 }
 
 TEST(UpdateHandlerTest, InvalidStateIsNackedUnapplied) {
