@@ -4,7 +4,8 @@ tenants whose segments overlap (A and B both own 10.0.1.0/24 and
 10.0.2.0/24), one uplink each to a provider router (BIRD 2, one routing
 table per customer). Each customer table holds its own tenant's segments
 and advertised routes and none of the other's; a segment added to A in the
-state appears in A's table only, and is withdrawn when removed.
+state appears in A's table only, and is withdrawn when removed; B's uplink
+removed from the state empties B's table and leaves A's.
 
 The uplink links and their transit addresses are made here: the agent does
 not configure them yet (the datapath's part, docs/NORTH_SOUTH.md)."""
@@ -58,7 +59,7 @@ class EdgeBgpTest(LabTestCase):
         return Topology([Node("edge1", "198.18.0.11")], tenants, segments, vms=[])
 
     @classmethod
-    def state(cls, extra_segments: list[Segment]) -> dict:
+    def state(cls, extra_segments: list[Segment], uplinks: tuple[str, ...] = ("A", "B")) -> dict:
         topo = cls.lab.topo.copy()
         topo.segments += extra_segments
         cls.edits += 1
@@ -72,7 +73,7 @@ class EdgeBgpTest(LabTestCase):
              "interface": link, "transit": transit, "address": edge_addr, "peer": provider_addr, "peer_as": PROVIDER_AS,
              "local_as": local_as, "hold_time": 9, "keepalive": 3}
             for tenant, (link, _, transit, edge_addr, provider_addr, local_as, _)
-            in UPLINKS.items()]
+            in UPLINKS.items() if tenant in uplinks]
         return state
 
     @classmethod
@@ -172,6 +173,13 @@ class EdgeBgpTest(LabTestCase):
         self.lab.reload_agent("edge1")
         self.wait_tables("the removed segment to be withdrawn", {"A": a, "B": b})
         print(f"segment removed from A -> gone from custA: {time.monotonic() - start:.3f}s")
+
+        # B's uplink removed: its session goes, so do its routes; A's stay
+        self.lab.write_state(self.state([], uplinks=("A",)))
+        self.lab.reload_agent("edge1")
+        self.wait_tables("B's uplink removal to empty custB only", {"A": a, "B": set()})
+        wait_for("weft_bgp_sessions to drop to 1", lambda: self.metric("weft_bgp_sessions") == 1)
+        self.assertEqual(self.metric("weft_bgp_announced_prefixes"), len(a))
 
 
 if __name__ == "__main__":
