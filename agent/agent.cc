@@ -206,8 +206,8 @@ void Agent::ReconcileBgp() {
   edge::EdgeBgpPlan plan;
   {
     absl::MutexLock lock(&mu_);
-    // Without a state, an empty plan: a running speaker keeps its sessions
-    // until a state says otherwise.
+    // Before the first state (or after a first one was refused) there is
+    // nothing to announce, and nothing started yet to withdraw from.
     if (!has_state_) return;
     plan = edge::PlanEdgeBgp(state_, options_.node);
   }
