@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/datapath/netdev.h"
+#include "agent/edge/bgp_plan.h"
 #include "common/base/log.h"
 #include "common/base/status.h"
 #include "common/model/state_yaml.h"
@@ -69,6 +70,7 @@ std::string Agent::PinDir() const { return absl::StrCat(options_.bpffs, "/weft/"
 
 absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const AgentOptions& options) {
   std::unique_ptr<Agent> agent(new Agent(options));
+  agent->bgp_ = std::make_unique<edge::BgpAnnouncer>(options.gobgpd);
   std::optional<State> file_state;
   if (!options.state_path.empty()) {
     ASSIGN_OR_RETURN(file_state, LoadValidState(options.state_path));
@@ -198,6 +200,19 @@ bool Agent::FullReconcileDueLocked(absl::Time now) const {
 absl::Status Agent::Reconcile() {
   absl::MutexLock lock(&mu_);
   return ReconcileLocked();
+}
+
+void Agent::ReconcileBgp() {
+  edge::EdgeBgpPlan plan;
+  {
+    absl::MutexLock lock(&mu_);
+    // Before the first state (or after a first one was refused) there is
+    // nothing to announce, and nothing started yet to withdraw from.
+    if (!has_state_) return;
+    plan = edge::PlanEdgeBgp(state_, options_.node);
+  }
+  // Outside the lock: a slow gobgpd must not hold up a sync's apply.
+  bgp_->Apply(plan).IgnoreError();  // logged and counted by Apply
 }
 
 absl::Status Agent::ReconcileLocked() {

@@ -15,8 +15,10 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "agent/bgp/gobgpd_process.h"
 #include "agent/datapath/attach.h"
 #include "agent/datapath/datapath.h"
+#include "agent/edge/bgp_announcer.h"
 #include "common/model/state.h"
 #include "common/plan/node_check.h"
 
@@ -35,6 +37,8 @@ struct AgentOptions {
   // only this often (or when an interface it looked up changed); otherwise
   // it just makes sure the VM programs are still attached.
   absl::Duration full_resync = absl::Seconds(60);
+  // The BGP speaker an edge starts (docs/NORTH_SOUTH.md#announcing).
+  bgp::GobgpdOptions gobgpd;
 };
 
 // Used from several threads (the main loop, the sync client's, the local
@@ -50,6 +54,12 @@ class Agent {
   // Re-resolves interfaces (VMs come and go), rewrites what changed in the
   // maps, attaches the VM program where an endpoint's interface appeared.
   absl::Status Reconcile() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // On an edge: makes the BGP speaker announce what the state in force says
+  // (agent/edge/bgp_announcer.h); elsewhere nothing. Its errors are logged
+  // and counted, never the datapath's. From the main loop only, after
+  // Reconcile or ReloadState.
+  void ReconcileBgp() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Re-reads the state file. An invalid file changes nothing; nor does one
   // whose apply fails (the previous state is restored).
@@ -91,6 +101,8 @@ class Agent {
   // The loaded datapath, for read-only use (metrics): map reads need no
   // lock, its fds do not change while the agent lives.
   const Datapath& datapath() const { return *datapath_; }
+  // The BGP speaker's counters (metrics), readable from any thread.
+  const edge::BgpAnnouncer& bgp() const { return *bgp_; }
 
  private:
   explicit Agent(AgentOptions options) : options_(std::move(options)) {}
@@ -139,6 +151,8 @@ class Agent {
   // Set by Start, then unchanged: read without the lock.
   AgentOptions options_;
   std::unique_ptr<Datapath> datapath_;
+  // Used by ReconcileBgp alone (the main loop), outside mu_.
+  std::unique_ptr<edge::BgpAnnouncer> bgp_;
   uint32_t underlay_ifindex_ = 0;
   // The interfaces the agent relies on: no endpoint may take one, by any of
   // their names (the ifindexes catch an altname or a rename).

@@ -33,6 +33,11 @@ ABSL_FLAG(bool, detach_on_exit, true,
           "on SIGTERM/SIGINT detach the programs and remove the pins; false leaves them "
           "attached and pinned, forwarding with the last state, for the next agent to adopt "
           "(upgrades and restarts without loss)");
+ABSL_FLAG(std::string, gobgpd, "gobgpd",
+          "the BGP speaker an edge starts as its child (docs/NORTH_SOUTH.md); not started on "
+          "a node without uplinks");
+ABSL_FLAG(int, gobgpd_api_port, 50051, "gobgpd's gRPC API port, on 127.0.0.1");
+ABSL_FLAG(std::string, gobgpd_log, "", "gobgpd's output; empty: discarded");
 
 namespace weft {
 namespace {
@@ -78,6 +83,13 @@ absl::StatusOr<AgentProcessOptions> AgentProcessOptionsFromFlags() {
   agent.bpffs = absl::GetFlag(FLAGS_bpffs);
   agent.full_resync = absl::Seconds(absl::GetFlag(FLAGS_full_resync_seconds));
   ASSIGN_OR_RETURN(agent.ct_timeouts, CtTimeoutsFromFlags());
+  const int api_port = absl::GetFlag(FLAGS_gobgpd_api_port);
+  if (api_port <= 0 || api_port > 65535) {
+    return absl::InvalidArgumentError("--gobgpd_api_port must be 1..65535");
+  }
+  agent.gobgpd = {.binary = absl::GetFlag(FLAGS_gobgpd),
+                  .api_port = static_cast<uint16_t>(api_port),
+                  .log_path = absl::GetFlag(FLAGS_gobgpd_log)};
   options.controller = absl::GetFlag(FLAGS_controller);
   if (agent.state_path.empty() == options.controller.empty() || agent.node.empty() ||
       agent.underlay.empty()) {

@@ -32,6 +32,7 @@ void ReconcileUntilStopped(const AgentProcessOptions& options, Agent& agent,
     }
     const absl::Status status = sig == SIGHUP ? agent.ReloadState() : agent.Reconcile();
     if (!status.ok()) WEFT_LOG_ERROR("%s; keeping the last good state", status.ToString());
+    agent.ReconcileBgp();
   }
 }
 

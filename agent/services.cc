@@ -1,5 +1,6 @@
 #include "agent/services.h"
 
+#include "agent/edge/bgp_metrics.h"
 #include "agent/metrics/agent_metrics.h"
 #include "common/base/log.h"
 #include "common/base/status.h"
@@ -33,7 +34,11 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetrics(const AgentProcess
       .sync = sync};
   return MetricsEndpoint::Start(options.serving.metrics_listen, [&agent, source]() mutable {
     source.ready = agent.Ready();
-    return CollectAgentMetrics(source);
+    std::vector<prometheus::MetricFamily> families = CollectAgentMetrics(source);
+    for (prometheus::MetricFamily& family : edge::CollectBgpMetrics(agent.bgp())) {
+      families.push_back(std::move(family));
+    }
+    return families;
   });
 }
 

@@ -73,6 +73,7 @@ absl::Status GobgpClient::AddUplink(const UplinkPeer& uplink) {
   apipb::Peer& peer = *request.mutable_peer();
   peer.mutable_conf()->set_neighbor_address(FormatIpv4(uplink.peer_address));
   peer.mutable_conf()->set_peer_asn(uplink.peer_asn);
+  peer.mutable_conf()->set_local_asn(uplink.local_asn);
   peer.mutable_conf()->set_vrf(uplink.vrf);
   apipb::TimersConfig& timers = *peer.mutable_timers()->mutable_config();
   timers.set_hold_time(uplink.hold_time_seconds);
@@ -87,6 +88,30 @@ absl::Status GobgpClient::AddUplink(const UplinkPeer& uplink) {
   return FromGrpc(stub_->AddPeer(&context, request, &reply),
                   absl::StrCat("AddPeer ", FormatIpv4(uplink.peer_address), " AS ", uplink.peer_asn,
                                " in VRF ", uplink.vrf));
+}
+
+absl::Status GobgpClient::RemoveUplink(uint32_t peer_address) {
+  apipb::DeletePeerRequest request;
+  request.set_address(FormatIpv4(peer_address));
+  grpc::ClientContext context;
+  Prepare(context);
+  google::protobuf::Empty reply;
+  return FromGrpc(stub_->DeletePeer(&context, request, &reply),
+                  absl::StrCat("DeletePeer ", FormatIpv4(peer_address)));
+}
+
+absl::Status GobgpClient::RemoveTenantVrf(const std::string& name) {
+  auto known = std::find(vrfs_.begin(), vrfs_.end(), name);
+  if (known == vrfs_.end()) return absl::OkStatus();
+  apipb::DeleteVrfRequest request;
+  request.set_name(name);
+  grpc::ClientContext context;
+  Prepare(context);
+  google::protobuf::Empty reply;
+  RETURN_IF_ERROR(
+      FromGrpc(stub_->DeleteVrf(&context, request, &reply), absl::StrCat("DeleteVrf ", name)));
+  vrfs_.erase(known);
+  return absl::OkStatus();
 }
 
 absl::Status GobgpClient::Announce(const std::string& vrf, absl::Span<const Ipv4Prefix> prefixes,

@@ -37,6 +37,7 @@ struct UplinkPeer {
   uint32_t vrf_number = 0;    // the tenant's id: route distinguisher and target
   uint32_t peer_address = 0;  // host order
   uint32_t peer_asn = 0;
+  uint32_t local_asn = 0;          // the AS this session speaks as; 0: StartBgp's
   uint32_t hold_time_seconds = 9;  // a lost peer is noticed in seconds, not 90
   uint32_t keepalive_seconds = 3;
   uint32_t connect_retry_seconds = 1;
@@ -57,6 +58,11 @@ class GobgpClient {
   absl::Status AddTenantVrf(const std::string& vrf, uint32_t number);
   // The uplink's tenant VRF (AddTenantVrf) and its peer, bound to that VRF.
   absl::Status AddUplink(const UplinkPeer& uplink);
+  // Closes the session with `peer_address` and forgets the peer.
+  absl::Status RemoveUplink(uint32_t peer_address);
+  // Deletes a tenant's VRF (AddTenantVrf) with the paths it holds; a name
+  // never added is a no-op.
+  absl::Status RemoveTenantVrf(const std::string& vrf);
   // Announces (withdraws) `prefixes` via `next_hop` in `vrf`, so to its peers only.
   absl::Status Announce(const std::string& vrf, absl::Span<const Ipv4Prefix> prefixes,
                         uint32_t next_hop);

@@ -17,6 +17,7 @@ import uuid
 
 import weftlab
 from netns_common import unmet
+from weftlab.provider_router import BgpSession, ProviderRouter
 
 EDGE_ADDR, PROVIDER_ADDR = "10.255.0.1", "10.255.0.2"
 EDGE_AS, PROVIDER_AS = 65001, 65000
@@ -24,19 +25,6 @@ ANNOUNCED = ["203.0.113.0/24", "192.0.2.0/25"]
 OTHER_TENANT_PREFIX = "100.64.0.0/24"  # announced in a tenant with no peer here
 PROVIDER_PREFIX = "198.51.100.0/24"
 TIMEOUT = 30.0  # seconds for any one condition (BGP connect retry is 1 s here)
-
-BIRD_CONF = f"""
-router id {PROVIDER_ADDR};
-protocol device {{ }}
-protocol static upstream {{ ipv4; route {PROVIDER_PREFIX} blackhole; }}
-protocol bgp edge {{
-  local {PROVIDER_ADDR} as {PROVIDER_AS};
-  neighbor {EDGE_ADDR} as {EDGE_AS};
-  hold time 9; keepalive time 3; connect retry time 1;
-  ipv4 {{ import all; export all; }};
-}}
-"""
-
 
 def run(*args: str) -> str:
     return subprocess.run(args, check=True, capture_output=True, text=True, timeout=20).stdout
@@ -80,12 +68,11 @@ class BgpSpeakerTest(unittest.TestCase):
         run("ip", "-n", self.edge_ns, "link", "set", "uplink", "up")
         run("ip", "-n", self.provider_ns, "link", "set", "edge", "up")
 
-        conf = os.path.join(self.dir, "bird.conf")
-        with open(conf, "w") as f:
-            f.write(BIRD_CONF)
-        self.bird_sock = os.path.join(self.dir, "bird.ctl")
-        self.bird = self.spawn(self.provider_ns, "bird", "-f", "-c", conf, "-s", self.bird_sock,
-                               stdout=subprocess.DEVNULL)
+        self.provider = ProviderRouter(
+            self.provider_ns, self.dir, PROVIDER_ADDR,
+            [BgpSession("edge", PROVIDER_ADDR, PROVIDER_AS, EDGE_ADDR, EDGE_AS,
+                        exports=[PROVIDER_PREFIX])])
+        self.addCleanup(self.provider.stop)
         self.gobgpd_log = os.path.join(self.dir, "gobgpd.log")
         self.probe = self.spawn(
             self.edge_ns, self.probe_bin, f"--asn={EDGE_AS}", f"--router_id={EDGE_ADDR}",
@@ -135,8 +122,7 @@ class BgpSpeakerTest(unittest.TestCase):
             return f"no gobgpd log ({e})"
 
     def bird_routes(self) -> str:
-        return run("ip", "netns", "exec", self.provider_ns, "birdc", "-s", self.bird_sock,
-                   "show", "route", "protocol", "edge")
+        return self.provider.routes(protocol="edge")
 
     def test_learn_announce_withdraw(self):
         # BIRD's prefix arriving also says the session is up, so the
