@@ -36,14 +36,14 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan
 #   fuzz   each libFuzzer target over its seed corpus, bounded in time;
 #   netns  the modules whose agents, controllers and weftctl run code the
 #          others do not: lifecycle and reload (test_agent), sync over TLS
-#          and the Admin API (test_control_plane, test_controller_liveness),
+#          and the Admin API (test_control_plane),
 #          metrics and health (test_metrics), adoption of pins
 #          (test_restart), policy reloads (test_firewall). Named, not
 #          excluded, so that a new module is a choice here.
 status=0
 (cd build-asan && ./weft_unit_tests --gtest_brief=1) || status=$?
 (cd build-asan && ctest --output-on-failure --timeout 900 -R \
-  '^(bpf\..*|fuzz\..*|netns\.test_(agent|control_plane|controller_liveness|metrics|restart|firewall))$' \
+  '^(bpf\..*|fuzz\..*|netns\.test_(agent|control_plane|metrics|restart|firewall))$' \
   "$@") || status=$?
 
 if [ -n "$(ls -A "$reports")" ]; then

@@ -90,7 +90,7 @@ class ObjectReader {
     std::optional<std::string> text = Scalar(field, kOptional);
     if (!text) return;
     if (*text != "true" && *text != "false") {
-      return Fail(field, absl::StrCat("\"", *text, "\" is not true or false"));
+      return Fail(field, absl::StrCat(QuoteBounded(*text), " is not true or false"));
     }
     *out = *text == "true";
   }
@@ -107,7 +107,7 @@ class ObjectReader {
         return;
       }
     }
-    Fail(field, absl::StrCat("\"", *text, "\" is not ", ChoiceList(names)));
+    Fail(field, absl::StrCat(QuoteBounded(*text), " is not ", ChoiceList(names)));
   }
 
   // A list of values in a text form of net_format.h (or any parser of the
@@ -221,7 +221,7 @@ class ObjectReader {
     uint64_t value = 0;
     if (!absl::SimpleAtoi(text, &value) || absl::StrCat(value) != text ||
         value > std::numeric_limits<Int>::max()) {
-      return Fail(field, absl::StrCat("\"", text, "\" is not an integer in 0..",
+      return Fail(field, absl::StrCat(QuoteBounded(text), " is not an integer in 0..",
                                       std::numeric_limits<Int>::max()));
     }
     *out = static_cast<Int>(value);
@@ -331,7 +331,7 @@ absl::StatusOr<PortRange> ParsePortRange(absl::string_view text) {
                             number(text.substr(dash + 1), &range.last);
   if (!ok) {
     return absl::InvalidArgumentError(
-        absl::StrCat("\"", text, "\" is not a port or a port range (80, 8000-8080)"));
+        absl::StrCat(QuoteBounded(text), " is not a port or a port range (80, 8000-8080)"));
   }
   return range;
 }
