@@ -44,6 +44,8 @@ bpf_map* SkeletonMap(const Skeleton& skel, Map map) {
       return skel.maps.weft_ep_by_if;
     case Map::kRoutes:
       return skel.maps.weft_routes;
+    case Map::kUplinks:
+      return skel.maps.weft_uplinks;
     case Map::kStats:
       return skel.maps.weft_stats;
     case Map::kCt:

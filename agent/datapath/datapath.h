@@ -34,6 +34,7 @@ enum class Map {
   kEpByMac,
   kEpByIf,
   kRoutes,
+  kUplinks,
   kStats,
   kCt,
   kCtPending,

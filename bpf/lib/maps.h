@@ -60,6 +60,13 @@ struct {
 } weft_routes SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_MAX_UPLINKS);
+	__type(key, __u32); /* ifindex */
+	__type(value, struct weft_uplink);
+} weft_uplinks SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, WEFT_REASON_SLOTS);
 	__type(key, __u32);

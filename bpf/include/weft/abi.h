@@ -26,6 +26,7 @@
 #define WEFT_MAX_ENDPOINTS 131072
 #define WEFT_MAX_ROUTES 65536
 #define WEFT_MAX_LOCAL_IFACES 4096
+#define WEFT_MAX_UPLINKS 1024
 
 /* Pinned map names (also the BPF map names; at most 15 characters). */
 #define WEFT_MAP_CONFIG "weft_config"
@@ -36,6 +37,7 @@
 #define WEFT_MAP_EP_BY_IF "weft_ep_by_if"
 #define WEFT_MAP_ROUTES "weft_routes"
 #define WEFT_MAP_STATS "weft_stats"
+#define WEFT_MAP_UPLINKS "weft_uplinks"
 
 /*
  * Every packet a Weft program sees leaves through one exit that counts it
@@ -74,7 +76,10 @@
 	X(DROP_POLICY, "policy_denied")                                        \
 	X(DROP_POLICY_REVOKED, "policy_revoked") /* open flow, rule removed */ \
 	X(DROP_CT_INVALID, "conntrack_invalid")	 /* fits no TCP state */       \
-	X(DROP_BAD_SOURCE_MAC, "bad_source_mac") /* group or zero source */
+	X(DROP_BAD_SOURCE_MAC, "bad_source_mac") /* group or zero source */   \
+	X(TO_UPLINK, "to_uplink")     /* edge: overlay to a tenant's uplink */ \
+	X(FROM_UPLINK, "from_uplink") /* edge: a tenant's uplink to overlay */ \
+	X(DROP_UPLINK_HAIRPIN, "uplink_hairpin") /* uplink back upstream */
 
 #define WEFT_REASON_ENUM_(name, label) WEFT_##name,
 /* The X-macro expands to a list, not an expression. */
@@ -87,7 +92,10 @@ enum weft_reason {
 #undef WEFT_REASON_ENUM_
 #define WEFT_FIRST_DROP WEFT_DROP_TRUNCATED
 /* Verdicts at or after WEFT_FIRST_DROP are drops, except these that answer. */
-#define WEFT_REASON_IS_DROP(r) ((r) >= WEFT_FIRST_DROP && (r) != WEFT_REJECT)
+/* Verdicts appended after the first drop (append only) are listed here. */
+#define WEFT_REASON_IS_DROP(r)                                                         \
+	((r) >= WEFT_FIRST_DROP && (r) != WEFT_REJECT && (r) != WEFT_TO_UPLINK &&      \
+	 (r) != WEFT_FROM_UPLINK)
 
 /* Conntrack timeouts, seconds (agent flags; defaults in the agent). */
 struct weft_ct_timeouts {
@@ -165,15 +173,35 @@ enum weft_route_kind {
 	WEFT_ROUTE_CONNECTED = 1, /* destination is an endpoint on segment vni */
 	WEFT_ROUTE_REMOTE = 2,	  /* to one of nhops (flow hash), on vni */
 	WEFT_ROUTE_BLACKHOLE = 3,
+	/* On an edge: out of the tenant's uplink `ifindex`, to nhops_be[0]
+	 * (the upstream peer, whose MAC the kernel's neighbour table has). */
+	WEFT_ROUTE_UPLINK = 4,
 };
 
 struct weft_route {
 	__u32 kind;
-	__u32 vni;
+	union {
+		__u32 vni;     /* CONNECTED, REMOTE */
+		__u32 ifindex; /* UPLINK */
+	};
 	__u32 nhop_count;
 	__u8 gateway_mac[6]; /* inner destination MAC for REMOTE: vni's gateway */
 	__u16 pad0;
 	__be32 nhops_be[WEFT_ECMP_MAX];
+};
+
+/*
+ * weft_uplinks: on an edge, the interface of a tenant's uplink (ifindex; a
+ * VLAN subinterface or a plain link) -> what traffic arriving there is.
+ * Packets to the edge's own transit address (BGP, ping) and ARP go to the
+ * host, which owns that address; everything else is the tenant's.
+ */
+struct weft_uplink {
+	__u32 tenant_id;
+	__be32 address_be; /* the edge's transit address: ICMP errors come from it */
+	__be32 peer_be;	   /* the upstream router */
+	__u8 mac[6];	   /* the interface's own MAC */
+	__u16 pad0;
 };
 
 /* ---- Distributed firewall (docs/ARCHITECTURE.md §4) ------------------------------
@@ -473,6 +501,8 @@ WEFT_STATIC_ASSERT(sizeof(struct weft_ip_key) == 8, "weft_ip_key ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_mac_key) == 12, "weft_mac_key ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_route_key) == 12, "weft_route_key ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_route) == 52, "weft_route ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_uplink) == 20, "weft_uplink ABI");
+WEFT_STATIC_ASSERT(WEFT_DROP_UPLINK_HAIRPIN == 34, "weft_stats ABI: append only");
 WEFT_STATIC_ASSERT(sizeof(struct weft_counter) == 16, "weft_counter ABI");
 WEFT_STATIC_ASSERT(WEFT_REASON_COUNT <= WEFT_REASON_SLOTS, "weft_stats: reasons fit its slots");
 WEFT_STATIC_ASSERT(WEFT_CT_STAT_COUNT <= WEFT_CT_STAT_SLOTS, "weft_ct_stats: events fit its slots");
