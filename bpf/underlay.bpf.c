@@ -146,7 +146,7 @@ static __attribute__((noinline)) int tc_decapsulate(struct __sk_buff *skb)
  * chain leaves little of.
  */
 static __attribute__((noinline)) __u32 tc_send_to_peer(struct __sk_buff *skb,
-							const struct decap_result *res, int *action)
+						       const struct decap_result *res, int *action)
 {
 	struct bpf_redir_neigh peer = {};
 

@@ -174,9 +174,9 @@ WEFT_INLINE __u32 vm_ipv4(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth
 		if (ip->ttl <= 1) {
 			if (!icmp_error_allowed(v->skb, ip, c))
 				return WEFT_DROP_TTL_EXPIRED;
-			return icmp_error_reply(v->skb, ICMP_ERROR(ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0),
-						v->seg->gateway_ip_be, v->seg->gateway_mac,
-						&v->action);
+			return icmp_error_reply(
+				v->skb, ICMP_ERROR(ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0),
+				v->seg->gateway_ip_be, v->seg->gateway_mac, &v->action);
 		}
 		reason = route_lookup(v->self->tenant_id, ip->daddr, bpf_get_hash_recalc(v->skb),
 				      &t);

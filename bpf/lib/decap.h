@@ -18,9 +18,9 @@
 enum decap_action {
 	DECAP_PASS, /* not Weft's */
 	DECAP_DROP,
-	DECAP_DELIVER, /* strip WEFT_ENCAP_OVERHEAD bytes, deliver to ifindex */
-	DECAP_BOUNCE,  /* rewritten into a reply: send back out of the underlay */
-	DECAP_FORWARD, /* re-addressed to another VTEP: send out of the underlay */
+	DECAP_DELIVER,	 /* strip WEFT_ENCAP_OVERHEAD bytes, deliver to ifindex */
+	DECAP_BOUNCE,	 /* rewritten into a reply: send back out of the underlay */
+	DECAP_FORWARD,	 /* re-addressed to another VTEP: send out of the underlay */
 	DECAP_TO_UPLINK, /* strip WEFT_ENCAP_OVERHEAD bytes, send out of uplink
 			  * ifindex to nexthop_be (the inner frame's
 			  * destination MAC is the hook's to fill) */

@@ -51,9 +51,10 @@ WEFT_INLINE __u32 encap_refuse_too_big(struct __sk_buff *skb, const struct weft_
 	bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, frag_off), &df, 1);
 	if (!(df & (IP_DF >> 8)))
 		return WEFT_DROP_TOO_BIG;
-	return icmp_error_reply(
-		skb, ICMP_ERROR(ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, cfg->underlay_mtu - WEFT_ENCAP_OVERHEAD),
-		from_ip, from_mac, action);
+	return icmp_error_reply(skb,
+				ICMP_ERROR(ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+					   cfg->underlay_mtu - WEFT_ENCAP_OVERHEAD),
+				from_ip, from_mac, action);
 }
 
 /*

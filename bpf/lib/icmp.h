@@ -72,9 +72,8 @@ WEFT_INLINE int icmp_error_allowed(struct __sk_buff *skb, const struct iphdr *ip
  * leaves little of (the verifier's 512 bytes are for the whole chain).
  */
 static __attribute__((noinline, unused)) __u32 icmp_error_reply(struct __sk_buff *skb, __u32 what,
-								  __be32 from_ip,
-								  const __u8 *from_mac,
-								  int *action)
+								__be32 from_ip,
+								const __u8 *from_mac, int *action)
 {
 	struct icmp_error_headers h __attribute__((aligned(8))) = {};
 	struct icmp_error_body body __attribute__((aligned(8))) = {};

@@ -32,8 +32,7 @@ WEFT_INLINE void target_from_endpoint(struct fwd_target *t, const struct weft_en
  * route's tenant's: a route naming another tenant's uplink (or one not
  * configured) leads nowhere rather than into that tenant's network.
  */
-WEFT_INLINE __u32 route_to_uplink(__u32 tenant_id, const struct weft_route *r,
-				  struct fwd_target *t)
+WEFT_INLINE __u32 route_to_uplink(__u32 tenant_id, const struct weft_route *r, struct fwd_target *t)
 {
 	__u32 ifindex = r->ifindex;
 	struct weft_uplink *up = bpf_map_lookup_elem(&weft_uplinks, &ifindex);
