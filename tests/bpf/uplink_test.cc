@@ -22,14 +22,15 @@
 #include "common/packet/parser.h"
 #include "tests/bpf/checks.h"
 #include "tests/bpf/fixture.h"
+#include "tests/bpf/uplink_maps.h"
 
 namespace weft::testing {
 namespace {
 
-constexpr uint32_t kBlue = 1;  // tenant ids of TestState()
-constexpr uint32_t kRed = 2;
-// Upstream: 203.0.113.0/24 through each tenant's own uplink; a blue route
-// to 198.51.100.0/24 that names red's uplink (which must lead nowhere).
+constexpr uint32_t kBlue = kBlueTenant;
+constexpr uint32_t kRed = kRedTenant;
+// Beyond the uplinks (uplink_maps.h): upstream, and a blue route that names
+// red's uplink.
 const uint32_t kInternetIp = Ip("203.0.113.9");
 const uint32_t kBlueViaRedUplinkIp = Ip("198.51.100.7");
 
@@ -41,48 +42,18 @@ weft_route_key RouteKey(uint32_t tenant, const char* prefix, uint8_t len) {
   return key;
 }
 
-struct UplinkRoute {
-  uint32_t tenant;
-  const char* prefix;
-  uint8_t len;
-  const char* uplink;
-  uint32_t peer;
-};
-const UplinkRoute kUplinkRoutes[] = {
-    {kBlue, "203.0.113.0", 24, kUplinkBlue, kBluePeerIp},
-    {kBlue, "198.51.100.0", 24, kUplinkRed, kRedPeerIp},
-    {kRed, "203.0.113.0", 24, kUplinkRed, kRedPeerIp},
-};
-
 class UplinkTest : public BpfTest {
  protected:
   void SetUp() override {
     BpfTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    Bind(kUplinkBlue, {kBlue, htonl(kUp0Ip), htonl(kBluePeerIp), {}, 0}, kUp0Mac);
-    Bind(kUplinkRed, {kRed, htonl(kUp1Ip), htonl(kRedPeerIp), {}, 0}, kUp1Mac);
-    for (const UplinkRoute& r : kUplinkRoutes) {
-      weft_route_key key = RouteKey(r.tenant, r.prefix, r.len);
-      weft_route route{};
-      route.kind = WEFT_ROUTE_UPLINK;
-      route.ifindex = IfIndex(r.uplink);
-      route.nhop_count = 1;
-      route.nhops_be[0] = htonl(r.peer);
-      ASSERT_EQ(bpf_map_update_elem(dp().MapFd(Map::kRoutes), &key, &route, BPF_ANY), 0)
-          << std::strerror(errno);
-    }
+    const std::string err = BindUplinks(dp());
+    ASSERT_TRUE(err.empty()) << err;
+    bound_ = true;
   }
 
   void TearDown() override {
-    if (IsSkipped() || env_missing()) return;
-    for (const UplinkRoute& r : kUplinkRoutes) {
-      weft_route_key key = RouteKey(r.tenant, r.prefix, r.len);
-      bpf_map_delete_elem(dp().MapFd(Map::kRoutes), &key);
-    }
-    for (const char* uplink : {kUplinkBlue, kUplinkRed}) {
-      const uint32_t ifindex = IfIndex(uplink);
-      bpf_map_delete_elem(dp().MapFd(Map::kUplinks), &ifindex);
-    }
+    if (bound_) UnbindUplinks(dp());
   }
 
   // A traced TC run (weftctl trace's way): nothing counted, the decision
@@ -112,14 +83,7 @@ class UplinkTest : public BpfTest {
   }
 
  private:
-  bool env_missing() const { return !SharedEnv().ok(); }
-  void Bind(const char* ifname, weft_uplink up, const Mac& mac) {
-    const uint32_t ifindex = IfIndex(ifname);
-    ASSERT_NE(ifindex, 0u) << ifname;
-    std::memcpy(up.mac, mac.data(), 6);
-    ASSERT_EQ(bpf_map_update_elem(dp().MapFd(Map::kUplinks), &ifindex, &up, BPF_ANY), 0)
-        << std::strerror(errno);
-  }
+  bool bound_ = false;
 };
 
 void ExpectReasonIn(const RunResult& r, const std::vector<int>& reasons) {
