@@ -105,8 +105,11 @@ absl::StatusOr<bgp::GobgpdOptions> GobgpdOptionsFromFlags() {
   const std::string external_api = absl::GetFlag(FLAGS_gobgpd_api);
   if (!external_api.empty()) {
     RETURN_IF_ERROR(CheckLoopbackApi(external_api));
+    // Set to anything but its default: Debian's Abseil does not tell
+    // whether a flag was given at all.
     for (const char* launch_flag : {"gobgpd", "gobgpd_api_port", "gobgpd_log"}) {
-      if (absl::FindCommandLineFlag(launch_flag)->IsSpecifiedOnCommandLine()) {
+      const absl::CommandLineFlag& flag = *absl::FindCommandLineFlag(launch_flag);
+      if (flag.CurrentValue() != flag.DefaultValue()) {
         return absl::InvalidArgumentError(
             absl::StrCat("--", launch_flag,
                          " configures the gobgpd the agent starts; with --gobgpd_api the "
