@@ -1,7 +1,11 @@
 #include "agent/options.h"
 
 #include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "common/base/status.h"
+#include "common/model/net_format.h"
 #include "common/wire/credentials.h"
 
 ABSL_FLAG(std::string, state, "", "YAML desired-state file (standalone mode)");
@@ -38,6 +42,10 @@ ABSL_FLAG(std::string, gobgpd, "gobgpd",
           "a node without uplinks");
 ABSL_FLAG(int, gobgpd_api_port, 50051, "gobgpd's gRPC API port, on 127.0.0.1");
 ABSL_FLAG(std::string, gobgpd_log, "", "gobgpd's output; empty: discarded");
+ABSL_FLAG(std::string, gobgpd_api, "",
+          "host:port on loopback (e.g. 127.0.0.1:50051) of a gobgpd run beside the agent (a "
+          "sidecar in its network namespace, no configuration file) to drive instead of starting "
+          "one; excludes --gobgpd, --gobgpd_api_port and --gobgpd_log");
 
 namespace weft {
 namespace {
@@ -72,6 +80,53 @@ std::string ApiSocketFromFlag(const std::string& node) {
   return path.empty() ? "/run/weft/" + node + ".sock" : path;
 }
 
+// "host:port" with a loopback host (127.0.0.0/8, [::1] or localhost):
+// gobgpd's API is plaintext and unauthenticated, and whoever reaches it
+// decides what the edge announces upstream.
+absl::Status CheckLoopbackApi(const std::string& address) {
+  const absl::Status bad = absl::InvalidArgumentError(absl::StrCat(
+      "--gobgpd_api must be a loopback host:port such as 127.0.0.1:50051 (gobgpd's API is "
+      "plaintext and unauthenticated), not \"",
+      address, "\""));
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return bad;
+  const std::string host = address.substr(0, colon);
+  int port = 0;
+  if (!absl::SimpleAtoi(address.substr(colon + 1), &port) || port <= 0 || port > 65535) {
+    return bad;
+  }
+  if (host == "localhost" || host == "[::1]") return absl::OkStatus();
+  const absl::StatusOr<uint32_t> ip = ParseIpv4(host);
+  if (!ip.ok() || (*ip >> 24) != 127) return bad;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bgp::GobgpdOptions> GobgpdOptionsFromFlags() {
+  const std::string external_api = absl::GetFlag(FLAGS_gobgpd_api);
+  if (!external_api.empty()) {
+    RETURN_IF_ERROR(CheckLoopbackApi(external_api));
+    // Set to anything but its default: Debian's Abseil does not tell
+    // whether a flag was given at all.
+    for (const char* launch_flag : {"gobgpd", "gobgpd_api_port", "gobgpd_log"}) {
+      const absl::CommandLineFlag& flag = *absl::FindCommandLineFlag(launch_flag);
+      if (flag.CurrentValue() != flag.DefaultValue()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--", launch_flag,
+                         " configures the gobgpd the agent starts; with --gobgpd_api the "
+                         "agent starts none"));
+      }
+    }
+    return bgp::GobgpdOptions{.external_api = external_api};
+  }
+  const int api_port = absl::GetFlag(FLAGS_gobgpd_api_port);
+  if (api_port <= 0 || api_port > 65535) {
+    return absl::InvalidArgumentError("--gobgpd_api_port must be 1..65535");
+  }
+  return bgp::GobgpdOptions{.binary = absl::GetFlag(FLAGS_gobgpd),
+                            .api_port = static_cast<uint16_t>(api_port),
+                            .log_path = absl::GetFlag(FLAGS_gobgpd_log)};
+}
+
 }  // namespace
 
 absl::StatusOr<AgentProcessOptions> AgentProcessOptionsFromFlags() {
@@ -83,13 +138,7 @@ absl::StatusOr<AgentProcessOptions> AgentProcessOptionsFromFlags() {
   agent.bpffs = absl::GetFlag(FLAGS_bpffs);
   agent.full_resync = absl::Seconds(absl::GetFlag(FLAGS_full_resync_seconds));
   ASSIGN_OR_RETURN(agent.ct_timeouts, CtTimeoutsFromFlags());
-  const int api_port = absl::GetFlag(FLAGS_gobgpd_api_port);
-  if (api_port <= 0 || api_port > 65535) {
-    return absl::InvalidArgumentError("--gobgpd_api_port must be 1..65535");
-  }
-  agent.gobgpd = {.binary = absl::GetFlag(FLAGS_gobgpd),
-                  .api_port = static_cast<uint16_t>(api_port),
-                  .log_path = absl::GetFlag(FLAGS_gobgpd_log)};
+  ASSIGN_OR_RETURN(agent.gobgpd, GobgpdOptionsFromFlags());
   options.controller = absl::GetFlag(FLAGS_controller);
   if (agent.state_path.empty() == options.controller.empty() || agent.node.empty() ||
       agent.underlay.empty()) {

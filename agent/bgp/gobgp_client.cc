@@ -11,6 +11,10 @@ namespace weft::bgp {
 namespace {
 
 constexpr uint32_t kBgpPort = 179;
+// gRPC's reconnect backoff grows to two minutes by default; a restarted
+// gobgpd on the loopback is worth trying again every second.
+constexpr int kMaxReconnectBackoffMs = 1000;
+constexpr absl::Duration kGetBgpTimeout = absl::Seconds(1);
 
 // gRPC and absl share the canonical status codes.
 absl::Status FromGrpc(const grpc::Status& status, absl::string_view call) {
@@ -24,13 +28,15 @@ absl::Status FromGrpc(const grpc::Status& status, absl::string_view call) {
 std::unique_ptr<GobgpClient> GobgpClient::Connect(const std::string& api_address,
                                                   absl::Duration call_timeout) {
   // Plaintext: the API listens on the namespace's loopback only.
-  auto channel = grpc::CreateChannel(api_address, grpc::InsecureChannelCredentials());
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
+  auto channel = grpc::CreateCustomChannel(api_address, grpc::InsecureChannelCredentials(), args);
   return std::unique_ptr<GobgpClient>(
       new GobgpClient(apipb::GobgpApi::NewStub(channel), call_timeout));
 }
 
-void GobgpClient::Prepare(grpc::ClientContext& context) const {
-  context.set_deadline(absl::ToChronoTime(absl::Now() + call_timeout_));
+void GobgpClient::Prepare(grpc::ClientContext& context, absl::Duration timeout) {
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   context.set_wait_for_ready(true);
 }
 
@@ -46,6 +52,19 @@ absl::Status GobgpClient::StartBgp(uint32_t asn, uint32_t router_id) {
       FromGrpc(stub_->StartBgp(&context, request, &reply), absl::StrCat("StartBgp AS ", asn)));
   local_asn_ = asn;
   return absl::OkStatus();
+}
+
+absl::StatusOr<SpeakerGlobal> GobgpClient::GetBgp() {
+  grpc::ClientContext context;
+  Prepare(context, std::min(call_timeout_, kGetBgpTimeout));
+  apipb::GetBgpResponse reply;
+  RETURN_IF_ERROR(FromGrpc(stub_->GetBgp(&context, apipb::GetBgpRequest(), &reply), "GetBgp"));
+  SpeakerGlobal global{.asn = reply.global().asn()};
+  if (global.asn == 0) return global;  // not started: no router id either
+  absl::StatusOr<uint32_t> router_id = ParseIpv4(reply.global().router_id());
+  RETURN_IF_ERROR(WithContext(router_id.status(), "gobgpd GetBgp: router id"));
+  global.router_id = *router_id;
+  return global;
 }
 
 absl::Status GobgpClient::AddTenantVrf(const std::string& name, uint32_t number) {

@@ -43,6 +43,14 @@ struct UplinkPeer {
   uint32_t connect_retry_seconds = 1;
 };
 
+// What GetBgp reports of the speaker: asn 0 while BGP is not started (a
+// gobgpd that has just been (re)started holds nothing).
+struct SpeakerGlobal {
+  uint32_t asn = 0;
+  uint32_t router_id = 0;  // host order
+  friend bool operator==(const SpeakerGlobal&, const SpeakerGlobal&) = default;
+};
+
 class GobgpClient {
  public:
   // A client of the gobgpd API at `api_address` ("host:port"). Each call
@@ -53,6 +61,9 @@ class GobgpClient {
 
   // The speaker's own AS and router id; listens on TCP 179.
   absl::Status StartBgp(uint32_t asn, uint32_t router_id);
+  // The AS and router id gobgpd runs with; waits at most a second, as it is
+  // asked on every reconcile to notice a gobgpd that restarted.
+  absl::StatusOr<SpeakerGlobal> GetBgp();
   // A tenant's VRF, route distinguisher and target <asn>:<number>; once per
   // name (later calls for the same name do nothing).
   absl::Status AddTenantVrf(const std::string& vrf, uint32_t number);
@@ -76,7 +87,8 @@ class GobgpClient {
  private:
   GobgpClient(std::unique_ptr<apipb::GobgpApi::Stub> stub, absl::Duration call_timeout)
       : stub_(std::move(stub)), call_timeout_(call_timeout) {}
-  void Prepare(grpc::ClientContext& context) const;
+  void Prepare(grpc::ClientContext& context) const { Prepare(context, call_timeout_); }
+  static void Prepare(grpc::ClientContext& context, absl::Duration timeout);
 
   std::unique_ptr<apipb::GobgpApi::Stub> stub_;
   absl::Duration call_timeout_;

@@ -1,8 +1,9 @@
 // gobgpd as a child of the agent: started with no configuration file (every
 // setting arrives later through its gRPC API), its API bound to a loopback
 // port of the agent's own network namespace, and stopped with the agent.
-// A child rather than a sidecar so that the edge's BGP sessions cannot
-// outlive the agent that decides what they announce (DESIGN §9).
+// A child by default so that the edge's BGP sessions cannot outlive the
+// agent that decides what they announce (DESIGN §9); GobgpdOptions::
+// external_api uses a gobgpd run beside the agent instead (a sidecar).
 #ifndef WEFT_AGENT_BGP_GOBGPD_PROCESS_H_
 #define WEFT_AGENT_BGP_GOBGPD_PROCESS_H_
 
@@ -21,6 +22,11 @@ struct GobgpdOptions {
   std::string binary = "gobgpd";
   uint16_t api_port = 50051;  // on 127.0.0.1 only
   std::string log_path;       // gobgpd's stdout and stderr; empty: /dev/null
+  // Non-empty: no child is started; the agent drives the gobgpd whose API
+  // listens at this loopback "host:port" (a sidecar in the agent's network
+  // namespace, started without a configuration file), and the fields
+  // above are unused.
+  std::string external_api;
 };
 
 class GobgpdProcess {

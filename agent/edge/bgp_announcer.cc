@@ -37,7 +37,7 @@ absl::Status BgpAnnouncer::Apply(const EdgeBgpPlan& plan) {
 
 absl::Status BgpAnnouncer::ApplyOnce(const EdgeBgpPlan& plan) {
   // Non-edge nodes, and edges that never had an uplink, start nothing.
-  if (plan.by_tenant.empty() && !gobgpd_) return absl::OkStatus();
+  if (plan.by_tenant.empty() && !client_) return absl::OkStatus();
   RETURN_IF_ERROR(EnsureSpeaker(plan));
   absl::Status result;
   for (auto it = held_.begin(); it != held_.end();) {
@@ -74,23 +74,60 @@ absl::Status BgpAnnouncer::ApplyOnce(const EdgeBgpPlan& plan) {
 
 absl::Status BgpAnnouncer::EnsureSpeaker(const EdgeBgpPlan& plan) {
   if (gobgpd_) {
-    const absl::Status alive = gobgpd_->Alive();
-    if (alive.ok()) return absl::OkStatus();
-    WEFT_LOG_ERROR("BGP: gobgpd ended (%s); starting it again", alive.ToString());
-    held_.clear();  // a new gobgpd holds nothing
-    client_.reset();
-    gobgpd_.reset();
+    if (const absl::Status alive = gobgpd_->Alive(); !alive.ok()) {
+      WEFT_LOG_ERROR("BGP: gobgpd ended (%s); starting it again", alive.ToString());
+      ForgetSpeaker();
+    }
   }
-  if (plan.asn == 0) return absl::OkStatus();  // no uplink yet to take the AS from
-  ASSIGN_OR_RETURN(std::unique_ptr<bgp::GobgpdProcess> gobgpd, bgp::GobgpdProcess::Start(options_));
-  std::unique_ptr<bgp::GobgpClient> client =
-      bgp::GobgpClient::Connect(gobgpd->api_address(), absl::Seconds(5));
-  RETURN_IF_ERROR(WithContext(client->StartBgp(plan.asn, plan.router_id), "starting BGP"));
-  gobgpd_ = std::move(gobgpd);
-  client_ = std::move(client);
-  WEFT_LOG_INFO("BGP: gobgpd started, AS %d, router id %s, API %s", plan.asn,
-                FormatIpv4(plan.router_id), gobgpd_->api_address());
+  if (!client_) {
+    if (plan.asn == 0) return absl::OkStatus();  // no uplink yet to take the AS from
+    RETURN_IF_ERROR(ConnectSpeaker());
+  }
+  // Asked every time: a sidecar's gobgpd restarts without the agent
+  // noticing otherwise, and comes back holding nothing.
+  ASSIGN_OR_RETURN(const bgp::SpeakerGlobal global, client_->GetBgp());
+  if (started_.has_value()) {
+    if (global == *started_) return absl::OkStatus();
+    WEFT_LOG_ERROR(
+        "BGP: gobgpd at %s runs AS %d router id %s, not what it was given "
+        "(restarted?); giving it everything again",
+        api_address_, global.asn, FormatIpv4(global.router_id));
+    held_.clear();
+    started_.reset();
+    // a fresh client: the old one remembers VRFs the new daemon lacks
+    client_ = bgp::GobgpClient::Connect(api_address_);
+  }
+  if (global.asn != 0) {
+    // Started by a previous agent of this node (a sidecar outlives the
+    // agent's restarts): what it holds is not known here, so start over.
+    WEFT_LOG_INFO("BGP: gobgpd at %s was already running AS %d; stopping its BGP to start over",
+                  api_address_, global.asn);
+    RETURN_IF_ERROR(client_->StopBgp());
+  }
+  if (plan.asn == 0) return absl::OkStatus();
+  RETURN_IF_ERROR(WithContext(client_->StartBgp(plan.asn, plan.router_id), "starting BGP"));
+  started_ = bgp::SpeakerGlobal{.asn = plan.asn, .router_id = plan.router_id};
+  WEFT_LOG_INFO("BGP: started, AS %d, router id %s, gobgpd API %s", plan.asn,
+                FormatIpv4(plan.router_id), api_address_);
   return absl::OkStatus();
+}
+
+absl::Status BgpAnnouncer::ConnectSpeaker() {
+  if (options_.external_api.empty()) {
+    ASSIGN_OR_RETURN(gobgpd_, bgp::GobgpdProcess::Start(options_));
+    api_address_ = gobgpd_->api_address();
+  } else {
+    api_address_ = options_.external_api;
+  }
+  client_ = bgp::GobgpClient::Connect(api_address_);
+  return absl::OkStatus();
+}
+
+void BgpAnnouncer::ForgetSpeaker() {
+  held_.clear();  // a new gobgpd holds nothing
+  started_.reset();
+  client_.reset();
+  gobgpd_.reset();
 }
 
 absl::Status BgpAnnouncer::RemoveSession(const UplinkSession& held) {

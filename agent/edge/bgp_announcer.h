@@ -1,5 +1,7 @@
-// Keeps an edge's BGP speaker (gobgpd, a child of the agent) equal to an
-// EdgeBgpPlan: starts gobgpd the first time there is a session to hold,
+// Keeps an edge's BGP speaker (gobgpd, a child of the agent or a sidecar's)
+// equal to an EdgeBgpPlan: starts BGP (and the child) the first time there
+// is a session to hold, gives a gobgpd that restarted (GetBgp no longer
+// reports the AS and router id it was started with) everything again,
 // sets up one peer per uplink in its tenant's VRF, and diffs each tenant's
 // announced prefixes against the plan (announce the new, withdraw the gone).
 // Every Apply is idempotent: what failed is retried by the next one.
@@ -16,6 +18,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -42,8 +45,13 @@ class BgpAnnouncer {
 
  private:
   absl::Status ApplyOnce(const EdgeBgpPlan& plan);
-  // Starts gobgpd (again, if it died) with the plan's AS and router id.
+  // Starts BGP with the plan's AS and router id: the first time, after the
+  // child died, or after the external gobgpd restarted (held_ is cleared,
+  // so everything is given again).
   absl::Status EnsureSpeaker(const EdgeBgpPlan& plan);
+  // Starts the child gobgpd (or takes the external address) and a client.
+  absl::Status ConnectSpeaker();
+  void ForgetSpeaker();
   // Withdraws what `held` announces, removes its peer and its VRF.
   absl::Status RemoveSession(const UplinkSession& held);
   // Brings held.prefixes to `wanted.prefixes` by announcing and withdrawing
@@ -52,8 +60,11 @@ class BgpAnnouncer {
   void Publish();
 
   const bgp::GobgpdOptions options_;
-  std::unique_ptr<bgp::GobgpdProcess> gobgpd_;
+  std::unique_ptr<bgp::GobgpdProcess> gobgpd_;  // none with external_api
+  std::string api_address_;
   std::unique_ptr<bgp::GobgpClient> client_;
+  // What StartBgp gave gobgpd; GetBgp reports otherwise after a restart.
+  std::optional<bgp::SpeakerGlobal> started_;
   // What gobgpd holds, by tenant (prefixes: those announced successfully).
   std::map<std::string, UplinkSession> held_;
   std::string last_error_;  // logged once until it changes or clears

@@ -5,6 +5,11 @@
   mounts it, the capabilities, exec probes (weft-health-probe) on the health
   listener, which is on loopback (unauthenticated), tolerations,
   RollingUpdate maxUnavailable 1, system-node-critical, --detach_on_exit=false);
+- the edges' two DaemonSets (agent-launched gobgpd, gobgpd sidecar) are the
+  hypervisors' pod but for what makes them edges: on edges only (and the
+  hypervisors' DaemonSet off them), NET_BIND_SERVICE where gobgpd runs, and
+  in the sidecar form a gobgpd container whose loopback API the agent's
+  --gobgpd_api names;
 - EVERY flag given to weft-agent / weft-controller / weft-health-probe in the
   manifests, their ConfigMap flag files, the systemd units and their
   EnvironmentFile examples and the Dockerfile is a flag of the built binary
@@ -14,9 +19,12 @@
 - the systemd units pass `systemd-analyze verify`: each is verified as a copy
   in a temporary directory whose ExecStart points at $WEFT_BUILD_DIR's binary
   (the unit's own path, /usr/local/bin, is not installed here) and whose
-  EnvironmentFile is the example shipped beside it;
+  EnvironmentFile is the example shipped beside it; the edge's drop-ins are
+  verified with weft-agent.service, and weft-gobgpd.service (the sidecar
+  form) on its own, its API on loopback where the agent's flag says;
 - the Dockerfile's runtime stage installs the package of every shared
-  library the built binaries link directly (objdump NEEDED -> ldd -> dpkg -S).
+  library the built binaries link directly (objdump NEEDED -> ldd -> dpkg -S),
+  and gobgpd; the build stage GoBGP's protos.
 Binaries missing: fails under CI, skips elsewhere."""
 
 from __future__ import annotations
@@ -39,6 +47,9 @@ BUILD = os.environ.get("WEFT_BUILD_DIR", os.path.join(ROOT, "build"))
 BINARIES = ("weft-agent", "weft-controller", "weft-health-probe")
 # In debian:12-slim already (apt needs them).
 BASE_PACKAGES = {"libc6", "libgcc-s1", "libstdc++6"}
+EDGE_LABEL = "weft.io/edge"
+# The agent's flags that start a child gobgpd, and the one that names a sidecar's.
+GOBGPD_CHILD_FLAGS = ("gobgpd", "gobgpd_api_port", "gobgpd_log")
 
 
 def unmet(reason: str):
@@ -240,6 +251,12 @@ class ManifestsTest(unittest.TestCase):
         ann = ds["spec"]["template"]["metadata"]["annotations"]
         self.assertEqual(int(ann["prometheus.io/port"]), ports["metrics"])
 
+        # edges run the agent from an edge DaemonSet: one agent a node
+        terms = spec["affinity"]["nodeAffinity"][
+            "requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+        self.assertEqual(terms, [{"matchExpressions": [
+            {"key": EDGE_LABEL, "operator": "DoesNotExist"}]}])
+
         # the controller address is the Service's sync port
         svc = find("Service", "weft-controller")
         sync = {p["name"]: p["port"] for p in svc["spec"]["ports"]}["sync"]
@@ -258,6 +275,82 @@ class ManifestsTest(unittest.TestCase):
             flags = flags_of(argv[1:])
             self.assertEqual(flags["addr"], health_listen, probe)
             self.assertEqual(flags.get("service", ""), service, probe)
+
+    def edge_daemonset(self, name: str) -> tuple[dict, dict[str, str], set[str]]:
+        """An edge DaemonSet, its agent's flags and its agent's added capabilities,
+        after checking that it is the hypervisors' pod but for the edge's parts."""
+        ds = find("DaemonSet", name)
+        spec = ds["spec"]["template"]["spec"]
+        self.assertEqual(spec["nodeSelector"], {EDGE_LABEL: "true"})
+        self.assertEqual(ds["spec"]["selector"]["matchLabels"],
+                         {"app.kubernetes.io/name": name})
+        hv = find("DaemonSet", "weft-agent")
+        hv_spec = hv["spec"]["template"]["spec"]
+
+        def pod_rest(pod_spec: dict) -> dict:
+            return {k: v for k, v in pod_spec.items()
+                    if k not in ("containers", "affinity", "nodeSelector")}
+
+        def agent_rest(c: dict) -> dict:
+            rest = {k: v for k, v in c.items() if k not in ("args", "securityContext")}
+            sc = dict(c["securityContext"])
+            sc["capabilities"] = {"drop": sc["capabilities"]["drop"]}
+            return {**rest, "securityContext": sc}
+
+        self.assertEqual(pod_rest(spec), pod_rest(hv_spec), f"{name}: the pod drifted")
+        self.assertEqual(agent_rest(container(ds, "agent")), agent_rest(container(hv, "agent")),
+                         f"{name}: the agent container drifted from agent-daemonset.yaml's")
+        self.assertEqual(ds["spec"]["updateStrategy"], hv["spec"]["updateStrategy"])
+        cm = find("ConfigMap", "weft-agent")
+        binary, args = container_args(ds, cm, "agent")
+        self.assertEqual(binary, "weft-agent")
+        self.assertRealFlags(binary, args, name)
+        hv_flags = flags_of(container_args(hv, cm, "agent")[1])
+        flags = flags_of(args)
+        self.assertEqual({k: v for k, v in flags.items() if not k.startswith("gobgpd")},
+                         hv_flags, f"{name}: flags other than gobgpd's differ from the "
+                         "hypervisors'")
+        caps = set(container(ds, "agent")["securityContext"]["capabilities"]["add"])
+        hv_caps = set(container(hv, "agent")["securityContext"]["capabilities"]["add"])
+        return ds, flags, caps - hv_caps
+
+    def test_edge_daemonset_agent_starts_gobgpd(self):
+        ds, flags, added_caps = self.edge_daemonset("weft-edge-agent")
+        self.assertNotIn("gobgpd_api", flags)
+        self.assertEqual(flags["gobgpd_log"], "/dev/stderr")  # the container's log
+        # gobgpd, the agent's child, inherits its capabilities and binds TCP 179
+        self.assertEqual(added_caps, {"NET_BIND_SERVICE"})
+        self.assertEqual([c["name"] for c in ds["spec"]["template"]["spec"]["containers"]],
+                         ["agent"])
+
+    def test_edge_daemonset_gobgpd_sidecar(self):
+        ds, flags, added_caps = self.edge_daemonset("weft-edge-agent-sidecar")
+        self.assertEqual(added_caps, set(), "the agent starts no gobgpd here")
+        for child_flag in GOBGPD_CHILD_FLAGS:
+            self.assertNotIn(child_flag, flags, "excluded by --gobgpd_api")
+        api = flags["gobgpd_api"]
+        self.assertEqual(api.rsplit(":", 1)[0], "127.0.0.1", "the API is plaintext")
+        gobgpd = container(ds, "gobgpd")
+        self.assertEqual(gobgpd["image"], container(ds, "agent")["image"],
+                         "the image ships gobgpd")
+        argv = gobgpd["command"]
+        self.assertEqual(argv[0], "/usr/bin/gobgpd")  # Debian's gobgpd package
+        gflags = flags_of(argv[1:])
+        self.assertEqual(gflags["api-hosts"], api, "gobgpd listens where the agent looks")
+        self.assertFalse({"f", "config-file"} & set(gflags),
+                         "no configuration file: the agent gives it everything")
+        self.assertIn("pprof-disable", gflags)
+        if shutil.which("gobgpd"):
+            help_text = subprocess.run(["gobgpd", "--help"], capture_output=True, text=True,
+                                       timeout=30).stdout
+            for name in gflags:
+                self.assertIn(f"--{name}", help_text, f"--{name} is not a flag of gobgpd")
+        sc = gobgpd["securityContext"]
+        self.assertEqual(sc["capabilities"], {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]})
+        self.assertFalse(sc["privileged"])
+        self.assertFalse(sc["allowPrivilegeEscalation"])
+        self.assertTrue(sc["readOnlyRootFilesystem"])
+        self.assertNotIn("volumeMounts", gobgpd, "gobgpd needs no file of the node")
 
     def test_controller_deployment_and_service(self):
         dep = find("Deployment", "weft-controller")
@@ -292,6 +385,9 @@ class ManifestsTest(unittest.TestCase):
         ds = find("DaemonSet", "weft-agent")
         self.assertRealFlags(*container_args(ds, find("ConfigMap", "weft-agent"), "agent"),
                              "agent-daemonset.yaml")
+        for edge in ("weft-edge-agent", "weft-edge-agent-sidecar"):
+            self.assertRealFlags(*container_args(find("DaemonSet", edge),
+                                                 find("ConfigMap", "weft-agent"), "agent"), edge)
         dep = find("Deployment", "weft-controller")
         self.assertRealFlags(*container_args(dep, find("ConfigMap", "weft-controller"),
                                              "controller"), "controller.yaml")
@@ -309,26 +405,81 @@ class ManifestsTest(unittest.TestCase):
         self.assertIn("health_listen", flags)
 
     def test_units_pass_systemd_analyze_verify(self):
+        for unit in ("weft-agent.service", "weft-controller.service"):
+            self.assertVerifies(unit)
+        # the edge's drop-ins, each with the agent's unit
+        self.assertVerifies("weft-agent.service", drop_ins=["weft-agent-edge.conf"])
+        self.assertVerifies("weft-agent.service", drop_ins=["weft-agent-gobgpd-sidecar.conf"],
+                            also=["weft-gobgpd.service"])
+        if shutil.which("gobgpd"):  # its ExecStart must exist to verify
+            self.assertVerifies("weft-gobgpd.service")
+
+    def assertVerifies(self, unit: str, drop_ins: list[str] = (), also: list[str] = ()):
+        """`systemd-analyze verify` on a copy of `unit` (with `drop_ins` in its
+        .d directory and the units `also` beside it) whose EnvironmentFile is
+        the example shipped beside it and whose binaries are the build's."""
         analyze = shutil.which("systemd-analyze")
         if analyze is None:
             unmet("no systemd-analyze")
         with tempfile.TemporaryDirectory() as tmp:
-            for unit in ("weft-agent.service", "weft-controller.service"):
-                with open(os.path.join(SYSTEMD, unit)) as f:
+            def install(name: str, directory: str) -> str:
+                with open(os.path.join(SYSTEMD, name)) as f:
                     text = f.read()
-                env = os.path.join(SYSTEMD, unit.replace(".service", ".env"))
-                text = re.sub(r"^EnvironmentFile=.*$", f"EnvironmentFile={env}", text, flags=re.M)
+                env = os.path.join(SYSTEMD, name.replace(".service", ".env"))
+                text = re.sub(r"^EnvironmentFile=.*$", f"EnvironmentFile={env}", text,
+                              flags=re.M)
                 text = text.replace("/usr/local/bin/", BUILD.rstrip("/") + "/")
-                path = os.path.join(tmp, unit)
+                os.makedirs(directory, exist_ok=True)
+                path = os.path.join(directory, name)
                 with open(path, "w") as f:
                     f.write(text)
-                r = subprocess.run([analyze, "verify", "--man=no", path], capture_output=True,
-                                   text=True, timeout=60)
-                out = (r.stdout + r.stderr).strip()
-                # Lines about other units of this machine are not ours.
-                ours = [l for l in out.splitlines() if unit in l or path in l]
-                self.assertEqual(r.returncode, 0, f"systemd-analyze verify {unit}:\n{out}")
-                self.assertEqual(ours, [], f"systemd-analyze verify {unit}:\n{out}")
+                return path
+
+            path = install(unit, tmp)
+            for other in also:
+                install(other, tmp)
+            for drop_in in drop_ins:
+                install(drop_in, os.path.join(tmp, unit + ".d"))
+            r = subprocess.run([analyze, "verify", "--man=no", path], capture_output=True,
+                               text=True, timeout=60)
+            out = (r.stdout + r.stderr).strip()
+            # Lines about other units of this machine are not ours.
+            ours = [l for l in out.splitlines()
+                    if any(n in l for n in [unit, path, *drop_ins, *also])]
+            self.assertEqual(r.returncode, 0, f"systemd-analyze verify {unit} {drop_ins}:\n{out}")
+            self.assertEqual(ours, [], f"systemd-analyze verify {unit} {drop_ins}:\n{out}")
+
+    def test_edge_systemd_forms(self):
+        """Agent-launched gobgpd: a drop-in adding CAP_NET_BIND_SERVICE (TCP 179)
+        to the agent's unit. Sidecar: weft-gobgpd.service, no config file, its
+        API on loopback, wanted (not bound) by the agent's unit through a drop-in."""
+        def directives(name: str) -> dict[str, list[str]]:
+            out: dict[str, list[str]] = {}
+            with open(os.path.join(SYSTEMD, name)) as f:
+                for line in f:
+                    key, eq, value = line.strip().partition("=")
+                    if eq and not line.startswith("#"):
+                        out.setdefault(key, []).append(value)
+            return out
+
+        edge = directives("weft-agent-edge.conf")
+        self.assertEqual(edge["CapabilityBoundingSet"], ["CAP_NET_BIND_SERVICE"])
+        self.assertEqual(edge["AmbientCapabilities"], ["CAP_NET_BIND_SERVICE"])
+        sidecar = directives("weft-agent-gobgpd-sidecar.conf")
+        self.assertEqual(sidecar["Wants"], ["weft-gobgpd.service"])
+        self.assertEqual(sidecar["After"], ["weft-gobgpd.service"])
+        self.assertNotIn("BindsTo", sidecar, "a gobgpd restart must not restart the agent")
+        gobgpd = directives("weft-gobgpd.service")
+        argv = shlex.split(gobgpd["ExecStart"][0])
+        self.assertEqual(argv[0], "/usr/bin/gobgpd")
+        gflags = flags_of(argv[1:])
+        self.assertFalse({"f", "config-file"} & set(gflags))
+        self.assertEqual(gflags["api-hosts"].rsplit(":", 1)[0], "127.0.0.1")
+        self.assertEqual(gobgpd["CapabilityBoundingSet"], ["CAP_NET_BIND_SERVICE"])
+        # the flag the unit's comment tells to add to /etc/default/weft-agent
+        with open(os.path.join(SYSTEMD, "weft-gobgpd.service")) as f:
+            self.assertIn(f"--gobgpd_api={gflags['api-hosts']}", f.read())
+        self.assertIn("gobgpd_api", binary_flags("weft-agent"))
 
     # --- image ---------------------------------------------------------------
     def test_dockerfile(self):
@@ -345,6 +496,8 @@ class ManifestsTest(unittest.TestCase):
         m = re.search(r"apt-get install -y --no-install-recommends((?:.|\n)*?)&&", runtime)
         packages = set(m.group(1).replace("\\", " ").split())
         self.assertIn("bpftool", packages)
+        self.assertIn("gobgpd", packages, "the edge's BGP speaker ships in the image")
+        self.assertIn("golang-github-osrg-gobgp-dev", stages[0], "GoBGP's protos for the build")
         for b in ("weft-agent", "weft-controller"):
             self.assertRegex(stages[0], rf"\b{b}\b")
         # HEALTHCHECK's flags are real too

@@ -7,6 +7,11 @@ and advertised routes and none of the other's; a segment added to A in the
 state appears in A's table only, and is withdrawn when removed; B's uplink
 removed from the state empties B's table and leaves A's.
 
+EdgeBgpSidecarTest: the same edge with gobgpd run beside the agent (a
+sidecar, --gobgpd_api): the tables fill; gobgpd killed, they empty; gobgpd
+started again holding nothing, the agent notices (GetBgp) and gives it
+everything again, and the tables fill again.
+
 The uplink links and their transit addresses are made here: the agent does
 not configure them yet (the datapath's part, docs/NORTH_SOUTH.md)."""
 
@@ -48,7 +53,8 @@ def wait_for(what: str, condition, timeout: float = TIMEOUT) -> float:
     return time.monotonic() - start
 
 
-class EdgeBgpTest(LabTestCase):
+class EdgeBgpLab(LabTestCase):
+    """The edge, the provider router and the edge's agent; no tests."""
     START_AGENTS = False  # prepare starts the edge's agent after the provider is up
     WHOAMI = False
 
@@ -106,8 +112,12 @@ class EdgeBgpTest(LabTestCase):
         cls.addClassCleanup(cls.provider.stop)
         lab.write_state(cls.state([]))
         cls.gobgpd_log = os.path.join(lab.log_dir, "gobgpd.log")
-        lab.start_agent("edge1", extra=[f"--gobgpd_log={cls.gobgpd_log}",
-                                        "--metrics_listen", METRICS])
+        lab.start_agent("edge1", extra=cls.gobgpd_flags() + ["--metrics_listen", METRICS])
+
+    @classmethod
+    def gobgpd_flags(cls) -> list[str]:
+        """The agent's flags saying which gobgpd it drives: its own child."""
+        return [f"--gobgpd_log={cls.gobgpd_log}"]
 
     def table(self, tenant: str) -> set[str]:
         return self.provider.prefixes(UPLINKS[tenant][6])
@@ -143,6 +153,8 @@ class EdgeBgpTest(LabTestCase):
                                  f"{ {t: sorted(p) for t, p in wanted.items()} }"
                                  f"{self.diagnostics()}") from None
 
+
+class EdgeBgpTest(EdgeBgpLab):
     def test_tenants_announced_apart_then_segment_added_and_removed(self):
         a, b = self.expected("A"), self.expected("B")
         self.assertIn(B_ONLY_SEGMENT.subnet, b - a, "the test needs a prefix only B owns")
@@ -180,6 +192,44 @@ class EdgeBgpTest(LabTestCase):
         self.wait_tables("B's uplink removal to empty custB only", {"A": a, "B": set()})
         wait_for("weft_bgp_sessions to drop to 1", lambda: self.metric("weft_bgp_sessions") == 1)
         self.assertEqual(self.metric("weft_bgp_announced_prefixes"), len(a))
+
+
+class EdgeBgpSidecarTest(EdgeBgpLab):
+    SIDECAR_API = "127.0.0.1:50061"  # not the child's default port: this is not the child
+
+    @classmethod
+    def gobgpd_flags(cls) -> list[str]:
+        cls.start_sidecar()
+        return [f"--gobgpd_api={cls.SIDECAR_API}"]
+
+    @classmethod
+    def start_sidecar(cls) -> None:
+        """gobgpd as a sidecar runs it: no configuration file, API on the
+        edge namespace's loopback; the lab's teardown stops it."""
+        argv = ["gobgpd", f"--api-hosts={cls.SIDECAR_API}", "--pprof-disable", "--log-plain"]
+        cls.sidecar, _, cls.gobgpd_log = cls.lab.spawn(
+            cls.lab.ns("edge1"), argv, f"gobgpd-sidecar-{time.monotonic_ns()}")
+
+    def test_sidecar_restart_is_given_everything_again(self):
+        a, b = self.expected("A"), self.expected("B")
+        self.wait_tables("each customer table to hold its tenant's prefixes", {"A": a, "B": b})
+        self.assertNotIn(ADVERTISED["B"], self.table("A"))
+        listening = self.lab.exec("edge1", ["ss", "-Hltn"], timeout=10).stdout
+        self.assertNotIn(":50051 ", listening, "the agent started a gobgpd of its own")
+
+        self.sidecar.kill()
+        self.sidecar.wait(timeout=10)
+        self.wait_tables("the sessions to end with the killed gobgpd", {"A": set(), "B": set()})
+        self.start_sidecar()
+        start = time.monotonic()
+        self.wait_tables("the restarted gobgpd to be given everything again", {"A": a, "B": b})
+        print(f"\nsidecar gobgpd restarted -> both tables complete: "
+              f"{time.monotonic() - start:.2f}s")
+        self.assertNotIn(ADVERTISED["B"], self.table("A"), "tenants mixed after the restart")
+        self.assertIn("restarted?", self.lab.agents["edge1"].stderr(),
+                      "the agent should say it noticed the restart")
+        wait_for("weft_bgp_failing to clear", lambda: self.metric("weft_bgp_failing") == 0)
+        self.assertEqual(self.metric("weft_bgp_sessions"), 2)
 
 
 if __name__ == "__main__":
