@@ -36,6 +36,10 @@ trap 'kill -- "-$asan_build" 2>/dev/null || true' EXIT
 status=0
 (cd build && ctest -j2 --output-on-failure --timeout 900 "$@") || status=$?
 
+# What is left of the build is all the suite waits for now: back to the
+# normal priority (root may lower a niceness; elsewhere it stays at 19), or
+# on a shared machine it would yield to everyone's compilers.
+renice -n 0 -g "$asan_build" > /dev/null 2>&1 || true
 asan_status=0
 wait "$asan_build" || asan_status=$?
 trap - EXIT
