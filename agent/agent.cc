@@ -320,8 +320,7 @@ absl::Status Agent::SyncAttachmentsLocked(const std::map<std::string, uint32_t>&
         WEFT_LOG_WARN("interface %s: %s", it->first, s.ToString());
       }
     }
-    WEFT_LOG_INFO("interface %s: %s program detached, no longer wanted there", it->first,
-                  program);
+    WEFT_LOG_INFO("interface %s: %s program detached, no longer wanted there", it->first, program);
     it = attached.erase(it);
   }
   return absl::OkStatus();

@@ -147,8 +147,7 @@ class Agent {
   // is not, detaches it from what it was on and is no longer wanted;
   // `attached` is where it is (attached_ or uplinks_attached_).
   absl::Status SyncAttachmentsLocked(const std::map<std::string, uint32_t>& wanted, int prog_fd,
-                                     const char* program,
-                                     std::map<std::string, uint32_t>& attached)
+                                     const char* program, std::map<std::string, uint32_t>& attached)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status SyncVmAttachmentsLocked(const std::map<std::string, uint32_t>& wanted)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -157,8 +156,7 @@ class Agent {
   // On an edge: the uplink program on its uplinks' interfaces.
   absl::Status SyncUplinkAttachmentsLocked(const std::map<std::string, uint32_t>& wanted)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return SyncAttachmentsLocked(wanted, datapath_->UplinkProgramFd(), "uplink",
-                                 uplinks_attached_);
+    return SyncAttachmentsLocked(wanted, datapath_->UplinkProgramFd(), "uplink", uplinks_attached_);
   }
 
   // Whether a Reconcile has to rebuild and re-check the maps.

@@ -24,13 +24,12 @@ absl::Status CheckUplinkDevices(const State& state, const std::string& node) {
     if (uplink.node != node || !uplink.vlan) continue;
     const std::string device = UplinkDevice(uplink);
     if (device.size() > kMaxInterfaceName) {
-      return FieldError(
-          ObjectLabel("uplink", uplink.name, i), "vlan",
-          absl::StrCat("the VLAN subinterface \"", device, "\" would be ", device.size(),
-                       " characters, over the kernel's ", kMaxInterfaceName,
-                       ": name the link with at most ",
-                       kMaxInterfaceName - (device.size() - uplink.interface.size()),
-                       " characters"));
+      return FieldError(ObjectLabel("uplink", uplink.name, i), "vlan",
+                        absl::StrCat("the VLAN subinterface \"", device, "\" would be ",
+                                     device.size(), " characters, over the kernel's ",
+                                     kMaxInterfaceName, ": name the link with at most ",
+                                     kMaxInterfaceName - (device.size() - uplink.interface.size()),
+                                     " characters"));
     }
     devices[device] = &uplink;
   }
@@ -39,11 +38,11 @@ absl::Status CheckUplinkDevices(const State& state, const std::string& node) {
     if (ep.node != node) continue;
     auto it = devices.find(ep.interface);
     if (it == devices.end()) continue;
-    return FieldError(ObjectLabel("endpoint", ep.name, i), "interface",
-                      absl::StrCat("\"", ep.interface, "\" on node \"", node, "\" is uplink \"",
-                                   it->second->name,
-                                   "\"'s VLAN subinterface: an endpoint may not take an "
-                                   "interface the agent relies on"));
+    return FieldError(
+        ObjectLabel("endpoint", ep.name, i), "interface",
+        absl::StrCat("\"", ep.interface, "\" on node \"", node, "\" is uplink \"", it->second->name,
+                     "\"'s VLAN subinterface: an endpoint may not take an "
+                     "interface the agent relies on"));
   }
   return absl::OkStatus();
 }

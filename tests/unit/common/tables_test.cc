@@ -90,10 +90,9 @@ class TablesTest : public testing::Test {
 TEST_F(TablesTest, TablesInWriteOrder) {
   std::vector<std::string> names;
   for (const MapTable& table : tables_.tables) names.push_back(table.map_name);
-  EXPECT_EQ(names, (std::vector<std::string>{WEFT_MAP_CONFIG, WEFT_MAP_VTEPS, WEFT_MAP_SEGMENTS,
-                                             WEFT_MAP_EP_BY_IP, WEFT_MAP_EP_BY_MAC,
-                                             WEFT_MAP_EP_BY_IF, WEFT_MAP_UPLINKS,
-                                             WEFT_MAP_ROUTES}));
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       WEFT_MAP_CONFIG, WEFT_MAP_VTEPS, WEFT_MAP_SEGMENTS, WEFT_MAP_EP_BY_IP,
+                       WEFT_MAP_EP_BY_MAC, WEFT_MAP_EP_BY_IF, WEFT_MAP_UPLINKS, WEFT_MAP_ROUTES}));
   EXPECT_TRUE(Table(WEFT_MAP_UPLINKS).entries.empty());  // a hypervisor has none
   EXPECT_EQ(tables_.Find("weft_nothing"), nullptr);
 }
@@ -293,8 +292,7 @@ class EdgeTablesTest : public testing::Test {
   }
 
   NodeTables Build(const char* node, const InterfaceResolver& resolve) {
-    absl::StatusOr<NodeTables> tables =
-        BuildNodeTables(state_, {.node = node}, resolve, FakeMacOf);
+    absl::StatusOr<NodeTables> tables = BuildNodeTables(state_, {.node = node}, resolve, FakeMacOf);
     EXPECT_TRUE(tables.ok()) << tables.status();
     return tables.ok() ? *tables : NodeTables{};
   }
@@ -319,11 +317,11 @@ TEST(UplinkDeviceTest, VlanSubinterfaceOrThePlainLink) {
 TEST_F(EdgeTablesTest, UplinksOfThisEdgeThatResolve) {
   const NodeTables edge1 = Build("edge1", ResolveOnEdge);
   EXPECT_EQ(Value(edge1, WEFT_MAP_UPLINKS, Bytes({21, 0, 0, 0})),
-            Bytes({1,    0,    0, 0,           // tenant_id blue
-                   192,  0,    2, 2,           // address_be
-                   192,  0,    2, 1,           // peer_be
-                   0x02, 0xaa, 0, 0, 0, 21,    // mac of ifindex 21
-                   0,    0}));                 // pad0
+            Bytes({1,    0,    0, 0,         // tenant_id blue
+                   192,  0,    2, 2,         // address_be
+                   192,  0,    2, 1,         // peer_be
+                   0x02, 0xaa, 0, 0, 0, 21,  // mac of ifindex 21
+                   0,    0}));               // pad0
   // red's link is missing: no entry until it is there.
   EXPECT_EQ(edge1.Find(WEFT_MAP_UPLINKS)->entries.size(), 1u);
   EXPECT_EQ(edge1.uplink_interfaces, (std::map<std::string, uint32_t>{{"trunk.100", 21}}));
@@ -333,24 +331,24 @@ TEST_F(EdgeTablesTest, UplinksOfThisEdgeThatResolve) {
 TEST_F(EdgeTablesTest, RouteThroughThisEdgeLeavesByItsUplink) {
   const NodeTables edge1 = Build("edge1", ResolveOnEdge);
   EXPECT_EQ(Value(edge1, WEFT_MAP_ROUTES, RouteKeyBytes(1, {10, 200, 0, 0}, 24)),
-            Bytes({4,   0, 0, 0,                 // UPLINK
-                   21,  0, 0, 0,                 // ifindex (the VNI's place)
-                   1,   0, 0, 0,                 // nhop_count
-                   0,   0, 0, 0, 0, 0, 0, 0,     // gateway_mac, pad0
-                   192, 0, 2, 1,                 // the uplink's peer
-                   0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                   0,   0, 0, 0}));
+            Bytes({4,   0, 0, 0,              // UPLINK
+                   21,  0, 0, 0,              // ifindex (the VNI's place)
+                   1,   0, 0, 0,              // nhop_count
+                   0,   0, 0, 0, 0, 0, 0, 0,  // gateway_mac, pad0
+                   192, 0, 2, 1,              // the uplink's peer
+                   0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                   0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
   // red's uplink is not there: its route through edge1 alone has nowhere
   // to go; the one through edge2 too goes to edge2 meanwhile.
   EXPECT_EQ(Value(edge1, WEFT_MAP_ROUTES, RouteKeyBytes(2, {10, 200, 0, 0}, 24)), "<absent>");
   EXPECT_EQ(Value(edge1, WEFT_MAP_ROUTES, RouteKeyBytes(2, {10, 201, 0, 0}, 24)),
-            Bytes({2,    0,    0,  0,                // REMOTE
-                   0xd1, 0x07, 0,  0,                // vni 2001
-                   1,    0,    0,  0,                // nhop_count
-                   0x02, 0xfe, 0,  0, 0, 0x02, 0, 0,  // gateway_mac, pad0
-                   198,  18,   0,  12,               // edge2
-                   0,    0,    0,  0, 0, 0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                   0,    0,    0,  0, 0, 0}));
+            Bytes({2,    0,    0, 0,                  // REMOTE
+                   0xd1, 0x07, 0, 0,                  // vni 2001
+                   1,    0,    0, 0,                  // nhop_count
+                   0x02, 0xfe, 0, 0,  0, 0x02, 0, 0,  // gateway_mac, pad0
+                   198,  18,   0, 12,                 // edge2
+                   0,    0,    0, 0,  0, 0,    0, 0, 0, 0, 0, 0, 0, 0,
+                   0,    0,    0, 0,  0, 0,    0, 0, 0, 0, 0, 0, 0, 0}));
 }
 
 TEST_F(EdgeTablesTest, TheEdgesTenantsAreThoseOfItsUplinks) {
@@ -368,23 +366,24 @@ TEST_F(EdgeTablesTest, ElsewhereTheRouteGoesToTheEdges) {
   const NodeTables hv1 = Build("hv1", [](const std::string&) { return 5u; });
   EXPECT_TRUE(hv1.Find(WEFT_MAP_UPLINKS)->entries.empty());
   EXPECT_TRUE(hv1.uplink_interfaces.empty());
-  EXPECT_EQ(Value(hv1, WEFT_MAP_ROUTES, RouteKeyBytes(1, {10, 200, 0, 0}, 24)),
-            Bytes({2,    0,    0, 0,                     // REMOTE
-                   0xe9, 0x03, 0, 0,                     // vni 1001
-                   2,    0,    0, 0,                     // ECMP over both edges
-                   0x02, 0xfe, 0, 0,  0,   0x01, 0, 0,   // gateway_mac, pad0
-                   198,  18,   0, 11, 198, 18,   0, 12,  // edge1, edge2
-                   0,    0,    0, 0,  0,   0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                   0,    0}));
+  EXPECT_EQ(
+      Value(hv1, WEFT_MAP_ROUTES, RouteKeyBytes(1, {10, 200, 0, 0}, 24)),
+      Bytes({2,    0,    0, 0,                     // REMOTE
+             0xe9, 0x03, 0, 0,                     // vni 1001
+             2,    0,    0, 0,                     // ECMP over both edges
+             0x02, 0xfe, 0, 0,  0,   0x01, 0, 0,   // gateway_mac, pad0
+             198,  18,   0, 11, 198, 18,   0, 12,  // edge1, edge2
+             0,    0,    0, 0,  0,   0,    0, 0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
   // edge2 carries blue's uplink but does not resolve it here (a fake
   // resolver that knows only edge1's kernel): the route goes to edge1.
   const NodeTables edge2 = Build("edge2", ResolveOnEdge);
-  EXPECT_EQ(Value(edge2, WEFT_MAP_ROUTES, RouteKeyBytes(1, {10, 200, 0, 0}, 24)),
-            Bytes({2,    0,    0, 0,  0xe9, 0x03, 0, 0, 1,  0, 0, 0,
-                   0x02, 0xfe, 0, 0,  0,    0x01, 0, 0,     // gateway_mac, pad0
-                   198,  18,   0, 11,                       // edge1 only
-                   0,    0,    0, 0,  0,    0,    0, 0, 0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                   0,    0,    0, 0,  0}));
+  EXPECT_EQ(
+      Value(edge2, WEFT_MAP_ROUTES, RouteKeyBytes(1, {10, 200, 0, 0}, 24)),
+      Bytes({2,   0,  0, 0,  0xe9, 0x03, 0, 0, 1, 0, 0, 0, 0x02, 0xfe, 0, 0, 0, 0x01, 0, 0,  // gateway_mac,
+                                                                                             // pad0
+             198, 18, 0, 11,  // edge1 only
+             0,   0,  0, 0,  0,    0,    0, 0, 0, 0, 0, 0, 0,    0,    0, 0, 0, 0,    0, 0, 0,
+             0,   0,  0, 0,  0,    0,    0}));
 }
 
 }  // namespace
