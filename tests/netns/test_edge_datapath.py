@@ -13,7 +13,8 @@ The upstream keeps the tenants apart with plain policy routing (ip rule iif
 10.200.0.10. Checked: each VM reaches its own tenant's host (counted on the
 hosts: each host's ICMP echo requests received), a low TTL from upstream is
 answered with time exceeded from the edge's transit address, the edge's
-to_uplink/from_uplink counters move, a state whose uplink has no link is
+to_uplink/from_uplink counters move, an agent killed and restarted leaves
+the uplink in place, a state whose uplink has no link is
 refused whole naming the field, and an uplink removed from the state takes
 its VLAN subinterface (and its address) with it, or its address off its
 plain link (which stays)."""
@@ -249,6 +250,26 @@ class EdgeDatapathTest(LabTestCase):
                              "the uplink program stayed on B's plain link")
         self.assertFalse(self.lab.ping("b1", HOST_IP, count=2, timeout=2).ok,
                          "B still reaches its host without its uplink")
+        self.assertTrue(self.lab.ping("a1", HOST_IP, count=1, timeout=3).ok)
+
+    def test_5_restart_does_not_flap_the_uplink(self):
+        """kill -9 and a new agent: forwarding goes on without an agent, and
+        the new one takes A's interface as it finds it (same ifindex, its
+        address kept, nothing made again)."""
+        def ifindex() -> str:
+            return self.lab.exec("edge1", ["cat", f"/sys/class/net/{self.device('A')}/ifindex"]
+                                 ).stdout.strip()
+        before = ifindex()
+        agent = self.lab.agents.pop("edge1")
+        agent.proc.kill()
+        agent.proc.wait()
+        self.assertTrue(self.lab.ping("a1", HOST_IP, count=1, timeout=3).ok,
+                        "no forwarding while the edge has no agent")
+        restarted = self.lab.start_agent("edge1")
+        self.assertEqual(ifindex(), before, "A's uplink interface was made again")
+        self.assertIn("192.0.2.2/30", self.edge_links())
+        self.assertNotIn("made on", restarted.stderr(), "the restarted agent made a VLAN device")
+        self.assertIn("weft_uplink_ing", self.lab.tc_filters("edge1", self.device("A")))
         self.assertTrue(self.lab.ping("a1", HOST_IP, count=1, timeout=3).ok)
 
 
