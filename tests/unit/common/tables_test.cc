@@ -374,16 +374,16 @@ TEST_F(EdgeTablesTest, ElsewhereTheRouteGoesToTheEdges) {
              0x02, 0xfe, 0, 0,  0,   0x01, 0, 0,   // gateway_mac, pad0
              198,  18,   0, 11, 198, 18,   0, 12,  // edge1, edge2
              0,    0,    0, 0,  0,   0,    0, 0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
-  // edge2 carries blue's uplink but does not resolve it here (a fake
-  // resolver that knows only edge1's kernel): the route goes to edge1.
-  const NodeTables edge2 = Build("edge2", ResolveOnEdge);
+  // edge2 carries blue's uplink, but its interface is not there (yet): the
+  // route goes to edge1 meanwhile.
+  const NodeTables edge2 = Build("edge2", [](const std::string&) { return 0u; });
   EXPECT_EQ(
       Value(edge2, WEFT_MAP_ROUTES, RouteKeyBytes(1, {10, 200, 0, 0}, 24)),
-      Bytes({2,   0,  0, 0,  0xe9, 0x03, 0, 0, 1, 0, 0, 0, 0x02, 0xfe, 0, 0, 0, 0x01, 0, 0,  // gateway_mac,
-                                                                                             // pad0
+      Bytes({2, 0, 0, 0, 0xe9, 0x03, 0, 0, 1, 0, 0, 0, 0x02, 0xfe, 0, 0, 0, 0x01, 0,
+             0,               // gateway_mac,
+                              // pad0
              198, 18, 0, 11,  // edge1 only
-             0,   0,  0, 0,  0,    0,    0, 0, 0, 0, 0, 0, 0,    0,    0, 0, 0, 0,    0, 0, 0,
-             0,   0,  0, 0,  0,    0,    0}));
+             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
 }
 
 }  // namespace
