@@ -159,7 +159,7 @@ class NorthSouth:
     """The provider and the sites of a lab whose topology went through
     add_north_south. build() after the lab's build and before the agents
     start (the trunks must exist: the agent refuses an uplink whose link is
-    missing); stop() is the lab's teardown's (the namespaces are the lab's)."""
+    missing). The namespaces are the lab's: its teardown ends BIRD with them."""
 
     def __init__(self, lab: Lab):
         self.lab = lab
@@ -200,7 +200,7 @@ class NorthSouth:
                     self._veth(edge, edge_link(c, False), dev)
                 cmds += [f"addr add {provider_addr}/30 dev {dev}", f"link set {dev} up"]
                 sessions.append(BgpSession(
-                    f"bgp_{uplink_name(c.tenant, edge).replace('-', '_')}", provider_addr,
+                    self.session_name(c.tenant, edge), provider_addr,
                     PROVIDER_AS, edge_addr, c.local_as, table=c.table, hold_time=HOLD_TIME,
                     keepalive=KEEPALIVE, export="where source = RTS_STATIC"))
             self._build_site(c, prov)
@@ -235,10 +235,6 @@ class NorthSouth:
                           f"route add default via {provider_side}"])
         ip_batch(host, [f"addr add {SITE_HOST}/24 dev eth0", "link set eth0 up",
                         f"route add default via {SITE_GATEWAY}"])
-
-    def stop(self) -> None:
-        if self.provider is not None:
-            self.provider.stop()
 
     # --- uplinks on the edges -------------------------------------------------
     def _uplink_configured(self, edge: str, c: Customer, edge_address: str) -> bool:
@@ -279,7 +275,9 @@ class NorthSouth:
     def customer(self, tenant: str) -> Customer:
         return next(c for c in self.customers if c.tenant == tenant)
 
-    def session_name(self, tenant: str, edge: str) -> str:
+    @staticmethod
+    def session_name(tenant: str, edge: str) -> str:
+        """The provider's BGP protocol of the uplink of `tenant` on `edge`."""
         return f"bgp_{uplink_name(tenant, edge).replace('-', '_')}"
 
     def established(self) -> dict[str, bool]:
