@@ -7,8 +7,9 @@
 //
 // The maps are the BPF tests' fixture (tests/bpf/fixture.h: two tenants
 // with overlapping subnets, four segments, local and remote endpoints, a
-// foreign VTEP, routes) plus a policy installed here (a reject and a deny
-// rule in blue, a default-deny red). Frames are mutants of valid seeds
+// foreign VTEP, routes), the edge's uplinks (tests/bpf/uplink_maps.h: one
+// per tenant, with upstream routes) plus a policy installed here (a reject
+// and a deny rule in blue, a default-deny red). Frames are mutants of valid seeds
 // (bench/packet_fuzz_seeds.h) drawn from a seeded PRNG: the seed is
 // printed, and the same seed and frame count give the same frames.
 //
@@ -17,7 +18,7 @@
 // exit 77 (ctest's skip), or 1 when CI is set.
 //
 //   sudo build/weft_bench_packet_fuzz [--frames N (run by each program)] [--seed S]
-//                                     [--programs vm,underlay-tc,underlay-xdp]
+//                                     [--programs vm,underlay-tc,underlay-xdp,uplink]
 //                                     [--markdown FILE]
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -47,6 +48,7 @@
 #include "bench/packet_fuzz_world.h"
 #include "tests/bpf/firewall_maps.h"
 #include "tests/bpf/fixture.h"
+#include "tests/bpf/uplink_maps.h"
 
 namespace weft::fuzz {
 namespace {
@@ -62,7 +64,7 @@ struct Options {
   uint64_t frames = 1000000;  // run by each program (refused ones on top)
   uint64_t seed = 0;
   bool seed_given = false;
-  std::vector<std::string> programs = {"vm", "underlay-tc", "underlay-xdp"};
+  std::vector<std::string> programs = {"vm", "underlay-tc", "underlay-xdp", "uplink"};
   std::string markdown;  // file whose packet-fuzz block is rewritten
 };
 
@@ -85,7 +87,7 @@ Options ParseOptions(int argc, char** argv) {
       o.markdown = value();
     } else {
       Die("unknown argument " + a +
-          " (--frames N --seed S --programs vm,underlay-tc,underlay-xdp --markdown FILE)");
+          " (--frames N --seed S --programs vm,underlay-tc,underlay-xdp,uplink --markdown FILE)");
     }
   }
   if (!o.seed_given) o.seed = static_cast<uint64_t>(std::time(nullptr));
@@ -293,9 +295,18 @@ int Main(int argc, char** argv) {
   for (const std::string& err : {fw.Reset(), fw.WriteSlot(0, FuzzPolicy()), fw.SetCtl(0, 1)})
     if (!err.empty()) Die("installing the policy: " + err);
 
-  const World world = BuildWorld((*env)->state, "hv1", [](const std::string& ifname) {
+  if (std::string err = testing::BindUplinks(dp); !err.empty()) Die("binding the uplinks: " + err);
+
+  World world = BuildWorld((*env)->state, "hv1", [](const std::string& ifname) {
     return if_nametoindex(ifname.c_str());
   });
+  size_t uplink_count = 0;
+  const testing::FixtureUplink* uplinks = testing::FixtureUplinks(&uplink_count);
+  for (size_t i = 0; i < uplink_count; ++i)
+    world.uplinks.push_back(WorldUplink{.ifindex = if_nametoindex(uplinks[i].ifname),
+                                        .tenant_id = uplinks[i].tenant_id,
+                                        .address = uplinks[i].address,
+                                        .mac = uplinks[i].mac});
   std::vector<uint32_t> vnis;
   for (const auto& [vni, seg] : world.segments) vnis.push_back(vni);
   const Oracle oracle(world);
@@ -311,6 +322,9 @@ int Main(int argc, char** argv) {
       {"underlay-xdp",
        {"underlay (XDP)", Program::kUnderlayXdp, Hook::kXdp, dp.UnderlayXdpProgramFd(),
         underlay_seeds}},
+      {"uplink",
+       {"uplink (TC)", Program::kUplink, Hook::kTc, dp.UplinkProgramFd(),
+        UplinkSeeds(world, (*env)->ul0_ifindex)}},
   };
 
   Report report{.seed = o.seed, .frames = o.frames};

@@ -105,6 +105,7 @@ std::string Oracle::Judge(Program program, uint32_t ingress_ifindex, const Bytes
   if (WEFT_REASON_IS_DROP(o.reason))
     return Expect(o.retval, xdp ? kXdpDrop : kTcShot, "a drop reason");
   if (program == Program::kVm) return JudgeVm(ingress_ifindex, o);
+  if (program == Program::kUplink) return JudgeUplink(ingress_ifindex, in, o);
   return JudgeUnderlay(xdp, in, o);
 }
 
@@ -183,8 +184,62 @@ std::string Oracle::JudgeUnderlay(bool xdp, const Bytes& in, const Outcome& o) c
       if (std::string e = Expect(o.retval, back, "forwarded to another VTEP"); !e.empty()) return e;
       if (!world_.vteps.at(pin.ipv4->src)) return "a Weft VTEP's packet was forwarded again";
       return JudgeEncap(world_, p, seg->tenant_id);
+    case WEFT_TO_UPLINK: {
+      if (std::string e = Expect(o.retval, xdp ? kXdpRedirect : kTcRedirect, "out of an uplink");
+          !e.empty())
+        return e;
+      // The uplink: the trace's target (TC), and the source MAC it gave.
+      if (!p.eth || !p.ipv4 || !in_inner.ipv4) return "sent upstream without inner IPv4";
+      const WorldUplink* up = nullptr;
+      for (const auto& u : world_.uplinks)
+        if (u.mac == p.eth->src) up = &u;
+      if (const uint32_t target = TracedTarget(o); target != 0) {
+        const WorldUplink* traced = world_.Uplink(target);
+        if (traced != up) return "sent out of an uplink other than the one its source MAC names";
+      }
+      if (up == nullptr) return "sent upstream from a MAC no uplink has";
+      if (up->tenant_id != seg->tenant_id)
+        return absl::StrCat("tenant ", seg->tenant_id, "'s packet sent out of tenant ",
+                            up->tenant_id, "'s uplink");
+      if (p.ipv4->src != in_inner.ipv4->src || p.ipv4->dst != in_inner.ipv4->dst)
+        return "sent upstream with other addresses";
+      return "";
+    }
     default:
       return absl::StrCat("reason ", o.reason, " is not one the underlay programs give");
+  }
+}
+
+std::string Oracle::JudgeUplink(uint32_t ingress_ifindex, const Bytes& in, const Outcome& o) const {
+  const WorldUplink* up = world_.Uplink(ingress_ifindex);
+  if (up == nullptr) return "an interface that is no uplink forwarded a frame";
+  const Parsed pin = Parse(in);
+  const Parsed p = Parse(o.out);
+  switch (o.reason) {
+    case WEFT_PASS_HOST:
+      if (std::string e = Expect(o.retval, kTcOk, "pass to the host"); !e.empty()) return e;
+      return o.out == in ? "" : "a frame passed to the host was changed";
+    case WEFT_ICMP_ERROR:
+      if (std::string e = Expect(o.retval, kTcRedirect, "an error back upstream"); !e.empty())
+        return e;
+      if (!p.eth || !p.ipv4 || !pin.eth || !pin.ipv4 || p.eth->dst != pin.eth->src ||
+          p.eth->src != up->mac || p.ipv4->src != up->address || p.ipv4->dst != pin.ipv4->src)
+        return "an ICMP error not from the transit address back to the sender";
+      return "";
+    case WEFT_FROM_UPLINK: {
+      if (std::string e = Expect(o.retval, kTcRedirect, "into the overlay"); !e.empty()) return e;
+      if (std::string e = JudgeEncap(world_, p, up->tenant_id); !e.empty()) return e;
+      const Parsed inner = p.Inner();
+      const WorldSegment* seg = world_.Segment(p.vxlan->vni);
+      if (!inner.eth || inner.eth->src != seg->gateway_mac)
+        return "into the overlay from another MAC than the segment's gateway";
+      if (!inner.ipv4 || !pin.ipv4 || inner.ipv4->src != pin.ipv4->src ||
+          inner.ipv4->dst != pin.ipv4->dst)
+        return "into the overlay with other addresses";
+      return "";
+    }
+    default:
+      return absl::StrCat("reason ", o.reason, " is not one the uplink program gives");
   }
 }
 

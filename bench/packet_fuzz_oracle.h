@@ -5,8 +5,10 @@
 // segment of the VNI), the same segment unless routed through its gateway,
 // answers only about the asker's segment, and a verdict that agrees with
 // the reason; for TC programs, the redirect target a trace run of the frame
-// recorded is the interface of the endpoint the frame is addressed to. It knows the maps through
-// the World, not through the programs.
+// recorded is the interface of the endpoint the frame is addressed to. On
+// an edge, what leaves by an uplink leaves by one of the tenant's, and what
+// comes in by an uplink goes into that uplink's tenant only. It knows the
+// maps through the World, not through the programs.
 #ifndef WEFT_BENCH_PACKET_FUZZ_ORACLE_H_
 #define WEFT_BENCH_PACKET_FUZZ_ORACLE_H_
 
@@ -18,7 +20,7 @@
 
 namespace weft::fuzz {
 
-enum class Program { kVm, kUnderlayTc, kUnderlayXdp };
+enum class Program { kVm, kUnderlayTc, kUnderlayXdp, kUplink };
 
 // What one run did.
 struct Outcome {
@@ -46,6 +48,7 @@ class Oracle {
  private:
   std::string JudgeVm(uint32_t ingress_ifindex, const Outcome& o) const;
   std::string JudgeUnderlay(bool xdp, const Bytes& in, const Outcome& o) const;
+  std::string JudgeUplink(uint32_t ingress_ifindex, const Bytes& in, const Outcome& o) const;
 
   const World& world_;
 };

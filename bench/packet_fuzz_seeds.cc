@@ -12,8 +12,11 @@ using packet::Ip;
 using packet::Ipv4Spec;
 
 // Route targets of the fixture (tests/bpf/fixture.cc): blue's ECMP route,
-// blue's blackhole, and an address no route covers.
-const uint32_t kRouteTargets[] = {Ip("10.9.1.1"), Ip("10.66.1.1"), Ip("10.77.1.1")};
+// blue's blackhole, an address no route covers; and with the edge's uplinks
+// bound (tests/bpf/uplink_maps.h) upstream through each tenant's uplink and
+// blue's route that names red's uplink.
+const uint32_t kRouteTargets[] = {Ip("10.9.1.1"), Ip("10.66.1.1"), Ip("10.77.1.1"),
+                                  Ip("203.0.113.9"), Ip("198.51.100.7")};
 constexpr Mac kBroadcast = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 constexpr Mac kNobody = {0x02, 0x99, 0x00, 0x00, 0x00, 0x99};
 
@@ -186,11 +189,38 @@ std::vector<Seed> UnderlaySeeds(const World& world, uint32_t underlay_ifindex,
   return seeds;
 }
 
+std::vector<Seed> UplinkSeeds(const World& world, uint32_t unbound_ifindex) {
+  std::vector<Seed> seeds;
+  const Mac peer_mac = {0x02, 0x00, 0xc0, 0x00, 0x02, 0x99};
+  for (const WorldUplink& up : world.uplinks) {
+    // What the upstream router sends: to this uplink's MAC as to a
+    // gateway's (routed), to other MACs, and to the transit address.
+    const WorldSegment upstream{.name = "uplink",
+                                .tenant_id = up.tenant_id,
+                                .gateway_ip = up.address,
+                                .gateway_mac = up.mac};
+    const uint32_t sip = Ip("203.0.113.9");
+    const std::string prefix = "uplink " + std::to_string(up.ifindex);
+    FramesFrom(world, upstream, peer_mac, sip, prefix, [&](std::string name, Bytes frame) {
+      seeds.push_back({std::move(name), std::move(frame), up.ifindex, false});
+    });
+    for (Kind k : kKinds)
+      seeds.push_back({prefix + " " + KindName(k) + " -> transit address",
+                       KindFrame(k, up.mac, peer_mac, up.address - 1, up.address), up.ifindex,
+                       false});
+    seeds.push_back({"unbound " + prefix + " udp",
+                     KindFrame(Kind::kUdp, up.mac, peer_mac, sip, world.endpoints.front().ip),
+                     unbound_ifindex, false});
+  }
+  return seeds;
+}
+
 std::vector<uint32_t> InterestingIps(const World& world) {
   std::vector<uint32_t> ips(std::begin(kRouteTargets), std::end(kRouteTargets));
   for (const auto& ep : world.endpoints) ips.push_back(ep.ip);
   for (const auto& [vni, seg] : world.segments) ips.push_back(seg.gateway_ip);
   for (const auto& [vtep, foreign] : world.vteps) ips.push_back(vtep);
+  for (const auto& up : world.uplinks) ips.push_back(up.address);
   ips.push_back(0);
   ips.push_back(0xffffffff);
   return ips;
@@ -200,6 +230,7 @@ std::vector<Mac> InterestingMacs(const World& world) {
   std::vector<Mac> macs = {kBroadcast, kNobody, Mac{}};
   for (const auto& ep : world.endpoints) macs.push_back(ep.mac);
   for (const auto& [vni, seg] : world.segments) macs.push_back(seg.gateway_mac);
+  for (const auto& up : world.uplinks) macs.push_back(up.mac);
   return macs;
 }
 

@@ -2,7 +2,8 @@
 // bound VM (and an unbound interface) sends of every kind to every
 // endpoint, gateway and route of both tenants; for the underlay programs,
 // VXLAN from each peer VTEP (Weft, foreign, unknown) on every segment (and
-// an unknown VNI) carrying the same kinds, plus frames that are not Weft's.
+// an unknown VNI) carrying the same kinds, plus frames that are not Weft's;
+// for an edge's uplink program, what its upstream routers send.
 #ifndef WEFT_BENCH_PACKET_FUZZ_SEEDS_H_
 #define WEFT_BENCH_PACKET_FUZZ_SEEDS_H_
 
@@ -27,6 +28,11 @@ std::vector<Seed> VmSeeds(const World& world, uint32_t unbound_ifindex);
 // `underlay_ifindex`, `underlay_mac`: this node's underlay interface.
 std::vector<Seed> UnderlaySeeds(const World& world, uint32_t underlay_ifindex,
                                 const Mac& underlay_mac);
+
+// For the uplink program: what each uplink's router sends of every kind to
+// every endpoint, route target and the transit address, plus the special
+// shapes; and a frame on `unbound_ifindex`, which is no uplink.
+std::vector<Seed> UplinkSeeds(const World& world, uint32_t unbound_ifindex);
 
 // Addresses the mutator swaps in: every endpoint's, gateway's and VTEP's,
 // route targets, and a few nobody owns.

@@ -41,6 +41,12 @@ bool World::TenantMayReach(uint32_t tenant_id, uint32_t vtep) const {
          std::find(it->second.begin(), it->second.end(), vtep) != it->second.end();
 }
 
+const WorldUplink* World::Uplink(uint32_t ifindex) const {
+  for (const auto& u : uplinks)
+    if (u.ifindex == ifindex) return &u;
+  return nullptr;
+}
+
 World BuildWorld(const State& state, const std::string& node,
                  const std::function<uint32_t(const std::string&)>& ifindex_of) {
   World w;

@@ -38,6 +38,15 @@ struct WorldEndpoint {
   uint32_t ifindex = 0;  // bound local interface; 0: remote
 };
 
+// An edge's uplink (weft_uplinks): its interface, tenant, the edge's transit
+// address and the uplink's MAC.
+struct WorldUplink {
+  uint32_t ifindex = 0;
+  uint32_t tenant_id = 0;
+  uint32_t address = 0;  // host order
+  Mac mac{};
+};
+
 struct World {
   uint32_t local_vtep = 0;
   std::map<uint32_t, bool> vteps;             // every node's VTEP -> foreign
@@ -46,6 +55,7 @@ struct World {
   // Per tenant: every VTEP its packets may be sent to (nodes of its
   // endpoints, next hops of its routes).
   std::map<uint32_t, std::vector<uint32_t>> tenant_vteps;
+  std::vector<WorldUplink> uplinks;  // bound on this node (an edge's)
 
   const WorldSegment* Segment(uint32_t vni) const;
   const WorldEndpoint* BoundTo(uint32_t ifindex) const;
@@ -54,6 +64,7 @@ struct World {
   const WorldEndpoint* OnSegment(uint32_t vni, const Mac& mac, uint32_t ip) const;
   const WorldEndpoint* OnSegment(uint32_t vni, const Mac& mac) const;
   bool TenantMayReach(uint32_t tenant_id, uint32_t vtep) const;
+  const WorldUplink* Uplink(uint32_t ifindex) const;
 };
 
 // `ifindex_of` resolves an endpoint's interface name (0: not here).

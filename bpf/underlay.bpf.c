@@ -44,6 +44,39 @@ static __always_inline __u32 xdp_forward_to_vtep(struct xdp_md *ctx, int *action
 	return WEFT_ENCAP;
 }
 
+/*
+ * The decapsulated frame at the head, out of the uplink to the upstream
+ * peer, whose MAC the FIB and neighbour table give (under the same
+ * condition as above). No neighbour entry yet: dropped and counted, never
+ * passed (the host would not know what to do with it either).
+ */
+static __always_inline __u32 xdp_forward_to_peer(struct xdp_md *ctx, const struct decap_result *res,
+						 int *action)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + ETH_HLEN;
+	struct bpf_fib_lookup fib = {};
+	long ret;
+
+	if ((void *)(ip + 1) > data_end)
+		return WEFT_DROP_TRUNCATED;
+	fib.family = AF_INET;
+	fib.ipv4_src = ip->saddr;
+	fib.ipv4_dst = res->nexthop_be;
+	fib.tot_len = bpf_ntohs(ip->tot_len);
+	fib.ifindex = res->ifindex;
+	ret = bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
+	if (ret == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return WEFT_DROP_TOO_BIG;
+	if (ret != BPF_FIB_LKUP_RET_SUCCESS || fib.ifindex != res->ifindex)
+		return WEFT_DROP_FIB;
+	mac_copy(eth->h_dest, fib.dmac);
+	*action = bpf_redirect(res->ifindex, 0);
+	return WEFT_TO_UPLINK;
+}
+
 SEC("xdp")
 int weft_underlay_xdp(struct xdp_md *ctx)
 {
@@ -51,7 +84,6 @@ int weft_underlay_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 len = data_end - data;
 	struct decap_result res = {};
-	struct verdict_meta m = { .ifindex = ctx->ingress_ifindex, .vxlan = 1 };
 	int action = XDP_PASS;
 
 	decap_classify(data, data_end, len, &res);
@@ -73,10 +105,57 @@ int weft_underlay_xdp(struct xdp_md *ctx)
 	case DECAP_FORWARD:
 		res.reason = xdp_forward_to_vtep(ctx, &action);
 		break;
+	case DECAP_TO_UPLINK:
+		if (bpf_xdp_adjust_head(ctx, WEFT_ENCAP_OVERHEAD)) {
+			res.reason = WEFT_DROP_HELPER_FAILED;
+			break;
+		}
+		res.reason = xdp_forward_to_peer(ctx, &res, &action);
+		break;
 	}
-	m.data = (void *)(long)ctx->data;
-	m.data_end = (void *)(long)ctx->data_end;
+	struct verdict_meta m = {
+		.data = (void *)(long)ctx->data,
+		.data_end = (void *)(long)ctx->data_end,
+		.ifindex = ctx->ingress_ifindex,
+		.vxlan = 1,
+	};
 	return verdict(res.reason, len, action, XDP_DROP, &m);
+}
+
+/* Strips the outer headers. adjust_room keeps the first 14 bytes: the inner
+ * Ethernet header goes there. A subprogram: its copy of that header stays
+ * off the program's stack frame, which the firewall's call chain leaves
+ * little of. */
+static __attribute__((noinline)) int tc_decapsulate(struct __sk_buff *skb)
+{
+	struct ethhdr inner_eth;
+
+	if (bpf_skb_load_bytes(skb, WEFT_ENCAP_OVERHEAD, &inner_eth, sizeof(inner_eth)) < 0 ||
+	    bpf_skb_adjust_room(skb, -WEFT_ENCAP_OVERHEAD, BPF_ADJ_ROOM_MAC, 0) ||
+	    bpf_skb_store_bytes(skb, 0, &inner_eth, sizeof(inner_eth), 0) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * The decapsulated frame out of the uplink to the upstream peer. The uplink
+ * carries the transit address: the kernel resolves the peer's MAC (and
+ * caches it) and writes both MACs, the source being the uplink's own as
+ * decap_to_uplink wrote. A subprogram of its own (an edge's path): its
+ * locals stay off the program's stack frame, which the firewall's call
+ * chain leaves little of.
+ */
+static __attribute__((noinline)) __u32 tc_send_to_peer(struct __sk_buff *skb,
+						       const struct decap_result *res, int *action)
+{
+	struct bpf_redir_neigh peer = {};
+
+	if (tc_decapsulate(skb))
+		return WEFT_DROP_HELPER_FAILED;
+	peer.nh_family = AF_INET;
+	peer.ipv4_nh = res->nexthop_be;
+	*action = bpf_redirect_neigh(res->ifindex, &peer, sizeof(peer), 0);
+	return res->reason;
 }
 
 SEC("tc")
@@ -84,25 +163,21 @@ int weft_underlay_tc(struct __sk_buff *skb)
 {
 	__u64 len = skb->len;
 	struct decap_result res = { .trace = skb->mark == WEFT_TRACE_MARK };
-	struct verdict_meta m = { .ifindex = skb->ifindex, .vxlan = 1, .trace = res.trace };
 	struct weft_trace_result *tr;
-	struct ethhdr inner_eth;
 	int action = TC_ACT_OK;
 
 	bpf_skb_pull_data(skb, len < DECAP_PULL_LEN ? len : DECAP_PULL_LEN);
 	decap_classify((void *)(long)skb->data, (void *)(long)skb->data_end, len, &res);
 	switch (res.action) {
 	case DECAP_DELIVER:
-		/* adjust_room keeps the first 14 bytes: put the inner
-		 * Ethernet header there. */
-		if (bpf_skb_load_bytes(skb, WEFT_ENCAP_OVERHEAD, &inner_eth, sizeof(inner_eth)) <
-			    0 ||
-		    bpf_skb_adjust_room(skb, -WEFT_ENCAP_OVERHEAD, BPF_ADJ_ROOM_MAC, 0) ||
-		    bpf_skb_store_bytes(skb, 0, &inner_eth, sizeof(inner_eth), 0) < 0) {
+		if (tc_decapsulate(skb)) {
 			res.reason = WEFT_DROP_HELPER_FAILED;
 			break;
 		}
 		action = bpf_redirect_peer(res.ifindex, 0);
+		break;
+	case DECAP_TO_UPLINK:
+		res.reason = tc_send_to_peer(skb, &res, &action);
 		break;
 	case DECAP_BOUNCE:
 		/* The kernel refuses to trim an skb marked as encapsulated
@@ -127,8 +202,13 @@ int weft_underlay_tc(struct __sk_buff *skb)
 	tr = trace_get(res.trace);
 	if (tr)
 		tr->egress_ifindex = res.ifindex;
-	m.data = (void *)(long)skb->data;
-	m.data_end = (void *)(long)skb->data_end;
+	struct verdict_meta m = {
+		.data = (void *)(long)skb->data,
+		.data_end = (void *)(long)skb->data_end,
+		.ifindex = skb->ifindex,
+		.trace = res.trace,
+		.vxlan = 1,
+	};
 	return verdict(res.reason, len, action, TC_ACT_SHOT, &m);
 }
 

@@ -46,13 +46,6 @@ WEFT_INLINE __u32 vm_arp(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth)
 	return WEFT_ARP_REPLY;
 }
 
-/* The packet no longer fits once encapsulated: tell the sender. */
-WEFT_INLINE int too_big_for_underlay(struct __sk_buff *skb, const struct weft_config *cfg)
-{
-	/* GSO packets are segmented to fit after encapsulation. */
-	return skb->gso_segs <= 1 && skb->len - ETH_HLEN + WEFT_ENCAP_OVERHEAD > cfg->underlay_mtu;
-}
-
 /* Refuses the flow of the packet in `skb` to its sender: a TCP RST, or ICMP
  * administratively prohibited from the gateway. */
 WEFT_INLINE __u32 vm_reject(struct vm_ctx *v, const struct fw_flow *f)
@@ -70,7 +63,7 @@ WEFT_INLINE __u32 vm_reject(struct vm_ctx *v, const struct fw_flow *f)
 		 * rather than rejecting), nor for a GSO train. */
 		if (skb->gso_segs > 1)
 			return WEFT_DROP_POLICY;
-		reason = icmp_error_reply(skb, ICMP_DEST_UNREACH, ICMP_PKT_FILTERED, 0,
+		reason = icmp_error_reply(skb, ICMP_ERROR(ICMP_DEST_UNREACH, ICMP_PKT_FILTERED, 0),
 					  v->seg->gateway_ip_be, v->seg->gateway_mac, &v->action);
 		return reason == WEFT_ICMP_ERROR ? WEFT_REJECT : reason;
 	}
@@ -133,18 +126,10 @@ WEFT_INLINE __u32 vm_forward(struct vm_ctx *v, const struct fwd_target *t, int r
 		cfg = config_get();
 		if (!cfg || !cfg->underlay_ifindex)
 			return WEFT_DROP_NO_CONFIG;
-		if (too_big_for_underlay(skb, cfg)) {
-			__u8 df = 0;
-
-			bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, frag_off), &df,
-					   1);
-			if (!(df & (IP_DF >> 8)))
-				return WEFT_DROP_TOO_BIG;
-			return icmp_error_reply(skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
-						cfg->underlay_mtu - WEFT_ENCAP_OVERHEAD,
-						v->seg->gateway_ip_be, v->seg->gateway_mac,
-						&v->action);
-		}
+		reason = encap_refuse_too_big(skb, cfg, v->seg->gateway_ip_be, v->seg->gateway_mac,
+					      &v->action);
+		if (reason)
+			return reason;
 	}
 
 	/* Helpers above may have moved the data: re-derive the pointers. */
@@ -189,14 +174,19 @@ WEFT_INLINE __u32 vm_ipv4(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth
 		if (ip->ttl <= 1) {
 			if (!icmp_error_allowed(v->skb, ip, c))
 				return WEFT_DROP_TTL_EXPIRED;
-			return icmp_error_reply(v->skb, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0,
-						v->seg->gateway_ip_be, v->seg->gateway_mac,
-						&v->action);
+			return icmp_error_reply(
+				v->skb, ICMP_ERROR(ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0),
+				v->seg->gateway_ip_be, v->seg->gateway_mac, &v->action);
 		}
 		reason = route_lookup(v->self->tenant_id, ip->daddr, bpf_get_hash_recalc(v->skb),
 				      &t);
 		if (reason)
 			return reason;
+		/* Out of an uplink: only from the overlay (lib/decap.h). Edges
+		 * host no VMs in this release, so a VM here is not where that
+		 * route is meant for. */
+		if (t.kind == WEFT_ROUTE_UPLINK)
+			return WEFT_DROP_NOT_LOCAL;
 		return vm_forward(v, &t, 1);
 	}
 

@@ -16,6 +16,7 @@
 #include "common/base/log.h"
 #include "common/base/status.h"
 #include "underlay.skel.h"
+#include "uplink_ingress.skel.h"
 #include "vm.skel.h"
 
 namespace weft {
@@ -25,8 +26,9 @@ namespace {
 // fails here: the skeletons hold exactly the maps of abi.h.
 static_assert(sizeof(weft_vm::maps) == kMapCount * sizeof(bpf_map*));
 static_assert(sizeof(weft_underlay::maps) == kMapCount * sizeof(bpf_map*));
+static_assert(sizeof(weft_uplink_ingress::maps) == kMapCount * sizeof(bpf_map*));
 
-// The skeleton's map for `map` (either object: both include bpf/lib/maps.h).
+// The skeleton's map for `map` (any object: all include bpf/lib/maps.h).
 template <typename Skeleton>
 bpf_map* SkeletonMap(const Skeleton& skel, Map map) {
   switch (map) {
@@ -125,6 +127,8 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(const std::string& pin_
   if (!dp->vm_) return BpfError(errno, "opening the VM BPF object");
   dp->underlay_ = weft_underlay__open();
   if (!dp->underlay_) return BpfError(errno, "opening the underlay BPF object");
+  dp->uplink_ = weft_uplink_ingress__open();
+  if (!dp->uplink_) return BpfError(errno, "opening the uplink BPF object");
   // With a pin path, libbpf adopts the map pinned there (contents and all)
   // or creates and pins it at load.
   for (int i = 0; i < kMapCount; ++i) {
@@ -142,20 +146,31 @@ absl::StatusOr<std::unique_ptr<Datapath>> Datapath::Load(const std::string& pin_
     return BpfError(err, absl::StrCat("loading the VM BPF object",
                                       pin_dir.empty() ? "" : " (maps pinned at " + pin_dir + ")"));
   }
-  // The underlay object uses the very same maps.
-  for (int i = 0; i < kMapCount; ++i) {
-    bpf_map* map = SkeletonMap(*dp->underlay_, MapAt(i));
-    if (int err = bpf_map__reuse_fd(map, bpf_map__fd(dp->maps_[i]))) {
-      return BpfError(err, absl::StrCat("sharing map ", bpf_map__name(map)));
-    }
-  }
+  // The other objects use the very same maps.
+  RETURN_IF_ERROR(dp->ShareMapsWith(*dp->underlay_));
   if (int err = weft_underlay__load(dp->underlay_)) {
     return BpfError(err, "loading the underlay BPF object");
+  }
+  RETURN_IF_ERROR(dp->ShareMapsWith(*dp->uplink_));
+  if (int err = weft_uplink_ingress__load(dp->uplink_)) {
+    return BpfError(err, "loading the uplink BPF object");
   }
   return dp;
 }
 
+template <typename Skeleton>
+absl::Status Datapath::ShareMapsWith(const Skeleton& skel) const {
+  for (int i = 0; i < kMapCount; ++i) {
+    bpf_map* map = SkeletonMap(skel, MapAt(i));
+    if (int err = bpf_map__reuse_fd(map, bpf_map__fd(maps_[i]))) {
+      return BpfError(err, absl::StrCat("sharing map ", bpf_map__name(map)));
+    }
+  }
+  return absl::OkStatus();
+}
+
 Datapath::~Datapath() {
+  weft_uplink_ingress__destroy(uplink_);
   weft_underlay__destroy(underlay_);
   weft_vm__destroy(vm_);
 }
@@ -176,6 +191,9 @@ int Datapath::UnderlayXdpProgramFd() const {
 }
 int Datapath::UnderlayTcProgramFd() const {
   return bpf_program__fd(underlay_->progs.weft_underlay_tc);
+}
+int Datapath::UplinkProgramFd() const {
+  return bpf_program__fd(uplink_->progs.weft_uplink_ingress);
 }
 
 absl::Status Datapath::Apply(const NodeTables& tables) {

@@ -1,5 +1,5 @@
-// The loaded BPF datapath of one node: both objects (bpf/vm.bpf.c,
-// bpf/underlay.bpf.c) sharing one set of maps, optionally pinned under
+// The loaded BPF datapath of one node: the objects (bpf/vm.bpf.c,
+// bpf/underlay.bpf.c, bpf/uplink_ingress.bpf.c) sharing one set of maps, optionally pinned under
 // <pin_dir>/<map name> so that bpftool and a restarted agent find them.
 #ifndef WEFT_AGENT_DATAPATH_DATAPATH_H_
 #define WEFT_AGENT_DATAPATH_DATAPATH_H_
@@ -20,10 +20,11 @@
 struct bpf_map;
 struct weft_vm;
 struct weft_underlay;
+struct weft_uplink_ingress;
 
 namespace weft {
 
-// The maps of bpf/lib/maps.h, which both objects share. datapath.cc resolves
+// The maps of bpf/lib/maps.h, which all objects share. datapath.cc resolves
 // each to the skeleton's map of that name, so a map renamed, added or removed
 // in the BPF code fails to compile until this list follows.
 enum class Map {
@@ -70,6 +71,7 @@ class Datapath {
   int VmProgramFd() const;           // TC, host side of a VM interface
   int UnderlayXdpProgramFd() const;  // XDP, underlay interface
   int UnderlayTcProgramFd() const;   // TC ingress, underlay interface
+  int UplinkProgramFd() const;       // TC ingress, an edge's uplink interface
 
   // Makes the maps hold exactly `tables`: writes what is new or changed in
   // table order, then deletes what is no longer wanted in reverse order.
@@ -105,6 +107,9 @@ class Datapath {
 
  private:
   Datapath() = default;
+  // Makes the not yet loaded object `skel` use the VM object's maps.
+  template <typename Skeleton>
+  absl::Status ShareMapsWith(const Skeleton& skel) const;
 
   std::string pin_dir_;
   // The policy maps as the last ApplyPolicy left them (active slot only),
@@ -116,6 +121,7 @@ class Datapath {
   std::unique_ptr<PolicyInForce> policy_in_force_;
   weft_vm* vm_ = nullptr;
   weft_underlay* underlay_ = nullptr;
+  weft_uplink_ingress* uplink_ = nullptr;
   std::array<bpf_map*, kMapCount> maps_{};  // vm_'s, by Map
 };
 

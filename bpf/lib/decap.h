@@ -18,17 +18,22 @@
 enum decap_action {
 	DECAP_PASS, /* not Weft's */
 	DECAP_DROP,
-	DECAP_DELIVER, /* strip WEFT_ENCAP_OVERHEAD bytes, deliver to ifindex */
-	DECAP_BOUNCE,  /* rewritten into a reply: send back out of the underlay */
-	DECAP_FORWARD, /* re-addressed to another VTEP: send out of the underlay */
+	DECAP_DELIVER,	 /* strip WEFT_ENCAP_OVERHEAD bytes, deliver to ifindex */
+	DECAP_BOUNCE,	 /* rewritten into a reply: send back out of the underlay */
+	DECAP_FORWARD,	 /* re-addressed to another VTEP: send out of the underlay */
+	DECAP_TO_UPLINK, /* strip WEFT_ENCAP_OVERHEAD bytes, send out of uplink
+			  * ifindex to nexthop_be (the inner frame's
+			  * destination MAC is the hook's to fill) */
 };
 
+/* Kept small: the hooks' stack frames have little room left. */
 struct decap_result {
 	__u32 reason;
-	__u32 action;
 	__u32 ifindex;
-	__u32 trim_len; /* DECAP_BOUNCE: frame length to cut it to (0: as is) */
-	__u32 trace;	/* the hook's: a trace run (firewall read-only) */
+	__be32 nexthop_be; /* DECAP_TO_UPLINK: the upstream peer */
+	__u32 trim_len;	   /* DECAP_BOUNCE: frame length to cut it to (0: as is) */
+	__u16 action;	   /* enum decap_action */
+	__u8 trace;	   /* the hook's: a trace run (firewall read-only) */
 };
 
 WEFT_INLINE void decap_set(struct decap_result *res, __u32 action, __u32 reason)
@@ -142,6 +147,29 @@ WEFT_INLINE void decap_readdress(struct iphdr *outer_ip, struct udphdr *udp, str
 	vx->vni_reserved2 = bpf_htonl(t->vni << 8);
 }
 
+/*
+ * On an edge: a routed packet whose route leads out of the tenant's uplink.
+ * No firewall here (stateless: the hypervisors' conntrack sees both
+ * directions of the flow); routed in place, leaving the peer's MAC to the
+ * hook, which asks the kernel's neighbour table.
+ */
+WEFT_INLINE void decap_to_uplink(struct ethhdr *inner_eth, struct iphdr *ip,
+				 const struct fwd_target *t, struct decap_result *res)
+{
+	__u32 ifindex = t->ifindex;
+	struct weft_uplink *up = bpf_map_lookup_elem(&weft_uplinks, &ifindex);
+
+	/* route_lookup found it; gone since only if the agent removed it. */
+	if (!up)
+		return decap_set(res, DECAP_DROP, WEFT_DROP_NO_ROUTE);
+	trace_target(res->trace, t);
+	ipv4_decrement_ttl(ip);
+	mac_copy(inner_eth->h_source, up->mac);
+	res->ifindex = t->ifindex;
+	res->nexthop_be = t->vtep_be;
+	decap_set(res, DECAP_TO_UPLINK, WEFT_TO_UPLINK);
+}
+
 /* Inner IPv4 for a local endpoint: switched by MAC, or routed when sent to
  * the gateway MAC (a foreign VTEP's VM reaching another segment). */
 WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len, struct ethhdr *outer_eth,
@@ -170,6 +198,8 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len, struct ethhdr *oute
 		reason = route_lookup(seg->tenant_id, ip->daddr, 0, &t);
 		if (reason)
 			return decap_set(res, DECAP_DROP, reason);
+		if (t.kind == WEFT_ROUTE_UPLINK)
+			return decap_to_uplink(inner_eth, ip, &t, res);
 		if (t.ifindex && decap_firewall(outer_eth, outer_ip, udp, inner_eth, ip, c->end,
 						seg, vni, t.ifindex, res))
 			return;
@@ -233,6 +263,7 @@ WEFT_INLINE void decap_classify(void *data, void *data_end, __u32 pkt_len, struc
 	__u32 vni;
 
 	res->ifindex = 0;
+	res->nexthop_be = 0;
 	res->trim_len = 0;
 	eth = parse_eth(&c);
 	if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))

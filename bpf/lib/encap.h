@@ -13,6 +13,7 @@
 #define WEFT_BPF_ENCAP_H
 
 #include "lib/csum.h"
+#include "lib/icmp.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
 
@@ -31,6 +32,29 @@ _Static_assert(sizeof(struct vxlan_encap) == WEFT_ENCAP_OVERHEAD + ETH_HLEN,
 WEFT_INLINE __be16 vxlan_source_port(__u32 flow_hash)
 {
 	return bpf_htons(49152 + (flow_hash % 16384));
+}
+
+/*
+ * A packet that would not fit the underlay once encapsulated (GSO packets
+ * are segmented to fit after encapsulation): with DF, its sender gets ICMP
+ * fragmentation needed from `from_ip`/`from_mac` (path MTU discovery through
+ * the overlay; *action sends it back); without, it is dropped. Returns 0
+ * when the packet fits, else the reason.
+ */
+WEFT_INLINE __u32 encap_refuse_too_big(struct __sk_buff *skb, const struct weft_config *cfg,
+				       __be32 from_ip, const __u8 *from_mac, int *action)
+{
+	__u8 df = 0;
+
+	if (skb->gso_segs > 1 || skb->len - ETH_HLEN + WEFT_ENCAP_OVERHEAD <= cfg->underlay_mtu)
+		return 0;
+	bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, frag_off), &df, 1);
+	if (!(df & (IP_DF >> 8)))
+		return WEFT_DROP_TOO_BIG;
+	return icmp_error_reply(skb,
+				ICMP_ERROR(ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+					   cfg->underlay_mtu - WEFT_ENCAP_OVERHEAD),
+				from_ip, from_mac, action);
 }
 
 /*

@@ -20,6 +20,11 @@
  */
 #define ICMP_QUOTE_LEN (sizeof(struct iphdr) + 20)
 
+/* An error's type, code and (frag needed) next-hop MTU in one argument: a
+ * BPF call takes at most five. */
+#define ICMP_ERROR(type, code, mtu) \
+	(((__u32)(type) << 24) | ((__u32)(code) << 16) | (__u32)(__u16)(mtu))
+
 struct icmp_error_headers {
 	struct iphdr ip;
 	struct icmp_wire icmp;
@@ -56,12 +61,19 @@ WEFT_INLINE int icmp_error_allowed(struct __sk_buff *skb, const struct iphdr *ip
 
 /*
  * Rewrites the IPv4 packet in `skb` into an ICMP error from `from_ip`/
- * `from_mac` (the segment's gateway) back to its sender. `mtu` is the
- * next-hop MTU for frag needed, 0 otherwise. Returns a reason; on success
- * *action is the redirect back to the VM.
+ * `from_mac` (the segment's gateway; on an edge's uplink, the transit
+ * address) back to its sender, out of the interface it came in by. `what`
+ * is ICMP_ERROR(type, code, mtu), the MTU being the next hop's for frag
+ * needed, 0 otherwise. Returns a reason; on success *action is that
+ * redirect.
+ *
+ * A subprogram of its own (rare path): its ~100 bytes of headers stay off
+ * the calling program's stack frame, which the firewall's call chain
+ * leaves little of (the verifier's 512 bytes are for the whole chain).
  */
-WEFT_INLINE __u32 icmp_error_reply(struct __sk_buff *skb, __u8 type, __u8 code, __u16 mtu,
-				   __be32 from_ip, const __u8 *from_mac, int *action)
+static __attribute__((noinline, unused)) __u32 icmp_error_reply(struct __sk_buff *skb, __u32 what,
+								__be32 from_ip,
+								const __u8 *from_mac, int *action)
 {
 	struct icmp_error_headers h __attribute__((aligned(8))) = {};
 	struct icmp_error_body body __attribute__((aligned(8))) = {};
@@ -82,9 +94,9 @@ WEFT_INLINE __u32 icmp_error_reply(struct __sk_buff *skb, __u8 type, __u8 code, 
 	    bpf_skb_adjust_room(skb, sizeof(h), BPF_ADJ_ROOM_MAC, 0))
 		return WEFT_DROP_HELPER_FAILED;
 
-	body.icmp.type = type;
-	body.icmp.code = code;
-	body.icmp.un.frag.mtu = bpf_htons(mtu);
+	body.icmp.type = what >> 24;
+	body.icmp.code = (what >> 16) & 0xff;
+	body.icmp.un.frag.mtu = bpf_htons(what & 0xffff);
 	body.icmp.checksum = csum_fold32(bpf_csum_diff(NULL, 0, (__be32 *)&body, sizeof(body), 0));
 
 	h.icmp = body.icmp;

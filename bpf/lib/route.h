@@ -2,20 +2,21 @@
 /*
  * Distributed routing: the tenant's longest-prefix match decides where a
  * packet sent to the gateway MAC goes. The result is a forwarding target: a
- * local interface, or a remote VTEP with the VNI and inner destination MAC
- * to use on the wire.
+ * local interface, a remote VTEP with the VNI and inner destination MAC to
+ * use on the wire, or (on an edge) a tenant's uplink and its upstream peer.
  */
 #ifndef WEFT_BPF_ROUTE_H
 #define WEFT_BPF_ROUTE_H
 
 #include "lib/maps.h"
 
+/* Kept small: the VM program's stack has little room left. */
 struct fwd_target {
-	__u32 ifindex; /* != 0: deliver on this host */
-	__be32 vtep_be;
-	__u32 vni;
-	__u8 dmac[ETH_ALEN];
-	__u16 kind; /* enum weft_route_kind; 0: switched within the segment */
+	__u32 ifindex;	     /* != 0: on this host (UPLINK: the uplink's interface) */
+	__be32 vtep_be;	     /* the next hop: remote VTEP; UPLINK: the upstream peer */
+	__u32 vni;	     /* not UPLINK */
+	__u8 dmac[ETH_ALEN]; /* not UPLINK: the neighbour table has the peer's */
+	__u16 kind;	     /* enum weft_route_kind; 0: switched within the segment */
 };
 
 WEFT_INLINE void target_from_endpoint(struct fwd_target *t, const struct weft_endpoint *ep)
@@ -27,8 +28,27 @@ WEFT_INLINE void target_from_endpoint(struct fwd_target *t, const struct weft_en
 }
 
 /*
+ * An UPLINK route leads out of one of this edge's uplinks, which must be the
+ * route's tenant's: a route naming another tenant's uplink (or one not
+ * configured) leads nowhere rather than into that tenant's network.
+ */
+WEFT_INLINE __u32 route_to_uplink(__u32 tenant_id, const struct weft_route *r, struct fwd_target *t)
+{
+	__u32 ifindex = r->ifindex;
+	struct weft_uplink *up = bpf_map_lookup_elem(&weft_uplinks, &ifindex);
+
+	if (!up || up->tenant_id != tenant_id || r->nhop_count == 0)
+		return WEFT_DROP_NO_ROUTE;
+	t->ifindex = ifindex;
+	t->vtep_be = r->nhops_be[0];
+	t->kind = WEFT_ROUTE_UPLINK;
+	return 0;
+}
+
+/*
  * Resolves `daddr` in `tenant_id`. Returns 0 and fills `t`, or the drop
- * reason. `flow_hash` picks among ECMP next hops.
+ * reason. `flow_hash` picks among ECMP next hops. Callers check t->kind
+ * for UPLINK before reading t->ifindex as a local endpoint's.
  */
 WEFT_INLINE __u32 route_lookup(__u32 tenant_id, __be32 daddr, __u32 flow_hash, struct fwd_target *t)
 {
@@ -67,6 +87,8 @@ WEFT_INLINE __u32 route_lookup(__u32 tenant_id, __be32 daddr, __u32 flow_hash, s
 		mac_copy(t->dmac, r->gateway_mac);
 		t->kind = WEFT_ROUTE_REMOTE;
 		return 0;
+	case WEFT_ROUTE_UPLINK:
+		return route_to_uplink(tenant_id, r, t);
 	default:
 		return WEFT_DROP_BLACKHOLE;
 	}

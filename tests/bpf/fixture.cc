@@ -56,6 +56,19 @@ std::string SetUpEnv(Env** out) {
       "ip neigh replace 198.18.0.3 lladdr 02:00:c6:12:00:03 dev ul0 nud permanent",
       // XDP asks the FIB for a forwarded packet's next hop, which needs this.
       "sysctl -qw net.ipv4.conf.ul0.forwarding=1",
+      // An edge's uplinks (the uplink tests bind them).
+      "ip link add up0 address 02:00:c0:00:02:01 mtu 1500 type veth peer name up0p",
+      "ip link add up1 address 02:00:c0:00:02:05 mtu 1500 type veth peer name up1p",
+      "ip link set up0p up",
+      "ip link set up1p up",
+      "ip link set up0 up",
+      "ip link set up1 up",
+      "ip addr add 192.0.2.1/30 dev up0",
+      "ip addr add 192.0.2.5/30 dev up1",
+      "ip neigh replace 192.0.2.2 lladdr 02:00:c0:00:02:02 dev up0 nud permanent",
+      "ip neigh replace 192.0.2.6 lladdr 02:00:c0:00:02:06 dev up1 nud permanent",
+      "sysctl -qw net.ipv4.conf.up0.forwarding=1",
+      "sysctl -qw net.ipv4.conf.up1.forwarding=1",
   };
   for (int i : {1, 2, 3, 4, 9}) {
     const std::string n = "vm" + std::to_string(i);

@@ -82,6 +82,21 @@ inline constexpr Mac kStrangerMac = {0x02, 0x99, 0x00, 0x00, 0x00, 0x99};
 // Host-side interfaces: vm1..vm4 bound to endpoints, vm9 bound to none.
 inline constexpr const char* kUnderlay = "ul0";
 
+// Uplinks (an edge's): up0 blue's, transit 192.0.2.1/30 to the peer
+// 192.0.2.2; up1 red's, 192.0.2.5/30 to 192.0.2.6. The peers' MACs are
+// permanent neighbours. The fixture creates the interfaces; the uplink tests
+// bind them (weft_uplinks) and add their routes for their own runs.
+inline constexpr const char* kUplinkBlue = "up0";
+inline constexpr const char* kUplinkRed = "up1";
+inline constexpr Mac kUp0Mac = {0x02, 0x00, 0xc0, 0x00, 0x02, 0x01};
+inline constexpr Mac kUp1Mac = {0x02, 0x00, 0xc0, 0x00, 0x02, 0x05};
+inline constexpr Mac kBluePeerMac = {0x02, 0x00, 0xc0, 0x00, 0x02, 0x02};
+inline constexpr Mac kRedPeerMac = {0x02, 0x00, 0xc0, 0x00, 0x02, 0x06};
+inline const uint32_t kUp0Ip = Ip("192.0.2.1");
+inline const uint32_t kBluePeerIp = Ip("192.0.2.2");
+inline const uint32_t kUp1Ip = Ip("192.0.2.5");
+inline const uint32_t kRedPeerIp = Ip("192.0.2.6");
+
 // The state above (plus routes: blue 10.9.0.0/16 ECMP to hv2 and lx1 on
 // blue-a; blue 10.66.0.0/16 blackhole).
 State TestState();
