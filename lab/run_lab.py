@@ -290,7 +290,9 @@ def main(argv=None) -> int:
                       + (", ".join(real.get("enforcing", [])) or "no node yet"))
             if ns:
                 by = ns.ensure_uplinks()
-                print("uplinks (VLANs of each edge's trunk, transit addresses) made by "
+                print("uplinks: " + ("VLANs 101 (A), 102 (B) of each edge's trunk" if ns.vlans
+                                     else "an untagged link each (no 802.1Q in this kernel)")
+                      + "; devices and transit addresses made by "
                       + ("the agents" if by == "agent" else
                          "the lab: these agents do not configure uplinks"))
             lab.start_whoami()
