@@ -48,7 +48,8 @@ SITE_LAN = "10.200.0.0/24"
 SITE_HOST = "10.200.0.10"
 SITE_GATEWAY = "10.200.0.1"  # the site router's address on the LAN
 HOLD_TIME, KEEPALIVE = 3, 1
-EDGES = (("edge1", "198.18.0.11", "e1"), ("edge2", "198.18.0.12", "e2"))  # name, VTEP, trunk's far end
+# (name, VTEP, the provider's end of its trunk)
+EDGES = (("edge1", "198.18.0.11", "e1"), ("edge2", "198.18.0.12", "e2"))
 # tenant -> (VLAN, local AS, index in the transit plan)
 CUSTOMERS = {"A": (101, 65001, 0), "B": (102, 65002, 1)}
 TOOLS = ("bird", "birdc", "gobgpd")
