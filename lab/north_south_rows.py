@@ -147,7 +147,7 @@ class NorthSouthRows:
             t = wait_prefix(self.ns, "A", NEW_SEGMENT.subnet, True, start, CONVERGENCE_TIMEOUT)
             leaked = NEW_SEGMENT.subnet in self.ns.table("B")
             self.rows.append(row(
-                "ctl", a.table, f"ns: segment {NEW_SEGMENT.name} added to A's state",
+                "state", a.table, f"ns: segment {NEW_SEGMENT.name} added to A's state",
                 f"{NEW_SEGMENT.subnet} in {a.table} only",
                 (f"in {a.table} after {t:.2f} s" if t is not None else "never appeared")
                 + ("; ALSO in custB" if leaked else ""), t is not None and not leaked))
@@ -160,7 +160,7 @@ class NorthSouthRows:
             self.lab.publish_state()
             t = wait_prefix(self.ns, "A", NEW_SEGMENT.subnet, False, start, CONVERGENCE_TIMEOUT)
             self.rows.append(row(
-                "ctl", a.table, f"ns: segment {NEW_SEGMENT.name} removed",
+                "state", a.table, f"ns: segment {NEW_SEGMENT.name} removed",
                 "withdrawn", f"gone after {t:.2f} s" if t is not None else "still there",
                 t is not None))
             self.rows.append(self.last_reply(pinger, wall, host_kind, skip_ping))
