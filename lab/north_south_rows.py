@@ -151,6 +151,7 @@ class NorthSouthRows:
                 f"{NEW_SEGMENT.subnet} in {a.table} only",
                 (f"in {a.table} after {t:.2f} s" if t is not None else "never appeared")
                 + ("; ALSO in custB" if leaked else ""), t is not None and not leaked))
+            added_at = wall
             self.rows.append(self.first_reply(pinger, wall, host_kind, skip_ping))
             # removed: the VM and its segment go again
             topo.vms.remove(NEW_VM)
@@ -163,7 +164,7 @@ class NorthSouthRows:
                 "state", a.table, f"ns: segment {NEW_SEGMENT.name} removed",
                 "withdrawn", f"gone after {t:.2f} s" if t is not None else "still there",
                 t is not None))
-            self.rows.append(self.last_reply(pinger, wall, host_kind, skip_ping))
+            self.rows.append(self.last_reply(pinger, added_at, wall, host_kind, skip_ping))
         finally:
             if pinger:
                 pinger.stop()
@@ -180,9 +181,13 @@ class NorthSouthRows:
             r["result"] = f"no reply in {CONVERGENCE_TIMEOUT:.0f} s"
         return r
 
-    def last_reply(self, pinger, wall: float, kind: str, skip: str | None) -> dict:
+    def last_reply(self, pinger, added_at: float, wall: float, kind: str,
+                   skip: str | None) -> dict:
         r = row(self.ns.customer("A").host, NEW_VM.ip, kind, "no answer", skip, False)
         if pinger is None:
+            return r
+        if not [t for t in pinger.replies() if t >= added_at]:
+            r["result"] = "not run: never answered after the addition"
             return r
 
         def silent():
