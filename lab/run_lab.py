@@ -5,6 +5,14 @@ traffic (ping + a TCP "whoami" that proves WHICH VM answered) between two
 tenants' VMs with identical subnets, prints what reached what and the agents'
 drop counters, and tears everything down.
 
+Then (Weft only) the north-south rows (docs/NORTH_SOUTH.md "Lab"): two
+edges carry tenants A and B to a provider's router (BIRD 2, one routing
+context per customer) and to one site per customer whose hosts share an
+address; the BGP sessions, each customer's table on the provider, VMs
+reaching their own tenant's site host only, and a segment with a VM added
+to A in the controller's state and removed again, timed until the
+provider's table and the site host see it (and stop seeing it).
+
 Then (Weft only) it puts a firewall in force the way an operator does in
 standalone mode -- tenant A default deny, groups web/db, a policy letting web
 open TCP 7777 and ping towards db and rejecting TCP 7101 -- by rewriting the
@@ -15,7 +23,8 @@ Exit status: 0 iff every row matched its expectation.
 
     sudo lab/run_lab.py --build-dir build
     sudo lab/run_lab.py --kernel        # agent-free kernel reference (no Weft)
-    sudo lab/run_lab.py --no-firewall   # the forwarding matrix only
+    sudo lab/run_lab.py --no-firewall   # no firewall rows
+    sudo lab/run_lab.py --no-north-south  # no edges, provider, sites
 """
 
 from __future__ import annotations
@@ -28,8 +37,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import weftlab  # noqa: E402
+from north_south_rows import NorthSouthRows  # noqa: E402
 from weftlab import (ControlPlane, Group, Lab, LabError, Policy, Rule, Topology,  # noqa: E402
-                     default_topology)
+                     default_topology, north_south)
 
 # (source VM, destination IP); path kind and expectation come from the topology.
 MATRIX = [
@@ -217,6 +227,8 @@ def main(argv=None) -> int:
                     help="agents read the state file themselves (no weft-controller)")
     ap.add_argument("--no-firewall", action="store_true",
                     help="skip the firewall rows (Weft only; see docs/FIREWALL.md)")
+    ap.add_argument("--no-north-south", action="store_true",
+                    help="no edges, provider router or sites (Weft only; docs/NORTH_SOUTH.md)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     if args.cleanup:
@@ -237,14 +249,28 @@ def main(argv=None) -> int:
     build_dir = os.path.abspath(args.build_dir) if args.build_dir else None
     topo = default_topology()
     mode = "kernel" if args.kernel else "weft"
+    ns_rows, ns_unmet = mode == "weft" and not args.no_north_south, []
+    if ns_rows:
+        ns_unmet = north_south.missing_tools()
+        ns_rows = not ns_unmet
+    if ns_rows:
+        north_south.add_north_south(topo)
     t0 = time.monotonic()
     try:
         with Lab(topo, mode=mode, build_dir=build_dir, agent_path=args.agent,
                  underlay_hook=args.underlay_hook, verbose=args.verbose) as lab:
-            print(f"lab {lab.prefix} ({mode}): {len(topo.weft_nodes())} Weft hosts, "
+            hosts = [n for n in topo.weft_nodes() if n.role != "edge"]
+            print(f"lab {lab.prefix} ({mode}): {len(hosts)} Weft hosts, "
                   f"{len(topo.foreign_nodes())} Linux vxlan host, {len(topo.vms)} VMs, "
-                  f"tenants {', '.join(t.name for t in topo.tenants)}")
+                  f"tenants {', '.join(t.name for t in topo.tenants)}"
+                  + (f"; {len(topo.edges())} edges, a provider router (BIRD), "
+                     "one site per tenant" if ns_rows else ""))
+            ns = north_south.NorthSouth(lab) if ns_rows else None
+            agents_started = time.time()
             if mode == "weft" and args.standalone:
+                if ns:
+                    ns.build()
+                agents_started = time.time()
                 lab.start_agents()
                 print(f"agents ready (standalone, state file): {', '.join(lab.agents)}")
             elif mode == "weft":
@@ -254,16 +280,33 @@ def main(argv=None) -> int:
                     raise LabError(f"no {' '.join(missing)} next to the agent")
                 cp.build()
                 cp.start()
+                if ns:
+                    ns.build()
+                agents_started = time.time()
                 cp.start_agents()
                 real = cp.realization()
                 print(f"weft-controller at {cp.state_file} (mTLS): version "
                       f"{real.get('controller_version')} enforced by "
                       + (", ".join(real.get("enforcing", [])) or "no node yet"))
+            if ns:
+                by = ns.ensure_uplinks()
+                print("uplinks: " + ("VLANs 101 (A), 102 (B) of each edge's trunk" if ns.vlans
+                                     else "an untagged link each (no 802.1Q in this kernel)")
+                      + "; devices and transit addresses made by "
+                      + ("the agents" if by == "agent" else
+                         "the lab: these agents do not configure uplinks"))
             lab.start_whoami()
             rows = run_matrix(lab)
+            if ns:
+                rows += NorthSouthRows(lab, ns, agents_started).run()
+            elif ns_unmet:
+                rows.append({"src": "-", "dst": "-", "kind": "ns: north-south rows",
+                             "expected": "run", "result": "not run: missing "
+                             + " ".join(ns_unmet), "ok": False, "tcp_error": None})
             if mode == "weft" and not args.no_firewall:
                 add_firewall(lab.topo)
-                gens = lab.apply_state()
+                # edges enforce no firewall: wait for the hypervisors' rule sets
+                gens = lab.apply_state(nodes=[n.name for n in hosts])
                 print("firewall in force: rule set generation "
                       + ", ".join(f"{n}={g}" for n, g in gens.items()))
                 rows += run_firewall_matrix(lab)

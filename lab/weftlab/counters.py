@@ -105,10 +105,13 @@ def read_counters(stats_pin: str, abi_h: str = ABI_H) -> dict[str, int]:
 
 
 def drop_labels(abi_h: str = ABI_H) -> list[str]:
-    """Reasons from WEFT_FIRST_DROP on, except those that answer the sender
-    (WEFT_REASON_IS_DROP: reject)."""
+    """Reasons from WEFT_FIRST_DROP on, except those WEFT_REASON_IS_DROP
+    excludes (`(r) != WEFT_X` in it: reject, the edge's forwarding verdicts)."""
+    with open(abi_h) as f:
+        m = re.search(r"#define\s+WEFT_REASON_IS_DROP\(r\)(.*?)\n\s*\n", f.read(), re.S)
+    not_drops = set(re.findall(r"\(r\)\s*!=\s*WEFT_(\w+)", m.group(1))) if m else {"REJECT"}
     return [label for name, label in reasons(abi_h)[first_drop_index(abi_h):]
-            if name != "REJECT"]
+            if name not in not_drops]
 
 
 def bpftool_dump(pin: str) -> list:

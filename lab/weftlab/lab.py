@@ -451,7 +451,8 @@ class Lab:
         """Static FDB for a plain Linux vxlan host (and, in kernel mode, the
         anycast gateway, per-tenant tables and static neighbours)."""
         hv = self.ns(node.name)
-        weft = [n for n in self.topo.nodes if not n.foreign]
+        # edges carry no segment: no flooding to them
+        weft = [n for n in self.topo.nodes if not n.foreign and n.role != "edge"]
         fdb, ipcmds = [], []
         for vni in self._linux_vnis(node):
             seg = self.topo.segment_by_vni(vni)

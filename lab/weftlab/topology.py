@@ -19,6 +19,7 @@ class Node:
     name: str
     vtep: str              # underlay address (eth0 of the hypervisor namespace)
     foreign: bool = False  # plain Linux vxlan host, no agent
+    role: str = "hypervisor"  # or "edge": carries uplinks (docs/NORTH_SOUTH.md)
 
 
 @dataclass
@@ -66,6 +67,42 @@ class Route:
     nodes: list[str] = field(default_factory=list)
     segment: str | None = None
     blackhole: bool = False
+    advertise: bool = False  # announced upstream by the tenant's uplinks
+
+
+@dataclass
+class Uplink:
+    """One tenant's way out through one edge: a VLAN of a link on the edge,
+    a point-to-point transit and an eBGP session to the provider's router."""
+    name: str
+    node: str
+    tenant: str
+    interface: str
+    transit: str        # "192.0.2.0/30"
+    address: str        # the edge's address in transit
+    peer: str           # the provider's address in transit, the BGP neighbor
+    peer_as: int
+    local_as: int
+    vlan: int | None = None
+    hold_time: int | None = None
+    keepalive: int | None = None
+
+    @property
+    def prefixlen(self) -> int:
+        return ipaddress.ip_network(self.transit).prefixlen
+
+    def state_dict(self) -> dict:
+        d: dict = {"name": self.name, "node": self.node, "tenant": self.tenant,
+                   "interface": self.interface}
+        if self.vlan is not None:
+            d["vlan"] = self.vlan
+        d.update({"transit": self.transit, "address": self.address, "peer": self.peer,
+                  "peer_as": self.peer_as, "local_as": self.local_as})
+        if self.hold_time is not None:
+            d["hold_time"] = self.hold_time
+        if self.keepalive is not None:
+            d["keepalive"] = self.keepalive
+        return d
 
 
 @dataclass
@@ -144,6 +181,7 @@ class Topology:
     version: int = 1
     groups: list[Group] = field(default_factory=list)
     policies: list[Policy] = field(default_factory=list)
+    uplinks: list[Uplink] = field(default_factory=list)
 
     # --- lookups ---------------------------------------------------------
     def node(self, name: str) -> Node:
@@ -175,6 +213,9 @@ class Topology:
 
     def foreign_nodes(self) -> list[Node]:
         return [n for n in self.nodes if n.foreign]
+
+    def edges(self) -> list[Node]:
+        return [n for n in self.nodes if n.role == "edge"]
 
     def vms_on(self, node: str) -> list[VM]:
         return [v for v in self.vms if v.node == node]
@@ -219,6 +260,8 @@ class Topology:
             d = {"name": n.name, "vtep": n.vtep}
             if n.foreign:
                 d["foreign"] = True
+            if n.role != "hypervisor":
+                d["role"] = n.role
             nodes.append(d)
         endpoints = []
         for v in self.vms:
@@ -237,6 +280,8 @@ class Topology:
             else:
                 d["nodes"] = list(r.nodes)
                 d["segment"] = r.segment
+            if r.advertise:
+                d["advertise"] = True
             routes.append(d)
         tenants = []
         for t in self.tenants:
@@ -260,6 +305,8 @@ class Topology:
             state["groups"] = [{"name": g.name, "tenant": g.tenant} for g in self.groups]
         if self.policies:
             state["policies"] = [p.state_dict() for p in self.policies]
+        if self.uplinks:
+            state["uplinks"] = [u.state_dict() for u in self.uplinks]
         return state
 
     def state_yaml(self) -> str:

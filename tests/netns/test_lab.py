@@ -11,8 +11,9 @@ import os
 import re
 import unittest
 
-from netns_common import LabTestCase, require_lab, weftlab
-from weftlab import Lab, LabError, VM, default_topology
+from netns_common import LabTestCase, require_lab, unmet, weftlab
+from weftlab import Lab, LabError, Tenant, Topology, VM, default_topology, north_south
+from weftlab.topology import overlapping_segments
 from weftlab import ns as wns
 
 
@@ -186,6 +187,85 @@ class WeftModeBuildTest(LabTestCase):
         link = json.loads(wns.ip(self.lab.ns("hv1"), "-j", "-d", "link", "show", "va1").stdout)[0]
         self.assertNotIn("master", link)
         self.assertEqual(link["linkinfo"]["info_kind"], "veth")
+
+
+class NorthSouthPlumbingTest(LabTestCase):
+    """The lab's north-south part without agents (lab/README.md): the
+    provider's routing contexts keep the customers apart although their
+    sites share an address. The uplinks' addresses are put on by the lab's
+    stand-in (the agent's job), and each edge reaches the site over the
+    customer's uplink, as the edge datapath's packets do."""
+
+    MODE = "weft"
+    NEEDS_AGENT = False
+    START_AGENTS = False
+    WHOAMI = False
+
+    @classmethod
+    def make_topology(cls):
+        tenants = [Tenant("A", 1), Tenant("B", 2)]
+        return north_south.add_north_south(
+            Topology([], tenants, overlapping_segments(tenants), vms=[]))
+
+    @classmethod
+    def prepare(cls, lab):
+        if north_south.missing_tools():
+            unmet("missing tools: " + " ".join(north_south.missing_tools()))
+        cls.ns = north_south.NorthSouth(lab)
+        cls.ns.build()
+        cls.ns.ensure_uplinks(grace=0)
+        lab.start_whoami([c.host for c in cls.ns.customers])
+
+    def test_state_has_edges_uplinks_and_site_routes(self):
+        state = self.lab.topo.state_dict()
+        self.assertEqual([n["name"] for n in state["nodes"] if n.get("role") == "edge"],
+                         ["edge1", "edge2"])
+        self.assertEqual(sorted((u["tenant"], u["node"]) for u in state["uplinks"]),
+                         [("A", "edge1"), ("A", "edge2"), ("B", "edge1"), ("B", "edge2")])
+        site = [r for r in state["routes"] if r["prefix"] == north_south.SITE_LAN]
+        if not north_south.SITE_ROUTES_LEARNED:
+            self.assertEqual({(r["tenant"], r["segment"]) for r in site},
+                             {("A", "a-web"), ("B", "b-web")})
+
+    def test_each_uplink_reaches_its_own_customers_site(self):
+        for c in self.ns.customers:
+            for i, (edge, _, _) in enumerate(north_south.EDGES):
+                _, provider_addr, edge_addr = north_south.transit(c, i)
+                with self.subTest(tenant=c.tenant, edge=edge):
+                    # what the edge datapath does: out of the uplink to the peer
+                    table = str(200 + c.tenant_id)
+                    wns.ip(self.lab.ns(edge), "route", "replace", north_south.SITE_LAN, "via",
+                           provider_addr, "dev", self.ns.uplink_device(c), "table", table)
+                    wns.ip(self.lab.ns(edge), "rule", "add", "from", edge_addr, "lookup", table,
+                           check=False)
+                    cp = self.lab.exec(edge, ["/usr/bin/python3", "-c", _WHOAMI_FROM,
+                                              edge_addr, north_south.SITE_HOST,
+                                              str(weftlab.WHOAMI_PORT)])
+                    self.assertEqual(cp.stdout.strip(), c.host, cp.stderr)
+
+    def test_customer_tables(self):
+        rules = self.lab.exec(north_south.PROVIDER_NS, ["ip", "rule"]).stdout
+        for c in self.ns.customers:
+            with self.subTest(tenant=c.tenant):
+                routes = self.lab.exec(north_south.PROVIDER_NS, [
+                    "ip", "route", "show", "table", str(c.kernel_table)]).stdout
+                self.assertIn(f"{north_south.SITE_LAN} via {c.site_link[1]}", routes)
+                self.assertIn("unreachable default", routes)
+                for far in ("e1", "e2"):
+                    self.assertIn(f"iif {self.ns.provider_device(c, far)} lookup "
+                                  f"{c.kernel_table}", rules)
+        self.assertTrue(self.ns.established(), "BIRD lists the four sessions")
+
+
+# TCP to the site host's responder from a given source address: its name.
+_WHOAMI_FROM = r"""
+import socket, sys
+s = socket.socket()
+s.bind((sys.argv[1], 0))
+s.settimeout(3)
+s.connect((sys.argv[2], int(sys.argv[3])))
+print(s.recv(64).decode().strip())
+"""
 
 
 class TeardownTest(unittest.TestCase):
