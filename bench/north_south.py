@@ -63,10 +63,11 @@ BACK_PREFIX = "10.0.0.0/16"  # the upstream's route back to tenant A, via the ed
 EDGE_SEGMENT_IP = "10.0.1.254"
 EDGE_SEGMENT_MAC = "02:ee:00:00:01:01"
 
-KEYS = ["ns_kernel", "ns_kernel_nofw", "ns_weft_tc"]
+KEYS = ["ns_kernel", "ns_kernel_nofw", "ns_weft_tc", "ns_weft_tc_fw"]
 NAMES = {"ns_kernel": "kernel (hv1 kernel path + edge as a Linux router)",
          "ns_kernel_nofw": "kernel, no firewall on hv1",
-         "ns_weft_tc": "Weft, TC hooks (hv1 and edge1 agents)"}
+         "ns_weft_tc": "Weft, TC hooks (hv1 and edge1 agents)",
+         "ns_weft_tc_fw": "Weft, TC hooks + firewall policy on hv1"}
 PATH_TITLES = {"north": f"North: c1 (tenant A on hv1) → {SITE_IP} behind edge1's uplink",
                "south": f"South: {SITE_IP} → c1 (tenant A on hv1) through edge1"}
 
@@ -82,9 +83,12 @@ def topology() -> Topology:
     return topo
 
 
-def weft_state(topo: Topology) -> dict:
-    """The topology's state with edge1 an edge carrying A's uplink."""
-    state = topo.state_dict()
+def weft_state(topo: Topology, firewall: bool) -> dict:
+    """The topology's state with edge1 an edge carrying A's uplink; with
+    `firewall`, the kernel path's rule set as Weft policy
+    (kernel_path.weft_firewall_state: the site is in 10/8, so it is
+    admitted as the kernel path's nftables admit it)."""
+    state = json.loads(kp.weft_firewall_state(topo)) if firewall else topo.state_dict()
     for node in state["nodes"]:
         if node["name"] == EDGE:
             node["role"] = "edge"
@@ -172,11 +176,11 @@ def build(key: str, args, stack: contextlib.ExitStack) -> Lab:
         kernel_edge(lab)
         if key == "ns_kernel":
             kp.add_firewall(lab, hypervisor_firewall)
-    elif key == "ns_weft_tc":
+    elif key in ("ns_weft_tc", "ns_weft_tc_fw"):
         lab = stack.enter_context(Lab(topology(), mode="weft", build_dir=args.build_dir,
                                       underlay_hook="tc"))
         build_upstream(lab)  # the uplink's link must exist before the edge's agent reads it
-        lab.write_state(weft_state(lab.topo))
+        lab.write_state(weft_state(lab.topo, firewall=key == "ns_weft_tc_fw"))
         lab.start_agents(timeout=60)
     else:
         raise ValueError(f"unknown north-south topology {key}")
@@ -201,7 +205,7 @@ def notes(key: str, lab: Lab) -> dict:
     traffic really took the edge's BPF path."""
     if key == "ns_kernel":
         return {HV: kp.firewall_counters(lab, HV)}
-    if key == "ns_weft_tc":
+    if key in ("ns_weft_tc", "ns_weft_tc_fw"):
         out = {n.name: lab.drop_counters(n.name) for n in lab.topo.nodes}
         c = lab.counters(EDGE)
         out[f"{EDGE} forwarded"] = {k: c.get(k, 0) for k in ("to_uplink", "from_uplink")}
