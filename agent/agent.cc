@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/datapath/netdev.h"
 #include "agent/edge/bgp_plan.h"
+#include "agent/edge/rtnetlink.h"
 #include "common/base/log.h"
 #include "common/base/status.h"
 #include "common/model/state_yaml.h"
@@ -118,15 +119,24 @@ absl::Status Agent::AttachUnderlayLocked() {
 }
 
 absl::Status Agent::CheckForThisNode(const State& state) const {
-  return CheckForNode(state, options_.node, reserved_);
+  RETURN_IF_ERROR(CheckForNode(state, options_.node, reserved_));
+  return edge::CheckUplinkLinks(state, options_.node);
 }
 
-uint32_t Agent::EndpointIfindex(const std::string& name, uint32_t ifindex) const {
-  auto reserved = reserved_ifindexes_.find(ifindex);
-  if (reserved == reserved_ifindexes_.end()) return ifindex;
-  WEFT_LOG_WARN("interface %s is %s %s: no endpoint may take it", name,
-                reserved_.at(reserved->second), reserved->second);
-  return 0;
+uint32_t Agent::UnlessReservedAlias(const std::string& name, uint32_t ifindex) const {
+  if (auto reserved = reserved_ifindexes_.find(ifindex); reserved != reserved_ifindexes_.end()) {
+    if (reserved->second == name) return ifindex;
+    WEFT_LOG_WARN("interface %s is %s %s: no endpoint may take it", name,
+                  reserved_.at(reserved->second), reserved->second);
+    return 0;
+  }
+  const std::map<uint32_t, std::string>& uplinks = uplink_links_.Interfaces();
+  if (auto uplink = uplinks.find(ifindex); uplink != uplinks.end() && uplink->second != name) {
+    WEFT_LOG_WARN("interface %s is uplink interface %s: no endpoint may take it", name,
+                  uplink->second);
+    return 0;
+  }
+  return ifindex;
 }
 
 absl::Status Agent::ApplyState(State state) {
@@ -220,21 +230,31 @@ absl::Status Agent::ReconcileLocked() {
   const absl::Time now = absl::Now();
   // A large fleet's tables take a while to build and to compare with the
   // maps: every second only when something they depend on changed.
-  if (!FullReconcileDueLocked(now)) return SyncAttachmentsLocked(attached_);
+  if (!FullReconcileDueLocked(now)) {
+    RETURN_IF_ERROR(SyncVmAttachmentsLocked(attached_));
+    return SyncUplinkAttachmentsLocked(uplinks_attached_);
+  }
 
   ASSIGN_OR_RETURN(const uint16_t mtu, InterfaceMtu(options_.underlay));
   NodeSettings settings{.node = options_.node,
                         .underlay_ifindex = underlay_ifindex_,
                         .underlay_mtu = mtu,
                         .ct_timeouts = options_.ct_timeouts};
+  // An edge's uplink interfaces exist before anything refers to them.
+  RETURN_IF_ERROR(uplink_links_.Configure(state_, options_.node));
   std::map<std::string, uint32_t> lookups;
   std::map<std::string, uint32_t> local_interfaces;
+  std::map<std::string, uint32_t> uplink_interfaces;
   std::optional<MapTable> version_marker;
   {
-    ASSIGN_OR_RETURN(NodeTables tables,
-                     BuildNodeTables(state_, settings, [this, &lookups](const std::string& name) {
-                       return EndpointIfindex(name, lookups[name] = InterfaceIndex(name));
-                     }));
+    auto resolve = [this, &lookups](const std::string& name) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return UnlessReservedAlias(name, lookups[name] = InterfaceIndex(name));
+    };
+    auto mac_of = [](uint32_t ifindex) {
+      absl::StatusOr<std::optional<edge::LinkFacts>> link = edge::LinkWithIndex(ifindex);
+      return link.ok() && *link ? (*link)->mac : MacAddress{};
+    };
+    ASSIGN_OR_RETURN(NodeTables tables, BuildNodeTables(state_, settings, resolve, mac_of));
     // A new state (even one of the same version: a state file's version is
     // whatever its author wrote) is a transition of the maps.
     if (state_changed_) version_marker = ClearVersionMarker(tables);
@@ -242,9 +262,13 @@ absl::Status Agent::ReconcileLocked() {
     // rules, from its first packet.
     RETURN_IF_ERROR(datapath_->Apply(tables));
     local_interfaces = std::move(tables.local_interfaces);
+    uplink_interfaces = std::move(tables.uplink_interfaces);
   }  // freed before the firewall's tables are built (~30 MiB at 100k endpoints)
   RETURN_IF_ERROR(ApplyPolicyLocked());
-  RETURN_IF_ERROR(SyncAttachmentsLocked(local_interfaces));
+  RETURN_IF_ERROR(SyncVmAttachmentsLocked(local_interfaces));
+  RETURN_IF_ERROR(SyncUplinkAttachmentsLocked(uplink_interfaces));
+  // Removed uplinks: out of the maps and detached by now.
+  RETURN_IF_ERROR(uplink_links_.RemoveUnwanted(state_, options_.node));
   if (version_marker) {
     RETURN_IF_ERROR(
         WithContext(datapath_->Apply(NodeTables{.tables = {*std::move(version_marker)}}),
@@ -266,24 +290,26 @@ absl::Status Agent::ReconcileLocked() {
   return absl::OkStatus();
 }
 
-absl::Status Agent::SyncAttachmentsLocked(const std::map<std::string, uint32_t>& wanted_in) {
-  // `wanted_in` may be attached_ itself, which the loops below change.
+absl::Status Agent::SyncAttachmentsLocked(const std::map<std::string, uint32_t>& wanted_in,
+                                          int prog_fd, const char* program,
+                                          std::map<std::string, uint32_t>& attached) {
+  // `wanted_in` may be `attached` itself, which the loops below change.
   const std::map<std::string, uint32_t> wanted = wanted_in;
-  ASSIGN_OR_RETURN(const uint32_t vm_prog_id, ProgramId(datapath_->VmProgramFd()));
+  ASSIGN_OR_RETURN(const uint32_t prog_id, ProgramId(prog_fd));
   for (const auto& [name, ifindex] : wanted) {
     absl::StatusOr<uint32_t> current = AttachedProgramId(Hook::kTc, ifindex);
-    if (current.ok() && *current == vm_prog_id) {
-      attached_[name] = ifindex;
+    if (current.ok() && *current == prog_id) {
+      attached[name] = ifindex;
       continue;
     }
-    if (absl::Status s = AttachIngress(Hook::kTc, ifindex, datapath_->VmProgramFd()); !s.ok()) {
+    if (absl::Status s = AttachIngress(Hook::kTc, ifindex, prog_fd); !s.ok()) {
       WEFT_LOG_WARN("interface %s: %s", name, s.ToString());
       continue;
     }
-    WEFT_LOG_INFO("interface %s (ifindex %d): VM program attached", name, ifindex);
-    attached_[name] = ifindex;
+    WEFT_LOG_INFO("interface %s (ifindex %d): %s program attached", name, ifindex, program);
+    attached[name] = ifindex;
   }
-  for (auto it = attached_.begin(); it != attached_.end();) {
+  for (auto it = attached.begin(); it != attached.end();) {
     auto want = wanted.find(it->first);
     if (want != wanted.end() && want->second == it->second) {
       ++it;
@@ -294,8 +320,8 @@ absl::Status Agent::SyncAttachmentsLocked(const std::map<std::string, uint32_t>&
         WEFT_LOG_WARN("interface %s: %s", it->first, s.ToString());
       }
     }
-    WEFT_LOG_INFO("interface %s: no longer a Weft endpoint", it->first);
-    it = attached_.erase(it);
+    WEFT_LOG_INFO("interface %s: %s program detached, no longer wanted there", it->first, program);
+    it = attached.erase(it);
   }
   return absl::OkStatus();
 }
@@ -338,11 +364,15 @@ absl::Status Agent::Shutdown() {
   absl::Status result = underlay_attached_
                             ? DetachIngress(options_.underlay_hook, underlay_ifindex_)
                             : absl::OkStatus();
-  for (const auto& [name, ifindex] : attached_) {
-    if (InterfaceIndex(name) != ifindex) continue;  // gone with its VM
-    result.Update(DetachIngress(Hook::kTc, ifindex));
+  for (auto* attached : {&attached_, &uplinks_attached_}) {
+    for (const auto& [name, ifindex] : *attached) {
+      if (InterfaceIndex(name) != ifindex) continue;  // gone with its VM
+      result.Update(DetachIngress(Hook::kTc, ifindex));
+    }
+    attached->clear();
   }
-  attached_.clear();
+  // Leaving the host: the uplinks' VLAN subinterfaces and addresses too.
+  result.Update(uplink_links_.RemoveAll());
   result.Update(datapath_->Unpin());
   return result;
 }

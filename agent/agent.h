@@ -19,6 +19,7 @@
 #include "agent/datapath/attach.h"
 #include "agent/datapath/datapath.h"
 #include "agent/edge/bgp_announcer.h"
+#include "agent/edge/uplink_links.h"
 #include "common/model/state.h"
 #include "common/plan/node_check.h"
 
@@ -107,15 +108,17 @@ class Agent {
  private:
   explicit Agent(AgentOptions options) : options_(std::move(options)) {}
 
-  // CheckForNode for this node and its reserved interfaces: before a state
-  // is accepted, so that a refused one changes nothing.
+  // CheckForNode for this node and its reserved interfaces, and the links of
+  // its uplinks there: before a state is accepted, so that a refused one
+  // changes nothing.
   absl::Status CheckForThisNode(const State& state) const;
 
-  // `ifindex` (of endpoint interface `name`), or 0 (absent) when it is a
-  // reserved interface under another name (an altname, a rename), which the
-  // name check let through: such an endpoint is never bound and never gets
-  // the VM program.
-  uint32_t EndpointIfindex(const std::string& name, uint32_t ifindex) const;
+  // `ifindex` (of interface `name`, an endpoint's or an uplink's), or 0
+  // (absent) when it is a reserved interface under another name (an
+  // altname, a rename), which the name checks let through: such an endpoint
+  // is never bound and never gets the VM program.
+  uint32_t UnlessReservedAlias(const std::string& name, uint32_t ifindex) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Takes `state` as the desired state and reconciles (attaching the
   // underlay program the first time). On failure the previous state is
@@ -140,10 +143,21 @@ class Agent {
 
   absl::Status AttachUnderlayLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // Attaches the VM program to `wanted` (name -> ifindex) where it is not,
-  // detaches it from what it was on and is no longer wanted.
-  absl::Status SyncAttachmentsLocked(const std::map<std::string, uint32_t>& wanted)
+  // Attaches a program on TC ingress of `wanted` (name -> ifindex) where it
+  // is not, detaches it from what it was on and is no longer wanted;
+  // `attached` is where it is (attached_ or uplinks_attached_).
+  absl::Status SyncAttachmentsLocked(const std::map<std::string, uint32_t>& wanted, int prog_fd,
+                                     const char* program, std::map<std::string, uint32_t>& attached)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status SyncVmAttachmentsLocked(const std::map<std::string, uint32_t>& wanted)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return SyncAttachmentsLocked(wanted, datapath_->VmProgramFd(), "VM", attached_);
+  }
+  // On an edge: the uplink program on its uplinks' interfaces.
+  absl::Status SyncUplinkAttachmentsLocked(const std::map<std::string, uint32_t>& wanted)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return SyncAttachmentsLocked(wanted, datapath_->UplinkProgramFd(), "uplink", uplinks_attached_);
+  }
 
   // Whether a Reconcile has to rebuild and re-check the maps.
   bool FullReconcileDueLocked(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -167,6 +181,10 @@ class Agent {
   std::atomic<bool> underlay_attached_{false};
   // Interfaces the VM program is attached to: name -> ifindex.
   std::map<std::string, uint32_t> attached_ ABSL_GUARDED_BY(mu_);
+  // On an edge: the uplinks' interfaces as the agent set them up, and those
+  // the uplink program is attached to (name -> ifindex).
+  edge::UplinkLinks uplink_links_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, uint32_t> uplinks_attached_ ABSL_GUARDED_BY(mu_);
   // weft_pol_ctl as the last ApplyPolicy of state_ left it; reset whenever
   // state_ is replaced.
   std::optional<weft_policy_ctl> policy_in_force_ ABSL_GUARDED_BY(mu_);

@@ -17,13 +17,15 @@ namespace weft {
 // name, each with what it is to the agent, for messages: {"eth0", "the
 // agent's underlay"}. The VM program on one of them would replace the
 // agent's own program or cut its connection to the controller. An edge's
-// uplinks are reserved too, but by ValidateState, which sees them in the
-// state: no endpoint of the edge may take an uplink's link.
+// uplinks are reserved too, from the state: no endpoint of the edge may take
+// an uplink's link (ValidateState) or the VLAN subinterface the agent makes
+// for it (CheckForNode).
 using ReservedInterfaces = std::map<std::string, std::string>;
 
 // The checks that depend on the node that applies the state: no endpoint of
-// `node` is bound to one of `reserved`, nor an untagged uplink of `node`
-// (docs/NORTH_SOUTH.md); the node exists and is not foreign;
+// `node` is bound to one of `reserved` or to an uplink's VLAN subinterface,
+// nor an untagged uplink of `node` (docs/NORTH_SOUTH.md); the VLAN
+// subinterfaces' names fit the kernel's 15 characters; the node exists and is not foreign;
 // its tables and firewall tables fit the maps. Assumes ValidateState passed.
 absl::Status CheckForNode(const State& state, const std::string& node,
                           const ReservedInterfaces& reserved);

@@ -18,17 +18,23 @@ namespace {
 class TableBuilder {
  public:
   TableBuilder(const State& state, const NodeSettings& settings, const InterfaceResolver& resolve,
-               const Node& self)
-      : state_(state), settings_(settings), resolve_(resolve), self_(self) {
+               const MacResolver& mac_of, const Node& self)
+      : state_(state), settings_(settings), resolve_(resolve), mac_of_(mac_of), self_(self) {
     for (const Node& node : state.nodes) nodes_[node.name] = &node;
     for (const Tenant& tenant : state.tenants) tenants_[tenant.name] = &tenant;
     for (const Segment& seg : state.segments) segments_[seg.name] = &seg;
-    // The node's tenants: those with an endpoint here. Other tenants'
-    // traffic never starts or ends on this node, so their tables stay out.
+    // The node's tenants: those with an endpoint or an uplink here. Other
+    // tenants' traffic never starts or ends on this node, so their tables
+    // stay out.
     for (const Endpoint& ep : state.endpoints) {
       if (ep.node == self.name) {
         local_tenants_.insert(segments_.at(ep.segment)->tenant);
       }
+    }
+    for (const Uplink& uplink : state.uplinks) {
+      if (uplink.node != self.name) continue;
+      local_tenants_.insert(uplink.tenant);
+      uplink_tenants_.insert(uplink.tenant);
     }
   }
 
@@ -42,6 +48,8 @@ class TableBuilder {
     out.tables.push_back(std::move(by_ip));
     out.tables.push_back(std::move(by_mac));
     out.tables.push_back(std::move(by_if));
+    // Before the routes that send traffic out of them.
+    out.tables.push_back(Uplinks(out.uplink_interfaces));
     out.tables.push_back(Routes());
     return out;
   }
@@ -117,6 +125,57 @@ class TableBuilder {
     }
   }
 
+  // Fills uplinks_ (tenant -> its uplink here, resolved) for Routes.
+  MapTable Uplinks(std::map<std::string, uint32_t>& uplink_interfaces) {
+    MapTable table{WEFT_MAP_UPLINKS, {}};
+    for (const Uplink& uplink : state_.uplinks) {
+      if (uplink.node != self_.name) continue;
+      const std::string device = UplinkDevice(uplink);
+      const uint32_t ifindex = resolve_(device);
+      // Not there (yet): no traffic can arrive on it or leave through it.
+      if (ifindex == 0) continue;
+      weft_uplink value{};
+      value.tenant_id = tenants_.at(uplink.tenant)->id;
+      value.address_be = htonl(uplink.address);
+      value.peer_be = htonl(uplink.peer);
+      const MacAddress mac = mac_of_(ifindex);
+      std::copy(mac.begin(), mac.end(), value.mac);
+      table.Put(__u32{ifindex}, value);
+      uplink_interfaces[device] = ifindex;
+      uplinks_[uplink.tenant] = ResolvedUplink{.uplink = &uplink, .ifindex = ifindex};
+    }
+    return table;
+  }
+
+  // A route through other nodes (ECMP over their VTEPs), or out of this
+  // edge's uplink when the route names this edge and the tenant has an
+  // uplink here. False when it has nowhere to go.
+  bool NextHops(const Route& route, weft_route& value) const {
+    const bool through_self =
+        std::find(route.nodes.begin(), route.nodes.end(), self_.name) != route.nodes.end();
+    const bool uplink_here = uplink_tenants_.contains(route.tenant);
+    if (through_self && uplink_here) {
+      if (auto it = uplinks_.find(route.tenant); it != uplinks_.end()) {
+        value.kind = WEFT_ROUTE_UPLINK;
+        value.ifindex = it->second.ifindex;
+        value.nhop_count = 1;
+        value.nhops_be[0] = htonl(it->second.uplink->peer);
+        return true;
+      }
+    }
+    const Segment& seg = *segments_.at(route.segment);
+    value.kind = WEFT_ROUTE_REMOTE;
+    value.vni = seg.vni;
+    std::copy(seg.gateway_mac.begin(), seg.gateway_mac.end(), value.gateway_mac);
+    for (const std::string& node : route.nodes) {
+      // This edge's uplink for the tenant is not there (yet): the other
+      // edges carry the route meanwhile.
+      if (node == self_.name && uplink_here) continue;
+      value.nhops_be[value.nhop_count++] = htonl(nodes_.at(node)->vtep);
+    }
+    return value.nhop_count > 0;
+  }
+
   MapTable Routes() const {
     MapTable table{WEFT_MAP_ROUTES, {}};
     for (const Segment& seg : state_.segments) {
@@ -131,15 +190,8 @@ class TableBuilder {
       weft_route value{};
       if (route.blackhole) {
         value.kind = WEFT_ROUTE_BLACKHOLE;
-      } else {
-        const Segment& seg = *segments_.at(route.segment);
-        value.kind = WEFT_ROUTE_REMOTE;
-        value.vni = seg.vni;
-        std::copy(seg.gateway_mac.begin(), seg.gateway_mac.end(), value.gateway_mac);
-        value.nhop_count = static_cast<__u32>(route.nodes.size());
-        for (size_t i = 0; i < route.nodes.size(); ++i) {
-          value.nhops_be[i] = htonl(nodes_.at(route.nodes[i])->vtep);
-        }
+      } else if (!NextHops(route, value)) {
+        continue;
       }
       table.Put(RouteKey(route.tenant, route.prefix), value);
     }
@@ -157,11 +209,18 @@ class TableBuilder {
   const State& state_;
   const NodeSettings& settings_;
   const InterfaceResolver& resolve_;
+  const MacResolver& mac_of_;
   const Node& self_;
+  struct ResolvedUplink {
+    const Uplink* uplink;
+    uint32_t ifindex;
+  };
+  absl::flat_hash_map<std::string_view, ResolvedUplink> uplinks_;  // by tenant, this node's
   absl::flat_hash_map<std::string_view, const Node*> nodes_;
   absl::flat_hash_map<std::string_view, const Tenant*> tenants_;
   absl::flat_hash_map<std::string_view, const Segment*> segments_;
   absl::flat_hash_set<std::string_view> local_tenants_;
+  absl::flat_hash_set<std::string_view> uplink_tenants_;  // with an uplink here
 };
 
 }  // namespace
@@ -173,8 +232,13 @@ const MapTable* NodeTables::Find(std::string_view map_name) const {
   return nullptr;
 }
 
+std::string UplinkDevice(const Uplink& uplink) {
+  return uplink.vlan ? absl::StrCat(uplink.interface, ".", *uplink.vlan) : uplink.interface;
+}
+
 absl::StatusOr<NodeTables> BuildNodeTables(const State& state, const NodeSettings& settings,
-                                           const InterfaceResolver& resolve) {
+                                           const InterfaceResolver& resolve,
+                                           const MacResolver& mac_of) {
   auto self = std::find_if(state.nodes.begin(), state.nodes.end(),
                            [&](const Node& node) { return node.name == settings.node; });
   if (self == state.nodes.end()) {
@@ -186,7 +250,7 @@ absl::StatusOr<NodeTables> BuildNodeTables(const State& state, const NodeSetting
                      "\" is foreign (a plain vxlan host): it runs no Weft "
                      "datapath"));
   }
-  return TableBuilder(state, settings, resolve, *self).Build();
+  return TableBuilder(state, settings, resolve, mac_of, *self).Build();
 }
 
 }  // namespace weft

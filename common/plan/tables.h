@@ -39,12 +39,20 @@ struct NodeTables {
   // Host-side interfaces of this node's endpoints that resolved to an
   // ifindex: the VM program is attached to exactly these.
   std::map<std::string, uint32_t> local_interfaces;
+  // On an edge, the interfaces of its uplinks (UplinkDevice) that resolved:
+  // the uplink program is attached to exactly these.
+  std::map<std::string, uint32_t> uplink_interfaces;
 
   const MapTable* Find(std::string_view map_name) const;
 };
 
-// Name -> ifindex in the agent's network namespace; 0 when absent.
+// Name -> ifindex in the agent's network namespace; 0 when absent. Asked
+// for endpoints' interfaces and for this node's uplink interfaces alike.
 using InterfaceResolver = std::function<uint32_t(const std::string&)>;
+// Ifindex (a resolved uplink interface) -> its MAC, which an uplink's
+// frames carry as their source. Asked for uplinks only, so a caller whose
+// node has none (or that resolves no interface) needs no real one.
+using MacResolver = std::function<MacAddress(uint32_t ifindex)>;
 
 struct NodeSettings {
   std::string node;
@@ -57,10 +65,19 @@ struct NodeSettings {
       .tcp_syn = 30, .tcp_established = 3600, .tcp_closing = 30, .udp = 60, .icmp = 30};
 };
 
+// The interface that carries `uplink` on its edge: the VLAN subinterface
+// "<interface>.<vlan>" the agent makes, or the plain link. May be longer
+// than the kernel's 15 characters: CheckForNode refuses such a state.
+std::string UplinkDevice(const Uplink& uplink);
+
 // `state` must already be valid (ValidateState). Fails when `node` is not
-// in the state or is foreign.
-absl::StatusOr<NodeTables> BuildNodeTables(const State& state, const NodeSettings& settings,
-                                           const InterfaceResolver& resolve);
+// in the state or is foreign. On an edge, a route whose `nodes` include it,
+// for a tenant with an uplink here, leaves through that uplink
+// (WEFT_ROUTE_UPLINK); while the uplink's interface does not resolve, the
+// route goes to the other nodes it names (none: it is left out).
+absl::StatusOr<NodeTables> BuildNodeTables(
+    const State& state, const NodeSettings& settings, const InterfaceResolver& resolve,
+    const MacResolver& mac_of = [](uint32_t) { return MacAddress{}; });
 
 }  // namespace weft
 

@@ -1,5 +1,7 @@
 // The per-node checks of common/plan/node_check.h that concern an edge's
-// uplinks: the agent's own interfaces are not an uplink's plain link.
+// uplinks: the agent's own interfaces are not an uplink's plain link, the
+// VLAN subinterfaces the agent makes have names the kernel takes and no
+// endpoint takes one.
 #include "common/plan/node_check.h"
 
 #include <string>
@@ -49,6 +51,40 @@ TEST(NodeCheckTest, AnUntaggedUplinkMayNotTakeAReservedInterface) {
   // Another edge's uplinks are not this agent's business.
   const absl::Status other = CheckForNode(Edges(), "edge2", reserved);
   EXPECT_TRUE(other.ok()) << other;
+}
+
+TEST(NodeCheckTest, AVlanSubinterfaceNameMustFitTheKernel) {
+  State state = Edges();
+  state.uplinks[0].interface = "enp129s0f1np1";  // 13 + ".100": 17 characters
+  EXPECT_THAT(std::string(CheckForNode(state, "edge1", {}).message()),
+              HasSubstr("uplink \"blue-e1\": field \"vlan\": the VLAN subinterface "
+                        "\"enp129s0f1np1.100\" would be 17 characters, over the kernel's 15: "
+                        "name the link with at most 11 characters"));
+  // Not this node's business elsewhere.
+  EXPECT_TRUE(CheckForNode(state, "edge2", {}).ok());
+  state.uplinks[0].interface = "enp129s0f1n";  // 11 + 4: just fits
+  EXPECT_TRUE(CheckForNode(state, "edge1", {}).ok());
+}
+
+TEST(NodeCheckTest, AnEndpointMayNotTakeAnUplinksVlanSubinterface) {
+  State state = Edges();
+  state.segments.push_back({.name = "blue-web",
+                            .tenant = "blue",
+                            .vni = 1001,
+                            .subnet = {0x0a000100, 24},
+                            .gateway = 0x0a000101,
+                            .gateway_mac = {2, 0xfe, 0, 0, 0, 1}});
+  state.endpoints.push_back({.name = "blue-1",
+                             .segment = "blue-web",
+                             .ip = 0x0a00010a,
+                             .mac = {2, 0, 0, 1, 1, 0x10},
+                             .node = "edge1",
+                             .interface = "eth0.100"});
+  ASSERT_TRUE(ValidateState(state).ok()) << ValidateState(state);
+  EXPECT_THAT(std::string(CheckForNode(state, "edge1", {}).message()),
+              HasSubstr("endpoint \"blue-1\": field \"interface\": \"eth0.100\" on node "
+                        "\"edge1\" is uplink \"blue-e1\"'s VLAN subinterface: an endpoint may "
+                        "not take an interface the agent relies on"));
 }
 
 }  // namespace

@@ -90,9 +90,10 @@ class TablesTest : public testing::Test {
 TEST_F(TablesTest, TablesInWriteOrder) {
   std::vector<std::string> names;
   for (const MapTable& table : tables_.tables) names.push_back(table.map_name);
-  EXPECT_EQ(names, (std::vector<std::string>{WEFT_MAP_CONFIG, WEFT_MAP_VTEPS, WEFT_MAP_SEGMENTS,
-                                             WEFT_MAP_EP_BY_IP, WEFT_MAP_EP_BY_MAC,
-                                             WEFT_MAP_EP_BY_IF, WEFT_MAP_ROUTES}));
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       WEFT_MAP_CONFIG, WEFT_MAP_VTEPS, WEFT_MAP_SEGMENTS, WEFT_MAP_EP_BY_IP,
+                       WEFT_MAP_EP_BY_MAC, WEFT_MAP_EP_BY_IF, WEFT_MAP_UPLINKS, WEFT_MAP_ROUTES}));
+  EXPECT_TRUE(Table(WEFT_MAP_UPLINKS).entries.empty());  // a hypervisor has none
   EXPECT_EQ(tables_.Find("weft_nothing"), nullptr);
 }
 
@@ -237,6 +238,152 @@ TEST_F(TablesTest, UnknownOrForeignNodeIsAnError) {
             absl::StatusCode::kNotFound);
   EXPECT_EQ(BuildNodeTables(state_, {.node = "lx1"}, Resolve).status().code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+// An edge, edge1, carries blue's uplink on VLAN 100 of its trunk and red's
+// on the plain link up-red, which is missing; green has nothing on edge1.
+// Each tenant has a static upstream route through the edges.
+constexpr char kEdgeState[] = R"yaml(
+version: 3
+nodes:
+  - {name: hv1, vtep: 198.18.0.1}
+  - {name: edge1, vtep: 198.18.0.11, role: edge}
+  - {name: edge2, vtep: 198.18.0.12, role: edge}
+tenants:
+  - {name: blue, id: 1}
+  - {name: red, id: 2}
+  - {name: green, id: 3}
+segments:
+  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01"}
+  - {name: red-web, tenant: red, vni: 2001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:02"}
+  - {name: green-web, tenant: green, vni: 3001, subnet: 10.0.3.0/24, gateway: 10.0.3.1, gateway_mac: "02:fe:00:00:00:03"}
+endpoints:
+  - {name: blue-1, segment: blue-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vblue1}
+  - {name: red-1, segment: red-web, ip: 10.0.1.10, mac: "02:00:00:02:01:10", node: hv1, interface: vred1}
+  - {name: green-1, segment: green-web, ip: 10.0.3.10, mac: "02:00:00:03:01:10", node: hv1, interface: vgreen1}
+routes:
+  - {tenant: blue, prefix: 10.200.0.0/24, nodes: [edge1, edge2], segment: blue-web}
+  - {tenant: red, prefix: 10.200.0.0/24, nodes: [edge1], segment: red-web}
+  - {tenant: red, prefix: 10.201.0.0/24, nodes: [edge1, edge2], segment: red-web}
+  - {tenant: green, prefix: 10.200.0.0/24, nodes: [edge1], segment: green-web}
+uplinks:
+  - {name: blue-e1, node: edge1, tenant: blue, interface: trunk, vlan: 100, transit: 192.0.2.0/30, address: 192.0.2.2, peer: 192.0.2.1, peer_as: 64500, local_as: 65001}
+  - {name: blue-e2, node: edge2, tenant: blue, interface: trunk, vlan: 100, transit: 192.0.2.0/30, address: 192.0.2.2, peer: 192.0.2.1, peer_as: 64500, local_as: 65001}
+  - {name: red-e1, node: edge1, tenant: red, interface: up-red, transit: 192.0.2.8/30, address: 192.0.2.10, peer: 192.0.2.9, peer_as: 64500, local_as: 65002}
+)yaml";
+
+// A fake resolver: edge1's kernel has blue's VLAN subinterface, not red's link.
+uint32_t ResolveOnEdge(const std::string& name) { return name == "trunk.100" ? 21 : 0; }
+MacAddress FakeMacOf(uint32_t ifindex) {
+  return {0x02, 0xaa, 0, 0, 0, static_cast<uint8_t>(ifindex)};
+}
+
+std::string RouteKeyBytes(uint8_t tenant, std::initializer_list<uint8_t> addr, uint8_t len) {
+  return Bytes({static_cast<uint8_t>(32 + len), 0, 0, 0, 0, 0, 0, tenant}) + Bytes(addr);
+}
+
+class EdgeTablesTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<State> state = ParseStateYaml(kEdgeState, "edge.yaml");
+    ASSERT_TRUE(state.ok()) << state.status();
+    ASSERT_TRUE(ValidateState(*state).ok()) << ValidateState(*state);
+    state_ = *state;
+  }
+
+  NodeTables Build(const char* node, const InterfaceResolver& resolve) {
+    absl::StatusOr<NodeTables> tables = BuildNodeTables(state_, {.node = node}, resolve, FakeMacOf);
+    EXPECT_TRUE(tables.ok()) << tables.status();
+    return tables.ok() ? *tables : NodeTables{};
+  }
+
+  static std::string Value(const NodeTables& tables, const char* map, const std::string& key) {
+    const MapTable* table = tables.Find(map);
+    if (table == nullptr) return "<no table>";
+    auto it = table->entries.find(key);
+    return it == table->entries.end() ? "<absent>" : it->second;
+  }
+
+  State state_;
+};
+
+TEST(UplinkDeviceTest, VlanSubinterfaceOrThePlainLink) {
+  Uplink uplink{.interface = "eth1"};
+  EXPECT_EQ(UplinkDevice(uplink), "eth1");
+  uplink.vlan = 101;
+  EXPECT_EQ(UplinkDevice(uplink), "eth1.101");
+}
+
+TEST_F(EdgeTablesTest, UplinksOfThisEdgeThatResolve) {
+  const NodeTables edge1 = Build("edge1", ResolveOnEdge);
+  EXPECT_EQ(Value(edge1, WEFT_MAP_UPLINKS, Bytes({21, 0, 0, 0})),
+            Bytes({1,    0,    0, 0,         // tenant_id blue
+                   192,  0,    2, 2,         // address_be
+                   192,  0,    2, 1,         // peer_be
+                   0x02, 0xaa, 0, 0, 0, 21,  // mac of ifindex 21
+                   0,    0}));               // pad0
+  // red's link is missing: no entry until it is there.
+  EXPECT_EQ(edge1.Find(WEFT_MAP_UPLINKS)->entries.size(), 1u);
+  EXPECT_EQ(edge1.uplink_interfaces, (std::map<std::string, uint32_t>{{"trunk.100", 21}}));
+  EXPECT_TRUE(edge1.local_interfaces.empty());
+}
+
+TEST_F(EdgeTablesTest, RouteThroughThisEdgeLeavesByItsUplink) {
+  const NodeTables edge1 = Build("edge1", ResolveOnEdge);
+  EXPECT_EQ(Value(edge1, WEFT_MAP_ROUTES, RouteKeyBytes(1, {10, 200, 0, 0}, 24)),
+            Bytes({4,   0, 0, 0,              // UPLINK
+                   21,  0, 0, 0,              // ifindex (the VNI's place)
+                   1,   0, 0, 0,              // nhop_count
+                   0,   0, 0, 0, 0, 0, 0, 0,  // gateway_mac, pad0
+                   192, 0, 2, 1,              // the uplink's peer
+                   0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                   0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
+  // red's uplink is not there: its route through edge1 alone has nowhere
+  // to go; the one through edge2 too goes to edge2 meanwhile.
+  EXPECT_EQ(Value(edge1, WEFT_MAP_ROUTES, RouteKeyBytes(2, {10, 200, 0, 0}, 24)), "<absent>");
+  EXPECT_EQ(Value(edge1, WEFT_MAP_ROUTES, RouteKeyBytes(2, {10, 201, 0, 0}, 24)),
+            Bytes({2,    0,    0, 0,                  // REMOTE
+                   0xd1, 0x07, 0, 0,                  // vni 2001
+                   1,    0,    0, 0,                  // nhop_count
+                   0x02, 0xfe, 0, 0,  0, 0x02, 0, 0,  // gateway_mac, pad0
+                   198,  18,   0, 12,                 // edge2
+                   0,    0,    0, 0,  0, 0,    0, 0, 0, 0, 0, 0, 0, 0,
+                   0,    0,    0, 0,  0, 0,    0, 0, 0, 0, 0, 0, 0, 0}));
+}
+
+TEST_F(EdgeTablesTest, TheEdgesTenantsAreThoseOfItsUplinks) {
+  const NodeTables edge1 = Build("edge1", ResolveOnEdge);
+  // blue and red (their uplinks), with the endpoints traffic from upstream
+  // goes to; not green, whose route names edge1 but has no uplink there.
+  EXPECT_EQ(edge1.Find(WEFT_MAP_SEGMENTS)->entries.size(), 2u);
+  EXPECT_EQ(edge1.Find(WEFT_MAP_EP_BY_IP)->entries.size(), 2u);
+  EXPECT_EQ(Value(edge1, WEFT_MAP_ROUTES, RouteKeyBytes(3, {10, 200, 0, 0}, 24)), "<absent>");
+  // connected blue and red, blue's upstream route, red's through edge2
+  EXPECT_EQ(edge1.Find(WEFT_MAP_ROUTES)->entries.size(), 4u);
+}
+
+TEST_F(EdgeTablesTest, ElsewhereTheRouteGoesToTheEdges) {
+  const NodeTables hv1 = Build("hv1", [](const std::string&) { return 5u; });
+  EXPECT_TRUE(hv1.Find(WEFT_MAP_UPLINKS)->entries.empty());
+  EXPECT_TRUE(hv1.uplink_interfaces.empty());
+  EXPECT_EQ(
+      Value(hv1, WEFT_MAP_ROUTES, RouteKeyBytes(1, {10, 200, 0, 0}, 24)),
+      Bytes({2,    0,    0, 0,                     // REMOTE
+             0xe9, 0x03, 0, 0,                     // vni 1001
+             2,    0,    0, 0,                     // ECMP over both edges
+             0x02, 0xfe, 0, 0,  0,   0x01, 0, 0,   // gateway_mac, pad0
+             198,  18,   0, 11, 198, 18,   0, 12,  // edge1, edge2
+             0,    0,    0, 0,  0,   0,    0, 0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
+  // edge2 carries blue's uplink but does not resolve it here (a fake
+  // resolver that knows only edge1's kernel): the route goes to edge1.
+  const NodeTables edge2 = Build("edge2", ResolveOnEdge);
+  EXPECT_EQ(
+      Value(edge2, WEFT_MAP_ROUTES, RouteKeyBytes(1, {10, 200, 0, 0}, 24)),
+      Bytes({2,   0,  0, 0,  0xe9, 0x03, 0, 0, 1, 0, 0, 0, 0x02, 0xfe, 0, 0, 0, 0x01, 0, 0,  // gateway_mac,
+                                                                                             // pad0
+             198, 18, 0, 11,  // edge1 only
+             0,   0,  0, 0,  0,    0,    0, 0, 0, 0, 0, 0, 0,    0,    0, 0, 0, 0,    0, 0, 0,
+             0,   0,  0, 0,  0,    0,    0}));
 }
 
 }  // namespace
