@@ -199,6 +199,9 @@ def targets(key: str, lab: Lab, target_cls) -> list:
             target_cls(key, "south", lab, up, lab.ns(CLIENT), c1.ip)]
 
 
+FORWARDED = ("to_uplink", "from_uplink")  # the edge's verdicts for traffic it forwards
+
+
 def notes(key: str, lab: Lab) -> dict:
     """After the run: nft forward-chain counters on hv1 (kernel); the edge's
     to_uplink/from_uplink and every node's drops (Weft), which show that the
@@ -206,9 +209,11 @@ def notes(key: str, lab: Lab) -> dict:
     if key == "ns_kernel":
         return {HV: kp.firewall_counters(lab, HV)}
     if key in ("ns_weft_tc", "ns_weft_tc_fw"):
-        out = {n.name: lab.drop_counters(n.name) for n in lab.topo.nodes}
+        # the lab's drop list predates the edge's two forwarding verdicts
+        out = {n.name: {k: v for k, v in lab.drop_counters(n.name).items()
+                        if k not in FORWARDED} for n in lab.topo.nodes}
         c = lab.counters(EDGE)
-        out[f"{EDGE} forwarded"] = {k: c.get(k, 0) for k in ("to_uplink", "from_uplink")}
+        out[f"{EDGE} forwarded"] = {k: c.get(k, 0) for k in FORWARDED}
         dead = lab.check_agents_alive()
         if dead:
             out["agents died"] = dead
