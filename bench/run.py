@@ -3,12 +3,13 @@
 
     sudo bench/run.py --build-dir build --out docs/BENCHMARKS.md [--only PARTS]
 
-PARTS (comma list; default all): prog, tcp, fw, sync, or single parts:
+PARTS (comma list; default all): prog, tcp, fw, sync, ns, or single parts:
   prog                 BPF_PROG_TEST_RUN ns/packet of the datapath (1.)
   tcp                  bare, kernel, kernel_nofw, weft_tc, weft_tc_fw, weft_xdp (2.)
   fw                   fwprog + kernel, kernel_fw10k, kernel_fwset, weft_tc_fw10,
                        weft_tc_fw10k (3.)
   sync                 bench/sync_scale.py (4.)
+  ns                   ns_kernel, ns_kernel_nofw, ns_weft_tc (5.)
 
   1. BPF_PROG_TEST_RUN ns/packet of the datapath programs against an empty
      XDP/TC program (build/weft_bench_prog, bench/prog_ns.cc);
@@ -33,10 +34,15 @@ PARTS (comma list; default all): prog, tcp, fw, sync, or single parts:
   4. control plane: bench/sync_scale.py (full sync of 100k endpoints, 10k
      routes, 10k rules to one agent's maps; agent memory; propagation of one
      change to 100 sync clients).
+  5. north-south through one edge (bench/north_south.py): a VM on hv1 to
+     and from a host behind edge1's uplink, Weft (both agents, TC hooks)
+     against hv1's kernel path with edge1 as a Linux router; the same
+     measurements as 2., interleaved with whatever else runs.
 
 Writes the figures between the markers <!-- bench:begin --> and
 <!-- bench:end --> of --out (prog and tcp), <!-- bench:begin fw --> ...
-<!-- bench:end fw --> (fw) and <!-- bench:begin sync --> ... (sync); a block
+<!-- bench:end fw --> (fw), <!-- bench:begin sync --> ... (sync) and
+<!-- bench:begin ns --> ... (ns); a block
 whose parts did not run is left as it was, text outside the blocks is kept
 (the file is created when absent). Every namespace has a unique name and is removed on success,
 failure, Ctrl-C, SIGTERM and when the --budget (seconds) runs out.
@@ -69,6 +75,7 @@ from weftlab.ns import (IP, cleanup_stale, delete_netns, ip, ip_batch, ns_argv, 
                         ns_run, run, run_dir, wait_for)
 
 import kernel_path as kp  # noqa: E402
+import north_south  # noqa: E402
 
 IPERF_PORT = 5201
 RR_PORT = 7000
@@ -242,6 +249,9 @@ def build_topology(key: str, args, stack: contextlib.ExitStack) -> tuple[object,
     if key == "bare":
         b = stack.enter_context(BareVeth())
         return b, [Target(key, "bare", b, b.a, b.b, "10.0.1.11")]
+    if key in north_south.KEYS:
+        lab = north_south.build(key, args, stack)
+        return lab, north_south.targets(key, lab, Target)
     if key in ("kernel", "kernel_nofw"):
         lab = stack.enter_context(kp.kernel_lab(firewall=key == "kernel"))
     elif key in ("kernel_fw10k", "kernel_fwset"):
@@ -286,6 +296,8 @@ def wait_quiet(args, t: "Target") -> None:
 
 
 def topology_notes(key: str, env) -> dict | None:
+    if key in north_south.KEYS:
+        return north_south.notes(key, env)
     if key == "kernel":
         return {n.name: kp.firewall_counters(env, n.name) for n in env.topo.nodes}
     if key in ("kernel_fw10k", "kernel_fwset"):
@@ -405,10 +417,14 @@ TOPOLOGIES = [
     ("kernel_fwset", "kernel path, nftables 10,000 rules as one set"),
     ("weft_tc_fw10", "Weft TC, 10 rules"),
     ("weft_tc_fw10k", "Weft TC, 10,000 rules"),
-]
+] + [(k, north_south.NAMES[k]) for k in north_south.KEYS]
 TCP_KEYS = ["bare", "kernel", "kernel_nofw", "weft_tc", "weft_tc_fw", "weft_xdp"]
 FW_KEYS = ["kernel", "kernel_fw10k", "kernel_fwset", "weft_tc_fw10", "weft_tc_fw10k"]
-GROUPS = {"tcp": TCP_KEYS, "fw": ["fwprog"] + FW_KEYS, "prog": ["prog"], "sync": ["sync"]}
+GROUPS = {"tcp": TCP_KEYS, "fw": ["fwprog"] + FW_KEYS, "prog": ["prog"], "sync": ["sync"],
+          "ns": north_south.KEYS}
+PATH_TITLES = {"cross-host": "Cross-host routed (c1 on hv1 → r1 on hv2, tenant A)",
+               "same-host": "Same-host routed (c1 → l1, both on hv1, tenant A)",
+               **north_south.PATH_TITLES}
 
 
 def fmt(v, spec=".2f", none="–"):
@@ -453,7 +469,9 @@ def report(results: dict, prog: dict | None, meta: dict, errors: dict,
 
 
 def network_tables(results: dict, meta: dict, errors: dict, topologies: list,
-                   targets: bool, paths=("cross-host", "same-host")) -> list[str]:
+                   targets: bool, paths=("cross-host", "same-host"),
+                   base_key: str = "kernel") -> list[str]:
+    """One table per path; the "×" column is relative to row base_key."""
     L = []
     L.append(f"iperf3 TCP: {meta['duration']} s, median of {meta['reps']} (each run's rate "
              f"in brackets), client/server pinned to CPUs `{meta['affinity'] or 'unpinned'}`; "
@@ -464,15 +482,14 @@ def network_tables(results: dict, meta: dict, errors: dict, topologies: list,
              "MTU 1500 everywhere.")
     L.append("")
     for path in paths:
-        title = {"cross-host": "Cross-host routed (c1 on hv1 → r1 on hv2, tenant A)",
-                 "same-host": "Same-host routed (c1 → l1, both on hv1, tenant A)"}[path]
-        L.append(f"#### {title}")
+        L.append(f"#### {PATH_TITLES[path]}")
         L.append("")
-        L.append("| topology | TCP Gbit/s | × kernel path | retransmits | sender / receiver "
+        L.append(f"| topology | TCP Gbit/s | × {dict(TOPOLOGIES)[base_key].split(' (')[0]} | "
+                 "retransmits | sender / receiver "
                  "CPU % | RR 1 CPU trans/s | RR 1 CPU p50 / p99 µs | RR 2 CPUs trans/s | "
                  "RR 2 CPUs p50 / p99 µs | ping avg µs |")
         L.append("| --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |")
-        base = results.get("kernel", {}).get(path)
+        base = results.get(base_key, {}).get(path)
         for key, name in topologies:
             if key in errors:
                 L.append(f"| {name} | failed: {errors[key][:80]} | | | | | | | | |")
@@ -624,6 +641,16 @@ def report_fw(results: dict, fwprog: dict | None, meta: dict, errors: dict) -> s
                      + (f"; RR p50 (1 CPU) {wl:.1f} vs {kl:.1f} µs "
                         f"({'met' if wl <= kl else 'NOT met'})" if wl and kl else "") + ".")
             L.append("")
+    return "\n".join(L)
+
+
+def report_ns(results: dict, meta: dict, errors: dict) -> str:
+    """The north-south tables (bench/north_south.py), relative to the kernel."""
+    topologies = [(k, n) for k, n in TOPOLOGIES if k in north_south.KEYS and
+                  (k in results or k in errors)]
+    L = run_header(meta)
+    L += network_tables(results, meta, errors, topologies, targets=False,
+                        paths=list(north_south.PATH_TITLES), base_key="ns_kernel")
     return "\n".join(L)
 
 
@@ -916,6 +943,8 @@ def main() -> int:
         blocks.append(("fw", report_fw(results, fwprog, with_label(["fwprog"]), errors)))
     if want("sync"):
         blocks.append(("sync", report_sync(sync, with_label(["sync"]), errors)))
+    if any(k in keys for k in north_south.KEYS):
+        blocks.append(("ns", report_ns(results, with_label([]), errors)))
     for name, block in blocks:
         print(block)
         print()
