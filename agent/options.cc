@@ -38,6 +38,10 @@ ABSL_FLAG(std::string, gobgpd, "gobgpd",
           "a node without uplinks");
 ABSL_FLAG(int, gobgpd_api_port, 50051, "gobgpd's gRPC API port, on 127.0.0.1");
 ABSL_FLAG(std::string, gobgpd_log, "", "gobgpd's output; empty: discarded");
+ABSL_FLAG(int, max_learned_prefixes, 10000,
+          "on an edge, the most prefixes an uplink reports to the controller as learned from "
+          "its peer; the rest are dropped, counted (weft_bgp_learned_prefixes_dropped) and "
+          "logged");
 
 namespace weft {
 namespace {
@@ -90,6 +94,10 @@ absl::StatusOr<AgentProcessOptions> AgentProcessOptionsFromFlags() {
   agent.gobgpd = {.binary = absl::GetFlag(FLAGS_gobgpd),
                   .api_port = static_cast<uint16_t>(api_port),
                   .log_path = absl::GetFlag(FLAGS_gobgpd_log)};
+  if (absl::GetFlag(FLAGS_max_learned_prefixes) < 0) {
+    return absl::InvalidArgumentError("--max_learned_prefixes must be 0 or more");
+  }
+  agent.max_learned_prefixes = static_cast<size_t>(absl::GetFlag(FLAGS_max_learned_prefixes));
   options.controller = absl::GetFlag(FLAGS_controller);
   if (agent.state_path.empty() == options.controller.empty() || agent.node.empty() ||
       agent.underlay.empty()) {

@@ -340,7 +340,7 @@ uplinks:
                                                "ns.yaml");
   ASSERT_TRUE(state.ok()) << state.status();
   // red has no uplink: it announces nothing, whatever its routes say.
-  EXPECT_EQ(cli::FormatUplinks(*state),
+  EXPECT_EQ(cli::FormatUplinks(*state, {}),
             "version: 3\n"
             "\nUPLINKS (2)\n"
             "TENANT  NAME     EDGE   LINK           ADDRESS        PEER       PEER AS  LOCAL AS  "
@@ -353,7 +353,36 @@ uplinks:
             "TENANT  PREFIX       FROM\n"
             "blue    10.0.1.0/24  segment blue-web\n"
             "blue    10.0.0.0/8   route (advertise)\n");
-  EXPECT_EQ(cli::FormatUplinks(State{}), "version: 0\nno uplinks\n");
+  EXPECT_EQ(cli::FormatUplinks(State{}, {}), "version: 0\nno uplinks\n");
+
+  // Learned upstream: listed, and flagged where they overlap a segment of their tenant
+  // (red's 10.0.1.0/24 is another tenant's: no flag).
+  Route inside;
+  inside.tenant = "blue";
+  inside.prefix = {0x0a000180, 25};  // 10.0.1.128/25, inside blue-web
+  inside.nodes = {"edge1", "edge2"};
+  inside.segment = "blue-web";
+  inside.learned_by = {"blue-e1", "blue-e2"};
+  Route outside = inside;
+  outside.prefix = {0xc6336400, 24};  // 198.51.100.0/24
+  outside.nodes = {"edge1"};
+  outside.learned_by = {"blue-e1"};
+  const std::string text = cli::FormatUplinks(*state, {inside, outside});
+  EXPECT_NE(text.find("\nLEARNED UPSTREAM (2)\n"
+                      "TENANT  PREFIX           EDGES        UPLINKS\n"
+                      "blue    10.0.1.128/25    edge1,edge2  blue-e1,blue-e2\n"
+                      "blue    198.51.100.0/24  edge1        blue-e1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("OVERLAPPING A SEGMENT (allowed: the longest prefix wins) (1)\n"
+                      "TENANT  PREFIX         SEGMENT   SUBNET\n"
+                      "blue    10.0.1.128/25  blue-web  10.0.1.0/24\n"),
+            std::string::npos)
+      << text;
+  const std::string routes = cli::FormatRoutes(*state, {outside});
+  EXPECT_NE(routes.find("blue    198.51.100.0/24  edge1 (blue-web)  learned by blue-e1\n"),
+            std::string::npos)
+      << routes;
 }
 
 TEST(WeftctlFormat, TableAlignsColumns) {
