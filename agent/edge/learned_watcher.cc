@@ -112,8 +112,8 @@ void LearnedRoutesWatcher::Run() {
     UplinkPeers uplinks;
     {
       absl::MutexLock lock(&mu_);
-      auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return kicked_ || stopping_; };
-      mu_.AwaitWithDeadline(absl::Condition(&woken), last_read + kSafetyPoll);
+      mu_.AwaitWithDeadline(absl::Condition(this, &LearnedRoutesWatcher::Woken),
+                            last_read + kSafetyPoll);
       if (stopping_) return;
     }
     // Debounce: a burst of UPDATEs (a peer's whole table) is one read.

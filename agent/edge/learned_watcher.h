@@ -74,6 +74,7 @@ class LearnedRoutesWatcher {
   void Run() ABSL_LOCKS_EXCLUDED(mu_);
   void Watch() ABSL_LOCKS_EXCLUDED(mu_);
   void Kick() ABSL_LOCKS_EXCLUDED(mu_);
+  bool Woken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return kicked_ || stopping_; }
   absl::StatusOr<LearnedRead> Read(const UplinkPeers& uplinks);
 
   const std::string api_address_;

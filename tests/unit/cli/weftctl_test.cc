@@ -118,15 +118,15 @@ TEST(WeftctlArgs, ControllerCommandErrorsNameWhatIsWrong) {
   EXPECT_EQ(error({"get", "state", "--insecure"}),
             "get asks the controller: give --controller ADDR");
   EXPECT_EQ(error(Controller({"get"})),
-            "get needs an object: get state | get realization [VERSION] | get uplinks");
+            "get needs an object: get state | get realization [VERSION] | get uplinks | get routes");
   EXPECT_EQ(error(Controller({"get", "nodes"})),
-            "unknown object \"nodes\" (get state | get realization [VERSION] | get uplinks)");
+            "unknown object \"nodes\" (get state | get realization [VERSION] | get uplinks | get routes)");
   EXPECT_EQ(error(Controller({"get", "state", "3"})),
-            "unexpected argument \"3\" (get state | get realization [VERSION] | get uplinks)");
+            "unexpected argument \"3\" (get state | get realization [VERSION] | get uplinks | get routes)");
   EXPECT_EQ(error(Controller({"get", "uplinks", "blue"})),
-            "unexpected argument \"blue\" (get state | get realization [VERSION] | get uplinks)");
+            "unexpected argument \"blue\" (get state | get realization [VERSION] | get uplinks | get routes)");
   EXPECT_EQ(error(Controller({"get", "realization", "3", "4"})),
-            "unexpected argument \"4\" (get state | get realization [VERSION] | get uplinks)");
+            "unexpected argument \"4\" (get state | get realization [VERSION] | get uplinks | get routes)");
   EXPECT_EQ(error(Controller({"--socket", "/run/weft/hv1.sock", "get", "state"})),
             "--socket is the agent's; get asks the controller");
   // The agent's commands take neither --controller nor TLS options.
@@ -201,6 +201,18 @@ TEST(WeftctlPrintable, EscapesControlsAndWhatIsNotUtf8) {
   EXPECT_EQ(cli::Printable("\xff\xc0\xaf"), "\\xff\\xc0\\xaf");  // not UTF-8, overlong
   EXPECT_EQ(cli::Printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate
   EXPECT_EQ(cli::Printable("end\xe6\x97"), "end\\xe6\\x97");     // cut short
+}
+
+TEST(WeftctlStatus, AnEdgeShowsItsSessionsAndLearnedPrefixes) {
+  v1::StatusResponse status;
+  status.set_node("edge1");
+  EXPECT_EQ(cli::FormatStatus(status).find("bgp:"), std::string::npos);  // no uplink: no line
+  status.set_bgp_sessions(2);
+  status.set_bgp_sessions_established(1);
+  status.set_bgp_learned_prefixes(3);
+  EXPECT_NE(cli::FormatStatus(status).find("bgp:               1/2 sessions up, 3 learned "
+                                           "prefixes\n"),
+            std::string::npos);
 }
 
 // Names and errors from the agent or the controller reach the terminal
