@@ -37,8 +37,7 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetrics(const AgentProcess
   return MetricsEndpoint::Start(options.serving.metrics_listen, [&agent, source]() mutable {
     source.ready = agent.Ready();
     std::vector<prometheus::MetricFamily> families = CollectAgentMetrics(source);
-    for (prometheus::MetricFamily& family :
-         edge::CollectBgpMetrics(agent.bgp(), agent.learned())) {
+    for (prometheus::MetricFamily& family : edge::CollectBgpMetrics(agent.bgp(), agent.learned())) {
       families.push_back(std::move(family));
     }
     return families;

@@ -110,7 +110,8 @@ std::string FormatRealization(const v1::GetRealizationResponse& r) {
 namespace {
 
 std::string RouteVia(const weft::Route& r) {
-  return r.blackhole ? "blackhole" : absl::StrCat(absl::StrJoin(r.nodes, ","), " (", r.segment, ")");
+  return r.blackhole ? "blackhole"
+                     : absl::StrCat(absl::StrJoin(r.nodes, ","), " (", r.segment, ")");
 }
 
 }  // namespace
@@ -163,8 +164,8 @@ std::string FormatUplinks(const State& state, const std::vector<weft::Route>& le
                     absl::StrJoin(r.learned_by, ",")});
     for (const Segment& s : state.segments) {
       if (s.tenant == r.tenant && s.subnet.Overlaps(r.prefix)) {
-        overlaps.push_back({r.tenant, FormatIpv4Prefix(r.prefix), s.name,
-                            FormatIpv4Prefix(s.subnet)});
+        overlaps.push_back(
+            {r.tenant, FormatIpv4Prefix(r.prefix), s.name, FormatIpv4Prefix(s.subnet)});
       }
     }
   }

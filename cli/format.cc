@@ -94,8 +94,7 @@ std::string Rule(const std::string& policy, uint32_t number, uint32_t index) {
 }
 
 // The choices after `get`.
-constexpr char kGetObjects[] =
-    "get state | get realization [VERSION] | get uplinks | get routes";
+constexpr char kGetObjects[] = "get state | get realization [VERSION] | get uplinks | get routes";
 
 // What ParseArgs cannot check option by option: the pairing of a command
 // with where it goes, and what the command needs.
@@ -131,8 +130,7 @@ absl::Status CheckTarget(const Args& args) {
       return absl::InvalidArgumentError(absl::StrCat("get needs an object: ", kGetObjects));
     }
     const std::string& object = args.operands[0];
-    if (object != "state" && object != "realization" && object != "uplinks" &&
-        object != "routes") {
+    if (object != "state" && object != "realization" && object != "uplinks" && object != "routes") {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown object \"", object, "\" (", kGetObjects, ")"));
     }

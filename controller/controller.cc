@@ -8,8 +8,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/base/log.h"
-#include "common/model/validate.h"
 #include "common/base/status.h"
+#include "common/model/validate.h"
 #include "common/wire/nack.h"
 #include "weft/abi.h"
 
@@ -22,7 +22,9 @@ std::string NamesForLog(const std::vector<std::string>& names) {
   constexpr size_t kNamesLogged = 8;
   std::string out =
       absl::StrJoin(names.begin(), names.begin() + std::min(names.size(), kNamesLogged), ", ");
-  if (names.size() > kNamesLogged) absl::StrAppend(&out, " and ", names.size() - kNamesLogged, " more");
+  if (names.size() > kNamesLogged) {
+    absl::StrAppend(&out, " and ", names.size() - kNamesLogged, " more");
+  }
   return out.empty() ? "none" : out;
 }
 
@@ -129,8 +131,8 @@ absl::Status Controller::ReportLearned(const std::string& node, uint64_t stream,
   for (const auto& [uplink, list] : snapshot) prefixes += list.size();
   const size_t uplinks = snapshot.size();
   learned_[node] = std::move(snapshot);
-  RelearnLocked(absl::StrCat("node ", node, " learns ", prefixes, " prefixes on ", uplinks,
-                             " uplinks"));
+  RelearnLocked(
+      absl::StrCat("node ", node, " learns ", prefixes, " prefixes on ", uplinks, " uplinks"));
   return absl::OkStatus();
 }
 

@@ -42,10 +42,9 @@ absl::Status CheckLearnedReport(const State& state, const std::string& node,
   for (const auto& [name, prefixes] : snapshot) {
     for (const Uplink& uplink : state.uplinks) {
       if (uplink.name == name && uplink.node != node) {
-        return absl::FailedPreconditionError(absl::StrCat("node ", QuoteBounded(node),
-                                                          " reports routes of uplink ",
-                                                          QuoteBounded(name), ", which is edge ",
-                                                          QuoteBounded(uplink.node), "'s"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("node ", QuoteBounded(node), " reports routes of uplink ",
+                         QuoteBounded(name), ", which is edge ", QuoteBounded(uplink.node), "'s"));
       }
     }
   }

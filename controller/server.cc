@@ -166,7 +166,8 @@ absl::Status Serve(const sigset_t& signals, const std::string& path, const std::
 
   grpc::EnableDefaultHealthCheckService(true);
   LearnedLimits learned_limits;
-  learned_limits.prefixes = static_cast<size_t>(std::max(0, absl::GetFlag(FLAGS_max_learned_prefixes)));
+  learned_limits.prefixes =
+      static_cast<size_t>(std::max(0, absl::GetFlag(FLAGS_max_learned_prefixes)));
   SyncService sync(&controller, trust, kMaxChunkBytes, learned_limits);
   ASSIGN_OR_RETURN(const GrpcListener sync_server, ListenSync(listen, creds, &sync));
   AdminService admin(&controller, trust);

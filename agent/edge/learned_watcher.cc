@@ -139,9 +139,10 @@ void LearnedRoutesWatcher::Run() {
     dropped_ = read->dropped;
     if (read->dropped != last_dropped) {
       last_dropped = read->dropped;
-      WEFT_LOG_WARN("BGP: %d learned prefixes dropped: more than --max_learned_prefixes (%d) on "
-                    "an uplink",
-                    read->dropped, max_prefixes_);
+      WEFT_LOG_WARN(
+          "BGP: %d learned prefixes dropped: more than --max_learned_prefixes (%d) on "
+          "an uplink",
+          read->dropped, max_prefixes_);
     }
     {
       absl::MutexLock lock(&mu_);

@@ -109,9 +109,9 @@ absl::Status LearnedRoutesAssembler::Take(const v1::LearnedRoutesChunk& chunk) {
     std::vector<Ipv4Prefix>& into = snapshot_[uplink.uplink()];
     for (const std::string& text : uplink.prefixes()) {
       // "255.255.255.255/32" at most: a longer text is not parsed (nor quoted whole).
-      absl::StatusOr<Ipv4Prefix> prefix =
-          text.size() <= 18 ? ParseIpv4Prefix(text)
-                            : absl::InvalidArgumentError("is not an IPv4 prefix");
+      absl::StatusOr<Ipv4Prefix> prefix = text.size() <= 18
+                                              ? ParseIpv4Prefix(text)
+                                              : absl::InvalidArgumentError("is not an IPv4 prefix");
       if (!prefix.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("uplink ", QuoteBounded(uplink.uplink()),
                                                        ": prefix ", QuoteBounded(text), ": ",
