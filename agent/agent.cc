@@ -72,6 +72,8 @@ std::string Agent::PinDir() const { return absl::StrCat(options_.bpffs, "/weft/"
 absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(const AgentOptions& options) {
   std::unique_ptr<Agent> agent(new Agent(options));
   agent->bgp_ = std::make_unique<edge::BgpAnnouncer>(options.gobgpd);
+  agent->learned_ = std::make_unique<edge::LearnedRoutesWatcher>(
+      absl::StrCat("127.0.0.1:", options.gobgpd.api_port), options.max_learned_prefixes);
   std::optional<State> file_state;
   if (!options.state_path.empty()) {
     ASSIGN_OR_RETURN(file_state, LoadValidState(options.state_path));
@@ -223,6 +225,11 @@ void Agent::ReconcileBgp() {
   }
   // Outside the lock: a slow gobgpd must not hold up a sync's apply.
   bgp_->Apply(plan).IgnoreError();  // logged and counted by Apply
+  edge::UplinkPeers uplinks;
+  for (const auto& [tenant, session] : plan.by_tenant) {
+    uplinks[session.peer.peer_address] = session.uplink;
+  }
+  learned_->SetUplinks(std::move(uplinks));
 }
 
 absl::Status Agent::ReconcileLocked() {

@@ -20,6 +20,7 @@
 #include "agent/datapath/datapath.h"
 #include "agent/edge/bgp_announcer.h"
 #include "agent/edge/uplink_links.h"
+#include "agent/edge/learned_watcher.h"
 #include "common/model/state.h"
 #include "common/plan/node_check.h"
 
@@ -40,6 +41,8 @@ struct AgentOptions {
   absl::Duration full_resync = absl::Seconds(60);
   // The BGP speaker an edge starts (docs/NORTH_SOUTH.md#announcing).
   bgp::GobgpdOptions gobgpd;
+  // The most prefixes each uplink reports as learned (the rest dropped and counted).
+  size_t max_learned_prefixes = 10000;
 };
 
 // Used from several threads (the main loop, the sync client's, the local
@@ -104,6 +107,9 @@ class Agent {
   const Datapath& datapath() const { return *datapath_; }
   // The BGP speaker's counters (metrics), readable from any thread.
   const edge::BgpAnnouncer& bgp() const { return *bgp_; }
+  // What the uplinks' peers announce (docs/NORTH_SOUTH.md#learned-routes):
+  // its sink is set once (the sync client), its counters read from any thread.
+  edge::LearnedRoutesWatcher& learned() const { return *learned_; }
 
  private:
   explicit Agent(AgentOptions options) : options_(std::move(options)) {}
@@ -167,6 +173,7 @@ class Agent {
   std::unique_ptr<Datapath> datapath_;
   // Used by ReconcileBgp alone (the main loop), outside mu_.
   std::unique_ptr<edge::BgpAnnouncer> bgp_;
+  std::unique_ptr<edge::LearnedRoutesWatcher> learned_;
   uint32_t underlay_ifindex_ = 0;
   // The interfaces the agent relies on: no endpoint may take one, by any of
   // their names (the ifindexes catch an altname or a rename).

@@ -46,6 +46,10 @@ ABSL_FLAG(std::string, gobgpd_api, "",
           "host:port on loopback (e.g. 127.0.0.1:50051) of a gobgpd run beside the agent (a "
           "sidecar in its network namespace, no configuration file) to drive instead of starting "
           "one; excludes --gobgpd, --gobgpd_api_port and --gobgpd_log");
+ABSL_FLAG(int, max_learned_prefixes, 10000,
+          "on an edge, the most prefixes an uplink reports to the controller as learned from "
+          "its peer; the rest are dropped, counted (weft_bgp_learned_prefixes_dropped) and "
+          "logged");
 
 namespace weft {
 namespace {
@@ -139,6 +143,10 @@ absl::StatusOr<AgentProcessOptions> AgentProcessOptionsFromFlags() {
   agent.full_resync = absl::Seconds(absl::GetFlag(FLAGS_full_resync_seconds));
   ASSIGN_OR_RETURN(agent.ct_timeouts, CtTimeoutsFromFlags());
   ASSIGN_OR_RETURN(agent.gobgpd, GobgpdOptionsFromFlags());
+  if (absl::GetFlag(FLAGS_max_learned_prefixes) < 0) {
+    return absl::InvalidArgumentError("--max_learned_prefixes must be 0 or more");
+  }
+  agent.max_learned_prefixes = static_cast<size_t>(absl::GetFlag(FLAGS_max_learned_prefixes));
   options.controller = absl::GetFlag(FLAGS_controller);
   if (agent.state_path.empty() == options.controller.empty() || agent.node.empty() ||
       agent.underlay.empty()) {

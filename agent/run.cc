@@ -59,6 +59,7 @@ absl::Status RunAgent(const AgentProcessOptions& options, const sigset_t& signal
   ASSIGN_OR_RETURN(std::unique_ptr<AgentServices> services, AgentServices::Start(options, *agent));
   ReconcileUntilStopped(options, *agent, *services, health.get(), signals);
   if (health) health->Shutdown();
+  agent->learned().SetSink(nullptr);  // the sync client goes with the services
   services->Stop();
   return Leave(options, *agent);
 }

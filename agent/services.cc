@@ -19,6 +19,8 @@ std::unique_ptr<SyncClient> StartSyncClient(const AgentProcessOptions& options, 
   auto sync = std::make_unique<SyncClient>(std::move(sync_options), [&agent](State state) {
     return agent.ApplyState(std::move(state));
   });
+  agent.learned().SetSink(
+      [sync = sync.get()](LearnedSnapshot snapshot) { sync->SetLearned(std::move(snapshot)); });
   sync->Start();
   return sync;
 }
@@ -35,7 +37,7 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetrics(const AgentProcess
   return MetricsEndpoint::Start(options.serving.metrics_listen, [&agent, source]() mutable {
     source.ready = agent.Ready();
     std::vector<prometheus::MetricFamily> families = CollectAgentMetrics(source);
-    for (prometheus::MetricFamily& family : edge::CollectBgpMetrics(agent.bgp())) {
+    for (prometheus::MetricFamily& family : edge::CollectBgpMetrics(agent.bgp(), agent.learned())) {
       families.push_back(std::move(family));
     }
     return families;

@@ -55,21 +55,31 @@ absl::StatusOr<std::string> RunAdmin(const Args& args) {
     v1::GetStateResponse r;
     return Answer(args, stub->GetState(&ctx, {}, &r), r, &FormatState);
   }
-  if (args.operands[0] == "uplinks") {
+  if (args.operands[0] == "uplinks" || args.operands[0] == "routes") {
+    const bool uplinks = args.operands[0] == "uplinks";
     v1::GetStateResponse r;
     RETURN_IF_ERROR(WithContext(FromGrpcStatus(stub->GetState(&ctx, {}, &r)),
                                 absl::StrCat("controller ", args.controller)));
     // What is announced is derived from the model: --json gives the uplinks
-    // as the controller holds them.
+    // (or routes) as the controller holds them, learned routes included.
     if (args.json) {
-      v1::State uplinks;
-      uplinks.set_version(r.state().version());
-      *uplinks.mutable_uplinks() = r.state().uplinks();
-      return ToJson(uplinks);
+      v1::State only;
+      only.set_version(r.state().version());
+      if (uplinks) {
+        *only.mutable_uplinks() = r.state().uplinks();
+      } else {
+        *only.mutable_routes() = r.state().routes();
+      }
+      for (const v1::Route& learned : r.learned_routes()) *only.add_routes() = learned;
+      return ToJson(only);
     }
     const absl::StatusOr<State> state = StateFromProto(r.state());
     RETURN_IF_ERROR(WithContext(state.status(), "the controller's state"));
-    return FormatUplinks(*state);
+    v1::State learned_proto;
+    *learned_proto.mutable_routes() = r.learned_routes();
+    const absl::StatusOr<State> learned = StateFromProto(learned_proto);
+    RETURN_IF_ERROR(WithContext(learned.status(), "the controller's learned routes"));
+    return uplinks ? FormatUplinks(*state, learned->routes) : FormatRoutes(*state, learned->routes);
   }
   v1::GetRealizationResponse r;
   return Answer(args, stub->GetRealization(&ctx, realization, &r), r, &FormatRealization);

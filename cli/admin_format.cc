@@ -107,7 +107,31 @@ std::string FormatRealization(const v1::GetRealizationResponse& r) {
   return out;
 }
 
-std::string FormatUplinks(const State& state) {
+namespace {
+
+std::string RouteVia(const weft::Route& r) {
+  return r.blackhole ? "blackhole"
+                     : absl::StrCat(absl::StrJoin(r.nodes, ","), " (", r.segment, ")");
+}
+
+}  // namespace
+
+std::string FormatRoutes(const State& state, const std::vector<weft::Route>& learned) {
+  std::string out = absl::StrCat("version: ", state.version, "\n");
+  Rows rows;
+  for (const weft::Route& r : state.routes) {
+    rows.push_back({r.tenant, FormatIpv4Prefix(r.prefix), RouteVia(r),
+                    r.advertise ? "state, advertised" : "state"});
+  }
+  for (const weft::Route& r : learned) {
+    rows.push_back({r.tenant, FormatIpv4Prefix(r.prefix), RouteVia(r),
+                    absl::StrCat("learned by ", absl::StrJoin(r.learned_by, ","))});
+  }
+  AppendTable(&out, "ROUTES", {"TENANT", "PREFIX", "VIA (SEGMENT)", "FROM"}, rows);
+  return out;
+}
+
+std::string FormatUplinks(const State& state, const std::vector<weft::Route>& learned) {
   std::string out = absl::StrCat("version: ", state.version, "\n");
   if (state.uplinks.empty()) return absl::StrCat(out, "no uplinks\n");
   Rows rows;
@@ -133,6 +157,23 @@ std::string FormatUplinks(const State& state) {
     }
   }
   AppendTable(&out, "ANNOUNCED UPSTREAM", {"TENANT", "PREFIX", "FROM"}, rows);
+  rows.clear();
+  Rows overlaps;
+  for (const weft::Route& r : learned) {
+    rows.push_back({r.tenant, FormatIpv4Prefix(r.prefix), absl::StrJoin(r.nodes, ","),
+                    absl::StrJoin(r.learned_by, ",")});
+    for (const Segment& s : state.segments) {
+      if (s.tenant == r.tenant && s.subnet.Overlaps(r.prefix)) {
+        overlaps.push_back(
+            {r.tenant, FormatIpv4Prefix(r.prefix), s.name, FormatIpv4Prefix(s.subnet)});
+      }
+    }
+  }
+  AppendTable(&out, "LEARNED UPSTREAM", {"TENANT", "PREFIX", "EDGES", "UPLINKS"}, rows);
+  if (!overlaps.empty()) {
+    AppendTable(&out, "LEARNED PREFIXES OVERLAPPING A SEGMENT (allowed: the longest prefix wins)",
+                {"TENANT", "PREFIX", "SEGMENT", "SUBNET"}, overlaps);
+  }
   return out;
 }
 

@@ -5,6 +5,7 @@
 #define WEFT_CLI_ADMIN_FORMAT_H_
 
 #include <string>
+#include <vector>
 
 #include "common/model/state.h"
 #include "weft/v1/admin.pb.h"
@@ -19,9 +20,14 @@ std::string FormatState(const v1::GetStateResponse& r);
 std::string FormatRealization(const v1::GetRealizationResponse& r);
 std::string FormatApplied(const v1::ApplyStateResponse& r);
 // The version line, a table of the uplinks (link, transit, BGP session,
-// timers in force) and one of what each tenant with an uplink announces
-// upstream (docs/NORTH_SOUTH.md).
-std::string FormatUplinks(const State& state);
+// timers in force), one of what each tenant with an uplink announces
+// upstream, and the routes `learned` upstream (GetStateResponse.learned_routes),
+// with those that overlap a segment of their tenant flagged: allowed (the
+// longest prefix wins) but usually a mistake (docs/NORTH_SOUTH.md).
+std::string FormatUplinks(const State& state, const std::vector<Route>& learned);
+// Every route the nodes are sent: the state's, then the learned ones with
+// the uplinks that learn them.
+std::string FormatRoutes(const State& state, const std::vector<Route>& learned);
 
 }  // namespace weft::cli
 

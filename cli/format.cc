@@ -94,7 +94,7 @@ std::string Rule(const std::string& policy, uint32_t number, uint32_t index) {
 }
 
 // The choices after `get`.
-constexpr char kGetObjects[] = "get state | get realization [VERSION] | get uplinks";
+constexpr char kGetObjects[] = "get state | get realization [VERSION] | get uplinks | get routes";
 
 // What ParseArgs cannot check option by option: the pairing of a command
 // with where it goes, and what the command needs.
@@ -130,7 +130,7 @@ absl::Status CheckTarget(const Args& args) {
       return absl::InvalidArgumentError(absl::StrCat("get needs an object: ", kGetObjects));
     }
     const std::string& object = args.operands[0];
-    if (object != "state" && object != "realization" && object != "uplinks") {
+    if (object != "state" && object != "realization" && object != "uplinks" && object != "routes") {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown object \"", object, "\" (", kGetObjects, ")"));
     }
@@ -187,6 +187,8 @@ std::string Usage() {
          "  get state                   the controller's desired state\n"
          "  get realization [VERSION]   per node: connected, acked, enforced version, last NACK\n"
          "  get uplinks                 the edges' uplinks and what each tenant announces "
+         "upstream\n"
+         "  get routes                  each tenant's routes: the state's and those learned "
          "upstream\n"
          "ADDR is the controller's --admin_listen.\n";
 }
@@ -411,6 +413,11 @@ std::string FormatStatus(const v1::StatusResponse& s) {
   absl::StrAppend(&out, "\n", "applied version:   ", s.applied_version(),
                   s.has_state() ? "" : " (no state yet)", "\n");
   absl::StrAppend(&out, "pins:              ", Printable(s.pin_dir()), "\n");
+  if (s.bgp_sessions() > 0) {
+    absl::StrAppend(&out, "bgp:               ", s.bgp_sessions_established(), "/",
+                    s.bgp_sessions(), " sessions up, ", s.bgp_learned_prefixes(),
+                    " learned prefixes\n");
+  }
   if (s.policy_maps()) {
     absl::StrAppend(&out, "policy:            slot ", s.policy_slot(), ", generation ",
                     s.policy_generation(), ", ", s.policy_rules(), " rules\n");

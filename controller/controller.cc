@@ -1,16 +1,69 @@
 #include "controller/controller.h"
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/base/log.h"
+#include "common/base/status.h"
 #include "common/model/validate.h"
 #include "common/wire/nack.h"
+#include "weft/abi.h"
 
 namespace weft {
+
+namespace {
+
+// At most the first few names, for a log line.
+std::string NamesForLog(const std::vector<std::string>& names) {
+  constexpr size_t kNamesLogged = 8;
+  std::string out =
+      absl::StrJoin(names.begin(), names.begin() + std::min(names.size(), kNamesLogged), ", ");
+  if (names.size() > kNamesLogged) {
+    absl::StrAppend(&out, " and ", names.size() - kNamesLogged, " more");
+  }
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+std::map<std::string, std::shared_ptr<const NodeView>> Controller::BuildViewsLocked(
+    const State& state, uint64_t version, std::vector<std::string>* changed) {
+  // Only the holder of apply_mu_ writes views_: reading it unlocked is safe.
+  std::map<std::string, std::shared_ptr<const NodeView>> views;
+  for (const Node& node : state.nodes) {
+    if (node.foreign) continue;
+    std::shared_ptr<const NodeView> view = builder_.View(node.name, version);
+    auto old = views_.find(node.name);
+    if (old != views_.end() && old->second->fingerprint == view->fingerprint) {
+      view = old->second;  // unchanged: keeps its version, is not re-sent
+    } else {
+      changed->push_back(node.name);
+    }
+    views.emplace(node.name, std::move(view));
+  }
+  return views;
+}
+
+void Controller::SetLearnedLocked(const State& state) {
+  TenantLearnedRoutes learned = weft::LearnedRoutes(state, learned_);
+  if (learned.dropped != learned_dropped_.exchange(learned.dropped) && learned.dropped > 0) {
+    WEFT_LOG_WARN(
+        "%d routes learned upstream left out: the views would hold more than the datapath's "
+        "%d routes",
+        learned.dropped, WEFT_MAX_ROUTES);
+  }
+  builder_.SetLearned(learned.by_tenant);
+  std::vector<Route> all;
+  for (auto& [tenant, routes] : learned.by_tenant) {
+    std::move(routes.begin(), routes.end(), std::back_inserter(all));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  learned_routes_ = std::move(all);
+}
 
 absl::StatusOr<uint64_t> Controller::Apply(State state, absl::string_view source) {
   if (state.version > kMaxRequestedVersion) {
@@ -25,20 +78,10 @@ absl::StatusOr<uint64_t> Controller::Apply(State state, absl::string_view source
   const uint64_t version = std::max<uint64_t>(state.version, this->version() + 1);
   state.version = version;
   builder_.Update(state);
-  // Only Apply writes views_, and apply_mu_ is held: reading it unlocked is safe.
-  std::map<std::string, std::shared_ptr<const NodeView>> views;
+  SetLearnedLocked(state);
   std::vector<std::string> changed;
-  for (const Node& node : state.nodes) {
-    if (node.foreign) continue;
-    std::shared_ptr<const NodeView> view = builder_.View(node.name, version);
-    auto old = views_.find(node.name);
-    if (old != views_.end() && old->second->fingerprint == view->fingerprint) {
-      view = old->second;  // unchanged: keeps its version, is not re-sent
-    } else {
-      changed.push_back(node.name);
-    }
-    views.emplace(node.name, std::move(view));
-  }
+  std::map<std::string, std::shared_ptr<const NodeView>> views =
+      BuildViewsLocked(state, version, &changed);
   std::shared_ptr<const NodeView> nodes_only = builder_.NodesOnly(version);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -48,20 +91,63 @@ absl::StatusOr<uint64_t> Controller::Apply(State state, absl::string_view source
     version_ = version;
   }
   cv_.notify_all();
-  constexpr size_t kNamesLogged = 8;
-  std::string names = absl::StrJoin(changed.begin(),
-                                    changed.begin() + std::min(changed.size(), kNamesLogged), ", ");
-  if (changed.size() > kNamesLogged) {
-    absl::StrAppend(&names, " and ", changed.size() - kNamesLogged, " more");
-  }
   const State& now = state_;  // only Apply replaces it
   WEFT_LOG_INFO(
       "version %d from %s: %d nodes, %d tenants, %d segments, %d endpoints; "
       "views changed: %s (%d ms)",
       version, source, now.nodes.size(), now.tenants.size(), now.segments.size(),
-      now.endpoints.size(), names.empty() ? "none" : names,
-      absl::ToInt64Milliseconds(absl::Now() - start));
+      now.endpoints.size(), NamesForLog(changed), absl::ToInt64Milliseconds(absl::Now() - start));
   return version;
+}
+
+void Controller::RelearnLocked(absl::string_view why) {
+  const State& state = state_;  // only the holder of apply_mu_ replaces it
+  SetLearnedLocked(state);
+  const uint64_t version = this->version() + 1;
+  std::vector<std::string> changed;
+  std::map<std::string, std::shared_ptr<const NodeView>> views =
+      BuildViewsLocked(state, version, &changed);
+  if (changed.empty()) return;  // no view changed: no new version
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::swap(views_, views);
+    state_.version = version;
+    version_ = version;
+    // nodes_only_ holds no tenant, so no learned route: it keeps its version.
+  }
+  cv_.notify_all();
+  WEFT_LOG_INFO("version %d: %s; views changed: %s", version, why, NamesForLog(changed));
+}
+
+absl::Status Controller::ReportLearned(const std::string& node, uint64_t stream,
+                                       LearnedSnapshot snapshot) {
+  std::lock_guard<std::mutex> apply_lock(apply_mu_);
+  RETURN_IF_ERROR(CheckLearnedReport(state_, node, snapshot));
+  auto old = learned_.find(node);
+  const bool same = old != learned_.end() && old->second == snapshot;
+  learned_stream_[node] = stream;
+  if (same) return absl::OkStatus();
+  size_t prefixes = 0;
+  for (const auto& [uplink, list] : snapshot) prefixes += list.size();
+  const size_t uplinks = snapshot.size();
+  learned_[node] = std::move(snapshot);
+  RelearnLocked(
+      absl::StrCat("node ", node, " learns ", prefixes, " prefixes on ", uplinks, " uplinks"));
+  return absl::OkStatus();
+}
+
+void Controller::ForgetLearned(const std::string& node, uint64_t stream) {
+  std::lock_guard<std::mutex> apply_lock(apply_mu_);
+  auto it = learned_stream_.find(node);
+  if (it == learned_stream_.end() || it->second != stream) return;  // a newer stream's
+  learned_stream_.erase(it);
+  learned_.erase(node);
+  RelearnLocked(absl::StrCat("node ", node, "'s stream ended, its learned routes with it"));
+}
+
+std::vector<Route> Controller::LearnedRoutes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return learned_routes_;
 }
 
 uint64_t Controller::version() const {

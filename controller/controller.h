@@ -16,6 +16,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/model/state.h"
+#include "common/wire/learned_chunk.h"
+#include "controller/learned_routes.h"
 #include "controller/views.h"
 #include "weft/v1/admin.pb.h"
 #include "weft/v1/state.pb.h"
@@ -59,6 +61,20 @@ class Controller {
   void Nacked(const std::string& node, uint64_t version, const std::string& nonce,
               const std::string& error);
 
+  // An edge's complete learned-routes report, on its stream `stream` (a
+  // number unique per stream). It replaces the node's previous report, and
+  // the views change as on Apply: the nodes whose view changed get a new
+  // version, the others nothing (nor does the controller's version move when
+  // no view changed). FailedPrecondition (CheckLearnedReport) when the node
+  // may not report it: the caller drops the stream.
+  absl::Status ReportLearned(const std::string& node, uint64_t stream, LearnedSnapshot snapshot);
+  // Stream `stream` of `node` ended: what it reported is learned no more.
+  void ForgetLearned(const std::string& node, uint64_t stream);
+  // The learned routes in the views (GetState), and how many were left out
+  // for the datapath's capacity.
+  std::vector<Route> LearnedRoutes() const;
+  uint64_t learned_dropped() const { return learned_dropped_; }
+
   // Per Weft node (foreign nodes run no agent): acked/nacked versions,
   // connected, the version it enforces; and who enforces `version` (0: the
   // current one).
@@ -84,11 +100,23 @@ class Controller {
   };
 
   std::shared_ptr<const NodeView> ViewLocked(const std::string& node) const;
+  // The learned routes of learned_ under `state` into builder_. Under apply_mu_.
+  void SetLearnedLocked(const State& state);
+  // builder_'s views of `state`'s Weft nodes at `version`, a view equal to
+  // the one in views_ kept as it was; `changed` gets the others. Under apply_mu_.
+  std::map<std::string, std::shared_ptr<const NodeView>> BuildViewsLocked(
+      const State& state, uint64_t version, std::vector<std::string>* changed);
+  // Recomputes the views for a change of learned routes. Under apply_mu_.
+  void RelearnLocked(absl::string_view why);
 
   // Serializes Apply; held while views are built so that mu_, which the
   // streams wait on, is only taken to install them.
   std::mutex apply_mu_;
   ViewBuilder builder_;  // under apply_mu_
+  // Each edge's last report, and the stream it came on. Under apply_mu_.
+  LearnedReports learned_;
+  std::map<std::string, uint64_t> learned_stream_;
+  std::atomic<uint64_t> learned_dropped_{0};
 
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
@@ -96,6 +124,7 @@ class Controller {
   uint64_t version_ = 0;
   std::map<std::string, std::shared_ptr<const NodeView>> views_;
   std::shared_ptr<const NodeView> nodes_only_;  // for a node not in the state
+  std::vector<Route> learned_routes_;           // in the views, every tenant's
   std::map<std::string, NodeStatus> status_;
   std::atomic<uint64_t> rejected_edits_{0};
 };

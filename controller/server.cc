@@ -45,6 +45,9 @@ ABSL_FLAG(std::string, admin_listen, "",
 ABSL_FLAG(bool, insecure_listen_any, false,
           "with --insecure, listen on addresses other than loopback too (anyone who reaches "
           "them can read every node's view and replace the state)");
+ABSL_FLAG(int, max_learned_prefixes, 100000,
+          "the most prefixes one edge may report as learned upstream (all its uplinks "
+          "together); a bigger report is refused and its stream closed");
 ABSL_FLAG(int, poll_ms, 1000,
           "how often the state file is checked for changes besides the wake-ups of "
           "inotify on its directory (the only check where inotify does not work)");
@@ -162,7 +165,10 @@ absl::Status Serve(const sigset_t& signals, const std::string& path, const std::
   RETURN_IF_ERROR(watcher.LoadInitial());
 
   grpc::EnableDefaultHealthCheckService(true);
-  SyncService sync(&controller, trust);
+  LearnedLimits learned_limits;
+  learned_limits.prefixes =
+      static_cast<size_t>(std::max(0, absl::GetFlag(FLAGS_max_learned_prefixes)));
+  SyncService sync(&controller, trust, kMaxChunkBytes, learned_limits);
   ASSIGN_OR_RETURN(const GrpcListener sync_server, ListenSync(listen, creds, &sync));
   AdminService admin(&controller, trust);
   GrpcListener admin_server;

@@ -79,6 +79,12 @@ absl::StatusOr<v1::ApplyStateRequest> ParseWithinLimits(const grpc::ByteBuffer& 
 absl::StatusOr<State> AcceptableState(const v1::State& proto) {
   RETURN_IF_ERROR(StateBudget().Add(proto));
   ASSIGN_OR_RETURN(State state, StateFromProto(proto));
+  for (size_t i = 0; i < state.routes.size(); ++i) {
+    if (!state.routes[i].learned_by.empty()) {
+      return FieldError(ObjectLabel("route", RouteName(state.routes[i]), i), "learned_by",
+                        "is the controller's, for routes learned upstream; a state sets none");
+    }
+  }
   RETURN_IF_ERROR(ValidateState(state));
   return state;
 }
@@ -130,11 +136,28 @@ grpc::Status SyncService::Stream(
   WEFT_LOG_INFO("node %s: stream from %s", node, *caller);
   controller_->StreamOpened(node, hello.applied_version());
 
+  static std::atomic<uint64_t> streams{0};
+  const uint64_t stream_id = ++streams;
   std::atomic<bool> closed{false};
+  // Set by the reader when it refuses what the agent sent (a learned-routes
+  // report): the stream ends with it.
+  grpc::Status refused = grpc::Status::OK;
   std::thread reader([&] {
+    LearnedRoutesAssembler learned(learned_limits_);
     v1::AgentMessage message;
     while (stream->Read(&message)) {
-      if (message.has_ack()) {
+      if (message.has_learned()) {
+        absl::StatusOr<std::optional<LearnedSnapshot>> report = learned.Add(message.learned());
+        absl::Status status = report.status();
+        if (status.ok() && report->has_value()) {
+          status = controller_->ReportLearned(node, stream_id, **std::move(report));
+        }
+        if (!status.ok()) {
+          WEFT_LOG_WARN("node %s: stream dropped: %s", node, status.message());
+          refused = ToGrpcStatus(status);
+          break;
+        }
+      } else if (message.has_ack()) {
         controller_->Acked(node, message.ack().version(), message.ack().nonce());
       } else if (message.has_nack()) {
         controller_->Nacked(node, message.nack().version(), message.nack().nonce(),
@@ -176,10 +199,13 @@ grpc::Status SyncService::Stream(
                   chunks);
     sent = view->fingerprint;
   }
-  context->TryCancel();  // ends the reader's Read
+  // Ends the reader's Read; a reader that refused the stream has ended, and
+  // the agent is to see its reason, not a cancellation.
+  if (!closed) context->TryCancel();
   reader.join();
+  controller_->ForgetLearned(node, stream_id);
   controller_->StreamClosed(node);
-  return result;
+  return refused.ok() ? result : refused;
 }
 
 grpc::Status AdminService::GetState(grpc::ServerContext* context, const v1::GetStateRequest*,
@@ -188,6 +214,9 @@ grpc::Status AdminService::GetState(grpc::ServerContext* context, const v1::GetS
       CheckCaller(trust_, *context, PeerRole::kAdmin, "", "GetState");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   *response->mutable_state() = ToProto(controller_->state());
+  State learned;
+  learned.routes = controller_->LearnedRoutes();
+  *response->mutable_learned_routes() = std::move(*ToProto(learned).mutable_routes());
   return grpc::Status::OK;
 }
 

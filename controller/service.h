@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/wire/chunk.h"
+#include "common/wire/learned_chunk.h"
 #include "common/wire/peer_identity.h"
 #include "controller/controller.h"
 #include "weft/v1/admin.grpc.pb.h"
@@ -28,8 +29,12 @@ absl::StatusOr<std::string> AuthorizedCaller(PeerTrust trust,
 
 class SyncService final : public v1::Sync::Service {
  public:
-  SyncService(Controller* controller, PeerTrust trust, size_t max_chunk_bytes = kMaxChunkBytes)
-      : controller_(controller), trust_(trust), max_chunk_bytes_(max_chunk_bytes) {}
+  SyncService(Controller* controller, PeerTrust trust, size_t max_chunk_bytes = kMaxChunkBytes,
+              const LearnedLimits& learned_limits = LearnedLimits())
+      : controller_(controller),
+        trust_(trust),
+        max_chunk_bytes_(max_chunk_bytes),
+        learned_limits_(learned_limits) {}
 
   grpc::Status Stream(
       grpc::ServerContext* context,
@@ -39,6 +44,7 @@ class SyncService final : public v1::Sync::Service {
   Controller* controller_;
   PeerTrust trust_;
   size_t max_chunk_bytes_;
+  LearnedLimits learned_limits_;  // what one learned-routes report may hold
 };
 
 // ApplyState takes its request as bytes (a raw callback method: the

@@ -85,6 +85,8 @@ void ViewBuilder::Update(const State& state) {
   }
   tenants_ = std::move(tenants);
   tenant_index_ = std::move(tenant_index);
+  tenant_names_.clear();
+  for (const Tenant& t : state.tenants) tenant_names_.push_back(t.name);
 
   std::map<std::string, std::vector<size_t>> node_tenants;
   auto add = [&](const std::string& node, size_t t) {
@@ -97,12 +99,32 @@ void ViewBuilder::Update(const State& state) {
   node_tenants_ = std::move(node_tenants);
 }
 
+void ViewBuilder::SetLearned(const std::map<std::string, std::vector<Route>>& by_tenant) {
+  std::map<std::string, std::shared_ptr<const ViewPart>> learned;
+  for (const auto& [tenant, routes] : by_tenant) {
+    if (routes.empty()) continue;
+    State only_routes;
+    only_routes.routes = routes;
+    auto fresh = std::make_shared<ViewPart>();
+    fresh->state = ToProto(only_routes);
+    fresh->state.clear_version();
+    auto old = learned_.find(tenant);
+    learned.emplace(tenant, Keep(std::move(fresh), old == learned_.end() ? nullptr : old->second));
+  }
+  learned_ = std::move(learned);
+}
+
 std::shared_ptr<NodeView> ViewBuilder::View(const std::string& node, uint64_t version) const {
   auto view = std::make_shared<NodeView>();
   view->version = version;
   if (nodes_ != nullptr) view->parts.push_back(nodes_);
   if (auto it = node_tenants_.find(node); it != node_tenants_.end()) {
-    for (size_t t : it->second) view->parts.push_back(tenants_[t]);
+    for (size_t t : it->second) {
+      view->parts.push_back(tenants_[t]);
+      if (auto learned = learned_.find(tenant_names_[t]); learned != learned_.end()) {
+        view->parts.push_back(learned->second);
+      }
+    }
   }
   for (const auto& part : view->parts) absl::StrAppend(&view->fingerprint, part->id, ",");
   return view;

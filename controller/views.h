@@ -55,6 +55,13 @@ class ViewBuilder {
   std::shared_ptr<NodeView> View(const std::string& node, uint64_t version) const;
   std::shared_ptr<NodeView> NodesOnly(uint64_t version) const { return View({}, version); }
 
+  // The routes learned upstream, by tenant (controller/learned_routes.h):
+  // each tenant's are a part of their own, after the tenant's part in the
+  // views that hold the tenant, so a change of them rebuilds that part
+  // alone and leaves every other view as it was. Kept across Update (a
+  // tenant's learned routes depend on the state: call again after it).
+  void SetLearned(const std::map<std::string, std::vector<Route>>& by_tenant);
+
  private:
   std::shared_ptr<const ViewPart> Keep(std::shared_ptr<ViewPart> fresh,
                                        const std::shared_ptr<const ViewPart>& old);
@@ -63,6 +70,9 @@ class ViewBuilder {
   std::shared_ptr<const ViewPart> nodes_;
   std::vector<std::shared_ptr<const ViewPart>> tenants_;  // in the state's order
   std::map<std::string, size_t> tenant_index_;            // name -> tenants_ index
+  std::vector<std::string> tenant_names_;                 // tenants_ index -> name
+  // By tenant name: its learned routes' part, for tenants that have any.
+  std::map<std::string, std::shared_ptr<const ViewPart>> learned_;
   // tenants_ indexes of the tenants with an endpoint or an uplink on the
   // node, ascending
   std::map<std::string, std::vector<size_t>> node_tenants_;

@@ -313,6 +313,12 @@ grpc::Status ApiServer::Impl::Status(grpc::ServerContext*, const v1::StatusReque
         xdp ? "weft_underlay_xdp" : "weft_underlay_tc");
   }
   for (const auto& [name, ifindex] : v.attached) add(name, ifindex, Hook::kTc, "weft_vm_ingress");
+  const edge::LearnedRoutesWatcher& learned = o_.agent->learned();
+  out->set_bgp_sessions(learned.sessions());
+  out->set_bgp_sessions_established(learned.established());
+  for (const auto& [uplink, count] : learned.learned_per_uplink()) {
+    out->set_bgp_learned_prefixes(out->bgp_learned_prefixes() + count);
+  }
   out->set_policy_maps(true);  // every object built since the firewall has them
   if (auto ctl = dp().PolicyControl(); ctl.ok()) {
     out->set_policy_slot(ctl->active_slot);

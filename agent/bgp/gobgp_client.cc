@@ -188,6 +188,34 @@ absl::StatusOr<std::vector<LearnedRoute>> GobgpClient::LearnedRoutes(uint32_t pe
   return routes;
 }
 
+absl::StatusOr<std::vector<uint32_t>> GobgpClient::EstablishedPeers() {
+  grpc::ClientContext context;
+  Prepare(context);
+  auto stream = stub_->ListPeer(&context, apipb::ListPeerRequest());
+  std::vector<uint32_t> out;
+  apipb::ListPeerResponse response;
+  while (stream->Read(&response)) {
+    const apipb::PeerState& state = response.peer().state();
+    if (state.session_state() != apipb::PeerState::ESTABLISHED) continue;
+    ASSIGN_OR_RETURN(const uint32_t address, ParseIpv4(state.neighbor_address()));
+    out.push_back(address);
+  }
+  RETURN_IF_ERROR(FromGrpc(stream->Finish(), "ListPeer"));
+  return out;
+}
+
+absl::Status GobgpClient::WatchChanges(grpc::ClientContext& context,
+                                       const std::function<void()>& on_event) {
+  apipb::WatchEventRequest request;
+  request.mutable_peer();
+  request.mutable_table()->add_filters()->set_type(apipb::WatchEventRequest::Table::Filter::ADJIN);
+  context.set_wait_for_ready(true);
+  auto stream = stub_->WatchEvent(&context, request);
+  apipb::WatchEventResponse event;
+  while (stream->Read(&event)) on_event();
+  return FromGrpc(stream->Finish(), "WatchEvent");
+}
+
 absl::Status GobgpClient::StopBgp() {
   grpc::ClientContext context;
   Prepare(context);

@@ -17,6 +17,7 @@
 #define WEFT_AGENT_BGP_GOBGP_CLIENT_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -81,6 +82,12 @@ class GobgpClient {
                         uint32_t next_hop);
   // The routes `peer_address` announced to us (its adj-RIB-in, before policy).
   absl::StatusOr<std::vector<LearnedRoute>> LearnedRoutes(uint32_t peer_address);
+  // The peers whose session is Established (addresses, host order).
+  absl::StatusOr<std::vector<uint32_t>> EstablishedPeers();
+  // Calls `on_event` for every peer-state and adj-RIB-in change gobgpd
+  // reports, until the stream ends (gobgpd went away) or `context` is
+  // cancelled; returns how it ended. No deadline: it lives as long as gobgpd.
+  absl::Status WatchChanges(grpc::ClientContext& context, const std::function<void()>& on_event);
   // Closes every session and forgets the configuration.
   absl::Status StopBgp();
 

@@ -4,7 +4,8 @@
 
 namespace weft::edge {
 
-std::vector<prometheus::MetricFamily> CollectBgpMetrics(const BgpAnnouncer& announcer) {
+std::vector<prometheus::MetricFamily> CollectBgpMetrics(const BgpAnnouncer& announcer,
+                                                        const LearnedRoutesWatcher& learned) {
   MetricFamilies w;
   w.Gauge("weft_bgp_sessions", "Uplink peers configured in this edge's BGP speaker.",
           static_cast<double>(announcer.sessions()));
@@ -14,6 +15,17 @@ std::vector<prometheus::MetricFamily> CollectBgpMetrics(const BgpAnnouncer& anno
           "1 while the speaker does not hold what the state says (see the log); retried "
           "every reconcile.",
           announcer.failing() ? 1.0 : 0.0);
+  w.Gauge("weft_bgp_peers_established", "Uplink sessions in state Established.",
+          static_cast<double>(learned.established()));
+  w.Family("weft_bgp_learned_prefixes", prometheus::MetricType::Gauge,
+           "Prefixes an uplink's peer announces that the edge reports to the controller "
+           "(0 while the session is down).");
+  for (const auto& [uplink, count] : learned.learned_per_uplink()) {
+    w.Sample({{"uplink", uplink}}, static_cast<double>(count));
+  }
+  w.Gauge("weft_bgp_learned_prefixes_dropped",
+          "Learned prefixes not reported: over --max_learned_prefixes on their uplink.",
+          static_cast<double>(learned.dropped()));
   return std::move(w).Take();
 }
 

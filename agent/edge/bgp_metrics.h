@@ -6,11 +6,13 @@
 #include <vector>
 
 #include "agent/edge/bgp_announcer.h"
+#include "agent/edge/learned_watcher.h"
 #include "prometheus/metric_family.h"
 
 namespace weft::edge {
 
-std::vector<prometheus::MetricFamily> CollectBgpMetrics(const BgpAnnouncer& announcer);
+std::vector<prometheus::MetricFamily> CollectBgpMetrics(const BgpAnnouncer& announcer,
+                                                        const LearnedRoutesWatcher& learned);
 
 }  // namespace weft::edge
 

@@ -229,7 +229,17 @@ bool SyncClient::RunStream() {
           options_.controller, absl::FormatDuration(idle));
       context.TryCancel();
     });
-    if (stream->Write(hello)) received = ServeUpdates(*stream, context, watchdog);
+    if (stream->Write(hello)) {
+      {
+        absl::MutexLock lock(&write_mu_);
+        writable_ = stream.get();
+        learned_report_ = 0;
+        SendLearnedLocked();
+      }
+      received = ServeUpdates(*stream, context, watchdog);
+      absl::MutexLock lock(&write_mu_);
+      writable_ = nullptr;
+    }
   }
   // Finish() gives the controller's status (its refusal: code and message)
   // only if the call was not cancelled here, so only the agent's own
@@ -275,7 +285,7 @@ bool SyncClient::ServeUpdates(Stream& stream, grpc::ClientContext& context,
       break;
     }
     if (!update->has_value()) continue;
-    if (!stream.Write(Answer(*std::move(*update)))) break;
+    if (!Write(Answer(*std::move(*update)))) break;
   }
   return received;
 }
@@ -289,6 +299,32 @@ v1::AgentMessage SyncClient::Answer(Update update) {
                   reply.ack().nonce());
   }
   return reply;
+}
+
+void SyncClient::SetLearned(LearnedSnapshot snapshot) {
+  absl::MutexLock lock(&write_mu_);
+  learned_ = std::move(snapshot);
+  SendLearnedLocked();
+}
+
+bool SyncClient::Write(const v1::AgentMessage& message) {
+  absl::MutexLock lock(&write_mu_);
+  return writable_ != nullptr && writable_->Write(message);
+}
+
+void SyncClient::SendLearnedLocked() {
+  if (writable_ == nullptr || !learned_) return;
+  size_t prefixes = 0;
+  for (const auto& [uplink, list] : *learned_) prefixes += list.size();
+  const uint64_t report = ++learned_report_;
+  v1::AgentMessage message;
+  for (v1::LearnedRoutesChunk& chunk : ChunkLearnedRoutes(*learned_, report)) {
+    *message.mutable_learned() = std::move(chunk);
+    // A broken stream ends its reads too: the stream's thread sees it.
+    if (!writable_->Write(message)) return;
+  }
+  WEFT_LOG_INFO("controller %s: reported %d learned prefixes on %d uplinks (report %d)",
+                options_.controller, prefixes, learned_->size(), report);
 }
 
 absl::Status SyncClient::last_stream_end() const {

@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "common/model/state.h"
 #include "common/wire/chunk.h"
+#include "common/wire/learned_chunk.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/security/credentials.h"
 #include "weft/v1/sync.grpc.pb.h"
@@ -79,6 +80,11 @@ class SyncClient {
   // Cancels the stream and joins the thread.
   void Stop();
 
+  // Reports `snapshot` as the node's learned routes (an edge's; docs/CONTROL_PLANE.md
+  // "Learned routes"): at once on the live stream, and again at the start of
+  // every new stream, until the next call. From any thread.
+  void SetLearned(LearnedSnapshot snapshot) ABSL_LOCKS_EXCLUDED(write_mu_);
+
   uint64_t applied_version() const { return handler_.applied_version(); }
   bool connected() const { return connected_; }
   // Since Start(), for metrics: updates acked and nacked, and streams opened
@@ -110,6 +116,10 @@ class SyncClient {
   v1::AgentMessage Answer(Update update);
   // Keeps and logs how a stream ended.
   void StreamEnded(const grpc::Status& status) ABSL_LOCKS_EXCLUDED(mu_);
+  // Writes `message` on the live stream; false when there is none or it broke.
+  bool Write(const v1::AgentMessage& message) ABSL_LOCKS_EXCLUDED(write_mu_);
+  // Sends learned_ as a new report on writable_, if both are set.
+  void SendLearnedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Sleeps, or returns false at once when stopping.
   bool SleepUnlessStopping(absl::Duration d) ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -124,6 +134,13 @@ class SyncClient {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status last_stream_end_ ABSL_GUARDED_BY(mu_);
   grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;  // the live stream's
+
+  // Writes on a stream come from its thread (Hello, answers) and from
+  // SetLearned's caller: one at a time.
+  absl::Mutex write_mu_;
+  Stream* writable_ ABSL_GUARDED_BY(write_mu_) = nullptr;  // after its Hello
+  std::optional<LearnedSnapshot> learned_ ABSL_GUARDED_BY(write_mu_);
+  uint64_t learned_report_ ABSL_GUARDED_BY(write_mu_) = 0;  // on the live stream
 };
 
 // The IPv4 addresses of interface `name` (the VTEPs a Hello announces).

@@ -90,6 +90,10 @@ struct Route {
   std::vector<std::string> nodes;
   std::string segment;
   bool advertise = false;
+  // Learned upstream by these uplinks (their edges are `nodes`): set by the
+  // controller in the views it sends, never in a desired state
+  // (docs/NORTH_SOUTH.md#learned-routes).
+  std::vector<std::string> learned_by;
 };
 
 // ---- North-south (docs/NORTH_SOUTH.md) ----

@@ -192,6 +192,7 @@ absl::Status FromWire(const v1::Route& in, int index, Route* out) {
   f.Names("nodes", in.nodes(), &out->nodes);
   out->segment = in.segment();
   out->advertise = in.advertise();
+  f.Names("learned_by", in.learned_by(), &out->learned_by);
   return f.status();
 }
 
@@ -308,6 +309,7 @@ void ToWire(const Route& route, v1::Route* p) {
   for (const std::string& n : route.nodes) p->add_nodes(n);
   p->set_segment(route.segment);
   p->set_advertise(route.advertise);
+  for (const std::string& u : route.learned_by) p->add_learned_by(u);
 }
 
 void ToWire(const Group& group, v1::Group* p) {

@@ -118,15 +118,15 @@ TEST(WeftctlArgs, ControllerCommandErrorsNameWhatIsWrong) {
   EXPECT_EQ(error({"get", "state", "--insecure"}),
             "get asks the controller: give --controller ADDR");
   EXPECT_EQ(error(Controller({"get"})),
-            "get needs an object: get state | get realization [VERSION] | get uplinks");
+            "get needs an object: get state | get realization [VERSION] | get uplinks | get routes");
   EXPECT_EQ(error(Controller({"get", "nodes"})),
-            "unknown object \"nodes\" (get state | get realization [VERSION] | get uplinks)");
+            "unknown object \"nodes\" (get state | get realization [VERSION] | get uplinks | get routes)");
   EXPECT_EQ(error(Controller({"get", "state", "3"})),
-            "unexpected argument \"3\" (get state | get realization [VERSION] | get uplinks)");
+            "unexpected argument \"3\" (get state | get realization [VERSION] | get uplinks | get routes)");
   EXPECT_EQ(error(Controller({"get", "uplinks", "blue"})),
-            "unexpected argument \"blue\" (get state | get realization [VERSION] | get uplinks)");
+            "unexpected argument \"blue\" (get state | get realization [VERSION] | get uplinks | get routes)");
   EXPECT_EQ(error(Controller({"get", "realization", "3", "4"})),
-            "unexpected argument \"4\" (get state | get realization [VERSION] | get uplinks)");
+            "unexpected argument \"4\" (get state | get realization [VERSION] | get uplinks | get routes)");
   EXPECT_EQ(error(Controller({"--socket", "/run/weft/hv1.sock", "get", "state"})),
             "--socket is the agent's; get asks the controller");
   // The agent's commands take neither --controller nor TLS options.
@@ -201,6 +201,18 @@ TEST(WeftctlPrintable, EscapesControlsAndWhatIsNotUtf8) {
   EXPECT_EQ(cli::Printable("\xff\xc0\xaf"), "\\xff\\xc0\\xaf");  // not UTF-8, overlong
   EXPECT_EQ(cli::Printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate
   EXPECT_EQ(cli::Printable("end\xe6\x97"), "end\\xe6\\x97");     // cut short
+}
+
+TEST(WeftctlStatus, AnEdgeShowsItsSessionsAndLearnedPrefixes) {
+  v1::StatusResponse status;
+  status.set_node("edge1");
+  EXPECT_EQ(cli::FormatStatus(status).find("bgp:"), std::string::npos);  // no uplink: no line
+  status.set_bgp_sessions(2);
+  status.set_bgp_sessions_established(1);
+  status.set_bgp_learned_prefixes(3);
+  EXPECT_NE(cli::FormatStatus(status).find("bgp:               1/2 sessions up, 3 learned "
+                                           "prefixes\n"),
+            std::string::npos);
 }
 
 // Names and errors from the agent or the controller reach the terminal
@@ -340,7 +352,7 @@ uplinks:
                                                "ns.yaml");
   ASSERT_TRUE(state.ok()) << state.status();
   // red has no uplink: it announces nothing, whatever its routes say.
-  EXPECT_EQ(cli::FormatUplinks(*state),
+  EXPECT_EQ(cli::FormatUplinks(*state, {}),
             "version: 3\n"
             "\nUPLINKS (2)\n"
             "TENANT  NAME     EDGE   LINK           ADDRESS        PEER       PEER AS  LOCAL AS  "
@@ -353,7 +365,36 @@ uplinks:
             "TENANT  PREFIX       FROM\n"
             "blue    10.0.1.0/24  segment blue-web\n"
             "blue    10.0.0.0/8   route (advertise)\n");
-  EXPECT_EQ(cli::FormatUplinks(State{}), "version: 0\nno uplinks\n");
+  EXPECT_EQ(cli::FormatUplinks(State{}, {}), "version: 0\nno uplinks\n");
+
+  // Learned upstream: listed, and flagged where they overlap a segment of their tenant
+  // (red's 10.0.1.0/24 is another tenant's: no flag).
+  Route inside;
+  inside.tenant = "blue";
+  inside.prefix = {0x0a000180, 25};  // 10.0.1.128/25, inside blue-web
+  inside.nodes = {"edge1", "edge2"};
+  inside.segment = "blue-web";
+  inside.learned_by = {"blue-e1", "blue-e2"};
+  Route outside = inside;
+  outside.prefix = {0xc6336400, 24};  // 198.51.100.0/24
+  outside.nodes = {"edge1"};
+  outside.learned_by = {"blue-e1"};
+  const std::string text = cli::FormatUplinks(*state, {inside, outside});
+  EXPECT_NE(text.find("\nLEARNED UPSTREAM (2)\n"
+                      "TENANT  PREFIX           EDGES        UPLINKS\n"
+                      "blue    10.0.1.128/25    edge1,edge2  blue-e1,blue-e2\n"
+                      "blue    198.51.100.0/24  edge1        blue-e1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("OVERLAPPING A SEGMENT (allowed: the longest prefix wins) (1)\n"
+                      "TENANT  PREFIX         SEGMENT   SUBNET\n"
+                      "blue    10.0.1.128/25  blue-web  10.0.1.0/24\n"),
+            std::string::npos)
+      << text;
+  const std::string routes = cli::FormatRoutes(*state, {outside});
+  EXPECT_NE(routes.find("blue    198.51.100.0/24  edge1 (blue-web)  learned by blue-e1\n"),
+            std::string::npos)
+      << routes;
 }
 
 TEST(WeftctlFormat, TableAlignsColumns) {
