@@ -1,5 +1,6 @@
 #include "agent/edge/uplink_links.h"
 
+#include <fstream>
 #include <optional>
 #include <set>
 
@@ -15,6 +16,20 @@ namespace weft::edge {
 namespace {
 
 std::string Quoted(const std::string& text) { return absl::StrCat("\"", text, "\""); }
+
+// The XDP underlay hook finds the peer's MAC with bpf_fib_lookup on the
+// uplink, which the kernel answers only for a device with IPv4 forwarding on
+// (BPF_FIB_LKUP_RET_FWD_DISABLED otherwise). It forwards nothing by itself:
+// the uplink program hands the host only ARP, traffic to the transit address
+// and frames for other stations.
+absl::Status EnableIpv4Forwarding(const std::string& device) {
+  const std::string path = absl::StrCat("/proc/sys/net/ipv4/conf/", device, "/forwarding");
+  std::ofstream out(path);
+  out << "1\n";
+  out.close();
+  if (!out) return absl::InternalError(absl::StrCat("enabling IPv4 forwarding: writing ", path));
+  return absl::OkStatus();
+}
 
 // The VLAN subinterface of `uplink` (index `i` in the state) on `link`:
 // made when absent; an existing one must be that VLAN of that link.
@@ -78,6 +93,7 @@ absl::Status UplinkLinks::Configure(const State& state, const std::string& node)
     RETURN_IF_ERROR(
         WithContext(AddAddress(device.ifindex, uplink.address, uplink.transit.length), label));
     if (!device.up) RETURN_IF_ERROR(WithContext(SetLinkUp(device.ifindex), label));
+    RETURN_IF_ERROR(WithContext(EnableIpv4Forwarding(name), label));
     made_[Key(name, {uplink.address, uplink.transit.length})] =
         Made{.ifindex = device.ifindex, .vlan = uplink.vlan.has_value()};
   }
