@@ -219,6 +219,9 @@ class NorthSouth:
         ip(self.lab.ns(edge), "link", "add", name, "type", "veth", "peer", "name", far,
            "netns", self.lab.ns(PROVIDER_NS))
         ip(self.lab.ns(edge), "link", "set", name, "up")
+        if self.lab.underlay_hook == "xdp":
+            # the edge's XDP hook redirects into `name`: NAPI (GRO) on the receiving end
+            self.lab._gro_on(self.lab.ns(PROVIDER_NS), far)
 
     def _build_site(self, c: Customer, prov: str) -> None:
         """The site's router (eth0 to the provider, lan0 on the LAN) and its host."""
