@@ -210,6 +210,12 @@ class NorthSouth:
             contexts.append(RoutingContext(c.table, c.kernel_table, links,
                                            {SITE_LAN: site_side}))
         ip_batch(prov, cmds)
+        if lab.underlay_hook == "xdp":
+            # the edges' XDP hook redirects into their links: NAPI (GRO) on the receiving end
+            for _, _, far in EDGES:
+                for dev in [far] if self.vlans else [self.provider_device(c, far)
+                                                     for c in self.customers]:
+                    lab._gro_on(prov, dev)
         for ctx in contexts:
             ip_batch(prov, customer_rules(ctx))
         self.provider = ProviderRouter(prov, lab.dir, "198.51.100.1", sessions, contexts)
@@ -219,9 +225,6 @@ class NorthSouth:
         ip(self.lab.ns(edge), "link", "add", name, "type", "veth", "peer", "name", far,
            "netns", self.lab.ns(PROVIDER_NS))
         ip(self.lab.ns(edge), "link", "set", name, "up")
-        if self.lab.underlay_hook == "xdp":
-            # the edge's XDP hook redirects into `name`: NAPI (GRO) on the receiving end
-            self.lab._gro_on(self.lab.ns(PROVIDER_NS), far)
 
     def _build_site(self, c: Customer, prov: str) -> None:
         """The site's router (eth0 to the provider, lan0 on the LAN) and its host."""
