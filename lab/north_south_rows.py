@@ -14,7 +14,7 @@ import time
 
 import weftlab
 from weftlab import VM, Lab, Segment, wait_for
-from weftlab.north_south import (EDGES, SITE_HOST, NorthSouth, Pinger, wait_prefix)
+from weftlab.north_south import (EDGES, SITE_HOST, SITE_LAN, NorthSouth, Pinger, wait_prefix)
 from weftlab.topology import vm_mac
 
 # A's new segment and VM (on hv2): nothing of B has 10.0.9.0/24.
@@ -49,6 +49,8 @@ class NorthSouthRows:
         self.sessions()
         for c in self.ns.customers:
             self.table(c.tenant)
+        for c in self.ns.customers:
+            self.site_routes(c.tenant)
         self.lab.start_whoami([c.host for c in self.ns.customers])
         for vm, tenant in SITE_MATRIX:
             self.reach_site(vm, tenant)
@@ -116,6 +118,37 @@ class NorthSouthRows:
             result = "; ".join(f"{e}: {' '.join(sorted(p)) or 'nothing'}"
                                for e, p in per_edge.items()) + f"; kernel next hops {hops}"
         self.rows.append(row("prov", c.table, kind, " ".join(sorted(want)), result, ok))
+
+    def hypervisors(self, tenant: str) -> list[str]:
+        """The Weft nodes hosting the tenant's VMs (not the plain Linux host)."""
+        topo = self.lab.topo
+        return sorted({vm.node for vm in topo.vms if topo.tenant_of(vm).name == tenant
+                       and not topo.node(vm.node).foreign})
+
+    def site_routes(self, tenant: str) -> None:
+        """Each hypervisor of the tenant routes the site's LAN through both
+        edges: the route the controller made of what they learned (or the
+        static one without a controller)."""
+        hvs, edges = self.hypervisors(tenant), [e for e, _, _ in EDGES]
+        kind = f"ns: {tenant}'s route to {SITE_LAN} on hypervisors"
+        reason = self.tenant_down(tenant)
+        if reason:
+            self.rows.append(row(", ".join(hvs), SITE_LAN, kind, "via " + ", ".join(edges),
+                                 f"not run: {reason}", False))
+            return
+
+        def via():
+            return {hv: self.ns.site_route_edges(hv, tenant) for hv in hvs}
+        try:
+            wait_for(lambda: all(e == edges for e in via().values()), CONVERGENCE_TIMEOUT,
+                     what=f"{tenant}'s site routes")
+        except weftlab.LabError:
+            pass
+        now = via()
+        ok = all(e == edges for e in now.values())
+        result = "; ".join(f"{hv}: via {', '.join(e) or 'nothing'}" for hv, e in now.items())
+        self.rows.append(row(", ".join(hvs), SITE_LAN, kind, "via " + ", ".join(edges),
+                             result, ok))
 
     def reach_site(self, vm: str, tenant: str) -> None:
         c = self.ns.customer(tenant)

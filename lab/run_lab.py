@@ -8,7 +8,9 @@ drop counters, and tears everything down.
 Then (Weft only) the north-south rows (docs/NORTH_SOUTH.md "Lab"): two
 edges carry tenants A and B to a provider's router (BIRD 2, one routing
 context per customer) and to one site per customer whose hosts share an
-address; the BGP sessions, each customer's table on the provider, VMs
+address; the BGP sessions, each customer's table on the provider, the
+hypervisors' routes to the sites (learned by both edges over BGP and
+distributed by the controller; static in the state with --standalone), VMs
 reaching their own tenant's site host only, and a segment with a VM added
 to A in the controller's state and removed again, timed until the
 provider's table and the site host see it (and stop seeing it).
@@ -254,7 +256,8 @@ def main(argv=None) -> int:
         ns_unmet = north_south.missing_tools()
         ns_rows = not ns_unmet
     if ns_rows:
-        north_south.add_north_south(topo)
+        # no controller: nothing learned reaches the hypervisors
+        north_south.add_north_south(topo, static_site_routes=args.standalone)
     t0 = time.monotonic()
     try:
         with Lab(topo, mode=mode, build_dir=build_dir, agent_path=args.agent,

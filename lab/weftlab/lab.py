@@ -725,6 +725,22 @@ class Lab:
                     break
         return found
 
+    def route_next_hops(self, node: str, tenant_id: int, prefix: str) -> list[str] | None:
+        """The next hops (VTEPs, sorted) of node's weft_routes entry for
+        exactly `prefix` in the tenant, or None without that entry."""
+        net = ipaddress.ip_network(prefix)
+        for entry in _counters.bpftool_dump(os.path.join(self.pin_dir(node), "weft_routes")):
+            fmt = entry.get("formatted", entry)
+            k, v = fmt.get("key"), fmt.get("value")
+            if not isinstance(k, dict) or not isinstance(v, dict):
+                raise LabError(f"{node}: weft_routes dump without BTF: {entry}")
+            if (int(k["prefixlen"]) - 32 == net.prefixlen
+                    and _be32_to_int(k["tenant_id_be"]) == tenant_id
+                    and _be32_to_ip(k["addr_be"]) == str(net.network_address)):
+                hops = v["nhops_be"][:int(v["nhop_count"])]
+                return sorted(_be32_to_ip(h) for h in hops)
+        return None
+
     def drop_counters(self, node: str) -> dict[str, int]:
         """Non-zero drop reasons of node's agent."""
         c = self.counters(node)
@@ -862,9 +878,13 @@ CT_STATES = {0: "new", 1: "syn_sent", 2: "syn_recv", 3: "established", 4: "fin_w
              5: "closing"}  # enum weft_ct_state
 
 
-def _be32_to_ip(v: int) -> str:
+def _be32_to_int(v: int) -> int:
     """A __be32 as bpftool prints it (the host-order integer of its bytes)."""
-    return str(ipaddress.IPv4Address(int(v).to_bytes(4, sys.byteorder)))
+    return int.from_bytes(int(v).to_bytes(4, sys.byteorder), "big")
+
+
+def _be32_to_ip(v: int) -> str:
+    return str(ipaddress.IPv4Address(_be32_to_int(v)))
 
 
 def _be16_to_int(v: int) -> int:

@@ -54,12 +54,6 @@ EDGES = (("edge1", "198.18.0.11", "e1"), ("edge2", "198.18.0.12", "e2"))
 CUSTOMERS = {"A": (101, 65001, 0), "B": (102, 65002, 1)}
 TOOLS = ("bird", "birdc", "gobgpd")
 
-# Where the hypervisors' route to a customer's site comes from, in one place:
-# False: a static Route{tenant, SITE_LAN, nodes: the edges, segment: the
-# transit segment} in the state; True: learned from the provider over BGP
-# (the controller adds that route itself, docs/NORTH_SOUTH.md).
-SITE_ROUTES_LEARNED = False
-
 
 @dataclass(frozen=True)
 class Customer:
@@ -125,11 +119,16 @@ def edge_link(c: Customer, vlans: bool) -> str:
     return TRUNK if vlans else f"up{c.tenant.lower()}"
 
 
-def add_north_south(topo: Topology, vlans: bool | None = None) -> Topology:
+def add_north_south(topo: Topology, vlans: bool | None = None,
+                    static_site_routes: bool = False) -> Topology:
     """Adds the edges, one uplink per (tenant, edge) -- a VLAN of the
     edge's trunk, or a link of its own if `vlans` is False (default: what
-    the kernel can do) --, A's aggregate announced, and (unless learned)
-    the static routes to the sites."""
+    the kernel can do) --, and A's aggregate announced. The hypervisors'
+    routes to the sites are those the controller makes of what both edges
+    learn from the provider over BGP (docs/NORTH_SOUTH.md); agents without
+    a controller learn nothing, so for them `static_site_routes` writes
+    Route{tenant, SITE_LAN, nodes: the edges, segment: the transit segment}
+    in the state instead."""
     vlans = kernel_has_vlans() if vlans is None else vlans
     for name, vtep, _ in EDGES:
         topo.nodes.append(Node(name, vtep, role="edge"))
@@ -141,7 +140,7 @@ def add_north_south(topo: Topology, vlans: bool | None = None) -> Topology:
                 edge_addr, provider_addr, PROVIDER_AS, c.local_as,
                 vlan=c.vlan if vlans else None, hold_time=HOLD_TIME,
                 keepalive=KEEPALIVE))
-        if not SITE_ROUTES_LEARNED:
+        if static_site_routes:
             topo.routes.append(Route(c.tenant, SITE_LAN, nodes=[e for e, _, _ in EDGES],
                                      segment=transit_segment(topo, c.tenant)))
     for r in topo.routes:
@@ -211,6 +210,12 @@ class NorthSouth:
             contexts.append(RoutingContext(c.table, c.kernel_table, links,
                                            {SITE_LAN: site_side}))
         ip_batch(prov, cmds)
+        if lab.underlay_hook == "xdp":
+            # the edges' XDP hook redirects into their links: NAPI (GRO) on the receiving end
+            for _, _, far in EDGES:
+                for dev in [far] if self.vlans else [self.provider_device(c, far)
+                                                     for c in self.customers]:
+                    lab._gro_on(prov, dev)
         for ctx in contexts:
             ip_batch(prov, customer_rules(ctx))
         self.provider = ProviderRouter(prov, lab.dir, "198.51.100.1", sessions, contexts)
@@ -311,6 +316,13 @@ class NorthSouth:
                 out.add(word)
         return out
 
+    def site_route_edges(self, node: str, tenant: str) -> list[str]:
+        """The edges (sorted) through which node's weft_routes sends the
+        tenant's traffic to its site; [] without that route."""
+        names = {vtep: edge for edge, vtep, _ in EDGES}
+        hops = self.lab.route_next_hops(node, self.customer(tenant).tenant_id, SITE_LAN)
+        return sorted(names.get(h, h) for h in hops or [])
+
     def kernel_nexthops(self, tenant: str, prefix: str) -> list[str]:
         """Gateways of `prefix` in the customer's kernel table (ECMP: several)."""
         cp = self.lab.exec(PROVIDER_NS, ["ip", "route", "show", prefix, "table",
@@ -330,9 +342,13 @@ class Pinger:
         self.interval = interval
 
     def replies(self) -> list[float]:
+        return [t for t, _ in self.replies_seq()]
+
+    def replies_seq(self) -> list[tuple[float, int]]:
+        """(wall-clock time, icmp_seq) of each reply so far."""
         with open(self.out) as f:
-            return [float(m.group(1)) for m in
-                    re.finditer(r"^\[(\d+\.\d+)\] \d+ bytes from", f.read(), re.M)]
+            return [(float(m.group(1)), int(m.group(2))) for m in re.finditer(
+                r"^\[(\d+\.\d+)\] \d+ bytes from .*?icmp_seq=(\d+)", f.read(), re.M)]
 
     def stop(self) -> None:
         if self.proc.poll() is None:
