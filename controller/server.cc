@@ -108,6 +108,12 @@ absl::StatusOr<GrpcListener> Listen(const std::string& address,
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              kSyncMinPingIntervalMs);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // And pings each peer itself, to drop the stream of a node that died
+  // silently; an open stream sends no data for long, so unbounded pings
+  // without data.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kNodeKeepaliveTimeMs);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kNodeKeepaliveTimeoutMs);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   listener.server = builder.BuildAndStart();
   if (listener.server == nullptr || listener.port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", address));

@@ -6,12 +6,15 @@ tests/netns/test_edge_failover.py asserts and bench/ns_failover.py measures."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from .control import ControlPlane
 from .lab import Lab
-from .ns import LabError, run, wait_for
+from .ns import LabError, ip, run, wait_for
 from .north_south import EDGES, SITE_HOST, NorthSouth, Pinger, add_north_south
 from .topology import Topology, default_topology
 
@@ -49,6 +52,7 @@ class EdgeFailover:
         self.lab = lab
         self.cp = ControlPlane(lab)
         self.ns = NorthSouth(lab)
+        self.frozen: dict[str, list[int]] = {}  # edge -> its stopped processes
 
     def start(self) -> None:
         """Controller, provider and sites, agents; returns once every session
@@ -78,10 +82,13 @@ class EdgeFailover:
     def to_uplink(self) -> dict[str, int]:
         return {e: self.lab.counters(e).get("to_uplink", 0) for e in EDGE_NAMES}
 
+    def pids(self, edge: str) -> list[int]:
+        """The processes in the edge's namespace."""
+        return [int(p) for p in
+                run(["ip", "netns", "pids", self.lab.ns(edge)], check=False).stdout.split()]
+
     def gobgpd_pids(self, edge: str) -> list[int]:
-        """The gobgpd processes in the edge's namespace."""
-        pids = run(["ip", "netns", "pids", self.lab.ns(edge)], check=False).stdout
-        return [int(p) for p in pids.split() if process_name(int(p)) == "gobgpd"]
+        return [p for p in self.pids(edge) if process_name(p) == "gobgpd"]
 
     def diagnostics(self) -> str:
         return (f"BIRD:\n{self.ns.provider.birdc('show', 'protocols')}\n"
@@ -119,14 +126,46 @@ class EdgeFailover:
         raise LabError(f"none of {PICK_ATTEMPTS} pings from {VMS} went through {edge}")
 
     def kill_agent(self, edge: str, pinger: Pinger) -> Outage:
-        """kill -9 of the edge's agent; returns once the hypervisors route
-        around it and `pinger` is answered again (LabError if not within
-        RECOVERY_BOUND), a second later, with the figures."""
-        others = [e for e in EDGE_NAMES if e != edge]
+        """kill -9 of the edge's agent (its gobgpd dies with it; both close
+        their connections); the figures of `_outage`."""
         agent = self.lab.agents.pop(edge)  # killed on purpose: not a death to report
+
+        def fail() -> None:
+            agent.proc.kill()
+            agent.proc.wait(10)
+        return self._outage(edge, pinger, fail)
+
+    def freeze_host(self, edge: str, pinger: Pinger) -> Outage:
+        """The edge dies as a host does, closing no connection: its underlay
+        port cut and every process of its namespace (its agent, gobgpd)
+        stopped (SIGSTOP), so the provider notices at the BGP hold time and
+        the controller by its keepalive. thaw_host() undoes it; the figures
+        of `_outage`."""
+        pids = self.pids(edge)
+
+        def fail() -> None:
+            self.frozen[edge] = pids
+            ip(self.lab.underlay_ns, "link", "set", edge, "down")
+            for pid in pids:
+                os.kill(pid, signal.SIGSTOP)
+        return self._outage(edge, pinger, fail)
+
+    def thaw_host(self, edge: str) -> None:
+        """Undoes freeze_host (idempotent: also a test's cleanup)."""
+        for pid in self.frozen.pop(edge, []):
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        ip(self.lab.underlay_ns, "link", "set", edge, "up")
+
+    def _outage(self, edge: str, pinger: Pinger, fail: Callable[[], None]) -> Outage:
+        """fail()s the edge; returns once the hypervisors route around it and
+        `pinger` is answered again (LabError if not within RECOVERY_BOUND),
+        a second later, with the figures."""
+        others = [e for e in EDGE_NAMES if e != edge]
         killed_wall, killed = time.time(), time.monotonic()
-        agent.proc.kill()
-        agent.proc.wait(10)
+        fail()
         session_down = self.wait(f"the provider's session with {edge} down",
                                  lambda: not self.session_up(edge), RECOVERY_BOUND)
         self.wait(f"the hypervisors' routes to the site through {', '.join(others)} only",
@@ -146,14 +185,18 @@ class EdgeFailover:
                                        if b > killed_wall - 1), default=0.0))
 
     def restart_agent(self, edge: str) -> float:
-        """The edge's agent started again; the seconds until its session is
-        up and the hypervisors route through every edge again."""
+        """The edge's agent started again; the seconds until it rejoined."""
         start = time.monotonic()
         self.cp.start_agent(edge)
+        return self.rejoined(edge, start)
+
+    def rejoined(self, edge: str, since: float) -> float:
+        """The seconds from `since` until the edge's session is up and the
+        hypervisors route through every edge again."""
         self.wait(f"the provider's session with {edge} up again", lambda: self.session_up(edge))
         self.wait("the hypervisors' routes through both edges again",
                   lambda: self.routes_via(EDGE_NAMES))
-        return time.monotonic() - start
+        return time.monotonic() - since
 
 
 def process_name(pid: int) -> str | None:

@@ -81,6 +81,10 @@ def bird_config(router_id: str, sessions: list[BgpSession],
             f"  local {s.local} as {s.local_as};\n"
             f"  neighbor {s.neighbor} as {s.neighbor_as};\n"
             f"  hold time {s.hold_time}; keepalive time {s.keepalive}; connect retry time 1;\n"
+            # a session lost to an error (an edge's hold timer expired) is
+            # retried after 1 s, not BIRD's default 60 s: the lab's edges
+            # come back within seconds
+            f"  error wait time 1, 5;\n"
             f"  ipv4 {{ {channel_table}import all; export {s.export}; }};\n"
             f"}}")
     return "\n".join(lines) + "\n"

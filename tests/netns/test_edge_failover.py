@@ -12,10 +12,16 @@ edges learn over BGP.
     again within RECOVERY_BOUND, and the hypervisors' routes to the site list
     edge2 only. The lost pings and the outage are printed (no timing asserts);
   - edge1's agent started again: it rejoins (its session up, routes through
-    both edges again) and carries flows again (its to_uplink moves).
+    both edges again) and carries flows again (its to_uplink moves);
+  - edge1 dies as a host does, closing no connection (its underlay port cut,
+    its processes stopped): the provider drops it at the BGP hold time, the
+    controller by its own keepalive on the Sync stream, and the steady ping
+    through edge1 is answered again within RECOVERY_BOUND; back, it rejoins.
 """
 
 from __future__ import annotations
+
+import time
 
 import weftlab
 from netns_common import LabTestCase, unmet
@@ -95,6 +101,19 @@ class EdgeFailoverTest(LabTestCase):
         print(f"edge1's agent started again: routes through both edges after {back:.2f} s")
         moved = self.connect_many()
         self.assertGreater(moved["edge1"], 0, f"no flow through edge1 after its return: {moved}")
+
+        # (d) edge1 dies silently: only timers notice
+        pinger = self.f.pinger_through("edge1")
+        self.addCleanup(self.f.thaw_host, "edge1")
+        out = self.f.freeze_host("edge1", pinger)
+        self.assertTrue(self.f.routes_via(["edge2"]), self.f.site_routes())
+        print(f"edge1 dead (underlay cut, processes stopped): provider's session down after "
+              f"{out.session_down:.2f} s, hypervisors' routes via edge2 only after "
+              f"{out.routes_moved:.2f} s; steady ping: {out.lost} lost of {out.sent}, longest "
+              f"gap {out.longest_gap:.2f} s")
+        start = time.monotonic()
+        self.f.thaw_host("edge1")
+        print(f"edge1 back: routes through both edges after {self.f.rejoined('edge1', start):.2f} s")
 
 
 if __name__ == "__main__":
