@@ -42,7 +42,7 @@ from weftlab import north_south  # noqa: E402
 from weftlab.topology import overlapping_segments  # noqa: E402
 
 TARGET_P99 = 2.0  # seconds, the issue's
-BLOCK = "ns"
+BLOCK = "ns-convergence"
 
 
 def quantile(xs: list[float], p: float) -> float:
@@ -141,7 +141,7 @@ def main() -> int:
     ap.add_argument("--build-dir", default=os.path.join(REPO, "build"))
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--timeout", type=float, default=15.0, help="seconds per change")
-    ap.add_argument("--out", help="markdown file whose `bench:begin ns` block to replace")
+    ap.add_argument("--out", help="markdown file whose `bench:begin ns-convergence` block to replace")
     args = ap.parse_args()
     args.build_dir = os.path.abspath(args.build_dir)
     if os.geteuid() != 0:
