@@ -112,13 +112,19 @@ def commit() -> str:
                                             "--untracked-files=no") else "")
 
 
+def report_header(script: str, started: float, idle: float, load_before: str) -> list[str]:
+    """The lines every north-south bench's block opens with: when, where,
+    how loaded, and the command."""
+    return [f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on `{platform.node()}`: "
+            f"{os.cpu_count()} CPUs, kernel {platform.release()}, commit `{commit()}`; "
+            f"{time.monotonic() - started:.0f} s.", "",
+            f"Machine load: CPU idle {idle:.0f}% in the 2 s before the run (others share this "
+            f"machine); load average {load_before} before, {loadavg()} after.", "",
+            "```", "sudo " + shlex.join([script] + sys.argv[1:]), "```", ""]
+
+
 def report(r: dict, args, started: float, idle: float, load_before: str) -> str:
-    L = [f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on `{platform.node()}`: "
-         f"{os.cpu_count()} CPUs, kernel {platform.release()}, commit `{commit()}`; "
-         f"{time.monotonic() - started:.0f} s.", "",
-         f"Machine load: CPU idle {idle:.0f}% in the 2 s before the run (others share this "
-         f"machine); load average {load_before} before, {loadavg()} after.", "",
-         "```", "sudo " + shlex.join(["bench/ns_convergence.py"] + sys.argv[1:]), "```", "",
+    L = report_header("bench/ns_convergence.py", started, idle, load_before) + [
          f"#### A segment added to / removed from tenant A → A's table on the provider "
          f"({len(r['added'])} trials)", "",
          "| change | p50 s | p99 s | max s | target |", "| --- | ---: | ---: | ---: | --- |"]

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
-import platform
 import sys
 import time
 
@@ -31,7 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lab"))
 sys.path.insert(0, HERE)
 
 import weftlab  # noqa: E402
-from ns_convergence import commit, quantile  # noqa: E402
+from ns_convergence import quantile, report_header  # noqa: E402
 from run import cpu_idle, loadavg, write_doc  # noqa: E402
 from weftlab import Lab, LabError, failover, north_south  # noqa: E402
 
@@ -59,12 +57,7 @@ def measure(args) -> dict:
 
 def report(r: dict, started: float, idle: float, load_before: str) -> str:
     outs = r["outages"]
-    L = [f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on `{platform.node()}`: "
-         f"{os.cpu_count()} CPUs, kernel {platform.release()}, commit `{commit()}`; "
-         f"{time.monotonic() - started:.0f} s.", "",
-         f"Machine load: CPU idle {idle:.0f}% in the 2 s before the run (others share this "
-         f"machine); load average {load_before} before, {loadavg()} after.", "",
-         "```", "sudo " + shlex.join(["bench/ns_failover.py"] + sys.argv[1:]), "```", "",
+    L = report_header("bench/ns_failover.py", started, idle, load_before) + [
          f"#### edge1's agent killed (-9) under a steady ping through edge1, then started "
          f"again ({len(outs)} trials)", "",
          "| figure | p50 | max |", "| --- | ---: | ---: |"]
