@@ -20,35 +20,17 @@ removed on success, failure and Ctrl-C/SIGTERM.
 
 from __future__ import annotations
 
-import argparse
-import math
-import os
-import platform
 import random
-import shlex
-import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(REPO, "lab"))
-sys.path.insert(0, HERE)
-
-import weftlab  # noqa: E402
-from run import cpu_idle, loadavg, write_doc  # noqa: E402
-from weftlab import ControlPlane, Lab, LabError, Segment, Tenant, Topology  # noqa: E402
-from weftlab import north_south  # noqa: E402
-from weftlab.topology import overlapping_segments  # noqa: E402
+from ns_common import bench_main, target_rows
+import weftlab
+from weftlab import ControlPlane, Lab, LabError, Segment, Tenant, Topology
+from weftlab import north_south
+from weftlab.topology import overlapping_segments
 
 TARGET_P99 = 2.0  # seconds, the issue's
-BLOCK = "ns-convergence"
-
-
-def quantile(xs: list[float], p: float) -> float:
-    """Nearest rank."""
-    s = sorted(xs)
-    return s[max(0, math.ceil(p * len(s)) - 1)]
 
 
 def topology() -> Topology:
@@ -103,73 +85,17 @@ def measure(args) -> dict:
         return {"added": added, "removed": removed, "uplinks_by": uplinks_by}
 
 
-def commit() -> str:
-    def git(*argv):
-        return subprocess.run(["git", *argv], capture_output=True, text=True,
-                              cwd=REPO).stdout.strip()
-    c = git("rev-parse", "--short", "HEAD")
-    return c + (" (+ local changes)" if git("status", "--porcelain",
-                                            "--untracked-files=no") else "")
-
-
-def report_header(script: str, started: float, idle: float, load_before: str) -> list[str]:
-    """The lines every north-south bench's block opens with: when, where,
-    how loaded, and the command."""
-    return [f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on `{platform.node()}`: "
-            f"{os.cpu_count()} CPUs, kernel {platform.release()}, commit `{commit()}`; "
-            f"{time.monotonic() - started:.0f} s.", "",
-            f"Machine load: CPU idle {idle:.0f}% in the 2 s before the run (others share this "
-            f"machine); load average {load_before} before, {loadavg()} after.", "",
-            "```", "sudo " + shlex.join([script] + sys.argv[1:]), "```", ""]
-
-
-def report(r: dict, args, started: float, idle: float, load_before: str) -> str:
-    L = report_header("bench/ns_convergence.py", started, idle, load_before) + [
-         f"#### A segment added to / removed from tenant A → A's table on the provider "
-         f"({len(r['added'])} trials)", "",
-         "| change | p50 s | p99 s | max s | target |", "| --- | ---: | ---: | ---: | --- |"]
-    for what, xs in (("segment added → prefix in custA", r["added"]),
-                     ("segment removed → withdrawn from custA", r["removed"])):
-        p99 = quantile(xs, 0.99)
-        met = "met" if p99 <= TARGET_P99 else "NOT met"
-        L.append(f"| {what} | {quantile(xs, 0.5):.2f} | **{p99:.2f}** | {max(xs):.2f} | "
-                 f"p99 ≤ {TARGET_P99:.0f} s: {met} |")
-    L.append("")
-    L.append("Uplink links and transit addresses made by "
-             + ("the edges' agents." if r["uplinks_by"] == "agent" else
-                "the bench (these agents do not configure uplinks yet)."))
-    return "\n".join(L) + "\n"
-
-
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build-dir", default=os.path.join(REPO, "build"))
-    ap.add_argument("--trials", type=int, default=20)
-    ap.add_argument("--timeout", type=float, default=15.0, help="seconds per change")
-    ap.add_argument("--out", help="markdown file whose `bench:begin ns-convergence` block to replace")
-    args = ap.parse_args()
-    args.build_dir = os.path.abspath(args.build_dir)
-    if os.geteuid() != 0:
-        print("ns_convergence: needs root (network namespaces)", file=sys.stderr)
-        return 2
-    weftlab.install_signal_handlers()
-    load_before, idle = loadavg(), cpu_idle()
-    started = time.monotonic()
-    try:
-        r = measure(args)
-    except LabError as e:
-        print(f"ns_convergence: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("ns_convergence: interrupted; lab torn down", file=sys.stderr)
-        return 130
-    text = report(r, args, started, idle, load_before)
-    print(text)
-    if args.out:
-        write_doc(args.out, text, BLOCK)
-    return 0
+def report(r: dict) -> list[str]:
+    return [f"#### A segment added to / removed from tenant A → A's table on the provider "
+            f"({len(r['added'])} trials)", ""] + target_rows(
+        [("segment added → prefix in custA", r["added"]),
+         ("segment removed → withdrawn from custA", r["removed"])], TARGET_P99) + [
+        "", "Uplink links and transit addresses made by "
+        + ("the edges' agents." if r["uplinks_by"] == "agent" else "the bench.")]
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(bench_main(
+        __doc__, "ns_convergence", "ns-convergence", 20, measure, report,
+        lambda ap: ap.add_argument("--timeout", type=float, default=15.0,
+                                   help="seconds per change")))

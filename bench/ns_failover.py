@@ -19,21 +19,10 @@ removed on success, failure and Ctrl-C/SIGTERM.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lab"))
-sys.path.insert(0, HERE)
-
-import weftlab  # noqa: E402
-from ns_convergence import quantile, report_header  # noqa: E402
-from run import cpu_idle, loadavg, write_doc  # noqa: E402
-from weftlab import Lab, LabError, failover, north_south  # noqa: E402
-
-BLOCK = "ns-failover"
+from ns_common import bench_main, quantile
+from weftlab import Lab, LabError, failover, north_south
 
 
 def measure(args) -> dict:
@@ -55,9 +44,9 @@ def measure(args) -> dict:
         return {"outages": outages, "rejoined": rejoined}
 
 
-def report(r: dict, started: float, idle: float, load_before: str) -> str:
+def report(r: dict) -> list[str]:
     outs = r["outages"]
-    L = report_header("bench/ns_failover.py", started, idle, load_before) + [
+    L = [
          f"#### edge1's agent killed (-9) under a steady ping through edge1, then started "
          f"again ({len(outs)} trials)", "",
          "| figure | p50 | max |", "| --- | ---: | ---: |"]
@@ -70,37 +59,8 @@ def report(r: dict, started: float, idle: float, load_before: str) -> str:
     for what, xs in rows:
         fmt = "{:d}" if all(isinstance(x, int) for x in xs) else "{:.2f}"
         L.append(f"| {what} | {fmt.format(quantile(xs, 0.5))} | {fmt.format(max(xs))} |")
-    return "\n".join(L) + "\n"
-
-
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build-dir", default=os.path.join(os.path.dirname(HERE), "build"))
-    ap.add_argument("--trials", type=int, default=5)
-    ap.add_argument("--out", help="markdown file whose `bench:begin ns-failover` block to replace")
-    args = ap.parse_args()
-    args.build_dir = os.path.abspath(args.build_dir)
-    if os.geteuid() != 0:
-        print("ns_failover: needs root (network namespaces)", file=sys.stderr)
-        return 2
-    weftlab.install_signal_handlers()
-    load_before, idle = loadavg(), cpu_idle()
-    started = time.monotonic()
-    try:
-        r = measure(args)
-    except LabError as e:
-        print(f"ns_failover: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("ns_failover: interrupted; lab torn down", file=sys.stderr)
-        return 130
-    text = report(r, started, idle, load_before)
-    print(text)
-    if args.out:
-        write_doc(args.out, text, BLOCK)
-    return 0
+    return L
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(bench_main(__doc__, "ns_failover", "ns-failover", 5, measure, report))

@@ -23,22 +23,13 @@ Ctrl-C/SIGTERM.
 
 from __future__ import annotations
 
-import argparse
-import os
 import random
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lab"))
-sys.path.insert(0, HERE)
+from ns_common import bench_main, target_rows
+from weftlab import Lab, LabError, failover, north_south
 
-import weftlab  # noqa: E402
-from ns_convergence import quantile, report_header  # noqa: E402
-from run import cpu_idle, loadavg, write_doc  # noqa: E402
-from weftlab import Lab, LabError, failover, north_south  # noqa: E402
-
-BLOCK = "ns-upstream"
 TARGET_P99 = 1.0  # seconds, the issue's
 
 
@@ -68,48 +59,12 @@ def measure(args) -> dict:
         return {"withdrawn": withdrawn, "announced": announced}
 
 
-def report(r: dict, started: float, idle: float, load_before: str) -> str:
-    L = report_header("bench/ns_upstream.py", started, idle, load_before) + [
-        f"#### A's site LAN withdrawn / announced again by the provider → every hypervisor's "
-        f"weft_routes ({len(r['withdrawn'])} trials)", "",
-        "| change | p50 s | p99 s | max s | target |", "| --- | ---: | ---: | ---: | --- |"]
-    for what, xs in (("withdrawn upstream → gone from hv1 and hv2", r["withdrawn"]),
-                     ("announced upstream → via both edges on hv1 and hv2", r["announced"])):
-        p99 = quantile(xs, 0.99)
-        met = "met" if p99 <= TARGET_P99 else "NOT met"
-        L.append(f"| {what} | {quantile(xs, 0.5):.2f} | **{p99:.2f}** | {max(xs):.2f} | "
-                 f"p99 ≤ {TARGET_P99:.0f} s: {met} |")
-    return "\n".join(L) + "\n"
-
-
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build-dir", default=os.path.join(os.path.dirname(HERE), "build"))
-    ap.add_argument("--trials", type=int, default=20)
-    ap.add_argument("--out", help="markdown file whose `bench:begin ns-upstream` block to replace")
-    args = ap.parse_args()
-    args.build_dir = os.path.abspath(args.build_dir)
-    if os.geteuid() != 0:
-        print("ns_upstream: needs root (network namespaces)", file=sys.stderr)
-        return 2
-    weftlab.install_signal_handlers()
-    load_before, idle = loadavg(), cpu_idle()
-    started = time.monotonic()
-    try:
-        r = measure(args)
-    except LabError as e:
-        print(f"ns_upstream: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("ns_upstream: interrupted; lab torn down", file=sys.stderr)
-        return 130
-    text = report(r, started, idle, load_before)
-    print(text)
-    if args.out:
-        write_doc(args.out, text, BLOCK)
-    return 0
+def report(r: dict) -> list[str]:
+    return [f"#### A's site LAN withdrawn / announced again by the provider → every "
+            f"hypervisor's weft_routes ({len(r['withdrawn'])} trials)", ""] + target_rows(
+        [("withdrawn upstream → gone from hv1 and hv2", r["withdrawn"]),
+         ("announced upstream → via both edges on hv1 and hv2", r["announced"])], TARGET_P99)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(bench_main(__doc__, "ns_upstream", "ns-upstream", 20, measure, report))
