@@ -52,6 +52,17 @@ def _counters_now(lab: Lab) -> dict:
     return out
 
 
+def wait_for(what: str, condition, timeout: float, poll: float = 0.05) -> float:
+    """Polls `condition` until true; returns the seconds it took, or fails
+    the test naming `what` after `timeout` seconds."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(poll)  # poll interval, not synchronisation
+    return time.monotonic() - start
+
+
 def unmet(reason: str):
     """Skip (dev machine) or fail loudly (CI) for an unmet precondition."""
     if os.environ.get("CI"):

@@ -17,11 +17,13 @@ not configure them yet (the datapath's part, docs/NORTH_SOUTH.md)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
 import time
 
+import netns_common
 import weftlab
 from netns_common import LabTestCase, unmet
 from weftlab import Node, Segment, Tenant, Topology
@@ -43,14 +45,7 @@ B_ONLY_SEGMENT = Segment("b-app", "B", 2003, "10.0.3.0/24", "10.0.3.1", "02:fe:0
 ADDED_TO_A = Segment("a-new", "A", 1009, "10.0.9.0/24", "10.0.9.1", "02:fe:00:00:01:09")
 
 
-def wait_for(what: str, condition, timeout: float = TIMEOUT) -> float:
-    """Polls `condition` until true; returns the seconds it took, or fails naming `what`."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.05)  # poll interval, not synchronisation
-    return time.monotonic() - start
+wait_for = functools.partial(netns_common.wait_for, timeout=TIMEOUT)
 
 
 class EdgeBgpLab(LabTestCase):

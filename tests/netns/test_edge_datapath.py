@@ -21,10 +21,11 @@ plain link (which stays)."""
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
-import time
 
+import netns_common
 import weftlab
 from netns_common import LabTestCase
 from weftlab import VM, Node, Route, Tenant, Topology
@@ -43,14 +44,7 @@ UPLINKS = {
 }
 
 
-def wait_for(what: str, condition, timeout: float = TIMEOUT) -> float:
-    """Polls `condition` until true; returns the seconds it took, or fails naming `what`."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.05)  # poll interval, not synchronisation
-    return time.monotonic() - start
+wait_for = functools.partial(netns_common.wait_for, timeout=TIMEOUT)
 
 
 def run(ns: str, *argv: str) -> str:

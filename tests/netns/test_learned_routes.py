@@ -17,12 +17,14 @@ test_edge_bgp.py."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
 import subprocess
 import time
 
+import netns_common
 import weftlab
 from netns_common import LabTestCase, unmet
 from weftlab import VM, Node, Segment, Tenant, Topology
@@ -41,14 +43,7 @@ A_WEB = Segment("a-web", "A", 1001, "10.0.1.0/24", "10.0.1.1", "02:fe:00:00:01:0
 A_DB = Segment("a-db", "A", 1002, "10.0.2.0/24", "10.0.2.1", "02:fe:00:00:01:02")
 
 
-def wait_for(what: str, condition, timeout: float = TIMEOUT) -> float:
-    """Polls `condition` until true; returns the seconds it took, or fails naming `what`."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(POLL)  # poll interval, not synchronisation
-    return time.monotonic() - start
+wait_for = functools.partial(netns_common.wait_for, timeout=TIMEOUT, poll=POLL)
 
 
 class LearnedRoutesTest(LabTestCase):
