@@ -65,9 +65,9 @@ class StateStore {
   // thread. `on_reachable` when the store stops or starts answering (its
   // argument says why). Returns after the first `on_change`, or the error
   // when the store could not be read.
-  virtual absl::Status Start(
-      std::function<void(StoreSnapshot)> on_change,
-      std::function<void(bool reachable, const std::string& why)> on_reachable) = 0;
+  virtual absl::Status Start(std::function<void(StoreSnapshot)> on_change,
+                             std::function<void(bool reachable, const std::string& why)>
+                                 on_reachable) = 0;
   virtual void Stop() = 0;
 
   // Writes `state` (the caller validated it) in one transaction; the new
