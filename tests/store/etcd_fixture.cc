@@ -95,9 +95,10 @@ absl::Status EtcdProcess::Start() {
     execv(kEtcd, argv.data());
     _exit(127);
   }
-  // Up when it answers a range.
+  // Up when it answers a range (it accepts connections before it serves).
   etcd::EtcdConfig config;
   config.endpoints = {Endpoint()};
+  config.call_timeout = absl::Milliseconds(300);
   auto client = etcd::Client::Create(config);
   if (!client.ok()) return client.status();
   bool up = WaitFor([&] { return (*client)->Range("health", "").ok(); }, absl::Seconds(20));
