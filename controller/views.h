@@ -36,6 +36,9 @@ struct NodeView {
   uint64_t version = 0;  // at which this view last changed
   // The ids of its parts: two views with equal fingerprints are equal.
   std::string fingerprint;
+  // Of the content (equal on every replica for equal content): what an
+  // agent acknowledges and resumes with (docs/CONTROL_PLANE.md).
+  std::string digest;
   // The nodes first, then the node's tenants. Merged in order (repeated
   // fields concatenate), they are the view.
   std::vector<std::shared_ptr<const ViewPart>> parts;
