@@ -200,10 +200,16 @@ absl::Status Controller::ReportLearned(const std::string& node, uint64_t stream,
   std::unique_lock<std::mutex> apply_lock(apply_mu_);
   RETURN_IF_ERROR(CheckLearnedReport(state_, node, snapshot));
   if (store_ != nullptr) {
-    own_learned_[node] = OwnReport{stream, snapshot};
+    own_learned_[node] = OwnReport{stream, snapshot, /*stored=*/false};
     forgotten_.erase(node);
     apply_lock.unlock();  // the store's round trip holds no install back
-    if (absl::Status put = store_->PutLearned(node, StreamName(stream), snapshot); !put.ok()) {
+    const absl::Status put = store_->PutLearned(node, StreamName(stream), snapshot);
+    apply_lock.lock();
+    if (auto own = own_learned_.find(node);
+        own != own_learned_.end() && own->second.stream == stream) {
+      own->second.stored = put.ok();
+    }
+    if (!put.ok()) {
       WEFT_LOG_WARN(
           "node %s: its learned routes are not in the store (put again when it answers): %s", node,
           put.message());
@@ -251,31 +257,35 @@ void Controller::ForgetLearned(const std::string& node, uint64_t stream) {
 
 void Controller::Republish() {
   if (store_ == nullptr) return;
-  std::map<std::string, OwnReport> reports;
+  std::map<std::string, OwnReport> unstored;
   std::map<std::string, uint64_t> forgotten;
   {
     std::lock_guard<std::mutex> apply_lock(apply_mu_);
-    reports = own_learned_;
+    for (const auto& [node, report] : own_learned_) {
+      if (!report.stored) unstored.emplace(node, report);
+    }
     forgotten = forgotten_;
   }
-  for (const auto& [node, report] : reports) {
-    if (absl::Status put = store_->PutLearned(node, StreamName(report.stream), report.snapshot);
-        !put.ok()) {
+  // What the store did take it keeps itself (again under a new lease).
+  for (const auto& [node, report] : unstored) {
+    const absl::Status put = store_->PutLearned(node, StreamName(report.stream), report.snapshot);
+    if (!put.ok()) {
       WEFT_LOG_WARN("node %s: its learned routes are still not in the store: %s", node,
                     put.message());
+      continue;
+    }
+    std::lock_guard<std::mutex> apply_lock(apply_mu_);
+    if (auto own = own_learned_.find(node);
+        own != own_learned_.end() && own->second.stream == report.stream) {
+      own->second.stored = true;
     }
   }
   for (const auto& [node, stream] : forgotten) {
-    if (store_->DeleteLearned(node, StreamName(stream)).ok()) {
-      std::lock_guard<std::mutex> apply_lock(apply_mu_);
-      if (auto f = forgotten_.find(node); f != forgotten_.end() && f->second == stream) {
-        forgotten_.erase(f);
-      }
+    if (!store_->DeleteLearned(node, StreamName(stream)).ok()) continue;
+    std::lock_guard<std::mutex> apply_lock(apply_mu_);
+    if (auto f = forgotten_.find(node); f != forgotten_.end() && f->second == stream) {
+      forgotten_.erase(f);
     }
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [node, s] : status_) {
-    if (s.streams > 0) store_->SetConnected(node, true);
   }
 }
 

@@ -112,9 +112,8 @@ class Controller {
   absl::Status ReportLearned(const std::string& node, uint64_t stream, LearnedSnapshot snapshot);
   // Stream `stream` of `node` ended: what it reported is learned no more.
   void ForgetLearned(const std::string& node, uint64_t stream);
-  // Store mode, when the store answers again (its lease may have lapsed):
-  // puts again the learned routes and connected nodes of this replica's
-  // streams.
+  // Store mode, when the store answers again: puts the learned routes it
+  // did not take, removes those it did not remove.
   void Republish();
   // The learned routes in the views (GetState), and how many were left out
   // for the datapath's capacity.
@@ -147,10 +146,11 @@ class Controller {
     std::string sent_fingerprint;
     std::string sent_digest;
   };
-  // What this replica's stream reported, to put it in the store again.
+  // What this replica's stream reported last, and whether the store took it.
   struct OwnReport {
     uint64_t stream = 0;
     LearnedSnapshot snapshot;
+    bool stored = false;
   };
 
   // The store's name of stream `stream` of this process.

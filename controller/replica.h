@@ -51,8 +51,8 @@ class Replica {
   const Controller& controller() const { return *controller_; }
 
  private:
-  // Puts this replica's learned routes and streams in the store again,
-  // off the store's thread, whenever the store answers again.
+  // Controller::Republish off the store's thread, whenever the store
+  // answers again.
   void RepublishLoop();
 
   Controller* const controller_;
