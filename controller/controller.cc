@@ -392,7 +392,9 @@ std::shared_ptr<const NodeView> Controller::Resume(const std::string& node,
   NodeStatus& s = status_[node];
   s.acked_version = applied_version;
   s.acked_fingerprint = view->fingerprint;
+  s.acked_digest = view->digest;
   s.nack_error.clear();
+  if (store_ != nullptr) store_->SetRealized(RealizedLocked(node, s));
   WEFT_LOG_INFO("node %s: resumed at version %d (digest %s), nothing to send", node,
                 applied_version, absl::BytesToHexString(applied_digest).substr(0, 16));
   return view;
