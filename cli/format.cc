@@ -127,8 +127,8 @@ absl::Status CheckStore(const Args& args, bool tls_given) {
   if (seed && !args.options.contains("-f")) {
     return absl::InvalidArgumentError("store seed needs -f FILE");
   }
-  for (const char* option : seed ? std::vector<const char*>{"-o"}
-                                 : std::vector<const char*>{"-f", "--if-version"}) {
+  for (const char* option :
+       seed ? std::vector<const char*>{"-o"} : std::vector<const char*>{"-f", "--if-version"}) {
     if (args.options.contains(option)) {
       return absl::InvalidArgumentError(
           absl::StrCat("store ", action, " takes no option ", option));
@@ -237,8 +237,9 @@ std::string Usage() {
          "upstream\n"
          "ADDR is the controller's --admin_listen.\n"
          "\n"
-         "       weftctl store --store etcd://HOST:PORT[,HOST:PORT...] [--store_ca F --store_cert F\n"
-         "                     --store_key F] [--store_prefix P] ACTION\n"
+         "       weftctl store --store etcd://HOST:PORT[,HOST:PORT...]\n"
+         "                     [--store_ca F --store_cert F --store_key F] [--store_prefix P] "
+         "ACTION\n"
          "  seed -f FILE [--if-version N]\n"
          "                              validate FILE, then write it into the store directly\n"
          "                              (migration, before any replica runs)\n"

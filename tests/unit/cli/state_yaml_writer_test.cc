@@ -58,8 +58,8 @@ TEST(StateYamlWriterTest, ReadsBackAsTheSameState) {
   const std::string text = cli::StateToYaml(*original, "exported\nat version 9");
   absl::StatusOr<State> again = ParseStateYaml(text, "exported.yaml");
   ASSERT_TRUE(again.ok()) << again.status() << "\n" << text;
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(ToProto(*original),
-                                                                 ToProto(*again)))
+  EXPECT_TRUE(
+      google::protobuf::util::MessageDifferencer::Equals(ToProto(*original), ToProto(*again)))
       << text;
   // Written again, the same text: nothing depends on how it was read.
   EXPECT_EQ(cli::StateToYaml(*again, "exported\nat version 9"), text);

@@ -159,10 +159,10 @@ TEST(WeftctlArgs, ApplyIfVersion) {
 }
 
 TEST(WeftctlArgs, StoreSeedAndExport) {
-  auto a = cli::ParseArgs({"store", "seed", "--store", "etcd://127.0.0.1:2379,127.0.0.1:2381",
-                           "-f", "fleet.yaml", "--if-version", "0", "--store_ca", "ca.pem",
-                           "--store-cert", "c.pem", "--store_key", "c.key",
-                           "--store_prefix", "/x/"});
+  auto a =
+      cli::ParseArgs({"store", "seed", "--store", "etcd://127.0.0.1:2379,127.0.0.1:2381", "-f",
+                      "fleet.yaml", "--if-version", "0", "--store_ca", "ca.pem", "--store-cert",
+                      "c.pem", "--store_key", "c.key", "--store_prefix", "/x/"});
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_FALSE(cli::ForController(a->command));
   EXPECT_EQ(a->operands, std::vector<std::string>{"seed"});
@@ -352,6 +352,11 @@ TEST(WeftctlFormat, Realization) {
             "hv1   yes        5      5         yes         -       -\n"
             "hv2   no         3      3         no          5       segment \"a-db\": field "
             "\"vni\": VNI 0 is outside 1..16777215\n");
+  // Replicas on etcd: the replica holding each stream.
+  r.mutable_nodes(0)->add_replicas("r1");
+  EXPECT_NE(cli::FormatRealization(r).find("hv1   yes (r1)   5      5         yes"),
+            std::string::npos)
+      << cli::FormatRealization(r);
   v1::ApplyStateResponse applied;
   applied.set_version(6);
   EXPECT_EQ(cli::FormatApplied(applied), "applied: controller version 6\n");
