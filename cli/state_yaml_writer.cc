@@ -1,11 +1,11 @@
 #include "cli/state_yaml_writer.h"
 
-#include <string_view>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "common/model/enum_names.h"
 #include "common/model/net_format.h"
 
@@ -14,7 +14,7 @@ namespace {
 
 // A double-quoted YAML scalar: `"`, `\` and every control character
 // escaped, so no name can end the scalar, the line or the document.
-std::string Quoted(std::string_view text) {
+std::string Quoted(absl::string_view text) {
   std::string out = "\"";
   for (const char c : text) {
     const auto byte = static_cast<unsigned char>(c);
@@ -44,7 +44,7 @@ class Writer {
   explicit Writer(std::string* out) : out_(*out) {}
 
   // Starts the top-level list `field` when `count` is not 0.
-  bool List(std::string_view field, size_t count) {
+  bool List(absl::string_view field, size_t count) {
     if (count == 0) return false;
     absl::StrAppend(&out_, field, ":\n");
     return true;
@@ -54,20 +54,20 @@ class Writer {
     indent_ = indent + 2;
     pending_dash_ = true;
   }
-  void Field(std::string_view field, std::string_view value) {
+  void Field(absl::string_view field, absl::string_view value) {
     absl::StrAppend(&out_, Prefix(), field, ": ", value, "\n");
   }
   // A field whose value (a list) follows on the next lines.
-  void Key(std::string_view field) { absl::StrAppend(&out_, Prefix(), field, ":\n"); }
-  void Text(std::string_view field, std::string_view value) { Field(field, Quoted(value)); }
-  void TextIfAny(std::string_view field, std::string_view value) {
+  void Key(absl::string_view field) { absl::StrAppend(&out_, Prefix(), field, ":\n"); }
+  void Text(absl::string_view field, absl::string_view value) { Field(field, Quoted(value)); }
+  void TextIfAny(absl::string_view field, absl::string_view value) {
     if (!value.empty()) Text(field, value);
   }
-  void Number(std::string_view field, uint64_t value) { Field(field, absl::StrCat(value)); }
-  void True(std::string_view field, bool value) {
+  void Number(absl::string_view field, uint64_t value) { Field(field, absl::StrCat(value)); }
+  void True(absl::string_view field, bool value) {
     if (value) Field(field, "true");
   }
-  void Texts(std::string_view field, const std::vector<std::string>& values) {
+  void Texts(absl::string_view field, const std::vector<std::string>& values) {
     if (values.empty()) return;
     std::string list = "[";
     for (size_t i = 0; i < values.size(); ++i) {
@@ -76,7 +76,7 @@ class Writer {
     Field(field, list + "]");
   }
   // A nested mapping: its fields one level deeper.
-  void Open(std::string_view field) {
+  void Open(absl::string_view field) {
     Key(field);
     indent_ += 2;
   }
@@ -125,7 +125,7 @@ void WriteRule(Writer& w, const Rule& rule) {
 std::string StateToYaml(const State& s, const std::string& header) {
   std::string out;
   if (!header.empty()) {
-    for (std::string_view line : absl::StrSplit(header, '\n')) {
+    for (absl::string_view line : absl::StrSplit(header, '\n')) {
       absl::StrAppend(&out, "# ", line, "\n");
     }
   }
