@@ -316,9 +316,12 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=1000)
     ap.add_argument("--fanout-endpoints", type=int, default=2000)
     ap.add_argument("--fanout-tenants", type=int, default=10)
+    ap.add_argument("--infra-rules", type=int, default=0,
+                    help="rules of the policy on the tenant every node has (its group: "
+                    "every node's endpoint)")
     ap.add_argument("--changes", type=int, default=5)
     ap.add_argument("--change-gap", type=float, default=1.0)
-    ap.add_argument("--change-timeout", type=float, default=30.0)
+    ap.add_argument("--change-timeout", type=float, default=20.0)
     ap.add_argument("--endpoints", type=int, default=100_000)
     ap.add_argument("--routes", type=int, default=10_000)
     ap.add_argument("--rules", type=int, default=10_000)
@@ -354,7 +357,8 @@ def main() -> int:
             try:
                 etcd.start()
                 fleet = Fleet(args, env, etcd)
-                st = fanout_state(args.clients, args.fanout_endpoints, args.fanout_tenants, 20)
+                st = fanout_state(args.clients, args.fanout_endpoints, args.fanout_tenants,
+                                  args.infra_rules)
                 for part, fn in (("fanout", lambda: part_fanout(args, fleet, json.loads(
                                      json.dumps(st)))),
                                  ("file", lambda: part_file(args, fleet, json.loads(
