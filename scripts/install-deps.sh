@@ -11,6 +11,9 @@ packages=(
   prometheus  # promtool and a real server for tests/netns/test_metrics.py
   golang-github-osrg-gobgp-dev gobgpd  # GoBGP API protos (built) and the edge's BGP daemon
   bird2  # the provider router in tests/netns/test_bgp_speaker.py
+  etcd-server etcd-client  # the replicas' store (tests/store/, the replica tests and bench)
+  # etcd's v3 API protos (built) and the packages holding their imports
+  golang-etcd-server-dev golang-github-gogo-protobuf-dev golang-github-grpc-ecosystem-grpc-gateway-dev
 )
 missing=()
 for p in "${packages[@]}"; do
