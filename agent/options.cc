@@ -1,9 +1,13 @@
 #include "agent/options.h"
 
+#include "absl/algorithm/container.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/base/status.h"
 #include "common/model/net_format.h"
 #include "common/wire/credentials.h"
@@ -25,9 +29,12 @@ ABSL_FLAG(int, ct_tcp_closing_seconds, 30, "conntrack timeout of a TCP flow afte
 ABSL_FLAG(int, ct_udp_seconds, 60, "conntrack timeout of a UDP flow");
 ABSL_FLAG(int, ct_icmp_seconds, 30, "conntrack timeout of an ICMP echo flow");
 ABSL_FLAG(std::string, controller, "",
-          "weft-controller's Sync address (host:port), instead of --state");
+          "weft-controller's Sync address (host:port), or a comma-separated list of them "
+          "(replicas: the agent starts at the one its node name picks and moves to the next "
+          "when its stream ends), instead of --state");
 ABSL_FLAG(std::string, tls_server_name, "",
-          "name to check the controller's certificate against (default: the host of --controller)");
+          "name to check the controllers' certificates against (default: the host of each "
+          "--controller address)");
 ABSL_FLAG(int, sync_stall_seconds, 10,
           "drop a controller stream that leaves an update half received this long");
 ABSL_FLAG(std::string, api_socket, "",
@@ -131,7 +138,39 @@ absl::StatusOr<bgp::GobgpdOptions> GobgpdOptionsFromFlags() {
                             .log_path = absl::GetFlag(FLAGS_gobgpd_log)};
 }
 
+// "host:port": a name or IPv4 address, or an IPv6 one in brackets, and a
+// port 1..65535.
+bool IsHostPort(absl::string_view entry) {
+  const size_t colon = entry.rfind(':');
+  if (colon == absl::string_view::npos) return false;
+  const absl::string_view host = entry.substr(0, colon);
+  int port = 0;
+  if (!absl::SimpleAtoi(entry.substr(colon + 1), &port) || port <= 0 || port > 65535) {
+    return false;
+  }
+  if (absl::StartsWith(host, "[")) return host.size() > 2 && absl::EndsWith(host, "]");
+  return !host.empty() && absl::c_none_of(host, [](char c) {
+    return absl::ascii_isspace(c) || c == ':' || c == '/' || c == '[' || c == ']';
+  });
+}
+
 }  // namespace
+
+absl::StatusOr<std::vector<std::string>> ParseControllerList(const std::string& flag) {
+  std::vector<std::string> out;
+  if (flag.empty()) return out;
+  int index = 0;
+  for (absl::string_view entry : absl::StrSplit(flag, ',')) {
+    ++index;
+    const std::string named = absl::StrCat("--controller entry ", index, " \"", entry, "\"");
+    if (entry.empty()) return absl::InvalidArgumentError(named + " is empty");
+    if (!IsHostPort(entry)) {
+      return absl::InvalidArgumentError(named + " is not HOST:PORT (port 1..65535)");
+    }
+    out.emplace_back(entry);
+  }
+  return out;
+}
 
 absl::StatusOr<AgentProcessOptions> AgentProcessOptionsFromFlags() {
   AgentProcessOptions options;
@@ -147,14 +186,14 @@ absl::StatusOr<AgentProcessOptions> AgentProcessOptionsFromFlags() {
     return absl::InvalidArgumentError("--max_learned_prefixes must be 0 or more");
   }
   agent.max_learned_prefixes = static_cast<size_t>(absl::GetFlag(FLAGS_max_learned_prefixes));
-  options.controller = absl::GetFlag(FLAGS_controller);
-  if (agent.state_path.empty() == options.controller.empty() || agent.node.empty() ||
+  ASSIGN_OR_RETURN(options.controllers, ParseControllerList(absl::GetFlag(FLAGS_controller)));
+  if (agent.state_path.empty() == options.controllers.empty() || agent.node.empty() ||
       agent.underlay.empty()) {
     return absl::InvalidArgumentError(
         "one of --state or --controller, and --node and --underlay are required");
   }
   options.serving = ServingFlagsFromCommandLine();
-  if (!options.controller.empty()) {
+  if (!options.controllers.empty()) {
     ASSIGN_OR_RETURN(options.credentials, ClientCredentials(options.serving.tls));
   }
   ASSIGN_OR_RETURN(agent.underlay_hook, UnderlayHookFromFlag());

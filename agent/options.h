@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -16,8 +17,9 @@ namespace weft {
 
 struct AgentProcessOptions {
   AgentOptions agent;
-  // weft-controller's Sync address; empty in standalone mode (--state).
-  std::string controller;
+  // weft-controller's Sync addresses (host:port each); empty in standalone
+  // mode (--state).
+  std::vector<std::string> controllers;
   std::shared_ptr<grpc::ChannelCredentials> credentials;  // with a controller
   std::string tls_server_name;
   absl::Duration sync_stall_timeout;
@@ -31,6 +33,11 @@ struct AgentProcessOptions {
 // From the parsed command line; InvalidArgument naming the flag when one is
 // missing or out of range, and the credentials' errors (unreadable files).
 absl::StatusOr<AgentProcessOptions> AgentProcessOptionsFromFlags();
+
+// --controller's HOST:PORT list, comma-separated; InvalidArgument naming an
+// entry that is empty or not HOST:PORT (port 1..65535; an IPv6 host in
+// brackets).
+absl::StatusOr<std::vector<std::string>> ParseControllerList(const std::string& flag);
 
 }  // namespace weft
 

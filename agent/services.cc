@@ -1,5 +1,6 @@
 #include "agent/services.h"
 
+#include "absl/strings/str_join.h"
 #include "agent/edge/bgp_metrics.h"
 #include "agent/metrics/agent_metrics.h"
 #include "common/base/log.h"
@@ -9,7 +10,7 @@ namespace weft {
 namespace {
 
 std::unique_ptr<SyncClient> StartSyncClient(const AgentProcessOptions& options, Agent& agent) {
-  SyncClientOptions sync_options{.controller = options.controller,
+  SyncClientOptions sync_options{.controllers = options.controllers,
                                  .credentials = options.credentials,
                                  .tls_server_name = options.tls_server_name,
                                  .node = options.agent.node,
@@ -30,7 +31,7 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetrics(const AgentProcess
                                                               const SyncClient* sync) {
   AgentMetricsSource source{
       .node = options.agent.node,
-      .mode = options.controller.empty() ? "file" : "controller",
+      .mode = options.controllers.empty() ? "file" : "controller",
       .underlay_hook = options.agent.underlay_hook == Hook::kXdp ? "xdp" : "tc",
       .datapath = &agent.datapath(),
       .sync = sync};
@@ -54,12 +55,12 @@ absl::StatusOr<std::unique_ptr<HealthServer>> StartHealth(const std::string& add
 absl::StatusOr<std::unique_ptr<AgentServices>> AgentServices::Start(
     const AgentProcessOptions& options, Agent& agent) {
   std::unique_ptr<AgentServices> services(new AgentServices());
-  if (!options.controller.empty()) services->sync_ = StartSyncClient(options, agent);
+  if (!options.controllers.empty()) services->sync_ = StartSyncClient(options, agent);
   if (!options.api_socket.empty()) {
     absl::StatusOr<std::unique_ptr<api::ApiServer>> api =
         api::ApiServer::Start({.socket_path = options.api_socket,
                                .agent = &agent,
-                               .controller = options.controller,
+                               .controller = absl::StrJoin(options.controllers, ","),
                                .sync = services->sync_.get()});
     if (api.ok()) {
       services->api_ = *std::move(api);

@@ -104,7 +104,7 @@ int Fanout(int argc, char** argv) {
   for (size_t i = 0; i < nodes.size(); ++i) {
     seen.push_back(std::make_unique<std::atomic<bool>>(false));
     SyncClientOptions o;
-    o.controller = target(i);
+    o.controllers = {target(i)};
     o.credentials = grpc::InsecureChannelCredentials();
     o.node = nodes[i];
     o.vteps = {};

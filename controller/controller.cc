@@ -4,6 +4,7 @@
 #include <iterator>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -221,6 +222,21 @@ void Controller::Acked(const std::string& node, uint64_t version, const std::str
   s.acked_fingerprint = nonce == s.sent_nonce ? s.sent_fingerprint : "";
   s.nack_error.clear();
   WEFT_LOG_INFO("node %s acked version %d (nonce %s)", node, version, nonce);
+}
+
+std::shared_ptr<const NodeView> Controller::Resume(const std::string& node,
+                                                   uint64_t applied_version,
+                                                   const std::string& applied_digest) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::shared_ptr<const NodeView> view = ViewLocked(node);
+  if (applied_digest.empty() || applied_digest != view->digest) return nullptr;
+  NodeStatus& s = status_[node];
+  s.acked_version = applied_version;
+  s.acked_fingerprint = view->fingerprint;
+  s.nack_error.clear();
+  WEFT_LOG_INFO("node %s: resumed at version %d (digest %s), nothing to send", node,
+                applied_version, absl::BytesToHexString(applied_digest).substr(0, 16));
+  return view;
 }
 
 namespace {

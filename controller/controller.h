@@ -58,6 +58,13 @@ class Controller {
   void StreamClosed(const std::string& node);
   void Sent(const std::string& node, const NodeView& view, const std::string& nonce);
   void Acked(const std::string& node, uint64_t version, const std::string& nonce);
+  // The node's view when its agent has applied one with the same content
+  // (Hello.applied_digest equal to the view's digest, as version
+  // `applied_version`, from this or another controller): recorded as acked
+  // at that version, and nothing need be sent until the view changes.
+  // Null when the stream is to start with the view (no digest, another one).
+  std::shared_ptr<const NodeView> Resume(const std::string& node, uint64_t applied_version,
+                                         const std::string& applied_digest);
   void Nacked(const std::string& node, uint64_t version, const std::string& nonce,
               const std::string& error);
 

@@ -171,8 +171,16 @@ grpc::Status SyncService::Stream(
   });
 
   grpc::Status result = grpc::Status::OK;
-  std::string sent;  // fingerprint of the view last sent
-  bool first_update = true;
+  // An agent that applied this very view (from this controller or another)
+  // is sent nothing until it changes.
+  const std::shared_ptr<const NodeView> resumed =
+      controller_->Resume(node, hello.applied_version(), hello.applied_digest());
+  std::string sent = resumed != nullptr ? resumed->fingerprint : "";  // of the view last sent
+  bool first_update = resumed == nullptr;
+  if (resumed != nullptr) {
+    context->AddInitialMetadata(kResumedMetadataKey, absl::StrCat(hello.applied_version()));
+    stream->SendInitialMetadata();
+  }
   while (!closed && !context->IsCancelled()) {
     std::shared_ptr<const NodeView> view =
         controller_->WaitForView(node, sent, closed, absl::Seconds(1));
@@ -183,7 +191,7 @@ grpc::Status SyncService::Stream(
     controller_->Sent(node, *view, nonce);
     size_t chunks = 0;
     const absl::Status sent_all =
-        WriteChunks(view->PartStates(), view->version, nonce, max_chunk_bytes_,
+        WriteChunks(view->PartStates(), view->version, nonce, view->digest, max_chunk_bytes_,
                     [&](const v1::ControllerMessage& message) {
                       ++chunks;
                       return stream->Write(message);

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/wire/convert.h"
+#include "openssl/sha.h"
 
 namespace weft {
 namespace {
@@ -18,6 +19,13 @@ void Distribute(const std::vector<Model>& objects, Proto* from, TenantOf tenant_
   for (size_t i = 0; i < objects.size(); ++i) {
     *add(&parts[tenant_of(objects[i])]->state) = std::move(*from->Mutable(i));
   }
+}
+
+std::string Sha256(const std::string& bytes) {
+  std::string out(SHA256_DIGEST_LENGTH, '\0');
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+         reinterpret_cast<unsigned char*>(out.data()));
+  return out;
 }
 
 }  // namespace
@@ -41,6 +49,7 @@ std::shared_ptr<const ViewPart> ViewBuilder::Keep(std::shared_ptr<ViewPart> fres
   fresh->state.SerializeToString(&fresh->bytes);
   if (old != nullptr && old->bytes == fresh->bytes) return old;
   fresh->id = next_id_++;
+  fresh->digest = Sha256(fresh->bytes);
   return fresh;
 }
 
@@ -126,7 +135,14 @@ std::shared_ptr<NodeView> ViewBuilder::View(const std::string& node, uint64_t ve
       }
     }
   }
-  for (const auto& part : view->parts) absl::StrAppend(&view->fingerprint, part->id, ",");
+  std::string part_digests;
+  for (const auto& part : view->parts) {
+    absl::StrAppend(&view->fingerprint, part->id, ",");
+    part_digests += part->digest;
+  }
+  // A digest of digests: a view is a handful of parts, each hashed once
+  // when it was built, whatever the count of views that hold it.
+  view->digest = Sha256(part_digests);
   return view;
 }
 

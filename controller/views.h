@@ -28,7 +28,8 @@ struct ViewPart {
   // Equal ids, equal content: a part rebuilt with the same content keeps the
   // id of the part it replaces.
   uint64_t id = 0;
-  std::string bytes;  // `state` serialized: tells whether a rebuild changed it
+  std::string bytes;   // `state` serialized: tells whether a rebuild changed it
+  std::string digest;  // SHA-256 of `bytes`, computed once per part built
   v1::State state;
 };
 
@@ -36,6 +37,9 @@ struct NodeView {
   uint64_t version = 0;  // at which this view last changed
   // The ids of its parts: two views with equal fingerprints are equal.
   std::string fingerprint;
+  // Of the content (equal on every replica for equal content): what an
+  // agent acknowledges and resumes with (docs/CONTROL_PLANE.md).
+  std::string digest;
   // The nodes first, then the node's tenants. Merged in order (repeated
   // fields concatenate), they are the view.
   std::vector<std::shared_ptr<const ViewPart>> parts;

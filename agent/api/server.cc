@@ -293,7 +293,8 @@ grpc::Status ApiServer::Impl::Status(grpc::ServerContext*, const v1::StatusReque
   const Agent::View v = Snapshot();
   out->set_node(v.options.node);
   out->set_mode(o_.controller.empty() ? "standalone" : "controller");
-  out->set_controller(o_.controller);
+  // The controller the agent is on (or trying), of its --controller list.
+  out->set_controller(o_.sync != nullptr ? o_.sync->controller() : o_.controller);
   out->set_controller_connected(o_.sync && o_.sync->connected());
   if (auto version = dp().AppliedStateVersion(); version.ok()) out->set_applied_version(*version);
   out->set_has_state(v.has_state);

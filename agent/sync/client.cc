@@ -4,6 +4,7 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <functional>
 #include <random>
 #include <utility>
@@ -19,6 +20,50 @@
 #include "grpcpp/support/channel_arguments.h"
 
 namespace weft {
+namespace {
+
+// FNV-1a: the same in every process and release, unlike std::hash.
+uint64_t StableHash(absl::string_view text) {
+  uint64_t hash = 14695981039346656037u;
+  for (const char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211u;
+  }
+  return hash;
+}
+
+// Whether `channel` is ready by `deadline`; false as soon as one
+// connection attempt (of every address its name resolves to) has failed,
+// or `stopping` says so (asked every 100 ms).
+bool ConnectsBy(grpc::Channel& channel, absl::Time deadline,
+                const std::function<bool()>& stopping) {
+  grpc_connectivity_state state = channel.GetState(/*try_to_connect=*/true);
+  bool attempted = false;  // a failure seen at first may be an older attempt's
+  while (state != GRPC_CHANNEL_READY) {
+    if (state == GRPC_CHANNEL_SHUTDOWN || (state == GRPC_CHANNEL_TRANSIENT_FAILURE && attempted)) {
+      return false;
+    }
+    const absl::Time now = absl::Now();
+    if (now >= deadline || stopping()) return false;
+    if (channel.WaitForStateChange(
+            state, absl::ToChronoTime(std::min(deadline, now + absl::Milliseconds(100))))) {
+      attempted = true;
+    }
+    state = channel.GetState(/*try_to_connect=*/true);
+  }
+  return true;
+}
+
+}  // namespace
+
+ControllerRotation::ControllerRotation(const std::string& node, size_t count)
+    : count_(count), current_(count > 0 ? StableHash(node) % count : 0) {}
+
+bool ControllerRotation::Next(bool served) {
+  tried_ = served ? 1 : tried_ + 1;
+  current_ = (current_ + 1) % count_;
+  return tried_ % count_ == 0;
+}
 
 absl::Duration Backoff::Next() {
   thread_local std::mt19937_64 rng(std::random_device{}());
@@ -77,6 +122,7 @@ v1::AgentMessage UpdateHandler::Handle(Update update) {
   if (absl::Status s = apply_(*std::move(state)); !s.ok()) return nack(s.message());
   stream_version_ = update.version;
   applied_version_ = update.version;
+  applied_digest_ = std::move(update.digest);
   v1::Ack* ack = reply.mutable_ack();
   ack->set_version(update.version);
   ack->set_nonce(update.nonce);
@@ -104,8 +150,13 @@ SyncClient::SyncClient(SyncClientOptions options, ApplyStateFn apply)
   if (!options_.tls_server_name.empty()) {
     args.SetSslTargetNameOverride(options_.tls_server_name);
   }
-  stub_ =
-      v1::Sync::NewStub(grpc::CreateCustomChannel(options_.controller, options_.credentials, args));
+  for (const std::string& address : options_.controllers) {
+    ControllerChannel& c = controllers_.emplace_back();
+    c.address = address;
+    c.channel = grpc::CreateCustomChannel(address, options_.credentials, args);
+    c.stub = v1::Sync::NewStub(c.channel);
+  }
+  current_ = ControllerRotation(options_.node, controllers_.size()).current();
 }
 
 SyncClient::~SyncClient() { Stop(); }
@@ -131,15 +182,27 @@ bool SyncClient::SleepUnlessStopping(absl::Duration d) {
 
 void SyncClient::Run() {
   Backoff backoff(options_.backoff_initial, options_.backoff_max);
+  ControllerRotation rotation(options_.node, controllers_.size());
   for (;;) {
-    if (RunStream()) backoff.Reset();
-    const absl::Duration wait = backoff.Next();
+    const bool served = RunStream();
+    if (served) backoff.Reset();
+    const std::string& left = controller();
+    const bool round_failed = rotation.Next(served);
+    const absl::Duration wait = round_failed ? backoff.Next() : absl::ZeroDuration();
     {
       absl::MutexLock lock(&mu_);
+      const std::string in =
+          round_failed ? absl::StrCat(" in ", absl::ToInt64Milliseconds(wait), " ms") : "";
+      const std::string next =
+          stopping_ ? "stopping"
+          : controllers_.size() == 1
+              ? absl::StrCat("reconnecting", in)
+              : absl::StrCat("trying ", controllers_[rotation.current()].address, in);
+      WEFT_LOG_WARN("controller %s: stream ended: %s; keeping state version %d; %s", left,
+                    last_stream_end_.ToString(), handler_.applied_version(), next);
       if (stopping_) return;
     }
-    WEFT_LOG_INFO("controller %s: reconnecting in %d ms", options_.controller,
-                  absl::ToInt64Milliseconds(wait));
+    current_ = rotation.current();
     if (!SleepUnlessStopping(wait)) return;
   }
 }
@@ -203,10 +266,24 @@ v1::AgentMessage SyncClient::Hello() const {
   h->add_capabilities("sotw");
   h->add_capabilities("chunked");
   h->set_applied_version(handler_.applied_version());
+  h->set_applied_digest(handler_.applied_digest());
   return hello;
 }
 
 bool SyncClient::RunStream() {
+  const ControllerChannel& controller = controllers_[current_];
+  // With other controllers to try, one not connected to within
+  // connect_timeout is left for the next (the wait drives the connection,
+  // as wait_for_ready below does).
+  if (controllers_.size() > 1 &&
+      !ConnectsBy(*controller.channel, absl::Now() + options_.connect_timeout, [this] {
+        absl::MutexLock lock(&mu_);
+        return stopping_;
+      })) {
+    StreamEnded(absl::UnavailableError(absl::StrCat(
+        "no connection (", absl::FormatDuration(options_.connect_timeout), " at most)")));
+    return false;
+  }
   grpc::ClientContext context;
   if (!SetLiveContext(&context)) return false;
   ++streams_;
@@ -214,9 +291,10 @@ bool SyncClient::RunStream() {
   // in TRANSIENT_FAILURE: this thread then drives the connection (TCP, TLS
   // handshake) instead of gRPC's 5 s backup poller, and gRPC's reconnect
   // backoff (100 ms .. backoff_max, jittered) paces the attempts. Stop()
-  // still cancels the wait.
-  context.set_wait_for_ready(true);
-  std::unique_ptr<Stream> stream = stub_->Stream(&context);
+  // still cancels the wait. (A channel of several that broke since it
+  // connected fails the stream at once instead: the next one is tried.)
+  context.set_wait_for_ready(controllers_.size() == 1);
+  std::unique_ptr<Stream> stream = controller.stub->Stream(&context);
   const v1::AgentMessage hello = Hello();
   handler_.NewStream();
 
@@ -226,7 +304,7 @@ bool SyncClient::RunStream() {
       WEFT_LOG_WARN(
           "controller %s: update half received and nothing for %s; "
           "dropping the stream",
-          options_.controller, absl::FormatDuration(idle));
+          controller.address, absl::FormatDuration(idle));
       context.TryCancel();
     });
     if (stream->Write(hello)) {
@@ -255,13 +333,28 @@ bool SyncClient::RunStream() {
     context_ = nullptr;
   }
   connected_ = false;
-  StreamEnded(status);
+  StreamEnded(FromGrpcStatus(status));
   return received;
+}
+
+void SyncClient::Connected(absl::string_view how) {
+  connected_ = true;
+  WEFT_LOG_INFO("controller %s: connected as node %s%s", controller(), options_.node, how);
 }
 
 bool SyncClient::ServeUpdates(Stream& stream, grpc::ClientContext& context,
                               StallWatchdog& watchdog) {
   bool received = false;
+  // A controller that resumes the agent at the state it applied says so in
+  // its initial metadata, and sends nothing until the state changes.
+  stream.WaitForInitialMetadata();
+  const auto& metadata = context.GetServerInitialMetadata();
+  if (auto resumed = metadata.find(kResumedMetadataKey); resumed != metadata.end()) {
+    received = true;
+    Connected(absl::StrCat(", resumed at version ",
+                           absl::string_view(resumed->second.data(), resumed->second.size()),
+                           ": nothing to resend"));
+  }
   ChunkAssembler assembler;
   for (;;) {
     // A fresh message each time: a reused one keeps a whole chunk's
@@ -271,15 +364,14 @@ bool SyncClient::ServeUpdates(Stream& stream, grpc::ClientContext& context,
     watchdog.MessageReceived();
     if (!received) {
       received = true;
-      connected_ = true;
-      WEFT_LOG_INFO("controller %s: connected as node %s", options_.controller, options_.node);
+      Connected("");
     }
     if (!message.has_chunk()) continue;  // a newer controller's message
     absl::StatusOr<std::optional<Update>> update = assembler.Add(message.chunk());
     message = v1::ControllerMessage();  // converted: its memory goes before the apply
     watchdog.SetUpdateInProgress(assembler.in_progress());
     if (!update.ok()) {
-      WEFT_LOG_ERROR("controller %s: %s; dropping the stream", options_.controller,
+      WEFT_LOG_ERROR("controller %s: %s; dropping the stream", controller(),
                      update.status().message());
       context.TryCancel();
       break;
@@ -324,7 +416,7 @@ void SyncClient::SendLearnedLocked() {
     if (!writable_->Write(message)) return;
   }
   WEFT_LOG_INFO("controller %s: reported %d learned prefixes on %d uplinks (report %d)",
-                options_.controller, prefixes, learned_->size(), report);
+                controller(), prefixes, learned_->size(), report);
 }
 
 absl::Status SyncClient::last_stream_end() const {
@@ -332,10 +424,7 @@ absl::Status SyncClient::last_stream_end() const {
   return last_stream_end_;
 }
 
-void SyncClient::StreamEnded(const grpc::Status& grpc_status) {
-  absl::Status status = FromGrpcStatus(grpc_status);
-  WEFT_LOG_WARN("controller %s: stream ended: %s; keeping state version %d", options_.controller,
-                status.ToString(), handler_.applied_version());
+void SyncClient::StreamEnded(absl::Status status) {
   absl::MutexLock lock(&mu_);
   last_stream_end_ = std::move(status);
 }

@@ -1,6 +1,8 @@
 // The agent's end of the sync stream (docs/ARCHITECTURE.md §5, docs/CONTROL_PLANE.md).
-// A SyncClient keeps one stream to the controller open from its own thread,
-// reconnecting with jittered exponential backoff; every complete update is
+// A SyncClient keeps one stream to a controller open from its own thread,
+// moving to the next of its controllers when the stream ends, with
+// jittered exponential backoff once a whole round of them failed; every
+// complete update is
 // validated as a whole, handed to the apply callback, and answered with an
 // Ack, or with a Nack naming object and field, having applied nothing.
 #ifndef WEFT_AGENT_SYNC_CLIENT_H_
@@ -47,16 +49,40 @@ class UpdateHandler {
   // Takes the update: its state is moved on into the apply.
   v1::AgentMessage Handle(Update update);
   uint64_t applied_version() const { return applied_version_; }
+  // The digest of the update last applied by this process (empty before
+  // one): what a Hello resumes with. From the thread that calls Handle.
+  const std::string& applied_digest() const { return applied_digest_; }
 
  private:
   std::string node_;
   ApplyStateFn apply_;
   std::atomic<uint64_t> applied_version_;
+  std::string applied_digest_;
   std::optional<uint64_t> stream_version_;  // applied on this stream
 };
 
+// The order in which an agent tries its controllers: first the one its
+// node's name picks (a stable hash of it, modulo the count: a fleet spreads
+// over the list), then each next one, round and round.
+class ControllerRotation {
+ public:
+  ControllerRotation(const std::string& node, size_t count);
+  size_t current() const { return current_; }
+  // Moves to the next controller once a stream to the current one ended;
+  // `served`: the controller had accepted it. True when every controller
+  // of a round failed since the last that served: back off before the next.
+  bool Next(bool served);
+
+ private:
+  size_t count_;
+  size_t current_;
+  size_t tried_ = 0;  // streams since the last served one, that one included
+};
+
 struct SyncClientOptions {
-  std::string controller;  // host:port
+  // host:port each (a DNS name may resolve to several addresses, which
+  // gRPC tries in turn); at least one.
+  std::vector<std::string> controllers;
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   // Overrides the name the controller's certificate is checked against.
   std::string tls_server_name;
@@ -67,6 +93,9 @@ struct SyncClientOptions {
   absl::Duration stall_timeout = absl::Seconds(10);
   absl::Duration backoff_initial = absl::Milliseconds(100);
   absl::Duration backoff_max = absl::Seconds(5);
+  // With more than one controller, the most a connection may take before
+  // the next controller is tried. (With one, the agent waits for it.)
+  absl::Duration connect_timeout = absl::Seconds(3);
 };
 
 class SyncClient {
@@ -87,6 +116,8 @@ class SyncClient {
 
   uint64_t applied_version() const { return handler_.applied_version(); }
   bool connected() const { return connected_; }
+  // The controller the client is on (or trying), host:port.
+  const std::string& controller() const { return controllers_[current_].address; }
   // Since Start(), for metrics: updates acked and nacked, and streams opened
   // after the first.
   uint64_t acks() const { return acks_; }
@@ -102,20 +133,30 @@ class SyncClient {
  private:
   using Stream = grpc::ClientReaderWriter<v1::AgentMessage, v1::ControllerMessage>;
   class StallWatchdog;
+  struct ControllerChannel {
+    std::string address;
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<v1::Sync::Stub> stub;
+  };
 
   void Run() ABSL_LOCKS_EXCLUDED(mu_);
-  // One stream, until it ends; true when the controller sent anything.
+  // One stream to the current controller, until it ends (or, with several
+  // controllers, until it cannot connect); true when the controller
+  // accepted it.
   bool RunStream() ABSL_LOCKS_EXCLUDED(mu_);
   // Makes `context` the one Stop() cancels; false when stopping.
   bool SetLiveContext(grpc::ClientContext* context) ABSL_LOCKS_EXCLUDED(mu_);
   v1::AgentMessage Hello() const;
   // Reads the controller's messages, answering every complete update, until
-  // the stream ends or is dropped; true when the controller sent anything.
+  // the stream ends or is dropped; true when the controller accepted the
+  // stream (sent anything, or said it resumed).
   bool ServeUpdates(Stream& stream, grpc::ClientContext& context, StallWatchdog& watchdog);
+  // The stream is accepted: says so once.
+  void Connected(absl::string_view how);
   // The handler's Ack or Nack for `update`, counted.
   v1::AgentMessage Answer(Update update);
-  // Keeps and logs how a stream ended.
-  void StreamEnded(const grpc::Status& status) ABSL_LOCKS_EXCLUDED(mu_);
+  // Keeps how a stream ended (or why none could be opened).
+  void StreamEnded(absl::Status status) ABSL_LOCKS_EXCLUDED(mu_);
   // Writes `message` on the live stream; false when there is none or it broke.
   bool Write(const v1::AgentMessage& message) ABSL_LOCKS_EXCLUDED(write_mu_);
   // Sends learned_ as a new report on writable_, if both are set.
@@ -125,7 +166,8 @@ class SyncClient {
 
   SyncClientOptions options_;
   UpdateHandler handler_;
-  std::unique_ptr<v1::Sync::Stub> stub_;
+  std::vector<ControllerChannel> controllers_;  // one channel each, as options_.controllers
+  std::atomic<size_t> current_{0};              // index into controllers_
   std::thread thread_;
   std::atomic<bool> connected_{false};
   std::atomic<uint64_t> acks_{0}, nacks_{0}, streams_{0};

@@ -106,13 +106,13 @@ absl::StatusOr<std::vector<ChunkPart>> SplitState(absl::Span<const v1::State* co
 }
 
 absl::Status WriteChunks(absl::Span<const v1::State* const> pieces, uint64_t version,
-                         const std::string& nonce, size_t max_bytes,
+                         const std::string& nonce, const std::string& digest, size_t max_bytes,
                          const std::function<bool(const v1::ControllerMessage&)>& write) {
-  if (max_bytes <= nonce.size() + kChunkOverhead) {
+  const size_t own_bytes = nonce.size() + digest.size();
+  if (max_bytes <= own_bytes + kChunkOverhead) {
     return absl::InvalidArgumentError(absl::StrCat("chunk size ", max_bytes, " is too small"));
   }
-  ASSIGN_OR_RETURN(const std::vector<ChunkPart> parts,
-                   SplitState(pieces, max_bytes - nonce.size()));
+  ASSIGN_OR_RETURN(const std::vector<ChunkPart> parts, SplitState(pieces, max_bytes - own_bytes));
   if (const uint32_t most = StateLimits().chunks; parts.size() > most) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "the update is ", parts.size(), " chunks, more than the ", most, " an agent takes"));
@@ -121,6 +121,7 @@ absl::Status WriteChunks(absl::Span<const v1::State* const> pieces, uint64_t ver
   v1::StateChunk* chunk = message.mutable_chunk();
   chunk->set_version(version);
   chunk->set_nonce(nonce);
+  chunk->set_digest(digest);
   chunk->set_count(static_cast<uint32_t>(parts.size()));
   for (size_t i = 0; i < parts.size(); ++i) {
     chunk->set_index(static_cast<uint32_t>(i));
@@ -138,11 +139,11 @@ absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(absl::Span<const v1::Stat
                                                        uint64_t version, const std::string& nonce,
                                                        size_t max_bytes) {
   std::vector<v1::StateChunk> chunks;
-  RETURN_IF_ERROR(
-      WriteChunks(pieces, version, nonce, max_bytes, [&](const v1::ControllerMessage& message) {
-        chunks.push_back(message.chunk());
-        return true;
-      }));
+  RETURN_IF_ERROR(WriteChunks(pieces, version, nonce, /*digest=*/"", max_bytes,
+                              [&](const v1::ControllerMessage& message) {
+                                chunks.push_back(message.chunk());
+                                return true;
+                              }));
   return chunks;
 }
 
@@ -151,6 +152,7 @@ void ChunkAssembler::Reset() {
   count_ = 0;
   version_ = 0;
   nonce_.clear();
+  digest_.clear();
   budget_ = StateBudget(limits_);
   over_limit_ = absl::OkStatus();
   converter_ = StateConverter();
@@ -177,13 +179,14 @@ absl::StatusOr<std::optional<Update>> ChunkAssembler::Add(const v1::StateChunk& 
     count_ = chunk.count();
     version_ = chunk.version();
     nonce_ = chunk.nonce();
+    digest_ = chunk.digest();
   } else {
     if (chunk.index() != next_) {
       return refuse(absl::StrCat("expected chunk ", next_, " of version ", version_));
     }
-    if (chunk.version() != version_ || chunk.nonce() != nonce_) {
-      return refuse(absl::StrCat("version or nonce differs from chunk 0's (", version_, ", \"",
-                                 nonce_, "\")"));
+    if (chunk.version() != version_ || chunk.nonce() != nonce_ || chunk.digest() != digest_) {
+      return refuse(absl::StrCat("version, nonce or digest differs from chunk 0's (", version_,
+                                 ", \"", nonce_, "\")"));
     }
     if (chunk.count() != count_) {
       return refuse(absl::StrCat("count differs from chunk 0's ", count_));
@@ -200,7 +203,10 @@ absl::StatusOr<std::optional<Update>> ChunkAssembler::Add(const v1::StateChunk& 
   if (++next_ < count_) return std::optional<Update>();
   absl::StatusOr<State> state =
       over_limit_.ok() ? std::move(converter_).Finish() : absl::StatusOr<State>(over_limit_);
-  Update done{.version = version_, .nonce = std::move(nonce_), .state = std::move(state)};
+  Update done{.version = version_,
+              .nonce = std::move(nonce_),
+              .digest = std::move(digest_),
+              .state = std::move(state)};
   Reset();
   return std::optional<Update>(std::move(done));
 }

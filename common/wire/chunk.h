@@ -82,15 +82,16 @@ class ChunkPart {
 absl::StatusOr<std::vector<ChunkPart>> SplitState(absl::Span<const v1::State* const> pieces,
                                                   size_t max_bytes);
 
-// Hands the chunks of one update to `write`, in order; a false from
-// `write` stops it (Cancelled). ResourceExhausted, sending nothing, when the
-// update would be more chunks than an agent takes (StateLimits::chunks). The messages point at the
-// parts rather than holding copies: `write` must not keep them.
+// Hands the chunks of one update to `write`, in order, each carrying the
+// view's `digest` (NodeView::digest); a false from `write` stops it
+// (Cancelled). ResourceExhausted, sending nothing, when the update would be
+// more chunks than an agent takes (StateLimits::chunks). The messages point
+// at the parts rather than holding copies: `write` must not keep them.
 absl::Status WriteChunks(absl::Span<const v1::State* const> pieces, uint64_t version,
-                         const std::string& nonce, size_t max_bytes,
+                         const std::string& nonce, const std::string& digest, size_t max_bytes,
                          const std::function<bool(const v1::ControllerMessage&)>& write);
 
-// The chunks of WriteChunks, copied.
+// The chunks of WriteChunks without a digest, copied (tests, benches).
 absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(absl::Span<const v1::State* const> pieces,
                                                        uint64_t version, const std::string& nonce,
                                                        size_t max_bytes = kMaxChunkBytes);
@@ -101,6 +102,12 @@ inline absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(const v1::State& s
   return ChunkState({&state}, version, nonce, max_bytes);
 }
 
+// In the initial metadata of a stream at whose start the controller sends
+// nothing, the agent having applied the node's current view already
+// (Hello.applied_digest): the version the agent resumed at. It tells the
+// agent the controller accepted the stream.
+inline constexpr char kResumedMetadataKey[] = "weft-resumed-version";
+
 // One update as received, converted chunk by chunk as they arrived (so
 // each chunk's protobuf goes at once: at 100,000 endpoints they come to
 // ~50 MiB). A conversion error is the update's, which is then refused
@@ -108,13 +115,14 @@ inline absl::StatusOr<std::vector<v1::StateChunk>> ChunkState(const v1::State& s
 struct Update {
   uint64_t version = 0;
   std::string nonce;
+  std::string digest;  // the chunks' (StateChunk.digest); empty from a controller without
   absl::StatusOr<State> state;
 };
 
 // Reassembles chunks, in order, into updates. Refuses (InvalidArgument, and
 // the assembler starts over) a count of 0 or above `limits.chunks`, an index
-// out of order or out of range, and a chunk whose version, nonce or count
-// differs from the first chunk of its update: a stream that sends such
+// out of order or out of range, and a chunk whose version, nonce, digest or
+// count differs from the first chunk of its update: a stream that sends such
 // garbage is dropped. An update that goes past `limits` in bytes or entries
 // is converted no further (what it took is freed at once); its remaining
 // chunks are checked and dropped, and it completes with the limit's error
@@ -134,6 +142,7 @@ class ChunkAssembler {
   uint32_t count_ = 0;
   uint64_t version_ = 0;
   std::string nonce_;
+  std::string digest_;
   StateLimits limits_;
   StateBudget budget_;
   absl::Status over_limit_;  // the update's, once it went past limits_

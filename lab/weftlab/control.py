@@ -29,6 +29,9 @@ class ControlPlane:
         self.tls_dir = os.path.join(lab.dir, "tls")
         self.proc = None
         self.stderr_path = None
+        # Another controller on the same state file (replicas) sets its own.
+        self.sync_address = f"{CONTROLLER_IP}:{SYNC_PORT}"
+        self.admin_address = ADMIN
 
     def binary(self, name: str) -> str:
         return os.path.join(os.path.dirname(self.lab.agent_path), name)
@@ -88,7 +91,7 @@ class ControlPlane:
         # (the backstop poll is an hour): a broken wake-up fails the tests that
         # edit the file instead of hiding behind the poll.
         argv = [self.binary("weft-controller"), "--state", self.state_file,
-                "--listen", f"{CONTROLLER_IP}:{SYNC_PORT}", "--admin_listen", ADMIN,
+                "--listen", self.sync_address, "--admin_listen", self.admin_address,
                 "--poll_ms", "3600000", *self.tls_flags("controller")]
         self.proc, _, self.stderr_path = self.lab.spawn(
             self.ns, argv, f"controller-{time.monotonic_ns()}")
@@ -112,7 +115,8 @@ class ControlPlane:
         """weftctl against the controller's Admin API, with the operator's
         certificate (or `who`'s), from the controller's namespace (ADMIN is
         on its loopback)."""
-        return self.lab.exec(self.ns_name, [self.binary("weftctl"), "--controller", ADMIN,
+        return self.lab.exec(self.ns_name, [self.binary("weftctl"), "--controller",
+                                            self.admin_address,
                                             *self.tls_flags(who), *command], timeout=15)
 
     def admin(self, *command) -> dict | None:
@@ -123,14 +127,16 @@ class ControlPlane:
             return None
         return json.loads(cp.stdout)
 
-    def start_agent(self, node: str, timeout: float = 30.0) -> Agent:
-        """weft-agent --controller in node's namespace; ready on its first
-        applied snapshot. The lab's teardown stops it."""
+    def start_agent(self, node: str, timeout: float = 30.0,
+                    controllers: list[str] | None = None) -> Agent:
+        """weft-agent --controller (this controller, or the list
+        `controllers`) in node's namespace; ready on its first applied
+        snapshot. The lab's teardown stops it."""
         lab = self.lab
         ready = os.path.join(lab.dir, f"{node}.ready")
         if os.path.exists(ready):
             os.unlink(ready)
-        argv = [lab.agent_path, "--controller", f"{CONTROLLER_IP}:{SYNC_PORT}",
+        argv = [lab.agent_path, "--controller", ",".join(controllers or [self.sync_address]),
                 *self.tls_flags(node), "--node", node, "--underlay", "eth0",
                 "--bpffs", lab.bpffs, "--ready_file", ready]
         if lab.underlay_hook:

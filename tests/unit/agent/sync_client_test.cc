@@ -286,7 +286,7 @@ class FakeAgent {
   FakeAgent(const std::string& address, std::shared_ptr<grpc::ChannelCredentials> creds,
             const std::string& node, std::function<absl::Status(const State&)> apply = nullptr)
       : apply_(std::move(apply)) {
-    SyncClientOptions o{.controller = address,
+    SyncClientOptions o{.controllers = {address},
                         .credentials = std::move(creds),
                         .node = node,
                         .stall_timeout = absl::Seconds(1),

@@ -169,12 +169,13 @@ TEST(SyncChunkTest, RefusesAStartInTheMiddle) {
   EXPECT_THAT(a.Add(Three()[1]).status().message(), HasSubstr("must start with chunk 0"));
 }
 
-TEST(SyncChunkTest, RefusesMixedVersionNonceOrCount) {
-  for (int what = 0; what < 3; ++what) {
+TEST(SyncChunkTest, RefusesMixedVersionNonceDigestOrCount) {
+  for (int what = 0; what < 4; ++what) {
     std::vector<v1::StateChunk> c = Three();
     if (what == 0) c[1].set_version(10);
     if (what == 1) c[1].set_nonce("other");
     if (what == 2) c[1].set_count(4);
+    if (what == 3) c[1].set_digest("other");
     ChunkAssembler a;
     ASSERT_TRUE(a.Add(c[0]).ok());
     EXPECT_FALSE(a.Add(c[1]).ok()) << what;
@@ -277,12 +278,34 @@ TEST(SyncChunkTest, AControllerDoesNotSendMoreChunksThanAnAgentTakes) {
   const v1::State piece = BigState(1);
   std::vector<const v1::State*> pieces(StateLimits().chunks + 1, &piece);
   size_t written = 0;
-  absl::Status s = WriteChunks(pieces, 1, "n", kMaxChunkBytes, [&](const v1::ControllerMessage&) {
-    ++written;
-    return true;
-  });
+  absl::Status s =
+      WriteChunks(pieces, 1, "n", "digest", kMaxChunkBytes, [&](const v1::ControllerMessage&) {
+        ++written;
+        return true;
+      });
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(written, 0u);
+}
+
+// Every chunk carries the view's digest, within the chunk size, and the
+// update assembled keeps it: what the agent resumes with.
+TEST(SyncChunkTest, EveryChunkCarriesTheDigestAndTheUpdateKeepsIt) {
+  const v1::State state = BigState(300);
+  const std::string digest(32, '\xab');
+  constexpr size_t kMax = 8 * 1024;
+  std::vector<v1::StateChunk> chunks;
+  ASSERT_TRUE(WriteChunks({&state}, 9, "n", digest, kMax, [&](const v1::ControllerMessage& m) {
+                chunks.push_back(m.chunk());
+                EXPECT_LE(m.ByteSizeLong(), kMax);
+                return true;
+              }).ok());
+  ASSERT_GT(chunks.size(), 2u);
+  for (const v1::StateChunk& c : chunks) EXPECT_EQ(c.digest(), digest);
+  ChunkAssembler a;
+  std::optional<Update> done = Assemble(a, chunks);
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->digest, digest);
+  EXPECT_TRUE(done->state.ok()) << done->state.status();
 }
 
 }  // namespace
