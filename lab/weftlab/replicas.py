@@ -67,9 +67,6 @@ class ReplicatedControlPlane(ControlPlane):
         super().build()
         self.etcd.start()
 
-    def sync_targets(self) -> str:
-        return ",".join(r.sync for r in self.replicas)
-
     # --- the store ---------------------------------------------------------------
     def store_flags(self) -> list[str]:
         return ["--store", self.etcd.store_url()]
@@ -153,24 +150,10 @@ class ReplicatedControlPlane(ControlPlane):
         return os.path.join(self.lab.dir, "api", f"{node}.sock")
 
     def start_agent(self, node: str, timeout: float = 30.0) -> Agent:
-        """weft-agent --controller with every replica's address (and a local
-        API socket, for weftctl status)."""
-        lab = self.lab
-        ready = os.path.join(lab.dir, f"{node}.ready")
-        if os.path.exists(ready):
-            os.unlink(ready)
-        argv = [lab.agent_path, "--controller", self.sync_targets(), *self.tls_flags(node),
-                "--node", node, "--underlay", "eth0", "--bpffs", lab.bpffs,
-                "--ready_file", ready, "--api_socket", self.agent_socket(node)]
-        if lab.underlay_hook:
-            argv += ["--underlay_hook", lab.underlay_hook]
-        proc, out, err = lab.spawn(lab.ns(node), argv, f"agent-{node}-{time.monotonic_ns()}")
-        agent = lab.agents[node] = Agent(node, proc, ready, out, err, argv)
-        wait_for(lambda: os.path.exists(ready) or proc.poll() is not None, timeout,
-                 what=f"agent {node} ready (first snapshot applied)")
-        if proc.poll() is not None:
-            raise LabError(f"agent {node} exited {proc.returncode}:\n{agent.stderr()}")
-        return agent
+        """weft-agent with every replica's address (--controller r0,r1,r2)
+        and a local API socket, for weftctl status."""
+        return super().start_agent(node, timeout, controllers=[r.sync for r in self.replicas],
+                                   extra=["--api_socket", self.agent_socket(node)])
 
     def agent_status(self, node: str) -> dict:
         """`weftctl status --json` of the node's agent ({} when it does not answer)."""

@@ -23,6 +23,7 @@ given every replica (--controller r0,r1,r2).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -31,7 +32,8 @@ import time
 import unittest
 
 from netns_common import LabTestCase, unmet
-from weftlab import LabError, dump_state_yaml, wait_for
+from weftlab import LabError, dump_state_yaml, run, wait_for
+from weftlab.counters import BPFTOOL
 from weftlab.ns import ns_argv
 from weftlab.replicas import ReplicatedControlPlane
 
@@ -39,6 +41,13 @@ LEASE_TTL_S = 2
 FLOOD_COUNT = 500
 FLOOD_INTERVAL = "0.006"  # 3 s of echo requests, ~170/s
 APPLIED = re.compile(r"applied state version (\d+)")
+PINNED = ("weft_config", "weft_ep_by_ip", "weft_vteps", "weft_routes", "weft_segments")
+
+
+def pinned_map_ids(lab, node: str) -> dict:
+    return {name: json.loads(run([BPFTOOL, "-j", "map", "show", "pinned",
+                                  os.path.join(lab.pin_dir(node), name)]).stdout)["id"]
+            for name in PINNED}
 
 
 class ReplicasTest(LabTestCase):
@@ -158,6 +167,7 @@ class ReplicasTest(LabTestCase):
         self.assertTrue(lab.wait_ping("a1", "10.0.2.11").ok)  # a1 (hv1) -> a4 (hv2)
         victim = self.holder("hv1")
         applied = self.applied_versions("hv1")
+        maps = pinned_map_ids(lab, "hv1")
         flood = lab.spawn(lab.ns("a1"), ["ping", "-q", "-i", FLOOD_INTERVAL, "-c",
                                          str(FLOOD_COUNT), "-W", "1", "10.0.2.11"],
                           f"flood-{time.monotonic_ns()}")
@@ -188,6 +198,7 @@ class ReplicasTest(LabTestCase):
         self.assertEqual(self.applied_versions("hv1"), applied,
                          f"hv1 applied again after moving to {moved}:\n"
                          f"{lab.agents['hv1'].stderr()[-2000:]}")
+        self.assertEqual(pinned_map_ids(lab, "hv1"), maps, "hv1's maps were replaced")
         self.assertTrue(self.cp.agent_status("hv1").get("controller_connected"))
 
     # --- (c) the etcd leader dies during writes -----------------------------------------
