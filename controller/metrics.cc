@@ -50,4 +50,18 @@ std::vector<prometheus::MetricFamily> CollectControllerMetrics(const Controller&
   return std::move(w).Take();
 }
 
+std::vector<prometheus::MetricFamily> CollectReplicaMetrics(const Replica& replica) {
+  MetricFamilies w;
+  w.Gauge("weft_controller_store_up",
+          "1 while the state store (etcd) answers; 0: the last state read is served, writes "
+          "are refused.",
+          replica.store_up() ? 1.0 : 0.0);
+  w.Gauge("weft_controller_store_revision", "The store revision this replica has read through.",
+          static_cast<double>(replica.controller().revision()));
+  w.Family("weft_controller_replica_info", prometheus::MetricType::Gauge,
+           "1, labelled with this replica's name in the store (--replica_name).");
+  w.Sample({{"replica", replica.name()}}, 1.0);
+  return std::move(w).Take();
+}
+
 }  // namespace weft

@@ -1,16 +1,17 @@
 #include "controller/server.h"
 
-#include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
@@ -18,7 +19,6 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "common/base/log.h"
 #include "common/base/signals.h"
 #include "common/base/status.h"
@@ -27,17 +27,22 @@
 #include "common/serving/flags.h"
 #include "common/serving/health.h"
 #include "common/serving/metrics_endpoint.h"
+#include "common/store/etcd_state_store.h"
 #include "common/wire/chunk.h"
 #include "common/wire/credentials.h"
 #include "common/wire/keepalive.h"
 #include "controller/file_events.h"
+#include "controller/loopback.h"
 #include "controller/metrics.h"
+#include "controller/replica.h"
+#include "controller/replica_store.h"
 #include "controller/service.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 
-ABSL_FLAG(std::string, state, "", "YAML desired-state file, watched for changes");
+ABSL_FLAG(std::string, state, "",
+          "YAML desired-state file, watched for changes (or --store: replicas on etcd)");
 ABSL_FLAG(std::string, listen, "", "address of the Sync service, e.g. 0.0.0.0:7000");
 ABSL_FLAG(std::string, admin_listen, "",
           "address of the Admin service (same CA; callers need a spiffe://weft/admin/ "
@@ -65,19 +70,6 @@ std::string Stamp(const std::string& path) {
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "weft-controller: %s\n", status.ToString().c_str());
   return 1;
-}
-
-// Whether `address` (host:port, [v6]:port, localhost:port) is on loopback,
-// where plaintext reaches only this host's own processes.
-bool IsLoopback(absl::string_view address) {
-  absl::string_view host = address.substr(0, address.rfind(':'));
-  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
-  if (host == "localhost") return true;
-  const std::string text(host);
-  in_addr v4;
-  in6_addr v6;
-  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  return inet_pton(AF_INET6, text.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 // Plaintext has no identities: only on loopback, unless asked for by name.
@@ -123,16 +115,19 @@ absl::StatusOr<GrpcListener> Listen(const std::string& address,
 
 // Re-reads the state file whenever it may have changed (a wake-up of
 // inotify, SIGHUP, or every --poll_ms) until SIGTERM or SIGINT arrives.
-absl::Status WatchUntilSignal(const sigset_t& signals, const std::string& path,
-                              StateFileWatcher& watcher) {
+// Without a watcher (replicas on etcd: the store's own thread follows it),
+// only waits for the signal.
+absl::Status WatchUntilSignal(const sigset_t& signals, StateFileWatcher* watcher) {
   const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
   if (signal_fd < 0) return absl::InternalError(absl::StrCat("signalfd: ", std::strerror(errno)));
   absl::Cleanup close_signal_fd = [signal_fd] { close(signal_fd); };
-  absl::StatusOr<FileEvents> events = FileEvents::Watch(path);
-  if (!events.ok()) {
+  absl::StatusOr<FileEvents> events = watcher != nullptr
+                                          ? FileEvents::Watch(watcher->path())
+                                          : absl::FailedPreconditionError("no state file");
+  if (watcher != nullptr && !events.ok()) {
     WEFT_LOG_WARN("%s: the state file is only checked every --poll_ms", events.status().message());
   }
-  const int poll_ms = std::max(10, absl::GetFlag(FLAGS_poll_ms));
+  const int poll_ms = watcher == nullptr ? -1 : std::max(10, absl::GetFlag(FLAGS_poll_ms));
   for (;;) {
     pollfd fds[2] = {{.fd = signal_fd, .events = POLLIN, .revents = 0},
                      {.fd = events.ok() ? events->fd() : -1, .events = POLLIN, .revents = 0}};
@@ -143,16 +138,22 @@ absl::Status WatchUntilSignal(const sigset_t& signals, const std::string& path,
       signalfd_siginfo signal;
       if (read(signal_fd, &signal, sizeof(signal)) != sizeof(signal)) continue;  // EINTR
       if (signal.ssi_signo != SIGHUP) return absl::OkStatus();  // SIGTERM or SIGINT
-      WEFT_LOG_INFO("SIGHUP: checking the state file");
+      if (watcher != nullptr) WEFT_LOG_INFO("SIGHUP: checking the state file");
     }
     if (fds[1].revents & POLLIN) events->Drain();
-    watcher.Poll();
+    if (watcher != nullptr) watcher->Poll();
   }
 }
 
-// Loads the state file, serves it until SIGTERM or SIGINT, then stops.
-// `signals` are blocked.
-absl::Status Serve(const sigset_t& signals, const std::string& path, const std::string& listen,
+// Where the state comes from: a file, or etcd (`store` set).
+struct StateSource {
+  std::string path;
+  std::optional<EtcdStoreOptions> store;
+};
+
+// Loads the state (the file, or the store's), serves it until SIGTERM or
+// SIGINT, then stops. `signals` are blocked.
+absl::Status Serve(const sigset_t& signals, const StateSource& source, const std::string& listen,
                    const std::string& admin_listen) {
   const ServingFlags serving = ServingFlagsFromCommandLine();
   ASSIGN_OR_RETURN(const std::shared_ptr<grpc::ServerCredentials> creds,
@@ -166,39 +167,75 @@ absl::Status Serve(const sigset_t& signals, const std::string& path, const std::
     ASSIGN_OR_RETURN(health, HealthServer::Start(a));
   }
 
-  Controller controller;
-  StateFileWatcher watcher(path, &controller);
-  RETURN_IF_ERROR(watcher.LoadInitial());
+  // Store mode: the store, this replica's controller, and the replica
+  // following the store into it; "" serves once Sync listens and a valid
+  // state is installed, weft.store while the store answers.
+  std::unique_ptr<EtcdStateStore> store;
+  std::unique_ptr<Controller> controller;
+  std::unique_ptr<Replica> replica;
+  std::unique_ptr<StateFileWatcher> watcher;
+  std::atomic<bool> listening{false};
+  if (source.store.has_value()) {
+    ASSIGN_OR_RETURN(store, EtcdStateStore::Connect(*source.store));
+    controller = std::make_unique<Controller>(store.get(), source.store->replica);
+    if (health) health->SetServiceServing(kStoreHealthService, false);
+    replica =
+        std::make_unique<Replica>(controller.get(), store.get(), source.store->replica,
+                                  [&health, &listening](const Replica& r) {
+                                    if (!health) return;
+                                    health->SetServiceServing(kStoreHealthService, r.store_up());
+                                    health->SetServing(listening && r.ready());
+                                  });
+    RETURN_IF_ERROR(WithContext(replica->Start(), "reading the store"));
+  } else {
+    controller = std::make_unique<Controller>();
+    watcher = std::make_unique<StateFileWatcher>(source.path, controller.get());
+    RETURN_IF_ERROR(watcher->LoadInitial());
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   LearnedLimits learned_limits;
   learned_limits.prefixes =
       static_cast<size_t>(std::max(0, absl::GetFlag(FLAGS_max_learned_prefixes)));
-  SyncService sync(&controller, trust, kMaxChunkBytes, learned_limits);
+  SyncService sync(controller.get(), trust, kMaxChunkBytes, learned_limits);
   ASSIGN_OR_RETURN(const GrpcListener sync_server, ListenSync(listen, creds, &sync));
-  AdminService admin(&controller, trust);
+  AdminService admin(controller.get(), trust);
   GrpcListener admin_server;
   if (!admin_listen.empty()) {
     ASSIGN_OR_RETURN(admin_server, ListenAdmin(admin_listen, creds, &admin));
   }
   std::unique_ptr<MetricsEndpoint> metrics;
   if (const std::string& a = serving.metrics_listen; !a.empty()) {
-    ASSIGN_OR_RETURN(metrics, MetricsEndpoint::Start(a, [&controller] {
-                       return CollectControllerMetrics(controller);
+    ASSIGN_OR_RETURN(metrics, MetricsEndpoint::Start(a, [&controller, &replica] {
+                       std::vector<prometheus::MetricFamily> families =
+                           CollectControllerMetrics(*controller);
+                       if (replica) {
+                         for (prometheus::MetricFamily& f : CollectReplicaMetrics(*replica)) {
+                           families.push_back(std::move(f));
+                         }
+                       }
+                       return families;
                      }));
   }
-  if (health) health->SetServing(true);
-  WEFT_LOG_INFO("serving version %d of %s: Sync on %s%s%s (%s)", controller.version(), path, listen,
-                admin_listen.empty() ? "" : ", Admin on ", admin_listen,
+  listening = true;
+  if (health) health->SetServing(replica == nullptr || replica->ready());
+  WEFT_LOG_INFO("serving version %d of %s: Sync on %s%s%s (%s)", controller->version(),
+                replica ? absl::StrCat("the store, as replica ", replica->name()) : source.path,
+                listen, admin_listen.empty() ? "" : ", Admin on ", admin_listen,
                 serving.tls.insecure ? "plaintext" : "mutual TLS");
+  if (replica && !replica->ready()) {
+    WEFT_LOG_ERROR("the store holds no valid state: not ready until a valid one is written");
+  }
 
-  RETURN_IF_ERROR(WatchUntilSignal(signals, path, watcher));
+  RETURN_IF_ERROR(WatchUntilSignal(signals, watcher.get()));
   WEFT_LOG_INFO("shutting down");
   if (health) health->Shutdown();
   if (metrics) metrics->Stop();
   const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(2);
   sync_server.server->Shutdown(deadline);
   if (admin_server.server) admin_server.server->Shutdown(deadline);
+  // After the streams: their learned routes are removed, then the lease.
+  if (replica) replica->Stop();
   return absl::OkStatus();
 }
 
@@ -246,19 +283,28 @@ bool StateFileWatcher::Poll() {
 int RunController(int argc, char** argv) {
   const sigset_t signals = BlockDaemonSignals();
   absl::SetProgramUsageMessage(
-      "weft-controller --state FILE --listen ADDR [--admin_listen ADDR] "
+      "weft-controller (--state FILE | --store etcd://HOST:PORT[,...] [--store_ca F --store_cert F "
+      "--store_key F]) --listen ADDR [--admin_listen ADDR] "
       "(--tls_cert F --tls_key F --tls_ca F | --insecure)");
   absl::ParseCommandLine(argc, argv);
   // One descriptor per agent's stream and per probe or scrape connection.
   if (absl::StatusOr<long> limit = RaiseOpenFileLimit(); !limit.ok()) {
     WEFT_LOG_WARN("%s (continuing)", limit.status().message());
   }
-  const std::string path = absl::GetFlag(FLAGS_state);
+  StateSource source;
+  source.path = absl::GetFlag(FLAGS_state);
   const std::string listen = absl::GetFlag(FLAGS_listen);
-  if (path.empty() || listen.empty()) {
-    return Fail(absl::InvalidArgumentError("--state and --listen are required"));
+  const std::string store_url = StoreUrlFromCommandLine();
+  if (source.path.empty() == store_url.empty() || listen.empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "--listen and exactly one of --state FILE and --store etcd://... are required"));
   }
-  const absl::Status status = Serve(signals, path, listen, absl::GetFlag(FLAGS_admin_listen));
+  if (!store_url.empty()) {
+    absl::StatusOr<EtcdStoreOptions> store = StoreOptionsFromCommandLine(listen);
+    if (!store.ok()) return Fail(store.status());
+    source.store = *std::move(store);
+  }
+  const absl::Status status = Serve(signals, source, listen, absl::GetFlag(FLAGS_admin_listen));
   if (!status.ok()) return Fail(status);
   return 0;
 }

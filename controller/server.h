@@ -1,5 +1,6 @@
-// weft-controller as a program: flags, the state-file watcher, the two
-// listeners (Sync, Admin), each with grpc.health.v1, and signal handling.
+// weft-controller as a program: flags, the state-file watcher or the store
+// (controller/replica.h), the two listeners (Sync, Admin), each with
+// grpc.health.v1, and signal handling.
 #ifndef WEFT_CONTROLLER_SERVER_H_
 #define WEFT_CONTROLLER_SERVER_H_
 
@@ -54,6 +55,7 @@ class StateFileWatcher {
   absl::Status LoadInitial();
   // Reloads when the file changed since the last look; true when it did.
   bool Poll();
+  const std::string& path() const { return path_; }
 
  private:
   std::string path_;

@@ -1,6 +1,7 @@
 #include "controller/service.h"
 
 #include <atomic>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -79,13 +80,7 @@ absl::StatusOr<v1::ApplyStateRequest> ParseWithinLimits(const grpc::ByteBuffer& 
 absl::StatusOr<State> AcceptableState(const v1::State& proto) {
   RETURN_IF_ERROR(StateBudget().Add(proto));
   ASSIGN_OR_RETURN(State state, StateFromProto(proto));
-  for (size_t i = 0; i < state.routes.size(); ++i) {
-    if (!state.routes[i].learned_by.empty()) {
-      return FieldError(ObjectLabel("route", RouteName(state.routes[i]), i), "learned_by",
-                        "is the controller's, for routes learned upstream; a state sets none");
-    }
-  }
-  RETURN_IF_ERROR(ValidateState(state));
+  RETURN_IF_ERROR(ValidateDesiredState(state));
   return state;
 }
 
@@ -101,6 +96,16 @@ absl::StatusOr<std::string> CheckCaller(PeerTrust trust, const grpc::ServerConte
 }
 
 }  // namespace
+
+absl::Status ValidateDesiredState(const State& state) {
+  for (size_t i = 0; i < state.routes.size(); ++i) {
+    if (!state.routes[i].learned_by.empty()) {
+      return FieldError(ObjectLabel("route", RouteName(state.routes[i]), i), "learned_by",
+                        "is the controller's, for routes learned upstream; a state sets none");
+    }
+  }
+  return ValidateState(state);
+}
 
 absl::StatusOr<std::string> AuthorizedCaller(PeerTrust trust,
                                              const grpc::ServerContextBase& context, PeerRole role,
@@ -134,6 +139,16 @@ grpc::Status SyncService::Stream(
       CheckCaller(trust_, *context, PeerRole::kNode, node, "Sync");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   WEFT_LOG_INFO("node %s: stream from %s", node, *caller);
+  // A replica whose watch is behind what the node applied would send it a
+  // version older than its own (which it refuses): another replica may not be.
+  if (!controller_->AwaitVersion(node, hello.applied_version(), hello.applied_digest(),
+                                 kReplicaBehindWait)) {
+    const std::string behind =
+        absl::StrCat("this replica is at version ", controller_->revision(), ", behind the node's ",
+                     hello.applied_version(), "; try another");
+    WEFT_LOG_WARN("node %s: stream refused: %s", node, behind);
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, behind);
+  }
   controller_->StreamOpened(node, hello.applied_version());
 
   static std::atomic<uint64_t> streams{0};
@@ -240,10 +255,14 @@ grpc::ServerUnaryReactor* AdminService::ApplyState(grpc::CallbackServerContext* 
   }
   const absl::StatusOr<uint64_t> version = Apply(*request, *caller);
   if (!version.ok()) {
-    controller_->EditRejected();
+    // A conflict or an unreachable store refuses no state.
+    if (!absl::IsAborted(version.status()) && !absl::IsUnavailable(version.status())) {
+      controller_->EditRejected();
+    }
     WEFT_LOG_WARN("ApplyState from %s refused: %s", *caller, version.status().message());
     // ResourceExhausted past the limits; InvalidArgument, as every error of
-    // conversion, validation and versioning.
+    // conversion, validation and versioning; Aborted when if_version is not
+    // the state's version; Unavailable when the store cannot be reached.
     reactor->Finish(ToGrpcStatus(version.status()));
     return reactor;
   }
@@ -259,7 +278,9 @@ absl::StatusOr<uint64_t> AdminService::Apply(const grpc::ByteBuffer& request,
                                              const std::string& caller) {
   ASSIGN_OR_RETURN(const v1::ApplyStateRequest parsed, ParseWithinLimits(request));
   ASSIGN_OR_RETURN(State state, AcceptableState(parsed.state()));
-  return controller_->Apply(std::move(state), absl::StrCat("ApplyState from ", caller));
+  std::optional<uint64_t> if_version;
+  if (parsed.has_if_version()) if_version = parsed.if_version();
+  return controller_->Apply(std::move(state), absl::StrCat("ApplyState from ", caller), if_version);
 }
 
 grpc::Status AdminService::GetRealization(grpc::ServerContext* context,

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/wire/chunk.h"
 #include "common/wire/learned_chunk.h"
 #include "common/wire/peer_identity.h"
@@ -26,6 +27,15 @@ enum class PeerTrust { kCertificate, kAnyone };
 absl::StatusOr<std::string> AuthorizedCaller(PeerTrust trust,
                                              const grpc::ServerContextBase& context, PeerRole role,
                                              absl::string_view node = "");
+
+// OK when `state` may be the desired state: ValidateState, and no route
+// marked learned (those are the controller's). ApplyState's check, and a
+// replica's of each state it reads from the store.
+absl::Status ValidateDesiredState(const State& state);
+
+// How long a replica behind a node's applied version waits for its store
+// watch before it sends the node to another replica.
+inline constexpr absl::Duration kReplicaBehindWait = absl::Seconds(3);
 
 class SyncService final : public v1::Sync::Service {
  public:

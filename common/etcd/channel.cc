@@ -74,6 +74,9 @@ std::shared_ptr<grpc::Channel> Endpoints::Open(const std::string& address) const
   // Reconnect soon after a member comes back (gRPC's default backs off to 120 s).
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  // A restarting etcd accepts connections before it serves them: a
+  // connection attempt is given up after this (gRPC's default: 20 s).
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 3000);
   return grpc::CreateCustomChannel(address, credentials_, args);
 }
 

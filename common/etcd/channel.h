@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 
 namespace weft::etcd {
@@ -23,6 +24,8 @@ struct EtcdConfig {
   std::string ca_file;
   std::string cert_file;
   std::string key_file;
+  // Every unary call's deadline (streams: each keepalive round trip).
+  absl::Duration call_timeout = absl::Seconds(5);
 };
 
 // The largest response the client takes; ranges are paginated under it.

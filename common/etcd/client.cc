@@ -41,7 +41,7 @@ absl::Status FromGrpc(const grpc::Status& status, const char* what, const Endpoi
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(const EtcdConfig& config) {
   auto endpoints = Endpoints::Create(config);
   if (!endpoints.ok()) return endpoints.status();
-  return std::unique_ptr<Client>(new Client(*std::move(endpoints)));
+  return std::unique_ptr<Client>(new Client(*std::move(endpoints), config.call_timeout));
 }
 
 template <typename Call>

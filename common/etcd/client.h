@@ -61,7 +61,8 @@ class Client {
   absl::Duration deadline() const { return deadline_; }
 
  private:
-  explicit Client(std::unique_ptr<Endpoints> endpoints) : endpoints_(std::move(endpoints)) {}
+  Client(std::unique_ptr<Endpoints> endpoints, absl::Duration deadline)
+      : endpoints_(std::move(endpoints)), deadline_(deadline) {}
   // Calls `call` with a stub and a context carrying the deadline, on the
   // current member, then the others while they do not answer (when
   // `retry_unreachable`).
@@ -72,7 +73,7 @@ class Client {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(keepalive_mu_);
 
   std::unique_ptr<Endpoints> endpoints_;
-  absl::Duration deadline_ = absl::Seconds(5);
+  const absl::Duration deadline_;
 
   absl::Mutex keepalive_mu_;
   std::unique_ptr<grpc::ClientContext> keepalive_context_ ABSL_GUARDED_BY(keepalive_mu_);

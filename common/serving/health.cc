@@ -18,31 +18,34 @@ namespace weft {
 using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
 
-bool HealthService::Known(const std::string& service) {
-  return service.empty() || service == kLivenessService;
+bool HealthService::KnownLocked(const std::string& service) const {
+  return service.empty() || service == kLivenessService || named_.count(service) > 0;
 }
 
 HealthCheckResponse::ServingStatus HealthService::StatusLocked(const std::string& service) const {
-  const bool up = service == kLivenessService ? !shutdown_ : serving_ && !shutdown_;
+  auto named = named_.find(service);
+  const bool up = service == kLivenessService ? !shutdown_
+                  : named != named_.end()     ? named->second && !shutdown_
+                                              : serving_ && !shutdown_;
   return up ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING;
 }
 
 grpc::Status HealthService::Check(grpc::ServerContext* context, const HealthCheckRequest* request,
                                   HealthCheckResponse* response) {
-  if (!Known(request->service())) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!KnownLocked(request->service())) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
                         absl::StrCat("unknown service ", request->service(), "; ask for \"\" (",
                                      "ready) or \"", kLivenessService, "\" (alive)"));
   }
-  std::lock_guard<std::mutex> lock(mu_);
   response->set_status(StatusLocked(request->service()));
   return grpc::Status::OK;
 }
 
 grpc::Status HealthService::Watch(grpc::ServerContext* context, const HealthCheckRequest* request,
                                   grpc::ServerWriter<HealthCheckResponse>* writer) {
-  const bool known = Known(request->service());
   std::unique_lock<std::mutex> lock(mu_);
+  const bool known = KnownLocked(request->service());
   bool first = true;
   bool sent = false;
   for (;;) {
@@ -70,6 +73,14 @@ void HealthService::SetServing(bool serving) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     serving_ = serving;
+  }
+  cv_.notify_all();
+}
+
+void HealthService::SetServiceServing(const std::string& service, bool serving) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    named_[service] = serving;
   }
   cv_.notify_all();
 }

@@ -3,13 +3,15 @@
 // readiness) is NOT_SERVING from the first instant until SetServing(true),
 // and again from SetServing(false) or Shutdown() on. "liveness" is SERVING
 // until Shutdown(): a process waiting for its first state is alive, and
-// restarting it would not help. Any other service name is NOT_FOUND
-// (Check) / SERVICE_UNKNOWN (Watch). Shared by weft-agent and
+// restarting it would not help. A service name given to SetServiceServing
+// (weft-controller's "weft.store") is SERVING as it was last set. Any other
+// service name is NOT_FOUND (Check) / SERVICE_UNKNOWN (Watch). Shared by weft-agent and
 // weft-controller.
 #ifndef WEFT_COMMON_SERVING_HEALTH_H_
 #define WEFT_COMMON_SERVING_HEALTH_H_
 
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,11 +36,13 @@ class HealthService final : public grpc::health::v1::Health::Service {
                      grpc::ServerWriter<grpc::health::v1::HealthCheckResponse>* writer) override;
 
   void SetServing(bool serving);
+  // The status of the named service `service` (not "" nor liveness).
+  void SetServiceServing(const std::string& service, bool serving);
   // NOT_SERVING for good; ends every Watch.
   void Shutdown();
 
  private:
-  static bool Known(const std::string& service);
+  bool KnownLocked(const std::string& service) const;
   grpc::health::v1::HealthCheckResponse::ServingStatus StatusLocked(
       const std::string& service) const;
 
@@ -46,6 +50,7 @@ class HealthService final : public grpc::health::v1::Health::Service {
   std::condition_variable cv_;
   bool serving_ = false;
   bool shutdown_ = false;
+  std::map<std::string, bool> named_;  // SetServiceServing's
 };
 
 class HealthServer {
@@ -59,6 +64,9 @@ class HealthServer {
   ~HealthServer();
 
   void SetServing(bool serving) { service_.SetServing(serving); }
+  void SetServiceServing(const std::string& service, bool serving) {
+    service_.SetServiceServing(service, serving);
+  }
   // NOT_SERVING, then stops the listener (waiting at most a second).
   void Shutdown();
   int port() const { return acceptor_->port(); }

@@ -95,12 +95,18 @@ absl::Status EtcdProcess::Start() {
     execv(kEtcd, argv.data());
     _exit(127);
   }
-  // Up when it answers a range.
+  // Up when it answers a range. It accepts connections before it serves:
+  // a fresh channel for each probe, so none waits on a connection made too
+  // early.
   etcd::EtcdConfig config;
   config.endpoints = {Endpoint()};
-  auto client = etcd::Client::Create(config);
-  if (!client.ok()) return client.status();
-  bool up = WaitFor([&] { return (*client)->Range("health", "").ok(); }, absl::Seconds(20));
+  config.call_timeout = absl::Milliseconds(300);
+  bool up = WaitFor(
+      [&] {
+        auto client = etcd::Client::Create(config);
+        return client.ok() && (*client)->Range("health", "").ok();
+      },
+      absl::Seconds(20));
   return up ? absl::OkStatus()
             : absl::DeadlineExceededError(absl::StrCat("etcd did not answer; see ", log));
 }
