@@ -57,7 +57,7 @@ from sync_scale import (Env, big_state, cpu_seconds, fanout_state, ip4, ip_of, m
 REPLICAS = 3
 REPLICA_SYNC, REPLICA_ADMIN, REPLICA_HEALTH = 17100, 17101, 17102  # + 10 * index
 FILE_SYNC, FILE_ADMIN, FILE_HEALTH = 17200, 17201, 17202
-COLD_ADMIN, COLD_HEALTH = 17301, 17302
+COLD_SYNC, COLD_ADMIN, COLD_HEALTH = 17300, 17301, 17302
 BIG_PREFIX = "/weft/big/"
 
 
@@ -89,20 +89,18 @@ class Fleet:
                 prefix: str | None = None) -> tuple[subprocess.Popen, str]:
         argv = [self.env.bin("weft-controller"), "--store", self.etcd.store_url(),
                 "--replica_name", name, "--admin_listen", f"127.0.0.1:{admin_port}",
-                "--health_listen", f"127.0.0.1:{health_port}", "--insecure"]
-        if sync_port:
-            argv += ["--listen", f"0.0.0.0:{sync_port}", "--insecure_listen_any"]
+                "--health_listen", f"127.0.0.1:{health_port}", "--insecure",
+                "--listen", f"0.0.0.0:{sync_port}", "--insecure_listen_any"]
         if prefix:
             argv += ["--store_prefix", prefix]
         return self.env.spawn(argv, f"replica-{name}")
 
-    def file_controller(self, path: str, admin_port: int, health_port: int,
-                        sync_port: int = 0) -> tuple[subprocess.Popen, str]:
+    def file_controller(self, path: str, sync_port: int, admin_port: int,
+                        health_port: int) -> tuple[subprocess.Popen, str]:
         argv = [self.env.bin("weft-controller"), "--state", path,
                 "--admin_listen", f"127.0.0.1:{admin_port}",
-                "--health_listen", f"127.0.0.1:{health_port}", "--insecure"]
-        if sync_port:
-            argv += ["--listen", f"0.0.0.0:{sync_port}", "--insecure_listen_any"]
+                "--health_listen", f"127.0.0.1:{health_port}", "--insecure",
+                "--listen", f"0.0.0.0:{sync_port}", "--insecure_listen_any"]
         return self.env.spawn(argv, f"file-controller-{admin_port}")
 
     def serving(self, health_port: int) -> bool:
@@ -253,7 +251,7 @@ def part_fanout(args, fleet: Fleet, st: dict) -> dict:
 def part_file(args, fleet: Fleet, st: dict) -> dict:
     path = os.path.join(fleet.env.dir, "fanout-file.json")
     write_atomic(path, st)
-    p, out = fleet.file_controller(path, FILE_ADMIN, FILE_HEALTH, FILE_SYNC)
+    p, out = fleet.file_controller(path, FILE_SYNC, FILE_ADMIN, FILE_HEALTH)
     try:
         fleet.wait_serving(p, out, FILE_HEALTH)
         res = propagate(args, fleet, st, [FILE_SYNC], [FILE_ADMIN], {"controller": p.pid})
@@ -277,7 +275,7 @@ def part_cold(args, fleet: Fleet) -> dict:
     log(f"{sizes['endpoints']:,} endpoints seeded in {res['seed_s']:.1f} s")
     runs = []
     for trial in range(args.cold_trials):
-        p, out = fleet.replica(f"cold{trial}", 0, COLD_ADMIN, COLD_HEALTH, BIG_PREFIX)
+        p, out = fleet.replica(f"cold{trial}", COLD_SYNC, COLD_ADMIN, COLD_HEALTH, BIG_PREFIX)
         try:
             runs.append(fleet.wait_serving(p, out, COLD_HEALTH))
             time.sleep(args.settle)
@@ -288,7 +286,7 @@ def part_cold(args, fleet: Fleet) -> dict:
             f"RSS {mem.get('VmRSS', 0):.0f} MiB")
     res["replica_serving_s"] = runs
     res["replica_mem_mib"] = mem
-    p, out = fleet.file_controller(path, COLD_ADMIN, COLD_HEALTH)
+    p, out = fleet.file_controller(path, COLD_SYNC, COLD_ADMIN, COLD_HEALTH)
     try:
         res["file_serving_s"] = fleet.wait_serving(p, out, COLD_HEALTH)
         time.sleep(args.settle)
