@@ -174,7 +174,7 @@ def propagate(args, fleet: Fleet, st: dict, ports: list[int], admin_ports: list[
         connect_s = time.time() - t0
         log(f"{len(nodes)} clients synced in {connect_s:.2f} s")
         path = os.path.join(env.dir, f"change-{ports[0]}.json")
-        all_lat, per_change = [], []
+        all_lat, all_after, per_change = [], [], []
         cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
         cpu0["clients"] = cpu_seconds(fan.pid)
         for c in range(args.changes):
@@ -196,6 +196,9 @@ def propagate(args, fleet: Fleet, st: dict, ports: list[int], admin_ports: list[
             if not lat:
                 raise LabError(f"change {c + 1}: no client got version {v}")
             all_lat += lat
+            # from weftctl's exit: the write acknowledged (negative: the
+            # client applied it before weftctl was done exiting)
+            all_after += [t - t_done for t in arr.values()]
             per_change.append({"version": v, "clients": len(arr), "complete": ok,
                                "apply_ms": (t_done - t_write) * 1e3,
                                "p50_ms": q(lat, .5) * 1e3, "p99_ms": q(lat, .99) * 1e3,
@@ -213,11 +216,14 @@ def propagate(args, fleet: Fleet, st: dict, ports: list[int], admin_ports: list[
         except subprocess.TimeoutExpired:
             pass
         stop(fan)
-    xs = sorted(all_lat)
+    def summary(values):
+        xs = sorted(values)
+        return {"n": len(xs), "p50_ms": q(xs, .5) * 1e3, "p99_ms": q(xs, .99) * 1e3,
+                "max_ms": xs[-1] * 1e3}
     return {"clients": len(nodes), "endpoints": len(st["endpoints"]),
             "tenants": len(st["tenants"]), "changes": args.changes, "connect_s": connect_s,
-            "latency": {"n": len(xs), "p50_ms": q(xs, .5) * 1e3, "p99_ms": q(xs, .99) * 1e3,
-                        "max_ms": xs[-1] * 1e3},
+            "latency": summary(all_lat), "after_ack": summary(all_after),
+            "apply_ms": sorted(c["apply_ms"] for c in per_change),
             "all_clients_ms": sorted(c["all_ms"] for c in per_change),
             "per_change": per_change,
             # user + system CPU of each process, all threads, per change (the

@@ -778,17 +778,19 @@ def report_replicas(rep: dict | None, meta: dict, errors: dict) -> str:
                  f"apply (p50/p99/max over every arrival), and until the last client per change.")
         L.append("")
         L.append("| control plane | arrivals | p50 ms | p99 ms | max ms | last client per change, "
-                 "ms | target |")
-        L.append("| --- | ---: | ---: | ---: | ---: | --- | --- |")
+                 "ms | weftctl apply, ms | p50 / p99 ms after weftctl returned | target |")
+        L.append("| --- | ---: | ---: | ---: | ---: | --- | --- | --- | --- |")
         for res, what in ((fan, "3 replicas on a 3-member etcd (clients spread evenly; writes "
                                 "through each replica in turn)"),
                           (file, "one file-backed controller (--state)")):
             if not res:
                 continue
-            lat = res["latency"]
+            lat, after = res["latency"], res.get("after_ack", {})
             L.append(f"| {what} | {lat['n']:,} | {lat['p50_ms']:.0f} | **{lat['p99_ms']:.0f}** | "
                      f"{lat['max_ms']:.0f} | "
-                     + ", ".join(f"{x:.0f}" for x in res["all_clients_ms"])
+                     + ", ".join(f"{x:.0f}" for x in res["all_clients_ms"]) + " | "
+                     + ", ".join(f"{x:.0f}" for x in res.get("apply_ms", [])) + " | "
+                     + (f"{after['p50_ms']:.0f} / {after['p99_ms']:.0f}" if after else "–")
                      + (f" | p99 ≤ 250 ms: {met(lat['p99_ms'] <= 250)} |" if res is fan else
                         " | |"))
         L.append("")
