@@ -142,6 +142,9 @@ absl::Status Client::KeepAliveStream(int64_t lease,
           etcdserverpb::Lease::NewStub(channel)->LeaseKeepAlive(keepalive_context_.get());
     }
     if (KeepAliveRoundTrip(lease, response)) return absl::OkStatus();
+    // Finish waits for the server's status, which a member that went away
+    // never sends.
+    keepalive_context_->TryCancel();
     grpc::Status status = keepalive_stream_->Finish();
     keepalive_stream_.reset();
     if (!fresh && attempt == 0) continue;

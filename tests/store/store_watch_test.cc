@@ -145,7 +145,7 @@ TEST_F(EtcdTest, EtcdRestartIsReportedAndTheWatchLosesNothing) {
   absl::StatusOr<uint64_t> last = writer->WriteState(ManyEndpoints(3), {});
   ASSERT_TRUE(last.ok());
   ASSERT_TRUE(recorder.WaitForRevision(*last));
-  ASSERT_TRUE(WaitFor([&] { return recorder.Reachable().back(); }, absl::Seconds(15)));
+  ASSERT_TRUE(WaitFor([&]() -> bool { return recorder.Reachable().back(); }, absl::Seconds(15)));
   EXPECT_EQ(recorder.Reachable(), (std::vector<bool>{false, true}));
 
   std::vector<uint64_t> seen;
