@@ -34,11 +34,6 @@ struct AgentProcessOptions {
 // missing or out of range, and the credentials' errors (unreadable files).
 absl::StatusOr<AgentProcessOptions> AgentProcessOptionsFromFlags();
 
-// --controller's HOST:PORT list, comma-separated; InvalidArgument naming an
-// entry that is empty or not HOST:PORT (port 1..65535; an IPv6 host in
-// brackets).
-absl::StatusOr<std::vector<std::string>> ParseControllerList(const std::string& flag);
-
 }  // namespace weft
 
 #endif  // WEFT_AGENT_OPTIONS_H_

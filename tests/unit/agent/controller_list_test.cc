@@ -1,6 +1,8 @@
 // The agent's list of controllers (--controller A,B,...): parsing, the
 // order it tries them in, and a move from a controller that goes away to
 // the next, which resumes the agent without resending its state.
+#include "agent/sync/controller_list.h"
+
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -11,7 +13,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "agent/options.h"
 #include "agent/sync/client.h"
 #include "common/model/state_yaml.h"
 #include "controller/controller.h"

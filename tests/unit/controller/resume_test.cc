@@ -50,8 +50,8 @@ class ResumeTest : public ::testing::Test {
     b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     b.RegisterService(&sync_);
     server_ = b.BuildAndStart();
-    stub_ = v1::Sync::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                                  grpc::InsecureChannelCredentials()));
+    stub_ = v1::Sync::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
     context_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   }
   ~ResumeTest() override {
