@@ -13,7 +13,13 @@
 #include "common/model/net_format.h"
 #include "common/model/state_yaml.h"
 #include "controller/controller.h"
+#include "controller/service.h"
 #include "gmock/gmock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "tests/unit/controller/fake_state_store.h"
 
@@ -283,6 +289,35 @@ TEST_F(ReplicaTest, AReplicaBehindTheNodeWaitsForItsWatch) {
   });
   EXPECT_TRUE(controller_.AwaitVersion("hv1", ahead, "", absl::Seconds(10)));
   watch.join();
+}
+
+TEST_F(ReplicaTest, AStreamFromANodeAheadOfThisReplicaEndsUnavailable) {
+  StartWith(Fleet());
+  SyncService sync(&controller_, PeerTrust::kAnyone);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&sync);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(port, 0);
+  std::unique_ptr<v1::Sync::Stub> stub = v1::Sync::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto stream = stub->Stream(&context);
+  v1::AgentMessage hello;
+  hello.mutable_hello()->set_node("hv1");
+  hello.mutable_hello()->set_applied_version(controller_.revision() + 100);
+  ASSERT_TRUE(stream->Write(hello));
+  v1::ControllerMessage reply;
+  EXPECT_FALSE(stream->Read(&reply));  // nothing sent: it would go backwards
+  const grpc::Status ended = stream->Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(ended.error_message(),
+              HasSubstr(absl::StrCat("this replica is at version ", controller_.revision(),
+                                     ", behind the node's ", controller_.revision() + 100,
+                                     "; try another")));
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
 }
 
 }  // namespace
