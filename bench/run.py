@@ -944,7 +944,7 @@ def main() -> int:
                     help="seconds to wait, before each measurement, for the CPUs to be idle")
     ap.add_argument("--gate-total", type=float, default=90,
                     help="at most this many seconds of such waiting in the whole run")
-    ap.add_argument("--budget", type=int, default=900, help="seconds for the whole run")
+    ap.add_argument("--budget", type=int, default=1200, help="seconds for the whole run")
     args = ap.parse_args()
     args.build_dir = os.path.abspath(args.build_dir)
     args.gate_left = args.gate_total
