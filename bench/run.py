@@ -9,6 +9,7 @@ PARTS (comma list; default all): prog, tcp, fw, sync, ns, or single parts:
   fw                   fwprog + kernel, kernel_fw10k, kernel_fwset, weft_tc_fw10,
                        weft_tc_fw10k (3.)
   sync                 bench/sync_scale.py (4.)
+  replicas             bench/replicas.py (6.)
   ns                   ns_kernel, ns_kernel_nofw, ns_weft_tc (5.)
 
   1. BPF_PROG_TEST_RUN ns/packet of the datapath programs against an empty
@@ -38,11 +39,14 @@ PARTS (comma list; default all): prog, tcp, fw, sync, ns, or single parts:
      and from a host behind edge1's uplink, Weft (both agents, TC hooks)
      against hv1's kernel path with edge1 as a Linux router; the same
      measurements as 2., interleaved with whatever else runs.
+  6. controller replicas on etcd (bench/replicas.py): one change to 1,000
+     sync clients spread over 3 replicas on a 3-member etcd, beside the
+     file-backed controller; a replica's cold start on 100k endpoints.
 
 Writes the figures between the markers <!-- bench:begin --> and
 <!-- bench:end --> of --out (prog and tcp), <!-- bench:begin fw --> ...
 <!-- bench:end fw --> (fw), <!-- bench:begin sync --> ... (sync) and
-<!-- bench:begin ns --> ... (ns); a block
+<!-- bench:begin ns --> ... (ns), <!-- bench:begin replicas --> ... (replicas); a block
 whose parts did not run is left as it was, text outside the blocks is kept
 (the file is created when absent). Every namespace has a unique name and is removed on success,
 failure, Ctrl-C, SIGTERM and when the --budget (seconds) runs out.
@@ -392,16 +396,24 @@ def bench_fwprog(args) -> dict:
     return json.loads(cp.stdout)
 
 
-def bench_sync(args) -> dict:
-    """bench/sync_scale.py in a process of its own (its memory, its budget)."""
-    argv = ["/usr/bin/python3", os.path.join(HERE, "sync_scale.py"), "--build-dir",
-            args.build_dir, "--json", "--budget", str(args.sync_budget)] + args.sync_args.split()
-    cp = subprocess.run(argv, capture_output=True, text=True, timeout=args.sync_budget + 60)
+def bench_script(script: str, budget: int, extra: str, args) -> dict:
+    """bench/<script> --json in a process of its own (its memory, its budget)."""
+    argv = ["/usr/bin/python3", os.path.join(HERE, script), "--build-dir",
+            args.build_dir, "--json", "--budget", str(budget)] + extra.split()
+    cp = subprocess.run(argv, capture_output=True, text=True, timeout=budget + 60)
     sys.stderr.write(cp.stderr[-4000:])
     try:
         return json.loads(cp.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        raise LabError(f"sync_scale.py exit {cp.returncode}: {(cp.stdout + cp.stderr)[-500:]}")
+        raise LabError(f"{script} exit {cp.returncode}: {(cp.stdout + cp.stderr)[-500:]}")
+
+
+def bench_sync(args) -> dict:
+    return bench_script("sync_scale.py", args.sync_budget, args.sync_args, args)
+
+
+def bench_replicas(args) -> dict:
+    return bench_script("replicas.py", args.replicas_budget, args.replicas_args, args)
 
 
 # --- report ----------------------------------------------------------------------------
@@ -421,7 +433,7 @@ TOPOLOGIES = [
 TCP_KEYS = ["bare", "kernel", "kernel_nofw", "weft_tc", "weft_tc_fw", "weft_xdp"]
 FW_KEYS = ["kernel", "kernel_fw10k", "kernel_fwset", "weft_tc_fw10", "weft_tc_fw10k"]
 GROUPS = {"tcp": TCP_KEYS, "fw": ["fwprog"] + FW_KEYS, "prog": ["prog"], "sync": ["sync"],
-          "ns": north_south.KEYS}
+          "ns": north_south.KEYS, "replicas": ["replicas"]}
 PATH_TITLES = {"cross-host": "Cross-host routed (c1 on hv1 → r1 on hv2, tenant A)",
                "same-host": "Same-host routed (c1 → l1, both on hv1, tenant A)",
                **north_south.PATH_TITLES}
@@ -741,6 +753,89 @@ def report_sync(sync: dict | None, meta: dict, errors: dict) -> str:
     return "\n".join(L)
 
 
+def met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def report_replicas(rep: dict | None, meta: dict, errors: dict) -> str:
+    """Propagation over 3 replicas beside the file-backed controller, and a
+    replica's cold start on a large fleet (bench/replicas.py)."""
+    L = run_header(meta)
+    if not rep:
+        L.append(f"replicas.py failed: {errors.get('replicas', '?')}")
+        return "\n".join(L)
+    fan, file, cold = rep.get("fanout"), rep.get("file"), rep.get("cold")
+    if fan or file:
+        any_ = fan or file
+        L.append(f"#### One endpoint change → {any_['clients']:,} sync clients")
+        L.append("")
+        L.append(f"{any_['clients']:,} `weft::SyncClient`s in one process (weft_bench_sync "
+                 f"fanout, no datapath; each validates its view as an agent does and acks), one "
+                 f"TCP connection each; {any_['endpoints']:,} endpoints in {any_['tenants']} "
+                 f"tenants, one of which has an endpoint on every node: each change adds an "
+                 f"endpoint to it, so every view changes. {any_['changes']} changes, each "
+                 f"written with `weftctl apply`; latency from weftctl's start to each client's "
+                 f"apply (p50/p99/max over every arrival), and until the last client per change.")
+        L.append("")
+        L.append("| control plane | arrivals | p50 ms | p99 ms | max ms | last client per change, "
+                 "ms | weftctl apply, ms | p50 / p99 ms after weftctl returned | target |")
+        L.append("| --- | ---: | ---: | ---: | ---: | --- | --- | --- | --- |")
+        for res, what in ((fan, "3 replicas on a 3-member etcd (clients spread evenly; writes "
+                                "through each replica in turn)"),
+                          (file, "one file-backed controller (--state)")):
+            if not res:
+                continue
+            lat, after = res["latency"], res.get("after_ack", {})
+            L.append(f"| {what} | {lat['n']:,} | {lat['p50_ms']:.0f} | **{lat['p99_ms']:.0f}** | "
+                     f"{lat['max_ms']:.0f} | "
+                     + ", ".join(f"{x:.0f}" for x in res["all_clients_ms"]) + " | "
+                     + ", ".join(f"{x:.0f}" for x in res.get("apply_ms", [])) + " | "
+                     + (f"{after['p50_ms']:.0f} / {after['p99_ms']:.0f}" if after else "–")
+                     + (f" | p99 ≤ 250 ms: {met(lat['p99_ms'] <= 250)} |" if res is fan else
+                        " | |"))
+        L.append("")
+        for res, what in ((fan, "replicas"), (file, "file-backed controller")):
+            if res and res.get("cpu_ms_per_change"):
+                L.append(f"CPU time per change ({what}): " + ", ".join(
+                    f"{k} {v:.0f} ms" for k, v in res["cpu_ms_per_change"].items()) + ".")
+                L.append("")
+        if fan:
+            L.append(f"The state went into etcd with `weftctl store seed` in "
+                     f"{fan['seed_s']:.2f} s. Every process shares this machine's 2 CPUs.")
+            L.append("")
+    for part in ("fanout", "file"):
+        if part in rep.get("errors", {}):
+            L.append(f"{part} failed: {rep['errors'][part]}")
+            L.append("")
+    if cold:
+        z = cold["sizes"]
+        runs = cold["replica_serving_s"]
+        worst = max(runs)
+        mem, fmem = cold.get("replica_mem_mib", {}), cold.get("file_mem_mib", {})
+        L.append(f"#### A replica's cold start: {z['endpoints']:,} endpoints, {z['routes']:,} "
+                 f"routes, {z['rules']:,} rules, {z['nodes']:,} nodes in etcd")
+        L.append("")
+        L.append("| what | figure | target |")
+        L.append("| --- | ---: | --- |")
+        L.append(f"| `weftctl store seed` of the {z['file_mib']:.1f} MiB file (validate, "
+                 f"write in staged transactions) | {cold['seed_s']:.1f} s | |")
+        L.append(f"| replica spawn → health SERVING ({len(runs)} starts: "
+                 + ", ".join(f"{x:.2f}" for x in runs) + f" s) | **{worst:.2f} s** (worst) | "
+                 f"≤ 3 s: {met(worst <= 3)} |")
+        L.append(f"| replica VmRSS / VmHWM when serving | **{mem.get('VmRSS', 0):.0f}** / "
+                 f"{mem.get('VmHWM', 0):.0f} MiB | |")
+        if "file_serving_s" in cold:
+            L.append(f"| file-backed controller, same state: spawn → SERVING; VmRSS | "
+                     f"{cold['file_serving_s']:.2f} s; {fmem.get('VmRSS', 0):.0f} MiB | |")
+        if cold.get("store_mib") is not None:
+            L.append(f"| etcd database size (both fleets) | {cold['store_mib']:.0f} MiB | |")
+        L.append("")
+    elif "cold" in rep.get("errors", {}):
+        L.append(f"cold start failed: {rep['errors']['cold']}")
+        L.append("")
+    return "\n".join(L)
+
+
 DOC_HEAD = """# Weft benchmarks
 
 Figures are written by `bench/run.py` between the markers below; the text
@@ -835,6 +930,10 @@ def main() -> int:
     ap.add_argument("--sync-budget", type=int, default=300, help="seconds for the sync part")
     ap.add_argument("--sync-args", default="",
                     help="extra arguments of bench/sync_scale.py, e.g. '--changes 3'")
+    ap.add_argument("--replicas-budget", type=int, default=300,
+                    help="seconds for the replicas part")
+    ap.add_argument("--replicas-args", default="",
+                    help="extra arguments of bench/replicas.py, e.g. '--clients 300'")
     ap.add_argument("--label", default="",
                     help="a line put in bold at the top of every block written, e.g. "
                     "'PROVISIONAL: short run on a busy machine'")
@@ -845,7 +944,7 @@ def main() -> int:
                     help="seconds to wait, before each measurement, for the CPUs to be idle")
     ap.add_argument("--gate-total", type=float, default=90,
                     help="at most this many seconds of such waiting in the whole run")
-    ap.add_argument("--budget", type=int, default=900, help="seconds for the whole run")
+    ap.add_argument("--budget", type=int, default=1200, help="seconds for the whole run")
     args = ap.parse_args()
     args.build_dir = os.path.abspath(args.build_dir)
     args.gate_left = args.gate_total
@@ -869,18 +968,19 @@ def main() -> int:
         only = set()
         for part in args.only.split(","):
             only |= set(GROUPS.get(part, [part]))
-        unknown = only - {"prog", "fwprog", "sync"} - {k for k, _ in TOPOLOGIES}
+        unknown = only - {"prog", "fwprog", "sync", "replicas"} - {k for k, _ in TOPOLOGIES}
         if unknown:
             print(f"--only: unknown parts {', '.join(sorted(unknown))}", file=sys.stderr)
             return 2
     want = lambda k: only is None or k in only  # noqa: E731
 
     if not args.no_build:
-        log("building weft-agent, weft-controller, weft_bench_prog, weft_bench_sync (-j2)")
+        log("building weft-agent, weft-controller, weftctl, weft-health-probe, weft_bench_prog, "
+            "weft_bench_sync (-j2)")
         run(["cmake", "-S", REPO, "-B", args.build_dir], timeout=300)
         run(["cmake", "--build", args.build_dir, "-j2", "--target", "weft-agent",
-             "weft-controller", "weft_bench_prog", "weft_bench_sync"],
-            timeout=1200)
+             "weft-controller", "weftctl", "weft-health-probe", "weft_bench_prog",
+             "weft_bench_sync"], timeout=1200)
 
     deadline = time.monotonic() + args.wait_idle
     while True:
@@ -892,7 +992,7 @@ def main() -> int:
             f"{deadline - time.monotonic():.0f}s more for it to settle")
         time.sleep(3)
     log(f"CPU idle {args.idle_before:.0f}%, load average {args.load_before}")
-    results, errors, prog, fwprog, sync = {}, {}, None, None, None
+    results, errors, prog, fwprog, sync, replicas = {}, {}, None, None, None, None
     part_idle: dict[str, int] = {}  # CPU idle % seen just before each single-shot part
 
     def single(part, fn):
@@ -919,6 +1019,10 @@ def main() -> int:
         sync = single("sync", bench_sync)
         if sync and sync.get("errors"):
             errors["sync"] = "; ".join(f"{k}: {v}" for k, v in sync["errors"].items())
+    if want("replicas"):
+        replicas = single("replicas", bench_replicas)
+        if replicas and replicas.get("errors"):
+            errors["replicas"] = "; ".join(f"{k}: {v}" for k, v in replicas["errors"].items())
     signal.alarm(0)
 
     meta = machine(args, started)
@@ -945,6 +1049,8 @@ def main() -> int:
         blocks.append(("sync", report_sync(sync, with_label(["sync"]), errors)))
     if any(k in keys for k in north_south.KEYS):
         blocks.append(("ns", report_ns(results, with_label([]), errors)))
+    if want("replicas"):
+        blocks.append(("replicas", report_replicas(replicas, with_label(["replicas"]), errors)))
     for name, block in blocks:
         print(block)
         print()
@@ -955,6 +1061,7 @@ def main() -> int:
     raw = os.path.join(args.build_dir, "bench-results.json")
     with open(raw, "w") as f:
         json.dump({"results": results, "prog": prog, "fwprog": fwprog, "sync": sync,
+                   "replicas": replicas,
                    "part_idle": part_idle, "errors": errors}, f, indent=1)
     log(f"raw figures: {raw}")
     return 1 if errors else 0

@@ -1,7 +1,7 @@
 // weft_bench_sync: the control-plane benchmark's helpers (bench/sync_scale.py).
 //
 //   weft_bench_sync fanout (--controller HOST:PORT | --controller_base 127.0.0.2
-//                           --controller_port PORT) --nodes n0001,n0002,...
+//                           --controller_port PORT[,PORT...]) --nodes n0001,n0002,...
 //       One weft::SyncClient per node (plaintext), all in this process, no
 //       datapath: each update is received, reassembled, converted and
 //       validated for its node exactly as an agent does (UpdateHandler:
@@ -13,7 +13,9 @@
 //       With --controller_base, client i dials the controller at the
 //       loopback address base + i (a controller listening on 0.0.0.0): one
 //       TCP connection per client, as separate agents would have (gRPC
-//       shares one connection between channels to the same target).
+//       shares one connection between channels to the same target). With
+//       several ports (controller replicas, bench/replicas.py), client i
+//       dials port i % n: the clients spread evenly over the replicas.
 //       Exits when stdin closes.
 //
 //   sudo weft_bench_sync breakdown --state FILE --node NODE [--underlay_mtu 1500]
@@ -79,10 +81,11 @@ int64_t RealtimeNs() {
 int Fanout(int argc, char** argv) {
   const std::string controller = Flag(argc, argv, "--controller");
   const std::string base = Flag(argc, argv, "--controller_base");
-  const std::string port = Flag(argc, argv, "--controller_port");
+  const std::vector<std::string> ports =
+      absl::StrSplit(Flag(argc, argv, "--controller_port"), ',', absl::SkipEmpty());
   const std::vector<std::string> nodes =
       absl::StrSplit(Flag(argc, argv, "--nodes"), ',', absl::SkipEmpty());
-  if ((controller.empty() && (base.empty() || port.empty())) || nodes.empty())
+  if ((controller.empty() && (base.empty() || ports.empty())) || nodes.empty())
     Die("fanout needs --nodes and --controller or --controller_base/--controller_port");
   in_addr base_addr{};
   if (!base.empty() && inet_pton(AF_INET, base.c_str(), &base_addr) != 1)
@@ -92,7 +95,7 @@ int Fanout(int argc, char** argv) {
     in_addr a{htonl(ntohl(base_addr.s_addr) + static_cast<uint32_t>(i))};
     char text[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, &a, text, sizeof text);
-    return std::string(text) + ":" + port;
+    return std::string(text) + ":" + ports[i % ports.size()];
   };
   std::mutex out_mu;
   std::atomic<size_t> first_applied{0};

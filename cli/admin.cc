@@ -1,6 +1,7 @@
 #include "cli/admin.h"
 
 #include <chrono>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -31,6 +32,8 @@ absl::StatusOr<std::string> RunAdmin(const Args& args) {
   if (args.command == "apply") {
     ASSIGN_OR_RETURN(const State state, LoadStateFile(args.options.at("-f")));
     *apply.mutable_state() = ToProto(state);
+    ASSIGN_OR_RETURN(const std::optional<uint64_t> if_version, IfVersionFrom(args));
+    if (if_version) apply.set_if_version(*if_version);
   }
   v1::GetRealizationRequest realization;
   if (args.command == "get" && args.operands[0] == "realization") {

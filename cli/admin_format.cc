@@ -95,7 +95,11 @@ std::string FormatRealization(const v1::GetRealizationResponse& r) {
   const absl::flat_hash_set<std::string> enforcing(r.enforcing().begin(), r.enforcing().end());
   Rows rows;
   for (const auto& n : r.nodes()) {
-    rows.push_back({n.node(), n.connected() ? "yes" : "no", absl::StrCat(n.acked_version()),
+    // Replicas on etcd: which of them holds the node's stream.
+    std::string connected = n.connected() ? "yes" : "no";
+    if (n.replicas_size() > 0)
+      absl::StrAppend(&connected, " (", absl::StrJoin(n.replicas(), ","), ")");
+    rows.push_back({n.node(), connected, absl::StrCat(n.acked_version()),
                     absl::StrCat(n.enforced_version()), enforcing.contains(n.node()) ? "yes" : "no",
                     n.nacked_version() ? absl::StrCat(n.nacked_version()) : "-",
                     OrDash(n.nack_error())});

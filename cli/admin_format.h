@@ -16,7 +16,8 @@ namespace weft::cli {
 // the fields an operator looks for first (every field: --json).
 std::string FormatState(const v1::GetStateResponse& r);
 // The controller's version, who enforces the version asked about, and a
-// table of the nodes.
+// table of the nodes (with replicas on etcd, CONNECTED names the replica
+// holding each node's stream: "yes (r1)").
 std::string FormatRealization(const v1::GetRealizationResponse& r);
 std::string FormatApplied(const v1::ApplyStateResponse& r);
 // The version line, a table of the uplinks (link, transit, BGP session,

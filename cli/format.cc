@@ -26,8 +26,11 @@ const std::map<std::string, std::set<std::string>>& Commands() {
        {"--ingress-iface", "!--from-underlay", "--tenant", "--src", "--dst", "--proto", "--sport",
         "--dport", "--tcp-flags", "--dst-mac", "--src-mac", "--ttl", "--src-vtep", "--vni"}},
       {"monitor", {"--reason", "--tenant", "--type", "--count", "--timeout"}},
-      {"apply", {"-f"}},
+      {"apply", {"-f", "--if-version"}},
       {"get", {}},
+      {"store",
+       {"--store", "-f", "-o", "--if-version", "--store-ca", "--store-cert", "--store-key",
+        "--store-prefix"}},
   };
   return *kCommands;
 }
@@ -93,14 +96,53 @@ std::string Rule(const std::string& policy, uint32_t number, uint32_t index) {
   return absl::StrCat(policy, "/", number, " (#", index, ")");
 }
 
-// The choices after `get`.
+// The choices after `get` and `store`.
 constexpr char kGetObjects[] = "get state | get realization [VERSION] | get uplinks | get routes";
+constexpr char kStoreActions[] = "store seed -f FILE | store export [-o FILE]";
+
+// `store seed|export`: the store itself, neither the agent nor a controller.
+absl::Status CheckStore(const Args& args, bool tls_given) {
+  if (!args.controller.empty() || tls_given || !args.socket.empty()) {
+    return absl::InvalidArgumentError(
+        "store talks to etcd itself: --controller, --socket and their TLS options are not "
+        "for it (--store_ca, --store_cert, --store_key are)");
+  }
+  if (args.operands.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("store needs an action: ", kStoreActions));
+  }
+  const std::string& action = args.operands[0];
+  if (action != "seed" && action != "export") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown action \"", action, "\" (", kStoreActions, ")"));
+  }
+  if (args.operands.size() > 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unexpected argument \"", args.operands.back(), "\" (", kStoreActions, ")"));
+  }
+  if (!args.options.contains("--store")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("store ", action, " needs --store etcd://HOST:PORT[,HOST:PORT...]"));
+  }
+  const bool seed = action == "seed";
+  if (seed && !args.options.contains("-f")) {
+    return absl::InvalidArgumentError("store seed needs -f FILE");
+  }
+  for (const char* option :
+       seed ? std::vector<const char*>{"-o"} : std::vector<const char*>{"-f", "--if-version"}) {
+    if (args.options.contains(option)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("store ", action, " takes no option ", option));
+    }
+  }
+  return absl::OkStatus();
+}
 
 // What ParseArgs cannot check option by option: the pairing of a command
 // with where it goes, and what the command needs.
 absl::Status CheckTarget(const Args& args) {
   const bool tls_given = !args.tls.cert.empty() || !args.tls.key.empty() || !args.tls.ca.empty() ||
                          !args.tls_server_name.empty() || args.tls.insecure;
+  if (args.command == "store") return CheckStore(args, tls_given);
   if (!ForController(args.command)) {
     if (!args.controller.empty() || tls_given) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -183,14 +225,25 @@ std::string Usage() {
          "       weftctl --controller ADDR (--tls_cert F --tls_key F --tls_ca F [--tls_server_name "
          "N]\n"
          "                                  | --insecure) [--json] COMMAND\n"
-         "  apply -f FILE               validate FILE, then install it as the desired state\n"
+         "  apply -f FILE [--if-version N]\n"
+         "                              validate FILE, then install it as the desired state\n"
+         "                              (with --if-version: only if the state is still at\n"
+         "                              version N, else a conflict and nothing written)\n"
          "  get state                   the controller's desired state\n"
          "  get realization [VERSION]   per node: connected, acked, enforced version, last NACK\n"
          "  get uplinks                 the edges' uplinks and what each tenant announces "
          "upstream\n"
          "  get routes                  each tenant's routes: the state's and those learned "
          "upstream\n"
-         "ADDR is the controller's --admin_listen.\n";
+         "ADDR is the controller's --admin_listen.\n"
+         "\n"
+         "       weftctl store --store etcd://HOST:PORT[,HOST:PORT...]\n"
+         "                     [--store_ca F --store_cert F --store_key F] [--store_prefix P] "
+         "ACTION\n"
+         "  seed -f FILE [--if-version N]\n"
+         "                              validate FILE, then write it into the store directly\n"
+         "                              (migration, before any replica runs)\n"
+         "  export [-o FILE]            the store's desired state as YAML (stdout by default)\n";
 }
 
 absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv) {
@@ -228,7 +281,7 @@ absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv) {
     } else if (a == "-h" || a == "--help" || a == "help") {
       args.command = "help";
     } else if (!a.starts_with("-")) {
-      if (args.command == "get") {
+      if (args.command == "get" || args.command == "store") {
         args.operands.push_back(a);
         continue;
       }
@@ -273,6 +326,17 @@ absl::StatusOr<v1::GetRealizationRequest> RealizationRequestFrom(const Args& arg
   }
   req.set_version(version);
   return req;
+}
+
+absl::StatusOr<std::optional<uint64_t>> IfVersionFrom(const Args& args) {
+  auto it = args.options.find("--if-version");
+  if (it == args.options.end()) return std::nullopt;
+  uint64_t version = 0;
+  if (!absl::SimpleAtoi(it->second, &version) || absl::StrCat(version) != it->second) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--if-version ", it->second, ": not a version number"));
+  }
+  return version;
 }
 
 absl::StatusOr<v1::ConntrackRequest> ConntrackRequestFrom(const Args& args) {
@@ -367,6 +431,7 @@ absl::Status CheckOptions(const Args& args) {
   if (command == "get" && args.operands[0] == "realization") {
     return RealizationRequestFrom(args).status();
   }
+  if (command == "apply" || command == "store") return IfVersionFrom(args).status();
   return absl::OkStatus();
 }
 

@@ -28,7 +28,7 @@ struct Args {
   std::string tls_server_name;  // empty: the host of `controller`
   bool json = false;
   std::string command;
-  std::vector<std::string> operands;           // get: the object, then its argument
+  std::vector<std::string> operands;  // get: the object, then its argument; store: the action
   std::map<std::string, std::string> options;  // "--tenant" -> "1"; flags -> "true"
 };
 
@@ -38,7 +38,8 @@ struct Args {
 absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv);
 std::string Usage();
 
-// apply and get go to the controller's Admin API; the rest to the agent.
+// apply and get go to the controller's Admin API; store to etcd itself
+// (cli/store_command.h); the rest to the agent.
 bool ForController(const std::string& command);
 
 // The values of the command's options, checked before anything is asked
@@ -58,6 +59,8 @@ absl::StatusOr<v1::ConntrackRequest> ConntrackRequestFrom(const Args& args);
 absl::StatusOr<v1::TraceRequest> TraceRequestFrom(const Args& args);
 absl::StatusOr<v1::MonitorRequest> MonitorRequestFrom(const Args& args);
 absl::StatusOr<uint32_t> TenantFrom(const Args& args);  // 0 when absent
+// --if-version N of apply and store seed; nullopt when absent.
+absl::StatusOr<std::optional<uint64_t>> IfVersionFrom(const Args& args);
 // get realization [VERSION]; no VERSION asks about the controller's current one.
 absl::StatusOr<v1::GetRealizationRequest> RealizationRequestFrom(const Args& args);
 

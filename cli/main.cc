@@ -1,5 +1,6 @@
-// weftctl: the operator's view of one agent, over its local API socket, and
-// of the controller, over its Admin API (cli/admin.h).
+// weftctl: the operator's view of one agent, over its local API socket, of
+// the controller, over its Admin API (cli/admin.h), and of the replicas'
+// store in etcd (cli/store_command.h).
 // See docs/OPERATIONS.md "weftctl".
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "absl/time/time.h"
 #include "cli/admin.h"
 #include "cli/format.h"
+#include "cli/store_command.h"
 #include "common/base/status.h"
 #include "common/serving/grpc_status.h"
 #include "grpcpp/grpcpp.h"
@@ -171,9 +173,10 @@ absl::Status RunAgentCommand(const Args& args) {
   return absl::InvalidArgumentError("unknown command " + command);
 }
 
-// The commands that ask the controller.
+// The commands that ask the controller, or (store) etcd itself.
 absl::Status RunControllerCommand(const Args& args) {
-  ASSIGN_OR_RETURN(const std::string out, RunAdmin(args));
+  ASSIGN_OR_RETURN(const std::string out,
+                   args.command == "store" ? RunStore(args) : RunAdmin(args));
   std::fputs(out.c_str(), stdout);
   return absl::OkStatus();
 }
@@ -190,8 +193,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (absl::Status options = CheckOptions(*args); !options.ok()) return UsageError(options);
-  const absl::Status status =
-      ForController(args->command) ? RunControllerCommand(*args) : RunAgentCommand(*args);
+  const absl::Status status = ForController(args->command) || args->command == "store"
+                                  ? RunControllerCommand(*args)
+                                  : RunAgentCommand(*args);
   if (!status.ok()) return Fail(status.message());
   return 0;
 }

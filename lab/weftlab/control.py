@@ -128,17 +128,18 @@ class ControlPlane:
         return json.loads(cp.stdout)
 
     def start_agent(self, node: str, timeout: float = 30.0,
-                    controllers: list[str] | None = None) -> Agent:
+                    controllers: list[str] | None = None,
+                    extra: list[str] | None = None) -> Agent:
         """weft-agent --controller (this controller, or the list
-        `controllers`) in node's namespace; ready on its first applied
-        snapshot. The lab's teardown stops it."""
+        `controllers`) in node's namespace, with `extra` flags; ready on its
+        first applied snapshot. The lab's teardown stops it."""
         lab = self.lab
         ready = os.path.join(lab.dir, f"{node}.ready")
         if os.path.exists(ready):
             os.unlink(ready)
         argv = [lab.agent_path, "--controller", ",".join(controllers or [self.sync_address]),
                 *self.tls_flags(node), "--node", node, "--underlay", "eth0",
-                "--bpffs", lab.bpffs, "--ready_file", ready]
+                "--bpffs", lab.bpffs, "--ready_file", ready, *(extra or [])]
         if lab.underlay_hook:
             argv += ["--underlay_hook", lab.underlay_hook]
         proc, out, err = lab.spawn(lab.ns(node), argv, f"agent-{node}-{time.monotonic_ns()}")

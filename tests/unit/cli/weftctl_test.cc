@@ -1,7 +1,10 @@
 // weftctl's parsing and formatting (cli/format.h, cli/admin_format.h): no root, no agent.
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "cli/admin_format.h"
 #include "cli/format.h"
@@ -135,6 +138,76 @@ TEST(WeftctlArgs, ControllerCommandErrorsNameWhatIsWrong) {
   EXPECT_EQ(error({"--insecure", "policy"}),
             "policy asks the agent: --controller and its TLS options are for apply and get");
   EXPECT_EQ(error({"status", "extra"}), "unexpected argument \"extra\"");
+}
+
+TEST(WeftctlArgs, ApplyIfVersion) {
+  auto a = cli::ParseArgs(Controller({"apply", "-f", "state.yaml", "--if-version", "42"}));
+  ASSERT_TRUE(a.ok()) << a.status();
+  absl::StatusOr<std::optional<uint64_t>> v = cli::IfVersionFrom(*a);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(*v, std::optional<uint64_t>(42));
+  a = cli::ParseArgs(Controller({"apply", "-f", "state.yaml"}));
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(*cli::IfVersionFrom(*a), std::nullopt);  // unguarded
+  for (const char* bad : {"x", "-1", "007", "18446744073709551616"}) {
+    a = cli::ParseArgs(Controller({"apply", "-f", "s.yaml", "--if_version", bad}));
+    ASSERT_TRUE(a.ok()) << a.status();
+    EXPECT_EQ(cli::CheckOptions(*a).message(),
+              absl::StrCat("--if-version ", bad, ": not a version number"));
+  }
+  EXPECT_FALSE(cli::ParseArgs(Controller({"get", "state", "--if-version", "3"})).ok());
+}
+
+TEST(WeftctlArgs, StoreSeedAndExport) {
+  auto a =
+      cli::ParseArgs({"store", "seed", "--store", "etcd://127.0.0.1:2379,127.0.0.1:2381", "-f",
+                      "fleet.yaml", "--if-version", "0", "--store_ca", "ca.pem", "--store-cert",
+                      "c.pem", "--store_key", "c.key", "--store_prefix", "/x/"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_FALSE(cli::ForController(a->command));
+  EXPECT_EQ(a->operands, std::vector<std::string>{"seed"});
+  EXPECT_EQ(a->options.at("--store"), "etcd://127.0.0.1:2379,127.0.0.1:2381");
+  EXPECT_EQ(a->options.at("-f"), "fleet.yaml");
+  EXPECT_EQ(a->options.at("--store-ca"), "ca.pem");
+  EXPECT_EQ(a->options.at("--store-cert"), "c.pem");
+  EXPECT_EQ(a->options.at("--store-key"), "c.key");
+  EXPECT_EQ(a->options.at("--store-prefix"), "/x/");
+  EXPECT_EQ(*cli::IfVersionFrom(*a), std::optional<uint64_t>(0));
+  a = cli::ParseArgs({"store", "export", "--store", "etcd://127.0.0.1:2379", "-o", "out.yaml"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->options.at("-o"), "out.yaml");
+
+  auto error = [](std::vector<std::string> argv) {
+    auto parsed = cli::ParseArgs(argv);
+    return parsed.ok() ? std::string("(accepted)") : std::string(parsed.status().message());
+  };
+  const std::string store = "--store=etcd://127.0.0.1:2379";
+  EXPECT_EQ(error({"store", store}),
+            "store needs an action: store seed -f FILE | store export [-o FILE]");
+  EXPECT_EQ(error({"store", "load", store}),
+            "unknown action \"load\" (store seed -f FILE | store export [-o FILE])");
+  EXPECT_EQ(error({"store", "export", "now", store}),
+            "unexpected argument \"now\" (store seed -f FILE | store export [-o FILE])");
+  EXPECT_EQ(error({"store", "export"}),
+            "store export needs --store etcd://HOST:PORT[,HOST:PORT...]");
+  EXPECT_EQ(error({"store", "seed", store}), "store seed needs -f FILE");
+  EXPECT_EQ(error({"store", "seed", store, "-f", "a.yaml", "-o", "b.yaml"}),
+            "store seed takes no option -o");
+  EXPECT_EQ(error({"store", "export", store, "-f", "a.yaml"}), "store export takes no option -f");
+  EXPECT_EQ(error({"store", "export", store, "--if-version", "3"}),
+            "store export takes no option --if-version");
+  EXPECT_EQ(error({"store", "export", store, "--tenant", "1"}), "store takes no option --tenant");
+  for (std::vector<std::string> argv :
+       {std::vector<std::string>{"--controller", "c:1", "store", "export", store},
+        {"--insecure", "store", "export", store},
+        {"--socket", "/run/weft/a.sock", "store", "export", store}}) {
+    EXPECT_EQ(error(argv),
+              "store talks to etcd itself: --controller, --socket and their TLS options are not "
+              "for it (--store_ca, --store_cert, --store_key are)");
+  }
+  a = cli::ParseArgs({"store", "seed", store, "-f", "a.yaml", "--if-version", "v2"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(cli::CheckOptions(*a).message(), "--if-version v2: not a version number");
 }
 
 // Each value a usage error names its option: no exception, nothing asked.
@@ -279,6 +352,11 @@ TEST(WeftctlFormat, Realization) {
             "hv1   yes        5      5         yes         -       -\n"
             "hv2   no         3      3         no          5       segment \"a-db\": field "
             "\"vni\": VNI 0 is outside 1..16777215\n");
+  // Replicas on etcd: the replica holding each stream.
+  r.mutable_nodes(0)->add_replicas("r1");
+  EXPECT_NE(cli::FormatRealization(r).find("hv1   yes (r1)   5      5         yes"),
+            std::string::npos)
+      << cli::FormatRealization(r);
   v1::ApplyStateResponse applied;
   applied.set_version(6);
   EXPECT_EQ(cli::FormatApplied(applied), "applied: controller version 6\n");
