@@ -19,8 +19,8 @@ scripts/build.sh
 # Its own process group (set -m), so that an interrupted suite stops it too.
 asan_out="$(mktemp /tmp/weft-asan-build.XXXXXX)"
 set -m
-WEFT_BUILD_TARGETS="weft_unit_tests weft_bpf_tests weft_bench_packet_fuzz weft_fuzz_targets \
-weft-agent weft-controller weftctl weft-health-probe" \
+WEFT_BUILD_TARGETS="weft_unit_tests weft_bpf_tests weft_store_tests weft_bench_packet_fuzz \
+weft_fuzz_targets weft-agent weft-controller weftctl weft-health-probe" \
   nice -n 19 scripts/build.sh build-asan -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DWEFT_SANITIZE=ON -DWEFT_FUZZ=ON \
   "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG" \
@@ -66,6 +66,8 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan
 #   unit   every unit test, in one process (one process per test, as ctest
 #          runs them, cost 143 s of sanitized start-ups);
 #   bpf    the BPF_PROG_TEST_RUN process and the short packet fuzz;
+#   store  the etcd client and store against a real etcd (threads: watch,
+#          lease keepalive, batched realization writes);
 #   fuzz   each libFuzzer target over its seed corpus, bounded in time;
 #   netns  the modules whose agents, controllers and weftctl run code the
 #          others do not: lifecycle and reload (test_agent), sync over TLS
@@ -75,7 +77,7 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan
 #          excluded, so that a new module is a choice here.
 (cd build-asan && ./weft_unit_tests --gtest_brief=1) || status=$?
 (cd build-asan && ctest -j2 --output-on-failure --timeout 900 -R \
-  '^(bpf\..*|fuzz\..*|netns\.test_(agent|control_plane|metrics|restart|firewall))$' \
+  '^(bpf\..*|store\..*|fuzz\..*|netns\.test_(agent|control_plane|metrics|restart|firewall))$' \
   "$@") || status=$?
 
 if [ -n "$(ls -A "$reports")" ]; then
