@@ -36,9 +36,9 @@ EtcdStateStore::EtcdStateStore(const EtcdStoreOptions& options,
     : options_(options),
       client_(std::move(client)),
       keys_(options_.prefix),
-      writer_(*client_, keys_, options_),
-      fleet_(*client_, keys_, options_),
-      mirror_(keys_) {}
+      mirror_(keys_),
+      writer_(*client_, keys_, options_, &mirror_mu_, &mirror_),
+      fleet_(*client_, keys_, options_) {}
 
 EtcdStateStore::~EtcdStateStore() { Halt(); }
 
@@ -59,10 +59,11 @@ absl::Status EtcdStateStore::Load() {
   at.revision = stored.revision;
   ASSIGN_OR_RETURN(etcd::RangeResult learned,
                    client_->Range(keys_.Learned(), etcd::PrefixEnd(keys_.Learned()), at));
+  const int64_t revision = stored.revision;
   StoreSnapshot snapshot;
   {
     absl::MutexLock lock(&mirror_mu_);
-    mirror_.Reset(stored, learned.kvs);
+    mirror_.Reset(std::move(stored), learned.kvs);
     snapshot = mirror_.Snapshot(/*state_changed=*/true, /*learned_changed=*/true);
   }
   on_change_(std::move(snapshot));
@@ -81,8 +82,8 @@ absl::Status EtcdStateStore::Load() {
   };
   // From the learned keys up to the end of state/: one range, so that the
   // two arrive in revision order.
-  watch_ = std::make_unique<etcd::Watch>(*client_, keys_.Learned(), keys_.StateEnd(),
-                                         stored.revision + 1, std::move(callbacks));
+  watch_ = std::make_unique<etcd::Watch>(*client_, keys_.Learned(), keys_.StateEnd(), revision + 1,
+                                         std::move(callbacks));
   return absl::OkStatus();
 }
 

@@ -65,14 +65,14 @@ class EtcdStateStore : public StateStore {
   const EtcdStoreOptions options_;
   std::unique_ptr<etcd::Client> client_;
   const StoreKeys keys_;
-  StateWriter writer_;
+  absl::Mutex mirror_mu_;  // the watch thread's, the reloads' and the writes'
+  StoreMirror mirror_ ABSL_GUARDED_BY(mirror_mu_);
+  StateWriter writer_;  // diffs against mirror_ once started
   FleetWriter fleet_;
 
   std::function<void(StoreSnapshot)> on_change_;
   std::function<void(bool, const std::string&)> on_reachable_;
 
-  absl::Mutex mirror_mu_;  // the watch thread's, and the reloads'
-  StoreMirror mirror_ ABSL_GUARDED_BY(mirror_mu_);
   std::unique_ptr<etcd::Watch> watch_;  // the store thread's once started
 
   mutable absl::Mutex mu_;

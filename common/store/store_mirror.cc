@@ -10,19 +10,28 @@
 
 namespace weft {
 
-void StoreMirror::Reset(const StoredState& stored, const std::vector<mvccpb::KeyValue>& learned) {
-  revision_ = stored.revision;
-  version_ = stored.version;
-  head_ = stored.head;
+void StoreMirror::Reset(StoredState stored, const std::vector<mvccpb::KeyValue>& learned) {
+  stored_ = std::move(stored);
+  whole_ = true;
   head_error_.clear();
-  objects_.clear();
-  for (const auto& [key, value] : stored.objects) PutObject(key, value);
+  decoded_.clear();
+  for (const auto& [key, value] : stored_.objects) decoded_.emplace(key, DecodeObject(key, value));
   learned_.clear();
   for (const mvccpb::KeyValue& kv : learned) PutLearned(kv);
 }
 
+const StoredState* StoreMirror::stored() const {
+  return whole_ && head_error_.empty() ? &stored_ : nullptr;
+}
+
 void StoreMirror::PutObject(const std::string& key, const std::string& value) {
-  objects_.insert_or_assign(key, DecodeObject(key, value));
+  stored_.objects.insert_or_assign(key, value);
+  decoded_.insert_or_assign(key, DecodeObject(key, value));
+}
+
+void StoreMirror::EraseObject(const std::string& key) {
+  stored_.objects.erase(key);
+  decoded_.erase(key);
 }
 
 void StoreMirror::PutLearned(const mvccpb::KeyValue& kv) {
@@ -41,25 +50,26 @@ void StoreMirror::PutLearned(const mvccpb::KeyValue& kv) {
 StoreMirror::Changes StoreMirror::Apply(int64_t revision,
                                         const std::vector<mvccpb::Event>& events) {
   Changes changes;
-  revision_ = revision;
+  stored_.revision = revision;
   const std::string head_key = keys_.Head();
   // The head first: it says which generation this revision's objects are of.
   for (const mvccpb::Event& event : events) {
     if (event.kv().key() != head_key) continue;
     changes.state = true;
-    uint64_t previous = head_.generation();
-    head_.Clear();
+    v1::StoreHead& head = stored_.head;
+    uint64_t previous = head.generation();
+    head.Clear();
     head_error_.clear();
-    version_ = 0;
+    stored_.version = 0;
     if (event.type() == mvccpb::Event::PUT) {
-      version_ = event.kv().mod_revision();
-      if (!head_.ParseFromString(event.kv().value())) {
+      stored_.version = event.kv().mod_revision();
+      if (!head.ParseFromString(event.kv().value())) {
         head_error_ = absl::StrCat("store key ", head_key, ": not a StoreHead");
       }
     }
-    changes.generation_switched = head_.generation() != previous;
+    changes.generation_switched = head.generation() != previous;
   }
-  const std::string prefix = keys_.Generation(head_.generation());
+  const std::string prefix = keys_.Generation(stored_.head.generation());
   for (const mvccpb::Event& event : events) {
     const std::string& key = event.kv().key();
     if (absl::StartsWith(key, prefix)) {
@@ -69,7 +79,7 @@ StoreMirror::Changes StoreMirror::Apply(int64_t revision,
       if (event.type() == mvccpb::Event::PUT) {
         PutObject(object, event.kv().value());
       } else {
-        objects_.erase(object);
+        EraseObject(object);
       }
     } else if (std::optional<std::string> edge = keys_.EdgeOfLearnedKey(key)) {
       changes.learned = true;
@@ -83,21 +93,27 @@ StoreMirror::Changes StoreMirror::Apply(int64_t revision,
     // Anything else (another generation being staged or deleted) is not
     // the state until the head names it.
   }
-  if (changes.generation_switched) objects_.clear();
+  if (changes.generation_switched) {
+    stored_.objects.clear();
+    decoded_.clear();
+    whole_ = false;  // until LoadGeneration
+  }
   return changes;
 }
 
 void StoreMirror::LoadGeneration(const std::vector<mvccpb::KeyValue>& objects) {
-  const std::string prefix = keys_.Generation(head_.generation());
-  objects_.clear();
+  const std::string prefix = keys_.Generation(stored_.head.generation());
+  stored_.objects.clear();
+  decoded_.clear();
   for (const mvccpb::KeyValue& kv : objects) PutObject(kv.key().substr(prefix.size()), kv.value());
+  whole_ = true;
 }
 
 absl::StatusOr<State> StoreMirror::AssembleState() const {
   if (!head_error_.empty()) return absl::DataLossError(head_error_);
   State state;
-  state.version = version_;
-  for (const auto& [key, object] : objects_) {
+  state.version = stored_.version;
+  for (const auto& [key, object] : decoded_) {
     if (!object.ok()) return object.status();
     AppendObject(state, *object);
   }
@@ -106,8 +122,8 @@ absl::StatusOr<State> StoreMirror::AssembleState() const {
 
 StoreSnapshot StoreMirror::Snapshot(bool state_changed, bool learned_changed) const {
   StoreSnapshot snapshot;
-  snapshot.revision = revision_;
-  snapshot.state_version = version_;
+  snapshot.revision = stored_.revision;
+  snapshot.state_version = stored_.version;
   snapshot.state_changed = state_changed;
   snapshot.learned_changed = learned_changed;
   snapshot.state = AssembleState();

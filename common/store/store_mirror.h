@@ -1,6 +1,7 @@
-// A replica's copy of what it watches (the current generation's objects,
-// decoded once each, and the learned routes), kept up to date from watch
-// events revision by revision, and the StoreSnapshot of each.
+// A replica's copy of what it watches (the current generation's objects, as
+// stored and decoded once each, and the learned routes), kept up to date from
+// watch events revision by revision, and the StoreSnapshot of each. The
+// stored objects are what a write from this replica diffs against.
 #ifndef WEFT_COMMON_STORE_STORE_MIRROR_H_
 #define WEFT_COMMON_STORE_STORE_MIRROR_H_
 
@@ -24,7 +25,7 @@ class StoreMirror {
   explicit StoreMirror(const StoreKeys& keys) : keys_(keys) {}
 
   // Everything at `stored.revision`, with the learned keys read then.
-  void Reset(const StoredState& stored, const std::vector<mvccpb::KeyValue>& learned);
+  void Reset(StoredState stored, const std::vector<mvccpb::KeyValue>& learned);
 
   struct Changes {
     bool state = false;
@@ -34,24 +35,29 @@ class StoreMirror {
     bool generation_switched = false;
   };
   Changes Apply(int64_t revision, const std::vector<mvccpb::Event>& events);
-  uint64_t generation() const { return head_.generation(); }
+  uint64_t generation() const { return stored_.head.generation(); }
   // The new generation's objects, read at the switch's revision.
   void LoadGeneration(const std::vector<mvccpb::KeyValue>& objects);
 
   StoreSnapshot Snapshot(bool state_changed, bool learned_changed) const;
-  int64_t revision() const { return revision_; }
+  int64_t revision() const { return stored_.revision; }
+  // The state as of revision(), or null when there is no whole copy: before
+  // the first Reset, when the head does not decode, or when the generation
+  // switched and its objects are not loaded (reading them failed).
+  const StoredState* stored() const;
 
  private:
   void PutObject(const std::string& key, const std::string& value);
+  void EraseObject(const std::string& key);
   void PutLearned(const mvccpb::KeyValue& kv);
   absl::StatusOr<State> AssembleState() const;
 
   const StoreKeys& keys_;
-  int64_t revision_ = 0;
-  int64_t version_ = 0;  // the head's mod_revision
-  v1::StoreHead head_;
-  std::string head_error_;                                // the head does not decode
-  std::map<std::string, absl::StatusOr<State>> objects_;  // by key under the generation
+  StoredState stored_;      // its objects: the values as stored
+  bool whole_ = false;      // stored_.objects are all of the generation's
+  std::string head_error_;  // the head does not decode
+  // stored_.objects decoded, by the same keys.
+  std::map<std::string, absl::StatusOr<State>> decoded_;
   // Edge -> part key -> record (an error: the part does not decode).
   std::map<std::string, std::map<std::string, absl::StatusOr<v1::LearnedRecord>>> learned_;
 };
