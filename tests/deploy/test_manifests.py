@@ -381,6 +381,33 @@ class ManifestsTest(unittest.TestCase):
         for key in ("tls_cert", "tls_key", "tls_ca"):
             self.assertTrue(flags[key].startswith(mounts["tls"]["mountPath"] + "/"), key)
 
+    def test_controller_replicas_deployment(self):
+        dep = find("Deployment", "weft-controller-replicas")
+        cm = find("ConfigMap", "weft-controller-replicas")
+        binary, args = container_args(dep, cm, "controller")
+        self.assertEqual(binary, "weft-controller")
+        flags = flags_of(args)
+        self.assertNotIn("state", flags, "replicas read etcd, not a file")
+        self.assertTrue(flags["store"].startswith("etcd://"), flags["store"])
+        self.assertGreaterEqual(dep["spec"]["replicas"], 2)
+        # each replica is named by its pod (its leased rows in etcd)
+        c = container(dep, "controller")
+        self.assertEqual(flags["replica_name"], "$(POD_NAME)")
+        env = {e["name"]: e for e in c["env"]}
+        self.assertEqual(env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"], "metadata.name")
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        self.assertEqual(ports["sync"], port_of(flags["listen"]))
+        self.assertHealthProbes(c, flags["health_listen"], ports)
+        mounts = {m["name"]: m for m in c["volumeMounts"]}
+        volumes = {v["name"]: v for v in dep["spec"]["template"]["spec"]["volumes"]}
+        self.assertEqual(volumes["etcd-tls"]["secret"]["secretName"], "weft-controller-etcd-tls")
+        for key in ("store_ca", "store_cert", "store_key"):
+            self.assertTrue(flags[key].startswith(mounts["etcd-tls"]["mountPath"] + "/"), key)
+        svc = find("Service", "weft-controller-replicas")
+        self.assertEqual(svc["spec"]["selector"], dep["spec"]["selector"]["matchLabels"])
+        pdb = find("PodDisruptionBudget", "weft-controller-replicas")
+        self.assertLess(pdb["spec"]["minAvailable"], dep["spec"]["replicas"])
+
     def test_every_flag_in_the_manifests_is_real(self):
         ds = find("DaemonSet", "weft-agent")
         self.assertRealFlags(*container_args(ds, find("ConfigMap", "weft-agent"), "agent"),
@@ -391,6 +418,9 @@ class ManifestsTest(unittest.TestCase):
         dep = find("Deployment", "weft-controller")
         self.assertRealFlags(*container_args(dep, find("ConfigMap", "weft-controller"),
                                              "controller"), "controller.yaml")
+        dep = find("Deployment", "weft-controller-replicas")
+        self.assertRealFlags(*container_args(dep, find("ConfigMap", "weft-controller-replicas"),
+                                             "controller"), "controller-replicas.yaml")
 
     # --- systemd -----------------------------------------------------------
     def test_every_flag_in_the_units_is_real(self):
