@@ -2,7 +2,7 @@
 """Controller replicas on etcd at fleet scale (docs/BENCHMARKS.md "Controller
 replicas on etcd"):
 
-    sudo bench/replicas.py --build-dir build [--json] [--only fanout,file,cold]
+    sudo bench/replicas.py --build-dir build [--json] [--only fanout,file,small,cold]
 
 fanout  --clients (1,000) simulated agents (weft_bench_sync fanout: one
         weft::SyncClient per node, no datapath, each validating its view as
@@ -16,13 +16,21 @@ fanout  --clients (1,000) simulated agents (weft_bench_sync fanout: one
         over all arrivals and the time until the last of the clients; the
         CPU time of each replica and of the etcd members per change
         (/proc/<pid>/stat).
+        From the controllers' own log lines (1 ms, CLOCK_REALTIME, as the
+        bench's clock): weftctl returned → each replica installed the
+        version ("version V from ..."), and → each node's "sent version V"
+        (the control plane's part, without the clients' validation).
 file    The same clients, state and changes against one file-backed
         weft-controller (--state, changes through the same `weftctl apply`),
         in the same run.
+small   As fanout, with small views: the nodes and nothing else (every view
+        holds the node list); each change adds a node.
 cold    A fleet of --endpoints (100,000) endpoints seeded into etcd with
         `weftctl store seed` (timed), then a replica started cold on it:
         spawn until its health service answers SERVING, and its RSS; the
-        file-backed controller's start on the same state beside it.
+        start split by its log lines (store read and decoded, validated,
+        views built, listening); the file-backed controller's start on the
+        same state beside it.
 
 Everything runs in one network namespace with a unique name
 (wft<6 hex>-sync): etcd on its loopback with data on a tmpfs, removed with
