@@ -98,14 +98,15 @@ def log_lines(path: str):
 
 
 def control_plane_times(logs: list[str]) -> tuple[dict, dict]:
-    """From the controllers' logs: {version: [time each controller installed
-    it]} and {version: {node: first time a controller logged it sent}}."""
-    installed: dict[int, list[float]] = {}
+    """From the controllers' logs: {version: {index in logs: time that
+    controller installed it}} and {version: {node: first time a controller
+    logged it sent}}."""
+    installed: dict[int, dict[int, float]] = {}
     sent: dict[int, dict[str, float]] = {}
-    for path in logs:
+    for i, path in enumerate(logs):
         for t, msg in log_lines(path):
             if m := INSTALLED.match(msg):
-                installed.setdefault(int(m[1]), []).append(t)
+                installed.setdefault(int(m[1]), {}).setdefault(i, t)
             elif m := SENT.match(msg):
                 sent.setdefault(int(m[2]), {}).setdefault(m[1], t)
     return installed, sent
@@ -304,24 +305,37 @@ def propagate(args, fleet: Fleet, st: dict, ports: list[int], admin_ports: list[
                 "max_ms": xs[-1] * 1e3}
 
     # The control plane's part, from its own log lines (1 ms resolution,
-    # each written right after the event): weftctl returned (the write
-    # acknowledged) → each controller installed the version; → each
-    # connected node's "sent version V" (the message handed to gRPC).
+    # each written right after the event). The write is acknowledged when
+    # the controller weftctl wrote through installed the version: its Apply
+    # answers right after (etcd mode: it awaits its own watch's install;
+    # file mode: it installs, then answers). weftctl's own exit comes
+    # ~0.4 s later (process start, namespace entry), too late to be the
+    # reference. From the acknowledgment: → each other controller
+    # installed the version; → each connected node's "sent version V" (the
+    # update handed to gRPC on its stream).
     installed, sent = control_plane_times(logs)
-    all_installed, all_sent, unsent = [], [], 0
-    for c in per_change:
-        v, t_done = c["version"], c.pop("t_done")
-        c.pop("t_write")
-        inst = [t - t_done for t in installed.get(v, [])]
-        sends = [t - t_done for n, t in sent.get(v, {}).items() if n in connected]
+    to_ack, all_installed, all_sent, unsent = [], [], [], 0
+    for i, c in enumerate(per_change):
+        v, t_write = c["version"], c.pop("t_write")
+        c.pop("t_done")
+        at = installed.get(v, {})
+        writer = i % len(logs)  # admin ports in the order of logs
+        if writer not in at:
+            raise LabError(f"version {v}: no install line in {logs[writer]}")
+        ack = at[writer]
+        to_ack.append(ack - t_write)
+        inst = [t - ack for j, t in at.items() if j != writer]
+        sends = [t - ack for n, t in sent.get(v, {}).items() if n in connected]
         unsent += len(connected) - len(sends)
         all_installed += inst
         all_sent += sends
+        c["write_ms"] = (ack - t_write) * 1e3
         c["installed_after_ack_ms"] = sorted(x * 1e3 for x in inst)
         c["last_sent_after_ack_ms"] = max(sends) * 1e3 if sends else None
     last_sent = [c["last_sent_after_ack_ms"] for c in per_change
                  if c["last_sent_after_ack_ms"] is not None]
     control_plane = {"controllers": len(logs),
+                     "write_ms": sorted(x * 1e3 for x in to_ack),
                      "installed_after_ack": summary(all_installed),
                      "sent_after_ack": summary(all_sent),
                      "last_sent_after_ack_ms": last_sent,

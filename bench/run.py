@@ -776,23 +776,26 @@ def start_split(ph: dict) -> str:
 def report_control_plane(fan: dict | None, file: dict | None, small: dict | None) -> list[str]:
     """The control plane's own part, from the controllers' log lines."""
     L = ["#### The control plane's part, from the controllers' own logs", "",
-         "From `weftctl apply` returning (the write acknowledged) to each controller's log "
-         "line installing the version, and to each connected node's \"sent version\" line "
-         "(log timestamps: 1 ms, CLOCK_REALTIME like the bench's). The clients' validation "
-         "is not in these, but their CPU competes with the controllers' on this machine.", "",
-         "| control plane, state | installed: p50 / max ms (per controller and change) | "
-         "sent: p50 / p99 / max ms (per node and change) | last node sent per change, ms | "
-         "clients' own p99 ms |",
-         "| --- | --- | --- | --- | ---: |"]
+         "The write is acknowledged when the controller it went through logs that it "
+         "installed the version (its Apply answers right after). From then: each other "
+         "replica's line installing it, and each connected node's \"sent version\" line "
+         "(log timestamps: 1 ms, CLOCK_REALTIME like the bench's; negative: before the "
+         "acknowledgment). The clients' validation is not in these, but their CPU competes "
+         "with the controllers' on this machine.", "",
+         "| control plane, state | weftctl start → written, ms per change | other replicas "
+         "installed: p50 / max ms | sent: p50 / p99 / max ms (per node and change) | last "
+         "node sent per change, ms | clients' own p99 ms |",
+         "| --- | --- | --- | --- | --- | ---: |"]
     for res, what in ((fan, "3 replicas, the issue's state"),
                       (file, "file-backed controller, the issue's state"),
-                      (small, "3 replicas, small views (nodes only; each change adds a node)")):
+                      (small, "3 replicas, small views: nodes only, each change adds a node")):
         cp = res and res.get("control_plane")
         if not cp:
             continue
         inst, sent = cp["installed_after_ack"], cp["sent_after_ack"]
         fmt = (lambda d, *ks: " / ".join(f"{d[k]:.0f}" for k in ks) if d.get("n") else "–")
         L.append(f"| {what} ({res['clients']:,} clients, {res['endpoints']:,} endpoints) | "
+                 + ", ".join(f"{x:.0f}" for x in cp["write_ms"]) + " | "
                  f"{fmt(inst, 'p50_ms', 'max_ms')} | {fmt(sent, 'p50_ms', 'p99_ms', 'max_ms')}"
                  + (f" ({cp['unsent']} not sent)" if cp.get("unsent") else "") + " | "
                  + ", ".join(f"{x:.0f}" for x in cp["last_sent_after_ack_ms"]) + " | "
