@@ -308,9 +308,10 @@ def propagate(args, fleet: Fleet, st: dict, ports: list[int], admin_ports: list[
     # each written right after the event). The write is acknowledged when
     # the controller weftctl wrote through installed the version: its Apply
     # answers right after (etcd mode: it awaits its own watch's install;
-    # file mode: it installs, then answers). weftctl's own exit comes
-    # ~0.4 s later (process start, namespace entry), too late to be the
-    # reference. From the acknowledgment: → each other controller
+    # file mode: it installs, then answers); weftctl's exit comes tens of
+    # ms later, and its start ~0.35 s before (namespace entry, process
+    # start, reading the file), reported apart. From the acknowledgment:
+    # → each other controller
     # installed the version; → each connected node's "sent version V" (the
     # update handed to gRPC on its stream).
     installed, sent = control_plane_times(logs)
