@@ -195,10 +195,8 @@ def add_endpoint(st: dict, c: int, clients: int) -> None:
 def nodes_state(clients: int) -> dict:
     """Small views: `clients` Weft nodes and nothing else. Every view holds
     the node list, so adding a node changes every view."""
-    return {"version": 1, "nodes": [{"name": f"f{i:03d}", "vtep": f"198.20.{i // 250}.{i % 250 + 1}"}
-                                    for i in range(clients)],
-            "tenants": [], "segments": [], "endpoints": [], "routes": [], "groups": [],
-            "policies": []}
+    st = fanout_state(clients, 0, 1, 0)
+    return {k: v if k in ("version", "nodes") else [] for k, v in st.items()}
 
 
 def add_node(st: dict, c: int, clients: int) -> None:
@@ -341,8 +339,8 @@ def propagate(args, fleet: Fleet, st: dict, ports: list[int], admin_ports: list[
                      "sent_after_ack": summary(all_sent),
                      "last_sent_after_ack_ms": last_sent,
                      "unsent": unsent}
-    return {"control_plane": control_plane, "clients": len(nodes), "endpoints": len(st["endpoints"]),
-            "tenants": len(st["tenants"]), "changes": args.changes, "connect_s": connect_s,
+    return {"control_plane": control_plane, "clients": len(nodes),
+            "endpoints": len(st["endpoints"]), "tenants": len(st["tenants"]), "changes": args.changes, "connect_s": connect_s,
             "latency": summary(all_lat), "after_ack": summary(all_after),
             "apply_ms": sorted(c["apply_ms"] for c in per_change),
             "all_clients_ms": sorted(c["all_ms"] for c in per_change),
