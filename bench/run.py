@@ -41,7 +41,9 @@ PARTS (comma list; default all): prog, tcp, fw, sync, ns, or single parts:
      measurements as 2., interleaved with whatever else runs.
   6. controller replicas on etcd (bench/replicas.py): one change to 1,000
      sync clients spread over 3 replicas on a 3-member etcd, beside the
-     file-backed controller; a replica's cold start on 100k endpoints.
+     file-backed controller, and the control plane's part of it from the
+     controllers' logs, also with small views; a replica's cold start on
+     100k endpoints, split by its log lines.
 
 Writes the figures between the markers <!-- bench:begin --> and
 <!-- bench:end --> of --out (prog and tcp), <!-- bench:begin fw --> ...
