@@ -878,8 +878,9 @@ def report_replicas(rep: dict | None, meta: dict, errors: dict) -> str:
         L.append(f"| replica spawn → health SERVING ({len(runs)} starts: "
                  + ", ".join(f"{x:.2f}" for x in runs) + f" s) | **{worst:.2f} s** (worst) | "
                  f"≤ 3 s: {met(worst <= 3)} |")
-        last_start = (cold.get("replica_phases_ms") or [None])[-1]
-        for phases, what in ((last_start, "replica (last start)"),
+        phases_of = cold.get("replica_phases_ms") or []
+        worst_start = phases_of[runs.index(worst)] if len(phases_of) == len(runs) else None
+        for phases, what in ((worst_start, "replica (its slowest start)"),
                              (cold.get("file_phases_ms"), "file-backed controller")):
             if phases:
                 L.append(f"| {what}: its start from its own log | " + start_split(phases)
