@@ -2,7 +2,7 @@
 """Controller replicas on etcd at fleet scale (docs/BENCHMARKS.md "Controller
 replicas on etcd"):
 
-    sudo bench/replicas.py --build-dir build [--json] [--only fanout,file,cold]
+    sudo bench/replicas.py --build-dir build [--json] [--only fanout,file,small,cold]
 
 fanout  --clients (1,000) simulated agents (weft_bench_sync fanout: one
         weft::SyncClient per node, no datapath, each validating its view as
@@ -16,13 +16,21 @@ fanout  --clients (1,000) simulated agents (weft_bench_sync fanout: one
         over all arrivals and the time until the last of the clients; the
         CPU time of each replica and of the etcd members per change
         (/proc/<pid>/stat).
+        From the controllers' own log lines (1 ms, CLOCK_REALTIME, as the
+        bench's clock): weftctl returned → each replica installed the
+        version ("version V from ..."), and → each node's "sent version V"
+        (the control plane's part, without the clients' validation).
 file    The same clients, state and changes against one file-backed
         weft-controller (--state, changes through the same `weftctl apply`),
         in the same run.
+small   As fanout, with small views: the nodes and nothing else (every view
+        holds the node list); each change adds a node.
 cold    A fleet of --endpoints (100,000) endpoints seeded into etcd with
         `weftctl store seed` (timed), then a replica started cold on it:
         spawn until its health service answers SERVING, and its RSS; the
-        file-backed controller's start on the same state beside it.
+        start split by its log lines (store read and decoded, validated,
+        views built, listening); the file-backed controller's start on the
+        same state beside it.
 
 Everything runs in one network namespace with a unique name
 (wft<6 hex>-sync): etcd on its loopback with data on a tmpfs, removed with
@@ -33,9 +41,11 @@ out.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -59,10 +69,64 @@ REPLICA_SYNC, REPLICA_ADMIN, REPLICA_HEALTH = 17100, 17101, 17102  # + 10 * inde
 FILE_SYNC, FILE_ADMIN, FILE_HEALTH = 17200, 17201, 17202
 COLD_SYNC, COLD_ADMIN, COLD_HEALTH = 17300, 17301, 17302
 BIG_PREFIX = "/weft/big/"
+SMALL_PREFIX = "/weft/small/"
 
 
 def log(msg: str) -> None:
     print(f"[replicas {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --- the controllers' own logs ---------------------------------------------------------
+# common/base/log.h: "2026-12-07T06:09:01.123Z INFO ..." (UTC, CLOCK_REALTIME
+# through absl::Now(), truncated to the millisecond), compared with the
+# bench's time.time() (CLOCK_REALTIME too).
+LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z \w+ (.*)$")
+INSTALLED = re.compile(r"^version (\d+) from (.*?): .*\((\d+) ms\)$")
+SENT = re.compile(r"^node (\S+): sent version (\d+) ")
+READ = re.compile(r"^store revision (\d+) read from the store")
+SERVING = re.compile(r"^serving version ")
+
+
+def log_lines(path: str):
+    """(realtime seconds, message) of each line of a controller's log."""
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = LOG_LINE.match(line.rstrip("\n"))
+            if m:
+                t = datetime.datetime.strptime(m[1], "%Y-%m-%dT%H:%M:%S.%f")
+                yield t.replace(tzinfo=datetime.timezone.utc).timestamp(), m[2]
+
+
+def control_plane_times(logs: list[str]) -> tuple[dict, dict]:
+    """From the controllers' logs: {version: {index in logs: time that
+    controller installed it}} and {version: {node: first time a controller
+    logged it sent}}."""
+    installed: dict[int, dict[int, float]] = {}
+    sent: dict[int, dict[str, float]] = {}
+    for i, path in enumerate(logs):
+        for t, msg in log_lines(path):
+            if m := INSTALLED.match(msg):
+                installed.setdefault(int(m[1]), {}).setdefault(i, t)
+            elif m := SENT.match(msg):
+                sent.setdefault(int(m[2]), {}).setdefault(m[1], t)
+    return installed, sent
+
+
+def start_phases(path: str, spawned: float) -> dict:
+    """A controller's start split by its own log lines, in ms from spawn:
+    the store read and decoded (etcd mode), the state installed (its line
+    carries the ms of building views: validation ran before them), Sync
+    listening."""
+    out: dict = {}
+    for t, msg in log_lines(path):
+        if READ.match(msg) and "read_ms" not in out:
+            out["read_ms"] = (t - spawned) * 1e3
+        elif (m := INSTALLED.match(msg)) and "installed_ms" not in out:
+            out["installed_ms"] = (t - spawned) * 1e3
+            out["views_ms"] = float(m[3])
+        elif SERVING.match(msg) and "listening_ms" not in out:
+            out["listening_ms"] = (t - spawned) * 1e3
+    return out
 
 
 class Fleet:
@@ -128,12 +192,26 @@ def add_endpoint(st: dict, c: int, clients: int) -> None:
                             "node": f"f{c % clients:03d}", "interface": f"probe{c}"})
 
 
+def nodes_state(clients: int) -> dict:
+    """Small views: `clients` Weft nodes and nothing else. Every view holds
+    the node list, so adding a node changes every view."""
+    st = fanout_state(clients, 0, 1, 0)
+    return {k: v if k in ("version", "nodes") else [] for k, v in st.items()}
+
+
+def add_node(st: dict, c: int, clients: int) -> None:
+    """Change c of the small shape: one more Weft node (no client runs it)."""
+    st["nodes"].append({"name": f"extra{c}", "vtep": f"198.21.{c // 250}.{c % 250 + 1}"})
+
+
 def propagate(args, fleet: Fleet, st: dict, ports: list[int], admin_ports: list[int],
-              pids: dict[str, int]) -> dict:
+              pids: dict[str, int], logs: list[str], change=add_endpoint) -> dict:
     """The clients on `ports`, --changes changes through weftctl apply on
-    admin_ports in turn; latencies and CPU per change of `pids`."""
+    admin_ports in turn; latencies and CPU per change of `pids`; from the
+    controllers' `logs`, when each installed a change and sent it."""
     env = fleet.env
     nodes = [n["name"] for n in st["nodes"]]
+    connected = set(nodes)
     argv = [env.bin("weft_bench_sync"), "fanout", "--nodes", ",".join(nodes),
             "--controller_base", "127.0.0.2", "--controller_port", ",".join(map(str, ports))]
     fan, fan_log = env.spawn(argv, f"fanout-{ports[0]}", stdout=subprocess.PIPE,
@@ -179,7 +257,7 @@ def propagate(args, fleet: Fleet, st: dict, ports: list[int], admin_ports: list[
         cpu0["clients"] = cpu_seconds(fan.pid)
         for c in range(args.changes):
             time.sleep(args.change_gap)
-            add_endpoint(st, c, len(nodes))
+            change(st, c, len(nodes))
             write_atomic(path, st)
             before = max(version.values())
             admin = admin_ports[c % len(admin_ports)]
@@ -200,6 +278,7 @@ def propagate(args, fleet: Fleet, st: dict, ports: list[int], admin_ports: list[
             # client applied it before weftctl was done exiting)
             all_after += [t - t_done for t in arr.values()]
             per_change.append({"version": v, "clients": len(arr), "complete": ok,
+                               "t_write": t_write, "t_done": t_done,
                                "apply_ms": (t_done - t_write) * 1e3,
                                "p50_ms": q(lat, .5) * 1e3, "p99_ms": q(lat, .99) * 1e3,
                                "all_ms": lat[-1] * 1e3})
@@ -218,10 +297,50 @@ def propagate(args, fleet: Fleet, st: dict, ports: list[int], admin_ports: list[
         stop(fan)
     def summary(values):
         xs = sorted(values)
+        if not xs:
+            return {"n": 0}
         return {"n": len(xs), "p50_ms": q(xs, .5) * 1e3, "p99_ms": q(xs, .99) * 1e3,
                 "max_ms": xs[-1] * 1e3}
-    return {"clients": len(nodes), "endpoints": len(st["endpoints"]),
-            "tenants": len(st["tenants"]), "changes": args.changes, "connect_s": connect_s,
+
+    # The control plane's part, from its own log lines (1 ms resolution,
+    # each written right after the event). The write is acknowledged when
+    # the controller weftctl wrote through installed the version: its Apply
+    # answers right after (etcd mode: it awaits its own watch's install;
+    # file mode: it installs, then answers); weftctl's exit comes tens of
+    # ms later, and its start ~0.35 s before (namespace entry, process
+    # start, reading the file), reported apart. From the acknowledgment:
+    # → each other controller
+    # installed the version; → each connected node's "sent version V" (the
+    # update handed to gRPC on its stream).
+    installed, sent = control_plane_times(logs)
+    to_ack, all_installed, all_sent, unsent = [], [], [], 0
+    for i, c in enumerate(per_change):
+        v, t_write = c["version"], c.pop("t_write")
+        c.pop("t_done")
+        at = installed.get(v, {})
+        writer = i % len(logs)  # admin ports in the order of logs
+        if writer not in at:
+            raise LabError(f"version {v}: no install line in {logs[writer]}")
+        ack = at[writer]
+        to_ack.append(ack - t_write)
+        inst = [t - ack for j, t in at.items() if j != writer]
+        sends = [t - ack for n, t in sent.get(v, {}).items() if n in connected]
+        unsent += len(connected) - len(sends)
+        all_installed += inst
+        all_sent += sends
+        c["write_ms"] = (ack - t_write) * 1e3
+        c["installed_after_ack_ms"] = sorted(x * 1e3 for x in inst)
+        c["last_sent_after_ack_ms"] = max(sends) * 1e3 if sends else None
+    last_sent = [c["last_sent_after_ack_ms"] for c in per_change
+                 if c["last_sent_after_ack_ms"] is not None]
+    control_plane = {"controllers": len(logs),
+                     "write_ms": sorted(x * 1e3 for x in to_ack),
+                     "installed_after_ack": summary(all_installed),
+                     "sent_after_ack": summary(all_sent),
+                     "last_sent_after_ack_ms": last_sent,
+                     "unsent": unsent}
+    return {"control_plane": control_plane, "clients": len(nodes),
+            "endpoints": len(st["endpoints"]), "tenants": len(st["tenants"]), "changes": args.changes, "connect_s": connect_s,
             "latency": summary(all_lat), "after_ack": summary(all_after),
             "apply_ms": sorted(c["apply_ms"] for c in per_change),
             "all_clients_ms": sorted(c["all_ms"] for c in per_change),
@@ -231,21 +350,23 @@ def propagate(args, fleet: Fleet, st: dict, ports: list[int], admin_ports: list[
             "cpu_ms_per_change": {k: (cpu1[k] - cpu0[k]) * 1e3 / args.changes for k in cpu1}}
 
 
-def part_fanout(args, fleet: Fleet, st: dict) -> dict:
-    path = os.path.join(fleet.env.dir, "fanout.json")
+def part_fanout(args, fleet: Fleet, st: dict, tag: str, prefix: str | None = None,
+                change=add_endpoint) -> dict:
+    path = os.path.join(fleet.env.dir, f"{tag}.json")
     write_atomic(path, st)
-    seed_s = fleet.seed(path)
-    procs = []
+    seed_s = fleet.seed(path, prefix)
+    procs, logs = [], []
     try:
         for i in range(REPLICAS):
-            p, out = fleet.replica(f"r{i}", REPLICA_SYNC + 10 * i, REPLICA_ADMIN + 10 * i,
-                                   REPLICA_HEALTH + 10 * i)
+            p, out = fleet.replica(f"{tag}-r{i}", REPLICA_SYNC + 10 * i, REPLICA_ADMIN + 10 * i,
+                                   REPLICA_HEALTH + 10 * i, prefix)
             procs.append(p)
+            logs.append(out)
             fleet.wait_serving(p, out, REPLICA_HEALTH + 10 * i)
         pids = {f"r{i}": p.pid for i, p in enumerate(procs)}
         pids.update({f"etcd {m.name}": m.proc.pid for m in fleet.etcd.members})
         res = propagate(args, fleet, st, [REPLICA_SYNC + 10 * i for i in range(REPLICAS)],
-                        [REPLICA_ADMIN + 10 * i for i in range(REPLICAS)], pids)
+                        [REPLICA_ADMIN + 10 * i for i in range(REPLICAS)], pids, logs, change)
         res["seed_s"] = seed_s
         res["replica_mem_mib"] = {f"r{i}": proc_mem(p.pid) for i, p in enumerate(procs)}
         return res
@@ -254,13 +375,14 @@ def part_fanout(args, fleet: Fleet, st: dict) -> dict:
             stop(p)
 
 
-def part_file(args, fleet: Fleet, st: dict) -> dict:
-    path = os.path.join(fleet.env.dir, "fanout-file.json")
+def part_file(args, fleet: Fleet, st: dict, tag: str, change=add_endpoint) -> dict:
+    path = os.path.join(fleet.env.dir, f"{tag}.json")
     write_atomic(path, st)
     p, out = fleet.file_controller(path, FILE_SYNC, FILE_ADMIN, FILE_HEALTH)
     try:
         fleet.wait_serving(p, out, FILE_HEALTH)
-        res = propagate(args, fleet, st, [FILE_SYNC], [FILE_ADMIN], {"controller": p.pid})
+        res = propagate(args, fleet, st, [FILE_SYNC], [FILE_ADMIN], {"controller": p.pid},
+                        [out], change)
         res["controller_mem_mib"] = proc_mem(p.pid)
         return res
     finally:
@@ -279,11 +401,13 @@ def part_cold(args, fleet: Fleet) -> dict:
     res: dict = {"sizes": sizes}
     res["seed_s"] = fleet.seed(path, BIG_PREFIX)
     log(f"{sizes['endpoints']:,} endpoints seeded in {res['seed_s']:.1f} s")
-    runs = []
+    runs, phases = [], []
     for trial in range(args.cold_trials):
+        spawned = time.time()
         p, out = fleet.replica(f"cold{trial}", COLD_SYNC, COLD_ADMIN, COLD_HEALTH, BIG_PREFIX)
         try:
             runs.append(fleet.wait_serving(p, out, COLD_HEALTH))
+            phases.append(start_phases(out, spawned))
             time.sleep(args.settle)
             mem = proc_mem(p.pid)
         finally:
@@ -291,10 +415,13 @@ def part_cold(args, fleet: Fleet) -> dict:
         log(f"cold replica {trial + 1}: serving after {runs[-1]:.2f} s, "
             f"RSS {mem.get('VmRSS', 0):.0f} MiB")
     res["replica_serving_s"] = runs
+    res["replica_phases_ms"] = phases
     res["replica_mem_mib"] = mem
+    spawned = time.time()
     p, out = fleet.file_controller(path, COLD_SYNC, COLD_ADMIN, COLD_HEALTH)
     try:
         res["file_serving_s"] = fleet.wait_serving(p, out, COLD_HEALTH)
+        res["file_phases_ms"] = start_phases(out, spawned)
         time.sleep(args.settle)
         res["file_mem_mib"] = proc_mem(p.pid)
     finally:
@@ -316,7 +443,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-dir", default=os.path.join(REPO, "build"))
-    ap.add_argument("--only", default="fanout,file,cold")
+    ap.add_argument("--only", default="fanout,file,small,cold",
+                    help="fanout/file: the issue's state shape through the replicas/the "
+                    "file-backed controller; small: through the replicas, small views "
+                    "(--small-clients nodes and nothing else, each change adds a node); "
+                    "cold: the large fleet's cold start")
+    ap.add_argument("--small-clients", type=int, default=None,
+                    help="clients of the small part (default: --clients)")
     ap.add_argument("--clients", type=int, default=1000)
     ap.add_argument("--fanout-endpoints", type=int, default=2000)
     ap.add_argument("--fanout-tenants", type=int, default=10)
@@ -363,10 +496,13 @@ def main() -> int:
                 fleet = Fleet(args, env, etcd)
                 st = fanout_state(args.clients, args.fanout_endpoints, args.fanout_tenants,
                                   args.infra_rules)
+                small = nodes_state(args.small_clients or args.clients)
                 for part, fn in (("fanout", lambda: part_fanout(args, fleet, json.loads(
-                                     json.dumps(st)))),
+                                     json.dumps(st)), "fanout")),
                                  ("file", lambda: part_file(args, fleet, json.loads(
-                                     json.dumps(st)))),
+                                     json.dumps(st)), "fanout-file")),
+                                 ("small", lambda: part_fanout(args, fleet, small, "small",
+                                                               SMALL_PREFIX, add_node)),
                                  ("cold", lambda: part_cold(args, fleet))):
                     if part not in only:
                         continue

@@ -41,7 +41,9 @@ PARTS (comma list; default all): prog, tcp, fw, sync, ns, or single parts:
      measurements as 2., interleaved with whatever else runs.
   6. controller replicas on etcd (bench/replicas.py): one change to 1,000
      sync clients spread over 3 replicas on a 3-member etcd, beside the
-     file-backed controller; a replica's cold start on 100k endpoints.
+     file-backed controller, and the control plane's part of it from the
+     controllers' logs, also with small views; a replica's cold start on
+     100k endpoints, split by its log lines.
 
 Writes the figures between the markers <!-- bench:begin --> and
 <!-- bench:end --> of --out (prog and tcp), <!-- bench:begin fw --> ...
@@ -757,6 +759,57 @@ def met(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
+def start_split(ph: dict) -> str:
+    """A controller's start, from its own log lines (ms since spawn)."""
+    parts = []
+    if "read_ms" in ph:
+        parts.append(f"spawn → store read and decoded {ph['read_ms']:.0f} ms")
+    if "installed_ms" in ph:
+        views_start = ph["installed_ms"] - ph["views_ms"]
+        before = ph.get("read_ms")
+        parts.append(f"→ validated {views_start - before:.0f} ms" if before is not None
+                     else f"spawn → read, parsed, validated {views_start:.0f} ms")
+        parts.append(f"→ views built {ph['views_ms']:.0f} ms")
+    if "listening_ms" in ph and "installed_ms" in ph:
+        parts.append(f"→ listening {ph['listening_ms'] - ph['installed_ms']:.0f} ms")
+    return " ".join(parts)
+
+
+def report_control_plane(fan: dict | None, file: dict | None, small: dict | None) -> list[str]:
+    """The control plane's own part, from the controllers' log lines."""
+    L = ["#### The control plane's part, from the controllers' own logs", "",
+         "The write is acknowledged when the controller it went through logs that it "
+         "installed the version (its Apply answers right after). From then: each other "
+         "replica's line installing it, and each connected node's \"sent version\" line "
+         "(log timestamps: 1 ms, CLOCK_REALTIME like the bench's; negative: before the "
+         "acknowledgment). The clients' validation is not in these, but their CPU competes "
+         "with the controllers' on this machine.", "",
+         "| control plane, state | weftctl start → written, ms per change | other replicas "
+         "installed: p50 / max ms | sent: p50 / p99 / max ms (per node and change) | last "
+         "node sent per change, ms | clients' own p99 ms |",
+         "| --- | --- | --- | --- | --- | ---: |"]
+    for res, what in ((fan, "3 replicas, the issue's state"),
+                      (file, "file-backed controller, the issue's state"),
+                      (small, "3 replicas, small views: nodes only, each change adds a node")):
+        cp = res and res.get("control_plane")
+        if not cp:
+            continue
+        inst, sent = cp["installed_after_ack"], cp["sent_after_ack"]
+        fmt = (lambda d, *ks: " / ".join(f"{d[k]:.0f}" for k in ks) if d.get("n") else "–")
+        L.append(f"| {what} ({res['clients']:,} clients, {res['endpoints']:,} endpoints) | "
+                 + ", ".join(f"{x:.0f}" for x in cp["write_ms"]) + " | "
+                 f"{fmt(inst, 'p50_ms', 'max_ms')} | {fmt(sent, 'p50_ms', 'p99_ms', 'max_ms')}"
+                 + (f" ({cp['unsent']} not sent)" if cp.get("unsent") else "") + " | "
+                 + ", ".join(f"{x:.0f}" for x in cp["last_sent_after_ack_ms"]) + " | "
+                 f"{res['latency']['p99_ms']:.0f} |")
+    L.append("")
+    if small and small.get("cpu_ms_per_change"):
+        L.append("CPU time per change (replicas, small views): " + ", ".join(
+            f"{k} {v:.0f} ms" for k, v in small["cpu_ms_per_change"].items()) + ".")
+        L.append("")
+    return L
+
+
 def report_replicas(rep: dict | None, meta: dict, errors: dict) -> str:
     """Propagation over 3 replicas beside the file-backed controller, and a
     replica's cold start on a large fleet (bench/replicas.py)."""
@@ -803,7 +856,10 @@ def report_replicas(rep: dict | None, meta: dict, errors: dict) -> str:
             L.append(f"The state went into etcd with `weftctl store seed` in "
                      f"{fan['seed_s']:.2f} s. Every process shares this machine's 2 CPUs.")
             L.append("")
-    for part in ("fanout", "file"):
+    small = rep.get("small")
+    if fan or file or small:
+        L.extend(report_control_plane(fan, file, small))
+    for part in ("fanout", "file", "small"):
         if part in rep.get("errors", {}):
             L.append(f"{part} failed: {rep['errors'][part]}")
             L.append("")
@@ -822,6 +878,13 @@ def report_replicas(rep: dict | None, meta: dict, errors: dict) -> str:
         L.append(f"| replica spawn → health SERVING ({len(runs)} starts: "
                  + ", ".join(f"{x:.2f}" for x in runs) + f" s) | **{worst:.2f} s** (worst) | "
                  f"≤ 3 s: {met(worst <= 3)} |")
+        phases_of = cold.get("replica_phases_ms") or []
+        worst_start = phases_of[runs.index(worst)] if len(phases_of) == len(runs) else None
+        for phases, what in ((worst_start, "replica (its slowest start)"),
+                             (cold.get("file_phases_ms"), "file-backed controller")):
+            if phases:
+                L.append(f"| {what}: its start from its own log | " + start_split(phases)
+                         + " | |")
         L.append(f"| replica VmRSS / VmHWM when serving | **{mem.get('VmRSS', 0):.0f}** / "
                  f"{mem.get('VmHWM', 0):.0f} MiB | |")
         if "file_serving_s" in cold:

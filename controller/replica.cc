@@ -43,6 +43,9 @@ void Replica::Stop() {
 void Replica::OnSnapshot(StoreSnapshot snapshot) {
   const bool first = std::exchange(first_, false);
   const std::string source = absl::StrCat("store revision ", snapshot.revision);
+  // Marks the end of the initial read (and decode) in the log, so that a
+  // cold start splits into reading the store, validating and building views.
+  if (first) WEFT_LOG_INFO("%s read from the store; validating it", source);
   std::optional<State> state;
   if (first || snapshot.state_changed) {
     absl::Status refused = snapshot.state.status();
