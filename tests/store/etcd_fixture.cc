@@ -42,15 +42,6 @@ std::string ScratchDir() {
 
 }  // namespace
 
-bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
-  absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (condition()) return true;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return condition();
-}
-
 EtcdProcess::EtcdProcess()
     : data_dir_(ScratchDir()), client_port_(FreePort()), peer_port_(FreePort()) {}
 

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "common/store/etcd_state_store.h"
 #include "gtest/gtest.h"
+#include "tests/testing/wait_for.h"
 
 namespace weft::testing {
 
@@ -44,9 +45,6 @@ class EtcdTest : public ::testing::Test {
 
   std::unique_ptr<EtcdProcess> etcd_;
 };
-
-// Polls `condition` every 20 ms until it holds or `timeout` passes.
-bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout);
 
 }  // namespace weft::testing
 

@@ -22,6 +22,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "tests/testing/wait_for.h"
 
 namespace weft {
 namespace {
@@ -109,7 +110,7 @@ TEST(ControllerRotationTest, BacksOffOnlyAfterAWholeRoundFailed) {
 
 // ---- a move between two controllers serving the same state ----
 
-constexpr char kFleet[] = R"yaml(
+constexpr char kFailoverFleet[] = R"yaml(
 version: 3
 nodes:
   - {name: hv1, vtep: 198.18.0.1}
@@ -121,15 +122,15 @@ endpoints:
   - {name: blue-1, segment: blue-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vb1}
 )yaml";
 
-State Fleet() {
-  absl::StatusOr<State> s = ParseStateYaml(kFleet, "fleet");
+State FailoverFleet() {
+  absl::StatusOr<State> s = ParseStateYaml(kFailoverFleet, "fleet");
   EXPECT_TRUE(s.ok()) << s.status();
   return *s;
 }
 
 struct Replica {
   Replica() : sync(&controller, PeerTrust::kAnyone) {
-    EXPECT_TRUE(controller.Apply(Fleet(), "test").ok());
+    EXPECT_TRUE(controller.Apply(FailoverFleet(), "test").ok());
     grpc::ServerBuilder b;
     b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     b.RegisterService(&sync);
@@ -151,14 +152,7 @@ struct Replica {
   std::unique_ptr<grpc::Server> server;
 };
 
-bool WaitFor(const std::function<bool()>& done) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
+using testing::WaitFor;
 
 TEST(ControllerFailoverTest, TheAgentMovesToTheNextControllerWhichResumesIt) {
   Replica a, b;
@@ -194,7 +188,7 @@ TEST(ControllerFailoverTest, TheAgentMovesToTheNextControllerWhichResumesIt) {
   EXPECT_EQ(b.controller.Realization(0).nodes(0).acked_version(), 3u);
 
   // A change through b reaches the agent.
-  State changed = Fleet();
+  State changed = FailoverFleet();
   changed.endpoints[0].mac[5] = 0x42;
   ASSERT_EQ(b.controller.Apply(changed, "test").value_or(0), 4u);
   ASSERT_TRUE(WaitFor([&] { return applied_now().size() == 2; }));

@@ -31,6 +31,7 @@
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "tests/unit/common/test_pki.h"
+#include "tests/testing/wait_for.h"
 
 namespace weft {
 namespace {
@@ -38,7 +39,7 @@ namespace {
 using ::google::protobuf::util::MessageDifferencer;
 using ::testing::HasSubstr;
 
-constexpr char kFleet[] = R"yaml(
+constexpr char kSyncFleet[] = R"yaml(
 version: 5
 nodes:
   - {name: hv1, vtep: 198.18.0.1}
@@ -55,8 +56,8 @@ endpoints:
   - {name: red-2, segment: red-web, ip: 10.0.1.12, mac: "02:00:00:02:01:12", node: hv2, interface: vr2}
 )yaml";
 
-State Fleet() {
-  absl::StatusOr<State> s = ParseStateYaml(kFleet, "fleet");
+State SyncFleet() {
+  absl::StatusOr<State> s = ParseStateYaml(kSyncFleet, "fleet");
   EXPECT_TRUE(s.ok()) << s.status();
   return *s;
 }
@@ -81,7 +82,7 @@ TEST(UpdateHandlerTest, AcksAndApplies) {
         return absl::OkStatus();
       },
       0);
-  v1::AgentMessage reply = h.Handle(UpdateOf(Fleet(), 7, "a"));
+  v1::AgentMessage reply = h.Handle(UpdateOf(SyncFleet(), 7, "a"));
   ASSERT_TRUE(reply.has_ack());
   EXPECT_EQ(reply.ack().version(), 7u);
   EXPECT_EQ(reply.ack().nonce(), "a");
@@ -98,8 +99,8 @@ TEST(UpdateHandlerTest, VersionGoingBackwardsOnAStreamIsNacked) {
         return absl::OkStatus();
       },
       0);
-  ASSERT_TRUE(h.Handle(UpdateOf(Fleet(), 7, "a")).has_ack());
-  v1::AgentMessage reply = h.Handle(UpdateOf(Fleet(), 6, "c"));
+  ASSERT_TRUE(h.Handle(UpdateOf(SyncFleet(), 7, "a")).has_ack());
+  v1::AgentMessage reply = h.Handle(UpdateOf(SyncFleet(), 6, "c"));
   ASSERT_TRUE(reply.has_nack());
   EXPECT_EQ(reply.nack().version(), 6u);
   EXPECT_EQ(reply.nack().nonce(), "c");
@@ -107,7 +108,7 @@ TEST(UpdateHandlerTest, VersionGoingBackwardsOnAStreamIsNacked) {
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(h.applied_version(), 7u);
   h.NewStream();  // a restarted controller may count from lower
-  EXPECT_TRUE(h.Handle(UpdateOf(Fleet(), 2, "d")).has_ack());
+  EXPECT_TRUE(h.Handle(UpdateOf(SyncFleet(), 2, "d")).has_ack());
 }
 
 TEST(UpdateHandlerTest, AVersionAlreadyAppliedOnAStreamIsNackedUnapplied) {
@@ -119,8 +120,8 @@ TEST(UpdateHandlerTest, AVersionAlreadyAppliedOnAStreamIsNackedUnapplied) {
         return absl::OkStatus();
       },
       0);
-  ASSERT_TRUE(h.Handle(UpdateOf(Fleet(), 7, "a")).has_ack());
-  State other = Fleet();
+  ASSERT_TRUE(h.Handle(UpdateOf(SyncFleet(), 7, "a")).has_ack());
+  State other = SyncFleet();
   other.segments[0].gateway_mac[5] ^= 1;  // a second state under the same number
   v1::AgentMessage reply = h.Handle(UpdateOf(other, 7, "b"));
   ASSERT_TRUE(reply.has_nack());
@@ -140,16 +141,16 @@ TEST(UpdateHandlerTest, InvalidStateIsNackedUnapplied) {
         return absl::OkStatus();
       },
       3);
-  v1::State bad = ToProto(Fleet());
+  v1::State bad = ToProto(SyncFleet());
   bad.mutable_segments(0)->set_vni(0);
   v1::AgentMessage reply = h.Handle(UpdateOf(bad, 8, "n"));
   ASSERT_TRUE(reply.has_nack());
   EXPECT_THAT(reply.nack().error(), HasSubstr("segment \"blue-web\": field \"vni\""));
-  bad = ToProto(Fleet());
+  bad = ToProto(SyncFleet());
   bad.mutable_segments(1)->set_subnet("10.0.1.0/33");
   EXPECT_THAT(h.Handle(UpdateOf(bad, 8, "n")).nack().error(),
               HasSubstr("segment \"red-web\": field \"subnet\""));
-  bad = ToProto(Fleet());
+  bad = ToProto(SyncFleet());
   bad.mutable_endpoints(0)->set_node("hv7");
   EXPECT_THAT(h.Handle(UpdateOf(bad, 8, "n")).nack().error(),
               HasSubstr("endpoint \"blue-1\": field \"node\": no node \"hv7\""));
@@ -160,14 +161,14 @@ TEST(UpdateHandlerTest, InvalidStateIsNackedUnapplied) {
 TEST(UpdateHandlerTest, AStateWithoutThisNodeIsNacked) {
   UpdateHandler h(
       "hv9", [](const State&) { return absl::OkStatus(); }, 0);
-  EXPECT_TRUE(h.Handle(UpdateOf(Fleet(), 1, "n")).has_nack());
+  EXPECT_TRUE(h.Handle(UpdateOf(SyncFleet(), 1, "n")).has_nack());
 }
 
 TEST(UpdateHandlerTest, ApplyErrorIsNacked) {
   UpdateHandler h(
       "hv1", [](const State&) { return absl::ResourceExhaustedError("map weft_routes is full"); },
       0);
-  v1::AgentMessage reply = h.Handle(UpdateOf(Fleet(), 1, "n"));
+  v1::AgentMessage reply = h.Handle(UpdateOf(SyncFleet(), 1, "n"));
   ASSERT_TRUE(reply.has_nack());
   EXPECT_EQ(reply.nack().error(), "map weft_routes is full");
 }
@@ -189,7 +190,7 @@ TEST(BackoffTest, DoublesWithJitterUpToMax) {
 
 TEST(ControllerTest, ViewHoldsTheTenantsWithAnEndpointThere) {
   ViewBuilder b;
-  b.Update(Fleet());
+  b.Update(SyncFleet());
   absl::StatusOr<State> hv1 = StateFromProto(b.View("hv1", 5)->Merged());
   ASSERT_TRUE(hv1.ok()) << hv1.status();
   EXPECT_EQ(hv1->version, 5u);
@@ -212,7 +213,7 @@ TEST(ControllerTest, ViewHoldsTheTenantsWithAnEndpointThere) {
 
 TEST(ControllerTest, ViewsShareTenantPartsAndKeepUnchangedOnes) {
   ViewBuilder b;
-  State s = Fleet();
+  State s = SyncFleet();
   b.Update(s);
   auto hv1 = b.View("hv1", 1);
   auto hv2 = b.View("hv2", 1);
@@ -234,11 +235,11 @@ TEST(ControllerTest, ViewsShareTenantPartsAndKeepUnchangedOnes) {
 
 TEST(ControllerTest, VersionsAndViews) {
   Controller c;
-  EXPECT_EQ(c.Apply(Fleet(), "test").value_or(0), 5u);  // the file's version
+  EXPECT_EQ(c.Apply(SyncFleet(), "test").value_or(0), 5u);  // the file's version
   auto hv1 = c.View("hv1");
   auto hv2 = c.View("hv2");
   EXPECT_EQ(hv1->version, 5u);
-  State s = Fleet();                 // same version again: last + 1
+  State s = SyncFleet();                 // same version again: last + 1
   s.segments[1].gateway_mac[5] = 9;  // red only: hv2's view
   EXPECT_EQ(c.Apply(s, "test").value_or(0), 6u);
   EXPECT_EQ(c.View("hv1"), hv1);  // unchanged, not re-sent
@@ -252,7 +253,7 @@ TEST(ControllerTest, VersionsAndViews) {
 // 1 at the next change, and every agent would refuse that as going back.
 TEST(ControllerTest, ANackIsKeptEscapedAndBounded) {
   Controller c;
-  ASSERT_TRUE(c.Apply(Fleet(), "test").ok());
+  ASSERT_TRUE(c.Apply(SyncFleet(), "test").ok());
   c.Nacked("hv1", 5, std::string(1 << 20, 'n'), "\x1b[2J \"a3\"" + std::string(1 << 20, 'x'));
   const std::string kept = c.Realization(0).nodes(0).nack_error();
   EXPECT_LT(kept.size(), 8192u);
@@ -263,7 +264,7 @@ TEST(ControllerTest, ANackIsKeptEscapedAndBounded) {
 
 TEST(ControllerTest, VersionsNeverWrap) {
   Controller c;
-  State s = Fleet();
+  State s = SyncFleet();
   s.version = Controller::kMaxRequestedVersion + 1;
   absl::StatusOr<uint64_t> refused = c.Apply(s, "test");
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
@@ -320,14 +321,7 @@ class FakeAgent {
   std::unique_ptr<SyncClient> client_;
 };
 
-bool WaitFor(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(10)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
+using testing::WaitFor;
 
 struct Server {
   Server(Controller* c, std::shared_ptr<grpc::ServerCredentials> creds,
@@ -349,7 +343,7 @@ struct Server {
 
 TEST(SyncEndToEndTest, SnapshotUpdatesOnlyChangedViewsAndRealization) {
   Controller c;
-  ASSERT_TRUE(c.Apply(Fleet(), "test").ok());
+  ASSERT_TRUE(c.Apply(SyncFleet(), "test").ok());
   Server server(&c, grpc::InsecureServerCredentials(), PeerTrust::kAnyone,
                 /*chunk=*/1024);  // many chunks
   ASSERT_NE(server.port, 0);
@@ -359,7 +353,7 @@ TEST(SyncEndToEndTest, SnapshotUpdatesOnlyChangedViewsAndRealization) {
   EXPECT_EQ(hv1.last().tenants.size(), 1u);
   ASSERT_TRUE(WaitFor([&] { return c.Realization(5).all_enforcing(); }));
 
-  State s = Fleet();
+  State s = SyncFleet();
   s.segments[1].gateway_mac[5] = 9;  // red: hv2 only
   EXPECT_EQ(c.Apply(s, "test").value_or(0), 6u);
   ASSERT_TRUE(WaitFor([&] { return hv2.versions().size() == 2; }));
@@ -375,7 +369,7 @@ TEST(SyncEndToEndTest, SnapshotUpdatesOnlyChangedViewsAndRealization) {
 
 TEST(SyncEndToEndTest, NackIsReportedAndTheAgentKeepsItsState) {
   Controller c;
-  ASSERT_TRUE(c.Apply(Fleet(), "test").ok());
+  ASSERT_TRUE(c.Apply(SyncFleet(), "test").ok());
   Server server(&c, grpc::InsecureServerCredentials());
   std::atomic<bool> refuse{false};
   FakeAgent hv1(server.address(), grpc::InsecureChannelCredentials(), "hv1", [&](const State&) {
@@ -383,7 +377,7 @@ TEST(SyncEndToEndTest, NackIsReportedAndTheAgentKeepsItsState) {
   });
   ASSERT_TRUE(WaitFor([&] { return hv1.versions().size() == 1; }));
   refuse = true;
-  State s = Fleet();
+  State s = SyncFleet();
   s.endpoints[0].mac[5] = 0x77;
   ASSERT_TRUE(c.Apply(s, "test").ok());
   ASSERT_TRUE(WaitFor([&] { return c.Realization(0).nodes(0).nacked_version() == 6; }));
@@ -395,7 +389,7 @@ TEST(SyncEndToEndTest, NackIsReportedAndTheAgentKeepsItsState) {
 
 TEST(SyncEndToEndTest, ReconnectsAfterTheControllerRestarts) {
   Controller c;
-  ASSERT_TRUE(c.Apply(Fleet(), "test").ok());
+  ASSERT_TRUE(c.Apply(SyncFleet(), "test").ok());
   std::string address;
   {
     Server first(&c, grpc::InsecureServerCredentials());
@@ -408,7 +402,7 @@ TEST(SyncEndToEndTest, ReconnectsAfterTheControllerRestarts) {
     first.server->Wait();
     ASSERT_TRUE(WaitFor([&] { return !hv1->client().connected(); }));
     Controller c2;
-    State s = Fleet();
+    State s = SyncFleet();
     s.version = 1;  // a new controller counting from lower
     s.endpoints[0].mac[5] = 0x55;
     ASSERT_TRUE(c2.Apply(s, "restart").ok());
@@ -476,8 +470,8 @@ class FakeCuttingController final : public v1::Sync::Service {
 };
 
 TEST(SyncEndToEndTest, AStreamCutAtAnyChunkBoundaryAppliesNoPartialState) {
-  State old_state = Fleet();
-  State new_state = Fleet();
+  State old_state = SyncFleet();
+  State new_state = SyncFleet();
   new_state.version = 6;
   for (Endpoint& ep : new_state.endpoints) ep.mac[5] ^= 0x40;  // every entry differs
   absl::StatusOr<std::vector<v1::StateChunk>> old_chunks =
@@ -538,7 +532,7 @@ class TlsServerTest : public ::testing::Test {
                            .ca = pki_.path("ca.pem"),
                            .refresh_seconds = 1});
     ASSERT_TRUE(creds.ok()) << creds.status();
-    ASSERT_TRUE(controller_.Apply(Fleet(), "test").ok());
+    ASSERT_TRUE(controller_.Apply(SyncFleet(), "test").ok());
     server_ = std::make_unique<Server>(&controller_, *creds, PeerTrust::kCertificate);
     ASSERT_NE(server_->port, 0);
   }

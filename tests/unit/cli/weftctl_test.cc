@@ -64,7 +64,7 @@ TEST(WeftctlArgs, Trace) {
 const std::vector<std::string> kTls = {"--tls_cert", "c.pem",    "--tls_key",
                                        "c.key",      "--tls_ca", "ca.pem"};
 
-std::vector<std::string> Controller(std::vector<std::string> tail) {
+std::vector<std::string> ControllerArgs(std::vector<std::string> tail) {
   std::vector<std::string> argv = {"--controller", "127.0.0.1:7001"};
   argv.insert(argv.end(), kTls.begin(), kTls.end());
   argv.insert(argv.end(), tail.begin(), tail.end());
@@ -72,7 +72,7 @@ std::vector<std::string> Controller(std::vector<std::string> tail) {
 }
 
 TEST(WeftctlArgs, ControllerCommands) {
-  auto a = cli::ParseArgs(Controller({"apply", "-f", "state.yaml"}));
+  auto a = cli::ParseArgs(ControllerArgs({"apply", "-f", "state.yaml"}));
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_TRUE(cli::ForController(a->command));
   EXPECT_EQ(a->controller, "127.0.0.1:7001");
@@ -90,19 +90,19 @@ TEST(WeftctlArgs, ControllerCommands) {
   EXPECT_EQ(a->tls_server_name, "ignored");
   EXPECT_EQ(a->operands, std::vector<std::string>{"state"});
 
-  a = cli::ParseArgs(Controller({"get", "realization", "7"}));
+  a = cli::ParseArgs(ControllerArgs({"get", "realization", "7"}));
   ASSERT_TRUE(a.ok()) << a.status();
   auto req = cli::RealizationRequestFrom(*a);
   ASSERT_TRUE(req.ok()) << req.status();
   EXPECT_EQ(req->version(), 7u);
-  a = cli::ParseArgs(Controller({"get", "realization"}));
+  a = cli::ParseArgs(ControllerArgs({"get", "realization"}));
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(cli::RealizationRequestFrom(*a)->version(), 0u);  // the current one
-  a = cli::ParseArgs(Controller({"get", "realization", "seven"}));
+  a = cli::ParseArgs(ControllerArgs({"get", "realization", "seven"}));
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(cli::RealizationRequestFrom(*a).status().message(),
             "get realization seven: not a version number");
-  a = cli::ParseArgs(Controller({"get", "uplinks"}));
+  a = cli::ParseArgs(ControllerArgs({"get", "uplinks"}));
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(a->operands, std::vector<std::string>{"uplinks"});
   EXPECT_FALSE(cli::ForController("status"));
@@ -113,27 +113,27 @@ TEST(WeftctlArgs, ControllerCommandErrorsNameWhatIsWrong) {
     auto a = cli::ParseArgs(argv);
     return a.ok() ? std::string("(accepted)") : std::string(a.status().message());
   };
-  EXPECT_EQ(error(Controller({"apply"})), "apply needs -f FILE");
-  EXPECT_EQ(error(Controller({"apply", "-f"})), "-f needs a value");
-  EXPECT_EQ(error(Controller({"apply", "--tenant", "1"})), "apply takes no option --tenant");
+  EXPECT_EQ(error(ControllerArgs({"apply"})), "apply needs -f FILE");
+  EXPECT_EQ(error(ControllerArgs({"apply", "-f"})), "-f needs a value");
+  EXPECT_EQ(error(ControllerArgs({"apply", "--tenant", "1"})), "apply takes no option --tenant");
   EXPECT_EQ(error({"--controller", "ctl:7001", "get", "state"}),
             "--controller needs --tls_cert, --tls_key and --tls_ca (mutual TLS), or --insecure");
   EXPECT_EQ(error({"get", "state", "--insecure"}),
             "get asks the controller: give --controller ADDR");
-  EXPECT_EQ(error(Controller({"get"})),
+  EXPECT_EQ(error(ControllerArgs({"get"})),
             "get needs an object: get state | get realization [VERSION] | get uplinks | get routes");
-  EXPECT_EQ(error(Controller({"get", "nodes"})),
+  EXPECT_EQ(error(ControllerArgs({"get", "nodes"})),
             "unknown object \"nodes\" (get state | get realization [VERSION] | get uplinks | get routes)");
-  EXPECT_EQ(error(Controller({"get", "state", "3"})),
+  EXPECT_EQ(error(ControllerArgs({"get", "state", "3"})),
             "unexpected argument \"3\" (get state | get realization [VERSION] | get uplinks | get routes)");
-  EXPECT_EQ(error(Controller({"get", "uplinks", "blue"})),
+  EXPECT_EQ(error(ControllerArgs({"get", "uplinks", "blue"})),
             "unexpected argument \"blue\" (get state | get realization [VERSION] | get uplinks | get routes)");
-  EXPECT_EQ(error(Controller({"get", "realization", "3", "4"})),
+  EXPECT_EQ(error(ControllerArgs({"get", "realization", "3", "4"})),
             "unexpected argument \"4\" (get state | get realization [VERSION] | get uplinks | get routes)");
-  EXPECT_EQ(error(Controller({"--socket", "/run/weft/hv1.sock", "get", "state"})),
+  EXPECT_EQ(error(ControllerArgs({"--socket", "/run/weft/hv1.sock", "get", "state"})),
             "--socket is the agent's; get asks the controller");
   // The agent's commands take neither --controller nor TLS options.
-  EXPECT_EQ(error(Controller({"status"})),
+  EXPECT_EQ(error(ControllerArgs({"status"})),
             "status asks the agent: --controller and its TLS options are for apply and get");
   EXPECT_EQ(error({"--insecure", "policy"}),
             "policy asks the agent: --controller and its TLS options are for apply and get");
@@ -141,21 +141,21 @@ TEST(WeftctlArgs, ControllerCommandErrorsNameWhatIsWrong) {
 }
 
 TEST(WeftctlArgs, ApplyIfVersion) {
-  auto a = cli::ParseArgs(Controller({"apply", "-f", "state.yaml", "--if-version", "42"}));
+  auto a = cli::ParseArgs(ControllerArgs({"apply", "-f", "state.yaml", "--if-version", "42"}));
   ASSERT_TRUE(a.ok()) << a.status();
   absl::StatusOr<std::optional<uint64_t>> v = cli::IfVersionFrom(*a);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(*v, std::optional<uint64_t>(42));
-  a = cli::ParseArgs(Controller({"apply", "-f", "state.yaml"}));
+  a = cli::ParseArgs(ControllerArgs({"apply", "-f", "state.yaml"}));
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(*cli::IfVersionFrom(*a), std::nullopt);  // unguarded
   for (const char* bad : {"x", "-1", "007", "18446744073709551616"}) {
-    a = cli::ParseArgs(Controller({"apply", "-f", "s.yaml", "--if_version", bad}));
+    a = cli::ParseArgs(ControllerArgs({"apply", "-f", "s.yaml", "--if_version", bad}));
     ASSERT_TRUE(a.ok()) << a.status();
     EXPECT_EQ(cli::CheckOptions(*a).message(),
               absl::StrCat("--if-version ", bad, ": not a version number"));
   }
-  EXPECT_FALSE(cli::ParseArgs(Controller({"get", "state", "--if-version", "3"})).ok());
+  EXPECT_FALSE(cli::ParseArgs(ControllerArgs({"get", "state", "--if-version", "3"})).ok());
 }
 
 TEST(WeftctlArgs, StoreSeedAndExport) {

@@ -13,7 +13,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kFleet[] = R"yaml(
+constexpr char kConvertFleet[] = R"yaml(
 version: 3
 nodes:
   - {name: hv1, vtep: 198.18.0.1}
@@ -49,8 +49,8 @@ policies:
       - {direction: egress, protocol: icmp, icmp_type: 8, action: reject}
 )yaml";
 
-State Fleet() {
-  absl::StatusOr<State> state = ParseStateYaml(kFleet, "fleet.yaml");
+State ConvertFleet() {
+  absl::StatusOr<State> state = ParseStateYaml(kConvertFleet, "fleet.yaml");
   EXPECT_TRUE(state.ok()) << state.status();
   EXPECT_TRUE(ValidateState(*state).ok());
   return *state;
@@ -61,7 +61,7 @@ bool SameProto(const google::protobuf::Message& a, const google::protobuf::Messa
 }
 
 TEST(SyncConvertTest, RoundTripKeepsEveryField) {
-  const State state = Fleet();
+  const State state = ConvertFleet();
   const v1::State proto = ToProto(state);
   EXPECT_EQ(proto.version(), 3u);
   EXPECT_EQ(proto.segments(0).subnet(), "10.0.1.0/24");
@@ -84,7 +84,7 @@ TEST(SyncConvertTest, RoundTripKeepsEveryField) {
 }
 
 TEST(SyncConvertTest, RoundTripKeepsNorthSouthFields) {
-  const v1::State proto = ToProto(Fleet());
+  const v1::State proto = ToProto(ConvertFleet());
   EXPECT_EQ(proto.nodes(0).role(), v1::NODE_ROLE_HYPERVISOR);
   EXPECT_EQ(proto.nodes(3).role(), v1::NODE_ROLE_EDGE);
   EXPECT_TRUE(proto.routes(1).advertise());
@@ -118,7 +118,7 @@ TEST(SyncConvertTest, RoundTripKeepsNorthSouthFields) {
 }
 
 TEST(SyncConvertTest, NorthSouthDefaultsAndErrors) {
-  v1::State proto = ToProto(Fleet());
+  v1::State proto = ToProto(ConvertFleet());
   proto.mutable_nodes(0)->set_role(v1::NODE_ROLE_UNSPECIFIED);  // as absent in YAML
   absl::StatusOr<State> state = StateFromProto(proto);
   ASSERT_TRUE(state.ok()) << state.status();
@@ -127,11 +127,11 @@ TEST(SyncConvertTest, NorthSouthDefaultsAndErrors) {
   proto.mutable_nodes(3)->set_role(static_cast<v1::NodeRole>(7));
   EXPECT_THAT(StateFromProto(proto).status().message(),
               HasSubstr("node \"edge1\": field \"role\": 7 is not hypervisor or edge"));
-  proto = ToProto(Fleet());
+  proto = ToProto(ConvertFleet());
   proto.mutable_uplinks(1)->clear_interface();
   EXPECT_THAT(StateFromProto(proto).status().message(),
               HasSubstr("uplink \"red-edge1\": field \"interface\": is required"));
-  proto = ToProto(Fleet());
+  proto = ToProto(ConvertFleet());
   proto.mutable_uplinks(1)->set_peer("192.0.2.300");
   EXPECT_THAT(StateFromProto(proto).status().message(),
               HasSubstr("uplink \"red-edge1\": field \"peer\": \"192.0.2.300\" is not an IPv4"));
@@ -139,7 +139,7 @@ TEST(SyncConvertTest, NorthSouthDefaultsAndErrors) {
 
 // The rules are ValidateState's, whichever way the state came.
 TEST(SyncConvertTest, UplinkRulesApplyToTheWire) {
-  v1::State proto = ToProto(Fleet());
+  v1::State proto = ToProto(ConvertFleet());
   proto.mutable_uplinks(0)->set_peer("192.0.2.9");
   absl::StatusOr<State> state = StateFromProto(proto);
   ASSERT_TRUE(state.ok()) << state.status();
@@ -171,7 +171,7 @@ TEST(SyncConvertTest, DefaultsMatchTheYaml) {
 
 // Errors name object and field as the YAML path does.
 TEST(SyncConvertTest, BadCidrNamesSegmentAndField) {
-  v1::State proto = ToProto(Fleet());
+  v1::State proto = ToProto(ConvertFleet());
   proto.mutable_segments(1)->set_subnet("10.0.1.0/33");
   absl::StatusOr<State> state = StateFromProto(proto);
   ASSERT_FALSE(state.ok());
@@ -182,12 +182,12 @@ TEST(SyncConvertTest, BadCidrNamesSegmentAndField) {
 
 TEST(SyncConvertTest, SameMessageAsYaml) {
   // The YAML parser's message for the same mistake, after its file prefix.
-  std::string yaml = kFleet;
+  std::string yaml = kConvertFleet;
   yaml.replace(yaml.find("gateway: 10.0.1.1, gateway_mac: \"02:fe:00:00:00:02\""),
                std::string("gateway: 10.0.1.1").size(), "gateway: 10.0.1.300");
   absl::StatusOr<State> from_yaml = ParseStateYaml(yaml, "f");
   ASSERT_FALSE(from_yaml.ok());
-  v1::State proto = ToProto(Fleet());
+  v1::State proto = ToProto(ConvertFleet());
   proto.mutable_segments(1)->set_gateway("10.0.1.300");
   absl::StatusOr<State> from_proto = StateFromProto(proto);
   ASSERT_FALSE(from_proto.ok());
@@ -195,33 +195,33 @@ TEST(SyncConvertTest, SameMessageAsYaml) {
 }
 
 TEST(SyncConvertTest, BadMacAndMissingAddress) {
-  v1::State proto = ToProto(Fleet());
+  v1::State proto = ToProto(ConvertFleet());
   proto.mutable_endpoints(2)->set_mac("02:00:00:02:01");
   EXPECT_THAT(StateFromProto(proto).status().message(),
               HasSubstr("endpoint \"red-web-1\": field \"mac\""));
-  proto = ToProto(Fleet());
+  proto = ToProto(ConvertFleet());
   proto.mutable_nodes(1)->clear_vtep();
   EXPECT_THAT(StateFromProto(proto).status().message(),
               HasSubstr("node \"hv2\": field \"vtep\": is required"));
 }
 
 TEST(SyncConvertTest, RuleErrorsNamePolicyAndRule) {
-  v1::State proto = ToProto(Fleet());
+  v1::State proto = ToProto(ConvertFleet());
   proto.mutable_policies(0)->mutable_rules(1)->set_action(v1::RULE_ACTION_UNSPECIFIED);
   EXPECT_THAT(StateFromProto(proto).status().message(),
               HasSubstr("policy \"web-in\": rule 1: field \"action\": is required"));
-  proto = ToProto(Fleet());
+  proto = ToProto(ConvertFleet());
   proto.mutable_policies(0)->mutable_rules(0)->mutable_peer()->set_cidrs(0, "10.0.0.1/8");
   EXPECT_THAT(StateFromProto(proto).status().message(),
               HasSubstr("policy \"web-in\": rule 0: field \"peer.cidrs\""));
-  proto = ToProto(Fleet());
+  proto = ToProto(ConvertFleet());
   proto.mutable_policies(0)->mutable_rules(0)->set_direction(static_cast<v1::RuleDirection>(9));
   EXPECT_THAT(StateFromProto(proto).status().message(),
               HasSubstr("rule 0: field \"direction\": 9 is not ingress or egress"));
 }
 
 TEST(SyncConvertTest, VniZeroIsRefusedByValidation) {
-  v1::State proto = ToProto(Fleet());
+  v1::State proto = ToProto(ConvertFleet());
   proto.mutable_segments(0)->set_vni(0);
   absl::StatusOr<State> state = StateFromProto(proto);
   ASSERT_TRUE(state.ok());  // parses; the rule is validation's
@@ -230,7 +230,7 @@ TEST(SyncConvertTest, VniZeroIsRefusedByValidation) {
 }
 
 TEST(SyncConvertTest, UnknownNodeIsRefusedByValidation) {
-  v1::State proto = ToProto(Fleet());
+  v1::State proto = ToProto(ConvertFleet());
   proto.mutable_endpoints(1)->set_node("hv9");
   absl::StatusOr<State> state = StateFromProto(proto);
   ASSERT_TRUE(state.ok());
@@ -239,7 +239,7 @@ TEST(SyncConvertTest, UnknownNodeIsRefusedByValidation) {
 }
 
 TEST(SyncConvertTest, ValidateForNodeRefusesAForeignOrAbsentNode) {
-  const State state = Fleet();
+  const State state = ConvertFleet();
   EXPECT_TRUE(ValidateForNode(state, "hv1").ok());
   EXPECT_FALSE(ValidateForNode(state, "lx1").ok());
   EXPECT_FALSE(ValidateForNode(state, "nope").ok());

@@ -20,7 +20,7 @@ namespace {
 
 // blue lives on hv1 and goes out through edge1 and edge2; red lives on hv2
 // and goes out through edge2.
-constexpr char kFleet[] = R"yaml(
+constexpr char kLearnedFleet[] = R"yaml(
 nodes:
   - {name: hv1, vtep: 198.18.0.1}
   - {name: hv2, vtep: 198.18.0.2}
@@ -49,7 +49,7 @@ Ipv4Prefix P(const std::string& text) { return *ParseIpv4Prefix(text); }
 class LearnedRoutesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<State> state = ParseStateYaml(kFleet, "fleet.yaml");
+    absl::StatusOr<State> state = ParseStateYaml(kLearnedFleet, "fleet.yaml");
     ASSERT_TRUE(state.ok()) << state.status();
     ASSERT_TRUE(ValidateState(*state).ok()) << ValidateState(*state);
     ASSERT_TRUE(controller_.Apply(*state, "test").ok());

@@ -22,7 +22,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kFleet[] = R"yaml(
+constexpr char kListenFleet[] = R"yaml(
 version: 1
 nodes:
   - {name: hv1, vtep: 198.18.0.1}
@@ -41,7 +41,7 @@ void ResetPeak() { std::ofstream("/proc/self/clear_refs") << "5"; }
 class ListenTest : public ::testing::Test {
  protected:
   ListenTest() : sync_(&controller_, PeerTrust::kAnyone), admin_(&controller_, PeerTrust::kAnyone) {
-    absl::StatusOr<State> state = ParseStateYaml(kFleet, "fleet");
+    absl::StatusOr<State> state = ParseStateYaml(kListenFleet, "fleet");
     EXPECT_TRUE(state.ok()) << state.status();
     EXPECT_TRUE(controller_.Apply(*state, "test").ok());
   }

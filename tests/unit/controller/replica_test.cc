@@ -30,7 +30,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 // blue lives on hv1 and goes out through edge1; red lives on hv2.
-constexpr char kFleet[] = R"yaml(
+constexpr char kReplicaFleet[] = R"yaml(
 nodes:
   - {name: hv1, vtep: 198.18.0.1}
   - {name: hv2, vtep: 198.18.0.2}
@@ -48,8 +48,8 @@ uplinks:
   - {name: blue-e1, node: edge1, tenant: blue, interface: eth1, vlan: 100, transit: 192.0.2.0/30, address: 192.0.2.2, peer: 192.0.2.1, peer_as: 64500, local_as: 65001}
 )yaml";
 
-State Fleet() {
-  absl::StatusOr<State> state = ParseStateYaml(kFleet, "fleet.yaml");
+State ReplicaFleet() {
+  absl::StatusOr<State> state = ParseStateYaml(kReplicaFleet, "fleet.yaml");
   EXPECT_TRUE(state.ok()) << state.status();
   return *state;
 }
@@ -57,7 +57,7 @@ State Fleet() {
 // The fleet with red's endpoint moved to another address: only hv2's view
 // (red) changes.
 State RedMoved() {
-  State state = Fleet();
+  State state = ReplicaFleet();
   for (Endpoint& e : state.endpoints) {
     if (e.name == "red-1") e.ip = *ParseIpv4("10.0.1.11");
   }
@@ -66,7 +66,7 @@ State RedMoved() {
 
 // An endpoint in a segment that does not exist: ValidateState refuses it.
 State Invalid() {
-  State state = Fleet();
+  State state = ReplicaFleet();
   state.endpoints[0].segment = "nowhere";
   return state;
 }
@@ -84,7 +84,7 @@ class ReplicaTest : public ::testing::Test {
 };
 
 TEST_F(ReplicaTest, InstallsTheStoreStateAtItsRevision) {
-  StartWith(Fleet());
+  StartWith(ReplicaFleet());
   const uint64_t revision = store_.revision();
   EXPECT_TRUE(replica_.ready());
   EXPECT_TRUE(replica_.store_up());
@@ -97,7 +97,7 @@ TEST_F(ReplicaTest, InstallsTheStoreStateAtItsRevision) {
 }
 
 TEST_F(ReplicaTest, AWriteIsServedHereWhenApplyReturnsAndOnlyChangedViewsGetItsRevision) {
-  StartWith(Fleet());
+  StartWith(ReplicaFleet());
   const uint64_t before = controller_.version();
   absl::StatusOr<uint64_t> written = controller_.Apply(RedMoved(), "test");
   ASSERT_TRUE(written.ok()) << written.status();
@@ -111,15 +111,15 @@ TEST_F(ReplicaTest, AWriteIsServedHereWhenApplyReturnsAndOnlyChangedViewsGetItsR
 }
 
 TEST_F(ReplicaTest, InstallAtRefusesARevisionNotAboveTheCurrentOne) {
-  StartWith(Fleet());
+  StartWith(ReplicaFleet());
   const uint64_t revision = controller_.revision();
   const absl::Status again = controller_.InstallAt(revision, RedMoved(), std::nullopt, "test");
   EXPECT_TRUE(absl::IsFailedPrecondition(again)) << again;
-  EXPECT_EQ(controller_.state().endpoints[1].ip, Fleet().endpoints[1].ip);
+  EXPECT_EQ(controller_.state().endpoints[1].ip, ReplicaFleet().endpoints[1].ip);
 }
 
 TEST_F(ReplicaTest, ABadStateInTheStoreIsRefusedAndTheLastGoodOneServed) {
-  StartWith(Fleet());
+  StartWith(ReplicaFleet());
   const uint64_t good = controller_.version();
   store_.PutRaw(Invalid());
   EXPECT_EQ(controller_.version(), good);
@@ -140,7 +140,7 @@ TEST_F(ReplicaTest, AFirstStateThatIsRefusedLeavesTheReplicaNotReadyUntilAGoodOn
   EXPECT_FALSE(replica_.ready());
   EXPECT_FALSE(controller_.HasWeftNode("hv1"));
   EXPECT_EQ(controller_.rejected_edits(), 1u);
-  store_.PutRaw(Fleet());
+  store_.PutRaw(ReplicaFleet());
   EXPECT_TRUE(replica_.ready());
   EXPECT_TRUE(controller_.HasWeftNode("hv1"));
 }
@@ -153,7 +153,7 @@ TEST_F(ReplicaTest, AnEmptyStoreServesTheEmptyState) {
 }
 
 TEST_F(ReplicaTest, LearnedRoutesGoThroughTheStoreAndComeBackAtTheirRevision) {
-  StartWith(Fleet());
+  StartWith(ReplicaFleet());
   const uint64_t state_version = controller_.state().version;
   const uint64_t hv2_version = controller_.View("hv2")->version;
   ASSERT_TRUE(
@@ -177,7 +177,7 @@ TEST_F(ReplicaTest, LearnedRoutesGoThroughTheStoreAndComeBackAtTheirRevision) {
 }
 
 TEST_F(ReplicaTest, LearnedRoutesTheStoreDidNotTakeArePutAgainWhenItAnswers) {
-  StartWith(Fleet());
+  StartWith(ReplicaFleet());
   store_.SetDown(true);
   ASSERT_TRUE(
       controller_.ReportLearned("edge1", 7, {{"blue-e1", {*ParseIpv4Prefix("198.51.100.0/24")}}})
@@ -192,20 +192,20 @@ TEST_F(ReplicaTest, LearnedRoutesTheStoreDidNotTakeArePutAgainWhenItAnswers) {
 }
 
 TEST_F(ReplicaTest, IfVersionConflictsThroughTheStore) {
-  StartWith(Fleet());
+  StartWith(ReplicaFleet());
   const uint64_t version = controller_.state().version;
   absl::StatusOr<uint64_t> stale = controller_.Apply(RedMoved(), "test", version - 1);
   EXPECT_TRUE(absl::IsAborted(stale.status())) << stale.status();
   EXPECT_THAT(stale.status().message(),
               HasSubstr(absl::StrCat("the state is at version ", version, ", not ", version - 1)));
-  EXPECT_EQ(controller_.state().endpoints[1].ip, Fleet().endpoints[1].ip);
+  EXPECT_EQ(controller_.state().endpoints[1].ip, ReplicaFleet().endpoints[1].ip);
   absl::StatusOr<uint64_t> current = controller_.Apply(RedMoved(), "test", version);
   EXPECT_TRUE(current.ok()) << current.status();
 }
 
 TEST(FileModeTest, IfVersionConflictsWithTheControllersVersion) {
   Controller controller;
-  ASSERT_EQ(*controller.Apply(Fleet(), "test"), 1u);
+  ASSERT_EQ(*controller.Apply(ReplicaFleet(), "test"), 1u);
   absl::StatusOr<uint64_t> stale = controller.Apply(RedMoved(), "test", 5);
   EXPECT_TRUE(absl::IsAborted(stale.status())) << stale.status();
   EXPECT_THAT(stale.status().message(),
@@ -218,12 +218,12 @@ TEST(FileModeTest, IfVersionConflictsWithTheControllersVersion) {
 
 TEST(FileModeTest, AnyAppliedVersionIsServed) {
   Controller controller;
-  ASSERT_TRUE(controller.Apply(Fleet(), "test").ok());
+  ASSERT_TRUE(controller.Apply(ReplicaFleet(), "test").ok());
   EXPECT_TRUE(controller.AwaitVersion("hv1", 1000, "", absl::ZeroDuration()));
 }
 
 TEST_F(ReplicaTest, WritesAreRefusedWhileTheStoreIsUnreachableAndTheStateIsStillServed) {
-  StartWith(Fleet());
+  StartWith(ReplicaFleet());
   const uint64_t version = controller_.version();
   store_.SetDown(true);
   EXPECT_FALSE(replica_.store_up());
@@ -240,7 +240,7 @@ TEST_F(ReplicaTest, WritesAreRefusedWhileTheStoreIsUnreachableAndTheStateIsStill
 }
 
 TEST_F(ReplicaTest, RealizationMergesTheFleetWithThisReplicasStreams) {
-  StartWith(Fleet());
+  StartWith(ReplicaFleet());
   const uint64_t version = controller_.version();
   // hv1 on this replica, acked the view it was sent.
   controller_.StreamOpened("hv1", 0);
@@ -278,7 +278,7 @@ TEST_F(ReplicaTest, RealizationMergesTheFleetWithThisReplicasStreams) {
 }
 
 TEST_F(ReplicaTest, AReplicaBehindTheNodeWaitsForItsWatch) {
-  StartWith(Fleet());
+  StartWith(ReplicaFleet());
   const uint64_t ahead = controller_.revision() + 2;
   EXPECT_TRUE(controller_.AwaitVersion("hv1", controller_.revision(), "", absl::ZeroDuration()));
   EXPECT_FALSE(controller_.AwaitVersion("hv1", ahead, "", absl::Milliseconds(50)));
@@ -292,7 +292,7 @@ TEST_F(ReplicaTest, AReplicaBehindTheNodeWaitsForItsWatch) {
 }
 
 TEST_F(ReplicaTest, AStreamFromANodeAheadOfThisReplicaEndsUnavailable) {
-  StartWith(Fleet());
+  StartWith(ReplicaFleet());
   SyncService sync(&controller_, PeerTrust::kAnyone);
   grpc::ServerBuilder builder;
   int port = 0;

@@ -20,7 +20,7 @@
 namespace weft {
 namespace {
 
-constexpr char kFleet[] = R"yaml(
+constexpr char kResumeFleet[] = R"yaml(
 version: 10
 nodes:
   - {name: hv1, vtep: 198.18.0.1}
@@ -33,8 +33,8 @@ endpoints:
   - {name: blue-1, segment: blue-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vb1}
 )yaml";
 
-State Fleet() {
-  absl::StatusOr<State> state = ParseStateYaml(kFleet, "fleet");
+State ResumeFleet() {
+  absl::StatusOr<State> state = ParseStateYaml(kResumeFleet, "fleet");
   EXPECT_TRUE(state.ok()) << state.status();
   return *state;
 }
@@ -44,7 +44,7 @@ using Stream = grpc::ClientReaderWriter<v1::AgentMessage, v1::ControllerMessage>
 class ResumeTest : public ::testing::Test {
  protected:
   ResumeTest() : sync_(&controller_, PeerTrust::kAnyone) {
-    EXPECT_TRUE(controller_.Apply(Fleet(), "test").ok());
+    EXPECT_TRUE(controller_.Apply(ResumeFleet(), "test").ok());
     grpc::ServerBuilder b;
     int port = 0;
     b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -105,7 +105,7 @@ TEST_F(ResumeTest, TheCurrentDigestIsSentNothingUntilTheViewChanges) {
 
   // The first message on the stream is the change: the current view was
   // never sent.
-  State changed = Fleet();
+  State changed = ResumeFleet();
   changed.endpoints[0].mac[5] = 0x42;
   ASSERT_EQ(controller_.Apply(changed, "test").value_or(0), 11u);
   const v1::StateChunk next = NextChunk();

@@ -23,7 +23,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kFleet[] = R"yaml(
+constexpr char kServiceFleet[] = R"yaml(
 version: 1
 nodes:
   - {name: hv1, vtep: 198.18.0.1}
@@ -34,7 +34,7 @@ class ServiceTest : public ::testing::Test {
  protected:
   ServiceTest()
       : sync_(&controller_, PeerTrust::kAnyone), admin_(&controller_, PeerTrust::kAnyone) {
-    absl::StatusOr<State> state = ParseStateYaml(kFleet, "fleet");
+    absl::StatusOr<State> state = ParseStateYaml(kServiceFleet, "fleet");
     EXPECT_TRUE(state.ok()) << state.status();
     EXPECT_TRUE(controller_.Apply(*state, "test").ok());
     grpc::ServerBuilder b;

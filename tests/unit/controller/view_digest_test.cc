@@ -9,7 +9,7 @@
 namespace weft {
 namespace {
 
-constexpr char kFleet[] = R"yaml(
+constexpr char kDigestFleet[] = R"yaml(
 nodes:
   - {name: hv1, vtep: 198.18.0.1}
   - {name: hv2, vtep: 198.18.0.2}
@@ -25,8 +25,8 @@ endpoints:
   - {name: red-2, segment: red-web, ip: 10.0.1.11, mac: "02:00:00:02:01:11", node: hv2, interface: vr2}
 )yaml";
 
-State Fleet() {
-  absl::StatusOr<State> state = ParseStateYaml(kFleet, "fleet.yaml");
+State DigestFleet() {
+  absl::StatusOr<State> state = ParseStateYaml(kDigestFleet, "fleet.yaml");
   EXPECT_TRUE(state.ok()) << state.status();
   return *state;
 }
@@ -35,11 +35,11 @@ State Fleet() {
 // digests, whatever the part ids and versions each numbered them with.
 TEST(ViewDigestTest, EqualContentHasAnEqualDigestInAnotherBuilder) {
   ViewBuilder one, other;
-  one.Update(Fleet());
-  State changed = Fleet();
+  one.Update(DigestFleet());
+  State changed = DigestFleet();
   changed.endpoints[0].mac[5] = 0x42;
   other.Update(changed);  // numbers its parts further than `one` does
-  other.Update(Fleet());
+  other.Update(DigestFleet());
   for (const char* node : {"hv1", "hv2"}) {
     const auto a = one.View(node, 3);
     const auto b = other.View(node, 7);
@@ -53,13 +53,13 @@ TEST(ViewDigestTest, EqualContentHasAnEqualDigestInAnotherBuilder) {
 
 TEST(ViewDigestTest, DifferentContentHasADifferentDigest) {
   ViewBuilder b;
-  b.Update(Fleet());
+  b.Update(DigestFleet());
   const std::string hv1 = b.View("hv1", 1)->digest;
   const std::string hv2 = b.View("hv2", 1)->digest;
   EXPECT_NE(hv1, hv2);  // blue and red, against red only
   EXPECT_NE(hv1, b.NodesOnly(1)->digest);
 
-  State changed = Fleet();
+  State changed = DigestFleet();
   changed.endpoints[0].mac[5] = 0x42;  // blue's: hv1 only
   b.Update(changed);
   EXPECT_NE(b.View("hv1", 2)->digest, hv1);
@@ -70,10 +70,10 @@ TEST(ViewDigestTest, DifferentContentHasADifferentDigest) {
 // is the same part, with the same digest, in every view that holds it.
 TEST(ViewDigestTest, AnUnchangedTenantKeepsItsPartAndDigest) {
   ViewBuilder b;
-  b.Update(Fleet());
+  b.Update(DigestFleet());
   const auto before = b.View("hv1", 1);
   ASSERT_EQ(before->parts.size(), 3u);  // nodes, blue, red
-  State changed = Fleet();
+  State changed = DigestFleet();
   changed.endpoints[0].mac[5] = 0x42;  // blue
   b.Update(changed);
   const auto after = b.View("hv1", 2);
@@ -88,10 +88,10 @@ TEST(ViewDigestTest, AnUnchangedTenantKeepsItsPartAndDigest) {
 // The digest is of the parts in order: the same parts in another order are
 // another view (merged, their lists would be in another order).
 TEST(ViewDigestTest, DigestFollowsThePartsOrder) {
-  State swapped = Fleet();
+  State swapped = DigestFleet();
   std::swap(swapped.tenants[0], swapped.tenants[1]);
   ViewBuilder a, b;
-  a.Update(Fleet());
+  a.Update(DigestFleet());
   b.Update(swapped);
   EXPECT_NE(a.View("hv1", 1)->digest, b.View("hv1", 1)->digest);
   EXPECT_EQ(a.View("hv2", 1)->digest, b.View("hv2", 1)->digest);  // red alone

@@ -16,7 +16,7 @@ namespace {
 
 // blue lives on hv1 and goes out through edge1 and edge2; red lives on hv2
 // and goes out through edge2; edge3 carries nothing yet.
-constexpr char kFleet[] = R"yaml(
+constexpr char kViewsFleet[] = R"yaml(
 nodes:
   - {name: hv1, vtep: 198.18.0.1}
   - {name: hv2, vtep: 198.18.0.2}
@@ -40,8 +40,8 @@ uplinks:
   - {name: red-e2, node: edge2, tenant: red, interface: eth1, vlan: 200, transit: 192.0.2.4/30, address: 192.0.2.6, peer: 192.0.2.5, peer_as: 64500, local_as: 65002}
 )yaml";
 
-State Fleet() {
-  absl::StatusOr<State> state = ParseStateYaml(kFleet, "fleet.yaml");
+State ViewsFleet() {
+  absl::StatusOr<State> state = ParseStateYaml(kViewsFleet, "fleet.yaml");
   EXPECT_TRUE(state.ok()) << state.status();
   EXPECT_TRUE(ValidateState(*state).ok()) << ValidateState(*state);
   return *state;
@@ -65,7 +65,7 @@ std::vector<std::string> Names(const std::vector<T>& objects) {
 
 TEST(ViewsTest, AnEdgeGetsTheTenantsItCarries) {
   ViewBuilder b;
-  b.Update(Fleet());
+  b.Update(ViewsFleet());
   const State edge1 = ViewOf(b, "edge1");
   EXPECT_EQ(edge1.nodes.size(), 5u);
   EXPECT_EQ(Names(edge1.tenants), std::vector<std::string>{"blue"});
@@ -90,7 +90,7 @@ TEST(ViewsTest, AnEdgeGetsTheTenantsItCarries) {
 
 TEST(ViewsTest, AHypervisorGetsItsTenantsUplinks) {
   ViewBuilder b;
-  b.Update(Fleet());
+  b.Update(ViewsFleet());
   // They name the edges that are the tenant's next hops north-south.
   EXPECT_EQ(Names(ViewOf(b, "hv1").uplinks), (std::vector<std::string>{"blue-e1", "blue-e2"}));
   EXPECT_EQ(Names(ViewOf(b, "hv2").uplinks), std::vector<std::string>{"red-e2"});
@@ -98,7 +98,7 @@ TEST(ViewsTest, AHypervisorGetsItsTenantsUplinks) {
 
 TEST(ViewsTest, AnUplinkChangeRebuildsOnlyItsTenant) {
   ViewBuilder b;
-  State s = Fleet();
+  State s = ViewsFleet();
   b.Update(s);
   const auto hv1 = b.View("hv1", 1);
   const auto hv2 = b.View("hv2", 1);
