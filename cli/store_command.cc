@@ -28,6 +28,7 @@ absl::StatusOr<EtcdStoreOptions> StoreOptionsFrom(const Args& args) {
     options.prefix = prefix;
   }
   options.replica = "weftctl";
+  RETURN_IF_ERROR(CheckStoreTransport(options, "--store-ca/--store-cert/--store-key"));
   return options;
 }
 

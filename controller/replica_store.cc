@@ -6,7 +6,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/base/status.h"
-#include "controller/loopback.h"
 
 ABSL_FLAG(std::string, store, "",
           "etcd://HOST:PORT[,HOST:PORT...]: run as a replica on etcd instead of --state "
@@ -43,20 +42,7 @@ absl::StatusOr<EtcdStoreOptions> StoreOptionsFromCommandLine(const std::string& 
   options.ca = absl::GetFlag(FLAGS_store_ca);
   options.cert = absl::GetFlag(FLAGS_store_cert);
   options.key = absl::GetFlag(FLAGS_store_key);
-  const int tls_flags = !options.ca.empty() + !options.cert.empty() + !options.key.empty();
-  if (tls_flags != 0 && tls_flags != 3) {
-    return absl::InvalidArgumentError(
-        "--store_ca, --store_cert and --store_key go together (client TLS to etcd)");
-  }
-  if (tls_flags == 0) {
-    for (const std::string& endpoint : options.endpoints) {
-      if (!IsLoopback(endpoint)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "--store without --store_ca/--store_cert/--store_key is plaintext: ", endpoint,
-            " is not a loopback address (etcd holds the whole fleet's state)"));
-      }
-    }
-  }
+  RETURN_IF_ERROR(CheckStoreTransport(options, "--store_ca/--store_cert/--store_key"));
   options.prefix = absl::GetFlag(FLAGS_store_prefix);
   options.replica = absl::GetFlag(FLAGS_replica_name);
   if (options.replica.empty()) options.replica = DefaultReplicaName(listen);

@@ -32,7 +32,7 @@
 #include "common/wire/credentials.h"
 #include "common/wire/keepalive.h"
 #include "controller/file_events.h"
-#include "controller/loopback.h"
+#include "common/serving/loopback.h"
 #include "controller/metrics.h"
 #include "controller/replica.h"
 #include "controller/replica_store.h"

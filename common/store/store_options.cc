@@ -4,6 +4,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/serving/loopback.h"
 
 namespace weft {
 
@@ -25,6 +26,23 @@ absl::StatusOr<EtcdStoreOptions> ParseStoreUrl(absl::string_view url) {
     options.endpoints.emplace_back(endpoint);
   }
   return options;
+}
+
+absl::Status CheckStoreTransport(const EtcdStoreOptions& options, absl::string_view flags) {
+  const int tls_files = !options.ca.empty() + !options.cert.empty() + !options.key.empty();
+  if (tls_files == 3) return absl::OkStatus();
+  if (tls_files != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flags, " go together (client TLS to etcd)"));
+  }
+  for (const std::string& endpoint : options.endpoints) {
+    if (!IsLoopback(endpoint)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "etcd without ", flags, " is plaintext: ", endpoint,
+          " is not a loopback address (etcd holds the whole fleet's state)"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace weft

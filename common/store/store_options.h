@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -29,6 +30,12 @@ struct EtcdStoreOptions {
 // "etcd://host:port[,host:port...]" -> options with those endpoints (the
 // rest defaults).
 absl::StatusOr<EtcdStoreOptions> ParseStoreUrl(absl::string_view url);
+
+// Client TLS to etcd is the CA, the certificate and the key together; without
+// them the connection is plaintext, allowed to loopback members only (etcd
+// holds the whole fleet's state). Errors name the endpoint; `flags` names the
+// caller's TLS flags ("--store_ca/--store_cert/--store_key").
+absl::Status CheckStoreTransport(const EtcdStoreOptions& options, absl::string_view flags);
 
 }  // namespace weft
 

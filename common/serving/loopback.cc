@@ -1,4 +1,4 @@
-#include "controller/loopback.h"
+#include "common/serving/loopback.h"
 
 #include <arpa/inet.h>
 

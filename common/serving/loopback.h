@@ -1,8 +1,8 @@
 // Whether an address is on loopback, where plaintext reaches only this
 // host's own processes: the controller's listeners with --insecure and its
-// etcd members without --store_ca.
-#ifndef WEFT_CONTROLLER_LOOPBACK_H_
-#define WEFT_CONTROLLER_LOOPBACK_H_
+// etcd members without client TLS (controller and weftctl).
+#ifndef WEFT_COMMON_SERVING_LOOPBACK_H_
+#define WEFT_COMMON_SERVING_LOOPBACK_H_
 
 #include "absl/strings/string_view.h"
 
@@ -13,4 +13,4 @@ bool IsLoopback(absl::string_view address);
 
 }  // namespace weft
 
-#endif  // WEFT_CONTROLLER_LOOPBACK_H_
+#endif  // WEFT_COMMON_SERVING_LOOPBACK_H_
