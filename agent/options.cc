@@ -4,9 +4,9 @@
 #include "absl/flags/reflection.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "agent/bgp/external_api.h"
 #include "agent/sync/controller_list.h"
 #include "common/base/status.h"
-#include "common/model/net_format.h"
 #include "common/wire/credentials.h"
 
 ABSL_FLAG(std::string, state, "", "YAML desired-state file (standalone mode)");
@@ -88,31 +88,10 @@ std::string ApiSocketFromFlag(const std::string& node) {
   return path.empty() ? "/run/weft/" + node + ".sock" : path;
 }
 
-// "host:port" with a loopback host (127.0.0.0/8, [::1] or localhost):
-// gobgpd's API is plaintext and unauthenticated, and whoever reaches it
-// decides what the edge announces upstream.
-absl::Status CheckLoopbackApi(const std::string& address) {
-  const absl::Status bad = absl::InvalidArgumentError(absl::StrCat(
-      "--gobgpd_api must be a loopback host:port such as 127.0.0.1:50051 (gobgpd's API is "
-      "plaintext and unauthenticated), not \"",
-      address, "\""));
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos) return bad;
-  const std::string host = address.substr(0, colon);
-  int port = 0;
-  if (!absl::SimpleAtoi(address.substr(colon + 1), &port) || port <= 0 || port > 65535) {
-    return bad;
-  }
-  if (host == "localhost" || host == "[::1]") return absl::OkStatus();
-  const absl::StatusOr<uint32_t> ip = ParseIpv4(host);
-  if (!ip.ok() || (*ip >> 24) != 127) return bad;
-  return absl::OkStatus();
-}
-
 absl::StatusOr<bgp::GobgpdOptions> GobgpdOptionsFromFlags() {
   const std::string external_api = absl::GetFlag(FLAGS_gobgpd_api);
   if (!external_api.empty()) {
-    RETURN_IF_ERROR(CheckLoopbackApi(external_api));
+    RETURN_IF_ERROR(bgp::CheckExternalApi(external_api));
     // Set to anything but its default: Debian's Abseil does not tell
     // whether a flag was given at all.
     for (const char* launch_flag : {"gobgpd", "gobgpd_api_port", "gobgpd_log"}) {

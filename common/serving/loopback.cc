@@ -4,13 +4,20 @@
 
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 
 namespace weft {
 
 bool IsLoopback(absl::string_view address) {
   absl::string_view host = address.substr(0, address.rfind(':'));
-  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
+  // An IPv6 host is bracketed: "::1:50051" is itself an address (and not
+  // one gRPC would split into host and port).
+  if (absl::ConsumePrefix(&host, "[")) {
+    if (!absl::ConsumeSuffix(&host, "]")) return false;
+  } else if (absl::StrContains(host, ':')) {
+    return false;
+  }
   if (host == "localhost") return true;
   const std::string text(host);
   in_addr v4;

@@ -152,7 +152,7 @@ struct Replica {
   std::unique_ptr<grpc::Server> server;
 };
 
-using testing::WaitFor;
+using weft::testing::WaitFor;
 
 TEST(ControllerFailoverTest, TheAgentMovesToTheNextControllerWhichResumesIt) {
   Replica a, b;

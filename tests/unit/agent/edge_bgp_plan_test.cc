@@ -10,7 +10,7 @@ namespace {
 
 // Two tenants with the same segment on edge1 (different local AS numbers),
 // a hypervisor, and a route of blue's marked advertise.
-constexpr char kState[] = R"(version: 1
+constexpr char kEdgeBgpPlanState[] = R"(version: 1
 nodes:
   - {name: hv1, vtep: 198.18.0.1}
   - {name: edge1, vtep: 198.18.0.11, role: edge}
@@ -32,7 +32,7 @@ uplinks:
 )";
 
 State ParseValid() {
-  absl::StatusOr<State> state = ParseStateYaml(kState, "test");
+  absl::StatusOr<State> state = ParseStateYaml(kEdgeBgpPlanState, "test");
   EXPECT_TRUE(state.ok()) << state.status();
   EXPECT_TRUE(ValidateState(*state).ok()) << ValidateState(*state);
   return *state;

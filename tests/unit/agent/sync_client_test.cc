@@ -321,7 +321,7 @@ class FakeAgent {
   std::unique_ptr<SyncClient> client_;
 };
 
-using testing::WaitFor;
+using weft::testing::WaitFor;
 
 struct Server {
   Server(Controller* c, std::shared_ptr<grpc::ServerCredentials> creds,

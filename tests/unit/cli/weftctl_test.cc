@@ -1,4 +1,5 @@
 // weftctl's parsing and formatting (cli/format.h, cli/admin_format.h): no root, no agent.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -8,6 +9,7 @@
 #include "absl/time/time.h"
 #include "cli/admin_format.h"
 #include "cli/format.h"
+#include "cli/store_command.h"
 #include "common/model/state_yaml.h"
 
 namespace weft {
@@ -208,6 +210,19 @@ TEST(WeftctlArgs, StoreSeedAndExport) {
   a = cli::ParseArgs({"store", "seed", store, "-f", "a.yaml", "--if-version", "v2"});
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(cli::CheckOptions(*a).message(), "--if-version v2: not a version number");
+}
+
+// Plaintext to etcd only on loopback, as for the controller: the refusal
+// names the endpoint and comes before anything is dialled (192.0.2.1 is
+// TEST-NET-1, which no test can reach).
+TEST(WeftctlStore, RefusesPlaintextToARemoteEtcd) {
+  auto args =
+      cli::ParseArgs({"store", "export", "--store", "etcd://127.0.0.1:2379,192.0.2.1:2379"});
+  ASSERT_TRUE(args.ok()) << args.status();
+  const absl::StatusOr<std::string> exported = cli::RunStore(*args);
+  EXPECT_EQ(exported.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(exported.status().message(), ::testing::HasSubstr("192.0.2.1:2379"));
+  EXPECT_THAT(exported.status().message(), ::testing::HasSubstr("--store-ca"));
 }
 
 // Each value a usage error names its option: no exception, nothing asked.

@@ -12,10 +12,15 @@
 #include "common/model/state_yaml.h"
 #include "common/model/validate.h"
 #include "gtest/gtest.h"
+#include "tests/testing/literals.h"
 #include "weft/abi.h"
 
 namespace weft {
 namespace {
+
+using weft::testing::Bytes;
+using weft::testing::Ip;
+using weft::testing::Raw;
 
 // Expected bytes below spell host-order fields little-endian.
 static_assert(std::endian::native == std::endian::little);
@@ -29,7 +34,7 @@ static_assert(std::endian::native == std::endian::little);
 //                     5 icmp, any peer: reject
 //   a-tie     (1000)  6 egress to 10.0.1.0/24
 //   blue-late (1000)  7 egress, anything: deny     (ties broken by name)
-constexpr char kState[] = R"yaml(
+constexpr char kPolicyTablesState[] = R"yaml(
 nodes:
   - {name: hv1, vtep: 198.18.0.1}
   - {name: hv2, vtep: 198.18.0.2}
@@ -88,23 +93,12 @@ policies:
       - {direction: ingress, action: deny}
 )yaml";
 
-std::string Bytes(std::initializer_list<uint8_t> bytes) {
-  return std::string(bytes.begin(), bytes.end());
-}
-
-template <typename T>
-std::string Raw(const T& value) {
-  return std::string(reinterpret_cast<const char*>(&value), sizeof(T));
-}
-
 // A vector with exactly these bits set.
 std::string Bits(std::initializer_list<uint32_t> rules) {
   weft_rule_bits bits{};
   for (uint32_t i : rules) bits.words[i / 64] |= uint64_t{1} << (i % 64);
   return Raw(bits);
 }
-
-uint32_t Ip(const char* text) { return *ParseIpv4(text); }
 
 std::string TenantKey(uint32_t slot, uint32_t tenant) {
   weft_tenant_key key{};
@@ -154,10 +148,10 @@ std::string L4Key(uint32_t slot, uint32_t prefixlen, uint8_t protocol, uint16_t 
   return Raw(key);
 }
 
-class PolicyTablesTest : public testing::Test {
+class PolicyTablesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<State> state = ParseStateYaml(kState, "policy.yaml");
+    absl::StatusOr<State> state = ParseStateYaml(kPolicyTablesState, "policy.yaml");
     ASSERT_TRUE(state.ok()) << state.status();
     ASSERT_TRUE(ValidateState(*state).ok()) << ValidateState(*state);
     state_ = *state;

@@ -225,14 +225,14 @@ TEST(StateYamlTest, EmptyDocumentIsEmptyState) {
   }
 }
 
-struct BadCase {
+struct StateYamlBadCase {
   const char* yaml;
   const char* error;  // expected in the message, after "bad.yaml: "
 };
 
-void PrintTo(const BadCase& c, std::ostream* os) { *os << c.yaml; }
+void PrintTo(const StateYamlBadCase& c, std::ostream* os) { *os << c.yaml; }
 
-class StateYamlErrorTest : public testing::TestWithParam<BadCase> {};
+class StateYamlErrorTest : public ::testing::TestWithParam<StateYamlBadCase> {};
 
 TEST_P(StateYamlErrorTest, NamesSourceObjectAndField) {
   absl::StatusOr<State> state = ParseStateYaml(GetParam().yaml, "bad.yaml");
@@ -244,196 +244,199 @@ TEST_P(StateYamlErrorTest, NamesSourceObjectAndField) {
 
 INSTANTIATE_TEST_SUITE_P(
     Fields, StateYamlErrorTest,
-    testing::Values(
+    ::testing::Values(
         // The example of the schema.
-        BadCase{"segments: [{name: blue-web, tenant: blue, vni: 1001, "
-                "subnet: 10.0.1.0/33, gateway: 10.0.1.1, "
-                "gateway_mac: '02:fe:00:00:00:01'}]",
-                "segment \"blue-web\": field \"subnet\": \"10.0.1.0/33\" is "
-                "not an IPv4 prefix"},
-        BadCase{"segments: [{name: s, tenant: b, vni: 1, subnet: 10.0.1.1/24, "
-                "gateway: 10.0.1.1, gateway_mac: '02:fe:00:00:00:01'}]",
-                "segment \"s\": field \"subnet\": 10.0.1.1/24 has host bits "
-                "set"},
-        BadCase{"segments: [{name: s, tenant: b, vni: 0x10, subnet: "
-                "10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "
-                "'02:fe:00:00:00:01'}]",
-                "segment \"s\": field \"vni\": \"0x10\" is not an integer in "
-                "0..4294967295"},
-        BadCase{"segments: [{name: s, tenant: b, vni: 1, subnet: 10.0.1.0/24, "
-                "gateway: 10.0.1.1, gateway_mac: '02:fe:00:00:00'}]",
-                "segment \"s\": field \"gateway_mac\": \"02:fe:00:00:00\" is "
-                "not a MAC address"},
-        BadCase{"segments: [{name: s, tenant: b, vni: 1, subnet: 10.0.1.0/24, "
-                "gateway_mac: '02:fe:00:00:00:01'}]",
-                "segment \"s\": field \"gateway\": is required"},
-        BadCase{"segments: [{name: s, tenant: [b], vni: 1}]",
-                "segment \"s\": field \"tenant\": must be a single value"},
-        BadCase{"nodes: [{name: hv1, vtep: 198.18.0.300}]",
-                "node \"hv1\": field \"vtep\": \"198.18.0.300\" is not an "
-                "IPv4 address"},
-        BadCase{"nodes: [{name: hv1, vtep: 198.18.0.1, foreign: yes}]",
-                "node \"hv1\": field \"foreign\": \"yes\" is not true or "
-                "false"},
+        StateYamlBadCase{"segments: [{name: blue-web, tenant: blue, vni: 1001, "
+                         "subnet: 10.0.1.0/33, gateway: 10.0.1.1, "
+                         "gateway_mac: '02:fe:00:00:00:01'}]",
+                         "segment \"blue-web\": field \"subnet\": \"10.0.1.0/33\" is "
+                         "not an IPv4 prefix"},
+        StateYamlBadCase{"segments: [{name: s, tenant: b, vni: 1, subnet: 10.0.1.1/24, "
+                         "gateway: 10.0.1.1, gateway_mac: '02:fe:00:00:00:01'}]",
+                         "segment \"s\": field \"subnet\": 10.0.1.1/24 has host bits "
+                         "set"},
+        StateYamlBadCase{"segments: [{name: s, tenant: b, vni: 0x10, subnet: "
+                         "10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "
+                         "'02:fe:00:00:00:01'}]",
+                         "segment \"s\": field \"vni\": \"0x10\" is not an integer in "
+                         "0..4294967295"},
+        StateYamlBadCase{"segments: [{name: s, tenant: b, vni: 1, subnet: 10.0.1.0/24, "
+                         "gateway: 10.0.1.1, gateway_mac: '02:fe:00:00:00'}]",
+                         "segment \"s\": field \"gateway_mac\": \"02:fe:00:00:00\" is "
+                         "not a MAC address"},
+        StateYamlBadCase{"segments: [{name: s, tenant: b, vni: 1, subnet: 10.0.1.0/24, "
+                         "gateway_mac: '02:fe:00:00:00:01'}]",
+                         "segment \"s\": field \"gateway\": is required"},
+        StateYamlBadCase{"segments: [{name: s, tenant: [b], vni: 1}]",
+                         "segment \"s\": field \"tenant\": must be a single value"},
+        StateYamlBadCase{"nodes: [{name: hv1, vtep: 198.18.0.300}]",
+                         "node \"hv1\": field \"vtep\": \"198.18.0.300\" is not an "
+                         "IPv4 address"},
+        StateYamlBadCase{"nodes: [{name: hv1, vtep: 198.18.0.1, foreign: yes}]",
+                         "node \"hv1\": field \"foreign\": \"yes\" is not true or "
+                         "false"},
         // A typo is reported as such, not as the field it hides.
-        BadCase{"nodes: [{name: hv1, vetp: 198.18.0.1}]",
-                "node \"hv1\": field \"vetp\": unknown field; known fields: "
-                "name, vtep, foreign"},
-        BadCase{"nodes: [{name: hv1, vtep: 198.18.0.1, vtep: 198.18.0.2}]",
-                "node \"hv1\": field \"vtep\": given more than once"},
+        StateYamlBadCase{"nodes: [{name: hv1, vetp: 198.18.0.1}]",
+                         "node \"hv1\": field \"vetp\": unknown field; known fields: "
+                         "name, vtep, foreign"},
+        StateYamlBadCase{"nodes: [{name: hv1, vtep: 198.18.0.1, vtep: 198.18.0.2}]",
+                         "node \"hv1\": field \"vtep\": given more than once"},
         // Without a name, an object is named by its index.
-        BadCase{"nodes: [{name: hv1, vtep: 198.18.0.1}, {vtep: 198.18.0.2}]",
-                "node #1: field \"name\": is required"},
-        BadCase{"nodes: [{name: '', vtep: 198.18.0.2}]",
-                "node #0: field \"name\": must not be empty"},
-        BadCase{"nodes: [hv1]", "node #0: is not a mapping"},
-        BadCase{"nodes: {name: hv1}", "state: field \"nodes\": must be a list"},
-        BadCase{"tenants: [{name: blue, id: -1}]",
-                "tenant \"blue\": field \"id\": \"-1\" is not an integer"},
-        BadCase{"tenants: [{name: blue, id: 4294967296}]",
-                "tenant \"blue\": field \"id\": \"4294967296\" is not an "
-                "integer in 0..4294967295"},
-        BadCase{"tenants: [{name: blue, id: 01}]",
-                "tenant \"blue\": field \"id\": \"01\" is not an integer"},
-        BadCase{"tenants: [{name: blue, id: 1, default_action: drop}]",
-                "tenant \"blue\": field \"default_action\": \"drop\" is not "
-                "allow or deny"},
-        BadCase{"endpoints: [{name: e, segment: s, ip: 10.0.1.10, mac: "
-                "'02:00:00:00:00:01', node: hv1, interface: {a: b}}]",
-                "endpoint \"e\": field \"interface\": must be a single value"},
-        BadCase{"endpoints: [{name: e, segment: s, ip: 10.0.1, mac: "
-                "'02:00:00:00:00:01', node: hv1}]",
-                "endpoint \"e\": field \"ip\": \"10.0.1\" is not an IPv4 "
-                "address"},
-        BadCase{"endpoints: [{name: e, segment: s, ip: 10.0.1.10, mac: "
-                "'02:00:00:00:00:01'}]",
-                "endpoint \"e\": field \"node\": is required"},
-        BadCase{"routes: [{tenant: blue, prefix: 10.9.0.0/16, nodes: hv2}]",
-                "route #0: field \"nodes\": must be a list"},
-        BadCase{"routes: [{tenant: blue, prefix: 10.9.0.0/16, nodes: [[hv2]]}]",
-                "route #0: field \"nodes\": must be a list of non-empty names"},
-        BadCase{"routes: [{tenant: blue, prefix: 10.9.0.0/16, blackhole: 1}]",
-                "route #0: field \"blackhole\": \"1\" is not true or false"},
-        BadCase{"routes: [{tenant: blue, prefix: 10.9.0.0/16, blackhole: "
-                "true}, {tenant: blue, prefx: 10.8.0.0/16}]",
-                "route #1: field \"prefx\": unknown field"},
-        BadCase{"version: seven",
-                "state: field \"version\": \"seven\" is "
-                "not an integer in 0..18446744073709551615"},
-        BadCase{"segmnets: []", "state: field \"segmnets\": unknown field"},
+        StateYamlBadCase{"nodes: [{name: hv1, vtep: 198.18.0.1}, {vtep: 198.18.0.2}]",
+                         "node #1: field \"name\": is required"},
+        StateYamlBadCase{"nodes: [{name: '', vtep: 198.18.0.2}]",
+                         "node #0: field \"name\": must not be empty"},
+        StateYamlBadCase{"nodes: [hv1]", "node #0: is not a mapping"},
+        StateYamlBadCase{"nodes: {name: hv1}", "state: field \"nodes\": must be a list"},
+        StateYamlBadCase{"tenants: [{name: blue, id: -1}]",
+                         "tenant \"blue\": field \"id\": \"-1\" is not an integer"},
+        StateYamlBadCase{"tenants: [{name: blue, id: 4294967296}]",
+                         "tenant \"blue\": field \"id\": \"4294967296\" is not an "
+                         "integer in 0..4294967295"},
+        StateYamlBadCase{"tenants: [{name: blue, id: 01}]",
+                         "tenant \"blue\": field \"id\": \"01\" is not an integer"},
+        StateYamlBadCase{"tenants: [{name: blue, id: 1, default_action: drop}]",
+                         "tenant \"blue\": field \"default_action\": \"drop\" is not "
+                         "allow or deny"},
+        StateYamlBadCase{"endpoints: [{name: e, segment: s, ip: 10.0.1.10, mac: "
+                         "'02:00:00:00:00:01', node: hv1, interface: {a: b}}]",
+                         "endpoint \"e\": field \"interface\": must be a single value"},
+        StateYamlBadCase{"endpoints: [{name: e, segment: s, ip: 10.0.1, mac: "
+                         "'02:00:00:00:00:01', node: hv1}]",
+                         "endpoint \"e\": field \"ip\": \"10.0.1\" is not an IPv4 "
+                         "address"},
+        StateYamlBadCase{"endpoints: [{name: e, segment: s, ip: 10.0.1.10, mac: "
+                         "'02:00:00:00:00:01'}]",
+                         "endpoint \"e\": field \"node\": is required"},
+        StateYamlBadCase{"routes: [{tenant: blue, prefix: 10.9.0.0/16, nodes: hv2}]",
+                         "route #0: field \"nodes\": must be a list"},
+        StateYamlBadCase{"routes: [{tenant: blue, prefix: 10.9.0.0/16, nodes: [[hv2]]}]",
+                         "route #0: field \"nodes\": must be a list of non-empty names"},
+        StateYamlBadCase{"routes: [{tenant: blue, prefix: 10.9.0.0/16, blackhole: 1}]",
+                         "route #0: field \"blackhole\": \"1\" is not true or false"},
+        StateYamlBadCase{"routes: [{tenant: blue, prefix: 10.9.0.0/16, blackhole: "
+                         "true}, {tenant: blue, prefx: 10.8.0.0/16}]",
+                         "route #1: field \"prefx\": unknown field"},
+        StateYamlBadCase{"version: seven",
+                         "state: field \"version\": \"seven\" is "
+                         "not an integer in 0..18446744073709551615"},
+        StateYamlBadCase{"segmnets: []", "state: field \"segmnets\": unknown field"},
         // Firewall objects.
-        BadCase{"groups: [{name: web}]", "group \"web\": field \"tenant\": is required"},
-        BadCase{"groups: [{name: web, tenant: blue, members: [a]}]",
-                "group \"web\": field \"members\": unknown field"},
-        BadCase{"endpoints: [{name: e, segment: s, ip: 10.0.1.10, mac: "
-                "'02:00:00:00:00:01', node: hv1, groups: web}]",
-                "endpoint \"e\": field \"groups\": must be a list"},
-        BadCase{"policies: [{name: p, applied_to: {groups: [web]}}]",
-                "policy \"p\": field \"tenant\": is required"},
-        BadCase{"policies: [{name: p, tenant: blue}]",
-                "policy \"p\": field \"applied_to\": is required"},
-        BadCase{"policies: [{name: p, tenant: blue, applied_to: [web]}]",
-                "policy \"p\": field \"applied_to\": must be a mapping"},
-        BadCase{"policies: [{name: p, tenant: blue, applied_to: {group: "
-                "[web]}}]",
-                "policy \"p\": field \"applied_to.group\": unknown field; "
-                "known fields: groups, endpoints"},
-        BadCase{"policies: [{name: p, tenant: blue, priority: high, "
-                "applied_to: {groups: [web]}}]",
-                "policy \"p\": field \"priority\": \"high\" is not an "
-                "integer"},
-        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
-                "[web]}, rules: {direction: ingress}}]",
-                "policy \"p\": field \"rules\": must be a list"},
-        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
-                "[web]}, rules: [{direction: in, action: allow}]}]",
-                "policy \"p\": rule 0: field \"direction\": \"in\" is not "
-                "ingress or egress"},
-        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
-                "[web]}, rules: [{action: allow}]}]",
-                "policy \"p\": rule 0: field \"direction\": is required"},
-        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
-                "[web]}, rules: [{direction: ingress}]}]",
-                "policy \"p\": rule 0: field \"action\": is required"},
-        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
-                "[web]}, rules: [{direction: ingress, action: allow}, "
-                "{direction: egress, action: drop}]}]",
-                "policy \"p\": rule 1: field \"action\": \"drop\" is not "
-                "allow, deny or reject"},
-        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
-                "[web]}, rules: [{direction: ingress, protocol: sctp, "
-                "action: allow}]}]",
-                "policy \"p\": rule 0: field \"protocol\": \"sctp\" is "
-                "not any, tcp, udp or icmp"},
-        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
-                "[web]}, rules: [{direction: ingress, protocol: tcp, ports: "
-                "[http], action: allow}]}]",
-                "policy \"p\": rule 0: field \"ports\": \"http\" is not a "
-                "port or a port range (80, 8000-8080)"},
-        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
-                "[web]}, rules: [{direction: ingress, protocol: tcp, ports: "
-                "['80-'], action: allow}]}]",
-                "policy \"p\": rule 0: field \"ports\": \"80-\" is not a "
-                "port"},
-        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
-                "[web]}, rules: [{direction: ingress, protocol: tcp, ports: "
-                "'80', action: allow}]}]",
-                "policy \"p\": rule 0: field \"ports\": must be a list"},
-        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
-                "[web]}, rules: [{direction: ingress, peer: {cidrs: "
-                "[10.0.2.1/24]}, action: allow}]}]",
-                "policy \"p\": rule 0: field \"peer.cidrs\": 10.0.2.1/24 "
-                "has host bits set"},
-        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
-                "[web]}, rules: [{direction: ingress, peer: {cidr: "
-                "[10.0.2.0/24]}, action: allow}]}]",
-                "policy \"p\": rule 0: field \"peer.cidr\": unknown field; "
-                "known fields: cidrs, groups"},
-        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
-                "[web]}, rules: [{direction: ingress, peer: 10.0.2.0/24, "
-                "action: allow}]}]",
-                "policy \"p\": rule 0: field \"peer\": must be a mapping"},
-        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
-                "[web]}, rules: [{direction: ingress, protocol: icmp, "
-                "icmp_type: echo, action: allow}]}]",
-                "policy \"p\": rule 0: field \"icmp_type\": \"echo\" is not "
-                "an integer"},
-        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
-                "[web]}, rules: [{direction: ingress, action: allow, log: "
-                "yes}]}]",
-                "policy \"p\": rule 0: field \"log\": \"yes\" is not true "
-                "or false"},
-        BadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
-                "[web]}, rules: [{direction: ingress, action: allow, port: "
-                "[80]}]}]",
-                "policy \"p\": rule 0: field \"port\": unknown field"},
-        BadCase{"- just a list", "state: is not a mapping"},
+        StateYamlBadCase{"groups: [{name: web}]", "group \"web\": field \"tenant\": is required"},
+        StateYamlBadCase{"groups: [{name: web, tenant: blue, members: [a]}]",
+                         "group \"web\": field \"members\": unknown field"},
+        StateYamlBadCase{"endpoints: [{name: e, segment: s, ip: 10.0.1.10, mac: "
+                         "'02:00:00:00:00:01', node: hv1, groups: web}]",
+                         "endpoint \"e\": field \"groups\": must be a list"},
+        StateYamlBadCase{"policies: [{name: p, applied_to: {groups: [web]}}]",
+                         "policy \"p\": field \"tenant\": is required"},
+        StateYamlBadCase{"policies: [{name: p, tenant: blue}]",
+                         "policy \"p\": field \"applied_to\": is required"},
+        StateYamlBadCase{"policies: [{name: p, tenant: blue, applied_to: [web]}]",
+                         "policy \"p\": field \"applied_to\": must be a mapping"},
+        StateYamlBadCase{"policies: [{name: p, tenant: blue, applied_to: {group: "
+                         "[web]}}]",
+                         "policy \"p\": field \"applied_to.group\": unknown field; "
+                         "known fields: groups, endpoints"},
+        StateYamlBadCase{"policies: [{name: p, tenant: blue, priority: high, "
+                         "applied_to: {groups: [web]}}]",
+                         "policy \"p\": field \"priority\": \"high\" is not an "
+                         "integer"},
+        StateYamlBadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                         "[web]}, rules: {direction: ingress}}]",
+                         "policy \"p\": field \"rules\": must be a list"},
+        StateYamlBadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                         "[web]}, rules: [{direction: in, action: allow}]}]",
+                         "policy \"p\": rule 0: field \"direction\": \"in\" is not "
+                         "ingress or egress"},
+        StateYamlBadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                         "[web]}, rules: [{action: allow}]}]",
+                         "policy \"p\": rule 0: field \"direction\": is required"},
+        StateYamlBadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                         "[web]}, rules: [{direction: ingress}]}]",
+                         "policy \"p\": rule 0: field \"action\": is required"},
+        StateYamlBadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                         "[web]}, rules: [{direction: ingress, action: allow}, "
+                         "{direction: egress, action: drop}]}]",
+                         "policy \"p\": rule 1: field \"action\": \"drop\" is not "
+                         "allow, deny or reject"},
+        StateYamlBadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                         "[web]}, rules: [{direction: ingress, protocol: sctp, "
+                         "action: allow}]}]",
+                         "policy \"p\": rule 0: field \"protocol\": \"sctp\" is "
+                         "not any, tcp, udp or icmp"},
+        StateYamlBadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                         "[web]}, rules: [{direction: ingress, protocol: tcp, ports: "
+                         "[http], action: allow}]}]",
+                         "policy \"p\": rule 0: field \"ports\": \"http\" is not a "
+                         "port or a port range (80, 8000-8080)"},
+        StateYamlBadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                         "[web]}, rules: [{direction: ingress, protocol: tcp, ports: "
+                         "['80-'], action: allow}]}]",
+                         "policy \"p\": rule 0: field \"ports\": \"80-\" is not a "
+                         "port"},
+        StateYamlBadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                         "[web]}, rules: [{direction: ingress, protocol: tcp, ports: "
+                         "'80', action: allow}]}]",
+                         "policy \"p\": rule 0: field \"ports\": must be a list"},
+        StateYamlBadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                         "[web]}, rules: [{direction: ingress, peer: {cidrs: "
+                         "[10.0.2.1/24]}, action: allow}]}]",
+                         "policy \"p\": rule 0: field \"peer.cidrs\": 10.0.2.1/24 "
+                         "has host bits set"},
+        StateYamlBadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                         "[web]}, rules: [{direction: ingress, peer: {cidr: "
+                         "[10.0.2.0/24]}, action: allow}]}]",
+                         "policy \"p\": rule 0: field \"peer.cidr\": unknown field; "
+                         "known fields: cidrs, groups"},
+        StateYamlBadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                         "[web]}, rules: [{direction: ingress, peer: 10.0.2.0/24, "
+                         "action: allow}]}]",
+                         "policy \"p\": rule 0: field \"peer\": must be a mapping"},
+        StateYamlBadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                         "[web]}, rules: [{direction: ingress, protocol: icmp, "
+                         "icmp_type: echo, action: allow}]}]",
+                         "policy \"p\": rule 0: field \"icmp_type\": \"echo\" is not "
+                         "an integer"},
+        StateYamlBadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                         "[web]}, rules: [{direction: ingress, action: allow, log: "
+                         "yes}]}]",
+                         "policy \"p\": rule 0: field \"log\": \"yes\" is not true "
+                         "or false"},
+        StateYamlBadCase{"policies: [{name: p, tenant: blue, applied_to: {groups: "
+                         "[web]}, rules: [{direction: ingress, action: allow, port: "
+                         "[80]}]}]",
+                         "policy \"p\": rule 0: field \"port\": unknown field"},
+        StateYamlBadCase{"- just a list", "state: is not a mapping"},
         // North-south.
-        BadCase{"nodes: [{name: e1, vtep: 198.18.0.1, role: router}]",
-                "node \"e1\": field \"role\": \"router\" is not hypervisor or edge"},
-        BadCase{"routes: [{tenant: blue, prefix: 10.0.0.0/8, blackhole: true, advertise: yes}]",
-                "route #0: field \"advertise\": \"yes\" is not true or false"},
-        BadCase{"uplinks: [{name: u, node: e1, tenant: blue, interface: eth1, transit: "
-                "192.0.2.0/30, address: 192.0.2.2, peer: 192.0.2.1, peer_as: 64500}]",
-                "uplink \"u\": field \"local_as\": is required"},
-        BadCase{"uplinks: [{name: u, node: e1, tenant: blue, interface: eth1, transit: "
-                "192.0.2.0/30, address: 192.0.2.2, peer: 192.0.2.1, peer_as: 4294967296, "
-                "local_as: 65001}]",
-                "uplink \"u\": field \"peer_as\": \"4294967296\" is not an integer in "
-                "0..4294967295"},
-        BadCase{"uplinks: [{name: u, node: e1, tenant: blue, interface: eth1, vlan: [100]}]",
-                "uplink \"u\": field \"vlan\": must be a single value"},
-        BadCase{"uplinks: [{name: u, node: e1, tenant: blue, interface: eth1, transit: "
-                "192.0.2.1/30}]",
-                "uplink \"u\": field \"transit\": 192.0.2.1/30 has host bits set"},
-        BadCase{"uplinks: [{name: u, node: e1, tenant: blue, interface: ''}]",
-                "uplink \"u\": field \"interface\": must not be empty"},
-        BadCase{"uplinks: [{name: u, node: e1, tenant: blue, interface: eth1, transit: "
-                "192.0.2.0/30, address: 192.0.2.2, peer: 192.0.2.1, peer_as: 64500, local_as: "
-                "65001, holdtime: 9}]",
-                "uplink \"u\": field \"holdtime\": unknown field; known fields: name, node, "
-                "tenant, interface, vlan, transit, address, peer, peer_as, local_as, hold_time, "
-                "keepalive"}));
+        StateYamlBadCase{"nodes: [{name: e1, vtep: 198.18.0.1, role: router}]",
+                         "node \"e1\": field \"role\": \"router\" is not hypervisor or edge"},
+        StateYamlBadCase{
+            "routes: [{tenant: blue, prefix: 10.0.0.0/8, blackhole: true, advertise: yes}]",
+            "route #0: field \"advertise\": \"yes\" is not true or false"},
+        StateYamlBadCase{"uplinks: [{name: u, node: e1, tenant: blue, interface: eth1, transit: "
+                         "192.0.2.0/30, address: 192.0.2.2, peer: 192.0.2.1, peer_as: 64500}]",
+                         "uplink \"u\": field \"local_as\": is required"},
+        StateYamlBadCase{"uplinks: [{name: u, node: e1, tenant: blue, interface: eth1, transit: "
+                         "192.0.2.0/30, address: 192.0.2.2, peer: 192.0.2.1, peer_as: 4294967296, "
+                         "local_as: 65001}]",
+                         "uplink \"u\": field \"peer_as\": \"4294967296\" is not an integer in "
+                         "0..4294967295"},
+        StateYamlBadCase{
+            "uplinks: [{name: u, node: e1, tenant: blue, interface: eth1, vlan: [100]}]",
+            "uplink \"u\": field \"vlan\": must be a single value"},
+        StateYamlBadCase{"uplinks: [{name: u, node: e1, tenant: blue, interface: eth1, transit: "
+                         "192.0.2.1/30}]",
+                         "uplink \"u\": field \"transit\": 192.0.2.1/30 has host bits set"},
+        StateYamlBadCase{"uplinks: [{name: u, node: e1, tenant: blue, interface: ''}]",
+                         "uplink \"u\": field \"interface\": must not be empty"},
+        StateYamlBadCase{
+            "uplinks: [{name: u, node: e1, tenant: blue, interface: eth1, transit: "
+            "192.0.2.0/30, address: 192.0.2.2, peer: 192.0.2.1, peer_as: 64500, local_as: "
+            "65001, holdtime: 9}]",
+            "uplink \"u\": field \"holdtime\": unknown field; known fields: name, node, "
+            "tenant, interface, vlan, transit, address, peer, peer_as, local_as, hold_time, "
+            "keepalive"}));
 
 TEST(StateYamlTest, SyntaxErrorHasLine) {
   absl::StatusOr<State> state = ParseStateYaml("nodes:\n  - {name: hv1,\n", "bad.yaml");
@@ -479,7 +482,7 @@ TEST(StateYamlTest, TextOverTheLimitIsRefusedUnparsed) {
 }
 
 std::string WriteTemp(const std::string& name, const std::string& text) {
-  const std::string path = testing::TempDir() + name;
+  const std::string path = ::testing::TempDir() + name;
   std::ofstream(path) << text;
   return path;
 }
@@ -491,7 +494,7 @@ TEST(LoadStateFileTest, LoadsAndValidates) {
 }
 
 TEST(LoadStateFileTest, MissingFileIsNotFound) {
-  const std::string path = testing::TempDir() + "no-such-state.yaml";
+  const std::string path = ::testing::TempDir() + "no-such-state.yaml";
   absl::StatusOr<State> state = LoadStateFile(path);
   EXPECT_EQ(state.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(state.status().message()), HasSubstr(path));
@@ -500,7 +503,7 @@ TEST(LoadStateFileTest, MissingFileIsNotFound) {
 // std::ifstream read a directory as an empty text: an empty state, a
 // fleet wiped.
 TEST(LoadStateFileTest, ADirectoryIsNotAnEmptyState) {
-  const std::string path = testing::TempDir() + "state-dir";
+  const std::string path = ::testing::TempDir() + "state-dir";
   ASSERT_TRUE(std::filesystem::create_directories(path) || std::filesystem::is_directory(path));
   absl::StatusOr<State> state = LoadStateFile(path);
   EXPECT_EQ(state.status().code(), absl::StatusCode::kFailedPrecondition);

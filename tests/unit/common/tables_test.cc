@@ -8,17 +8,20 @@
 #include "common/model/state_yaml.h"
 #include "common/model/validate.h"
 #include "gtest/gtest.h"
+#include "tests/testing/literals.h"
 #include "weft/abi.h"
 
 namespace weft {
 namespace {
+
+using weft::testing::Bytes;
 
 // Expected bytes below spell host-order fields little-endian.
 static_assert(std::endian::native == std::endian::little);
 
 // Tenants blue (1) and red (2) both use 10.0.1.0/24 and the address
 // 10.0.1.10; green (3) has nothing on hv1, so hv1's tables leave it out.
-constexpr char kState[] = R"yaml(
+constexpr char kTablesState[] = R"yaml(
 version: 7
 nodes:
   - {name: hv1, vtep: 198.18.0.1}
@@ -46,20 +49,16 @@ routes:
   - {tenant: green, prefix: 10.8.0.0/16, nodes: [hv1], segment: green-web}
 )yaml";
 
-std::string Bytes(std::initializer_list<uint8_t> bytes) {
-  return std::string(bytes.begin(), bytes.end());
-}
-
 uint32_t Resolve(const std::string& name) {
   if (name == "vblue1") return 7;
   if (name == "vred1") return 9;
   return 0;  // vgone: not (yet) created
 }
 
-class TablesTest : public testing::Test {
+class TablesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<State> state = ParseStateYaml(kState, "tables.yaml");
+    absl::StatusOr<State> state = ParseStateYaml(kTablesState, "tables.yaml");
     ASSERT_TRUE(state.ok()) << state.status();
     ASSERT_TRUE(ValidateState(*state).ok()) << ValidateState(*state);
     state_ = *state;
@@ -282,7 +281,7 @@ std::string RouteKeyBytes(uint8_t tenant, std::initializer_list<uint8_t> addr, u
   return Bytes({static_cast<uint8_t>(32 + len), 0, 0, 0, 0, 0, 0, tenant}) + Bytes(addr);
 }
 
-class EdgeTablesTest : public testing::Test {
+class EdgeTablesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<State> state = ParseStateYaml(kEdgeState, "edge.yaml");

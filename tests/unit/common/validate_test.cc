@@ -9,12 +9,14 @@
 #include "common/model/state_yaml.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/literals.h"
 #include "weft/abi.h"
 
 namespace weft {
 namespace {
 
 using ::testing::HasSubstr;
+using weft::testing::Ip;
 
 // Valid, and close to every rule's edge: overlapping subnets, a shared IP
 // and MAC, and a shared interface name, each across a boundary that allows
@@ -75,7 +77,6 @@ State Base() {
   return *state;
 }
 
-uint32_t Ip(const char* text) { return *ParseIpv4(text); }
 Ipv4Prefix Prefix(uint32_t addr, uint8_t length) { return {addr, length}; }
 MacAddress Mac(const char* text) { return *ParseMac(text); }
 
@@ -205,7 +206,7 @@ struct Case {
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.rule; }
 
-class ValidateRuleTest : public testing::TestWithParam<Case> {};
+class ValidateRuleTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ValidateRuleTest, ReportsObjectAndField) {
   State state = Base();
@@ -233,7 +234,7 @@ void AddLocalEndpoints(State& s, int count) {
 
 INSTANTIATE_TEST_SUITE_P(
     Capacity, ValidateRuleTest,
-    testing::Values(
+    ::testing::Values(
         Case{"nodes", [](State& s) { s.nodes.resize(WEFT_MAX_VTEPS + 1); }, "state", "nodes",
              "4097 nodes exceed the datapath's capacity of 4096"},
         Case{"segments", [](State& s) { s.segments.resize(WEFT_MAX_SEGMENTS + 1); }, "state",
@@ -251,7 +252,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 INSTANTIATE_TEST_SUITE_P(
     Nodes, ValidateRuleTest,
-    testing::Values(
+    ::testing::Values(
         Case{"name empty", [](State& s) { s.nodes[1].name = ""; }, "node #1", "name", "is empty"},
         Case{"name unique", [](State& s) { s.nodes[1].name = "hv1"; }, "node \"hv1\"", "name",
              "another node has this name"},
@@ -262,18 +263,18 @@ INSTANTIATE_TEST_SUITE_P(
 
 INSTANTIATE_TEST_SUITE_P(
     Tenants, ValidateRuleTest,
-    testing::Values(Case{"name empty", [](State& s) { s.tenants[1].name = ""; }, "tenant #1",
-                         "name", "is empty"},
-                    Case{"name unique", [](State& s) { s.tenants[1].name = "blue"; },
-                         "tenant \"blue\"", "name", "another tenant has this name"},
-                    Case{"id nonzero", [](State& s) { s.tenants[1].id = 0; }, "tenant \"red\"",
-                         "id", "must not be 0"},
-                    Case{"id unique", [](State& s) { s.tenants[1].id = 1; }, "tenant \"red\"", "id",
-                         "id 1 is already tenant \"blue\"'s"}));
+    ::testing::Values(Case{"name empty", [](State& s) { s.tenants[1].name = ""; }, "tenant #1",
+                           "name", "is empty"},
+                      Case{"name unique", [](State& s) { s.tenants[1].name = "blue"; },
+                           "tenant \"blue\"", "name", "another tenant has this name"},
+                      Case{"id nonzero", [](State& s) { s.tenants[1].id = 0; }, "tenant \"red\"",
+                           "id", "must not be 0"},
+                      Case{"id unique", [](State& s) { s.tenants[1].id = 1; }, "tenant \"red\"",
+                           "id", "id 1 is already tenant \"blue\"'s"}));
 
 INSTANTIATE_TEST_SUITE_P(
     Segments, ValidateRuleTest,
-    testing::Values(
+    ::testing::Values(
         Case{"name empty", [](State& s) { s.segments[1].name = ""; }, "segment #1", "name",
              "is empty"},
         Case{"name unique", [](State& s) { s.segments[1].name = "blue-web"; },
@@ -333,7 +334,7 @@ INSTANTIATE_TEST_SUITE_P(
 // sent to an agent).
 INSTANTIATE_TEST_SUITE_P(
     Names, ValidateRuleTest,
-    testing::Values(
+    ::testing::Values(
         Case{"node name length", [](State& s) { s.nodes[1].name = std::string(254, 'n'); },
              absl::StrCat("node \"", std::string(64, 'n'), "\"..."), "name",
              "is 254 characters long, over 253"},
@@ -381,7 +382,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 INSTANTIATE_TEST_SUITE_P(
     Endpoints, ValidateRuleTest,
-    testing::Values(
+    ::testing::Values(
         Case{"name empty", [](State& s) { s.endpoints[1].name = ""; }, "endpoint #1", "name",
              "is empty"},
         Case{"name unique", [](State& s) { s.endpoints[1].name = "blue-web-1"; },
@@ -426,15 +427,16 @@ INSTANTIATE_TEST_SUITE_P(
 
 INSTANTIATE_TEST_SUITE_P(
     NodeRoles, ValidateRuleTest,
-    testing::Values(Case{"role known", [](State& s) { s.nodes[1].role = static_cast<NodeRole>(5); },
-                         "node \"hv2\"", "role", "is not hypervisor or edge"},
-                    Case{"a foreign node is no edge",
-                         [](State& s) { s.nodes[2].role = NodeRole::kEdge; }, "node \"lx1\"",
-                         "role", "a foreign node runs no Weft agent, so it cannot be an edge"}));
+    ::testing::Values(Case{"role known",
+                           [](State& s) { s.nodes[1].role = static_cast<NodeRole>(5); },
+                           "node \"hv2\"", "role", "is not hypervisor or edge"},
+                      Case{"a foreign node is no edge",
+                           [](State& s) { s.nodes[2].role = NodeRole::kEdge; }, "node \"lx1\"",
+                           "role", "a foreign node runs no Weft agent, so it cannot be an edge"}));
 
 INSTANTIATE_TEST_SUITE_P(
     Uplinks, ValidateRuleTest,
-    testing::Values(
+    ::testing::Values(
         Case{"name empty", [](State& s) { s.uplinks[1].name = ""; }, "uplink #1", "name",
              "is empty"},
         Case{"name unique", [](State& s) { s.uplinks[1].name = "blue-e1"; }, "uplink \"blue-e1\"",
@@ -563,7 +565,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 INSTANTIATE_TEST_SUITE_P(
     Routes, ValidateRuleTest,
-    testing::Values(
+    ::testing::Values(
         Case{"tenant exists", [](State& s) { s.routes[1].tenant = "green"; },
              "route \"green 10.66.0.0/16\"", "tenant", "no tenant \"green\""},
         Case{"prefix host bits", [](State& s) { s.routes[1].prefix = Prefix(Ip("10.66.0.1"), 16); },
@@ -600,7 +602,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 INSTANTIATE_TEST_SUITE_P(
     Groups, ValidateRuleTest,
-    testing::Values(
+    ::testing::Values(
         Case{"name empty", [](State& s) { s.groups[1].name = ""; }, "group #1", "name", "is empty"},
         Case{"tenant exists", [](State& s) { s.groups[1].tenant = "green"; }, "group \"db\"",
              "tenant", "no tenant \"green\""},
@@ -623,7 +625,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 INSTANTIATE_TEST_SUITE_P(
     Policies, ValidateRuleTest,
-    testing::Values(
+    ::testing::Values(
         Case{"rules capacity",
              [](State& s) {
                s.policies[0].rules.resize(WEFT_MAX_RULES + 1 - s.policies[1].rules.size());
@@ -666,7 +668,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 INSTANTIATE_TEST_SUITE_P(
     Rules, ValidateRuleTest,
-    testing::Values(
+    ::testing::Values(
         Case{"direction valid",
              [](State& s) { s.policies[0].rules[2].direction = static_cast<RuleDirection>(7); },
              "policy \"web-in\": rule 2", "direction", "is not ingress or egress"},

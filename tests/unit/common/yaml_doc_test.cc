@@ -143,7 +143,7 @@ TEST(YamlDocTest, AnAnchorDefinedAgainNamesTheLaterNode) {
 
 // Nine levels of ten aliases each to the level below: a billion copies of
 // "lol" for a walk that follows aliases, from 300 bytes of text.
-std::string BillionLaughs() {
+std::string NineLevelsOfTenAliases() {
   std::string text = "l0: &l0 lol\n";
   for (int level = 1; level <= 9; ++level) {
     absl::StrAppend(&text, "l", level, ": &l", level, " [*l", level - 1);
@@ -154,7 +154,7 @@ std::string BillionLaughs() {
 }
 
 TEST(YamlDocTest, AliasesThatRepeatTooMuchAreRefused) {
-  absl::StatusOr<YamlDoc> doc = YamlDoc::Parse(BillionLaughs());
+  absl::StatusOr<YamlDoc> doc = YamlDoc::Parse(NineLevelsOfTenAliases());
   ASSERT_FALSE(doc.ok());
   EXPECT_EQ(doc.status().code(), absl::StatusCode::kInvalidArgument);
   // Level 6 is the first to walk as more than a million: 10^6 "lol".
@@ -207,14 +207,14 @@ TEST(YamlDocTest, NestingDeeperThanTheLimitIsRefused) {
   EXPECT_TRUE(YamlDoc::Parse(limit).ok());
 }
 
-struct BadCase {
+struct YamlDocBadCase {
   const char* yaml;
   const char* error;
 };
 
-void PrintTo(const BadCase& c, std::ostream* os) { *os << c.yaml; }
+void PrintTo(const YamlDocBadCase& c, std::ostream* os) { *os << c.yaml; }
 
-class YamlDocErrorTest : public testing::TestWithParam<BadCase> {};
+class YamlDocErrorTest : public ::testing::TestWithParam<YamlDocBadCase> {};
 
 TEST_P(YamlDocErrorTest, SaysWhereAndWhat) {
   absl::StatusOr<YamlDoc> doc = YamlDoc::Parse(GetParam().yaml);
@@ -225,19 +225,20 @@ TEST_P(YamlDocErrorTest, SaysWhereAndWhat) {
 
 INSTANTIATE_TEST_SUITE_P(
     Errors, YamlDocErrorTest,
-    testing::Values(BadCase{"nodes:\n  - {name: hv1,\n",
-                            "3:1: did not find expected node content (while parsing a "
-                            "flow node at 3:1)"},
-                    BadCase{"a: 1\n b: 2\n", "2:3: mapping values are not allowed"},
-                    BadCase{"a: [1, 2\n", "2:1: did not find expected ',' or ']'"},
-                    BadCase{"a: *nowhere\n",
-                            "1:4: alias *nowhere has no anchor &nowhere "
-                            "before it"},
-                    BadCase{"a: *b\nb: &b 1\n", "1:4: alias *b has no anchor &b before it"},
-                    BadCase{"&a [1, *a]", "1:8: alias *a is inside the node it names"},
-                    BadCase{"&a {k: [*a]}", "1:9: alias *a is inside the node it names"},
-                    BadCase{"a: 1\n---\nb: 2\n", "2:1: a second document; one is expected"},
-                    BadCase{"a: b\xff\n", "1:5: invalid"}));
+    ::testing::Values(
+        YamlDocBadCase{"nodes:\n  - {name: hv1,\n",
+                       "3:1: did not find expected node content (while parsing a "
+                       "flow node at 3:1)"},
+        YamlDocBadCase{"a: 1\n b: 2\n", "2:3: mapping values are not allowed"},
+        YamlDocBadCase{"a: [1, 2\n", "2:1: did not find expected ',' or ']'"},
+        YamlDocBadCase{"a: *nowhere\n",
+                       "1:4: alias *nowhere has no anchor &nowhere "
+                       "before it"},
+        YamlDocBadCase{"a: *b\nb: &b 1\n", "1:4: alias *b has no anchor &b before it"},
+        YamlDocBadCase{"&a [1, *a]", "1:8: alias *a is inside the node it names"},
+        YamlDocBadCase{"&a {k: [*a]}", "1:9: alias *a is inside the node it names"},
+        YamlDocBadCase{"a: 1\n---\nb: 2\n", "2:1: a second document; one is expected"},
+        YamlDocBadCase{"a: b\xff\n", "1:5: invalid"}));
 
 }  // namespace
 }  // namespace weft

@@ -22,7 +22,7 @@ constexpr char kGood[] = "version: 5\nnodes: [{name: hv1, vtep: 198.18.0.1}]\n";
 
 // 1,000 policies × 1,000 rules × 1,000 peer CIDRs in 13 KB: a billion
 // CIDRs for a reader that copies what aliases name.
-std::string BillionLaughs() {
+std::string BillionCidrsFromAliases() {
   std::string cidrs = "[&c 10.0.0.0/8";
   std::string rules = "[&r {direction: ingress, action: allow, peer: {cidrs: ";
   std::string policies = "policies:\n- &p {name: p, tenant: t, applied_to: {groups: [g]}, rules: ";
@@ -62,13 +62,13 @@ class StateFileWatcherTest : public ::testing::Test {
   Controller controller_;
 };
 
-TEST_F(StateFileWatcherTest, ABillionLaughsEditIsRefusedAndTheLastStateStays) {
+TEST_F(StateFileWatcherTest, ABillionCidrsFromAliasesEditIsRefusedAndTheLastStateStays) {
   Replace(kGood);
   StateFileWatcher watcher(path_, &controller_);
   ASSERT_TRUE(watcher.LoadInitial().ok());
   const uint64_t version = controller_.version();
 
-  Replace(BillionLaughs());
+  Replace(BillionCidrsFromAliases());
   EXPECT_TRUE(watcher.Poll());
   EXPECT_EQ(controller_.version(), version);
   EXPECT_EQ(controller_.rejected_edits(), 1u);
@@ -80,8 +80,8 @@ TEST_F(StateFileWatcherTest, ABillionLaughsEditIsRefusedAndTheLastStateStays) {
   EXPECT_GT(controller_.version(), version);
 }
 
-TEST_F(StateFileWatcherTest, ABillionLaughsFileAtStartIsAnError) {
-  Replace(BillionLaughs());
+TEST_F(StateFileWatcherTest, ABillionCidrsFromAliasesFileAtStartIsAnError) {
+  Replace(BillionCidrsFromAliases());
   StateFileWatcher watcher(path_, &controller_);
   const absl::Status status = watcher.LoadInitial();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
