@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -42,8 +43,12 @@ std::string ScratchDir() {
 
 }  // namespace
 
-EtcdProcess::EtcdProcess()
-    : data_dir_(ScratchDir()), client_port_(FreePort()), peer_port_(FreePort()) {}
+EtcdProcess::EtcdProcess(std::optional<EtcdTls> tls)
+    : data_dir_(ScratchDir()),
+      client_port_(FreePort()),
+      hidden_port_(FreePort()),
+      peer_port_(FreePort()),
+      tls_(std::move(tls)) {}
 
 EtcdProcess::~EtcdProcess() {
   Kill();
@@ -52,9 +57,15 @@ EtcdProcess::~EtcdProcess() {
 
 std::string EtcdProcess::Endpoint() const { return absl::StrCat("127.0.0.1:", client_port_); }
 
-absl::Status EtcdProcess::Start() {
+std::string EtcdProcess::HiddenEndpoint() const { return absl::StrCat("127.0.0.1:", hidden_port_); }
+
+absl::Status EtcdProcess::Start() { return StartServing(Endpoint()); }
+
+absl::Status EtcdProcess::StartHidden() { return StartServing(HiddenEndpoint()); }
+
+absl::Status EtcdProcess::StartServing(const std::string& endpoint) {
   if (data_dir_.empty()) return absl::InternalError("no scratch directory for etcd");
-  std::string client_url = absl::StrCat("http://", Endpoint());
+  std::string client_url = absl::StrCat(tls_ ? "https://" : "http://", endpoint);
   std::string peer_url = absl::StrCat("http://127.0.0.1:", peer_port_);
   std::vector<std::string> args = {kEtcd,
                                    "--name",
@@ -73,6 +84,10 @@ absl::Status EtcdProcess::Start() {
                                    "weft-test=" + peer_url,
                                    "--log-level",
                                    "error"};
+  if (tls_) {
+    args.insert(args.end(), {"--cert-file", tls_->cert, "--key-file", tls_->key,
+                             "--trusted-ca-file", tls_->ca, "--client-cert-auth"});
+  }
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -90,8 +105,13 @@ absl::Status EtcdProcess::Start() {
   // a fresh channel for each probe, so none waits on a connection made too
   // early.
   etcd::EtcdConfig config;
-  config.endpoints = {Endpoint()};
+  config.endpoints = {endpoint};
   config.call_timeout = absl::Milliseconds(300);
+  if (tls_) {
+    config.ca_file = tls_->ca;
+    config.cert_file = tls_->cert;
+    config.key_file = tls_->key;
+  }
   bool up = WaitFor(
       [&] {
         auto client = etcd::Client::Create(config);
@@ -114,7 +134,7 @@ void EtcdTest::SetUp() {
     if (std::getenv("CI") != nullptr) FAIL() << kEtcd << " missing (apt install etcd-server)";
     GTEST_SKIP() << kEtcd << " missing (apt install etcd-server)";
   }
-  etcd_ = std::make_unique<EtcdProcess>();
+  etcd_ = std::make_unique<EtcdProcess>(ServerTls());
   absl::Status started = etcd_->Start();
   ASSERT_TRUE(started.ok()) << started;
 }

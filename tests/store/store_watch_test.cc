@@ -1,12 +1,17 @@
 // What a replica sees through EtcdStateStore::Start: each change once, in
 // order, at its commit revision; a bad key as an error; an etcd restart as
-// unreachable then reachable, without a lost event.
+// unreachable then reachable, without a lost event; a watch whose next
+// revision was compacted away ends rather than skipping what it lost, and
+// the replica reads everything again.
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "common/etcd/client.h"
+#include "common/etcd/watch.h"
 #include "gmock/gmock.h"
 #include "tests/store/etcd_fixture.h"
 #include "tests/store/sample_states.h"
@@ -153,6 +158,79 @@ TEST_F(EtcdTest, EtcdRestartIsReportedAndTheWatchLosesNothing) {
   EXPECT_THAT(seen, ::testing::IsSupersetOf({*before, *after, *last}));
   EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
   EXPECT_EQ(recorder.Snapshots().back().state->endpoints.size(), 3u);
+  replica->Stop();
+}
+
+// Compacted by etcd's own tool, as an operator's maintenance does. The
+// store's answer to the end is to read everything again and watch anew
+// (EtcdStateStore::Run); what is tested here is that the end is reported at
+// all, with the revision etcd still keeps.
+TEST_F(EtcdTest, AWatchFromACompactedRevisionEndsAsOutOfRange) {
+  auto writer = Connect();
+  absl::StatusOr<uint64_t> first = writer->WriteState(ManyEndpoints(1), {});
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::StatusOr<uint64_t> last = writer->WriteState(ManyEndpoints(2), {});
+  ASSERT_TRUE(last.ok()) << last.status();
+  const std::string compact = absl::StrCat("ETCDCTL_API=3 etcdctl --endpoints=http://",
+                                           etcd_->Endpoint(), " compact ", *last, " >/dev/null");
+  ASSERT_EQ(std::system(compact.c_str()), 0) << compact;
+
+  etcd::EtcdConfig config;
+  config.endpoints = {etcd_->Endpoint()};
+  absl::StatusOr<std::unique_ptr<etcd::Client>> client = etcd::Client::Create(config);
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::Notification ended;
+  absl::Status why;
+  int revisions_seen = 0;
+  etcd::WatchCallbacks callbacks;
+  callbacks.on_revision = [&](int64_t, const std::vector<mvccpb::Event>&) { ++revisions_seen; };
+  callbacks.on_end = [&](const absl::Status& status) {
+    why = status;
+    ended.Notify();
+  };
+  const std::string prefix = Options().prefix;
+  etcd::Watch watch(**client, prefix, etcd::PrefixEnd(prefix), static_cast<int64_t>(*first),
+                    std::move(callbacks));
+  ASSERT_TRUE(ended.WaitForNotificationWithTimeout(absl::Seconds(15)));
+  watch.Stop();
+  EXPECT_EQ(why.code(), absl::StatusCode::kOutOfRange) << why;
+  EXPECT_THAT(why.message(), HasSubstr(absl::StrCat("oldest kept ", *last))) << why;
+  EXPECT_EQ(revisions_seen, 0);
+}
+
+// While the replica cannot reach etcd, two writes happen and etcd compacts
+// past them: its watch cannot resume where it stopped, so it reads the whole
+// state again and watches anew, from which it goes on as before.
+TEST_F(EtcdTest, AReplicaWhoseWatchResumesPastACompactionReadsEverythingAgain) {
+  auto replica = Connect();
+  Recorder recorder;
+  ASSERT_TRUE(replica->Start(recorder.OnChange(), recorder.OnReachable()).ok());
+  absl::StatusOr<uint64_t> before = Connect()->WriteState(ManyEndpoints(1), {});
+  ASSERT_TRUE(before.ok()) << before.status();
+  ASSERT_TRUE(recorder.WaitForRevision(*before));
+
+  etcd_->Kill();
+  ASSERT_TRUE(etcd_->StartHidden().ok());
+  EtcdStoreOptions hidden = Options();
+  hidden.endpoints = {etcd_->HiddenEndpoint()};
+  auto hidden_writer = Connect(hidden);
+  ASSERT_TRUE(hidden_writer->WriteState(ManyEndpoints(2), {}).ok());
+  absl::StatusOr<uint64_t> missed = hidden_writer->WriteState(ManyEndpoints(3), {});
+  ASSERT_TRUE(missed.ok()) << missed.status();
+  const std::string compact =
+      absl::StrCat("ETCDCTL_API=3 etcdctl --endpoints=http://", etcd_->HiddenEndpoint(),
+                   " compact ", *missed, " >/dev/null");
+  ASSERT_EQ(std::system(compact.c_str()), 0) << compact;
+  etcd_->Kill();
+  ASSERT_TRUE(etcd_->Start().ok());
+
+  ASSERT_TRUE(recorder.WaitForRevision(*missed));
+  EXPECT_EQ(recorder.Snapshots().back().revision, *missed);
+  EXPECT_EQ(recorder.Snapshots().back().state->endpoints.size(), 3u);
+  absl::StatusOr<uint64_t> after = Connect()->WriteState(ManyEndpoints(4), {});
+  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_TRUE(recorder.WaitForRevision(*after));
+  EXPECT_EQ(recorder.Snapshots().back().state->endpoints.size(), 4u);
   replica->Stop();
 }
 

@@ -30,7 +30,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
-#include "tests/unit/common/test_pki.h"
+#include "tests/testing/test_pki.h"
 #include "tests/testing/wait_for.h"
 
 namespace weft {

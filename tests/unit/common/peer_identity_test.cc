@@ -6,7 +6,7 @@
 #include "common/wire/credentials.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/unit/common/test_pki.h"
+#include "tests/testing/test_pki.h"
 
 namespace weft {
 namespace {

@@ -1,8 +1,8 @@
 // A throwaway CA in a temp dir, made with the openssl CLI as the lab makes
 // its own (lab/weftlab/control.py, docs/OPERATIONS.md): certificates minted
 // on demand with the extensions a test wants.
-#ifndef WEFT_TESTS_UNIT_COMMON_TEST_PKI_H_
-#define WEFT_TESTS_UNIT_COMMON_TEST_PKI_H_
+#ifndef WEFT_TESTS_TESTING_TEST_PKI_H_
+#define WEFT_TESTS_TESTING_TEST_PKI_H_
 
 #include <stdlib.h>
 
@@ -77,4 +77,4 @@ class TestPki {
 
 }  // namespace weft
 
-#endif  // WEFT_TESTS_UNIT_COMMON_TEST_PKI_H_
+#endif  // WEFT_TESTS_TESTING_TEST_PKI_H_
