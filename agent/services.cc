@@ -14,7 +14,7 @@ std::unique_ptr<SyncClient> StartSyncClient(const AgentProcessOptions& options, 
                                  .credentials = options.credentials,
                                  .tls_server_name = options.tls_server_name,
                                  .node = options.agent.node,
-                                 .vteps = InterfaceIpv4Addresses(options.agent.underlay),
+                                 .vteps = InterfaceAddresses(options.agent.underlay),
                                  .applied_version = agent.AppliedVersion(),
                                  .stall_timeout = options.sync_stall_timeout};
   auto sync = std::make_unique<SyncClient>(std::move(sync_options), [&agent](State state) {

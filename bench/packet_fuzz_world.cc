@@ -54,9 +54,10 @@ World BuildWorld(const State& state, const std::string& node,
   std::map<std::string, const WorldSegment*> segment_by_name;
   for (const auto& t : state.tenants) tenant_ids[t.name] = t.id;
   for (const auto& n : state.nodes) {
-    node_vteps[n.name] = n.vtep;
-    w.vteps[n.vtep] = n.foreign;
-    if (n.name == node) w.local_vtep = n.vtep;
+    // The oracle's fleet is on an IPv4 underlay (the fixture's state).
+    node_vteps[n.name] = n.vtep.v4;
+    w.vteps[n.vtep.v4] = n.foreign;
+    if (n.name == node) w.local_vtep = n.vtep.v4;
   }
   for (const auto& s : state.segments)
     w.segments[s.vni] = WorldSegment{.name = s.name,

@@ -8,31 +8,52 @@
 #include "lib/decap.h"
 #include "lib/stats.h"
 
-/* Enough for outer headers + inner Ethernet + IPv4 + ARP/L4 start (an
- * ICMP error's quote included). */
-#define DECAP_PULL_LEN 128
-_Static_assert(DECAP_PULL_LEN >= WEFT_ENCAP_OVERHEAD + FW_PULL_LEN, "pull the quote");
+/* Enough for outer headers (IPv6 the longer) + inner Ethernet + IPv4 +
+ * ARP/L4 start (an ICMP error's quote included). */
+#define DECAP_PULL_LEN 148
+_Static_assert(DECAP_PULL_LEN >= WEFT_ENCAP_OVERHEAD6 + FW_PULL_LEN, "pull the quote");
+
+/* Decapsulating from an IPv6 outer header leaves an IPv4 packet: the skb's
+ * protocol must say so (uapi since 6.3; older headers lack the name). */
+#ifndef BPF_F_ADJ_ROOM_DECAP_L3_IPV4
+#define BPF_F_ADJ_ROOM_DECAP_L3_IPV4 (1ULL << 7)
+#endif
+
+WEFT_INLINE __u32 decap_overhead(const struct decap_result *res)
+{
+	return res->outer6 ? WEFT_ENCAP_OVERHEAD6 : WEFT_ENCAP_OVERHEAD;
+}
 
 /*
  * Outer MACs for a re-addressed packet. XDP has no neighbour output, so this
  * asks the FIB, which the kernel answers only when IPv4 forwarding is on for
  * the underlay interface; otherwise the packet is dropped and counted.
  */
-static __always_inline __u32 xdp_forward_to_vtep(struct xdp_md *ctx, int *action)
+static __always_inline __u32 xdp_forward_to_vtep(struct xdp_md *ctx, __u8 outer6, int *action)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	struct iphdr *ip = data + ETH_HLEN;
+	struct ipv6hdr *ip6 = data + ETH_HLEN;
 	struct bpf_fib_lookup fib = {};
 
-	if ((void *)(ip + 1) > data_end)
-		return WEFT_DROP_TRUNCATED;
-	fib.family = AF_INET;
-	fib.ipv4_src = ip->saddr;
-	fib.ipv4_dst = ip->daddr;
+	if (outer6) {
+		if ((void *)(ip6 + 1) > data_end)
+			return WEFT_DROP_TRUNCATED;
+		fib.family = AF_INET6;
+		__builtin_memcpy(fib.ipv6_src, &ip6->saddr, sizeof(fib.ipv6_src));
+		__builtin_memcpy(fib.ipv6_dst, &ip6->daddr, sizeof(fib.ipv6_dst));
+		fib.tot_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	} else {
+		if ((void *)(ip + 1) > data_end)
+			return WEFT_DROP_TRUNCATED;
+		fib.family = AF_INET;
+		fib.ipv4_src = ip->saddr;
+		fib.ipv4_dst = ip->daddr;
+		fib.tot_len = bpf_ntohs(ip->tot_len);
+	}
 	fib.l4_protocol = IPPROTO_UDP;
-	fib.tot_len = bpf_ntohs(ip->tot_len);
 	fib.ifindex = ctx->ingress_ifindex;
 	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT) !=
 		    BPF_FIB_LKUP_RET_SUCCESS ||
@@ -89,7 +110,7 @@ int weft_underlay_xdp(struct xdp_md *ctx)
 	decap_classify(data, data_end, len, &res);
 	switch (res.action) {
 	case DECAP_DELIVER:
-		if (bpf_xdp_adjust_head(ctx, WEFT_ENCAP_OVERHEAD)) {
+		if (bpf_xdp_adjust_head(ctx, decap_overhead(&res))) {
 			res.reason = WEFT_DROP_HELPER_FAILED;
 			break;
 		}
@@ -103,10 +124,10 @@ int weft_underlay_xdp(struct xdp_md *ctx)
 		action = XDP_TX;
 		break;
 	case DECAP_FORWARD:
-		res.reason = xdp_forward_to_vtep(ctx, &action);
+		res.reason = xdp_forward_to_vtep(ctx, res.outer6, &action);
 		break;
 	case DECAP_TO_UPLINK:
-		if (bpf_xdp_adjust_head(ctx, WEFT_ENCAP_OVERHEAD)) {
+		if (bpf_xdp_adjust_head(ctx, decap_overhead(&res))) {
 			res.reason = WEFT_DROP_HELPER_FAILED;
 			break;
 		}
@@ -126,12 +147,14 @@ int weft_underlay_xdp(struct xdp_md *ctx)
  * Ethernet header goes there. A subprogram: its copy of that header stays
  * off the program's stack frame, which the firewall's call chain leaves
  * little of. */
-static __attribute__((noinline)) int tc_decapsulate(struct __sk_buff *skb)
+static __attribute__((noinline)) int tc_decapsulate(struct __sk_buff *skb, __u8 outer6)
 {
 	struct ethhdr inner_eth;
+	__u32 overhead = outer6 ? WEFT_ENCAP_OVERHEAD6 : WEFT_ENCAP_OVERHEAD;
+	__u64 flags = outer6 ? BPF_F_ADJ_ROOM_DECAP_L3_IPV4 : 0;
 
-	if (bpf_skb_load_bytes(skb, WEFT_ENCAP_OVERHEAD, &inner_eth, sizeof(inner_eth)) < 0 ||
-	    bpf_skb_adjust_room(skb, -WEFT_ENCAP_OVERHEAD, BPF_ADJ_ROOM_MAC, 0) ||
+	if (bpf_skb_load_bytes(skb, overhead, &inner_eth, sizeof(inner_eth)) < 0 ||
+	    bpf_skb_adjust_room(skb, -(__s32)overhead, BPF_ADJ_ROOM_MAC, flags) ||
 	    bpf_skb_store_bytes(skb, 0, &inner_eth, sizeof(inner_eth), 0) < 0)
 		return -1;
 	return 0;
@@ -150,7 +173,7 @@ static __attribute__((noinline)) __u32 tc_send_to_peer(struct __sk_buff *skb,
 {
 	struct bpf_redir_neigh peer = {};
 
-	if (tc_decapsulate(skb))
+	if (tc_decapsulate(skb, res->outer6))
 		return WEFT_DROP_HELPER_FAILED;
 	peer.nh_family = AF_INET;
 	peer.ipv4_nh = res->nexthop_be;
@@ -170,7 +193,7 @@ int weft_underlay_tc(struct __sk_buff *skb)
 	decap_classify((void *)(long)skb->data, (void *)(long)skb->data_end, len, &res);
 	switch (res.action) {
 	case DECAP_DELIVER:
-		if (tc_decapsulate(skb)) {
+		if (tc_decapsulate(skb, res.outer6)) {
 			res.reason = WEFT_DROP_HELPER_FAILED;
 			break;
 		}

@@ -134,7 +134,7 @@ std::string StateToYaml(const State& s, const std::string& header) {
     for (const Node& n : s.nodes) {
       w.Item(2);
       w.Text("name", n.name);
-      w.Text("vtep", FormatIpv4(n.vtep));
+      w.Text("vtep", FormatUnderlayAddress(n.vtep));
       w.True("foreign", n.foreign);
       if (n.role != NodeRole::kHypervisor) w.Field("role", Name(kNodeRoleNames, n.role));
     }

@@ -1,8 +1,10 @@
 #include "agent/api/names.h"
 
+#include <arpa/inet.h>
 #include <net/if.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/model/net_format.h"
 #include "weft/abi.h"
 
 namespace weft::api {
@@ -28,6 +30,14 @@ Names::Names(const Agent::View& v) {
 std::string Names::TenantName(uint32_t id) const {
   auto it = tenants.find(id);
   return it == tenants.end() ? "" : it->second->name;
+}
+
+std::string Names::VtepAddress(uint32_t ref_be) const {
+  const uint32_t ref = ntohl(ref_be);
+  for (const auto& [name, node] : nodes) {
+    if (node->vtep.Ref() == ref) return FormatUnderlayAddress(node->vtep);
+  }
+  return FormatIpv4(ref);
 }
 
 uint32_t Names::TenantId(const std::string& name) const {

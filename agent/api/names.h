@@ -28,6 +28,10 @@ struct Names {
   explicit Names(const Agent::View& v);
   std::string TenantName(uint32_t id) const;
   uint32_t TenantId(const std::string& name) const;
+  // The address of the VTEP a map's reference names (weft_endpoint.vtep_be,
+  // weft_trace_result.vtep_be: on an IPv6 underlay, the last 32 bits of a
+  // node's address), or the reference as IPv4 when no node has it.
+  std::string VtepAddress(uint32_t ref_be) const;
   // (policy name, rule number) of a rule index, or ("", 0).
   std::pair<std::string, uint32_t> RuleName(uint32_t index) const;
 };

@@ -362,7 +362,7 @@ grpc::Status ApiServer::Impl::Endpoints(grpc::ServerContext*, const v1::Endpoint
     info.set_local(e.node == v.options.node);
     info.set_interface(e.interface);
     info.set_ifindex(it->second.ifindex);
-    if (it->second.vtep_be) info.set_vtep(FormatIpv4(ntohl(it->second.vtep_be)));
+    if (it->second.vtep_be) info.set_vtep(names.VtepAddress(it->second.vtep_be));
     for (const std::string& g : e.groups) info.add_groups(g);
     info.set_in_datapath(true);
     list.push_back(std::move(info));
@@ -378,7 +378,7 @@ grpc::Status ApiServer::Impl::Endpoints(grpc::ServerContext*, const v1::Endpoint
     info.set_local(ep.ifindex != 0);
     info.set_ifindex(ep.ifindex);
     info.set_interface(IfName(ep.ifindex));
-    if (ep.vtep_be) info.set_vtep(FormatIpv4(ntohl(ep.vtep_be)));
+    if (ep.vtep_be) info.set_vtep(names.VtepAddress(ep.vtep_be));
     info.set_in_datapath(true);
     list.push_back(std::move(info));
   }

@@ -141,7 +141,12 @@ absl::StatusOr<TraceInput> FromUnderlay(const Agent::View& v, const Names& names
   if (!req.src_vtep().empty()) {
     ASSIGN_OR_RETURN(src_vtep, ParseIpv4(req.src_vtep()));
   } else if (ends.src && names.nodes.contains(ends.src->node)) {
-    src_vtep = names.nodes.at(ends.src->node)->vtep;
+    const UnderlayAddress& vtep = names.nodes.at(ends.src->node)->vtep;
+    if (vtep.is_v6()) {
+      return absl::UnimplementedError(
+          "trace of a packet from the underlay: only an IPv4 underlay (this fleet's is IPv6)");
+    }
+    src_vtep = vtep.v4;
   } else {
     return absl::InvalidArgumentError("--src is no known endpoint: give --src-vtep");
   }
@@ -245,7 +250,7 @@ void DescribeRecord(const Names& names, const TraceRun& r, v1::TraceResponse* ou
   if (t.flags & WEFT_TRACE_F_TARGET) {
     out->set_route(t.route_kind ? RouteKindName(t.route_kind) : "switched");
     out->set_vni(t.vni);
-    if (t.vtep_be) out->set_vtep(FormatIpv4(ntohl(t.vtep_be)));
+    if (t.vtep_be) out->set_vtep(names.VtepAddress(t.vtep_be));
   }
   if (t.egress_ifindex) {
     out->set_egress_ifindex(t.egress_ifindex);

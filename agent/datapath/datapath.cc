@@ -36,6 +36,8 @@ bpf_map* SkeletonMap(const Skeleton& skel, Map map) {
       return skel.maps.weft_config;
     case Map::kVteps:
       return skel.maps.weft_vteps;
+    case Map::kVtep6:
+      return skel.maps.weft_vtep6;
     case Map::kSegments:
       return skel.maps.weft_segments;
     case Map::kEpByIp:

@@ -30,6 +30,7 @@ namespace weft {
 enum class Map {
   kConfig,
   kVteps,
+  kVtep6,
   kSegments,
   kEpByIp,
   kEpByMac,

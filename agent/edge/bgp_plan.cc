@@ -25,7 +25,9 @@ EdgeBgpPlan PlanEdgeBgp(const State& state, absl::string_view node) {
   auto self = std::find_if(state.nodes.begin(), state.nodes.end(),
                            [node](const Node& n) { return n.name == node; });
   if (self == state.nodes.end() || self->role != NodeRole::kEdge) return plan;
-  plan.router_id = self->vtep;
+  // A 32-bit BGP identifier, unique in the fleet: the VTEP's reference
+  // (its IPv4 address, or the last 32 bits of an IPv6 one).
+  plan.router_id = self->vtep.Ref();
   for (const Uplink& uplink : state.uplinks) {
     if (uplink.node != node) continue;
     auto tenant = std::find_if(state.tenants.begin(), state.tenants.end(),

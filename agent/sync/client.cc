@@ -73,17 +73,21 @@ absl::Duration Backoff::Next() {
   return d * jitter(rng);
 }
 
-std::vector<std::string> InterfaceIpv4Addresses(const std::string& name) {
+std::vector<std::string> InterfaceAddresses(const std::string& name) {
   std::vector<std::string> out;
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) return out;
   for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
-    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET || name != a->ifa_name) {
-      continue;
+    if (a->ifa_addr == nullptr || name != a->ifa_name) continue;
+    char text[INET6_ADDRSTRLEN];
+    if (a->ifa_addr->sa_family == AF_INET) {
+      const auto* sin = reinterpret_cast<const sockaddr_in*>(a->ifa_addr);
+      if (inet_ntop(AF_INET, &sin->sin_addr, text, sizeof(text))) out.emplace_back(text);
+    } else if (a->ifa_addr->sa_family == AF_INET6) {
+      const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(a->ifa_addr);
+      if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr)) continue;  // no VTEP is link-local
+      if (inet_ntop(AF_INET6, &sin6->sin6_addr, text, sizeof(text))) out.emplace_back(text);
     }
-    char text[INET_ADDRSTRLEN];
-    const auto* sin = reinterpret_cast<const sockaddr_in*>(a->ifa_addr);
-    if (inet_ntop(AF_INET, &sin->sin_addr, text, sizeof(text))) out.emplace_back(text);
   }
   freeifaddrs(list);
   return out;

@@ -185,8 +185,9 @@ class SyncClient {
   uint64_t learned_report_ ABSL_GUARDED_BY(write_mu_) = 0;  // on the live stream
 };
 
-// The IPv4 addresses of interface `name` (the VTEPs a Hello announces).
-std::vector<std::string> InterfaceIpv4Addresses(const std::string& name);
+// The IPv4 and IPv6 addresses of interface `name`, link-local ones aside
+// (the VTEPs a Hello announces).
+std::vector<std::string> InterfaceAddresses(const std::string& name);
 
 // Jittered exponential backoff: initial, doubling up to max, each delay
 // drawn uniformly from [d/2, d].

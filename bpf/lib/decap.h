@@ -14,14 +14,15 @@
 #include "lib/parse.h"
 #include "lib/reject.h"
 #include "lib/route.h"
+#include "lib/underlay6.h"
 
 enum decap_action {
 	DECAP_PASS, /* not Weft's */
 	DECAP_DROP,
-	DECAP_DELIVER,	 /* strip WEFT_ENCAP_OVERHEAD bytes, deliver to ifindex */
+	DECAP_DELIVER,	 /* strip the outer headers, deliver to ifindex */
 	DECAP_BOUNCE,	 /* rewritten into a reply: send back out of the underlay */
 	DECAP_FORWARD,	 /* re-addressed to another VTEP: send out of the underlay */
-	DECAP_TO_UPLINK, /* strip WEFT_ENCAP_OVERHEAD bytes, send out of uplink
+	DECAP_TO_UPLINK, /* strip the outer headers, send out of uplink
 			  * ifindex to nexthop_be (the inner frame's
 			  * destination MAC is the hook's to fill) */
 };
@@ -34,6 +35,18 @@ struct decap_result {
 	__u32 trim_len;	   /* DECAP_BOUNCE: frame length to cut it to (0: as is) */
 	__u16 action;	   /* enum decap_action */
 	__u8 trace;	   /* the hook's: a trace run (firewall read-only) */
+	__u8 outer6;	   /* the outer header is IPv6: WEFT_ENCAP_OVERHEAD6 to strip */
+};
+
+/* The outer headers of the VXLAN packet being classified, all inside the
+ * packet. Only the inlined classification holds one. */
+struct decap_outer {
+	struct ethhdr *eth;
+	void *l3; /* struct iphdr, or struct ipv6hdr when v6 */
+	struct udphdr *udp;
+	struct vxlan_wire *vx;
+	__u32 vtep_flags; /* the sender's WEFT_VTEP_* */
+	__u8 v6;
 };
 
 WEFT_INLINE void decap_set(struct decap_result *res, __u32 action, __u32 reason)
@@ -42,15 +55,44 @@ WEFT_INLINE void decap_set(struct decap_result *res, __u32 action, __u32 reason)
 	res->reason = reason;
 }
 
+/* decap_set, for a step that returns whether it decided. */
+WEFT_INLINE int decap_decided(struct decap_result *res, __u32 action, __u32 reason)
+{
+	decap_set(res, action, reason);
+	return 1;
+}
+
 /* The outer headers of a VXLAN packet, turned back to its sender (to its
  * VXLAN port). Swapping addresses leaves the outer IPv4 checksum valid. */
-WEFT_INLINE void decap_turn_around(struct ethhdr *outer_eth, struct iphdr *outer_ip,
-				   struct udphdr *udp)
+WEFT_INLINE void decap_turn_around(const struct decap_outer *o)
 {
-	eth_swap_addrs(outer_eth);
-	ipv4_swap_addrs(outer_ip);
-	udp->dest = bpf_htons(WEFT_VXLAN_PORT);
-	udp->check = 0;
+	eth_swap_addrs(o->eth);
+	if (o->v6)
+		ipv6_swap_addrs(o->l3);
+	else
+		ipv4_swap_addrs(o->l3);
+	o->udp->dest = bpf_htons(WEFT_VXLAN_PORT);
+	o->udp->check = 0;
+}
+
+/* The outer lengths of a turned-around packet that now carries `udp_len`
+ * bytes of UDP (header included); what the frame is to be cut to. */
+WEFT_INLINE __u32 decap_set_outer_length(const struct decap_outer *o, __u16 udp_len)
+{
+	struct ipv6hdr *ip6 = o->l3;
+	struct iphdr *ip = o->l3;
+
+	o->udp->len = bpf_htons(udp_len);
+	if (o->v6) {
+		ip6->payload_len = bpf_htons(udp_len);
+		ip6->hop_limit = 64;
+		return ETH_HLEN + sizeof(*ip6) + udp_len;
+	}
+	ip->tot_len = bpf_htons(sizeof(*ip) + udp_len);
+	ip->ttl = 64;
+	ip->check = 0;
+	ip->check = ipv4_header_csum(ip);
+	return ETH_HLEN + sizeof(*ip) + udp_len;
 }
 
 /*
@@ -60,10 +102,9 @@ WEFT_INLINE void decap_turn_around(struct ethhdr *outer_eth, struct iphdr *outer
  * dropped (an ICMP error would need the packet rebuilt, which the XDP hook
  * cannot do in place). Returns 0 to deliver, or sets `res` and returns 1.
  */
-WEFT_INLINE int decap_firewall(struct ethhdr *outer_eth, struct iphdr *outer_ip, struct udphdr *udp,
-			       struct ethhdr *inner_eth, struct iphdr *ip, void *end,
-			       const struct weft_segment *seg, __u32 vni, __u32 ifindex,
-			       struct decap_result *res)
+WEFT_INLINE int decap_firewall(const struct decap_outer *o, struct ethhdr *inner_eth,
+			       struct iphdr *ip, void *end, const struct weft_segment *seg,
+			       __u32 vni, __u32 ifindex, struct decap_result *res)
 {
 	struct weft_mac_key back = { .vni = vni };
 	__u32 tenant_id = seg->tenant_id;
@@ -96,22 +137,17 @@ WEFT_INLINE int decap_firewall(struct ethhdr *outer_eth, struct iphdr *outer_ip,
 	mac_copy(back.mac, inner_eth->h_dest);
 	if (!bpf_map_lookup_elem(&weft_ep_by_mac, &back))
 		mac_copy(inner_eth->h_dest, seg->gateway_mac);
-	decap_turn_around(outer_eth, outer_ip, udp);
-	udp->len =
-		bpf_htons(sizeof(*udp) + sizeof(struct vxlan_wire) + ETH_HLEN + REJECT_RST_IP_LEN);
-	outer_ip->tot_len = bpf_htons(WEFT_ENCAP_OVERHEAD + REJECT_RST_IP_LEN);
-	outer_ip->ttl = 64;
-	outer_ip->check = 0;
-	outer_ip->check = ipv4_header_csum(outer_ip);
-	res->trim_len = WEFT_ENCAP_OVERHEAD + ETH_HLEN + REJECT_RST_IP_LEN;
+	decap_turn_around(o);
+	res->trim_len =
+		decap_set_outer_length(o, sizeof(struct udphdr) + sizeof(struct vxlan_wire) +
+						  ETH_HLEN + REJECT_RST_IP_LEN);
 	decap_set(res, DECAP_BOUNCE, WEFT_REJECT);
 	return 1;
 }
 
 /* Inner ARP from a remote VTEP: answered for the gateway and for endpoints
  * on this node, by turning the whole packet around. */
-WEFT_INLINE void decap_arp(struct cursor *c, struct ethhdr *outer_eth, struct iphdr *outer_ip,
-			   struct udphdr *udp, struct ethhdr *inner_eth,
+WEFT_INLINE void decap_arp(struct cursor *c, const struct decap_outer *o, struct ethhdr *inner_eth,
 			   const struct weft_segment *seg, __u32 vni, struct decap_result *res)
 {
 	struct arp_eth_ipv4 *arp = parse_arp(c);
@@ -125,26 +161,42 @@ WEFT_INLINE void decap_arp(struct cursor *c, struct ethhdr *outer_eth, struct ip
 	if (!answer)
 		return decap_set(res, DECAP_DROP, WEFT_DROP_ARP_UNANSWERED);
 	arp_reply_in_place(inner_eth, arp, answer);
-	decap_turn_around(outer_eth, outer_ip, udp);
+	decap_turn_around(o);
 	decap_set(res, DECAP_BOUNCE, WEFT_ARP_REPLY);
 }
 
 /*
  * A foreign VTEP sends everything for the gateway MAC to one Weft host; when
  * the routed destination lives on another host, this one forwards it there:
- * the same packet, re-addressed in place (outer addresses, VNI).
+ * the same packet, re-addressed in place (outer addresses, VNI). Returns the
+ * reason.
  */
-WEFT_INLINE void decap_readdress(struct iphdr *outer_ip, struct udphdr *udp, struct vxlan_wire *vx,
-				 const struct weft_config *cfg, const struct fwd_target *t)
+WEFT_INLINE __u32 decap_readdress(const struct decap_outer *o, const struct weft_config *cfg,
+				  const struct fwd_target *t)
 {
-	outer_ip->saddr = cfg->local_vtep_be;
-	outer_ip->daddr = t->vtep_be;
-	outer_ip->ttl = 64;
-	outer_ip->check = 0;
-	outer_ip->check = ipv4_header_csum(outer_ip);
-	udp->dest = bpf_htons(WEFT_VXLAN_PORT);
-	udp->check = 0;
-	vx->vni_reserved2 = bpf_htonl(t->vni << 8);
+	struct ipv6hdr *ip6 = o->l3;
+	struct iphdr *ip = o->l3;
+	const struct weft_vtep6 *src, *dst;
+
+	if (o->v6) {
+		src = vtep6_get(cfg->local_vtep_be);
+		dst = vtep6_get(t->vtep_be);
+		if (!src || !dst)
+			return WEFT_DROP_UNKNOWN_VTEP;
+		ipv6_addr_copy(&ip6->saddr, src->addr);
+		ipv6_addr_copy(&ip6->daddr, dst->addr);
+		ip6->hop_limit = 64;
+	} else {
+		ip->saddr = cfg->local_vtep_be;
+		ip->daddr = t->vtep_be;
+		ip->ttl = 64;
+		ip->check = 0;
+		ip->check = ipv4_header_csum(ip);
+	}
+	o->udp->dest = bpf_htons(WEFT_VXLAN_PORT);
+	o->udp->check = 0;
+	o->vx->vni_reserved2 = bpf_htonl(t->vni << 8);
+	return WEFT_ENCAP;
 }
 
 /*
@@ -172,13 +224,11 @@ WEFT_INLINE void decap_to_uplink(struct ethhdr *inner_eth, struct iphdr *ip,
 
 /* Inner IPv4 for a local endpoint: switched by MAC, or routed when sent to
  * the gateway MAC (a foreign VTEP's VM reaching another segment). */
-WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len, struct ethhdr *outer_eth,
-			    struct iphdr *outer_ip, struct udphdr *udp, struct vxlan_wire *vx,
+WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len, const struct decap_outer *o,
 			    const struct weft_config *cfg, struct ethhdr *inner_eth,
-			    const struct weft_vtep *vtep, const struct weft_segment *seg, __u32 vni,
-			    struct decap_result *res)
+			    const struct weft_segment *seg, __u32 vni, struct decap_result *res)
 {
-	__u32 l3_offset = WEFT_ENCAP_OVERHEAD + ETH_HLEN;
+	__u32 l3_offset = (o->v6 ? WEFT_ENCAP_OVERHEAD6 : WEFT_ENCAP_OVERHEAD) + ETH_HLEN;
 	struct iphdr *ip = parse_ipv4(c);
 	struct weft_mac_key key = { .vni = vni };
 	struct weft_endpoint *ep;
@@ -200,8 +250,7 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len, struct ethhdr *oute
 			return decap_set(res, DECAP_DROP, reason);
 		if (t.kind == WEFT_ROUTE_UPLINK)
 			return decap_to_uplink(inner_eth, ip, &t, res);
-		if (t.ifindex && decap_firewall(outer_eth, outer_ip, udp, inner_eth, ip, c->end,
-						seg, vni, t.ifindex, res))
+		if (t.ifindex && decap_firewall(o, inner_eth, ip, c->end, seg, vni, t.ifindex, res))
 			return;
 		ipv4_decrement_ttl(ip);
 		mac_copy(inner_eth->h_source, seg->gateway_mac);
@@ -209,10 +258,11 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len, struct ethhdr *oute
 		if (!t.ifindex) {
 			/* Weft VTEPs route at the sender: only a foreign
 			 * one's packets take this second hop. */
-			if (!(vtep->flags & WEFT_VTEP_FOREIGN))
+			if (!(o->vtep_flags & WEFT_VTEP_FOREIGN))
 				return decap_set(res, DECAP_DROP, WEFT_DROP_NOT_LOCAL);
-			decap_readdress(outer_ip, udp, vx, cfg, &t);
-			return decap_set(res, DECAP_FORWARD, WEFT_ENCAP);
+			reason = decap_readdress(o, cfg, &t);
+			return decap_set(res, reason == WEFT_ENCAP ? DECAP_FORWARD : DECAP_DROP,
+					 reason);
 		}
 		res->ifindex = t.ifindex;
 		return decap_set(res, DECAP_DELIVER, WEFT_DECAP);
@@ -226,8 +276,7 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len, struct ethhdr *oute
 		return decap_set(res, DECAP_DROP, WEFT_DROP_UNKNOWN_DST);
 	if (!ep->ifindex)
 		return decap_set(res, DECAP_DROP, WEFT_DROP_NOT_LOCAL);
-	if (decap_firewall(outer_eth, outer_ip, udp, inner_eth, ip, c->end, seg, vni, ep->ifindex,
-			   res))
+	if (decap_firewall(o, inner_eth, ip, c->end, seg, vni, ep->ifindex, res))
 		return;
 	res->ifindex = ep->ifindex;
 	decap_set(res, DECAP_DELIVER, WEFT_DECAP);
@@ -248,59 +297,125 @@ WEFT_INLINE int vxlan_lengths_ok(const struct iphdr *ip, const struct udphdr *ud
 	return ETH_HLEN + tot == pkt_len && tot == sizeof(*ip) + bpf_ntohs(udp->len);
 }
 
+/*
+ * Outer IPv4: VXLAN to this node's VTEP from a known VTEP fills `o`, and
+ * returns 0; anything else is decided in `res` (not Weft's, or dropped),
+ * and returns 1.
+ */
+WEFT_INLINE int decap_outer4(struct cursor *c, __u32 pkt_len, const struct weft_config *cfg,
+			     struct decap_outer *o, struct decap_result *res)
+{
+	struct iphdr *ip = parse_ipv4(c);
+	const struct weft_vtep *vtep;
+
+	if (!ip || ip->protocol != IPPROTO_UDP)
+		return decap_decided(res, DECAP_PASS, WEFT_PASS_HOST);
+	/* Later fragments carry no UDP header: the host reassembles them. */
+	if (ip->frag_off & bpf_htons(IP_OFFSET))
+		return decap_decided(res, DECAP_PASS, WEFT_PASS_HOST);
+	o->udp = parse_udp(c);
+	if (!o->udp || o->udp->dest != bpf_htons(WEFT_VXLAN_PORT))
+		return decap_decided(res, DECAP_PASS, WEFT_PASS_HOST);
+
+	/* VXLAN for another address on this host is not ours either (on an
+	 * IPv6 underlay, local_vtep_be is no IPv4 address at all). */
+	if (!cfg || underlay_is_v6(cfg) || ip->daddr != cfg->local_vtep_be)
+		return decap_decided(res, DECAP_PASS, WEFT_PASS_HOST);
+
+	/* From here on the packet is VXLAN to our VTEP: Weft's to judge. */
+	if (ip->frag_off & bpf_htons(IP_MF))
+		return decap_decided(res, DECAP_DROP, WEFT_DROP_FRAGMENT);
+	/* Weft's peers send none; the overhead stripped assumes IHL 5. */
+	if (ip->ihl != 5)
+		return decap_decided(res, DECAP_DROP, WEFT_DROP_IP_OPTIONS);
+	if (!vxlan_lengths_ok(ip, o->udp, pkt_len))
+		return decap_decided(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
+	vtep = bpf_map_lookup_elem(&weft_vteps, &ip->saddr);
+	if (!vtep)
+		return decap_decided(res, DECAP_DROP, WEFT_DROP_UNKNOWN_VTEP);
+	o->l3 = ip;
+	o->vtep_flags = vtep->flags;
+	return 0;
+}
+
+/*
+ * Outer IPv6, as decap_outer4. Only a UDP header right after the IPv6 one
+ * can be VXLAN to this node: extension headers, ICMPv6 (the underlay's own
+ * neighbour discovery among it) and fragments are the host's. The sender is
+ * known by its whole address, not only the 32 bits that name it.
+ */
+WEFT_INLINE int decap_outer6(struct cursor *c, __u32 pkt_len, const struct weft_config *cfg,
+			     struct decap_outer *o, struct decap_result *res)
+{
+	struct ipv6hdr *ip6 = c->pos;
+	const struct weft_vtep6 *local, *peer;
+	__u32 payload_len;
+
+	if ((void *)(ip6 + 1) > c->end || ip6->nexthdr != IPPROTO_UDP)
+		return decap_decided(res, DECAP_PASS, WEFT_PASS_HOST);
+	c->pos = ip6 + 1;
+	o->udp = parse_udp(c);
+	if (!o->udp || o->udp->dest != bpf_htons(WEFT_VXLAN_PORT))
+		return decap_decided(res, DECAP_PASS, WEFT_PASS_HOST);
+	if (!cfg || !underlay_is_v6(cfg))
+		return decap_decided(res, DECAP_PASS, WEFT_PASS_HOST);
+	local = vtep6_get(cfg->local_vtep_be);
+	if (!local || !ipv6_addr_equal(&ip6->daddr, local->addr))
+		return decap_decided(res, DECAP_PASS, WEFT_PASS_HOST);
+
+	/* From here on the packet is VXLAN to our VTEP: Weft's to judge. The
+	 * payload is the datagram exactly, and the frame the packet exactly
+	 * (as vxlan_lengths_ok says for IPv4). */
+	payload_len = bpf_ntohs(ip6->payload_len);
+	if (ETH_HLEN + sizeof(*ip6) + payload_len != pkt_len ||
+	    payload_len != bpf_ntohs(o->udp->len))
+		return decap_decided(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
+	peer = vtep6_get(vtep6_ref(&ip6->saddr));
+	if (!peer || (peer->flags & WEFT_VTEP_LOCAL) || !ipv6_addr_equal(&ip6->saddr, peer->addr))
+		return decap_decided(res, DECAP_DROP, WEFT_DROP_UNKNOWN_VTEP);
+	o->l3 = ip6;
+	o->v6 = 1;
+	o->vtep_flags = peer->flags;
+	return 0;
+}
+
 /* `pkt_len`: the whole frame, which may extend past data_end (TC sees only
  * the pulled head directly). */
 WEFT_INLINE void decap_classify(void *data, void *data_end, __u32 pkt_len, struct decap_result *res)
 {
 	const struct weft_config *cfg;
-	const struct weft_vtep *vtep;
 	struct cursor c = { .pos = data, .end = data_end };
-	struct ethhdr *eth, *inner_eth;
+	struct decap_outer o = {};
+	struct ethhdr *inner_eth;
 	struct weft_segment *seg;
-	struct vxlan_wire *vx;
-	struct udphdr *udp;
-	struct iphdr *ip;
 	__u32 vni;
 
 	res->ifindex = 0;
 	res->nexthop_be = 0;
 	res->trim_len = 0;
-	eth = parse_eth(&c);
-	if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))
+	res->outer6 = 0;
+	o.eth = parse_eth(&c);
+	if (!o.eth)
 		return decap_set(res, DECAP_PASS, WEFT_PASS_HOST);
-	ip = parse_ipv4(&c);
-	if (!ip || ip->protocol != IPPROTO_UDP)
-		return decap_set(res, DECAP_PASS, WEFT_PASS_HOST);
-	/* Later fragments carry no UDP header: the host reassembles them. */
-	if (ip->frag_off & bpf_htons(IP_OFFSET))
-		return decap_set(res, DECAP_PASS, WEFT_PASS_HOST);
-	udp = parse_udp(&c);
-	if (!udp || udp->dest != bpf_htons(WEFT_VXLAN_PORT))
-		return decap_set(res, DECAP_PASS, WEFT_PASS_HOST);
-
-	/* VXLAN for another address on this host is not ours either. */
 	cfg = config_get();
-	if (!cfg || ip->daddr != cfg->local_vtep_be)
+	if (o.eth->h_proto == bpf_htons(ETH_P_IP)) {
+		if (decap_outer4(&c, pkt_len, cfg, &o, res))
+			return;
+	} else if (o.eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		if (decap_outer6(&c, pkt_len, cfg, &o, res))
+			return;
+		res->outer6 = 1;
+	} else {
 		return decap_set(res, DECAP_PASS, WEFT_PASS_HOST);
+	}
 
-	/* From here on the packet is VXLAN to our VTEP: Weft's to judge. */
-	if (ip->frag_off & bpf_htons(IP_MF))
-		return decap_set(res, DECAP_DROP, WEFT_DROP_FRAGMENT);
-	/* Weft's peers send none; the overhead stripped assumes IHL 5. */
-	if (ip->ihl != 5)
-		return decap_set(res, DECAP_DROP, WEFT_DROP_IP_OPTIONS);
-	if (!vxlan_lengths_ok(ip, udp, pkt_len))
+	o.vx = parse_vxlan(&c);
+	if (!o.vx)
 		return decap_set(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
-	vtep = bpf_map_lookup_elem(&weft_vteps, &ip->saddr);
-	if (!vtep)
-		return decap_set(res, DECAP_DROP, WEFT_DROP_UNKNOWN_VTEP);
-	vx = parse_vxlan(&c);
-	if (!vx)
-		return decap_set(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
-	if (vx->flags != WEFT_VXLAN_FLAG_VNI || vx->reserved1[0] || vx->reserved1[1] ||
-	    vx->reserved1[2] || (vx->vni_reserved2 & bpf_htonl(0xff)))
+	if (o.vx->flags != WEFT_VXLAN_FLAG_VNI || o.vx->reserved1[0] || o.vx->reserved1[1] ||
+	    o.vx->reserved1[2] || (o.vx->vni_reserved2 & bpf_htonl(0xff)))
 		return decap_set(res, DECAP_DROP, WEFT_DROP_BAD_VXLAN);
-	vni = bpf_ntohl(vx->vni_reserved2) >> 8;
+	vni = bpf_ntohl(o.vx->vni_reserved2) >> 8;
 	seg = bpf_map_lookup_elem(&weft_segments, &vni);
 	if (!seg)
 		return decap_set(res, DECAP_DROP, WEFT_DROP_UNKNOWN_VNI);
@@ -314,10 +429,9 @@ WEFT_INLINE void decap_classify(void *data, void *data_end, __u32 pkt_len, struc
 		return decap_set(res, DECAP_DROP, WEFT_DROP_BAD_SOURCE_MAC);
 	switch (bpf_ntohs(inner_eth->h_proto)) {
 	case ETH_P_ARP:
-		return decap_arp(&c, eth, ip, udp, inner_eth, seg, vni, res);
+		return decap_arp(&c, &o, inner_eth, seg, vni, res);
 	case ETH_P_IP:
-		return decap_ipv4(&c, pkt_len, eth, ip, udp, vx, cfg, inner_eth, vtep, seg, vni,
-				  res);
+		return decap_ipv4(&c, pkt_len, &o, cfg, inner_eth, seg, vni, res);
 	case ETH_P_8021Q:
 	case ETH_P_8021AD:
 		return decap_set(res, DECAP_DROP, WEFT_DROP_INNER_VLAN);

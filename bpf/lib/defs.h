@@ -5,7 +5,7 @@
  * no program reads a kernel-internal struct, so none needs CO-RE, and the
  * objects do not depend on the kernel they were built on.
  *
- * IP_DF and AF_INET are in no uapi header. <linux/icmp.h> and
+ * IP_DF, AF_INET and AF_INET6 are in no uapi header. <linux/icmp.h> and
  * <linux/if_arp.h> are left out: they reach glibc's <sys/socket.h>, which
  * does not build for -target bpf; their few constants are below and the ICMP
  * header is lib/parse.h's struct icmp_wire.
@@ -29,6 +29,7 @@
 #define ARPOP_REQUEST 1
 #define ARPOP_REPLY 2
 #define AF_INET 2
+#define AF_INET6 10
 #define IP_DF 0x4000
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1fff

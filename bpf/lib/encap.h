@@ -16,6 +16,7 @@
 #include "lib/icmp.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
+#include "lib/underlay6.h"
 
 struct vxlan_encap {
 	struct ethhdr eth;
@@ -27,6 +28,17 @@ struct vxlan_encap {
 
 _Static_assert(sizeof(struct vxlan_encap) == WEFT_ENCAP_OVERHEAD + ETH_HLEN,
 	       "outer headers + inner Ethernet");
+
+struct vxlan_encap6 {
+	struct ethhdr eth;
+	struct ipv6hdr ip6;
+	struct udphdr udp;
+	struct vxlan_wire vxlan;
+	struct ethhdr inner;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct vxlan_encap6) == WEFT_ENCAP_OVERHEAD6 + ETH_HLEN,
+	       "outer headers + inner Ethernet, IPv6 underlay");
 
 /* Ephemeral range, as the kernel's vxlan picks, for underlay ECMP entropy. */
 WEFT_INLINE __be16 vxlan_source_port(__u32 flow_hash)
@@ -46,29 +58,94 @@ WEFT_INLINE __u32 encap_refuse_too_big(struct __sk_buff *skb, const struct weft_
 {
 	__u8 df = 0;
 
-	if (skb->gso_segs > 1 || skb->len - ETH_HLEN + WEFT_ENCAP_OVERHEAD <= cfg->underlay_mtu)
+	__u32 overhead = encap_overhead(cfg);
+
+	if (skb->gso_segs > 1 || skb->len - ETH_HLEN + overhead <= cfg->underlay_mtu)
 		return 0;
 	bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, frag_off), &df, 1);
 	if (!(df & (IP_DF >> 8)))
 		return WEFT_DROP_TOO_BIG;
-	return icmp_error_reply(skb,
-				ICMP_ERROR(ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
-					   cfg->underlay_mtu - WEFT_ENCAP_OVERHEAD),
-				from_ip, from_mac, action);
+	return icmp_error_reply(
+		skb, ICMP_ERROR(ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, cfg->underlay_mtu - overhead),
+		from_ip, from_mac, action);
+}
+
+/*
+ * vxlan_encap_and_send over an IPv6 underlay: the outer addresses are the
+ * VTEPs that `vtep_be` and this node's reference name in weft_vtep6; the
+ * flow hash goes into the flow label as well as the source port (RFC 6438),
+ * and the inner TOS into the traffic class. A subprogram: its 84-byte header
+ * stays off the caller's stack frame. The skb's protocol follows the new
+ * outer header (bpf_skb_adjust_room does that), so bpf_redirect_neigh looks
+ * the VTEP up in the IPv6 FIB.
+ */
+static __attribute__((noinline)) __u32 vxlan_encap6_and_send(struct __sk_buff *skb,
+							     const struct weft_config *cfg,
+							     __be32 vtep_be, __u32 vni,
+							     __u32 flow_hash)
+{
+	struct vxlan_encap6 h __attribute__((aligned(8))) = {};
+	const struct weft_vtep6 *src = vtep6_get(cfg->local_vtep_be);
+	const struct weft_vtep6 *dst = vtep6_get(vtep_be);
+	__u32 inner_len = skb->len;
+	__u16 udp_len = inner_len + WEFT_ENCAP_OVERHEAD6 - ETH_HLEN - sizeof(struct ipv6hdr);
+	__u8 tos = 0;
+
+	if (!src || !dst)
+		return WEFT_DROP_UNKNOWN_VTEP;
+	if (bpf_skb_load_bytes(skb, 0, &h.inner, sizeof(h.inner)) < 0 ||
+	    bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, tos), &tos, 1) < 0)
+		return WEFT_DROP_TRUNCATED;
+
+	if (bpf_skb_adjust_room(skb, WEFT_ENCAP_OVERHEAD6, BPF_ADJ_ROOM_MAC,
+				BPF_F_ADJ_ROOM_ENCAP_L3_IPV6 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
+					BPF_F_ADJ_ROOM_ENCAP_L2_ETH |
+					BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN)))
+		return WEFT_DROP_HELPER_FAILED;
+
+	h.eth.h_proto = bpf_htons(ETH_P_IPV6);
+	h.ip6.version = 6;
+	h.ip6.priority = tos >> 4;
+	h.ip6.flow_lbl[0] = (tos & 0xf) << 4 | ((flow_hash >> 16) & 0xf);
+	h.ip6.flow_lbl[1] = flow_hash >> 8;
+	h.ip6.flow_lbl[2] = flow_hash;
+	h.ip6.payload_len = bpf_htons(udp_len);
+	h.ip6.nexthdr = IPPROTO_UDP;
+	h.ip6.hop_limit = 64;
+	/* Byte copies: in the packed header the addresses are not aligned. */
+	__builtin_memcpy((__u8 *)&h + offsetof(struct vxlan_encap6, ip6.saddr), src->addr, 16);
+	__builtin_memcpy((__u8 *)&h + offsetof(struct vxlan_encap6, ip6.daddr), dst->addr, 16);
+	h.udp.source = vxlan_source_port(flow_hash);
+	h.udp.dest = bpf_htons(WEFT_VXLAN_PORT);
+	h.udp.len = bpf_htons(udp_len);
+	h.vxlan.flags = WEFT_VXLAN_FLAG_VNI;
+	h.vxlan.vni_reserved2 = bpf_htonl(vni << 8);
+
+	if (bpf_skb_store_bytes(skb, 0, &h, sizeof(h), 0) < 0)
+		return WEFT_DROP_HELPER_FAILED;
+	return WEFT_ENCAP;
 }
 
 /*
  * Encapsulates the Ethernet frame in `skb` (whose header already carries the
- * inner MACs) towards `vtep_be` on `vni`, and redirects it out of the
- * underlay. Returns a reason; `*action` gets the TC action.
+ * inner MACs) towards the VTEP `vtep_be` names (its IPv4 address, or its
+ * weft_vtep6 reference on an IPv6 underlay) on `vni`, and redirects it out
+ * of the underlay. Returns a reason; `*action` gets the TC action.
  */
 WEFT_INLINE __u32 vxlan_encap_and_send(struct __sk_buff *skb, const struct weft_config *cfg,
 				       __be32 vtep_be, __u32 vni, __u32 flow_hash, int *action)
 {
 	struct vxlan_encap h __attribute__((aligned(8))) = {};
+	__u32 reason;
 	__u32 inner_len = skb->len;
 	__u8 tos = 0;
 
+	if (underlay_is_v6(cfg)) {
+		reason = vxlan_encap6_and_send(skb, cfg, vtep_be, vni, flow_hash);
+		if (reason == WEFT_ENCAP)
+			*action = bpf_redirect_neigh(cfg->underlay_ifindex, NULL, 0, 0);
+		return reason;
+	}
 	if (bpf_skb_load_bytes(skb, 0, &h.inner, sizeof(h.inner)) < 0 ||
 	    bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, tos), &tos, 1) < 0)
 		return WEFT_DROP_TRUNCATED;

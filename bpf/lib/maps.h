@@ -25,6 +25,13 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_MAX_VTEPS);
+	__type(key, __be32);
+	__type(value, struct weft_vtep6);
+} weft_vtep6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, WEFT_MAX_SEGMENTS);
 	__type(key, __u32);
 	__type(value, struct weft_segment);

@@ -12,6 +12,8 @@
 #ifndef WEFT_BPF_STATS_H
 #define WEFT_BPF_STATS_H
 
+#include <linux/ipv6.h>
+
 #include "lib/maps.h"
 #include "lib/parse.h"
 
@@ -72,6 +74,31 @@ WEFT_INLINE void drop_event_tuple(struct weft_event *ev, struct iphdr *ip, void 
 	}
 }
 
+/* Past the outer IPv6, UDP and VXLAN headers of a packet from an IPv6
+ * underlay, to its inner Ethernet header, noting its tenant; 0 when it is
+ * not VXLAN. */
+WEFT_INLINE int drop_event_skip_outer6(struct cursor *c, struct weft_event *ev)
+{
+	struct ipv6hdr *ip6 = c->pos;
+	struct weft_segment *seg;
+	struct vxlan_wire *vx;
+	struct udphdr *udp;
+	__u32 vni;
+
+	if ((void *)(ip6 + 1) > c->end || ip6->nexthdr != IPPROTO_UDP)
+		return 0;
+	c->pos = ip6 + 1;
+	udp = parse_udp(c);
+	vx = parse_vxlan(c);
+	if (!udp || !vx || udp->dest != bpf_htons(WEFT_VXLAN_PORT))
+		return 0;
+	vni = bpf_ntohl(vx->vni_reserved2) >> 8;
+	seg = bpf_map_lookup_elem(&weft_segments, &vni);
+	if (seg && !ev->tenant_id)
+		ev->tenant_id = seg->tenant_id;
+	return 1;
+}
+
 /* A subprogram of its own (rare path): its locals stay off the stack frame
  * of the program, which the firewall's call chain leaves little of. */
 static __attribute__((noinline)) void drop_event(__u32 reason, const struct verdict_meta *m)
@@ -108,6 +135,12 @@ static __attribute__((noinline)) void drop_event(__u32 reason, const struct verd
 			ev->daddr_be = arp->tpa;
 		}
 		goto out;
+	}
+	if (eth && eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		/* Only VXLAN over an IPv6 underlay: its inner packet. */
+		if (!m->vxlan || !drop_event_skip_outer6(&c, ev))
+			goto out;
+		eth = parse_eth(&c);
 	}
 	if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))
 		goto out;

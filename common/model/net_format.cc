@@ -1,9 +1,13 @@
 #include "common/model/net_format.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -45,6 +49,43 @@ absl::StatusOr<uint32_t> ParseIpv4(absl::string_view text) {
 
 std::string FormatIpv4(uint32_t ip) {
   return absl::StrFormat("%u.%u.%u.%u", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff);
+}
+
+absl::StatusOr<Ipv6Address> ParseIpv6(absl::string_view text) {
+  Ipv6Address ip{};
+  // inet_pton wants a C string; an embedded NUL must not cut the text short.
+  const std::string terminated(text);
+  if (terminated.size() != strlen(terminated.c_str()) ||
+      inet_pton(AF_INET6, terminated.c_str(), ip.data()) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not an IPv6 address"));
+  }
+  return ip;
+}
+
+std::string FormatIpv6(const Ipv6Address& ip) {
+  char text[INET6_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET6, ip.data(), text, sizeof(text));
+  return text;
+}
+
+absl::StatusOr<UnderlayAddress> ParseUnderlayAddress(absl::string_view text) {
+  if (absl::StrContains(text, ':')) {
+    absl::StatusOr<Ipv6Address> v6 = ParseIpv6(text);
+    if (!v6.ok()) return v6.status();
+    UnderlayAddress address;
+    address.v6 = *v6;
+    return address;
+  }
+  absl::StatusOr<uint32_t> v4 = ParseIpv4(text);
+  if (!v4.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", text, "\" is neither an IPv4 nor an IPv6 address"));
+  }
+  return UnderlayAddress(*v4);
+}
+
+std::string FormatUnderlayAddress(const UnderlayAddress& address) {
+  return address.v6 ? FormatIpv6(*address.v6) : FormatIpv4(address.v4);
 }
 
 absl::StatusOr<Ipv4Prefix> ParseIpv4Prefix(absl::string_view text) {

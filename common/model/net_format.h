@@ -1,5 +1,5 @@
-// Text forms of the addresses in the model: dotted-quad IPv4, CIDR prefixes
-// and colon-separated MACs. Parsing is strict (no leading zeros, no
+// Text forms of the addresses in the model: dotted-quad IPv4, IPv6, CIDR
+// prefixes and colon-separated MACs. Parsing is strict (no leading zeros, no
 // shorthand) so a state file means one thing only. Text arguments are
 // absl::string_view because Debian's Abseil has its own type, distinct from
 // std::string_view, and the text goes straight into absl::StrCat.
@@ -19,6 +19,16 @@ namespace weft {
 // "10.0.1.10" -> 0x0a00010a (host order).
 absl::StatusOr<uint32_t> ParseIpv4(absl::string_view text);
 std::string FormatIpv4(uint32_t ip);
+
+// "2001:db8::1", in any of the forms inet_pton(3) reads (no zone); formats
+// as RFC 5952 (inet_ntop).
+absl::StatusOr<Ipv6Address> ParseIpv6(absl::string_view text);
+std::string FormatIpv6(const Ipv6Address& ip);
+
+// An IPv4 or an IPv6 address, told apart by the text ("10.0.0.1",
+// "2001:db8::1").
+absl::StatusOr<UnderlayAddress> ParseUnderlayAddress(absl::string_view text);
+std::string FormatUnderlayAddress(const UnderlayAddress& address);
 
 // "10.0.1.0/24". Rejects a length over 32 and set host bits.
 absl::StatusOr<Ipv4Prefix> ParseIpv4Prefix(absl::string_view text);

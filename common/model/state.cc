@@ -2,6 +2,12 @@
 
 namespace weft {
 
+uint32_t UnderlayAddress::Ref() const {
+  if (!v6) return v4;
+  const Ipv6Address& a = *v6;
+  return uint32_t{a[12]} << 24 | uint32_t{a[13]} << 16 | uint32_t{a[14]} << 8 | a[15];
+}
+
 uint32_t Ipv4Prefix::Mask() const {
   // Shifting a 32-bit value by 32 is undefined, so /0 is its own case.
   return length == 0 ? 0 : ~uint32_t{0} << (32 - length);

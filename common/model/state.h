@@ -14,6 +14,25 @@
 namespace weft {
 
 using MacAddress = std::array<uint8_t, 6>;
+using Ipv6Address = std::array<uint8_t, 16>;  // network order
+
+// A VTEP's underlay address: IPv4 (host order), or IPv6. A fleet's VTEPs are
+// all of one family (validate.h).
+struct UnderlayAddress {
+  uint32_t v4 = 0;
+  std::optional<Ipv6Address> v6;
+
+  UnderlayAddress() = default;
+  UnderlayAddress(uint32_t ipv4) : v4(ipv4) {}  // NOLINT: an IPv4 address is one
+
+  bool is_v6() const { return v6.has_value(); }
+  // How the datapath's maps name this VTEP (weft_endpoint.vtep_be,
+  // weft_route.nhops_be; docs/DATAPATH.md "IPv6 underlay"): the IPv4
+  // address, or the last 32 bits of the IPv6 one, which validation keeps
+  // unique among a fleet's VTEPs. Host order.
+  uint32_t Ref() const;
+  friend bool operator==(const UnderlayAddress&, const UnderlayAddress&) = default;
+};
 
 struct Ipv4Prefix {
   uint32_t addr = 0;  // host order, host bits zero
@@ -36,7 +55,7 @@ enum class NodeRole { kHypervisor, kEdge };
 // vxlan device (so it is never an edge).
 struct Node {
   std::string name;
-  uint32_t vtep = 0;
+  UnderlayAddress vtep;
   bool foreign = false;
   NodeRole role = NodeRole::kHypervisor;
 };

@@ -283,7 +283,7 @@ class ObjectReader {
 
 void ReadNode(ObjectReader& r, Node& node) {
   r.Name(&node.name);
-  r.Parsed("vtep", &ParseIpv4, &node.vtep);
+  r.Parsed("vtep", &ParseUnderlayAddress, &node.vtep);
   r.Bool("foreign", &node.foreign);
   r.Enum("role", kOptional, kNodeRoleNames, &node.role);
 }

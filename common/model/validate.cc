@@ -31,8 +31,10 @@
 // capacity  nodes <= WEFT_MAX_VTEPS; segments <= WEFT_MAX_SEGMENTS;
 //           endpoints <= WEFT_MAX_ENDPOINTS; static routes + segments (one
 //           connected route each) <= WEFT_MAX_ROUTES.
-// node      name unique; vtep non-zero and unique; role hypervisor or
-//           edge, and a foreign node is not an edge.
+// node      name unique; vtep non-zero and unique, IPv4 or IPv6 (then a
+//           unicast address that is not link-local nor IPv4-mapped, and
+//           unique in its last 32 bits), every node's of the same family;
+//           role hypervisor or edge, and a foreign node is not an edge.
 // tenant    name unique; id non-zero and unique.
 // segment   name unique; tenant exists; VNI in
 //           1..WEFT_VNI_MAX and unique in the fleet; subnet a valid prefix
@@ -238,6 +240,7 @@ class Validator {
  private:
   absl::Status CheckCapacity();
   absl::Status CheckNodes();
+  absl::Status CheckVtep(const std::string& label, const Node& node);
   absl::Status CheckTenants();
   absl::Status CheckSegments();
   absl::Status CheckSegmentOverlaps();
@@ -275,7 +278,9 @@ class Validator {
 
   const State& state_;
   absl::flat_hash_map<absl::string_view, const Node*> nodes_;
-  std::map<uint32_t, const Node*> vteps_;  // ordered: a transit is a range
+  // By UnderlayAddress::Ref; ordered: a transit is a range (IPv4 fleets).
+  std::map<uint32_t, const Node*> vteps_;
+  const Node* first_vtep_ = nullptr;  // its family is the fleet's
   absl::flat_hash_map<absl::string_view, const Tenant*> tenants_;
   absl::flat_hash_map<absl::string_view, const Segment*> segments_;
   // tenant -> indexes into state_.segments
@@ -328,17 +333,61 @@ absl::Status Validator::CheckCapacity() {
   return absl::OkStatus();
 }
 
+// A VTEP must be an address the underlay routes to this node, of the
+// fleet's one family (a node of the other could reach no one), and unique
+// by the name the datapath's maps give it (UnderlayAddress::Ref).
+absl::Status Validator::CheckVtep(const std::string& label, const Node& node) {
+  const UnderlayAddress& vtep = node.vtep;
+  const std::string text = FormatUnderlayAddress(vtep);
+  if (!vtep.is_v6() && vtep.v4 == 0) return FieldError(label, "vtep", "must not be 0.0.0.0");
+  if (vtep.is_v6()) {
+    const Ipv6Address& a = *vtep.v6;
+    const bool zero_to_10 =
+        std::all_of(a.begin(), a.begin() + 10, [](uint8_t b) { return b == 0; });
+    if (zero_to_10 && a[10] == 0xff && a[11] == 0xff) {
+      return FieldError(label, "vtep",
+                        absl::StrCat(text, " is IPv4-mapped: write the IPv4 address"));
+    }
+    if ((zero_to_10 && a[10] == 0 && a[11] == 0 && a[12] == 0 && a[13] == 0 && a[14] == 0 &&
+         a[15] <= 1) ||
+        a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)) {
+      return FieldError(
+          label, "vtep",
+          absl::StrCat(text,
+                       " is not a unicast address the underlay can route (unspecified, "
+                       "loopback, multicast and link-local are not)"));
+    }
+  }
+  if (first_vtep_ != nullptr && first_vtep_->vtep.is_v6() != vtep.is_v6()) {
+    return FieldError(label, "vtep",
+                      absl::StrCat(text, " is ", vtep.is_v6() ? "IPv6" : "IPv4", " but node ",
+                                   QuoteBounded(first_vtep_->name), "'s VTEP ",
+                                   FormatUnderlayAddress(first_vtep_->vtep),
+                                   " is not: a fleet's VTEPs are all "
+                                   "IPv4 or all IPv6"));
+  }
+  if (first_vtep_ == nullptr) first_vtep_ = &node;
+  if (auto [it, added] = vteps_.emplace(vtep.Ref(), &node); !added) {
+    if (it->second->vtep == vtep) {
+      return FieldError(
+          label, "vtep",
+          absl::StrCat(text, " is already the VTEP of node ", QuoteBounded(it->second->name)));
+    }
+    return FieldError(
+        label, "vtep",
+        absl::StrCat(text, " ends in the same 32 bits as node ", QuoteBounded(it->second->name),
+                     "'s VTEP ", FormatUnderlayAddress(it->second->vtep),
+                     ": the datapath names an IPv6 VTEP by its last 32 bits"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Validator::CheckNodes() {
   for (size_t i = 0; i < state_.nodes.size(); ++i) {
     const Node& node = state_.nodes[i];
     RETURN_IF_ERROR(AddNamed("node", node, i, nodes_, kMaxNodeName));
     const std::string label = ObjectLabel("node", node.name, i);
-    if (node.vtep == 0) return FieldError(label, "vtep", "must not be 0.0.0.0");
-    if (auto [it, added] = vteps_.emplace(node.vtep, &node); !added) {
-      return FieldError(label, "vtep",
-                        absl::StrCat(FormatIpv4(node.vtep), " is already the VTEP of node ",
-                                     QuoteBounded(it->second->name)));
-    }
+    RETURN_IF_ERROR(CheckVtep(label, node));
     RETURN_IF_ERROR(CheckEnum(label, "role", kNodeRoleNames, node.role));
     if (node.foreign && node.role == NodeRole::kEdge) {
       return FieldError(label, "role",
@@ -543,7 +592,7 @@ absl::Status Validator::CheckUplinkTransit(const Uplink& uplink, const std::stri
   // Without VRF devices the transit is also a route of the edge's own
   // table, which carries the overlay to every VTEP.
   if (auto vtep = vteps_.lower_bound(transit.addr);
-      vtep != vteps_.end() && vtep->first <= transit.Broadcast()) {
+      vtep != vteps_.end() && !vtep->second->vtep.is_v6() && vtep->first <= transit.Broadcast()) {
     return FieldError(label, "transit",
                       absl::StrCat(text, " holds node ", QuoteBounded(vtep->second->name),
                                    "'s VTEP ", FormatIpv4(vtep->first),

@@ -90,6 +90,18 @@ Bytes Ipv4(const Ipv4Spec& s, const Bytes& payload) {
   return Concat(b, payload);
 }
 
+Bytes Ipv6(const Ipv6Spec& s, const Bytes& payload) {
+  Bytes b;
+  const uint32_t first = 6u << 28 | uint32_t{s.traffic_class} << 20 | (s.flow_label & 0xfffff);
+  Put32(b, first);
+  Put16(b, s.payload_length ? *s.payload_length : static_cast<uint16_t>(payload.size()));
+  b.push_back(s.next_header);
+  b.push_back(s.hop_limit);
+  b.insert(b.end(), s.src.begin(), s.src.end());
+  b.insert(b.end(), s.dst.begin(), s.dst.end());
+  return Concat(b, payload);
+}
+
 Bytes Udp(uint16_t sport, uint16_t dport, const Bytes& payload, uint32_t src_ip, uint32_t dst_ip) {
   Bytes b;
   const uint16_t len = static_cast<uint16_t>(8 + payload.size());
@@ -181,6 +193,15 @@ Bytes VxlanFrame(const VxlanSpec& s, const Bytes& inner) {
   ip.frag_offset = s.frag_offset;
   return Eth(s.outer_dst, s.outer_src, kEthIpv4,
              Ipv4(ip, Udp(s.sport, s.dport, Vxlan(s.vni, inner, s.flags))));
+}
+
+Bytes Vxlan6Frame(const Vxlan6Spec& s, const Bytes& inner) {
+  Ipv6Spec ip;
+  ip.src = s.outer_src_ip;
+  ip.dst = s.outer_dst_ip;
+  ip.hop_limit = s.hop_limit;
+  return Eth(s.outer_dst, s.outer_src, kEthIpv6,
+             Ipv6(ip, Udp(s.sport, s.dport, Vxlan(s.vni, inner))));
 }
 
 }  // namespace weft::packet

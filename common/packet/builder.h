@@ -43,6 +43,19 @@ struct Ipv4Spec {
 // IPv4 header (checksum computed unless overridden) + payload.
 Bytes Ipv4(const Ipv4Spec& spec, const Bytes& payload);
 
+struct Ipv6Spec {
+  std::array<uint8_t, 16> src{};
+  std::array<uint8_t, 16> dst{};
+  uint8_t next_header = kProtoUdp;
+  uint8_t hop_limit = 64;
+  uint8_t traffic_class = 0;
+  uint32_t flow_label = 0;  // 20 bits
+  // Override (for malformed packets).
+  std::optional<uint16_t> payload_length;
+};
+// 40-byte IPv6 header + payload (extension headers are the payload's).
+Bytes Ipv6(const Ipv6Spec& spec, const Bytes& payload);
+
 // UDP header + payload. With src/dst given (non-zero) the checksum is
 // computed over the IPv4 pseudo header; otherwise it is 0 (allowed in IPv4).
 Bytes Udp(uint16_t sport, uint16_t dport, const Bytes& payload, uint32_t src_ip = 0,
@@ -84,6 +97,20 @@ struct VxlanSpec {
 };
 // Outer Ethernet/IPv4/UDP (checksum 0)/VXLAN around `inner` (an Ethernet frame).
 Bytes VxlanFrame(const VxlanSpec& spec, const Bytes& inner);
+
+// The same over an IPv6 underlay: outer Ethernet/IPv6/UDP (checksum 0, as
+// RFC 6935 allows a tunnel)/VXLAN.
+struct Vxlan6Spec {
+  Mac outer_dst;
+  Mac outer_src;
+  std::array<uint8_t, 16> outer_src_ip{};
+  std::array<uint8_t, 16> outer_dst_ip{};
+  uint16_t sport = 50000;
+  uint16_t dport = kVxlanPort;
+  uint32_t vni = 0;
+  uint8_t hop_limit = 64;
+};
+Bytes Vxlan6Frame(const Vxlan6Spec& spec, const Bytes& inner);
 
 }  // namespace weft::packet
 

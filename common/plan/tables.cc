@@ -40,7 +40,7 @@ class TableBuilder {
 
   NodeTables Build() {
     NodeTables out;
-    out.tables = {Config(), Vteps(), Segments()};
+    out.tables = {Config(), Vteps(), Vtep6(), Segments()};
     MapTable by_ip{WEFT_MAP_EP_BY_IP, {}};
     MapTable by_mac{WEFT_MAP_EP_BY_MAC, {}};
     MapTable by_if{WEFT_MAP_EP_BY_IF, {}};
@@ -61,7 +61,8 @@ class TableBuilder {
     MapTable table{WEFT_MAP_CONFIG, {}};
     weft_config config{};
     config.underlay_ifindex = settings_.underlay_ifindex;
-    config.local_vtep_be = htonl(self_.vtep);
+    config.local_vtep_be = htonl(self_.vtep.Ref());
+    config.flags = self_.vtep.is_v6() ? WEFT_CONFIG_F_UNDERLAY6 : 0;
     config.underlay_mtu = settings_.underlay_mtu;
     config.ct = settings_.ct_timeouts;
     config.state_version = state_.version;
@@ -72,10 +73,25 @@ class TableBuilder {
   MapTable Vteps() const {
     MapTable table{WEFT_MAP_VTEPS, {}};
     for (const Node& node : state_.nodes) {
-      if (node.name == self_.name) continue;
+      if (node.name == self_.name || node.vtep.is_v6()) continue;
       weft_vtep vtep{};
       vtep.flags = node.foreign ? WEFT_VTEP_FOREIGN : 0;
-      table.Put(__be32{htonl(node.vtep)}, vtep);
+      table.Put(__be32{htonl(node.vtep.v4)}, vtep);
+    }
+    return table;
+  }
+
+  // An IPv6 underlay's VTEPs by reference, this node's own among them (its
+  // address is the outer source of what it sends).
+  MapTable Vtep6() const {
+    MapTable table{WEFT_MAP_VTEP6, {}};
+    for (const Node& node : state_.nodes) {
+      if (!node.vtep.is_v6()) continue;
+      weft_vtep6 vtep{};
+      std::copy(node.vtep.v6->begin(), node.vtep.v6->end(), vtep.addr);
+      vtep.flags =
+          (node.foreign ? WEFT_VTEP_FOREIGN : 0) | (node.name == self_.name ? WEFT_VTEP_LOCAL : 0);
+      table.Put(__be32{htonl(node.vtep.Ref())}, vtep);
     }
     return table;
   }
@@ -112,7 +128,7 @@ class TableBuilder {
         by_if.Put(__u32{value.ifindex}, value);
         local_interfaces[ep.interface] = value.ifindex;
       } else {
-        value.vtep_be = htonl(nodes_.at(ep.node)->vtep);
+        value.vtep_be = htonl(nodes_.at(ep.node)->vtep.Ref());
       }
       weft_ip_key ip_key{};
       ip_key.tenant_id = value.tenant_id;
@@ -171,7 +187,7 @@ class TableBuilder {
       // This edge's uplink for the tenant is not there (yet): the other
       // edges carry the route meanwhile.
       if (node == self_.name && uplink_here) continue;
-      value.nhops_be[value.nhop_count++] = htonl(nodes_.at(node)->vtep);
+      value.nhops_be[value.nhop_count++] = htonl(nodes_.at(node)->vtep.Ref());
     }
     return value.nhop_count > 0;
   }

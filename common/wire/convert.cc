@@ -145,7 +145,7 @@ class Fields {
 absl::Status FromWire(const v1::Node& in, int index, Node* out) {
   Fields f(Label{.kind = "node", .name = in.name(), .index = index});
   f.Required("name", in.name(), &out->name);
-  f.Parsed("vtep", in.vtep(), &ParseIpv4, &out->vtep);
+  f.Parsed("vtep", in.vtep(), &ParseUnderlayAddress, &out->vtep);
   out->foreign = in.foreign();
   f.Enum("role", in.role(), kWireNodeRoles, kNodeRoleNames, &out->role);
   return f.status();
@@ -272,7 +272,7 @@ absl::Status AppendFromWire(const google::protobuf::RepeatedPtrField<Entry>& lis
 
 void ToWire(const Node& node, v1::Node* p) {
   p->set_name(node.name);
-  p->set_vtep(FormatIpv4(node.vtep));
+  p->set_vtep(FormatUnderlayAddress(node.vtep));
   p->set_foreign(node.foreign);
   p->set_role(EnumToWire(kWireNodeRoles, node.role));
 }

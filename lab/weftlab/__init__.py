@@ -6,7 +6,7 @@ from .lab import (IPERF_PORT, WHOAMI_PORT, Agent, Capture, Lab, PingResult, miss
                   default_build_dir, install_signal_handlers, new_prefix, parse_ping)
 from .ns import LabError, cleanup_stale, list_netns, run, wait_for
 from .topology import (VM, Group, Node, Policy, Route, Rule, Segment, Tenant, Topology,
-                       default_topology, dump_state_yaml)
+                       default_topology, dump_state_yaml, with_ipv6_underlay)
 
 __all__ = [
     "Agent", "Capture", "ControlPlane", "Group", "IPERF_PORT", "Lab", "LabError", "Node", "PingResult",
@@ -14,5 +14,5 @@ __all__ = [
     "cleanup_stale", "ct_stat_names", "read_ct_stats",
     "default_build_dir", "default_topology", "drop_labels", "dump_state_yaml",
     "install_signal_handlers", "list_netns", "missing_tools", "new_prefix", "parse_ping", "read_counters",
-    "reasons", "run", "wait_for",
+    "reasons", "run", "wait_for", "with_ipv6_underlay",
 ]

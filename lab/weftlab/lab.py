@@ -50,7 +50,13 @@ from .topology import VM, Node, Topology
 WHOAMI_PORT = 7777
 IPERF_PORT = 5201
 UNDERLAY_PREFIXLEN = 24
+UNDERLAY6_PREFIXLEN = 64
 UNDERLAY_MTU = 1500
+
+
+def _is_ipv6(address: str) -> bool:
+    return ":" in address
+
 
 _WHOAMI_SERVER = r"""
 import socket, sys
@@ -354,7 +360,8 @@ class Lab:
     def _add_ns(self, ns: str) -> None:
         run([IP, "netns", "add", ns])
         self._namespaces.append(ns)
-        # no IPv6 anywhere in the lab (Weft does not do IPv6; keeps counters clean)
+        # no IPv6 in the lab (Weft's tenants have none; keeps counters clean),
+        # but on an IPv6 underlay's interfaces (_build_node)
         ns_run(ns, ["sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
                     "net.ipv6.conf.default.disable_ipv6=1"])
         ip(ns, "link", "set", "lo", "up")
@@ -377,9 +384,14 @@ class Lab:
         if self.mode == "weft" and self.underlay_hook == "xdp" and not node.foreign:
             # XDP_TX out of eth0 lands on this port: it needs NAPI (GRO) on veth
             self._gro_on(self.underlay_ns, node.name)
-        ip_batch(hv, [f"link set eth0 mtu {UNDERLAY_MTU}",
-                      f"addr add {node.vtep}/{UNDERLAY_PREFIXLEN} dev eth0",
-                      "link set eth0 up"])
+        if _is_ipv6(node.vtep):
+            # An IPv6 underlay: IPv6 on eth0 alone (the lab's VMs have none).
+            # nodad: usable at once (every address of the lab is unique).
+            ns_run(hv, ["sysctl", "-q", "-w", "net.ipv6.conf.eth0.disable_ipv6=0"])
+            address = f"addr add {node.vtep}/{UNDERLAY6_PREFIXLEN} dev eth0 nodad"
+        else:
+            address = f"addr add {node.vtep}/{UNDERLAY_PREFIXLEN} dev eth0"
+        ip_batch(hv, [f"link set eth0 mtu {UNDERLAY_MTU}", address, "link set eth0 up"])
         if self.mode == "weft" and self.underlay_hook == "xdp" and not node.foreign:
             # A NIC fills in the checksums a local sender left partial; a
             # veth passes them on unfilled, and XDP on the receiving host
@@ -403,10 +415,15 @@ class Lab:
     def _build_linux_bridges(self, node: Node) -> None:
         hv = self.ns(node.name)
         cmds = []
+        # Weft sends VXLAN over IPv6 with a zero UDP checksum (RFC 6935), which
+        # the kernel's vxlan drops unless told otherwise, and sends it so too:
+        # like its IPv4 default, the inner checksums are then complete on the
+        # wire (docs/DATAPATH.md "IPv6 underlay").
+        zero_csum = " udp6zerocsumtx udp6zerocsumrx" if _is_ipv6(node.vtep) else ""
         for vni in self._linux_vnis(node):
             cmds += [
                 f"link add vxlan{vni} type vxlan id {vni} dstport 4789 "
-                f"local {node.vtep} dev eth0 nolearning",
+                f"local {node.vtep} dev eth0 nolearning{zero_csum}",
                 f"link add br{vni} type bridge",
                 f"link set br{vni} type bridge forward_delay 0 stp_state 0",
                 f"link set vxlan{vni} master br{vni}",

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 @dataclass
 class Node:
     name: str
-    vtep: str              # underlay address (eth0 of the hypervisor namespace)
+    vtep: str              # underlay address (eth0 of the hypervisor namespace), IPv4 or IPv6
     foreign: bool = False  # plain Linux vxlan host, no agent
     role: str = "hypervisor"  # or "edge": carries uplinks (docs/NORTH_SOUTH.md)
 
@@ -377,6 +377,28 @@ def overlapping_segments(tenants: list[Tenant]) -> list[Segment]:
                 subnet=f"10.0.{idx}.0/24", gateway=f"10.0.{idx}.1",
                 gateway_mac=f"02:fe:00:00:{t.id:02x}:{idx:02x}"))
     return segments
+
+
+# An IPv6 underlay's addresses: the IPv4 VTEP's bits as the last 32 of this /96.
+IPV6_UNDERLAY = ipaddress.IPv6Network("2001:db8:1::/96")
+# What a kernel vxlan device over IPv6 leaves of a 1500-byte underlay.
+LINUX_VXLAN6_MTU = 1500 - 70
+
+
+def with_ipv6_underlay(topo: Topology) -> Topology:
+    """The same fleet on an IPv6-only underlay: every VTEP becomes its IPv6
+    twin (198.18.0.2 -> 2001:db8:1::c612:2), and VMs behind a plain Linux
+    vxlan host get that device's smaller MTU."""
+    t = copy.deepcopy(topo)
+    for n in t.nodes:
+        v4 = ipaddress.IPv4Address(n.vtep)
+        n.vtep = str(IPV6_UNDERLAY.network_address + int(v4))
+    foreign = {n.name for n in t.nodes if n.foreign}
+    for v in t.vms:
+        if v.node in foreign:
+            v.mtu = min(v.mtu, LINUX_VXLAN6_MTU)
+    t.validate()
+    return t
 
 
 def default_topology() -> Topology:

@@ -18,6 +18,8 @@
 #define WEFT_VNI_MAX 0xffffffu
 /* outer Ethernet + IPv4 + UDP + VXLAN */
 #define WEFT_ENCAP_OVERHEAD 50
+/* outer Ethernet + IPv6 + UDP + VXLAN (an IPv6 underlay) */
+#define WEFT_ENCAP_OVERHEAD6 70
 #define WEFT_ECMP_MAX 8
 
 /* Map capacities: the agent refuses state that would not fit. */
@@ -31,6 +33,7 @@
 /* Pinned map names (also the BPF map names; at most 15 characters). */
 #define WEFT_MAP_CONFIG "weft_config"
 #define WEFT_MAP_VTEPS "weft_vteps"
+#define WEFT_MAP_VTEP6 "weft_vtep6"
 #define WEFT_MAP_SEGMENTS "weft_segments"
 #define WEFT_MAP_EP_BY_IP "weft_ep_by_ip"
 #define WEFT_MAP_EP_BY_MAC "weft_ep_by_mac"
@@ -107,12 +110,16 @@ struct weft_ct_timeouts {
 	__u32 pad0;
 };
 
-/* weft_config[0]: per-node settings the agent writes once at start. */
+/* weft_config[0]: per-node settings the agent writes once at start.
+ * WEFT_CONFIG_F_UNDERLAY6: the fleet's underlay is IPv6; local_vtep_be and
+ * every other VTEP reference (weft_endpoint.vtep_be, weft_route.nhops_be)
+ * are then keys of weft_vtep6: the last 32 bits of the IPv6 address. */
+#define WEFT_CONFIG_F_UNDERLAY6 0x1
 struct weft_config {
 	__u32 underlay_ifindex;
 	__be32 local_vtep_be;
 	__u16 underlay_mtu;
-	__u16 pad0;
+	__u16 flags; /* WEFT_CONFIG_F_*; was padding: older agents wrote 0 */
 	__u32 pad1;
 	struct weft_ct_timeouts ct;
 	/* The desired-state version these maps hold: a restarted agent reads
@@ -122,8 +129,17 @@ struct weft_config {
 
 /* weft_vteps: underlay address (network order) -> known VTEP. */
 #define WEFT_VTEP_FOREIGN 0x1 /* a plain Linux vxlan peer, not a Weft agent */
+#define WEFT_VTEP_LOCAL 0x2   /* weft_vtep6 only: this node's own address */
 struct weft_vtep {
 	__u32 flags;
+};
+
+/* weft_vtep6, on an IPv6 underlay: VTEP reference (the address's last 32
+ * bits, as on the wire; unique in a fleet, which validation keeps) -> the
+ * VTEP, this node's own included (WEFT_VTEP_LOCAL). */
+struct weft_vtep6 {
+	__u8 addr[16];
+	__u32 flags; /* WEFT_VTEP_* */
 };
 
 /* weft_segments: VNI -> logical switch. */
@@ -495,6 +511,7 @@ WEFT_STATIC_ASSERT(sizeof(struct weft_event_rate) == 16, "weft_event_rate ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_trace_result) == 96, "weft_trace_result ABI");
 WEFT_STATIC_ASSERT(sizeof(WEFT_MAP_EVENT_RATE) <= 16, "map name length");
 WEFT_STATIC_ASSERT(sizeof(struct weft_vtep) == 4, "weft_vtep ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_vtep6) == 20, "weft_vtep6 ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_segment) == 16, "weft_segment ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_endpoint) == 28, "weft_endpoint ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_ip_key) == 8, "weft_ip_key ABI");

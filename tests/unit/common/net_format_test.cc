@@ -35,6 +35,40 @@ TEST(Ipv4Test, FormatsWhatItParses) {
   }
 }
 
+TEST(Ipv6Test, ParsesWhatInetPtonReadsAndFormatsRfc5952) {
+  absl::StatusOr<Ipv6Address> ip = ParseIpv6("2001:DB8:0:0:0:0:0:1");
+  ASSERT_TRUE(ip.ok()) << ip.status();
+  EXPECT_EQ((*ip)[0], 0x20);
+  EXPECT_EQ((*ip)[1], 0x01);
+  EXPECT_EQ((*ip)[15], 0x01);
+  EXPECT_EQ(FormatIpv6(*ip), "2001:db8::1");
+  for (const char* text : {"", "2001:db8::1::2", "2001:db8::g", "2001:db8::1%eth0", "10.0.0.1",
+                           "2001:db8::1/64", " 2001:db8::1", "12345::1"}) {
+    absl::StatusOr<Ipv6Address> bad = ParseIpv6(text);
+    EXPECT_FALSE(bad.ok()) << text;
+    EXPECT_THAT(std::string(bad.status().message()), HasSubstr("is not an IPv6 address"));
+  }
+  // A NUL would cut the text short for inet_pton: refused, not read as "::1".
+  EXPECT_FALSE(ParseIpv6(std::string("::1\0garbage", 11)).ok());
+}
+
+TEST(UnderlayAddressTest, EitherFamilyByItsTextAndItsReference) {
+  absl::StatusOr<UnderlayAddress> v4 = ParseUnderlayAddress("198.18.0.1");
+  ASSERT_TRUE(v4.ok()) << v4.status();
+  EXPECT_FALSE(v4->is_v6());
+  EXPECT_EQ(v4->Ref(), 0xc6120001u);
+  EXPECT_EQ(FormatUnderlayAddress(*v4), "198.18.0.1");
+  absl::StatusOr<UnderlayAddress> v6 = ParseUnderlayAddress("2001:db8:1::c612:2");
+  ASSERT_TRUE(v6.ok()) << v6.status();
+  EXPECT_TRUE(v6->is_v6());
+  EXPECT_EQ(v6->Ref(), 0xc6120002u) << "the last 32 bits";
+  EXPECT_EQ(FormatUnderlayAddress(*v6), "2001:db8:1::c612:2");
+  EXPECT_THAT(std::string(ParseUnderlayAddress("198.18.0").status().message()),
+              HasSubstr("neither an IPv4 nor an IPv6 address"));
+  EXPECT_THAT(std::string(ParseUnderlayAddress("2001:db8::x").status().message()),
+              HasSubstr("is not an IPv6 address"));
+}
+
 TEST(Ipv4PrefixTest, Parses) {
   absl::StatusOr<Ipv4Prefix> prefix = ParseIpv4Prefix("10.0.1.0/24");
   ASSERT_TRUE(prefix.ok()) << prefix.status();

@@ -270,8 +270,8 @@ INSTANTIATE_TEST_SUITE_P(
         StateYamlBadCase{"segments: [{name: s, tenant: [b], vni: 1}]",
                          "segment \"s\": field \"tenant\": must be a single value"},
         StateYamlBadCase{"nodes: [{name: hv1, vtep: 198.18.0.300}]",
-                         "node \"hv1\": field \"vtep\": \"198.18.0.300\" is not an "
-                         "IPv4 address"},
+                         "node \"hv1\": field \"vtep\": \"198.18.0.300\" is neither an "
+                         "IPv4 nor an IPv6 address"},
         StateYamlBadCase{"nodes: [{name: hv1, vtep: 198.18.0.1, foreign: yes}]",
                          "node \"hv1\": field \"foreign\": \"yes\" is not true or "
                          "false"},

@@ -5,6 +5,8 @@
 #include <initializer_list>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "common/model/net_format.h"
 #include "common/model/state_yaml.h"
 #include "common/model/validate.h"
 #include "gtest/gtest.h"
@@ -89,9 +91,10 @@ class TablesTest : public ::testing::Test {
 TEST_F(TablesTest, TablesInWriteOrder) {
   std::vector<std::string> names;
   for (const MapTable& table : tables_.tables) names.push_back(table.map_name);
-  EXPECT_EQ(names, (std::vector<std::string>{
-                       WEFT_MAP_CONFIG, WEFT_MAP_VTEPS, WEFT_MAP_SEGMENTS, WEFT_MAP_EP_BY_IP,
-                       WEFT_MAP_EP_BY_MAC, WEFT_MAP_EP_BY_IF, WEFT_MAP_UPLINKS, WEFT_MAP_ROUTES}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{WEFT_MAP_CONFIG, WEFT_MAP_VTEPS, WEFT_MAP_VTEP6,
+                                      WEFT_MAP_SEGMENTS, WEFT_MAP_EP_BY_IP, WEFT_MAP_EP_BY_MAC,
+                                      WEFT_MAP_EP_BY_IF, WEFT_MAP_UPLINKS, WEFT_MAP_ROUTES}));
   EXPECT_TRUE(Table(WEFT_MAP_UPLINKS).entries.empty());  // a hypervisor has none
   EXPECT_EQ(tables_.Find("weft_nothing"), nullptr);
 }
@@ -101,7 +104,7 @@ TEST_F(TablesTest, Config) {
   EXPECT_EQ(Value(WEFT_MAP_CONFIG, Bytes({0, 0, 0, 0})),
             Bytes({2,    0,    0, 0,                 // underlay_ifindex
                    198,  18,   0, 1,                 // local_vtep_be
-                   0xdc, 0x05, 0, 0,                 // underlay_mtu 1500, pad0
+                   0xdc, 0x05, 0, 0,                 // underlay_mtu 1500, flags
                    0,    0,    0, 0,                 // pad1
                    30,   0,    0, 0,                 // ct.tcp_syn
                    0x10, 0x0e, 0, 0,                 // ct.tcp_established 3600
@@ -118,6 +121,49 @@ TEST_F(TablesTest, VtepsOfOtherNodesWithForeignFlag) {
   EXPECT_EQ(Value(WEFT_MAP_VTEPS, Bytes({198, 18, 0, 2})), Bytes({0, 0, 0, 0}));
   EXPECT_EQ(Value(WEFT_MAP_VTEPS, Bytes({198, 18, 0, 3})), Bytes({1, 0, 0, 0}));
   EXPECT_EQ(Value(WEFT_MAP_VTEPS, Bytes({198, 18, 0, 4})), Bytes({0, 0, 0, 0}));
+}
+
+TEST_F(TablesTest, AnIpv4UnderlayHasNoIpv6Vteps) {
+  EXPECT_TRUE(Table(WEFT_MAP_VTEP6).entries.empty());
+}
+
+// The same fleet on IPv6 VTEPs: weft_vtep6 holds every node's address, this
+// node's own marked, under the last 32 bits that every reference to it
+// (config, endpoints, route next hops) is written as; weft_vteps is empty.
+TEST_F(TablesTest, AnIpv6UnderlayNamesItsVtepsByTheirLast32Bits) {
+  State state = state_;
+  for (Node& node : state.nodes) {
+    node.vtep = *ParseUnderlayAddress(absl::StrCat("2001:db8::ab:", node.vtep.v4 & 0xff));
+  }
+  ASSERT_TRUE(ValidateState(state).ok()) << ValidateState(state);
+  absl::StatusOr<NodeTables> tables =
+      BuildNodeTables(state, {.node = "hv1", .underlay_ifindex = 2, .underlay_mtu = 1500}, Resolve);
+  ASSERT_TRUE(tables.ok()) << tables.status();
+  auto value = [&](const char* map, const std::string& key) -> std::string {
+    const MapTable* table = tables->Find(map);
+    if (table == nullptr) return "<no table>";
+    auto it = table->entries.find(key);
+    return it == table->entries.end() ? "<absent>" : it->second;
+  };
+  const std::string config = value(WEFT_MAP_CONFIG, Bytes({0, 0, 0, 0}));
+  ASSERT_EQ(config.size(), sizeof(weft_config));
+  EXPECT_EQ(config.substr(4, 4), Bytes({0, 0xab, 0, 1})) << "local_vtep_be: hv1's reference";
+  EXPECT_EQ(config.substr(10, 2), Bytes({WEFT_CONFIG_F_UNDERLAY6, 0})) << "flags";
+  EXPECT_TRUE(tables->Find(WEFT_MAP_VTEPS)->entries.empty());
+  EXPECT_EQ(tables->Find(WEFT_MAP_VTEP6)->entries.size(), 4u) << "hv1's own included";
+  const std::string addr = Bytes({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xab, 0});
+  EXPECT_EQ(value(WEFT_MAP_VTEP6, Bytes({0, 0xab, 0, 1})),
+            addr + Bytes({1, WEFT_VTEP_LOCAL, 0, 0, 0}));
+  EXPECT_EQ(value(WEFT_MAP_VTEP6, Bytes({0, 0xab, 0, 2})), addr + Bytes({2, 0, 0, 0, 0}));
+  EXPECT_EQ(value(WEFT_MAP_VTEP6, Bytes({0, 0xab, 0, 3})),
+            addr + Bytes({3, WEFT_VTEP_FOREIGN, 0, 0, 0}));
+  // blue-2 on hv2: its vtep_be (bytes 16..19) is hv2's reference.
+  EXPECT_EQ(value(WEFT_MAP_EP_BY_IP, Bytes({1, 0, 0, 0, 10, 0, 1, 11})).substr(16, 4),
+            Bytes({0, 0xab, 0, 2}));
+  // 10.9.0.0/16 over hv2 and lx1: next hops (bytes 20.. of the value) are references.
+  const std::string route = value(WEFT_MAP_ROUTES, Bytes({48, 0, 0, 0, 0, 0, 0, 1, 10, 9, 0, 0}));
+  ASSERT_GE(route.size(), 28u) << route;
+  EXPECT_EQ(route.substr(20, 8), Bytes({0, 0xab, 0, 2, 0, 0xab, 0, 3}));
 }
 
 TEST_F(TablesTest, SegmentsOfTheNodesTenantsOnly) {

@@ -78,6 +78,19 @@ State Base() {
 }
 
 Ipv4Prefix Prefix(uint32_t addr, uint8_t length) { return {addr, length}; }
+
+UnderlayAddress Vtep6(const char* text) {
+  UnderlayAddress address;
+  address.v6 = *ParseIpv6(text);
+  return address;
+}
+
+// Every node of Base() on an IPv6 VTEP: 2001:db8::1, ::2, ...
+void AllIpv6(State& s) {
+  for (size_t i = 0; i < s.nodes.size(); ++i) {
+    s.nodes[i].vtep = Vtep6(absl::StrCat("2001:db8::", i + 1).c_str());
+  }
+}
 MacAddress Mac(const char* text) { return *ParseMac(text); }
 
 // Adds `count` edges x0, x1, ... each with an uplink of tenant blue.
@@ -259,7 +272,53 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"vtep nonzero", [](State& s) { s.nodes[1].vtep = 0; }, "node \"hv2\"", "vtep",
              "must not be 0.0.0.0"},
         Case{"vtep unique", [](State& s) { s.nodes[2].vtep = s.nodes[0].vtep; }, "node \"lx1\"",
-             "vtep", "198.18.0.1 is already the VTEP of node \"hv1\""}));
+             "vtep", "198.18.0.1 is already the VTEP of node \"hv1\""},
+        Case{"vtep one family", [](State& s) { s.nodes[1].vtep = Vtep6("2001:db8::2"); },
+             "node \"hv2\"", "vtep",
+             "2001:db8::2 is IPv6 but node \"hv1\"'s VTEP 198.18.0.1 is not"},
+        Case{"vtep6 unique",
+             [](State& s) {
+               AllIpv6(s);
+               s.nodes[2].vtep = s.nodes[0].vtep;
+             },
+             "node \"lx1\"", "vtep", "2001:db8::1 is already the VTEP of node \"hv1\""},
+        Case{"vtep6 unique in its last 32 bits",
+             [](State& s) {
+               AllIpv6(s);
+               s.nodes[1].vtep = Vtep6("2001:db8:ff::1");
+             },
+             "node \"hv2\"", "vtep",
+             "2001:db8:ff::1 ends in the same 32 bits as node \"hv1\"'s VTEP 2001:db8::1"},
+        Case{"vtep6 not link-local",
+             [](State& s) {
+               AllIpv6(s);
+               s.nodes[1].vtep = Vtep6("fe80::2");
+             },
+             "node \"hv2\"", "vtep", "fe80::2 is not a unicast address the underlay can route"},
+        Case{"vtep6 not multicast",
+             [](State& s) {
+               AllIpv6(s);
+               s.nodes[1].vtep = Vtep6("ff02::2");
+             },
+             "node \"hv2\"", "vtep", "ff02::2 is not a unicast address the underlay can route"},
+        Case{"vtep6 not loopback",
+             [](State& s) {
+               AllIpv6(s);
+               s.nodes[1].vtep = Vtep6("::1");
+             },
+             "node \"hv2\"", "vtep", "::1 is not a unicast address the underlay can route"},
+        Case{"vtep6 not IPv4-mapped",
+             [](State& s) {
+               AllIpv6(s);
+               s.nodes[1].vtep = Vtep6("::ffff:198.18.0.2");
+             },
+             "node \"hv2\"", "vtep", "::ffff:198.18.0.2 is IPv4-mapped"}));
+
+TEST(ValidateState, AFleetOnAnIpv6UnderlayIsValid) {
+  State state = Base();
+  AllIpv6(state);
+  EXPECT_TRUE(ValidateState(state).ok()) << ValidateState(state);
+}
 
 INSTANTIATE_TEST_SUITE_P(
     Tenants, ValidateRuleTest,
