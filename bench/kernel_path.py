@@ -46,8 +46,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lab"))
 
-from weftlab import VM, Lab, Node, Tenant, Topology  # noqa: E402
-from weftlab.topology import overlapping_segments, vm_mac  # noqa: E402
+from weftlab import VM, Lab, Node, Tenant, Topology, with_ipv6_underlay  # noqa: E402
+from weftlab.topology import LINUX_VXLAN6_MTU, overlapping_segments, vm_mac  # noqa: E402
 from weftlab.ns import ns_run  # noqa: E402
 
 VM_MTU = 1450
@@ -236,12 +236,23 @@ def add_firewall(lab: Lab, ruleset=None) -> None:
         ns_run(ns, ["nft", "-f", "-"], input=ruleset(lab.topo, node.name), timeout=300)
 
 
+def underlay6_topology() -> Topology:
+    """bench_topology() on an IPv6-only underlay, every VM at the MTU that
+    70 bytes of outer headers leave (for both paths: the kernel's bridge would
+    drop, not refuse, a larger frame)."""
+    topo = with_ipv6_underlay(bench_topology())
+    for v in topo.vms:
+        v.mtu = LINUX_VXLAN6_MTU
+    return topo
+
+
 def kernel_lab(firewall: bool = True, verbose: bool = False, rules: int = 0,
-               kind: str = "linear") -> Lab:
+               kind: str = "linear", topology: Topology | None = None) -> Lab:
     """An unbuilt kernel-path Lab; use as `with kernel_lab() as lab:` (the
     firewall is added on enter). rules > 0: big_firewall_ruleset(rules,
-    kind) instead of the four-rule firewall_ruleset."""
-    lab = Lab(bench_topology(), mode="kernel", verbose=verbose)
+    kind) instead of the four-rule firewall_ruleset. `topology`: another
+    than bench_topology() (underlay6_topology())."""
+    lab = Lab(topology or bench_topology(), mode="kernel", verbose=verbose)
     ruleset = None
     if rules > 0:
         def ruleset(topo, node):

@@ -42,8 +42,13 @@
 // is hit on every call. Each case is checked first: verdict, reason and
 // the conntrack entry's rule_index == N - 1.
 //
+// IPv6 underlay (--suite underlay6): the base suite, then decapsulation at
+// both hooks and encapsulation on a second datapath loaded with the same
+// state on IPv6 VTEPs (docs/DATAPATH.md "IPv6 underlay").
+//
 //   sudo build/weft_bench_prog [--iterations N] [--cpu C] [--json]
-//                              [--suite base|firewall|all] [--fw-rules 10,100,1000,10000]
+//                              [--suite base|firewall|underlay6|all]
+//                              [--fw-rules 10,100,1000,10000]
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 #include <net/if.h>
@@ -258,14 +263,16 @@ Bytes SmallUdp(const Mac& dmac, const Mac& smac, const char* sip, const char* di
   return packet::UdpFrame(dmac, smac, Ip(sip), Ip(dip), 40000, 5001, 16);
 }
 
-// A full-size TCP segment (IPv4 total length 1450, the VM MTU of the lab runs).
-Bytes BigTcp(const Mac& dmac, const Mac& smac, const char* sip, const char* dip) {
+// A full-size TCP segment: IPv4 total length `ip_len`, by default 1450, the
+// VM MTU of the lab runs (1430 on an IPv6 underlay).
+Bytes BigTcp(const Mac& dmac, const Mac& smac, const char* sip, const char* dip,
+             size_t ip_len = 1450) {
   packet::Ipv4Spec ip;
   ip.src = Ip(sip);
   ip.dst = Ip(dip);
   ip.proto = packet::kProtoTcp;
   ip.df = true;
-  Bytes payload(1450 - 40, 0x5a);
+  Bytes payload(ip_len - 40, 0x5a);
   return packet::Ipv4Frame(dmac, smac, ip,
                            packet::Tcp(43210, 5201, packet::kTcpAck | packet::kTcpPsh, 1000, 2000,
                                        payload, ip.src, ip.dst));
@@ -279,6 +286,23 @@ Bytes FromHv2(uint32_t vni, const Bytes& inner) {
   s.outer_dst_ip = Ip("198.18.0.1");
   s.vni = vni;
   return packet::VxlanFrame(s, inner);
+}
+
+// 2001:db8:1::<the IPv4 VTEP's 32 bits>: its twin on an IPv6 underlay.
+Ipv6Address Vtep6Of(uint32_t v4) {
+  Ipv6Address a = {0x20, 0x01, 0x0d, 0xb8, 0, 1};
+  for (int i = 0; i < 4; ++i) a[12 + i] = static_cast<uint8_t>(v4 >> (24 - 8 * i));
+  return a;
+}
+
+Bytes FromHv2Over6(uint32_t vni, const Bytes& inner) {
+  packet::Vxlan6Spec s;
+  s.outer_dst = kUl0Mac;
+  s.outer_src = kHv2Mac;
+  s.outer_src_ip = Vtep6Of(Ip("198.18.0.2"));
+  s.outer_dst_ip = Vtep6Of(Ip("198.18.0.1"));
+  s.vni = vni;
+  return packet::Vxlan6Frame(s, inner);
 }
 
 // ---- firewall: N rules compiled by the agent's compiler ----------------------
@@ -478,8 +502,9 @@ struct Options {
   int iterations = 20000;
   int cpu = 0;
   bool json = false;
-  bool base_suite = true;  // the datapath cases
-  bool fw_suite = false;   // new and established flows at fw_rules rules
+  bool base_suite = true;        // the datapath cases
+  bool fw_suite = false;         // new and established flows at fw_rules rules
+  bool underlay6_suite = false;  // the datapath cases of an IPv6 underlay
   std::vector<int> fw_rules = {10, 100, 1000, 10000};
 };
 
@@ -500,16 +525,19 @@ std::optional<Options> ParseOptions(int argc, char** argv) {
       o.fw_rules = ParseInts(argv[++i]);
     else {
       std::fprintf(stderr,
-                   "usage: %s [--iterations N] [--cpu C] [--json] [--suite base|firewall|all] "
+                   "usage: %s [--iterations N] [--cpu C] [--json] "
+                   "[--suite base|firewall|underlay6|all] "
                    "[--fw-rules 10,100,1000,10000]\n",
                    argv[0]);
       return std::nullopt;
     }
   }
-  if (suite != "base" && suite != "firewall" && suite != "all")
-    Die("--suite: base, firewall or all");
+  if (suite != "base" && suite != "firewall" && suite != "underlay6" && suite != "all")
+    Die("--suite: base, firewall, underlay6 or all");
+  // underlay6 runs the base cases too: its rows beside IPv4's, in one run.
   o.base_suite = suite != "firewall";
-  o.fw_suite = suite != "base";
+  o.fw_suite = suite == "firewall" || suite == "all";
+  o.underlay6_suite = suite == "underlay6" || suite == "all";
   if (o.iterations < 100) Die("--iterations must be >= 100");
   return o;
 }
@@ -530,15 +558,25 @@ void EnterBenchNamespace(int cpu) {
   Sh("ip link add ul0 address 02:00:c6:12:00:01 mtu 1500 type veth peer name ul0p");
   Sh("ip link set ul0p up && ip link set ul0 up && ip addr add 198.18.0.1/24 dev ul0");
   Sh("ip neigh replace 198.18.0.2 lladdr 02:00:c6:12:00:02 dev ul0 nud permanent");
+  Sh("ip addr add 2001:db8:1::c612:1/64 dev ul0 nodad");
+  Sh("ip neigh replace 2001:db8:1::c612:2 lladdr 02:00:c6:12:00:02 dev ul0 nud permanent");
   for (const char* n : {"vm1", "vm2"}) {
     Sh(std::string("ip link add ") + n + " mtu 1450 type veth peer name " + n + "p");
     Sh(std::string("ip link set ") + n + "p up && ip link set " + n + " up");
   }
 }
 
-// The datapath loaded with BenchState's tables for hv1.
-std::unique_ptr<Datapath> LoadBenchDatapath() {
-  State state = BenchState();
+// BenchState on an IPv6 underlay: each VTEP's IPv6 twin (the same last 32 bits).
+State BenchState6() {
+  State s = BenchState();
+  for (Node& node : s.nodes) {
+    node.vtep.v6 = Vtep6Of(node.vtep.v4);
+  }
+  return s;
+}
+
+// The datapath loaded with `state`'s tables for hv1.
+std::unique_ptr<Datapath> LoadBenchDatapath(const State& state) {
   if (absl::Status s = ValidateState(state); !s.ok()) Die("ValidateState: " + s.ToString());
   NodeSettings settings;
   settings.node = "hv1";
@@ -594,6 +632,36 @@ std::vector<Case> BaseCases(const Datapath& dp) {
        WEFT_DELIVER_LOCAL, false},
       {"VM: same-host route, 1464 B TCP", "tc", vm, "vm1", route_big, kTcRedirect,
        WEFT_DELIVER_LOCAL, false},
+  };
+  // clang-format on
+}
+
+// The base suite's decapsulation and encapsulation on an IPv6 underlay
+// (`dp` loaded with BenchState6), inner TCP segments at the MTU it leaves.
+std::vector<Case> Underlay6Cases(const Datapath& dp) {
+  const int xdp = dp.UnderlayXdpProgramFd();
+  const int ultc = dp.UnderlayTcProgramFd();
+  const int vm = dp.VmProgramFd();
+  const Bytes dec_small = FromHv2Over6(1001, SmallUdp(kVm1Mac, kR1Mac, "10.0.1.11", "10.0.1.10"));
+  const Bytes dec_big =
+      FromHv2Over6(1001, BigTcp(kVm1Mac, kR1Mac, "10.0.1.11", "10.0.1.10", 1430));
+  const Bytes enc_small = SmallUdp(kR1Mac, kVm1Mac, "10.0.1.10", "10.0.1.11");
+  const Bytes enc_big = BigTcp(kR1Mac, kVm1Mac, "10.0.1.10", "10.0.1.11", 1430);
+  // One row per case reads better than one field per line.
+  // clang-format off
+  return {
+      {"IPv6 underlay: decap+deliver, 58 B inner UDP", "xdp", xdp, "ul0", dec_small,
+       kXdpRedirect, WEFT_DECAP, false},
+      {"IPv6 underlay: decap+deliver, 1444 B inner TCP", "xdp", xdp, "ul0", dec_big,
+       kXdpRedirect, WEFT_DECAP, false},
+      {"IPv6 underlay: decap+deliver, 58 B inner UDP", "tc", ultc, "ul0", dec_small,
+       kTcRedirect, WEFT_DECAP, false},
+      {"IPv6 underlay: decap+deliver, 1444 B inner TCP", "tc", ultc, "ul0", dec_big,
+       kTcRedirect, WEFT_DECAP, false},
+      {"IPv6 underlay, VM: encap (L2), 58 B UDP", "tc", vm, "vm1", enc_small, kTcRedirect,
+       WEFT_ENCAP, false},
+      {"IPv6 underlay, VM: encap (L2), 1444 B TCP", "tc", vm, "vm1", enc_big, kTcRedirect,
+       WEFT_ENCAP, false},
   };
   // clang-format on
 }
@@ -667,18 +735,23 @@ int Main(int argc, char** argv) {
   const std::optional<Options> o = ParseOptions(argc, argv);
   if (!o) return 2;
   EnterBenchNamespace(o->cpu);
-  const std::unique_ptr<Datapath> dp = LoadBenchDatapath();
+  const std::unique_ptr<Datapath> dp = LoadBenchDatapath(BenchState());
   std::vector<Case> cases = BaseCases(*dp);
   if (!o->base_suite) cases.resize(2);  // the empty programs: the harness's cost
   Runner runner(dp.get());
   std::vector<Result> results;
   for (const Case& c : cases) results.push_back(runner.Measure(c, o->iterations));
+  if (o->underlay6_suite) {
+    const std::unique_ptr<Datapath> dp6 = LoadBenchDatapath(BenchState6());
+    Runner runner6(dp6.get());  // its own maps, its own counters
+    for (const Case& c : Underlay6Cases(*dp6)) results.push_back(runner6.Measure(c, o->iterations));
+  }
   const double base_xdp = results[0].p50, base_tc = results[1].p50;
   std::vector<FwResult> fw;
   if (o->fw_suite) {
     for (int n : o->fw_rules) fw.push_back(MeasureFirewall(*dp, runner, n, o->iterations));
   }
-  if (!o->base_suite) results.clear();
+  if (!o->base_suite && !o->underlay6_suite) results.clear();
   if (o->json) {
     PrintJson(*o, results, fw, base_xdp, base_tc);
   } else {

@@ -11,6 +11,7 @@ PARTS (comma list; default all): prog, tcp, fw, sync, ns, or single parts:
   sync                 bench/sync_scale.py (4.)
   replicas             bench/replicas.py (6.)
   ns                   ns_kernel, ns_kernel_nofw, ns_weft_tc (5.)
+  underlay6            prog6, kernel6, weft_tc6 (7.)
 
   1. BPF_PROG_TEST_RUN ns/packet of the datapath programs against an empty
      XDP/TC program (build/weft_bench_prog, bench/prog_ns.cc);
@@ -44,6 +45,11 @@ PARTS (comma list; default all): prog, tcp, fw, sync, ns, or single parts:
      file-backed controller, and the control plane's part of it from the
      controllers' logs, also with small views; a replica's cold start on
      100k endpoints, split by its log lines.
+  7. an IPv6-only underlay: weft_bench_prog --suite underlay6 (decap and
+     encap over IPv6 beside 1.'s IPv4 rows, in one run), and the
+     measurements of 2. on the kernel path with
+     vxlan devices over IPv6 (udp6zerocsumtx/rx, as Weft sends) and on Weft
+     TC, both with VMs at MTU 1430 (the IPv4 underlay's rows are 2.'s).
 
 Writes the figures between the markers <!-- bench:begin --> and
 <!-- bench:end --> of --out (prog and tcp), <!-- bench:begin fw --> ...
@@ -260,6 +266,12 @@ def build_topology(key: str, args, stack: contextlib.ExitStack) -> tuple[object,
         return lab, north_south.targets(key, lab, Target)
     if key in ("kernel", "kernel_nofw"):
         lab = stack.enter_context(kp.kernel_lab(firewall=key == "kernel"))
+    elif key == "kernel6":
+        lab = stack.enter_context(kp.kernel_lab(topology=kp.underlay6_topology()))
+    elif key == "weft_tc6":
+        lab = stack.enter_context(Lab(kp.underlay6_topology(), mode="weft",
+                                      build_dir=args.build_dir, underlay_hook="tc"))
+        lab.start_agents()
     elif key in ("kernel_fw10k", "kernel_fwset"):
         lab = stack.enter_context(kp.kernel_lab(
             rules=args.fw_rules, kind="linear" if key == "kernel_fw10k" else "set"))
@@ -391,6 +403,13 @@ def bench_prog(args) -> dict:
     return json.loads(cp.stdout)
 
 
+def bench_prog6(args) -> dict:
+    exe = os.path.join(args.build_dir, "weft_bench_prog")
+    cp = run([exe, "--json", "--suite", "underlay6", "--iterations",
+              str(args.prog_iterations)], timeout=300)
+    return json.loads(cp.stdout)
+
+
 def bench_fwprog(args) -> dict:
     exe = os.path.join(args.build_dir, "weft_bench_prog")
     cp = run([exe, "--json", "--suite", "firewall", "--iterations", str(args.prog_iterations),
@@ -431,11 +450,14 @@ TOPOLOGIES = [
     ("kernel_fwset", "kernel path, nftables 10,000 rules as one set"),
     ("weft_tc_fw10", "Weft TC, 10 rules"),
     ("weft_tc_fw10k", "Weft TC, 10,000 rules"),
+    ("kernel6", "kernel path, IPv6 underlay (vxlan6+bridge+tables+nft ct)"),
+    ("weft_tc6", "Weft, TC decap hook, IPv6 underlay"),
 ] + [(k, north_south.NAMES[k]) for k in north_south.KEYS]
 TCP_KEYS = ["bare", "kernel", "kernel_nofw", "weft_tc", "weft_tc_fw", "weft_xdp"]
 FW_KEYS = ["kernel", "kernel_fw10k", "kernel_fwset", "weft_tc_fw10", "weft_tc_fw10k"]
 GROUPS = {"tcp": TCP_KEYS, "fw": ["fwprog"] + FW_KEYS, "prog": ["prog"], "sync": ["sync"],
-          "ns": north_south.KEYS, "replicas": ["replicas"]}
+          "ns": north_south.KEYS, "replicas": ["replicas"],
+          "underlay6": ["prog6", "kernel6", "weft_tc6"]}
 PATH_TITLES = {"cross-host": "Cross-host routed (c1 on hv1 → r1 on hv2, tenant A)",
                "same-host": "Same-host routed (c1 → l1, both on hv1, tenant A)",
                **north_south.PATH_TITLES}
@@ -484,7 +506,7 @@ def report(results: dict, prog: dict | None, meta: dict, errors: dict,
 
 def network_tables(results: dict, meta: dict, errors: dict, topologies: list,
                    targets: bool, paths=("cross-host", "same-host"),
-                   base_key: str = "kernel") -> list[str]:
+                   base_key: str = "kernel", vm_mtu: int = 1450) -> list[str]:
     """One table per path; the "×" column is relative to row base_key."""
     L = []
     L.append(f"iperf3 TCP: {meta['duration']} s, median of {meta['reps']} (each run's rate "
@@ -492,7 +514,7 @@ def network_tables(results: dict, meta: dict, errors: dict, topologies: list,
              "retransmits per run. Request/response: bench/rr.py, 1-byte request and "
              f"response, one in flight, {meta['rr_seconds']} s, client and server pinned to "
              "one CPU (0/0: the path's own cost) and to two CPUs (0/1: adds the cross-CPU "
-             "wake-up). ping: 200 echoes, 0.002 s apart, average RTT. VM MTU 1450, underlay "
+             f"wake-up). ping: 200 echoes, 0.002 s apart, average RTT. VM MTU {vm_mtu}, underlay "
              "MTU 1500 everywhere.")
     L.append("")
     for path in paths:
@@ -665,6 +687,22 @@ def report_ns(results: dict, meta: dict, errors: dict) -> str:
     L = run_header(meta)
     L += network_tables(results, meta, errors, topologies, targets=False,
                         paths=list(north_south.PATH_TITLES), base_key="ns_kernel")
+    return "\n".join(L)
+
+
+def report_underlay6(results: dict, prog6: dict | None, meta: dict, errors: dict) -> str:
+    """IPv6 underlay rows, relative to the kernel path over IPv6."""
+    topologies = [(k, n) for k, n in TOPOLOGIES if k in GROUPS["underlay6"] and
+                  (k in results or k in errors)]
+    L = run_header(meta)
+    if prog6:
+        L += prog_table(prog6)
+    elif "prog6" in errors:
+        L.append(f"weft_bench_prog --suite underlay6 failed: {errors['prog6']}")
+        L.append("")
+    L += network_tables(results, meta, errors, topologies, targets=False,
+                        paths=["cross-host", "same-host"], base_key="kernel6",
+                        vm_mtu=kp.LINUX_VXLAN6_MTU)
     return "\n".join(L)
 
 
@@ -1031,7 +1069,8 @@ def main() -> int:
         only = set()
         for part in args.only.split(","):
             only |= set(GROUPS.get(part, [part]))
-        unknown = only - {"prog", "fwprog", "sync", "replicas"} - {k for k, _ in TOPOLOGIES}
+        single_parts = {"prog", "prog6", "fwprog", "sync", "replicas"}
+        unknown = only - single_parts - {k for k, _ in TOPOLOGIES}
         if unknown:
             print(f"--only: unknown parts {', '.join(sorted(unknown))}", file=sys.stderr)
             return 2
@@ -1075,6 +1114,7 @@ def main() -> int:
         prog = single("prog", bench_prog)
     if want("fwprog"):
         fwprog = single("fwprog", bench_fwprog)
+    prog6 = single("prog6", bench_prog6) if want("prog6") else None
     keys = [k for k, _ in TOPOLOGIES if want(k)]
     if keys:
         run_network(keys, args, results, errors)
@@ -1114,6 +1154,9 @@ def main() -> int:
         blocks.append(("ns", report_ns(results, with_label([]), errors)))
     if want("replicas"):
         blocks.append(("replicas", report_replicas(replicas, with_label(["replicas"]), errors)))
+    if prog6 or "prog6" in errors or any(k in keys for k in GROUPS["underlay6"]):
+        blocks.append(("underlay6", report_underlay6(results, prog6, with_label(["prog6"]),
+                                                     errors)))
     for name, block in blocks:
         print(block)
         print()
@@ -1123,7 +1166,8 @@ def main() -> int:
         log(f"wrote {args.out} (blocks: {', '.join(n or 'main' for n, _ in blocks)})")
     raw = os.path.join(args.build_dir, "bench-results.json")
     with open(raw, "w") as f:
-        json.dump({"results": results, "prog": prog, "fwprog": fwprog, "sync": sync,
+        json.dump({"results": results, "prog": prog, "prog6": prog6, "fwprog": fwprog,
+                   "sync": sync,
                    "replicas": replicas,
                    "part_idle": part_idle, "errors": errors}, f, indent=1)
     log(f"raw figures: {raw}")
