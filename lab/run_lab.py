@@ -27,6 +27,7 @@ Exit status: 0 iff every row matched its expectation.
     sudo lab/run_lab.py --kernel        # agent-free kernel reference (no Weft)
     sudo lab/run_lab.py --no-firewall   # no firewall rows
     sudo lab/run_lab.py --no-north-south  # no edges, provider, sites
+    sudo lab/run_lab.py --ipv6-underlay   # every VTEP and the controller on IPv6 only
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import weftlab  # noqa: E402
 from north_south_rows import NorthSouthRows  # noqa: E402
 from weftlab import (ControlPlane, Group, Lab, LabError, Policy, Rule, Topology,  # noqa: E402
-                     default_topology, north_south)
+                     default_topology, north_south, with_ipv6_underlay)
 
 # (source VM, destination IP); path kind and expectation come from the topology.
 MATRIX = [
@@ -231,6 +232,9 @@ def main(argv=None) -> int:
                     help="skip the firewall rows (Weft only; see docs/FIREWALL.md)")
     ap.add_argument("--no-north-south", action="store_true",
                     help="no edges, provider router or sites (Weft only; docs/NORTH_SOUTH.md)")
+    ap.add_argument("--ipv6-underlay", action="store_true",
+                    help="an IPv6-only underlay: every VTEP (and the controller) its IPv6 "
+                         "twin, the Linux host's vxlan over IPv6 (docs/DATAPATH.md)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     if args.cleanup:
@@ -258,12 +262,15 @@ def main(argv=None) -> int:
     if ns_rows:
         # no controller: nothing learned reaches the hypervisors
         north_south.add_north_south(topo, static_site_routes=args.standalone)
+    if args.ipv6_underlay:
+        topo = with_ipv6_underlay(topo)
     t0 = time.monotonic()
     try:
         with Lab(topo, mode=mode, build_dir=build_dir, agent_path=args.agent,
                  underlay_hook=args.underlay_hook, verbose=args.verbose) as lab:
             hosts = [n for n in topo.weft_nodes() if n.role != "edge"]
-            print(f"lab {lab.prefix} ({mode}): {len(hosts)} Weft hosts, "
+            print(f"lab {lab.prefix} ({mode}"
+                  + (", IPv6-only underlay" if args.ipv6_underlay else "") + f"): {len(hosts)} Weft hosts, "
                   f"{len(topo.foreign_nodes())} Linux vxlan host, {len(topo.vms)} VMs, "
                   f"tenants {', '.join(t.name for t in topo.tenants)}"
                   + (f"; {len(topo.edges())} edges, a provider router (BIRD), "

@@ -12,10 +12,11 @@ import os
 import subprocess
 import time
 
-from .lab import Agent, Lab
+from .lab import Agent, Lab, enable_ipv6_underlay
 from .ns import LabError, ip, ip_batch, run, wait_for
 
 CONTROLLER_IP = "198.18.0.254"
+CONTROLLER_IP6 = "2001:db8:1::c612:fe"  # on an IPv6-only underlay
 SYNC_PORT = 7000
 ADMIN = "127.0.0.1:7001"  # inside the controller's namespace only
 
@@ -29,8 +30,12 @@ class ControlPlane:
         self.tls_dir = os.path.join(lab.dir, "tls")
         self.proc = None
         self.stderr_path = None
+        # On the underlay, of its family (the lab's VTEPs say which).
+        self.ipv6 = any(":" in n.vtep for n in lab.topo.nodes)
+        self.ip = CONTROLLER_IP6 if self.ipv6 else CONTROLLER_IP
         # Another controller on the same state file (replicas) sets its own.
-        self.sync_address = f"{CONTROLLER_IP}:{SYNC_PORT}"
+        self.sync_address = (f"[{self.ip}]:{SYNC_PORT}" if self.ipv6
+                             else f"{self.ip}:{SYNC_PORT}")
         self.admin_address = ADMIN
 
     def binary(self, name: str) -> str:
@@ -47,7 +52,11 @@ class ControlPlane:
         ip(lab.underlay_ns, "link", "add", "ctl", "type", "veth", "peer", "name",
            "eth0", "netns", self.ns)
         ip_batch(lab.underlay_ns, ["link set ctl master br0", "link set ctl up"])
-        ip_batch(self.ns, [f"addr add {CONTROLLER_IP}/24 dev eth0", "link set eth0 up"])
+        if self.ipv6:
+            enable_ipv6_underlay(self.ns)
+            ip_batch(self.ns, [f"addr add {self.ip}/64 dev eth0 nodad", "link set eth0 up"])
+        else:
+            ip_batch(self.ns, [f"addr add {self.ip}/24 dev eth0", "link set eth0 up"])
         self._make_tls()
         lab.write_state(path=self.state_file)
         lab.publish_state = lambda state=None: lab.write_state(state, path=self.state_file)
@@ -63,7 +72,7 @@ class ControlPlane:
         run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
              "-nodes", "-days", "1", "-subj", "/CN=weft-lab-ca",
              "-keyout", f"{d}/ca.key", "-out", f"{d}/ca.pem"])
-        self.mint_cert("controller", f"IP:{CONTROLLER_IP},IP:127.0.0.1", "serverAuth")
+        self.mint_cert("controller", f"IP:{self.ip},IP:127.0.0.1", "serverAuth")
         for node in self.lab.topo.weft_nodes():
             self.mint_cert(node.name, f"URI:spiffe://weft/node/{node.name}", "clientAuth")
         self.mint_cert("admin", "URI:spiffe://weft/admin/lab", "clientAuth")

@@ -58,6 +58,14 @@ def _is_ipv6(address: str) -> bool:
     return ":" in address
 
 
+def enable_ipv6_underlay(ns: str) -> None:
+    """IPv6 on the interfaces a namespace has now (lo, eth0: the underlay's
+    sockets and addresses), not on those created later (VMs' veths: the
+    lab's tenants have none). Writing "all" writes "default" too: set back."""
+    ns_run(ns, ["sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=0",
+                "net.ipv6.conf.default.disable_ipv6=1"])
+
+
 _WHOAMI_SERVER = r"""
 import socket, sys
 name = (sys.argv[1] + "\n").encode()
@@ -385,9 +393,8 @@ class Lab:
             # XDP_TX out of eth0 lands on this port: it needs NAPI (GRO) on veth
             self._gro_on(self.underlay_ns, node.name)
         if _is_ipv6(node.vtep):
-            # An IPv6 underlay: IPv6 on eth0 alone (the lab's VMs have none).
+            enable_ipv6_underlay(hv)
             # nodad: usable at once (every address of the lab is unique).
-            ns_run(hv, ["sysctl", "-q", "-w", "net.ipv6.conf.eth0.disable_ipv6=0"])
             address = f"addr add {node.vtep}/{UNDERLAY6_PREFIXLEN} dev eth0 nodad"
         else:
             address = f"addr add {node.vtep}/{UNDERLAY_PREFIXLEN} dev eth0"
