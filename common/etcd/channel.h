@@ -45,6 +45,7 @@ class Endpoints {
   // another caller moved already).
   void Failover(size_t index);
   size_t size() const { return addresses_.size(); }
+  const std::string& Address(size_t index) const { return addresses_[index]; }
   // "h:p,h:p", for error messages.
   const std::string& Describe() const { return description_; }
 

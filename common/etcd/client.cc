@@ -12,6 +12,9 @@ namespace weft::etcd {
 namespace {
 
 constexpr int64_t kFirstPageLimit = 2000;
+// How long a write waits for a connection to a member before it moves on
+// (as gRPC gives up a connection attempt: channel.cc).
+constexpr absl::Duration kConnectWait = absl::Seconds(3);
 
 void SetDeadline(grpc::ClientContext& context, absl::Duration timeout) {
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
@@ -47,15 +50,26 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(const EtcdConfig& config)
 template <typename Call>
 absl::Status Client::Unary(const char* what, bool retry_unreachable, Call call) {
   grpc::Status status;
-  size_t attempts = retry_unreachable ? endpoints_->size() : 1;
-  for (size_t i = 0; i < attempts; ++i) {
+  for (size_t i = 0; i < endpoints_->size(); ++i) {
     size_t member = 0;
     std::shared_ptr<grpc::Channel> channel = endpoints_->Current(&member);
+    // A call that must not be sent twice goes out only on a connection that
+    // is up: over one that never came up it was never sent, so it is tried
+    // on the next member, as a read is.
+    if (!retry_unreachable && !channel->WaitForConnected(absl::ToChronoTime(
+                                  absl::Now() + std::min(deadline_, kConnectWait)))) {
+      status = grpc::Status(
+          grpc::StatusCode::UNAVAILABLE,
+          absl::StrCat("no connection to ", endpoints_->Address(member), " (nothing sent)"));
+      endpoints_->Failover(member);
+      continue;
+    }
     grpc::ClientContext context;
     SetDeadline(context, deadline_);
     status = call(channel, context);
     if (!IsUnreachable(status)) break;
     endpoints_->Failover(member);
+    if (!retry_unreachable) break;  // sent: whether it took effect is unknown
   }
   return FromGrpc(status, what, *endpoints_);
 }

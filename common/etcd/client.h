@@ -65,7 +65,8 @@ class Client {
       : endpoints_(std::move(endpoints)), deadline_(deadline) {}
   // Calls `call` with a stub and a context carrying the deadline, on the
   // current member, then the others while they do not answer (when
-  // `retry_unreachable`).
+  // `retry_unreachable`). Otherwise (a write) only members it can connect
+  // to are tried, and once sent the call is not repeated.
   template <typename Call>
   absl::Status Unary(const char* what, bool retry_unreachable, Call call);
   absl::Status KeepAliveStream(int64_t lease, etcdserverpb::LeaseKeepAliveResponse* response);

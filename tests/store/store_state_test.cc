@@ -47,6 +47,29 @@ std::vector<std::string> KeysAtRevision(etcd::Client& client, const std::string&
   return keys;
 }
 
+// A member that refuses connections (dead, as after the etcd leader's
+// kill -9 of netns.test_replicas) is skipped by a transaction as by a read:
+// over a connection that never came up nothing was sent, so sending it to
+// the next member cannot apply it twice. Once sent, a transaction that gets
+// no answer is not repeated (common/etcd/client.h).
+TEST_F(EtcdTest, ATransactionSkipsAMemberItCannotConnectTo) {
+  etcd::EtcdConfig config;
+  config.endpoints = {"127.0.0.1:1", etcd_->Endpoint()};  // nothing listens on port 1
+  auto client = etcd::Client::Create(config);
+  ASSERT_TRUE(client.ok()) << client.status();
+  etcdserverpb::TxnRequest txn;
+  auto* put = txn.add_success()->mutable_request_put();
+  put->set_key("/test/skip");
+  put->set_value("once");
+  absl::StatusOr<etcdserverpb::TxnResponse> done = (*client)->Txn(txn);
+  ASSERT_TRUE(done.ok()) << done.status();
+  auto range = (*client)->Range("/test/skip", "");
+  ASSERT_TRUE(range.ok()) << range.status();
+  ASSERT_EQ(range->kvs.size(), 1u);
+  EXPECT_EQ(range->kvs[0].value(), "once");
+  EXPECT_EQ(range->kvs[0].version(), 1) << "written exactly once";
+}
+
 TEST_F(EtcdTest, ReadBeforeAnyWriteIsTheEmptyStateAtVersionZero) {
   auto store = Connect();
   absl::StatusOr<State> state = store->ReadState();
