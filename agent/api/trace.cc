@@ -4,7 +4,9 @@
 #include <bpf/bpf.h>
 #include <net/if.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -132,35 +134,53 @@ absl::Status SetMacs(const v1::TraceRequest& req, const TraceEnds& ends, FrameSp
   return absl::OkStatus();
 }
 
+// This node's VTEP as the datapath has it: where a trace's VXLAN is sent.
+absl::StatusOr<UnderlayAddress> LocalVtep(const Datapath& dp) {
+  weft_config cfg{};
+  const uint32_t zero = 0;
+  if (bpf_map_lookup_elem(dp.MapFd(Map::kConfig), &zero, &cfg) != 0) {
+    return BpfError(errno, "reading weft_config");
+  }
+  if (!(cfg.flags & WEFT_CONFIG_F_UNDERLAY6)) return UnderlayAddress(ntohl(cfg.local_vtep_be));
+  weft_vtep6 own{};
+  if (bpf_map_lookup_elem(dp.MapFd(Map::kVtep6), &cfg.local_vtep_be, &own) != 0) {
+    return BpfError(errno, "reading this node's address in weft_vtep6");
+  }
+  UnderlayAddress vtep;
+  vtep.v6.emplace();
+  std::copy(std::begin(own.addr), std::end(own.addr), vtep.v6->begin());
+  return vtep;
+}
+
 // Into the underlay's TC program, in VXLAN from the source's VTEP (or
-// --src-vtep) to this node's.
+// --src-vtep) to this node's, over the underlay's family.
 absl::StatusOr<TraceInput> FromUnderlay(const Agent::View& v, const Names& names,
                                         const Datapath& dp, const v1::TraceRequest& req,
                                         const TraceEnds& ends, const Bytes& frame) {
-  uint32_t src_vtep = 0;
+  ASSIGN_OR_RETURN(const UnderlayAddress local_vtep, LocalVtep(dp));
+  UnderlayAddress src_vtep;
   if (!req.src_vtep().empty()) {
-    ASSIGN_OR_RETURN(src_vtep, ParseIpv4(req.src_vtep()));
-  } else if (ends.src && names.nodes.contains(ends.src->node)) {
-    const UnderlayAddress& vtep = names.nodes.at(ends.src->node)->vtep;
-    if (vtep.is_v6()) {
-      return absl::UnimplementedError(
-          "trace of a packet from the underlay: only an IPv4 underlay (this fleet's is IPv6)");
+    absl::StatusOr<UnderlayAddress> given = ParseUnderlayAddress(req.src_vtep());
+    if (!given.ok()) return WithContext(given.status(), "--src-vtep");
+    if (given->is_v6() != local_vtep.is_v6()) {
+      return absl::InvalidArgumentError(absl::StrCat("--src-vtep ", req.src_vtep(),
+                                                     ": this node's underlay is ",
+                                                     local_vtep.is_v6() ? "IPv6" : "IPv4"));
     }
-    src_vtep = vtep.v4;
+    src_vtep = *std::move(given);
+  } else if (ends.src && names.nodes.contains(ends.src->node)) {
+    src_vtep = names.nodes.at(ends.src->node)->vtep;
   } else {
     return absl::InvalidArgumentError("--src is no known endpoint: give --src-vtep");
   }
   const uint32_t vni = req.vni() ? req.vni() : (ends.src_segment ? ends.src_segment->vni : 0);
   if (!vni) return absl::InvalidArgumentError("give --vni");
-  weft_config cfg{};
-  const uint32_t zero = 0;
-  bpf_map_lookup_elem(dp.MapFd(Map::kConfig), &zero, &cfg);
-  return TraceInput{.frame = WrapVxlan(frame, kTraceOuterSrcMac, kTraceOuterDstMac, src_vtep,
-                                       ntohl(cfg.local_vtep_be), vni),
-                    .prog_fd = dp.UnderlayTcProgramFd(),
-                    .program = "weft_underlay_tc",
-                    .iface = v.options.underlay,
-                    .ifindex = v.underlay_ifindex};
+  return TraceInput{
+      .frame = WrapVxlan(frame, kTraceOuterSrcMac, kTraceOuterDstMac, src_vtep, local_vtep, vni),
+      .prog_fd = dp.UnderlayTcProgramFd(),
+      .program = "weft_underlay_tc",
+      .iface = v.options.underlay,
+      .ifindex = v.underlay_ifindex};
 }
 
 // Into the VM program, on the VM's interface.

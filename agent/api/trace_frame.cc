@@ -31,16 +31,24 @@ void DescribeHeaders(const packet::Parsed& p, v1::PacketHeaders* h) {
       return;
     case packet::kEthIpv4:
       h->set_ethertype("ipv4");
+      if (!p.ipv4 || p.ipv4->version != 4) return;
+      h->set_src(FormatIpv4(p.ipv4->src));
+      h->set_dst(FormatIpv4(p.ipv4->dst));
+      h->set_ttl(p.ipv4->ttl);
+      h->set_protocol(packet::ProtocolName(p.ipv4->proto));
+      break;
+    case packet::kEthIpv6:
+      h->set_ethertype("ipv6");
+      if (!p.ipv6 || p.ipv6->version != 6) return;
+      h->set_src(FormatIpv6(p.ipv6->src));
+      h->set_dst(FormatIpv6(p.ipv6->dst));
+      h->set_ttl(p.ipv6->hop_limit);
+      h->set_protocol(packet::ProtocolName(p.ipv6->next_header));
       break;
     default:
       h->set_ethertype(absl::StrFormat("0x%04x", p.eth->ethertype));
       return;
   }
-  if (!p.ipv4 || p.ipv4->version != 4) return;
-  h->set_src(FormatIpv4(p.ipv4->src));
-  h->set_dst(FormatIpv4(p.ipv4->dst));
-  h->set_ttl(p.ipv4->ttl);
-  h->set_protocol(packet::ProtocolName(p.ipv4->proto));
   if (p.tcp) {
     h->set_sport(p.tcp->sport);
     h->set_dport(p.tcp->dport);
@@ -83,11 +91,19 @@ Bytes BuildFrame(const FrameSpec& s) {
 }
 
 Bytes WrapVxlan(const Bytes& inner, const MacAddress& outer_src, const MacAddress& outer_dst,
-                uint32_t src_vtep, uint32_t dst_vtep, uint32_t vni) {
+                const UnderlayAddress& src_vtep, const UnderlayAddress& dst_vtep, uint32_t vni) {
+  if (src_vtep.is_v6() && dst_vtep.is_v6()) {
+    const packet::Vxlan6Spec spec = {.outer_dst = outer_dst,
+                                     .outer_src = outer_src,
+                                     .outer_src_ip = *src_vtep.v6,
+                                     .outer_dst_ip = *dst_vtep.v6,
+                                     .vni = vni};
+    return packet::Vxlan6Frame(spec, inner);
+  }
   const packet::VxlanSpec spec = {.outer_dst = outer_dst,
                                   .outer_src = outer_src,
-                                  .outer_src_ip = src_vtep,
-                                  .outer_dst_ip = dst_vtep,
+                                  .outer_src_ip = src_vtep.v4,
+                                  .outer_dst_ip = dst_vtep.v4,
                                   .vni = vni,
                                   .id = kTraceIpId,
                                   .df = true};

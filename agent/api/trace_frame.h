@@ -41,10 +41,11 @@ absl::StatusOr<FrameSpec> FrameSpecFrom(const v1::TraceRequest& req);
 // request, with a few bytes of payload (none for TCP).
 packet::Bytes BuildFrame(const FrameSpec& spec);
 
-// `inner` in VXLAN/UDP/IPv4/Ethernet from src_vtep to dst_vtep on `vni`.
+// `inner` in VXLAN/UDP/IP/Ethernet from src_vtep to dst_vtep on `vni`,
+// over IPv4 or IPv6 as the VTEPs are (both of one family).
 packet::Bytes WrapVxlan(const packet::Bytes& inner, const MacAddress& outer_src,
-                        const MacAddress& outer_dst, uint32_t src_vtep, uint32_t dst_vtep,
-                        uint32_t vni);
+                        const MacAddress& outer_dst, const UnderlayAddress& src_vtep,
+                        const UnderlayAddress& dst_vtep, uint32_t vni);
 
 // The headers of a frame. VXLAN to port 4789: `outer` gets the outer
 // headers, `inner` the encapsulated frame's, *vni the VNI and the result is

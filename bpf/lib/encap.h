@@ -71,91 +71,55 @@ WEFT_INLINE __u32 encap_refuse_too_big(struct __sk_buff *skb, const struct weft_
 }
 
 /*
- * vxlan_encap_and_send over an IPv6 underlay: the outer addresses are the
- * VTEPs that `vtep_be` and this node's reference name in weft_vtep6; the
- * flow hash goes into the flow label as well as the source port (RFC 6438),
- * and the inner TOS into the traffic class. A subprogram: its 84-byte header
- * stays off the caller's stack frame. The skb's protocol follows the new
- * outer header (bpf_skb_adjust_room does that), so bpf_redirect_neigh looks
- * the VTEP up in the IPv6 FIB.
+ * What both underlays' encapsulations begin with: the inner Ethernet header
+ * and TOS read, then `overhead` bytes of room made before the inner frame
+ * for an outer header of family `encap_l3` (BPF_F_ADJ_ROOM_ENCAP_L3_*).
  */
-static __attribute__((noinline)) __u32 vxlan_encap6_and_send(struct __sk_buff *skb,
-							     const struct weft_config *cfg,
-							     __be32 vtep_be, __u32 vni,
-							     __u32 flow_hash)
+WEFT_INLINE __u32 encap_make_room(struct __sk_buff *skb, __u32 overhead, __u64 encap_l3,
+				  struct ethhdr *inner, __u8 *tos)
 {
-	struct vxlan_encap6 h __attribute__((aligned(8))) = {};
-	const struct weft_vtep6 *src = vtep6_get(cfg->local_vtep_be);
-	const struct weft_vtep6 *dst = vtep6_get(vtep_be);
-	__u32 inner_len = skb->len;
-	__u16 udp_len = inner_len + WEFT_ENCAP_OVERHEAD6 - ETH_HLEN - sizeof(struct ipv6hdr);
-	__u8 tos = 0;
-
-	if (!src || !dst)
-		return WEFT_DROP_UNKNOWN_VTEP;
-	if (bpf_skb_load_bytes(skb, 0, &h.inner, sizeof(h.inner)) < 0 ||
-	    bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, tos), &tos, 1) < 0)
+	if (bpf_skb_load_bytes(skb, 0, inner, sizeof(*inner)) < 0 ||
+	    bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, tos), tos, 1) < 0)
 		return WEFT_DROP_TRUNCATED;
-
-	if (bpf_skb_adjust_room(skb, WEFT_ENCAP_OVERHEAD6, BPF_ADJ_ROOM_MAC,
-				BPF_F_ADJ_ROOM_ENCAP_L3_IPV6 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
+	if (bpf_skb_adjust_room(skb, overhead, BPF_ADJ_ROOM_MAC,
+				encap_l3 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
 					BPF_F_ADJ_ROOM_ENCAP_L2_ETH |
 					BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN)))
-		return WEFT_DROP_HELPER_FAILED;
-
-	h.eth.h_proto = bpf_htons(ETH_P_IPV6);
-	h.ip6.version = 6;
-	h.ip6.priority = tos >> 4;
-	h.ip6.flow_lbl[0] = (tos & 0xf) << 4 | ((flow_hash >> 16) & 0xf);
-	h.ip6.flow_lbl[1] = flow_hash >> 8;
-	h.ip6.flow_lbl[2] = flow_hash;
-	h.ip6.payload_len = bpf_htons(udp_len);
-	h.ip6.nexthdr = IPPROTO_UDP;
-	h.ip6.hop_limit = 64;
-	/* Byte copies: in the packed header the addresses are not aligned. */
-	__builtin_memcpy((__u8 *)&h + offsetof(struct vxlan_encap6, ip6.saddr), src->addr, 16);
-	__builtin_memcpy((__u8 *)&h + offsetof(struct vxlan_encap6, ip6.daddr), dst->addr, 16);
-	h.udp.source = vxlan_source_port(flow_hash);
-	h.udp.dest = bpf_htons(WEFT_VXLAN_PORT);
-	h.udp.len = bpf_htons(udp_len);
-	h.vxlan.flags = WEFT_VXLAN_FLAG_VNI;
-	h.vxlan.vni_reserved2 = bpf_htonl(vni << 8);
-
-	if (bpf_skb_store_bytes(skb, 0, &h, sizeof(h), 0) < 0)
 		return WEFT_DROP_HELPER_FAILED;
 	return WEFT_ENCAP;
 }
 
-/*
- * Encapsulates the Ethernet frame in `skb` (whose header already carries the
- * inner MACs) towards the VTEP `vtep_be` names (its IPv4 address, or its
- * weft_vtep6 reference on an IPv6 underlay) on `vni`, and redirects it out
- * of the underlay. Returns a reason; `*action` gets the TC action.
- */
-WEFT_INLINE __u32 vxlan_encap_and_send(struct __sk_buff *skb, const struct weft_config *cfg,
-				       __be32 vtep_be, __u32 vni, __u32 flow_hash, int *action)
+/* The UDP header, the same over either underlay (no checksum: RFC 7348, RFC 6935). */
+WEFT_INLINE struct udphdr vxlan_udp_header(__u16 udp_len, __u32 flow_hash)
+{
+	struct udphdr udp = {
+		.source = vxlan_source_port(flow_hash),
+		.dest = bpf_htons(WEFT_VXLAN_PORT),
+		.len = bpf_htons(udp_len),
+	};
+	return udp;
+}
+
+WEFT_INLINE struct vxlan_wire vxlan_header(__u32 vni)
+{
+	struct vxlan_wire vxlan = {
+		.flags = WEFT_VXLAN_FLAG_VNI,
+		.vni_reserved2 = bpf_htonl(vni << 8),
+	};
+	return vxlan;
+}
+
+WEFT_INLINE __u32 vxlan_encap4(struct __sk_buff *skb, const struct weft_config *cfg, __be32 vtep_be,
+			       __u32 vni, __u32 flow_hash)
 {
 	struct vxlan_encap h __attribute__((aligned(8))) = {};
-	__u32 reason;
 	__u32 inner_len = skb->len;
 	__u8 tos = 0;
+	__u32 reason = encap_make_room(skb, WEFT_ENCAP_OVERHEAD, BPF_F_ADJ_ROOM_ENCAP_L3_IPV4,
+				       &h.inner, &tos);
 
-	if (underlay_is_v6(cfg)) {
-		reason = vxlan_encap6_and_send(skb, cfg, vtep_be, vni, flow_hash);
-		if (reason == WEFT_ENCAP)
-			*action = bpf_redirect_neigh(cfg->underlay_ifindex, NULL, 0, 0);
+	if (reason != WEFT_ENCAP)
 		return reason;
-	}
-	if (bpf_skb_load_bytes(skb, 0, &h.inner, sizeof(h.inner)) < 0 ||
-	    bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, tos), &tos, 1) < 0)
-		return WEFT_DROP_TRUNCATED;
-
-	if (bpf_skb_adjust_room(skb, WEFT_ENCAP_OVERHEAD, BPF_ADJ_ROOM_MAC,
-				BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
-					BPF_F_ADJ_ROOM_ENCAP_L2_ETH |
-					BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN)))
-		return WEFT_DROP_HELPER_FAILED;
-
 	h.eth.h_proto = bpf_htons(ETH_P_IP);
 	h.ip.version = 4;
 	h.ip.ihl = 5;
@@ -168,17 +132,74 @@ WEFT_INLINE __u32 vxlan_encap_and_send(struct __sk_buff *skb, const struct weft_
 	h.ip.saddr = cfg->local_vtep_be;
 	h.ip.daddr = vtep_be;
 	h.ip.check = ipv4_header_csum(&h.ip);
-	h.udp.source = vxlan_source_port(flow_hash);
-	h.udp.dest = bpf_htons(WEFT_VXLAN_PORT);
-	h.udp.len = bpf_htons(inner_len + WEFT_ENCAP_OVERHEAD - ETH_HLEN - sizeof(struct iphdr));
-	h.vxlan.flags = WEFT_VXLAN_FLAG_VNI;
-	h.vxlan.vni_reserved2 = bpf_htonl(vni << 8);
-
+	h.udp = vxlan_udp_header(inner_len + WEFT_ENCAP_OVERHEAD - ETH_HLEN - sizeof(struct iphdr),
+				 flow_hash);
+	h.vxlan = vxlan_header(vni);
 	if (bpf_skb_store_bytes(skb, 0, &h, sizeof(h), 0) < 0)
 		return WEFT_DROP_HELPER_FAILED;
-
-	*action = bpf_redirect_neigh(cfg->underlay_ifindex, NULL, 0, 0);
 	return WEFT_ENCAP;
+}
+
+/*
+ * The IPv6 underlay's: the outer addresses are the VTEPs that `vtep_be` and
+ * this node's reference name in weft_vtep6; the flow hash goes into the flow
+ * label as well as the source port (RFC 6438), and the inner TOS into the
+ * traffic class. The UDP checksum stays zero (RFC 6935). A subprogram: its
+ * 84-byte header stays off the caller's stack frame.
+ */
+static __attribute__((noinline)) __u32 vxlan_encap6(struct __sk_buff *skb,
+						    const struct weft_config *cfg, __be32 vtep_be,
+						    __u32 vni, __u32 flow_hash)
+{
+	struct vxlan_encap6 h __attribute__((aligned(8))) = {};
+	const struct weft_vtep6 *src = vtep6_get(cfg->local_vtep_be);
+	const struct weft_vtep6 *dst = vtep6_get(vtep_be);
+	__u16 udp_len = skb->len + WEFT_ENCAP_OVERHEAD6 - ETH_HLEN - sizeof(struct ipv6hdr);
+	__u8 tos = 0;
+	__u32 reason;
+
+	if (!src || !dst)
+		return WEFT_DROP_UNKNOWN_VTEP;
+	reason = encap_make_room(skb, WEFT_ENCAP_OVERHEAD6, BPF_F_ADJ_ROOM_ENCAP_L3_IPV6, &h.inner,
+				 &tos);
+	if (reason != WEFT_ENCAP)
+		return reason;
+	h.eth.h_proto = bpf_htons(ETH_P_IPV6);
+	h.ip6.version = 6;
+	h.ip6.priority = tos >> 4;
+	h.ip6.flow_lbl[0] = (tos & 0xf) << 4 | ((flow_hash >> 16) & 0xf);
+	h.ip6.flow_lbl[1] = flow_hash >> 8;
+	h.ip6.flow_lbl[2] = flow_hash;
+	h.ip6.payload_len = bpf_htons(udp_len);
+	h.ip6.nexthdr = IPPROTO_UDP;
+	h.ip6.hop_limit = 64;
+	/* Byte copies: in the packed header the addresses are not aligned. */
+	__builtin_memcpy((__u8 *)&h + offsetof(struct vxlan_encap6, ip6.saddr), src->addr, 16);
+	__builtin_memcpy((__u8 *)&h + offsetof(struct vxlan_encap6, ip6.daddr), dst->addr, 16);
+	h.udp = vxlan_udp_header(udp_len, flow_hash);
+	h.vxlan = vxlan_header(vni);
+	if (bpf_skb_store_bytes(skb, 0, &h, sizeof(h), 0) < 0)
+		return WEFT_DROP_HELPER_FAILED;
+	return WEFT_ENCAP;
+}
+
+/*
+ * Encapsulates the Ethernet frame in `skb` (whose header already carries the
+ * inner MACs) towards the VTEP `vtep_be` names (its IPv4 address, or its
+ * weft_vtep6 reference on an IPv6 underlay) on `vni`, and redirects it out
+ * of the underlay. The skb's protocol follows the new outer header
+ * (bpf_skb_adjust_room sets it), so bpf_redirect_neigh looks the VTEP up in
+ * that family's FIB. Returns a reason; `*action` gets the TC action.
+ */
+WEFT_INLINE __u32 vxlan_encap_and_send(struct __sk_buff *skb, const struct weft_config *cfg,
+				       __be32 vtep_be, __u32 vni, __u32 flow_hash, int *action)
+{
+	__u32 reason = underlay_is_v6(cfg) ? vxlan_encap6(skb, cfg, vtep_be, vni, flow_hash)
+					   : vxlan_encap4(skb, cfg, vtep_be, vni, flow_hash);
+
+	if (reason == WEFT_ENCAP)
+		*action = bpf_redirect_neigh(cfg->underlay_ifindex, NULL, 0, 0);
+	return reason;
 }
 
 #endif

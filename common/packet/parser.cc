@@ -18,7 +18,7 @@ Mac GetMac(const Bytes& b, size_t off) {
 }
 
 // Each step reads one header at `off` into `p`, or says in p.error why it
-// cannot; `end` is where the IPv4 packet ends (Ethernet padding excluded).
+// cannot; `end` is where the IP packet ends (Ethernet padding excluded).
 
 // The Ethernet header (and one VLAN tag); the offset of its payload, or 0.
 size_t ParseEthernet(const Bytes& b, Parsed& p) {
@@ -98,6 +98,30 @@ bool ParseIpv4Header(const Bytes& b, size_t off, Parsed& p) {
   return true;
 }
 
+// The fixed IPv6 header; false when what follows cannot be read.
+bool ParseIpv6Header(const Bytes& b, size_t off, Parsed& p) {
+  if (b.size() < off + 40) {
+    p.error = "short IPv6 header";
+    return false;
+  }
+  Ipv6View ip;
+  ip.offset = off;
+  ip.version = b[off] >> 4;
+  ip.traffic_class = static_cast<uint8_t>(Get16(b, off) >> 4);
+  ip.flow_label = Get32(b, off) & 0xfffff;
+  ip.payload_length = Get16(b, off + 4);
+  ip.next_header = b[off + 6];
+  ip.hop_limit = b[off + 7];
+  std::memcpy(ip.src.data(), &b[off + 8], 16);
+  std::memcpy(ip.dst.data(), &b[off + 24], 16);
+  p.ipv6 = ip;
+  if (b.size() < off + 40 + ip.payload_length) {
+    p.error = "IPv6 payload length beyond the frame";
+    return false;
+  }
+  return true;
+}
+
 void ParseUdp(const Bytes& b, size_t l4, size_t end, Parsed& p) {
   if (end < l4 + 8) {
     p.error = "short UDP header";
@@ -157,19 +181,31 @@ Parsed Parse(const Bytes& b) {
     ParseArp(b, off, p);
     return p;
   }
-  if (p.eth->ethertype != kEthIpv4 || !ParseIpv4Header(b, off, p)) return p;
-  if (p.ipv4->frag_offset != 0) return p;  // no L4 header here
-  const size_t l4 = off + p.ipv4->ihl * 4u;
-  const size_t end = off + p.ipv4->total_length;
-  switch (p.ipv4->proto) {
+  size_t l4 = 0, end = 0;
+  uint8_t proto = 0;
+  if (p.eth->ethertype == kEthIpv4) {
+    if (!ParseIpv4Header(b, off, p)) return p;
+    if (p.ipv4->frag_offset != 0) return p;  // no L4 header here
+    l4 = off + p.ipv4->ihl * 4u;
+    end = off + p.ipv4->total_length;
+    proto = p.ipv4->proto;
+  } else if (p.eth->ethertype == kEthIpv6) {
+    if (!ParseIpv6Header(b, off, p)) return p;
+    l4 = off + 40;
+    end = l4 + p.ipv6->payload_length;
+    proto = p.ipv6->next_header;
+  } else {
+    return p;
+  }
+  switch (proto) {
     case kProtoUdp:
       ParseUdp(b, l4, end, p);
       break;
     case kProtoTcp:
       ParseTcp(b, l4, end, p);
       break;
-    case kProtoIcmp:
-      ParseIcmp(b, l4, end, p);
+    case kProtoIcmp:  // IPv4's; ICMPv6 is not read
+      if (p.ipv4) ParseIcmp(b, l4, end, p);
       break;
   }
   return p;

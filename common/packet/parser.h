@@ -1,9 +1,11 @@
 // Frames read back into their headers: Ethernet (at most one VLAN tag),
-// ARP, IPv4, UDP, TCP, ICMP and VXLAN. Each layer is read only when present
-// and complete; the first malformation found is named in Parsed::error.
+// ARP, IPv4, IPv6 (its fixed header: UDP or TCP right after it are read,
+// extension headers and ICMPv6 are not), UDP, TCP, ICMP and VXLAN. Each layer is read only when
+// present and complete; the first malformation found is named in Parsed::error.
 #ifndef WEFT_COMMON_PACKET_PARSER_H_
 #define WEFT_COMMON_PACKET_PARSER_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -45,6 +47,17 @@ struct Ipv4View {
   size_t offset = 0;  // of the IPv4 header in the frame
 };
 
+struct Ipv6View {
+  uint8_t version = 0;
+  uint8_t traffic_class = 0;
+  uint32_t flow_label = 0;
+  uint16_t payload_length = 0;
+  uint8_t next_header = 0;
+  uint8_t hop_limit = 0;
+  std::array<uint8_t, 16> src{}, dst{};
+  size_t offset = 0;  // of the IPv6 header in the frame
+};
+
 struct UdpView {
   uint16_t sport = 0, dport = 0, length = 0, checksum = 0;
 };
@@ -74,6 +87,7 @@ struct Parsed {
   std::optional<EthView> eth;
   std::optional<ArpView> arp;
   std::optional<Ipv4View> ipv4;
+  std::optional<Ipv6View> ipv6;
   std::optional<UdpView> udp;
   std::optional<TcpView> tcp;
   std::optional<IcmpView> icmp;

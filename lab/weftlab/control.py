@@ -147,10 +147,8 @@ class ControlPlane:
         if os.path.exists(ready):
             os.unlink(ready)
         argv = [lab.agent_path, "--controller", ",".join(controllers or [self.sync_address]),
-                *self.tls_flags(node), "--node", node, "--underlay", "eth0",
-                "--bpffs", lab.bpffs, "--ready_file", ready, *(extra or [])]
-        if lab.underlay_hook:
-            argv += ["--underlay_hook", lab.underlay_hook]
+                *self.tls_flags(node), "--ready_file", ready,
+                *lab.agent_node_flags(node, extra)]
         proc, out, err = lab.spawn(lab.ns(node), argv, f"agent-{node}-{time.monotonic_ns()}")
         agent = lab.agents[node] = Agent(node, proc, ready, out, err, argv)
         wait_for(lambda: os.path.exists(ready) or proc.poll() is not None, timeout,

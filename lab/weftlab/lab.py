@@ -554,15 +554,30 @@ class Lab:
         return ns_run(self.ns(name), argv, **kw)
 
     # --- agents -----------------------------------------------------------------
+    def agent_socket(self, node: str) -> str:
+        """Node's agent's local API socket (weftctl's): in the run directory,
+        never the host's /run/weft, which labs side by side (with the same
+        node names) would share."""
+        return os.path.join(self.dir, "api", f"{node}.sock")
+
+    def agent_node_flags(self, node: str, extra: list[str] | None = None) -> list[str]:
+        """What every lab agent of `node` is started with, whatever its
+        source of state, followed by `extra` (which may name its own
+        --api_socket)."""
+        extra = list(extra or [])
+        flags = ["--node", node, "--underlay", "eth0", "--bpffs", self.bpffs]
+        if self.underlay_hook:
+            flags += ["--underlay_hook", self.underlay_hook]
+        if "--api_socket" not in extra:
+            flags += ["--api_socket", self.agent_socket(node)]
+        return flags + extra
+
     def agent_argv(self, node: str, *, state_file: str | None = None,
                    ready_file: str | None = None, extra: list[str] | None = None) -> list[str]:
-        argv = [self.agent_path, "--state", state_file or self.state_file, "--node", node,
-                "--underlay", "eth0", "--bpffs", self.bpffs]
-        if self.underlay_hook:
-            argv += ["--underlay_hook", self.underlay_hook]
+        argv = [self.agent_path, "--state", state_file or self.state_file]
         if ready_file:
             argv += ["--ready_file", ready_file]
-        return argv + list(extra or [])
+        return argv + self.agent_node_flags(node, extra)
 
     def start_agent(self, node: str, *, timeout: float = 30.0, extra: list[str] | None = None,
                     state_file: str | None = None) -> Agent:

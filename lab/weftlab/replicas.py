@@ -146,18 +146,13 @@ class ReplicatedControlPlane(ControlPlane):
         return self.admin("get", "realization", str(version), replica=replica) or {}
 
     # --- agents ---------------------------------------------------------------------
-    def agent_socket(self, node: str) -> str:
-        return os.path.join(self.lab.dir, "api", f"{node}.sock")
-
     def start_agent(self, node: str, timeout: float = 30.0) -> Agent:
-        """weft-agent with every replica's address (--controller r0,r1,r2)
-        and a local API socket, for weftctl status."""
-        return super().start_agent(node, timeout, controllers=[r.sync for r in self.replicas],
-                                   extra=["--api_socket", self.agent_socket(node)])
+        """weft-agent with every replica's address (--controller r0,r1,r2)."""
+        return super().start_agent(node, timeout, controllers=[r.sync for r in self.replicas])
 
     def agent_status(self, node: str) -> dict:
         """`weftctl status --json` of the node's agent ({} when it does not answer)."""
-        cp = self.lab.exec(node, [self.binary("weftctl"), "--socket", self.agent_socket(node),
+        cp = self.lab.exec(node, [self.binary("weftctl"), "--socket", self.lab.agent_socket(node),
                                   "--json", "status"], timeout=10)
         return json.loads(cp.stdout) if cp.returncode == 0 else {}
 

@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +14,7 @@
 #include "common/packet/parser.h"
 #include "tests/bpf/checks.h"
 #include "tests/bpf/fixture.h"
+#include "tests/bpf/underlay_table.h"
 
 namespace weft::testing {
 namespace {
@@ -30,29 +30,31 @@ const Addr6 kHv1Vtep6 = Vtep6(1);
 const Addr6 kHv2Vtep6 = Vtep6(2);
 const Addr6 kLx1Vtep6 = Vtep6(3);
 
-// The fixture's state switched to an IPv6 underlay while a test runs.
-class Underlay6Test : public BpfTest {
+// `Base` with the fixture's state switched to an IPv6 underlay while a test
+// runs.
+template <typename Base>
+class OnIpv6Underlay : public Base {
  protected:
   void SetUp() override {
-    BpfTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
+    Base::SetUp();
+    if (this->IsSkipped() || this->HasFatalFailure()) return;
     const uint32_t zero = 0;
-    ASSERT_EQ(bpf_map_lookup_elem(dp().MapFd(Map::kConfig), &zero, &saved_), 0);
+    ASSERT_EQ(bpf_map_lookup_elem(this->dp().MapFd(Map::kConfig), &zero, &saved_), 0);
     weft_config v6 = saved_;
     v6.flags |= WEFT_CONFIG_F_UNDERLAY6;
     Put(kHv1Vtep6, WEFT_VTEP_LOCAL);
     Put(kHv2Vtep6, 0);
     Put(kLx1Vtep6, WEFT_VTEP_FOREIGN);
-    ASSERT_EQ(bpf_map_update_elem(dp().MapFd(Map::kConfig), &zero, &v6, BPF_EXIST), 0);
+    ASSERT_EQ(bpf_map_update_elem(this->dp().MapFd(Map::kConfig), &zero, &v6, BPF_EXIST), 0);
   }
   void TearDown() override {
     const uint32_t zero = 0;
     if (saved_.underlay_ifindex != 0) {
-      EXPECT_EQ(bpf_map_update_elem(dp().MapFd(Map::kConfig), &zero, &saved_, BPF_EXIST), 0);
+      EXPECT_EQ(bpf_map_update_elem(this->dp().MapFd(Map::kConfig), &zero, &saved_, BPF_EXIST), 0);
     }
     for (const Addr6& a : {kHv1Vtep6, kHv2Vtep6, kLx1Vtep6}) {
       const __be32 ref = Ref(a);
-      bpf_map_delete_elem(dp().MapFd(Map::kVtep6), &ref);
+      bpf_map_delete_elem(this->dp().MapFd(Map::kVtep6), &ref);
     }
   }
 
@@ -66,11 +68,13 @@ class Underlay6Test : public BpfTest {
     std::copy(a.begin(), a.end(), v.addr);
     v.flags = flags;
     const __be32 ref = Ref(a);
-    ASSERT_EQ(bpf_map_update_elem(dp().MapFd(Map::kVtep6), &ref, &v, BPF_ANY), 0);
+    ASSERT_EQ(bpf_map_update_elem(this->dp().MapFd(Map::kVtep6), &ref, &v, BPF_ANY), 0);
   }
 
   weft_config saved_{};
 };
+
+using Underlay6Test = OnIpv6Underlay<BpfTest>;
 
 // VXLAN over IPv6 from `src` (with its underlay MAC) to `dst`.
 Bytes From6(const Addr6& src, const Mac& src_mac, const Addr6& dst, uint32_t vni,
@@ -116,42 +120,31 @@ void ExpectVxlan6(const Bytes& out, const Addr6& src, const Addr6& dst, uint32_t
   EXPECT_EQ(uint32_t(out[66] << 16 | out[67] << 8 | out[68]), vni);
 }
 
-enum class Hook { kXdp, kTc };
-
-struct Case6 {
-  std::string name;
-  std::function<Bytes()> packet;
-  uint32_t xdp;  // XDP verdict
-  uint32_t tc;   // TC verdict
-  int reason;
-  std::function<void(const Bytes& in, const Bytes& out)> check;
-};
-
 // One row per case reads better than one field per line.
 // clang-format off
-std::vector<Case6> Cases() {
+std::vector<UnderlayCase> Underlay6Cases() {
   const Bytes to_vm1 = InnerUdp(kBlueHv2AMac, kBlueHv2AIp, kVm1Mac, kVm1Ip);
-  auto inner_only = [to_vm1](const Bytes&, const Bytes& out) { EXPECT_EQ(out, to_vm1); };
-  std::vector<Case6> c;
+  auto inner_only = [to_vm1](const Seen& s) { EXPECT_EQ(s.out, to_vm1); };
+  std::vector<UnderlayCase> c;
   c.push_back({"DeliveredToVm1", [=] { return From6(kHv2Vtep6, kHv2Mac, kHv1Vtep6, kVniBlueA, to_vm1); },
-               kXdpRedirect, kTcRedirect, WEFT_DECAP, inner_only});
+               Verdict::kRedirect, {WEFT_DECAP}, inner_only});
   c.push_back({"FromForeignToVm4",
                [=] { return From6(kLx1Vtep6, kLx1Mac, kHv1Vtep6, kVniBlueA,
                                   InnerUdp(kBlueLx1Mac, kBlueLx1Ip, kVm4Mac, kVm4Ip)); },
-               kXdpRedirect, kTcRedirect, WEFT_DECAP, nullptr});
+               Verdict::kRedirect, {WEFT_DECAP}, nullptr});
   c.push_back({"FromUnknownVtep",
                [=] { Addr6 a = Vtep6(99); return From6(a, kStrangerMac, kHv1Vtep6, kVniBlueA, to_vm1); },
-               kXdpDrop, kTcShot, WEFT_DROP_UNKNOWN_VTEP, nullptr});
+               Verdict::kDrop, {WEFT_DROP_UNKNOWN_VTEP}, nullptr});
   // The last 32 bits name hv2; the rest of the address is not hv2's.
   c.push_back({"SameLast32BitsOtherPrefix",
                [=] { Addr6 a = kHv2Vtep6; a[5] = 2; return From6(a, kHv2Mac, kHv1Vtep6, kVniBlueA, to_vm1); },
-               kXdpDrop, kTcShot, WEFT_DROP_UNKNOWN_VTEP, nullptr});
+               Verdict::kDrop, {WEFT_DROP_UNKNOWN_VTEP}, nullptr});
   c.push_back({"FromOwnAddress",
                [=] { return From6(kHv1Vtep6, kHv2Mac, kHv1Vtep6, kVniBlueA, to_vm1); },
-               kXdpDrop, kTcShot, WEFT_DROP_UNKNOWN_VTEP, nullptr});
+               Verdict::kDrop, {WEFT_DROP_UNKNOWN_VTEP}, nullptr});
   c.push_back({"ToAnotherAddressPasses",
                [=] { return From6(kHv2Vtep6, kHv2Mac, Vtep6(77), kVniBlueA, to_vm1); },
-               kXdpPass, kTcOk, WEFT_PASS_HOST, nullptr});
+               Verdict::kPass, {WEFT_PASS_HOST}, nullptr});
   // Extension headers and ICMPv6 (the underlay's neighbour discovery) are the host's.
   c.push_back({"HopByHopHeaderPasses",
                [=] {
@@ -163,7 +156,7 @@ std::vector<Case6> Cases() {
                  return Eth(kUl0Mac, kHv2Mac, kEthIpv6,
                             Ipv6(ip, Concat(hbh, Udp(51234, 4789, Vxlan(kVniBlueA, to_vm1)))));
                },
-               kXdpPass, kTcOk, WEFT_PASS_HOST, nullptr});
+               Verdict::kPass, {WEFT_PASS_HOST}, nullptr});
   c.push_back({"Icmpv6Passes",
                [=] {
                  Ipv6Spec ip;
@@ -172,7 +165,7 @@ std::vector<Case6> Cases() {
                  ip.next_header = 58;
                  return Eth(kUl0Mac, kHv2Mac, kEthIpv6, Ipv6(ip, Bytes{135, 0, 0, 0, 0, 0, 0, 0}));
                },
-               kXdpPass, kTcOk, WEFT_PASS_HOST, nullptr});
+               Verdict::kPass, {WEFT_PASS_HOST}, nullptr});
   c.push_back({"PayloadLengthShortOfFrame",
                [=] {
                  Bytes f = From6(kHv2Vtep6, kHv2Mac, kHv1Vtep6, kVniBlueA, to_vm1);
@@ -180,14 +173,14 @@ std::vector<Case6> Cases() {
                  f[19] = 20;
                  return f;
                },
-               kXdpDrop, kTcShot, WEFT_DROP_TRUNCATED, nullptr});
+               Verdict::kDrop, {WEFT_DROP_TRUNCATED}, nullptr});
   c.push_back({"TrailingBytesPastPacket",
                [=] {
                  Bytes f = From6(kHv2Vtep6, kHv2Mac, kHv1Vtep6, kVniBlueA, to_vm1);
                  f.resize(f.size() + 16, 0x5a);
                  return f;
                },
-               kXdpDrop, kTcShot, WEFT_DROP_TRUNCATED, nullptr});
+               Verdict::kDrop, {WEFT_DROP_TRUNCATED}, nullptr});
   // On an IPv6 underlay, IPv4 VXLAN is not Weft's, even to an address
   // whose bits the node's reference happens to hold.
   c.push_back({"Ipv4VxlanPasses",
@@ -200,13 +193,14 @@ std::vector<Case6> Cases() {
                  s.vni = kVniBlueA;
                  return VxlanFrame(s, to_vm1);
                },
-               kXdpPass, kTcOk, WEFT_PASS_HOST, nullptr});
+               Verdict::kPass, {WEFT_PASS_HOST}, nullptr});
   // A foreign VTEP's ARP for a local VM, answered back through the tunnel.
   c.push_back({"ArpFromForeignAnswered",
                [=] { return From6(kLx1Vtep6, kLx1Mac, kHv1Vtep6, kVniBlueA,
                                   ArpRequestFrame(kBlueLx1Mac, kBlueLx1Ip, kVm1Ip)); },
-               kXdpTx, kTcRedirect, WEFT_ARP_REPLY,
-               [](const Bytes&, const Bytes& out) {
+               Verdict::kTx, {WEFT_ARP_REPLY},
+               [](const Seen& s) {
+                 const Bytes& out = s.out;
                  ExpectVxlan6(out, kHv1Vtep6, kLx1Vtep6, kVniBlueA);
                  Mac dst{};
                  std::copy(out.begin(), out.begin() + 6, dst.begin());
@@ -218,30 +212,12 @@ std::vector<Case6> Cases() {
 }
 // clang-format on
 
-class Underlay6DecapTest : public Underlay6Test, public ::testing::WithParamInterface<Case6> {};
+class Underlay6DecapTest : public OnIpv6Underlay<UnderlayTableTest> {};
 
-TEST_P(Underlay6DecapTest, BothHooks) {
-  const Case6& c = GetParam();
-  const Bytes in = c.packet();
-  for (Hook hook : {Hook::kXdp, Hook::kTc}) {
-    const bool xdp = hook == Hook::kXdp;
-    SCOPED_TRACE(xdp ? "xdp" : "tc");
-    RunResult r = xdp ? RunXdp(dp().UnderlayXdpProgramFd(), kUnderlay, in)
-                      : RunTc(dp().UnderlayTcProgramFd(), kUnderlay, in);
-    ASSERT_TRUE(r.status.ok()) << r.status;
-    if (xdp)
-      EXPECT_EQ(XdpRetName(r.retval), XdpRetName(c.xdp));
-    else
-      EXPECT_EQ(TcRetName(r.retval), TcRetName(c.tc));
-    EXPECT_EQ(ReasonName(r.Reason()), ReasonName(c.reason)) << r.CountedString();
-    if (c.check && r.retval == (xdp ? c.xdp : c.tc)) c.check(in, r.out);
-    if (HasFailure())
-      std::printf("input:\n%s\noutput:\n%s\n", HexDump(in).c_str(), HexDump(r.out).c_str());
-  }
-}
+TEST_P(Underlay6DecapTest, Verdict) { RunCase(); }
 
-INSTANTIATE_TEST_SUITE_P(Underlay6, Underlay6DecapTest, ::testing::ValuesIn(Cases()),
-                         [](const ::testing::TestParamInfo<Case6>& i) { return i.param.name; });
+INSTANTIATE_TEST_SUITE_P(Underlay6, Underlay6DecapTest,
+                         ::testing::ValuesIn(OnBothHooks(Underlay6Cases())), UnderlayParamName);
 
 // A VM's packet to a remote endpoint leaves in VXLAN over IPv6: from hv1's
 // address to hv2's, the inner frame untouched; and the path MTU left to the

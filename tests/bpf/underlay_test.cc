@@ -2,9 +2,6 @@
 // ul0, table-driven: every row runs through both, which must agree on the
 // reason and, hook for hook, on the verdict and output (docs/ARCHITECTURE.md §3
 // "Underlay -> VM").
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -13,39 +10,10 @@
 #include "common/packet/parser.h"
 #include "tests/bpf/checks.h"
 #include "tests/bpf/fixture.h"
+#include "tests/bpf/underlay_table.h"
 
 namespace weft::testing {
 namespace {
-
-enum class Verdict { kPass, kDrop, kRedirect, kTx };
-
-uint32_t XdpCode(Verdict v) {
-  switch (v) {
-    case Verdict::kPass:
-      return kXdpPass;
-    case Verdict::kDrop:
-      return kXdpDrop;
-    case Verdict::kRedirect:
-      return kXdpRedirect;
-    case Verdict::kTx:
-      return kXdpTx;
-  }
-  return 0;
-}
-
-// TC has no "transmit back": the reply is redirected out of ul0.
-uint32_t TcCode(Verdict v) {
-  switch (v) {
-    case Verdict::kPass:
-      return kTcOk;
-    case Verdict::kDrop:
-      return kTcShot;
-    case Verdict::kRedirect:
-    case Verdict::kTx:
-      return kTcRedirect;
-  }
-  return 0;
-}
 
 // VXLAN from `vtep` (with its underlay MAC) to hv1.
 Bytes FromVtep(uint32_t vtep, uint32_t vni, const Bytes& inner, uint8_t flags = 0x08,
@@ -73,23 +41,6 @@ Bytes WithUdpLength(Bytes frame, uint16_t len) {
 
 Bytes InnerUdp(const Mac& smac, uint32_t sip, const Mac& dmac, uint32_t dip, uint8_t ttl = 64) {
   return UdpFrame(dmac, smac, sip, dip, 40000, 5001, 16, ttl);
-}
-
-struct UnderlayCase {
-  std::string name;
-  std::function<Bytes()> packet;
-  Verdict verdict;
-  std::vector<int> reasons;  // the reason counted must be one of these
-  Check check;
-};
-
-struct UnderlayParam {
-  UnderlayCase c;
-  bool xdp;
-};
-
-std::ostream& operator<<(std::ostream& os, const UnderlayParam& p) {
-  return os << p.c.name << (p.xdp ? "/xdp" : "/tc");
 }
 
 Check Unchanged() { return ExpectUnchanged; }
@@ -463,51 +414,12 @@ std::vector<UnderlayCase> UnderlayCases() {
 }
 // clang-format on
 
-std::vector<UnderlayParam> UnderlayParams() {
-  std::vector<UnderlayParam> out;
-  for (const auto& c : UnderlayCases()) {
-    out.push_back({c, true});
-    out.push_back({c, false});
-  }
-  return out;
-}
+class UnderlayProgramTest : public UnderlayTableTest {};
 
-class UnderlayProgramTest : public BpfTest, public ::testing::WithParamInterface<UnderlayParam> {};
+TEST_P(UnderlayProgramTest, Verdict) { RunCase(); }
 
-TEST_P(UnderlayProgramTest, Verdict) {
-  const UnderlayCase& c = GetParam().c;
-  const bool xdp = GetParam().xdp;
-  const Bytes in = c.packet();
-  RunResult r = xdp ? RunXdp(dp().UnderlayXdpProgramFd(), kUnderlay, in)
-                    : RunTc(dp().UnderlayTcProgramFd(), kUnderlay, in);
-  if (!xdp && absl::IsInvalidArgument(r.status) && in.size() < 34 && in.size() >= 14 &&
-      in[12] == 0x08 && in[13] == 0)
-    GTEST_SKIP() << "this kernel's BPF_PROG_TEST_RUN refuses TC input of an IPv4 "
-                    "ethertype shorter than 14 + 20 bytes (EINVAL): not testable at TC";
-  ASSERT_TRUE(r.status.ok()) << r.status;
-  const uint32_t want = xdp ? XdpCode(c.verdict) : TcCode(c.verdict);
-  if (xdp)
-    EXPECT_EQ(XdpRetName(r.retval), XdpRetName(want));
-  else
-    EXPECT_EQ(TcRetName(r.retval), TcRetName(want));
-  const int reason = r.Reason();
-  std::vector<std::string> names;
-  for (int w : c.reasons) names.push_back(ReasonName(w));
-  EXPECT_TRUE(std::find(c.reasons.begin(), c.reasons.end(), reason) != c.reasons.end())
-      << "counted: " << r.CountedString() << "; want " << ::testing::PrintToString(names);
-  if (c.check && r.retval == want) {
-    Parsed p = Parse(r.out);
-    c.check(Seen{in, r.out, p, env()});
-  }
-  if (HasFailure())
-    std::printf("input:\n%s\noutput (%zu bytes):\n%s\n", HexDump(in).c_str(), r.out.size(),
-                HexDump(r.out).c_str());
-}
-
-INSTANTIATE_TEST_SUITE_P(Underlay, UnderlayProgramTest, ::testing::ValuesIn(UnderlayParams()),
-                         [](const ::testing::TestParamInfo<UnderlayParam>& i) {
-                           return i.param.c.name + (i.param.xdp ? "_Xdp" : "_Tc");
-                         });
+INSTANTIATE_TEST_SUITE_P(Underlay, UnderlayProgramTest,
+                         ::testing::ValuesIn(OnBothHooks(UnderlayCases())), UnderlayParamName);
 
 // A non-first outer fragment carries no UDP header: the programs cannot know
 // it is VXLAN. Reported, and it must not be delivered to a VM.

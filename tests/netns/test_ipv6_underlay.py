@@ -6,10 +6,13 @@ left by the larger outer header."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import unittest
 
 import weftlab
-from netns_common import LabTestCase
+from netns_common import LabTestCase, unmet
 from weftlab import Capture
 
 
@@ -60,6 +63,36 @@ class Ipv6UnderlayTest(LabTestCase):
         p = self.lab.ping("a1", "10.0.1.11", count=2, size=1403, df=True, timeout=3)
         self.assertFalse(p.ok, p.output)
         self.assertEqual(p.frag_needed_mtu, 1430, p.output)
+
+    def trace(self, *args: str) -> dict:
+        weftctl = os.path.join(weftlab.default_build_dir(), "weftctl")
+        if not os.access(weftctl, os.X_OK):
+            unmet(f"no weftctl at {weftctl} (build target weftctl)")
+        cp = subprocess.run([weftctl, "--socket", self.lab.agent_socket("hv1"), "--json",
+                             "trace", *args], capture_output=True, text=True, timeout=20)
+        self.assertEqual(cp.returncode, 0, f"weftctl trace {' '.join(args)}: {cp.stderr}")
+        return json.loads(cp.stdout)
+
+    def test_weftctl_trace_both_ways_over_the_ipv6_underlay(self):
+        hv1, hv2 = (self.lab.topo.node(n).vtep for n in ("hv1", "hv2"))
+        out = self.trace("--ingress-iface", "va1", "--src", "10.0.1.10", "--dst", "10.0.2.11")
+        self.assertEqual(out["reason"], "encap", out)
+        self.assertEqual((out["outer"]["src"], out["outer"]["dst"]), (hv1, hv2), out)
+        self.assertEqual(out["outer"]["ethertype"], "ipv6")
+        self.assertEqual(out["vtep"], hv2)
+        # a2's packet from hv2 over IPv6, to a1: decapsulated and delivered
+        into = self.trace("--tenant", "1", "--from-underlay", "--src", "10.0.1.11",
+                          "--dst", "10.0.1.10")
+        self.assertEqual(into["program"], "weft_underlay_tc")
+        self.assertEqual((into["reason"], into["egress_iface"]), ("decap", "va1"), into)
+        # from an address that is no VTEP of the fleet, and one of the wrong family
+        stranger = self.trace("--tenant", "1", "--from-underlay", "--src", "10.0.1.11",
+                              "--dst", "10.0.1.10", "--src-vtep", "2001:db8:1::99")
+        self.assertEqual(stranger["reason"], "unknown_vtep", stranger)
+        self.assertTrue(stranger["dropped"])
+        with self.assertRaisesRegex(AssertionError, "this node's underlay is IPv6"):
+            self.trace("--tenant", "1", "--from-underlay", "--src", "10.0.1.11",
+                       "--dst", "10.0.1.10", "--src-vtep", "198.18.0.2")
 
     def test_tcp_bulk_across_hosts(self):
         r = self.lab.iperf("a1", "a4", nbytes="20M", timeout=30)

@@ -19,19 +19,13 @@ A, B = 1, 2  # tenant ids of the default topology
 
 
 class WeftctlTest(LabTestCase):
-    START_AGENTS = False  # started in prepare, each with its own API socket
-
     @classmethod
     def prepare(cls, lab):
         cls.weftctl_path = os.path.join(weftlab.default_build_dir(), "weftctl")
         if not os.access(cls.weftctl_path, os.X_OK):
             unmet(f"no weftctl at {cls.weftctl_path} (build target weftctl)")
-        cls.sockets = {}
-        for n in lab.topo.weft_nodes():
-            # in a directory the agent has to create, inside the run dir
-            sock = os.path.join(lab.dir, "api", f"{n.name}.sock")
-            cls.sockets[n.name] = sock
-            lab.start_agent(n.name, extra=["--api_socket", sock])
+        # lab.agent_socket: in a directory the agent has to create, inside the run dir
+        cls.sockets = {n.name: lab.agent_socket(n.name) for n in lab.topo.weft_nodes()}
 
     def ctl(self, node: str, *args: str, check: bool = True, as_json: bool = True):
         argv = [self.weftctl_path, "--socket", self.sockets[node]]
@@ -260,9 +254,8 @@ class WeftctlLargeStateTest(LabTestCase):
                 "mac": f"02:10:00:{(k >> 16) & 255:02x}:{(k >> 8) & 255:02x}:{k & 255:02x}",
                 "node": "lx1"})
         state_file = lab.write_state(state, path=os.path.join(lab.dir, "big-state.yaml"))
-        cls.socket = os.path.join(lab.dir, "api", "hv1.sock")
-        lab.start_agent("hv1", state_file=state_file, extra=["--api_socket", cls.socket],
-                        timeout=120)
+        cls.socket = lab.agent_socket("hv1")
+        lab.start_agent("hv1", state_file=state_file, timeout=120)
 
     def ctl(self, *args: str) -> str:
         cp = subprocess.run([self.weftctl_path, "--socket", self.socket] + list(args),

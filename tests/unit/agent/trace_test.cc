@@ -40,6 +40,30 @@ TEST(TracePacket, BuildsAndParsesBack) {
   EXPECT_EQ(inner.dst(), "10.0.2.11");
 }
 
+// From an IPv6 underlay the trace's VXLAN is IPv6, and reads back as such.
+TEST(TracePacket, WrapsAndParsesVxlanOverIpv6) {
+  api::FrameSpec spec;
+  spec.src = *ParseIpv4("10.0.1.11");
+  spec.dst = *ParseIpv4("10.0.1.10");
+  const packet::Bytes frame = api::BuildFrame(spec);
+  const packet::Bytes vx = api::WrapVxlan(frame, {2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2},
+                                          *ParseUnderlayAddress("2001:db8:1::c612:2"),
+                                          *ParseUnderlayAddress("2001:db8:1::c612:1"), 1001);
+  EXPECT_EQ(vx.size(), frame.size() + 70);
+  v1::PacketHeaders outer, inner;
+  uint32_t vni = 0;
+  ASSERT_TRUE(api::ParseFrame(vx, &outer, &inner, &vni));
+  EXPECT_EQ(vni, 1001u);
+  EXPECT_EQ(outer.ethertype(), "ipv6");
+  EXPECT_EQ(outer.src(), "2001:db8:1::c612:2");
+  EXPECT_EQ(outer.dst(), "2001:db8:1::c612:1");
+  EXPECT_EQ(outer.protocol(), "udp");
+  EXPECT_EQ(outer.dport(), 4789u);
+  EXPECT_EQ(outer.ttl(), 64u) << "the hop limit";
+  EXPECT_EQ(inner.src(), "10.0.1.11");
+  EXPECT_EQ(inner.protocol(), "icmp");
+}
+
 // A number that does not fit its header field is refused, naming the
 // field, rather than truncated (source port 70000 is not 4464).
 TEST(TraceRequest, RefusesNumbersOutOfTheirFieldsRange) {

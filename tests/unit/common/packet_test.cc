@@ -119,6 +119,54 @@ TEST(PacketTest, VxlanRoundTrip) {
   EXPECT_EQ(in.udp->dport, 2000);
 }
 
+TEST(PacketTest, Vxlan6RoundTrip) {
+  Bytes inner = UdpFrame(MacFrom("02:00:00:00:00:02"), MacFrom("02:00:00:00:00:01"),
+                         Ip("10.0.1.10"), Ip("10.0.1.11"), 1000, 2000, 20);
+  Vxlan6Spec s;
+  s.outer_dst = MacFrom("02:00:c6:12:00:01");
+  s.outer_src = MacFrom("02:00:c6:12:00:02");
+  s.outer_src_ip = *ParseIpv6("2001:db8:1::c612:2");
+  s.outer_dst_ip = *ParseIpv6("2001:db8:1::c612:1");
+  s.vni = 1002;
+  s.hop_limit = 7;
+  Bytes f = Vxlan6Frame(s, inner);
+  EXPECT_EQ(f.size(), inner.size() + 70);
+  Parsed p = Parse(f);
+  ASSERT_TRUE(p.ipv6 && p.vxlan) << p.error;
+  EXPECT_FALSE(p.ipv4);
+  EXPECT_EQ(p.ipv6->version, 6);
+  EXPECT_EQ(p.ipv6->payload_length, inner.size() + 16);
+  EXPECT_EQ(p.ipv6->next_header, kProtoUdp);
+  EXPECT_EQ(p.ipv6->hop_limit, 7);
+  EXPECT_EQ(p.ipv6->src, s.outer_src_ip);
+  EXPECT_EQ(p.ipv6->dst, s.outer_dst_ip);
+  EXPECT_EQ(p.vxlan->vni, 1002u);
+  EXPECT_EQ(p.inner, inner);
+}
+
+// The payload length bounds what is read: past it is padding, short of it
+// is an error; extension headers and ICMPv6 are not walked.
+TEST(PacketTest, Ipv6LengthsAndWhatIsNotRead) {
+  Ipv6Spec ip;
+  ip.src = *ParseIpv6("2001:db8::1");
+  ip.dst = *ParseIpv6("2001:db8::2");
+  Bytes f = Eth(kBroadcastMac, kZeroMac, kEthIpv6, Ipv6(ip, Udp(1, 4789, Bytes(24, 0))));
+  Bytes padded = f;
+  padded.resize(f.size() + 10, 0);
+  EXPECT_EQ(Parse(padded).inner.size(), 16u) << "padding taken for the VXLAN payload";
+  Bytes cut = f;
+  cut.resize(f.size() - 1);
+  Parsed short_frame = Parse(cut);
+  EXPECT_TRUE(short_frame.ipv6);
+  EXPECT_FALSE(short_frame.udp);
+  EXPECT_EQ(short_frame.error, "IPv6 payload length beyond the frame");
+  for (uint8_t next : {uint8_t{0}, uint8_t{58}, kProtoIcmp}) {
+    ip.next_header = next;
+    Parsed p = Parse(Eth(kBroadcastMac, kZeroMac, kEthIpv6, Ipv6(ip, Bytes(16, 0))));
+    EXPECT_TRUE(p.ipv6 && !p.udp && !p.tcp && !p.icmp) << int(next);
+  }
+}
+
 TEST(PacketTest, ExactIpLength) {
   Bytes f = UdpFrameOfIpLength(kBroadcastMac, kZeroMac, 1, 2, 1450, true);
   EXPECT_EQ(f.size(), 14u + 1450u);
