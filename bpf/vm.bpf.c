@@ -165,6 +165,10 @@ WEFT_INLINE __u32 vm_ipv4(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth
 		return WEFT_DROP_TRUNCATED;
 	if (ip->saddr != v->self->ip_be)
 		return WEFT_DROP_SPOOFED;
+	/* Before the header's details: a group-addressed packet (a VM's IGMP
+	 * report carries the Router Alert option) is counted as what it is. */
+	if (mac_is_group(eth->h_dest))
+		return WEFT_DROP_BROADCAST;
 	if (ip->ihl != 5)
 		return WEFT_DROP_IP_OPTIONS;
 	if (ipv4_is_fragment(ip))
@@ -190,8 +194,6 @@ WEFT_INLINE __u32 vm_ipv4(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth
 		return vm_forward(v, &t, 1);
 	}
 
-	if (mac_is_group(eth->h_dest))
-		return WEFT_DROP_BROADCAST;
 	mac_copy(key.mac, eth->h_dest);
 	ep = bpf_map_lookup_elem(&weft_ep_by_mac, &key);
 	if (!ep)

@@ -237,6 +237,9 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len, const struct decap_
 
 	if (!ip || !ipv4_length_ok(ip, l3_offset, pkt_len))
 		return decap_set(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
+	/* Group traffic counted as such whatever its options (vm.bpf.c). */
+	if (mac_is_group(inner_eth->h_dest))
+		return decap_set(res, DECAP_DROP, WEFT_DROP_BROADCAST);
 	if (ip->ihl != 5)
 		return decap_set(res, DECAP_DROP, WEFT_DROP_IP_OPTIONS);
 	if (ipv4_is_fragment(ip))
@@ -268,8 +271,6 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len, const struct decap_
 		return decap_set(res, DECAP_DELIVER, WEFT_DECAP);
 	}
 
-	if (mac_is_group(inner_eth->h_dest))
-		return decap_set(res, DECAP_DROP, WEFT_DROP_BROADCAST);
 	mac_copy(key.mac, inner_eth->h_dest);
 	ep = bpf_map_lookup_elem(&weft_ep_by_mac, &key);
 	if (!ep)

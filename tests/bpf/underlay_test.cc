@@ -263,6 +263,20 @@ std::vector<UnderlayCase> UnderlayCases() {
                          InnerUdp(kBlueHv2AMac, kBlueHv2AIp, kBroadcastMac, Ip("10.0.1.255")));
        },
        Verdict::kDrop, {WEFT_DROP_BROADCAST}, nullptr});
+  // A Linux host floods its VM's IGMP report (with Router Alert) to us.
+  add({"VxlanInnerIgmpWithRouterAlert",
+       [=] {
+         Ipv4Spec ip;
+         ip.src = kBlueLx1Ip;
+         ip.dst = Ip("224.0.0.22");
+         ip.proto = 2;
+         ip.ttl = 1;
+         ip.options = {0x94, 0x04, 0x00, 0x00};
+         return FromVtep(kLx1Vtep, kVniBlueA,
+                         Ipv4Frame(Mac{0x01, 0x00, 0x5e, 0x00, 0x00, 0x16}, kBlueLx1Mac, ip,
+                                   Bytes{0x22, 0, 0, 0, 0, 0, 0, 0}));
+       },
+       Verdict::kDrop, {WEFT_DROP_BROADCAST}, nullptr});
   add({"VxlanInnerTruncatedIpv4",
        [=] {
          Bytes inner = InnerUdp(kBlueHv2AMac, kBlueHv2AIp, kVm1Mac, kVm1Ip);

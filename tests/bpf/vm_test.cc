@@ -198,6 +198,18 @@ std::vector<VmCase> VmCases() {
          return U(kVm1Mac, kVm1Ip, Mac{0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb}, Ip("224.0.0.251"));
        },
        kTcShot, {WEFT_DROP_BROADCAST}, nullptr});
+  // An IGMPv3 report as a VM's kernel sends it, with Router Alert: group
+  // traffic, not an options attack.
+  add({"IgmpReportWithRouterAlert", "vm1",
+       [=] {
+         Ipv4Spec ip = Hdr(kVm1Ip, Ip("224.0.0.22"));
+         ip.proto = 2;
+         ip.ttl = 1;
+         ip.options = {0x94, 0x04, 0x00, 0x00};
+         return Ipv4Frame(Mac{0x01, 0x00, 0x5e, 0x00, 0x00, 0x16}, kVm1Mac, ip,
+                          Bytes{0x22, 0, 0, 0, 0, 0, 0, 0});
+       },
+       kTcShot, {WEFT_DROP_BROADCAST}, nullptr});
 
   // --- routing through the distributed gateway ------------------------------------
   add({"RoutedToLocalOtherSegment", "vm1", [=] { return U(kVm1Mac, kVm1Ip, kBlueGwMac, kVm2Ip); },
