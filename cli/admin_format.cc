@@ -102,12 +102,13 @@ std::string FormatRealization(const v1::GetRealizationResponse& r) {
     rows.push_back({n.node(), connected, absl::StrCat(n.acked_version()),
                     absl::StrCat(n.enforced_version()), enforcing.contains(n.node()) ? "yes" : "no",
                     n.nacked_version() ? absl::StrCat(n.nacked_version()) : "-",
-                    OrDash(n.nack_error())});
+                    OrDash(absl::StrJoin(n.unrealized(), ",")), OrDash(n.nack_error())});
   }
-  absl::StrAppend(&out, "\n",
-                  FormatTable({"NODE", "CONNECTED", "ACKED", "ENFORCED",
-                               absl::StrCat("ENFORCES ", r.version()), "NACKED", "NACK ERROR"},
-                              rows));
+  absl::StrAppend(
+      &out, "\n",
+      FormatTable({"NODE", "CONNECTED", "ACKED", "ENFORCED", absl::StrCat("ENFORCES ", r.version()),
+                   "NACKED", "NOT REALIZED", "NACK ERROR"},
+                  rows));
   return out;
 }
 

@@ -158,6 +158,8 @@ std::string StateToYaml(const State& s, const std::string& header) {
       w.Text("subnet", FormatIpv4Prefix(g.subnet));
       w.Text("gateway", FormatIpv4(g.gateway));
       w.Text("gateway_mac", FormatMac(g.gateway_mac));
+      if (g.subnet6) w.Text("subnet6", FormatIpv6Prefix(*g.subnet6));
+      if (g.gateway6) w.Text("gateway6", FormatIpv6(*g.gateway6));
     }
   }
   if (w.List("endpoints", s.endpoints.size())) {
@@ -166,6 +168,7 @@ std::string StateToYaml(const State& s, const std::string& header) {
       w.Text("name", e.name);
       w.Text("segment", e.segment);
       w.Text("ip", FormatIpv4(e.ip));
+      if (e.ip6) w.Text("ip6", FormatIpv6(*e.ip6));
       w.Text("mac", FormatMac(e.mac));
       w.Text("node", e.node);
       w.TextIfAny("interface", e.interface);

@@ -335,10 +335,12 @@ std::shared_ptr<const NodeView> Controller::WaitForView(const std::string& node,
   return view;
 }
 
-void Controller::StreamOpened(const std::string& node, uint64_t applied_version) {
+void Controller::StreamOpened(const std::string& node, uint64_t applied_version,
+                              std::vector<std::string> capabilities) {
   std::lock_guard<std::mutex> lock(mu_);
   NodeStatus& s = status_[node];
   ++s.streams;
+  s.capabilities = std::move(capabilities);
   // The store's queue keeps these in the order of mu_.
   if (store_ != nullptr && s.streams == 1) store_->SetConnected(node, true);
   // applied_version is only logged here: in file mode it may be a previous
@@ -369,6 +371,7 @@ RealizedNode Controller::RealizedLocked(const std::string& node, const NodeStatu
   r.acked_digest = s.acked_digest;
   r.nacked_version = s.nacked_version;
   r.nack_error = s.nack_error;
+  r.capabilities = s.capabilities;
   return r;
 }
 
@@ -479,6 +482,7 @@ v1::GetRealizationResponse Controller::Realization(uint64_t version) const {
       r->set_acked_version(s.acked_version);
       r->set_nacked_version(s.nacked_version);
       r->set_nack_error(s.nack_error);
+      for (const std::string& c : s.capabilities) r->add_capabilities(c);
       current = view != views_.end() && !s.acked_fingerprint.empty() &&
                 s.acked_fingerprint == view->second->fingerprint;
     } else {
@@ -487,6 +491,7 @@ v1::GetRealizationResponse Controller::Realization(uint64_t version) const {
       r->set_acked_version(f.acked_version);
       r->set_nacked_version(f.nacked_version);
       r->set_nack_error(f.nack_error);
+      for (const std::string& c : f.capabilities) r->add_capabilities(c);
       current =
           view != views_.end() && !f.acked_digest.empty() && f.acked_digest == view->second->digest;
     }
@@ -496,6 +501,11 @@ v1::GetRealizationResponse Controller::Realization(uint64_t version) const {
     if (store_ != nullptr && s.streams > 0 &&
         std::find(r->replicas().begin(), r->replicas().end(), replica_) == r->replicas().end()) {
       r->add_replicas(replica_);
+    }
+    if (view != views_.end() && (r->connected() || r->acked_version() > 0)) {
+      const std::vector<std::string> capabilities(r->capabilities().begin(),
+                                                  r->capabilities().end());
+      for (const std::string& u : Unrealized(*view->second, capabilities)) r->add_unrealized(u);
     }
     r->set_enforced_version(current ? version_ : r->acked_version());
     if (r->enforced_version() >= asked) {

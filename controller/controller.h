@@ -94,7 +94,9 @@ class Controller {
   // Wakes every WaitForView (a stream closed).
   void Wake() const { cv_.notify_all(); }
 
-  void StreamOpened(const std::string& node, uint64_t applied_version);
+  // `capabilities`: the Hello's, reported in Realization.
+  void StreamOpened(const std::string& node, uint64_t applied_version,
+                    std::vector<std::string> capabilities);
   void StreamClosed(const std::string& node);
   void Sent(const std::string& node, const NodeView& view, const std::string& nonce);
   void Acked(const std::string& node, uint64_t version, const std::string& nonce);
@@ -152,6 +154,7 @@ class Controller {
     uint64_t sent_version = 0;
     std::string sent_fingerprint;
     std::string sent_digest;
+    std::vector<std::string> capabilities;  // from its last Hello
   };
   // What this replica's stream reported last, and whether the store took it.
   struct OwnReport {

@@ -149,7 +149,8 @@ grpc::Status SyncService::Stream(
     WEFT_LOG_WARN("node %s: stream refused: %s", node, behind);
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, behind);
   }
-  controller_->StreamOpened(node, hello.applied_version());
+  controller_->StreamOpened(node, hello.applied_version(),
+                            {hello.capabilities().begin(), hello.capabilities().end()});
 
   static std::atomic<uint64_t> streams{0};
   const uint64_t stream_id = ++streams;

@@ -30,6 +30,20 @@ std::string Sha256(const std::string& bytes) {
 
 }  // namespace
 
+std::vector<std::string> Unrealized(const NodeView& view,
+                                    const std::vector<std::string>& capabilities) {
+  if (std::find(capabilities.begin(), capabilities.end(), kCapabilityIpv6Tenants) !=
+      capabilities.end()) {
+    return {};
+  }
+  for (const v1::State* part : view.PartStates()) {
+    for (const v1::Segment& segment : part->segments()) {
+      if (!segment.subnet6().empty()) return {kCapabilityIpv6Tenants};
+    }
+  }
+  return {};
+}
+
 std::vector<const v1::State*> NodeView::PartStates() const {
   std::vector<const v1::State*> out;
   out.reserve(parts.size());

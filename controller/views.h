@@ -48,6 +48,17 @@ struct NodeView {
   v1::State Merged() const;  // one message, version set
 };
 
+// What an agent announces in its Hello when its datapath realizes IPv6 in
+// tenants' segments (docs/design/DUAL_STACK.md §6). No agent does yet.
+inline constexpr char kCapabilityIpv6Tenants[] = "ipv6-tenants";
+
+// The features `view` uses that an agent announcing `capabilities` does not
+// realize (NodeRealization.unrealized): kCapabilityIpv6Tenants when a
+// segment of the view has an IPv6 subnet (an endpoint's IPv6 address needs
+// one).
+std::vector<std::string> Unrealized(const NodeView& view,
+                                    const std::vector<std::string>& capabilities);
+
 class ViewBuilder {
  public:
   // Splits `state` into parts; a part whose content did not change since

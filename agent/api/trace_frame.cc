@@ -1,6 +1,7 @@
 #include "agent/api/trace_frame.h"
 
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -25,6 +26,13 @@ void DescribeHeaders(const packet::Parsed& p, v1::PacketHeaders* h) {
   h->set_dst_mac(FormatMac(p.eth->dst));
   h->set_src_mac(FormatMac(p.eth->src));
   h->set_length(static_cast<uint32_t>(p.raw.size()));
+  // The IP header's fields, either family (the hop limit shown as TTL).
+  auto ip = [h](std::string src, std::string dst, uint32_t ttl, uint8_t protocol) {
+    h->set_src(std::move(src));
+    h->set_dst(std::move(dst));
+    h->set_ttl(ttl);
+    h->set_protocol(packet::ProtocolName(protocol));
+  };
   switch (p.eth->ethertype) {
     case packet::kEthArp:
       h->set_ethertype("arp");
@@ -32,18 +40,12 @@ void DescribeHeaders(const packet::Parsed& p, v1::PacketHeaders* h) {
     case packet::kEthIpv4:
       h->set_ethertype("ipv4");
       if (!p.ipv4 || p.ipv4->version != 4) return;
-      h->set_src(FormatIpv4(p.ipv4->src));
-      h->set_dst(FormatIpv4(p.ipv4->dst));
-      h->set_ttl(p.ipv4->ttl);
-      h->set_protocol(packet::ProtocolName(p.ipv4->proto));
+      ip(FormatIpv4(p.ipv4->src), FormatIpv4(p.ipv4->dst), p.ipv4->ttl, p.ipv4->proto);
       break;
     case packet::kEthIpv6:
       h->set_ethertype("ipv6");
       if (!p.ipv6 || p.ipv6->version != 6) return;
-      h->set_src(FormatIpv6(p.ipv6->src));
-      h->set_dst(FormatIpv6(p.ipv6->dst));
-      h->set_ttl(p.ipv6->hop_limit);
-      h->set_protocol(packet::ProtocolName(p.ipv6->next_header));
+      ip(FormatIpv6(p.ipv6->src), FormatIpv6(p.ipv6->dst), p.ipv6->hop_limit, p.ipv6->next_header);
       break;
     default:
       h->set_ethertype(absl::StrFormat("0x%04x", p.eth->ethertype));

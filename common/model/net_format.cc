@@ -118,6 +118,29 @@ absl::Status CheckIpv4Prefix(const Ipv4Prefix& prefix) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<Ipv6Prefix> ParseIpv6Prefix(absl::string_view text) {
+  const size_t slash = text.find('/');
+  uint32_t length = 0;
+  const absl::StatusOr<Ipv6Address> addr = slash == absl::string_view::npos
+                                               ? absl::InvalidArgumentError("no length")
+                                               : ParseIpv6(text.substr(0, slash));
+  if (!addr.ok() || !ParseDecimal(text.substr(slash + 1), 128, &length)) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not an IPv6 prefix"));
+  }
+  const Ipv6Prefix prefix{*addr, static_cast<uint8_t>(length)};
+  const Ipv6Prefix network{prefix.Masked(prefix.addr), prefix.length};
+  if (network != prefix) {
+    return absl::InvalidArgumentError(absl::StrCat(FormatIpv6Prefix(prefix),
+                                                   " has host bits set (the network is ",
+                                                   FormatIpv6Prefix(network), ")"));
+  }
+  return prefix;
+}
+
+std::string FormatIpv6Prefix(const Ipv6Prefix& prefix) {
+  return absl::StrCat(FormatIpv6(prefix.addr), "/", prefix.length);
+}
+
 absl::StatusOr<MacAddress> ParseMac(absl::string_view text) {
   std::vector<absl::string_view> parts = absl::StrSplit(text, ':');
   MacAddress mac{};

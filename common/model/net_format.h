@@ -36,6 +36,10 @@ std::string FormatIpv4Prefix(const Ipv4Prefix& prefix);
 // OK when `prefix` is one ParseIpv4Prefix could have returned.
 absl::Status CheckIpv4Prefix(const Ipv4Prefix& prefix);
 
+// "2001:db8:1::/64". Rejects a length over 128 and set host bits.
+absl::StatusOr<Ipv6Prefix> ParseIpv6Prefix(absl::string_view text);
+std::string FormatIpv6Prefix(const Ipv6Prefix& prefix);
+
 // "02:00:00:00:01:10", either case; formats lower case.
 absl::StatusOr<MacAddress> ParseMac(absl::string_view text);
 std::string FormatMac(const MacAddress& mac);

@@ -45,6 +45,17 @@ struct Ipv4Prefix {
   friend bool operator==(const Ipv4Prefix&, const Ipv4Prefix&) = default;
 };
 
+// An IPv6 prefix: a tenant segment's /64 (docs/design/DUAL_STACK.md §6).
+struct Ipv6Prefix {
+  Ipv6Address addr{};  // network order, host bits zero
+  uint8_t length = 0;
+
+  Ipv6Address Masked(const Ipv6Address& ip) const;  // `ip` with the host bits zero
+  bool Contains(const Ipv6Address& ip) const;
+  bool Overlaps(const Ipv6Prefix& other) const;
+  friend bool operator==(const Ipv6Prefix&, const Ipv6Prefix&) = default;
+};
+
 enum class FirewallAction { kAllow, kDeny };
 
 // An edge is a Weft node that carries uplinks (docs/NORTH_SOUTH.md); it
@@ -67,7 +78,10 @@ struct Tenant {
   FirewallAction default_action = FirewallAction::kAllow;
 };
 
-// A logical switch: one VNI, one subnet, an anycast gateway.
+// A logical switch: one VNI, one subnet, an anycast gateway; optionally an
+// IPv6 subnet beside the IPv4 one, with its own gateway address (the same
+// gateway MAC). IPv6 is accepted, validated and carried to the agents, not
+// yet forwarded (docs/design/DUAL_STACK.md).
 struct Segment {
   std::string name;
   std::string tenant;
@@ -75,6 +89,8 @@ struct Segment {
   Ipv4Prefix subnet;
   uint32_t gateway = 0;
   MacAddress gateway_mac{};
+  std::optional<Ipv6Prefix> subnet6;  // with gateway6, or neither
+  std::optional<Ipv6Address> gateway6;
 };
 
 // A named set of a tenant's endpoints, for firewall policy. Group names are
@@ -95,6 +111,7 @@ struct Endpoint {
   std::string node;
   std::string interface;
   std::vector<std::string> groups;
+  std::optional<Ipv6Address> ip6;  // only in a segment with an IPv6 subnet
 };
 
 // A static route in a tenant. Connected routes for segment subnets are

@@ -157,6 +157,17 @@ class ObjectReader {
     *out = *std::move(value);
   }
 
+  // An optional value in one of the text forms of net_format.h.
+  template <typename T>
+  void Parsed(absl::string_view field, absl::StatusOr<T> (*parse)(absl::string_view),
+              std::optional<T>* out) {
+    std::optional<std::string> text = Scalar(field, kOptional);
+    if (!text) return;
+    absl::StatusOr<T> value = parse(*text);
+    if (!value.ok()) return Fail(field, value.status().message());
+    *out = *std::move(value);
+  }
+
   void StringList(absl::string_view field, std::vector<std::string>* out) {
     std::optional<NodeId> list = Sequence(field);
     if (!list) return;
@@ -301,12 +312,15 @@ void ReadSegment(ObjectReader& r, Segment& segment) {
   r.Parsed("subnet", &ParseIpv4Prefix, &segment.subnet);
   r.Parsed("gateway", &ParseIpv4, &segment.gateway);
   r.Parsed("gateway_mac", &ParseMac, &segment.gateway_mac);
+  r.Parsed("subnet6", &ParseIpv6Prefix, &segment.subnet6);
+  r.Parsed("gateway6", &ParseIpv6, &segment.gateway6);
 }
 
 void ReadEndpoint(ObjectReader& r, Endpoint& endpoint) {
   r.Name(&endpoint.name);
   r.String("segment", kRequired, &endpoint.segment);
   r.Parsed("ip", &ParseIpv4, &endpoint.ip);
+  r.Parsed("ip6", &ParseIpv6, &endpoint.ip6);
   r.Parsed("mac", &ParseMac, &endpoint.mac);
   r.String("node", kRequired, &endpoint.node);
   r.String("interface", kOptional, &endpoint.interface);

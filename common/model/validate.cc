@@ -39,8 +39,13 @@
 // segment   name unique; tenant exists; VNI in
 //           1..WEFT_VNI_MAX and unique in the fleet; subnet a valid prefix
 //           of length 8..30; gateway inside the subnet and neither its
-//           network nor broadcast address; gateway_mac unicast. Then:
-//           segments of one tenant do not overlap (across tenants they may).
+//           network nor broadcast address; gateway_mac unicast; subnet6
+//           and gateway6 both or neither: subnet6 a /64 of routable unicast
+//           space (not link-local, multicast, or the ::/8 block of the
+//           unspecified, loopback and IPv4-mapped addresses), gateway6
+//           inside it and not its subnet-router anycast address (interface
+//           ID 0). Then: segments of one tenant do not overlap, by subnet or
+//           by subnet6 (across tenants they may).
 // uplink    (docs/NORTH_SOUTH.md) name unique in the fleet; node exists and
 //           is an edge; tenant exists; one uplink per tenant on an edge, and
 //           a tenant's uplinks on at most WEFT_ECMP_MAX edges (its next hops
@@ -57,6 +62,8 @@
 //           time defaulting to 90).
 // endpoint  name unique; segment and node exist; ip inside the
 //           segment's subnet, not its network, broadcast or gateway address,
+//           unique in the tenant; ip6 only in a segment with a subnet6,
+//           inside it, not its subnet-router anycast or gateway6 address,
 //           unique in the tenant; mac unicast and unique in the segment;
 //           interface absent on a foreign node, else present, an interface
 //           name, unique on the node and no uplink's link on that node; at
@@ -185,6 +192,20 @@ std::optional<Overlap> FindOverlap(std::vector<size_t> indices, const PrefixOf& 
   return std::nullopt;
 }
 
+// Why `a` is no unicast address an underlay or a tenant's network routes
+// (IPv4-mapped, unspecified, loopback, multicast, link-local), or null.
+const char* Ipv6NotRoutable(const Ipv6Address& a) {
+  const bool zero_to_10 = std::all_of(a.begin(), a.begin() + 10, [](uint8_t b) { return b == 0; });
+  if (zero_to_10 && a[10] == 0xff && a[11] == 0xff) return "IPv4-mapped";
+  if (zero_to_10 && std::all_of(a.begin() + 10, a.end() - 1, [](uint8_t b) { return b == 0; })) {
+    if (a[15] == 0) return "unspecified";
+    if (a[15] == 1) return "loopback";
+  }
+  if (a[0] == 0xff) return "multicast";
+  if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) return "link-local";
+  return nullptr;
+}
+
 absl::Status CheckAsNumber(const std::string& label, absl::string_view field, uint32_t as) {
   if (as == 0 || as > kMaxAs) {
     return FieldError(label, field, absl::StrCat("AS ", as, " is outside 1..", kMaxAs));
@@ -244,6 +265,8 @@ class Validator {
   absl::Status CheckTenants();
   absl::Status CheckSegments();
   absl::Status CheckSegmentOverlaps();
+  // subnet6 and gateway6 of a segment.
+  absl::Status CheckSegmentIpv6(const Segment& seg, const std::string& label) const;
   absl::Status CheckUplinks();
   // The fields of one uplink, and what they refer to.
   absl::Status CheckUplink(const Uplink& uplink, const std::string& label) const;
@@ -255,6 +278,7 @@ class Validator {
   absl::Status CheckEndpoints();
   // The address, MAC and interface of an endpoint whose segment and node exist.
   absl::Status CheckEndpointIp(const Endpoint& ep, const Segment& seg, const std::string& label);
+  absl::Status CheckEndpointIp6(const Endpoint& ep, const Segment& seg, const std::string& label);
   absl::Status CheckEndpointMac(const Endpoint& ep, const Segment& seg, const std::string& label);
   absl::Status CheckEndpointInterface(const Endpoint& ep, const Node& node,
                                       const std::string& label);
@@ -292,8 +316,9 @@ class Validator {
   // (tenant, name)
   absl::flat_hash_set<std::pair<absl::string_view, absl::string_view>> groups_;
   absl::flat_hash_map<absl::string_view, const Endpoint*> endpoints_;
-  // (tenant, ip)
+  // (tenant, ip), (tenant, ip6)
   absl::flat_hash_map<std::pair<absl::string_view, uint32_t>, const Endpoint*> endpoint_ips_;
+  absl::flat_hash_map<std::pair<absl::string_view, Ipv6Address>, const Endpoint*> endpoint_ip6s_;
   // (segment, mac)
   absl::flat_hash_map<std::pair<absl::string_view, MacAddress>, const Endpoint*> endpoint_macs_;
   // (node, interface)
@@ -340,23 +365,14 @@ absl::Status Validator::CheckVtep(const std::string& label, const Node& node) {
   const UnderlayAddress& vtep = node.vtep;
   const std::string text = FormatUnderlayAddress(vtep);
   if (!vtep.is_v6() && vtep.v4 == 0) return FieldError(label, "vtep", "must not be 0.0.0.0");
-  if (vtep.is_v6()) {
-    const Ipv6Address& a = *vtep.v6;
-    const bool zero_to_10 =
-        std::all_of(a.begin(), a.begin() + 10, [](uint8_t b) { return b == 0; });
-    if (zero_to_10 && a[10] == 0xff && a[11] == 0xff) {
+  if (const char* kind = vtep.is_v6() ? Ipv6NotRoutable(*vtep.v6) : nullptr; kind != nullptr) {
+    if (absl::string_view(kind) == "IPv4-mapped") {
       return FieldError(label, "vtep",
                         absl::StrCat(text, " is IPv4-mapped: write the IPv4 address"));
     }
-    if ((zero_to_10 && a[10] == 0 && a[11] == 0 && a[12] == 0 && a[13] == 0 && a[14] == 0 &&
-         a[15] <= 1) ||
-        a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)) {
-      return FieldError(
-          label, "vtep",
-          absl::StrCat(text,
-                       " is not a unicast address the underlay can route (unspecified, "
-                       "loopback, multicast and link-local are not)"));
-    }
+    return FieldError(
+        label, "vtep",
+        absl::StrCat(text, " is not a unicast address the underlay can route (", kind, ")"));
   }
   if (first_vtep_ != nullptr && first_vtep_->vtep.is_v6() != vtep.is_v6()) {
     return FieldError(label, "vtep",
@@ -455,26 +471,75 @@ absl::Status Validator::CheckSegments() {
       return FieldError(label, "gateway_mac",
                         absl::StrCat(FormatMac(seg.gateway_mac), " is not a unicast MAC address"));
     }
+    RETURN_IF_ERROR(CheckSegmentIpv6(seg, label));
     subnets_.emplace(std::pair(absl::string_view(seg.tenant), PrefixKey(seg.subnet)), &seg);
     tenant_segments_[seg.tenant].push_back(i);
   }
   return absl::OkStatus();
 }
 
+// A /64: SLAAC and neighbor discovery assume 64-bit interface IDs (RFC 4291 §2.5.1).
+constexpr uint8_t kSubnet6Length = 64;
+
+absl::Status Validator::CheckSegmentIpv6(const Segment& seg, const std::string& label) const {
+  if (!seg.subnet6 && !seg.gateway6) return absl::OkStatus();
+  if (!seg.subnet6) return FieldError(label, "subnet6", "is required with gateway6");
+  if (!seg.gateway6) return FieldError(label, "gateway6", "is required with subnet6");
+  const std::string subnet = FormatIpv6Prefix(*seg.subnet6);
+  if (seg.subnet6->length != kSubnet6Length) {
+    return FieldError(label, "subnet6",
+                      absl::StrCat(subnet,
+                                   " is not a /64 (SLAAC and neighbor discovery assume "
+                                   "64-bit interface IDs)"));
+  }
+  if (const char* kind = Ipv6NotRoutable(seg.subnet6->addr); kind != nullptr) {
+    return FieldError(label, "subnet6",
+                      absl::StrCat(subnet, " is ", kind, " space, not a routable unicast subnet"));
+  }
+  if (seg.subnet6->addr[0] == 0) {
+    return FieldError(label, "subnet6",
+                      absl::StrCat(subnet,
+                                   " is in ::/8, reserved for the unspecified, "
+                                   "loopback and IPv4-mapped addresses"));
+  }
+  const std::string gateway = FormatIpv6(*seg.gateway6);
+  if (!seg.subnet6->Contains(*seg.gateway6)) {
+    return FieldError(label, "gateway6", absl::StrCat(gateway, " is outside the subnet6 ", subnet));
+  }
+  if (*seg.gateway6 == seg.subnet6->addr) {
+    return FieldError(label, "gateway6",
+                      absl::StrCat(gateway, " is the subnet's subnet-router anycast address"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Validator::CheckSegmentOverlaps() {
+  // Blame the one written later: the earlier one was there first.
+  auto refuse = [&](const Tenant& tenant, const Overlap& overlap, absl::string_view field,
+                    const std::string& later, const std::string& earlier) {
+    const Segment& seg = state_.segments[overlap.later];
+    return FieldError(ObjectLabel("segment", seg.name, overlap.later), field,
+                      absl::StrCat(later, " overlaps segment ",
+                                   QuoteBounded(state_.segments[overlap.earlier].name), "'s ",
+                                   earlier, " in tenant ", QuoteBounded(tenant.name)));
+  };
   auto subnet = [&](size_t i) -> const Ipv4Prefix& { return state_.segments[i].subnet; };
+  auto subnet6 = [&](size_t i) -> const Ipv6Prefix& { return *state_.segments[i].subnet6; };
   for (const Tenant& tenant : state_.tenants) {
     auto indices = tenant_segments_.find(tenant.name);
     if (indices == tenant_segments_.end()) continue;
-    const std::optional<Overlap> overlap = FindOverlap(indices->second, subnet);
-    if (!overlap) continue;
-    // Blame the one written later: the earlier one was there first.
-    const Segment& seg = state_.segments[overlap->later];
-    return FieldError(ObjectLabel("segment", seg.name, overlap->later), "subnet",
-                      absl::StrCat(FormatIpv4Prefix(seg.subnet), " overlaps segment ",
-                                   QuoteBounded(state_.segments[overlap->earlier].name), "'s ",
-                                   FormatIpv4Prefix(subnet(overlap->earlier)), " in tenant ",
-                                   QuoteBounded(tenant.name)));
+    if (const std::optional<Overlap> o = FindOverlap(indices->second, subnet)) {
+      return refuse(tenant, *o, "subnet", FormatIpv4Prefix(subnet(o->later)),
+                    FormatIpv4Prefix(subnet(o->earlier)));
+    }
+    std::vector<size_t> with6;
+    for (size_t i : indices->second) {
+      if (state_.segments[i].subnet6) with6.push_back(i);
+    }
+    if (const std::optional<Overlap> o = FindOverlap(std::move(with6), subnet6)) {
+      return refuse(tenant, *o, "subnet6", FormatIpv6Prefix(subnet6(o->later)),
+                    FormatIpv6Prefix(subnet6(o->earlier)));
+    }
   }
   return absl::OkStatus();
 }
@@ -671,6 +736,7 @@ absl::Status Validator::CheckEndpoints() {
       return FieldError(label, "node", absl::StrCat("no node ", QuoteBounded(ep.node)));
     }
     RETURN_IF_ERROR(CheckEndpointIp(ep, seg, label));
+    RETURN_IF_ERROR(CheckEndpointIp6(ep, seg, label));
     RETURN_IF_ERROR(CheckGroupRefs(label, "groups", seg.tenant, ep.groups));
     RETURN_IF_ERROR(CheckEndpointMac(ep, seg, label));
     RETURN_IF_ERROR(CheckEndpointInterface(ep, *node_it->second, label));
@@ -697,6 +763,36 @@ absl::Status Validator::CheckEndpointIp(const Endpoint& ep, const Segment& seg,
           endpoint_ips_.emplace(std::pair(absl::string_view(seg.tenant), ep.ip), &ep);
       !added) {
     return FieldError(label, "ip",
+                      absl::StrCat(ip, " is already endpoint ", QuoteBounded(it->second->name),
+                                   "'s in tenant ", QuoteBounded(seg.tenant)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckEndpointIp6(const Endpoint& ep, const Segment& seg,
+                                         const std::string& label) {
+  if (!ep.ip6) return absl::OkStatus();
+  const std::string ip = FormatIpv6(*ep.ip6);
+  if (!seg.subnet6) {
+    return FieldError(label, "ip6",
+                      absl::StrCat(ip, ": segment ", QuoteBounded(seg.name), " has no subnet6"));
+  }
+  if (!seg.subnet6->Contains(*ep.ip6)) {
+    return FieldError(label, "ip6",
+                      absl::StrCat(ip, " is outside segment ", QuoteBounded(seg.name),
+                                   "'s subnet6 ", FormatIpv6Prefix(*seg.subnet6)));
+  }
+  if (*ep.ip6 == seg.subnet6->addr) {
+    return FieldError(label, "ip6",
+                      absl::StrCat(ip, " is the subnet's subnet-router anycast address"));
+  }
+  if (*ep.ip6 == *seg.gateway6) {
+    return FieldError(label, "ip6", absl::StrCat(ip, " is the segment's gateway6 address"));
+  }
+  if (auto [it, added] =
+          endpoint_ip6s_.emplace(std::pair(absl::string_view(seg.tenant), *ep.ip6), &ep);
+      !added) {
+    return FieldError(label, "ip6",
                       absl::StrCat(ip, " is already endpoint ", QuoteBounded(it->second->name),
                                    "'s in tenant ", QuoteBounded(seg.tenant)));
   }

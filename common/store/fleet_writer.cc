@@ -80,6 +80,7 @@ absl::Status FleetWriter::Flush() {
     record.set_acked_digest(node.acked_digest);
     record.set_nacked_version(node.nacked_version);
     record.set_nack_error(node.nack_error);
+    for (const std::string& c : node.capabilities) record.add_capabilities(c);
     record.set_updated_unix_ms(absl::ToUnixMillis(absl::Now()));
     auto* put = ops.emplace_back().mutable_request_put();
     put->set_key(keys_.Realized(name));
@@ -146,6 +147,7 @@ absl::StatusOr<std::vector<RealizedNode>> FleetWriter::Read(etcd::Client& client
       node.acked_digest = record.acked_digest();
       node.nacked_version = record.nacked_version();
       node.nack_error = record.nack_error();
+      node.capabilities.assign(record.capabilities().begin(), record.capabilities().end());
     } else if (absl::ConsumePrefix(&key, connected_prefix)) {
       std::vector<absl::string_view> parts = absl::StrSplit(key, '/');
       if (parts.size() != 2) continue;

@@ -53,6 +53,7 @@ struct RealizedNode {
   uint64_t nacked_version = 0;
   std::string nack_error;
   std::vector<std::string> replicas;  // holding its stream now (leased)
+  std::vector<std::string> capabilities;  // its agent's, from its last Hello
 };
 
 class StateStore {

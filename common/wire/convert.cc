@@ -96,6 +96,16 @@ class Fields {
     *out = *std::move(value);
   }
 
+  // An optional value: empty text is absent.
+  template <typename T>
+  void Parsed(absl::string_view field, const std::string& text,
+              absl::StatusOr<T> (*parse)(absl::string_view), std::optional<T>* out) {
+    if (!error_.ok() || text.empty()) return;
+    absl::StatusOr<T> value = parse(View(text));
+    if (!value.ok()) return Fail(field, value.status().message());
+    *out = *std::move(value);
+  }
+
   template <typename T, typename List>
   void ParsedList(absl::string_view field, const List& texts,
                   absl::StatusOr<T> (*parse)(absl::string_view), std::vector<T>* out) {
@@ -168,6 +178,8 @@ absl::Status FromWire(const v1::Segment& in, int index, Segment* out) {
   f.Parsed("subnet", in.subnet(), &ParseIpv4Prefix, &out->subnet);
   f.Parsed("gateway", in.gateway(), &ParseIpv4, &out->gateway);
   f.Parsed("gateway_mac", in.gateway_mac(), &ParseMac, &out->gateway_mac);
+  f.Parsed("subnet6", in.subnet6(), &ParseIpv6Prefix, &out->subnet6);
+  f.Parsed("gateway6", in.gateway6(), &ParseIpv6, &out->gateway6);
   return f.status();
 }
 
@@ -176,6 +188,7 @@ absl::Status FromWire(const v1::Endpoint& in, int index, Endpoint* out) {
   f.Required("name", in.name(), &out->name);
   f.Required("segment", in.segment(), &out->segment);
   f.Parsed("ip", in.ip(), &ParseIpv4, &out->ip);
+  f.Parsed("ip6", in.ip6(), &ParseIpv6, &out->ip6);
   f.Parsed("mac", in.mac(), &ParseMac, &out->mac);
   f.Required("node", in.node(), &out->node);
   out->interface = in.interface();
@@ -290,12 +303,15 @@ void ToWire(const Segment& seg, v1::Segment* p) {
   p->set_subnet(FormatIpv4Prefix(seg.subnet));
   p->set_gateway(FormatIpv4(seg.gateway));
   p->set_gateway_mac(FormatMac(seg.gateway_mac));
+  if (seg.subnet6) p->set_subnet6(FormatIpv6Prefix(*seg.subnet6));
+  if (seg.gateway6) p->set_gateway6(FormatIpv6(*seg.gateway6));
 }
 
 void ToWire(const Endpoint& ep, v1::Endpoint* p) {
   p->set_name(ep.name);
   p->set_segment(ep.segment);
   p->set_ip(FormatIpv4(ep.ip));
+  if (ep.ip6) p->set_ip6(FormatIpv6(*ep.ip6));
   p->set_mac(FormatMac(ep.mac));
   p->set_node(ep.node);
   p->set_interface(ep.interface);

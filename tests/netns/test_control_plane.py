@@ -13,6 +13,10 @@ mutual TLS (a throwaway CA made with openssl), real traffic.
     Admin API (get state shows it, traffic follows it) until the next change
     of the state file, which wins again; a bad file is refused by weftctl
     itself, naming file, object and field, and nothing reaches the controller;
+  - IPv6 beside IPv4 in a tenant's segments and endpoints is accepted,
+    served by `get state` and sent to the agents, whose realization says
+    they do not realize it (their Hello announces no ipv6-tenants): IPv4
+    keeps flowing and a VM's IPv6 is dropped as unsupported, never forwarded;
   - with the controller killed, traffic continues; restarted (with a change
     made while it was down), the agents reconnect and converge;
   - identities: an agent with hv1's certificate saying it is hv2 is refused
@@ -213,6 +217,43 @@ class ControlPlaneTest(ControlPlaneTestCase):
             self.assertTrue(real.get("all_enforcing"), real)
         self.assertReaches("a1", "10.0.2.11", "a4")
         self.assertEqual(lab.check_agents_alive(), [])
+
+    def test_3c_ipv6_in_a_tenant_is_carried_and_reported_unrealized(self):
+        lab, cp = self.lab, self.cp
+        state = lab.topo.state_dict()
+        dual = {"a-web": ("fd00:a:0:1::/64", "fd00:a:0:1::1"),
+                "a-db": ("fd00:a:0:2::/64", "fd00:a:0:2::1")}
+        for seg in state["segments"]:
+            if seg["name"] in dual:
+                seg["subnet6"], seg["gateway6"] = dual[seg["name"]]
+        ip6 = {"a1": "fd00:a:0:1::10", "a2": "fd00:a:0:1::11"}
+        for ep in state["endpoints"]:
+            if ep["name"] in ip6:
+                ep["ip6"] = ip6[ep["name"]]
+        self.write_controller_state_and_wait(state)
+        self.addCleanup(self.write_controller_state_and_wait)
+        served = cp.admin("get", "state")["state"]
+        self.assertEqual(_find(served["segments"], "a-web")["subnet6"], "fd00:a:0:1::/64")
+        self.assertEqual(_find(served["endpoints"], "a1")["ip6"], "fd00:a:0:1::10")
+        for node in self.cp.realization()["nodes"]:
+            self.assertEqual(node.get("unrealized"), ["ipv6-tenants"], node)
+            self.assertIn("sotw", node.get("capabilities", []), node)
+        self.assertIn("ipv6-tenants", cp.weftctl("get", "realization").stdout)
+
+        self.assertReaches("a1", "10.0.1.11", "a2")
+        # a1 and a2 speak IPv6 to each other: nothing of it is forwarded
+        for vm in ip6:
+            lab.exec(vm, ["sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=0",
+                          "net.ipv6.conf.eth0.disable_ipv6=0"])
+            self.addCleanup(lab.exec, vm, ["sysctl", "-q", "-w",
+                                           "net.ipv6.conf.all.disable_ipv6=1"])
+            lab.exec(vm, ["ip", "-6", "addr", "add", f"{ip6[vm]}/64", "dev", "eth0", "nodad"])
+        dropped = lab.counters("hv1").get("unsupported_protocol", 0)
+        ping = lab.exec("a1", ["ping", "-6", "-c", "2", "-i", "0.2", "-W", "1", ip6["a2"]],
+                        check=False)
+        self.assertNotEqual(ping.returncode, 0, ping.stdout)
+        self.assertGreater(lab.counters("hv1").get("unsupported_protocol", 0), dropped,
+                           "a1's IPv6 was not counted as dropped at hv1")
 
     def test_4_weftctl_apply_until_the_file_changes(self):
         lab, cp = self.lab, self.cp

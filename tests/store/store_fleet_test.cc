@@ -67,7 +67,10 @@ TEST_F(EtcdTest, ConnectedRowsVanishWhenTheReplicaDiesWithoutCleanup) {
   auto replica = Connect(options);
   ASSERT_TRUE(replica->Start([](StoreSnapshot) {}, [](bool, const std::string&) {}).ok());
   replica->SetConnected("hv1", true);
-  replica->SetRealized({.node = "hv1", .acked_version = 7, .acked_digest = "d7"});
+  replica->SetRealized({.node = "hv1",
+                        .acked_version = 7,
+                        .acked_digest = "d7",
+                        .capabilities = {"sotw", "chunked"}});
 
   auto observer = Connect();
   auto hv1 = [&]() -> std::optional<RealizedNode> {
@@ -94,6 +97,7 @@ TEST_F(EtcdTest, ConnectedRowsVanishWhenTheReplicaDiesWithoutCleanup) {
   ASSERT_TRUE(WaitFor([&] { return hv1() && hv1()->replicas.empty(); }, absl::Seconds(10)));
   EXPECT_EQ(hv1()->acked_version, 7u);  // realization outlives the stream
   EXPECT_EQ(hv1()->acked_digest, "d7");
+  EXPECT_EQ(hv1()->capabilities, (std::vector<std::string>{"sotw", "chunked"}));
 }
 
 }  // namespace

@@ -358,15 +358,16 @@ TEST(WeftctlFormat, Realization) {
   n->set_enforced_version(3);
   n->set_nacked_version(5);
   n->set_nack_error("segment \"a-db\": field \"vni\": VNI 0 is outside 1..16777215");
+  n->add_unrealized("ipv6-tenants");
   r.add_enforcing("hv1");
   EXPECT_EQ(cli::FormatRealization(r),
             "controller version: 5\n"
             "version 5 enforced by 1 of 2 nodes\n"
             "\n"
-            "NODE  CONNECTED  ACKED  ENFORCED  ENFORCES 5  NACKED  NACK ERROR\n"
-            "hv1   yes        5      5         yes         -       -\n"
-            "hv2   no         3      3         no          5       segment \"a-db\": field "
-            "\"vni\": VNI 0 is outside 1..16777215\n");
+            "NODE  CONNECTED  ACKED  ENFORCED  ENFORCES 5  NACKED  NOT REALIZED  NACK ERROR\n"
+            "hv1   yes        5      5         yes         -       -             -\n"
+            "hv2   no         3      3         no          5       ipv6-tenants  segment "
+            "\"a-db\": field \"vni\": VNI 0 is outside 1..16777215\n");
   // Replicas on etcd: the replica holding each stream.
   r.mutable_nodes(0)->add_replicas("r1");
   EXPECT_NE(cli::FormatRealization(r).find("hv1   yes (r1)   5      5         yes"),

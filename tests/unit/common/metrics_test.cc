@@ -138,7 +138,7 @@ TEST(ControllerMetricsTest, NodesVersionsNacksAndRejectedEdits) {
   state.nodes.push_back({.name = "hv1", .vtep = 0xc6120001});
   state.nodes.push_back({.name = "hv2", .vtep = 0xc6120002});
   ASSERT_TRUE(controller.Apply(state, "test").ok());
-  controller.StreamOpened("hv1", 0);
+  controller.StreamOpened("hv1", 0, {});
   controller.Nacked("hv1", 3, "n1", "bad");
   controller.EditRejected();
   const std::string text = Text(CollectControllerMetrics(controller));

@@ -251,6 +251,23 @@ INSTANTIATE_TEST_SUITE_P(
                          "gateway_mac: '02:fe:00:00:00:01'}]",
                          "segment \"blue-web\": field \"subnet\": \"10.0.1.0/33\" is "
                          "not an IPv4 prefix"},
+        // Mixed-family mistakes name the field.
+        StateYamlBadCase{"segments: [{name: s, tenant: b, vni: 1, subnet: 10.0.1.0/24, "
+                         "gateway: 10.0.1.1, gateway_mac: '02:fe:00:00:00:01', "
+                         "subnet6: 10.0.2.0/24, gateway6: 'fd00::1'}]",
+                         "segment \"s\": field \"subnet6\": \"10.0.2.0/24\" is not an IPv6 "
+                         "prefix"},
+        StateYamlBadCase{"segments: [{name: s, tenant: b, vni: 1, subnet: 10.0.1.0/24, "
+                         "gateway: 10.0.1.1, gateway_mac: '02:fe:00:00:00:01', "
+                         "subnet6: 'fd00:0:0:1::1/64', gateway6: 'fd00:0:0:1::1'}]",
+                         "segment \"s\": field \"subnet6\": fd00:0:0:1::1/64 has host bits set "
+                         "(the network is fd00:0:0:1::/64)"},
+        StateYamlBadCase{"endpoints: [{name: e, segment: s, ip: 10.0.1.5, ip6: 10.0.1.6, "
+                         "mac: '02:00:00:00:00:01', node: hv1}]",
+                         "endpoint \"e\": field \"ip6\": \"10.0.1.6\" is not an IPv6 address"},
+        StateYamlBadCase{"endpoints: [{name: e, segment: s, ip: 'fd00::5', "
+                         "mac: '02:00:00:00:00:01', node: hv1}]",
+                         "endpoint \"e\": field \"ip\": \"fd00::5\" is not an IPv4 address"},
         StateYamlBadCase{"segments: [{name: s, tenant: b, vni: 1, subnet: 10.0.1.1/24, "
                          "gateway: 10.0.1.1, gateway_mac: '02:fe:00:00:00:01'}]",
                          "segment \"s\": field \"subnet\": 10.0.1.1/24 has host bits "

@@ -24,12 +24,12 @@ tenants:
   - {name: blue, id: 1, default_action: deny}
   - {name: red, id: 2}
 segments:
-  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01"}
+  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01", subnet6: "fd00:1:0:1::/64", gateway6: "fd00:1:0:1::1"}
   - {name: red-web, tenant: red, vni: 2001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:02"}
 groups:
   - {name: web, tenant: blue}
 endpoints:
-  - {name: blue-web-1, segment: blue-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vblue1, groups: [web]}
+  - {name: blue-web-1, segment: blue-web, ip: 10.0.1.10, ip6: "fd00:1:0:1::10", mac: "02:00:00:01:01:10", node: hv1, interface: vblue1, groups: [web]}
   - {name: blue-web-2, segment: blue-web, ip: 10.0.1.11, mac: "02:00:00:01:01:11", node: hv2, interface: vblue2}
   - {name: red-web-1, segment: red-web, ip: 10.0.1.10, mac: "02:00:00:02:01:10", node: hv2, interface: vred1}
   - {name: lx-vm, segment: blue-web, ip: 10.0.1.30, mac: "02:00:00:01:01:30", node: lx1}
@@ -67,6 +67,11 @@ TEST(SyncConvertTest, RoundTripKeepsEveryField) {
   EXPECT_EQ(proto.segments(0).subnet(), "10.0.1.0/24");
   EXPECT_EQ(proto.segments(0).gateway_mac(), "02:fe:00:00:00:01");
   EXPECT_EQ(proto.endpoints(0).ip(), "10.0.1.10");
+  EXPECT_EQ(proto.segments(0).subnet6(), "fd00:1:0:1::/64");
+  EXPECT_EQ(proto.segments(0).gateway6(), "fd00:1:0:1::1");
+  EXPECT_EQ(proto.endpoints(0).ip6(), "fd00:1:0:1::10");
+  EXPECT_EQ(proto.segments(1).subnet6(), "") << "none written as none";
+  EXPECT_EQ(proto.endpoints(1).ip6(), "");
   EXPECT_EQ(proto.tenants(0).default_action(), v1::FIREWALL_ACTION_DENY);
   EXPECT_EQ(proto.policies(0).rules(0).ports(1).first(), 8000u);
   EXPECT_EQ(proto.policies(0).rules(0).ports(1).last(), 8080u);
@@ -80,6 +85,9 @@ TEST(SyncConvertTest, RoundTripKeepsEveryField) {
   EXPECT_EQ(back->policies[0].rules[1].icmp_type, 8u);
   EXPECT_FALSE(back->policies[0].rules[0].icmp_type.has_value());
   EXPECT_TRUE(back->nodes[2].foreign);
+  EXPECT_EQ(back->segments[0].subnet6, state.segments[0].subnet6);
+  EXPECT_FALSE(back->segments[1].subnet6.has_value());
+  EXPECT_FALSE(back->endpoints[1].ip6.has_value());
   EXPECT_TRUE(ValidateState(*back).ok());
 }
 

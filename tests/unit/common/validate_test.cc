@@ -18,10 +18,9 @@ namespace {
 using ::testing::HasSubstr;
 using weft::testing::Ip;
 
-// Valid, and close to every rule's edge: overlapping subnets, a shared IP
-// and MAC, and a shared interface name, each across a boundary that allows
-// them (tenant, segment, node); one transit on two edges, two VLANs of one
-// link.
+// Valid, and close to every rule's edge: overlapping subnets (IPv4 and
+// IPv6), a shared IP, IPv6 address and MAC, and a shared interface name, each across a boundary
+// that allows them (tenant, segment, node); one transit on two edges, two VLANs of one link.
 constexpr char kBase[] = R"yaml(
 nodes:
   - {name: hv1, vtep: 198.18.0.1}
@@ -33,19 +32,19 @@ tenants:
   - {name: blue, id: 1}
   - {name: red, id: 2, default_action: deny}
 segments:
-  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01"}
-  - {name: blue-db, tenant: blue, vni: 1002, subnet: 10.0.2.0/24, gateway: 10.0.2.1, gateway_mac: "02:fe:00:00:00:01"}
-  - {name: red-web, tenant: red, vni: 2001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:02"}
+  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01", subnet6: "fd00:1:0:1::/64", gateway6: "fd00:1:0:1::1"}
+  - {name: blue-db, tenant: blue, vni: 1002, subnet: 10.0.2.0/24, gateway: 10.0.2.1, gateway_mac: "02:fe:00:00:00:01", subnet6: "fd00:1:0:2::/64", gateway6: "fd00:1:0:2::1"}
+  - {name: red-web, tenant: red, vni: 2001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:02", subnet6: "fd00:1:0:1::/64", gateway6: "fd00:1:0:1::1"}
 groups:
   - {name: web, tenant: blue}
   - {name: db, tenant: blue}
   - {name: web, tenant: red}  # group names are per tenant
 endpoints:
-  - {name: blue-web-1, segment: blue-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vblue1, groups: [web]}
-  - {name: blue-web-2, segment: blue-web, ip: 10.0.1.11, mac: "02:00:00:01:01:11", node: hv2, interface: vblue1, groups: [web]}
+  - {name: blue-web-1, segment: blue-web, ip: 10.0.1.10, ip6: "fd00:1:0:1::10", mac: "02:00:00:01:01:10", node: hv1, interface: vblue1, groups: [web]}
+  - {name: blue-web-2, segment: blue-web, ip: 10.0.1.11, ip6: "fd00:1:0:1::11", mac: "02:00:00:01:01:11", node: hv2, interface: vblue1, groups: [web]}
   - {name: blue-db-1, segment: blue-db, ip: 10.0.2.10, mac: "02:00:00:01:01:10", node: hv2, interface: vdb1, groups: [db]}
   - {name: lx-vm, segment: blue-web, ip: 10.0.1.30, mac: "02:00:00:01:01:30", node: lx1}
-  - {name: red-web-1, segment: red-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vred1, groups: [web]}
+  - {name: red-web-1, segment: red-web, ip: 10.0.1.10, ip6: "fd00:1:0:1::10", mac: "02:00:00:01:01:10", node: hv1, interface: vred1, groups: [web]}
 policies:
   - name: web-in
     tenant: blue
@@ -78,6 +77,8 @@ State Base() {
 }
 
 Ipv4Prefix Prefix(uint32_t addr, uint8_t length) { return {addr, length}; }
+Ipv6Prefix Prefix6(const char* text) { return *ParseIpv6Prefix(text); }
+Ipv6Address Ip6(const char* text) { return *ParseIpv6(text); }
 
 UnderlayAddress Vtep6(const char* text) {
   UnderlayAddress address;
@@ -387,6 +388,69 @@ INSTANTIATE_TEST_SUITE_P(
              "segment \"blue-db\"", "subnet",
              "10.0.2.0/24 overlaps segment \"blue-web\"'s 10.0.0.0/16 in "
              "tenant \"blue\""}));
+
+// IPv6 beside IPv4 in a tenant's segments (docs/design/DUAL_STACK.md §6):
+// each mixed-family or out-of-place address refused naming its field.
+INSTANTIATE_TEST_SUITE_P(
+    Ipv6Tenants, ValidateRuleTest,
+    ::testing::Values(
+        Case{"gateway6 needs subnet6", [](State& s) { s.segments[1].subnet6.reset(); },
+             "segment \"blue-db\"", "subnet6", "is required with gateway6"},
+        Case{"subnet6 needs gateway6", [](State& s) { s.segments[1].gateway6.reset(); },
+             "segment \"blue-db\"", "gateway6", "is required with subnet6"},
+        Case{"subnet6 a /64", [](State& s) { s.segments[1].subnet6 = Prefix6("fd00:1:0:2::/80"); },
+             "segment \"blue-db\"", "subnet6",
+             "fd00:1:0:2::/80 is not a /64 (SLAAC and neighbor discovery assume"},
+        Case{"subnet6 not link-local",
+             [](State& s) {
+               s.segments[1].subnet6 = Prefix6("fe80::/64");
+               s.segments[1].gateway6 = Ip6("fe80::1");
+             },
+             "segment \"blue-db\"", "subnet6", "fe80::/64 is link-local space"},
+        Case{"subnet6 not multicast",
+             [](State& s) {
+               s.segments[1].subnet6 = Prefix6("ff05::/64");
+               s.segments[1].gateway6 = Ip6("ff05::1");
+             },
+             "segment \"blue-db\"", "subnet6", "ff05::/64 is multicast space"},
+        Case{"subnet6 not in ::/8",
+             [](State& s) {
+               s.segments[1].subnet6 = Prefix6("0:0:0:2::/64");
+               s.segments[1].gateway6 = Ip6("0:0:0:2::1");
+             },
+             "segment \"blue-db\"", "subnet6", "0:0:0:2::/64 is in ::/8"},
+        Case{"gateway6 inside subnet6",
+             [](State& s) { s.segments[1].gateway6 = Ip6("fd00:1:0:3::1"); }, "segment \"blue-db\"",
+             "gateway6", "fd00:1:0:3::1 is outside the subnet6 fd00:1:0:2::/64"},
+        Case{"gateway6 not the anycast address",
+             [](State& s) { s.segments[1].gateway6 = Ip6("fd00:1:0:2::"); }, "segment \"blue-db\"",
+             "gateway6", "fd00:1:0:2:: is the subnet's subnet-router anycast address"},
+        Case{"subnet6 no overlap in a tenant",
+             [](State& s) {
+               s.segments[1].subnet6 = Prefix6("fd00:1:0:1::/64");
+               s.segments[1].gateway6 = Ip6("fd00:1:0:1::2");
+             },
+             "segment \"blue-db\"", "subnet6",
+             "fd00:1:0:1::/64 overlaps segment \"blue-web\"'s fd00:1:0:1::/64 in tenant "
+             "\"blue\""},
+        Case{"ip6 needs a subnet6",
+             [](State& s) {
+               s.segments[1].subnet6.reset();
+               s.segments[1].gateway6.reset();
+               s.endpoints[2].ip6 = Ip6("fd00:1:0:2::10");
+             },
+             "endpoint \"blue-db-1\"", "ip6", "fd00:1:0:2::10: segment \"blue-db\" has no subnet6"},
+        Case{"ip6 inside subnet6", [](State& s) { s.endpoints[1].ip6 = Ip6("fd00:1:0:2::11"); },
+             "endpoint \"blue-web-2\"", "ip6",
+             "fd00:1:0:2::11 is outside segment \"blue-web\"'s subnet6 fd00:1:0:1::/64"},
+        Case{"ip6 not the anycast address",
+             [](State& s) { s.endpoints[1].ip6 = Ip6("fd00:1:0:1::"); }, "endpoint \"blue-web-2\"",
+             "ip6", "fd00:1:0:1:: is the subnet's subnet-router anycast address"},
+        Case{"ip6 not gateway6", [](State& s) { s.endpoints[1].ip6 = Ip6("fd00:1:0:1::1"); },
+             "endpoint \"blue-web-2\"", "ip6", "fd00:1:0:1::1 is the segment's gateway6 address"},
+        Case{"ip6 unique in tenant", [](State& s) { s.endpoints[1].ip6 = Ip6("fd00:1:0:1::10"); },
+             "endpoint \"blue-web-2\"", "ip6",
+             "fd00:1:0:1::10 is already endpoint \"blue-web-1\"'s in tenant \"blue\""}));
 
 // Every name an object defines, and every interface name: a character set
 // and a length bound (a NUL would be cut by the kernel; megabytes could not be

@@ -243,7 +243,7 @@ TEST_F(ReplicaTest, RealizationMergesTheFleetWithThisReplicasStreams) {
   StartWith(ReplicaFleet());
   const uint64_t version = controller_.version();
   // hv1 on this replica, acked the view it was sent.
-  controller_.StreamOpened("hv1", 0);
+  controller_.StreamOpened("hv1", 0, {});
   EXPECT_THAT(store_.ConnectedHere(), ElementsAre("hv1"));
   controller_.Sent("hv1", *controller_.View("hv1"), "n1");
   controller_.Acked("hv1", version, "n1");

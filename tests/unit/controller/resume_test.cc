@@ -5,8 +5,10 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/model/net_format.h"
 #include "common/model/state_yaml.h"
 #include "controller/controller.h"
 #include "controller/service.h"
@@ -59,13 +61,16 @@ class ResumeTest : public ::testing::Test {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   }
 
-  // Opens the stream with a Hello for hv1 that applied `version` with `digest`.
-  void Hello(uint64_t version, const std::string& digest) {
+  // Opens the stream with a Hello for hv1 that applied `version` with
+  // `digest`, announcing `capabilities`.
+  void Hello(uint64_t version, const std::string& digest,
+             const std::vector<std::string>& capabilities = {}) {
     stream_ = stub_->Stream(&context_);
     v1::AgentMessage hello;
     hello.mutable_hello()->set_node("hv1");
     hello.mutable_hello()->set_applied_version(version);
     hello.mutable_hello()->set_applied_digest(digest);
+    for (const std::string& c : capabilities) hello.mutable_hello()->add_capabilities(c);
     ASSERT_TRUE(stream_->Write(hello));
   }
 
@@ -113,6 +118,26 @@ TEST_F(ResumeTest, TheCurrentDigestIsSentNothingUntilTheViewChanges) {
   EXPECT_EQ(next.index(), 0u);
   EXPECT_EQ(next.digest(), controller_.View("hv1")->digest);
   EXPECT_NE(next.digest(), digest);
+}
+
+// The Hello's capabilities are in the realization, with what of the node's
+// view they leave unrealized: IPv6 in its tenants, for an agent that does
+// not announce it.
+TEST_F(ResumeTest, TheRealizationSaysWhatTheAgentDoesNotRealize) {
+  State dual = ResumeFleet();
+  dual.segments[0].subnet6 = *ParseIpv6Prefix("fd00:1:0:1::/64");
+  dual.segments[0].gateway6 = *ParseIpv6("fd00:1:0:1::1");
+  dual.endpoints[0].ip6 = *ParseIpv6("fd00:1:0:1::10");
+  ASSERT_TRUE(controller_.Apply(dual, "test").ok());
+  Hello(0, "", {"sotw", "chunked"});
+  EXPECT_EQ(NextChunk().index(), 0u);  // the stream is open
+  const v1::NodeRealization hv1 = Hv1();
+  EXPECT_EQ(std::vector<std::string>(hv1.capabilities().begin(), hv1.capabilities().end()),
+            (std::vector<std::string>{"sotw", "chunked"}));
+  ASSERT_EQ(hv1.unrealized_size(), 1);
+  EXPECT_EQ(hv1.unrealized(0), "ipv6-tenants");
+  // hv2 never connected: nothing is known of its agent.
+  EXPECT_EQ(controller_.Realization(0).nodes(1).unrealized_size(), 0);
 }
 
 TEST_F(ResumeTest, ADifferentDigestGetsTheView) {

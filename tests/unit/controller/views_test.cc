@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/model/net_format.h"
 #include "common/model/state_yaml.h"
 #include "common/model/validate.h"
 #include "common/plan/node_check.h"
@@ -61,6 +62,28 @@ std::vector<std::string> Names(const std::vector<T>& objects) {
   std::vector<std::string> names;
   for (const T& o : objects) names.push_back(o.name);
   return names;
+}
+
+// A view with an IPv6 subnet is not all realized by an agent that does not
+// announce ipv6-tenants; a view without one is, by any agent.
+TEST(ViewsTest, Ipv6InAViewNeedsTheAgentsCapability) {
+  State state = ViewsFleet();
+  state.segments[0].subnet6 = *ParseIpv6Prefix("fd00:1:0:1::/64");
+  state.segments[0].gateway6 = *ParseIpv6("fd00:1:0:1::1");
+  ASSERT_TRUE(ValidateState(state).ok());
+  ViewBuilder b;
+  b.Update(state);
+  const std::vector<std::string> today = {"sotw", "chunked"};
+  const std::vector<std::string> with_ipv6 = {"sotw", "chunked", kCapabilityIpv6Tenants};
+  EXPECT_EQ(Unrealized(*b.View("hv1", 1), today),
+            std::vector<std::string>{kCapabilityIpv6Tenants});  // blue has IPv6
+  EXPECT_EQ(Unrealized(*b.View("edge1", 1), today),
+            std::vector<std::string>{kCapabilityIpv6Tenants});  // so does the edge carrying it
+  EXPECT_TRUE(Unrealized(*b.View("hv1", 1), with_ipv6).empty());
+  EXPECT_TRUE(Unrealized(*b.View("hv2", 1), today).empty());  // red has none
+  EXPECT_TRUE(Unrealized(*b.View("edge3", 1), today).empty());
+  // and the view carries it to the agent
+  EXPECT_EQ(ViewOf(b, "hv1").segments[0].subnet6, state.segments[0].subnet6);
 }
 
 TEST(ViewsTest, AnEdgeGetsTheTenantsItCarries) {
