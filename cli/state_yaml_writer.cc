@@ -160,6 +160,14 @@ std::string StateToYaml(const State& s, const std::string& header) {
       w.Text("gateway_mac", FormatMac(g.gateway_mac));
       if (g.subnet6) w.Text("subnet6", FormatIpv6Prefix(*g.subnet6));
       if (g.gateway6) w.Text("gateway6", FormatIpv6(*g.gateway6));
+      if (const std::optional<VlanBridge>& b = g.vlan_bridge) {
+        w.Open("vlan_bridge");
+        w.Text("node", b->node);
+        w.TextIfAny("standby", b->standby);
+        w.Text("trunk", b->trunk);
+        w.Number("vlan", b->vlan);
+        w.Close();
+      }
     }
   }
   if (w.List("endpoints", s.endpoints.size())) {

@@ -32,16 +32,26 @@ std::string Sha256(const std::string& bytes) {
 
 std::vector<std::string> Unrealized(const NodeView& view,
                                     const std::vector<std::string>& capabilities) {
-  if (std::find(capabilities.begin(), capabilities.end(), kCapabilityIpv6Tenants) !=
-      capabilities.end()) {
-    return {};
-  }
-  for (const v1::State* part : view.PartStates()) {
-    for (const v1::Segment& segment : part->segments()) {
-      if (!segment.subnet6().empty()) return {kCapabilityIpv6Tenants};
+  const struct {
+    const char* capability;
+    bool (*uses)(const v1::Segment&);
+  } kFeatures[] = {
+      {kCapabilityIpv6Tenants, [](const v1::Segment& s) { return !s.subnet6().empty(); }},
+      {kCapabilityVlanBridging, [](const v1::Segment& s) { return s.has_vlan_bridge(); }},
+  };
+  std::vector<std::string> out;
+  for (const auto& [capability, uses] : kFeatures) {
+    if (std::find(capabilities.begin(), capabilities.end(), capability) != capabilities.end()) {
+      continue;
+    }
+    const std::vector<const v1::State*> parts = view.PartStates();
+    if (std::any_of(parts.begin(), parts.end(), [uses = uses](const v1::State* part) {
+          return std::any_of(part->segments().begin(), part->segments().end(), uses);
+        })) {
+      out.push_back(capability);
     }
   }
-  return {};
+  return out;
 }
 
 std::vector<const v1::State*> NodeView::PartStates() const {
@@ -118,6 +128,12 @@ void ViewBuilder::Update(const State& state) {
   };
   for (const Endpoint& e : state.endpoints) add(e.node, segment_tenant.at(e.segment));
   for (const Uplink& u : state.uplinks) add(u.node, tenant_index_.at(u.tenant));
+  // A bridge node, active or standby, serves the segment's tenant.
+  for (const Segment& s : state.segments) {
+    if (!s.vlan_bridge) continue;
+    add(s.vlan_bridge->node, tenant_index_.at(s.tenant));
+    if (!s.vlan_bridge->standby.empty()) add(s.vlan_bridge->standby, tenant_index_.at(s.tenant));
+  }
   for (auto& [node, list] : node_tenants) std::sort(list.begin(), list.end());
   node_tenants_ = std::move(node_tenants);
 }

@@ -1,5 +1,5 @@
 // What each node is sent (docs/ARCHITECTURE.md §5): every node (the VTEP list), and
-// the tenants with an endpoint or an uplink on the node with their segments,
+// the tenants with an endpoint, an uplink or a VLAN bridge on the node with their segments,
 // endpoints, routes, groups, policies and uplinks. So an edge learns, for
 // each tenant it carries, the prefixes it announces (segments, routes marked
 // advertise), the endpoints it encapsulates to, and the tenant's other
@@ -49,13 +49,16 @@ struct NodeView {
 };
 
 // What an agent announces in its Hello when its datapath realizes IPv6 in
-// tenants' segments (docs/design/DUAL_STACK.md §6). No agent does yet.
+// tenants' segments (docs/design/DUAL_STACK.md §6), and VLAN bridges
+// (docs/design/VLAN_BRIDGING.md). No agent does yet.
 inline constexpr char kCapabilityIpv6Tenants[] = "ipv6-tenants";
+inline constexpr char kCapabilityVlanBridging[] = "vlan-bridging";
 
 // The features `view` uses that an agent announcing `capabilities` does not
-// realize (NodeRealization.unrealized): kCapabilityIpv6Tenants when a
-// segment of the view has an IPv6 subnet (an endpoint's IPv6 address needs
-// one).
+// realize (NodeRealization.unrealized), in the order above:
+// kCapabilityIpv6Tenants when a segment of the view has an IPv6 subnet (an
+// endpoint's IPv6 address needs one), kCapabilityVlanBridging when one is
+// bridged to a VLAN (every node of the tenant would send to its hosts).
 std::vector<std::string> Unrealized(const NodeView& view,
                                     const std::vector<std::string>& capabilities);
 
@@ -65,8 +68,8 @@ class ViewBuilder {
   // the last Update is kept as it was (same object, same id).
   void Update(const State& state);
 
-  // The view of `node` at `version`. A node without an endpoint or an uplink
-  // (or not in the state at all) gets the nodes only.
+  // The view of `node` at `version`. A node without an endpoint, an uplink or
+  // a VLAN bridge (or not in the state at all) gets the nodes only.
   std::shared_ptr<NodeView> View(const std::string& node, uint64_t version) const;
   std::shared_ptr<NodeView> NodesOnly(uint64_t version) const { return View({}, version); }
 

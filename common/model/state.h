@@ -78,6 +78,20 @@ struct Tenant {
   FirewallAction default_action = FirewallAction::kAllow;
 };
 
+// A segment's bridge to a VLAN of physical servers
+// (docs/design/VLAN_BRIDGING.md): the hypervisor `node` bridges it on
+// `trunk`, tagged `vlan`; `standby`, when given, takes the role over.
+// Accepted, validated and carried, not yet realized by any agent.
+struct VlanBridge {
+  std::string node;
+  std::string standby;  // empty: none
+  std::string trunk;
+  // Wider than its 12 bits so that validation, not parsing, reports a
+  // VLAN out of range (as Uplink::vlan).
+  uint32_t vlan = 0;
+  friend bool operator==(const VlanBridge&, const VlanBridge&) = default;
+};
+
 // A logical switch: one VNI, one subnet, an anycast gateway; optionally an
 // IPv6 subnet beside the IPv4 one, with its own gateway address (the same
 // gateway MAC). IPv6 is accepted, validated and carried to the agents, not
@@ -91,6 +105,7 @@ struct Segment {
   MacAddress gateway_mac{};
   std::optional<Ipv6Prefix> subnet6;  // with gateway6, or neither
   std::optional<Ipv6Address> gateway6;
+  std::optional<VlanBridge> vlan_bridge;
 };
 
 // A named set of a tenant's endpoints, for firewall policy. Group names are

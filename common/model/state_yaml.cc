@@ -130,11 +130,15 @@ class ObjectReader {
   // A nested mapping, read by `read` (fields named "<field>.<name>").
   template <typename T>
   void Object(absl::string_view field, Presence presence, void (*read)(ObjectReader&, T&), T* out) {
-    std::optional<NodeId> value = Value(field, presence);
-    if (!value) return;
-    ObjectReader reader(doc_, *value, label_, absl::StrCat(field_prefix_, field));
-    read(reader, *out);
-    error_ = reader.Finish();
+    if (std::optional<NodeId> value = Value(field, presence)) Nested(field, *value, read, *out);
+  }
+
+  // An optional nested mapping, read by `read` when present.
+  template <typename T>
+  void Object(absl::string_view field, void (*read)(ObjectReader&, T&), std::optional<T>* out) {
+    if (std::optional<NodeId> value = Value(field, kOptional)) {
+      Nested(field, *value, read, out->emplace());
+    }
   }
 
   // A list of unnamed objects that belong to this one, each labelled
@@ -240,6 +244,13 @@ class ObjectReader {
 
   bool IsMap() const { return doc_.kind(node_) == YamlDoc::Kind::kMapping; }
 
+  template <typename T>
+  void Nested(absl::string_view field, NodeId value, void (*read)(ObjectReader&, T&), T& out) {
+    ObjectReader reader(doc_, value, label_, absl::StrCat(field_prefix_, field));
+    read(reader, out);
+    error_ = reader.Finish();
+  }
+
   // A key that is not a scalar (a null, list or mapping) reads as "",
   // which names no field.
   absl::string_view Key(const YamlDoc::Entry& entry) const { return doc_.scalar(entry.key); }
@@ -305,6 +316,13 @@ void ReadTenant(ObjectReader& r, Tenant& tenant) {
   r.Enum("default_action", kOptional, kFirewallActionNames, &tenant.default_action);
 }
 
+void ReadVlanBridge(ObjectReader& r, VlanBridge& bridge) {
+  r.String("node", kRequired, &bridge.node);
+  r.String("standby", kOptional, &bridge.standby);
+  r.String("trunk", kRequired, &bridge.trunk);
+  r.Uint("vlan", kRequired, &bridge.vlan);
+}
+
 void ReadSegment(ObjectReader& r, Segment& segment) {
   r.Name(&segment.name);
   r.String("tenant", kRequired, &segment.tenant);
@@ -314,6 +332,7 @@ void ReadSegment(ObjectReader& r, Segment& segment) {
   r.Parsed("gateway_mac", &ParseMac, &segment.gateway_mac);
   r.Parsed("subnet6", &ParseIpv6Prefix, &segment.subnet6);
   r.Parsed("gateway6", &ParseIpv6, &segment.gateway6);
+  r.Object("vlan_bridge", &ReadVlanBridge, &segment.vlan_bridge);
 }
 
 void ReadEndpoint(ObjectReader& r, Endpoint& endpoint) {

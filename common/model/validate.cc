@@ -44,8 +44,11 @@
 //           space (not link-local, multicast, or the ::/8 block of the
 //           unspecified, loopback and IPv4-mapped addresses), gateway6
 //           inside it and not its subnet-router anycast address (interface
-//           ID 0). Then: segments of one tenant do not overlap, by subnet or
-//           by subnet6 (across tenants they may).
+//           ID 0). vlan_bridge (docs/design/VLAN_BRIDGING.md): node a Weft
+//           hypervisor; standby, if given, another one; trunk an interface
+//           name; vlan in 1..4094; a VLAN of a trunk bridges one segment on
+//           each of the two nodes. Then: segments of one tenant do not
+//           overlap, by subnet or by subnet6 (across tenants they may).
 // uplink    (docs/NORTH_SOUTH.md) name unique in the fleet; node exists and
 //           is an edge; tenant exists; one uplink per tenant on an edge, and
 //           a tenant's uplinks on at most WEFT_ECMP_MAX edges (its next hops
@@ -66,7 +69,8 @@
 //           inside it, not its subnet-router anycast or gateway6 address,
 //           unique in the tenant; mac unicast and unique in the segment;
 //           interface absent on a foreign node, else present, an interface
-//           name, unique on the node and no uplink's link on that node; at
+//           name, unique on the node, no uplink's link and no bridge's
+//           trunk on that node; at
 //           most WEFT_MAX_LOCAL_IFACES interfaces per node.
 // route     tenant exists; prefix valid (any length 0..32); either
 //           blackhole (then no nodes, no segment) or 1..WEFT_ECMP_MAX
@@ -144,20 +148,20 @@ absl::Status CheckName(absl::string_view label, absl::string_view field, absl::s
 
 // The kernel's rules for a non-empty interface name (dev_valid_name), and
 // printable ASCII besides, so that it reads the same in every tool and log.
-absl::Status CheckInterfaceName(const std::string& label, absl::string_view name) {
+absl::Status CheckInterfaceName(const std::string& label, absl::string_view name,
+                                absl::string_view field = "interface") {
   if (name.size() > kMaxInterfaceName) {
     return FieldError(
-        label, "interface",
+        label, field,
         absl::StrCat(QuoteBounded(name), " is longer than ", kMaxInterfaceName, " characters"));
   }
   if (name == "." || name == "..") {
-    return FieldError(label, "interface",
-                      absl::StrCat(QuoteBounded(name), " is not an interface name"));
+    return FieldError(label, field, absl::StrCat(QuoteBounded(name), " is not an interface name"));
   }
   for (char c : name) {
     if (c <= ' ' || c > '~' || c == '/' || c == ':') {
       return FieldError(
-          label, "interface",
+          label, field,
           absl::StrCat(QuoteBounded(name), " has the character ", QuoteBounded({&c, 1}),
                        ": an interface name is printable ASCII without spaces, "
                        "'/' or ':'"));
@@ -267,6 +271,8 @@ class Validator {
   absl::Status CheckSegmentOverlaps();
   // subnet6 and gateway6 of a segment.
   absl::Status CheckSegmentIpv6(const Segment& seg, const std::string& label) const;
+  // Its VLAN bridge; records the trunks it takes.
+  absl::Status CheckVlanBridge(const Segment& seg, const std::string& label);
   absl::Status CheckUplinks();
   // The fields of one uplink, and what they refer to.
   absl::Status CheckUplink(const Uplink& uplink, const std::string& label) const;
@@ -311,6 +317,11 @@ class Validator {
   absl::flat_hash_map<absl::string_view, std::vector<size_t>> tenant_segments_;
   // (edge, interface)
   absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, LinkUse> links_;
+  // (node, trunk) -> VLAN -> the segment bridged there, on the active
+  // node and on the standby.
+  absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>,
+                      absl::flat_hash_map<uint32_t, const Segment*>>
+      trunks_;
   // (tenant, PrefixKey(subnet)): the tenant's connected routes.
   absl::flat_hash_map<std::pair<absl::string_view, uint64_t>, const Segment*> subnets_;
   // (tenant, name)
@@ -472,6 +483,7 @@ absl::Status Validator::CheckSegments() {
                         absl::StrCat(FormatMac(seg.gateway_mac), " is not a unicast MAC address"));
     }
     RETURN_IF_ERROR(CheckSegmentIpv6(seg, label));
+    RETURN_IF_ERROR(CheckVlanBridge(seg, label));
     subnets_.emplace(std::pair(absl::string_view(seg.tenant), PrefixKey(seg.subnet)), &seg);
     tenant_segments_[seg.tenant].push_back(i);
   }
@@ -509,6 +521,47 @@ absl::Status Validator::CheckSegmentIpv6(const Segment& seg, const std::string& 
   if (*seg.gateway6 == seg.subnet6->addr) {
     return FieldError(label, "gateway6",
                       absl::StrCat(gateway, " is the subnet's subnet-router anycast address"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckVlanBridge(const Segment& seg, const std::string& label) {
+  if (!seg.vlan_bridge) return absl::OkStatus();
+  const VlanBridge& b = *seg.vlan_bridge;
+  // A bridge node runs the trunk program: a Weft hypervisor.
+  auto check_node = [&](absl::string_view field, const std::string& name) -> absl::Status {
+    auto it = nodes_.find(name);
+    if (it == nodes_.end()) {
+      return FieldError(label, field, absl::StrCat("no node ", QuoteBounded(name)));
+    }
+    if (it->second->foreign || it->second->role != NodeRole::kHypervisor) {
+      return FieldError(label, field,
+                        absl::StrCat("node ", QuoteBounded(name),
+                                     " is not a Weft hypervisor, so it cannot bridge a VLAN"));
+    }
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(check_node("vlan_bridge.node", b.node));
+  if (!b.standby.empty()) {
+    RETURN_IF_ERROR(check_node("vlan_bridge.standby", b.standby));
+    if (b.standby == b.node) {
+      return FieldError(label, "vlan_bridge.standby", "is the active node itself");
+    }
+  }
+  RETURN_IF_ERROR(CheckInterfaceName(label, b.trunk, "vlan_bridge.trunk"));
+  if (b.vlan < 1 || b.vlan > kMaxVlan) {
+    return FieldError(label, "vlan_bridge.vlan",
+                      absl::StrCat("VLAN ", b.vlan, " is outside 1..", kMaxVlan));
+  }
+  for (const std::string* node : {&b.node, &b.standby}) {
+    if (node->empty()) continue;
+    auto& vlans = trunks_[std::pair(absl::string_view(*node), absl::string_view(b.trunk))];
+    if (auto [it, added] = vlans.emplace(b.vlan, &seg); !added) {
+      return FieldError(label, "vlan_bridge.vlan",
+                        absl::StrCat("VLAN ", b.vlan, " of ", QuoteBounded(b.trunk), " on node ",
+                                     QuoteBounded(*node), " already bridges segment ",
+                                     QuoteBounded(it->second->name)));
+    }
   }
   return absl::OkStatus();
 }
@@ -839,6 +892,12 @@ absl::Status Validator::CheckEndpointInterface(const Endpoint& ep, const Node& n
                                    " is uplink ", QuoteBounded(link->second.first->name),
                                    "'s link: an endpoint may not take an interface the agent "
                                    "relies on"));
+  }
+  if (trunks_.contains(std::pair(absl::string_view(node.name), absl::string_view(ep.interface)))) {
+    return FieldError(label, "interface",
+                      absl::StrCat(QuoteBounded(ep.interface), " on node ", QuoteBounded(node.name),
+                                   " is a VLAN bridge's trunk: an endpoint may not take an "
+                                   "interface the agent relies on"));
   }
   if (auto [it, added] = interfaces_.emplace(
           std::pair(absl::string_view(node.name), absl::string_view(ep.interface)), &ep);

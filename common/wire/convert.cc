@@ -180,6 +180,14 @@ absl::Status FromWire(const v1::Segment& in, int index, Segment* out) {
   f.Parsed("gateway_mac", in.gateway_mac(), &ParseMac, &out->gateway_mac);
   f.Parsed("subnet6", in.subnet6(), &ParseIpv6Prefix, &out->subnet6);
   f.Parsed("gateway6", in.gateway6(), &ParseIpv6, &out->gateway6);
+  if (in.has_vlan_bridge()) {
+    const v1::VlanBridge& b = in.vlan_bridge();
+    VlanBridge& bridge = out->vlan_bridge.emplace();
+    f.Required("vlan_bridge.node", b.node(), &bridge.node);
+    bridge.standby = b.standby();
+    f.Required("vlan_bridge.trunk", b.trunk(), &bridge.trunk);
+    bridge.vlan = b.vlan();
+  }
   return f.status();
 }
 
@@ -305,6 +313,13 @@ void ToWire(const Segment& seg, v1::Segment* p) {
   p->set_gateway_mac(FormatMac(seg.gateway_mac));
   if (seg.subnet6) p->set_subnet6(FormatIpv6Prefix(*seg.subnet6));
   if (seg.gateway6) p->set_gateway6(FormatIpv6(*seg.gateway6));
+  if (seg.vlan_bridge) {
+    v1::VlanBridge* b = p->mutable_vlan_bridge();
+    b->set_node(seg.vlan_bridge->node);
+    b->set_standby(seg.vlan_bridge->standby);
+    b->set_trunk(seg.vlan_bridge->trunk);
+    b->set_vlan(seg.vlan_bridge->vlan);
+  }
 }
 
 void ToWire(const Endpoint& ep, v1::Endpoint* p) {

@@ -13,10 +13,11 @@ mutual TLS (a throwaway CA made with openssl), real traffic.
     Admin API (get state shows it, traffic follows it) until the next change
     of the state file, which wins again; a bad file is refused by weftctl
     itself, naming file, object and field, and nothing reaches the controller;
-  - IPv6 beside IPv4 in a tenant's segments and endpoints is accepted,
-    served by `get state` and sent to the agents, whose realization says
-    they do not realize it (their Hello announces no ipv6-tenants): IPv4
-    keeps flowing and a VM's IPv6 is dropped as unsupported, never forwarded;
+  - IPv6 beside IPv4 in a tenant's segments and endpoints, and a segment's
+    VLAN bridge, are accepted, served by `get state` and sent to the agents,
+    whose realization says they do not realize them (their Hello announces
+    neither ipv6-tenants nor vlan-bridging): IPv4 keeps flowing and a VM's
+    IPv6 is dropped as unsupported, never forwarded;
   - with the controller killed, traffic continues; restarted (with a change
     made while it was down), the agents reconnect and converge;
   - identities: an agent with hv1's certificate saying it is hv2 is refused
@@ -218,7 +219,7 @@ class ControlPlaneTest(ControlPlaneTestCase):
         self.assertReaches("a1", "10.0.2.11", "a4")
         self.assertEqual(lab.check_agents_alive(), [])
 
-    def test_3c_ipv6_in_a_tenant_is_carried_and_reported_unrealized(self):
+    def test_3c_ipv6_and_a_vlan_bridge_are_carried_and_reported_unrealized(self):
         lab, cp = self.lab, self.cp
         state = lab.topo.state_dict()
         dual = {"a-web": ("fd00:a:0:1::/64", "fd00:a:0:1::1"),
@@ -226,6 +227,9 @@ class ControlPlaneTest(ControlPlaneTestCase):
         for seg in state["segments"]:
             if seg["name"] in dual:
                 seg["subnet6"], seg["gateway6"] = dual[seg["name"]]
+            if seg["name"] == "a-web":
+                seg["vlan_bridge"] = {"node": "hv2", "standby": "hv1", "trunk": "eth9",
+                                      "vlan": 100}
         ip6 = {"a1": "fd00:a:0:1::10", "a2": "fd00:a:0:1::11"}
         for ep in state["endpoints"]:
             if ep["name"] in ip6:
@@ -235,8 +239,9 @@ class ControlPlaneTest(ControlPlaneTestCase):
         served = cp.admin("get", "state")["state"]
         self.assertEqual(_find(served["segments"], "a-web")["subnet6"], "fd00:a:0:1::/64")
         self.assertEqual(_find(served["endpoints"], "a1")["ip6"], "fd00:a:0:1::10")
+        self.assertEqual(_find(served["segments"], "a-web")["vlan_bridge"]["vlan"], 100)
         for node in self.cp.realization()["nodes"]:
-            self.assertEqual(node.get("unrealized"), ["ipv6-tenants"], node)
+            self.assertEqual(node.get("unrealized"), ["ipv6-tenants", "vlan-bridging"], node)
             self.assertIn("sotw", node.get("capabilities", []), node)
         self.assertIn("ipv6-tenants", cp.weftctl("get", "realization").stdout)
 

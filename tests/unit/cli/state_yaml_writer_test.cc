@@ -22,7 +22,7 @@ tenants:
   - {name: blue, id: 1, default_action: deny}
   - {name: "null", id: 2}
 segments:
-  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01", subnet6: "2001:db8:0:1::/64", gateway6: "2001:db8:0:1::1"}
+  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01", subnet6: "2001:db8:0:1::/64", gateway6: "2001:db8:0:1::1", vlan_bridge: {node: hv1, trunk: eth9, vlan: 100}}
   - {name: "say \"hi\" \\ #1", tenant: "null", vni: 7, subnet: 10.0.2.0/24, gateway: 10.0.2.1, gateway_mac: "02:fe:00:00:00:02"}
 endpoints:
   - {name: blue-web-1, segment: blue-web, ip: 10.0.1.10, ip6: "2001:db8:0:1::10", mac: "02:00:00:01:01:10", node: hv1, interface: vblue1, groups: [web, db]}

@@ -251,6 +251,19 @@ INSTANTIATE_TEST_SUITE_P(
                          "gateway_mac: '02:fe:00:00:00:01'}]",
                          "segment \"blue-web\": field \"subnet\": \"10.0.1.0/33\" is "
                          "not an IPv4 prefix"},
+        // A nested mapping's fields are named with its own.
+        StateYamlBadCase{"segments: [{name: s, tenant: b, vni: 1, subnet: 10.0.1.0/24, "
+                         "gateway: 10.0.1.1, gateway_mac: '02:fe:00:00:00:01', "
+                         "vlan_bridge: {node: hv1, trunk: eth1, vlan: ten}}]",
+                         "segment \"s\": field \"vlan_bridge.vlan\": \"ten\" is not an integer"},
+        StateYamlBadCase{"segments: [{name: s, tenant: b, vni: 1, subnet: 10.0.1.0/24, "
+                         "gateway: 10.0.1.1, gateway_mac: '02:fe:00:00:00:01', "
+                         "vlan_bridge: {node: hv1, trunk: eth1, vlan: 10, tag: 10}}]",
+                         "segment \"s\": field \"vlan_bridge.tag\": unknown field"},
+        StateYamlBadCase{"segments: [{name: s, tenant: b, vni: 1, subnet: 10.0.1.0/24, "
+                         "gateway: 10.0.1.1, gateway_mac: '02:fe:00:00:00:01', "
+                         "vlan_bridge: {trunk: eth1, vlan: 10}}]",
+                         "segment \"s\": field \"vlan_bridge.node\": is required"},
         // Mixed-family mistakes name the field.
         StateYamlBadCase{"segments: [{name: s, tenant: b, vni: 1, subnet: 10.0.1.0/24, "
                          "gateway: 10.0.1.1, gateway_mac: '02:fe:00:00:00:01', "

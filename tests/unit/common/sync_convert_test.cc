@@ -24,7 +24,7 @@ tenants:
   - {name: blue, id: 1, default_action: deny}
   - {name: red, id: 2}
 segments:
-  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01", subnet6: "fd00:1:0:1::/64", gateway6: "fd00:1:0:1::1"}
+  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01", subnet6: "fd00:1:0:1::/64", gateway6: "fd00:1:0:1::1", vlan_bridge: {node: hv1, standby: hv2, trunk: eth9, vlan: 100}}
   - {name: red-web, tenant: red, vni: 2001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:02"}
 groups:
   - {name: web, tenant: blue}
@@ -71,6 +71,9 @@ TEST(SyncConvertTest, RoundTripKeepsEveryField) {
   EXPECT_EQ(proto.segments(0).gateway6(), "fd00:1:0:1::1");
   EXPECT_EQ(proto.endpoints(0).ip6(), "fd00:1:0:1::10");
   EXPECT_EQ(proto.segments(1).subnet6(), "") << "none written as none";
+  EXPECT_EQ(proto.segments(0).vlan_bridge().standby(), "hv2");
+  EXPECT_EQ(proto.segments(0).vlan_bridge().vlan(), 100u);
+  EXPECT_FALSE(proto.segments(1).has_vlan_bridge());
   EXPECT_EQ(proto.endpoints(1).ip6(), "");
   EXPECT_EQ(proto.tenants(0).default_action(), v1::FIREWALL_ACTION_DENY);
   EXPECT_EQ(proto.policies(0).rules(0).ports(1).first(), 8000u);
@@ -87,6 +90,8 @@ TEST(SyncConvertTest, RoundTripKeepsEveryField) {
   EXPECT_TRUE(back->nodes[2].foreign);
   EXPECT_EQ(back->segments[0].subnet6, state.segments[0].subnet6);
   EXPECT_FALSE(back->segments[1].subnet6.has_value());
+  EXPECT_EQ(back->segments[0].vlan_bridge, state.segments[0].vlan_bridge);
+  EXPECT_FALSE(back->segments[1].vlan_bridge.has_value());
   EXPECT_FALSE(back->endpoints[1].ip6.has_value());
   EXPECT_TRUE(ValidateState(*back).ok());
 }

@@ -32,9 +32,9 @@ tenants:
   - {name: blue, id: 1}
   - {name: red, id: 2, default_action: deny}
 segments:
-  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01", subnet6: "fd00:1:0:1::/64", gateway6: "fd00:1:0:1::1"}
+  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01", subnet6: "fd00:1:0:1::/64", gateway6: "fd00:1:0:1::1", vlan_bridge: {node: hv2, standby: hv1, trunk: eth1, vlan: 100}}
   - {name: blue-db, tenant: blue, vni: 1002, subnet: 10.0.2.0/24, gateway: 10.0.2.1, gateway_mac: "02:fe:00:00:00:01", subnet6: "fd00:1:0:2::/64", gateway6: "fd00:1:0:2::1"}
-  - {name: red-web, tenant: red, vni: 2001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:02", subnet6: "fd00:1:0:1::/64", gateway6: "fd00:1:0:1::1"}
+  - {name: red-web, tenant: red, vni: 2001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:02", subnet6: "fd00:1:0:1::/64", gateway6: "fd00:1:0:1::1", vlan_bridge: {node: hv1, trunk: eth1, vlan: 200}}
 groups:
   - {name: web, tenant: blue}
   - {name: db, tenant: blue}
@@ -185,7 +185,20 @@ TEST(ValidateTest, EdgesThatAreAllowed) {
         s.uplinks.erase(s.uplinks.begin() + 1);
         s.routes[2].advertise = true;
       },
-      [](State& s) { s.nodes[1].role = NodeRole::kEdge; },  // an edge without uplinks
+      [](State& s) {  // an edge without uplinks (and without the bridge it would not take)
+        s.nodes[1].role = NodeRole::kEdge;
+        s.segments[0].vlan_bridge.reset();
+      },
+      // VLAN bridges.
+      [](State& s) { s.segments[0].vlan_bridge->vlan = 1; },
+      [](State& s) { s.segments[0].vlan_bridge->vlan = 4094; },
+      [](State& s) { s.segments[0].vlan_bridge->standby.clear(); },
+      [](State& s) {  // VLAN 200 of eth1 is red-web's on hv1 only; hv2 may give it blue-web
+        s.segments[0].vlan_bridge->standby.clear();
+        s.segments[0].vlan_bridge->vlan = 200;
+      },
+      [](State& s) { s.segments[2].vlan_bridge->trunk = "eth2"; },
+      [](State& s) { s.endpoints[0].interface = "eth2"; },  // no trunk of hv1
       [](State& s) { s.uplinks[0].vlan = 1; },
       [](State& s) { s.uplinks[0].vlan = 4094; },
       [](State& s) { s.uplinks[2].interface = "eth1"; },  // eth1 is edge1's, not edge2's
@@ -451,6 +464,38 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"ip6 unique in tenant", [](State& s) { s.endpoints[1].ip6 = Ip6("fd00:1:0:1::10"); },
              "endpoint \"blue-web-2\"", "ip6",
              "fd00:1:0:1::10 is already endpoint \"blue-web-1\"'s in tenant \"blue\""}));
+
+// Segments bridged to a VLAN (docs/design/VLAN_BRIDGING.md): blue-web by
+// hv2 with hv1 standing by, red-web by hv1, both on eth1.
+INSTANTIATE_TEST_SUITE_P(
+    VlanBridges, ValidateRuleTest,
+    ::testing::Values(
+        Case{"bridge node exists", [](State& s) { s.segments[0].vlan_bridge->node = "hv9"; },
+             "segment \"blue-web\"", "vlan_bridge.node", "no node \"hv9\""},
+        Case{"bridge node not foreign", [](State& s) { s.segments[0].vlan_bridge->node = "lx1"; },
+             "segment \"blue-web\"", "vlan_bridge.node",
+             "node \"lx1\" is not a Weft hypervisor, so it cannot bridge a VLAN"},
+        Case{"bridge node not an edge", [](State& s) { s.segments[0].vlan_bridge->node = "edge1"; },
+             "segment \"blue-web\"", "vlan_bridge.node", "node \"edge1\" is not a Weft hypervisor"},
+        Case{"standby exists", [](State& s) { s.segments[0].vlan_bridge->standby = "hv9"; },
+             "segment \"blue-web\"", "vlan_bridge.standby", "no node \"hv9\""},
+        Case{"standby differs", [](State& s) { s.segments[0].vlan_bridge->standby = "hv2"; },
+             "segment \"blue-web\"", "vlan_bridge.standby", "is the active node itself"},
+        Case{"trunk an interface name",
+             [](State& s) { s.segments[0].vlan_bridge->trunk = "eth/1"; }, "segment \"blue-web\"",
+             "vlan_bridge.trunk", "\"eth/1\" has the character \"/\""},
+        Case{"vlan not 0", [](State& s) { s.segments[0].vlan_bridge->vlan = 0; },
+             "segment \"blue-web\"", "vlan_bridge.vlan", "VLAN 0 is outside 1..4094"},
+        Case{"vlan not 4095", [](State& s) { s.segments[0].vlan_bridge->vlan = 4095; },
+             "segment \"blue-web\"", "vlan_bridge.vlan", "VLAN 4095 is outside 1..4094"},
+        // hv1 stands by for blue-web on eth1 VLAN 100: red-web cannot take it there.
+        Case{"one segment per VLAN of a trunk",
+             [](State& s) { s.segments[2].vlan_bridge->vlan = 100; }, "segment \"red-web\"",
+             "vlan_bridge.vlan",
+             "VLAN 100 of \"eth1\" on node \"hv1\" already bridges segment \"blue-web\""},
+        Case{"an endpoint not on a trunk", [](State& s) { s.endpoints[0].interface = "eth1"; },
+             "endpoint \"blue-web-1\"", "interface",
+             "\"eth1\" on node \"hv1\" is a VLAN bridge's trunk"}));
 
 // Every name an object defines, and every interface name: a character set
 // and a length bound (a NUL would be cut by the kernel; megabytes could not be

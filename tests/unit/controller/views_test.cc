@@ -86,6 +86,27 @@ TEST(ViewsTest, Ipv6InAViewNeedsTheAgentsCapability) {
   EXPECT_EQ(ViewOf(b, "hv1").segments[0].subnet6, state.segments[0].subnet6);
 }
 
+// A bridge node serves the bridged segment's tenant, endpoints there or not;
+// so does its standby. The tenant's views use a feature no agent announces.
+TEST(ViewsTest, ABridgeNodeGetsTheBridgedTenant) {
+  State state = ViewsFleet();
+  state.segments[1].vlan_bridge =
+      VlanBridge{.node = "hv1", .standby = "edge3", .trunk = "eth9", .vlan = 300};
+  EXPECT_FALSE(ValidateState(state).ok()) << "an edge cannot stand by";
+  state.segments[1].vlan_bridge->standby = "";
+  ASSERT_TRUE(ValidateState(state).ok()) << ValidateState(state);
+  ViewBuilder b;
+  b.Update(state);
+  EXPECT_EQ(Names(ViewOf(b, "hv1").tenants), (std::vector<std::string>{"blue", "red"}));
+  ASSERT_TRUE(ViewOf(b, "hv1").segments[1].vlan_bridge.has_value());
+  EXPECT_EQ(ViewOf(b, "hv1").segments[1].vlan_bridge->vlan, 300u);
+  const std::vector<std::string> today = {"sotw", "chunked"};
+  EXPECT_EQ(Unrealized(*b.View("hv2", 1), today),
+            std::vector<std::string>{kCapabilityVlanBridging});  // red's own host
+  EXPECT_EQ(Unrealized(*b.View("hv2", 1), {kCapabilityVlanBridging}), std::vector<std::string>{});
+  EXPECT_TRUE(Unrealized(*b.View("edge1", 1), today).empty());  // blue only
+}
+
 TEST(ViewsTest, AnEdgeGetsTheTenantsItCarries) {
   ViewBuilder b;
   b.Update(ViewsFleet());
