@@ -41,6 +41,14 @@ std::vector<prometheus::MetricFamily> CollectControllerMetrics(const Controller&
   for (const v1::NodeRealization& n : r.nodes()) {
     w.Sample({{"node", n.node()}}, n.enforced_version());
   }
+  w.Family("weft_controller_node_unrealized", Type::Gauge,
+           "1 for each feature the node's view uses that its agent does not realize "
+           "(GetRealization's unrealized: ipv6-tenants, vlan-bridging).");
+  for (const v1::NodeRealization& n : r.nodes()) {
+    for (const std::string& feature : n.unrealized()) {
+      w.Sample({{"node", n.node()}, {"feature", feature}}, uint64_t{1});
+    }
+  }
   w.Family("weft_controller_node_nacks_total", Type::Counter,
            "Updates the node refused (Nack) since the controller started.");
   for (const v1::NodeRealization& n : r.nodes()) {

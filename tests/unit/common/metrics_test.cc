@@ -131,6 +131,28 @@ TEST(HealthTest, NotServingUntilReadyAndAfterShutdown) {
   EXPECT_NE(check("liveness"), "SERVING");
 }
 
+// A view with a VLAN bridge, from an agent that does not announce it.
+TEST(ControllerMetricsTest, WhatANodeDoesNotRealize) {
+  Controller controller;
+  State state;
+  state.version = 3;
+  state.nodes.push_back({.name = "hv1", .vtep = 0xc6120001});
+  state.tenants.push_back({.name = "blue", .id = 1});
+  Segment web{.name = "web", .tenant = "blue", .vni = 1001, .gateway_mac = {2, 0xfe, 0, 0, 0, 1}};
+  web.subnet = {0x0a000100, 24};
+  web.gateway = 0x0a000101;
+  web.vlan_bridge = VlanBridge{.node = "hv1", .trunk = "eth1", .vlan = 100};
+  state.segments.push_back(web);
+  ASSERT_TRUE(controller.Apply(state, "test").ok());
+  controller.StreamOpened("hv1", 0, {"sotw", "chunked"});
+  const std::string text = Text(CollectControllerMetrics(controller));
+  EXPECT_NE(
+      text.find("weft_controller_node_unrealized{node=\"hv1\",feature=\"vlan-bridging\"} 1\n"),
+      std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("feature=\"ipv6-tenants\""), std::string::npos) << text;
+}
+
 TEST(ControllerMetricsTest, NodesVersionsNacksAndRejectedEdits) {
   Controller controller;
   State state;
