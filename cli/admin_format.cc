@@ -32,6 +32,20 @@ std::string Route(const v1::Route& r) {
   return OrDash(absl::StrJoin(via, ", "));
 }
 
+// An IPv4 address or prefix and its IPv6 twin, when there is one, in one
+// column: both families read the same way.
+std::string BothFamilies(const std::string& v4, const std::string& v6) {
+  return v6.empty() ? OrDash(v4) : absl::StrCat(OrDash(v4), " ", v6);
+}
+
+std::string Bridge(const v1::Segment& s) {
+  if (!s.has_vlan_bridge()) return "-";
+  const v1::VlanBridge& b = s.vlan_bridge();
+  std::string text = absl::StrCat(b.node(), " ", b.trunk(), " vlan ", b.vlan());
+  if (!b.standby().empty()) absl::StrAppend(&text, " (standby ", b.standby(), ")");
+  return text;
+}
+
 std::string NodeKind(const v1::Node& n) {
   if (n.foreign()) return "foreign";
   return n.role() == v1::NODE_ROLE_EDGE ? "edge" : "weft";
@@ -56,13 +70,16 @@ std::string FormatState(const v1::GetStateResponse& r) {
   AppendTable(&out, "TENANTS", {"NAME", "ID", "DEFAULT"}, rows);
   rows.clear();
   for (const auto& g : s.segments()) {
-    rows.push_back({g.tenant(), g.name(), absl::StrCat(g.vni()), g.subnet(), OrDash(g.gateway())});
+    rows.push_back({g.tenant(), g.name(), absl::StrCat(g.vni()),
+                    BothFamilies(g.subnet(), g.subnet6()), BothFamilies(g.gateway(), g.gateway6()),
+                    Bridge(g)});
   }
-  AppendTable(&out, "SEGMENTS", {"TENANT", "NAME", "VNI", "SUBNET", "GATEWAY"}, rows);
+  AppendTable(&out, "SEGMENTS", {"TENANT", "NAME", "VNI", "SUBNET", "GATEWAY", "VLAN BRIDGE"},
+              rows);
   rows.clear();
   for (const auto& e : s.endpoints()) {
-    rows.push_back({e.segment(), OrDash(e.name()), e.ip(), e.mac(), e.node(), OrDash(e.interface()),
-                    absl::StrJoin(e.groups(), ",")});
+    rows.push_back({e.segment(), OrDash(e.name()), BothFamilies(e.ip(), e.ip6()), e.mac(), e.node(),
+                    OrDash(e.interface()), absl::StrJoin(e.groups(), ",")});
   }
   AppendTable(&out, "ENDPOINTS", {"SEGMENT", "NAME", "IP", "MAC", "NODE", "INTERFACE", "GROUPS"},
               rows);

@@ -399,6 +399,50 @@ TEST(WeftctlFormat, StateListsWhatItHolds) {
             "\nROUTES (1)\nTENANT  PREFIX        VIA\nA       10.66.0.0/16  blackhole\n");
 }
 
+// A segment's IPv6 subnet and gateway beside the IPv4 ones, in their
+// columns, and its VLAN bridge; an endpoint's two addresses likewise.
+TEST(WeftctlFormat, StateShowsBothFamiliesAndTheVlanBridge) {
+  v1::GetStateResponse r;
+  auto* dual = r.mutable_state()->add_segments();
+  dual->set_tenant("A");
+  dual->set_name("a-web");
+  dual->set_vni(1001);
+  dual->set_subnet("10.0.1.0/24");
+  dual->set_gateway("10.0.1.1");
+  dual->set_subnet6("fd00:a:0:1::/64");
+  dual->set_gateway6("fd00:a:0:1::1");
+  auto* bridge = dual->mutable_vlan_bridge();
+  bridge->set_node("hv1");
+  bridge->set_standby("hv2");
+  bridge->set_trunk("eth1");
+  bridge->set_vlan(100);
+  auto* v4 = r.mutable_state()->add_segments();
+  v4->set_tenant("A");
+  v4->set_name("a-db");
+  v4->set_vni(1002);
+  v4->set_subnet("10.0.2.0/24");
+  v4->set_gateway("10.0.2.1");
+  auto* e = r.mutable_state()->add_endpoints();
+  e->set_segment("a-web");
+  e->set_name("a1");
+  e->set_ip("10.0.1.10");
+  e->set_ip6("fd00:a:0:1::10");
+  e->set_mac("02:00:00:01:01:0a");
+  e->set_node("hv1");
+  e->set_interface("va1");
+  EXPECT_EQ(
+      cli::FormatState(r),
+      "version: 0\n"
+      "\nSEGMENTS (2)\n"
+      "TENANT  NAME   VNI   SUBNET                       GATEWAY                 VLAN BRIDGE\n"
+      "A       a-web  1001  10.0.1.0/24 fd00:a:0:1::/64  10.0.1.1 fd00:a:0:1::1  hv1 eth1 "
+      "vlan 100 (standby hv2)\n"
+      "A       a-db   1002  10.0.2.0/24                  10.0.2.1                -\n"
+      "\nENDPOINTS (1)\n"
+      "SEGMENT  NAME  IP                        MAC                NODE  INTERFACE  GROUPS\n"
+      "a-web    a1    10.0.1.10 fd00:a:0:1::10  02:00:00:01:01:0a  hv1   va1\n");
+}
+
 TEST(WeftctlFormat, StateListsEdgesAndUplinks) {
   v1::GetStateResponse r;
   auto* node = r.mutable_state()->add_nodes();
