@@ -28,8 +28,7 @@ import netns_common
 import weftlab
 from netns_common import LabTestCase, unmet
 from weftlab import VM, Node, Segment, Tenant, Topology
-from weftlab.control import CONTROLLER_IP, SYNC_PORT, ControlPlane
-from weftlab.lab import Agent
+from weftlab.control import ControlPlane
 from weftlab.provider_router import BgpSession, ProviderRouter
 
 PROVIDER_AS = 64500
@@ -67,25 +66,6 @@ class LearnedRoutesTest(LabTestCase):
         return state
 
     @classmethod
-    def start_agent(cls, node: str) -> Agent:
-        """weft-agent --controller on `node`, with its local API on a socket of
-        the run's directory; ready on its first applied state."""
-        lab = cls.lab
-        ready = os.path.join(lab.dir, f"{node}.ready")
-        if os.path.exists(ready):
-            os.unlink(ready)
-        argv = [lab.agent_path, "--controller", f"{CONTROLLER_IP}:{SYNC_PORT}",
-                *cls.cp.tls_flags(node), "--node", node, "--underlay", "eth0",
-                "--bpffs", lab.bpffs, "--ready_file", ready, "--api_socket", cls.sockets[node],
-                "--gobgpd_log", os.path.join(lab.log_dir, f"gobgpd-{node}.log")]
-        proc, out, err = lab.spawn(lab.ns(node), argv, f"agent-{node}-{time.monotonic_ns()}")
-        agent = lab.agents[node] = Agent(node, proc, ready, out, err, argv)
-        wait_for(f"agent {node} ready", lambda: os.path.exists(ready) or proc.poll() is not None)
-        if proc.poll() is not None:
-            raise AssertionError(f"agent {node} exited {proc.returncode}:\n{agent.stderr()}")
-        return agent
-
-    @classmethod
     def prepare(cls, lab):
         for tool in ("bird", "birdc", "gobgpd"):
             if not shutil.which(tool):
@@ -97,7 +77,7 @@ class LearnedRoutesTest(LabTestCase):
         cls.cp.build()
         lab.publish_state(cls.state())
         cls.weftctl_path = cls.cp.binary("weftctl")
-        cls.sockets = {n: os.path.join(lab.dir, "api", f"{n}.sock") for n in ("hv1", "edge1")}
+        cls.sockets = {n: lab.agent_socket(n) for n in ("hv1", "edge1")}
 
         cls.provider_ns = f"{lab.prefix}prov"
         weftlab.run(["ip", "netns", "add", cls.provider_ns])
@@ -117,8 +97,9 @@ class LearnedRoutesTest(LabTestCase):
         cls.addClassCleanup(cls.provider.stop)
 
         cls.cp.start()
-        cls.start_agent("hv1")
-        cls.start_agent("edge1")
+        for node in ("hv1", "edge1"):
+            cls.cp.start_agent(node, timeout=TIMEOUT, extra=[
+                "--gobgpd_log", os.path.join(lab.log_dir, f"gobgpd-{node}.log")])
 
     # --- helpers -----------------------------------------------------------------
     def ctl(self, node: str, *args: str) -> subprocess.CompletedProcess:
