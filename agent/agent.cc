@@ -6,6 +6,8 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "agent/capabilities.h"
 #include "agent/datapath/netdev.h"
 #include "agent/edge/bgp_plan.h"
 #include "agent/edge/rtnetlink.h"
@@ -143,6 +145,13 @@ uint32_t Agent::UnlessReservedAlias(const std::string& name, uint32_t ifindex) c
 
 absl::Status Agent::ApplyState(State state) {
   RETURN_IF_ERROR(CheckForThisNode(state));
+  if (const std::vector<std::string> unrealized = UnrealizedByThisAgent(state);
+      !unrealized.empty()) {
+    WEFT_LOG_WARN(
+        "state version %d uses what this agent does not realize: %s (carried, not in "
+        "the datapath)",
+        state.version, absl::StrJoin(unrealized, ", "));
+  }
   absl::MutexLock lock(&mu_);
   return InstallStateLocked(std::move(state));
 }

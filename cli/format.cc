@@ -478,6 +478,10 @@ std::string FormatStatus(const v1::StatusResponse& s) {
   absl::StrAppend(&out, "\n", "applied version:   ", s.applied_version(),
                   s.has_state() ? "" : " (no state yet)", "\n");
   absl::StrAppend(&out, "pins:              ", Printable(s.pin_dir()), "\n");
+  if (s.unrealized_size() > 0) {
+    absl::StrAppend(&out, "not realized:      ", Printable(absl::StrJoin(s.unrealized(), ", ")),
+                    " (in the state, not in the datapath)\n");
+  }
   if (s.bgp_sessions() > 0) {
     absl::StrAppend(&out, "bgp:               ", s.bgp_sessions_established(), "/",
                     s.bgp_sessions(), " sessions up, ", s.bgp_learned_prefixes(),

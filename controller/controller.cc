@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "common/base/log.h"
 #include "common/base/status.h"
+#include "common/model/features.h"
 #include "common/model/validate.h"
 #include "common/wire/nack.h"
 #include "weft/abi.h"
@@ -505,7 +506,9 @@ v1::GetRealizationResponse Controller::Realization(uint64_t version) const {
     if (view != views_.end() && (r->connected() || r->acked_version() > 0)) {
       const std::vector<std::string> capabilities(r->capabilities().begin(),
                                                   r->capabilities().end());
-      for (const std::string& u : Unrealized(*view->second, capabilities)) r->add_unrealized(u);
+      for (const std::string& u : Unrealized(view->second->features, capabilities)) {
+        r->add_unrealized(u);
+      }
     }
     r->set_enforced_version(current ? version_ : r->acked_version());
     if (r->enforced_version() >= asked) {

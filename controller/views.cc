@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/model/features.h"
 #include "common/wire/convert.h"
 #include "openssl/sha.h"
 
@@ -29,30 +30,6 @@ std::string Sha256(const std::string& bytes) {
 }
 
 }  // namespace
-
-std::vector<std::string> Unrealized(const NodeView& view,
-                                    const std::vector<std::string>& capabilities) {
-  const struct {
-    const char* capability;
-    bool (*uses)(const v1::Segment&);
-  } kFeatures[] = {
-      {kCapabilityIpv6Tenants, [](const v1::Segment& s) { return !s.subnet6().empty(); }},
-      {kCapabilityVlanBridging, [](const v1::Segment& s) { return s.has_vlan_bridge(); }},
-  };
-  std::vector<std::string> out;
-  for (const auto& [capability, uses] : kFeatures) {
-    if (std::find(capabilities.begin(), capabilities.end(), capability) != capabilities.end()) {
-      continue;
-    }
-    const std::vector<const v1::State*> parts = view.PartStates();
-    if (std::any_of(parts.begin(), parts.end(), [uses = uses](const v1::State* part) {
-          return std::any_of(part->segments().begin(), part->segments().end(), uses);
-        })) {
-      out.push_back(capability);
-    }
-  }
-  return out;
-}
 
 std::vector<const v1::State*> NodeView::PartStates() const {
   std::vector<const v1::State*> out;
@@ -120,6 +97,10 @@ void ViewBuilder::Update(const State& state) {
   tenant_index_ = std::move(tenant_index);
   tenant_names_.clear();
   for (const Tenant& t : state.tenants) tenant_names_.push_back(t.name);
+  std::vector<std::vector<const Segment*>> segments(state.tenants.size());
+  for (const Segment& s : state.segments) segments[tenant_index_.at(s.tenant)].push_back(&s);
+  tenant_features_.clear();
+  for (const auto& list : segments) tenant_features_.push_back(FeaturesUsed(list));
 
   std::map<std::string, std::vector<size_t>> node_tenants;
   auto add = [&](const std::string& node, size_t t) {
@@ -160,6 +141,7 @@ std::shared_ptr<NodeView> ViewBuilder::View(const std::string& node, uint64_t ve
   if (auto it = node_tenants_.find(node); it != node_tenants_.end()) {
     for (size_t t : it->second) {
       view->parts.push_back(tenants_[t]);
+      view->features.push_back(tenant_features_[t]);
       if (auto learned = learned_.find(tenant_names_[t]); learned != learned_.end()) {
         view->parts.push_back(learned->second);
       }

@@ -44,23 +44,12 @@ struct NodeView {
   // fields concatenate), they are the view.
   std::vector<std::shared_ptr<const ViewPart>> parts;
 
+  // What its tenants' segments use (FeaturesUsed), one list per tenant.
+  std::vector<std::vector<std::string>> features;
+
   std::vector<const v1::State*> PartStates() const;
   v1::State Merged() const;  // one message, version set
 };
-
-// What an agent announces in its Hello when its datapath realizes IPv6 in
-// tenants' segments (docs/design/DUAL_STACK.md §6), and VLAN bridges
-// (docs/design/VLAN_BRIDGING.md). No agent does yet.
-inline constexpr char kCapabilityIpv6Tenants[] = "ipv6-tenants";
-inline constexpr char kCapabilityVlanBridging[] = "vlan-bridging";
-
-// The features `view` uses that an agent announcing `capabilities` does not
-// realize (NodeRealization.unrealized), in the order above:
-// kCapabilityIpv6Tenants when a segment of the view has an IPv6 subnet (an
-// endpoint's IPv6 address needs one), kCapabilityVlanBridging when one is
-// bridged to a VLAN (every node of the tenant would send to its hosts).
-std::vector<std::string> Unrealized(const NodeView& view,
-                                    const std::vector<std::string>& capabilities);
 
 class ViewBuilder {
  public:
@@ -89,6 +78,7 @@ class ViewBuilder {
   std::vector<std::shared_ptr<const ViewPart>> tenants_;  // in the state's order
   std::map<std::string, size_t> tenant_index_;            // name -> tenants_ index
   std::vector<std::string> tenant_names_;                 // tenants_ index -> name
+  std::vector<std::vector<std::string>> tenant_features_;  // tenants_ index -> FeaturesUsed
   // By tenant name: its learned routes' part, for tenants that have any.
   std::map<std::string, std::shared_ptr<const ViewPart>> learned_;
   // tenants_ indexes of the tenants with an endpoint or an uplink on the

@@ -28,6 +28,7 @@
 #include "agent/api/answer_chunks.h"
 #include "agent/api/names.h"
 #include "agent/api/trace.h"
+#include "agent/capabilities.h"
 #include "agent/datapath/attach.h"
 #include "agent/datapath/bpf_error.h"
 #include "agent/datapath/maps/conntrack.h"
@@ -298,6 +299,7 @@ grpc::Status ApiServer::Impl::Status(grpc::ServerContext*, const v1::StatusReque
   out->set_controller_connected(o_.sync && o_.sync->connected());
   if (auto version = dp().AppliedStateVersion(); version.ok()) out->set_applied_version(*version);
   out->set_has_state(v.has_state);
+  for (const std::string& feature : UnrealizedByThisAgent(v.state)) out->add_unrealized(feature);
   out->set_pin_dir(absl::StrCat(v.options.bpffs, "/weft/", v.options.node));
   out->set_underlay(v.options.underlay);
   auto add = [&](const std::string& name, uint32_t ifindex, Hook hook, const char* program) {

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "agent/capabilities.h"
 #include "common/base/log.h"
 #include "common/plan/node_check.h"
 #include "common/serving/grpc_status.h"
@@ -267,8 +268,7 @@ v1::AgentMessage SyncClient::Hello() const {
   v1::Hello* h = hello.mutable_hello();
   h->set_node(options_.node);
   for (const std::string& vtep : options_.vteps) h->add_vteps(vtep);
-  h->add_capabilities("sotw");
-  h->add_capabilities("chunked");
+  for (const std::string& c : AgentCapabilities()) h->add_capabilities(c);
   h->set_applied_version(handler_.applied_version());
   h->set_applied_digest(handler_.applied_digest());
   return hello;

@@ -244,6 +244,13 @@ class ControlPlaneTest(ControlPlaneTestCase):
             self.assertEqual(node.get("unrealized"), ["ipv6-tenants", "vlan-bridging"], node)
             self.assertIn("sotw", node.get("capabilities", []), node)
         self.assertIn("ipv6-tenants", cp.weftctl("get", "realization").stdout)
+        # and each agent says it of itself
+        status = lab.exec("hv1", [cp.binary("weftctl"), "--socket", lab.agent_socket("hv1"),
+                                  "--json", "status"], check=True)
+        self.assertEqual(json.loads(status.stdout).get("unrealized"),
+                         ["ipv6-tenants", "vlan-bridging"], status.stdout)
+        self.assertIn("uses what this agent does not realize: ipv6-tenants, vlan-bridging",
+                      lab.agents["hv1"].stderr())
 
         self.assertReaches("a1", "10.0.1.11", "a2")
         # a1 and a2 speak IPv6 to each other: nothing of it is forwarded

@@ -291,6 +291,19 @@ TEST(WeftctlPrintable, EscapesControlsAndWhatIsNotUtf8) {
   EXPECT_EQ(cli::Printable("end\xe6\x97"), "end\\xe6\\x97");     // cut short
 }
 
+// What of the applied state the agent does not realize, only when anything.
+TEST(WeftctlStatus, SaysWhatTheAgentDoesNotRealize) {
+  v1::StatusResponse status;
+  status.set_node("hv1");
+  EXPECT_EQ(cli::FormatStatus(status).find("not realized"), std::string::npos);
+  status.add_unrealized("ipv6-tenants");
+  status.add_unrealized("vlan-bridging");
+  EXPECT_NE(cli::FormatStatus(status).find("not realized:      ipv6-tenants, vlan-bridging (in the "
+                                           "state, not in the datapath)\n"),
+            std::string::npos)
+      << cli::FormatStatus(status);
+}
+
 TEST(WeftctlStatus, AnEdgeShowsItsSessionsAndLearnedPrefixes) {
   v1::StatusResponse status;
   status.set_node("edge1");

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/model/features.h"
 #include "common/model/net_format.h"
 #include "common/model/state_yaml.h"
 #include "common/model/validate.h"
@@ -75,13 +76,13 @@ TEST(ViewsTest, Ipv6InAViewNeedsTheAgentsCapability) {
   b.Update(state);
   const std::vector<std::string> today = {"sotw", "chunked"};
   const std::vector<std::string> with_ipv6 = {"sotw", "chunked", kCapabilityIpv6Tenants};
-  EXPECT_EQ(Unrealized(*b.View("hv1", 1), today),
+  EXPECT_EQ(Unrealized(b.View("hv1", 1)->features, today),
             std::vector<std::string>{kCapabilityIpv6Tenants});  // blue has IPv6
-  EXPECT_EQ(Unrealized(*b.View("edge1", 1), today),
+  EXPECT_EQ(Unrealized(b.View("edge1", 1)->features, today),
             std::vector<std::string>{kCapabilityIpv6Tenants});  // so does the edge carrying it
-  EXPECT_TRUE(Unrealized(*b.View("hv1", 1), with_ipv6).empty());
-  EXPECT_TRUE(Unrealized(*b.View("hv2", 1), today).empty());  // red has none
-  EXPECT_TRUE(Unrealized(*b.View("edge3", 1), today).empty());
+  EXPECT_TRUE(Unrealized(b.View("hv1", 1)->features, with_ipv6).empty());
+  EXPECT_TRUE(Unrealized(b.View("hv2", 1)->features, today).empty());  // red has none
+  EXPECT_TRUE(Unrealized(b.View("edge3", 1)->features, today).empty());
   // and the view carries it to the agent
   EXPECT_EQ(ViewOf(b, "hv1").segments[0].subnet6, state.segments[0].subnet6);
 }
@@ -101,10 +102,11 @@ TEST(ViewsTest, ABridgeNodeGetsTheBridgedTenant) {
   ASSERT_TRUE(ViewOf(b, "hv1").segments[1].vlan_bridge.has_value());
   EXPECT_EQ(ViewOf(b, "hv1").segments[1].vlan_bridge->vlan, 300u);
   const std::vector<std::string> today = {"sotw", "chunked"};
-  EXPECT_EQ(Unrealized(*b.View("hv2", 1), today),
+  EXPECT_EQ(Unrealized(b.View("hv2", 1)->features, today),
             std::vector<std::string>{kCapabilityVlanBridging});  // red's own host
-  EXPECT_EQ(Unrealized(*b.View("hv2", 1), {kCapabilityVlanBridging}), std::vector<std::string>{});
-  EXPECT_TRUE(Unrealized(*b.View("edge1", 1), today).empty());  // blue only
+  EXPECT_EQ(Unrealized(b.View("hv2", 1)->features, {kCapabilityVlanBridging}),
+            std::vector<std::string>{});
+  EXPECT_TRUE(Unrealized(b.View("edge1", 1)->features, today).empty());  // blue only
 }
 
 TEST(ViewsTest, AnEdgeGetsTheTenantsItCarries) {

@@ -1,0 +1,18 @@
+#include "agent/capabilities.h"
+
+#include "common/model/features.h"
+
+namespace weft {
+
+const std::vector<std::string>& AgentCapabilities() {
+  static const std::vector<std::string> kCapabilities = {"sotw", "chunked"};
+  return kCapabilities;
+}
+
+std::vector<std::string> UnrealizedByThisAgent(const State& state) {
+  std::vector<const Segment*> segments;
+  for (const Segment& s : state.segments) segments.push_back(&s);
+  return Unrealized({FeaturesUsed(segments)}, AgentCapabilities());
+}
+
+}  // namespace weft
