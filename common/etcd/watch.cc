@@ -113,11 +113,22 @@ absl::Status Watch::Stream(bool* healthy) {
       next_revision_ = revision + 1;
     }
   }
-  context.TryCancel();
+  // Ended here (compacted, cancelled by etcd): the server may still be
+  // sending. Otherwise the stream is over and Finish has its status, which a
+  // cancel now would turn into CANCELLED, hiding why.
+  if (!result.ok()) context.TryCancel();
   grpc::Status status = stream->Finish();
   clear_context();
+  if (result.code() == absl::StatusCode::kOutOfRange) return result;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::CancelledError("stopping");
+  }
+  // Whatever broke it (a member that died, or refused the stream, or has no
+  // leader), the next attempt goes to the next member: one that answers
+  // again is reached when the others do not.
+  client_.endpoints().Failover(member);
   if (!result.ok()) return result;
-  if (IsUnreachable(status) || status.ok()) client_.endpoints().Failover(member);
   return FromGrpc(
       status.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "watch stream ended") : status,
       "watch", client_.endpoints());

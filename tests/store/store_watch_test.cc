@@ -198,6 +198,55 @@ TEST_F(EtcdTest, AWatchFromACompactedRevisionEndsAsOutOfRange) {
   EXPECT_EQ(revisions_seen, 0);
 }
 
+// Puts `value` at `key` through `client`.
+absl::Status PutForWatch(etcd::Client& client, const std::string& key, const std::string& value) {
+  etcdserverpb::TxnRequest txn;
+  auto* put = txn.add_success()->mutable_request_put();
+  put->set_key(key);
+  put->set_value(value);
+  return client.Txn(txn).status();
+}
+
+// The watch alone, with no lease keepalive to move its client along: when
+// its member dies it goes on at the next one, from the revision after the
+// last it delivered. The member comes back on its other address only, so the
+// watch reaches it there or not at all. (It did not: a stream that broke
+// reported CANCELLED, its own cancel hiding the cause, and was opened again
+// on the dead member, forever; a replica served a stale state.)
+TEST_F(EtcdTest, AWatchGoesOnAtTheNextMemberWhenItsMemberDies) {
+  etcd::EtcdConfig config;
+  config.endpoints = {etcd_->Endpoint(), etcd_->HiddenEndpoint()};
+  auto client = etcd::Client::Create(config);
+  ASSERT_TRUE(client.ok()) << client.status();
+  absl::Mutex mu;
+  std::vector<std::string> values;
+  etcd::WatchCallbacks callbacks;
+  callbacks.on_revision = [&](int64_t, const std::vector<mvccpb::Event>& events) {
+    absl::MutexLock lock(&mu);
+    for (const mvccpb::Event& e : events) values.push_back(e.kv().value());
+  };
+  auto seen = [&] {
+    absl::MutexLock lock(&mu);
+    return values;
+  };
+  const std::string prefix = "/test/watch/";
+  ASSERT_TRUE(PutForWatch(**client, prefix + "a", "a").ok());
+  etcd::Watch watch(**client, prefix, etcd::PrefixEnd(prefix), 1, callbacks);
+  ASSERT_TRUE(WaitFor([&] { return seen().size() == 1; }, absl::Seconds(10)));
+
+  etcd_->Kill();
+  ASSERT_TRUE(etcd_->StartHidden().ok());
+  etcd::EtcdConfig hidden;
+  hidden.endpoints = {etcd_->HiddenEndpoint()};
+  auto writer = etcd::Client::Create(hidden);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ASSERT_TRUE(PutForWatch(**writer, prefix + "b", "b").ok());
+  EXPECT_TRUE(WaitFor([&] { return seen().size() == 2; }, absl::Seconds(15)))
+      << "the watch did not reach the member at its other address";
+  EXPECT_EQ(seen(), (std::vector<std::string>{"a", "b"}));
+  watch.Stop();
+}
+
 // While the replica cannot reach etcd, two writes happen and etcd compacts
 // past them: its watch cannot resume where it stopped, so it reads the whole
 // state again and watches anew, from which it goes on as before.
