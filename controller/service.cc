@@ -1,5 +1,6 @@
 #include "controller/service.h"
 
+#include <algorithm>
 #include <atomic>
 #include <optional>
 #include <random>
@@ -27,10 +28,36 @@ std::string NewNonce(uint64_t version) {
   return absl::StrFormat("%d-%x-%d", version, process & 0xffffff, ++counter);
 }
 
-// The Hello's node, or why the stream is refused: before anything of it is
-// kept or logged at length.
-grpc::Status CheckHelloNode(const Controller& controller, const v1::AgentMessage& first,
-                            const std::string& peer) {
+// Capabilities are short lower-case names ("sotw", "ipv6-tenants"): a Hello
+// with more, or longer, or other characters is refused, not stored (they are
+// kept with the node's realization, in etcd too).
+constexpr int kMaxHelloCapabilities = 32;
+constexpr size_t kMaxCapabilityName = 32;
+
+absl::Status CheckHelloCapabilities(const v1::Hello& hello) {
+  if (hello.capabilities_size() > kMaxHelloCapabilities) {
+    return FieldError(
+        "Hello", "capabilities",
+        absl::StrCat(hello.capabilities_size(), " names, more than ", kMaxHelloCapabilities));
+  }
+  for (const std::string& name : hello.capabilities()) {
+    const bool ok = !name.empty() && name.size() <= kMaxCapabilityName &&
+                    std::all_of(name.begin(), name.end(), [](char c) {
+                      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+                    });
+    if (!ok) {
+      return FieldError("Hello", "capabilities",
+                        absl::StrCat(QuoteBounded(name), " is not a capability name (1..",
+                                     kMaxCapabilityName, " of a-z, 0-9 and '-')"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The Hello's node and capabilities, or why the stream is refused: before
+// anything of it is kept or logged at length.
+grpc::Status CheckHello(const Controller& controller, const v1::AgentMessage& first,
+                        const std::string& peer) {
   if (!first.has_hello() || first.hello().node().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "the first message must be a Hello naming the node");
@@ -45,6 +72,10 @@ grpc::Status CheckHelloNode(const Controller& controller, const v1::AgentMessage
     return grpc::Status(
         grpc::StatusCode::NOT_FOUND,
         absl::StrCat("Hello.node: node ", node, " is not a Weft node of the state"));
+  }
+  if (absl::Status bad = CheckHelloCapabilities(first.hello()); !bad.ok()) {
+    WEFT_LOG_WARN("stream from %s refused: %s", peer, bad.message());
+    return ToGrpcStatus(bad);
   }
   return grpc::Status::OK;
 }
@@ -130,7 +161,7 @@ grpc::Status SyncService::Stream(
     grpc::ServerReaderWriter<v1::ControllerMessage, v1::AgentMessage>* stream) {
   v1::AgentMessage first;
   if (!stream->Read(&first)) return grpc::Status::OK;
-  if (grpc::Status refused = CheckHelloNode(*controller_, first, context->peer()); !refused.ok()) {
+  if (grpc::Status refused = CheckHello(*controller_, first, context->peer()); !refused.ok()) {
     return refused;
   }
   const v1::Hello hello = first.hello();

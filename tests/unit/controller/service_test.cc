@@ -1,11 +1,13 @@
 // The controller's services refuse, before keeping or converting anything,
 // what a hostile or broken peer sends: a Hello's node name that is no node
-// name or not a node of the state, an ApplyState past the state limits.
+// name or not a node of the state, its capabilities that are no names, an
+// ApplyState past the state limits.
 #include "controller/service.h"
 
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/model/state_yaml.h"
@@ -55,13 +57,14 @@ class ServiceTest : public ::testing::Test {
 
   // The status a stream opened with a Hello for `node` ends with; OK when
   // the controller sent the node its state.
-  grpc::Status Hello(const std::string& node) {
+  grpc::Status Hello(const std::string& node, const std::vector<std::string>& capabilities = {}) {
     std::unique_ptr<v1::Sync::Stub> stub = v1::Sync::NewStub(channel_);
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     auto stream = stub->Stream(&context);
     v1::AgentMessage hello;
     hello.mutable_hello()->set_node(node);
+    for (const std::string& c : capabilities) hello.mutable_hello()->add_capabilities(c);
     stream->Write(hello);
     v1::ControllerMessage reply;
     if (stream->Read(&reply)) return grpc::Status::OK;
@@ -95,6 +98,25 @@ TEST_F(ServiceTest, AHelloWithANameThatIsNoNodeNameIsRefused) {
     EXPECT_LT(s.error_message().size(), 200u);  // never the name itself at length
   }
   EXPECT_FALSE(controller_.Realization(0).nodes(0).connected());
+}
+
+// Capabilities are kept with the node's realization (and in etcd): junk is
+// refused before anything is kept, never echoed at length.
+TEST_F(ServiceTest, AHelloWithCapabilitiesThatAreNoNamesIsRefused) {
+  EXPECT_TRUE(Hello("hv1", {"sotw", "chunked", "ipv6-tenants"}).ok());
+  const std::vector<std::vector<std::string>> bad = {
+      {std::string(1 << 20, 'a')},
+      {"sotw", std::string("x\n[fake log line]")},
+      {""},
+      {"Sotw"},
+      std::vector<std::string>(33, "sotw"),
+  };
+  for (const std::vector<std::string>& capabilities : bad) {
+    grpc::Status s = Hello("hv1", capabilities);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << capabilities.size();
+    EXPECT_THAT(s.error_message(), HasSubstr("Hello: field \"capabilities\""));
+    EXPECT_LT(s.error_message().size(), 200u);
+  }
 }
 
 TEST_F(ServiceTest, AHelloForANodeNotInTheStateIsRefused) {
