@@ -141,7 +141,7 @@ std::shared_ptr<NodeView> ViewBuilder::View(const std::string& node, uint64_t ve
   if (auto it = node_tenants_.find(node); it != node_tenants_.end()) {
     for (size_t t : it->second) {
       view->parts.push_back(tenants_[t]);
-      view->features.push_back(tenant_features_[t]);
+      view->features |= tenant_features_[t];
       if (auto learned = learned_.find(tenant_names_[t]); learned != learned_.end()) {
         view->parts.push_back(learned->second);
       }

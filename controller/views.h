@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/model/features.h"
 #include "common/model/state.h"
 #include "weft/v1/state.pb.h"
 
@@ -44,8 +45,8 @@ struct NodeView {
   // fields concatenate), they are the view.
   std::vector<std::shared_ptr<const ViewPart>> parts;
 
-  // What its tenants' segments use (FeaturesUsed), one list per tenant.
-  std::vector<std::vector<std::string>> features;
+  // What its tenants' segments use (FeaturesUsed of them all).
+  FeatureSet features = 0;
 
   std::vector<const v1::State*> PartStates() const;
   v1::State Merged() const;  // one message, version set
@@ -78,7 +79,7 @@ class ViewBuilder {
   std::vector<std::shared_ptr<const ViewPart>> tenants_;  // in the state's order
   std::map<std::string, size_t> tenant_index_;            // name -> tenants_ index
   std::vector<std::string> tenant_names_;                 // tenants_ index -> name
-  std::vector<std::vector<std::string>> tenant_features_;  // tenants_ index -> FeaturesUsed
+  std::vector<FeatureSet> tenant_features_;               // tenants_ index -> FeaturesUsed
   // By tenant name: its learned routes' part, for tenants that have any.
   std::map<std::string, std::shared_ptr<const ViewPart>> learned_;
   // tenants_ indexes of the tenants with an endpoint or an uplink on the

@@ -13,28 +13,22 @@ const struct {
     {kCapabilityVlanBridging, [](const Segment* s) { return s->vlan_bridge.has_value(); }},
 };
 
-bool Contains(const std::vector<std::string>& list, const char* name) {
-  return std::find(list.begin(), list.end(), name) != list.end();
-}
-
 }  // namespace
 
-std::vector<std::string> FeaturesUsed(const std::vector<const Segment*>& segments) {
-  std::vector<std::string> out;
-  for (const auto& [capability, uses] : kFeatures) {
-    if (std::any_of(segments.begin(), segments.end(), uses)) out.push_back(capability);
+FeatureSet FeaturesUsed(const std::vector<const Segment*>& segments) {
+  FeatureSet used = 0;
+  for (size_t i = 0; i < std::size(kFeatures); ++i) {
+    if (std::any_of(segments.begin(), segments.end(), kFeatures[i].uses)) used |= 1u << i;
   }
-  return out;
+  return used;
 }
 
-std::vector<std::string> Unrealized(const std::vector<std::vector<std::string>>& used,
-                                    const std::vector<std::string>& capabilities) {
+std::vector<std::string> Unrealized(FeatureSet used, const std::vector<std::string>& capabilities) {
   std::vector<std::string> out;
-  for (const auto& feature : kFeatures) {
-    const char* name = feature.capability;
-    if (!Contains(capabilities, name) &&
-        std::any_of(used.begin(), used.end(),
-                    [name](const std::vector<std::string>& u) { return Contains(u, name); })) {
+  for (size_t i = 0; i < std::size(kFeatures); ++i) {
+    const char* name = kFeatures[i].capability;
+    if ((used & (1u << i)) &&
+        std::find(capabilities.begin(), capabilities.end(), name) == capabilities.end()) {
       out.push_back(name);
     }
   }

@@ -5,6 +5,7 @@
 #ifndef WEFT_COMMON_MODEL_FEATURES_H_
 #define WEFT_COMMON_MODEL_FEATURES_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,16 +18,18 @@ inline constexpr char kCapabilityIpv6Tenants[] = "ipv6-tenants";
 // Segments bridged to a VLAN (docs/design/VLAN_BRIDGING.md).
 inline constexpr char kCapabilityVlanBridging[] = "vlan-bridging";
 
-// The features `segments` use, in the order above: kCapabilityIpv6Tenants
-// when a segment has an IPv6 subnet (an endpoint's IPv6 address needs one),
-// kCapabilityVlanBridging when one is bridged to a VLAN (every node of its
-// tenant would send to the VLAN's hosts).
-std::vector<std::string> FeaturesUsed(const std::vector<const Segment*>& segments);
+// Features as bits, in the order above: sets of them combine with `|`.
+using FeatureSet = uint32_t;
 
-// Of the features in any of `used` (each from FeaturesUsed), those not in
-// `capabilities`, in the order above.
-std::vector<std::string> Unrealized(const std::vector<std::vector<std::string>>& used,
-                                    const std::vector<std::string>& capabilities);
+// The features `segments` use: kCapabilityIpv6Tenants when a segment has an
+// IPv6 subnet (an endpoint's IPv6 address needs one), kCapabilityVlanBridging
+// when one is bridged to a VLAN (every node of its tenant would send to the
+// VLAN's hosts).
+FeatureSet FeaturesUsed(const std::vector<const Segment*>& segments);
+
+// The names of the features in `used` that `capabilities` do not name, in
+// the order above.
+std::vector<std::string> Unrealized(FeatureSet used, const std::vector<std::string>& capabilities);
 
 }  // namespace weft
 

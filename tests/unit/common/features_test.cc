@@ -18,18 +18,19 @@ TEST(FeaturesTest, WhatSegmentsUseAndWhatAnAgentLeavesUnrealized) {
   Segment plain, dual, bridged;
   dual.subnet6 = *ParseIpv6Prefix("fd00:1:0:1::/64");
   bridged.vlan_bridge = VlanBridge{.node = "hv1", .trunk = "eth1", .vlan = 100};
-  EXPECT_EQ(FeaturesUsed({}), FeatureList{});
-  EXPECT_EQ(FeaturesUsed({&plain}), FeatureList{});
-  EXPECT_EQ(FeaturesUsed({&bridged, &plain, &dual}),
+  const FeatureList none;
+  EXPECT_EQ(Unrealized(FeaturesUsed({}), none), FeatureList{});
+  EXPECT_EQ(Unrealized(FeaturesUsed({&plain}), none), FeatureList{});
+  EXPECT_EQ(Unrealized(FeaturesUsed({&bridged, &plain, &dual}), none),
             (FeatureList{kCapabilityIpv6Tenants, kCapabilityVlanBridging}))
       << "in the order of the list, whatever the segments' order";
-  // Two tenants' lists: their union, less what the agent announces.
-  const std::vector<FeatureList> used = {FeaturesUsed({&bridged}), FeaturesUsed({&dual})};
+  // Two tenants' sets: their union, less what the agent announces.
+  const FeatureSet used = FeaturesUsed({&bridged}) | FeaturesUsed({&dual});
+  EXPECT_EQ(used, FeaturesUsed({&dual, &bridged}));
   EXPECT_EQ(Unrealized(used, {"sotw", "chunked"}),
             (FeatureList{kCapabilityIpv6Tenants, kCapabilityVlanBridging}));
   EXPECT_EQ(Unrealized(used, {kCapabilityVlanBridging}), FeatureList{kCapabilityIpv6Tenants});
   EXPECT_EQ(Unrealized(used, {kCapabilityIpv6Tenants, kCapabilityVlanBridging}), FeatureList{});
-  EXPECT_EQ(Unrealized({}, {}), FeatureList{});
 }
 
 }  // namespace
