@@ -39,6 +39,20 @@ std::string JudgeArpAnswer(const World& w, const WorldSegment& seg, const Parsed
   return "";
 }
 
+// An ND answer (bpf/lib/nd.h) back to the asking VM `self`: a neighbor or
+// router advertisement, well formed, from the gateway or an endpoint of its
+// segment.
+std::string JudgeNdAnswer(const World& w, const WorldSegment& seg, const WorldEndpoint& self,
+                          const Parsed& p) {
+  if (!p.eth || p.eth->dst != self.mac) return "ND answer not back to the asking VM";
+  if (!p.ipv6 || !p.icmp || !p.icmp->checksum_ok || p.ipv6->hop_limit != 255)
+    return "ND answer is not well-formed ICMPv6 with hop limit 255";
+  if (p.icmp->type != 136 && p.icmp->type != 134) return "ND answer is no advertisement";
+  if (p.eth->src != seg.gateway_mac && w.OnSegment(seg.vni, p.eth->src) == nullptr)
+    return absl::StrCat("ND answer from ", FormatMac(p.eth->src), ", not on segment ", seg.name);
+  return "";
+}
+
 // A frame delivered to a local VM (its destination MAC; with `ifindex`, the
 // endpoint bound to that interface) of tenant `tenant`; switched frames
 // (source MAC `switched_src`) stay on segment `vni`, routed ones come from
@@ -113,6 +127,7 @@ std::string Oracle::JudgeVm(uint32_t ingress_ifindex, const Outcome& o) const {
   const WorldEndpoint* self = world_.BoundTo(ingress_ifindex);
   if (self == nullptr) return "an interface bound to no endpoint forwarded a frame";
   const WorldSegment& seg = *world_.Segment(self->vni);
+  if (o.reason == WEFT_ND_DAD) return Expect(o.retval, kTcShot, "a probe is not answered");
   if (std::string e = Expect(o.retval, kTcRedirect, "every VM verdict redirects"); !e.empty())
     return e;
   const Parsed p = Parse(o.out);
@@ -120,6 +135,8 @@ std::string Oracle::JudgeVm(uint32_t ingress_ifindex, const Outcome& o) const {
     case WEFT_ARP_REPLY:
       if (!p.eth || p.eth->dst != self->mac) return "ARP reply not back to the asking VM";
       return JudgeArpAnswer(world_, seg, p);
+    case WEFT_ND_REPLY:
+      return JudgeNdAnswer(world_, seg, *self, p);
     case WEFT_DELIVER_LOCAL:
       if (!p.ipv4 || p.ipv4->src != self->ip) return "delivered with another source IP";
       return JudgeLocalDelivery(world_, p, TracedTarget(o), self->tenant_id, self->vni, self->mac);

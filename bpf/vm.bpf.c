@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Host side of a VM's interface, TC ingress: everything the VM sends.
- * ARP is answered here; the source must be the endpoint bound to the
- * interface; then switch (same segment) or route (to the gateway MAC) in the
+ * ARP and IPv6 Neighbor Discovery are answered here; the source must be
+ * the endpoint bound to the interface; then switch (same segment) or route (to the gateway MAC) in the
  * tenant, and deliver: straight into a local VM's namespace, or VXLAN to the
  * remote VTEP.
  */
@@ -10,6 +10,7 @@
 #include "lib/encap.h"
 #include "lib/firewall.h"
 #include "lib/icmp.h"
+#include "lib/nd.h"
 #include "lib/reject.h"
 #include "lib/route.h"
 #include "lib/stats.h"
@@ -202,6 +203,34 @@ WEFT_INLINE __u32 vm_ipv4(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth
 	return vm_forward(v, &t, 0);
 }
 
+/* IPv6: Neighbor Discovery is answered (lib/nd.h); nothing is forwarded
+ * yet, since IPv6 forwarding lands with its firewall
+ * (docs/design/DUAL_STACK.md §1). */
+WEFT_INLINE __u32 vm_ipv6(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth)
+{
+	struct ipv6hdr *ip6 = parse_ipv6(c);
+	struct icmp6_wire *icmp6;
+	__u32 reason;
+
+	if (!ip6 || !ipv6_length_ok(ip6, ETH_HLEN, v->skb->len))
+		return WEFT_DROP_TRUNCATED;
+	if (ip6->nexthdr == IPPROTO_ICMPV6_) {
+		icmp6 = parse_icmp6(c);
+		if (!icmp6)
+			return WEFT_DROP_TRUNCATED;
+		if (nd_is_nd_type(icmp6->type)) {
+			reason = nd_answer(v->skb, v->self, v->seg);
+			if (reason == WEFT_ND_REPLY)
+				v->action = bpf_redirect(v->skb->ifindex, 0);
+			return reason;
+		}
+	}
+	/* Multicast listener reports among them, from :: or link-local. */
+	if (mac_is_group(eth->h_dest))
+		return WEFT_DROP_BROADCAST;
+	return WEFT_DROP_UNSUPPORTED;
+}
+
 WEFT_INLINE __u32 vm_classify(struct vm_ctx *v)
 {
 	struct __sk_buff *skb = v->skb;
@@ -230,6 +259,8 @@ WEFT_INLINE __u32 vm_classify(struct vm_ctx *v)
 		return vm_arp(v, &c, eth);
 	case ETH_P_IP:
 		return vm_ipv4(v, &c, eth);
+	case ETH_P_IPV6:
+		return vm_ipv6(v, &c, eth);
 	default:
 		return WEFT_DROP_UNSUPPORTED;
 	}

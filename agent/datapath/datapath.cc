@@ -46,6 +46,10 @@ bpf_map* SkeletonMap(const Skeleton& skel, Map map) {
       return skel.maps.weft_ep_by_mac;
     case Map::kEpByIf:
       return skel.maps.weft_ep_by_if;
+    case Map::kSegments6:
+      return skel.maps.weft_segments6;
+    case Map::kEpByIp6:
+      return skel.maps.weft_ep_by_ip6;
     case Map::kRoutes:
       return skel.maps.weft_routes;
     case Map::kUplinks:

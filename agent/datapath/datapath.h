@@ -35,6 +35,8 @@ enum class Map {
   kEpByIp,
   kEpByMac,
   kEpByIf,
+  kSegments6,
+  kEpByIp6,
   kRoutes,
   kUplinks,
   kStats,

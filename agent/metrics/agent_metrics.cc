@@ -124,9 +124,12 @@ void WriteSync(const SyncClient& sync, MetricFamilies& w) {
 const char* ReasonVerdict(int reason) {
   switch (reason) {
     case WEFT_ARP_REPLY:
+    case WEFT_ND_REPLY:
     case WEFT_ICMP_ERROR:
     case WEFT_REJECT:
       return "reply";
+    case WEFT_ND_DAD:  // nothing to answer, nothing wrong
+      return "ignored";
   }
   return WEFT_REASON_IS_DROP(reason) ? "drop" : "forward";
 }

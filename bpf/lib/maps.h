@@ -44,6 +44,24 @@ struct {
 	__type(value, struct weft_endpoint);
 } weft_ep_by_ip SEC(".maps");
 
+/* IPv6 indexes: allocated as filled (BPF_F_NO_PREALLOC; only the agent
+ * writes them), so a fleet without IPv6 tenants does not pay for them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_MAX_SEGMENTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct weft_segment6);
+} weft_segments6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_MAX_ENDPOINTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct weft_ip6_key);
+	__type(value, struct weft_endpoint);
+} weft_ep_by_ip6 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, WEFT_MAX_ENDPOINTS);

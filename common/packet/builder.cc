@@ -149,6 +149,22 @@ Bytes IcmpEcho(uint8_t type, uint16_t id, uint16_t seq, const Bytes& payload) {
   return b;
 }
 
+Bytes Icmp6Frame(const Mac& dst, const Mac& src, const Ipv6Spec& ip, const Icmp6Spec& icmp) {
+  Bytes m;
+  m.push_back(icmp.type);
+  m.push_back(icmp.code);
+  Put16(m, 0);
+  Put32(m, icmp.rest);
+  m.insert(m.end(), icmp.body.begin(), icmp.body.end());
+  Set16(m, 2,
+        icmp.checksum ? *icmp.checksum
+                      : InternetChecksum(m.data(), m.size(),
+                                         PseudoHeaderSum6(ip.src, ip.dst, kProtoIcmp6, m.size())));
+  Ipv6Spec with_next = ip;
+  with_next.next_header = kProtoIcmp6;
+  return Eth(dst, src, kEthIpv6, Ipv6(with_next, m));
+}
+
 Bytes Vxlan(uint32_t vni, const Bytes& inner, uint8_t flags) {
   Bytes b;
   b.push_back(flags);

@@ -68,6 +68,18 @@ Bytes Tcp(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t 
 // ICMP echo request (type 8) or reply (type 0) with a valid checksum.
 Bytes IcmpEcho(uint8_t type, uint16_t id, uint16_t seq, const Bytes& payload);
 
+// An Ethernet/IPv6/ICMPv6 frame: type, code, the 4 bytes after the
+// checksum (`rest`) and `body`; the checksum is computed over the IPv6
+// pseudo header unless overridden.
+struct Icmp6Spec {
+  uint8_t type = 0;
+  uint8_t code = 0;
+  uint32_t rest = 0;
+  Bytes body;
+  std::optional<uint16_t> checksum;
+};
+Bytes Icmp6Frame(const Mac& dst, const Mac& src, const Ipv6Spec& ip, const Icmp6Spec& icmp);
+
 // 8-byte VXLAN header + inner frame.
 Bytes Vxlan(uint32_t vni, const Bytes& inner, uint8_t flags = 0x08);
 

@@ -25,6 +25,8 @@ T ValueOrDie(absl::StatusOr<T> value) {
 
 uint32_t Ip(absl::string_view text) { return ValueOrDie(ParseIpv4(text)); }
 
+Ipv6Address Ip6(absl::string_view text) { return ValueOrDie(ParseIpv6(text)); }
+
 Mac MacFrom(absl::string_view text) { return ValueOrDie(ParseMac(text)); }
 
 std::string HexDump(const Bytes& b, size_t max) {
@@ -51,6 +53,18 @@ uint16_t InternetChecksum(const uint8_t* data, size_t len, uint32_t initial) {
   if (len & 1) sum += static_cast<uint32_t>(data[len - 1] << 8);
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   return static_cast<uint16_t>(~sum & 0xffff);
+}
+
+Ipv6Address LinkLocalOf(const Mac& mac) {
+  return {0xfe,   0x80,   0,    0,    0,      0,      0,     0, static_cast<uint8_t>(mac[0] ^ 2),
+          mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5]};
+}
+
+uint32_t PseudoHeaderSum6(const Ipv6Address& src, const Ipv6Address& dst, uint8_t proto,
+                          uint32_t len) {
+  uint32_t sum = (len >> 16) + (len & 0xffff) + proto;
+  for (size_t i = 0; i < 16; i += 2) sum += (src[i] << 8 | src[i + 1]) + (dst[i] << 8 | dst[i + 1]);
+  return sum;
 }
 
 absl::StatusOr<uint8_t> ParseProtocol(absl::string_view text) {

@@ -28,6 +28,7 @@ inline constexpr uint16_t kEthVlan = 0x8100;
 inline constexpr uint8_t kProtoIcmp = 1;
 inline constexpr uint8_t kProtoTcp = 6;
 inline constexpr uint8_t kProtoUdp = 17;
+inline constexpr uint8_t kProtoIcmp6 = 58;
 inline constexpr uint16_t kArpRequest = 1;
 inline constexpr uint16_t kArpReply = 2;
 inline constexpr uint16_t kVxlanPort = 4789;
@@ -43,6 +44,8 @@ inline constexpr Mac kZeroMac = {0, 0, 0, 0, 0, 0};
 // aborts (it is a bug in the program, not an input).
 // "10.0.1.10" -> host-order address.
 uint32_t Ip(absl::string_view text);
+// "2001:db8::1" -> bytes.
+Ipv6Address Ip6(absl::string_view text);
 // "02:fe:00:00:00:01" -> bytes.
 Mac MacFrom(absl::string_view text);
 
@@ -51,6 +54,14 @@ std::string HexDump(const Bytes& bytes, size_t max = 192);
 
 // RFC 1071 one's complement sum over `data` (folded, complemented).
 uint16_t InternetChecksum(const uint8_t* data, size_t len, uint32_t initial = 0);
+
+// fe80::/64 with the modified EUI-64 of `mac` (RFC 4291 appendix A).
+Ipv6Address LinkLocalOf(const Mac& mac);
+
+// Partial sum (not folded or complemented) over the IPv6 pseudo header
+// (RFC 8200 8.1), the `initial` of InternetChecksum for ICMPv6, UDP, TCP.
+uint32_t PseudoHeaderSum6(const Ipv6Address& src, const Ipv6Address& dst, uint8_t proto,
+                          uint32_t len);
 
 // tcp, udp, icmp (or empty: icmp) -> protocol number; and back (a number
 // when it has no name).

@@ -155,7 +155,8 @@ void ParseTcp(const Bytes& b, size_t l4, size_t end, Parsed& p) {
   p.tcp = t;
 }
 
-void ParseIcmp(const Bytes& b, size_t l4, size_t end, Parsed& p) {
+// ICMP, or ICMPv6 with the pseudo header's sum as `initial`.
+void ParseIcmp(const Bytes& b, size_t l4, size_t end, Parsed& p, uint32_t initial = 0) {
   if (end < l4 + 8) {
     p.error = "short ICMP header";
     return;
@@ -165,7 +166,7 @@ void ParseIcmp(const Bytes& b, size_t l4, size_t end, Parsed& p) {
   c.code = b[l4 + 1];
   c.checksum = Get16(b, l4 + 2);
   c.rest = Get32(b, l4 + 4);
-  c.checksum_ok = InternetChecksum(&b[l4], end - l4) == 0;
+  c.checksum_ok = InternetChecksum(&b[l4], end - l4, initial) == 0;
   c.payload.assign(b.begin() + l4 + 8, b.begin() + end);
   p.icmp = c;
 }
@@ -204,8 +205,12 @@ Parsed Parse(const Bytes& b) {
     case kProtoTcp:
       ParseTcp(b, l4, end, p);
       break;
-    case kProtoIcmp:  // IPv4's; ICMPv6 is not read
+    case kProtoIcmp:
       if (p.ipv4) ParseIcmp(b, l4, end, p);
+      break;
+    case kProtoIcmp6:
+      if (p.ipv6)
+        ParseIcmp(b, l4, end, p, PseudoHeaderSum6(p.ipv6->src, p.ipv6->dst, kProtoIcmp6, end - l4));
       break;
   }
   return p;

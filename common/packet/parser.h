@@ -67,6 +67,7 @@ struct TcpView {
   uint8_t flags = 0;
 };
 
+// ICMP, or ICMPv6 after an IPv6 header (checksum over its pseudo header).
 struct IcmpView {
   uint8_t type = 0, code = 0;
   uint16_t checksum = 0;

@@ -40,12 +40,14 @@ class TableBuilder {
 
   NodeTables Build() {
     NodeTables out;
-    out.tables = {Config(), Vteps(), Vtep6(), Segments()};
+    out.tables = {Config(), Vteps(), Vtep6(), Segments(), Segments6()};
     MapTable by_ip{WEFT_MAP_EP_BY_IP, {}};
+    MapTable by_ip6{WEFT_MAP_EP_BY_IP6, {}};
     MapTable by_mac{WEFT_MAP_EP_BY_MAC, {}};
     MapTable by_if{WEFT_MAP_EP_BY_IF, {}};
-    Endpoints(by_ip, by_mac, by_if, out.local_interfaces);
+    Endpoints(by_ip, by_ip6, by_mac, by_if, out.local_interfaces);
     out.tables.push_back(std::move(by_ip));
+    out.tables.push_back(std::move(by_ip6));
     out.tables.push_back(std::move(by_mac));
     out.tables.push_back(std::move(by_if));
     // Before the routes that send traffic out of them.
@@ -109,7 +111,20 @@ class TableBuilder {
     return table;
   }
 
-  void Endpoints(MapTable& by_ip, MapTable& by_mac, MapTable& by_if,
+  // The IPv6 side of the segments that have one.
+  MapTable Segments6() const {
+    MapTable table{WEFT_MAP_SEGMENTS6, {}};
+    for (const Segment& seg : state_.segments) {
+      if (!IsLocalTenant(seg.tenant) || !seg.subnet6) continue;
+      weft_segment6 value{};
+      std::copy(seg.gateway6->begin(), seg.gateway6->end(), value.gateway);
+      std::copy_n(seg.subnet6->addr.begin(), sizeof value.prefix, value.prefix);
+      table.Put(__u32{seg.vni}, value);
+    }
+    return table;
+  }
+
+  void Endpoints(MapTable& by_ip, MapTable& by_ip6, MapTable& by_mac, MapTable& by_if,
                  std::map<std::string, uint32_t>& local_interfaces) const {
     for (const Endpoint& ep : state_.endpoints) {
       const Segment& seg = *segments_.at(ep.segment);
@@ -134,6 +149,12 @@ class TableBuilder {
       ip_key.tenant_id = value.tenant_id;
       ip_key.ip_be = value.ip_be;
       by_ip.Put(ip_key, value);
+      if (ep.ip6) {
+        weft_ip6_key ip6_key{};
+        ip6_key.tenant_id = value.tenant_id;
+        std::copy(ep.ip6->begin(), ep.ip6->end(), ip6_key.addr);
+        by_ip6.Put(ip6_key, value);
+      }
       weft_mac_key mac_key{};
       mac_key.vni = value.vni;
       std::copy(ep.mac.begin(), ep.mac.end(), mac_key.mac);

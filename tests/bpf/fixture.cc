@@ -147,7 +147,9 @@ State TestState() {
        .vni = kVniBlueA,
        .subnet = Prefix("10.0.1.0", 24),
        .gateway = Ip("10.0.1.1"),
-       .gateway_mac = kBlueGwMac},
+       .gateway_mac = kBlueGwMac,
+       .subnet6 = Ipv6Prefix{Ip6("2001:db8:1::"), 64},
+       .gateway6 = kGwA6},
       {.name = "blue-b",
        .tenant = "blue",
        .vni = kVniBlueB,
@@ -159,7 +161,9 @@ State TestState() {
        .vni = kVniRedA,
        .subnet = Prefix("10.0.1.0", 24),
        .gateway = Ip("10.0.1.1"),
-       .gateway_mac = kRedGwMac},
+       .gateway_mac = kRedGwMac,
+       .subnet6 = Ipv6Prefix{Ip6("2001:db8:1::"), 64},
+       .gateway6 = kGwA6},
       {.name = "red-b",
        .tenant = "red",
        .vni = kVniRedB,
@@ -168,16 +172,21 @@ State TestState() {
        .gateway_mac = kRedGwMac},
   };
   auto ep = [](const char* name, const char* seg, uint32_t ip, const Mac& mac, const char* node,
-               const char* ifname) {
-    return Endpoint{
-        .name = name, .segment = seg, .ip = ip, .mac = mac, .node = node, .interface = ifname};
+               const char* ifname, std::optional<Ipv6Address> ip6 = std::nullopt) {
+    return Endpoint{.name = name,
+                    .segment = seg,
+                    .ip = ip,
+                    .mac = mac,
+                    .node = node,
+                    .interface = ifname,
+                    .ip6 = ip6};
   };
   s.endpoints = {
-      ep("blue-vm1", "blue-a", kVm1Ip, kVm1Mac, "hv1", "vm1"),
+      ep("blue-vm1", "blue-a", kVm1Ip, kVm1Mac, "hv1", "vm1", kVm1Ip6),
       ep("blue-vm2", "blue-b", kVm2Ip, kVm2Mac, "hv1", "vm2"),
-      ep("red-vm3", "red-a", kVm3Ip, kVm3Mac, "hv1", "vm3"),
-      ep("blue-vm4", "blue-a", kVm4Ip, kVm4Mac, "hv1", "vm4"),
-      ep("blue-hv2-a", "blue-a", kBlueHv2AIp, kBlueHv2AMac, "hv2", "tap-a"),
+      ep("red-vm3", "red-a", kVm3Ip, kVm3Mac, "hv1", "vm3", kVm3Ip6),
+      ep("blue-vm4", "blue-a", kVm4Ip, kVm4Mac, "hv1", "vm4", kVm4Ip6),
+      ep("blue-hv2-a", "blue-a", kBlueHv2AIp, kBlueHv2AMac, "hv2", "tap-a", kBlueHv2AIp6),
       ep("blue-hv2-b", "blue-b", kBlueHv2BIp, kBlueHv2BMac, "hv2", "tap-b"),
       ep("red-hv2-b", "red-b", kRedHv2BIp, kRedHv2BMac, "hv2", "tap-c"),
       ep("blue-lx1", "blue-a", kBlueLx1Ip, kBlueLx1Mac, "lx1", ""),

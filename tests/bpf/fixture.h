@@ -76,6 +76,13 @@ inline const uint32_t kBlueHv2AIp = Ip("10.0.1.11");
 inline const uint32_t kBlueHv2BIp = Ip("10.0.2.22");
 inline const uint32_t kRedHv2BIp = Ip("10.0.2.21");
 inline const uint32_t kBlueLx1Ip = Ip("10.0.1.30");
+// IPv6 (docs/design/DUAL_STACK.md): blue-a and red-a have 2001:db8:1::/64,
+// gateway ::1 (tenants may overlap); blue-b has none.
+inline const Ipv6Address kGwA6 = Ip6("2001:db8:1::1");
+inline const Ipv6Address kVm1Ip6 = Ip6("2001:db8:1::10");
+inline const Ipv6Address kVm3Ip6 = Ip6("2001:db8:1::10");  // red's
+inline const Ipv6Address kVm4Ip6 = Ip6("2001:db8:1::12");
+inline const Ipv6Address kBlueHv2AIp6 = Ip6("2001:db8:1::11");
 // A MAC nobody owns.
 inline constexpr Mac kStrangerMac = {0x02, 0x99, 0x00, 0x00, 0x00, 0x99};
 

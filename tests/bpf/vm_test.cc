@@ -13,6 +13,7 @@
 #include "common/packet/parser.h"
 #include "tests/bpf/checks.h"
 #include "tests/bpf/fixture.h"
+#include "tests/bpf/vm_table.h"
 
 namespace weft::testing {
 namespace {
@@ -49,17 +50,6 @@ Bytes Syn(const Mac& smac, uint32_t sip, const Mac& dmac, uint32_t dip) {
   ip.df = true;
   return Ipv4Frame(dmac, smac, ip, Tcp(43210, 443, kTcpSyn, 1000, 0, {}, sip, dip));
 }
-
-struct VmCase {
-  std::string name;
-  std::string ifname;  // where the VM's packet arrives
-  std::function<Bytes()> packet;
-  uint32_t retval;
-  std::vector<int> reasons;  // the reason counted must be one of these
-  Check check;               // on the output, when set
-};
-
-std::ostream& operator<<(std::ostream& os, const VmCase& c) { return os << c.name; }
 
 Check Unchanged() { return ExpectUnchanged; }
 
@@ -387,34 +377,11 @@ std::vector<VmCase> VmCases() {
 }
 // clang-format on
 
-class VmProgramTest : public BpfTest, public ::testing::WithParamInterface<VmCase> {};
+class VmProgramTest : public VmTableTest {};
 
-TEST_P(VmProgramTest, Verdict) {
-  const VmCase& c = GetParam();
-  const Bytes in = c.packet();
-  RunResult r = RunTc(dp().VmProgramFd(), c.ifname, in);
-  if (absl::IsInvalidArgument(r.status) && in.size() < 34 && in.size() >= 14 && in[12] == 0x08 &&
-      in[13] == 0)
-    GTEST_SKIP() << "this kernel's BPF_PROG_TEST_RUN refuses TC input of an IPv4 "
-                    "ethertype shorter than 14 + 20 bytes (EINVAL): not testable at TC";
-  ASSERT_TRUE(r.status.ok()) << r.status;
-  EXPECT_EQ(TcRetName(r.retval), TcRetName(c.retval));
-  const int reason = r.Reason();
-  std::vector<std::string> want;
-  for (int w : c.reasons) want.push_back(ReasonName(w));
-  EXPECT_TRUE(std::find(c.reasons.begin(), c.reasons.end(), reason) != c.reasons.end())
-      << "counted: " << r.CountedString() << "; want " << ::testing::PrintToString(want);
-  if (c.check && r.retval == c.retval) {
-    Parsed p = Parse(r.out);
-    c.check(Seen{in, r.out, p, env()});
-  }
-  if (HasFailure())
-    std::printf("input:\n%s\noutput (%zu bytes):\n%s\n", HexDump(in).c_str(), r.out.size(),
-                HexDump(r.out).c_str());
-}
+TEST_P(VmProgramTest, Verdict) { RunCase(); }
 
-INSTANTIATE_TEST_SUITE_P(Vm, VmProgramTest, ::testing::ValuesIn(VmCases()),
-                         [](const ::testing::TestParamInfo<VmCase>& i) { return i.param.name; });
+INSTANTIATE_TEST_SUITE_P(Vm, VmProgramTest, ::testing::ValuesIn(VmCases()), VmCaseName);
 
 // --- behaviours over several packets ---------------------------------------------
 

@@ -30,6 +30,7 @@ mutual TLS (a throwaway CA made with openssl), real traffic.
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import os
 import shutil
@@ -55,6 +56,13 @@ def _billion_laughs() -> str:
     rules = "[&r {direction: ingress, action: allow, peer: {cidrs: %s}}" % cidrs + ", *r" * 999 + "]"
     return ("policies:\n- &p {name: p, tenant: t, applied_to: {groups: [g]}, rules: %s}\n" % rules
             + "- *p\n" * 999)
+
+
+def _link_local(mac: str) -> str:
+    """fe80::/64 with the modified EUI-64 of `mac`, as iproute2 prints it."""
+    b = bytes.fromhex(mac.replace(":", ""))
+    return str(ipaddress.IPv6Address(b"\xfe\x80" + bytes(6) + bytes([b[0] ^ 2]) + b[1:3]
+                                     + b"\xff\xfe" + b[3:]))
 
 
 def _find(items, name):
@@ -219,7 +227,7 @@ class ControlPlaneTest(ControlPlaneTestCase):
         self.assertReaches("a1", "10.0.2.11", "a4")
         self.assertEqual(lab.check_agents_alive(), [])
 
-    def test_3c_ipv6_and_a_vlan_bridge_are_carried_and_reported_unrealized(self):
+    def test_3c_ipv6_and_a_vlan_bridge_carried_nd_answered_and_reported_unrealized(self):
         lab, cp = self.lab, self.cp
         state = lab.topo.state_dict()
         dual = {"a-web": ("fd00:a:0:1::/64", "fd00:a:0:1::1"),
@@ -253,19 +261,41 @@ class ControlPlaneTest(ControlPlaneTestCase):
                       lab.agents["hv1"].stderr())
 
         self.assertReaches("a1", "10.0.1.11", "a2")
-        # a1 and a2 speak IPv6 to each other: nothing of it is forwarded
+        # a1 and a2 speak IPv6 to each other. Neighbor Discovery is answered
+        # at their ports (bpf/lib/nd.h); nothing else of it is forwarded.
+        answered = lab.counters("hv1").get("nd_reply", 0)
         for vm in ip6:
             lab.exec(vm, ["sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=0",
                           "net.ipv6.conf.eth0.disable_ipv6=0"])
             self.addCleanup(lab.exec, vm, ["sysctl", "-q", "-w",
                                            "net.ipv6.conf.all.disable_ipv6=1"])
             lab.exec(vm, ["ip", "-6", "addr", "add", f"{ip6[vm]}/64", "dev", "eth0", "nodad"])
+        # a1's router solicitation, once its link-local address is up: the
+        # advertisement gives it a default route via the gateway's
+        # link-local address and the MTU the overlay carries.
+        gateway_mac = _find(state["segments"], "a-web")["gateway_mac"]
+        wait_for(lambda: f"via {_link_local(gateway_mac)} dev eth0" in lab.exec(
+                     "a1", ["ip", "-6", "route", "show", "default"]).stdout,
+                 timeout=20, what="a1's default route from Weft's router advertisement")
+        self.assertEqual(lab.exec("a1", ["sysctl", "-n", "net.ipv6.conf.eth0.mtu"]).stdout.strip(),
+                         "1450", "the advertised MTU: the underlay's 1500 less VXLAN's 50")
+        self.assertGreater(lab.counters("hv1").get("nd_dad", 0), 0,
+                           "a1's duplicate address probe was not seen (and left unanswered)")
+
         dropped = lab.counters("hv1").get("unsupported_protocol", 0)
-        ping = lab.exec("a1", ["ping", "-6", "-c", "2", "-i", "0.2", "-W", "1", ip6["a2"]],
-                        check=False)
-        self.assertNotEqual(ping.returncode, 0, ping.stdout)
+        for target in (ip6["a2"], "fd00:a:0:1::1"):
+            ping = lab.exec("a1", ["ping", "-6", "-c", "2", "-i", "0.2", "-W", "1", target],
+                            check=False)
+            self.assertNotEqual(ping.returncode, 0, ping.stdout)
         self.assertGreater(lab.counters("hv1").get("unsupported_protocol", 0), dropped,
                            "a1's IPv6 was not counted as dropped at hv1")
+        # ... after its neighbor solicitations were answered: a2's MAC (a2
+        # is on hv2) and the gateway's, as a router.
+        a2_mac = _find(state["endpoints"], "a2")["mac"]
+        neighbors = lab.exec("a1", ["ip", "-6", "neigh", "show", "dev", "eth0"]).stdout
+        self.assertRegex(neighbors, rf"{ip6['a2']} lladdr {a2_mac} (?!router)", neighbors)
+        self.assertRegex(neighbors, rf"fd00:a:0:1::1 lladdr {gateway_mac} router", neighbors)
+        self.assertGreater(lab.counters("hv1").get("nd_reply", 0), answered)
 
     def test_4_weftctl_apply_until_the_file_changes(self):
         lab, cp = self.lab, self.cp

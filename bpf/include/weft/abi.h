@@ -41,48 +41,54 @@
 #define WEFT_MAP_ROUTES "weft_routes"
 #define WEFT_MAP_STATS "weft_stats"
 #define WEFT_MAP_UPLINKS "weft_uplinks"
+#define WEFT_MAP_SEGMENTS6 "weft_segments6"
+#define WEFT_MAP_EP_BY_IP6 "weft_ep_by_ip6"
 
 /*
  * Every packet a Weft program sees leaves through one exit that counts it
  * under exactly one of these reasons. X(enum suffix, metric label).
  * Forwarding verdicts first, drops after WEFT_FIRST_DROP; append only.
  */
-#define WEFT_REASONS(X)                                                        \
-	X(PASS_HOST, "pass_host")	  /* not Weft's: host stack */         \
-	X(DELIVER_LOCAL, "deliver_local") /* VM to VM on this host */          \
-	X(ENCAP, "encap")		  /* VM to a remote VTEP */            \
-	X(DECAP, "decap")		  /* remote VTEP to a local VM */      \
-	X(ARP_REPLY, "arp_reply")	  /* answered in the kernel */         \
-	X(ICMP_ERROR, "icmp_error")	  /* time exceeded, frag needed */     \
-	X(DROP_TRUNCATED, "truncated")                                         \
-	X(DROP_BAD_VXLAN, "bad_vxlan")                                         \
-	X(DROP_UNKNOWN_VTEP, "unknown_vtep")                                   \
-	X(DROP_UNKNOWN_VNI, "unknown_vni")                                     \
-	X(DROP_INNER_VLAN, "inner_vlan")                                       \
-	X(DROP_IP_OPTIONS, "ip_options")                                       \
-	X(DROP_FRAGMENT, "fragment")                                           \
-	X(DROP_TTL_EXPIRED, "ttl_expired")                                     \
-	X(DROP_NOT_BOUND, "interface_not_bound")                               \
-	X(DROP_SPOOFED, "spoofed")                                             \
-	X(DROP_UNKNOWN_DST, "unknown_destination")                             \
-	X(DROP_NO_ROUTE, "no_route")                                           \
-	X(DROP_BLACKHOLE, "blackhole")                                         \
-	X(DROP_BROADCAST, "broadcast")                                         \
-	X(DROP_ARP_UNANSWERED, "arp_unanswered")                               \
-	X(DROP_UNSUPPORTED, "unsupported_protocol")                            \
-	X(DROP_FIB, "underlay_fib_failure")                                    \
-	X(DROP_NOT_LOCAL, "not_local")                                         \
-	X(DROP_TOO_BIG, "too_big")                                             \
-	X(DROP_HELPER_FAILED, "helper_failed")                                 \
-	X(DROP_NO_CONFIG, "no_config")                                         \
-	X(REJECT, "reject") /* refused with RST / ICMP */                      \
-	X(DROP_POLICY, "policy_denied")                                        \
-	X(DROP_POLICY_REVOKED, "policy_revoked") /* open flow, rule removed */ \
-	X(DROP_CT_INVALID, "conntrack_invalid")	 /* fits no TCP state */       \
-	X(DROP_BAD_SOURCE_MAC, "bad_source_mac") /* group or zero source */   \
-	X(TO_UPLINK, "to_uplink")     /* edge: overlay to a tenant's uplink */ \
-	X(FROM_UPLINK, "from_uplink") /* edge: a tenant's uplink to overlay */ \
-	X(DROP_UPLINK_HAIRPIN, "uplink_hairpin") /* uplink back upstream */
+#define WEFT_REASONS(X)                                                                          \
+	X(PASS_HOST, "pass_host")	  /* not Weft's: host stack */                           \
+	X(DELIVER_LOCAL, "deliver_local") /* VM to VM on this host */                            \
+	X(ENCAP, "encap")		  /* VM to a remote VTEP */                              \
+	X(DECAP, "decap")		  /* remote VTEP to a local VM */                        \
+	X(ARP_REPLY, "arp_reply")	  /* answered in the kernel */                           \
+	X(ICMP_ERROR, "icmp_error")	  /* time exceeded, frag needed */                       \
+	X(DROP_TRUNCATED, "truncated")                                                           \
+	X(DROP_BAD_VXLAN, "bad_vxlan")                                                           \
+	X(DROP_UNKNOWN_VTEP, "unknown_vtep")                                                     \
+	X(DROP_UNKNOWN_VNI, "unknown_vni")                                                       \
+	X(DROP_INNER_VLAN, "inner_vlan")                                                         \
+	X(DROP_IP_OPTIONS, "ip_options")                                                         \
+	X(DROP_FRAGMENT, "fragment")                                                             \
+	X(DROP_TTL_EXPIRED, "ttl_expired")                                                       \
+	X(DROP_NOT_BOUND, "interface_not_bound")                                                 \
+	X(DROP_SPOOFED, "spoofed")                                                               \
+	X(DROP_UNKNOWN_DST, "unknown_destination")                                               \
+	X(DROP_NO_ROUTE, "no_route")                                                             \
+	X(DROP_BLACKHOLE, "blackhole")                                                           \
+	X(DROP_BROADCAST, "broadcast")                                                           \
+	X(DROP_ARP_UNANSWERED, "arp_unanswered")                                                 \
+	X(DROP_UNSUPPORTED, "unsupported_protocol")                                              \
+	X(DROP_FIB, "underlay_fib_failure")                                                      \
+	X(DROP_NOT_LOCAL, "not_local")                                                           \
+	X(DROP_TOO_BIG, "too_big")                                                               \
+	X(DROP_HELPER_FAILED, "helper_failed")                                                   \
+	X(DROP_NO_CONFIG, "no_config")                                                           \
+	X(REJECT, "reject") /* refused with RST / ICMP */                                        \
+	X(DROP_POLICY, "policy_denied")                                                          \
+	X(DROP_POLICY_REVOKED, "policy_revoked") /* open flow, rule removed */                   \
+	X(DROP_CT_INVALID, "conntrack_invalid")	 /* fits no TCP state */                         \
+	X(DROP_BAD_SOURCE_MAC, "bad_source_mac") /* group or zero source */                      \
+	X(TO_UPLINK, "to_uplink")		 /* edge: overlay to a tenant's uplink */        \
+	X(FROM_UPLINK, "from_uplink")		 /* edge: a tenant's uplink to overlay */        \
+	X(DROP_UPLINK_HAIRPIN, "uplink_hairpin") /* uplink back upstream */                      \
+	X(ND_REPLY, "nd_reply")			 /* neighbor or router advertisement */          \
+	X(ND_DAD, "nd_dad")			 /* a VM's duplicate address probe: no answer */ \
+	X(DROP_ND_UNANSWERED, "nd_unanswered")                                                   \
+	X(DROP_ND_INVALID, "nd_invalid") /* hop limit, code, length, option */
 
 #define WEFT_REASON_ENUM_(name, label) WEFT_##name,
 /* The X-macro expands to a list, not an expression. */
@@ -96,9 +102,9 @@ enum weft_reason {
 #define WEFT_FIRST_DROP WEFT_DROP_TRUNCATED
 /* Verdicts at or after WEFT_FIRST_DROP are drops, except these that answer. */
 /* Verdicts appended after the first drop (append only) are listed here. */
-#define WEFT_REASON_IS_DROP(r)                                                         \
-	((r) >= WEFT_FIRST_DROP && (r) != WEFT_REJECT && (r) != WEFT_TO_UPLINK &&      \
-	 (r) != WEFT_FROM_UPLINK)
+#define WEFT_REASON_IS_DROP(r)                                                    \
+	((r) >= WEFT_FIRST_DROP && (r) != WEFT_REJECT && (r) != WEFT_TO_UPLINK && \
+	 (r) != WEFT_FROM_UPLINK && (r) != WEFT_ND_REPLY && (r) != WEFT_ND_DAD)
 
 /* Conntrack timeouts, seconds (agent flags; defaults in the agent). */
 struct weft_ct_timeouts {
@@ -169,6 +175,20 @@ struct weft_endpoint {
 struct weft_ip_key {
 	__u32 tenant_id;
 	__be32 ip_be;
+};
+
+/* weft_segments6: VNI -> the IPv6 side of a segment that has one (its
+ * subnet is a /64, which validation keeps), for Neighbor Discovery. */
+struct weft_segment6 {
+	__u8 gateway[16];
+	__u8 prefix[8]; /* the /64's network half */
+};
+
+/* weft_ep_by_ip6: tenant + IPv6 address -> the endpoint (the same value
+ * as in the other indexes). */
+struct weft_ip6_key {
+	__u32 tenant_id;
+	__u8 addr[16];
 };
 
 struct weft_mac_key {
@@ -515,6 +535,9 @@ WEFT_STATIC_ASSERT(sizeof(struct weft_vtep6) == 20, "weft_vtep6 ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_segment) == 16, "weft_segment ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_endpoint) == 28, "weft_endpoint ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_ip_key) == 8, "weft_ip_key ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_segment6) == 24, "weft_segment6 ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_ip6_key) == 20, "weft_ip6_key ABI");
+WEFT_STATIC_ASSERT(WEFT_DROP_ND_INVALID == 38, "weft_stats ABI: append only");
 WEFT_STATIC_ASSERT(sizeof(struct weft_mac_key) == 12, "weft_mac_key ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_route_key) == 12, "weft_route_key ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_route) == 52, "weft_route ABI");

@@ -68,6 +68,9 @@ TEST(AgentMetricsTest, ReasonVerdicts) {
   EXPECT_STREQ(ReasonVerdict(WEFT_PASS_HOST), "forward");
   EXPECT_STREQ(ReasonVerdict(WEFT_ARP_REPLY), "reply");
   EXPECT_STREQ(ReasonVerdict(WEFT_REJECT), "reply");
+  EXPECT_STREQ(ReasonVerdict(WEFT_ND_REPLY), "reply");
+  EXPECT_STREQ(ReasonVerdict(WEFT_ND_DAD), "ignored");
+  EXPECT_STREQ(ReasonVerdict(WEFT_DROP_ND_INVALID), "drop");
   EXPECT_STREQ(ReasonVerdict(WEFT_DROP_SPOOFED), "drop");
   EXPECT_STREQ(ReasonVerdict(WEFT_DROP_CT_INVALID), "drop");
 }

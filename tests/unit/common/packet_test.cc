@@ -160,11 +160,46 @@ TEST(PacketTest, Ipv6LengthsAndWhatIsNotRead) {
   EXPECT_TRUE(short_frame.ipv6);
   EXPECT_FALSE(short_frame.udp);
   EXPECT_EQ(short_frame.error, "IPv6 payload length beyond the frame");
-  for (uint8_t next : {uint8_t{0}, uint8_t{58}, kProtoIcmp}) {
+  // Extension headers are not walked; ICMP (IPv4's) after IPv6 is no ICMP.
+  for (uint8_t next : {uint8_t{0}, kProtoIcmp}) {
     ip.next_header = next;
     Parsed p = Parse(Eth(kBroadcastMac, kZeroMac, kEthIpv6, Ipv6(ip, Bytes(16, 0))));
     EXPECT_TRUE(p.ipv6 && !p.udp && !p.tcp && !p.icmp) << int(next);
   }
+}
+
+// ICMPv6's checksum covers the IPv6 pseudo header: a changed address or
+// byte of the message breaks it.
+TEST(PacketTest, Icmp6RoundTripAndChecksum) {
+  Ipv6Spec ip;
+  ip.src = Ip6("fe80::1");
+  ip.dst = Ip6("ff02::1:ff00:1");
+  ip.hop_limit = 255;
+  const Bytes body = {1, 2, 3, 4, 5, 6, 7, 8};
+  const Bytes f = Icmp6Frame(kBroadcastMac, kZeroMac, ip, {.type = 135, .rest = 7, .body = body});
+  Parsed p = Parse(f);
+  ASSERT_TRUE(p.ipv6 && p.icmp) << p.error;
+  EXPECT_EQ(p.ipv6->next_header, kProtoIcmp6);
+  EXPECT_EQ(p.ipv6->payload_length, 16);
+  EXPECT_EQ(p.icmp->type, 135);
+  EXPECT_EQ(p.icmp->rest, 7u);
+  EXPECT_EQ(p.icmp->payload, body);
+  EXPECT_TRUE(p.icmp->checksum_ok);
+  for (size_t at : {size_t{14 + 8}, size_t{14 + 40 + 9}}) {  // the source address, the body
+    Bytes changed = f;
+    changed[at] ^= 1;
+    EXPECT_FALSE(Parse(changed).icmp->checksum_ok) << at;
+  }
+  Ipv6Spec other = ip;
+  other.dst = Ip6("ff02::1:ff00:2");
+  EXPECT_NE(
+      Parse(Icmp6Frame(kBroadcastMac, kZeroMac, other, {.type = 135, .body = body})).icmp->checksum,
+      p.icmp->checksum);
+}
+
+TEST(PacketTest, LinkLocalOfMac) {
+  EXPECT_EQ(LinkLocalOf(MacFrom("02:fe:00:00:00:01")), Ip6("fe80::fe:ff:fe00:1"));
+  EXPECT_EQ(LinkLocalOf(MacFrom("52:54:00:12:34:56")), Ip6("fe80::5054:ff:fe12:3456"));
 }
 
 TEST(PacketTest, ExactIpLength) {

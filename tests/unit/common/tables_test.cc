@@ -35,12 +35,12 @@ tenants:
   - {name: red, id: 2}
   - {name: green, id: 3}
 segments:
-  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01"}
+  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01", subnet6: "2001:db8:1::/64", gateway6: "2001:db8:1::1"}
   - {name: red-web, tenant: red, vni: 2001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:02"}
-  - {name: green-web, tenant: green, vni: 3001, subnet: 10.0.3.0/24, gateway: 10.0.3.1, gateway_mac: "02:fe:00:00:00:03"}
+  - {name: green-web, tenant: green, vni: 3001, subnet: 10.0.3.0/24, gateway: 10.0.3.1, gateway_mac: "02:fe:00:00:00:03", subnet6: "2001:db8:3::/64", gateway6: "2001:db8:3::1"}
 endpoints:
-  - {name: blue-1, segment: blue-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vblue1}
-  - {name: blue-2, segment: blue-web, ip: 10.0.1.11, mac: "02:00:00:01:01:11", node: hv2, interface: vblue2}
+  - {name: blue-1, segment: blue-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vblue1, ip6: "2001:db8:1::10"}
+  - {name: blue-2, segment: blue-web, ip: 10.0.1.11, mac: "02:00:00:01:01:11", node: hv2, interface: vblue2, ip6: "2001:db8:1::11"}
   - {name: blue-lx, segment: blue-web, ip: 10.0.1.30, mac: "02:00:00:01:01:30", node: lx1}
   - {name: blue-gone, segment: blue-web, ip: 10.0.1.12, mac: "02:00:00:01:01:12", node: hv1, interface: vgone}
   - {name: red-1, segment: red-web, ip: 10.0.1.10, mac: "02:00:00:02:01:10", node: hv1, interface: vred1}
@@ -91,10 +91,10 @@ class TablesTest : public ::testing::Test {
 TEST_F(TablesTest, TablesInWriteOrder) {
   std::vector<std::string> names;
   for (const MapTable& table : tables_.tables) names.push_back(table.map_name);
-  EXPECT_EQ(names,
-            (std::vector<std::string>{WEFT_MAP_CONFIG, WEFT_MAP_VTEPS, WEFT_MAP_VTEP6,
-                                      WEFT_MAP_SEGMENTS, WEFT_MAP_EP_BY_IP, WEFT_MAP_EP_BY_MAC,
-                                      WEFT_MAP_EP_BY_IF, WEFT_MAP_UPLINKS, WEFT_MAP_ROUTES}));
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       WEFT_MAP_CONFIG, WEFT_MAP_VTEPS, WEFT_MAP_VTEP6, WEFT_MAP_SEGMENTS,
+                       WEFT_MAP_SEGMENTS6, WEFT_MAP_EP_BY_IP, WEFT_MAP_EP_BY_IP6,
+                       WEFT_MAP_EP_BY_MAC, WEFT_MAP_EP_BY_IF, WEFT_MAP_UPLINKS, WEFT_MAP_ROUTES}));
   EXPECT_TRUE(Table(WEFT_MAP_UPLINKS).entries.empty());  // a hypervisor has none
   EXPECT_EQ(tables_.Find("weft_nothing"), nullptr);
 }
@@ -224,6 +224,28 @@ TEST_F(TablesTest, EndpointsLocalRemoteAndOverlapping) {
             (std::map<std::string, uint32_t>{{"vblue1", 7}, {"vred1", 9}}));
 }
 
+// Only segments with an IPv6 subnet, of the node's tenants (not green's).
+TEST_F(TablesTest, Ipv6SideOfSegmentsOfTheNodesTenantsOnly) {
+  EXPECT_EQ(Table(WEFT_MAP_SEGMENTS6).entries.size(), 1u);
+  EXPECT_EQ(Value(WEFT_MAP_SEGMENTS6, Bytes({0xe9, 0x03, 0, 0})),               // 1001
+            Bytes({0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,  // gateway
+                   0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0}));                       // prefix
+}
+
+// Endpoints with an IPv6 address, by tenant and address; the value is the
+// one of the other indexes.
+TEST_F(TablesTest, EndpointsByIpv6Address) {
+  auto key = [](uint8_t tenant, uint8_t last) {
+    return Bytes({tenant, 0, 0, 0, 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, last});
+  };
+  EXPECT_EQ(Table(WEFT_MAP_EP_BY_IP6).entries.size(), 2u);
+  EXPECT_EQ(Value(WEFT_MAP_EP_BY_IP6, key(1, 0x10)),
+            Value(WEFT_MAP_EP_BY_IP, Bytes({1, 0, 0, 0, 10, 0, 1, 10})));
+  EXPECT_EQ(Value(WEFT_MAP_EP_BY_IP6, key(1, 0x11)),
+            Value(WEFT_MAP_EP_BY_IP, Bytes({1, 0, 0, 0, 10, 0, 1, 11})));
+  EXPECT_EQ(Value(WEFT_MAP_EP_BY_IP6, key(2, 0x10)), "<absent>");  // red-1 has no ip6
+}
+
 TEST_F(TablesTest, RoutesConnectedRemoteEcmpAndBlackhole) {
   auto key = [](uint8_t tenant, std::initializer_list<uint8_t> addr, uint8_t len) {
     std::string k = Bytes({static_cast<uint8_t>(32 + len), 0, 0, 0,  // prefixlen
@@ -299,9 +321,9 @@ tenants:
   - {name: red, id: 2}
   - {name: green, id: 3}
 segments:
-  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01"}
+  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01", subnet6: "2001:db8:1::/64", gateway6: "2001:db8:1::1"}
   - {name: red-web, tenant: red, vni: 2001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:02"}
-  - {name: green-web, tenant: green, vni: 3001, subnet: 10.0.3.0/24, gateway: 10.0.3.1, gateway_mac: "02:fe:00:00:00:03"}
+  - {name: green-web, tenant: green, vni: 3001, subnet: 10.0.3.0/24, gateway: 10.0.3.1, gateway_mac: "02:fe:00:00:00:03", subnet6: "2001:db8:3::/64", gateway6: "2001:db8:3::1"}
 endpoints:
   - {name: blue-1, segment: blue-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vblue1}
   - {name: red-1, segment: red-web, ip: 10.0.1.10, mac: "02:00:00:02:01:10", node: hv1, interface: vred1}

@@ -1,0 +1,329 @@
+// Neighbor Discovery at a VM's port (bpf/lib/nd.h), table-driven through
+// the VM program: what a VM's solicitations get back, and what is refused.
+#include <string>
+#include <vector>
+
+#include "common/packet/builder.h"
+#include "common/packet/parser.h"
+#include "tests/bpf/checks.h"
+#include "tests/bpf/fixture.h"
+#include "tests/bpf/vm_table.h"
+
+namespace weft::testing {
+namespace {
+
+constexpr uint8_t kRouterSolicit = 133;
+constexpr uint8_t kRouterAdvert = 134;
+constexpr uint8_t kNeighborSolicit = 135;
+constexpr uint8_t kNeighborAdvert = 136;
+constexpr uint8_t kOptSource = 1;
+constexpr uint8_t kOptTarget = 2;
+constexpr uint32_t kFlagRouter = 0x80000000;
+constexpr uint32_t kFlagsSolicitedOverride = 0x60000000;
+
+const Ipv6Address kUnspecified{};
+const Ipv6Address kAllNodes = Ip6("ff02::1");
+const Ipv6Address kAllRouters = Ip6("ff02::2");
+const Mac kAllRoutersMac = {0x33, 0x33, 0, 0, 0, 2};
+
+// The solicited-node multicast address of `target`, and its MAC.
+Ipv6Address SolicitedNode(const Ipv6Address& target) {
+  Ipv6Address a = Ip6("ff02::1:ff00:0");
+  a[13] = target[13];
+  a[14] = target[14];
+  a[15] = target[15];
+  return a;
+}
+Mac MulticastMac(const Ipv6Address& a) { return {0x33, 0x33, a[12], a[13], a[14], a[15]}; }
+
+Bytes Option(uint8_t type, const Mac& mac) {
+  Bytes o = {type, 1};
+  o.insert(o.end(), mac.begin(), mac.end());
+  return o;
+}
+Bytes Join(std::initializer_list<Bytes> parts) {
+  Bytes out;
+  for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+Bytes Addr(const Ipv6Address& a) { return Bytes(a.begin(), a.end()); }
+
+struct Nd {
+  Mac src_mac;
+  Ipv6Address src;
+  Ipv6Address dst;
+  Mac dst_mac;
+  uint8_t type = kNeighborSolicit;
+  Bytes body;  // after the first 8 bytes
+  uint8_t hop_limit = 255;
+  uint8_t code = 0;
+};
+
+Bytes Frame(const Nd& m) {
+  Ipv6Spec ip;
+  ip.src = m.src;
+  ip.dst = m.dst;
+  ip.hop_limit = m.hop_limit;
+  return Icmp6Frame(m.dst_mac, m.src_mac, ip, {.type = m.type, .code = m.code, .body = m.body});
+}
+
+// A neighbor solicitation for `target` to its solicited-node address.
+Nd Solicit(const Mac& src_mac, const Ipv6Address& src, const Ipv6Address& target,
+           const Bytes& options) {
+  const Ipv6Address group = SolicitedNode(target);
+  return {.src_mac = src_mac,
+          .src = src,
+          .dst = group,
+          .dst_mac = MulticastMac(group),
+          .body = Join({Addr(target), options})};
+}
+Bytes Ns(const Mac& src_mac, const Ipv6Address& src, const Ipv6Address& target) {
+  return Frame(Solicit(src_mac, src, target, Option(kOptSource, src_mac)));
+}
+Bytes Rs(const Mac& src_mac, const Ipv6Address& src, const Bytes& options) {
+  return Frame({.src_mac = src_mac,
+                .src = src,
+                .dst = kAllRouters,
+                .dst_mac = kAllRoutersMac,
+                .type = kRouterSolicit,
+                .body = options});
+}
+
+// A neighbor advertisement to (to_mac, to) saying `target` is at `mac`.
+Check Advert(const Mac& mac, const Ipv6Address& target, const Mac& to_mac, const Ipv6Address& to,
+             bool router) {
+  return [=](const Seen& s) {
+    ASSERT_TRUE(s.p.eth && s.p.ipv6 && s.p.icmp) << s.p.error;
+    EXPECT_EQ(s.p.eth->dst, to_mac);
+    EXPECT_EQ(s.p.eth->src, mac);
+    EXPECT_EQ(s.p.ipv6->src, target);
+    EXPECT_EQ(s.p.ipv6->dst, to);
+    EXPECT_EQ(s.p.ipv6->hop_limit, 255);
+    EXPECT_EQ(s.p.ipv6->payload_length, 32);
+    EXPECT_EQ(s.out.size(), 14u + 40 + 32);
+    EXPECT_EQ(s.p.icmp->type, kNeighborAdvert);
+    EXPECT_EQ(s.p.icmp->code, 0);
+    EXPECT_TRUE(s.p.icmp->checksum_ok);
+    EXPECT_EQ(s.p.icmp->rest, kFlagsSolicitedOverride | (router ? kFlagRouter : 0));
+    EXPECT_EQ(s.p.icmp->payload, Join({Addr(target), Option(kOptTarget, mac)}));
+  };
+}
+
+// The router advertisement of blue-a (or red-a) to (to_mac, to).
+Check RouterAdvert(const Mac& gw_mac, const Mac& to_mac, const Ipv6Address& to) {
+  return [=](const Seen& s) {
+    ASSERT_TRUE(s.p.eth && s.p.ipv6 && s.p.icmp) << s.p.error;
+    EXPECT_EQ(s.p.eth->dst, to_mac);
+    EXPECT_EQ(s.p.eth->src, gw_mac);
+    EXPECT_EQ(s.p.ipv6->src, LinkLocalOf(gw_mac));
+    EXPECT_EQ(s.p.ipv6->dst, to);
+    EXPECT_EQ(s.p.ipv6->hop_limit, 255);
+    EXPECT_EQ(s.p.icmp->type, kRouterAdvert);
+    EXPECT_TRUE(s.p.icmp->checksum_ok);
+    // Hop limit 64, M=0 O=0, router lifetime 65535 s.
+    EXPECT_EQ(s.p.icmp->rest, 0x4000ffffu);
+    const Bytes mtu_1450 = {5, 1, 0, 0, 0, 0, 0x05, 0xaa};           // ul0's 1500 - 50
+    const Bytes prefix = {3,    4,    64,   0x80,                    // /64, on-link, not autonomous
+                          0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,  // lifetimes: infinite
+                          0xff, 0,    0,    0,    0};
+    EXPECT_EQ(s.p.icmp->payload,
+              Join({Bytes(8, 0),  // reachable time, retrans timer: unspecified
+                    Option(kOptSource, gw_mac), mtu_1450, prefix, Addr(Ip6("2001:db8:1::"))}));
+  };
+}
+
+const Ipv6Address kVm1Ll = LinkLocalOf(kVm1Mac);
+
+// One row per case reads better than one field per line.
+// clang-format off
+std::vector<VmCase> NdCases() {
+  const Ipv6Address kUnknown6 = Ip6("2001:db8:1::99");
+  std::vector<VmCase> c;
+  auto add = [&](VmCase v) { c.push_back(std::move(v)); };
+
+  // --- answered -----------------------------------------------------------------
+  add({"NsForGateway", "vm1", [=] { return Ns(kVm1Mac, kVm1Ip6, kGwA6); },
+       kTcRedirect, {WEFT_ND_REPLY}, Advert(kBlueGwMac, kGwA6, kVm1Mac, kVm1Ip6, true)});
+  add({"NsForGatewaysLinkLocalFromLinkLocal", "vm1",
+       [=] { return Ns(kVm1Mac, kVm1Ll, LinkLocalOf(kBlueGwMac)); }, kTcRedirect, {WEFT_ND_REPLY},
+       Advert(kBlueGwMac, LinkLocalOf(kBlueGwMac), kVm1Mac, kVm1Ll, true)});
+  add({"UnicastNudProbeForGatewayWithoutOption", "vm1",
+       [=] {
+         return Frame({.src_mac = kVm1Mac, .src = kVm1Ip6, .dst = kGwA6, .dst_mac = kBlueGwMac,
+                       .body = Addr(kGwA6)});
+       },
+       kTcRedirect, {WEFT_ND_REPLY}, Advert(kBlueGwMac, kGwA6, kVm1Mac, kVm1Ip6, true)});
+  add({"NsForLocalEndpoint", "vm1", [=] { return Ns(kVm1Mac, kVm1Ip6, kVm4Ip6); },
+       kTcRedirect, {WEFT_ND_REPLY}, Advert(kVm4Mac, kVm4Ip6, kVm1Mac, kVm1Ip6, false)});
+  add({"NsForRemoteEndpoint", "vm1", [=] { return Ns(kVm1Mac, kVm1Ip6, kBlueHv2AIp6); },
+       kTcRedirect, {WEFT_ND_REPLY},
+       Advert(kBlueHv2AMac, kBlueHv2AIp6, kVm1Mac, kVm1Ip6, false)});
+  add({"NsForEndpointsLinkLocal", "vm1", [=] { return Ns(kVm1Mac, kVm1Ll, LinkLocalOf(kVm4Mac)); },
+       kTcRedirect, {WEFT_ND_REPLY},
+       Advert(kVm4Mac, LinkLocalOf(kVm4Mac), kVm1Mac, kVm1Ll, false)});
+  add({"NsWithNonceOption", "vm1",
+       [=] {
+         const Bytes nonce = {14, 1, 1, 2, 3, 4, 5, 6};
+         return Frame(Solicit(kVm1Mac, kVm1Ip6, kGwA6,
+                              Join({nonce, Option(kOptSource, kVm1Mac)})));
+       },
+       kTcRedirect, {WEFT_ND_REPLY}, Advert(kBlueGwMac, kGwA6, kVm1Mac, kVm1Ip6, true)});
+  // Red has blue's prefix: its own gateway MAC answers.
+  add({"NsFromRedGetsRedsGateway", "vm3", [=] { return Ns(kVm3Mac, kVm3Ip6, kGwA6); },
+       kTcRedirect, {WEFT_ND_REPLY}, Advert(kRedGwMac, kGwA6, kVm3Mac, kVm3Ip6, true)});
+  add({"RsFromLinkLocal", "vm1", [=] { return Rs(kVm1Mac, kVm1Ll, Option(kOptSource, kVm1Mac)); },
+       kTcRedirect, {WEFT_ND_REPLY}, RouterAdvert(kBlueGwMac, kVm1Mac, kVm1Ll)});
+  add({"RsFromUnspecifiedGetsAllNodes", "vm1", [=] { return Rs(kVm1Mac, kUnspecified, {}); },
+       kTcRedirect, {WEFT_ND_REPLY}, RouterAdvert(kBlueGwMac, kVm1Mac, kAllNodes)});
+
+  // --- not answered ---------------------------------------------------------------
+  add({"DadProbeIsNotAnswered", "vm1",
+       [=] { return Frame(Solicit(kVm1Mac, kUnspecified, kVm1Ip6, {})); }, kTcShot,
+       {WEFT_ND_DAD}, nullptr});
+  add({"NsForUnknownAddress", "vm1", [=] { return Ns(kVm1Mac, kVm1Ip6, kUnknown6); },
+       kTcShot, {WEFT_DROP_ND_UNANSWERED}, nullptr});
+  add({"NsFromRedForBlueEndpoint", "vm3", [=] { return Ns(kVm3Mac, kVm3Ip6, kVm4Ip6); },
+       kTcShot, {WEFT_DROP_ND_UNANSWERED}, nullptr});
+  add({"NsFromRedForBlueEndpointsLinkLocal", "vm3",
+       [=] { return Ns(kVm3Mac, LinkLocalOf(kVm3Mac), LinkLocalOf(kVm4Mac)); }, kTcShot,
+       {WEFT_DROP_ND_UNANSWERED}, nullptr});
+  add({"NsOnSegmentWithoutIpv6", "vm2",
+       [=] { return Ns(kVm2Mac, LinkLocalOf(kVm2Mac), LinkLocalOf(kBlueGwMac)); }, kTcShot,
+       {WEFT_DROP_ND_UNANSWERED}, nullptr});
+  add({"RsOnSegmentWithoutIpv6", "vm2",
+       [=] { return Rs(kVm2Mac, LinkLocalOf(kVm2Mac), Option(kOptSource, kVm2Mac)); }, kTcShot,
+       {WEFT_DROP_ND_UNANSWERED}, nullptr});
+  add({"AdvertFromVm", "vm1",
+       [=] {
+         return Frame({.src_mac = kVm1Mac, .src = kVm1Ip6, .dst = kAllNodes,
+                       .dst_mac = MulticastMac(kAllNodes), .type = kNeighborAdvert,
+                       .body = Join({Addr(kVm1Ip6), Option(kOptTarget, kVm1Mac)})});
+       },
+       kTcShot, {WEFT_DROP_ND_UNANSWERED}, nullptr});
+  add({"RouterAdvertFromVm", "vm1",
+       [=] {
+         return Frame({.src_mac = kVm1Mac, .src = kVm1Ll, .dst = kAllNodes,
+                       .dst_mac = MulticastMac(kAllNodes), .type = kRouterAdvert,
+                       .body = Bytes(8, 0)});
+       },
+       kTcShot, {WEFT_DROP_ND_UNANSWERED}, nullptr});
+
+  // --- spoofed ---------------------------------------------------------------------
+  add({"NsFromAnotherEndpointsAddress", "vm1", [=] { return Ns(kVm1Mac, kVm4Ip6, kGwA6); },
+       kTcShot, {WEFT_DROP_SPOOFED}, nullptr});
+  add({"NsFromAnotherLinkLocal", "vm1",
+       [=] { return Ns(kVm1Mac, LinkLocalOf(kStrangerMac), kGwA6); }, kTcShot,
+       {WEFT_DROP_SPOOFED}, nullptr});
+  add({"NsWithAnotherMacInOption", "vm1",
+       [=] { return Frame(Solicit(kVm1Mac, kVm1Ip6, kGwA6, Option(kOptSource, kVm4Mac))); },
+       kTcShot, {WEFT_DROP_SPOOFED}, nullptr});
+  add({"NsFromAnotherEthernetSource", "vm1", [=] { return Ns(kVm4Mac, kVm4Ip6, kGwA6); },
+       kTcShot, {WEFT_DROP_SPOOFED}, nullptr});
+  add({"RsWithAnotherMacInOption", "vm1",
+       [=] { return Rs(kVm1Mac, kVm1Ll, Option(kOptSource, kStrangerMac)); }, kTcShot,
+       {WEFT_DROP_SPOOFED}, nullptr});
+  add({"AdvertWithAnotherMacInOption", "vm1",
+       [=] {
+         return Frame({.src_mac = kVm1Mac, .src = kVm1Ip6, .dst = kAllNodes,
+                       .dst_mac = MulticastMac(kAllNodes), .type = kNeighborAdvert,
+                       .body = Join({Addr(kGwA6), Option(kOptTarget, kStrangerMac)})});
+       },
+       kTcShot, {WEFT_DROP_SPOOFED}, nullptr});
+
+  // --- malformed -------------------------------------------------------------------
+  add({"NsRoutedHopLimit", "vm1",
+       [=] {
+         Nd m = Solicit(kVm1Mac, kVm1Ip6, kGwA6, Option(kOptSource, kVm1Mac));
+         m.hop_limit = 64;
+         return Frame(m);
+       },
+       kTcShot, {WEFT_DROP_ND_INVALID}, nullptr});
+  add({"NsNonZeroCode", "vm1",
+       [=] {
+         Nd m = Solicit(kVm1Mac, kVm1Ip6, kGwA6, Option(kOptSource, kVm1Mac));
+         m.code = 1;
+         return Frame(m);
+       },
+       kTcShot, {WEFT_DROP_ND_INVALID}, nullptr});
+  add({"NsWithoutTarget", "vm1",
+       [=] {
+         Nd m = Solicit(kVm1Mac, kVm1Ip6, kGwA6, {});
+         m.body.resize(8);
+         return Frame(m);
+       },
+       kTcShot, {WEFT_DROP_ND_INVALID}, nullptr});
+  add({"NsZeroLengthOption", "vm1",
+       [=] { return Frame(Solicit(kVm1Mac, kVm1Ip6, kGwA6, Bytes{14, 0, 0, 0, 0, 0, 0, 0})); },
+       kTcShot, {WEFT_DROP_ND_INVALID}, nullptr});
+  add({"NsOptionPastTheMessage", "vm1",
+       [=] { return Frame(Solicit(kVm1Mac, kVm1Ip6, kGwA6, Bytes{14, 2, 0, 0, 0, 0, 0, 0})); },
+       kTcShot, {WEFT_DROP_ND_INVALID}, nullptr});
+  add({"NsFiveOptions", "vm1",
+       [=] {
+         const Bytes nonce = {14, 1, 1, 2, 3, 4, 5, 6};
+         return Frame(Solicit(kVm1Mac, kVm1Ip6, kGwA6,
+                              Join({nonce, nonce, nonce, nonce, Option(kOptSource, kVm1Mac)})));
+       },
+       kTcShot, {WEFT_DROP_ND_INVALID}, nullptr});
+  add({"DadProbeWithLinkLayerOption", "vm1",
+       [=] {
+         return Frame(Solicit(kVm1Mac, kUnspecified, kVm1Ip6, Option(kOptSource, kVm1Mac)));
+       },
+       kTcShot, {WEFT_DROP_ND_INVALID}, nullptr});
+  add({"Icmp6HeaderCut", "vm1",
+       [=] {
+         Bytes f = Ns(kVm1Mac, kVm1Ip6, kGwA6);
+         f.resize(14 + 40 + 4);
+         f[14 + 5] = 4;  // payload length
+         return f;
+       },
+       kTcShot, {WEFT_DROP_TRUNCATED}, nullptr});
+  add({"PayloadLengthPastTheFrame", "vm1",
+       [=] {
+         Bytes f = Ns(kVm1Mac, kVm1Ip6, kGwA6);
+         f[14 + 5] += 8;
+         return f;
+       },
+       kTcShot, {WEFT_DROP_TRUNCATED}, nullptr});
+  add({"NotIpv6Version", "vm1",
+       [=] {
+         Bytes f = Ns(kVm1Mac, kVm1Ip6, kGwA6);
+         f[14] = 0x40;
+         return f;
+       },
+       kTcShot, {WEFT_DROP_TRUNCATED}, nullptr});
+
+  // --- not ND ----------------------------------------------------------------------
+  // A multicast listener report: hop-by-hop (router alert) first, to a group.
+  add({"ListenerReportCountedBroadcast", "vm1",
+       [=] {
+         Ipv6Spec ip;
+         ip.src = kVm1Ll;
+         ip.dst = Ip6("ff02::16");
+         ip.next_header = 0;
+         ip.hop_limit = 1;
+         const Bytes hop_by_hop = {58, 0, 5, 2, 0, 0, 1, 0};
+         const Bytes report = {143, 0, 0, 0, 0, 0, 0, 0};
+         return Eth(MulticastMac(ip.dst), kVm1Mac, kEthIpv6, Ipv6(ip, Join({hop_by_hop, report})));
+       },
+       kTcShot, {WEFT_DROP_BROADCAST}, nullptr});
+  add({"EchoToGatewayNotForwardedYet", "vm1",
+       [=] {
+         return Frame({.src_mac = kVm1Mac, .src = kVm1Ip6, .dst = kGwA6, .dst_mac = kBlueGwMac,
+                       .type = 128, .body = Bytes(8, 0x5a)});
+       },
+       kTcShot, {WEFT_DROP_UNSUPPORTED}, nullptr});
+  add({"NsOnUnboundInterface", "vm9", [=] { return Ns(kVm1Mac, kVm1Ip6, kGwA6); }, kTcShot,
+       {WEFT_DROP_NOT_BOUND}, nullptr});
+  return c;
+}
+// clang-format on
+
+class NdTest : public VmTableTest {};
+
+TEST_P(NdTest, Verdict) { RunCase(); }
+
+INSTANTIATE_TEST_SUITE_P(Nd, NdTest, ::testing::ValuesIn(NdCases()), VmCaseName);
+
+}  // namespace
+}  // namespace weft::testing
