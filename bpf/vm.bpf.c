@@ -203,31 +203,48 @@ WEFT_INLINE __u32 vm_ipv4(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth
 	return vm_forward(v, &t, 0);
 }
 
-/* IPv6: Neighbor Discovery is answered (lib/nd.h); nothing is forwarded
- * yet, since IPv6 forwarding lands with its firewall
+/* IPv6: Neighbor Discovery is answered (lib/nd.h). Anything else must come
+ * from the endpoint's address, its extension headers are walked, and it is
+ * not forwarded yet: IPv6 forwarding lands with its firewall
  * (docs/design/DUAL_STACK.md §1). */
 WEFT_INLINE __u32 vm_ipv6(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth)
 {
+	struct __sk_buff *skb = v->skb;
 	struct ipv6hdr *ip6 = parse_ipv6(c);
 	struct icmp6_wire *icmp6;
-	__u32 reason;
+	__u32 reason, pull;
+	__u8 proto;
 
-	if (!ip6 || !ipv6_length_ok(ip6, ETH_HLEN, v->skb->len))
+	if (!ip6 || !ipv6_length_ok(ip6, ETH_HLEN, skb->len))
 		return WEFT_DROP_TRUNCATED;
 	if (ip6->nexthdr == IPPROTO_ICMPV6_) {
 		icmp6 = parse_icmp6(c);
 		if (!icmp6)
 			return WEFT_DROP_TRUNCATED;
 		if (nd_is_nd_type(icmp6->type)) {
-			reason = nd_answer(v->skb, v->self, v->seg);
+			reason = nd_answer(skb, v->self, v->seg);
 			if (reason == WEFT_ND_REPLY)
-				v->action = bpf_redirect(v->skb->ifindex, 0);
+				v->action = bpf_redirect(skb->ifindex, 0);
 			return reason;
 		}
 	}
 	/* Multicast listener reports among them, from :: or link-local. */
 	if (mac_is_group(eth->h_dest))
 		return WEFT_DROP_BROADCAST;
+	if (!endpoint_owns_ip6(v->self, &ip6->saddr))
+		return WEFT_DROP_SPOOFED;
+
+	pull = ETH_HLEN + sizeof(*ip6) + IPV6_EXT_WALK_LEN;
+	bpf_skb_pull_data(skb, skb->len < pull ? skb->len : pull);
+	c->pos = (void *)(long)skb->data + ETH_HLEN;
+	c->end = (void *)(long)skb->data_end;
+	ip6 = parse_ipv6(c);
+	if (!ip6)
+		return WEFT_DROP_TRUNCATED;
+	/* `proto`, the upper layer, is for the firewall once IPv6 is forwarded. */
+	reason = ipv6_walk_ext(c, ip6->nexthdr, bpf_ntohs(ip6->payload_len), &proto);
+	if (reason)
+		return reason;
 	return WEFT_DROP_UNSUPPORTED;
 }
 

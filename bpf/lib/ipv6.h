@@ -9,6 +9,14 @@
 
 #include "lib/parse.h"
 
+#define IPV6_EXT_HOP 0
+#define IPV6_EXT_ROUTING 43
+#define IPV6_EXT_FRAGMENT 44
+#define IPV6_EXT_DEST 60
+#define IPV6_MAX_EXT_HEADERS 4
+/* How far past the fixed header extension headers are read. */
+#define IPV6_EXT_WALK_LEN 256
+
 /* The fixed header, version 6 (extension headers are the caller's). */
 WEFT_INLINE struct ipv6hdr *parse_ipv6(struct cursor *c)
 {
@@ -25,6 +33,50 @@ WEFT_INLINE struct ipv6hdr *parse_ipv6(struct cursor *c)
 WEFT_INLINE int ipv6_length_ok(const struct ipv6hdr *ip6, __u32 l3_offset, __u32 pkt_len)
 {
 	return l3_offset + sizeof(*ip6) + bpf_ntohs(ip6->payload_len) <= pkt_len;
+}
+
+/*
+ * Walks the extension headers from `c` (just past the fixed header, whose
+ * next header is `next`, with `left` bytes of payload): hop-by-hop (first
+ * only), destination options, routing with no segments left; at most
+ * IPV6_MAX_EXT_HEADERS of them, in IPV6_EXT_WALK_LEN bytes. Returns 0 with
+ * *proto the upper-layer protocol and `c` at its header; or the reason: a
+ * fragment header (`fragment`); a routing header with segments left, more
+ * or longer headers, or headers past what `c` holds (`ipv6_ext_headers`);
+ * a header past the payload (`truncated`).
+ */
+WEFT_INLINE __u32 ipv6_walk_ext(struct cursor *c, __u8 next, __u32 left, __u8 *proto)
+{
+	struct ipv6_rt_hdr *h;
+	__u32 len, walked = 0;
+
+#pragma unroll
+	for (int i = 0; i <= IPV6_MAX_EXT_HEADERS; i++) {
+		if (next == IPV6_EXT_FRAGMENT)
+			return WEFT_DROP_FRAGMENT;
+		if (next != IPV6_EXT_HOP && next != IPV6_EXT_DEST && next != IPV6_EXT_ROUTING) {
+			*proto = next;
+			return 0;
+		}
+		if (i == IPV6_MAX_EXT_HEADERS || (next == IPV6_EXT_HOP && i > 0))
+			return WEFT_DROP_IPV6_EXT_HEADERS;
+		h = c->pos;
+		if (left < 8) /* every extension header is 8 bytes or more */
+			return WEFT_DROP_TRUNCATED;
+		if ((void *)(h + 1) > c->end)
+			return WEFT_DROP_IPV6_EXT_HEADERS;
+		len = (h->hdrlen + 1) * 8;
+		if (len > left)
+			return WEFT_DROP_TRUNCATED;
+		walked += len;
+		if ((next == IPV6_EXT_ROUTING && h->segments_left) || walked > IPV6_EXT_WALK_LEN ||
+		    c->pos + len > c->end)
+			return WEFT_DROP_IPV6_EXT_HEADERS;
+		left -= len;
+		next = h->nexthdr;
+		c->pos += len;
+	}
+	return WEFT_DROP_IPV6_EXT_HEADERS;
 }
 
 WEFT_INLINE int ipv6_addr_equal(const struct in6_addr *a, const __u8 *b)

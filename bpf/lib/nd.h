@@ -301,22 +301,28 @@ WEFT_INLINE __u32 nd_check_options(void *icmp, __u32 off, __u32 len, void *data_
 	return off >= len ? 0 : WEFT_DROP_ND_INVALID;
 }
 
+/* Is `addr` the `ip6` of `self`, the endpoint bound to this port? */
+WEFT_INLINE int endpoint_owns_ip6(const struct weft_endpoint *self, const struct in6_addr *addr)
+{
+	struct weft_ip6_key key = { .tenant_id = self->tenant_id };
+	struct weft_endpoint *ep;
+
+	ipv6_addr_copy((struct in6_addr *)key.addr, addr->in6_u.u6_addr8);
+	ep = bpf_map_lookup_elem(&weft_ep_by_ip6, &key);
+	return ep && ep->ifindex == self->ifindex;
+}
+
 /* May `from` send ND from `self`'s port: its address, or its link-local
  * one (*unspecified set for ::, which only probes send)? */
 WEFT_INLINE int nd_source_ok(const struct weft_endpoint *self, const struct in6_addr *from,
 			     int *unspecified)
 {
-	struct weft_ip6_key key = { .tenant_id = self->tenant_id };
 	struct in6_addr ll;
-	struct weft_endpoint *ep;
 
 	*unspecified = ipv6_addr_is_unspecified(from);
 	ipv6_link_local_of(&ll, self->mac);
-	if (*unspecified || ipv6_addr_equal(from, ll.in6_u.u6_addr8))
-		return 1;
-	ipv6_addr_copy((struct in6_addr *)key.addr, from->in6_u.u6_addr8);
-	ep = bpf_map_lookup_elem(&weft_ep_by_ip6, &key);
-	return ep && ep->ifindex == self->ifindex;
+	return *unspecified || ipv6_addr_equal(from, ll.in6_u.u6_addr8) ||
+	       endpoint_owns_ip6(self, from);
 }
 
 /*

@@ -333,16 +333,6 @@ std::vector<VmCase> VmCases() {
          return Ipv4Frame(kBlueGwMac, kVm1Mac, ip, Bytes{1, 2, 3, 4});
        },
        kTcRedirect, {WEFT_ICMP_ERROR}, nullptr});
-  add({"Ipv6Unsupported", "vm1",
-       [=] {
-         Bytes v6(40 + 8, 0);
-         v6[0] = 0x60;
-         v6[5] = 8;    // payload length
-         v6[6] = 17;   // UDP
-         v6[7] = 64;
-         return Eth(kBlueGwMac, kVm1Mac, kEthIpv6, v6);
-       },
-       kTcShot, {WEFT_DROP_UNSUPPORTED}, nullptr});
   add({"VlanTaggedUnsupported", "vm1",
        [=] {
          Ipv4Spec ip = Hdr(kVm1Ip, kVm4Ip);

@@ -88,7 +88,8 @@
 	X(ND_REPLY, "nd_reply")			 /* neighbor or router advertisement */          \
 	X(ND_DAD, "nd_dad")			 /* a VM's duplicate address probe: no answer */ \
 	X(DROP_ND_UNANSWERED, "nd_unanswered")                                                   \
-	X(DROP_ND_INVALID, "nd_invalid") /* hop limit, code, length, option */
+	X(DROP_ND_INVALID, "nd_invalid")	     /* hop limit, code, length, option */       \
+	X(DROP_IPV6_EXT_HEADERS, "ipv6_ext_headers") /* beyond what is walked */
 
 #define WEFT_REASON_ENUM_(name, label) WEFT_##name,
 /* The X-macro expands to a list, not an expression. */
@@ -537,7 +538,7 @@ WEFT_STATIC_ASSERT(sizeof(struct weft_endpoint) == 28, "weft_endpoint ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_ip_key) == 8, "weft_ip_key ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_segment6) == 24, "weft_segment6 ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_ip6_key) == 20, "weft_ip6_key ABI");
-WEFT_STATIC_ASSERT(WEFT_DROP_ND_INVALID == 38, "weft_stats ABI: append only");
+WEFT_STATIC_ASSERT(WEFT_DROP_IPV6_EXT_HEADERS == 39, "weft_stats ABI: append only");
 WEFT_STATIC_ASSERT(sizeof(struct weft_mac_key) == 12, "weft_mac_key ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_route_key) == 12, "weft_route_key ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_route) == 52, "weft_route ABI");

@@ -1,5 +1,7 @@
-// Neighbor Discovery at a VM's port (bpf/lib/nd.h), table-driven through
-// the VM program: what a VM's solicitations get back, and what is refused.
+// IPv6 from a VM, table-driven through the VM program: Neighbor Discovery
+// at its port (bpf/lib/nd.h), what a VM's solicitations get back and what
+// is refused; and the rest of its IPv6, which is checked (source, extension
+// headers: bpf/lib/ipv6.h) and not forwarded yet.
 #include <string>
 #include <vector>
 
@@ -307,23 +309,145 @@ std::vector<VmCase> NdCases() {
          return Eth(MulticastMac(ip.dst), kVm1Mac, kEthIpv6, Ipv6(ip, Join({hop_by_hop, report})));
        },
        kTcShot, {WEFT_DROP_BROADCAST}, nullptr});
-  add({"EchoToGatewayNotForwardedYet", "vm1",
-       [=] {
-         return Frame({.src_mac = kVm1Mac, .src = kVm1Ip6, .dst = kGwA6, .dst_mac = kBlueGwMac,
-                       .type = 128, .body = Bytes(8, 0x5a)});
-       },
-       kTcShot, {WEFT_DROP_UNSUPPORTED}, nullptr});
   add({"NsOnUnboundInterface", "vm9", [=] { return Ns(kVm1Mac, kVm1Ip6, kGwA6); }, kTcShot,
        {WEFT_DROP_NOT_BOUND}, nullptr});
   return c;
 }
 // clang-format on
 
+// An extension header: next header, length in 8-byte units beyond the
+// first 8, and for routing its type and segments left. Options are zero
+// bytes: Pad1 options.
+Bytes Ext(uint8_t next, uint8_t units = 0, uint8_t type = 0, uint8_t segments_left = 0) {
+  Bytes h = {next, units, type, segments_left};
+  h.resize(8 * (units + 1), 0);
+  return h;
+}
+
+constexpr uint8_t kHop = 0, kRouting = 43, kFragment = 44, kDest = 60, kEsp = 50;
+
+// IPv6 from vm1 to vm4 (same segment): `first` after the fixed header,
+// then `chain`, then UDP.
+Bytes V6(const Ipv6Address& src, uint8_t first, const Bytes& chain) {
+  Ipv6Spec ip;
+  ip.src = src;
+  ip.dst = kVm4Ip6;
+  ip.next_header = first;
+  return Eth(kVm4Mac, kVm1Mac, kEthIpv6,
+             Ipv6(ip, Join({chain, Udp(40000, 5001, Bytes(16, 0xab))})));
+}
+Bytes V6(uint8_t first, const Bytes& chain) { return V6(kVm1Ip6, first, chain); }
+
+// The rest of a VM's IPv6: every row is a drop, and which one it is says
+// how far the packet got.
+std::vector<VmCase> Ipv6Cases() {
+  std::vector<VmCase> c;
+  auto add = [&](std::string name, std::function<Bytes()> packet, int reason) {
+    c.push_back({std::move(name), "vm1", std::move(packet), kTcShot, {reason}, nullptr});
+  };
+  // Well formed and from vm1's address: only not forwarded yet.
+  add(
+      "UdpNotForwardedYet", [] { return V6(kProtoUdp, {}); }, WEFT_DROP_UNSUPPORTED);
+  add(
+      "EchoToGatewayNotForwardedYet",
+      [] {
+        return Frame({.src_mac = kVm1Mac,
+                      .src = kVm1Ip6,
+                      .dst = kGwA6,
+                      .dst_mac = kBlueGwMac,
+                      .type = 128,
+                      .body = Bytes(8, 0x5a)});
+      },
+      WEFT_DROP_UNSUPPORTED);
+  add(
+      "HopByHopDestinationRoutingDone",
+      [] {
+        return V6(kHop, Join({Ext(kDest), Ext(kRouting, 0, 4, 0), Ext(kProtoUdp, 1)}));
+      },
+      WEFT_DROP_UNSUPPORTED);
+  add(
+      "FourHeaders",
+      [] {
+        return V6(kHop, Join({Ext(kDest), Ext(kDest), Ext(kDest), Ext(kProtoUdp)}));
+      },
+      WEFT_DROP_UNSUPPORTED);
+  add(
+      "EspIsNotWalked", [] { return V6(kDest, Ext(kEsp)); }, WEFT_DROP_UNSUPPORTED);
+  // The source.
+  add(
+      "FromAnotherEndpointsAddress", [] { return V6(kVm4Ip6, kProtoUdp, {}); }, WEFT_DROP_SPOOFED);
+  add(
+      "FromLinkLocalNotNd", [] { return V6(LinkLocalOf(kVm1Mac), kProtoUdp, {}); },
+      WEFT_DROP_SPOOFED);
+  add(
+      "FromUnknownAddress", [] { return V6(Ip6("2001:db8:1::99"), kProtoUdp, {}); },
+      WEFT_DROP_SPOOFED);
+  // Red's vm3 has blue vm1's address, in its own tenant.
+  c.push_back({"RedsOwnAddressOnItsPort",
+               "vm3",
+               [] {
+                 Ipv6Spec ip;
+                 ip.src = kVm3Ip6;
+                 ip.dst = kGwA6;
+                 return Eth(kRedGwMac, kVm3Mac, kEthIpv6, Ipv6(ip, Udp(1, 2, Bytes(8))));
+               },
+               kTcShot,
+               {WEFT_DROP_UNSUPPORTED},
+               nullptr});
+  // The extension headers.
+  add(
+      "Fragment", [] { return V6(kFragment, Ext(kProtoUdp)); }, WEFT_DROP_FRAGMENT);
+  add(
+      "FragmentAfterHopByHop", [] { return V6(kHop, Ext(kFragment)); }, WEFT_DROP_FRAGMENT);
+  add(
+      "RoutingWithSegmentsLeft", [] { return V6(kRouting, Ext(kProtoUdp, 2, 4, 1)); },
+      WEFT_DROP_IPV6_EXT_HEADERS);
+  add(
+      "FiveHeaders",
+      [] {
+        return V6(kDest, Join({Ext(kDest), Ext(kDest), Ext(kDest), Ext(kDest), Ext(kProtoUdp)}));
+      },
+      WEFT_DROP_IPV6_EXT_HEADERS);
+  add(
+      "HopByHopNotFirst",
+      [] {
+        return V6(kDest, Join({Ext(kHop), Ext(kProtoUdp)}));
+      },
+      WEFT_DROP_IPV6_EXT_HEADERS);
+  add(
+      "HeaderLongerThanWalked", [] { return V6(kDest, Ext(kProtoUdp, 40)); },
+      WEFT_DROP_IPV6_EXT_HEADERS);
+  add(
+      "HeaderPastThePayload",
+      [] {
+        Bytes f = V6(kDest, Ext(kProtoUdp));
+        f.resize(14 + 40 + 8);
+        f[14 + 4] = 0;
+        f[14 + 5] = 8;       // payload length: the header only
+        f[14 + 40 + 1] = 1;  // which says it is 16 bytes
+        return f;
+      },
+      WEFT_DROP_TRUNCATED);
+  add(
+      "HeaderCutShort",
+      [] {
+        Bytes f = V6(kDest, Ext(kProtoUdp));
+        f.resize(14 + 40 + 4);
+        f[14 + 4] = 0;
+        f[14 + 5] = 4;
+        return f;
+      },
+      WEFT_DROP_TRUNCATED);
+  return c;
+}
+
 class NdTest : public VmTableTest {};
-
 TEST_P(NdTest, Verdict) { RunCase(); }
-
 INSTANTIATE_TEST_SUITE_P(Nd, NdTest, ::testing::ValuesIn(NdCases()), VmCaseName);
+
+class Ipv6FromVmTest : public VmTableTest {};
+TEST_P(Ipv6FromVmTest, Verdict) { RunCase(); }
+INSTANTIATE_TEST_SUITE_P(Ipv6, Ipv6FromVmTest, ::testing::ValuesIn(Ipv6Cases()), VmCaseName);
 
 }  // namespace
 }  // namespace weft::testing
