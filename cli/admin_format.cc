@@ -21,8 +21,6 @@ void AppendTable(std::string* out, const std::string& title, const std::vector<s
   absl::StrAppend(out, "\n", title, " (", rows.size(), ")\n", FormatTable(header, rows));
 }
 
-std::string OrDash(const std::string& s) { return s.empty() ? "-" : s; }
-
 std::string Route(const v1::Route& r) {
   std::vector<std::string> via;
   if (r.blackhole()) via.push_back("blackhole");
@@ -30,12 +28,6 @@ std::string Route(const v1::Route& r) {
   if (!r.nodes().empty()) via.push_back("nodes " + absl::StrJoin(r.nodes(), ","));
   if (r.advertise()) via.push_back("advertised");
   return OrDash(absl::StrJoin(via, ", "));
-}
-
-// An IPv4 address or prefix and its IPv6 twin, when there is one, in one
-// column: both families read the same way.
-std::string BothFamilies(const std::string& v4, const std::string& v6) {
-  return v6.empty() ? OrDash(v4) : absl::StrCat(OrDash(v4), " ", v6);
 }
 
 std::string Bridge(const v1::Segment& s) {

@@ -435,6 +435,12 @@ absl::Status CheckOptions(const Args& args) {
   return absl::OkStatus();
 }
 
+std::string OrDash(const std::string& s) { return s.empty() ? "-" : s; }
+
+std::string BothFamilies(const std::string& v4, const std::string& v6) {
+  return v6.empty() ? OrDash(v4) : absl::StrCat(OrDash(v4), " ", v6);
+}
+
 std::string FormatTable(const std::vector<std::string>& header,
                         const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::vector<std::string>> printable;
@@ -508,10 +514,9 @@ std::string FormatEndpoints(const v1::EndpointsResponse& r) {
   for (const auto& e : r.endpoints()) {
     std::string where = e.local() ? absl::StrCat(e.interface(), " (", e.ifindex(), ")")
                                   : absl::StrCat("vtep ", e.vtep());
-    rows.push_back({absl::StrCat(e.tenant(), "(", e.tenant_id(), ")"),
-                    e.name().empty() ? "-" : e.name(), e.segment(), absl::StrCat(e.vni()), e.ip(),
-                    e.mac(), e.node().empty() ? "-" : e.node(), where,
-                    absl::StrJoin(e.groups(), ",")});
+    rows.push_back({absl::StrCat(e.tenant(), "(", e.tenant_id(), ")"), OrDash(e.name()),
+                    e.segment(), absl::StrCat(e.vni()), BothFamilies(e.ip(), e.ip6()), e.mac(),
+                    OrDash(e.node()), where, absl::StrJoin(e.groups(), ",")});
   }
   return FormatTable(
       {"TENANT", "NAME", "SEGMENT", "VNI", "IP", "MAC", "NODE", "LOCATION", "GROUPS"}, rows);

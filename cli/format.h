@@ -75,6 +75,12 @@ std::string Printable(absl::string_view text);
 std::string FormatTable(const std::vector<std::string>& header,
                         const std::vector<std::vector<std::string>>& rows);
 
+// A cell: `s`, or "-" when empty.
+std::string OrDash(const std::string& s);
+// An IPv4 address or prefix and its IPv6 twin, when there is one, in one
+// cell: both families read the same way.
+std::string BothFamilies(const std::string& v4, const std::string& v6);
+
 std::string FormatStatus(const v1::StatusResponse& s);
 std::string FormatEndpoints(const v1::EndpointsResponse& r);
 std::string FormatRoutes(const v1::RoutesResponse& r);

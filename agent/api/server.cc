@@ -342,6 +342,18 @@ grpc::Status ApiServer::Impl::Endpoints(grpc::ServerContext*, const v1::Endpoint
   if (!entries.ok()) return ToGrpcStatus(entries.status());
   std::map<std::pair<uint32_t, uint32_t>, weft_endpoint> in_maps;
   for (const auto& [key, ep] : *entries) in_maps[{key.tenant_id, ntohl(key.ip_be)}] = ep;
+  // Their IPv6 addresses, by the same (tenant, IPv4 address).
+  absl::StatusOr<std::vector<Endpoint6Entry>> entries6 = ReadEndpointsByIp6(dp());
+  if (!entries6.ok()) return ToGrpcStatus(entries6.status());
+  std::map<std::pair<uint32_t, uint32_t>, std::string> ip6_of;
+  for (const auto& [key, ep] : *entries6) {
+    Ipv6Address addr;
+    std::copy(std::begin(key.addr), std::end(key.addr), addr.begin());
+    ip6_of[{key.tenant_id, ntohl(ep.ip_be)}] = FormatIpv6(addr);
+  }
+  auto set_ip6 = [&](const std::pair<uint32_t, uint32_t>& key, v1::EndpointInfo& info) {
+    if (auto it = ip6_of.find(key); it != ip6_of.end()) info.set_ip6(it->second);
+  };
   std::set<std::pair<uint32_t, uint32_t>> seen;
   std::vector<v1::EndpointInfo> list;
   for (const Endpoint& e : v.state.endpoints) {
@@ -359,6 +371,7 @@ grpc::Status ApiServer::Impl::Endpoints(grpc::ServerContext*, const v1::Endpoint
     info.set_segment(e.segment);
     info.set_vni(seg->second->vni);
     info.set_ip(FormatIpv4(e.ip));
+    set_ip6(it->first, info);
     info.set_mac(FormatMac(e.mac));
     info.set_node(e.node);
     info.set_local(e.node == v.options.node);
@@ -376,6 +389,7 @@ grpc::Status ApiServer::Impl::Endpoints(grpc::ServerContext*, const v1::Endpoint
     info.set_tenant(names.TenantName(key.first));
     info.set_vni(ep.vni);
     info.set_ip(FormatIpv4(key.second));
+    set_ip6(key, info);
     info.set_mac(FormatMac(std::to_array(ep.mac)));
     info.set_local(ep.ifindex != 0);
     info.set_ifindex(ep.ifindex);

@@ -296,6 +296,10 @@ class ControlPlaneTest(ControlPlaneTestCase):
         self.assertRegex(neighbors, rf"{ip6['a2']} lladdr {a2_mac} (?!router)", neighbors)
         self.assertRegex(neighbors, rf"fd00:a:0:1::1 lladdr {gateway_mac} router", neighbors)
         self.assertGreater(lab.counters("hv1").get("nd_reply", 0), answered)
+        # weftctl on the host shows what the datapath holds, both families
+        local = lab.exec("hv1", [cp.binary("weftctl"), "--socket", lab.agent_socket("hv1"),
+                                 "endpoints"], check=True).stdout
+        self.assertRegex(local, rf"a2 .* 10\.0\.1\.11 {ip6['a2']} ", local)
 
     def test_4_weftctl_apply_until_the_file_changes(self):
         lab, cp = self.lab, self.cp

@@ -6,4 +6,8 @@ absl::StatusOr<std::vector<EndpointEntry>> ReadEndpointsByIp(const Datapath& dp)
   return ReadEntries<weft_ip_key, weft_endpoint>(dp, Map::kEpByIp);
 }
 
+absl::StatusOr<std::vector<Endpoint6Entry>> ReadEndpointsByIp6(const Datapath& dp) {
+  return ReadEntries<weft_ip6_key, weft_endpoint>(dp, Map::kEpByIp6);
+}
+
 }  // namespace weft

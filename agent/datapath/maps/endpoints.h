@@ -1,4 +1,5 @@
-// weft_ep_by_ip: the endpoints the datapath routes to, by tenant and address.
+// weft_ep_by_ip, weft_ep_by_ip6: the endpoints the datapath knows, by
+// tenant and address.
 #ifndef WEFT_AGENT_DATAPATH_MAPS_ENDPOINTS_H_
 #define WEFT_AGENT_DATAPATH_MAPS_ENDPOINTS_H_
 
@@ -12,8 +13,10 @@
 namespace weft {
 
 using EndpointEntry = Entry<weft_ip_key, weft_endpoint>;
+using Endpoint6Entry = Entry<weft_ip6_key, weft_endpoint>;
 
 absl::StatusOr<std::vector<EndpointEntry>> ReadEndpointsByIp(const Datapath& dp);
+absl::StatusOr<std::vector<Endpoint6Entry>> ReadEndpointsByIp6(const Datapath& dp);
 
 }  // namespace weft
 

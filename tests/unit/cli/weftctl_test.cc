@@ -456,6 +456,21 @@ TEST(WeftctlFormat, StateShowsBothFamiliesAndTheVlanBridge) {
       "a-web    a1    10.0.1.10 fd00:a:0:1::10  02:00:00:01:01:0a  hv1   va1\n");
 }
 
+// The agent's endpoints: an IPv6 address beside the IPv4 one when the
+// datapath holds one.
+TEST(WeftctlFormat, EndpointsShowBothFamilies) {
+  v1::EndpointsResponse eps;
+  v1::EndpointInfo* dual = eps.add_endpoints();
+  dual->set_name("a1");
+  dual->set_ip("10.0.1.10");
+  dual->set_ip6("fd00:a:0:1::10");
+  eps.add_endpoints()->set_ip("10.0.1.11");
+  const std::string text = cli::FormatEndpoints(eps);
+  EXPECT_NE(text.find("10.0.1.10 fd00:a:0:1::10"), std::string::npos) << text;
+  EXPECT_NE(text.find("10.0.1.11 "), std::string::npos) << text;
+  EXPECT_EQ(text.find("10.0.1.11 fd00"), std::string::npos) << text;
+}
+
 TEST(WeftctlFormat, StateListsEdgesAndUplinks) {
   v1::GetStateResponse r;
   auto* node = r.mutable_state()->add_nodes();
