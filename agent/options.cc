@@ -18,6 +18,9 @@ ABSL_FLAG(std::string, bpffs, "/sys/fs/bpf", "bpffs mount; maps pin under <bpffs
 ABSL_FLAG(std::string, ready_file, "", "written once programs are attached and state applied");
 ABSL_FLAG(int, resync_seconds, 1,
           "how often interfaces are re-resolved and the VM programs' attachment checked");
+ABSL_FLAG(int, router_advert_seconds, 600,
+          "how often VMs on a segment with an IPv6 subnet get an unsolicited router "
+          "advertisement (0: only when they solicit one)");
 ABSL_FLAG(int, full_resync_seconds, 60,
           "how often every map is rebuilt and compared even when nothing changed");
 ABSL_FLAG(int, ct_tcp_syn_seconds, 30, "conntrack timeout of a TCP flow in its handshake");
@@ -146,6 +149,10 @@ absl::StatusOr<AgentProcessOptions> AgentProcessOptionsFromFlags() {
   options.api_socket = ApiSocketFromFlag(agent.node);
   options.ready_file = absl::GetFlag(FLAGS_ready_file);
   options.resync = absl::Seconds(absl::GetFlag(FLAGS_resync_seconds));
+  if (absl::GetFlag(FLAGS_router_advert_seconds) < 0) {
+    return absl::InvalidArgumentError("--router_advert_seconds: must be 0 or more");
+  }
+  options.router_adverts = absl::Seconds(absl::GetFlag(FLAGS_router_advert_seconds));
   options.detach_on_exit = absl::GetFlag(FLAGS_detach_on_exit);
   return options;
 }

@@ -27,6 +27,7 @@ struct AgentProcessOptions {
   ServingFlags serving;
   std::string ready_file;  // empty: none
   absl::Duration resync;
+  absl::Duration router_adverts;  // zero: only solicited ones
   bool detach_on_exit = true;
 };
 

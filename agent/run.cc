@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "agent/agent.h"
+#include "agent/router_adverts.h"
 #include "agent/services.h"
 #include "common/base/log.h"
 #include "common/base/status.h"
@@ -11,13 +12,15 @@
 namespace weft {
 namespace {
 
-// Reconciles every --resync_seconds (SIGHUP: re-reads the state file) until
-// SIGTERM or SIGINT; says ready (ready file, health) once the agent is.
+// Reconciles every --resync_seconds (SIGHUP: re-reads the state file) and
+// advertises the gateways every --router_advert_seconds until SIGTERM or
+// SIGINT; says ready (ready file, health) once the agent is.
 void ReconcileUntilStopped(const AgentProcessOptions& options, Agent& agent,
                            const AgentServices& services, HealthServer* health,
                            const sigset_t& signals) {
   bool ready_announced = false;
   const timespec period = absl::ToTimespec(options.resync);
+  RouterAdverts adverts(options.router_adverts);
   for (;;) {
     if (!ready_announced && agent.Ready()) {
       if (!options.ready_file.empty()) std::ofstream(options.ready_file) << "ready\n";
@@ -33,6 +36,7 @@ void ReconcileUntilStopped(const AgentProcessOptions& options, Agent& agent,
     const absl::Status status = sig == SIGHUP ? agent.ReloadState() : agent.Reconcile();
     if (!status.ok()) WEFT_LOG_ERROR("%s; keeping the last good state", status.ToString());
     agent.ReconcileBgp();
+    if (agent.Ready()) adverts.Tick(agent.datapath(), absl::Now());
   }
 }
 

@@ -115,7 +115,6 @@ class ApiServer::Impl final : public v1::AgentApi::Service {
   ring_buffer* ring_ = nullptr;
   std::mutex subs_mu_;
   std::set<Subscriber*> subs_;
-  std::mutex trace_mu_;  // one trace at a time: weft_trace has one slot
   // Names for events, refreshed by the poller now and then.
   std::unique_ptr<Agent::View> event_view_;
   std::unique_ptr<Names> event_names_;
@@ -594,7 +593,7 @@ grpc::Status ApiServer::Impl::Trace(grpc::ServerContext*, const v1::TraceRequest
 }
 
 absl::Status ApiServer::Impl::RunTrace(const v1::TraceRequest& req, v1::TraceResponse* out) {
-  std::lock_guard<std::mutex> lock(trace_mu_);
+  absl::MutexLock lock(&dp().marked_runs_mu());
   return api::RunTrace(Snapshot(), dp(), req, out);
 }
 

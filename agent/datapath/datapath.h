@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/plan/tables.h"
 #include "weft/abi.h"
 
@@ -108,6 +109,10 @@ class Datapath {
   // Removes the pins (maps live on while programs use them).
   absl::Status Unpin();
 
+  // Held by every run of a program on a frame marked WEFT_TRACE_MARK
+  // (weftctl trace, the router advertisements): weft_trace has one slot.
+  absl::Mutex& marked_runs_mu() const { return marked_runs_mu_; }
+
  private:
   Datapath() = default;
   // Makes the not yet loaded object `skel` use the VM object's maps.
@@ -126,6 +131,7 @@ class Datapath {
   weft_underlay* underlay_ = nullptr;
   weft_uplink_ingress* uplink_ = nullptr;
   std::array<bpf_map*, kMapCount> maps_{};  // vm_'s, by Map
+  mutable absl::Mutex marked_runs_mu_;
 };
 
 }  // namespace weft

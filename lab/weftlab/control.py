@@ -157,9 +157,9 @@ class ControlPlane:
             raise LabError(f"agent {node} exited {proc.returncode}:\n{agent.stderr()}")
         return agent
 
-    def start_agents(self) -> None:
+    def start_agents(self, extra: list[str] | None = None) -> None:
         for node in self.lab.topo.weft_nodes():
-            self.start_agent(node.name)
+            self.start_agent(node.name, extra=extra)
 
     def realization(self, version: int = 0) -> dict:
         return self.admin("get", "realization", str(version)) or {}

@@ -219,7 +219,7 @@ class ManifestsTest(unittest.TestCase):
         sc = agent["securityContext"]
         self.assertFalse(sc.get("privileged", False), "the agent needs capabilities, not privileged")
         self.assertEqual(sc["capabilities"]["drop"], ["ALL"])
-        self.assertEqual(set(sc["capabilities"]["add"]), {"BPF", "PERFMON", "NET_ADMIN"})
+        self.assertEqual(set(sc["capabilities"]["add"]), {"BPF", "PERFMON", "NET_ADMIN", "NET_RAW"})
 
         init = container(ds, "mount-bpffs", init=True)
         self.assertIn("mount -t bpf", " ".join(init["command"]))

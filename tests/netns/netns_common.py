@@ -184,6 +184,7 @@ class ControlPlaneTestCase(LabTestCase):
     (mutual TLS), started before the tests: cls.cp."""
 
     START_AGENTS = False  # started by prepare, with --controller
+    AGENT_FLAGS: list[str] = []  # what a module's agents are started with besides
     cp: ControlPlane = None
 
     @classmethod
@@ -194,4 +195,4 @@ class ControlPlaneTestCase(LabTestCase):
             unmet(f"no {' '.join(missing)} next to the agent (build them)")
         cls.cp.build()
         cls.cp.start()
-        cls.cp.start_agents()
+        cls.cp.start_agents(extra=cls.AGENT_FLAGS)

@@ -70,6 +70,9 @@ def _find(items, name):
 
 
 class ControlPlaneTest(ControlPlaneTestCase):
+    # Unsolicited router advertisements within the test's patience (600 s
+    # by default).
+    AGENT_FLAGS = ["--router_advert_seconds", "1"]
 
     # --- helpers -----------------------------------------------------------------
     def controller_log(self) -> str:
@@ -270,17 +273,29 @@ class ControlPlaneTest(ControlPlaneTestCase):
             self.addCleanup(lab.exec, vm, ["sysctl", "-q", "-w",
                                            "net.ipv6.conf.all.disable_ipv6=1"])
             lab.exec(vm, ["ip", "-6", "addr", "add", f"{ip6[vm]}/64", "dev", "eth0", "nodad"])
-        # a1's router solicitation, once its link-local address is up: the
-        # advertisement gives it a default route via the gateway's
-        # link-local address and the MTU the overlay carries.
+        # A router advertisement (the answer to a1's solicitation, or the
+        # agent's unsolicited one, whichever comes first; the BPF tables test
+        # each) gives a1 a default route via the gateway's link-local
+        # address and the MTU the overlay carries.
         gateway_mac = _find(state["segments"], "a-web")["gateway_mac"]
         wait_for(lambda: f"via {_link_local(gateway_mac)} dev eth0" in lab.exec(
                      "a1", ["ip", "-6", "route", "show", "default"]).stdout,
                  timeout=20, what="a1's default route from Weft's router advertisement")
         self.assertEqual(lab.exec("a1", ["sysctl", "-n", "net.ipv6.conf.eth0.mtu"]).stdout.strip(),
                          "1450", "the advertised MTU: the underlay's 1500 less VXLAN's 50")
-        self.assertGreater(lab.counters("hv1").get("nd_dad", 0), 0,
-                           "a1's duplicate address probe was not seen (and left unanswered)")
+        # An unsolicited advertisement may come before a1 probes its
+        # link-local address: the probe is waited for.
+        wait_for(lambda: lab.counters("hv1").get("nd_dad", 0) > 0, timeout=10,
+                 what="a1's duplicate address probe counted (and left unanswered)")
+        # The agent advertises unsolicited too (agent/router_adverts.h): a
+        # default route lost comes back without a solicitation from a1.
+        lab.exec("a1", ["ip", "-6", "route", "del", "default"])
+        solicited = lab.counters("hv1").get("nd_reply", 0)
+        wait_for(lambda: "default via" in lab.exec(
+                     "a1", ["ip", "-6", "route", "show", "default"]).stdout,
+                 timeout=15, what="a1's default route from an unsolicited advertisement")
+        self.assertEqual(lab.counters("hv1").get("nd_reply", 0), solicited,
+                         "an unsolicited advertisement was counted as an answer to a1")
 
         dropped = lab.counters("hv1").get("unsupported_protocol", 0)
         for target in (ip6["a2"], "fd00:a:0:1::1"):
