@@ -40,6 +40,30 @@ Mac VtepMac(uint32_t vtep) {
   return kZeroMac;
 }
 
+void ExpectReasonIn(const RunResult& r, const std::vector<int>& reasons) {
+  std::vector<std::string> names;
+  for (int w : reasons) names.push_back(ReasonName(w));
+  EXPECT_TRUE(std::find(reasons.begin(), reasons.end(), r.Reason()) != reasons.end())
+      << "counted: " << r.CountedString() << "; want " << ::testing::PrintToString(names);
+}
+
+void ExpectOutput(const Check& check, const Bytes& in, const RunResult& r, const Env& env) {
+  if (!check) return;
+  Parsed p = Parse(r.out);
+  check(Seen{in, r.out, p, env});
+}
+
+void PrintFramesOnFailure(const Bytes& in, const RunResult& r) {
+  if (::testing::Test::HasFailure())
+    std::printf("input:\n%s\noutput (%zu bytes):\n%s\n", HexDump(in).c_str(), r.out.size(),
+                HexDump(r.out).c_str());
+}
+
+bool TcRefusedShortIpv4(const RunResult& r, const Bytes& in) {
+  return absl::IsInvalidArgument(r.status) && in.size() < 34 && in.size() >= 14 && in[12] == 0x08 &&
+         in[13] == 0;
+}
+
 void ExpectUnchanged(const Seen& s) {
   EXPECT_EQ(s.out, s.in) << "output differs from input\nin:\n"
                          << HexDump(s.in) << "\nout:\n"

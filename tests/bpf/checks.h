@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/packet/builder.h"
 #include "common/packet/parser.h"
@@ -35,6 +36,21 @@ struct Seen {
   const Env& env;
 };
 using Check = std::function<void(const Seen&)>;
+
+// What a table row asserts after its run, the verdict compared by the
+// caller: the reason counted is one of `reasons`;
+void ExpectReasonIn(const RunResult& r, const std::vector<int>& reasons);
+// `check` (when set) sees the output;
+void ExpectOutput(const Check& check, const Bytes& in, const RunResult& r, const Env& env);
+// and on any failure so far both frames are printed.
+void PrintFramesOnFailure(const Bytes& in, const RunResult& r);
+
+// This kernel's BPF_PROG_TEST_RUN refuses TC input of an IPv4 ethertype
+// shorter than 14 + 20 bytes (EINVAL): such a row cannot run at TC.
+bool TcRefusedShortIpv4(const RunResult& r, const Bytes& in);
+inline constexpr char kShortIpv4Skip[] =
+    "this kernel's BPF_PROG_TEST_RUN refuses TC input of an IPv4 ethertype shorter than "
+    "14 + 20 bytes (EINVAL): not testable at TC";
 
 // The output is the input, byte for byte.
 void ExpectUnchanged(const Seen& s);

@@ -58,28 +58,16 @@ void UnderlayTableTest::RunCase() {
   const Bytes in = c.packet();
   RunResult r = xdp ? RunXdp(dp().UnderlayXdpProgramFd(), kUnderlay, in)
                     : RunTc(dp().UnderlayTcProgramFd(), kUnderlay, in);
-  if (!xdp && absl::IsInvalidArgument(r.status) && in.size() < 34 && in.size() >= 14 &&
-      in[12] == 0x08 && in[13] == 0)
-    GTEST_SKIP() << "this kernel's BPF_PROG_TEST_RUN refuses TC input of an IPv4 "
-                    "ethertype shorter than 14 + 20 bytes (EINVAL): not testable at TC";
+  if (!xdp && TcRefusedShortIpv4(r, in)) GTEST_SKIP() << kShortIpv4Skip;
   ASSERT_TRUE(r.status.ok()) << r.status;
   const uint32_t want = xdp ? XdpCode(c.verdict) : TcCode(c.verdict);
   if (xdp)
     EXPECT_EQ(XdpRetName(r.retval), XdpRetName(want));
   else
     EXPECT_EQ(TcRetName(r.retval), TcRetName(want));
-  const int reason = r.Reason();
-  std::vector<std::string> names;
-  for (int w : c.reasons) names.push_back(ReasonName(w));
-  EXPECT_TRUE(std::find(c.reasons.begin(), c.reasons.end(), reason) != c.reasons.end())
-      << "counted: " << r.CountedString() << "; want " << ::testing::PrintToString(names);
-  if (c.check && r.retval == want) {
-    Parsed p = Parse(r.out);
-    c.check(Seen{in, r.out, p, env()});
-  }
-  if (HasFailure())
-    std::printf("input:\n%s\noutput (%zu bytes):\n%s\n", HexDump(in).c_str(), r.out.size(),
-                HexDump(r.out).c_str());
+  ExpectReasonIn(r, c.reasons);
+  if (r.retval == want) ExpectOutput(c.check, in, r, env());
+  PrintFramesOnFailure(in, r);
 }
 
 }  // namespace weft::testing

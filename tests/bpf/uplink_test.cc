@@ -86,13 +86,6 @@ class UplinkTest : public BpfTest {
   bool bound_ = false;
 };
 
-void ExpectReasonIn(const RunResult& r, const std::vector<int>& reasons) {
-  std::vector<std::string> names;
-  for (int w : reasons) names.push_back(ReasonName(w));
-  EXPECT_TRUE(std::find(reasons.begin(), reasons.end(), r.Reason()) != reasons.end())
-      << "counted: " << r.CountedString() << "; want " << ::testing::PrintToString(names);
-}
-
 // --- the uplink program --------------------------------------------------------
 
 struct UplinkCase {
@@ -318,13 +311,8 @@ TEST_P(UplinkProgramTest, Verdict) {
   ASSERT_TRUE(r.status.ok()) << r.status;
   EXPECT_EQ(TcRetName(r.retval), TcRetName(c.retval));
   ExpectReasonIn(r, c.reasons);
-  if (c.check && r.retval == c.retval) {
-    Parsed p = Parse(r.out);
-    c.check(Seen{in, r.out, p, env()});
-  }
-  if (HasFailure())
-    std::printf("input:\n%s\noutput (%zu bytes):\n%s\n", HexDump(in).c_str(), r.out.size(),
-                HexDump(r.out).c_str());
+  if (r.retval == c.retval) ExpectOutput(c.check, in, r, env());
+  PrintFramesOnFailure(in, r);
 }
 
 INSTANTIATE_TEST_SUITE_P(Uplink, UplinkProgramTest, ::testing::ValuesIn(UplinkCases()),
@@ -437,9 +425,7 @@ TEST_P(UnderlayToUplinkTest, Verdict) {
   const Bytes inner = Parse(in).inner;
   const Mac dst = xdp ? c.peer_mac : Parse(inner).eth->dst;
   ExpectRouted(inner, r.out, c.uplink_mac, dst);
-  if (HasFailure())
-    std::printf("input:\n%s\noutput (%zu bytes):\n%s\n", HexDump(in).c_str(), r.out.size(),
-                HexDump(r.out).c_str());
+  PrintFramesOnFailure(in, r);
 }
 
 INSTANTIATE_TEST_SUITE_P(ToUplink, UnderlayToUplinkTest, ::testing::ValuesIn(ToUplinkParams()),
