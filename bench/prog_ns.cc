@@ -130,7 +130,9 @@ State BenchState() {
        .vni = 1001,
        .subnet = Prefix("10.0.1.0", 24),
        .gateway = Ip("10.0.1.1"),
-       .gateway_mac = kGwMac},
+       .gateway_mac = kGwMac,
+       .subnet6 = Ipv6Prefix{packet::Ip6("2001:db8:1::"), 64},
+       .gateway6 = packet::Ip6("2001:db8:1::1")},
       {.name = "blue-b",
        .tenant = "blue",
        .vni = 1002,
@@ -139,11 +141,16 @@ State BenchState() {
        .gateway_mac = kGwMac},
   };
   auto ep = [](const char* name, const char* seg, const char* ip, const Mac& mac, const char* node,
-               const char* ifname) {
-    return Endpoint{
-        .name = name, .segment = seg, .ip = Ip(ip), .mac = mac, .node = node, .interface = ifname};
+               const char* ifname, const char* ip6 = nullptr) {
+    return Endpoint{.name = name,
+                    .segment = seg,
+                    .ip = Ip(ip),
+                    .mac = mac,
+                    .node = node,
+                    .interface = ifname,
+                    .ip6 = ip6 ? std::optional(packet::Ip6(ip6)) : std::nullopt};
   };
-  s.endpoints = {ep("vm1", "blue-a", "10.0.1.10", kVm1Mac, "hv1", "vm1"),
+  s.endpoints = {ep("vm1", "blue-a", "10.0.1.10", kVm1Mac, "hv1", "vm1", "2001:db8:1::10"),
                  ep("vm2", "blue-b", "10.0.2.20", kVm2Mac, "hv1", "vm2"),
                  ep("r1", "blue-a", "10.0.1.11", kR1Mac, "hv2", "tap-a"),
                  ep("r2", "blue-b", "10.0.2.22", kR2Mac, "hv2", "tap-b")};
@@ -261,6 +268,30 @@ class Runner {
 
 Bytes SmallUdp(const Mac& dmac, const Mac& smac, const char* sip, const char* dip) {
   return packet::UdpFrame(dmac, smac, Ip(sip), Ip(dip), 40000, 5001, 16);
+}
+
+// Neighbor Discovery from vm1 (bpf/lib/nd.h), as a VM sends it: a
+// solicitation for its gateway from its address, a router solicitation
+// from its link-local address; each with vm1's MAC as source link-layer
+// option.
+Bytes NdFromVm1(uint8_t type, const Ipv6Address& src, const Ipv6Address& dst, const Mac& dmac,
+                Bytes body) {
+  body.insert(body.end(), {1, 1});
+  body.insert(body.end(), kVm1Mac.begin(), kVm1Mac.end());
+  packet::Ipv6Spec ip;
+  ip.src = src;
+  ip.dst = dst;
+  ip.hop_limit = 255;
+  return packet::Icmp6Frame(dmac, kVm1Mac, ip, {.type = type, .body = body});
+}
+Bytes SolicitGateway() {
+  const Ipv6Address gateway = packet::Ip6("2001:db8:1::1");
+  return NdFromVm1(135, packet::Ip6("2001:db8:1::10"), packet::Ip6("ff02::1:ff00:1"),
+                   {0x33, 0x33, 0xff, 0, 0, 1}, Bytes(gateway.begin(), gateway.end()));
+}
+Bytes SolicitRouter() {
+  return NdFromVm1(133, packet::LinkLocalOf(kVm1Mac), packet::Ip6("ff02::2"),
+                   {0x33, 0x33, 0, 0, 0, 2}, {});
 }
 
 // A full-size TCP segment: IPv4 total length `ip_len`, by default 1450, the
@@ -632,6 +663,10 @@ std::vector<Case> BaseCases(const Datapath& dp) {
        WEFT_DELIVER_LOCAL, false},
       {"VM: same-host route, 1464 B TCP", "tc", vm, "vm1", route_big, kTcRedirect,
        WEFT_DELIVER_LOCAL, false},
+      {"VM: ND solicitation for the gateway", "tc", vm, "vm1", SolicitGateway(), kTcRedirect,
+       WEFT_ND_REPLY, false},
+      {"VM: router solicitation", "tc", vm, "vm1", SolicitRouter(), kTcRedirect, WEFT_ND_REPLY,
+       false},
   };
   // clang-format on
 }

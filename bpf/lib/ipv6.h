@@ -103,6 +103,12 @@ WEFT_INLINE void ipv6_addr_copy(struct in6_addr *dst, const __u8 *src)
 	dst->in6_u.u6_addr32[3] = s[3];
 }
 
+/* fe80::/64 */
+WEFT_INLINE int ipv6_addr_is_link_local(const struct in6_addr *a)
+{
+	return a->in6_u.u6_addr32[0] == bpf_htonl(0xfe800000) && !a->in6_u.u6_addr32[1];
+}
+
 /* No header checksum in IPv6: swapping is all a reply needs. */
 WEFT_INLINE void ipv6_swap_addrs(struct ipv6hdr *ip6)
 {
@@ -135,8 +141,7 @@ WEFT_INLINE int ipv6_link_local_mac(const struct in6_addr *a, __u8 *mac)
 {
 	const __u8 *b = a->in6_u.u6_addr8;
 
-	if (a->in6_u.u6_addr32[0] != bpf_htonl(0xfe800000) || a->in6_u.u6_addr32[1] ||
-	    b[11] != 0xff || b[12] != 0xfe)
+	if (!ipv6_addr_is_link_local(a) || b[11] != 0xff || b[12] != 0xfe)
 		return 0;
 	mac[0] = b[8] ^ 0x02;
 	mac[1] = b[9];

@@ -11,8 +11,8 @@
  *   addresses the anti-spoofing drops) and the MTU the overlay carries.
  * - A duplicate address probe (source ::) is not answered: the address is
  *   the VM's by construction, and an answer would make the VM give it up.
- * The sender must be the endpoint: its address or its link-local one, and
- * its MAC in a source link-layer option.
+ * The sender must be the endpoint: its address or a link-local one, and its
+ * MAC in the Ethernet header and in a link-layer address option.
  */
 #ifndef WEFT_BPF_ND_H
 #define WEFT_BPF_ND_H
@@ -46,6 +46,9 @@
 #define IPV6_MIN_MTU 1280
 /* What the responder reads: a solicitation and its options. */
 #define ND_PULL_LEN 256
+/* The longest message it reads, what the pull leaves after the headers. */
+#define ND_MAX_MESSAGE_LEN 200
+_Static_assert(ETH_HLEN + 40 + ND_MAX_MESSAGE_LEN <= ND_PULL_LEN, "ND message pulled whole");
 
 /* ICMPv6's first 8 bytes. */
 struct icmp6_wire {
@@ -128,6 +131,29 @@ WEFT_INLINE __sum16 icmp6_csum(const struct ipv6hdr *ip, const void *msg, __u32 
 	sum = bpf_csum_diff(NULL, 0, tail, sizeof(tail), sum);
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)msg, len, sum);
 	return csum_fold32(sum);
+}
+
+/* Does a received message's checksum hold (RFC 4443 2.3): over the
+ * pseudo-header and the `len` bytes at `msg`, checksum field included, the
+ * sum folds to zero? `len`: a multiple of 8 (as every ND message's is), at
+ * most ND_MAX_MESSAGE_LEN. */
+WEFT_INLINE int nd_checksum_ok(const struct ipv6hdr *ip, void *msg, __u32 len, void *data_end)
+{
+	__be32 tail[2] = { bpf_htonl(len), bpf_htonl(IPPROTO_ICMPV6_) };
+	__s64 sum;
+
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)&ip->saddr, 2 * sizeof(struct in6_addr), 0);
+	sum = bpf_csum_diff(NULL, 0, tail, sizeof(tail), sum);
+	for (__u32 off = 0; off < ND_MAX_MESSAGE_LEN; off += 8) {
+		__be32 *w = msg + off;
+
+		if (off >= len)
+			break;
+		if ((void *)(w + 2) > data_end)
+			return 0;
+		sum = bpf_csum_diff(NULL, 0, w, 8, sum);
+	}
+	return csum_fold32(sum) == 0;
 }
 
 WEFT_INLINE void nd_ipv6_header(struct ipv6hdr *ip, __u16 payload_len)
@@ -312,17 +338,18 @@ WEFT_INLINE int endpoint_owns_ip6(const struct weft_endpoint *self, const struct
 	return ep && ep->ifindex == self->ifindex;
 }
 
-/* May `from` send ND from `self`'s port: its address, or its link-local
- * one (*unspecified set for ::, which only probes send)? */
+/*
+ * May `from` send ND from `self`'s port: its address, or any link-local one
+ * (*unspecified set for ::, which only probes send)? Not only the EUI-64
+ * one: a VM may make its link-local address otherwise (RFC 7217, the
+ * default of NetworkManager), and an ND answer goes back to the asking port
+ * only, so no other VM learns anything from it.
+ */
 WEFT_INLINE int nd_source_ok(const struct weft_endpoint *self, const struct in6_addr *from,
 			     int *unspecified)
 {
-	struct in6_addr ll;
-
 	*unspecified = ipv6_addr_is_unspecified(from);
-	ipv6_link_local_of(&ll, self->mac);
-	return *unspecified || ipv6_addr_equal(from, ll.in6_u.u6_addr8) ||
-	       endpoint_owns_ip6(self, from);
+	return *unspecified || ipv6_addr_is_link_local(from) || endpoint_owns_ip6(self, from);
 }
 
 /*
@@ -355,7 +382,8 @@ nd_answer(struct __sk_buff *skb, const struct weft_endpoint *self, const struct 
 	fixed = type == ND_NEIGHBOR_SOLICIT || type == ND_NEIGHBOR_ADVERT ? sizeof(*ns)
 		: type == ND_ROUTER_ADVERT ? sizeof(struct nd_router_advert)
 					   : sizeof(struct icmp6_wire);
-	if (ip6->hop_limit != ND_HOP_LIMIT || ns->h.code != 0 || len < fixed)
+	if (ip6->hop_limit != ND_HOP_LIMIT || ns->h.code != 0 || len < fixed || len % 8 ||
+	    len > ND_MAX_MESSAGE_LEN || !nd_checksum_ok(ip6, ns, len, data_end))
 		return WEFT_DROP_ND_INVALID;
 	if (!nd_source_ok(self, &ip6->saddr, &unspecified))
 		return WEFT_DROP_SPOOFED;

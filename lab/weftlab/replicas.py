@@ -146,9 +146,11 @@ class ReplicatedControlPlane(ControlPlane):
         return self.admin("get", "realization", str(version), replica=replica) or {}
 
     # --- agents ---------------------------------------------------------------------
-    def start_agent(self, node: str, timeout: float = 30.0) -> Agent:
+    def start_agent(self, node: str, timeout: float = 30.0,
+                    extra: list[str] | None = None) -> Agent:
         """weft-agent with every replica's address (--controller r0,r1,r2)."""
-        return super().start_agent(node, timeout, controllers=[r.sync for r in self.replicas])
+        return super().start_agent(node, timeout, controllers=[r.sync for r in self.replicas],
+                                   extra=extra)
 
     def agent_status(self, node: str) -> dict:
         """`weftctl status --json` of the node's agent ({} when it does not answer)."""

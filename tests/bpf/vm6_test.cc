@@ -163,6 +163,12 @@ std::vector<VmCase> NdCases() {
   add({"NsForEndpointsLinkLocal", "vm1", [=] { return Ns(kVm1Mac, kVm1Ll, LinkLocalOf(kVm4Mac)); },
        kTcRedirect, {WEFT_ND_REPLY},
        Advert(kVm4Mac, LinkLocalOf(kVm4Mac), kVm1Mac, kVm1Ll, false)});
+  // A link-local address not made from the MAC (RFC 7217 stable privacy).
+  add({"NsFromStablePrivacyLinkLocal", "vm1",
+       [=] { return Ns(kVm1Mac, Ip6("fe80::8d4e:3a1:77c2:19f0"), LinkLocalOf(kBlueGwMac)); },
+       kTcRedirect, {WEFT_ND_REPLY},
+       Advert(kBlueGwMac, LinkLocalOf(kBlueGwMac), kVm1Mac, Ip6("fe80::8d4e:3a1:77c2:19f0"),
+              true)});
   add({"NsWithNonceOption", "vm1",
        [=] {
          const Bytes nonce = {14, 1, 1, 2, 3, 4, 5, 6};
@@ -213,9 +219,9 @@ std::vector<VmCase> NdCases() {
   // --- spoofed ---------------------------------------------------------------------
   add({"NsFromAnotherEndpointsAddress", "vm1", [=] { return Ns(kVm1Mac, kVm4Ip6, kGwA6); },
        kTcShot, {WEFT_DROP_SPOOFED}, nullptr});
-  add({"NsFromAnotherLinkLocal", "vm1",
-       [=] { return Ns(kVm1Mac, LinkLocalOf(kStrangerMac), kGwA6); }, kTcShot,
-       {WEFT_DROP_SPOOFED}, nullptr});
+  add({"NsFromGlobalAddressOfAnotherPrefix", "vm1",
+       [=] { return Ns(kVm1Mac, Ip6("2001:db8:9::10"), kGwA6); }, kTcShot, {WEFT_DROP_SPOOFED},
+       nullptr});
   add({"NsWithAnotherMacInOption", "vm1",
        [=] { return Frame(Solicit(kVm1Mac, kVm1Ip6, kGwA6, Option(kOptSource, kVm4Mac))); },
        kTcShot, {WEFT_DROP_SPOOFED}, nullptr});
@@ -252,6 +258,24 @@ std::vector<VmCase> NdCases() {
          Nd m = Solicit(kVm1Mac, kVm1Ip6, kGwA6, {});
          m.body.resize(8);
          return Frame(m);
+       },
+       kTcShot, {WEFT_DROP_ND_INVALID}, nullptr});
+  add({"NsBadChecksum", "vm1",
+       [=] {
+         Bytes f = Ns(kVm1Mac, kVm1Ip6, kGwA6);
+         f[14 + 40 + 3] ^= 0x40;
+         return f;
+       },
+       kTcShot, {WEFT_DROP_ND_INVALID}, nullptr});
+  add({"NsNotWholeEightBytes", "vm1",
+       [=] { return Frame(Solicit(kVm1Mac, kVm1Ip6, kGwA6, Bytes{1, 2, 3, 4})); }, kTcShot,
+       {WEFT_DROP_ND_INVALID}, nullptr});
+  add({"NsLongerThanRead", "vm1",
+       [=] {
+         Bytes long_nonce = {14, 6};
+         long_nonce.resize(48, 7);
+         return Frame(Solicit(kVm1Mac, kVm1Ip6, kGwA6,
+                              Join({long_nonce, long_nonce, long_nonce, long_nonce})));
        },
        kTcShot, {WEFT_DROP_ND_INVALID}, nullptr});
   add({"NsZeroLengthOption", "vm1",

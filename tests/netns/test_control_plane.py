@@ -289,13 +289,12 @@ class ControlPlaneTest(ControlPlaneTestCase):
                  what="a1's duplicate address probe counted (and left unanswered)")
         # The agent advertises unsolicited too (agent/router_adverts.h): a
         # default route lost comes back without a solicitation from a1.
+        # (That it counts nothing is tests/bpf/router_adverts_test.cc's: a1
+        # may solicit its neighbours meanwhile.)
         lab.exec("a1", ["ip", "-6", "route", "del", "default"])
-        solicited = lab.counters("hv1").get("nd_reply", 0)
         wait_for(lambda: "default via" in lab.exec(
                      "a1", ["ip", "-6", "route", "show", "default"]).stdout,
                  timeout=15, what="a1's default route from an unsolicited advertisement")
-        self.assertEqual(lab.counters("hv1").get("nd_reply", 0), solicited,
-                         "an unsolicited advertisement was counted as an answer to a1")
 
         dropped = lab.counters("hv1").get("unsupported_protocol", 0)
         for target in (ip6["a2"], "fd00:a:0:1::1"):
