@@ -27,7 +27,7 @@ struct AgentMetricsSource {
 // leaves its series out and counts in weft_agent_scrape_errors.
 std::vector<prometheus::MetricFamily> CollectAgentMetrics(const AgentMetricsSource& source);
 
-// "forward", "drop" or "reply" for a reason of abi.h's WEFT_REASONS.
+// "forward", "drop", "reply" or "ignored" (nd_dad) for a reason of abi.h's WEFT_REASONS.
 const char* ReasonVerdict(int reason);
 
 }  // namespace weft
