@@ -48,6 +48,7 @@ int RouterAdverts::Tick(const Datapath& dp, absl::Time now) {
   absl::StatusOr<int> sent = AdvertiseAll(dp);
   if (!sent.ok()) {
     WEFT_LOG_WARN("router advertisements: %s", sent.status().ToString());
+    ++failed_;
     return 0;
   }
   return *sent;
@@ -64,9 +65,11 @@ absl::StatusOr<int> RouterAdverts::AdvertiseAll(const Datapath& dp) {
     if (!vnis.contains(ep.vni)) continue;
     if (absl::Status s = Advertise(dp, ifindex, ep); !s.ok()) {
       WEFT_LOG_WARN("router advertisement on ifindex %u: %s", ifindex, s.ToString());
+      ++failed_;
       continue;
     }
     ++sent;
+    ++sent_;
   }
   return sent;
 }

@@ -9,6 +9,7 @@
 #ifndef WEFT_AGENT_ROUTER_ADVERTS_H_
 #define WEFT_AGENT_ROUTER_ADVERTS_H_
 
+#include <atomic>
 #include <cstdint>
 
 #include "absl/status/statusor.h"
@@ -16,6 +17,13 @@
 #include "agent/datapath/datapath.h"
 
 namespace weft {
+
+// How many advertisements were sent, and how many could not be (for
+// /metrics).
+struct RouterAdvertCounts {
+  uint64_t sent = 0;
+  uint64_t failed = 0;
+};
 
 class RouterAdverts {
  public:
@@ -30,6 +38,9 @@ class RouterAdverts {
   // logged, and the next interfaces still served).
   int Tick(const Datapath& dp, absl::Time now);
 
+  // Since start; read from the metrics thread.
+  RouterAdvertCounts Counts() const { return {sent_.load(), failed_.load()}; }
+
  private:
   absl::StatusOr<int> AdvertiseAll(const Datapath& dp);
   absl::Status Advertise(const Datapath& dp, uint32_t ifindex, const weft_endpoint& ep);
@@ -37,6 +48,8 @@ class RouterAdverts {
   absl::Duration interval_;
   absl::Time next_ = absl::InfinitePast();
   int socket_ = -1;  // AF_PACKET, opened at the first advertisement
+  std::atomic<uint64_t> sent_{0};
+  std::atomic<uint64_t> failed_{0};
 };
 
 }  // namespace weft

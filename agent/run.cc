@@ -16,11 +16,10 @@ namespace {
 // advertises the gateways every --router_advert_seconds until SIGTERM or
 // SIGINT; says ready (ready file, health) once the agent is.
 void ReconcileUntilStopped(const AgentProcessOptions& options, Agent& agent,
-                           const AgentServices& services, HealthServer* health,
-                           const sigset_t& signals) {
+                           const AgentServices& services, RouterAdverts& adverts,
+                           HealthServer* health, const sigset_t& signals) {
   bool ready_announced = false;
   const timespec period = absl::ToTimespec(options.resync);
-  RouterAdverts adverts(options.router_adverts);
   for (;;) {
     if (!ready_announced && agent.Ready()) {
       if (!options.ready_file.empty()) std::ofstream(options.ready_file) << "ready\n";
@@ -60,8 +59,10 @@ absl::Status RunAgent(const AgentProcessOptions& options, const sigset_t& signal
   ASSIGN_OR_RETURN(std::unique_ptr<HealthServer> health,
                    StartHealth(options.serving.health_listen));
   ASSIGN_OR_RETURN(std::unique_ptr<Agent> agent, Agent::Start(options.agent));
-  ASSIGN_OR_RETURN(std::unique_ptr<AgentServices> services, AgentServices::Start(options, *agent));
-  ReconcileUntilStopped(options, *agent, *services, health.get(), signals);
+  RouterAdverts adverts(options.router_adverts);
+  ASSIGN_OR_RETURN(std::unique_ptr<AgentServices> services,
+                   AgentServices::Start(options, *agent, adverts));
+  ReconcileUntilStopped(options, *agent, *services, adverts, health.get(), signals);
   if (health) health->Shutdown();
   agent->learned().SetSink(nullptr);  // the sync client goes with the services
   services->Stop();

@@ -28,15 +28,18 @@ std::unique_ptr<SyncClient> StartSyncClient(const AgentProcessOptions& options, 
 
 absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetrics(const AgentProcessOptions& options,
                                                               const Agent& agent,
-                                                              const SyncClient* sync) {
+                                                              const SyncClient* sync,
+                                                              const RouterAdverts& adverts) {
   AgentMetricsSource source{
       .node = options.agent.node,
       .mode = options.controllers.empty() ? "file" : "controller",
       .underlay_hook = options.agent.underlay_hook == Hook::kXdp ? "xdp" : "tc",
       .datapath = &agent.datapath(),
       .sync = sync};
-  return MetricsEndpoint::Start(options.serving.metrics_listen, [&agent, source]() mutable {
+  return MetricsEndpoint::Start(options.serving.metrics_listen, [&agent, &adverts,
+                                                                 source]() mutable {
     source.ready = agent.Ready();
+    source.router_adverts = adverts.Counts();
     std::vector<prometheus::MetricFamily> families = CollectAgentMetrics(source);
     for (prometheus::MetricFamily& family : edge::CollectBgpMetrics(agent.bgp(), agent.learned())) {
       families.push_back(std::move(family));
@@ -53,7 +56,7 @@ absl::StatusOr<std::unique_ptr<HealthServer>> StartHealth(const std::string& add
 }
 
 absl::StatusOr<std::unique_ptr<AgentServices>> AgentServices::Start(
-    const AgentProcessOptions& options, Agent& agent) {
+    const AgentProcessOptions& options, Agent& agent, const RouterAdverts& adverts) {
   std::unique_ptr<AgentServices> services(new AgentServices());
   if (!options.controllers.empty()) services->sync_ = StartSyncClient(options, agent);
   if (!options.api_socket.empty()) {
@@ -69,7 +72,8 @@ absl::StatusOr<std::unique_ptr<AgentServices>> AgentServices::Start(
     }
   }
   if (!options.serving.metrics_listen.empty()) {
-    ASSIGN_OR_RETURN(services->metrics_, StartMetrics(options, agent, services->sync_.get()));
+    ASSIGN_OR_RETURN(services->metrics_,
+                     StartMetrics(options, agent, services->sync_.get(), adverts));
   }
   return services;
 }

@@ -11,6 +11,7 @@
 #include "agent/agent.h"
 #include "agent/api/server.h"
 #include "agent/options.h"
+#include "agent/router_adverts.h"
 #include "agent/sync/client.h"
 #include "common/serving/health.h"
 #include "common/serving/metrics_endpoint.h"
@@ -23,11 +24,13 @@ absl::StatusOr<std::unique_ptr<HealthServer>> StartHealth(const std::string& add
 
 class AgentServices {
  public:
-  // The sync client, the local API and /metrics around the started `agent`,
-  // which must outlive them. A local API that cannot start is logged, not
-  // fatal: the datapath matters more than its introspection.
+  // The sync client, the local API and /metrics around the started `agent`
+  // and its router advertisements, which must outlive them. A local API that
+  // cannot start is logged, not fatal: the datapath matters more than its
+  // introspection.
   static absl::StatusOr<std::unique_ptr<AgentServices>> Start(const AgentProcessOptions& options,
-                                                              Agent& agent);
+                                                              Agent& agent,
+                                                              const RouterAdverts& adverts);
 
   // Whether the state comes from the controller (not from a file).
   bool from_controller() const { return sync_ != nullptr; }

@@ -24,6 +24,11 @@ void WriteAgent(const AgentMetricsSource& source, MetricFamilies& w) {
            uint64_t{1});
   w.Gauge("weft_agent_ready", "1 once the programs are attached and the first state is applied.",
           source.ready ? 1.0 : 0.0);
+  w.Family("weft_router_advertisements_total", Type::Counter,
+           "Unsolicited router advertisements to VMs on IPv6 segments, sent or failed (the "
+           "agent's log says why).");
+  w.Sample({{"result", "sent"}}, source.router_adverts.sent);
+  w.Sample({{"result", "failed"}}, source.router_adverts.failed);
 }
 
 uint64_t WriteDatapathCounters(const Datapath& dp, MetricFamilies& w) {

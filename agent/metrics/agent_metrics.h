@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "agent/datapath/datapath.h"
+#include "agent/router_adverts.h"
 #include "agent/sync/client.h"
 #include "prometheus/metric_family.h"
 
@@ -21,6 +22,7 @@ struct AgentMetricsSource {
   const Datapath* datapath = nullptr;
   const SyncClient* sync = nullptr;  // null in file mode
   bool ready = false;                // programs attached, first state applied
+  RouterAdvertCounts router_adverts;  // the agent's unsolicited ones
 };
 
 // The families of one scrape (for MetricsEndpoint). A map that cannot be read

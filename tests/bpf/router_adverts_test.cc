@@ -87,6 +87,8 @@ TEST_F(RouterAdvertsTest, OneToEachIpv6SegmentsVmEveryIntervalAndNothingCounted)
 
   EXPECT_EQ(adverts.Tick(dp(), now + absl::Seconds(599)), 0) << "before the interval";
   EXPECT_EQ(adverts.Tick(dp(), now + absl::Seconds(600)), 3);
+  EXPECT_EQ(adverts.Counts().sent, 6u);
+  EXPECT_EQ(adverts.Counts().failed, 0u);
   EXPECT_EQ(RouterAdverts(absl::ZeroDuration()).Tick(dp(), now), 0) << "0: none";
 }
 

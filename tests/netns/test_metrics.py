@@ -49,6 +49,7 @@ REQUIRED_SERIES = [
     "weft_conntrack_entries", "weft_conntrack_events_total",
     "weft_map_entries", "weft_map_capacity", "weft_map_fill_ratio",
     "weft_policy_generation", "weft_agent_scrape_duration_seconds",
+    "weft_router_advertisements_total",
 ]
 
 

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -73,6 +74,23 @@ TEST(AgentMetricsTest, ReasonVerdicts) {
   EXPECT_STREQ(ReasonVerdict(WEFT_DROP_ND_INVALID), "drop");
   EXPECT_STREQ(ReasonVerdict(WEFT_DROP_SPOOFED), "drop");
   EXPECT_STREQ(ReasonVerdict(WEFT_DROP_CT_INVALID), "drop");
+}
+
+// The agent's own series, without a datapath or a controller: the router
+// advertisements it sent and failed to send.
+TEST(AgentMetricsTest, RouterAdvertisementsSentAndFailed) {
+  AgentMetricsSource source{.node = "hv1", .mode = "file", .underlay_hook = "tc"};
+  source.router_adverts = {.sent = 12, .failed = 2};
+  std::map<std::string, double> by_result;
+  for (const prometheus::MetricFamily& family : CollectAgentMetrics(source)) {
+    if (family.name != "weft_router_advertisements_total") continue;
+    EXPECT_EQ(family.type, prometheus::MetricType::Counter);
+    for (const prometheus::ClientMetric& m : family.metric) {
+      ASSERT_EQ(m.label.size(), 1u);
+      by_result[m.label[0].value] = m.counter.value;
+    }
+  }
+  EXPECT_EQ(by_result, (std::map<std::string, double>{{"failed", 2}, {"sent", 12}}));
 }
 
 TEST(MetricsEndpointTest, ServesMetricsAtScrapeTime) {
