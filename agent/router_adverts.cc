@@ -22,18 +22,14 @@
 namespace weft {
 namespace {
 
-constexpr uint8_t kRouterSolicit = 133;
 constexpr uint8_t kRouterAdvert = 134;
 
 // What a VM sends before it has an address: a router solicitation from ::
-// to all routers, without options.
+// (so without a link-layer option).
 packet::Bytes SolicitationFrom(const uint8_t (&vm_mac)[6]) {
-  packet::Ipv6Spec ip;
-  ip.dst = packet::Ip6("ff02::2");
-  ip.hop_limit = 255;
   packet::Mac src;
   std::memcpy(src.data(), vm_mac, src.size());
-  return packet::Icmp6Frame({0x33, 0x33, 0, 0, 0, 2}, src, ip, {.type = kRouterSolicit});
+  return packet::RouterSolicitationFrame(src, {}, {});
 }
 
 }  // namespace

@@ -116,18 +116,11 @@ void FramesFrom(const World& world, const WorldSegment& seg, const Mac& smac, ui
   // Neighbor Discovery from the sender's link-local address: a solicitation
   // for the gateway's, with the sender's MAC as option; a router
   // solicitation from ::.
-  const Ipv6Address gateway_ll = packet::LinkLocalOf(seg.gateway_mac);
-  const Ipv6Address group = packet::Ip6("ff02::1:ff00:0");
-  packet::Ipv6Spec nd{.src = packet::LinkLocalOf(smac), .dst = group, .hop_limit = 255};
-  Bytes ns_body(gateway_ll.begin(), gateway_ll.end());
-  ns_body.insert(ns_body.end(), {1, 1});
-  ns_body.insert(ns_body.end(), smac.begin(), smac.end());
   add(prefix + " nd-solicit gateway",
-      packet::Icmp6Frame({0x33, 0x33, 0xff, 0, 0, 0}, smac, nd, {.type = 135, .body = ns_body}));
-  nd.src = {};
-  nd.dst = packet::Ip6("ff02::2");
-  add(prefix + " nd-router-solicit",
-      packet::Icmp6Frame({0x33, 0x33, 0, 0, 0, 2}, smac, nd, {.type = 133}));
+      packet::NeighborSolicitationFrame(smac, packet::LinkLocalOf(smac),
+                                        packet::LinkLocalOf(seg.gateway_mac),
+                                        packet::NdLinkLayerOption(1, smac)));
+  add(prefix + " nd-router-solicit", packet::RouterSolicitationFrame(smac, {}, {}));
 }
 
 }  // namespace

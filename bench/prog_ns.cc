@@ -271,27 +271,16 @@ Bytes SmallUdp(const Mac& dmac, const Mac& smac, const char* sip, const char* di
 }
 
 // Neighbor Discovery from vm1 (bpf/lib/nd.h), as a VM sends it: a
-// solicitation for its gateway from its address, a router solicitation
-// from its link-local address; each with vm1's MAC as source link-layer
-// option.
-Bytes NdFromVm1(uint8_t type, const Ipv6Address& src, const Ipv6Address& dst, const Mac& dmac,
-                Bytes body) {
-  body.insert(body.end(), {1, 1});
-  body.insert(body.end(), kVm1Mac.begin(), kVm1Mac.end());
-  packet::Ipv6Spec ip;
-  ip.src = src;
-  ip.dst = dst;
-  ip.hop_limit = 255;
-  return packet::Icmp6Frame(dmac, kVm1Mac, ip, {.type = type, .body = body});
-}
+// solicitation for its gateway from its address, a router solicitation from
+// its link-local address; each with vm1's MAC as source link-layer option.
 Bytes SolicitGateway() {
-  const Ipv6Address gateway = packet::Ip6("2001:db8:1::1");
-  return NdFromVm1(135, packet::Ip6("2001:db8:1::10"), packet::Ip6("ff02::1:ff00:1"),
-                   {0x33, 0x33, 0xff, 0, 0, 1}, Bytes(gateway.begin(), gateway.end()));
+  return packet::NeighborSolicitationFrame(kVm1Mac, packet::Ip6("2001:db8:1::10"),
+                                           packet::Ip6("2001:db8:1::1"),
+                                           packet::NdLinkLayerOption(1, kVm1Mac));
 }
 Bytes SolicitRouter() {
-  return NdFromVm1(133, packet::LinkLocalOf(kVm1Mac), packet::Ip6("ff02::2"),
-                   {0x33, 0x33, 0, 0, 0, 2}, {});
+  return packet::RouterSolicitationFrame(kVm1Mac, packet::LinkLocalOf(kVm1Mac),
+                                         packet::NdLinkLayerOption(1, kVm1Mac));
 }
 
 // A full-size TCP segment: IPv4 total length `ip_len`, by default 1450, the

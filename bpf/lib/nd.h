@@ -120,17 +120,20 @@ struct nd_ra_reply {
 	struct nd_prefix_option pio;
 };
 
-/* The ICMPv6 checksum of `msg` (`len` bytes, checksum field zero) under
- * `ip`'s addresses: the pseudo-header of RFC 8200 8.1. */
-WEFT_INLINE __sum16 icmp6_csum(const struct ipv6hdr *ip, const void *msg, __u32 len)
+/* The pseudo-header's part (RFC 8200 8.1) of the checksum of an ICMPv6
+ * message of `len` bytes under `ip`'s addresses. */
+WEFT_INLINE __s64 icmp6_pseudo_sum(const struct ipv6hdr *ip, __u32 len)
 {
 	__be32 tail[2] = { bpf_htonl(len), bpf_htonl(IPPROTO_ICMPV6_) };
-	__s64 sum;
+	__s64 sum = bpf_csum_diff(NULL, 0, (__be32 *)&ip->saddr, 2 * sizeof(struct in6_addr), 0);
 
-	sum = bpf_csum_diff(NULL, 0, (__be32 *)&ip->saddr, 2 * sizeof(struct in6_addr), 0);
-	sum = bpf_csum_diff(NULL, 0, tail, sizeof(tail), sum);
-	sum = bpf_csum_diff(NULL, 0, (__be32 *)msg, len, sum);
-	return csum_fold32(sum);
+	return bpf_csum_diff(NULL, 0, tail, sizeof(tail), sum);
+}
+
+/* The ICMPv6 checksum of `msg` (`len` bytes, checksum field zero). */
+WEFT_INLINE __sum16 icmp6_csum(const struct ipv6hdr *ip, const void *msg, __u32 len)
+{
+	return csum_fold32(bpf_csum_diff(NULL, 0, (__be32 *)msg, len, icmp6_pseudo_sum(ip, len)));
 }
 
 /* Does a received message's checksum hold (RFC 4443 2.3): over the
@@ -139,11 +142,8 @@ WEFT_INLINE __sum16 icmp6_csum(const struct ipv6hdr *ip, const void *msg, __u32 
  * most ND_MAX_MESSAGE_LEN. */
 WEFT_INLINE int nd_checksum_ok(const struct ipv6hdr *ip, void *msg, __u32 len, void *data_end)
 {
-	__be32 tail[2] = { bpf_htonl(len), bpf_htonl(IPPROTO_ICMPV6_) };
-	__s64 sum;
+	__s64 sum = icmp6_pseudo_sum(ip, len);
 
-	sum = bpf_csum_diff(NULL, 0, (__be32 *)&ip->saddr, 2 * sizeof(struct in6_addr), 0);
-	sum = bpf_csum_diff(NULL, 0, tail, sizeof(tail), sum);
 	for (__u32 off = 0; off < ND_MAX_MESSAGE_LEN; off += 8) {
 		__be32 *w = msg + off;
 

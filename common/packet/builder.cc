@@ -1,5 +1,7 @@
 #include "common/packet/builder.h"
 
+#include <algorithm>
+
 namespace weft::packet {
 namespace {
 
@@ -163,6 +165,38 @@ Bytes Icmp6Frame(const Mac& dst, const Mac& src, const Ipv6Spec& ip, const Icmp6
   Ipv6Spec with_next = ip;
   with_next.next_header = kProtoIcmp6;
   return Eth(dst, src, kEthIpv6, Ipv6(with_next, m));
+}
+
+Ipv6Address SolicitedNodeGroup(const Ipv6Address& target) {
+  Ipv6Address group = Ip6("ff02::1:ff00:0");
+  std::copy(target.begin() + 13, target.end(), group.begin() + 13);
+  return group;
+}
+
+Mac Ipv6MulticastMac(const Ipv6Address& group) {
+  return {0x33, 0x33, group[12], group[13], group[14], group[15]};
+}
+
+Bytes NdLinkLayerOption(uint8_t type, const Mac& mac) {
+  Bytes o = {type, 1};
+  PutMac(o, mac);
+  return o;
+}
+
+Bytes NeighborSolicitationFrame(const Mac& src_mac, const Ipv6Address& src,
+                                const Ipv6Address& target, const Bytes& options) {
+  const Ipv6Address group = SolicitedNodeGroup(target);
+  Bytes body(target.begin(), target.end());
+  body.insert(body.end(), options.begin(), options.end());
+  return Icmp6Frame(Ipv6MulticastMac(group), src_mac, {.src = src, .dst = group, .hop_limit = 255},
+                    {.type = 135, .body = body});
+}
+
+Bytes RouterSolicitationFrame(const Mac& src_mac, const Ipv6Address& src, const Bytes& options) {
+  const Ipv6Address all_routers = Ip6("ff02::2");
+  return Icmp6Frame(Ipv6MulticastMac(all_routers), src_mac,
+                    {.src = src, .dst = all_routers, .hop_limit = 255},
+                    {.type = 133, .body = options});
 }
 
 Bytes Vxlan(uint32_t vni, const Bytes& inner, uint8_t flags) {

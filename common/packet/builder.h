@@ -80,6 +80,18 @@ struct Icmp6Spec {
 };
 Bytes Icmp6Frame(const Mac& dst, const Mac& src, const Ipv6Spec& ip, const Icmp6Spec& icmp);
 
+// Neighbor Discovery as a VM sends it (RFC 4861, hop limit 255), `options`
+// after the message's fixed part: a neighbor solicitation for `target` to
+// its solicited-node group, a router solicitation to all routers.
+Bytes NeighborSolicitationFrame(const Mac& src_mac, const Ipv6Address& src,
+                                const Ipv6Address& target, const Bytes& options);
+Bytes RouterSolicitationFrame(const Mac& src_mac, const Ipv6Address& src, const Bytes& options);
+// A link-layer address option: type 1 source, 2 target.
+Bytes NdLinkLayerOption(uint8_t type, const Mac& mac);
+// ff02::1:ffXX:XXXX of `target`, and the MAC of an IPv6 multicast group.
+Ipv6Address SolicitedNodeGroup(const Ipv6Address& target);
+Mac Ipv6MulticastMac(const Ipv6Address& group);
+
 // 8-byte VXLAN header + inner frame.
 Bytes Vxlan(uint32_t vni, const Bytes& inner, uint8_t flags = 0x08);
 

@@ -14,7 +14,6 @@
 namespace weft::testing {
 namespace {
 
-constexpr uint8_t kRouterSolicit = 133;
 constexpr uint8_t kRouterAdvert = 134;
 constexpr uint8_t kNeighborSolicit = 135;
 constexpr uint8_t kNeighborAdvert = 136;
@@ -25,24 +24,7 @@ constexpr uint32_t kFlagsSolicitedOverride = 0x60000000;
 
 const Ipv6Address kUnspecified{};
 const Ipv6Address kAllNodes = Ip6("ff02::1");
-const Ipv6Address kAllRouters = Ip6("ff02::2");
-const Mac kAllRoutersMac = {0x33, 0x33, 0, 0, 0, 2};
 
-// The solicited-node multicast address of `target`, and its MAC.
-Ipv6Address SolicitedNode(const Ipv6Address& target) {
-  Ipv6Address a = Ip6("ff02::1:ff00:0");
-  a[13] = target[13];
-  a[14] = target[14];
-  a[15] = target[15];
-  return a;
-}
-Mac MulticastMac(const Ipv6Address& a) { return {0x33, 0x33, a[12], a[13], a[14], a[15]}; }
-
-Bytes Option(uint8_t type, const Mac& mac) {
-  Bytes o = {type, 1};
-  o.insert(o.end(), mac.begin(), mac.end());
-  return o;
-}
 Bytes Join(std::initializer_list<Bytes> parts) {
   Bytes out;
   for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
@@ -69,26 +51,22 @@ Bytes Frame(const Nd& m) {
   return Icmp6Frame(m.dst_mac, m.src_mac, ip, {.type = m.type, .code = m.code, .body = m.body});
 }
 
-// A neighbor solicitation for `target` to its solicited-node address.
+// A neighbor solicitation for `target`, as a value to make malformed.
 Nd Solicit(const Mac& src_mac, const Ipv6Address& src, const Ipv6Address& target,
            const Bytes& options) {
-  const Ipv6Address group = SolicitedNode(target);
+  const Ipv6Address group = SolicitedNodeGroup(target);
   return {.src_mac = src_mac,
           .src = src,
           .dst = group,
-          .dst_mac = MulticastMac(group),
+          .dst_mac = Ipv6MulticastMac(group),
           .body = Join({Addr(target), options})};
 }
+// With the sender's MAC as source link-layer option, as a VM sends it.
 Bytes Ns(const Mac& src_mac, const Ipv6Address& src, const Ipv6Address& target) {
-  return Frame(Solicit(src_mac, src, target, Option(kOptSource, src_mac)));
+  return NeighborSolicitationFrame(src_mac, src, target, NdLinkLayerOption(kOptSource, src_mac));
 }
 Bytes Rs(const Mac& src_mac, const Ipv6Address& src, const Bytes& options) {
-  return Frame({.src_mac = src_mac,
-                .src = src,
-                .dst = kAllRouters,
-                .dst_mac = kAllRoutersMac,
-                .type = kRouterSolicit,
-                .body = options});
+  return RouterSolicitationFrame(src_mac, src, options);
 }
 
 // A neighbor advertisement to (to_mac, to) saying `target` is at `mac`.
@@ -107,7 +85,7 @@ Check Advert(const Mac& mac, const Ipv6Address& target, const Mac& to_mac, const
     EXPECT_EQ(s.p.icmp->code, 0);
     EXPECT_TRUE(s.p.icmp->checksum_ok);
     EXPECT_EQ(s.p.icmp->rest, kFlagsSolicitedOverride | (router ? kFlagRouter : 0));
-    EXPECT_EQ(s.p.icmp->payload, Join({Addr(target), Option(kOptTarget, mac)}));
+    EXPECT_EQ(s.p.icmp->payload, Join({Addr(target), NdLinkLayerOption(kOptTarget, mac)}));
   };
 }
 
@@ -128,9 +106,9 @@ Check RouterAdvert(const Mac& gw_mac, const Mac& to_mac, const Ipv6Address& to) 
     const Bytes prefix = {3,    4,    64,   0x80,                    // /64, on-link, not autonomous
                           0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,  // lifetimes: infinite
                           0xff, 0,    0,    0,    0};
-    EXPECT_EQ(s.p.icmp->payload,
-              Join({Bytes(8, 0),  // reachable time, retrans timer: unspecified
-                    Option(kOptSource, gw_mac), mtu_1450, prefix, Addr(Ip6("2001:db8:1::"))}));
+    EXPECT_EQ(s.p.icmp->payload, Join({Bytes(8, 0),  // reachable time, retrans timer: unspecified
+                                       NdLinkLayerOption(kOptSource, gw_mac), mtu_1450, prefix,
+                                       Addr(Ip6("2001:db8:1::"))}));
   };
 }
 
@@ -172,21 +150,21 @@ std::vector<VmCase> NdCases() {
   add({"NsWithNonceOption", "vm1",
        [=] {
          const Bytes nonce = {14, 1, 1, 2, 3, 4, 5, 6};
-         return Frame(Solicit(kVm1Mac, kVm1Ip6, kGwA6,
-                              Join({nonce, Option(kOptSource, kVm1Mac)})));
+         return NeighborSolicitationFrame(kVm1Mac, kVm1Ip6, kGwA6,
+                              Join({nonce, NdLinkLayerOption(kOptSource, kVm1Mac)}));
        },
        kTcRedirect, {WEFT_ND_REPLY}, Advert(kBlueGwMac, kGwA6, kVm1Mac, kVm1Ip6, true)});
   // Red has blue's prefix: its own gateway MAC answers.
   add({"NsFromRedGetsRedsGateway", "vm3", [=] { return Ns(kVm3Mac, kVm3Ip6, kGwA6); },
        kTcRedirect, {WEFT_ND_REPLY}, Advert(kRedGwMac, kGwA6, kVm3Mac, kVm3Ip6, true)});
-  add({"RsFromLinkLocal", "vm1", [=] { return Rs(kVm1Mac, kVm1Ll, Option(kOptSource, kVm1Mac)); },
+  add({"RsFromLinkLocal", "vm1", [=] { return Rs(kVm1Mac, kVm1Ll, NdLinkLayerOption(kOptSource, kVm1Mac)); },
        kTcRedirect, {WEFT_ND_REPLY}, RouterAdvert(kBlueGwMac, kVm1Mac, kVm1Ll)});
   add({"RsFromUnspecifiedGetsAllNodes", "vm1", [=] { return Rs(kVm1Mac, kUnspecified, {}); },
        kTcRedirect, {WEFT_ND_REPLY}, RouterAdvert(kBlueGwMac, kVm1Mac, kAllNodes)});
 
   // --- not answered ---------------------------------------------------------------
   add({"DadProbeIsNotAnswered", "vm1",
-       [=] { return Frame(Solicit(kVm1Mac, kUnspecified, kVm1Ip6, {})); }, kTcShot,
+       [=] { return NeighborSolicitationFrame(kVm1Mac, kUnspecified, kVm1Ip6, {}); }, kTcShot,
        {WEFT_ND_DAD}, nullptr});
   add({"NsForUnknownAddress", "vm1", [=] { return Ns(kVm1Mac, kVm1Ip6, kUnknown6); },
        kTcShot, {WEFT_DROP_ND_UNANSWERED}, nullptr});
@@ -199,19 +177,19 @@ std::vector<VmCase> NdCases() {
        [=] { return Ns(kVm2Mac, LinkLocalOf(kVm2Mac), LinkLocalOf(kBlueGwMac)); }, kTcShot,
        {WEFT_DROP_ND_UNANSWERED}, nullptr});
   add({"RsOnSegmentWithoutIpv6", "vm2",
-       [=] { return Rs(kVm2Mac, LinkLocalOf(kVm2Mac), Option(kOptSource, kVm2Mac)); }, kTcShot,
+       [=] { return Rs(kVm2Mac, LinkLocalOf(kVm2Mac), NdLinkLayerOption(kOptSource, kVm2Mac)); }, kTcShot,
        {WEFT_DROP_ND_UNANSWERED}, nullptr});
   add({"AdvertFromVm", "vm1",
        [=] {
          return Frame({.src_mac = kVm1Mac, .src = kVm1Ip6, .dst = kAllNodes,
-                       .dst_mac = MulticastMac(kAllNodes), .type = kNeighborAdvert,
-                       .body = Join({Addr(kVm1Ip6), Option(kOptTarget, kVm1Mac)})});
+                       .dst_mac = Ipv6MulticastMac(kAllNodes), .type = kNeighborAdvert,
+                       .body = Join({Addr(kVm1Ip6), NdLinkLayerOption(kOptTarget, kVm1Mac)})});
        },
        kTcShot, {WEFT_DROP_ND_UNANSWERED}, nullptr});
   add({"RouterAdvertFromVm", "vm1",
        [=] {
          return Frame({.src_mac = kVm1Mac, .src = kVm1Ll, .dst = kAllNodes,
-                       .dst_mac = MulticastMac(kAllNodes), .type = kRouterAdvert,
+                       .dst_mac = Ipv6MulticastMac(kAllNodes), .type = kRouterAdvert,
                        .body = Bytes(8, 0)});
        },
        kTcShot, {WEFT_DROP_ND_UNANSWERED}, nullptr});
@@ -223,32 +201,32 @@ std::vector<VmCase> NdCases() {
        [=] { return Ns(kVm1Mac, Ip6("2001:db8:9::10"), kGwA6); }, kTcShot, {WEFT_DROP_SPOOFED},
        nullptr});
   add({"NsWithAnotherMacInOption", "vm1",
-       [=] { return Frame(Solicit(kVm1Mac, kVm1Ip6, kGwA6, Option(kOptSource, kVm4Mac))); },
+       [=] { return NeighborSolicitationFrame(kVm1Mac, kVm1Ip6, kGwA6, NdLinkLayerOption(kOptSource, kVm4Mac)); },
        kTcShot, {WEFT_DROP_SPOOFED}, nullptr});
   add({"NsFromAnotherEthernetSource", "vm1", [=] { return Ns(kVm4Mac, kVm4Ip6, kGwA6); },
        kTcShot, {WEFT_DROP_SPOOFED}, nullptr});
   add({"RsWithAnotherMacInOption", "vm1",
-       [=] { return Rs(kVm1Mac, kVm1Ll, Option(kOptSource, kStrangerMac)); }, kTcShot,
+       [=] { return Rs(kVm1Mac, kVm1Ll, NdLinkLayerOption(kOptSource, kStrangerMac)); }, kTcShot,
        {WEFT_DROP_SPOOFED}, nullptr});
   add({"AdvertWithAnotherMacInOption", "vm1",
        [=] {
          return Frame({.src_mac = kVm1Mac, .src = kVm1Ip6, .dst = kAllNodes,
-                       .dst_mac = MulticastMac(kAllNodes), .type = kNeighborAdvert,
-                       .body = Join({Addr(kGwA6), Option(kOptTarget, kStrangerMac)})});
+                       .dst_mac = Ipv6MulticastMac(kAllNodes), .type = kNeighborAdvert,
+                       .body = Join({Addr(kGwA6), NdLinkLayerOption(kOptTarget, kStrangerMac)})});
        },
        kTcShot, {WEFT_DROP_SPOOFED}, nullptr});
 
   // --- malformed -------------------------------------------------------------------
   add({"NsRoutedHopLimit", "vm1",
        [=] {
-         Nd m = Solicit(kVm1Mac, kVm1Ip6, kGwA6, Option(kOptSource, kVm1Mac));
+         Nd m = Solicit(kVm1Mac, kVm1Ip6, kGwA6, NdLinkLayerOption(kOptSource, kVm1Mac));
          m.hop_limit = 64;
          return Frame(m);
        },
        kTcShot, {WEFT_DROP_ND_INVALID}, nullptr});
   add({"NsNonZeroCode", "vm1",
        [=] {
-         Nd m = Solicit(kVm1Mac, kVm1Ip6, kGwA6, Option(kOptSource, kVm1Mac));
+         Nd m = Solicit(kVm1Mac, kVm1Ip6, kGwA6, NdLinkLayerOption(kOptSource, kVm1Mac));
          m.code = 1;
          return Frame(m);
        },
@@ -268,32 +246,32 @@ std::vector<VmCase> NdCases() {
        },
        kTcShot, {WEFT_DROP_ND_INVALID}, nullptr});
   add({"NsNotWholeEightBytes", "vm1",
-       [=] { return Frame(Solicit(kVm1Mac, kVm1Ip6, kGwA6, Bytes{1, 2, 3, 4})); }, kTcShot,
+       [=] { return NeighborSolicitationFrame(kVm1Mac, kVm1Ip6, kGwA6, Bytes{1, 2, 3, 4}); }, kTcShot,
        {WEFT_DROP_ND_INVALID}, nullptr});
   add({"NsLongerThanRead", "vm1",
        [=] {
          Bytes long_nonce = {14, 6};
          long_nonce.resize(48, 7);
-         return Frame(Solicit(kVm1Mac, kVm1Ip6, kGwA6,
-                              Join({long_nonce, long_nonce, long_nonce, long_nonce})));
+         return NeighborSolicitationFrame(kVm1Mac, kVm1Ip6, kGwA6,
+                              Join({long_nonce, long_nonce, long_nonce, long_nonce}));
        },
        kTcShot, {WEFT_DROP_ND_INVALID}, nullptr});
   add({"NsZeroLengthOption", "vm1",
-       [=] { return Frame(Solicit(kVm1Mac, kVm1Ip6, kGwA6, Bytes{14, 0, 0, 0, 0, 0, 0, 0})); },
+       [=] { return NeighborSolicitationFrame(kVm1Mac, kVm1Ip6, kGwA6, Bytes{14, 0, 0, 0, 0, 0, 0, 0}); },
        kTcShot, {WEFT_DROP_ND_INVALID}, nullptr});
   add({"NsOptionPastTheMessage", "vm1",
-       [=] { return Frame(Solicit(kVm1Mac, kVm1Ip6, kGwA6, Bytes{14, 2, 0, 0, 0, 0, 0, 0})); },
+       [=] { return NeighborSolicitationFrame(kVm1Mac, kVm1Ip6, kGwA6, Bytes{14, 2, 0, 0, 0, 0, 0, 0}); },
        kTcShot, {WEFT_DROP_ND_INVALID}, nullptr});
   add({"NsFiveOptions", "vm1",
        [=] {
          const Bytes nonce = {14, 1, 1, 2, 3, 4, 5, 6};
-         return Frame(Solicit(kVm1Mac, kVm1Ip6, kGwA6,
-                              Join({nonce, nonce, nonce, nonce, Option(kOptSource, kVm1Mac)})));
+         return NeighborSolicitationFrame(kVm1Mac, kVm1Ip6, kGwA6,
+                              Join({nonce, nonce, nonce, nonce, NdLinkLayerOption(kOptSource, kVm1Mac)}));
        },
        kTcShot, {WEFT_DROP_ND_INVALID}, nullptr});
   add({"DadProbeWithLinkLayerOption", "vm1",
        [=] {
-         return Frame(Solicit(kVm1Mac, kUnspecified, kVm1Ip6, Option(kOptSource, kVm1Mac)));
+         return NeighborSolicitationFrame(kVm1Mac, kUnspecified, kVm1Ip6, NdLinkLayerOption(kOptSource, kVm1Mac));
        },
        kTcShot, {WEFT_DROP_ND_INVALID}, nullptr});
   add({"Icmp6HeaderCut", "vm1",
@@ -330,7 +308,7 @@ std::vector<VmCase> NdCases() {
          ip.hop_limit = 1;
          const Bytes hop_by_hop = {58, 0, 5, 2, 0, 0, 1, 0};
          const Bytes report = {143, 0, 0, 0, 0, 0, 0, 0};
-         return Eth(MulticastMac(ip.dst), kVm1Mac, kEthIpv6, Ipv6(ip, Join({hop_by_hop, report})));
+         return Eth(Ipv6MulticastMac(ip.dst), kVm1Mac, kEthIpv6, Ipv6(ip, Join({hop_by_hop, report})));
        },
        kTcShot, {WEFT_DROP_BROADCAST}, nullptr});
   add({"NsOnUnboundInterface", "vm9", [=] { return Ns(kVm1Mac, kVm1Ip6, kGwA6); }, kTcShot,

@@ -202,6 +202,21 @@ TEST(PacketTest, LinkLocalOfMac) {
   EXPECT_EQ(LinkLocalOf(MacFrom("52:54:00:12:34:56")), Ip6("fe80::5054:ff:fe12:3456"));
 }
 
+TEST(PacketTest, NeighborSolicitationLayout) {
+  EXPECT_EQ(SolicitedNodeGroup(Ip6("2001:db8::12:3456")), Ip6("ff02::1:ff12:3456"));
+  const Bytes f = NeighborSolicitationFrame(MacFrom("02:00:00:00:00:0a"), Ip6("fe80::a"),
+                                            Ip6("2001:db8::12:3456"),
+                                            NdLinkLayerOption(1, MacFrom("02:00:00:00:00:0a")));
+  Parsed p = Parse(f);
+  ASSERT_TRUE(p.eth && p.ipv6 && p.icmp) << p.error;
+  EXPECT_EQ(p.eth->dst, MacFrom("33:33:ff:12:34:56"));
+  EXPECT_EQ(p.ipv6->dst, Ip6("ff02::1:ff12:3456"));
+  EXPECT_EQ(p.ipv6->hop_limit, 255);
+  EXPECT_EQ(p.icmp->type, 135);
+  EXPECT_TRUE(p.icmp->checksum_ok);
+  EXPECT_EQ(p.icmp->payload.size(), 16u + 8);  // target, option
+}
+
 TEST(PacketTest, ExactIpLength) {
   Bytes f = UdpFrameOfIpLength(kBroadcastMac, kZeroMac, 1, 2, 1450, true);
   EXPECT_EQ(f.size(), 14u + 1450u);
