@@ -10,9 +10,7 @@ const std::vector<std::string>& AgentCapabilities() {
 }
 
 std::vector<std::string> UnrealizedByThisAgent(const State& state) {
-  std::vector<const Segment*> segments;
-  for (const Segment& s : state.segments) segments.push_back(&s);
-  return Unrealized(FeaturesUsed(segments), AgentCapabilities());
+  return Unrealized(FeaturesUsed(state), AgentCapabilities());
 }
 
 }  // namespace weft

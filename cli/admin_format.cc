@@ -77,6 +77,7 @@ std::string FormatState(const v1::GetStateResponse& r) {
               rows);
   rows.clear();
   for (const auto& x : s.routes()) rows.push_back({x.tenant(), x.prefix(), Route(x)});
+  for (const auto& x : s.routes6()) rows.push_back({x.tenant(), x.prefix(), Route(x)});
   AppendTable(&out, "ROUTES", {"TENANT", "PREFIX", "VIA"}, rows);
   rows.clear();
   for (const auto& p : s.policies()) {
@@ -123,7 +124,8 @@ std::string FormatRealization(const v1::GetRealizationResponse& r) {
 
 namespace {
 
-std::string RouteVia(const weft::Route& r) {
+template <typename Prefix>
+std::string RouteVia(const weft::BasicRoute<Prefix>& r) {
   return r.blackhole ? "blackhole"
                      : absl::StrCat(absl::StrJoin(r.nodes, ","), " (", r.segment, ")");
 }
@@ -136,6 +138,9 @@ std::string FormatRoutes(const State& state, const std::vector<weft::Route>& lea
   for (const weft::Route& r : state.routes) {
     rows.push_back({r.tenant, FormatIpv4Prefix(r.prefix), RouteVia(r),
                     r.advertise ? "state, advertised" : "state"});
+  }
+  for (const weft::Route6& r : state.routes6) {
+    rows.push_back({r.tenant, FormatIpv6Prefix(r.prefix), RouteVia(r), "state"});
   }
   for (const weft::Route& r : learned) {
     rows.push_back({r.tenant, FormatIpv4Prefix(r.prefix), RouteVia(r),

@@ -98,13 +98,25 @@ std::string PortText(const PortRange& r) {
   return r.first == r.last ? absl::StrCat(r.first) : absl::StrCat(r.first, "-", r.last);
 }
 
+template <typename Prefix>
+void WriteRoute(Writer& w, const BasicRoute<Prefix>& r) {
+  w.Item(2);
+  w.Text("tenant", r.tenant);
+  w.Text("prefix", FormatIpPrefix(r.prefix));
+  w.True("blackhole", r.blackhole);
+  w.Texts("nodes", r.nodes);
+  w.TextIfAny("segment", r.segment);
+  w.True("advertise", r.advertise);
+}
+
 void WriteRule(Writer& w, const Rule& rule) {
   w.Item(4);
   w.Field("direction", Name(kRuleDirectionNames, rule.direction));
-  if (!rule.peer_cidrs.empty() || !rule.peer_groups.empty()) {
+  if (!rule.AnyPeer()) {
     w.Open("peer");
     std::vector<std::string> cidrs;
     for (const Ipv4Prefix& p : rule.peer_cidrs) cidrs.push_back(FormatIpv4Prefix(p));
+    for (const Ipv6Prefix& p : rule.peer_cidrs6) cidrs.push_back(FormatIpv6Prefix(p));
     w.Texts("cidrs", cidrs);
     w.Texts("groups", rule.peer_groups);
     w.Close();
@@ -183,16 +195,10 @@ std::string StateToYaml(const State& s, const std::string& header) {
       w.Texts("groups", e.groups);
     }
   }
-  if (w.List("routes", s.routes.size())) {
-    for (const Route& r : s.routes) {
-      w.Item(2);
-      w.Text("tenant", r.tenant);
-      w.Text("prefix", FormatIpv4Prefix(r.prefix));
-      w.True("blackhole", r.blackhole);
-      w.Texts("nodes", r.nodes);
-      w.TextIfAny("segment", r.segment);
-      w.True("advertise", r.advertise);
-    }
+  // One list of both families, as a state file has it.
+  if (w.List("routes", s.routes.size() + s.routes6.size())) {
+    for (const Route& r : s.routes) WriteRoute(w, r);
+    for (const Route6& r : s.routes6) WriteRoute(w, r);
   }
   if (w.List("groups", s.groups.size())) {
     for (const Group& g : s.groups) {

@@ -129,12 +129,17 @@ absl::StatusOr<std::string> CheckCaller(PeerTrust trust, const grpc::ServerConte
 }  // namespace
 
 absl::Status ValidateDesiredState(const State& state) {
-  for (size_t i = 0; i < state.routes.size(); ++i) {
-    if (!state.routes[i].learned_by.empty()) {
-      return FieldError(ObjectLabel("route", RouteName(state.routes[i]), i), "learned_by",
-                        "is the controller's, for routes learned upstream; a state sets none");
+  auto none_learned = [](const auto& routes) {
+    for (size_t i = 0; i < routes.size(); ++i) {
+      if (!routes[i].learned_by.empty()) {
+        return FieldError(ObjectLabel("route", RouteName(routes[i]), i), "learned_by",
+                          "is the controller's, for routes learned upstream; a state sets none");
+      }
     }
-  }
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(none_learned(state.routes));
+  RETURN_IF_ERROR(none_learned(state.routes6));
   return ValidateState(state);
 }
 

@@ -76,6 +76,8 @@ void ViewBuilder::Update(const State& state) {
              [](v1::State* s) { return s->add_endpoints(); });
   Distribute(state.routes, all.mutable_routes(), by_tenant, fresh,
              [](v1::State* s) { return s->add_routes(); });
+  Distribute(state.routes6, all.mutable_routes6(), by_tenant, fresh,
+             [](v1::State* s) { return s->add_routes6(); });
   Distribute(state.groups, all.mutable_groups(), by_tenant, fresh,
              [](v1::State* s) { return s->add_groups(); });
   Distribute(state.policies, all.mutable_policies(), by_tenant, fresh,
@@ -97,10 +99,13 @@ void ViewBuilder::Update(const State& state) {
   tenant_index_ = std::move(tenant_index);
   tenant_names_.clear();
   for (const Tenant& t : state.tenants) tenant_names_.push_back(t.name);
-  std::vector<std::vector<const Segment*>> segments(state.tenants.size());
-  for (const Segment& s : state.segments) segments[tenant_index_.at(s.tenant)].push_back(&s);
-  tenant_features_.clear();
-  for (const auto& list : segments) tenant_features_.push_back(FeaturesUsed(list));
+  tenant_features_.assign(state.tenants.size(), 0);
+  auto add_features = [&](const auto& objects) {
+    for (const auto& o : objects) tenant_features_[tenant_index_.at(o.tenant)] |= FeaturesOf(o);
+  };
+  add_features(state.segments);
+  add_features(state.routes6);
+  add_features(state.policies);
 
   std::map<std::string, std::vector<size_t>> node_tenants;
   auto add = [&](const std::string& node, size_t t) {

@@ -45,7 +45,7 @@ struct NodeView {
   // fields concatenate), they are the view.
   std::vector<std::shared_ptr<const ViewPart>> parts;
 
-  // What its tenants' segments use (FeaturesUsed of them all).
+  // What its tenants' objects use (common/model/features.h).
   FeatureSet features = 0;
 
   std::vector<const v1::State*> PartStates() const;
@@ -79,7 +79,7 @@ class ViewBuilder {
   std::vector<std::shared_ptr<const ViewPart>> tenants_;  // in the state's order
   std::map<std::string, size_t> tenant_index_;            // name -> tenants_ index
   std::vector<std::string> tenant_names_;                 // tenants_ index -> name
-  std::vector<FeatureSet> tenant_features_;               // tenants_ index -> FeaturesUsed
+  std::vector<FeatureSet> tenant_features_;  // tenants_ index -> FeaturesOf its objects
   // By tenant name: its learned routes' part, for tenants that have any.
   std::map<std::string, std::shared_ptr<const ViewPart>> learned_;
   // tenants_ indexes of the tenants with an endpoint or an uplink on the

@@ -565,9 +565,8 @@ grpc::Status ApiServer::Impl::Policy(grpc::ServerContext*, const v1::PolicyReque
     static constexpr const char* kProto[] = {"any", "tcp", "udp", "icmp"};
     r->set_protocol(kProto[static_cast<int>(rule.protocol)]);
     r->set_ports(PortsText(rule));
-    for (const Ipv4Prefix& p : rule.peer_cidrs) {
-      r->add_peers(absl::StrCat(FormatIpv4(p.addr), "/", p.length));
-    }
+    for (const Ipv4Prefix& p : rule.peer_cidrs) r->add_peers(FormatIpv4Prefix(p));
+    for (const Ipv6Prefix& p : rule.peer_cidrs6) r->add_peers(FormatIpv6Prefix(p));
     for (const std::string& g : rule.peer_groups) r->add_peers("group:" + g);
     for (const std::string& g : n.policy->applied_to_groups) r->add_applied_to("group:" + g);
     for (const std::string& e : n.policy->applied_to_endpoints) r->add_applied_to(e);

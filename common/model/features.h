@@ -21,11 +21,15 @@ inline constexpr char kCapabilityVlanBridging[] = "vlan-bridging";
 // Features as bits, in the order above: sets of them combine with `|`.
 using FeatureSet = uint32_t;
 
-// The features `segments` use: kCapabilityIpv6Tenants when a segment has an
-// IPv6 subnet (an endpoint's IPv6 address needs one), kCapabilityVlanBridging
-// when one is bridged to a VLAN (every node of its tenant would send to the
-// VLAN's hosts).
-FeatureSet FeaturesUsed(const std::vector<const Segment*>& segments);
+// What one object uses: kCapabilityIpv6Tenants for a segment with an IPv6
+// subnet (an endpoint's IPv6 address needs one), an IPv6 route, or a policy
+// with an IPv6 peer prefix; kCapabilityVlanBridging for a segment bridged to
+// a VLAN (every node of its tenant would send to the VLAN's hosts).
+FeatureSet FeaturesOf(const Segment& segment);
+FeatureSet FeaturesOf(const Route6& route);
+FeatureSet FeaturesOf(const Policy& policy);
+// What all of `state`'s objects use.
+FeatureSet FeaturesUsed(const State& state);
 
 // The names of the features in `used` that `capabilities` do not name, in
 // the order above.

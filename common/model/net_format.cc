@@ -128,13 +128,43 @@ absl::StatusOr<Ipv6Prefix> ParseIpv6Prefix(absl::string_view text) {
     return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not an IPv6 prefix"));
   }
   const Ipv6Prefix prefix{*addr, static_cast<uint8_t>(length)};
+  RETURN_IF_ERROR(CheckIpv6Prefix(prefix));
+  return prefix;
+}
+
+absl::Status CheckIpv6Prefix(const Ipv6Prefix& prefix) {
+  if (prefix.length > 128) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("prefix length ", prefix.length, " is over 128"));
+  }
   const Ipv6Prefix network{prefix.Masked(prefix.addr), prefix.length};
   if (network != prefix) {
     return absl::InvalidArgumentError(absl::StrCat(FormatIpv6Prefix(prefix),
                                                    " has host bits set (the network is ",
                                                    FormatIpv6Prefix(network), ")"));
   }
-  return prefix;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<IpPrefix> ParseIpPrefix(absl::string_view text) {
+  if (absl::StrContains(text, ':')) return ParseIpv6Prefix(text);
+  return ParseIpv4Prefix(text);
+}
+
+std::string FormatIpPrefix(const IpPrefix& prefix) {
+  if (const Ipv4Prefix* p4 = std::get_if<Ipv4Prefix>(&prefix)) return FormatIpv4Prefix(*p4);
+  return FormatIpv6Prefix(std::get<Ipv6Prefix>(prefix));
+}
+
+void SplitByFamily(const std::vector<IpPrefix>& prefixes, std::vector<Ipv4Prefix>* v4,
+                   std::vector<Ipv6Prefix>* v6) {
+  for (const IpPrefix& p : prefixes) {
+    if (const Ipv4Prefix* p4 = std::get_if<Ipv4Prefix>(&p)) {
+      v4->push_back(*p4);
+    } else {
+      v6->push_back(std::get<Ipv6Prefix>(p));
+    }
+  }
 }
 
 std::string FormatIpv6Prefix(const Ipv6Prefix& prefix) {

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -39,6 +41,18 @@ absl::Status CheckIpv4Prefix(const Ipv4Prefix& prefix);
 // "2001:db8:1::/64". Rejects a length over 128 and set host bits.
 absl::StatusOr<Ipv6Prefix> ParseIpv6Prefix(absl::string_view text);
 std::string FormatIpv6Prefix(const Ipv6Prefix& prefix);
+
+// OK when `prefix` is one ParseIpv6Prefix could have returned.
+absl::Status CheckIpv6Prefix(const Ipv6Prefix& prefix);
+
+// A prefix of either family, told apart by the text ("10.0.0.0/8",
+// "2001:db8::/32"), for the fields that take both.
+using IpPrefix = std::variant<Ipv4Prefix, Ipv6Prefix>;
+absl::StatusOr<IpPrefix> ParseIpPrefix(absl::string_view text);
+std::string FormatIpPrefix(const IpPrefix& prefix);
+// Appends each of `prefixes` to the list of its family.
+void SplitByFamily(const std::vector<IpPrefix>& prefixes, std::vector<Ipv4Prefix>* v4,
+                   std::vector<Ipv6Prefix>* v6);
 
 // "02:00:00:00:01:10", either case; formats lower case.
 absl::StatusOr<MacAddress> ParseMac(absl::string_view text);

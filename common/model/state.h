@@ -129,14 +129,18 @@ struct Endpoint {
   std::optional<Ipv6Address> ip6;  // only in a segment with an IPv6 subnet
 };
 
-// A static route in a tenant. Connected routes for segment subnets are
-// implied and never written here. Either blackhole, or forwarded to the
-// VTEPs of `nodes` (ECMP by flow hash when several) on segment `segment`.
-// `advertise`: the tenant's uplinks announce the prefix upstream, beside
-// its segments' subnets (a blackhole aggregate is the usual one).
-struct Route {
+// A static route in a tenant, to an IPv4 prefix (Route) or an IPv6 one
+// (Route6). Connected routes for segment subnets are implied and never
+// written here. Either blackhole, or forwarded to the VTEPs of `nodes` (ECMP
+// by flow hash when several) on segment `segment` (which, for an IPv6 route,
+// has a subnet6). `advertise`: the tenant's uplinks announce the prefix
+// upstream, beside its segments' subnets (a blackhole aggregate is the usual
+// one); IPv4 only. IPv6 routes are accepted, validated and carried to the
+// agents, not yet realized (docs/design/DUAL_STACK.md).
+template <typename Prefix>
+struct BasicRoute {
   std::string tenant;
-  Ipv4Prefix prefix;
+  Prefix prefix;
   bool blackhole = false;
   std::vector<std::string> nodes;
   std::string segment;
@@ -146,6 +150,8 @@ struct Route {
   // (docs/NORTH_SOUTH.md#learned-routes).
   std::vector<std::string> learned_by;
 };
+using Route = BasicRoute<Ipv4Prefix>;
+using Route6 = BasicRoute<Ipv6Prefix>;
 
 // ---- North-south (docs/NORTH_SOUTH.md) ----
 
@@ -195,19 +201,23 @@ struct PortRange {
   friend bool operator==(const PortRange&, const PortRange&) = default;
 };
 
-// One rule. The peer is the union of `peer_cidrs` and the addresses of the
-// endpoints in `peer_groups` (groups of the policy's tenant); both empty:
-// any peer. `ports` only for TCP/UDP (empty: any port); `icmp_type` only
+// One rule. The peer is the union of `peer_cidrs`, `peer_cidrs6` and the
+// addresses of the endpoints in `peer_groups` (groups of the policy's
+// tenant); all empty: any peer. A rule whose peers are IPv6 prefixes only
+// matches no IPv4 flow. `ports` only for TCP/UDP (empty: any port); `icmp_type` only
 // for ICMP (absent: any type).
 struct Rule {
   RuleDirection direction = RuleDirection::kIngress;
   std::vector<Ipv4Prefix> peer_cidrs;
+  std::vector<Ipv6Prefix> peer_cidrs6;  // not yet realized (docs/design/DUAL_STACK.md)
   std::vector<std::string> peer_groups;
   RuleProtocol protocol = RuleProtocol::kAny;
   std::vector<PortRange> ports;
   std::optional<uint32_t> icmp_type;
   RuleAction action = RuleAction::kAllow;
   bool log = false;
+
+  bool AnyPeer() const { return peer_cidrs.empty() && peer_cidrs6.empty() && peer_groups.empty(); }
 };
 
 // Rules applied to the endpoints of a tenant named directly or through
@@ -233,6 +243,7 @@ struct State {
   std::vector<Segment> segments;
   std::vector<Endpoint> endpoints;
   std::vector<Route> routes;
+  std::vector<Route6> routes6;
   std::vector<Group> groups;
   std::vector<Policy> policies;
   std::vector<Uplink> uplinks;

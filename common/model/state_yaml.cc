@@ -4,6 +4,7 @@
 #include <limits>
 #include <optional>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -370,7 +371,9 @@ absl::StatusOr<PortRange> ParsePortRange(absl::string_view text) {
 }
 
 void ReadPeer(ObjectReader& r, Rule& rule) {
-  r.ParsedList("cidrs", &ParseIpv4Prefix, &rule.peer_cidrs);
+  std::vector<IpPrefix> cidrs;
+  r.ParsedList("cidrs", &ParseIpPrefix, &cidrs);
+  SplitByFamily(cidrs, &rule.peer_cidrs, &rule.peer_cidrs6);
   r.StringList("groups", &rule.peer_groups);
 }
 
@@ -397,9 +400,28 @@ void ReadPolicy(ObjectReader& r, Policy& policy) {
   r.OwnedList("rules", "rule", &ReadRule, &policy.rules);
 }
 
-void ReadRoute(ObjectReader& r, Route& route) {
+// A state file lists routes of both families in `routes`; the model keeps
+// one list per family.
+using AnyRoute = BasicRoute<IpPrefix>;
+
+template <typename Prefix>
+BasicRoute<Prefix> WithPrefix(const AnyRoute& any, const Prefix& prefix) {
+  return {any.tenant, prefix, any.blackhole, any.nodes, any.segment, any.advertise, any.learned_by};
+}
+
+void SplitRoutes(const std::vector<AnyRoute>& routes, State& state) {
+  for (const AnyRoute& any : routes) {
+    if (const Ipv4Prefix* p4 = std::get_if<Ipv4Prefix>(&any.prefix)) {
+      state.routes.push_back(WithPrefix(any, *p4));
+    } else {
+      state.routes6.push_back(WithPrefix(any, std::get<Ipv6Prefix>(any.prefix)));
+    }
+  }
+}
+
+void ReadRoute(ObjectReader& r, AnyRoute& route) {
   r.String("tenant", kRequired, &route.tenant);
-  r.Parsed("prefix", &ParseIpv4Prefix, &route.prefix);
+  r.Parsed("prefix", &ParseIpPrefix, &route.prefix);
   r.Bool("blackhole", &route.blackhole);
   r.StringList("nodes", &route.nodes);
   r.String("segment", kOptional, &route.segment);
@@ -442,11 +464,13 @@ absl::StatusOr<State> ParseStateYaml(std::string_view text, std::string_view sou
   r.List("tenants", "tenant", &ReadTenant, &state.tenants);
   r.List("segments", "segment", &ReadSegment, &state.segments);
   r.List("endpoints", "endpoint", &ReadEndpoint, &state.endpoints);
-  r.List("routes", "route", &ReadRoute, &state.routes);
+  std::vector<AnyRoute> routes;
+  r.List("routes", "route", &ReadRoute, &routes);
   r.List("groups", "group", &ReadGroup, &state.groups);
   r.List("policies", "policy", &ReadPolicy, &state.policies);
   r.List("uplinks", "uplink", &ReadUplink, &state.uplinks);
   RETURN_IF_ERROR(WithContext(r.Finish(), source));
+  SplitRoutes(routes, state);
   return state;
 }
 

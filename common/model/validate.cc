@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -30,7 +31,7 @@
 //           cut at, a separator, or megabytes that could not be sent.
 // capacity  nodes <= WEFT_MAX_VTEPS; segments <= WEFT_MAX_SEGMENTS;
 //           endpoints <= WEFT_MAX_ENDPOINTS; static routes + segments (one
-//           connected route each) <= WEFT_MAX_ROUTES.
+//           connected route each) <= WEFT_MAX_ROUTES, and so for each family.
 // node      name unique; vtep non-zero and unique, IPv4 or IPv6 (then a
 //           unicast address that is not link-local nor IPv4-mapped, and
 //           unique in its last 32 bits), every node's of the same family;
@@ -72,12 +73,14 @@
 //           name, unique on the node, no uplink's link and no bridge's
 //           trunk on that node; at
 //           most WEFT_MAX_LOCAL_IFACES interfaces per node.
-// route     tenant exists; prefix valid (any length 0..32); either
-//           blackhole (then no nodes, no segment) or 1..WEFT_ECMP_MAX
-//           existing, distinct nodes and a segment of the same tenant;
-//           (tenant, prefix) unique and not a subnet of one of the tenant's
+// route     tenant exists; prefix valid (IPv4, any length 0..32, or IPv6,
+//           0..128); either blackhole (then no nodes, no segment) or
+//           1..WEFT_ECMP_MAX existing, distinct nodes and a segment of the
+//           same tenant, with a subnet6 for an IPv6 route; (tenant, prefix)
+//           unique and not a subnet (subnet6) of one of the tenant's
 //           segments (that is already a connected route). `advertise`
-//           needs nothing more: a tenant without uplinks announces nothing.
+//           needs nothing more for IPv4 (a tenant without uplinks announces
+//           nothing) and is refused for IPv6 (uplinks carry IPv4 only).
 // group     name unique in its tenant (group names are scoped
 //           to the tenant: two tenants may both have a "web"); tenant
 //           exists. (Checked before endpoints, which name groups.)
@@ -87,10 +90,11 @@
 //           groups of the policy's tenant, endpoints of the same tenant.
 //           Total rules of all policies <= WEFT_MAX_RULES (capacity).
 // rule      (labelled `policy "p": rule i`, i from 0) direction, protocol
-//           and action known; peer.cidrs valid prefixes; peer.groups
+//           and action known; peer.cidrs valid prefixes of either family;
+//           peer.groups
 //           groups of the policy's tenant; ports only for tcp/udp, each
 //           range in 1..65535 and not reversed; icmp_type only for icmp,
-//           in 0..255.
+//           in 0..255, and not with IPv6 peer.cidrs (types are per family).
 
 namespace weft {
 namespace {
@@ -170,7 +174,12 @@ absl::Status CheckInterfaceName(const std::string& label, absl::string_view name
   return absl::OkStatus();
 }
 
+// A prefix as a key of the sets of (tenant, prefix) below.
 uint64_t PrefixKey(const Ipv4Prefix& p) { return uint64_t{p.addr} << 8 | p.length; }
+std::pair<Ipv6Address, uint8_t> PrefixKey(const Ipv6Prefix& p) { return {p.addr, p.length}; }
+
+absl::Status CheckPrefix(const Ipv4Prefix& p) { return CheckIpv4Prefix(p); }
+absl::Status CheckPrefix(const Ipv6Prefix& p) { return CheckIpv6Prefix(p); }
 
 // Two objects of one list whose prefixes overlap, by their indexes in it.
 struct Overlap {
@@ -264,6 +273,7 @@ class Validator {
 
  private:
   absl::Status CheckCapacity();
+  size_t Ipv6Segments() const;  // segments with a subnet6: IPv6 connected routes
   absl::Status CheckNodes();
   absl::Status CheckVtep(const std::string& label, const Node& node);
   absl::Status CheckTenants();
@@ -289,7 +299,12 @@ class Validator {
   absl::Status CheckEndpointInterface(const Endpoint& ep, const Node& node,
                                       const std::string& label);
   absl::Status CheckRoutes();
-  absl::Status CheckRoute(const Route& route, const std::string& label);
+  // One family's routes, against that family's connected routes.
+  template <typename Prefix, typename Subnets>
+  absl::Status CheckRouteList(const std::vector<BasicRoute<Prefix>>& routes,
+                              const Subnets& subnets) const;
+  template <typename Prefix>
+  absl::Status CheckRoute(const BasicRoute<Prefix>& route, const std::string& label) const;
   absl::Status CheckGroups();
   // `names` (field `field` of `label`) are groups of `tenant`, each once.
   absl::Status CheckGroupRefs(const std::string& label, absl::string_view field,
@@ -324,6 +339,9 @@ class Validator {
       trunks_;
   // (tenant, PrefixKey(subnet)): the tenant's connected routes.
   absl::flat_hash_map<std::pair<absl::string_view, uint64_t>, const Segment*> subnets_;
+  // (tenant, PrefixKey(subnet6))
+  absl::flat_hash_map<std::pair<absl::string_view, std::pair<Ipv6Address, uint8_t>>, const Segment*>
+      subnets6_;
   // (tenant, name)
   absl::flat_hash_set<std::pair<absl::string_view, absl::string_view>> groups_;
   absl::flat_hash_map<absl::string_view, const Endpoint*> endpoints_;
@@ -336,6 +354,11 @@ class Validator {
   absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, const Endpoint*> interfaces_;
   absl::flat_hash_map<absl::string_view, size_t> interfaces_per_node_;
 };
+
+size_t Validator::Ipv6Segments() const {
+  return std::count_if(state_.segments.begin(), state_.segments.end(),
+                       [](const Segment& s) { return s.subnet6.has_value(); });
+}
 
 absl::Status Validator::CheckCapacity() {
   struct Count {
@@ -350,6 +373,8 @@ absl::Status Validator::CheckCapacity() {
       {"endpoints", state_.endpoints.size(), WEFT_MAX_ENDPOINTS, "endpoints"},
       {"routes", state_.routes.size() + state_.segments.size(), WEFT_MAX_ROUTES,
        "routes (counting one connected route per segment)"},
+      {"routes", state_.routes6.size() + Ipv6Segments(), WEFT_MAX_ROUTES,
+       "IPv6 routes (counting one connected route per segment with a subnet6)"},
   };
   size_t rules = 0;
   for (const Policy& policy : state_.policies) rules += policy.rules.size();
@@ -485,6 +510,9 @@ absl::Status Validator::CheckSegments() {
     RETURN_IF_ERROR(CheckSegmentIpv6(seg, label));
     RETURN_IF_ERROR(CheckVlanBridge(seg, label));
     subnets_.emplace(std::pair(absl::string_view(seg.tenant), PrefixKey(seg.subnet)), &seg);
+    if (seg.subnet6) {
+      subnets6_.emplace(std::pair(absl::string_view(seg.tenant), PrefixKey(*seg.subnet6)), &seg);
+    }
     tenant_segments_[seg.tenant].push_back(i);
   }
   return absl::OkStatus();
@@ -915,30 +943,45 @@ absl::Status Validator::CheckEndpointInterface(const Endpoint& ep, const Node& n
 }
 
 absl::Status Validator::CheckRoutes() {
-  absl::flat_hash_set<std::pair<absl::string_view, uint64_t>> seen;
-  for (size_t i = 0; i < state_.routes.size(); ++i) {
-    const Route& route = state_.routes[i];
+  RETURN_IF_ERROR(CheckRouteList(state_.routes, subnets_));
+  return CheckRouteList(state_.routes6, subnets6_);
+}
+
+template <typename Prefix, typename Subnets>
+absl::Status Validator::CheckRouteList(const std::vector<BasicRoute<Prefix>>& routes,
+                                       const Subnets& subnets) const {
+  absl::flat_hash_set<typename Subnets::key_type> seen;
+  for (size_t i = 0; i < routes.size(); ++i) {
+    const BasicRoute<Prefix>& route = routes[i];
     const std::string label = ObjectLabel("route", RouteName(route), i);
     RETURN_IF_ERROR(CheckRoute(route, label));
     const std::pair key(absl::string_view(route.tenant), PrefixKey(route.prefix));
     if (!seen.insert(key).second) {
       return FieldError(label, "prefix", "another route has the same tenant and prefix");
     }
-    if (auto it = subnets_.find(key); it != subnets_.end()) {
+    if (auto it = subnets.find(key); it != subnets.end()) {
       return FieldError(label, "prefix",
-                        absl::StrCat("is segment ", QuoteBounded(it->second->name),
-                                     "'s subnet, already a connected route"));
+                        absl::StrCat("is segment ", QuoteBounded(it->second->name), "'s ",
+                                     std::is_same_v<Prefix, Ipv6Prefix> ? "subnet6" : "subnet",
+                                     ", already a connected route"));
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status Validator::CheckRoute(const Route& route, const std::string& label) {
+template <typename Prefix>
+absl::Status Validator::CheckRoute(const BasicRoute<Prefix>& route,
+                                   const std::string& label) const {
+  constexpr bool kIpv6 = std::is_same_v<Prefix, Ipv6Prefix>;
   if (!tenants_.contains(route.tenant)) {
     return FieldError(label, "tenant", absl::StrCat("no tenant ", QuoteBounded(route.tenant)));
   }
-  if (absl::Status s = CheckIpv4Prefix(route.prefix); !s.ok()) {
+  if (absl::Status s = CheckPrefix(route.prefix); !s.ok()) {
     return FieldError(label, "prefix", s.message());
+  }
+  if (kIpv6 && route.advertise) {
+    return FieldError(label, "advertise",
+                      "IPv6 prefixes are not announced upstream yet (uplinks carry IPv4 only)");
   }
   if (route.blackhole) {
     if (!route.nodes.empty()) {
@@ -976,11 +1019,17 @@ absl::Status Validator::CheckRoute(const Route& route, const std::string& label)
   if (seg_it == segments_.end()) {
     return FieldError(label, "segment", absl::StrCat("no segment ", QuoteBounded(route.segment)));
   }
-  if (seg_it->second->tenant != route.tenant) {
-    return FieldError(
-        label, "segment",
-        absl::StrCat("segment ", QuoteBounded(route.segment), " belongs to tenant ",
-                     QuoteBounded(seg_it->second->tenant), ", not ", QuoteBounded(route.tenant)));
+  const Segment& seg = *seg_it->second;
+  if (seg.tenant != route.tenant) {
+    return FieldError(label, "segment",
+                      absl::StrCat("segment ", QuoteBounded(route.segment), " belongs to tenant ",
+                                   QuoteBounded(seg.tenant), ", not ", QuoteBounded(route.tenant)));
+  }
+  if (kIpv6 && !seg.subnet6) {
+    return FieldError(label, "segment",
+                      absl::StrCat("segment ", QuoteBounded(route.segment),
+                                   " has no subnet6: an IPv6 route's next hops are reached on an "
+                                   "IPv6 segment"));
   }
   return absl::OkStatus();
 }
@@ -1075,6 +1124,11 @@ absl::Status Validator::CheckRule(const Policy& policy, const Rule& rule,
       return FieldError(label, "peer.cidrs", s.message());
     }
   }
+  for (const Ipv6Prefix& cidr : rule.peer_cidrs6) {
+    if (absl::Status s = CheckIpv6Prefix(cidr); !s.ok()) {
+      return FieldError(label, "peer.cidrs", s.message());
+    }
+  }
   RETURN_IF_ERROR(CheckGroupRefs(label, "peer.groups", policy.tenant, rule.peer_groups));
   RETURN_IF_ERROR(CheckEnum(label, "protocol", kRuleProtocolNames, rule.protocol));
   const bool has_ports = rule.protocol == RuleProtocol::kTcp || rule.protocol == RuleProtocol::kUdp;
@@ -1102,6 +1156,13 @@ absl::Status Validator::CheckRule(const Policy& policy, const Rule& rule,
       return FieldError(label, "icmp_type",
                         absl::StrCat("ICMP type ", *rule.icmp_type, " is outside 0..255"));
     }
+    // Types are numbered per family (an echo request is 8, in ICMPv6 128):
+    // a rule with a type judges IPv4 flows only, so an IPv6 peer is a mistake.
+    if (!rule.peer_cidrs6.empty()) {
+      return FieldError(label, "icmp_type",
+                        absl::StrCat("is an IPv4 ICMP type, and peer.cidrs has the IPv6 prefix ",
+                                     FormatIpv6Prefix(rule.peer_cidrs6.front())));
+    }
   }
   RETURN_IF_ERROR(CheckEnum(label, "action", kRuleActionNames, rule.action));
   return absl::OkStatus();
@@ -1127,6 +1188,10 @@ std::string ObjectLabel(absl::string_view kind, absl::string_view name, size_t i
 
 std::string RouteName(const Route& route) {
   return absl::StrCat(route.tenant, " ", FormatIpv4Prefix(route.prefix));
+}
+
+std::string RouteName(const Route6& route) {
+  return absl::StrCat(route.tenant, " ", FormatIpv6Prefix(route.prefix));
 }
 
 absl::Status FieldError(absl::string_view object, absl::string_view field, absl::string_view what) {

@@ -19,6 +19,7 @@ std::string ObjectLabel(absl::string_view kind, absl::string_view name, size_t i
 
 // A route's name in messages: "<tenant> <prefix>", e.g. "blue 10.9.0.0/16".
 std::string RouteName(const Route& route);
+std::string RouteName(const Route6& route);
 
 // InvalidArgument `<object>: field "<field>": <what>`. The one error shape
 // of parsing and validation, so every message says what to fix and where.

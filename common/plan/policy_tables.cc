@@ -267,7 +267,7 @@ class PolicyBuilder {
     for (const NumberedRule& r : rules_) {
       const Rule& rule = *r.rule;
       const uint32_t tenant = TenantId(r.policy->tenant);
-      if (rule.peer_cidrs.empty() && rule.peer_groups.empty()) {
+      if (rule.AnyPeer()) {
         own[{tenant, 0, 0}].push_back(r.index);
       }
       for (const Ipv4Prefix& cidr : rule.peer_cidrs) {

@@ -27,7 +27,8 @@ std::string Key(absl::string_view kind, absl::string_view tenant, absl::string_v
 
 size_t CountObjects(const State& s) {
   return s.nodes.size() + s.tenants.size() + s.segments.size() + s.endpoints.size() +
-         s.routes.size() + s.groups.size() + s.policies.size() + s.uplinks.size();
+         s.routes.size() + s.routes6.size() + s.groups.size() + s.policies.size() +
+         s.uplinks.size();
 }
 
 template <typename T>
@@ -47,6 +48,9 @@ EncodedState EncodeState(const State& state) {
   }
   for (const Route& x : state.routes) {
     Put(out, Key("routes", x.tenant, FormatIpv4Prefix(x.prefix)), x, &State::routes);
+  }
+  for (const Route6& x : state.routes6) {
+    Put(out, Key("routes", x.tenant, FormatIpv6Prefix(x.prefix)), x, &State::routes6);
   }
   for (const Group& x : state.groups) Put(out, Key("groups", x.tenant, x.name), x, &State::groups);
   for (const Policy& x : state.policies) Put(out, Key("policies", x.name), x, &State::policies);
@@ -75,6 +79,7 @@ void AppendObject(State& state, const State& object) {
   AppendList(state.segments, object.segments);
   AppendList(state.endpoints, object.endpoints);
   AppendList(state.routes, object.routes);
+  AppendList(state.routes6, object.routes6);
   AppendList(state.groups, object.groups);
   AppendList(state.policies, object.policies);
   AppendList(state.uplinks, object.uplinks);

@@ -1,6 +1,7 @@
 #include "common/wire/convert.h"
 
 #include <cstddef>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -204,11 +205,18 @@ absl::Status FromWire(const v1::Endpoint& in, int index, Endpoint* out) {
   return f.status();
 }
 
-absl::Status FromWire(const v1::Route& in, int index, Route* out) {
+// An IPv4 route (State.routes) or an IPv6 one (State.routes6).
+template <typename Prefix>
+absl::Status FromWire(const v1::Route& in, int index, BasicRoute<Prefix>* out) {
+  constexpr bool kIpv6 = std::is_same_v<Prefix, Ipv6Prefix>;
   // As in the YAML path: a route has no name, so it is known by index.
-  Fields f(Label{.kind = "route", .index = index});
+  Fields f(Label{.kind = kIpv6 ? "IPv6 route" : "route", .index = index});
   f.Required("tenant", in.tenant(), &out->tenant);
-  f.Parsed("prefix", in.prefix(), &ParseIpv4Prefix, &out->prefix);
+  if constexpr (kIpv6) {
+    f.Parsed("prefix", in.prefix(), &ParseIpv6Prefix, &out->prefix);
+  } else {
+    f.Parsed("prefix", in.prefix(), &ParseIpv4Prefix, &out->prefix);
+  }
   out->blackhole = in.blackhole();
   f.Names("nodes", in.nodes(), &out->nodes);
   out->segment = in.segment();
@@ -244,7 +252,9 @@ absl::Status FromWire(const v1::Uplink& in, int index, Uplink* out) {
 absl::Status RuleFromWire(const v1::Rule& in, const Label& label, Rule* out) {
   Fields f(label);
   f.Enum("direction", in.direction(), kWireRuleDirections, kRuleDirectionNames, &out->direction);
-  f.ParsedList("peer.cidrs", in.peer().cidrs(), &ParseIpv4Prefix, &out->peer_cidrs);
+  std::vector<IpPrefix> cidrs;
+  f.ParsedList("peer.cidrs", in.peer().cidrs(), &ParseIpPrefix, &cidrs);
+  SplitByFamily(cidrs, &out->peer_cidrs, &out->peer_cidrs6);
   f.Names("peer.groups", in.peer().groups(), &out->peer_groups);
   f.Enum("protocol", in.protocol(), kWireRuleProtocols, kRuleProtocolNames, &out->protocol);
   for (const v1::PortRange& range : in.ports()) {
@@ -333,9 +343,10 @@ void ToWire(const Endpoint& ep, v1::Endpoint* p) {
   for (const std::string& g : ep.groups) p->add_groups(g);
 }
 
-void ToWire(const Route& route, v1::Route* p) {
+template <typename Prefix>
+void ToWire(const BasicRoute<Prefix>& route, v1::Route* p) {
   p->set_tenant(route.tenant);
-  p->set_prefix(FormatIpv4Prefix(route.prefix));
+  p->set_prefix(FormatIpPrefix(route.prefix));
   p->set_blackhole(route.blackhole);
   for (const std::string& n : route.nodes) p->add_nodes(n);
   p->set_segment(route.segment);
@@ -352,6 +363,9 @@ void ToWire(const Rule& rule, v1::Rule* r) {
   r->set_direction(EnumToWire(kWireRuleDirections, rule.direction));
   for (const Ipv4Prefix& c : rule.peer_cidrs) {
     r->mutable_peer()->add_cidrs(FormatIpv4Prefix(c));
+  }
+  for (const Ipv6Prefix& c : rule.peer_cidrs6) {
+    r->mutable_peer()->add_cidrs(FormatIpv6Prefix(c));
   }
   for (const std::string& g : rule.peer_groups) {
     r->mutable_peer()->add_groups(g);
@@ -408,6 +422,7 @@ absl::Status StateConverter::AppendPart(const v1::State& part) {
   RETURN_IF_ERROR(AppendFromWire(part.segments(), &state_.segments));
   RETURN_IF_ERROR(AppendFromWire(part.endpoints(), &state_.endpoints));
   RETURN_IF_ERROR(AppendFromWire(part.routes(), &state_.routes));
+  RETURN_IF_ERROR(AppendFromWire(part.routes6(), &state_.routes6));
   RETURN_IF_ERROR(AppendFromWire(part.groups(), &state_.groups));
   RETURN_IF_ERROR(AppendFromWire(part.policies(), &state_.policies));
   return AppendFromWire(part.uplinks(), &state_.uplinks);
@@ -439,6 +454,7 @@ v1::State ToProto(const State& state) {
   AppendToWire(state.segments, out.mutable_segments());
   AppendToWire(state.endpoints, out.mutable_endpoints());
   AppendToWire(state.routes, out.mutable_routes());
+  AppendToWire(state.routes6, out.mutable_routes6());
   AppendToWire(state.groups, out.mutable_groups());
   AppendToWire(state.policies, out.mutable_policies());
   AppendToWire(state.uplinks, out.mutable_uplinks());

@@ -245,12 +245,16 @@ class ControlPlaneTest(ControlPlaneTestCase):
         for ep in state["endpoints"]:
             if ep["name"] in ip6:
                 ep["ip6"] = ip6[ep["name"]]
+        state.setdefault("routes", []).append(
+            {"tenant": "A", "prefix": "2001:db8:66::/48", "nodes": ["hv2"], "segment": "a-web"})
         self.write_controller_state_and_wait(state)
         self.addCleanup(self.write_controller_state_and_wait)
         served = cp.admin("get", "state")["state"]
         self.assertEqual(_find(served["segments"], "a-web")["subnet6"], "fd00:a:0:1::/64")
         self.assertEqual(_find(served["endpoints"], "a1")["ip6"], "fd00:a:0:1::10")
         self.assertEqual(_find(served["segments"], "a-web")["vlan_bridge"]["vlan"], 100)
+        # an IPv6 route goes in a list of its own, which older agents ignore
+        self.assertEqual([r["prefix"] for r in served["routes6"]], ["2001:db8:66::/48"])
         for node in self.cp.realization()["nodes"]:
             self.assertEqual(node.get("unrealized"), ["ipv6-tenants", "vlan-bridging"], node)
             self.assertIn("sotw", node.get("capabilities", []), node)

@@ -362,6 +362,19 @@ class FirewallTest(LabTestCase):
         # B's default allow still lets everything else through
         self.assertTrue(self.lab.ping("b1", "10.0.2.11", count=2).ok)
 
+    def test_a_rule_with_ipv6_peers_only_matches_no_ipv4_flow(self):
+        """Ahead of b-db-in's deny, an allow of whoami from IPv6 prefixes only:
+        no IPv4 peer matches it (read as 'any peer' it would admit b1), so
+        b1 -> b2 stays denied once the agents enforce the new rule set."""
+        v6_only = Policy("b-v6-only", "B", priority=10, applied_to_groups=["db"], rules=[
+            Rule("ingress", "allow", "tcp", ports=[WHOAMI], peer_cidrs=["2001:db8::/32"])])
+        self.addCleanup(self.restore_base)
+        self.set_policies(base_policies() + [v6_only])
+        before = self.counters()
+        r = self.tcp_connect("b1", "10.0.2.11", WHOAMI, 1)
+        self.assertEqual(r["result"], "timeout", r)
+        self.assertGreater(self.delta(self.counters(), before, "hv1", "policy_denied"), 0)
+
     # --- conntrack ------------------------------------------------------------------
     def test_ct_entry_counters_visible_with_bpftool(self):
         self.assertEqual(self.lab.whoami("a1", "10.0.2.10"), "a3")

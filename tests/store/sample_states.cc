@@ -17,7 +17,7 @@ tenants:
   - {name: blue, id: 1, default_action: deny}
   - {name: red, id: 2}
 segments:
-  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01"}
+  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01", subnet6: "2001:db8:0:1::/64", gateway6: "2001:db8:0:1::1"}
   - {name: red-web, tenant: red, vni: 2001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:02"}
 groups:
   - {name: web, tenant: blue}
@@ -29,6 +29,7 @@ endpoints:
 routes:
   - {tenant: blue, prefix: 10.9.0.0/16, nodes: [hv1, lx1], segment: blue-web}
   - {tenant: blue, prefix: 10.66.0.0/16, blackhole: true, advertise: true}
+  - {tenant: blue, prefix: "2001:db8:9::/48", nodes: [hv1], segment: blue-web}
 uplinks:
   - {name: blue-edge1, node: edge1, tenant: blue, interface: eth1, vlan: 100, transit: 192.0.2.0/30, address: 192.0.2.2, peer: 192.0.2.1, peer_as: 64500, local_as: 65001, hold_time: 9, keepalive: 3}
 policies:
@@ -39,6 +40,7 @@ policies:
     rules:
       - {direction: ingress, peer: {cidrs: [10.0.0.0/8], groups: [web]}, protocol: tcp, ports: ["80", "8000-8080"], action: allow, log: true}
       - {direction: egress, protocol: icmp, icmp_type: 8, action: reject}
+      - {direction: egress, peer: {cidrs: ["2001:db8::/32"]}, action: deny}
 )yaml";
 
 }  // namespace
@@ -81,7 +83,8 @@ State ManyEndpoints(size_t count, const char* prefix) {
 
 size_t ObjectCount(const State& s) {
   return s.nodes.size() + s.tenants.size() + s.segments.size() + s.endpoints.size() +
-         s.routes.size() + s.groups.size() + s.policies.size() + s.uplinks.size();
+         s.routes.size() + s.routes6.size() + s.groups.size() + s.policies.size() +
+         s.uplinks.size();
 }
 
 bool SameState(const State& a, const State& b) {

@@ -90,7 +90,8 @@ TEST_F(EtcdTest, RoundTripsEveryKindAndTheEmptyState) {
   EXPECT_TRUE(SameState(*back, every));
   EXPECT_EQ(back->version, *version);
   EXPECT_EQ(back->uplinks.size(), 1u);
-  EXPECT_EQ(back->policies.at(0).rules.size(), 2u);
+  EXPECT_EQ(back->policies.at(0).rules.size(), 3u);
+  EXPECT_EQ(back->routes6.size(), 1u) << "an IPv6 route is a key of its own";
 
   // A replica's first snapshot holds the same.
   auto replica = Connect();

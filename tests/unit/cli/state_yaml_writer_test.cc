@@ -30,6 +30,7 @@ endpoints:
   - {name: "yes", segment: "say \"hi\" \\ #1", ip: 10.0.2.5, mac: "02:00:00:01:02:05", node: hv1, interface: "v: x"}
 routes:
   - {tenant: blue, prefix: 10.9.0.0/16, nodes: [hv1, lx1], segment: blue-web}
+  - {tenant: blue, prefix: "2001:db8:9::/48", nodes: [hv1], segment: blue-web}
   - {tenant: blue, prefix: 10.0.0.0/8, blackhole: true, advertise: true}
 groups:
   - {name: web, tenant: blue}
@@ -43,6 +44,8 @@ policies:
       - {direction: ingress, peer: {cidrs: [10.0.2.0/24], groups: [db]}, protocol: tcp, ports: ["80", "8000-8080"], action: allow, log: true}
       - {direction: ingress, protocol: icmp, icmp_type: 0, action: allow}
       - {direction: egress, peer: {groups: [db]}, protocol: udp, action: deny}
+      - {direction: egress, peer: {cidrs: ["2001:db8::/32", 10.3.0.0/16]}, action: deny}
+      - {direction: egress, peer: {cidrs: ["2001:db8::/32"]}, action: allow}
       - {direction: ingress, action: reject}
   - name: defaults
     tenant: blue

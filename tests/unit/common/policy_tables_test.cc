@@ -352,6 +352,20 @@ TEST_F(PolicyTablesTest, OtherNodeNumbersItsOwnTenantsRules) {
             Bits({6}));
 }
 
+// A rule whose peers are IPv6 prefixes only matches no IPv4 flow: it adds
+// no IPv4 peer entry, least of all the tenant's /0 (any peer).
+TEST_F(PolicyTablesTest, Ipv6OnlyPeersAreNoIpv4Peer) {
+  state_.policies[4].rules[0].peer_cidrs6.push_back(*ParseIpv6Prefix("2001:db8::/32"));
+  Build("hv2", 0);  // green-in's rule is 6 on hv2
+  EXPECT_EQ(Value(WEFT_MAP_POL_RULES, RuleKey(0, 6)), RuleValue(WEFT_ACTION_DENY));
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(0, 3, "0.0.0.0", 0)), "<absent>");
+  // Beside an IPv4 prefix, that prefix alone.
+  state_.policies[4].rules[0].peer_cidrs.push_back(*ParseIpv4Prefix("10.0.0.0/8"));
+  Build("hv2", 0);
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(0, 3, "10.0.0.0", 8)), Bits({6}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(0, 3, "0.0.0.0", 0)), "<absent>");
+}
+
 TEST_F(PolicyTablesTest, NoPoliciesOnlyTenantDefaults) {
   state_.policies.clear();
   Build("hv1", 0);

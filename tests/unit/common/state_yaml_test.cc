@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/model/net_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -153,6 +154,51 @@ TEST(StateYamlTest, ParsesFirewallObjects) {
   EXPECT_EQ(d.applied_to_groups, (std::vector<std::string>{"db"}));
   EXPECT_TRUE(d.applied_to_endpoints.empty());
   EXPECT_TRUE(d.rules.empty());
+}
+
+// Routes and peer prefixes of both families in one list each, as an
+// operator writes them; the model keeps one list per family, in order.
+TEST(StateYamlTest, ReadsIpv6RoutesAndPeersBesideIpv4Ones) {
+  absl::StatusOr<State> state = ParseStateYaml(R"yaml(
+routes:
+  - {tenant: blue, prefix: "2001:db8:9::/48", nodes: [hv2], segment: blue-web}
+  - {tenant: blue, prefix: 10.9.0.0/16, blackhole: true}
+  - {tenant: red, prefix: "::/0", blackhole: true}
+policies:
+  - name: p
+    tenant: blue
+    applied_to: {groups: [web]}
+    rules:
+      - {direction: ingress, peer: {cidrs: ["fd00::/8", 10.0.0.0/8, "2001:db8::/32"]}, action: allow}
+      - {direction: ingress, peer: {cidrs: ["fd00::/8"]}, action: deny}
+)yaml",
+                                               "mixed.yaml");
+  ASSERT_TRUE(state.ok()) << state.status();
+  ASSERT_EQ(state->routes.size(), 1u);
+  EXPECT_EQ(FormatIpv4Prefix(state->routes[0].prefix), "10.9.0.0/16");
+  ASSERT_EQ(state->routes6.size(), 2u);
+  EXPECT_EQ(FormatIpv6Prefix(state->routes6[0].prefix), "2001:db8:9::/48");
+  EXPECT_EQ(state->routes6[0].nodes, std::vector<std::string>{"hv2"});
+  EXPECT_EQ(state->routes6[0].segment, "blue-web");
+  EXPECT_EQ(state->routes6[1].tenant, "red");
+  EXPECT_TRUE(state->routes6[1].blackhole);
+
+  const Rule& both = state->policies[0].rules[0];
+  EXPECT_EQ(both.peer_cidrs, (std::vector<Ipv4Prefix>{{0x0a000000u, 8}}));
+  ASSERT_EQ(both.peer_cidrs6.size(), 2u);
+  EXPECT_EQ(FormatIpv6Prefix(both.peer_cidrs6[1]), "2001:db8::/32");
+  const Rule& v6_only = state->policies[0].rules[1];
+  EXPECT_TRUE(v6_only.peer_cidrs.empty());
+  EXPECT_FALSE(v6_only.AnyPeer()) << "IPv6 peers only is not any peer";
+
+  const absl::Status bad = ParseStateYaml(R"yaml(
+routes:
+  - {tenant: blue, prefix: "2001:db8:9::1/48", blackhole: true}
+)yaml",
+                                          "bad.yaml")
+                               .status();
+  EXPECT_THAT(std::string(bad.message()),
+              HasSubstr("route #0: field \"prefix\": 2001:db8:9::1/48 has host bits set"));
 }
 
 constexpr char kNorthSouth[] = R"yaml(

@@ -51,7 +51,7 @@ policies:
     priority: 100
     applied_to: {groups: [web], endpoints: [blue-db-1]}
     rules:
-      - {direction: ingress, peer: {cidrs: [10.0.2.0/24], groups: [db]}, protocol: tcp, ports: ["80", "8000-8080"], action: allow, log: true}
+      - {direction: ingress, peer: {cidrs: [10.0.2.0/24, "fd00:1:0:2::/64"], groups: [db]}, protocol: tcp, ports: ["80", "8000-8080"], action: allow, log: true}
       - {direction: ingress, protocol: icmp, icmp_type: 8, action: allow}
       - {direction: ingress, action: reject}
   - name: red-out
@@ -64,6 +64,9 @@ routes:
   - {tenant: blue, prefix: 10.66.0.0/16, blackhole: true, advertise: true}
   - {tenant: red, prefix: 10.9.0.0/16, nodes: [hv1], segment: red-web}
   - {tenant: blue, prefix: 0.0.0.0/0, nodes: [hv1], segment: blue-db}
+  - {tenant: blue, prefix: "2001:db8:9::/48", nodes: [hv2, lx1], segment: blue-web}
+  - {tenant: red, prefix: "2001:db8:9::/48", nodes: [hv1], segment: red-web}
+  - {tenant: blue, prefix: "::/0", blackhole: true}
 uplinks:
   - {name: blue-e1, node: edge1, tenant: blue, interface: eth1, vlan: 100, transit: 192.0.2.0/30, address: 192.0.2.2, peer: 192.0.2.1, peer_as: 64500, local_as: 65001}
   - {name: red-e1, node: edge1, tenant: red, interface: eth1, vlan: 200, transit: 192.0.2.8/29, address: 192.0.2.10, peer: 192.0.2.9, peer_as: 64500, local_as: 65002, hold_time: 9, keepalive: 3}
@@ -464,6 +467,57 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"ip6 unique in tenant", [](State& s) { s.endpoints[1].ip6 = Ip6("fd00:1:0:1::10"); },
              "endpoint \"blue-web-2\"", "ip6",
              "fd00:1:0:1::10 is already endpoint \"blue-web-1\"'s in tenant \"blue\""}));
+
+// IPv6 routes and peer prefixes (docs/design/DUAL_STACK.md §6). Base()'s
+// IPv6 routes: blue 2001:db8:9::/48, red 2001:db8:9::/48, blue ::/0.
+INSTANTIATE_TEST_SUITE_P(
+    Ipv6RoutesAndPeers, ValidateRuleTest,
+    ::testing::Values(
+        Case{"IPv6 routes count IPv6 connected ones",
+             [](State& s) { s.routes6.resize(WEFT_MAX_ROUTES - 3 + 1); }, "state", "routes",
+             "65537 IPv6 routes (counting one connected route per segment with a subnet6) "
+             "exceed the datapath's capacity of 65536"},
+        Case{"prefix length", [](State& s) { s.routes6[0].prefix.length = 129; },
+             "route \"blue 2001:db8:9::/129\"", "prefix", "prefix length 129 is over 128"},
+        Case{"prefix host bits", [](State& s) { s.routes6[0].prefix.addr = Ip6("2001:db8:9::1"); },
+             "route \"blue 2001:db8:9::1/48\"", "prefix",
+             "2001:db8:9::1/48 has host bits set (the network is 2001:db8:9::/48)"},
+        Case{"unique per tenant", [](State& s) { s.routes6.push_back(s.routes6[0]); },
+             "route \"blue 2001:db8:9::/48\"", "prefix",
+             "another route has the same tenant and prefix"},
+        Case{"not a connected route",
+             [](State& s) { s.routes6[0].prefix = Prefix6("fd00:1:0:2::/64"); },
+             "route \"blue fd00:1:0:2::/64\"", "prefix",
+             "is segment \"blue-db\"'s subnet6, already a connected route"},
+        Case{"segment of the tenant", [](State& s) { s.routes6[0].segment = "red-web"; },
+             "route \"blue 2001:db8:9::/48\"", "segment",
+             "segment \"red-web\" belongs to tenant \"red\", not \"blue\""},
+        Case{"segment with a subnet6",
+             [](State& s) {
+               s.segments[1].subnet6.reset();
+               s.segments[1].gateway6.reset();
+               s.routes6[0].segment = "blue-db";
+             },
+             "route \"blue 2001:db8:9::/48\"", "segment",
+             "segment \"blue-db\" has no subnet6: an IPv6 route's next hops are reached on an "
+             "IPv6 segment"},
+        Case{"blackhole without next hops", [](State& s) { s.routes6[2].nodes = {"hv1"}; },
+             "route \"blue ::/0\"", "nodes", "a blackhole route has no next hops"},
+        Case{"not advertised", [](State& s) { s.routes6[2].advertise = true; },
+             "route \"blue ::/0\"", "advertise",
+             "IPv6 prefixes are not announced upstream yet (uplinks carry IPv4 only)"},
+        Case{"peer prefix host bits",
+             [](State& s) {
+               s.policies[0].rules[0].peer_cidrs6[0] = {Ip6("fd00:1:0:2::1"), 64};
+             },
+             "policy \"web-in\": rule 0", "peer.cidrs",
+             "fd00:1:0:2::1/64 has host bits set (the network is fd00:1:0:2::/64)"},
+        Case{"no ICMP type with an IPv6 peer",
+             [](State& s) {
+               s.policies[0].rules[1].peer_cidrs6.push_back(Prefix6("2001:db8::/32"));
+             },
+             "policy \"web-in\": rule 1", "icmp_type",
+             "is an IPv4 ICMP type, and peer.cidrs has the IPv6 prefix 2001:db8::/32"}));
 
 // Segments bridged to a VLAN (docs/design/VLAN_BRIDGING.md): blue-web by
 // hv2 with hv1 standing by, red-web by hv1, both on eth1.

@@ -87,6 +87,34 @@ TEST(ViewsTest, Ipv6InAViewNeedsTheAgentsCapability) {
   EXPECT_EQ(ViewOf(b, "hv1").segments[0].subnet6, state.segments[0].subnet6);
 }
 
+// An IPv6 route, or a rule with an IPv6 peer prefix, needs the capability
+// too, in the views of its tenant only, and the view carries it.
+TEST(ViewsTest, Ipv6RoutesAndPeersInAViewNeedTheAgentsCapability) {
+  State state = ViewsFleet();
+  state.routes6.push_back(
+      Route6{.tenant = "blue", .prefix = *ParseIpv6Prefix("2001:db8:66::/48"), .blackhole = true});
+  Policy policy{.name = "red-out", .tenant = "red", .applied_to_endpoints = {"red-1"}};
+  policy.rules.push_back(Rule{.direction = RuleDirection::kEgress,
+                              .peer_cidrs6 = {*ParseIpv6Prefix("2001:db8::/32")},
+                              .action = RuleAction::kDeny});
+  state.policies.push_back(policy);
+  ASSERT_TRUE(ValidateState(state).ok()) << ValidateState(state);
+  ViewBuilder b;
+  b.Update(state);
+  const std::vector<std::string> today = {"sotw", "chunked"};
+  for (const char* node : {"hv1", "hv2", "edge2"}) {
+    EXPECT_EQ(Unrealized(b.View(node, 1)->features, today),
+              std::vector<std::string>{kCapabilityIpv6Tenants})
+        << node;
+  }
+  const State hv1 = ViewOf(b, "hv1");
+  ASSERT_EQ(hv1.routes6.size(), 1u);
+  EXPECT_EQ(hv1.routes6[0].prefix, state.routes6[0].prefix);
+  EXPECT_TRUE(hv1.policies.empty()) << "red's policy is not blue's";
+  EXPECT_EQ(ViewOf(b, "hv2").policies.at(0).rules.at(0).peer_cidrs6, policy.rules[0].peer_cidrs6);
+  EXPECT_TRUE(ViewOf(b, "hv2").routes6.empty());
+}
+
 // A bridge node serves the bridged segment's tenant, endpoints there or not;
 // so does its standby. The tenant's views use a feature no agent announces.
 TEST(ViewsTest, ABridgeNodeGetsTheBridgedTenant) {
