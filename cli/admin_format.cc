@@ -76,6 +76,12 @@ std::string FormatState(const v1::GetStateResponse& r) {
   AppendTable(&out, "ENDPOINTS", {"SEGMENT", "NAME", "IP", "MAC", "NODE", "INTERFACE", "GROUPS"},
               rows);
   rows.clear();
+  for (const auto& h : s.physical_hosts()) {
+    rows.push_back({h.segment(), h.name(), BothFamilies(h.ip(), h.ip6()),
+                    h.mac().empty() ? "learned" : h.mac(), absl::StrJoin(h.groups(), ",")});
+  }
+  AppendTable(&out, "PHYSICAL HOSTS", {"SEGMENT", "NAME", "IP", "MAC", "GROUPS"}, rows);
+  rows.clear();
   for (const auto& x : s.routes()) rows.push_back({x.tenant(), x.prefix(), Route(x)});
   for (const auto& x : s.routes6()) rows.push_back({x.tenant(), x.prefix(), Route(x)});
   AppendTable(&out, "ROUTES", {"TENANT", "PREFIX", "VIA"}, rows);

@@ -195,6 +195,17 @@ std::string StateToYaml(const State& s, const std::string& header) {
       w.Texts("groups", e.groups);
     }
   }
+  if (w.List("physical_hosts", s.physical_hosts.size())) {
+    for (const PhysicalHost& h : s.physical_hosts) {
+      w.Item(2);
+      w.Text("name", h.name);
+      w.Text("segment", h.segment);
+      w.Text("ip", FormatIpv4(h.ip));
+      if (h.ip6) w.Text("ip6", FormatIpv6(*h.ip6));
+      if (h.mac) w.Text("mac", FormatMac(*h.mac));
+      w.Texts("groups", h.groups);
+    }
+  }
   // One list of both families, as a state file has it.
   if (w.List("routes", s.routes.size() + s.routes6.size())) {
     for (const Route& r : s.routes) WriteRoute(w, r);

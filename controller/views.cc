@@ -69,11 +69,13 @@ void ViewBuilder::Update(const State& state) {
   std::map<std::string, size_t> segment_tenant;
   for (const Segment& s : state.segments) segment_tenant[s.name] = tenant_index.at(s.tenant);
   auto by_tenant = [&](const auto& o) { return tenant_index.at(o.tenant); };
-  auto by_segment = [&](const Endpoint& e) { return segment_tenant.at(e.segment); };
+  auto by_segment = [&](const auto& o) { return segment_tenant.at(o.segment); };
   Distribute(state.segments, all.mutable_segments(), by_tenant, fresh,
              [](v1::State* s) { return s->add_segments(); });
   Distribute(state.endpoints, all.mutable_endpoints(), by_segment, fresh,
              [](v1::State* s) { return s->add_endpoints(); });
+  Distribute(state.physical_hosts, all.mutable_physical_hosts(), by_segment, fresh,
+             [](v1::State* s) { return s->add_physical_hosts(); });
   Distribute(state.routes, all.mutable_routes(), by_tenant, fresh,
              [](v1::State* s) { return s->add_routes(); });
   Distribute(state.routes6, all.mutable_routes6(), by_tenant, fresh,

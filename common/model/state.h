@@ -129,6 +129,20 @@ struct Endpoint {
   std::optional<Ipv6Address> ip6;  // only in a segment with an IPv6 subnet
 };
 
+// A server on the VLAN a segment is bridged to (docs/design/VLAN_BRIDGING.md),
+// known to the state: an endpoint of the segment's tenant for routing and
+// policy (groups may name it), reached through the segment's bridge node.
+// Its MAC, when left out, is learned from the VLAN. Accepted, validated and
+// carried, not yet realized by any agent.
+struct PhysicalHost {
+  std::string name;  // unique among endpoints and physical hosts
+  std::string segment;
+  uint32_t ip = 0;
+  std::optional<MacAddress> mac;
+  std::vector<std::string> groups;
+  std::optional<Ipv6Address> ip6;
+};
+
 // A static route in a tenant, to an IPv4 prefix (Route) or an IPv6 one
 // (Route6). Connected routes for segment subnets are implied and never
 // written here. Either blackhole, or forwarded to the VTEPs of `nodes` (ECMP
@@ -247,6 +261,7 @@ struct State {
   std::vector<Group> groups;
   std::vector<Policy> policies;
   std::vector<Uplink> uplinks;
+  std::vector<PhysicalHost> physical_hosts;
 };
 
 }  // namespace weft

@@ -347,6 +347,15 @@ void ReadEndpoint(ObjectReader& r, Endpoint& endpoint) {
   r.StringList("groups", &endpoint.groups);
 }
 
+void ReadPhysicalHost(ObjectReader& r, PhysicalHost& host) {
+  r.Name(&host.name);
+  r.String("segment", kRequired, &host.segment);
+  r.Parsed("ip", &ParseIpv4, &host.ip);
+  r.Parsed("ip6", &ParseIpv6, &host.ip6);
+  r.Parsed("mac", &ParseMac, &host.mac);
+  r.StringList("groups", &host.groups);
+}
+
 void ReadGroup(ObjectReader& r, Group& group) {
   r.Name(&group.name);
   r.String("tenant", kRequired, &group.tenant);
@@ -469,6 +478,7 @@ absl::StatusOr<State> ParseStateYaml(std::string_view text, std::string_view sou
   r.List("groups", "group", &ReadGroup, &state.groups);
   r.List("policies", "policy", &ReadPolicy, &state.policies);
   r.List("uplinks", "uplink", &ReadUplink, &state.uplinks);
+  r.List("physical_hosts", "physical host", &ReadPhysicalHost, &state.physical_hosts);
   RETURN_IF_ERROR(WithContext(r.Finish(), source));
   SplitRoutes(routes, state);
   return state;

@@ -30,7 +30,7 @@
 //           checked name.) So no name carries a NUL that the kernel would
 //           cut at, a separator, or megabytes that could not be sent.
 // capacity  nodes <= WEFT_MAX_VTEPS; segments <= WEFT_MAX_SEGMENTS;
-//           endpoints <= WEFT_MAX_ENDPOINTS; static routes + segments (one
+//           endpoints + physical hosts <= WEFT_MAX_ENDPOINTS; static routes + segments (one
 //           connected route each) <= WEFT_MAX_ROUTES, and so for each family.
 // node      name unique; vtep non-zero and unique, IPv4 or IPv6 (then a
 //           unicast address that is not link-local nor IPv4-mapped, and
@@ -73,6 +73,10 @@
 //           name, unique on the node, no uplink's link and no bridge's
 //           trunk on that node; at
 //           most WEFT_MAX_LOCAL_IFACES interfaces per node.
+// physical  (docs/design/VLAN_BRIDGING.md) name unique among physical hosts
+// host      and endpoints; segment exists and has a vlan_bridge; ip, ip6 and
+//           mac (optional: learned) as an endpoint's, unique across endpoints
+//           and physical hosts; groups of the segment's tenant.
 // route     tenant exists; prefix valid (IPv4, any length 0..32, or IPv6,
 //           0..128); either blackhole (then no nodes, no segment) or
 //           1..WEFT_ECMP_MAX existing, distinct nodes and a segment of the
@@ -264,8 +268,8 @@ class Validator {
     for (absl::Status (Validator::*check)() :
          {&Validator::CheckCapacity, &Validator::CheckNodes, &Validator::CheckTenants,
           &Validator::CheckSegments, &Validator::CheckSegmentOverlaps, &Validator::CheckUplinks,
-          &Validator::CheckGroups, &Validator::CheckEndpoints, &Validator::CheckRoutes,
-          &Validator::CheckPolicies}) {
+          &Validator::CheckGroups, &Validator::CheckEndpoints, &Validator::CheckPhysicalHosts,
+          &Validator::CheckRoutes, &Validator::CheckPolicies}) {
       RETURN_IF_ERROR((this->*check)());
     }
     return absl::OkStatus();
@@ -293,9 +297,21 @@ class Validator {
   absl::Status AddUplinkLink(const Uplink& uplink, const std::string& label);
   absl::Status CheckEndpoints();
   // The address, MAC and interface of an endpoint whose segment and node exist.
-  absl::Status CheckEndpointIp(const Endpoint& ep, const Segment& seg, const std::string& label);
-  absl::Status CheckEndpointIp6(const Endpoint& ep, const Segment& seg, const std::string& label);
-  absl::Status CheckEndpointMac(const Endpoint& ep, const Segment& seg, const std::string& label);
+  // What an endpoint or a physical host takes of its segment: its
+  // addresses and its MAC (none: learned), each its own in the tenant (the
+  // segment for a MAC). `owner` names it in messages: `endpoint "web-1"`.
+  struct Attachment {
+    std::string owner;
+    uint32_t ip;
+    const std::optional<Ipv6Address>& ip6;
+    std::optional<MacAddress> mac;
+  };
+  absl::Status CheckAddresses(const Attachment& a, const Segment& seg, const std::string& label);
+  absl::Status CheckIp(const Attachment& a, const Segment& seg, const std::string& label);
+  absl::Status CheckIp6(const Attachment& a, const Segment& seg, const std::string& label);
+  absl::Status CheckMac(const Attachment& a, const Segment& seg, const std::string& label);
+  // After endpoints: names, addresses and MACs are unique across both.
+  absl::Status CheckPhysicalHosts();
   absl::Status CheckEndpointInterface(const Endpoint& ep, const Node& node,
                                       const std::string& label);
   absl::Status CheckRoutes();
@@ -345,11 +361,11 @@ class Validator {
   // (tenant, name)
   absl::flat_hash_set<std::pair<absl::string_view, absl::string_view>> groups_;
   absl::flat_hash_map<absl::string_view, const Endpoint*> endpoints_;
-  // (tenant, ip), (tenant, ip6)
-  absl::flat_hash_map<std::pair<absl::string_view, uint32_t>, const Endpoint*> endpoint_ips_;
-  absl::flat_hash_map<std::pair<absl::string_view, Ipv6Address>, const Endpoint*> endpoint_ip6s_;
-  // (segment, mac)
-  absl::flat_hash_map<std::pair<absl::string_view, MacAddress>, const Endpoint*> endpoint_macs_;
+  // (tenant, ip), (tenant, ip6) -> Attachment::owner
+  absl::flat_hash_map<std::pair<absl::string_view, uint32_t>, std::string> ip_owners_;
+  absl::flat_hash_map<std::pair<absl::string_view, Ipv6Address>, std::string> ip6_owners_;
+  // (segment, mac) -> Attachment::owner
+  absl::flat_hash_map<std::pair<absl::string_view, MacAddress>, std::string> mac_owners_;
   // (node, interface)
   absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, const Endpoint*> interfaces_;
   absl::flat_hash_map<absl::string_view, size_t> interfaces_per_node_;
@@ -370,7 +386,8 @@ absl::Status Validator::CheckCapacity() {
   const Count counts[] = {
       {"nodes", state_.nodes.size(), WEFT_MAX_VTEPS, "nodes"},
       {"segments", state_.segments.size(), WEFT_MAX_SEGMENTS, "segments"},
-      {"endpoints", state_.endpoints.size(), WEFT_MAX_ENDPOINTS, "endpoints"},
+      {"endpoints", state_.endpoints.size() + state_.physical_hosts.size(), WEFT_MAX_ENDPOINTS,
+       "endpoints (counting physical hosts)"},
       {"routes", state_.routes.size() + state_.segments.size(), WEFT_MAX_ROUTES,
        "routes (counting one connected route per segment)"},
       {"routes", state_.routes6.size() + Ipv6Segments(), WEFT_MAX_ROUTES,
@@ -816,82 +833,116 @@ absl::Status Validator::CheckEndpoints() {
     if (node_it == nodes_.end()) {
       return FieldError(label, "node", absl::StrCat("no node ", QuoteBounded(ep.node)));
     }
-    RETURN_IF_ERROR(CheckEndpointIp(ep, seg, label));
-    RETURN_IF_ERROR(CheckEndpointIp6(ep, seg, label));
+    RETURN_IF_ERROR(CheckAddresses(
+        {absl::StrCat("endpoint ", QuoteBounded(ep.name)), ep.ip, ep.ip6, ep.mac}, seg, label));
     RETURN_IF_ERROR(CheckGroupRefs(label, "groups", seg.tenant, ep.groups));
-    RETURN_IF_ERROR(CheckEndpointMac(ep, seg, label));
     RETURN_IF_ERROR(CheckEndpointInterface(ep, *node_it->second, label));
   }
   return absl::OkStatus();
 }
 
-absl::Status Validator::CheckEndpointIp(const Endpoint& ep, const Segment& seg,
-                                        const std::string& label) {
-  const std::string ip = FormatIpv4(ep.ip);
-  if (!seg.subnet.Contains(ep.ip)) {
+absl::Status Validator::CheckPhysicalHosts() {
+  absl::flat_hash_map<absl::string_view, const PhysicalHost*> names;
+  for (size_t i = 0; i < state_.physical_hosts.size(); ++i) {
+    const PhysicalHost& host = state_.physical_hosts[i];
+    RETURN_IF_ERROR(AddNamed("physical host", host, i, names));
+    const std::string label = ObjectLabel("physical host", host.name, i);
+    if (endpoints_.contains(host.name)) {
+      return FieldError(label, "name", "an endpoint has this name");
+    }
+    auto seg_it = segments_.find(host.segment);
+    if (seg_it == segments_.end()) {
+      return FieldError(label, "segment", absl::StrCat("no segment ", QuoteBounded(host.segment)));
+    }
+    const Segment& seg = *seg_it->second;
+    if (!seg.vlan_bridge) {
+      return FieldError(
+          label, "segment",
+          absl::StrCat("segment ", QuoteBounded(seg.name),
+                       " has no vlan_bridge: a physical host is reached through one"));
+    }
+    RETURN_IF_ERROR(CheckAddresses(
+        {absl::StrCat("physical host ", QuoteBounded(host.name)), host.ip, host.ip6, host.mac}, seg,
+        label));
+    RETURN_IF_ERROR(CheckGroupRefs(label, "groups", seg.tenant, host.groups));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validator::CheckAddresses(const Attachment& a, const Segment& seg,
+                                       const std::string& label) {
+  RETURN_IF_ERROR(CheckIp(a, seg, label));
+  RETURN_IF_ERROR(CheckIp6(a, seg, label));
+  return CheckMac(a, seg, label);
+}
+
+absl::Status Validator::CheckIp(const Attachment& a, const Segment& seg, const std::string& label) {
+  const std::string ip = FormatIpv4(a.ip);
+  if (!seg.subnet.Contains(a.ip)) {
     return FieldError(label, "ip",
                       absl::StrCat(ip, " is outside segment ", QuoteBounded(seg.name), "'s subnet ",
                                    FormatIpv4Prefix(seg.subnet)));
   }
-  if (ep.ip == seg.subnet.addr || ep.ip == seg.subnet.Broadcast()) {
+  if (a.ip == seg.subnet.addr || a.ip == seg.subnet.Broadcast()) {
     return FieldError(label, "ip",
                       absl::StrCat(ip, " is the subnet's network or broadcast address"));
   }
-  if (ep.ip == seg.gateway) {
+  if (a.ip == seg.gateway) {
     return FieldError(label, "ip", absl::StrCat(ip, " is the segment's gateway address"));
   }
   if (auto [it, added] =
-          endpoint_ips_.emplace(std::pair(absl::string_view(seg.tenant), ep.ip), &ep);
+          ip_owners_.emplace(std::pair(absl::string_view(seg.tenant), a.ip), a.owner);
       !added) {
-    return FieldError(label, "ip",
-                      absl::StrCat(ip, " is already endpoint ", QuoteBounded(it->second->name),
-                                   "'s in tenant ", QuoteBounded(seg.tenant)));
+    return FieldError(
+        label, "ip",
+        absl::StrCat(ip, " is already ", it->second, "'s in tenant ", QuoteBounded(seg.tenant)));
   }
   return absl::OkStatus();
 }
 
-absl::Status Validator::CheckEndpointIp6(const Endpoint& ep, const Segment& seg,
-                                         const std::string& label) {
-  if (!ep.ip6) return absl::OkStatus();
-  const std::string ip = FormatIpv6(*ep.ip6);
+absl::Status Validator::CheckIp6(const Attachment& a, const Segment& seg,
+                                 const std::string& label) {
+  if (!a.ip6) return absl::OkStatus();
+  const std::string ip = FormatIpv6(*a.ip6);
   if (!seg.subnet6) {
     return FieldError(label, "ip6",
                       absl::StrCat(ip, ": segment ", QuoteBounded(seg.name), " has no subnet6"));
   }
-  if (!seg.subnet6->Contains(*ep.ip6)) {
+  if (!seg.subnet6->Contains(*a.ip6)) {
     return FieldError(label, "ip6",
                       absl::StrCat(ip, " is outside segment ", QuoteBounded(seg.name),
                                    "'s subnet6 ", FormatIpv6Prefix(*seg.subnet6)));
   }
-  if (*ep.ip6 == seg.subnet6->addr) {
+  if (*a.ip6 == seg.subnet6->addr) {
     return FieldError(label, "ip6",
                       absl::StrCat(ip, " is the subnet's subnet-router anycast address"));
   }
-  if (*ep.ip6 == *seg.gateway6) {
+  if (*a.ip6 == *seg.gateway6) {
     return FieldError(label, "ip6", absl::StrCat(ip, " is the segment's gateway6 address"));
   }
   if (auto [it, added] =
-          endpoint_ip6s_.emplace(std::pair(absl::string_view(seg.tenant), *ep.ip6), &ep);
+          ip6_owners_.emplace(std::pair(absl::string_view(seg.tenant), *a.ip6), a.owner);
       !added) {
-    return FieldError(label, "ip6",
-                      absl::StrCat(ip, " is already endpoint ", QuoteBounded(it->second->name),
-                                   "'s in tenant ", QuoteBounded(seg.tenant)));
+    return FieldError(
+        label, "ip6",
+        absl::StrCat(ip, " is already ", it->second, "'s in tenant ", QuoteBounded(seg.tenant)));
   }
   return absl::OkStatus();
 }
 
-absl::Status Validator::CheckEndpointMac(const Endpoint& ep, const Segment& seg,
-                                         const std::string& label) {
-  const std::string mac = FormatMac(ep.mac);
-  if (!IsUnicastMac(ep.mac)) {
+absl::Status Validator::CheckMac(const Attachment& a, const Segment& seg,
+                                 const std::string& label) {
+  if (!a.mac) return absl::OkStatus();
+  const std::string mac = FormatMac(*a.mac);
+  if (!IsUnicastMac(*a.mac)) {
     return FieldError(label, "mac", absl::StrCat(mac, " is not a unicast MAC address"));
   }
   if (auto [it, added] =
-          endpoint_macs_.emplace(std::pair(absl::string_view(seg.name), ep.mac), &ep);
+          mac_owners_.emplace(std::pair(absl::string_view(seg.name), *a.mac), a.owner);
       !added) {
-    return FieldError(label, "mac",
-                      absl::StrCat(mac, " is already endpoint ", QuoteBounded(it->second->name),
-                                   "'s in segment ", QuoteBounded(seg.name)));
+    return FieldError(
+        label, "mac",
+        absl::StrCat(mac, " is already ", it->second, "'s in segment ", QuoteBounded(seg.name)));
   }
   return absl::OkStatus();
 }

@@ -28,7 +28,7 @@ std::string Key(absl::string_view kind, absl::string_view tenant, absl::string_v
 size_t CountObjects(const State& s) {
   return s.nodes.size() + s.tenants.size() + s.segments.size() + s.endpoints.size() +
          s.routes.size() + s.routes6.size() + s.groups.size() + s.policies.size() +
-         s.uplinks.size();
+         s.uplinks.size() + s.physical_hosts.size();
 }
 
 template <typename T>
@@ -55,6 +55,9 @@ EncodedState EncodeState(const State& state) {
   for (const Group& x : state.groups) Put(out, Key("groups", x.tenant, x.name), x, &State::groups);
   for (const Policy& x : state.policies) Put(out, Key("policies", x.name), x, &State::policies);
   for (const Uplink& x : state.uplinks) Put(out, Key("uplinks", x.name), x, &State::uplinks);
+  for (const PhysicalHost& x : state.physical_hosts) {
+    Put(out, Key("physical_hosts", x.name), x, &State::physical_hosts);
+  }
   return out;
 }
 
@@ -83,6 +86,7 @@ void AppendObject(State& state, const State& object) {
   AppendList(state.groups, object.groups);
   AppendList(state.policies, object.policies);
   AppendList(state.uplinks, object.uplinks);
+  AppendList(state.physical_hosts, object.physical_hosts);
 }
 
 }  // namespace weft

@@ -205,6 +205,17 @@ absl::Status FromWire(const v1::Endpoint& in, int index, Endpoint* out) {
   return f.status();
 }
 
+absl::Status FromWire(const v1::PhysicalHost& in, int index, PhysicalHost* out) {
+  Fields f(Label{.kind = "physical host", .name = in.name(), .index = index});
+  f.Required("name", in.name(), &out->name);
+  f.Required("segment", in.segment(), &out->segment);
+  f.Parsed("ip", in.ip(), &ParseIpv4, &out->ip);
+  f.Parsed("ip6", in.ip6(), &ParseIpv6, &out->ip6);
+  f.Parsed("mac", in.mac(), &ParseMac, &out->mac);
+  f.Names("groups", in.groups(), &out->groups);
+  return f.status();
+}
+
 // An IPv4 route (State.routes) or an IPv6 one (State.routes6).
 template <typename Prefix>
 absl::Status FromWire(const v1::Route& in, int index, BasicRoute<Prefix>* out) {
@@ -343,6 +354,15 @@ void ToWire(const Endpoint& ep, v1::Endpoint* p) {
   for (const std::string& g : ep.groups) p->add_groups(g);
 }
 
+void ToWire(const PhysicalHost& host, v1::PhysicalHost* p) {
+  p->set_name(host.name);
+  p->set_segment(host.segment);
+  p->set_ip(FormatIpv4(host.ip));
+  if (host.ip6) p->set_ip6(FormatIpv6(*host.ip6));
+  if (host.mac) p->set_mac(FormatMac(*host.mac));
+  for (const std::string& g : host.groups) p->add_groups(g);
+}
+
 template <typename Prefix>
 void ToWire(const BasicRoute<Prefix>& route, v1::Route* p) {
   p->set_tenant(route.tenant);
@@ -425,7 +445,8 @@ absl::Status StateConverter::AppendPart(const v1::State& part) {
   RETURN_IF_ERROR(AppendFromWire(part.routes6(), &state_.routes6));
   RETURN_IF_ERROR(AppendFromWire(part.groups(), &state_.groups));
   RETURN_IF_ERROR(AppendFromWire(part.policies(), &state_.policies));
-  return AppendFromWire(part.uplinks(), &state_.uplinks);
+  RETURN_IF_ERROR(AppendFromWire(part.uplinks(), &state_.uplinks));
+  return AppendFromWire(part.physical_hosts(), &state_.physical_hosts);
 }
 
 void StateConverter::Add(const v1::State& part) {
@@ -458,6 +479,7 @@ v1::State ToProto(const State& state) {
   AppendToWire(state.groups, out.mutable_groups());
   AppendToWire(state.policies, out.mutable_policies());
   AppendToWire(state.uplinks, out.mutable_uplinks());
+  AppendToWire(state.physical_hosts, out.mutable_physical_hosts());
   return out;
 }
 

@@ -13,8 +13,8 @@ mutual TLS (a throwaway CA made with openssl), real traffic.
     Admin API (get state shows it, traffic follows it) until the next change
     of the state file, which wins again; a bad file is refused by weftctl
     itself, naming file, object and field, and nothing reaches the controller;
-  - IPv6 beside IPv4 in a tenant's segments and endpoints, and a segment's
-    VLAN bridge, are accepted, served by `get state` and sent to the agents,
+  - IPv6 beside IPv4 in a tenant's segments, endpoints and routes, a segment's
+    VLAN bridge and a physical host on it, are accepted, served by `get state` and sent to the agents,
     whose realization says they do not realize them (their Hello announces
     neither ipv6-tenants nor vlan-bridging): IPv4 keeps flowing and a VM's
     IPv6 is dropped as unsupported, never forwarded;
@@ -247,6 +247,7 @@ class ControlPlaneTest(ControlPlaneTestCase):
                 ep["ip6"] = ip6[ep["name"]]
         state.setdefault("routes", []).append(
             {"tenant": "A", "prefix": "2001:db8:66::/48", "nodes": ["hv2"], "segment": "a-web"})
+        state["physical_hosts"] = [{"name": "rack-1", "segment": "a-web", "ip": "10.0.1.50"}]
         self.write_controller_state_and_wait(state)
         self.addCleanup(self.write_controller_state_and_wait)
         served = cp.admin("get", "state")["state"]
@@ -255,6 +256,7 @@ class ControlPlaneTest(ControlPlaneTestCase):
         self.assertEqual(_find(served["segments"], "a-web")["vlan_bridge"]["vlan"], 100)
         # an IPv6 route goes in a list of its own, which older agents ignore
         self.assertEqual([r["prefix"] for r in served["routes6"]], ["2001:db8:66::/48"])
+        self.assertEqual(_find(served["physical_hosts"], "rack-1")["ip"], "10.0.1.50")
         for node in self.cp.realization()["nodes"]:
             self.assertEqual(node.get("unrealized"), ["ipv6-tenants", "vlan-bridging"], node)
             self.assertIn("sotw", node.get("capabilities", []), node)

@@ -17,7 +17,7 @@ tenants:
   - {name: blue, id: 1, default_action: deny}
   - {name: red, id: 2}
 segments:
-  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01", subnet6: "2001:db8:0:1::/64", gateway6: "2001:db8:0:1::1"}
+  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01", subnet6: "2001:db8:0:1::/64", gateway6: "2001:db8:0:1::1", vlan_bridge: {node: hv1, trunk: eth9, vlan: 100}}
   - {name: red-web, tenant: red, vni: 2001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:02"}
 groups:
   - {name: web, tenant: blue}
@@ -26,6 +26,8 @@ endpoints:
   - {name: blue-web-1, segment: blue-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vblue1, groups: [web]}
   - {name: blue-web-2, segment: blue-web, ip: 10.0.1.11, mac: "02:00:00:01:01:11", node: lx1}
   - {name: red-web-1, segment: red-web, ip: 10.0.1.10, mac: "02:00:00:02:01:10", node: hv1, interface: vred1, groups: [web]}
+physical_hosts:
+  - {name: rack-1, segment: blue-web, ip: 10.0.1.50, groups: [web]}
 routes:
   - {tenant: blue, prefix: 10.9.0.0/16, nodes: [hv1, lx1], segment: blue-web}
   - {tenant: blue, prefix: 10.66.0.0/16, blackhole: true, advertise: true}
@@ -84,7 +86,7 @@ State ManyEndpoints(size_t count, const char* prefix) {
 size_t ObjectCount(const State& s) {
   return s.nodes.size() + s.tenants.size() + s.segments.size() + s.endpoints.size() +
          s.routes.size() + s.routes6.size() + s.groups.size() + s.policies.size() +
-         s.uplinks.size();
+         s.uplinks.size() + s.physical_hosts.size();
 }
 
 bool SameState(const State& a, const State& b) {

@@ -92,6 +92,7 @@ TEST_F(EtcdTest, RoundTripsEveryKindAndTheEmptyState) {
   EXPECT_EQ(back->uplinks.size(), 1u);
   EXPECT_EQ(back->policies.at(0).rules.size(), 3u);
   EXPECT_EQ(back->routes6.size(), 1u) << "an IPv6 route is a key of its own";
+  EXPECT_EQ(back->physical_hosts.size(), 1u);
 
   // A replica's first snapshot holds the same.
   auto replica = Connect();

@@ -28,6 +28,9 @@ endpoints:
   - {name: blue-web-1, segment: blue-web, ip: 10.0.1.10, ip6: "2001:db8:0:1::10", mac: "02:00:00:01:01:10", node: hv1, interface: vblue1, groups: [web, db]}
   - {name: lx-vm, segment: blue-web, ip: 10.0.1.30, mac: "02:00:00:01:01:30", node: lx1}
   - {name: "yes", segment: "say \"hi\" \\ #1", ip: 10.0.2.5, mac: "02:00:00:01:02:05", node: hv1, interface: "v: x"}
+physical_hosts:
+  - {name: rack-1, segment: blue-web, ip: 10.0.1.50, ip6: "2001:db8:0:1::50", mac: "02:aa:00:00:00:50", groups: [db]}
+  - {name: rack-2, segment: blue-web, ip: 10.0.1.51}
 routes:
   - {tenant: blue, prefix: 10.9.0.0/16, nodes: [hv1, lx1], segment: blue-web}
   - {tenant: blue, prefix: "2001:db8:9::/48", nodes: [hv1], segment: blue-web}

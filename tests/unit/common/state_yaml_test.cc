@@ -297,6 +297,14 @@ INSTANTIATE_TEST_SUITE_P(
                          "gateway_mac: '02:fe:00:00:00:01'}]",
                          "segment \"blue-web\": field \"subnet\": \"10.0.1.0/33\" is "
                          "not an IPv4 prefix"},
+        // A physical host: its MAC optional, but a MAC when given.
+        StateYamlBadCase{"physical_hosts: [{name: rack-1, segment: s, ip: 10.0.1.50, "
+                         "mac: '02:aa'}]",
+                         "physical host \"rack-1\": field \"mac\": \"02:aa\" is not a MAC "
+                         "address"},
+        StateYamlBadCase{"physical_hosts: [{name: rack-1, segment: s, ip: 10.0.1.50, "
+                         "interface: eth0}]",
+                         "physical host \"rack-1\": field \"interface\""},
         // A nested mapping's fields are named with its own.
         StateYamlBadCase{"segments: [{name: s, tenant: b, vni: 1, subnet: 10.0.1.0/24, "
                          "gateway: 10.0.1.1, gateway_mac: '02:fe:00:00:00:01', "

@@ -33,6 +33,9 @@ endpoints:
   - {name: blue-web-2, segment: blue-web, ip: 10.0.1.11, mac: "02:00:00:01:01:11", node: hv2, interface: vblue2}
   - {name: red-web-1, segment: red-web, ip: 10.0.1.10, mac: "02:00:00:02:01:10", node: hv2, interface: vred1}
   - {name: lx-vm, segment: blue-web, ip: 10.0.1.30, mac: "02:00:00:01:01:30", node: lx1}
+physical_hosts:
+  - {name: rack-1, segment: blue-web, ip: 10.0.1.50, mac: "02:aa:00:00:00:50", groups: [web]}
+  - {name: rack-2, segment: blue-web, ip: 10.0.1.51, ip6: "fd00:1:0:1::51"}
 routes:
   - {tenant: blue, prefix: 10.9.0.0/16, nodes: [hv2, lx1], segment: blue-web}
   - {tenant: blue, prefix: "2001:db8:9::/48", nodes: [hv2], segment: blue-web}
@@ -104,6 +107,12 @@ TEST(SyncConvertTest, RoundTripKeepsEveryField) {
   EXPECT_EQ(back->segments[0].vlan_bridge, state.segments[0].vlan_bridge);
   EXPECT_FALSE(back->segments[1].vlan_bridge.has_value());
   EXPECT_FALSE(back->endpoints[1].ip6.has_value());
+  ASSERT_EQ(back->physical_hosts.size(), 2u);
+  EXPECT_EQ(back->physical_hosts[0].mac, state.physical_hosts[0].mac);
+  EXPECT_EQ(back->physical_hosts[0].groups, std::vector<std::string>{"web"});
+  EXPECT_FALSE(back->physical_hosts[1].mac.has_value()) << "learned: none written, none read";
+  EXPECT_EQ(back->physical_hosts[1].ip6, state.physical_hosts[1].ip6);
+  EXPECT_EQ(proto.physical_hosts(1).mac(), "");
   ASSERT_EQ(back->routes6.size(), 2u);
   EXPECT_EQ(back->routes6[0].nodes, std::vector<std::string>{"hv2"});
   EXPECT_TRUE(back->routes6[1].blackhole);

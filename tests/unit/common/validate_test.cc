@@ -45,6 +45,9 @@ endpoints:
   - {name: blue-db-1, segment: blue-db, ip: 10.0.2.10, mac: "02:00:00:01:01:10", node: hv2, interface: vdb1, groups: [db]}
   - {name: lx-vm, segment: blue-web, ip: 10.0.1.30, mac: "02:00:00:01:01:30", node: lx1}
   - {name: red-web-1, segment: red-web, ip: 10.0.1.10, ip6: "fd00:1:0:1::10", mac: "02:00:00:01:01:10", node: hv1, interface: vred1, groups: [web]}
+physical_hosts:
+  - {name: db-rack-1, segment: blue-web, ip: 10.0.1.50, ip6: "fd00:1:0:1::50", mac: "02:aa:00:00:00:50", groups: [db]}
+  - {name: rack-learned, segment: red-web, ip: 10.0.1.50}  # same IP, another tenant; MAC learned
 policies:
   - name: web-in
     tenant: blue
@@ -191,7 +194,10 @@ TEST(ValidateTest, EdgesThatAreAllowed) {
       [](State& s) {  // an edge without uplinks (and without the bridge it would not take)
         s.nodes[1].role = NodeRole::kEdge;
         s.segments[0].vlan_bridge.reset();
+        s.physical_hosts.erase(s.physical_hosts.begin());  // on blue-web's VLAN
       },
+      // Physical hosts: one may take an address another tenant's endpoint has.
+      [](State& s) { s.physical_hosts[1].ip = Ip("10.0.1.11"); },
       // VLAN bridges.
       [](State& s) { s.segments[0].vlan_bridge->vlan = 1; },
       [](State& s) { s.segments[0].vlan_bridge->vlan = 4094; },
@@ -269,8 +275,9 @@ INSTANTIATE_TEST_SUITE_P(
              "4097 nodes exceed the datapath's capacity of 4096"},
         Case{"segments", [](State& s) { s.segments.resize(WEFT_MAX_SEGMENTS + 1); }, "state",
              "segments", "16385 segments exceed the datapath's capacity of 16384"},
-        Case{"endpoints", [](State& s) { s.endpoints.resize(WEFT_MAX_ENDPOINTS + 1); }, "state",
-             "endpoints", "131073 endpoints exceed the datapath's capacity of 131072"},
+        Case{"endpoints count physical hosts",
+             [](State& s) { s.endpoints.resize(WEFT_MAX_ENDPOINTS - 1); }, "state", "endpoints",
+             "131073 endpoints (counting physical hosts) exceed the datapath's capacity of 131072"},
         Case{"routes count connected ones",
              [](State& s) { s.routes.resize(WEFT_MAX_ROUTES - s.segments.size() + 1); }, "state",
              "routes",
@@ -467,6 +474,50 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"ip6 unique in tenant", [](State& s) { s.endpoints[1].ip6 = Ip6("fd00:1:0:1::10"); },
              "endpoint \"blue-web-2\"", "ip6",
              "fd00:1:0:1::10 is already endpoint \"blue-web-1\"'s in tenant \"blue\""}));
+
+// Physical hosts on a bridged segment's VLAN (docs/design/VLAN_BRIDGING.md
+// §2): endpoints of the tenant for addresses, MACs and groups. Base()'s:
+// db-rack-1 (blue-web, 10.0.1.50), rack-learned (red-web, 10.0.1.50, no MAC).
+INSTANTIATE_TEST_SUITE_P(
+    PhysicalHosts, ValidateRuleTest,
+    ::testing::Values(
+        Case{"name unique among hosts", [](State& s) { s.physical_hosts[1].name = "db-rack-1"; },
+             "physical host \"db-rack-1\"", "name", "another physical host has this name"},
+        Case{"name not an endpoint's", [](State& s) { s.physical_hosts[0].name = "blue-web-1"; },
+             "physical host \"blue-web-1\"", "name", "an endpoint has this name"},
+        Case{"segment exists", [](State& s) { s.physical_hosts[0].segment = "nope"; },
+             "physical host \"db-rack-1\"", "segment", "no segment \"nope\""},
+        Case{"segment bridged", [](State& s) { s.physical_hosts[0].segment = "blue-db"; },
+             "physical host \"db-rack-1\"", "segment",
+             "segment \"blue-db\" has no vlan_bridge: a physical host is reached through one"},
+        Case{"ip in the subnet", [](State& s) { s.physical_hosts[0].ip = Ip("10.0.9.1"); },
+             "physical host \"db-rack-1\"", "ip",
+             "10.0.9.1 is outside segment \"blue-web\"'s subnet 10.0.1.0/24"},
+        Case{"ip not the gateway", [](State& s) { s.physical_hosts[0].ip = Ip("10.0.1.1"); },
+             "physical host \"db-rack-1\"", "ip", "10.0.1.1 is the segment's gateway address"},
+        Case{"ip not an endpoint's", [](State& s) { s.physical_hosts[0].ip = Ip("10.0.1.10"); },
+             "physical host \"db-rack-1\"", "ip",
+             "10.0.1.10 is already endpoint \"blue-web-1\"'s in tenant \"blue\""},
+        Case{"ip not another host's",
+             [](State& s) {
+               s.physical_hosts.push_back(s.physical_hosts[0]);
+               s.physical_hosts.back().name = "db-rack-2";
+             },
+             "physical host \"db-rack-2\"", "ip",
+             "10.0.1.50 is already physical host \"db-rack-1\"'s in tenant \"blue\""},
+        Case{"ip6 not an endpoint's",
+             [](State& s) { s.physical_hosts[0].ip6 = Ip6("fd00:1:0:1::10"); },
+             "physical host \"db-rack-1\"", "ip6",
+             "fd00:1:0:1::10 is already endpoint \"blue-web-1\"'s in tenant \"blue\""},
+        Case{"mac unicast", [](State& s) { s.physical_hosts[0].mac = Mac("03:00:00:00:00:01"); },
+             "physical host \"db-rack-1\"", "mac",
+             "03:00:00:00:00:01 is not a unicast MAC address"},
+        Case{"mac not an endpoint's",
+             [](State& s) { s.physical_hosts[0].mac = Mac("02:00:00:01:01:10"); },
+             "physical host \"db-rack-1\"", "mac",
+             "02:00:00:01:01:10 is already endpoint \"blue-web-1\"'s in segment \"blue-web\""},
+        Case{"groups of the tenant", [](State& s) { s.physical_hosts[1].groups = {"db"}; },
+             "physical host \"rack-learned\"", "groups", "no group \"db\" in tenant \"red\""}));
 
 // IPv6 routes and peer prefixes (docs/design/DUAL_STACK.md §6). Base()'s
 // IPv6 routes: blue 2001:db8:9::/48, red 2001:db8:9::/48, blue ::/0.

@@ -135,6 +135,15 @@ TEST(ViewsTest, ABridgeNodeGetsTheBridgedTenant) {
   EXPECT_EQ(Unrealized(b.View("hv2", 1)->features, {kCapabilityVlanBridging}),
             std::vector<std::string>{});
   EXPECT_TRUE(Unrealized(b.View("edge1", 1)->features, today).empty());  // blue only
+
+  // A physical host on the bridged VLAN goes with its segment's tenant.
+  state.physical_hosts.push_back(
+      PhysicalHost{.name = "rack-1", .segment = "red-web", .ip = *ParseIpv4("10.0.1.50")});
+  ASSERT_TRUE(ValidateState(state).ok()) << ValidateState(state);
+  b.Update(state);
+  ASSERT_EQ(ViewOf(b, "hv2").physical_hosts.size(), 1u);
+  EXPECT_EQ(ViewOf(b, "hv2").physical_hosts[0].name, "rack-1");
+  EXPECT_TRUE(ViewOf(b, "edge1").physical_hosts.empty());
 }
 
 TEST(ViewsTest, AnEdgeGetsTheTenantsItCarries) {
