@@ -53,6 +53,17 @@ std::string JudgeNdAnswer(const World& w, const WorldSegment& seg, const WorldEn
   return "";
 }
 
+// An ICMPv6 error (bpf/lib/icmp6.h) the gateway sent back to a VM. (The
+// world knows no IPv6 addresses: that the error goes to the VM's own is
+// tests/bpf/vm6_test.cc's.)
+std::string JudgeIcmp6Error(const WorldSegment& seg, const WorldEndpoint& self, const Parsed& p) {
+  if (p.eth->dst != self.mac || p.eth->src != seg.gateway_mac)
+    return "ICMPv6 error not from the gateway back to the sending VM";
+  if (!p.icmp || !p.icmp->checksum_ok || p.icmp->type >= 128)
+    return "ICMPv6 error is not a well-formed ICMPv6 error";
+  return "";
+}
+
 // A frame delivered to a local VM (its destination MAC; with `ifindex`, the
 // endpoint bound to that interface) of tenant `tenant`; switched frames
 // (source MAC `switched_src`) stay on segment `vni`, routed ones come from
@@ -154,6 +165,7 @@ std::string Oracle::JudgeVm(uint32_t ingress_ifindex, const Outcome& o) const {
     }
     case WEFT_ICMP_ERROR:
     case WEFT_REJECT:
+      if (p.eth && p.ipv6) return JudgeIcmp6Error(seg, *self, p);
       if (!p.eth || !p.ipv4 || p.eth->dst != self->mac || p.ipv4->dst != self->ip)
         return "an answer not back to the sending VM";
       return "";

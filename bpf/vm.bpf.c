@@ -203,16 +203,36 @@ WEFT_INLINE __u32 vm_ipv4(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth
 	return vm_forward(v, &t, 0);
 }
 
+/* The IPv6 side of the segment when the gateway would route the packet:
+ * sent to its MAC, for an address beyond the link (neither link-local nor
+ * the gateway's own); else NULL. */
+WEFT_INLINE const struct weft_segment6 *vm_ipv6_routed(struct vm_ctx *v, const struct ethhdr *eth,
+						       const struct ipv6hdr *ip6)
+{
+	const struct weft_segment6 *seg6;
+
+	if (!mac_equal(eth->h_dest, v->seg->gateway_mac) || ipv6_addr_is_link_local(&ip6->daddr))
+		return NULL;
+	seg6 = bpf_map_lookup_elem(&weft_segments6, &v->self->vni);
+	if (!seg6 || ipv6_addr_equal(&ip6->daddr, seg6->gateway))
+		return NULL;
+	return seg6;
+}
+
 /* IPv6: Neighbor Discovery is answered (lib/nd.h). Anything else must come
- * from the endpoint's address, its extension headers are walked, and it is
- * not forwarded yet: IPv6 forwarding lands with its firewall
- * (docs/design/DUAL_STACK.md §1). */
+ * from the endpoint's address, and its extension headers are walked. A
+ * packet routing would expire gets Time Exceeded from the gateway, which
+ * checks the hop limit first, as a router does (so traceroute6 sees its
+ * first hop). The rest is not forwarded yet: IPv6 forwarding lands with its
+ * firewall (docs/design/DUAL_STACK.md §1). */
 WEFT_INLINE __u32 vm_ipv6(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth)
 {
 	struct __sk_buff *skb = v->skb;
 	struct ipv6hdr *ip6 = parse_ipv6(c);
+	const struct weft_segment6 *seg6;
 	struct icmp6_wire *icmp6;
 	__u32 reason, pull;
+	void *data;
 	__u8 proto;
 
 	if (!ip6 || !ipv6_length_ok(ip6, ETH_HLEN, skb->len))
@@ -236,15 +256,26 @@ WEFT_INLINE __u32 vm_ipv6(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth
 
 	pull = ETH_HLEN + sizeof(*ip6) + IPV6_EXT_WALK_LEN;
 	bpf_skb_pull_data(skb, skb->len < pull ? skb->len : pull);
-	c->pos = (void *)(long)skb->data + ETH_HLEN;
+	data = (void *)(long)skb->data;
+	eth = data;
+	c->pos = data + ETH_HLEN;
 	c->end = (void *)(long)skb->data_end;
 	ip6 = parse_ipv6(c);
 	if (!ip6)
 		return WEFT_DROP_TRUNCATED;
-	/* `proto`, the upper layer, is for the firewall once IPv6 is forwarded. */
 	reason = ipv6_walk_ext(c, ip6->nexthdr, bpf_ntohs(ip6->payload_len), &proto);
 	if (reason)
 		return reason;
+	if (ip6->hop_limit <= 1) {
+		seg6 = vm_ipv6_routed(v, eth, ip6);
+		if (seg6) {
+			if (!icmp6_error_allowed(skb, proto, c))
+				return WEFT_DROP_TTL_EXPIRED;
+			return icmp6_error_reply(
+				skb, ICMP_ERROR(ICMP6_TIME_EXCEEDED, ICMP6_HOP_LIMIT_EXCEEDED, 0),
+				seg6->gateway, v->seg->gateway_mac, &v->action);
+		}
+	}
 	return WEFT_DROP_UNSUPPORTED;
 }
 

@@ -60,6 +60,44 @@ WEFT_INLINE int icmp_error_allowed(struct __sk_buff *skb, const struct iphdr *ip
 }
 
 /*
+ * The first steps of an error of either family: the offending frame's
+ * Ethernet header into *eth and the `len` bytes after it into `quote`
+ * (zeros past the packet's end; at least `min` must be there); then the
+ * frame cut to Ethernet + `len`, with `room` bytes made after Ethernet for
+ * the error's headers. Returns 0 or a reason.
+ */
+WEFT_INLINE __u32 icmp_take_offender(struct __sk_buff *skb, struct ethhdr *eth, __u8 *quote,
+				     __u32 len, __u32 min, __u32 room)
+{
+	__u32 quoted = skb->len - ETH_HLEN;
+
+	if (quoted > len)
+		quoted = len;
+	if (quoted < min)
+		return WEFT_DROP_TRUNCATED;
+	if (bpf_skb_load_bytes(skb, 0, eth, sizeof(*eth)) < 0 ||
+	    bpf_skb_load_bytes(skb, ETH_HLEN, quote, quoted) < 0)
+		return WEFT_DROP_TRUNCATED;
+	if (bpf_skb_change_tail(skb, ETH_HLEN + len, 0) ||
+	    bpf_skb_adjust_room(skb, room, BPF_ADJ_ROOM_MAC, 0))
+		return WEFT_DROP_HELPER_FAILED;
+	return 0;
+}
+
+/* The last step: the error, written after Ethernet, goes back to the
+ * offender's sender from `from_mac`, out of the interface it came in by. */
+WEFT_INLINE __u32 icmp_send_back(struct __sk_buff *skb, struct ethhdr *eth, const __u8 *from_mac,
+				 int *action)
+{
+	mac_copy(eth->h_dest, eth->h_source);
+	mac_copy(eth->h_source, from_mac);
+	if (bpf_skb_store_bytes(skb, 0, eth, sizeof(*eth), 0) < 0)
+		return WEFT_DROP_HELPER_FAILED;
+	*action = bpf_redirect(skb->ifindex, 0);
+	return WEFT_ICMP_ERROR;
+}
+
+/*
  * Rewrites the IPv4 packet in `skb` into an ICMP error from `from_ip`/
  * `from_mac` (the segment's gateway; on an edge's uplink, the transit
  * address) back to its sender, out of the interface it came in by. `what`
@@ -78,21 +116,12 @@ static __attribute__((noinline, unused)) __u32 icmp_error_reply(struct __sk_buff
 	struct icmp_error_headers h __attribute__((aligned(8))) = {};
 	struct icmp_error_body body __attribute__((aligned(8))) = {};
 	struct ethhdr eth;
-	__u32 tail = ETH_HLEN + ICMP_QUOTE_LEN;
-	__u32 quoted = skb->len - ETH_HLEN;
+	__u32 reason;
 
-	/* Quote what there is: a short datagram is padded with zeros. */
-	if (quoted > ICMP_QUOTE_LEN)
-		quoted = ICMP_QUOTE_LEN;
-	if (quoted < sizeof(struct iphdr))
-		return WEFT_DROP_TRUNCATED;
-	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0 ||
-	    bpf_skb_load_bytes(skb, ETH_HLEN, body.quote, quoted) < 0)
-		return WEFT_DROP_TRUNCATED;
-
-	if (bpf_skb_change_tail(skb, tail, 0) ||
-	    bpf_skb_adjust_room(skb, sizeof(h), BPF_ADJ_ROOM_MAC, 0))
-		return WEFT_DROP_HELPER_FAILED;
+	reason = icmp_take_offender(skb, &eth, body.quote, ICMP_QUOTE_LEN, sizeof(struct iphdr),
+				    sizeof(h));
+	if (reason)
+		return reason;
 
 	body.icmp.type = what >> 24;
 	body.icmp.code = (what >> 16) & 0xff;
@@ -110,15 +139,10 @@ static __attribute__((noinline, unused)) __u32 icmp_error_reply(struct __sk_buff
 			 sizeof(h.ip.daddr));
 	h.ip.check = ipv4_header_csum(&h.ip);
 
-	mac_copy(eth.h_dest, eth.h_source);
-	mac_copy(eth.h_source, from_mac);
-	if (bpf_skb_store_bytes(skb, 0, &eth, sizeof(eth), 0) < 0 ||
-	    bpf_skb_store_bytes(skb, ETH_HLEN, &h, sizeof(h), 0) < 0 ||
+	if (bpf_skb_store_bytes(skb, ETH_HLEN, &h, sizeof(h), 0) < 0 ||
 	    bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(h), body.quote, ICMP_QUOTE_LEN, 0) < 0)
 		return WEFT_DROP_HELPER_FAILED;
-
-	*action = bpf_redirect(skb->ifindex, 0);
-	return WEFT_ICMP_ERROR;
+	return icmp_send_back(skb, &eth, from_mac, action);
 }
 
 #endif

@@ -17,12 +17,10 @@
 #ifndef WEFT_BPF_ND_H
 #define WEFT_BPF_ND_H
 
-#include "lib/csum.h"
-#include "lib/ipv6.h"
+#include "lib/icmp6.h"
 #include "lib/maps.h"
 #include "lib/underlay6.h"
 
-#define IPPROTO_ICMPV6_ 58 /* <linux/in6.h> names it in an enum BPF cannot #if on */
 #define ND_ROUTER_SOLICIT 133
 #define ND_ROUTER_ADVERT 134
 #define ND_NEIGHBOR_SOLICIT 135
@@ -49,16 +47,6 @@
 /* The longest message it reads, what the pull leaves after the headers. */
 #define ND_MAX_MESSAGE_LEN 200
 _Static_assert(ETH_HLEN + 40 + ND_MAX_MESSAGE_LEN <= ND_PULL_LEN, "ND message pulled whole");
-
-/* ICMPv6's first 8 bytes. */
-struct icmp6_wire {
-	__u8 type;
-	__u8 code;
-	__sum16 checksum;
-	__be32 data; /* NA: the R, S, O flags */
-};
-
-PARSE_HEADER(icmp6, struct icmp6_wire)
 
 WEFT_INLINE int nd_is_nd_type(__u8 type)
 {
@@ -119,22 +107,6 @@ struct nd_ra_reply {
 	struct nd_mtu_option mtu;
 	struct nd_prefix_option pio;
 };
-
-/* The pseudo-header's part (RFC 8200 8.1) of the checksum of an ICMPv6
- * message of `len` bytes under `ip`'s addresses. */
-WEFT_INLINE __s64 icmp6_pseudo_sum(const struct ipv6hdr *ip, __u32 len)
-{
-	__be32 tail[2] = { bpf_htonl(len), bpf_htonl(IPPROTO_ICMPV6_) };
-	__s64 sum = bpf_csum_diff(NULL, 0, (__be32 *)&ip->saddr, 2 * sizeof(struct in6_addr), 0);
-
-	return bpf_csum_diff(NULL, 0, tail, sizeof(tail), sum);
-}
-
-/* The ICMPv6 checksum of `msg` (`len` bytes, checksum field zero). */
-WEFT_INLINE __sum16 icmp6_csum(const struct ipv6hdr *ip, const void *msg, __u32 len)
-{
-	return csum_fold32(bpf_csum_diff(NULL, 0, (__be32 *)msg, len, icmp6_pseudo_sum(ip, len)));
-}
 
 /* Does a received message's checksum hold (RFC 4443 2.3): over the
  * pseudo-header and the `len` bytes at `msg`, checksum field included, the

@@ -2,6 +2,7 @@
 // at its port (bpf/lib/nd.h), what a VM's solicitations get back and what
 // is refused; and the rest of its IPv6, which is checked (source, extension
 // headers: bpf/lib/ipv6.h) and not forwarded yet.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -340,6 +341,130 @@ Bytes V6(const Ipv6Address& src, uint8_t first, const Bytes& chain) {
 }
 Bytes V6(uint8_t first, const Bytes& chain) { return V6(kVm1Ip6, first, chain); }
 
+// vm1 to `dst` through blue-a's gateway (routed), with `hop_limit`.
+Bytes Routed6(const Ipv6Address& dst, uint8_t hop_limit, uint8_t proto = kProtoUdp,
+              const Bytes& payload = Udp(40000, 5001, Bytes(16, 0xab))) {
+  Ipv6Spec ip;
+  ip.src = kVm1Ip6;
+  ip.dst = dst;
+  ip.hop_limit = hop_limit;
+  ip.next_header = proto;
+  return Eth(kBlueGwMac, kVm1Mac, kEthIpv6, Ipv6(ip, payload));
+}
+
+// An ICMPv6 error from blue-a's gateway back to vm1, quoting the offending
+// packet's header and 20 bytes (padded with zeros: bpf/lib/icmp6.h).
+Check Icmp6ErrorBack(uint8_t type, uint8_t code) {
+  return [=](const Seen& s) {
+    ASSERT_TRUE(s.p.eth && s.p.ipv6 && s.p.icmp) << s.p.error;
+    EXPECT_EQ(s.p.eth->dst, kVm1Mac);
+    EXPECT_EQ(s.p.eth->src, kBlueGwMac);
+    EXPECT_EQ(s.p.ipv6->src, kGwA6);
+    EXPECT_EQ(s.p.ipv6->dst, kVm1Ip6);
+    EXPECT_EQ(s.p.ipv6->next_header, 58);
+    EXPECT_GT(s.p.ipv6->hop_limit, 1);
+    EXPECT_EQ(s.p.icmp->type, type);
+    EXPECT_EQ(s.p.icmp->code, code);
+    EXPECT_TRUE(s.p.icmp->checksum_ok);
+    EXPECT_EQ(s.p.icmp->rest, 0u);
+    constexpr size_t kQuote = 40 + 20;
+    EXPECT_EQ(s.out.size(), 14u + 40 + 8 + kQuote);
+    Bytes quote(s.in.begin() + 14, s.in.begin() + 14 + std::min(s.in.size() - 14, kQuote));
+    quote.resize(kQuote);
+    EXPECT_EQ(s.p.icmp->payload, quote);
+  };
+}
+
+// Routing would expire the hop limit: Time Exceeded from the gateway, though
+// nothing of IPv6 is routed yet; what the gateway would not route is not
+// checked for it.
+std::vector<VmCase> HopLimitCases() {
+  const Ipv6Address remote = Ip6("2001:db8:99::1");
+  const Check expired = Icmp6ErrorBack(3, 0);
+  return {
+      {"HopLimit1Routed",
+       "vm1",
+       [=] { return Routed6(remote, 1); },
+       kTcRedirect,
+       {WEFT_ICMP_ERROR},
+       expired},
+      {"HopLimit0Routed",
+       "vm1",
+       [=] { return Routed6(remote, 0); },
+       kTcRedirect,
+       {WEFT_ICMP_ERROR},
+       expired},
+      {"HopLimit1EchoRequest",
+       "vm1",
+       [=] {
+         return Routed6(remote, 1, 58, {128, 0, 0, 0, 0, 1, 0, 1});
+       },
+       kTcRedirect,
+       {WEFT_ICMP_ERROR},
+       expired},
+      {"HopLimit1ShortPacketQuotedPadded",
+       "vm1",
+       [=] { return Routed6(remote, 1, 59, {}); },
+       kTcRedirect,
+       {WEFT_ICMP_ERROR},
+       expired},
+      {"HopLimit1BehindExtensionHeaders",
+       "vm1",
+       [=] {
+         return Routed6(remote, 1, kDest, Join({Ext(kProtoUdp), Udp(1, 2, Bytes(8))}));
+       },
+       kTcRedirect,
+       {WEFT_ICMP_ERROR},
+       expired},
+      // No error about an error, even behind a header.
+      {"HopLimit1IcmpErrorGetsNone",
+       "vm1",
+       [=] {
+         return Routed6(remote, 1, 58, {1, 0, 0, 0, 0, 0, 0, 0});
+       },
+       kTcShot,
+       {WEFT_DROP_TTL_EXPIRED},
+       nullptr},
+      {"HopLimit1IcmpErrorBehindHeaderGetsNone",
+       "vm1",
+       [=] {
+         return Routed6(remote, 1, kDest, Join({Ext(58), {3, 0, 0, 0, 0, 0, 0, 0}}));
+       },
+       kTcShot,
+       {WEFT_DROP_TTL_EXPIRED},
+       nullptr},
+      // Not for routing: no error.
+      {"HopLimit2NotForwardedYet",
+       "vm1",
+       [=] { return Routed6(remote, 2); },
+       kTcShot,
+       {WEFT_DROP_UNSUPPORTED},
+       nullptr},
+      {"HopLimit1ToTheGatewayItself",
+       "vm1",
+       [] { return Routed6(kGwA6, 1); },
+       kTcShot,
+       {WEFT_DROP_UNSUPPORTED},
+       nullptr},
+      {"HopLimit1ToLinkLocal",
+       "vm1",
+       [] { return Routed6(LinkLocalOf(kVm4Mac), 1); },
+       kTcShot,
+       {WEFT_DROP_UNSUPPORTED},
+       nullptr},
+      {"HopLimit1Switched",
+       "vm1",
+       [] {
+         Bytes f = V6(kProtoUdp, {});
+         f[14 + 7] = 1;
+         return f;
+       },
+       kTcShot,
+       {WEFT_DROP_UNSUPPORTED},
+       nullptr},
+  };
+}
+
 // The rest of a VM's IPv6: every row is a drop, and which one it is says
 // how far the packet got.
 std::vector<VmCase> Ipv6Cases() {
@@ -446,6 +571,10 @@ std::vector<VmCase> Ipv6Cases() {
 class NdTest : public VmTableTest {};
 TEST_P(NdTest, Verdict) { RunCase(); }
 INSTANTIATE_TEST_SUITE_P(Nd, NdTest, ::testing::ValuesIn(NdCases()), VmCaseName);
+
+class HopLimitTest : public VmTableTest {};
+TEST_P(HopLimitTest, Verdict) { RunCase(); }
+INSTANTIATE_TEST_SUITE_P(HopLimit, HopLimitTest, ::testing::ValuesIn(HopLimitCases()), VmCaseName);
 
 class Ipv6FromVmTest : public VmTableTest {};
 TEST_P(Ipv6FromVmTest, Verdict) { RunCase(); }

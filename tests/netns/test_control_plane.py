@@ -17,7 +17,8 @@ mutual TLS (a throwaway CA made with openssl), real traffic.
     VLAN bridge and a physical host on it, are accepted, served by `get state` and sent to the agents,
     whose realization says they do not realize them (their Hello announces
     neither ipv6-tenants nor vlan-bridging): IPv4 keeps flowing and a VM's
-    IPv6 is dropped as unsupported, never forwarded;
+    IPv6 is dropped as unsupported, never forwarded, but for Neighbor
+    Discovery and the gateway's Time Exceeded for a hop limit of 1;
   - with the controller killed, traffic continues; restarted (with a change
     made while it was down), the agents reconnect and converge;
   - identities: an agent with hv1's certificate saying it is hv2 is refused
@@ -316,6 +317,14 @@ class ControlPlaneTest(ControlPlaneTestCase):
         self.assertRegex(neighbors, rf"{ip6['a2']} lladdr {a2_mac} (?!router)", neighbors)
         self.assertRegex(neighbors, rf"fd00:a:0:1::1 lladdr {gateway_mac} router", neighbors)
         self.assertGreater(lab.counters("hv1").get("nd_reply", 0), answered)
+        # Routing would expire a hop limit of 1: the gateway says so (ICMPv6
+        # Time Exceeded, whose checksum a1's kernel verifies), though it
+        # routes no IPv6 yet.
+        expired = lab.counters("hv1").get("icmp_error", 0)
+        ping = lab.exec("a1", ["ping", "-6", "-c", "1", "-t", "1", "-W", "2", "2001:db8:66::1"],
+                        check=False)
+        self.assertIn("From fd00:a:0:1::1 icmp_seq=1 Time exceeded", ping.stdout, ping.stdout)
+        self.assertGreater(lab.counters("hv1").get("icmp_error", 0), expired)
         # weftctl on the host shows what the datapath holds, both families
         local = lab.exec("hv1", [cp.binary("weftctl"), "--socket", lab.agent_socket("hv1"),
                                  "endpoints"], check=True).stdout
