@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -75,17 +76,24 @@ std::string Opt(const Args& a, const std::string& opt) {
   return it == a.options.end() ? "" : it->second;
 }
 
+// "ip:port" for TCP and UDP ("[ip]:port" for IPv6), else the address.
 std::string Endpoint(const std::string& ip, uint32_t port, const std::string& proto) {
-  return proto == "tcp" || proto == "udp" ? absl::StrCat(ip, ":", port) : ip;
+  if (proto != "tcp" && proto != "udp") return ip;
+  return absl::StrContains(ip, ':') ? absl::StrCat("[", ip, "]:", port)
+                                    : absl::StrCat(ip, ":", port);
 }
 
 std::string Headers(const v1::PacketHeaders& h) {
   std::string s = absl::StrCat(h.src_mac(), " > ", h.dst_mac());
-  if (h.ethertype() != "ipv4") return absl::StrCat(s, " ", h.ethertype());
+  if (h.ethertype() != "ipv4" && h.ethertype() != "ipv6") {
+    return absl::StrCat(s, " ", h.ethertype());
+  }
   absl::StrAppend(&s, ", ", Endpoint(h.src(), h.sport(), h.protocol()), " > ",
                   Endpoint(h.dst(), h.dport(), h.protocol()), " ", h.protocol());
   if (h.protocol() == "tcp") absl::StrAppend(&s, " [", h.tcp_flags(), "]");
-  if (h.protocol() == "icmp") absl::StrAppend(&s, " type ", h.icmp_type(), " code ", h.icmp_code());
+  if (h.protocol() == "icmp" || h.protocol() == "icmpv6") {
+    absl::StrAppend(&s, " type ", h.icmp_type(), " code ", h.icmp_code());
+  }
   absl::StrAppend(&s, " ttl ", h.ttl(), ", ", h.length(), " bytes");
   return s;
 }
@@ -216,7 +224,8 @@ std::string Usage() {
          "  conntrack [--tenant N] [--addr A] [--port P]\n"
          "  counters [--all]\n"
          "  policy\n"
-         "  trace (--ingress-iface IFACE | --tenant N [--from-underlay]) --src IP --dst IP\n"
+         "  trace (--ingress-iface IFACE | --tenant N [--from-underlay]) --src IP --dst IP (v4 or "
+         "v6)\n"
          "        [--proto tcp|udp|icmp] [--sport P] [--dport P] [--tcp-flags S|SA|A|FA|R]\n"
          "        [--dst-mac MAC] [--src-mac MAC] [--ttl N] [--src-vtep IP] [--vni N]\n"
          "  monitor [--reason R] [--tenant N] [--type drop|rule_hit] [--count N] [--timeout S]\n"

@@ -68,10 +68,19 @@ struct TraceEnds {
   const Segment* src_segment = nullptr;
 };
 
+// Does `e` have the address `ip` (of either family)?
+bool HasAddress(const Endpoint& e, const TraceAddress& ip) {
+  if (const Ipv6Address* v6 = std::get_if<Ipv6Address>(&ip)) return e.ip6 == *v6;
+  return e.ip == std::get<uint32_t>(ip);
+}
+
 // The endpoint of `tenant` with address `ip`, or null.
-const Endpoint* EndpointAt(const Agent::View& v, const Names& names, uint32_t tenant, uint32_t ip) {
+const Endpoint* EndpointAt(const Agent::View& v, const Names& names, uint32_t tenant,
+                           const TraceAddress& ip) {
   for (const Endpoint& e : v.state.endpoints) {
-    if (e.ip == ip && names.TenantId(names.segments.at(e.segment)->tenant) == tenant) return &e;
+    if (HasAddress(e, ip) && names.TenantId(names.segments.at(e.segment)->tenant) == tenant) {
+      return &e;
+    }
   }
   return nullptr;
 }

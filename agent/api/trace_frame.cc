@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/base/status.h"
@@ -64,32 +65,65 @@ void DescribeHeaders(const packet::Parsed& p, v1::PacketHeaders* h) {
   }
 }
 
-// `text` as an address; an error names the option it came from.
-absl::StatusOr<uint32_t> AddressOption(const std::string& text, absl::string_view option) {
+// `text` as an address of either family; an error names the option it
+// came from.
+absl::StatusOr<TraceAddress> AddressOption(const std::string& text, absl::string_view option) {
+  if (absl::StrContains(text, ':')) {
+    absl::StatusOr<Ipv6Address> ip = ParseIpv6(text);
+    if (!ip.ok()) return WithContext(ip.status(), option);
+    return *ip;
+  }
   absl::StatusOr<uint32_t> ip = ParseIpv4(text);
   if (!ip.ok()) return WithContext(ip.status(), option);
-  return ip;
+  return *ip;
+}
+
+const Bytes kTracePayload = {'w', 'e', 'f', 't', 't', 'r', 'a', 'c', 'e', 0, 0, 0, 0, 0, 0, 0};
+constexpr uint8_t kIcmp6EchoRequest = 128;
+
+// The TCP or UDP header (and payload) from `src` to `dst`, whose types pick
+// the pseudo header.
+template <typename Address>
+Bytes Transport(const FrameSpec& s, const Address& src, const Address& dst) {
+  if (s.protocol == packet::kProtoTcp) {
+    return packet::Tcp(s.sport, s.dport, s.tcp_flags, kTraceTcpSeq,
+                       (s.tcp_flags & packet::kTcpAck) ? 1 : 0, {}, src, dst, kTraceTcpWindow);
+  }
+  return packet::Udp(s.sport, s.dport, kTracePayload, src, dst);
+}
+
+bool IsEcho(const FrameSpec& s) {
+  return s.protocol != packet::kProtoTcp && s.protocol != packet::kProtoUdp;
 }
 
 }  // namespace
 
+std::string FormatTraceAddress(const TraceAddress& address) {
+  if (const Ipv6Address* v6 = std::get_if<Ipv6Address>(&address)) return FormatIpv6(*v6);
+  return FormatIpv4(std::get<uint32_t>(address));
+}
+
 Bytes BuildFrame(const FrameSpec& s) {
-  const Bytes payload = {'w', 'e', 'f', 't', 't', 'r', 'a', 'c', 'e', 0, 0, 0, 0, 0, 0, 0};
-  Bytes l4;
-  switch (s.protocol) {
-    case packet::kProtoTcp:
-      l4 = packet::Tcp(s.sport, s.dport, s.tcp_flags, kTraceTcpSeq,
-                       (s.tcp_flags & packet::kTcpAck) ? 1 : 0, {}, s.src, s.dst, kTraceTcpWindow);
-      break;
-    case packet::kProtoUdp:
-      l4 = packet::Udp(s.sport, s.dport, payload, s.src, s.dst);
-      break;
-    default:  // ICMP echo request
-      l4 = packet::IcmpEcho(8, s.sport, 1, payload);
+  if (!s.ipv6()) {
+    const uint32_t src = std::get<uint32_t>(s.src), dst = std::get<uint32_t>(s.dst);
+    const packet::Ipv4Spec ip = {
+        .src = src, .dst = dst, .proto = s.protocol, .ttl = s.ttl, .id = kTraceIpId, .df = true};
+    return packet::Ipv4Frame(
+        s.dst_mac, s.src_mac, ip,
+        IsEcho(s) ? packet::IcmpEcho(8, s.sport, 1, kTracePayload) : Transport(s, src, dst));
   }
-  const packet::Ipv4Spec ip = {
-      .src = s.src, .dst = s.dst, .proto = s.protocol, .ttl = s.ttl, .id = kTraceIpId, .df = true};
-  return packet::Ipv4Frame(s.dst_mac, s.src_mac, ip, l4);
+  packet::Ipv6Spec ip;
+  ip.src = std::get<Ipv6Address>(s.src);
+  ip.dst = std::get<Ipv6Address>(s.dst);
+  ip.hop_limit = s.ttl;
+  if (IsEcho(s)) {
+    return packet::Icmp6Frame(
+        s.dst_mac, s.src_mac, ip,
+        {.type = kIcmp6EchoRequest, .rest = uint32_t{s.sport} << 16 | 1, .body = kTracePayload});
+  }
+  ip.next_header = s.protocol;
+  return packet::Eth(s.dst_mac, s.src_mac, packet::kEthIpv6,
+                     packet::Ipv6(ip, Transport(s, ip.src, ip.dst)));
 }
 
 Bytes WrapVxlan(const Bytes& inner, const MacAddress& outer_src, const MacAddress& outer_dst,
@@ -151,6 +185,10 @@ absl::StatusOr<FrameSpec> FrameSpecFrom(const v1::TraceRequest& req) {
   FrameSpec spec;
   ASSIGN_OR_RETURN(spec.src, AddressOption(req.src(), "--src"));
   ASSIGN_OR_RETURN(spec.dst, AddressOption(req.dst(), "--dst"));
+  if (spec.src.index() != spec.dst.index()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--src ", req.src(), " and --dst ", req.dst(), " are of two families"));
+  }
   ASSIGN_OR_RETURN(spec.protocol, packet::ParseProtocol(req.protocol()));
   ASSIGN_OR_RETURN(spec.tcp_flags,
                    packet::ParseTcpFlags(req.tcp_flags().empty() ? "S" : req.tcp_flags()));

@@ -6,6 +6,7 @@
 #define WEFT_AGENT_API_TRACE_FRAME_H_
 
 #include <cstdint>
+#include <variant>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -15,30 +16,38 @@
 
 namespace weft::api {
 
+// An address of the traced packet: IPv4 (host order) or IPv6.
+using TraceAddress = std::variant<uint32_t, Ipv6Address>;
+
 // The packet a trace sends, before any encapsulation.
 struct FrameSpec {
   MacAddress src_mac{};
   MacAddress dst_mac{};
-  uint32_t src = 0;  // host order
-  uint32_t dst = 0;
-  uint8_t protocol = packet::kProtoIcmp;
-  uint16_t sport = 0;  // ICMP: the echo identifier
+  TraceAddress src;  // src and dst of one family
+  TraceAddress dst;
+  uint8_t protocol = packet::kProtoIcmp;  // over IPv6, icmp is ICMPv6
+  uint16_t sport = 0;                     // ICMP: the echo identifier
   uint16_t dport = 0;
   uint8_t tcp_flags = packet::kTcpSyn;
-  uint8_t ttl = 64;
+  uint8_t ttl = 64;  // IPv6: the hop limit
+
+  bool ipv6() const { return std::holds_alternative<Ipv6Address>(src); }
 };
+
+std::string FormatTraceAddress(const TraceAddress& address);
 
 // InvalidArgument, naming the field, when a number of `req` does not fit
 // the header field it fills: a port above 65535, a TTL above 255, a VNI of
 // 2^24 or more. RunTrace checks first, so no value is silently truncated.
 absl::Status CheckTraceRequest(const v1::TraceRequest& req);
 
-// Addresses, protocol, ports and TTL of a request CheckTraceRequest passed;
-// the MACs come later (from the state, or --src-mac/--dst-mac).
+// Addresses (IPv4 or IPv6, both of one family), protocol, ports and TTL of a
+// request CheckTraceRequest passed; the MACs come later (from the state, or
+// --src-mac/--dst-mac).
 absl::StatusOr<FrameSpec> FrameSpecFrom(const v1::TraceRequest& req);
 
-// Ethernet + IPv4 (DF, checksummed) + TCP/UDP header or an ICMP echo
-// request, with a few bytes of payload (none for TCP).
+// Ethernet + IPv4 (DF, checksummed) or IPv6 + TCP/UDP header or an ICMP
+// (ICMPv6) echo request, with a few bytes of payload (none for TCP).
 packet::Bytes BuildFrame(const FrameSpec& spec);
 
 // `inner` in VXLAN/UDP/IP/Ethernet from src_vtep to dst_vtep on `vni`,

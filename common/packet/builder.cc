@@ -104,7 +104,12 @@ Bytes Ipv6(const Ipv6Spec& s, const Bytes& payload) {
   return Concat(b, payload);
 }
 
-Bytes Udp(uint16_t sport, uint16_t dport, const Bytes& payload, uint32_t src_ip, uint32_t dst_ip) {
+namespace {
+
+// UDP with the checksum over `pseudo` (the pseudo header's sum, of
+// `pseudo_of` the datagram's length), or none.
+template <typename PseudoOf>
+Bytes UdpOver(uint16_t sport, uint16_t dport, const Bytes& payload, const PseudoOf* pseudo_of) {
   Bytes b;
   const uint16_t len = static_cast<uint16_t>(8 + payload.size());
   Put16(b, sport);
@@ -112,16 +117,16 @@ Bytes Udp(uint16_t sport, uint16_t dport, const Bytes& payload, uint32_t src_ip,
   Put16(b, len);
   Put16(b, 0);
   b = Concat(b, payload);
-  if (src_ip || dst_ip) {
-    const uint16_t c =
-        InternetChecksum(b.data(), b.size(), PseudoHeaderSum(src_ip, dst_ip, kProtoUdp, len));
+  if (pseudo_of != nullptr) {
+    const uint16_t c = InternetChecksum(b.data(), b.size(), (*pseudo_of)(kProtoUdp, len));
     Set16(b, 6, c ? c : 0xffff);
   }
   return b;
 }
 
-Bytes Tcp(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
-          const Bytes& payload, uint32_t src_ip, uint32_t dst_ip, uint16_t window) {
+template <typename PseudoOf>
+Bytes TcpOver(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
+              const Bytes& payload, uint16_t window, const PseudoOf& pseudo_of) {
   Bytes b;
   Put16(b, sport);
   Put16(b, dport);
@@ -134,9 +139,39 @@ Bytes Tcp(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t 
   Put16(b, 0);  // urgent
   b = Concat(b, payload);
   const uint16_t len = static_cast<uint16_t>(b.size());
-  Set16(b, 16,
-        InternetChecksum(b.data(), b.size(), PseudoHeaderSum(src_ip, dst_ip, kProtoTcp, len)));
+  Set16(b, 16, InternetChecksum(b.data(), b.size(), pseudo_of(kProtoTcp, len)));
   return b;
+}
+
+}  // namespace
+
+Bytes Udp(uint16_t sport, uint16_t dport, const Bytes& payload, uint32_t src_ip, uint32_t dst_ip) {
+  const auto pseudo = [&](uint8_t proto, uint16_t len) {
+    return PseudoHeaderSum(src_ip, dst_ip, proto, len);
+  };
+  return UdpOver(sport, dport, payload, (src_ip || dst_ip) ? &pseudo : nullptr);
+}
+
+Bytes Udp(uint16_t sport, uint16_t dport, const Bytes& payload, const Ipv6Address& src,
+          const Ipv6Address& dst) {
+  const auto pseudo = [&](uint8_t proto, uint16_t len) {
+    return PseudoHeaderSum6(src, dst, proto, len);
+  };
+  return UdpOver(sport, dport, payload, &pseudo);
+}
+
+Bytes Tcp(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
+          const Bytes& payload, uint32_t src_ip, uint32_t dst_ip, uint16_t window) {
+  return TcpOver(sport, dport, flags, seq, ack, payload, window, [&](uint8_t proto, uint16_t len) {
+    return PseudoHeaderSum(src_ip, dst_ip, proto, len);
+  });
+}
+
+Bytes Tcp(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
+          const Bytes& payload, const Ipv6Address& src, const Ipv6Address& dst, uint16_t window) {
+  return TcpOver(sport, dport, flags, seq, ack, payload, window, [&](uint8_t proto, uint16_t len) {
+    return PseudoHeaderSum6(src, dst, proto, len);
+  });
 }
 
 Bytes IcmpEcho(uint8_t type, uint16_t id, uint16_t seq, const Bytes& payload) {

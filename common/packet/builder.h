@@ -65,6 +65,14 @@ Bytes Udp(uint16_t sport, uint16_t dport, const Bytes& payload, uint32_t src_ip 
 Bytes Tcp(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
           const Bytes& payload, uint32_t src_ip, uint32_t dst_ip, uint16_t window = 65535);
 
+// The same under IPv6: checksums over the IPv6 pseudo header (mandatory for
+// UDP there).
+Bytes Udp(uint16_t sport, uint16_t dport, const Bytes& payload, const Ipv6Address& src,
+          const Ipv6Address& dst);
+Bytes Tcp(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
+          const Bytes& payload, const Ipv6Address& src, const Ipv6Address& dst,
+          uint16_t window = 65535);
+
 // ICMP echo request (type 8) or reply (type 0) with a valid checksum.
 Bytes IcmpEcho(uint8_t type, uint16_t id, uint16_t seq, const Bytes& payload);
 

@@ -84,6 +84,8 @@ std::string ProtocolName(uint8_t protocol) {
       return "tcp";
     case kProtoUdp:
       return "udp";
+    case kProtoIcmp6:
+      return "icmpv6";
   }
   return absl::StrCat(protocol);
 }

@@ -28,9 +28,15 @@ void CheckHeaders(const FrameSpec& spec, size_t length, const v1::PacketHeaders&
   const std::string seen = h.ShortDebugString();
   WEFT_FUZZ_CHECK(h.src_mac() == FormatMac(spec.src_mac) && h.dst_mac() == FormatMac(spec.dst_mac),
                   seen);
-  WEFT_FUZZ_CHECK(h.ethertype() == "ipv4" && h.length() == length, seen);
-  WEFT_FUZZ_CHECK(h.src() == FormatIpv4(spec.src) && h.dst() == FormatIpv4(spec.dst), seen);
-  WEFT_FUZZ_CHECK(h.ttl() == spec.ttl && h.protocol() == packet::ProtocolName(spec.protocol), seen);
+  WEFT_FUZZ_CHECK(h.ethertype() == (spec.ipv6() ? "ipv6" : "ipv4") && h.length() == length, seen);
+  WEFT_FUZZ_CHECK(
+      h.src() == FormatTraceAddress(spec.src) && h.dst() == FormatTraceAddress(spec.dst), seen);
+  // An echo under IPv6 is ICMPv6's.
+  const bool echo6 = spec.ipv6() && spec.protocol == packet::kProtoIcmp;
+  WEFT_FUZZ_CHECK(
+      h.ttl() == spec.ttl &&
+          h.protocol() == packet::ProtocolName(echo6 ? packet::kProtoIcmp6 : spec.protocol),
+      seen);
   switch (spec.protocol) {
     case packet::kProtoTcp:
       WEFT_FUZZ_CHECK(h.tcp_flags() == packet::TcpFlagsString(spec.tcp_flags), seen);
@@ -38,8 +44,8 @@ void CheckHeaders(const FrameSpec& spec, size_t length, const v1::PacketHeaders&
     case packet::kProtoUdp:
       WEFT_FUZZ_CHECK(h.sport() == spec.sport && h.dport() == spec.dport, seen);
       break;
-    case packet::kProtoIcmp:
-      WEFT_FUZZ_CHECK(h.icmp_type() == 8 && h.icmp_code() == 0, seen);  // echo request
+    case packet::kProtoIcmp:  // echo request
+      WEFT_FUZZ_CHECK(h.icmp_type() == (spec.ipv6() ? 128u : 8u) && h.icmp_code() == 0, seen);
       break;
   }
 }
@@ -74,14 +80,24 @@ void CheckRequest(const v1::TraceRequest& req) {
   CheckHeaders(*spec, frame.size(), headers);
 
   if (req.vni() == 0) return;
+  // The trace's own addresses as VTEPs, for an underlay of their family.
+  const auto vtep = [](const TraceAddress& a) {
+    UnderlayAddress u;
+    if (const Ipv6Address* v6 = std::get_if<Ipv6Address>(&a)) {
+      u.v6 = *v6;
+    } else {
+      u.v4 = std::get<uint32_t>(a);
+    }
+    return u;
+  };
   const packet::Bytes wrapped =
-      WrapVxlan(frame, spec->dst_mac, spec->src_mac, spec->dst, spec->src, req.vni());
+      WrapVxlan(frame, spec->dst_mac, spec->src_mac, vtep(spec->dst), vtep(spec->src), req.vni());
   v1::PacketHeaders wrapped_outer, wrapped_inner;
   WEFT_FUZZ_CHECK(ParseFrame(wrapped, &wrapped_outer, &wrapped_inner, &vni), "not VXLAN");
   WEFT_FUZZ_CHECK(vni == req.vni(), absl::StrCat(vni, " != ", req.vni()));
   WEFT_FUZZ_CHECK(wrapped_inner.SerializeAsString() == headers.SerializeAsString(),
                   wrapped_inner.ShortDebugString());
-  WEFT_FUZZ_CHECK(wrapped_outer.src() == FormatIpv4(spec->dst) &&
+  WEFT_FUZZ_CHECK(wrapped_outer.src() == FormatTraceAddress(spec->dst) &&
                       wrapped_outer.dport() == packet::kVxlanPort &&
                       wrapped_outer.length() == wrapped.size(),
                   wrapped_outer.ShortDebugString());

@@ -325,6 +325,15 @@ class ControlPlaneTest(ControlPlaneTestCase):
                         check=False)
         self.assertIn("From fd00:a:0:1::1 icmp_seq=1 Time exceeded", ping.stdout, ping.stdout)
         self.assertGreater(lab.counters("hv1").get("icmp_error", 0), expired)
+        # weftctl trace takes IPv6 packets: a1's, found by its IPv6 address
+        trace = [cp.binary("weftctl"), "--socket", lab.agent_socket("hv1"), "--json", "trace",
+                 "--tenant", "1", "--src", ip6["a1"], "--dst", "2001:db8:66::1"]
+        t = json.loads(lab.exec("hv1", trace + ["--ttl", "1"], check=True).stdout)
+        self.assertEqual((t["reason"], t["output"]["protocol"], t["output"]["icmp_type"]),
+                         ("icmp_error", "icmpv6", 3), t)
+        t = json.loads(lab.exec("hv1", trace + ["--proto", "udp", "--dport", "53"],
+                                check=True).stdout)
+        self.assertEqual((t["reason"], t["dropped"]), ("unsupported_protocol", True), t)
         # weftctl on the host shows what the datapath holds, both families
         local = lab.exec("hv1", [cp.binary("weftctl"), "--socket", lab.agent_socket("hv1"),
                                  "endpoints"], check=True).stdout

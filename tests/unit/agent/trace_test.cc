@@ -2,10 +2,12 @@
 // read back into the API's headers, plain and in VXLAN. No root, no agent.
 #include "agent/api/trace.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "common/model/net_format.h"
 #include "common/packet/packet.h"
+#include "common/packet/parser.h"
 
 namespace weft {
 namespace {
@@ -62,6 +64,43 @@ TEST(TracePacket, WrapsAndParsesVxlanOverIpv6) {
   EXPECT_EQ(outer.ttl(), 64u) << "the hop limit";
   EXPECT_EQ(inner.src(), "10.0.1.11");
   EXPECT_EQ(inner.protocol(), "icmp");
+}
+
+// An IPv6 packet from a VM: UDP with its checksum over the IPv6 pseudo
+// header, an echo request as ICMPv6's; the hop limit as asked.
+TEST(TracePacket, BuildsIpv6FromAnIpv6Request) {
+  v1::TraceRequest req;
+  req.set_src("2001:db8:1::10");
+  req.set_dst("2001:db8:9::1");
+  req.set_protocol("udp");
+  req.set_dport(53);
+  req.set_ttl(1);
+  absl::StatusOr<api::FrameSpec> spec = api::FrameSpecFrom(req);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_TRUE(spec->ipv6());
+  const packet::Parsed udp = packet::Parse(api::BuildFrame(*spec));
+  ASSERT_TRUE(udp.ipv6 && udp.udp) << udp.error;
+  EXPECT_EQ(udp.ipv6->hop_limit, 1);
+  EXPECT_EQ(udp.ipv6->dst, packet::Ip6("2001:db8:9::1"));
+  EXPECT_EQ(udp.udp->dport, 53);
+  EXPECT_NE(udp.udp->checksum, 0) << "UDP over IPv6 carries a checksum";
+  EXPECT_TRUE(udp.error.empty()) << udp.error;
+
+  req.set_protocol("icmp");
+  spec = api::FrameSpecFrom(req);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  v1::PacketHeaders outer, headers;
+  uint32_t vni = 0;
+  EXPECT_FALSE(api::ParseFrame(api::BuildFrame(*spec), &outer, &headers, &vni));
+  EXPECT_EQ(headers.ethertype(), "ipv6");
+  EXPECT_EQ(headers.src(), "2001:db8:1::10");
+  EXPECT_EQ(headers.protocol(), "icmpv6");
+  EXPECT_EQ(headers.icmp_type(), 128u) << "an echo request";
+  EXPECT_EQ(headers.ttl(), 1u);
+
+  req.set_dst("10.0.2.11");
+  EXPECT_THAT(std::string(api::FrameSpecFrom(req).status().message()),
+              ::testing::HasSubstr("--src 2001:db8:1::10 and --dst 10.0.2.11 are of two families"));
 }
 
 // A number that does not fit its header field is refused, naming the

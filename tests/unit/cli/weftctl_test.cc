@@ -612,6 +612,32 @@ TEST(WeftctlFormat, TraceNamesRuleRouteAndOutput) {
   EXPECT_NE(text.find("output outer:"), std::string::npos) << text;
 }
 
+// IPv6 headers as IPv4 ones, the addresses in brackets before a port.
+TEST(WeftctlFormat, TraceShowsIpv6Headers) {
+  v1::TraceResponse r;
+  r.set_reason("icmp_error");
+  v1::PacketHeaders* in = r.mutable_input();
+  in->set_ethertype("ipv6");
+  in->set_src("2001:db8:1::10");
+  in->set_dst("2001:db8:9::1");
+  in->set_protocol("udp");
+  in->set_sport(40000);
+  in->set_dport(53);
+  in->set_ttl(1);
+  v1::PacketHeaders* out = r.mutable_output();
+  out->set_src_mac("02:fe:00:00:00:01");
+  out->set_ethertype("ipv6");
+  out->set_src("2001:db8:1::1");
+  out->set_dst("2001:db8:1::10");
+  out->set_protocol("icmpv6");
+  out->set_icmp_type(3);
+  const std::string text = cli::FormatTrace(r);
+  EXPECT_NE(text.find("[2001:db8:1::10]:40000 > [2001:db8:9::1]:53 udp ttl 1"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("2001:db8:1::1 > 2001:db8:1::10 icmpv6 type 3 code 0"), std::string::npos)
+      << text;
+}
+
 TEST(WeftctlFormat, EventLine) {
   v1::Event e;
   e.set_type("drop");
