@@ -1,6 +1,7 @@
 #include "common/packet/builder.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace weft::packet {
 namespace {
@@ -106,27 +107,29 @@ Bytes Ipv6(const Ipv6Spec& s, const Bytes& payload) {
 
 namespace {
 
-// UDP with the checksum over `pseudo` (the pseudo header's sum, of
-// `pseudo_of` the datagram's length), or none.
-template <typename PseudoOf>
-Bytes UdpOver(uint16_t sport, uint16_t dport, const Bytes& payload, const PseudoOf* pseudo_of) {
+// The lengths the pseudo headers count: the header and the payload.
+uint16_t UdpLength(const Bytes& payload) { return static_cast<uint16_t>(8 + payload.size()); }
+uint16_t TcpLength(const Bytes& payload) { return static_cast<uint16_t>(20 + payload.size()); }
+
+// UDP whose checksum starts from `pseudo`, the pseudo header's partial sum
+// (none: no checksum).
+Bytes UdpSummed(uint16_t sport, uint16_t dport, const Bytes& payload,
+                std::optional<uint32_t> pseudo) {
   Bytes b;
-  const uint16_t len = static_cast<uint16_t>(8 + payload.size());
   Put16(b, sport);
   Put16(b, dport);
-  Put16(b, len);
+  Put16(b, UdpLength(payload));
   Put16(b, 0);
   b = Concat(b, payload);
-  if (pseudo_of != nullptr) {
-    const uint16_t c = InternetChecksum(b.data(), b.size(), (*pseudo_of)(kProtoUdp, len));
+  if (pseudo) {
+    const uint16_t c = InternetChecksum(b.data(), b.size(), *pseudo);
     Set16(b, 6, c ? c : 0xffff);
   }
   return b;
 }
 
-template <typename PseudoOf>
-Bytes TcpOver(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
-              const Bytes& payload, uint16_t window, const PseudoOf& pseudo_of) {
+Bytes TcpSummed(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
+                const Bytes& payload, uint16_t window, uint32_t pseudo) {
   Bytes b;
   Put16(b, sport);
   Put16(b, dport);
@@ -138,40 +141,34 @@ Bytes TcpOver(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint3
   Put16(b, 0);  // checksum
   Put16(b, 0);  // urgent
   b = Concat(b, payload);
-  const uint16_t len = static_cast<uint16_t>(b.size());
-  Set16(b, 16, InternetChecksum(b.data(), b.size(), pseudo_of(kProtoTcp, len)));
+  Set16(b, 16, InternetChecksum(b.data(), b.size(), pseudo));
   return b;
 }
 
 }  // namespace
 
 Bytes Udp(uint16_t sport, uint16_t dport, const Bytes& payload, uint32_t src_ip, uint32_t dst_ip) {
-  const auto pseudo = [&](uint8_t proto, uint16_t len) {
-    return PseudoHeaderSum(src_ip, dst_ip, proto, len);
-  };
-  return UdpOver(sport, dport, payload, (src_ip || dst_ip) ? &pseudo : nullptr);
+  std::optional<uint32_t> pseudo;
+  if (src_ip || dst_ip) pseudo = PseudoHeaderSum(src_ip, dst_ip, kProtoUdp, UdpLength(payload));
+  return UdpSummed(sport, dport, payload, pseudo);
 }
 
 Bytes Udp(uint16_t sport, uint16_t dport, const Bytes& payload, const Ipv6Address& src,
           const Ipv6Address& dst) {
-  const auto pseudo = [&](uint8_t proto, uint16_t len) {
-    return PseudoHeaderSum6(src, dst, proto, len);
-  };
-  return UdpOver(sport, dport, payload, &pseudo);
+  return UdpSummed(sport, dport, payload,
+                   PseudoHeaderSum6(src, dst, kProtoUdp, UdpLength(payload)));
 }
 
 Bytes Tcp(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
           const Bytes& payload, uint32_t src_ip, uint32_t dst_ip, uint16_t window) {
-  return TcpOver(sport, dport, flags, seq, ack, payload, window, [&](uint8_t proto, uint16_t len) {
-    return PseudoHeaderSum(src_ip, dst_ip, proto, len);
-  });
+  return TcpSummed(sport, dport, flags, seq, ack, payload, window,
+                   PseudoHeaderSum(src_ip, dst_ip, kProtoTcp, TcpLength(payload)));
 }
 
 Bytes Tcp(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
           const Bytes& payload, const Ipv6Address& src, const Ipv6Address& dst, uint16_t window) {
-  return TcpOver(sport, dport, flags, seq, ack, payload, window, [&](uint8_t proto, uint16_t len) {
-    return PseudoHeaderSum6(src, dst, proto, len);
-  });
+  return TcpSummed(sport, dport, flags, seq, ack, payload, window,
+                   PseudoHeaderSum6(src, dst, kProtoTcp, TcpLength(payload)));
 }
 
 Bytes IcmpEcho(uint8_t type, uint16_t id, uint16_t seq, const Bytes& payload) {
