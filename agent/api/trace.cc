@@ -69,14 +69,13 @@ struct TraceEnds {
 };
 
 // Does `e` have the address `ip` (of either family)?
-bool HasAddress(const Endpoint& e, const TraceAddress& ip) {
-  if (const Ipv6Address* v6 = std::get_if<Ipv6Address>(&ip)) return e.ip6 == *v6;
-  return e.ip == std::get<uint32_t>(ip);
+bool HasAddress(const Endpoint& e, const UnderlayAddress& ip) {
+  return ip.is_v6() ? e.ip6 == ip.v6 : e.ip == ip.v4;
 }
 
 // The endpoint of `tenant` with address `ip`, or null.
 const Endpoint* EndpointAt(const Agent::View& v, const Names& names, uint32_t tenant,
-                           const TraceAddress& ip) {
+                           const UnderlayAddress& ip) {
   for (const Endpoint& e : v.state.endpoints) {
     if (HasAddress(e, ip) && names.TenantId(names.segments.at(e.segment)->tenant) == tenant) {
       return &e;

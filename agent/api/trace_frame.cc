@@ -3,7 +3,6 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/base/status.h"
@@ -67,15 +66,10 @@ void DescribeHeaders(const packet::Parsed& p, v1::PacketHeaders* h) {
 
 // `text` as an address of either family; an error names the option it
 // came from.
-absl::StatusOr<TraceAddress> AddressOption(const std::string& text, absl::string_view option) {
-  if (absl::StrContains(text, ':')) {
-    absl::StatusOr<Ipv6Address> ip = ParseIpv6(text);
-    if (!ip.ok()) return WithContext(ip.status(), option);
-    return *ip;
-  }
-  absl::StatusOr<uint32_t> ip = ParseIpv4(text);
+absl::StatusOr<UnderlayAddress> AddressOption(const std::string& text, absl::string_view option) {
+  absl::StatusOr<UnderlayAddress> ip = ParseUnderlayAddress(text);
   if (!ip.ok()) return WithContext(ip.status(), option);
-  return *ip;
+  return ip;
 }
 
 const Bytes kTracePayload = {'w', 'e', 'f', 't', 't', 'r', 'a', 'c', 'e', 0, 0, 0, 0, 0, 0, 0};
@@ -98,23 +92,21 @@ bool IsEcho(const FrameSpec& s) {
 
 }  // namespace
 
-std::string FormatTraceAddress(const TraceAddress& address) {
-  if (const Ipv6Address* v6 = std::get_if<Ipv6Address>(&address)) return FormatIpv6(*v6);
-  return FormatIpv4(std::get<uint32_t>(address));
-}
-
 Bytes BuildFrame(const FrameSpec& s) {
   if (!s.ipv6()) {
-    const uint32_t src = std::get<uint32_t>(s.src), dst = std::get<uint32_t>(s.dst);
-    const packet::Ipv4Spec ip = {
-        .src = src, .dst = dst, .proto = s.protocol, .ttl = s.ttl, .id = kTraceIpId, .df = true};
+    const packet::Ipv4Spec ip = {.src = s.src.v4,
+                                 .dst = s.dst.v4,
+                                 .proto = s.protocol,
+                                 .ttl = s.ttl,
+                                 .id = kTraceIpId,
+                                 .df = true};
     return packet::Ipv4Frame(
         s.dst_mac, s.src_mac, ip,
-        IsEcho(s) ? packet::IcmpEcho(8, s.sport, 1, kTracePayload) : Transport(s, src, dst));
+        IsEcho(s) ? packet::IcmpEcho(8, s.sport, 1, kTracePayload) : Transport(s, ip.src, ip.dst));
   }
   packet::Ipv6Spec ip;
-  ip.src = std::get<Ipv6Address>(s.src);
-  ip.dst = std::get<Ipv6Address>(s.dst);
+  ip.src = *s.src.v6;
+  ip.dst = *s.dst.v6;
   ip.hop_limit = s.ttl;
   if (IsEcho(s)) {
     return packet::Icmp6Frame(
@@ -185,7 +177,7 @@ absl::StatusOr<FrameSpec> FrameSpecFrom(const v1::TraceRequest& req) {
   FrameSpec spec;
   ASSIGN_OR_RETURN(spec.src, AddressOption(req.src(), "--src"));
   ASSIGN_OR_RETURN(spec.dst, AddressOption(req.dst(), "--dst"));
-  if (spec.src.index() != spec.dst.index()) {
+  if (spec.src.is_v6() != spec.dst.is_v6()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--src ", req.src(), " and --dst ", req.dst(), " are of two families"));
   }

@@ -6,7 +6,6 @@
 #define WEFT_AGENT_API_TRACE_FRAME_H_
 
 #include <cstdint>
-#include <variant>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -16,25 +15,20 @@
 
 namespace weft::api {
 
-// An address of the traced packet: IPv4 (host order) or IPv6.
-using TraceAddress = std::variant<uint32_t, Ipv6Address>;
-
 // The packet a trace sends, before any encapsulation.
 struct FrameSpec {
   MacAddress src_mac{};
   MacAddress dst_mac{};
-  TraceAddress src;  // src and dst of one family
-  TraceAddress dst;
+  UnderlayAddress src;  // the model's address of either family; src and dst of one
+  UnderlayAddress dst;
   uint8_t protocol = packet::kProtoIcmp;  // over IPv6, icmp is ICMPv6
   uint16_t sport = 0;                     // ICMP: the echo identifier
   uint16_t dport = 0;
   uint8_t tcp_flags = packet::kTcpSyn;
   uint8_t ttl = 64;  // IPv6: the hop limit
 
-  bool ipv6() const { return std::holds_alternative<Ipv6Address>(src); }
+  bool ipv6() const { return src.is_v6(); }
 };
-
-std::string FormatTraceAddress(const TraceAddress& address);
 
 // InvalidArgument, naming the field, when a number of `req` does not fit
 // the header field it fills: a port above 65535, a TTL above 255, a VNI of

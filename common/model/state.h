@@ -16,8 +16,9 @@ namespace weft {
 using MacAddress = std::array<uint8_t, 6>;
 using Ipv6Address = std::array<uint8_t, 16>;  // network order
 
-// A VTEP's underlay address: IPv4 (host order), or IPv6. A fleet's VTEPs are
-// all of one family (validate.h).
+// An address of either family: IPv4 (host order), or IPv6. A VTEP's underlay
+// address (a fleet's VTEPs are all of one family, validate.h), and the
+// addresses of a traced packet (agent/api/trace_frame.h).
 struct UnderlayAddress {
   uint32_t v4 = 0;
   std::optional<Ipv6Address> v6;

@@ -30,7 +30,8 @@ void CheckHeaders(const FrameSpec& spec, size_t length, const v1::PacketHeaders&
                   seen);
   WEFT_FUZZ_CHECK(h.ethertype() == (spec.ipv6() ? "ipv6" : "ipv4") && h.length() == length, seen);
   WEFT_FUZZ_CHECK(
-      h.src() == FormatTraceAddress(spec.src) && h.dst() == FormatTraceAddress(spec.dst), seen);
+      h.src() == FormatUnderlayAddress(spec.src) && h.dst() == FormatUnderlayAddress(spec.dst),
+      seen);
   // An echo under IPv6 is ICMPv6's.
   const bool echo6 = spec.ipv6() && spec.protocol == packet::kProtoIcmp;
   WEFT_FUZZ_CHECK(
@@ -81,23 +82,14 @@ void CheckRequest(const v1::TraceRequest& req) {
 
   if (req.vni() == 0) return;
   // The trace's own addresses as VTEPs, for an underlay of their family.
-  const auto vtep = [](const TraceAddress& a) {
-    UnderlayAddress u;
-    if (const Ipv6Address* v6 = std::get_if<Ipv6Address>(&a)) {
-      u.v6 = *v6;
-    } else {
-      u.v4 = std::get<uint32_t>(a);
-    }
-    return u;
-  };
   const packet::Bytes wrapped =
-      WrapVxlan(frame, spec->dst_mac, spec->src_mac, vtep(spec->dst), vtep(spec->src), req.vni());
+      WrapVxlan(frame, spec->dst_mac, spec->src_mac, spec->dst, spec->src, req.vni());
   v1::PacketHeaders wrapped_outer, wrapped_inner;
   WEFT_FUZZ_CHECK(ParseFrame(wrapped, &wrapped_outer, &wrapped_inner, &vni), "not VXLAN");
   WEFT_FUZZ_CHECK(vni == req.vni(), absl::StrCat(vni, " != ", req.vni()));
   WEFT_FUZZ_CHECK(wrapped_inner.SerializeAsString() == headers.SerializeAsString(),
                   wrapped_inner.ShortDebugString());
-  WEFT_FUZZ_CHECK(wrapped_outer.src() == FormatTraceAddress(spec->dst) &&
+  WEFT_FUZZ_CHECK(wrapped_outer.src() == FormatUnderlayAddress(spec->dst) &&
                       wrapped_outer.dport() == packet::kVxlanPort &&
                       wrapped_outer.length() == wrapped.size(),
                   wrapped_outer.ShortDebugString());
