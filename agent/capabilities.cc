@@ -5,7 +5,9 @@
 namespace weft {
 
 const std::vector<std::string>& AgentCapabilities() {
-  static const std::vector<std::string> kCapabilities = {"sotw", "chunked"};
+  // ipv6-tenants: the datapath switches, routes and polices tenants' IPv6
+  // (docs/design/DUAL_STACK.md).
+  static const std::vector<std::string> kCapabilities = {"sotw", "chunked", kCapabilityIpv6Tenants};
   return kCapabilities;
 }
 

@@ -12,12 +12,36 @@
  * ARP/L4 start (an ICMP error's quote included). */
 #define DECAP_PULL_LEN 148
 _Static_assert(DECAP_PULL_LEN >= WEFT_ENCAP_OVERHEAD6 + FW_PULL_LEN, "pull the quote");
+/* An inner IPv6 packet: its extension headers and what the firewall reads
+ * past them. */
+#define DECAP_PULL_LEN6                                                                 \
+	(WEFT_ENCAP_OVERHEAD6 + ETH_HLEN + sizeof(struct ipv6hdr) + IPV6_EXT_WALK_LEN + \
+	 FW_PULL_LEN6_L4)
 
-/* Decapsulating from an IPv6 outer header leaves an IPv4 packet: the skb's
- * protocol must say so (uapi since 6.3; older headers lack the name). */
+/* Decapsulating leaves a packet of the inner family: the skb's protocol
+ * must say so when it differs from the outer one (uapi since 6.3; older
+ * headers lack the names). */
 #ifndef BPF_F_ADJ_ROOM_DECAP_L3_IPV4
 #define BPF_F_ADJ_ROOM_DECAP_L3_IPV4 (1ULL << 7)
 #endif
+#ifndef BPF_F_ADJ_ROOM_DECAP_L3_IPV6
+#define BPF_F_ADJ_ROOM_DECAP_L3_IPV6 (1ULL << 8)
+#endif
+
+/* What to make linear before classifying: more when the inner frame is
+ * IPv6 (its EtherType read where an outer header of either family would
+ * leave it), so IPv4 packets pull no more than they did. A subprogram: its
+ * locals stay off the frame the firewall's call chain is counted from. */
+static __attribute__((noinline)) __u32 tc_pull_len(struct __sk_buff *skb)
+{
+	__be16 outer = 0, inner = 0;
+	__u32 overhead;
+
+	bpf_skb_load_bytes(skb, offsetof(struct ethhdr, h_proto), &outer, sizeof(outer));
+	overhead = outer == bpf_htons(ETH_P_IPV6) ? WEFT_ENCAP_OVERHEAD6 : WEFT_ENCAP_OVERHEAD;
+	bpf_skb_load_bytes(skb, overhead + offsetof(struct ethhdr, h_proto), &inner, sizeof(inner));
+	return inner == bpf_htons(ETH_P_IPV6) ? DECAP_PULL_LEN6 : DECAP_PULL_LEN;
+}
 
 WEFT_INLINE __u32 decap_overhead(const struct decap_result *res)
 {
@@ -147,11 +171,13 @@ int weft_underlay_xdp(struct xdp_md *ctx)
  * Ethernet header goes there. A subprogram: its copy of that header stays
  * off the program's stack frame, which the firewall's call chain leaves
  * little of. */
-static __attribute__((noinline)) int tc_decapsulate(struct __sk_buff *skb, __u8 outer6)
+static __attribute__((noinline)) int tc_decapsulate(struct __sk_buff *skb, __u8 outer6, __u8 inner6)
 {
 	struct ethhdr inner_eth;
 	__u32 overhead = outer6 ? WEFT_ENCAP_OVERHEAD6 : WEFT_ENCAP_OVERHEAD;
-	__u64 flags = outer6 ? BPF_F_ADJ_ROOM_DECAP_L3_IPV4 : 0;
+	__u64 flags = inner6   ? BPF_F_ADJ_ROOM_DECAP_L3_IPV6
+		      : outer6 ? BPF_F_ADJ_ROOM_DECAP_L3_IPV4
+			       : 0;
 
 	if (bpf_skb_load_bytes(skb, overhead, &inner_eth, sizeof(inner_eth)) < 0 ||
 	    bpf_skb_adjust_room(skb, -(__s32)overhead, BPF_ADJ_ROOM_MAC, flags) ||
@@ -173,7 +199,7 @@ static __attribute__((noinline)) __u32 tc_send_to_peer(struct __sk_buff *skb,
 {
 	struct bpf_redir_neigh peer = {};
 
-	if (tc_decapsulate(skb, res->outer6))
+	if (tc_decapsulate(skb, res->outer6, 0))
 		return WEFT_DROP_HELPER_FAILED;
 	peer.nh_family = AF_INET;
 	peer.ipv4_nh = res->nexthop_be;
@@ -187,13 +213,14 @@ int weft_underlay_tc(struct __sk_buff *skb)
 	__u64 len = skb->len;
 	struct decap_result res = { .trace = skb->mark == WEFT_TRACE_MARK };
 	struct weft_trace_result *tr;
+	__u32 pull = tc_pull_len(skb);
 	int action = TC_ACT_OK;
 
-	bpf_skb_pull_data(skb, len < DECAP_PULL_LEN ? len : DECAP_PULL_LEN);
+	bpf_skb_pull_data(skb, len < pull ? len : pull);
 	decap_classify((void *)(long)skb->data, (void *)(long)skb->data_end, len, &res);
 	switch (res.action) {
 	case DECAP_DELIVER:
-		if (tc_decapsulate(skb, res.outer6)) {
+		if (tc_decapsulate(skb, res.outer6, res.inner6)) {
 			res.reason = WEFT_DROP_HELPER_FAILED;
 			break;
 		}

@@ -23,10 +23,19 @@ struct vm_ctx {
 	struct __sk_buff *skb;
 	const struct weft_endpoint *self; /* the endpoint bound here */
 	const struct weft_segment *seg;	  /* its segment */
+	const struct weft_segment6 *seg6; /* IPv6 packets: its segment's IPv6 side */
 	int action;
 	__u32 tenant_id; /* of self, once found */
 	__u8 trace;	 /* skb->mark == WEFT_TRACE_MARK */
+	__u8 proto;	 /* IPv6: the upper layer past the extension headers */
+	__u16 l4_off;	 /* IPv6: where its header starts in the frame */
 };
+
+/* How far an IPv6 packet's upper-layer header may start: the extension
+ * headers walked fit in IPV6_EXT_WALK_LEN bytes. */
+#define VM_L4_OFF_MAX6 (ETH_HLEN + sizeof(struct ipv6hdr) + IPV6_EXT_WALK_LEN)
+/* What an IPv6 packet's forwarding reads linearly. */
+#define VM_PULL_LEN6 (VM_L4_OFF_MAX6 + FW_PULL_LEN6_L4)
 
 WEFT_INLINE __u32 vm_arp(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth)
 {
@@ -45,6 +54,22 @@ WEFT_INLINE __u32 vm_arp(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth)
 	arp_reply_in_place(eth, arp, answer);
 	v->action = bpf_redirect(v->skb->ifindex, 0);
 	return WEFT_ARP_REPLY;
+}
+
+/* The answer to a refused IPv6 flow, whatever its protocol: ICMPv6
+ * administratively prohibited from the gateway (which a TCP client takes
+ * as a hard error, as it does a RST). Never for a GSO train, nor about an
+ * ICMPv6 error (fw_conntrack6 denies those rather than rejecting). */
+WEFT_INLINE __u32 vm_reject6(struct vm_ctx *v)
+{
+	__u32 reason;
+
+	if (v->skb->gso_segs > 1)
+		return WEFT_DROP_POLICY;
+	reason =
+		icmp6_error_reply(v->skb, ICMP_ERROR(ICMP6_DEST_UNREACH, ICMP6_ADMIN_PROHIBITED, 0),
+				  v->seg6->gateway, v->seg->gateway_mac, &v->action);
+	return reason == WEFT_ICMP_ERROR ? WEFT_REJECT : reason;
 }
 
 /* Refuses the flow of the packet in `skb` to its sender: a TCP RST, or ICMP
@@ -79,11 +104,18 @@ WEFT_INLINE __u32 vm_reject(struct vm_ctx *v, const struct fw_flow *f)
 	return WEFT_REJECT;
 }
 
-/*
- * The firewall, once the target is known: egress of the sending VM always,
- * ingress of the destination too when it is local (same tenant: one
- * conntrack entry, judged once). Returns 0 to go on, or the reason.
- */
+/* What the hook tells the firewall about a flow whose target is `t`:
+ * egress of the sending VM always, ingress of the destination too when it
+ * is local (same tenant: one conntrack entry, judged once). */
+WEFT_INLINE void vm_fw_meta(const struct vm_ctx *v, const struct fwd_target *t, struct fw_meta *m)
+{
+	m->ifindex = v->skb->ifindex;
+	m->checks = WEFT_CT_F_EGRESS | (t->ifindex ? WEFT_CT_F_INGRESS : 0);
+	m->trace = v->trace;
+}
+
+/* The firewall, once the target is known. Returns 0 to go on, or the
+ * reason. */
 WEFT_INLINE __u32 vm_firewall(struct vm_ctx *v, const struct fwd_target *t)
 {
 	struct __sk_buff *skb = v->skb;
@@ -99,27 +131,53 @@ WEFT_INLINE __u32 vm_firewall(struct vm_ctx *v, const struct fwd_target *t)
 	if (reason)
 		return reason;
 	f.t.tenant_id = v->self->tenant_id;
-	f.ifindex = skb->ifindex;
-	f.checks = WEFT_CT_F_EGRESS | (t->ifindex ? WEFT_CT_F_INGRESS : 0);
-	f.trace = v->trace;
+	vm_fw_meta(v, t, &f.m);
 	reason = fw_conntrack(&f);
 	if (reason != WEFT_REJECT)
 		return reason;
 	return vm_reject(v, &f);
 }
 
-WEFT_INLINE __u32 vm_forward(struct vm_ctx *v, const struct fwd_target *t, int routed)
+/* vm_firewall for IPv6, whose upper layer vm_ipv6 found. */
+WEFT_INLINE __u32 vm_firewall6(struct vm_ctx *v, const struct fwd_target *t)
+{
+	struct __sk_buff *skb = v->skb;
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ipv6hdr *ip6 = data + ETH_HLEN;
+	struct fw_scratch *w = fw_scratch_for6();
+	__u32 off = v->l4_off, reason;
+
+	if (!w)
+		return WEFT_DROP_HELPER_FAILED;
+	if ((void *)(ip6 + 1) > data_end || off > VM_L4_OFF_MAX6)
+		return WEFT_DROP_TRUNCATED;
+	reason = fw_parse6(&w->flow6, ip6, data + off, v->proto, data_end);
+	if (reason)
+		return reason;
+	w->flow6.t.tenant_id = v->self->tenant_id;
+	vm_fw_meta(v, t, &w->flow6.m);
+	reason = fw_conntrack6(w);
+	if (reason != WEFT_REJECT)
+		return reason;
+	return vm_reject6(v);
+}
+
+/* Firewall, then delivery to `t`, of an IPv4 packet or (`v6`, a constant
+ * where this is inlined) an IPv6 one; `routed`: by the gateway. */
+WEFT_INLINE __u32 vm_forward(struct vm_ctx *v, const struct fwd_target *t, int routed, const int v6)
 {
 	struct __sk_buff *skb = v->skb;
 	const struct weft_config *cfg;
 	void *data, *data_end;
+	struct ipv6hdr *ip6;
 	struct ethhdr *eth;
 	struct iphdr *ip;
 	__u32 hash, reason;
 
 	if (v->trace)
 		trace_target(1, t);
-	reason = vm_firewall(v, t);
+	reason = v6 ? vm_firewall6(v, t) : vm_firewall(v, t);
 	if (reason)
 		return reason;
 
@@ -127,8 +185,12 @@ WEFT_INLINE __u32 vm_forward(struct vm_ctx *v, const struct fwd_target *t, int r
 		cfg = config_get();
 		if (!cfg || !cfg->underlay_ifindex)
 			return WEFT_DROP_NO_CONFIG;
-		reason = encap_refuse_too_big(skb, cfg, v->seg->gateway_ip_be, v->seg->gateway_mac,
-					      &v->action);
+		if (v6)
+			reason = encap_refuse_too_big6(skb, cfg, v->seg6->gateway,
+						       v->seg->gateway_mac, &v->action);
+		else
+			reason = encap_refuse_too_big(skb, cfg, v->seg->gateway_ip_be,
+						      v->seg->gateway_mac, &v->action);
 		if (reason)
 			return reason;
 	}
@@ -138,12 +200,16 @@ WEFT_INLINE __u32 vm_forward(struct vm_ctx *v, const struct fwd_target *t, int r
 	data_end = (void *)(long)skb->data_end;
 	eth = data;
 	ip = data + ETH_HLEN;
-	if ((void *)(ip + 1) > data_end)
+	ip6 = data + ETH_HLEN;
+	if (v6 ? (void *)(ip6 + 1) > data_end : (void *)(ip + 1) > data_end)
 		return WEFT_DROP_TRUNCATED;
 	mac_copy(eth->h_dest, t->dmac);
 	if (routed) {
 		mac_copy(eth->h_source, v->seg->gateway_mac);
-		ipv4_decrement_ttl(ip);
+		if (v6)
+			ip6->hop_limit--;
+		else
+			ipv4_decrement_ttl(ip);
 	}
 
 	if (t->ifindex) {
@@ -154,12 +220,25 @@ WEFT_INLINE __u32 vm_forward(struct vm_ctx *v, const struct fwd_target *t, int r
 	return vxlan_encap_and_send(skb, cfg, t->vtep_be, t->vni, hash, &v->action);
 }
 
+/* Within the segment: to the endpoint that has the destination MAC. */
+WEFT_INLINE __u32 vm_switch(struct vm_ctx *v, const struct ethhdr *eth, const int v6)
+{
+	struct weft_mac_key key = { .vni = v->self->vni };
+	struct fwd_target t = {};
+	struct weft_endpoint *ep;
+
+	mac_copy(key.mac, eth->h_dest);
+	ep = bpf_map_lookup_elem(&weft_ep_by_mac, &key);
+	if (!ep)
+		return WEFT_DROP_UNKNOWN_DST;
+	target_from_endpoint(&t, ep);
+	return vm_forward(v, &t, 0, v6);
+}
+
 WEFT_INLINE __u32 vm_ipv4(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth)
 {
 	struct iphdr *ip = parse_ipv4(c);
 	struct fwd_target t = {};
-	struct weft_mac_key key = { .vni = v->self->vni };
-	struct weft_endpoint *ep;
 	__u32 reason;
 
 	if (!ip || !ipv4_length_ok(ip, ETH_HLEN, v->skb->len))
@@ -192,48 +271,55 @@ WEFT_INLINE __u32 vm_ipv4(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth
 		 * route is meant for. */
 		if (t.kind == WEFT_ROUTE_UPLINK)
 			return WEFT_DROP_NOT_LOCAL;
-		return vm_forward(v, &t, 1);
+		return vm_forward(v, &t, 1, 0);
 	}
-
-	mac_copy(key.mac, eth->h_dest);
-	ep = bpf_map_lookup_elem(&weft_ep_by_mac, &key);
-	if (!ep)
-		return WEFT_DROP_UNKNOWN_DST;
-	target_from_endpoint(&t, ep);
-	return vm_forward(v, &t, 0);
+	return vm_switch(v, eth, 0);
 }
 
-/* The IPv6 side of the segment when the gateway would route the packet:
- * sent to its MAC, for an address beyond the link (neither link-local nor
- * the gateway's own); else NULL. */
-WEFT_INLINE const struct weft_segment6 *vm_ipv6_routed(struct vm_ctx *v, const struct ethhdr *eth,
-						       const struct ipv6hdr *ip6)
+/* Would the gateway route the IPv6 packet: sent to its MAC, for an address
+ * beyond the link (neither link-local nor the gateway's own)? */
+WEFT_INLINE int vm_ipv6_routed(const struct vm_ctx *v, const struct ethhdr *eth,
+			       const struct ipv6hdr *ip6)
 {
-	const struct weft_segment6 *seg6;
+	return mac_equal(eth->h_dest, v->seg->gateway_mac) &&
+	       !ipv6_addr_is_link_local(&ip6->daddr) &&
+	       !ipv6_addr_equal(&ip6->daddr, v->seg6->gateway);
+}
 
-	if (!mac_equal(eth->h_dest, v->seg->gateway_mac) || ipv6_addr_is_link_local(&ip6->daddr))
-		return NULL;
-	seg6 = bpf_map_lookup_elem(&weft_segments6, &v->self->vni);
-	if (!seg6 || ipv6_addr_equal(&ip6->daddr, seg6->gateway))
-		return NULL;
-	return seg6;
+/* Routed IPv6: the hop limit first, as a router checks it before anything
+ * else (so traceroute6 sees its first hop), then the tenant's IPv6
+ * routes. */
+WEFT_INLINE __u32 vm_route6(struct vm_ctx *v, struct cursor *c, struct ipv6hdr *ip6)
+{
+	struct fwd_target t = {};
+	__u32 reason;
+
+	if (ip6->hop_limit <= 1) {
+		if (!icmp6_error_allowed(v->skb, v->proto, c))
+			return WEFT_DROP_TTL_EXPIRED;
+		return icmp6_error_reply(
+			v->skb, ICMP_ERROR(ICMP6_TIME_EXCEEDED, ICMP6_HOP_LIMIT_EXCEEDED, 0),
+			v->seg6->gateway, v->seg->gateway_mac, &v->action);
+	}
+	reason = route6_lookup(v->self->tenant_id, &ip6->daddr, bpf_get_hash_recalc(v->skb), &t);
+	if (reason)
+		return reason;
+	/* No IPv6 uplinks: a route out of one is not this release's. */
+	if (t.kind == WEFT_ROUTE_UPLINK)
+		return WEFT_DROP_NOT_LOCAL;
+	return vm_forward(v, &t, 1, 1);
 }
 
 /* IPv6: Neighbor Discovery is answered (lib/nd.h). Anything else must come
- * from the endpoint's address, and its extension headers are walked. A
- * packet routing would expire gets Time Exceeded from the gateway, which
- * checks the hop limit first, as a router does (so traceroute6 sees its
- * first hop). The rest is not forwarded yet: IPv6 forwarding lands with its
- * firewall (docs/design/DUAL_STACK.md §1). */
+ * from the endpoint's address; its extension headers are walked; then it
+ * is switched or routed as IPv4 is, through the firewall. */
 WEFT_INLINE __u32 vm_ipv6(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth)
 {
 	struct __sk_buff *skb = v->skb;
 	struct ipv6hdr *ip6 = parse_ipv6(c);
-	const struct weft_segment6 *seg6;
 	struct icmp6_wire *icmp6;
 	__u32 reason, pull;
 	void *data;
-	__u8 proto;
 
 	if (!ip6 || !ipv6_length_ok(ip6, ETH_HLEN, skb->len))
 		return WEFT_DROP_TRUNCATED;
@@ -253,8 +339,12 @@ WEFT_INLINE __u32 vm_ipv6(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth
 		return WEFT_DROP_BROADCAST;
 	if (!endpoint_owns_ip6(v->self, &ip6->saddr))
 		return WEFT_DROP_SPOOFED;
+	/* Owning an IPv6 address, the endpoint's segment has an IPv6 side. */
+	v->seg6 = bpf_map_lookup_elem(&weft_segments6, &v->self->vni);
+	if (!v->seg6)
+		return WEFT_DROP_NOT_BOUND;
 
-	pull = ETH_HLEN + sizeof(*ip6) + IPV6_EXT_WALK_LEN;
+	pull = VM_PULL_LEN6;
 	bpf_skb_pull_data(skb, skb->len < pull ? skb->len : pull);
 	data = (void *)(long)skb->data;
 	eth = data;
@@ -263,20 +353,16 @@ WEFT_INLINE __u32 vm_ipv6(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth
 	ip6 = parse_ipv6(c);
 	if (!ip6)
 		return WEFT_DROP_TRUNCATED;
-	reason = ipv6_walk_ext(c, ip6->nexthdr, bpf_ntohs(ip6->payload_len), &proto);
+	reason = ipv6_walk_ext(c, ip6->nexthdr, bpf_ntohs(ip6->payload_len), &v->proto);
 	if (reason)
 		return reason;
-	if (ip6->hop_limit <= 1) {
-		seg6 = vm_ipv6_routed(v, eth, ip6);
-		if (seg6) {
-			if (!icmp6_error_allowed(skb, proto, c))
-				return WEFT_DROP_TTL_EXPIRED;
-			return icmp6_error_reply(
-				skb, ICMP_ERROR(ICMP6_TIME_EXCEEDED, ICMP6_HOP_LIMIT_EXCEEDED, 0),
-				seg6->gateway, v->seg->gateway_mac, &v->action);
-		}
-	}
-	return WEFT_DROP_UNSUPPORTED;
+	v->l4_off = c->pos - data;
+	if (vm_ipv6_routed(v, eth, ip6))
+		return vm_route6(v, c, ip6);
+	/* To the gateway itself, or to a link-local address through it. */
+	if (mac_equal(eth->h_dest, v->seg->gateway_mac))
+		return WEFT_DROP_UNKNOWN_DST;
+	return vm_switch(v, eth, 1);
 }
 
 WEFT_INLINE __u32 vm_classify(struct vm_ctx *v)

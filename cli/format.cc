@@ -548,15 +548,16 @@ std::string FormatRoutes(const v1::RoutesResponse& r) {
 std::string FormatConntrack(const v1::ConntrackResponse& r) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& e : r.entries()) {
-    rows.push_back({absl::StrCat(e.tenant_id()), e.protocol(),
-                    Endpoint(e.src(), e.sport(), e.protocol() == "icmp" ? "" : e.protocol()),
-                    Endpoint(e.dst(), e.dport(), e.protocol() == "icmp" ? "" : e.protocol()),
-                    e.protocol() == "icmp" ? absl::StrCat("id ", e.sport()) : "", e.state(),
-                    absl::StrJoin(e.flags(), ","),
-                    absl::StrCat(e.packets_orig(), "/", e.bytes_orig()),
-                    absl::StrCat(e.packets_reply(), "/", e.bytes_reply()),
-                    absl::StrFormat("%.1fs", e.age_seconds()), absl::StrCat(e.policy_generation()),
-                    Rule(e.policy(), e.rule_number(), e.rule_index())});
+    // An echo flow's ports hold its identifier, of either family.
+    const bool echo = e.protocol() == "icmp" || e.protocol() == "icmpv6";
+    rows.push_back(
+        {absl::StrCat(e.tenant_id()), e.protocol(), Endpoint(e.src(), e.sport(), e.protocol()),
+         Endpoint(e.dst(), e.dport(), e.protocol()), echo ? absl::StrCat("id ", e.sport()) : "",
+         e.state(), absl::StrJoin(e.flags(), ","),
+         absl::StrCat(e.packets_orig(), "/", e.bytes_orig()),
+         absl::StrCat(e.packets_reply(), "/", e.bytes_reply()),
+         absl::StrFormat("%.1fs", e.age_seconds()), absl::StrCat(e.policy_generation()),
+         Rule(e.policy(), e.rule_number(), e.rule_index())});
   }
   return FormatTable({"TENANT", "PROTO", "SOURCE", "DESTINATION", "", "STATE", "JUDGED",
                       "ORIG PKTS/BYTES", "REPLY PKTS/BYTES", "IDLE", "GEN", "RULE"},

@@ -18,6 +18,7 @@
 #include <deque>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -38,6 +39,7 @@
 #include "agent/datapath/maps/routes.h"
 #include "agent/sync/client.h"
 #include "common/base/log.h"
+#include "common/base/status.h"
 #include "common/model/net_format.h"
 #include "common/packet/packet.h"
 #include "common/plan/policy_tables.h"
@@ -406,68 +408,120 @@ grpc::Status ApiServer::Impl::Endpoints(grpc::ServerContext*, const v1::Endpoint
   return Send(std::move(out), &v1::EndpointsResponse::mutable_endpoints, writer);
 }
 
+namespace {
+
+// A route of weft_routes or weft_routes6 as the API shows it, in the same
+// fields for both families.
+v1::RouteInfo RouteInfoOf(const Names& names, uint32_t tenant_id, std::string prefix,
+                          const weft_route& r) {
+  v1::RouteInfo info;
+  info.set_tenant_id(tenant_id);
+  info.set_tenant(names.TenantName(tenant_id));
+  info.set_prefix(std::move(prefix));
+  info.set_kind(RouteKindName(r.kind));
+  if (r.kind != WEFT_ROUTE_BLACKHOLE) {
+    info.set_vni(r.vni);
+    if (auto s = names.segments_by_vni.find(r.vni); s != names.segments_by_vni.end()) {
+      info.set_segment(s->second->name);
+    }
+  }
+  if (r.kind == WEFT_ROUTE_REMOTE) {
+    for (uint32_t i = 0; i < r.nhop_count && i < WEFT_ECMP_MAX; ++i) {
+      info.add_next_hops(names.VtepAddress(r.nhops_be[i]));
+    }
+    info.set_gateway_mac(FormatMac(std::to_array(r.gateway_mac)));
+  }
+  return info;
+}
+
+std::string PrefixText(const weft_route_key& key) {
+  return FormatIpv4Prefix({ntohl(key.addr_be), static_cast<uint8_t>(key.prefixlen - 32)});
+}
+
+std::string PrefixText(const weft_route6_key& key) {
+  return FormatIpv6Prefix({std::to_array(key.addr), static_cast<uint8_t>(key.prefixlen - 32)});
+}
+
+// The routes of one family's trie that pass the request's filter.
+template <typename Key>
+void AddRoutes(const Names& names, const v1::RoutesRequest& req,
+               const std::vector<Entry<Key, weft_route>>& routes, std::vector<v1::RouteInfo>& out) {
+  for (const auto& [key, r] : routes) {
+    const uint32_t tenant_id = ntohl(key.tenant_id_be);
+    if (req.tenant_id() && req.tenant_id() != tenant_id) continue;
+    out.push_back(RouteInfoOf(names, tenant_id, PrefixText(key), r));
+  }
+}
+
+}  // namespace
+
 grpc::Status ApiServer::Impl::Routes(grpc::ServerContext*, const v1::RoutesRequest* req,
                                      grpc::ServerWriter<v1::RoutesResponse>* writer) {
   const Agent::View v = Snapshot();
   const Names names(v);
   absl::StatusOr<std::vector<RouteEntry>> routes = ReadRoutes(dp());
   if (!routes.ok()) return ToGrpcStatus(routes.status());
+  absl::StatusOr<std::vector<Route6Entry>> routes6 = ReadRoutes6(dp());
+  if (!routes6.ok()) return ToGrpcStatus(routes6.status());
+  std::vector<v1::RouteInfo> list;
+  AddRoutes(names, *req, *routes, list);
+  AddRoutes(names, *req, *routes6, list);
+  // Each trie is in (tenant, address) order: a tenant's IPv4 routes, then
+  // its IPv6 ones.
+  std::stable_sort(list.begin(), list.end(),
+                   [](const auto& a, const auto& b) { return a.tenant_id() < b.tenant_id(); });
   v1::RoutesResponse out;
-  for (const auto& [key, r] : *routes) {
-    const uint32_t tenant_id = ntohl(key.tenant_id_be);
-    if (req->tenant_id() && req->tenant_id() != tenant_id) continue;
-    v1::RouteInfo* info = out.add_routes();
-    info->set_tenant_id(tenant_id);
-    info->set_tenant(names.TenantName(tenant_id));
-    info->set_prefix(absl::StrCat(FormatIpv4(ntohl(key.addr_be)), "/", key.prefixlen - 32));
-    info->set_kind(RouteKindName(r.kind));
-    if (r.kind != WEFT_ROUTE_BLACKHOLE) {
-      info->set_vni(r.vni);
-      if (auto s = names.segments_by_vni.find(r.vni); s != names.segments_by_vni.end()) {
-        info->set_segment(s->second->name);
-      }
-    }
-    if (r.kind == WEFT_ROUTE_REMOTE) {
-      for (uint32_t i = 0; i < r.nhop_count && i < WEFT_ECMP_MAX; ++i) {
-        info->add_next_hops(FormatIpv4(ntohl(r.nhops_be[i])));
-      }
-      info->set_gateway_mac(FormatMac(std::to_array(r.gateway_mac)));
-    }
-  }
+  for (auto& r : list) *out.add_routes() = std::move(r);
   return Send(std::move(out), &v1::RoutesResponse::mutable_routes, writer);
 }
 
-grpc::Status ApiServer::Impl::Conntrack(grpc::ServerContext*, const v1::ConntrackRequest* req,
-                                        grpc::ServerWriter<v1::ConntrackResponse>* writer) {
-  const Agent::View v = Snapshot();
-  const Names names(v);
-  uint32_t addr_filter = 0;
-  if (!req->address().empty()) {
-    absl::StatusOr<uint32_t> a = ParseIpv4(req->address());
-    if (!a.ok()) return ToGrpcStatus(a.status());
-    addr_filter = *a;
-  }
-  uint32_t generation = 0;
-  if (auto ctl = dp().PolicyControl(); ctl.ok()) generation = ctl->generation;
-  const uint64_t now = MonotonicNs();
-  absl::StatusOr<std::vector<ConntrackEntry>> entries = ReadConntrack(dp());
-  if (!entries.ok()) return ToGrpcStatus(entries.status());
-  v1::ConntrackResponse out;
-  out.set_total(entries->size());
-  std::vector<v1::ConntrackEntry> list;
-  for (const ConntrackEntry& entry : *entries) {
-    const weft_ct_key& k = entry.key;
+namespace {
+
+// The request's address filter, of either family (none: every flow).
+absl::StatusOr<std::optional<UnderlayAddress>> AddressFilter(const v1::ConntrackRequest& req) {
+  if (req.address().empty()) return std::nullopt;
+  absl::StatusOr<UnderlayAddress> address = ParseUnderlayAddress(req.address());
+  if (!address.ok()) return WithContext(address.status(), "conntrack address filter");
+  return *address;
+}
+
+// Whether `address` is the filter's; an address of the other family never is.
+bool IsFiltered(const UnderlayAddress& filter, uint32_t address) {
+  return !filter.is_v6() && filter.v4 == address;
+}
+bool IsFiltered(const UnderlayAddress& filter, const Ipv6Address& address) {
+  return filter.is_v6() && *filter.v6 == address;
+}
+
+std::string AddressText(uint32_t address) { return FormatIpv4(address); }
+std::string AddressText(const Ipv6Address& address) { return FormatIpv6(address); }
+
+// What the Conntrack answer shows of a flow, besides the flow itself.
+struct ConntrackContext {
+  const Names& names;
+  uint32_t generation;  // of the rule set in force
+  uint64_t now_ns;
+};
+
+// The flows of one family's tables that pass the request's filters.
+template <typename Key>
+void AddFlows(const ConntrackContext& ctx, const v1::ConntrackRequest& req,
+              const std::optional<UnderlayAddress>& addr_filter,
+              const std::vector<Entry<Key, weft_ct_entry>>& entries,
+              std::vector<v1::ConntrackEntry>& out) {
+  for (const auto& entry : entries) {
+    const Key& k = entry.key;
     const weft_ct_entry& e = entry.value;
     const auto [src, dst, sport, dport] = FlowOf(entry);
-    if (req->tenant_id() && req->tenant_id() != k.tenant_id) continue;
-    if (addr_filter && addr_filter != src && addr_filter != dst) continue;
-    if (req->port() && req->port() != sport && req->port() != dport) continue;
+    if (req.tenant_id() && req.tenant_id() != k.tenant_id) continue;
+    if (addr_filter && !IsFiltered(*addr_filter, src) && !IsFiltered(*addr_filter, dst)) continue;
+    if (req.port() && req.port() != sport && req.port() != dport) continue;
     v1::ConntrackEntry c;
     c.set_tenant_id(k.tenant_id);
-    c.set_tenant(names.TenantName(k.tenant_id));
+    c.set_tenant(ctx.names.TenantName(k.tenant_id));
     c.set_protocol(packet::ProtocolName(k.protocol));
-    c.set_src(FormatIpv4(src));
-    c.set_dst(FormatIpv4(dst));
+    c.set_src(AddressText(src));
+    c.set_dst(AddressText(dst));
     c.set_sport(sport);
     c.set_dport(dport);
     c.set_state(CtStateName(e.state));
@@ -479,16 +533,38 @@ grpc::Status ApiServer::Impl::Conntrack(grpc::ServerContext*, const v1::Conntrac
     c.set_bytes_orig(e.bytes[0]);
     c.set_packets_reply(e.packets[1]);
     c.set_bytes_reply(e.bytes[1]);
-    c.set_age_seconds(now > e.last_seen_ns ? (now - e.last_seen_ns) / 1e9 : 0.0);
+    c.set_age_seconds(ctx.now_ns > e.last_seen_ns ? (ctx.now_ns - e.last_seen_ns) / 1e9 : 0.0);
     c.set_policy_generation(e.policy_generation);
     c.set_rule_index(e.rule_index);
-    if (e.policy_generation == generation) {
-      auto [policy, number] = names.RuleName(e.rule_index);
+    if (e.policy_generation == ctx.generation) {
+      auto [policy, number] = ctx.names.RuleName(e.rule_index);
       c.set_policy(policy);
       c.set_rule_number(number);
     }
-    list.push_back(std::move(c));
+    out.push_back(std::move(c));
   }
+}
+
+}  // namespace
+
+grpc::Status ApiServer::Impl::Conntrack(grpc::ServerContext*, const v1::ConntrackRequest* req,
+                                        grpc::ServerWriter<v1::ConntrackResponse>* writer) {
+  const Agent::View v = Snapshot();
+  const Names names(v);
+  absl::StatusOr<std::optional<UnderlayAddress>> addr_filter = AddressFilter(*req);
+  if (!addr_filter.ok()) return ToGrpcStatus(addr_filter.status());
+  uint32_t generation = 0;
+  if (auto ctl = dp().PolicyControl(); ctl.ok()) generation = ctl->generation;
+  const ConntrackContext ctx{names, generation, MonotonicNs()};
+  absl::StatusOr<std::vector<ConntrackEntry>> entries = ReadConntrack(dp());
+  if (!entries.ok()) return ToGrpcStatus(entries.status());
+  absl::StatusOr<std::vector<Conntrack6Entry>> entries6 = ReadConntrack6(dp());
+  if (!entries6.ok()) return ToGrpcStatus(entries6.status());
+  v1::ConntrackResponse out;
+  out.set_total(entries->size() + entries6->size());
+  std::vector<v1::ConntrackEntry> list;
+  AddFlows(ctx, *req, *addr_filter, *entries, list);
+  AddFlows(ctx, *req, *addr_filter, *entries6, list);
   std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
     return std::tuple(a.tenant_id(), a.src(), a.dst(), a.protocol(), a.sport(), a.dport()) <
            std::tuple(b.tenant_id(), b.src(), b.dst(), b.protocol(), b.sport(), b.dport());

@@ -52,6 +52,8 @@ bpf_map* SkeletonMap(const Skeleton& skel, Map map) {
       return skel.maps.weft_ep_by_ip6;
     case Map::kRoutes:
       return skel.maps.weft_routes;
+    case Map::kRoutes6:
+      return skel.maps.weft_routes6;
     case Map::kUplinks:
       return skel.maps.weft_uplinks;
     case Map::kStats:
@@ -60,6 +62,12 @@ bpf_map* SkeletonMap(const Skeleton& skel, Map map) {
       return skel.maps.weft_ct;
     case Map::kCtPending:
       return skel.maps.weft_ct_pending;
+    case Map::kCt6:
+      return skel.maps.weft_ct6;
+    case Map::kCt6Pending:
+      return skel.maps.weft_ct6_pend;
+    case Map::kScratch:
+      return skel.maps.weft_scratch;
     case Map::kCtStats:
       return skel.maps.weft_ct_stats;
     case Map::kPolCtl:
@@ -70,6 +78,10 @@ bpf_map* SkeletonMap(const Skeleton& skel, Map map) {
       return skel.maps.weft_pol_applied;
     case Map::kPolPeer:
       return skel.maps.weft_pol_peer;
+    case Map::kPolApplied6:
+      return skel.maps.weft_pol_appl6;
+    case Map::kPolPeer6:
+      return skel.maps.weft_pol_peer6;
     case Map::kPolL4:
       return skel.maps.weft_pol_l4;
     case Map::kPolRules:

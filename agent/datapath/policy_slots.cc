@@ -21,7 +21,7 @@ namespace {
 // LPM keys, big-endian after the prefix length.
 uint32_t KeySlot(Map map, const std::string& key) {
   uint32_t slot = 0;
-  if (map == Map::kPolPeer || map == Map::kPolL4) {
+  if (map == Map::kPolPeer || map == Map::kPolPeer6 || map == Map::kPolL4) {
     std::memcpy(&slot, key.data() + 4, sizeof(slot));
     return ntohl(slot);
   }

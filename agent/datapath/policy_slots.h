@@ -1,4 +1,4 @@
-// The firewall's two slots (docs/ARCHITECTURE.md §4): every key of the five
+// The firewall's two slots (docs/ARCHITECTURE.md §4): every key of the seven
 // policy maps carries a slot, weft_pol_ctl says which one packets read.
 // Datapath::ApplyPolicy stages a rule set into the other slot, switches to
 // it in one write and clears the old one; these are its steps.
@@ -15,13 +15,16 @@
 #include "absl/status/statusor.h"
 #include "agent/datapath/datapath.h"
 #include "agent/datapath/maps/entries.h"
+#include "common/plan/policy_tables.h"
 #include "common/plan/tables.h"
 
 namespace weft {
 
-// The five policy tables, in BuildPolicyTables' order.
-inline constexpr std::array<Map, 5> kPolicyMaps = {Map::kPolTenant, Map::kPolRules, Map::kPolL4,
-                                                   Map::kPolPeer, Map::kPolApplied};
+// The seven policy tables, in BuildPolicyTables' order.
+inline constexpr std::array<Map, 7> kPolicyMaps = {
+    Map::kPolTenant,  Map::kPolRules, Map::kPolL4,      Map::kPolPeer,
+    Map::kPolApplied, Map::kPolPeer6, Map::kPolApplied6};
+static_assert(kPolicyMaps.size() == kPolicyTableCount);
 // One T per policy map, in kPolicyMaps order.
 template <typename T>
 using PerPolicyMap = std::array<T, kPolicyMaps.size()>;

@@ -1,7 +1,11 @@
 #include "agent/metrics/agent_metrics.h"
 
+#include <algorithm>
 #include <chrono>
+#include <initializer_list>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/datapath/maps/conntrack.h"
@@ -58,6 +62,21 @@ uint64_t WriteConntrackEvents(const Datapath& dp, MetricFamilies& w) {
   return 0;
 }
 
+// The entries of the maps `names` together; none when one of them was not
+// read (a partial sum would look like a drop).
+std::optional<uint64_t> EntriesOf(const std::vector<MapFill>& fills,
+                                  std::initializer_list<std::string_view> names) {
+  uint64_t total = 0;
+  size_t found = 0;
+  for (const MapFill& f : fills) {
+    if (std::find(names.begin(), names.end(), f.name) == names.end()) continue;
+    total += f.entries;
+    ++found;
+  }
+  if (found != names.size()) return std::nullopt;
+  return total;
+}
+
 uint64_t WriteMapFill(const Datapath& dp, MetricFamilies& w) {
   uint64_t errors = 0;
   std::vector<MapFill> fills;
@@ -69,17 +88,18 @@ uint64_t WriteMapFill(const Datapath& dp, MetricFamilies& w) {
     }
     fills.push_back(*std::move(fill));
   }
-  for (const MapFill& f : fills) {
-    if (f.name == WEFT_MAP_CT) {
-      w.Gauge("weft_conntrack_entries", "Confirmed flows in conntrack (weft_ct).",
-              static_cast<double>(f.entries));
-    } else if (f.name == WEFT_MAP_CT_PENDING) {
-      // Full (fill ratio 1) means new flows are evicting each other.
-      w.Gauge("weft_conntrack_pending_entries",
-              "Flows seen one way only in conntrack (weft_ct_pending); new-flow churn "
-              "evicts here, never from weft_ct.",
-              static_cast<double>(f.entries));
-    }
+  // Flows of both families; each family's tables have their own capacity,
+  // which weft_map_fill_ratio shows per map.
+  if (auto n = EntriesOf(fills, {WEFT_MAP_CT, WEFT_MAP_CT6})) {
+    w.Gauge("weft_conntrack_entries", "Confirmed flows in conntrack (weft_ct, weft_ct6).",
+            static_cast<double>(*n));
+  }
+  // A pending table full (fill ratio 1) means new flows are evicting each other.
+  if (auto n = EntriesOf(fills, {WEFT_MAP_CT_PENDING, WEFT_MAP_CT6_PENDING})) {
+    w.Gauge("weft_conntrack_pending_entries",
+            "Flows seen one way only in conntrack (weft_ct_pending, weft_ct6_pend); new-flow "
+            "churn evicts there, never from the confirmed tables.",
+            static_cast<double>(*n));
   }
   w.Family("weft_map_entries", Type::Gauge, "Entries in each keyed BPF map.");
   for (const MapFill& f : fills) w.Sample({{"map", f.name}}, f.entries);

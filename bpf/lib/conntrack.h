@@ -13,6 +13,7 @@
 #ifndef WEFT_BPF_CONNTRACK_H
 #define WEFT_BPF_CONNTRACK_H
 
+#include "lib/ipv6.h"
 #include "lib/maps.h"
 
 #define TCP_FL_FIN 0x01
@@ -33,15 +34,29 @@
 #define NSEC_PER_SEC 1000000000ull
 
 /* A flow as one packet sees it: source is that packet's sender. ICMP echo
- * carries its identifier in both ports. */
+ * carries its identifier in both ports. One layout per family; both start
+ * with the same head, which is all the state machine reads. */
+#define CT_TUPLE_HEAD    \
+	__u32 tenant_id; \
+	__be16 sport_be; \
+	__be16 dport_be; \
+	__u8 protocol;   \
+	__u8 pad0[3]
+
+struct ct_head {
+	CT_TUPLE_HEAD;
+};
+
 struct ct_tuple {
-	__u32 tenant_id;
+	CT_TUPLE_HEAD;
 	__be32 saddr_be;
 	__be32 daddr_be;
-	__be16 sport_be;
-	__be16 dport_be;
-	__u8 protocol;
-	__u8 pad0[3];
+};
+
+struct ct_tuple6 {
+	CT_TUPLE_HEAD;
+	__u8 saddr[16];
+	__u8 daddr[16];
 };
 
 WEFT_INLINE void ct_stat_inc(__u32 stat)
@@ -76,6 +91,40 @@ WEFT_INLINE int ct_key_from_tuple(const struct ct_tuple *t, struct weft_ct_key *
 	return src_lo;
 }
 
+/* IPv6 addresses compared as numbers: 1 when a < b, -1 when a > b, 0 equal. */
+WEFT_INLINE int ct_addr_order(const __u8 *a, const __u8 *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+#pragma unroll
+	for (int i = 0; i < 4; i++)
+		if (x[i] != y[i])
+			return bpf_ntohl(x[i]) < bpf_ntohl(y[i]) ? 1 : -1;
+	return 0;
+}
+
+WEFT_INLINE int ct_key6_from_tuple(const struct ct_tuple6 *t, struct weft_ct6_key *k)
+{
+	int order = ct_addr_order(t->saddr, t->daddr);
+	int src_lo = order > 0 || (order == 0 && bpf_ntohs(t->sport_be) <= bpf_ntohs(t->dport_be));
+
+	k->tenant_id = t->tenant_id;
+	k->protocol = t->protocol;
+	k->pad0[0] = k->pad0[1] = k->pad0[2] = 0;
+	if (src_lo) {
+		ipv6_addr_copy(k->addr_lo, t->saddr);
+		ipv6_addr_copy(k->addr_hi, t->daddr);
+		k->port_lo_be = t->sport_be;
+		k->port_hi_be = t->dport_be;
+	} else {
+		ipv6_addr_copy(k->addr_lo, t->daddr);
+		ipv6_addr_copy(k->addr_hi, t->saddr);
+		k->port_lo_be = t->dport_be;
+		k->port_hi_be = t->sport_be;
+	}
+	return src_lo;
+}
+
 /* The flow as its initiator sent it. */
 WEFT_INLINE void ct_orig_tuple(const struct weft_ct_key *k, const struct weft_ct_entry *e,
 			       struct ct_tuple *t)
@@ -96,6 +145,20 @@ WEFT_INLINE void ct_orig_tuple(const struct weft_ct_key *k, const struct weft_ct
 	}
 }
 
+WEFT_INLINE void ct_orig_tuple6(const struct weft_ct6_key *k, const struct weft_ct_entry *e,
+				struct ct_tuple6 *t)
+{
+	int lo = e->flags & WEFT_CT_F_ORIG_IS_LO;
+
+	t->tenant_id = k->tenant_id;
+	t->protocol = k->protocol;
+	t->pad0[0] = t->pad0[1] = t->pad0[2] = 0;
+	ipv6_addr_copy(t->saddr, lo ? k->addr_lo : k->addr_hi);
+	ipv6_addr_copy(t->daddr, lo ? k->addr_hi : k->addr_lo);
+	t->sport_be = lo ? k->port_lo_be : k->port_hi_be;
+	t->dport_be = lo ? k->port_hi_be : k->port_lo_be;
+}
+
 /* 0: the packet goes initiator -> responder; 1: a reply. */
 WEFT_INLINE int ct_packet_dir(const struct weft_ct_entry *e, int src_lo)
 {
@@ -107,15 +170,15 @@ WEFT_INLINE __u32 ct_or_default(__u32 configured, __u32 fallback)
 	return configured ? configured : fallback;
 }
 
-/* Seconds an entry in its state may stay idle. */
-WEFT_INLINE __u64 ct_timeout_ns(const struct weft_ct_key *k, const struct weft_ct_entry *e)
+/* Seconds an entry of `protocol` in its state may stay idle. */
+WEFT_INLINE __u64 ct_timeout_ns(__u8 protocol, const struct weft_ct_entry *e)
 {
 	const struct weft_config *cfg = config_get();
 	struct weft_ct_timeouts none = {};
 	const struct weft_ct_timeouts *to = cfg ? &cfg->ct : &none;
 	__u32 s;
 
-	switch (k->protocol) {
+	switch (protocol) {
 	case IPPROTO_TCP:
 		switch (e->state) {
 		case WEFT_CT_SYN_SENT:
@@ -130,6 +193,7 @@ WEFT_INLINE __u64 ct_timeout_ns(const struct weft_ct_key *k, const struct weft_c
 		}
 		break;
 	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6_:
 		s = ct_or_default(to->icmp, CT_DEFAULT_ICMP);
 		break;
 	default:
@@ -138,9 +202,9 @@ WEFT_INLINE __u64 ct_timeout_ns(const struct weft_ct_key *k, const struct weft_c
 	return s * NSEC_PER_SEC;
 }
 
-WEFT_INLINE int ct_expired(const struct weft_ct_key *k, const struct weft_ct_entry *e, __u64 now)
+WEFT_INLINE int ct_expired(__u8 protocol, const struct weft_ct_entry *e, __u64 now)
 {
-	return now > e->last_seen_ns && now - e->last_seen_ns > ct_timeout_ns(k, e);
+	return now > e->last_seen_ns && now - e->last_seen_ns > ct_timeout_ns(protocol, e);
 }
 
 /* Flag combinations no TCP state accepts: SYN+FIN, SYN+RST, and none of
@@ -201,22 +265,25 @@ WEFT_INLINE void ct_account(struct weft_ct_entry *e, int dir, __u32 bytes, __u64
 	e->last_seen_ns = now;
 }
 
-/* The table an entry lives in. */
-WEFT_INLINE void *ct_table(int pending)
+/* The table an entry lives in. `v6` is a constant wherever this is inlined
+ * (lib/firewall.h): each family's code names its own tables only. */
+WEFT_INLINE void *ct_table(int pending, const int v6)
 {
+	if (v6)
+		return pending ? (void *)&weft_ct6_pend : (void *)&weft_ct6;
 	return pending ? (void *)&weft_ct_pending : (void *)&weft_ct;
 }
 
-/* The flow's entry, confirmed ones first (the common case: one lookup);
- * *pending says which table it came from. */
-WEFT_INLINE struct weft_ct_entry *ct_lookup(const struct weft_ct_key *key, int *pending)
+/* The flow's entry (key: the family's), confirmed ones first (the common
+ * case: one lookup); *pending says which table it came from. */
+WEFT_INLINE struct weft_ct_entry *ct_lookup(const void *key, int *pending, const int v6)
 {
-	struct weft_ct_entry *e = bpf_map_lookup_elem(&weft_ct, key);
+	struct weft_ct_entry *e = bpf_map_lookup_elem(ct_table(0, v6), key);
 
 	*pending = !e;
 	if (e)
 		return e;
-	return bpf_map_lookup_elem(&weft_ct_pending, key);
+	return bpf_map_lookup_elem(ct_table(1, v6), key);
 }
 
 /* Established and seen both ways: the flow has earned its place in weft_ct. */
@@ -225,28 +292,33 @@ WEFT_INLINE int ct_confirmed(const struct weft_ct_entry *e)
 	return e->state == WEFT_CT_ESTABLISHED && e->packets[0] && e->packets[1];
 }
 
-/* Moves a pending entry that the packet just confirmed to weft_ct. When
- * weft_ct has no room the entry stays pending (and keeps working there). */
-WEFT_INLINE void ct_confirm(const struct weft_ct_key *key, const struct weft_ct_entry *e)
+/* Moves a pending entry that the packet just confirmed to the confirmed
+ * table. When that has no room the entry stays pending (and keeps working
+ * there). */
+WEFT_INLINE void ct_confirm(const void *key, const struct weft_ct_entry *e, const int v6)
 {
-	if (bpf_map_update_elem(&weft_ct, key, e, BPF_ANY)) {
+	if (bpf_map_update_elem(ct_table(0, v6), key, e, BPF_ANY)) {
 		ct_stat_inc(WEFT_CT_STAT_INSERT_FAILED);
 		return;
 	}
-	bpf_map_delete_elem(&weft_ct_pending, key);
+	bpf_map_delete_elem(ct_table(1, v6), key);
 	ct_stat_inc(WEFT_CT_STAT_CONFIRMED);
 }
 
-/* The live entry of the flow an ICMP error quotes, or NULL. */
-WEFT_INLINE struct weft_ct_entry *ct_lookup_related(const struct ct_tuple *quoted, __u64 now)
+/* The live entry of the flow an ICMP error quotes (a tuple of the family),
+ * or NULL. `key` is room for the family's key. */
+WEFT_INLINE struct weft_ct_entry *ct_lookup_related(const void *quoted, void *key, __u64 now,
+						    const int v6)
 {
-	struct weft_ct_key key;
 	struct weft_ct_entry *e;
 	int pending;
 
-	ct_key_from_tuple(quoted, &key);
-	e = ct_lookup(&key, &pending);
-	if (!e || ct_expired(&key, e, now))
+	if (v6)
+		ct_key6_from_tuple(quoted, key);
+	else
+		ct_key_from_tuple(quoted, key);
+	e = ct_lookup(key, &pending, v6);
+	if (!e || ct_expired(((const struct ct_head *)quoted)->protocol, e, now))
 		return NULL;
 	return e;
 }

@@ -36,6 +36,7 @@ struct decap_result {
 	__u16 action;	   /* enum decap_action */
 	__u8 trace;	   /* the hook's: a trace run (firewall read-only) */
 	__u8 outer6;	   /* the outer header is IPv6: WEFT_ENCAP_OVERHEAD6 to strip */
+	__u8 inner6;	   /* DECAP_DELIVER: the inner packet is IPv6 */
 };
 
 /* The outer headers of the VXLAN packet being classified, all inside the
@@ -115,9 +116,9 @@ WEFT_INLINE int decap_firewall(const struct decap_outer *o, struct ethhdr *inner
 	reason = fw_parse(&f, ip, end);
 	if (!reason) {
 		f.t.tenant_id = tenant_id;
-		f.ifindex = ifindex;
-		f.checks = WEFT_CT_F_INGRESS;
-		f.trace = res->trace;
+		f.m.ifindex = ifindex;
+		f.m.checks = WEFT_CT_F_INGRESS;
+		f.m.trace = res->trace;
 		reason = fw_conntrack(&f);
 	}
 	if (!reason)
@@ -143,6 +144,30 @@ WEFT_INLINE int decap_firewall(const struct decap_outer *o, struct ethhdr *inner
 						  ETH_HLEN + REJECT_RST_IP_LEN);
 	decap_set(res, DECAP_BOUNCE, WEFT_REJECT);
 	return 1;
+}
+
+/* decap_firewall for an inner IPv6 packet whose upper layer `proto` starts
+ * at `l4`. No reply goes back through the tunnel for IPv6 yet: a rejected
+ * flow is dropped, counted as policy. */
+WEFT_INLINE int decap_firewall6(struct ipv6hdr *ip6, void *l4, __u8 proto, void *end,
+				__u32 tenant_id, __u32 ifindex, struct decap_result *res)
+{
+	struct fw_scratch *w = fw_scratch_for6();
+	__u32 reason;
+
+	if (!w)
+		return decap_decided(res, DECAP_DROP, WEFT_DROP_HELPER_FAILED);
+	reason = fw_parse6(&w->flow6, ip6, l4, proto, end);
+	if (!reason) {
+		w->flow6.t.tenant_id = tenant_id;
+		w->flow6.m.ifindex = ifindex;
+		w->flow6.m.checks = WEFT_CT_F_INGRESS;
+		w->flow6.m.trace = res->trace;
+		reason = fw_conntrack6(w);
+	}
+	if (!reason)
+		return 0;
+	return decap_decided(res, DECAP_DROP, reason == WEFT_REJECT ? WEFT_DROP_POLICY : reason);
 }
 
 /* Inner ARP from a remote VTEP: answered for the gateway and for endpoints
@@ -284,6 +309,65 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len, const struct decap_
 }
 
 /*
+ * Inner IPv6 for a local endpoint: switched by MAC, or routed by the
+ * segment's gateway when a foreign VTEP's VM sent it to the gateway MAC
+ * and its destination is on this node (IPv6 is not re-addressed to a third
+ * VTEP yet: NOT_LOCAL). Extension headers are walked as at a VM's port.
+ */
+WEFT_INLINE void decap_ipv6(struct cursor *c, __u32 pkt_len, const struct decap_outer *o,
+			    struct ethhdr *inner_eth, const struct weft_segment *seg, __u32 vni,
+			    struct decap_result *res)
+{
+	__u32 l3_offset = (o->v6 ? WEFT_ENCAP_OVERHEAD6 : WEFT_ENCAP_OVERHEAD) + ETH_HLEN;
+	struct ipv6hdr *ip6 = parse_ipv6(c);
+	__u32 reason, ifindex;
+	__u8 proto;
+
+	if (!ip6 || !ipv6_length_ok(ip6, l3_offset, pkt_len))
+		return decap_set(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
+	if (mac_is_group(inner_eth->h_dest))
+		return decap_set(res, DECAP_DROP, WEFT_DROP_BROADCAST);
+	reason = ipv6_walk_ext(c, ip6->nexthdr, bpf_ntohs(ip6->payload_len), &proto);
+	if (reason)
+		return decap_set(res, DECAP_DROP, reason);
+
+	/* Routed in place before the firewall, which reads neither MACs nor
+	 * the hop limit (a refused packet is dropped anyway): the hooks'
+	 * stack frames have no room to keep the target until after it. */
+	if (mac_equal(inner_eth->h_dest, seg->gateway_mac)) {
+		struct fwd_target t = {};
+
+		if (ip6->hop_limit <= 1)
+			return decap_set(res, DECAP_DROP, WEFT_DROP_TTL_EXPIRED);
+		reason = route6_lookup(seg->tenant_id, &ip6->daddr, 0, &t);
+		if (reason)
+			return decap_set(res, DECAP_DROP, reason);
+		if (t.kind == WEFT_ROUTE_UPLINK || !t.ifindex)
+			return decap_set(res, DECAP_DROP, WEFT_DROP_NOT_LOCAL);
+		ifindex = t.ifindex;
+		ip6->hop_limit--;
+		mac_copy(inner_eth->h_source, seg->gateway_mac);
+		mac_copy(inner_eth->h_dest, t.dmac);
+	} else {
+		struct weft_mac_key key = { .vni = vni };
+		struct weft_endpoint *ep;
+
+		mac_copy(key.mac, inner_eth->h_dest);
+		ep = bpf_map_lookup_elem(&weft_ep_by_mac, &key);
+		if (!ep)
+			return decap_set(res, DECAP_DROP, WEFT_DROP_UNKNOWN_DST);
+		if (!ep->ifindex)
+			return decap_set(res, DECAP_DROP, WEFT_DROP_NOT_LOCAL);
+		ifindex = ep->ifindex;
+	}
+	if (decap_firewall6(ip6, c->pos, proto, c->end, seg->tenant_id, ifindex, res))
+		return;
+	res->ifindex = ifindex;
+	res->inner6 = 1;
+	decap_set(res, DECAP_DELIVER, WEFT_DECAP);
+}
+
+/*
  * The outer lengths agree with each other and with the frame: the frame is
  * the IP packet exactly (a VXLAN frame is never short enough to be padded)
  * and the IP packet is the UDP datagram exactly (IHL 5, checked before). So
@@ -395,6 +479,7 @@ WEFT_INLINE void decap_classify(void *data, void *data_end, __u32 pkt_len, struc
 	res->nexthop_be = 0;
 	res->trim_len = 0;
 	res->outer6 = 0;
+	res->inner6 = 0;
 	o.eth = parse_eth(&c);
 	if (!o.eth)
 		return decap_set(res, DECAP_PASS, WEFT_PASS_HOST);
@@ -433,6 +518,8 @@ WEFT_INLINE void decap_classify(void *data, void *data_end, __u32 pkt_len, struc
 		return decap_arp(&c, &o, inner_eth, seg, vni, res);
 	case ETH_P_IP:
 		return decap_ipv4(&c, pkt_len, &o, cfg, inner_eth, seg, vni, res);
+	case ETH_P_IPV6:
+		return decap_ipv6(&c, pkt_len, &o, inner_eth, seg, vni, res);
 	case ETH_P_8021Q:
 	case ETH_P_8021AD:
 		return decap_set(res, DECAP_DROP, WEFT_DROP_INNER_VLAN);

@@ -37,6 +37,7 @@
 #define ICMP_FRAG_NEEDED 4
 #define ICMP_TIME_EXCEEDED 11
 #define ICMP_EXC_TTL 0
+#define IPPROTO_ICMPV6_ 58 /* <linux/in6.h> names it in an enum BPF cannot #if on */
 
 #define WEFT_INLINE static __always_inline
 

@@ -14,6 +14,7 @@
 
 #include "lib/csum.h"
 #include "lib/icmp.h"
+#include "lib/icmp6.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
 #include "lib/underlay6.h"
@@ -46,41 +47,62 @@ WEFT_INLINE __be16 vxlan_source_port(__u32 flow_hash)
 	return bpf_htons(49152 + (flow_hash % 16384));
 }
 
+/* Would the packet fit the underlay once encapsulated? GSO packets are
+ * segmented to fit after encapsulation. */
+WEFT_INLINE int encap_fits(const struct __sk_buff *skb, const struct weft_config *cfg)
+{
+	return skb->gso_segs > 1 || skb->len - ETH_HLEN + encap_overhead(cfg) <= cfg->underlay_mtu;
+}
+
 /*
- * A packet that would not fit the underlay once encapsulated (GSO packets
- * are segmented to fit after encapsulation): with DF, its sender gets ICMP
- * fragmentation needed from `from_ip`/`from_mac` (path MTU discovery through
- * the overlay; *action sends it back); without, it is dropped. Returns 0
- * when the packet fits, else the reason.
+ * An IPv4 packet that would not fit the underlay once encapsulated: with
+ * DF, its sender gets ICMP fragmentation needed from `from_ip`/`from_mac`
+ * (path MTU discovery through the overlay; *action sends it back);
+ * without, it is dropped. Returns 0 when the packet fits, else the reason.
  */
 WEFT_INLINE __u32 encap_refuse_too_big(struct __sk_buff *skb, const struct weft_config *cfg,
 				       __be32 from_ip, const __u8 *from_mac, int *action)
 {
 	__u8 df = 0;
 
-	__u32 overhead = encap_overhead(cfg);
-
-	if (skb->gso_segs > 1 || skb->len - ETH_HLEN + overhead <= cfg->underlay_mtu)
+	if (encap_fits(skb, cfg))
 		return 0;
 	bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, frag_off), &df, 1);
 	if (!(df & (IP_DF >> 8)))
 		return WEFT_DROP_TOO_BIG;
-	return icmp_error_reply(
-		skb, ICMP_ERROR(ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, cfg->underlay_mtu - overhead),
-		from_ip, from_mac, action);
+	return icmp_error_reply(skb,
+				ICMP_ERROR(ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+					   cfg->underlay_mtu - encap_overhead(cfg)),
+				from_ip, from_mac, action);
+}
+
+/* encap_refuse_too_big for IPv6, which routers never fragment: Packet Too
+ * Big from the segment's IPv6 gateway `from`, with the MTU the router
+ * advertisements announce. */
+WEFT_INLINE __u32 encap_refuse_too_big6(struct __sk_buff *skb, const struct weft_config *cfg,
+					const __u8 *from, const __u8 *from_mac, int *action)
+{
+	if (encap_fits(skb, cfg))
+		return 0;
+	return icmp6_error_reply(skb, ICMP_ERROR(ICMP6_PACKET_TOO_BIG, 0, overlay_mtu6(cfg)), from,
+				 from_mac, action);
 }
 
 /*
  * What both underlays' encapsulations begin with: the inner Ethernet header
- * and TOS read, then `overhead` bytes of room made before the inner frame
+ * and TOS (traffic class) read, then `overhead` bytes of room made before the inner frame
  * for an outer header of family `encap_l3` (BPF_F_ADJ_ROOM_ENCAP_L3_*).
  */
 WEFT_INLINE __u32 encap_make_room(struct __sk_buff *skb, __u32 overhead, __u64 encap_l3,
 				  struct ethhdr *inner, __u8 *tos)
 {
+	__u8 l3[2];
+
 	if (bpf_skb_load_bytes(skb, 0, inner, sizeof(*inner)) < 0 ||
-	    bpf_skb_load_bytes(skb, ETH_HLEN + offsetof(struct iphdr, tos), tos, 1) < 0)
+	    bpf_skb_load_bytes(skb, ETH_HLEN, l3, sizeof(l3)) < 0)
 		return WEFT_DROP_TRUNCATED;
+	/* IPv4's TOS byte, or IPv6's traffic class across its first bytes. */
+	*tos = inner->h_proto == bpf_htons(ETH_P_IPV6) ? (l3[0] << 4) | (l3[1] >> 4) : l3[1];
 	if (bpf_skb_adjust_room(skb, overhead, BPF_ADJ_ROOM_MAC,
 				encap_l3 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
 					BPF_F_ADJ_ROOM_ENCAP_L2_ETH |

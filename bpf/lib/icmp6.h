@@ -12,7 +12,9 @@
 #include "lib/icmp.h"
 #include "lib/ipv6.h"
 
-#define IPPROTO_ICMPV6_ 58 /* <linux/in6.h> names it in an enum BPF cannot #if on */
+#define ICMP6_DEST_UNREACH 1
+#define ICMP6_ADMIN_PROHIBITED 1
+#define ICMP6_PACKET_TOO_BIG 2
 #define ICMP6_TIME_EXCEEDED 3
 #define ICMP6_HOP_LIMIT_EXCEEDED 0
 #define ICMP6_INFO_TYPES 128 /* types below are errors */

@@ -85,6 +85,14 @@ struct {
 } weft_routes SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, WEFT_MAX_ROUTES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct weft_route6_key);
+	__type(value, struct weft_route);
+} weft_routes6 SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, WEFT_MAX_UPLINKS);
 	__type(key, __u32); /* ifindex */
@@ -114,6 +122,27 @@ struct {
 	__type(key, struct weft_ct_key);
 	__type(value, struct weft_ct_entry);
 } weft_ct_pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct weft_scratch);
+} weft_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WEFT_MAX_CT);
+	__type(key, struct weft_ct6_key);
+	__type(value, struct weft_ct_entry);
+} weft_ct6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WEFT_MAX_CT_PENDING);
+	__type(key, struct weft_ct6_key);
+	__type(value, struct weft_ct_entry);
+} weft_ct6_pend SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -152,6 +181,22 @@ struct {
 	__type(key, struct weft_peer_key);
 	__type(value, struct weft_rule_bits);
 } weft_pol_peer SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_MAX_POLICY_APPLIED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct weft_applied6_key);
+	__type(value, struct weft_rule_bits);
+} weft_pol_appl6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, WEFT_MAX_POLICY_PEERS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct weft_peer6_key);
+	__type(value, struct weft_rule_bits);
+} weft_pol_peer6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -41,7 +41,6 @@
  * sends unsolicited advertisements (docs/DATAPATH.md). */
 #define ND_RA_ROUTER_LIFETIME 65535
 #define ND_PREFIX_LIFETIME_INFINITE 0xffffffffu
-#define IPV6_MIN_MTU 1280
 /* What the responder reads: a solicitation and its options. */
 #define ND_PULL_LEN 256
 /* The longest message it reads, what the pull leaves after the headers. */
@@ -187,7 +186,7 @@ WEFT_INLINE const __u8 *nd_lookup(const struct weft_endpoint *self, const struct
 	if (ipv6_link_local_mac(target, mac_key.mac)) {
 		ep = bpf_map_lookup_elem(&weft_ep_by_mac, &mac_key);
 	} else {
-		ipv6_addr_copy((struct in6_addr *)key.addr, target->in6_u.u6_addr8);
+		ipv6_addr_copy(key.addr, target);
 		ep = bpf_map_lookup_elem(&weft_ep_by_ip6, &key);
 	}
 	if (!ep || ep->vni != self->vni)
@@ -214,17 +213,6 @@ WEFT_INLINE __u32 nd_advertise_neighbor(struct __sk_buff *skb, const struct nd_a
 	mac_copy(r->tlla.mac, answer_mac);
 	r->na.h.checksum = icmp6_csum(&r->ip, &r->na, sizeof(*r) - sizeof(r->ip));
 	return WEFT_ND_REPLY;
-}
-
-/* The MTU a VM may send in: what the underlay carries past the
- * encapsulation, and never below IPv6's minimum. */
-WEFT_INLINE __u32 nd_overlay_mtu(const struct weft_config *cfg)
-{
-	__u32 overhead = encap_overhead(cfg);
-
-	if (cfg->underlay_mtu < IPV6_MIN_MTU + overhead)
-		return IPV6_MIN_MTU;
-	return cfg->underlay_mtu - overhead;
 }
 
 /* The router advertisement answering a solicitation from `to` (the
@@ -257,7 +245,7 @@ WEFT_INLINE __u32 nd_advertise_router(struct __sk_buff *skb, const struct in6_ad
 	mac_copy(r->slla.mac, seg->gateway_mac);
 	r->mtu.type = ND_OPT_MTU;
 	r->mtu.len = 1;
-	r->mtu.mtu = bpf_htonl(nd_overlay_mtu(cfg));
+	r->mtu.mtu = bpf_htonl(overlay_mtu6(cfg));
 	r->pio.type = ND_OPT_PREFIX_INFO;
 	r->pio.len = sizeof(r->pio) / 8;
 	r->pio.prefix_len = 64;
@@ -305,7 +293,7 @@ WEFT_INLINE int endpoint_owns_ip6(const struct weft_endpoint *self, const struct
 	struct weft_ip6_key key = { .tenant_id = self->tenant_id };
 	struct weft_endpoint *ep;
 
-	ipv6_addr_copy((struct in6_addr *)key.addr, addr->in6_u.u6_addr8);
+	ipv6_addr_copy(key.addr, addr);
 	ep = bpf_map_lookup_elem(&weft_ep_by_ip6, &key);
 	return ep && ep->ifindex == self->ifindex;
 }

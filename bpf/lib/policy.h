@@ -14,15 +14,32 @@
 
 #include "lib/maps.h"
 
+/* What both families' queries hold besides the addresses. */
+#define POL_QUERY_HEAD   \
+	__u32 slot;      \
+	__u32 tenant_id; \
+	__u32 direction; \
+	__u8 protocol;   \
+	__u8 pad0;       \
+	__u16 port /* host order: destination port; ICMP type << 8 | code */
+
+struct pol_head {
+	POL_QUERY_HEAD;
+};
+
 struct pol_query {
-	__u32 slot;
-	__u32 tenant_id;
-	__u32 direction; /* enum weft_direction */
+	POL_QUERY_HEAD;
 	__be32 local_be; /* the endpoint on this node */
 	__be32 peer_be;	 /* the other end */
-	__u8 protocol;
-	__u8 pad0;
-	__u16 port; /* host order: destination port; ICMP type << 8 | code */
+};
+
+/* IPv6: the caller writes the two lookups' keys (in weft_scratch, where the
+ * IPv6 firewall works: lib/firewall.h), so pol_classify6's frame stays
+ * small. Their slot, direction and tenant are the head's. */
+struct pol_query6 {
+	POL_QUERY_HEAD;
+	struct weft_applied6_key applied;
+	struct weft_peer6_key peer;
 };
 
 /* pol_classify's answer, packed in a scalar (a global function returns
@@ -102,23 +119,57 @@ WEFT_INLINE __u32 pol_first_match(const struct weft_rule_bits *a, const struct w
 }
 
 /*
- * Classifies one direction of a new flow. A global (not inlined) function:
- * verified once, on its own, however many times a program calls it.
- * Returns POL_PACK(rule index, action, rule flags).
+ * The decision once the family's lookups found the rules applied to the
+ * local end and those whose peer covers the other (either NULL: no rule
+ * of them). An ICMPv6 flow is judged by the rules for ICMP without a type
+ * (a key of WEFT_L4_KEY_PROTOCOL bits): ICMP types are IPv4's numbers,
+ * and validation keeps rules with a type to IPv4 peers.
+ */
+WEFT_INLINE __u64 pol_decide(__u32 slot, __u32 tenant_id, __u8 protocol, __u16 port,
+			     const struct weft_rule_bits *a, const struct weft_rule_bits *p)
+{
+	struct weft_l4_key lk = {};
+	struct weft_rule_key rk = {};
+	struct weft_rule_bits *l;
+	struct weft_rule *rule;
+	__u32 index;
+
+	lk.prefixlen = WEFT_L4_KEY_PORT_PREFIXLEN(16);
+	lk.slot_be = bpf_htonl(slot);
+	lk.protocol = protocol;
+	lk.port_be = bpf_htons(port);
+	if (protocol == IPPROTO_ICMPV6_) {
+		lk.prefixlen = WEFT_L4_KEY_PROTOCOL;
+		lk.protocol = IPPROTO_ICMP;
+		lk.port_be = 0;
+	}
+	l = a && p ? bpf_map_lookup_elem(&weft_pol_l4, &lk) : NULL;
+	index = l ? pol_first_match(a, p, l) : WEFT_RULE_NONE;
+	if (index == WEFT_RULE_NONE)
+		return POL_PACK(WEFT_RULE_NONE, pol_tenant_default(slot, tenant_id), 0);
+
+	rk.slot = slot;
+	rk.index = index;
+	rule = bpf_map_lookup_elem(&weft_pol_rules, &rk);
+	/* A bit without its rule is the agent's bug: fail closed. */
+	if (!rule)
+		return POL_PACK(index, WEFT_ACTION_DENY, 0);
+	return POL_PACK(index, rule->action, rule->flags);
+}
+
+/*
+ * Classifies one direction of a new IPv4 flow. A global (not inlined)
+ * function: verified once, on its own, however many times a program calls
+ * it. Returns POL_PACK(rule index, action, rule flags).
  */
 __attribute__((noinline)) __u64 pol_classify(const struct pol_query *q)
 {
 	struct weft_applied_key ak = {};
 	struct weft_peer_key pk = {};
-	struct weft_l4_key lk = {};
-	struct weft_rule_key rk = {};
-	struct weft_rule_bits *a, *p, *l;
-	struct weft_rule *rule;
-	__u32 index;
+	struct weft_rule_bits *a, *p;
 
 	if (!q)
 		return POL_PACK(WEFT_RULE_NONE, WEFT_ACTION_DENY, 0);
-
 	ak.slot = q->slot;
 	ak.direction = q->direction;
 	ak.tenant_id = q->tenant_id;
@@ -127,25 +178,35 @@ __attribute__((noinline)) __u64 pol_classify(const struct pol_query *q)
 	pk.slot_be = bpf_htonl(q->slot);
 	pk.tenant_id_be = bpf_htonl(q->tenant_id);
 	pk.addr_be = q->peer_be;
-	lk.prefixlen = WEFT_L4_KEY_PORT_PREFIXLEN(16);
-	lk.slot_be = bpf_htonl(q->slot);
-	lk.protocol = q->protocol;
-	lk.port_be = bpf_htons(q->port);
-
 	a = bpf_map_lookup_elem(&weft_pol_applied, &ak);
 	p = a ? bpf_map_lookup_elem(&weft_pol_peer, &pk) : NULL;
-	l = p ? bpf_map_lookup_elem(&weft_pol_l4, &lk) : NULL;
-	index = l ? pol_first_match(a, p, l) : WEFT_RULE_NONE;
-	if (index == WEFT_RULE_NONE)
-		return POL_PACK(WEFT_RULE_NONE, pol_tenant_default(q->slot, q->tenant_id), 0);
+	return pol_decide(q->slot, q->tenant_id, q->protocol, q->port, a, p);
+}
 
-	rk.slot = q->slot;
-	rk.index = index;
-	rule = bpf_map_lookup_elem(&weft_pol_rules, &rk);
-	/* A bit without its rule is the agent's bug: fail closed. */
-	if (!rule)
-		return POL_PACK(index, WEFT_ACTION_DENY, 0);
-	return POL_PACK(index, rule->action, rule->flags);
+/* The keys of pol_classify6's lookups for the flow between `local` and
+ * `peer`, from the head of `q`. */
+WEFT_INLINE void pol_query6_keys(struct pol_query6 *q, const __u8 *local, const __u8 *peer)
+{
+	q->applied.slot = q->slot;
+	q->applied.direction = q->direction;
+	q->applied.tenant_id = q->tenant_id;
+	ipv6_addr_copy(q->applied.addr, local);
+	q->peer.prefixlen = WEFT_PEER_KEY_PREFIXLEN(128);
+	q->peer.slot_be = bpf_htonl(q->slot);
+	q->peer.tenant_id_be = bpf_htonl(q->tenant_id);
+	ipv6_addr_copy(q->peer.addr, peer);
+}
+
+/* pol_classify for an IPv6 flow: the same rules, by the IPv6 tables. */
+__attribute__((noinline)) __u64 pol_classify6(const struct pol_query6 *q)
+{
+	struct weft_rule_bits *a, *p;
+
+	if (!q)
+		return POL_PACK(WEFT_RULE_NONE, WEFT_ACTION_DENY, 0);
+	a = bpf_map_lookup_elem(&weft_pol_appl6, &q->applied);
+	p = a ? bpf_map_lookup_elem(&weft_pol_peer6, &q->peer) : NULL;
+	return pol_decide(q->slot, q->tenant_id, q->protocol, q->port, a, p);
 }
 
 #endif

@@ -46,19 +46,14 @@ WEFT_INLINE __u32 route_to_uplink(__u32 tenant_id, const struct weft_route *r, s
 }
 
 /*
- * Resolves `daddr` in `tenant_id`. Returns 0 and fills `t`, or the drop
- * reason. `flow_hash` picks among ECMP next hops. Callers check t->kind
- * for UPLINK before reading t->ifindex as a local endpoint's.
+ * The target of route `r` (looked up in `tenant_id`'s table of the
+ * family): a CONNECTED route's endpoint is looked up by `ep_key` in the
+ * family's index (`v6`, a constant where this is inlined). Returns 0 and
+ * fills `t`, or the drop reason. `flow_hash` picks among ECMP next hops.
  */
-WEFT_INLINE __u32 route_lookup(__u32 tenant_id, __be32 daddr, __u32 flow_hash, struct fwd_target *t)
+WEFT_INLINE __u32 route_target(__u32 tenant_id, const struct weft_route *r, const void *ep_key,
+			       __u32 flow_hash, struct fwd_target *t, const int v6)
 {
-	struct weft_route_key key = {
-		.prefixlen = WEFT_ROUTE_KEY_PREFIXLEN(32),
-		.tenant_id_be = bpf_htonl(tenant_id),
-		.addr_be = daddr,
-	};
-	struct weft_route *r = bpf_map_lookup_elem(&weft_routes, &key);
-	struct weft_ip_key ep_key = { .tenant_id = tenant_id, .ip_be = daddr };
 	struct weft_endpoint *ep;
 	__u32 n, pick;
 
@@ -66,7 +61,8 @@ WEFT_INLINE __u32 route_lookup(__u32 tenant_id, __be32 daddr, __u32 flow_hash, s
 		return WEFT_DROP_NO_ROUTE;
 	switch (r->kind) {
 	case WEFT_ROUTE_CONNECTED:
-		ep = bpf_map_lookup_elem(&weft_ep_by_ip, &ep_key);
+		ep = bpf_map_lookup_elem(v6 ? (void *)&weft_ep_by_ip6 : (void *)&weft_ep_by_ip,
+					 ep_key);
 		if (!ep)
 			return WEFT_DROP_UNKNOWN_DST;
 		target_from_endpoint(t, ep);
@@ -92,6 +88,38 @@ WEFT_INLINE __u32 route_lookup(__u32 tenant_id, __be32 daddr, __u32 flow_hash, s
 	default:
 		return WEFT_DROP_BLACKHOLE;
 	}
+}
+
+/* Resolves IPv4 `daddr` in `tenant_id`: route_target's answer. Callers
+ * check t->kind for UPLINK before reading t->ifindex as a local
+ * endpoint's. */
+WEFT_INLINE __u32 route_lookup(__u32 tenant_id, __be32 daddr, __u32 flow_hash, struct fwd_target *t)
+{
+	struct weft_route_key key = {
+		.prefixlen = WEFT_ROUTE_KEY_PREFIXLEN(32),
+		.tenant_id_be = bpf_htonl(tenant_id),
+		.addr_be = daddr,
+	};
+	struct weft_ip_key ep_key = { .tenant_id = tenant_id, .ip_be = daddr };
+
+	return route_target(tenant_id, bpf_map_lookup_elem(&weft_routes, &key), &ep_key, flow_hash,
+			    t, 0);
+}
+
+/* route_lookup for IPv6 `daddr`, in weft_routes6. */
+WEFT_INLINE __u32 route6_lookup(__u32 tenant_id, const struct in6_addr *daddr, __u32 flow_hash,
+				struct fwd_target *t)
+{
+	struct weft_route6_key key = {
+		.prefixlen = WEFT_ROUTE_KEY_PREFIXLEN(128),
+		.tenant_id_be = bpf_htonl(tenant_id),
+	};
+	struct weft_ip6_key ep_key = { .tenant_id = tenant_id };
+
+	ipv6_addr_copy(key.addr, daddr);
+	ipv6_addr_copy(ep_key.addr, daddr);
+	return route_target(tenant_id, bpf_map_lookup_elem(&weft_routes6, &key), &ep_key, flow_hash,
+			    t, 1);
 }
 
 /* Trace: where the packet is headed. */

@@ -21,6 +21,18 @@ WEFT_INLINE __u32 encap_overhead(const struct weft_config *cfg)
 	return underlay_is_v6(cfg) ? WEFT_ENCAP_OVERHEAD6 : WEFT_ENCAP_OVERHEAD;
 }
 
+/* The MTU an IPv6 VM may send in (router advertisements, Packet Too Big):
+ * what the underlay carries past the encapsulation, and never below IPv6's
+ * minimum. */
+WEFT_INLINE __u32 overlay_mtu6(const struct weft_config *cfg)
+{
+	__u32 overhead = encap_overhead(cfg);
+
+	if (cfg->underlay_mtu < IPV6_MIN_MTU + overhead)
+		return IPV6_MIN_MTU;
+	return cfg->underlay_mtu - overhead;
+}
+
 WEFT_INLINE const struct weft_vtep6 *vtep6_get(__be32 ref)
 {
 	return bpf_map_lookup_elem(&weft_vtep6, &ref);

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <bit>
+#include <iterator>
 #include <map>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <tuple>
@@ -77,6 +79,118 @@ uint16_t PortMask(int bits) {
   return bits == 0 ? 0 : static_cast<uint16_t>(0xffffu << (16 - bits));
 }
 
+// What the applied and peer tables of the two address families differ in:
+// the rule's prefixes and the endpoint's address of the family, and the
+// keys. The same code fills both from the same rule numbering, so one
+// classification (one weft_pol_l4 and weft_pol_rules lookup) serves both
+// (docs/design/DUAL_STACK.md §2).
+template <typename Prefix>
+struct Family;
+
+template <>
+struct Family<Ipv4Prefix> {
+  static constexpr const char* kPeerMap = WEFT_MAP_POL_PEER;
+  static constexpr const char* kAppliedMap = WEFT_MAP_POL_APPLIED;
+
+  static const std::vector<Ipv4Prefix>& PeerCidrs(const Rule& rule) { return rule.peer_cidrs; }
+  // The endpoint's address as a host prefix.
+  static std::optional<Ipv4Prefix> Host(const Endpoint& ep) { return Ipv4Prefix{ep.ip, 32}; }
+  // The first `length` bits of `prefix`.
+  static Ipv4Prefix Cover(const Ipv4Prefix& prefix, uint8_t length) {
+    Ipv4Prefix cover{0, length};
+    cover.addr = prefix.addr & cover.Mask();
+    return cover;
+  }
+  static weft_peer_key PeerKey(uint32_t slot, uint32_t tenant, const Ipv4Prefix& prefix) {
+    weft_peer_key key{};
+    key.prefixlen = WEFT_PEER_KEY_PREFIXLEN(prefix.length);
+    key.slot_be = htonl(slot);
+    key.tenant_id_be = htonl(tenant);
+    key.addr_be = htonl(prefix.addr);
+    return key;
+  }
+  static weft_applied_key AppliedKey(uint32_t slot, uint32_t direction, uint32_t tenant,
+                                     const Ipv4Prefix& host) {
+    weft_applied_key key{};
+    key.slot = slot;
+    key.direction = direction;
+    key.tenant_id = tenant;
+    key.ip_be = htonl(host.addr);
+    return key;
+  }
+};
+
+template <>
+struct Family<Ipv6Prefix> {
+  static constexpr const char* kPeerMap = WEFT_MAP_POL_PEER6;
+  static constexpr const char* kAppliedMap = WEFT_MAP_POL_APPLIED6;
+
+  static const std::vector<Ipv6Prefix>& PeerCidrs(const Rule& rule) { return rule.peer_cidrs6; }
+  static std::optional<Ipv6Prefix> Host(const Endpoint& ep) {
+    if (!ep.ip6) return std::nullopt;
+    return Ipv6Prefix{*ep.ip6, 128};
+  }
+  static Ipv6Prefix Cover(const Ipv6Prefix& prefix, uint8_t length) {
+    Ipv6Prefix cover{{}, length};
+    cover.addr = cover.Masked(prefix.addr);
+    return cover;
+  }
+  static weft_peer6_key PeerKey(uint32_t slot, uint32_t tenant, const Ipv6Prefix& prefix) {
+    weft_peer6_key key{};
+    key.prefixlen = WEFT_PEER_KEY_PREFIXLEN(prefix.length);
+    key.slot_be = htonl(slot);
+    key.tenant_id_be = htonl(tenant);
+    std::copy(prefix.addr.begin(), prefix.addr.end(), key.addr);
+    return key;
+  }
+  static weft_applied6_key AppliedKey(uint32_t slot, uint32_t direction, uint32_t tenant,
+                                      const Ipv6Prefix& host) {
+    weft_applied6_key key{};
+    key.slot = slot;
+    key.direction = direction;
+    key.tenant_id = tenant;
+    std::copy(host.addr.begin(), host.addr.end(), key.addr);
+    return key;
+  }
+};
+
+// One family's peer trie: the rules naming each (tenant, prefix), then
+// every entry with the rules of every entry that covers it (the union
+// trick, policy_tables.h).
+template <typename Prefix>
+class PeerTrie {
+ public:
+  void Add(uint32_t tenant, const Prefix& prefix, uint32_t rule) {
+    own_[{tenant, prefix.addr, prefix.length}].push_back(rule);
+    lengths_.insert(prefix.length);
+  }
+
+  MapTable Table(uint32_t slot) const {
+    MapTable table{Family<Prefix>::kPeerMap, {}};
+    for (const auto& [entry, unused] : own_) {
+      const auto& [tenant, addr, length] = entry;
+      const Prefix prefix{addr, length};
+      weft_rule_bits bits{};
+      // The covering prefixes, this one included: its first `len` bits for
+      // each len <= length. Only the lengths some entry has can match
+      // (an IPv6 entry would otherwise probe 129 of them).
+      for (const uint8_t len : lengths_) {
+        if (len > length) break;
+        const Prefix cover = Family<Prefix>::Cover(prefix, len);
+        auto it = own_.find({tenant, cover.addr, cover.length});
+        if (it != own_.end()) SetBits(bits, it->second);
+      }
+      table.Put(Family<Prefix>::PeerKey(slot, tenant, prefix), bits);
+    }
+    return table;
+  }
+
+ private:
+  // (tenant id, address, length) -> rules naming exactly that prefix.
+  std::map<std::tuple<uint32_t, decltype(Prefix::addr), uint8_t>, RuleSet> own_;
+  std::set<uint8_t> lengths_;  // ascending
+};
+
 class PolicyBuilder {
  public:
   PolicyBuilder(const State& state, const Node& self, uint32_t slot)
@@ -97,7 +211,14 @@ class PolicyBuilder {
   absl::StatusOr<std::vector<MapTable>> Build() {
     Index();
     RETURN_IF_ERROR(NumberRules());
-    std::vector<MapTable> tables = {Tenants(), Rules(), L4(), Peers(), Applied()};
+    const AppliedRules applied = Applied();
+    std::vector<MapTable> tables = {Tenants(),
+                                    Rules(),
+                                    L4(),
+                                    Peers<Ipv4Prefix>(),
+                                    AppliedTable<Ipv4Prefix>(applied),
+                                    Peers<Ipv6Prefix>(),
+                                    AppliedTable<Ipv6Prefix>(applied)};
     struct Capacity {
       size_t max;
       const char* what;
@@ -110,7 +231,10 @@ class PolicyBuilder {
         {WEFT_MAX_POLICY_L4 / 2, "protocol/port prefixes"},
         {WEFT_MAX_POLICY_PEERS / 2, "peer prefixes"},
         {WEFT_MAX_POLICY_APPLIED / 2, "(endpoint, direction) entries"},
+        {WEFT_MAX_POLICY_PEERS / 2, "IPv6 peer prefixes"},
+        {WEFT_MAX_POLICY_APPLIED / 2, "IPv6 (endpoint, direction) entries"},
     };
+    static_assert(std::size(capacities) == kPolicyTableCount);
     for (size_t i = 0; i < tables.size(); ++i) {
       if (tables[i].entries.size() > capacities[i].max) {
         return absl::ResourceExhaustedError(absl::StrCat(
@@ -261,47 +385,34 @@ class PolicyBuilder {
     return table;
   }
 
+  // One family's peer trie: each rule's prefixes of the family, the
+  // addresses of the family of its peer groups' members, and the tenant's /0
+  // for a rule without peers (Rule::AnyPeer). A rule whose peers are all of
+  // the other family adds nothing here: it matches no peer of this one.
+  template <typename Prefix>
   MapTable Peers() const {
-    // (tenant id, addr, length) -> rules naming exactly that prefix.
-    std::map<std::tuple<uint32_t, uint32_t, uint8_t>, RuleSet> own;
+    PeerTrie<Prefix> trie;
     for (const NumberedRule& r : rules_) {
       const Rule& rule = *r.rule;
       const uint32_t tenant = TenantId(r.policy->tenant);
-      if (rule.AnyPeer()) {
-        own[{tenant, 0, 0}].push_back(r.index);
-      }
-      for (const Ipv4Prefix& cidr : rule.peer_cidrs) {
-        own[{tenant, cidr.addr, cidr.length}].push_back(r.index);
-      }
+      if (rule.AnyPeer()) trie.Add(tenant, Prefix{}, r.index);
+      for (const Prefix& cidr : Family<Prefix>::PeerCidrs(rule)) trie.Add(tenant, cidr, r.index);
       for (const std::string& group : rule.peer_groups) {
         for (const Endpoint* ep : Members(r.policy->tenant, group)) {
-          own[{tenant, ep->ip, 32}].push_back(r.index);
+          if (const std::optional<Prefix> host = Family<Prefix>::Host(*ep)) {
+            trie.Add(tenant, *host, r.index);
+          }
         }
       }
     }
-    MapTable table{WEFT_MAP_POL_PEER, {}};
-    for (const auto& [entry, unused] : own) {
-      const auto [tenant, addr, length] = entry;
-      weft_rule_bits bits{};
-      // The covering prefixes: this one's first `len` bits, len <= length.
-      for (int len = 0; len <= length; ++len) {
-        const Ipv4Prefix cover{addr, static_cast<uint8_t>(len)};
-        auto it = own.find({tenant, addr & cover.Mask(), cover.length});
-        if (it != own.end()) SetBits(bits, it->second);
-      }
-      weft_peer_key key{};
-      key.prefixlen = WEFT_PEER_KEY_PREFIXLEN(length);
-      key.slot_be = htonl(slot_);
-      key.tenant_id_be = htonl(tenant);
-      key.addr_be = htonl(addr);
-      table.Put(key, bits);
-    }
-    return table;
+    return trie.Table(slot_);
   }
 
-  MapTable Applied() const {
-    // (direction, endpoint) -> rules of the policies applied to it.
-    std::map<std::pair<__u32, const Endpoint*>, RuleSet> applied;
+  // (direction, local endpoint) -> rules of the policies applied to it.
+  using AppliedRules = std::map<std::pair<__u32, const Endpoint*>, RuleSet>;
+
+  AppliedRules Applied() const {
+    AppliedRules applied;
     for (const NumberedRule& r : rules_) {
       const Policy& policy = *r.policy;
       const __u32 direction =
@@ -316,18 +427,24 @@ class PolicyBuilder {
         for (const Endpoint* ep : Members(policy.tenant, group)) add(ep);
       }
     }
-    MapTable table{WEFT_MAP_POL_APPLIED, {}};
+    return applied;
+  }
+
+  // One family's applied table: the endpoints with an address of the
+  // family, with the same bits in both families' tables.
+  template <typename Prefix>
+  MapTable AppliedTable(const AppliedRules& applied) const {
+    MapTable table{Family<Prefix>::kAppliedMap, {}};
     for (const auto& [entry, rules] : applied) {
       const auto [direction, ep] = entry;
+      const std::optional<Prefix> host = Family<Prefix>::Host(*ep);
+      if (!host) continue;
       weft_rule_bits bits{};
       SetBits(bits, rules);
       if (Empty(bits)) continue;
-      weft_applied_key key{};
-      key.slot = slot_;
-      key.direction = direction;
-      key.tenant_id = TenantId(endpoint_tenant_.at(ep));
-      key.ip_be = htonl(ep->ip);
-      table.Put(key, bits);
+      table.Put(
+          Family<Prefix>::AppliedKey(slot_, direction, TenantId(endpoint_tenant_.at(ep)), *host),
+          bits);
     }
     return table;
   }

@@ -14,7 +14,10 @@
 //                                              ICMP type cover the flow;
 // and the lowest set bit of the result is the rule that decides
 // (weft_pol_rules {slot, index}); none set: the tenant's default
-// (weft_pol_tenant {slot, tenant}).
+// (weft_pol_tenant {slot, tenant}). An IPv6 flow reads weft_pol_appl6 and
+// weft_pol_peer6 instead of the first two: the same tables for the IPv6
+// addresses of endpoints and peers, with the same bit numbering (a rule's
+// bit is the same in both families).
 //
 // Bit numbering. The rules of the node's tenants (tenants with an endpoint
 // on the node) are numbered 0.. in one list: policies sorted by (priority,
@@ -27,12 +30,15 @@
 // contains the key. So every entry holds the OR of the rules of every
 // entry that covers it (shorter or equal prefix containing it): then the
 // longest match holds exactly the rules whose peer (or port set) contains
-// the looked-up address (or port). A rule with any peer is the tenant's /0;
-// a rule with any protocol the prefixlen-32 entry; a protocol without ports
-// the prefixlen-40 entry.
+// the looked-up address (or port). A rule with any peer (no peers at all,
+// Rule::AnyPeer) is the tenant's /0 in both families; a rule whose peers
+// are of one family only is in no entry of the other; a rule with any
+// protocol the prefixlen-32 entry; a protocol without ports the prefixlen-40
+// entry.
 #ifndef WEFT_COMMON_PLAN_POLICY_TABLES_H_
 #define WEFT_COMMON_PLAN_POLICY_TABLES_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -43,9 +49,12 @@
 
 namespace weft {
 
-// The five policy maps, in this order:
+// The policy maps BuildPolicyTables returns a table of each of.
+inline constexpr size_t kPolicyTableCount = 7;
+
+// The seven policy maps, in this order:
 //   weft_pol_tenant, weft_pol_rules, weft_pol_l4, weft_pol_peer,
-//   weft_pol_applied.
+//   weft_pol_applied, weft_pol_peer6, weft_pol_appl6.
 // Writes go into the inactive slot, which no packet reads, so their order
 // does not matter; the order is chosen for the removal of the old slot
 // after the flip, which runs in reverse (as NodeTables' removals do): a

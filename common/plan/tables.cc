@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <optional>
+#include <type_traits>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -52,7 +54,8 @@ class TableBuilder {
     out.tables.push_back(std::move(by_if));
     // Before the routes that send traffic out of them.
     out.tables.push_back(Uplinks(out.uplink_interfaces));
-    out.tables.push_back(Routes());
+    out.tables.push_back(Routes(WEFT_MAP_ROUTES, state_.routes));
+    out.tables.push_back(Routes(WEFT_MAP_ROUTES6, state_.routes6));
     return out;
   }
 
@@ -186,11 +189,15 @@ class TableBuilder {
 
   // A route through other nodes (ECMP over their VTEPs), or out of this
   // edge's uplink when the route names this edge and the tenant has an
-  // uplink here. False when it has nowhere to go.
-  bool NextHops(const Route& route, weft_route& value) const {
+  // uplink here. False when it has nowhere to go. Uplinks carry IPv4 only:
+  // an IPv6 route goes to the VTEPs of all its nodes, as an IPv4 route of a
+  // tenant without an uplink here does.
+  template <typename Prefix>
+  bool NextHops(const BasicRoute<Prefix>& route, weft_route& value) const {
     const bool through_self =
         std::find(route.nodes.begin(), route.nodes.end(), self_.name) != route.nodes.end();
-    const bool uplink_here = uplink_tenants_.contains(route.tenant);
+    const bool uplink_here =
+        std::is_same_v<Prefix, Ipv4Prefix> && uplink_tenants_.contains(route.tenant);
     if (through_self && uplink_here) {
       if (auto it = uplinks_.find(route.tenant); it != uplinks_.end()) {
         value.kind = WEFT_ROUTE_UPLINK;
@@ -213,16 +220,20 @@ class TableBuilder {
     return value.nhop_count > 0;
   }
 
-  MapTable Routes() const {
-    MapTable table{WEFT_MAP_ROUTES, {}};
+  // weft_routes (IPv4) or weft_routes6: the connected subnets of the node's
+  // tenants' segments (those of the family), and their static routes.
+  template <typename Prefix>
+  MapTable Routes(const char* map_name, const std::vector<BasicRoute<Prefix>>& routes) const {
+    MapTable table{map_name, {}};
     for (const Segment& seg : state_.segments) {
-      if (!IsLocalTenant(seg.tenant)) continue;
+      const std::optional<Prefix> subnet = Subnet<Prefix>(seg);
+      if (!IsLocalTenant(seg.tenant) || !subnet) continue;
       weft_route value{};
       value.kind = WEFT_ROUTE_CONNECTED;
       value.vni = seg.vni;
-      table.Put(RouteKey(seg.tenant, seg.subnet), value);
+      table.Put(RouteKey(seg.tenant, *subnet), value);
     }
-    for (const Route& route : state_.routes) {
+    for (const BasicRoute<Prefix>& route : routes) {
       if (!IsLocalTenant(route.tenant)) continue;
       weft_route value{};
       if (route.blackhole) {
@@ -235,11 +246,29 @@ class TableBuilder {
     return table;
   }
 
+  // The segment's subnet of the family of Prefix, if it has one.
+  template <typename Prefix>
+  static std::optional<Prefix> Subnet(const Segment& seg) {
+    if constexpr (std::is_same_v<Prefix, Ipv4Prefix>) {
+      return seg.subnet;
+    } else {
+      return seg.subnet6;
+    }
+  }
+
   weft_route_key RouteKey(const std::string& tenant, const Ipv4Prefix& prefix) const {
     weft_route_key key{};
     key.prefixlen = WEFT_ROUTE_KEY_PREFIXLEN(prefix.length);
     key.tenant_id_be = htonl(tenants_.at(tenant)->id);
     key.addr_be = htonl(prefix.addr);
+    return key;
+  }
+
+  weft_route6_key RouteKey(const std::string& tenant, const Ipv6Prefix& prefix) const {
+    weft_route6_key key{};
+    key.prefixlen = WEFT_ROUTE_KEY_PREFIXLEN(prefix.length);
+    key.tenant_id_be = htonl(tenants_.at(tenant)->id);
+    std::copy(prefix.addr.begin(), prefix.addr.end(), key.addr);
     return key;
   }
 

@@ -71,10 +71,12 @@ struct NodeSettings {
 std::string UplinkDevice(const Uplink& uplink);
 
 // `state` must already be valid (ValidateState). Fails when `node` is not
-// in the state or is foreign. On an edge, a route whose `nodes` include it,
-// for a tenant with an uplink here, leaves through that uplink
+// in the state or is foreign. On an edge, an IPv4 route whose `nodes`
+// include it, for a tenant with an uplink here, leaves through that uplink
 // (WEFT_ROUTE_UPLINK); while the uplink's interface does not resolve, the
-// route goes to the other nodes it names (none: it is left out).
+// route goes to the other nodes it names (none: it is left out). IPv6
+// routes (weft_routes6) go to the VTEPs of all their nodes: uplinks carry
+// IPv4 only.
 absl::StatusOr<NodeTables> BuildNodeTables(
     const State& state, const NodeSettings& settings, const InterfaceResolver& resolve,
     const MacResolver& mac_of = [](uint32_t) { return MacAddress{}; });

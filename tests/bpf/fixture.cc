@@ -203,6 +203,18 @@ State TestState() {
        .nodes = {},
        .segment = ""},
   };
+  s.routes6 = {
+      {.tenant = "blue",
+       .prefix = Ipv6Prefix{Ip6("2001:db8:9::"), 48},
+       .blackhole = false,
+       .nodes = {"hv2", "lx1"},
+       .segment = "blue-a"},
+      {.tenant = "blue",
+       .prefix = Ipv6Prefix{Ip6("2001:db8:66::"), 48},
+       .blackhole = true,
+       .nodes = {},
+       .segment = ""},
+  };
   return s;
 }
 

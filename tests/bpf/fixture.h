@@ -83,6 +83,8 @@ inline const Ipv6Address kVm1Ip6 = Ip6("2001:db8:1::10");
 inline const Ipv6Address kVm3Ip6 = Ip6("2001:db8:1::10");  // red's
 inline const Ipv6Address kVm4Ip6 = Ip6("2001:db8:1::12");
 inline const Ipv6Address kBlueHv2AIp6 = Ip6("2001:db8:1::11");
+// IPv6 routes: blue 2001:db8:9::/48 via hv2 and lx1 (ECMP, on blue-a), blue
+// 2001:db8:66::/48 blackholed.
 // A MAC nobody owns.
 inline constexpr Mac kStrangerMac = {0x02, 0x99, 0x00, 0x00, 0x00, 0x99};
 

@@ -43,6 +43,22 @@ Bytes InnerUdp(const Mac& smac, uint32_t sip, const Mac& dmac, uint32_t dip, uin
   return UdpFrame(dmac, smac, sip, dip, 40000, 5001, 16, ttl);
 }
 
+constexpr uint8_t kIpv6DestOpts = 60, kIpv6Fragment = 44;
+
+// An inner IPv6 frame with UDP, behind an 8-byte extension header
+// `ext` (0: none) whose next header is UDP.
+Bytes InnerUdp6(const Mac& smac, const Ipv6Address& sip, const Mac& dmac, const Ipv6Address& dip,
+                uint8_t hop_limit = 64, uint8_t ext = 0) {
+  Ipv6Spec ip;
+  ip.src = sip;
+  ip.dst = dip;
+  ip.hop_limit = hop_limit;
+  ip.next_header = ext ? ext : kProtoUdp;
+  Bytes payload = Udp(40000, 5001, Bytes(16, 0xab), sip, dip);
+  if (ext) payload.insert(payload.begin(), {kProtoUdp, 0, 0, 0, 0, 0, 0, 0});
+  return Eth(dmac, smac, kEthIpv6, Ipv6(ip, payload));
+}
+
 Check Unchanged() { return ExpectUnchanged; }
 
 // The output is exactly the inner frame of the input.
@@ -247,16 +263,64 @@ std::vector<UnderlayCase> UnderlayCases() {
          return Ipv4Frame(kUl0Mac, kHv2Mac, ip, Udp(51234, 4789, Vxlan(kVniBlueA, to_vm1)));
        },
        Verdict::kDrop, {WEFT_DROP_IP_OPTIONS}, nullptr});
-  add({"VxlanInnerIpv6Unsupported",
+  // --- inner IPv6 ------------------------------------------------------------------
+  add({"VxlanInnerIpv6SwitchedToLocalVm",
+       [=] { return FromVtep(kHv2Vtep, kVniBlueA, InnerUdp6(kBlueHv2AMac, kBlueHv2AIp6, kVm1Mac, kVm1Ip6)); },
+       Verdict::kRedirect, {WEFT_DECAP}, Decapsulated()});
+  add({"VxlanInnerIpv6BehindDestinationOptions",
        [=] {
-         Bytes v6(48, 0);
-         v6[0] = 0x60;
-         v6[5] = 8;
-         v6[6] = 17;
-         v6[7] = 64;
-         return FromVtep(kHv2Vtep, kVniBlueA, Eth(kVm1Mac, kBlueHv2AMac, kEthIpv6, v6));
+         return FromVtep(kHv2Vtep, kVniBlueA,
+                         InnerUdp6(kBlueHv2AMac, kBlueHv2AIp6, kVm1Mac, kVm1Ip6, 64, kIpv6DestOpts));
        },
-       Verdict::kDrop, {WEFT_DROP_UNSUPPORTED}, nullptr});
+       Verdict::kRedirect, {WEFT_DECAP}, Decapsulated()});
+  add({"VxlanInnerIpv6Fragment",
+       [=] {
+         return FromVtep(kHv2Vtep, kVniBlueA,
+                         InnerUdp6(kBlueHv2AMac, kBlueHv2AIp6, kVm1Mac, kVm1Ip6, 64, kIpv6Fragment));
+       },
+       Verdict::kDrop, {WEFT_DROP_FRAGMENT}, nullptr});
+  add({"VxlanInnerIpv6PayloadLengthPastTheFrame",
+       [=] {
+         Bytes inner = InnerUdp6(kBlueHv2AMac, kBlueHv2AIp6, kVm1Mac, kVm1Ip6);
+         inner[14 + 5] += 8;
+         return FromVtep(kHv2Vtep, kVniBlueA, inner);
+       },
+       Verdict::kDrop, {WEFT_DROP_TRUNCATED}, nullptr});
+  add({"VxlanInnerIpv6ToRemoteMac",
+       [=] { return FromVtep(kHv2Vtep, kVniBlueA, InnerUdp6(kBlueLx1Mac, kBlueHv2AIp6, kBlueHv2AMac, kBlueHv2AIp6)); },
+       Verdict::kDrop, {WEFT_DROP_NOT_LOCAL}, nullptr});
+  add({"VxlanInnerIpv6ToUnknownMac",
+       [=] { return FromVtep(kHv2Vtep, kVniBlueA, InnerUdp6(kBlueHv2AMac, kBlueHv2AIp6, kStrangerMac, kVm1Ip6)); },
+       Verdict::kDrop, {WEFT_DROP_UNKNOWN_DST}, nullptr});
+  add({"VxlanInnerIpv6Multicast",
+       [=] {
+         return FromVtep(kHv2Vtep, kVniBlueA,
+                         InnerUdp6(kBlueHv2AMac, kBlueHv2AIp6, Mac{0x33, 0x33, 0, 0, 0, 1}, Ip6("ff02::1")));
+       },
+       Verdict::kDrop, {WEFT_DROP_BROADCAST}, nullptr});
+  // A foreign VTEP's VM routes through the gateway MAC: routed here when
+  // the destination is on this node.
+  add({"VxlanInnerIpv6RoutedFromForeignVtep",
+       [=] { return FromVtep(kLx1Vtep, kVniBlueA, InnerUdp6(kBlueLx1Mac, Ip6("2001:db8:1::30"), kBlueGwMac, kVm1Ip6)); },
+       Verdict::kRedirect, {WEFT_DECAP}, [](const Seen& s) {
+         Bytes want = Parse(s.in).inner;
+         std::copy(kVm1Mac.begin(), kVm1Mac.end(), want.begin());
+         std::copy(kBlueGwMac.begin(), kBlueGwMac.end(), want.begin() + 6);
+         want[14 + 7] -= 1;
+         EXPECT_EQ(s.out, want);
+       }});
+  add({"VxlanInnerIpv6RoutedHopLimit1",
+       [=] { return FromVtep(kLx1Vtep, kVniBlueA, InnerUdp6(kBlueLx1Mac, Ip6("2001:db8:1::30"), kBlueGwMac, kVm1Ip6, 1)); },
+       Verdict::kDrop, {WEFT_DROP_TTL_EXPIRED}, nullptr});
+  add({"VxlanInnerIpv6RoutedToAnotherHost",
+       [=] { return FromVtep(kLx1Vtep, kVniBlueA, InnerUdp6(kBlueLx1Mac, Ip6("2001:db8:1::30"), kBlueGwMac, kBlueHv2AIp6)); },
+       Verdict::kDrop, {WEFT_DROP_NOT_LOCAL}, nullptr});
+  add({"VxlanInnerIpv6RoutedWithoutRoute",
+       [=] { return FromVtep(kLx1Vtep, kVniBlueA, InnerUdp6(kBlueLx1Mac, Ip6("2001:db8:1::30"), kBlueGwMac, Ip6("2001:db8:77::1"))); },
+       Verdict::kDrop, {WEFT_DROP_NO_ROUTE}, nullptr});
+  add({"VxlanInnerIpv6RedIsolated",
+       [=] { return FromVtep(kHv2Vtep, kVniRedA, InnerUdp6(kBlueHv2AMac, kBlueHv2AIp6, kVm1Mac, kVm1Ip6)); },
+       Verdict::kDrop, {WEFT_DROP_UNKNOWN_DST}, nullptr});
   add({"VxlanInnerBroadcastIpv4",
        [=] {
          return FromVtep(kHv2Vtep, kVniBlueA,

@@ -353,8 +353,9 @@ Bytes Routed6(const Ipv6Address& dst, uint8_t hop_limit, uint8_t proto = kProtoU
 }
 
 // An ICMPv6 error from blue-a's gateway back to vm1, quoting the offending
-// packet's header and 20 bytes (padded with zeros: bpf/lib/icmp6.h).
-Check Icmp6ErrorBack(uint8_t type, uint8_t code) {
+// packet's header and 20 bytes (padded with zeros: bpf/lib/icmp6.h); `rest`
+// is the header's last word (Packet Too Big: the MTU).
+Check Icmp6ErrorBack(uint8_t type, uint8_t code, uint32_t rest = 0) {
   return [=](const Seen& s) {
     ASSERT_TRUE(s.p.eth && s.p.ipv6 && s.p.icmp) << s.p.error;
     EXPECT_EQ(s.p.eth->dst, kVm1Mac);
@@ -366,7 +367,7 @@ Check Icmp6ErrorBack(uint8_t type, uint8_t code) {
     EXPECT_EQ(s.p.icmp->type, type);
     EXPECT_EQ(s.p.icmp->code, code);
     EXPECT_TRUE(s.p.icmp->checksum_ok);
-    EXPECT_EQ(s.p.icmp->rest, 0u);
+    EXPECT_EQ(s.p.icmp->rest, rest);
     constexpr size_t kQuote = 40 + 20;
     EXPECT_EQ(s.out.size(), 14u + 40 + 8 + kQuote);
     Bytes quote(s.in.begin() + 14, s.in.begin() + 14 + std::min(s.in.size() - 14, kQuote));
@@ -375,9 +376,9 @@ Check Icmp6ErrorBack(uint8_t type, uint8_t code) {
   };
 }
 
-// Routing would expire the hop limit: Time Exceeded from the gateway, though
-// nothing of IPv6 is routed yet; what the gateway would not route is not
-// checked for it.
+// Routing would expire the hop limit: Time Exceeded from the gateway, before
+// the route is looked up (as a router checks it first); what the gateway
+// does not route is not checked for it.
 std::vector<VmCase> HopLimitCases() {
   const Ipv6Address remote = Ip6("2001:db8:99::1");
   const Check expired = Icmp6ErrorBack(3, 0);
@@ -434,23 +435,23 @@ std::vector<VmCase> HopLimitCases() {
        {WEFT_DROP_TTL_EXPIRED},
        nullptr},
       // Not for routing: no error.
-      {"HopLimit2NotForwardedYet",
+      {"HopLimit2Routed",
        "vm1",
-       [=] { return Routed6(remote, 2); },
-       kTcShot,
-       {WEFT_DROP_UNSUPPORTED},
+       [=] { return Routed6(kVm4Ip6, 2); },
+       kTcRedirect,
+       {WEFT_DELIVER_LOCAL},
        nullptr},
       {"HopLimit1ToTheGatewayItself",
        "vm1",
        [] { return Routed6(kGwA6, 1); },
        kTcShot,
-       {WEFT_DROP_UNSUPPORTED},
+       {WEFT_DROP_UNKNOWN_DST},
        nullptr},
       {"HopLimit1ToLinkLocal",
        "vm1",
        [] { return Routed6(LinkLocalOf(kVm4Mac), 1); },
        kTcShot,
-       {WEFT_DROP_UNSUPPORTED},
+       {WEFT_DROP_UNKNOWN_DST},
        nullptr},
       {"HopLimit1Switched",
        "vm1",
@@ -459,24 +460,194 @@ std::vector<VmCase> HopLimitCases() {
          f[14 + 7] = 1;
          return f;
        },
-       kTcShot,
-       {WEFT_DROP_UNSUPPORTED},
-       nullptr},
+       kTcRedirect,
+       {WEFT_DELIVER_LOCAL},
+       ExpectUnchanged},
   };
 }
 
-// The rest of a VM's IPv6: every row is a drop, and which one it is says
-// how far the packet got.
+// `in` as the gateway routes it: MACs from the gateway to `dst`, hop limit
+// one less, nothing else changed (IPv6 has no header checksum).
+Bytes RoutedByGateway6(Bytes in, const Mac& gw, const Mac& dst) {
+  std::copy(dst.begin(), dst.end(), in.begin());
+  std::copy(gw.begin(), gw.end(), in.begin() + 6);
+  in[14 + 7] -= 1;
+  return in;
+}
+
+Check Routed6To(const Mac& dst) {
+  return [=](const Seen& s) { EXPECT_EQ(s.out, RoutedByGateway6(s.in, kBlueGwMac, dst)); };
+}
+
+// VXLAN to `vtep` on blue-a around what vm1 sent: as it was (switched), or
+// routed to `dst` (a remote endpoint's MAC, or the gateway's for a route).
+Check Encap6(uint32_t vtep, std::optional<Mac> routed_to = std::nullopt) {
+  return [=](const Seen& s) {
+    ExpectVxlanFromHv1(s, vtep, kVniBlueA);
+    EXPECT_EQ(s.p.inner, routed_to ? RoutedByGateway6(s.in, kBlueGwMac, *routed_to) : s.in);
+  };
+}
+
+// vm1 -> `dst` (MAC, address) in blue-a, UDP with `payload_len` bytes.
+Bytes Switched6(const Mac& dst_mac, const Ipv6Address& dst, size_t payload_len = 16) {
+  Ipv6Spec ip;
+  ip.src = kVm1Ip6;
+  ip.dst = dst;
+  return Eth(dst_mac, kVm1Mac, kEthIpv6,
+             Ipv6(ip, Udp(40000, 5001, Bytes(payload_len, 0xab), kVm1Ip6, dst)));
+}
+
+// What the VM program forwards of IPv6 (no policy here: tenants allow by
+// default; tests/bpf/firewall6_test.cc has the firewall).
+std::vector<VmCase> Forward6Cases() {
+  // The largest UDP payload whose frame fits ul0 (MTU 1500) once VXLAN's 50
+  // bytes are added: 1500 - 50 - 40 - 8.
+  constexpr size_t kFits = 1402;
+  std::vector<VmCase> c;
+  auto add = [&](VmCase v) { c.push_back(std::move(v)); };
+  add({"SwitchedToLocalVm",
+       "vm1",
+       [] { return V6(kProtoUdp, {}); },
+       kTcRedirect,
+       {WEFT_DELIVER_LOCAL},
+       ExpectUnchanged});
+  add({"SwitchedBehindHopByHopDestinationRouting",
+       "vm1",
+       [] {
+         return V6(kHop, Join({Ext(kDest), Ext(kRouting, 0, 4, 0), Ext(kProtoUdp, 1)}));
+       },
+       kTcRedirect,
+       {WEFT_DELIVER_LOCAL},
+       ExpectUnchanged});
+  add({"SwitchedBehindFourHeaders",
+       "vm1",
+       [] {
+         return V6(kHop, Join({Ext(kDest), Ext(kDest), Ext(kDest), Ext(kProtoUdp)}));
+       },
+       kTcRedirect,
+       {WEFT_DELIVER_LOCAL},
+       ExpectUnchanged});
+  // ESP is the upper layer, not a header to walk past.
+  add({"EspSwitched",
+       "vm1",
+       [] { return V6(kDest, Ext(kEsp)); },
+       kTcRedirect,
+       {WEFT_DELIVER_LOCAL},
+       ExpectUnchanged});
+  add({"SwitchedToRemoteVm",
+       "vm1",
+       [] { return Switched6(kBlueHv2AMac, kBlueHv2AIp6); },
+       kTcRedirect,
+       {WEFT_ENCAP},
+       Encap6(kHv2Vtep)});
+  add({"SwitchedToRemoteVmLargestThatFits",
+       "vm1",
+       [] { return Switched6(kBlueHv2AMac, kBlueHv2AIp6, kFits); },
+       kTcRedirect,
+       {WEFT_ENCAP},
+       Encap6(kHv2Vtep)});
+  add({"SwitchedToUnknownMac",
+       "vm1",
+       [] { return Switched6(kStrangerMac, kVm4Ip6); },
+       kTcShot,
+       {WEFT_DROP_UNKNOWN_DST},
+       nullptr});
+  add({"RoutedToLocalVm",
+       "vm1",
+       [] { return Routed6(kVm4Ip6, 64); },
+       kTcRedirect,
+       {WEFT_DELIVER_LOCAL},
+       Routed6To(kVm4Mac)});
+  add({"RoutedToRemoteVm",
+       "vm1",
+       [] { return Routed6(kBlueHv2AIp6, 64); },
+       kTcRedirect,
+       {WEFT_ENCAP},
+       Encap6(kHv2Vtep, kBlueHv2AMac)});
+  add({"RoutedByEcmpRoute",
+       "vm1",
+       [] { return Routed6(Ip6("2001:db8:9::1"), 64); },
+       kTcRedirect,
+       {WEFT_ENCAP},
+       [](const Seen& s) {
+         ASSERT_TRUE(s.p.ipv4.has_value());
+         const uint32_t vtep = s.p.ipv4->dst;
+         EXPECT_TRUE(vtep == kHv2Vtep || vtep == kLx1Vtep) << FormatIpv4(vtep);
+         Encap6(vtep, kBlueGwMac)(s);
+       }});
+  add({"RoutedToBlackhole",
+       "vm1",
+       [] { return Routed6(Ip6("2001:db8:66::1"), 64); },
+       kTcShot,
+       {WEFT_DROP_BLACKHOLE},
+       nullptr});
+  add({"RoutedWithoutRoute",
+       "vm1",
+       [] { return Routed6(Ip6("2001:db8:77::1"), 64); },
+       kTcShot,
+       {WEFT_DROP_NO_ROUTE},
+       nullptr});
+  add({"RoutedToNoEndpointInSubnet",
+       "vm1",
+       [] { return Routed6(Ip6("2001:db8:1::99"), 64); },
+       kTcShot,
+       {WEFT_DROP_UNKNOWN_DST},
+       nullptr});
+  // Too big once encapsulated: Packet Too Big from the gateway with the
+  // MTU the router advertisements announce; delivered locally, it fits.
+  add({"TooBigForTheUnderlay",
+       "vm1",
+       [] { return Switched6(kBlueHv2AMac, kBlueHv2AIp6, kFits + 1); },
+       kTcRedirect,
+       {WEFT_ICMP_ERROR},
+       Icmp6ErrorBack(2, 0, 1450)});
+  add({"RoutedTooBigForTheUnderlay",
+       "vm1",
+       [] { return Routed6(kBlueHv2AIp6, 64, kProtoUdp, Udp(1, 2, Bytes(kFits + 1, 0))); },
+       kTcRedirect,
+       {WEFT_ICMP_ERROR},
+       Icmp6ErrorBack(2, 0, 1450)});
+  add({"LargeDeliveredLocally",
+       "vm1",
+       [] { return Switched6(kVm4Mac, kVm4Ip6, kFits + 1); },
+       kTcRedirect,
+       {WEFT_DELIVER_LOCAL},
+       ExpectUnchanged});
+  // Red has blue's prefix and no route of blue's: isolation by tenant.
+  add({"RedHasNoBlueRoute6",
+       "vm3",
+       [] {
+         Ipv6Spec ip;
+         ip.src = kVm3Ip6;
+         ip.dst = Ip6("2001:db8:9::1");
+         return Eth(kRedGwMac, kVm3Mac, kEthIpv6, Ipv6(ip, Udp(1, 2, Bytes(8))));
+       },
+       kTcShot,
+       {WEFT_DROP_NO_ROUTE},
+       nullptr});
+  add({"RedDoesNotReachBluesSameAddress",
+       "vm3",
+       [] {
+         Ipv6Spec ip;
+         ip.src = kVm3Ip6;
+         ip.dst = kVm4Ip6;
+         return Eth(kRedGwMac, kVm3Mac, kEthIpv6, Ipv6(ip, Udp(1, 2, Bytes(8))));
+       },
+       kTcShot,
+       {WEFT_DROP_UNKNOWN_DST},
+       nullptr});
+  return c;
+}
+
+// What a VM's IPv6 is dropped for: which reason says how far it got.
 std::vector<VmCase> Ipv6Cases() {
   std::vector<VmCase> c;
   auto add = [&](std::string name, std::function<Bytes()> packet, int reason) {
     c.push_back({std::move(name), "vm1", std::move(packet), kTcShot, {reason}, nullptr});
   };
-  // Well formed and from vm1's address: only not forwarded yet.
+  // The gateway answers no IPv6 but Neighbor Discovery.
   add(
-      "UdpNotForwardedYet", [] { return V6(kProtoUdp, {}); }, WEFT_DROP_UNSUPPORTED);
-  add(
-      "EchoToGatewayNotForwardedYet",
+      "EchoToGateway",
       [] {
         return Frame({.src_mac = kVm1Mac,
                       .src = kVm1Ip6,
@@ -485,21 +656,7 @@ std::vector<VmCase> Ipv6Cases() {
                       .type = 128,
                       .body = Bytes(8, 0x5a)});
       },
-      WEFT_DROP_UNSUPPORTED);
-  add(
-      "HopByHopDestinationRoutingDone",
-      [] {
-        return V6(kHop, Join({Ext(kDest), Ext(kRouting, 0, 4, 0), Ext(kProtoUdp, 1)}));
-      },
-      WEFT_DROP_UNSUPPORTED);
-  add(
-      "FourHeaders",
-      [] {
-        return V6(kHop, Join({Ext(kDest), Ext(kDest), Ext(kDest), Ext(kProtoUdp)}));
-      },
-      WEFT_DROP_UNSUPPORTED);
-  add(
-      "EspIsNotWalked", [] { return V6(kDest, Ext(kEsp)); }, WEFT_DROP_UNSUPPORTED);
+      WEFT_DROP_UNKNOWN_DST);
   // The source.
   add(
       "FromAnotherEndpointsAddress", [] { return V6(kVm4Ip6, kProtoUdp, {}); }, WEFT_DROP_SPOOFED);
@@ -509,7 +666,8 @@ std::vector<VmCase> Ipv6Cases() {
   add(
       "FromUnknownAddress", [] { return V6(Ip6("2001:db8:1::99"), kProtoUdp, {}); },
       WEFT_DROP_SPOOFED);
-  // Red's vm3 has blue vm1's address, in its own tenant.
+  // Red's vm3 has blue vm1's address, in its own tenant: past the source
+  // check, to red's gateway address, which answers nothing.
   c.push_back({"RedsOwnAddressOnItsPort",
                "vm3",
                [] {
@@ -519,7 +677,7 @@ std::vector<VmCase> Ipv6Cases() {
                  return Eth(kRedGwMac, kVm3Mac, kEthIpv6, Ipv6(ip, Udp(1, 2, Bytes(8))));
                },
                kTcShot,
-               {WEFT_DROP_UNSUPPORTED},
+               {WEFT_DROP_UNKNOWN_DST},
                nullptr});
   // The extension headers.
   add(
@@ -575,6 +733,10 @@ INSTANTIATE_TEST_SUITE_P(Nd, NdTest, ::testing::ValuesIn(NdCases()), VmCaseName)
 class HopLimitTest : public VmTableTest {};
 TEST_P(HopLimitTest, Verdict) { RunCase(); }
 INSTANTIATE_TEST_SUITE_P(HopLimit, HopLimitTest, ::testing::ValuesIn(HopLimitCases()), VmCaseName);
+
+class Forward6Test : public VmTableTest {};
+TEST_P(Forward6Test, Verdict) { RunCase(); }
+INSTANTIATE_TEST_SUITE_P(Forward6, Forward6Test, ::testing::ValuesIn(Forward6Cases()), VmCaseName);
 
 class Ipv6FromVmTest : public VmTableTest {};
 TEST_P(Ipv6FromVmTest, Verdict) { RunCase(); }

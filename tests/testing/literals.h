@@ -1,5 +1,6 @@
 // Values the unit tests write as literals: the bytes of a BPF map key or
-// value as the agent's tables hold them, and IPv4 addresses in host order.
+// value as the agent's tables hold them, IPv4 addresses in host order and
+// IPv6 ones.
 // One definition for every test file (the unit tests are a unity build, in
 // which two file-local copies of a helper collide).
 #ifndef WEFT_TESTS_TESTING_LITERALS_H_
@@ -24,6 +25,7 @@ std::string Raw(const T& value) {
 }
 
 inline uint32_t Ip(const char* text) { return *ParseIpv4(text); }
+inline Ipv6Address Ip6(const char* text) { return *ParseIpv6(text); }
 
 }  // namespace weft::testing
 

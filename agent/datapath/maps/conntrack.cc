@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <array>
+
 #include "absl/strings/str_cat.h"
 #include "common/base/status.h"
 
@@ -19,24 +21,45 @@ constexpr std::string_view kCtStatLabels[] = {
 };
 static_assert(std::size(kCtStatLabels) == WEFT_CT_STAT_COUNT);
 
-}  // namespace
-
-absl::StatusOr<std::vector<ConntrackEntry>> ReadConntrack(const Datapath& dp) {
-  ASSIGN_OR_RETURN(std::vector<ConntrackEntry> entries,
-                   (ReadEntries<weft_ct_key, weft_ct_entry>(dp, Map::kCt)));
-  ASSIGN_OR_RETURN(const std::vector<ConntrackEntry> pending,
-                   (ReadEntries<weft_ct_key, weft_ct_entry>(dp, Map::kCtPending)));
-  entries.insert(entries.end(), pending.begin(), pending.end());
+// A family's confirmed flows, then its pending ones.
+template <typename Key>
+absl::StatusOr<std::vector<Entry<Key, weft_ct_entry>>> ReadBoth(const Datapath& dp, Map confirmed,
+                                                                Map pending) {
+  ASSIGN_OR_RETURN(auto entries, (ReadEntries<Key, weft_ct_entry>(dp, confirmed)));
+  ASSIGN_OR_RETURN(const auto more, (ReadEntries<Key, weft_ct_entry>(dp, pending)));
+  entries.insert(entries.end(), more.begin(), more.end());
   return entries;
 }
 
-ConntrackFlow FlowOf(const ConntrackEntry& entry) {
-  const weft_ct_key& k = entry.key;
+// The flow of `entry` whose key holds the addresses `lo` and `hi` (host
+// order for IPv4): the initiator's end first.
+template <typename Key, typename Address>
+BasicConntrackFlow<Address> Oriented(const Entry<Key, weft_ct_entry>& entry, const Address& lo,
+                                     const Address& hi) {
+  const Key& k = entry.key;
   const bool orig_lo = entry.value.flags & WEFT_CT_F_ORIG_IS_LO;
-  return {.src = ntohl(orig_lo ? k.addr_lo_be : k.addr_hi_be),
-          .dst = ntohl(orig_lo ? k.addr_hi_be : k.addr_lo_be),
+  return {.src = orig_lo ? lo : hi,
+          .dst = orig_lo ? hi : lo,
           .sport = ntohs(orig_lo ? k.port_lo_be : k.port_hi_be),
           .dport = ntohs(orig_lo ? k.port_hi_be : k.port_lo_be)};
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<ConntrackEntry>> ReadConntrack(const Datapath& dp) {
+  return ReadBoth<weft_ct_key>(dp, Map::kCt, Map::kCtPending);
+}
+
+absl::StatusOr<std::vector<Conntrack6Entry>> ReadConntrack6(const Datapath& dp) {
+  return ReadBoth<weft_ct6_key>(dp, Map::kCt6, Map::kCt6Pending);
+}
+
+ConntrackFlow FlowOf(const ConntrackEntry& entry) {
+  return Oriented(entry, ntohl(entry.key.addr_lo_be), ntohl(entry.key.addr_hi_be));
+}
+
+Conntrack6Flow FlowOf(const Conntrack6Entry& entry) {
+  return Oriented(entry, std::to_array(entry.key.addr_lo), std::to_array(entry.key.addr_hi));
 }
 
 std::string CtStateName(unsigned state) {

@@ -206,6 +206,16 @@ struct weft_route_key {
 };
 #define WEFT_ROUTE_KEY_PREFIXLEN(len) ((__u32)(32 + (len)))
 
+/* weft_routes6: the IPv6 routes, the same values as weft_routes (REMOTE's
+ * next hops are VTEP references, as for IPv4; no UPLINK: uplinks carry
+ * IPv4 only). prefixlen counts the 32 tenant bits too. */
+#define WEFT_MAP_ROUTES6 "weft_routes6"
+struct weft_route6_key {
+	__u32 prefixlen;
+	__u32 tenant_id_be;
+	__u8 addr[16];
+};
+
 enum weft_route_kind {
 	WEFT_ROUTE_CONNECTED = 1, /* destination is an endpoint on segment vni */
 	WEFT_ROUTE_REMOTE = 2,	  /* to one of nhops (flow hash), on vni */
@@ -262,6 +272,31 @@ struct weft_ct_key {
 	__be32 addr_lo_be;
 	__be32 addr_hi_be;
 	__be16 port_lo_be; /* ICMP echo: both ports hold the identifier */
+	__be16 port_hi_be;
+	__u8 protocol;
+	__u8 pad0[3];
+};
+
+/* weft_scratch (per-CPU array of one): working memory of the IPv6
+ * firewall, whose flow, key and queries do not fit the 512-byte stack
+ * beside the hook's frame (lib/firewall.h). Only a program's own run reads
+ * what it wrote there. */
+#define WEFT_MAP_SCRATCH "weft_scratch"
+#define WEFT_SCRATCH_BYTES 320
+struct weft_scratch {
+	__u64 words[WEFT_SCRATCH_BYTES / 8];
+};
+
+/* IPv6 flows: the same entries, the same two-table scheme, in tables of
+ * their own (the IPv4 key keeps its size: docs/design/DUAL_STACK.md §2). */
+#define WEFT_MAP_CT6 "weft_ct6"
+#define WEFT_MAP_CT6_PENDING "weft_ct6_pend"
+
+struct weft_ct6_key {
+	__u32 tenant_id;
+	__u8 addr_lo[16];
+	__u8 addr_hi[16];
+	__be16 port_lo_be;
 	__be16 port_hi_be;
 	__u8 protocol;
 	__u8 pad0[3];
@@ -366,6 +401,23 @@ struct weft_peer_key {
 	__be32 addr_be;
 };
 #define WEFT_PEER_KEY_PREFIXLEN(len) ((__u32)(64 + (len)))
+
+/* The same two tables for IPv6 endpoints and peers, with the same bit
+ * positions: one rule set, one flip of weft_pol_ctl, both families. */
+#define WEFT_MAP_POL_APPLIED6 "weft_pol_appl6"
+#define WEFT_MAP_POL_PEER6 "weft_pol_peer6"
+struct weft_applied6_key {
+	__u32 slot;
+	__u32 direction;
+	__u32 tenant_id;
+	__u8 addr[16];
+};
+struct weft_peer6_key {
+	__u32 prefixlen; /* 64 + prefix length */
+	__be32 slot_be;
+	__be32 tenant_id_be;
+	__u8 addr[16];
+};
 
 /* weft_pol_l4 (LPM): rules matching protocol and port (ICMP: type << 8 |
  * code in the port). prefixlen 32: any protocol; 40: the protocol, any
@@ -552,5 +604,16 @@ WEFT_STATIC_ASSERT(WEFT_CT_STAT_PICKED_UP == 7, "weft_ct_stats ABI: append only"
 WEFT_STATIC_ASSERT(WEFT_CT_STAT_CONFIRMED == 8, "weft_ct_stats ABI: append only");
 WEFT_STATIC_ASSERT(sizeof(WEFT_MAP_CT_STATS) <= 16, "map name length");
 WEFT_STATIC_ASSERT(sizeof(WEFT_MAP_CT_PENDING) <= 16, "map name length");
+WEFT_STATIC_ASSERT(sizeof(struct weft_route6_key) == 24, "weft_route6_key ABI");
+WEFT_STATIC_ASSERT(sizeof(WEFT_MAP_SCRATCH) <= 16, "map name length");
+WEFT_STATIC_ASSERT(sizeof(struct weft_ct6_key) == 44, "weft_ct6_key ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_applied6_key) == 28, "weft_applied6_key ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_peer6_key) == 28, "weft_peer6_key ABI");
+/* The kernel keeps 15 characters of a map's name: longer ones would show
+ * in bpftool cut to another map's prefix. */
+WEFT_STATIC_ASSERT(sizeof(WEFT_MAP_ROUTES6) <= 16, "map name length");
+WEFT_STATIC_ASSERT(sizeof(WEFT_MAP_CT6_PENDING) <= 16, "map name length");
+WEFT_STATIC_ASSERT(sizeof(WEFT_MAP_POL_APPLIED6) <= 16, "map name length");
+WEFT_STATIC_ASSERT(sizeof(WEFT_MAP_POL_PEER6) <= 16, "map name length");
 
 #endif /* WEFT_ABI_H */

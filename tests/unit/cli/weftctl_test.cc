@@ -122,16 +122,21 @@ TEST(WeftctlArgs, ControllerCommandErrorsNameWhatIsWrong) {
             "--controller needs --tls_cert, --tls_key and --tls_ca (mutual TLS), or --insecure");
   EXPECT_EQ(error({"get", "state", "--insecure"}),
             "get asks the controller: give --controller ADDR");
-  EXPECT_EQ(error(ControllerArgs({"get"})),
-            "get needs an object: get state | get realization [VERSION] | get uplinks | get routes");
+  EXPECT_EQ(
+      error(ControllerArgs({"get"})),
+      "get needs an object: get state | get realization [VERSION] | get uplinks | get routes");
   EXPECT_EQ(error(ControllerArgs({"get", "nodes"})),
-            "unknown object \"nodes\" (get state | get realization [VERSION] | get uplinks | get routes)");
+            "unknown object \"nodes\" (get state | get realization [VERSION] | get uplinks | get "
+            "routes)");
   EXPECT_EQ(error(ControllerArgs({"get", "state", "3"})),
-            "unexpected argument \"3\" (get state | get realization [VERSION] | get uplinks | get routes)");
+            "unexpected argument \"3\" (get state | get realization [VERSION] | get uplinks | get "
+            "routes)");
   EXPECT_EQ(error(ControllerArgs({"get", "uplinks", "blue"})),
-            "unexpected argument \"blue\" (get state | get realization [VERSION] | get uplinks | get routes)");
+            "unexpected argument \"blue\" (get state | get realization [VERSION] | get uplinks | "
+            "get routes)");
   EXPECT_EQ(error(ControllerArgs({"get", "realization", "3", "4"})),
-            "unexpected argument \"4\" (get state | get realization [VERSION] | get uplinks | get routes)");
+            "unexpected argument \"4\" (get state | get realization [VERSION] | get uplinks | get "
+            "routes)");
   EXPECT_EQ(error(ControllerArgs({"--socket", "/run/weft/hv1.sock", "get", "state"})),
             "--socket is the agent's; get asks the controller");
   // The agent's commands take neither --controller nor TLS options.
@@ -469,6 +474,32 @@ TEST(WeftctlFormat, EndpointsShowBothFamilies) {
   EXPECT_NE(text.find("10.0.1.10 fd00:a:0:1::10"), std::string::npos) << text;
   EXPECT_NE(text.find("10.0.1.11 "), std::string::npos) << text;
   EXPECT_EQ(text.find("10.0.1.11 fd00"), std::string::npos) << text;
+}
+
+// IPv6 flows in the columns of IPv4 ones: [address]:port, and an ICMPv6
+// echo's identifier as an ICMP echo's.
+TEST(WeftctlFormat, ConntrackShowsIpv6Flows) {
+  v1::ConntrackResponse r;
+  v1::ConntrackEntry* tcp = r.add_entries();
+  tcp->set_protocol("tcp");
+  tcp->set_src("2001:db8:1::10");
+  tcp->set_sport(40000);
+  tcp->set_dst("2001:db8:2::10");
+  tcp->set_dport(443);
+  v1::ConntrackEntry* echo = r.add_entries();
+  echo->set_protocol("icmpv6");
+  echo->set_src("2001:db8:1::10");
+  echo->set_sport(7);
+  echo->set_dst("2001:db8:2::10");
+  echo->set_dport(7);
+  const std::string text = cli::FormatConntrack(r);
+  EXPECT_NE(text.find("tcp     [2001:db8:1::10]:40000  [2001:db8:2::10]:443"), std::string::npos)
+      << text;
+  const size_t at = text.find("icmpv6  2001:db8:1::10  ");
+  ASSERT_NE(at, std::string::npos) << text;
+  const std::string row = text.substr(at, text.find('\n', at) - at);
+  EXPECT_NE(row.find(" id 7 "), std::string::npos) << row;
+  EXPECT_EQ(row.find('['), std::string::npos) << row;
 }
 
 TEST(WeftctlFormat, StateListsEdgesAndUplinks) {

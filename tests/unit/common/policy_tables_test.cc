@@ -20,6 +20,7 @@ namespace {
 
 using weft::testing::Bytes;
 using weft::testing::Ip;
+using weft::testing::Ip6;
 using weft::testing::Raw;
 
 // Expected bytes below spell host-order fields little-endian.
@@ -34,6 +35,8 @@ static_assert(std::endian::native == std::endian::little);
 //                     5 icmp, any peer: reject
 //   a-tie     (1000)  6 egress to 10.0.1.0/24
 //   blue-late (1000)  7 egress, anything: deny     (ties broken by name)
+// IPv6: blue's segments have subnets, blue-web-1 (hv1) and blue-db-1 (hv2)
+// addresses; red has none.
 constexpr char kPolicyTablesState[] = R"yaml(
 nodes:
   - {name: hv1, vtep: 198.18.0.1}
@@ -44,8 +47,8 @@ tenants:
   - {name: red, id: 2}
   - {name: green, id: 3}
 segments:
-  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01"}
-  - {name: blue-db, tenant: blue, vni: 1002, subnet: 10.0.2.0/24, gateway: 10.0.2.1, gateway_mac: "02:fe:00:00:00:01"}
+  - {name: blue-web, tenant: blue, vni: 1001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:01", subnet6: "2001:db8:1::/64", gateway6: "2001:db8:1::1"}
+  - {name: blue-db, tenant: blue, vni: 1002, subnet: 10.0.2.0/24, gateway: 10.0.2.1, gateway_mac: "02:fe:00:00:00:01", subnet6: "2001:db8:2::/64", gateway6: "2001:db8:2::1"}
   - {name: red-web, tenant: red, vni: 2001, subnet: 10.0.1.0/24, gateway: 10.0.1.1, gateway_mac: "02:fe:00:00:00:02"}
   - {name: green-web, tenant: green, vni: 3001, subnet: 10.0.3.0/24, gateway: 10.0.3.1, gateway_mac: "02:fe:00:00:00:03"}
 groups:
@@ -53,9 +56,9 @@ groups:
   - {name: db, tenant: blue}
   - {name: web, tenant: red}
 endpoints:
-  - {name: blue-web-1, segment: blue-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vblue1, groups: [web]}
+  - {name: blue-web-1, segment: blue-web, ip: 10.0.1.10, mac: "02:00:00:01:01:10", node: hv1, interface: vblue1, groups: [web], ip6: "2001:db8:1::10"}
   - {name: blue-web-2, segment: blue-web, ip: 10.0.1.11, mac: "02:00:00:01:01:11", node: hv2, interface: vblue2, groups: [web]}
-  - {name: blue-db-1, segment: blue-db, ip: 10.0.2.10, mac: "02:00:00:01:02:10", node: hv2, interface: vdb1, groups: [db]}
+  - {name: blue-db-1, segment: blue-db, ip: 10.0.2.10, mac: "02:00:00:01:02:10", node: hv2, interface: vdb1, groups: [db], ip6: "2001:db8:2::10"}
   - {name: blue-db-2, segment: blue-db, ip: 10.0.2.11, mac: "02:00:00:01:02:11", node: lx1, groups: [db]}
   - {name: red-web-1, segment: red-web, ip: 10.0.1.10, mac: "02:00:00:02:01:10", node: hv1, interface: vred1, groups: [web]}
   - {name: green-1, segment: green-web, ip: 10.0.3.10, mac: "02:00:00:03:01:10", node: hv2, interface: vgreen1}
@@ -139,6 +142,26 @@ std::string PeerKey(uint32_t slot, uint32_t tenant, const char* addr, uint32_t l
   return Raw(key);
 }
 
+std::string Applied6Key(uint32_t slot, uint32_t dir, uint32_t tenant, const char* ip) {
+  weft_applied6_key key{};
+  key.slot = slot;
+  key.direction = dir;
+  key.tenant_id = tenant;
+  const Ipv6Address addr = Ip6(ip);
+  std::copy(addr.begin(), addr.end(), key.addr);
+  return Raw(key);
+}
+
+std::string Peer6Key(uint32_t slot, uint32_t tenant, const char* addr, uint32_t len) {
+  weft_peer6_key key{};
+  key.prefixlen = WEFT_PEER_KEY_PREFIXLEN(len);
+  key.slot_be = htonl(slot);
+  key.tenant_id_be = htonl(tenant);
+  const Ipv6Address a = Ip6(addr);
+  std::copy(a.begin(), a.end(), key.addr);
+  return Raw(key);
+}
+
 std::string L4Key(uint32_t slot, uint32_t prefixlen, uint8_t protocol, uint16_t port) {
   weft_l4_key key{};
   key.prefixlen = prefixlen;
@@ -186,9 +209,9 @@ class PolicyTablesTest : public ::testing::Test {
 TEST_F(PolicyTablesTest, TablesInOrder) {
   std::vector<std::string> names;
   for (const MapTable& table : tables_) names.push_back(table.map_name);
-  EXPECT_EQ(names,
-            (std::vector<std::string>{WEFT_MAP_POL_TENANT, WEFT_MAP_POL_RULES, WEFT_MAP_POL_L4,
-                                      WEFT_MAP_POL_PEER, WEFT_MAP_POL_APPLIED}));
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       WEFT_MAP_POL_TENANT, WEFT_MAP_POL_RULES, WEFT_MAP_POL_L4, WEFT_MAP_POL_PEER,
+                       WEFT_MAP_POL_APPLIED, WEFT_MAP_POL_PEER6, WEFT_MAP_POL_APPLIED6}));
 }
 
 TEST_F(PolicyTablesTest, KeyBytes) {
@@ -202,6 +225,15 @@ TEST_F(PolicyTablesTest, KeyBytes) {
             Bytes({88, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 10, 0, 2, 0}));
   EXPECT_EQ(L4Key(1, 56, 1, 0x0800), Bytes({56, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0x08, 0x00}));
   EXPECT_EQ(L4Key(1, 64, 6, 8080), Bytes({64, 0, 0, 0, 0, 0, 0, 1, 6, 0, 0x1f, 0x90}));
+  // The IPv6 twins: the same fields, a 16-byte address.
+  // clang-format off
+  EXPECT_EQ(Applied6Key(1, WEFT_DIR_INGRESS, 2, "2001:db8::10"),
+            Bytes({1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0,  // slot, direction, tenant_id
+                   0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10}));
+  EXPECT_EQ(Peer6Key(1, 2, "2001:db8::", 32),
+            Bytes({96, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2,  // 64 + 32, slot_be, tenant_id_be
+                   0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
+  // clang-format on
 }
 
 TEST_F(PolicyTablesTest, TenantDefaultsOfTheNodesTenants) {
@@ -260,6 +292,63 @@ TEST_F(PolicyTablesTest, PeersWithCoveringUnionsAndGroupMembers) {
   EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(1, 2, "0.0.0.0", 0)), Bits({0, 1}));
 }
 
+// An endpoint's IPv6 address gets the bits its IPv4 address has, in the
+// same slot and directions; endpoints without one (red-web-1) get nothing.
+TEST_F(PolicyTablesTest, Ipv6AppliedHasTheIpv4Bits) {
+  EXPECT_EQ(Table(WEFT_MAP_POL_APPLIED6).entries.size(), 2u);
+  for (const uint32_t dir : {WEFT_DIR_INGRESS, WEFT_DIR_EGRESS}) {
+    const std::string bits = Value(WEFT_MAP_POL_APPLIED6, Applied6Key(1, dir, 1, "2001:db8:1::10"));
+    EXPECT_EQ(bits, Value(WEFT_MAP_POL_APPLIED, AppliedKey(1, dir, 1, "10.0.1.10"))) << dir;
+  }
+  EXPECT_EQ(Value(WEFT_MAP_POL_APPLIED6, Applied6Key(1, WEFT_DIR_INGRESS, 1, "2001:db8:1::10")),
+            Bits({2, 3, 4, 5}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_APPLIED6, Applied6Key(1, WEFT_DIR_EGRESS, 1, "2001:db8:1::10")),
+            Bits({6, 7}));
+}
+
+// The IPv6 peer trie with the IPv4 trie's bit numbering: the any-peer rules
+// (5, 7; red's 0, 1) at each tenant's ::/0, group db's member with an IPv6
+// address (blue-db-1; not blue-db-2) as a /128 holding the /0's rules too.
+// The rules whose peers are IPv4 prefixes only (2, 3, 6) are nowhere.
+TEST_F(PolicyTablesTest, Ipv6PeersAnyPeerAndGroupMembers) {
+  EXPECT_EQ(Table(WEFT_MAP_POL_PEER6).entries.size(), 3u);
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER6, Peer6Key(1, 1, "::", 0)), Bits({5, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER6, Peer6Key(1, 1, "2001:db8:2::10", 128)), Bits({4, 5, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER6, Peer6Key(1, 2, "::", 0)), Bits({0, 1}));
+}
+
+// An IPv6 prefix holds the rules of the shorter prefixes that cover it and
+// passes its own to the longer ones inside it, not to those beside it.
+TEST_F(PolicyTablesTest, Ipv6PeerPrefixesCoverTheirMembers) {
+  Rule& a_tie = state_.policies[2].rules[0];  // rule 6, egress to 10.0.1.0/24
+  a_tie.peer_cidrs6 = {*ParseIpv6Prefix("2001:db8::/32")};
+  state_.policies[1].rules[1].peer_cidrs6 = {*ParseIpv6Prefix("2001:db8:1::/48")};  // rule 3
+  Build("hv1", 0);
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER6, Peer6Key(0, 1, "::", 0)), Bits({5, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER6, Peer6Key(0, 1, "2001:db8::", 32)), Bits({5, 6, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER6, Peer6Key(0, 1, "2001:db8:1::", 48)), Bits({3, 5, 6, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER6, Peer6Key(0, 1, "2001:db8:2::10", 128)), Bits({4, 5, 6, 7}));
+  // Their IPv4 prefixes as before: a rule of both families is no any-peer rule.
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(0, 1, "0.0.0.0", 0)), Bits({5, 7}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(0, 1, "10.0.1.0", 24)), Bits({2, 5, 6, 7}));
+}
+
+// A rule without peers matches any peer of either family: the tenant's /0
+// in both tries (green-in's rule, 6 on hv2).
+TEST_F(PolicyTablesTest, AnyPeerIsBothFamiliesSlashZero) {
+  Build("hv2", 0);
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(0, 3, "0.0.0.0", 0)), Bits({6}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER6, Peer6Key(0, 3, "::", 0)), Bits({6}));
+}
+
+// A rule whose peers are IPv4 prefixes only matches no IPv6 flow: no ::/0.
+TEST_F(PolicyTablesTest, Ipv4OnlyPeersAreNoIpv6Peer) {
+  state_.policies[4].rules[0].peer_cidrs.push_back(*ParseIpv4Prefix("10.0.0.0/8"));
+  Build("hv2", 0);
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(0, 3, "10.0.0.0", 8)), Bits({6}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER6, Peer6Key(0, 3, "::", 0)), "<absent>");
+}
+
 TEST_F(PolicyTablesTest, L4PortsProtocolsAndIcmpTypes) {
   const MapTable& table = Table(WEFT_MAP_POL_L4);
   EXPECT_EQ(table.entries.size(), 15u);
@@ -315,10 +404,11 @@ TEST_F(PolicyTablesTest, EveryKeyCarriesTheSlot) {
       EXPECT_EQ(a->second, b->second) << tables_[i].map_name;
       // The keys differ in the slot field only.
       std::string k0 = a->first, k1 = b->first;
-      const size_t at =
-          tables_[i].map_name == WEFT_MAP_POL_PEER || tables_[i].map_name == WEFT_MAP_POL_L4
-              ? 7   // last byte of slot_be
-              : 0;  // first byte of a host-order slot
+      const size_t at = tables_[i].map_name == WEFT_MAP_POL_PEER ||
+                                tables_[i].map_name == WEFT_MAP_POL_PEER6 ||
+                                tables_[i].map_name == WEFT_MAP_POL_L4
+                            ? 7   // last byte of slot_be
+                            : 0;  // first byte of a host-order slot
       EXPECT_EQ(k0[at], 0) << tables_[i].map_name;
       EXPECT_EQ(k1[at], 1) << tables_[i].map_name;
       k1[at] = 0;
@@ -359,6 +449,8 @@ TEST_F(PolicyTablesTest, Ipv6OnlyPeersAreNoIpv4Peer) {
   Build("hv2", 0);  // green-in's rule is 6 on hv2
   EXPECT_EQ(Value(WEFT_MAP_POL_RULES, RuleKey(0, 6)), RuleValue(WEFT_ACTION_DENY));
   EXPECT_EQ(Value(WEFT_MAP_POL_PEER, PeerKey(0, 3, "0.0.0.0", 0)), "<absent>");
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER6, Peer6Key(0, 3, "2001:db8::", 32)), Bits({6}));
+  EXPECT_EQ(Value(WEFT_MAP_POL_PEER6, Peer6Key(0, 3, "::", 0)), "<absent>");
   // Beside an IPv4 prefix, that prefix alone.
   state_.policies[4].rules[0].peer_cidrs.push_back(*ParseIpv4Prefix("10.0.0.0/8"));
   Build("hv2", 0);
@@ -370,8 +462,8 @@ TEST_F(PolicyTablesTest, NoPoliciesOnlyTenantDefaults) {
   state_.policies.clear();
   Build("hv1", 0);
   EXPECT_EQ(Table(WEFT_MAP_POL_TENANT).entries.size(), 2u);
-  for (const char* name :
-       {WEFT_MAP_POL_RULES, WEFT_MAP_POL_L4, WEFT_MAP_POL_PEER, WEFT_MAP_POL_APPLIED}) {
+  for (const char* name : {WEFT_MAP_POL_RULES, WEFT_MAP_POL_L4, WEFT_MAP_POL_PEER,
+                           WEFT_MAP_POL_APPLIED, WEFT_MAP_POL_PEER6, WEFT_MAP_POL_APPLIED6}) {
     EXPECT_TRUE(Table(name).entries.empty()) << name;
   }
 }
@@ -404,6 +496,27 @@ TEST_F(PolicyTablesTest, TooManyPeerPrefixes) {
   absl::StatusOr<std::vector<MapTable>> tables = BuildPolicyTables(state_, "hv1", 0);
   EXPECT_EQ(tables.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_NE(tables.status().message().find("peer prefixes"), std::string::npos) << tables.status();
+}
+
+TEST_F(PolicyTablesTest, TooManyIpv6PeerPrefixes) {
+  // 40000 members sharing one IPv4 address (one /32) with an IPv6 address
+  // each: the IPv6 trie alone is over half its capacity.
+  Ipv6Address ip6 = Ip6("2001:db8:2::");
+  for (uint32_t i = 0; i < 40000; ++i) {
+    ip6[14] = static_cast<uint8_t>(i >> 8);
+    ip6[15] = static_cast<uint8_t>(i);
+    state_.endpoints.push_back({.name = absl::StrCat("many6-", i),
+                                .segment = "blue-db",
+                                .ip = Ip("10.0.2.200"),
+                                .node = "hv2",
+                                .groups = {"db"},
+                                .ip6 = ip6});
+  }
+  absl::StatusOr<std::vector<MapTable>> tables = BuildPolicyTables(state_, "hv1", 0);
+  EXPECT_EQ(tables.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(tables.status().message().find("IPv6 peer prefixes in " WEFT_MAP_POL_PEER6),
+            std::string::npos)
+      << tables.status();
 }
 
 TEST_F(PolicyTablesTest, BadNodeOrSlot) {

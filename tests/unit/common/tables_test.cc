@@ -23,6 +23,7 @@ static_assert(std::endian::native == std::endian::little);
 
 // Tenants blue (1) and red (2) both use 10.0.1.0/24 and the address
 // 10.0.1.10; green (3) has nothing on hv1, so hv1's tables leave it out.
+// Only blue and green have IPv6 subnets.
 constexpr char kTablesState[] = R"yaml(
 version: 7
 nodes:
@@ -49,7 +50,19 @@ routes:
   - {tenant: blue, prefix: 10.9.0.0/16, nodes: [hv2, lx1], segment: blue-web}
   - {tenant: blue, prefix: 10.66.0.0/16, blackhole: true}
   - {tenant: green, prefix: 10.8.0.0/16, nodes: [hv1], segment: green-web}
+  - {tenant: blue, prefix: "2001:db8:9::/48", nodes: [hv2, lx1], segment: blue-web}
+  - {tenant: blue, prefix: "2001:db8:7::/48", nodes: [hv2], segment: blue-web}
+  - {tenant: blue, prefix: "2001:db8:66::/48", blackhole: true}
+  - {tenant: green, prefix: "2001:db8:8::/48", nodes: [hv1], segment: green-web}
 )yaml";
+
+// A weft_routes6 key: prefixlen (32 + length), tenant (network order),
+// the 16 address bytes.
+std::string Route6KeyBytes(uint8_t tenant, const char* addr, uint8_t len) {
+  const Ipv6Address a = weft::testing::Ip6(addr);
+  return Bytes({static_cast<uint8_t>(32 + len), 0, 0, 0, 0, 0, 0, tenant}) +
+         std::string(a.begin(), a.end());
+}
 
 uint32_t Resolve(const std::string& name) {
   if (name == "vblue1") return 7;
@@ -91,10 +104,11 @@ class TablesTest : public ::testing::Test {
 TEST_F(TablesTest, TablesInWriteOrder) {
   std::vector<std::string> names;
   for (const MapTable& table : tables_.tables) names.push_back(table.map_name);
-  EXPECT_EQ(names, (std::vector<std::string>{
-                       WEFT_MAP_CONFIG, WEFT_MAP_VTEPS, WEFT_MAP_VTEP6, WEFT_MAP_SEGMENTS,
-                       WEFT_MAP_SEGMENTS6, WEFT_MAP_EP_BY_IP, WEFT_MAP_EP_BY_IP6,
-                       WEFT_MAP_EP_BY_MAC, WEFT_MAP_EP_BY_IF, WEFT_MAP_UPLINKS, WEFT_MAP_ROUTES}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{WEFT_MAP_CONFIG, WEFT_MAP_VTEPS, WEFT_MAP_VTEP6,
+                                      WEFT_MAP_SEGMENTS, WEFT_MAP_SEGMENTS6, WEFT_MAP_EP_BY_IP,
+                                      WEFT_MAP_EP_BY_IP6, WEFT_MAP_EP_BY_MAC, WEFT_MAP_EP_BY_IF,
+                                      WEFT_MAP_UPLINKS, WEFT_MAP_ROUTES, WEFT_MAP_ROUTES6}));
   EXPECT_TRUE(Table(WEFT_MAP_UPLINKS).entries.empty());  // a hypervisor has none
   EXPECT_EQ(tables_.Find("weft_nothing"), nullptr);
 }
@@ -164,6 +178,8 @@ TEST_F(TablesTest, AnIpv6UnderlayNamesItsVtepsByTheirLast32Bits) {
   const std::string route = value(WEFT_MAP_ROUTES, Bytes({48, 0, 0, 0, 0, 0, 0, 1, 10, 9, 0, 0}));
   ASSERT_GE(route.size(), 28u) << route;
   EXPECT_EQ(route.substr(20, 8), Bytes({0, 0xab, 0, 2, 0, 0xab, 0, 3}));
+  // So are an IPv6 route's: 2001:db8:9::/48 over the same two nodes.
+  EXPECT_EQ(value(WEFT_MAP_ROUTES6, Route6KeyBytes(1, "2001:db8:9::", 48)), route);
 }
 
 TEST_F(TablesTest, SegmentsOfTheNodesTenantsOnly) {
@@ -279,6 +295,44 @@ TEST_F(TablesTest, RoutesConnectedRemoteEcmpAndBlackhole) {
   EXPECT_EQ(Table(WEFT_MAP_ROUTES).entries.size(), 4u);  // not green's
 }
 
+// weft_routes6 holds the same values as weft_routes: the node's tenants'
+// IPv6 subnets (red has none), their IPv6 routes (not green's).
+TEST_F(TablesTest, Ipv6RoutesConnectedRemoteEcmpAndBlackhole) {
+  EXPECT_EQ(Route6KeyBytes(1, "2001:db8:9::", 48),
+            Bytes({80,   0,    0,    0,                                            // prefixlen
+                   0,    0,    0,    1,                                            // tenant_id_be
+                   0x20, 0x01, 0x0d, 0xb8, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));  // addr
+  EXPECT_EQ(Value(WEFT_MAP_ROUTES6, Route6KeyBytes(1, "2001:db8:1::", 64)),
+            Bytes({1,    0,    0, 0,              // CONNECTED
+                   0xe9, 0x03, 0, 0,              // vni 1001
+                   0,    0,    0, 0,              // nhop_count
+                   0,    0,    0, 0, 0, 0, 0, 0,  // gateway_mac, pad0
+                   0,    0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                   0,    0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(
+      Value(WEFT_MAP_ROUTES6, Route6KeyBytes(1, "2001:db8:9::", 48)),
+      Bytes({2,    0,    0, 0,                   // REMOTE
+             0xe9, 0x03, 0, 0,                   // vni 1001
+             2,    0,    0, 0,                   // nhop_count
+             0x02, 0xfe, 0, 0, 0,   0x01, 0, 0,  // gateway_mac, pad0
+             198,  18,   0, 2, 198, 18,   0, 3,  // hv2, lx1
+             0,    0,    0, 0, 0,   0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(Value(WEFT_MAP_ROUTES6, Route6KeyBytes(1, "2001:db8:7::", 48)),
+            Bytes({2,    0,    0, 0,                 // REMOTE
+                   0xe9, 0x03, 0, 0,                 // vni 1001
+                   1,    0,    0, 0,                 // one next hop
+                   0x02, 0xfe, 0, 0, 0, 0x01, 0, 0,  // gateway_mac, pad0
+                   198,  18,   0, 2,                 // hv2
+                   0,    0,    0, 0, 0, 0,    0, 0, 0, 0, 0, 0, 0, 0,
+                   0,    0,    0, 0, 0, 0,    0, 0, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(Value(WEFT_MAP_ROUTES6, Route6KeyBytes(1, "2001:db8:66::", 48)),
+            Value(WEFT_MAP_ROUTES, Bytes({48, 0, 0, 0, 0, 0, 0, 1, 10, 66, 0, 0})))
+      << "a blackhole, as the IPv4 one";
+  EXPECT_EQ(Value(WEFT_MAP_ROUTES6, Route6KeyBytes(3, "2001:db8:3::", 64)), "<absent>");
+  EXPECT_EQ(Value(WEFT_MAP_ROUTES6, Route6KeyBytes(3, "2001:db8:8::", 48)), "<absent>");
+  EXPECT_EQ(Table(WEFT_MAP_ROUTES6).entries.size(), 4u);
+}
+
 TEST_F(TablesTest, SameStateSameBytes) {
   absl::StatusOr<NodeTables> again = BuildNodeTables(
       state_, {.node = "hv1", .underlay_ifindex = 2, .underlay_mtu = 1500}, Resolve);
@@ -296,6 +350,9 @@ TEST_F(TablesTest, OtherNodeSeesItsOwnView) {
   EXPECT_EQ(hv3->Find(WEFT_MAP_SEGMENTS)->entries.size(), 1u);
   EXPECT_EQ(hv3->Find(WEFT_MAP_EP_BY_IP)->entries.size(), 1u);
   EXPECT_EQ(hv3->Find(WEFT_MAP_ROUTES)->entries.size(), 2u);
+  // green's IPv6 subnet and route through hv1.
+  EXPECT_EQ(hv3->Find(WEFT_MAP_ROUTES6)->entries.size(), 2u);
+  EXPECT_EQ(hv3->Find(WEFT_MAP_ROUTES6)->entries.count(Route6KeyBytes(3, "2001:db8:8::", 48)), 1u);
   EXPECT_EQ(hv3->Find(WEFT_MAP_VTEPS)->entries.count(Bytes({198, 18, 0, 1})), 1u);
   EXPECT_EQ(hv3->Find(WEFT_MAP_VTEPS)->entries.count(Bytes({198, 18, 0, 4})), 0u);
 }
@@ -333,6 +390,7 @@ routes:
   - {tenant: red, prefix: 10.200.0.0/24, nodes: [edge1], segment: red-web}
   - {tenant: red, prefix: 10.201.0.0/24, nodes: [edge1, edge2], segment: red-web}
   - {tenant: green, prefix: 10.200.0.0/24, nodes: [edge1], segment: green-web}
+  - {tenant: blue, prefix: "2001:db8:200::/48", nodes: [edge1, edge2], segment: blue-web}
 uplinks:
   - {name: blue-e1, node: edge1, tenant: blue, interface: trunk, vlan: 100, transit: 192.0.2.0/30, address: 192.0.2.2, peer: 192.0.2.1, peer_as: 64500, local_as: 65001}
   - {name: blue-e2, node: edge2, tenant: blue, interface: trunk, vlan: 100, transit: 192.0.2.0/30, address: 192.0.2.2, peer: 192.0.2.1, peer_as: 64500, local_as: 65001}
@@ -416,6 +474,21 @@ TEST_F(EdgeTablesTest, RouteThroughThisEdgeLeavesByItsUplink) {
                    198,  18,   0, 12,                 // edge2
                    0,    0,    0, 0,  0, 0,    0, 0, 0, 0, 0, 0, 0, 0,
                    0,    0,    0, 0,  0, 0,    0, 0, 0, 0, 0, 0, 0, 0}));
+}
+
+// Uplinks carry IPv4 only: on edge1, whose blue uplink is there, blue's
+// IPv6 route through both edges goes to both VTEPs, edge1's own included,
+// as an IPv4 route of a tenant without an uplink here would.
+TEST_F(EdgeTablesTest, AnIpv6RouteNeverLeavesByAnUplink) {
+  const NodeTables edge1 = Build("edge1", ResolveOnEdge);
+  EXPECT_EQ(
+      Value(edge1, WEFT_MAP_ROUTES6, Route6KeyBytes(1, "2001:db8:200::", 48)),
+      Bytes({2,    0,    0, 0,                     // REMOTE, not UPLINK
+             0xe9, 0x03, 0, 0,                     // vni 1001
+             2,    0,    0, 0,                     // nhop_count
+             0x02, 0xfe, 0, 0,  0,   0x01, 0, 0,   // gateway_mac, pad0
+             198,  18,   0, 11, 198, 18,   0, 12,  // edge1, edge2
+             0,    0,    0, 0,  0,   0,    0, 0,  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
 }
 
 TEST_F(EdgeTablesTest, TheEdgesTenantsAreThoseOfItsUplinks) {
