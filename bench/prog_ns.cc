@@ -138,7 +138,9 @@ State BenchState() {
        .vni = 1002,
        .subnet = Prefix("10.0.2.0", 24),
        .gateway = Ip("10.0.2.1"),
-       .gateway_mac = kGwMac},
+       .gateway_mac = kGwMac,
+       .subnet6 = Ipv6Prefix{packet::Ip6("2001:db8:2::"), 64},
+       .gateway6 = packet::Ip6("2001:db8:2::1")},
   };
   auto ep = [](const char* name, const char* seg, const char* ip, const Mac& mac, const char* node,
                const char* ifname, const char* ip6 = nullptr) {
@@ -151,9 +153,9 @@ State BenchState() {
                     .ip6 = ip6 ? std::optional(packet::Ip6(ip6)) : std::nullopt};
   };
   s.endpoints = {ep("vm1", "blue-a", "10.0.1.10", kVm1Mac, "hv1", "vm1", "2001:db8:1::10"),
-                 ep("vm2", "blue-b", "10.0.2.20", kVm2Mac, "hv1", "vm2"),
-                 ep("r1", "blue-a", "10.0.1.11", kR1Mac, "hv2", "tap-a"),
-                 ep("r2", "blue-b", "10.0.2.22", kR2Mac, "hv2", "tap-b")};
+                 ep("vm2", "blue-b", "10.0.2.20", kVm2Mac, "hv1", "vm2", "2001:db8:2::20"),
+                 ep("r1", "blue-a", "10.0.1.11", kR1Mac, "hv2", "tap-a", "2001:db8:1::11"),
+                 ep("r2", "blue-b", "10.0.2.22", kR2Mac, "hv2", "tap-b", "2001:db8:2::22")};
   return s;
 }
 
@@ -296,6 +298,26 @@ Bytes BigTcp(const Mac& dmac, const Mac& smac, const char* sip, const char* dip,
   return packet::Ipv4Frame(dmac, smac, ip,
                            packet::Tcp(43210, 5201, packet::kTcpAck | packet::kTcpPsh, 1000, 2000,
                                        payload, ip.src, ip.dst));
+}
+
+// The same packets of an IPv6 tenant: 78 B of UDP, TCP of `ip_len` bytes.
+Bytes SmallUdp6(const Mac& dmac, const Mac& smac, const char* sip, const char* dip) {
+  packet::Ipv6Spec ip;
+  ip.src = packet::Ip6(sip);
+  ip.dst = packet::Ip6(dip);
+  return packet::Eth(dmac, smac, packet::kEthIpv6,
+                     packet::Ipv6(ip, packet::Udp(40000, 5001, Bytes(16, 0), ip.src, ip.dst)));
+}
+Bytes BigTcp6(const Mac& dmac, const Mac& smac, const char* sip, const char* dip,
+              size_t ip_len = 1450) {
+  packet::Ipv6Spec ip;
+  ip.src = packet::Ip6(sip);
+  ip.dst = packet::Ip6(dip);
+  ip.next_header = packet::kProtoTcp;
+  Bytes payload(ip_len - 60, 0x5a);
+  return packet::Eth(dmac, smac, packet::kEthIpv6,
+                     packet::Ipv6(ip, packet::Tcp(43210, 5201, packet::kTcpAck | packet::kTcpPsh,
+                                                  1000, 2000, payload, ip.src, ip.dst)));
 }
 
 Bytes FromHv2(uint32_t vni, const Bytes& inner) {
@@ -627,6 +649,14 @@ std::vector<Case> BaseCases(const Datapath& dp) {
   const Bytes encr_big = BigTcp(kGwMac, kVm1Mac, "10.0.1.10", "10.0.2.22");
   const Bytes route_small = SmallUdp(kGwMac, kVm1Mac, "10.0.1.10", "10.0.2.20");
   const Bytes route_big = BigTcp(kGwMac, kVm1Mac, "10.0.1.10", "10.0.2.20");
+  const Bytes dec6_small =
+      FromHv2(1001, SmallUdp6(kVm1Mac, kR1Mac, "2001:db8:1::11", "2001:db8:1::10"));
+  const Bytes dec6_big =
+      FromHv2(1001, BigTcp6(kVm1Mac, kR1Mac, "2001:db8:1::11", "2001:db8:1::10"));
+  const Bytes enc6_small = SmallUdp6(kR1Mac, kVm1Mac, "2001:db8:1::10", "2001:db8:1::11");
+  const Bytes enc6_big = BigTcp6(kR1Mac, kVm1Mac, "2001:db8:1::10", "2001:db8:1::11");
+  const Bytes route6_small = SmallUdp6(kGwMac, kVm1Mac, "2001:db8:1::10", "2001:db8:2::20");
+  const Bytes route6_big = BigTcp6(kGwMac, kVm1Mac, "2001:db8:1::10", "2001:db8:2::20");
   // One row per case reads better than one field per line.
   // clang-format off
   return {
@@ -656,6 +686,22 @@ std::vector<Case> BaseCases(const Datapath& dp) {
        WEFT_ND_REPLY, false},
       {"VM: router solicitation", "tc", vm, "vm1", SolicitRouter(), kTcRedirect, WEFT_ND_REPLY,
        false},
+      {"underlay: decap+deliver, 78 B inner IPv6 UDP", "xdp", xdp, "ul0", dec6_small,
+       kXdpRedirect, WEFT_DECAP, false},
+      {"underlay: decap+deliver, 1464 B inner IPv6 TCP", "xdp", xdp, "ul0", dec6_big,
+       kXdpRedirect, WEFT_DECAP, false},
+      {"underlay: decap+deliver, 78 B inner IPv6 UDP", "tc", ultc, "ul0", dec6_small,
+       kTcRedirect, WEFT_DECAP, false},
+      {"underlay: decap+deliver, 1464 B inner IPv6 TCP", "tc", ultc, "ul0", dec6_big,
+       kTcRedirect, WEFT_DECAP, false},
+      {"VM: IPv6 encap (L2, same segment), 78 B UDP", "tc", vm, "vm1", enc6_small, kTcRedirect,
+       WEFT_ENCAP, false},
+      {"VM: IPv6 encap (L2, same segment), 1464 B TCP", "tc", vm, "vm1", enc6_big, kTcRedirect,
+       WEFT_ENCAP, false},
+      {"VM: IPv6 same-host route, 78 B UDP", "tc", vm, "vm1", route6_small, kTcRedirect,
+       WEFT_DELIVER_LOCAL, false},
+      {"VM: IPv6 same-host route, 1464 B TCP", "tc", vm, "vm1", route6_big, kTcRedirect,
+       WEFT_DELIVER_LOCAL, false},
   };
   // clang-format on
 }

@@ -247,6 +247,23 @@ WEFT_INLINE void decap_to_uplink(struct ethhdr *inner_eth, struct iphdr *ip,
 	decap_set(res, DECAP_TO_UPLINK, WEFT_TO_UPLINK);
 }
 
+/* The interface of the local endpoint a switched inner frame is for, or 0
+ * with the drop set in `res`. */
+WEFT_INLINE __u32 decap_switched_to(__u32 vni, const struct ethhdr *inner_eth,
+				    struct decap_result *res)
+{
+	struct weft_mac_key key = { .vni = vni };
+	struct weft_endpoint *ep;
+
+	mac_copy(key.mac, inner_eth->h_dest);
+	ep = bpf_map_lookup_elem(&weft_ep_by_mac, &key);
+	if (!ep || !ep->ifindex) {
+		decap_set(res, DECAP_DROP, ep ? WEFT_DROP_NOT_LOCAL : WEFT_DROP_UNKNOWN_DST);
+		return 0;
+	}
+	return ep->ifindex;
+}
+
 /* Inner IPv4 for a local endpoint: switched by MAC, or routed when sent to
  * the gateway MAC (a foreign VTEP's VM reaching another segment). */
 WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len, const struct decap_outer *o,
@@ -255,10 +272,8 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len, const struct decap_
 {
 	__u32 l3_offset = (o->v6 ? WEFT_ENCAP_OVERHEAD6 : WEFT_ENCAP_OVERHEAD) + ETH_HLEN;
 	struct iphdr *ip = parse_ipv4(c);
-	struct weft_mac_key key = { .vni = vni };
-	struct weft_endpoint *ep;
 	struct fwd_target t = {};
-	__u32 reason;
+	__u32 reason, ifindex;
 
 	if (!ip || !ipv4_length_ok(ip, l3_offset, pkt_len))
 		return decap_set(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
@@ -296,15 +311,10 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len, const struct decap_
 		return decap_set(res, DECAP_DELIVER, WEFT_DECAP);
 	}
 
-	mac_copy(key.mac, inner_eth->h_dest);
-	ep = bpf_map_lookup_elem(&weft_ep_by_mac, &key);
-	if (!ep)
-		return decap_set(res, DECAP_DROP, WEFT_DROP_UNKNOWN_DST);
-	if (!ep->ifindex)
-		return decap_set(res, DECAP_DROP, WEFT_DROP_NOT_LOCAL);
-	if (decap_firewall(o, inner_eth, ip, c->end, seg, vni, ep->ifindex, res))
+	ifindex = decap_switched_to(vni, inner_eth, res);
+	if (!ifindex || decap_firewall(o, inner_eth, ip, c->end, seg, vni, ifindex, res))
 		return;
-	res->ifindex = ep->ifindex;
+	res->ifindex = ifindex;
 	decap_set(res, DECAP_DELIVER, WEFT_DECAP);
 }
 
@@ -349,16 +359,9 @@ WEFT_INLINE void decap_ipv6(struct cursor *c, __u32 pkt_len, const struct decap_
 		mac_copy(inner_eth->h_source, seg->gateway_mac);
 		mac_copy(inner_eth->h_dest, t.dmac);
 	} else {
-		struct weft_mac_key key = { .vni = vni };
-		struct weft_endpoint *ep;
-
-		mac_copy(key.mac, inner_eth->h_dest);
-		ep = bpf_map_lookup_elem(&weft_ep_by_mac, &key);
-		if (!ep)
-			return decap_set(res, DECAP_DROP, WEFT_DROP_UNKNOWN_DST);
-		if (!ep->ifindex)
-			return decap_set(res, DECAP_DROP, WEFT_DROP_NOT_LOCAL);
-		ifindex = ep->ifindex;
+		ifindex = decap_switched_to(vni, inner_eth, res);
+		if (!ifindex)
+			return;
 	}
 	if (decap_firewall6(ip6, c->pos, proto, c->end, seg->tenant_id, ifindex, res))
 		return;

@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -39,10 +40,154 @@ std::string DeleteKeys(int fd, const char* name, Keep keep) {
   return "";
 }
 
-bool Covers(const Prefix4& outer, const Prefix4& inner) {
+template <typename Key>
+std::string DeleteAllKeys(int fd, const char* name) {
+  return DeleteKeys<Key>(fd, name, [](const Key&) { return false; });
+}
+
+// What the applied and peer tables of the two address families differ in:
+// the rule's addresses and prefixes of the family, and the keys.
+template <typename Prefix>
+struct Family;
+
+template <>
+struct Family<Prefix4> {
+  using Addr = uint32_t;
+  using AppliedKey = weft_applied_key;
+  using PeerKey = weft_peer_key;
+  static constexpr Map kApplied = Map::kPolApplied;
+  static constexpr Map kPeer = Map::kPolPeer;
+  static constexpr const char* kAppliedName = WEFT_MAP_POL_APPLIED;
+  static constexpr const char* kPeerName = WEFT_MAP_POL_PEER;
+
+  static const std::vector<Addr>& Applied(const RuleSpec& r) { return r.applied; }
+  static const std::vector<Prefix4>& Peers(const RuleSpec& r) { return r.peers; }
+  static bool Bit(Addr a, int i) { return (a >> (31 - i)) & 1; }
+  static AppliedKey MakeAppliedKey(uint32_t slot, uint32_t dir, uint32_t tenant, Addr a) {
+    return {.slot = slot, .direction = dir, .tenant_id = tenant, .ip_be = htonl(a)};
+  }
+  static PeerKey MakePeerKey(uint32_t slot, uint32_t tenant, const Prefix4& p) {
+    return {.prefixlen = WEFT_PEER_KEY_PREFIXLEN(p.len),
+            .slot_be = htonl(slot),
+            .tenant_id_be = htonl(tenant),
+            .addr_be = htonl(p.addr)};
+  }
+};
+
+template <>
+struct Family<Prefix6> {
+  using Addr = Ipv6Address;
+  using AppliedKey = weft_applied6_key;
+  using PeerKey = weft_peer6_key;
+  static constexpr Map kApplied = Map::kPolApplied6;
+  static constexpr Map kPeer = Map::kPolPeer6;
+  static constexpr const char* kAppliedName = WEFT_MAP_POL_APPLIED6;
+  static constexpr const char* kPeerName = WEFT_MAP_POL_PEER6;
+
+  static const std::vector<Addr>& Applied(const RuleSpec& r) { return r.applied6; }
+  static const std::vector<Prefix6>& Peers(const RuleSpec& r) { return r.peers6; }
+  static bool Bit(const Addr& a, int i) { return (a[i / 8] >> (7 - i % 8)) & 1; }
+  static AppliedKey MakeAppliedKey(uint32_t slot, uint32_t dir, uint32_t tenant, const Addr& a) {
+    AppliedKey k{.slot = slot, .direction = dir, .tenant_id = tenant, .addr = {}};
+    std::copy(a.begin(), a.end(), k.addr);
+    return k;
+  }
+  static PeerKey MakePeerKey(uint32_t slot, uint32_t tenant, const Prefix6& p) {
+    PeerKey k{.prefixlen = WEFT_PEER_KEY_PREFIXLEN(p.len),
+              .slot_be = htonl(slot),
+              .tenant_id_be = htonl(tenant),
+              .addr = {}};
+    std::copy(p.addr.begin(), p.addr.end(), k.addr);
+    return k;
+  }
+};
+
+// No peer of either family: any peer of both.
+bool AnyPeer(const RuleSpec& r) { return r.peers.empty() && r.peers6.empty(); }
+
+template <typename Prefix>
+bool Covers(const Prefix& outer, const Prefix& inner) {
   if (outer.len > inner.len) return false;
-  const uint32_t mask = outer.len == 0 ? 0 : ~uint32_t{0} << (32 - outer.len);
-  return (outer.addr & mask) == (inner.addr & mask);
+  for (int i = 0; i < outer.len; ++i)
+    if (Family<Prefix>::Bit(outer.addr, i) != Family<Prefix>::Bit(inner.addr, i)) return false;
+  return true;
+}
+
+// Removes the family's applied and peer entries of `slot`.
+template <typename Prefix>
+std::string ClearFamily(const Datapath& dp, uint32_t slot) {
+  using F = Family<Prefix>;
+  std::string e = DeleteKeys<typename F::AppliedKey>(
+      dp.MapFd(F::kApplied), F::kAppliedName,
+      [&](const typename F::AppliedKey& k) { return k.slot != slot; });
+  if (!e.empty()) return e;
+  return DeleteKeys<typename F::PeerKey>(
+      dp.MapFd(F::kPeer), F::kPeerName,
+      [&](const typename F::PeerKey& k) { return ntohl(k.slot_be) != slot; });
+}
+
+// Writes the family's applied and peer entries of `slot` for `rules`.
+template <typename Prefix>
+std::string WriteFamily(const Datapath& dp, uint32_t slot, const std::vector<RuleSpec>& rules) {
+  using F = Family<Prefix>;
+  // Applied: (direction, tenant, address) -> rules.
+  std::map<std::tuple<uint32_t, uint32_t, typename F::Addr>, Bits> applied;
+  // Peers per tenant: every prefix named (the tenant's /0 for a rule
+  // without peers), each with the rules covering it.
+  std::map<uint32_t, std::set<std::pair<typename F::Addr, uint8_t>>> prefixes;
+  for (uint32_t i = 0; i < rules.size(); ++i) {
+    const RuleSpec& r = rules[i];
+    for (const auto& a : F::Applied(r)) SetBit(applied[{r.direction, r.tenant, a}], i);
+    if (AnyPeer(r)) prefixes[r.tenant].insert({typename F::Addr{}, 0});
+    for (const Prefix& p : F::Peers(r)) prefixes[r.tenant].insert({p.addr, p.len});
+  }
+  for (const auto& [k3, bits] : applied) {
+    const auto& [direction, tenant, addr] = k3;
+    const typename F::AppliedKey k = F::MakeAppliedKey(slot, direction, tenant, addr);
+    if (bpf_map_update_elem(dp.MapFd(F::kApplied), &k, &bits, BPF_ANY) != 0)
+      return Err(F::kAppliedName);
+  }
+  for (const auto& [tenant, set] : prefixes) {
+    for (const auto& [addr, len] : set) {
+      const Prefix here{addr, len};
+      Bits bits{};
+      for (uint32_t i = 0; i < rules.size(); ++i) {
+        const RuleSpec& r = rules[i];
+        if (r.tenant != tenant) continue;
+        bool covered = AnyPeer(r);
+        for (const Prefix& p : F::Peers(r)) covered = covered || Covers(p, here);
+        if (covered) SetBit(bits, i);
+      }
+      const typename F::PeerKey k = F::MakePeerKey(slot, tenant, here);
+      if (bpf_map_update_elem(dp.MapFd(F::kPeer), &k, &bits, BPF_ANY) != 0)
+        return Err(F::kPeerName);
+    }
+  }
+  return "";
+}
+
+// The IPv6 conntrack key as bpf/lib/conntrack.h builds it: lower (address,
+// port) first; addresses in network order compare as numbers bytewise.
+weft_ct6_key Ct6Key(uint32_t tenant, uint8_t protocol, const Ipv6Address& a, uint16_t port_a,
+                    const Ipv6Address& b, uint16_t port_b) {
+  const bool a_lo = a < b || (a == b && port_a <= port_b);
+  const Ipv6Address& lo = a_lo ? a : b;
+  const Ipv6Address& hi = a_lo ? b : a;
+  weft_ct6_key k{};
+  k.tenant_id = tenant;
+  k.protocol = protocol;
+  std::copy(lo.begin(), lo.end(), k.addr_lo);
+  std::copy(hi.begin(), hi.end(), k.addr_hi);
+  k.port_lo_be = htons(a_lo ? port_a : port_b);
+  k.port_hi_be = htons(a_lo ? port_b : port_a);
+  return k;
+}
+
+template <typename Key>
+std::optional<weft_ct_entry> Lookup(int fd, const Key& k) {
+  weft_ct_entry e{};
+  if (bpf_map_lookup_elem(fd, &k, &e) != 0) return std::nullopt;
+  return e;
 }
 
 }  // namespace
@@ -51,12 +196,11 @@ std::string FirewallMaps::Reset() {
   for (uint32_t slot : {0u, 1u})
     if (std::string e = ClearSlot(slot); !e.empty()) return e;
   for (const auto& [table, name] :
-       {std::pair{Map::kCt, WEFT_MAP_CT}, std::pair{Map::kCtPending, WEFT_MAP_CT_PENDING}}) {
-    if (std::string e =
-            DeleteKeys<weft_ct_key>(Fd(table), name, [](const weft_ct_key&) { return false; });
-        !e.empty())
-      return e;
-  }
+       {std::pair{Map::kCt, WEFT_MAP_CT}, std::pair{Map::kCtPending, WEFT_MAP_CT_PENDING}})
+    if (std::string e = DeleteAllKeys<weft_ct_key>(Fd(table), name); !e.empty()) return e;
+  for (const auto& [table, name] :
+       {std::pair{Map::kCt6, WEFT_MAP_CT6}, std::pair{Map::kCt6Pending, WEFT_MAP_CT6_PENDING}})
+    if (std::string e = DeleteAllKeys<weft_ct6_key>(Fd(table), name); !e.empty()) return e;
   DrainEvents();
   return SetCtl(0, 0);
 }
@@ -66,12 +210,8 @@ std::string FirewallMaps::ClearSlot(uint32_t slot) {
   e = DeleteKeys<weft_tenant_key>(Fd(Map::kPolTenant), WEFT_MAP_POL_TENANT,
                                   [&](const weft_tenant_key& k) { return k.slot != slot; });
   if (!e.empty()) return e;
-  e = DeleteKeys<weft_applied_key>(Fd(Map::kPolApplied), WEFT_MAP_POL_APPLIED,
-                                   [&](const weft_applied_key& k) { return k.slot != slot; });
-  if (!e.empty()) return e;
-  e = DeleteKeys<weft_peer_key>(Fd(Map::kPolPeer), WEFT_MAP_POL_PEER,
-                                [&](const weft_peer_key& k) { return ntohl(k.slot_be) != slot; });
-  if (!e.empty()) return e;
+  if (e = ClearFamily<Prefix4>(dp_, slot); !e.empty()) return e;
+  if (e = ClearFamily<Prefix6>(dp_, slot); !e.empty()) return e;
   e = DeleteKeys<weft_l4_key>(Fd(Map::kPolL4), WEFT_MAP_POL_L4,
                               [&](const weft_l4_key& k) { return ntohl(k.slot_be) != slot; });
   if (!e.empty()) return e;
@@ -88,14 +228,6 @@ std::string FirewallMaps::WriteSlot(uint32_t slot, const PolicySpec& policy) {
       return Err("weft_pol_tenant");
   }
 
-  // Applied: (direction, tenant, ip) -> rules.
-  std::map<std::tuple<uint32_t, uint32_t, uint32_t>, Bits> applied;
-  // Peers per tenant: every prefix named, each with the rules covering it.
-  std::map<uint32_t, std::set<std::pair<uint32_t, uint8_t>>> prefixes;
-  for (const RuleSpec& r : policy.rules) {
-    if (r.peers.empty()) prefixes[r.tenant].insert({0, 0});
-    for (const Prefix4& p : r.peers) prefixes[r.tenant].insert({p.addr, p.len});
-  }
   // L4 keys: (protocol, port, prefixlen).
   std::set<std::tuple<uint8_t, uint16_t, uint32_t>> l4keys;
   for (const RuleSpec& r : policy.rules) {
@@ -109,39 +241,13 @@ std::string FirewallMaps::WriteSlot(uint32_t slot, const PolicySpec& policy) {
 
   for (uint32_t i = 0; i < policy.rules.size(); ++i) {
     const RuleSpec& r = policy.rules[i];
-    for (uint32_t ip : r.applied) SetBit(applied[{r.direction, r.tenant, ip}], i);
     weft_rule_key rk{.slot = slot, .index = i};
     weft_rule rv{.action = r.action, .flags = r.flags};
     if (bpf_map_update_elem(Fd(Map::kPolRules), &rk, &rv, BPF_ANY) != 0)
       return Err("weft_pol_rules");
   }
-  for (const auto& [k3, bits] : applied) {
-    weft_applied_key k{.slot = slot,
-                       .direction = std::get<0>(k3),
-                       .tenant_id = std::get<1>(k3),
-                       .ip_be = htonl(std::get<2>(k3))};
-    if (bpf_map_update_elem(Fd(Map::kPolApplied), &k, &bits, BPF_ANY) != 0)
-      return Err("weft_pol_applied");
-  }
-  for (const auto& [tenant, set] : prefixes) {
-    for (const auto& [addr, len] : set) {
-      const Prefix4 here{addr, len};
-      Bits bits{};
-      for (uint32_t i = 0; i < policy.rules.size(); ++i) {
-        const RuleSpec& r = policy.rules[i];
-        if (r.tenant != tenant) continue;
-        bool covered = r.peers.empty();
-        for (const Prefix4& p : r.peers) covered = covered || Covers(p, here);
-        if (covered) SetBit(bits, i);
-      }
-      weft_peer_key k{.prefixlen = WEFT_PEER_KEY_PREFIXLEN(len),
-                      .slot_be = htonl(slot),
-                      .tenant_id_be = htonl(tenant),
-                      .addr_be = htonl(addr)};
-      if (bpf_map_update_elem(Fd(Map::kPolPeer), &k, &bits, BPF_ANY) != 0)
-        return Err("weft_pol_peer");
-    }
-  }
+  if (std::string e = WriteFamily<Prefix4>(dp_, slot, policy.rules); !e.empty()) return e;
+  if (std::string e = WriteFamily<Prefix6>(dp_, slot, policy.rules); !e.empty()) return e;
   for (const auto& [proto, port, plen] : l4keys) {
     Bits bits{};
     for (uint32_t i = 0; i < policy.rules.size(); ++i) {
@@ -179,13 +285,26 @@ std::optional<weft_ct_entry> FirewallMaps::Ct(uint32_t tenant, uint8_t protocol,
 std::optional<weft_ct_entry> FirewallMaps::CtIn(Map table, uint32_t tenant, uint8_t protocol,
                                                 uint32_t a, uint16_t port_a, uint32_t b,
                                                 uint16_t port_b) const {
-  const weft_ct_key k = ConntrackKey(tenant, protocol, a, port_a, b, port_b);
-  weft_ct_entry e{};
-  if (bpf_map_lookup_elem(Fd(table), &k, &e) != 0) return std::nullopt;
-  return e;
+  return Lookup(Fd(table), ConntrackKey(tenant, protocol, a, port_a, b, port_b));
 }
 
-size_t FirewallMaps::CtCount() const { return CtCountIn(Map::kCt) + CtCountIn(Map::kCtPending); }
+std::optional<weft_ct_entry> FirewallMaps::Ct6(uint32_t tenant, uint8_t protocol,
+                                               const Ipv6Address& a, uint16_t port_a,
+                                               const Ipv6Address& b, uint16_t port_b) const {
+  if (auto e = Ct6In(Map::kCt6, tenant, protocol, a, port_a, b, port_b)) return e;
+  return Ct6In(Map::kCt6Pending, tenant, protocol, a, port_a, b, port_b);
+}
+
+std::optional<weft_ct_entry> FirewallMaps::Ct6In(Map table, uint32_t tenant, uint8_t protocol,
+                                                 const Ipv6Address& a, uint16_t port_a,
+                                                 const Ipv6Address& b, uint16_t port_b) const {
+  return Lookup(Fd(table), Ct6Key(tenant, protocol, a, port_a, b, port_b));
+}
+
+size_t FirewallMaps::CtCount() const {
+  return CtCountIn(Map::kCt) + CtCountIn(Map::kCtPending) + CtCountIn(Map::kCt6) +
+         CtCountIn(Map::kCt6Pending);
+}
 
 size_t FirewallMaps::CtCountIn(Map table) const { return CountEntries(dp_, table).value_or(0); }
 

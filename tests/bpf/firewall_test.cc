@@ -1,7 +1,7 @@
 // The firewall (docs/ARCHITECTURE.md §4) through the real programs: conntrack states,
 // policy classification, reject replies, revocation. Each test writes the
 // policy maps directly (tests/bpf/firewall_maps.h) and leaves them empty
-// again, so the other tables keep running under "no policy: allow".
+// again (tests/bpf/firewall_fixture.h). IPv6: firewall6_test.cc.
 //
 // Topology (fixture.h): vm1 blue 10.0.1.10 and vm4 blue 10.0.1.12 are local;
 // blue-hv2-a 10.0.1.11 sits behind hv2. A VM's packets run through the VM
@@ -20,6 +20,7 @@
 #include "common/packet/builder.h"
 #include "common/packet/parser.h"
 #include "tests/bpf/checks.h"
+#include "tests/bpf/firewall_fixture.h"
 #include "tests/bpf/firewall_maps.h"
 #include "tests/bpf/fixture.h"
 
@@ -111,47 +112,11 @@ PolicySpec DefaultDeny(std::vector<RuleSpec> rules) {
   return p;
 }
 
-class FirewallTest : public BpfTest {
+class FirewallTest : public FirewallFixture {
  protected:
-  void SetUp() override {
-    BpfTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    fw_ = std::make_unique<FirewallMaps>(dp());
-    ASSERT_EQ(fw_->Reset(), "");
-  }
-  void TearDown() override {
-    if (fw_) {
-      EXPECT_EQ(fw_->Reset(), "") << "leaving the firewall maps empty";
-    }
-  }
-
-  void Policy(const PolicySpec& p, uint32_t slot = 0, uint32_t generation = 1) {
-    ASSERT_EQ(fw_->WriteSlot(slot, p), "");
-    ASSERT_EQ(fw_->SetCtl(slot, generation), "");
-  }
-
-  // Runs `in` and expects `reason` (and nothing else) to be counted.
-  RunResult Vm(const char* ifname, const Bytes& in, int reason, const std::string& what) {
-    RunResult r = RunTc(dp().VmProgramFd(), ifname, in);
-    EXPECT_TRUE(r.status.ok()) << what << ": " << r.status;
-    EXPECT_EQ(r.Reason(), reason) << what << ": counted " << r.CountedString() << ", want "
-                                  << ReasonName(reason);
-    return r;
-  }
-  RunResult Ul(const Bytes& in, int reason, const std::string& what, bool xdp = false) {
-    RunResult r = xdp ? RunXdp(dp().UnderlayXdpProgramFd(), kUnderlay, in)
-                      : RunTc(dp().UnderlayTcProgramFd(), kUnderlay, in);
-    EXPECT_TRUE(r.status.ok()) << what << ": " << r.status;
-    EXPECT_EQ(r.Reason(), reason) << what << (xdp ? " (xdp)" : " (tc)") << ": counted "
-                                  << r.CountedString() << ", want " << ReasonName(reason);
-    return r;
-  }
-
   std::optional<weft_ct_entry> Vm1Hv2Tcp() const {
     return fw_->Ct(kBlue, kProtoTcp, kVm1Ip, kCport, kBlueHv2AIp, kSport);
   }
-
-  std::unique_ptr<FirewallMaps> fw_;
 };
 
 // --- TCP states ---------------------------------------------------------------------
