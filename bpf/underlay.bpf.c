@@ -12,8 +12,8 @@
  * ARP/L4 start (an ICMP error's quote included). */
 #define DECAP_PULL_LEN 148
 _Static_assert(DECAP_PULL_LEN >= WEFT_ENCAP_OVERHEAD6 + FW_PULL_LEN, "pull the quote");
-/* An inner IPv6 packet: its extension headers and what the firewall reads
- * past them. */
+/* All an inner IPv6 packet's classification may read: its extension
+ * headers and what the firewall reads past them. */
 #define DECAP_PULL_LEN6                                                                 \
 	(WEFT_ENCAP_OVERHEAD6 + ETH_HLEN + sizeof(struct ipv6hdr) + IPV6_EXT_WALK_LEN + \
 	 FW_PULL_LEN6_L4)
@@ -27,21 +27,6 @@ _Static_assert(DECAP_PULL_LEN >= WEFT_ENCAP_OVERHEAD6 + FW_PULL_LEN, "pull the q
 #ifndef BPF_F_ADJ_ROOM_DECAP_L3_IPV6
 #define BPF_F_ADJ_ROOM_DECAP_L3_IPV6 (1ULL << 8)
 #endif
-
-/* What to make linear before classifying: more when the inner frame is
- * IPv6 (its EtherType read where an outer header of either family would
- * leave it), so IPv4 packets pull no more than they did. A subprogram: its
- * locals stay off the frame the firewall's call chain is counted from. */
-static __attribute__((noinline)) __u32 tc_pull_len(struct __sk_buff *skb)
-{
-	__be16 outer = 0, inner = 0;
-	__u32 overhead;
-
-	bpf_skb_load_bytes(skb, offsetof(struct ethhdr, h_proto), &outer, sizeof(outer));
-	overhead = outer == bpf_htons(ETH_P_IPV6) ? WEFT_ENCAP_OVERHEAD6 : WEFT_ENCAP_OVERHEAD;
-	bpf_skb_load_bytes(skb, overhead + offsetof(struct ethhdr, h_proto), &inner, sizeof(inner));
-	return inner == bpf_htons(ETH_P_IPV6) ? DECAP_PULL_LEN6 : DECAP_PULL_LEN;
-}
 
 WEFT_INLINE __u32 decap_overhead(const struct decap_result *res)
 {
@@ -213,11 +198,23 @@ int weft_underlay_tc(struct __sk_buff *skb)
 	__u64 len = skb->len;
 	struct decap_result res = { .trace = skb->mark == WEFT_TRACE_MARK };
 	struct weft_trace_result *tr;
-	__u32 pull = tc_pull_len(skb);
 	int action = TC_ACT_OK;
+	__u32 pull = DECAP_PULL_LEN;
 
-	bpf_skb_pull_data(skb, len < pull ? len : pull);
-	decap_classify((void *)(long)skb->data, (void *)(long)skb->data_end, len, &res);
+	/* What is read directly must be linear. DECAP_PULL_LEN holds every
+	 * IPv4 packet's classification and IPv6 without extension headers;
+	 * one cut short past it (an inner IPv6 packet's headers, an ICMPv6
+	 * error's quote) is classified once more with all it may need, so
+	 * that no other packet pulls more than it did. Nothing is changed
+	 * before a classification decides `truncated`. */
+#pragma clang loop unroll(disable)
+	for (int i = 0; i < 2; i++) {
+		bpf_skb_pull_data(skb, len < pull ? len : pull);
+		decap_classify((void *)(long)skb->data, (void *)(long)skb->data_end, len, &res);
+		if (res.reason != WEFT_DROP_TRUNCATED || len <= pull)
+			break;
+		pull = DECAP_PULL_LEN6;
+	}
 	switch (res.action) {
 	case DECAP_DELIVER:
 		if (tc_decapsulate(skb, res.outer6, res.inner6)) {
