@@ -87,7 +87,8 @@ class ApiServer::Impl final : public v1::AgentApi::Service {
   absl::Status Listen();
   void Stop();
   void PollEvents();
-  int HandleEvent(const weft_event& ev);
+  // One record of weft_events: a struct weft_event, or a weft_event6.
+  int HandleEvent(const void* data, size_t size);
 
   grpc::Status Status(grpc::ServerContext*, const v1::StatusRequest*,
                       v1::StatusResponse* out) override;
@@ -167,10 +168,7 @@ absl::Status ApiServer::Impl::Listen() {
   ring_ = ring_buffer__new(
       dp().MapFd(Map::kEvents),
       [](void* ctx, void* data, size_t size) -> int {
-        if (size < sizeof(weft_event)) return 0;
-        weft_event ev;
-        std::memcpy(&ev, data, sizeof ev);
-        return static_cast<Impl*>(ctx)->HandleEvent(ev);
+        return static_cast<Impl*>(ctx)->HandleEvent(data, size);
       },
       this, nullptr);
   if (!ring_) WEFT_LOG_WARN("monitor: cannot read %s: %s", WEFT_MAP_EVENTS, std::strerror(errno));
@@ -197,7 +195,12 @@ void ApiServer::Impl::PollEvents() {
   }
 }
 
-int ApiServer::Impl::HandleEvent(const weft_event& ev) {
+int ApiServer::Impl::HandleEvent(const void* data, size_t size) {
+  if (size < sizeof(weft_event)) return 0;
+  weft_event6 ev6{};
+  std::memcpy(&ev6, data, std::min(size, sizeof ev6));
+  const weft_event& ev = ev6.ev;
+  const bool v6 = (ev.flags & WEFT_EVENT_F_IPV6) && size >= sizeof ev6;
   std::lock_guard<std::mutex> lock(subs_mu_);
   if (subs_.empty()) return 0;
   const uint64_t now = MonotonicNs();
@@ -217,8 +220,16 @@ int ApiServer::Impl::HandleEvent(const weft_event& ev) {
   e.set_tenant(event_names_->TenantName(ev.tenant_id));
   e.set_ifindex(ev.ifindex);
   e.set_interface(IfName(ev.ifindex));
-  e.set_src(FormatIpv4(ntohl(ev.saddr_be)));
-  e.set_dst(FormatIpv4(ntohl(ev.daddr_be)));
+  if (v6) {
+    Ipv6Address src, dst;
+    std::memcpy(src.data(), ev6.saddr, src.size());
+    std::memcpy(dst.data(), ev6.daddr, dst.size());
+    e.set_src(FormatIpv6(src));
+    e.set_dst(FormatIpv6(dst));
+  } else {
+    e.set_src(FormatIpv4(ntohl(ev.saddr_be)));
+    e.set_dst(FormatIpv4(ntohl(ev.daddr_be)));
+  }
   e.set_sport(ntohs(ev.sport_be));
   e.set_dport(ntohs(ev.dport_be));
   // Protocol 0: an ARP packet (its sender and target addresses) or nothing

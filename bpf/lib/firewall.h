@@ -380,40 +380,47 @@ WEFT_INLINE void fw_trace_judged(const struct fw_meta *m, __u8 ct, const struct 
 	}
 }
 
-/* A WEFT_EVENT_RULE_HIT for each judged direction whose rule logs. An
- * event holds IPv4 addresses: IPv6 flows' hits are not logged yet
- * (docs/FIREWALL.md). */
+/* A WEFT_EVENT_RULE_HIT for each judged direction whose rule logs; an
+ * IPv6 flow's is a struct weft_event6. */
 WEFT_INLINE void fw_log(const struct fw_meta *m, const void *tuple, const struct fw_decision *d,
 			__u32 generation, const int v6)
 {
+	const struct ct_tuple6 *t6 = tuple;
 	const struct ct_tuple *t = tuple;
 
-	if (v6 || m->trace)
+	if (m->trace)
 		return;
 #pragma unroll
 	for (int dir = 0; dir < 2; dir++) {
 		__u64 v = d->verdict[dir];
+		struct weft_event6 *ev6;
 		struct weft_event *ev;
 
 		if (!v || !(POL_FLAGS(v) & WEFT_RULE_F_LOG))
 			continue;
-		ev = bpf_ringbuf_reserve(&weft_events, sizeof(*ev), 0);
+		ev = bpf_ringbuf_reserve(&weft_events, v6 ? sizeof(*ev6) : sizeof(*ev), 0);
 		if (!ev)
 			return;
+		ev->flags = 0;
+		if (v6) {
+			ev6 = (void *)ev;
+			ipv6_addr_copy(ev6->saddr, t6->saddr);
+			ipv6_addr_copy(ev6->daddr, t6->daddr);
+			ev->flags = WEFT_EVENT_F_IPV6;
+		}
 		ev->timestamp_ns = bpf_ktime_get_ns();
 		ev->type = WEFT_EVENT_RULE_HIT;
 		ev->reason = fw_action_reason(POL_ACTION(v));
 		ev->tenant_id = t->tenant_id;
 		ev->rule_index = POL_RULE(v);
 		ev->ifindex = m->ifindex;
-		ev->saddr_be = t->saddr_be;
-		ev->daddr_be = t->daddr_be;
+		ev->saddr_be = v6 ? 0 : t->saddr_be;
+		ev->daddr_be = v6 ? 0 : t->daddr_be;
 		ev->sport_be = t->sport_be;
 		ev->dport_be = t->dport_be;
 		ev->protocol = t->protocol;
 		ev->direction = dir;
 		ev->action = POL_ACTION(v);
-		ev->pad0 = 0;
 		ev->policy_generation = generation;
 		bpf_ringbuf_submit(ev, 0);
 	}

@@ -11,6 +11,7 @@
 // red-a. A VM's packets run through the VM program on its interface; the
 // remote side's through the underlay program (TC, and XDP where the hook
 // matters) as VXLAN from hv2.
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <unistd.h>
 
@@ -416,19 +417,32 @@ TEST_F(Firewall6Test, PeerPrefixesLongestMatchCarriesCoveringRules) {
      WEFT_DROP_POLICY, "UDP 53 routed: outside the /64");
 }
 
-TEST_F(Firewall6Test, LoggedRuleHitsAreNotEmittedForIpv6) {
+TEST_F(Firewall6Test, LoggedRuleHitOfAnIpv6FlowCarriesItsAddresses) {
   RuleSpec r = Fw6Rule(WEFT_DIR_EGRESS, kProtoUdp, 53, WEFT_ACTION_ALLOW, {});
   r.applied = {kVm1Ip};
   r.flags = WEFT_RULE_F_LOG;
   Policy(Fw6DefaultDeny({r}));
   fw_->DrainEvents();
   Vm("vm1", Fw6Vm1Udp(), WEFT_ENCAP, "IPv6 through the logged rule");
-  EXPECT_TRUE(fw_->DrainEvents().empty()) << "an event holds IPv4 addresses: none for IPv6";
+  auto events = fw_->DrainEvents();
+  ASSERT_EQ(events.size(), 1u) << "the rule logs IPv6 flows";
+  const weft_event6& hit = events[0];
+  EXPECT_EQ(hit.ev.type, WEFT_EVENT_RULE_HIT);
+  EXPECT_EQ(hit.ev.flags, WEFT_EVENT_F_IPV6);
+  EXPECT_EQ(hit.ev.action, WEFT_ACTION_ALLOW);
+  EXPECT_EQ(hit.ev.direction, WEFT_DIR_EGRESS);
+  EXPECT_EQ(hit.ev.tenant_id, kFw6Blue);
+  EXPECT_EQ(hit.ev.protocol, kProtoUdp);
+  EXPECT_EQ(ntohs(hit.ev.dport_be), 53);
+  EXPECT_EQ(hit.ev.saddr_be, 0u);
+  EXPECT_EQ(Ipv6Address(std::to_array(hit.saddr)), kVm1Ip6);
+  EXPECT_EQ(Ipv6Address(std::to_array(hit.daddr)), kBlueHv2AIp6);
   Vm("vm1", UdpFrame(kBlueHv2AMac, kVm1Mac, kVm1Ip, kBlueHv2AIp, 40000, 53, 16), WEFT_ENCAP,
      "IPv4 through the same rule");
-  const auto events = fw_->DrainEvents();
-  ASSERT_EQ(events.size(), 1u) << "the rule does log";
-  EXPECT_EQ(events[0].type, WEFT_EVENT_RULE_HIT);
+  events = fw_->DrainEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].ev.flags, 0u);
+  EXPECT_EQ(ntohl(events[0].ev.saddr_be), kVm1Ip);
 }
 
 // --- reject ------------------------------------------------------------------------------

@@ -312,13 +312,13 @@ std::array<uint64_t, WEFT_CT_STAT_COUNT> FirewallMaps::Stats() const {
   return ReadCtStats(dp_).value_or(CtStats{});
 }
 
-std::vector<weft_event> FirewallMaps::DrainEvents() const {
-  std::vector<weft_event> out;
+std::vector<weft_event6> FirewallMaps::DrainEvents() const {
+  std::vector<weft_event6> out;
   auto cb = [](void* ctx, void* data, size_t size) -> int {
     if (size >= sizeof(weft_event)) {
-      weft_event ev;
-      std::memcpy(&ev, data, sizeof ev);
-      static_cast<std::vector<weft_event>*>(ctx)->push_back(ev);
+      weft_event6 ev{};
+      std::memcpy(&ev, data, std::min(size, sizeof ev));
+      static_cast<std::vector<weft_event6>*>(ctx)->push_back(ev);
     }
     return 0;
   };

@@ -81,7 +81,8 @@ class FirewallMaps {
   size_t CtCount() const;
   size_t CtCountIn(Map table) const;
   std::array<uint64_t, WEFT_CT_STAT_COUNT> Stats() const;
-  std::vector<weft_event> DrainEvents() const;
+  // The records of weft_events: an IPv4 one fills only `ev`.
+  std::vector<weft_event6> DrainEvents() const;
 
  private:
   int Fd(Map map) const { return dp_.MapFd(map); }

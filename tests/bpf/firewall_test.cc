@@ -653,14 +653,15 @@ TEST_F(FirewallTest, LoggedRuleEmitsEvent) {
   auto events = fw_->DrainEvents();
   // The rule hit, then the drop event of the exit (stats.h).
   ASSERT_EQ(events.size(), 2u);
-  const weft_event& drop = events[1];
+  const weft_event& drop = events[1].ev;
   EXPECT_EQ(drop.type, WEFT_EVENT_DROP);
   EXPECT_EQ(drop.reason, WEFT_DROP_POLICY);
   EXPECT_EQ(drop.tenant_id, kBlue);
   EXPECT_EQ(drop.rule_index, WEFT_RULE_NONE);
   EXPECT_EQ(ntohl(drop.saddr_be), kVm1Ip);
   EXPECT_EQ(ntohs(drop.dport_be), kSport);
-  const weft_event& ev = events[0];
+  const weft_event& ev = events[0].ev;
+  EXPECT_EQ(ev.flags, 0u) << "an IPv4 flow's event";
   EXPECT_EQ(ev.type, WEFT_EVENT_RULE_HIT);
   EXPECT_EQ(ev.reason, WEFT_DROP_POLICY);
   EXPECT_EQ(ev.tenant_id, kBlue);

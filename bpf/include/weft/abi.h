@@ -464,8 +464,17 @@ struct weft_event {
 	__u8 protocol;
 	__u8 direction;
 	__u8 action;
-	__u8 pad0;
+	__u8 flags; /* WEFT_EVENT_F_* (older releases wrote 0 here) */
 	__u32 policy_generation;
+};
+
+/* An IPv6 flow's event: a record of its own size, whose addresses are
+ * here (the event's saddr_be and daddr_be are 0). */
+#define WEFT_EVENT_F_IPV6 0x1
+struct weft_event6 {
+	struct weft_event ev;
+	__u8 saddr[16];
+	__u8 daddr[16];
 };
 
 /* Drop events (WEFT_EVENT_DROP) are rate-limited per CPU by a token bucket
@@ -580,6 +589,7 @@ WEFT_STATIC_ASSERT(sizeof(struct weft_l4_key) == 12, "weft_l4_key ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_rule_key) == 8, "weft_rule_key ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_rule) == 8, "weft_rule ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_event) == 48, "weft_event ABI");
+WEFT_STATIC_ASSERT(sizeof(struct weft_event6) == 80, "weft_event6 ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_event_rate) == 16, "weft_event_rate ABI");
 WEFT_STATIC_ASSERT(sizeof(struct weft_trace_result) == 96, "weft_trace_result ABI");
 WEFT_STATIC_ASSERT(sizeof(WEFT_MAP_EVENT_RATE) <= 16, "map name length");
