@@ -56,49 +56,45 @@ WEFT_INLINE __u32 vm_arp(struct vm_ctx *v, struct cursor *c, struct ethhdr *eth)
 	return WEFT_ARP_REPLY;
 }
 
-/* The answer to a refused IPv6 flow, whatever its protocol: ICMPv6
- * administratively prohibited from the gateway (which a TCP client takes
- * as a hard error, as it does a RST). Never for a GSO train, nor about an
- * ICMPv6 error (fw_conntrack6 denies those rather than rejecting). */
-WEFT_INLINE __u32 vm_reject6(struct vm_ctx *v)
-{
-	__u32 reason;
-
-	if (v->skb->gso_segs > 1)
-		return WEFT_DROP_POLICY;
-	reason =
-		icmp6_error_reply(v->skb, ICMP_ERROR(ICMP6_DEST_UNREACH, ICMP6_ADMIN_PROHIBITED, 0),
-				  v->seg6->gateway, v->seg->gateway_mac, &v->action);
-	return reason == WEFT_ICMP_ERROR ? WEFT_REJECT : reason;
-}
-
-/* Refuses the flow of the packet in `skb` to its sender: a TCP RST, or ICMP
- * administratively prohibited from the gateway. */
-WEFT_INLINE __u32 vm_reject(struct vm_ctx *v, const struct fw_flow *f)
+/* Refuses the flow of the packet in `skb` to its sender: a TCP RST (over
+ * IPv6, when the TCP header follows the fixed one), or ICMP(v6)
+ * administratively prohibited from the gateway. `protocol`: the packet's
+ * upper layer; `v6`: its family, a constant where this is inlined. */
+WEFT_INLINE __u32 vm_reject(struct vm_ctx *v, __u8 protocol, const int v6)
 {
 	struct __sk_buff *skb = v->skb;
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
 	struct iphdr *ip = data + ETH_HLEN;
-	struct tcphdr *tcp = (void *)(ip + 1);
+	struct ipv6hdr *ip6 = data + ETH_HLEN;
+	struct tcphdr *tcp = v6 ? (void *)(ip6 + 1) : (void *)(ip + 1);
 	__u32 reason;
 
-	if (f->t.protocol != IPPROTO_TCP) {
-		/* No ICMP error about an ICMP error (fw_conntrack denies those
+	if (protocol != IPPROTO_TCP || (v6 && v->l4_off != ETH_HLEN + sizeof(*ip6))) {
+		/* No ICMP error about an ICMP error (the firewall denies those
 		 * rather than rejecting), nor for a GSO train. */
 		if (skb->gso_segs > 1)
 			return WEFT_DROP_POLICY;
-		reason = icmp_error_reply(skb, ICMP_ERROR(ICMP_DEST_UNREACH, ICMP_PKT_FILTERED, 0),
-					  v->seg->gateway_ip_be, v->seg->gateway_mac, &v->action);
+		if (v6)
+			reason = icmp6_error_reply(
+				skb, ICMP_ERROR(ICMP6_DEST_UNREACH, ICMP6_ADMIN_PROHIBITED, 0),
+				v->seg6->gateway, v->seg->gateway_mac, &v->action);
+		else
+			reason = icmp_error_reply(
+				skb, ICMP_ERROR(ICMP_DEST_UNREACH, ICMP_PKT_FILTERED, 0),
+				v->seg->gateway_ip_be, v->seg->gateway_mac, &v->action);
 		return reason == WEFT_ICMP_ERROR ? WEFT_REJECT : reason;
 	}
 	if ((void *)(tcp + 1) > data_end)
 		return WEFT_DROP_TRUNCATED;
-	reject_tcp_in_place(eth, ip, tcp);
-	/* 54 bytes keep the TCP checksum field: a CHECKSUM_PARTIAL skb may
-	 * not be trimmed short of it. */
-	if (bpf_skb_change_tail(skb, ETH_HLEN + REJECT_RST_IP_LEN, 0))
+	if (v6)
+		reject_tcp6_in_place(eth, ip6, tcp);
+	else
+		reject_tcp_in_place(eth, ip, tcp);
+	/* The RST's length keeps the TCP checksum field: a CHECKSUM_PARTIAL
+	 * skb may not be trimmed short of it. */
+	if (bpf_skb_change_tail(skb, ETH_HLEN + (v6 ? REJECT_RST_IP6_LEN : REJECT_RST_IP_LEN), 0))
 		return WEFT_DROP_HELPER_FAILED;
 	v->action = bpf_redirect(skb->ifindex, 0);
 	return WEFT_REJECT;
@@ -135,7 +131,7 @@ WEFT_INLINE __u32 vm_firewall(struct vm_ctx *v, const struct fwd_target *t)
 	reason = fw_conntrack(&f);
 	if (reason != WEFT_REJECT)
 		return reason;
-	return vm_reject(v, &f);
+	return vm_reject(v, f.t.protocol, 0);
 }
 
 /* vm_firewall for IPv6, whose upper layer vm_ipv6 found. */
@@ -160,7 +156,7 @@ WEFT_INLINE __u32 vm_firewall6(struct vm_ctx *v, const struct fwd_target *t)
 	reason = fw_conntrack6(w);
 	if (reason != WEFT_REJECT)
 		return reason;
-	return vm_reject6(v);
+	return vm_reject(v, v->proto, 1);
 }
 
 /* Firewall, then delivery to `t`, of an IPv4 packet or (`v6`, a constant

@@ -96,6 +96,27 @@ WEFT_INLINE __u32 decap_set_outer_length(const struct decap_outer *o, __u16 udp_
 	return ETH_HLEN + sizeof(*ip) + udp_len;
 }
 
+/* The RST a family's reject_tcp*_in_place made of the inner segment (of
+ * `ip_len` bytes of IP) goes back through the tunnel. Returns 1. */
+WEFT_INLINE int decap_bounce_rst(const struct decap_outer *o, struct ethhdr *inner_eth,
+				 const struct weft_segment *seg, __u32 vni, __u32 ip_len,
+				 struct decap_result *res)
+{
+	struct weft_mac_key back = { .vni = vni };
+
+	/* Routed at the sender's host, the segment arrived from the sender's
+	 * gateway MAC, which is not on this VNI: send the RST to this
+	 * segment's gateway, for the sender's host to route it back. */
+	mac_copy(back.mac, inner_eth->h_dest);
+	if (!bpf_map_lookup_elem(&weft_ep_by_mac, &back))
+		mac_copy(inner_eth->h_dest, seg->gateway_mac);
+	decap_turn_around(o);
+	res->trim_len = decap_set_outer_length(
+		o, sizeof(struct udphdr) + sizeof(struct vxlan_wire) + ETH_HLEN + ip_len);
+	decap_set(res, DECAP_BOUNCE, WEFT_REJECT);
+	return 1;
+}
+
 /*
  * Ingress policy of the local destination (the source is remote) through
  * conntrack, before the inner frame is touched. Rejected TCP gets its RST
@@ -107,7 +128,6 @@ WEFT_INLINE int decap_firewall(const struct decap_outer *o, struct ethhdr *inner
 			       struct iphdr *ip, void *end, const struct weft_segment *seg,
 			       __u32 vni, __u32 ifindex, struct decap_result *res)
 {
-	struct weft_mac_key back = { .vni = vni };
 	__u32 tenant_id = seg->tenant_id;
 	struct tcphdr *tcp = (void *)(ip + 1);
 	struct fw_flow f = {};
@@ -132,27 +152,21 @@ WEFT_INLINE int decap_firewall(const struct decap_outer *o, struct ethhdr *inner
 		return 1;
 	}
 	reject_tcp_in_place(inner_eth, ip, tcp);
-	/* Routed at the sender's host, the segment arrived from the sender's
-	 * gateway MAC, which is not on this VNI: send the RST to this
-	 * segment's gateway, for the sender's host to route it back. */
-	mac_copy(back.mac, inner_eth->h_dest);
-	if (!bpf_map_lookup_elem(&weft_ep_by_mac, &back))
-		mac_copy(inner_eth->h_dest, seg->gateway_mac);
-	decap_turn_around(o);
-	res->trim_len =
-		decap_set_outer_length(o, sizeof(struct udphdr) + sizeof(struct vxlan_wire) +
-						  ETH_HLEN + REJECT_RST_IP_LEN);
-	decap_set(res, DECAP_BOUNCE, WEFT_REJECT);
-	return 1;
+	return decap_bounce_rst(o, inner_eth, seg, vni, REJECT_RST_IP_LEN, res);
 }
 
 /* decap_firewall for an inner IPv6 packet whose upper layer `proto` starts
- * at `l4`. No reply goes back through the tunnel for IPv6 yet: a rejected
- * flow is dropped, counted as policy. */
-WEFT_INLINE int decap_firewall6(struct ipv6hdr *ip6, void *l4, __u8 proto, void *end,
-				__u32 tenant_id, __u32 ifindex, struct decap_result *res)
+ * at `l4`. A rejected TCP segment right after the fixed header gets its
+ * RST; the rest is dropped, as is a segment this node routed (`routed`: its
+ * MACs are already rewritten, so a RST would not find the sender). */
+WEFT_INLINE int decap_firewall6(const struct decap_outer *o, struct ethhdr *inner_eth,
+				struct ipv6hdr *ip6, void *l4, __u8 proto, void *end,
+				const struct weft_segment *seg, __u32 vni, __u32 ifindex,
+				int routed, struct decap_result *res)
 {
 	struct fw_scratch *w = fw_scratch_for6();
+	__u32 tenant_id = seg->tenant_id;
+	struct tcphdr *tcp = (void *)(ip6 + 1);
 	__u32 reason;
 
 	if (!w)
@@ -167,7 +181,12 @@ WEFT_INLINE int decap_firewall6(struct ipv6hdr *ip6, void *l4, __u8 proto, void 
 	}
 	if (!reason)
 		return 0;
-	return decap_decided(res, DECAP_DROP, reason == WEFT_REJECT ? WEFT_DROP_POLICY : reason);
+	if (reason != WEFT_REJECT)
+		return decap_decided(res, DECAP_DROP, reason);
+	if (ip6->nexthdr != IPPROTO_TCP || routed || (void *)(tcp + 1) > end)
+		return decap_decided(res, DECAP_DROP, WEFT_DROP_POLICY);
+	reject_tcp6_in_place(inner_eth, ip6, tcp);
+	return decap_bounce_rst(o, inner_eth, seg, vni, REJECT_RST_IP6_LEN, res);
 }
 
 /* Inner ARP from a remote VTEP: answered for the gateway and for endpoints
@@ -331,6 +350,7 @@ WEFT_INLINE void decap_ipv6(struct cursor *c, __u32 pkt_len, const struct decap_
 	__u32 l3_offset = (o->v6 ? WEFT_ENCAP_OVERHEAD6 : WEFT_ENCAP_OVERHEAD) + ETH_HLEN;
 	struct ipv6hdr *ip6 = parse_ipv6(c);
 	__u32 reason, ifindex;
+	int routed;
 	__u8 proto;
 
 	if (!ip6 || !ipv6_length_ok(ip6, l3_offset, pkt_len))
@@ -344,7 +364,8 @@ WEFT_INLINE void decap_ipv6(struct cursor *c, __u32 pkt_len, const struct decap_
 	/* Routed in place before the firewall, which reads neither MACs nor
 	 * the hop limit (a refused packet is dropped anyway): the hooks'
 	 * stack frames have no room to keep the target until after it. */
-	if (mac_equal(inner_eth->h_dest, seg->gateway_mac)) {
+	routed = mac_equal(inner_eth->h_dest, seg->gateway_mac);
+	if (routed) {
 		struct fwd_target t = {};
 
 		if (ip6->hop_limit <= 1)
@@ -363,7 +384,8 @@ WEFT_INLINE void decap_ipv6(struct cursor *c, __u32 pkt_len, const struct decap_
 		if (!ifindex)
 			return;
 	}
-	if (decap_firewall6(ip6, c->pos, proto, c->end, seg->tenant_id, ifindex, res))
+	if (decap_firewall6(o, inner_eth, ip6, c->pos, proto, c->end, seg, vni, ifindex, routed,
+			    res))
 		return;
 	res->ifindex = ifindex;
 	res->inner6 = 1;

@@ -168,6 +168,19 @@ void Fw6ExpectProhibited(const Bytes& in, const RunResult& r) {
                                     << HexDump(r.out);
 }
 
+// `out` is the RST the TCP segment `in` (Ethernet, IPv6, TCP) gets back: the
+// frame a sender would build, byte for byte (addresses and ports swapped,
+// RST|ACK with `seq`/`ack`, window 0, hop limit 64, checksum over the IPv6
+// pseudo header).
+void Fw6ExpectRst(const Bytes& in, const Bytes& out, uint32_t seq, uint32_t ack) {
+  const Parsed p = Parse(in);
+  ASSERT_TRUE(p.eth && p.ipv6 && p.tcp) << p.error;
+  const Bytes want = Fw6Frame(p.eth->dst, p.ipv6->dst, p.eth->src, p.ipv6->src, kProtoTcp,
+                              Tcp(p.tcp->dport, p.tcp->sport, kTcpRst | kTcpAck, seq, ack, {},
+                                  p.ipv6->dst, p.ipv6->src, /*window=*/0));
+  EXPECT_EQ(HexDump(out), HexDump(want));
+}
+
 class Firewall6Test : public FirewallFixture {
  protected:
   std::optional<weft_ct_entry> Vm1Hv2Tcp() const {
@@ -447,18 +460,33 @@ TEST_F(Firewall6Test, LoggedRuleHitOfAnIpv6FlowCarriesItsAddresses) {
 
 // --- reject ------------------------------------------------------------------------------
 
-TEST_F(Firewall6Test, RejectAtSourceAnswersIcmp6AdminProhibited) {
+TEST_F(Firewall6Test, RejectAtSourceAnswersRstOrIcmp6AdminProhibited) {
   Policy(Fw6DefaultDeny(
       {Fw6Rule(WEFT_DIR_EGRESS, kProtoTcp, kFw6Sport, WEFT_ACTION_REJECT, {kFw6BlueA}),
        Fw6Rule(WEFT_DIR_EGRESS, kProtoUdp, 53, WEFT_ACTION_REJECT, {kFw6BlueA})}));
+  // TCP gets a RST at once, as over IPv4: an ICMPv6 error made while the
+  // SYN is sent only reaches the socket as a soft error.
   const Bytes syn = Fw6Vm1Tcp(kTcpSyn, 1000, 0);
-  Fw6ExpectProhibited(syn, Vm("vm1", syn, WEFT_REJECT, "TCP SYN rejected (no RST for IPv6)"));
+  Fw6ExpectRst(syn, Vm("vm1", syn, WEFT_REJECT, "TCP SYN rejected").out, 0, 1001);
   const Bytes udp = Fw6Vm1Udp();
   Fw6ExpectProhibited(udp, Vm("vm1", udp, WEFT_REJECT, "UDP rejected"));
   // The tenant's default rejects a routed SYN carrying data the same way.
   Policy(PolicySpec{.tenant_default = {{kFw6Blue, WEFT_ACTION_REJECT}}}, 1, 2);
   const Bytes routed = Fw6Vm1Routed(kFw6Remote, kTcpSyn | kTcpPsh, 80, 7, Bytes(30, 1));
-  Fw6ExpectProhibited(routed, Vm("vm1", routed, WEFT_REJECT, "routed SYN rejected by the default"));
+  Fw6ExpectRst(routed, Vm("vm1", routed, WEFT_REJECT, "routed SYN rejected by the default").out, 0,
+               7 + 30 + 1);
+  // Behind an extension header, the TCP header is not where a RST made in
+  // place needs it: ICMPv6 administratively prohibited instead.
+  Ipv6Spec behind;
+  behind.src = kVm1Ip6;
+  behind.dst = kBlueHv2AIp6;
+  behind.next_header = 60;
+  const Bytes with_options =
+      Eth(kBlueHv2AMac, kVm1Mac, kEthIpv6,
+          Ipv6(behind, Concat(Bytes{kProtoTcp, 0, 1, 4, 0, 0, 0, 0},
+                              Tcp(kFw6Cport, 80, kTcpSyn, 1, 0, {}, kVm1Ip6, kBlueHv2AIp6))));
+  Fw6ExpectProhibited(with_options,
+                      Vm("vm1", with_options, WEFT_REJECT, "SYN behind destination options"));
   Vm("vm1", Fw6Vm1Routed(kFw6Remote, kTcpAck, 80, 7), WEFT_DROP_CT_INVALID,
      "mid-stream under a reject default: invalid");
   // Never an error about an error: an untracked one is dropped.
@@ -468,15 +496,23 @@ TEST_F(Firewall6Test, RejectAtSourceAnswersIcmp6AdminProhibited) {
   EXPECT_EQ(fw_->CtCount(), 0u) << "rejected flows leave no entry";
 }
 
-TEST_F(Firewall6Test, RejectAtUnderlayDropsAsPolicy) {
+TEST_F(Firewall6Test, RejectAtUnderlayBouncesRstOrDrops) {
   // The tenant allows: only the rule refuses.
   PolicySpec p;
   p.tenant_default = {{kFw6Blue, WEFT_ACTION_ALLOW}};
   p.rules = {Fw6Rule(WEFT_DIR_INGRESS, kProtoTcp, 22, WEFT_ACTION_REJECT)};
   Policy(p);
   for (bool xdp : {false, true}) {
-    Ul(Fw6Hv2Tcp(kTcpSyn, 5000, 0, {}, 50000, 22), WEFT_DROP_POLICY,
-       "rejected SYN to vm1:22: no answer through the tunnel", xdp);
+    const Bytes syn = Fw6Hv2Tcp(kTcpSyn, 5000, 0, {}, 50000, 22);
+    const RunResult r = Ul(syn, WEFT_REJECT, "rejected SYN to vm1:22: RST through the tunnel", xdp);
+    if (xdp)
+      EXPECT_EQ(XdpRetName(r.retval), XdpRetName(kXdpTx));
+    else
+      EXPECT_EQ(TcRetName(r.retval), TcRetName(kTcRedirect));
+    const Parsed out = Parse(r.out);
+    ASSERT_TRUE(out.ipv4 && out.vxlan) << HexDump(r.out);
+    EXPECT_EQ(FormatIpv4(out.ipv4->dst), FormatIpv4(kHv2Vtep)) << "back to hv2";
+    Fw6ExpectRst(Parse(syn).inner, out.inner, 0, 5001);
     Ul(Fw6Hv2Tcp(kTcpSyn, 5000, 0, {}, xdp ? 50003 : 50002, 23), WEFT_DECAP,
        "SYN to vm1:23, under the tenant's allow", xdp);
   }
