@@ -5,6 +5,13 @@ traffic (ping + a TCP "whoami" that proves WHICH VM answered) between two
 tenants' VMs with identical subnets, prints what reached what and the agents'
 drop counters, and tears everything down.
 
+The tenants are dual stack (weftlab.with_dual_stack: every segment also has
+an IPv6 /64, identical in both tenants, and every VM an IPv6 address), and
+the matrix has IPv6 rows beside the IPv4 ones: ping -6 and the TCP whoami
+over IPv6, same-host and cross-host, switched and routed, across tenants
+(must not reach), and, with the firewall, IPv6 flows allowed, denied and
+rejected. --no-ipv6 leaves the tenants IPv4-only, as the lab was before.
+
 Then (Weft only) the north-south rows (docs/NORTH_SOUTH.md "Lab"): two
 edges carry tenants A and B to a provider's router (BIRD 2, one routing
 context per customer) and to one site per customer whose hosts share an
@@ -28,6 +35,7 @@ Exit status: 0 iff every row matched its expectation.
     sudo lab/run_lab.py --no-firewall   # no firewall rows
     sudo lab/run_lab.py --no-north-south  # no edges, provider, sites
     sudo lab/run_lab.py --ipv6-underlay   # every VTEP and the controller on IPv6 only
+    sudo lab/run_lab.py --no-ipv6         # IPv4-only tenants, no IPv6 rows
 """
 
 from __future__ import annotations
@@ -42,7 +50,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import weftlab  # noqa: E402
 from north_south_rows import NorthSouthRows  # noqa: E402
 from weftlab import (ControlPlane, Group, Lab, LabError, Policy, Rule, Topology,  # noqa: E402
-                     default_topology, north_south, with_ipv6_underlay)
+                     default_topology, north_south, with_dual_stack, with_ipv6_underlay)
 
 # (source VM, destination IP); path kind and expectation come from the topology.
 MATRIX = [
@@ -64,6 +72,26 @@ MATRIX = [
     ("b1", "10.0.1.30"),   # cross-tenant: A's Linux VM  -> nothing
 ]
 
+# The same over IPv6 (with_dual_stack: 10.0.<n>.<h> has the twin
+# fd00:0:0:<n>::<h>, and tenant B the very same prefixes as A).
+MATRIX6 = [
+    ("a1", "fd00:0:0:2::10"),  # same-host routed           -> a3 (b3 has it in B, on hv2)
+    ("b1", "fd00:0:0:2::11"),  # same-host routed           -> b2 (a4 has it in A, on hv2)
+    ("a1", "fd00:0:0:1::11"),  # cross-host L2              -> a2
+    ("a2", "fd00:0:0:1::10"),  # cross-host L2              -> a1 (b1 has it in B, on hv1)
+    ("a1", "fd00:0:0:2::11"),  # cross-host routed          -> a4 (b2 has it in B, on hv1)
+    ("a4", "fd00:0:0:1::10"),  # cross-host routed          -> a1
+    ("b1", "fd00:0:0:2::10"),  # cross-host routed          -> b3 (a3 has it in A, on hv1)
+    # alx has static neighbors: Weft answers no ND that arrives over VXLAN
+    ("alx", "fd00:0:0:1::10"),  # Linux vxlan interop, L2   -> a1
+    ("a2", "fd00:0:0:1::30"),  # Linux vxlan interop, L2    -> alx
+    ("alx", "fd00:0:0:2::10"),  # Linux interop, routed     -> a3 via the gateway on hv1
+    # not alx -> a4: hv1 routes IPv6 from a Linux host only to its own VMs
+    # (decap_ipv6 in bpf/lib/decap.h: not_local)
+    ("a1", "fd00:0:0:2::20"),  # cross-tenant: only B has it -> nothing
+    ("b1", "fd00:0:0:1::11"),  # cross-tenant: only A has it -> nothing
+]
+
 
 # (source VM, destination IP, TCP port, expected answer, path kind) once the
 # firewall of add_firewall() is in force. Expected: a VM name (ping and whoami
@@ -77,6 +105,21 @@ FIREWALL_MATRIX = [
     ("a1", "10.0.2.11", REJECT_PORT, "refused", "fw: reject tcp, egress"),
     ("b1", "10.0.2.11", weftlab.WHOAMI_PORT, "b2", "fw: tenant B untouched (allow)"),
 ]
+
+# The same policies over IPv6: their group peers hold the members' IPv6
+# addresses too, a rule without peers is any peer of either family, and
+# ICMPv6 echo is allowed by add_firewall's ICMP rules with IPv6 peers. A
+# rejected IPv6 TCP connection gets a RST, as over IPv4.
+FIREWALL_MATRIX6 = [
+    ("a1", "fd00:0:0:2::11", weftlab.WHOAMI_PORT, "a4", "fw: web -> db allowed, cross-host"),
+    ("a1", "fd00:0:0:2::10", weftlab.WHOAMI_PORT, "a3", "fw: web -> db allowed, same-host"),
+    ("a4", "fd00:0:0:1::10", weftlab.WHOAMI_PORT, None, "fw: db -> web, default deny"),
+    ("a1", "fd00:0:0:2::11", REJECT_PORT, "refused", "fw: reject tcp, egress"),
+    ("b1", "fd00:0:0:2::11", weftlab.WHOAMI_PORT, "b2", "fw: tenant B untouched (allow)"),
+]
+
+# What a refused connect() raises: a TCP RST, over either family.
+REFUSALS = {"refused": "ConnectionRefusedError"}
 
 
 # TCP connect: prints the outcome (connected or the exception's name) and
@@ -93,9 +136,19 @@ print(r, time.monotonic() - t0)
 """
 
 
+def is_ipv6(address: str) -> bool:
+    return ":" in address
+
+
 def add_firewall(topo: Topology) -> None:
     """Tenant A: default deny; web (a1, a2, alx) may ping and open TCP 7777
-    towards db (a3, a4); TCP 7101 out of web is rejected."""
+    towards db (a3, a4); TCP 7101 out of web is rejected. The TCP rules
+    judge IPv6 flows alike (peer groups: their members' ip6 too); ICMP
+    rules with a type are IPv4's, so ICMPv6 (echo) gets rules of its own,
+    for protocol icmp without a type towards the segments' IPv6 prefixes
+    only (no IPv4 peer: they judge no IPv4 flow)."""
+    db6 = [s.subnet6 for s in topo.segments if s.name == "a-db" and s.subnet6]
+    web6 = [s.subnet6 for s in topo.segments if s.name == "a-web" and s.subnet6]
     topo.tenant("A").default_action = "deny"
     topo.groups = [Group("web", "A"), Group("db", "A")]
     for v in topo.vms:
@@ -107,11 +160,13 @@ def add_firewall(topo: Topology) -> None:
             Rule("egress", "allow", "tcp", ports=[weftlab.WHOAMI_PORT],
                  peer_groups=["db"]),
             Rule("egress", "allow", "icmp", icmp_type=8, peer_groups=["db"]),
+            *([Rule("egress", "allow", "icmp", peer_cidrs=db6)] if db6 else []),
         ]),
         Policy("db-in", "A", applied_to_groups=["db"], rules=[
             Rule("ingress", "allow", "tcp", ports=[weftlab.WHOAMI_PORT],
                  peer_groups=["web"]),
             Rule("ingress", "allow", "icmp", icmp_type=8, peer_groups=["web"]),
+            *([Rule("ingress", "allow", "icmp", peer_cidrs=web6)] if web6 else []),
         ]),
     ])
 
@@ -119,6 +174,8 @@ def add_firewall(topo: Topology) -> None:
 def run_firewall_matrix(lab: Lab, matrix=FIREWALL_MATRIX) -> list[dict]:
     rows = []
     for src, dst_ip, port, expect, kind in matrix:
+        if is_ipv6(dst_ip):
+            kind = "IPv6 " + kind
         p = lab.ping(src, dst_ip, count=2, timeout=2)
         who = lab.whoami(src, dst_ip, timeout=1.5) if port == weftlab.WHOAMI_PORT else None
         err = lab.last_whoami_error if port == weftlab.WHOAMI_PORT else None
@@ -127,9 +184,9 @@ def run_firewall_matrix(lab: Lab, matrix=FIREWALL_MATRIX) -> list[dict]:
                           timeout=10)
             err, _, secs = cp.stdout.strip().partition(" ")
             refused_ms = float(secs or 0) * 1000
-        if expect == "refused":
-            ok = err == "ConnectionRefusedError"
-            result = f"refused in {refused_ms:.1f} ms" if ok else f"tcp: {err}"
+        if expect in REFUSALS:
+            ok = err == REFUSALS[expect]
+            result = f"{expect} in {refused_ms:.1f} ms" if ok else f"tcp: {err}"
         elif expect is None:
             ok = not p.ok and who is None
             result = "no answer" if ok else f"REACHED {who or '(ping)'}"
@@ -137,28 +194,31 @@ def run_firewall_matrix(lab: Lab, matrix=FIREWALL_MATRIX) -> list[dict]:
             ok = p.ok and who == expect
             result = ", ".join([f"ping {p.received}/{p.transmitted}",
                                 f"tcp {who}" if who else "tcp failed"])
-        rows.append({"src": src, "dst": f"{dst_ip}:{port}", "kind": kind,
+        dst = f"[{dst_ip}]:{port}" if is_ipv6(dst_ip) else f"{dst_ip}:{port}"
+        rows.append({"src": src, "dst": dst, "kind": kind,
                      "expected": expect or "no answer", "result": result, "ok": ok,
                      "tcp_error": None if who else err})
     return rows
 
 
 def classify(topo: Topology, src_name: str, dst_ip: str) -> tuple[str, str | None]:
-    """(path kind, expected VM name or None for 'no answer')."""
+    """(path kind, expected VM name or None for 'no answer'); an IPv6
+    destination's kind starts with "IPv6 "."""
+    family = "IPv6 " if is_ipv6(dst_ip) else ""
     src = topo.vm(src_name)
     tenant = topo.tenant_of(src).name
     dsts = topo.vms_at(tenant, dst_ip)
     if not dsts:
-        others = [v for v in topo.vms if v.ip == dst_ip]
-        return ("cross-tenant" if others else "no such VM"), None
+        others = topo.vms_with(dst_ip)
+        return family + ("cross-tenant" if others else "no such VM"), None
     dst = dsts[0]
     same_seg = dst.segment == src.segment
     layer = "L2" if same_seg else "routed"
     if topo.node(src.node).foreign or topo.node(dst.node).foreign:
-        return f"Linux vxlan interop ({layer})", dst.name
+        return f"{family}Linux vxlan interop ({layer})", dst.name
     if dst.node == src.node:
-        return f"same-host {layer}", dst.name
-    return f"cross-host {layer}", dst.name
+        return f"{family}same-host {layer}", dst.name
+    return f"{family}cross-host {layer}", dst.name
 
 
 def run_matrix(lab: Lab, matrix=MATRIX) -> list[dict]:
@@ -183,6 +243,17 @@ def run_matrix(lab: Lab, matrix=MATRIX) -> list[dict]:
                      "expected": expect or "no answer", "result": result, "ok": ok,
                      "tcp_error": None if who else lab.last_whoami_error})
     return rows
+
+
+def summary(rows: list[dict], seconds: float) -> str:
+    """The run's last line: rows passed and failed, and of them the IPv6 rows."""
+    bad = [r for r in rows if not r["ok"]]
+    v6 = [r for r in rows if r["kind"].startswith("IPv6 ")]
+    v6_bad = [r for r in v6 if not r["ok"]]
+    text = f"{len(rows) - len(bad)} passed, {len(bad)} failed"
+    if v6:
+        text += f" (IPv6 rows: {len(v6) - len(v6_bad)} passed, {len(v6_bad)} failed)"
+    return f"{text} ({seconds:.1f}s)"
 
 
 def print_table(rows: list[dict], out=sys.stdout) -> None:
@@ -235,6 +306,8 @@ def main(argv=None) -> int:
     ap.add_argument("--ipv6-underlay", action="store_true",
                     help="an IPv6-only underlay: every VTEP (and the controller) its IPv6 "
                          "twin, the Linux host's vxlan over IPv6 (docs/DATAPATH.md)")
+    ap.add_argument("--no-ipv6", action="store_true",
+                    help="IPv4-only tenants: no IPv6 in the VMs, no IPv6 rows")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     if args.cleanup:
@@ -264,6 +337,8 @@ def main(argv=None) -> int:
         north_south.add_north_south(topo, static_site_routes=args.standalone)
     if args.ipv6_underlay:
         topo = with_ipv6_underlay(topo)
+    if not args.no_ipv6:
+        topo = with_dual_stack(topo)
     t0 = time.monotonic()
     try:
         with Lab(topo, mode=mode, build_dir=build_dir, agent_path=args.agent,
@@ -273,6 +348,7 @@ def main(argv=None) -> int:
                   + (", IPv6-only underlay" if args.ipv6_underlay else "") + f"): {len(hosts)} Weft hosts, "
                   f"{len(topo.foreign_nodes())} Linux vxlan host, {len(topo.vms)} VMs, "
                   f"tenants {', '.join(t.name for t in topo.tenants)}"
+                  + (" (dual stack)" if topo.dual_stack() else "")
                   + (f"; {len(topo.edges())} edges, a provider router (BIRD), "
                      "one site per tenant" if ns_rows else ""))
             ns = north_south.NorthSouth(lab) if ns_rows else None
@@ -307,6 +383,8 @@ def main(argv=None) -> int:
                          "the lab: these agents do not configure uplinks"))
             lab.start_whoami()
             rows = run_matrix(lab)
+            if topo.dual_stack():
+                rows += run_matrix(lab, MATRIX6)
             if ns:
                 rows += NorthSouthRows(lab, ns, agents_started).run()
             elif ns_unmet:
@@ -320,6 +398,8 @@ def main(argv=None) -> int:
                 print("firewall in force: rule set generation "
                       + ", ".join(f"{n}={g}" for n, g in gens.items()))
                 rows += run_firewall_matrix(lab)
+                if topo.dual_stack():
+                    rows += run_firewall_matrix(lab, FIREWALL_MATRIX6)
             print()
             print_table(rows)
             dead = lab.check_agents_alive() if mode == "weft" else []
@@ -332,8 +412,7 @@ def main(argv=None) -> int:
             for r in bad:
                 if r["tcp_error"] and r["expected"] != "no answer":
                     print(f"  {r['src']} -> {r['dst']}: tcp: {r['tcp_error']}")
-            print(f"\n{len(rows) - len(bad)} passed, {len(bad)} failed "
-                  f"({time.monotonic() - t0:.1f}s)")
+            print("\n" + summary(rows, time.monotonic() - t0))
             return 0 if not bad and not dead else 1
     except KeyboardInterrupt:
         print("run_lab: interrupted; lab torn down", file=sys.stderr)

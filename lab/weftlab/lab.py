@@ -12,7 +12,9 @@ Layout (every name starts with the run's prefix "wft<6 hex>-"):
   <p><node>        hypervisor: eth0 = VTEP/24 on the underlay, MTU 1500;
                    v<vm> = host side of each local VM's veth
   <p><vm>          VM: eth0 with the endpoint's MAC and IP, default route
-                   via the segment's gateway
+                   via the segment's gateway; with an ip6 (dual stack) also
+                   IPv6 on eth0 only: the ip6/64 (nodad) and a default route
+                   via the segment's gateway6 (see enable_ipv6_vm)
 Foreign nodes (plain Linux) get per VNI a kernel vxlan device vxlan<vni>
 enslaved to bridge br<vni> with the VMs' host sides, and a static FDB.
 mode="kernel" builds every node that way (plus an anycast gateway on each
@@ -48,6 +50,9 @@ from .ns import (IP, LabError, cleanup_stale, delete_netns, ip, ip_batch,
 from .topology import VM, Node, Topology
 
 WHOAMI_PORT = 7777
+# conntrack tables (docs/FIREWALL.md): IPv4 flows, IPv6 flows
+CT_TABLES = ("weft_ct", "weft_ct_pending")
+CT6_TABLES = ("weft_ct6", "weft_ct6_pend")
 IPERF_PORT = 5201
 UNDERLAY_PREFIXLEN = 24
 UNDERLAY6_PREFIXLEN = 64
@@ -66,12 +71,32 @@ def enable_ipv6_underlay(ns: str) -> None:
                 "net.ipv6.conf.default.disable_ipv6=1"])
 
 
+def enable_ipv6_vm(ns: str) -> None:
+    """IPv6 on a dual-stack VM's eth0 (before it goes up; the namespace's
+    other interfaces keep it off). Deterministic: no duplicate address
+    detection (the link-local address is usable at once, and no probe is
+    sent), and router advertisements ignored: the default route is the
+    lab's static one via the segment's gateway6 and the IPv6 MTU stays the
+    link's, so neither depends on when an advertisement arrives (the agent
+    sends them; a test may turn accept_ra on to see one). What the VM still
+    sends by itself: MLD reports, dropped at its port as `broadcast`."""
+    ns_run(ns, ["sysctl", "-q", "-w", "net.ipv6.conf.eth0.accept_dad=0",
+                "net.ipv6.conf.eth0.accept_ra=0", "net.ipv6.conf.eth0.disable_ipv6=0"])
+
+
 _WHOAMI_SERVER = r"""
 import socket, sys
 name = (sys.argv[1] + "\n").encode()
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", int(sys.argv[2])))
+if len(sys.argv) > 3 and sys.argv[3] == "dual":
+    # IPv6 and IPv4 (as mapped addresses) on one socket
+    s = socket.socket(socket.AF_INET6)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("::", int(sys.argv[2])))
+else:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", int(sys.argv[2])))
 s.listen(64)
 print("ready", flush=True)
 while True:
@@ -368,8 +393,9 @@ class Lab:
     def _add_ns(self, ns: str) -> None:
         run([IP, "netns", "add", ns])
         self._namespaces.append(ns)
-        # no IPv6 in the lab (Weft's tenants have none; keeps counters clean),
-        # but on an IPv6 underlay's interfaces (_build_node)
+        # no IPv6 in the lab (keeps counters clean), but on an IPv6
+        # underlay's interfaces (_build_node) and a dual-stack VM's eth0
+        # (_build_vm)
         ns_run(ns, ["sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
                     "net.ipv6.conf.default.disable_ipv6=1"])
         ip(ns, "link", "set", "lo", "up")
@@ -456,11 +482,26 @@ class Lab:
             # local VMs known from the start: no unknown-unicast flooding
             run(["bridge", "-n", hv, "fdb", "replace", vm.mac, "dev", vm.interface,
                  "master", "static"])
+        if vm.ip6:
+            enable_ipv6_vm(vns)
         ip_batch(vns, [f"link set eth0 address {vm.mac}",
                        f"link set eth0 mtu {vm.mtu}",
                        f"addr add {vm.ip}/{seg.prefixlen} dev eth0",
+                       # nodad: usable at once (the state makes it unique)
+                       *([f"addr add {vm.ip6}/{seg.prefixlen6} dev eth0 nodad"]
+                         if vm.ip6 else []),
                        "link set eth0 up",
-                       f"route add default via {seg.gateway} dev eth0"])
+                       f"route add default via {seg.gateway} dev eth0",
+                       *([f"route add ::/0 via {seg.gateway6} dev eth0"] if vm.ip6 else [])])
+        if vm.ip6 and node.foreign and self.mode == "weft":
+            # Neighbor Discovery is answered at Weft's VM ports only: this
+            # VM's solicitations (multicast) reach the Weft hosts flooded,
+            # and Weft drops multicast it decapsulates. Static entries, as a
+            # Linux host next to Weft would need.
+            neigh = [(seg.gateway6, seg.gateway_mac)] + [
+                (v.ip6, v.mac) for v in self.topo.vms_in(seg.name) if v.ip6 and v is not vm]
+            ip_batch(vns, [f"neigh replace {a} lladdr {m} dev eth0 nud permanent"
+                           for a, m in neigh], family="-6")
         if self.mode == "weft" and self.underlay_hook == "xdp":
             # XDP_REDIRECT into a veth needs GRO (NAPI) on the receiving end
             self._gro_on(vns, "eth0")
@@ -477,7 +518,7 @@ class Lab:
         hv = self.ns(node.name)
         # edges carry no segment: no flooding to them
         weft = [n for n in self.topo.nodes if not n.foreign and n.role != "edge"]
-        fdb, ipcmds = [], []
+        fdb, ipcmds, ip6cmds, sysctls = [], [], [], []
         for vni in self._linux_vnis(node):
             seg = self.topo.segment_by_vni(vni)
             dev = f"vxlan{vni}"
@@ -508,15 +549,34 @@ class Lab:
                            f"rule add iif {br} lookup {table} pref 100"]
                 for v in self.topo.vms_in(seg.name):
                     ipcmds.append(f"neigh replace {v.ip} lladdr {v.mac} dev {br} nud permanent")
+                if seg.subnet6:
+                    # the IPv6 side of the gateway, as the IPv4 one
+                    sysctls += [f"net.ipv6.conf.{br}.accept_dad=0",
+                                f"net.ipv6.conf.{br}.disable_ipv6=0"]
+                    ip6cmds += [f"addr add {seg.gateway6}/{seg.prefixlen6} dev {br} nodad "
+                                "noprefixroute",
+                                f"route add {seg.subnet6} dev {br} table {table}",
+                                f"rule add iif {br} lookup {table} pref 100"]
+                    ip6cmds += [f"neigh replace {v.ip6} lladdr {v.mac} dev {br} nud permanent"
+                                for v in self.topo.vms_in(seg.name) if v.ip6]
         if self.mode == "kernel" and not node.foreign:
             tables = {100 + self.topo.tenant(self.topo.segment_by_vni(v).tenant).id
                       for v in self._linux_vnis(node)}
             for t in sorted(tables):
                 ipcmds.append(f"route add unreachable default table {t}")
+                if ip6cmds:
+                    ip6cmds.append(f"route add unreachable default table {t}")
+            if ip6cmds:
+                sysctls.append("net.ipv6.conf.all.forwarding=1")
         if fdb:
             run(["bridge", "-n", hv, "-batch", "-"], input="\n".join(fdb) + "\n")
         if ipcmds:
             ip_batch(hv, ipcmds)
+        if sysctls:
+            # "all.forwarding" sets every interface's: after the bridges
+            ns_run(hv, ["sysctl", "-q", "-w", *sysctls])
+        if ip6cmds:
+            ip_batch(hv, ip6cmds, family="-6")
 
     # --- state file ------------------------------------------------------------
     def write_state(self, state: dict | str | None = None, path: str | None = None) -> str:
@@ -717,12 +777,14 @@ class Lab:
         return after
 
     def ct_entries(self, node: str,
-                   tables: tuple[str, ...] = ("weft_ct", "weft_ct_pending")) -> list[dict]:
+                   tables: tuple[str, ...] = CT_TABLES) -> list[dict]:
         """node's conntrack tables (confirmed flows in weft_ct, those seen one
-        way only in weft_ct_pending), one dict per entry: table, tenant,
-        protocol, addr_lo/addr_hi (dotted), port_lo/port_hi (host order),
-        state (name), flags (int), packets/bytes ([initiator->responder,
-        reply]), policy_generation, rule_index, last_seen_ns."""
+        way only in weft_ct_pending; CT6_TABLES: weft_ct6 and weft_ct6_pend,
+        IPv6 flows), one dict per entry: table, tenant, protocol,
+        addr_lo/addr_hi (IPv4 dotted, IPv6 compressed), port_lo/port_hi (host
+        order), state (name), flags (int), packets/bytes
+        ([initiator->responder, reply]), policy_generation, rule_index,
+        last_seen_ns."""
         out = []
         for table, entry in ((t, e) for t in tables for e in
                              _counters.bpftool_dump(os.path.join(self.pin_dir(node), t))):
@@ -730,12 +792,16 @@ class Lab:
             k, v = fmt.get("key"), fmt.get("value")
             if not isinstance(k, dict) or not isinstance(v, dict):
                 raise LabError(f"{node}: {table} dump without BTF: {entry}")
+            if "addr_lo" in k:  # struct weft_ct6_key: 16-byte addresses
+                lo, hi = _bytes_to_ip6(k["addr_lo"]), _bytes_to_ip6(k["addr_hi"])
+            else:
+                lo, hi = _be32_to_ip(k["addr_lo_be"]), _be32_to_ip(k["addr_hi_be"])
             out.append({
                 "table": table,
                 "tenant": int(k["tenant_id"]),
                 "protocol": int(k["protocol"]),
-                "addr_lo": _be32_to_ip(k["addr_lo_be"]),
-                "addr_hi": _be32_to_ip(k["addr_hi_be"]),
+                "addr_lo": lo,
+                "addr_hi": hi,
                 "port_lo": _be16_to_int(k["port_lo_be"]),
                 "port_hi": _be16_to_int(k["port_hi_be"]),
                 "state": CT_STATES.get(int(v["state"]), str(v["state"])),
@@ -750,10 +816,14 @@ class Lab:
 
     def ct_find(self, node: str, tenant: int, protocol: int, a: str, b: str,
                 port_a: int | None = None, port_b: int | None = None,
-                tables: tuple[str, ...] = ("weft_ct", "weft_ct_pending")) -> list[dict]:
+                tables: tuple[str, ...] | None = None) -> list[dict]:
         """Entries of node's conntrack tables for the flow between a and b
-        (either order), with the given ports where not None."""
+        (either order), with the given ports where not None. The tables are
+        those of a's family unless given (CT_TABLES, CT6_TABLES)."""
         found = []
+        if tables is None:
+            tables = CT6_TABLES if _is_ipv6(a) else CT_TABLES
+        a, b = str(ipaddress.ip_address(a)), str(ipaddress.ip_address(b))
         for e in self.ct_entries(node, tables):
             if e["tenant"] != tenant or e["protocol"] != protocol:
                 continue
@@ -804,12 +874,15 @@ class Lab:
     # --- traffic -------------------------------------------------------------------
     def ping(self, vm: str, dst: str, *, count: int = 3, timeout: float = 5.0,
              interval: float = 0.2, size: int | None = None, df: bool = False,
-             src: str | None = None) -> PingResult:
-        """ping from VM `vm`; ok = at least one reply."""
+             src: str | None = None, ttl: int | None = None) -> PingResult:
+        """ping from VM `vm` (IPv4 or IPv6 by dst); ok = at least one reply.
+        ttl: the TTL (IPv6: hop limit) sent."""
         argv = ["ping", "-n", "-c", str(count), "-i", str(interval), "-W", "1",
                 "-w", str(max(1, int(timeout)))]
         if size is not None:
             argv += ["-s", str(size)]
+        if ttl is not None:
+            argv += ["-t", str(ttl)]
         if df:
             argv += ["-M", "do"]
         if src:
@@ -832,8 +905,12 @@ class Lab:
         for name in names:
             if name in self._whoami and self._whoami[name].poll() is None:
                 continue
+            # site hosts (north_south) are no VMs of the topology
+            vm = next((v for v in self.topo.vms if v.name == name), None)
+            family = ["dual"] if vm is not None and vm.ip6 else []
             p, out, _ = self.spawn(self.ns(name), ["/usr/bin/python3", "-c", _WHOAMI_SERVER,
-                                                   name, str(WHOAMI_PORT)], f"whoami-{name}")
+                                                   name, str(WHOAMI_PORT), *family],
+                                   f"whoami-{name}")
             self._whoami[name] = p
             started.append((name, p, out))
         for name, p, out in started:
@@ -924,6 +1001,12 @@ def _be32_to_int(v: int) -> int:
 
 def _be32_to_ip(v: int) -> str:
     return str(ipaddress.IPv4Address(_be32_to_int(v)))
+
+
+def _bytes_to_ip6(v) -> str:
+    """A __u8[16] as bpftool prints it (ints, or hex strings without BTF)."""
+    return str(ipaddress.IPv6Address(bytes(int(x, 0) if isinstance(x, str) else int(x)
+                                           for x in v)))
 
 
 def _be16_to_int(v: int) -> int:

@@ -62,10 +62,11 @@ def ip(ns: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     return run([IP, "-n", ns, *args], check=check)
 
 
-def ip_batch(ns: str, commands: Iterable[str]) -> None:
-    """Runs many `ip` commands in namespace ns with one process (-batch)."""
+def ip_batch(ns: str, commands: Iterable[str], family: str | None = None) -> None:
+    """Runs many `ip` commands in namespace ns with one process (-batch);
+    family "-6" (or "-4") applies to every command of the batch."""
     text = "\n".join(commands) + "\n"
-    run([IP, "-n", ns, "-batch", "-"], input=text)
+    run([IP, *([family] if family else []), "-n", ns, "-batch", "-"], input=text)
 
 
 def list_netns() -> list[str]:

@@ -37,10 +37,31 @@ class Segment:
     subnet: str        # "10.0.1.0/24"
     gateway: str       # "10.0.1.1"
     gateway_mac: str   # anycast, the same on every host
+    subnet6: str | None = None    # dual stack: a /64, "fd00:0:0:1::/64"
+    gateway6: str | None = None   # its gateway, "fd00:0:0:1::1"
 
     @property
     def prefixlen(self) -> int:
         return ipaddress.ip_network(self.subnet).prefixlen
+
+    @property
+    def prefixlen6(self) -> int:
+        return ipaddress.ip_network(self.subnet6).prefixlen
+
+    @property
+    def gateway6_link_local(self) -> str:
+        """The gateway's link-local address, the one router advertisements
+        come from: fe80::/64 with the modified EUI-64 of gateway_mac."""
+        return link_local_of(self.gateway_mac)
+
+    def state_dict(self) -> dict:
+        d = {"name": self.name, "tenant": self.tenant, "vni": self.vni,
+             "subnet": self.subnet, "gateway": self.gateway, "gateway_mac": self.gateway_mac}
+        if self.subnet6 is not None:
+            d["subnet6"] = self.subnet6
+        if self.gateway6 is not None:
+            d["gateway6"] = self.gateway6
+        return d
 
 
 @dataclass
@@ -53,6 +74,11 @@ class VM:
     node: str
     mtu: int = 1500
     groups: list[str] = field(default_factory=list)  # firewall groups of its tenant
+    ip6: str | None = None  # dual stack: in its segment's subnet6
+
+    def addresses(self) -> list[str]:
+        """ip, then ip6 when it has one."""
+        return [self.ip] + ([self.ip6] if self.ip6 else [])
 
     @property
     def interface(self) -> str:
@@ -224,7 +250,18 @@ class Topology:
         return [v for v in self.vms if v.segment == segment]
 
     def vms_at(self, tenant: str, ip: str) -> list[VM]:
-        return [v for v in self.vms if v.ip == ip and self.segment(v.segment).tenant == tenant]
+        """The tenant's VMs with address ip (IPv4 or IPv6, any spelling)."""
+        return [v for v in self.vms_with(ip) if self.segment(v.segment).tenant == tenant]
+
+    def vms_with(self, ip: str) -> list[VM]:
+        """Every VM with address ip (IPv4 or IPv6), of any tenant."""
+        a = ipaddress.ip_address(ip)
+        return [v for v in self.vms
+                if any(ipaddress.ip_address(x) == a for x in v.addresses())]
+
+    def dual_stack(self) -> bool:
+        """Does any VM have an IPv6 address?"""
+        return any(v.ip6 for v in self.vms)
 
     def vnis_on(self, node: str) -> list[int]:
         return sorted({self.segment(v.segment).vni for v in self.vms_on(node)})
@@ -251,6 +288,15 @@ class Topology:
             self.node(v.node)
             if ipaddress.ip_address(v.ip) not in ipaddress.ip_network(seg.subnet):
                 raise ValueError(f"vm {v.name}: {v.ip} outside {seg.subnet}")
+            if v.ip6 is not None:
+                if seg.subnet6 is None:
+                    raise ValueError(f"vm {v.name}: ip6 {v.ip6} but segment {seg.name} "
+                                     "has no subnet6")
+                if ipaddress.ip_address(v.ip6) not in ipaddress.ip_network(seg.subnet6):
+                    raise ValueError(f"vm {v.name}: {v.ip6} outside {seg.subnet6}")
+        for seg in self.segments:
+            if (seg.subnet6 is None) != (seg.gateway6 is None):
+                raise ValueError(f"segment {seg.name}: subnet6 and gateway6 go together")
 
     # --- the agents' state file -------------------------------------------
     def state_dict(self) -> dict:
@@ -271,6 +317,8 @@ class Topology:
                 d["interface"] = v.interface
             if v.groups:
                 d["groups"] = list(v.groups)
+            if v.ip6 is not None:
+                d["ip6"] = v.ip6
             endpoints.append(d)
         routes = []
         for r in self.routes:
@@ -293,9 +341,7 @@ class Topology:
             "version": self.version,
             "nodes": nodes,
             "tenants": tenants,
-            "segments": [{"name": s.name, "tenant": s.tenant, "vni": s.vni,
-                          "subnet": s.subnet, "gateway": s.gateway,
-                          "gateway_mac": s.gateway_mac} for s in self.segments],
+            "segments": [s.state_dict() for s in self.segments],
             "endpoints": endpoints,
             "routes": routes,
         }
@@ -360,6 +406,13 @@ def dump_state_yaml(state: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def link_local_of(mac: str) -> str:
+    """fe80::/64 with the modified EUI-64 interface ID of mac (RFC 4291)."""
+    b = bytes(int(x, 16) for x in mac.split(":"))
+    eui = bytes([b[0] ^ 0x02]) + b[1:3] + b"\xff\xfe" + b[3:6]
+    return str(ipaddress.IPv6Address(b"\xfe\x80" + bytes(6) + eui))
+
+
 def vm_mac(tenant_id: int, seg: int, host: int) -> str:
     """The lab's MAC plan: tenant, segment (1 web, 2 db), host number."""
     return f"02:00:00:{tenant_id:02x}:{seg:02x}:{host:02x}"
@@ -397,6 +450,42 @@ def with_ipv6_underlay(topo: Topology) -> Topology:
     for v in t.vms:
         if v.node in foreign:
             v.mtu = min(v.mtu, LINUX_VXLAN6_MTU)
+    t.validate()
+    return t
+
+
+# The tenants' IPv6 plan (with_dual_stack): segment <t>-web (10.0.1.0/24)
+# gets fd00:0:0:1::/64, <t>-db fd00:0:0:2::/64, in every tenant alike.
+DUAL_STACK_PREFIX = "fd00:0:0:{}::/64"
+
+
+def ipv6_twin(ip: str, subnet6: str) -> str:
+    """The IPv6 address of subnet6 whose last group reads as the IPv4
+    address's last octet in decimal: 10.0.2.11 -> fd00:0:0:2::11."""
+    host = int(str(ipaddress.IPv4Address(ip)).rsplit(".", 1)[1])
+    net = ipaddress.IPv6Network(subnet6)
+    return str(net.network_address + int(str(host), 16))
+
+
+def with_dual_stack(topo: Topology) -> Topology:
+    """The same fleet with IPv6 in the tenants (docs/design/DUAL_STACK.md):
+    each segment whose subnet is 10.0.<n>.0/24 gets fd00:0:0:<n>::/64 with
+    gateway fd00:0:0:<n>::1, and every VM the twin of its IPv4 address
+    (10.0.2.11 -> fd00:0:0:2::11). Tenants use identical IPv6 prefixes, as
+    they do identical IPv4 ones. Segments of other subnets get none; their
+    VMs stay IPv4-only."""
+    t = copy.deepcopy(topo)
+    for seg in t.segments:
+        net = ipaddress.ip_network(seg.subnet)
+        octets = str(net.network_address).split(".")
+        if octets[:2] != ["10", "0"] or net.prefixlen != 24:
+            continue
+        seg.subnet6 = DUAL_STACK_PREFIX.format(int(octets[2]))
+        seg.gateway6 = ipv6_twin(seg.gateway, seg.subnet6)
+    for v in t.vms:
+        seg = t.segment(v.segment)
+        if seg.subnet6 is not None and v.ip6 is None:
+            v.ip6 = ipv6_twin(v.ip, seg.subnet6)
     t.validate()
     return t
 

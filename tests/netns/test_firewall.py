@@ -5,12 +5,22 @@ them in standalone mode: rewrite the state file, SIGHUP the agents, and poll
 each node's weft_pol_ctl until its rule set generation changed.
 
 Topology: weftlab.default_topology() plus a5 (tenant A, web, hv1) so that a
-same-host flow can be refused by the destination's ingress policy.
+same-host flow can be refused by the destination's ingress policy, dual
+stack (weftlab.with_dual_stack): every VM also has the IPv6 twin of its
+address (10.0.2.11 -> fd00:0:0:2::11), in IPv6 prefixes identical in both
+tenants.
 
   tenant A (id 1), default deny:
     group web: a1 (hv1 10.0.1.10), a2 (hv2 10.0.1.11), a5 (hv1 10.0.1.12)
     group db:  a3 (hv1 10.0.2.10), a4 (hv2 10.0.2.11)
-  tenant B (id 2), default allow: group db: b2 (hv1 10.0.2.11), b3, b4 (hv2)
+  tenant B (id 2), default allow: b1 (hv1 10.0.1.10),
+    group db: b2 (hv1 10.0.2.11), b3 (hv2 10.0.2.10), b4 (hv2 10.0.2.20)
+
+The IPv6 datapath end to end is tested here rather than in a module of its
+own (docs/design/DUAL_STACK.md §7, suite budget): the tests named
+test_ipv6_* send real IPv6 packets through switching, routing, the
+encapsulation's MTU and the firewall of the same lab (tenant B, default
+allow, for the datapath alone; tenant A for the policies).
 
 BASE_POLICIES (below) is the rule set in force between tests; tests that
 change it restore it.
@@ -22,13 +32,16 @@ import errno
 import json
 import os
 import re
+import subprocess
 import time
 import unittest
 
 from netns_common import LabTestCase
-from weftlab import VM, Group, LabError, Policy, Rule, default_topology, wait_for
+import weftlab
+from weftlab import (VM, Group, LabError, Policy, Rule, default_topology, wait_for,
+                     with_dual_stack)
 
-TCP, UDP, ICMP = 6, 17, 1
+TCP, UDP, ICMP, ICMPV6 = 6, 17, 1, 58
 WHOAMI = 7777
 IPERF = 5201
 EGRESS_REJECT = 7101    # web egress rejects it (the VM program answers)
@@ -40,6 +53,8 @@ SLACK = 0.05            # flapping: seconds a datagram may lag the checks it pas
 DWELL = 5               # flapping: datagrams each version must pass before the next flip
 
 A_WEB = "10.0.1.0/24"
+A_WEB6, A_DB6 = "fd00:0:0:1::/64", "fd00:0:0:2::/64"   # with_dual_stack's, in A and B
+A2_IP6 = "fd00:0:0:1::11"
 
 
 def _read(path: str) -> str:
@@ -48,17 +63,25 @@ def _read(path: str) -> str:
 
 
 def base_policies() -> list[Policy]:
+    """The TCP and UDP rules judge IPv6 flows alike: a rule without peers
+    is any peer of either family, a peer group holds its members' ip6 too.
+    ICMP rules with a type are IPv4's; ICMPv6 has the rules for icmp
+    without a type whose peers are IPv6 prefixes only (no IPv4 flow
+    matches them): the IPv6 twins of the ICMP rules."""
     return [
         Policy("a-web-out", "A", applied_to_groups=["web"], rules=[
             Rule("egress", "reject", "icmp", icmp_type=8, peer_cidrs=["10.0.1.11/32"]),
+            Rule("egress", "reject", "icmp", peer_cidrs=[A2_IP6 + "/128"]),
             Rule("egress", "reject", "tcp", ports=[EGRESS_REJECT]),
             Rule("egress", "reject", "udp", ports=[EGRESS_REJECT]),
             Rule("egress", "allow", "tcp", ports=[WHOAMI, INGRESS_REJECT]),
             Rule("egress", "allow", "udp", ports=[INGRESS_REJECT, RELATED_UDP]),
             Rule("egress", "allow", "icmp", icmp_type=8),
+            Rule("egress", "allow", "icmp", peer_cidrs=[A_WEB6, A_DB6]),
         ]),
         Policy("a-web-in", "A", applied_to_groups=["web"], rules=[
             Rule("ingress", "reject", "tcp", ports=[INGRESS_REJECT]),
+            Rule("ingress", "allow", "icmp", peer_cidrs=[A_WEB6]),
         ]),
         Policy("a-db-in", "A", applied_to_groups=["db"], rules=[
             Rule("ingress", "reject", "tcp", ports=[INGRESS_REJECT]),
@@ -66,6 +89,7 @@ def base_policies() -> list[Policy]:
             Rule("ingress", "allow", "tcp", ports=[WHOAMI], peer_groups=["web"]),
             Rule("ingress", "allow", "udp", ports=[RELATED_UDP], peer_groups=["web"]),
             Rule("ingress", "allow", "icmp", icmp_type=8, peer_groups=["web"]),
+            Rule("ingress", "allow", "icmp", peer_cidrs=[A_WEB6]),
         ]),
         # iperf3 a1 -> a4 (both ends), removed by the revocation test
         Policy("a-iperf", "A", applied_to_endpoints=["a1", "a4"], rules=[
@@ -96,20 +120,21 @@ def firewall_topology():
                          "a4": ["db"], "b2": ["db"], "b3": ["db"], "b4": ["db"]}.items():
         topo.vm(name).groups = groups
     topo.policies = base_policies()
-    topo.validate()
-    return topo
+    return with_dual_stack(topo)
 
 
 # --- programs run inside the VMs ------------------------------------------------
 
-# TCP connect: prints {"result": "connected"|errno name|"timeout", "seconds": s}
+# TCP connect (IPv4 or IPv6 by dst): prints {"result": "connected"|errno
+# name|"timeout", "seconds": s}
 _TCP_CONNECT = r"""
 import errno, json, socket, sys, time
 dst, port, timeout, sport = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
-s = socket.socket()
+v6 = ":" in dst
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 if sport:
-    s.bind(("0.0.0.0", sport))
+    s.bind(("::" if v6 else "0.0.0.0", sport))
 s.settimeout(timeout)
 t0 = time.monotonic()
 try:
@@ -130,7 +155,7 @@ print(json.dumps({"result": r, "seconds": time.monotonic() - t0, "data": data}))
 _UDP_PROBE = r"""
 import errno, json, socket, sys, time
 dst, port, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET, socket.SOCK_DGRAM)
 s.connect((dst, port))
 s.settimeout(timeout)
 t0 = time.monotonic()
@@ -166,6 +191,18 @@ ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0x4000, 64, 6, 0,
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
 for _ in range(int(sys.argv[6])):
     s.sendto(ip + tcp, (dst, 0))
+"""
+
+# A router solicitation out of eth0, from its link-local address, with the
+# source link-layer option (the VM's MAC, argv[1]); the kernel sums it.
+_ROUTER_SOLICITATION = r"""
+import socket, struct, sys
+ifindex = socket.if_nametoindex("eth0")
+mac = bytes.fromhex(sys.argv[1].replace(":", ""))
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, ifindex)
+s.sendto(struct.pack("!BBHI", 133, 0, 0, 0) + bytes([1, 1]) + mac, ("ff02::2", 0, 0, ifindex))
 """
 
 # Flap receiver: one socket per port; prints "<port> <kernel rx time>" per
@@ -607,6 +644,213 @@ class FirewallTest(LabTestCase):
         self.assertGreater(by_port[FLAP_Y], 0)
         self.assertEqual(violations, [], "datagrams admitted by neither version in force")
 
+
+    # --- IPv6 (dual stack): the datapath end to end ------------------------------------
+    def ip6(self, vm: str) -> str:
+        return self.lab.topo.vm(vm).ip6
+
+    def test_ipv6_ping_switched_and_routed_same_and_cross_host(self):
+        """ping -6 along each path; a routed reply crossed the gateway once
+        (hop limit 63 from Linux's 64), a switched one did not. Tenant A's
+        pings pass its ICMPv6 rules, tenant B's its default allow."""
+        cases = [  # source, destination VM, path, hop limit of the replies, node
+            ("a1", "a5", "same-host switched", 64, "hv1"),
+            ("b1", "b2", "same-host routed", 63, "hv1"),
+            ("b2", "b4", "cross-host switched", 64, "hv1"),
+            ("b1", "b3", "cross-host routed", 63, "hv1"),
+            ("a1", "a4", "cross-host routed", 63, "hv1"),
+        ]
+        for src, dst, path, hops, node in cases:
+            with self.subTest(src=src, dst=dst, path=path):
+                before = self.counters()
+                p = self.lab.ping(src, self.ip6(dst), count=3, interval=0.05)
+                after = self.counters()
+                self.assertEqual(p.received, 3, f"{p.output}\n{after[node]}")
+                self.assertRegex(p.output, rf"ttl={hops}\b", p.output)
+                if path.startswith("same-host"):
+                    # request and reply both delivered on hv1
+                    self.assertGreaterEqual(self.delta(after, before, node, "deliver_local"), 6)
+                else:
+                    self.assertGreaterEqual(self.delta(after, before, "hv1", "encap"), 3)
+                    self.assertGreaterEqual(self.delta(after, before, "hv2", "decap"), 3)
+
+    def test_ipv6_hop_limit_at_the_gateway(self):
+        """Routed with hop limit 2: arrives with 1. With 1: the gateway
+        answers Time Exceeded from the segment's gateway6. Switched, hop
+        limit 1 is delivered: no router in between."""
+        b3 = self.ip6("b3")
+        p = self.lab.ping("b1", b3, count=1, ttl=2)
+        self.assertEqual(p.received, 1, p.output)
+        p = self.lab.ping("b1", b3, count=1, ttl=1, timeout=2)
+        self.assertFalse(p.ok, p.output)
+        self.assertRegex(p.output, r"From fd00:0:0:1::1 .*Time exceeded: Hop limit", p.output)
+        p = self.lab.ping("b2", self.ip6("b4"), count=1, ttl=1)
+        self.assertEqual(p.received, 1, p.output)
+
+    def test_ipv6_tcp_bulk_cross_host_learns_the_mtu(self):
+        """The VM's link says 1500, VXLAN over the IPv4 underlay leaves
+        1450: the first full-size packets get Packet Too Big (mtu 1450) from
+        the gateway, then TCP carries 20 MB in 1450-byte packets."""
+        src, dst = "b1", "b3"   # routed, hv1 -> hv2, tenant B (default allow)
+        flush = ["ip", "-6", "route", "flush", "cache"]
+        self.lab.exec(src, flush)
+        self.addCleanup(self.lab.exec, src, flush)
+        # 1402 + 8 + 40 = 1450: fits; one byte more does not
+        p = self.lab.ping(src, self.ip6(dst), count=1, size=1402, df=True)
+        self.assertTrue(p.ok, p.output)
+        base = self.counter("hv1", "icmp_error")
+        p = self.lab.ping(src, self.ip6(dst), count=1, size=1403, df=True, timeout=2)
+        self.assertFalse(p.ok, p.output)
+        self.assertEqual(p.frag_needed_mtu, 1450, p.output)
+        self.assertGreater(self.counter("hv1", "icmp_error"), base)
+        self.lab.exec(src, flush)
+        r = self.lab.iperf(src, dst, dst_ip=self.ip6(dst), nbytes="20M", timeout=15)
+        self.assertTrue(r["ok"], f"20 MB {src} -> {dst} over IPv6: {r['error']}")
+        self.assertGreaterEqual(r["bytes"], 20 * 1024 * 1024)
+        route = self.lab.exec(src, ["ip", "-6", "route", "get", self.ip6(dst)]).stdout
+        self.assertRegex(route, r"\bmtu 1450\b", route)
+        print(f"\n  iperf3 {src} -> {dst} over IPv6 (cross-host routed): "
+              f"{r['bps'] / 1e9:.2f} Gbit/s, {r['retransmits']} retransmits", end="", flush=True)
+
+    def test_ipv6_router_advertisement(self):
+        """The lab's VMs ignore advertisements (a static default route);
+        one that takes them gets, for its solicitation, the default route
+        via the gateway's link-local address (EUI-64 of its MAC) and the
+        overlay's MTU, 1450."""
+        vm = self.lab.topo.vm("b4")
+        seg = self.lab.topo.segment(vm.segment)
+        sysctl = "net.ipv6.conf.eth0."
+        self.addCleanup(self.lab.exec, vm.name, ["sysctl", "-q", "-w", sysctl + "mtu=1500"])
+        self.addCleanup(self.lab.exec, vm.name, ["ip", "-6", "route", "flush", "proto", "ra"])
+        self.addCleanup(self.lab.exec, vm.name, ["sysctl", "-q", "-w", sysctl + "accept_ra=0"])
+        self.lab.exec(vm.name, ["sysctl", "-q", "-w", sysctl + "accept_ra=1"], check=True)
+        base = self.counter(vm.node, "nd_reply")
+        self.lab.exec(vm.name, ["/usr/bin/python3", "-c", _ROUTER_SOLICITATION, vm.mac],
+                      check=True)
+
+        def learned():
+            out = self.lab.exec(vm.name, ["ip", "-6", "route", "show", "default",
+                                          "proto", "ra"]).stdout
+            return seg.gateway6_link_local in out
+        wait_for(learned, 3, interval=0.05, what="a default route from an advertisement")
+        self.assertGreater(self.counter(vm.node, "nd_reply"), base)
+        mtu = self.lab.exec(vm.name, ["sysctl", "-n", sysctl + "mtu"]).stdout.strip()
+        self.assertEqual(mtu, "1450")
+
+    # --- IPv6: the firewall --------------------------------------------------------------
+    def test_ipv6_allowed_flows_and_replies_pass_by_conntrack(self):
+        a1, a3, a4 = self.ip6("a1"), self.ip6("a3"), self.ip6("a4")
+        before = self.counters()
+        self.assertEqual(self.lab.whoami("a1", a4), "a4", self.lab.last_whoami_error)  # cross host
+        self.assertEqual(self.lab.whoami("a1", a3), "a3", self.lab.last_whoami_error)  # same host
+        p = self.lab.ping("a1", a4, count=3)
+        self.assertEqual(p.received, 3, p.output)
+        after = self.counters()
+        self.assertEqual(self.delta(after, before, "hv1", "policy_denied"), 0)
+        self.assertEqual(self.delta(after, before, "hv2", "policy_denied"), 0)
+        # one entry per end, in the IPv6 tables, replies counted
+        for node, flag in (("hv1", 0x02), ("hv2", 0x04)):
+            with self.subTest(node=node):
+                tcp = self.lab.ct_find(node, 1, TCP, a1, a4, None, WHOAMI)
+                self.assertTrue(tcp, self.lab.ct_entries(node, weftlab.CT6_TABLES))
+                e = max(tcp, key=lambda x: x["last_seen_ns"])
+                self.assertEqual(e["flags"] & 0x06, flag, e)
+                self.assertGreaterEqual(e["packets"][1], 2, e)
+                echo = self.lab.ct_find(node, 1, ICMPV6, a1, a4)
+                self.assertTrue(echo and max(x["packets"][1] for x in echo) >= 3, echo)
+        # weftctl lists the IPv6 flow (when built: netns.test_weftctl requires it)
+        weftctl = os.path.join(weftlab.default_build_dir(), "weftctl")
+        if os.access(weftctl, os.X_OK):
+            cp = subprocess.run([weftctl, "--socket", self.lab.agent_socket("hv1"), "--json",
+                                 "conntrack", "--tenant", "1", "--addr", a4],
+                                capture_output=True, text=True, timeout=20)
+            self.assertEqual(cp.returncode, 0, cp.stderr)
+            flows = {(e["protocol"], e["src"], e["dst"], e.get("dport")) for e in
+                     json.loads(cp.stdout)["entries"]}
+            self.assertIn(("tcp", a1, a4, WHOAMI), flows, cp.stdout)
+        # the other way round no rule allows anything: the replies above
+        # passed by conntrack
+        before = self.counters()
+        self.assertEqual(self.tcp_connect("a4", a1, WHOAMI, 1)["result"], "timeout")
+        self.assertFalse(self.lab.ping("a4", a1, count=1, timeout=1).ok)
+        self.assertGreater(self.delta(self.counters(), before, "hv2", "policy_denied"), 0)
+
+    def test_ipv6_denied_at_the_source_and_at_the_destination(self):
+        before = self.counters()
+        # no rule allows tcp 7778 out of web: dropped at a1's egress on hv1
+        r = self.tcp_connect("a1", self.ip6("a4"), WHOAMI + 1, 1)
+        self.assertEqual(r["result"], "timeout", r)
+        mid = self.counters()
+        self.assertGreater(self.delta(mid, before, "hv1", "policy_denied"), 0)
+        self.assertEqual(self.delta(mid, before, "hv1", "encap"), 0)
+        # web egress allows 7777 to anyone, web has no ingress rule: hv2 drops it
+        r = self.tcp_connect("a1", A2_IP6, WHOAMI, 1)
+        self.assertEqual(r["result"], "timeout", r)
+        after = self.counters()
+        self.assertGreater(self.delta(after, mid, "hv1", "encap"), 0)
+        self.assertGreater(self.delta(after, mid, "hv2", "policy_denied"), 0)
+        self.assertTrue(self.lab.ct_find("hv1", 1, TCP, self.ip6("a1"), A2_IP6, None, WHOAMI))
+        self.assertFalse(self.lab.ct_find("hv2", 1, TCP, self.ip6("a1"), A2_IP6, None, WHOAMI))
+
+    def test_ipv6_reject_tcp_is_refused_at_once_at_either_host(self):
+        """A RST, as over IPv4: from the VM program at the source host
+        (egress, and a same-host destination's ingress), and bounced
+        through the tunnel by a remote destination's ingress (routed at
+        the sender's host, so the RST is routed back there)."""
+        self.assertRefused(self.ip6("a4"), EGRESS_REJECT, "hv1", "IPv6 egress at the source host")
+        self.assertRefused(self.ip6("a3"), INGRESS_REJECT, "hv1", "IPv6 ingress, same host")
+        self.assertRefused(self.ip6("a4"), INGRESS_REJECT, "hv2", "IPv6 ingress at hv2, routed")
+
+    def test_ipv6_reject_udp_and_icmp_at_the_source_host_is_administratively_prohibited(self):
+        """ICMPv6 destination unreachable, administratively prohibited, from
+        the gateway: a connected UDP socket fails with EACCES, ping says so."""
+        before = self.counters()
+        r = self.udp_probe("a1", self.ip6("a4"), EGRESS_REJECT, timeout=2)
+        self.assertEqual(r["result"], "EACCES", r)
+        p = self.lab.ping("a1", A2_IP6, count=1, timeout=2)   # a-web-out's ICMPv6 reject
+        self.assertFalse(p.ok, p.output)
+        self.assertRegex(p.output, r"From fd00:0:0:1::1 .*Administratively prohibited",
+                         p.output)
+        after = self.counters()
+        self.assertGreaterEqual(self.delta(after, before, "hv1", "reject"), 2)
+
+    def test_ipv6_reject_non_tcp_at_a_remote_destination_is_a_drop(self):
+        before = self.counters()
+        r = self.udp_probe("a1", self.ip6("a4"), INGRESS_REJECT, timeout=0.3)
+        self.assertEqual(r["result"], "timeout", r)
+        after = self.counters()
+        self.assertGreaterEqual(self.delta(after, before, "hv2", "policy_denied"), 3)
+        self.assertEqual(self.delta(after, before, "hv2", "reject"), 0)
+
+    def test_ipv6_related_icmp_error_passes(self):
+        """a4 answers UDP to a closed port with ICMPv6 port unreachable,
+        which belongs to the tracked flow (a4 may send nothing of its own)."""
+        before = self.ct_stats()
+        r = self.udp_probe("a1", self.ip6("a4"), RELATED_UDP)
+        self.assertEqual(r["result"], "ECONNREFUSED", r)
+        after = self.ct_stats()
+        self.assertGreater(self.delta(after, before, "hv2", "related"), 0)
+        self.assertGreater(self.delta(after, before, "hv1", "related"), 0)
+
+    def test_ipv6_tenants_with_identical_addresses_are_isolated(self):
+        """[fd00:0:0:1::10]:40777 -> [fd00:0:0:2::11]:7777, both sent on
+        hv1: allowed in A (a1 -> a4, cross host), denied in B (b1 -> b2,
+        same host). A first, so a conntrack keyed without the tenant would
+        let B pass. And an address only the other tenant has answers nothing."""
+        web, db = "fd00:0:0:1::10", "fd00:0:0:2::11"
+        r = self.tcp_connect("a1", db, WHOAMI, 2, sport=TENANT_SPORT)
+        self.assertEqual((r["result"], r["data"]), ("connected", "a4"), r)
+        self.assertTrue(self.lab.ct_find("hv1", 1, TCP, web, db, TENANT_SPORT, WHOAMI))
+        before = self.counters()
+        r = self.tcp_connect("b1", db, WHOAMI, 1, sport=TENANT_SPORT)
+        self.assertEqual(r["result"], "timeout", r)
+        self.assertGreater(self.delta(self.counters(), before, "hv1", "policy_denied"), 0)
+        self.assertFalse(self.lab.ct_find("hv1", 2, TCP, web, db, TENANT_SPORT, WHOAMI))
+        # b4's address exists in B only; a1 routes to A's a-db, where nobody has it
+        before = self.counters()
+        self.assertFalse(self.lab.ping("a1", self.ip6("b4"), count=1, timeout=1).ok)
+        self.assertEqual(self.tcp_connect("a1", self.ip6("b4"), WHOAMI, 1)["result"], "timeout")
+        self.assertGreater(self.delta(self.counters(), before, "hv1", "unknown_destination"), 0)
 
 if __name__ == "__main__":
     unittest.main()

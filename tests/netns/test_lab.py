@@ -1,7 +1,8 @@
 """The lab itself, without any agent: the topology is what the tests assume
 (namespaces, veths, addresses, MTUs, the plain Linux vxlan host), the kernel
-reference mode reaches what the matrix expects, captures count, the state
-file matches the topology, and teardown leaves nothing behind."""
+reference mode reaches what the matrix expects (the IPv6 rows of run_lab's
+dual-stack matrix too), captures count, the state file matches the
+topology, and teardown leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import re
 import unittest
 
 from netns_common import LabTestCase, require_lab, unmet, weftlab
-from weftlab import Lab, LabError, Tenant, Topology, VM, default_topology, north_south
-from weftlab.topology import overlapping_segments
+from weftlab import (Lab, LabError, Tenant, Topology, VM, default_topology, north_south,
+                     with_dual_stack)
+from weftlab.topology import link_local_of, overlapping_segments
 from weftlab import ns as wns
 
 
@@ -36,10 +38,15 @@ def root_ns_snapshot() -> dict:
 
 class KernelTopologyTest(LabTestCase):
     """Kernel reference mode: every host a plain Linux vxlan/bridge host,
-    with an anycast gateway and per-tenant tables (no Weft)."""
+    with an anycast gateway and per-tenant tables (no Weft), for tenants
+    with dual stack (the lab run's topology)."""
 
     MODE = "kernel"
     NEEDS_AGENT = False
+
+    @classmethod
+    def make_topology(cls):
+        return with_dual_stack(default_topology())
 
     def vm_ip_json(self, vm, *args):
         return json.loads(self.lab.exec(vm, ["ip", "-j", *args], check=True).stdout)
@@ -65,8 +72,19 @@ class KernelTopologyTest(LabTestCase):
                                  [(vm.ip, seg.prefixlen)])
                 routes = self.vm_ip_json(vm.name, "route", "show", "default")
                 self.assertEqual(routes[0]["gateway"], seg.gateway)
-                v6 = self.lab.exec(vm.name, ["sysctl", "-n", "net.ipv6.conf.all.disable_ipv6"])
-                self.assertEqual(v6.stdout.strip(), "1")
+                # IPv6 on eth0 only: its global address (no DAD), the
+                # link-local one, a static default route via the gateway6
+                v6 = self.lab.exec(vm.name, ["sysctl", "-n", "net.ipv6.conf.lo.disable_ipv6",
+                                             "net.ipv6.conf.eth0.disable_ipv6",
+                                             "net.ipv6.conf.eth0.accept_ra"])
+                self.assertEqual(v6.stdout.split(), ["1", "0", "0"])
+                addrs = self.vm_ip_json(vm.name, "-6", "addr", "show", "eth0")[0]["addr_info"]
+                self.assertEqual(sorted((a["local"], a["prefixlen"]) for a in addrs),
+                                 sorted([(vm.ip6, 64), (link_local_of(vm.mac),
+                                                        64)]))
+                self.assertFalse([a for a in addrs if a.get("tentative")], addrs)
+                routes = self.vm_ip_json(vm.name, "-6", "route", "show", "default")
+                self.assertEqual([r["gateway"] for r in routes], [seg.gateway6])
                 host = json.loads(wns.ip(self.lab.ns(vm.node), "-j", "link", "show",
                                          vm.interface).stdout)[0]
                 self.assertIn("UP", host["flags"])
@@ -110,6 +128,20 @@ class KernelTopologyTest(LabTestCase):
         self.assertReaches("alx", "10.0.2.11", "a4")
         self.assertNoAnswer("a1", "10.0.2.20")        # only tenant B has it
 
+    def test_kernel_paths_ipv6_rows_of_the_lab_run(self):
+        """run_lab's IPv6 rows against the kernel reference: they must hold
+        there as they must with Weft (same-host and cross-host, switched
+        and routed, the Linux host, tenants with identical prefixes)."""
+        import run_lab
+        rows = run_lab.run_matrix(self.lab, run_lab.MATRIX6)
+        failed = [r for r in rows if not r["ok"]]
+        self.assertEqual(failed, [], "\n".join(f"{r['src']} -> {r['dst']} ({r['kind']}): "
+                                               f"{r['result']}, tcp: {r['tcp_error']}"
+                                               for r in failed))
+        # the routed rows crossed a router: hop limit 63 on the replies
+        p = self.lab.ping("a1", "fd00:0:0:2::11", count=1)
+        self.assertRegex(p.output, r"ttl=63\b", p.output)
+
     def test_capture_counts_vxlan(self):
         with self.lab.capture("hv1", "eth0", "udp port 4789") as cap:
             self.assertTrue(self.lab.ping("a1", "10.0.1.11", count=3).ok)
@@ -139,6 +171,15 @@ class KernelTopologyTest(LabTestCase):
         self.assertEqual(run_lab.classify(topo, "alx", "10.0.1.10"),
                          ("Linux vxlan interop (L2)", "a1"))
         self.assertEqual(run_lab.classify(topo, "a1", "10.0.2.20"), ("cross-tenant", None))
+        # IPv6: tenant B has the same prefixes, b2 the same address as a4
+        self.assertEqual(run_lab.classify(topo, "a1", "fd00:0:0:2::11"),
+                         ("IPv6 cross-host routed", "a4"))
+        self.assertEqual(run_lab.classify(topo, "b1", "fd00::2:0:0:0:11"),
+                         ("IPv6 same-host routed", "b2"))
+        self.assertEqual(run_lab.classify(topo, "a1", "fd00:0:0:1::11"),
+                         ("IPv6 cross-host L2", "a2"))
+        self.assertEqual(run_lab.classify(topo, "a1", "fd00:0:0:2::20"),
+                         ("IPv6 cross-tenant", None))
 
 
 class WeftModeBuildTest(LabTestCase):
@@ -290,12 +331,12 @@ class TeardownTest(unittest.TestCase):
             self.assertFalse(m and m.group(1) in names, f"lab link in root ns: {line}")
         for key in ("addrs", "routes"):
             for line in snap[key]:
-                self.assertNotRegex(line, r"\b198\.18\.0\.|\b10\.0\.[12]\.",
+                self.assertNotRegex(line, r"\b198\.18\.0\.|\b10\.0\.[12]\.|\bfd00:0:0:",
                                     f"lab {key[:-1]} in root ns: {line}")
         self.assertEqual([m for m in snap["mounts"] if lab.prefix.rstrip("-") in m], [])
 
     def test_teardown_leaves_nothing_and_root_ns_untouched(self):
-        lab = Lab(default_topology(), mode="weft")
+        lab = Lab(with_dual_stack(default_topology()), mode="weft")
         with lab:
             self.assertTrue(any(n.startswith(lab.prefix) for n in weftlab.list_netns()))
             self.assertTrue(os.path.ismount(lab.bpffs))
@@ -354,6 +395,50 @@ class TeardownTest(unittest.TestCase):
 
 class StateYamlTest(unittest.TestCase):
     """No root needed."""
+
+    def test_dual_stack_state(self):
+        """with_dual_stack: a /64 and gateway6 per segment, the same in both
+        tenants, an ip6 per VM; none of it in the default topology's state."""
+        plain = default_topology().state_dict()
+        self.assertFalse([s for s in plain["segments"] if "subnet6" in s or "gateway6" in s])
+        self.assertFalse([e for e in plain["endpoints"] if "ip6" in e])
+        topo = with_dual_stack(default_topology())
+        state = topo.state_dict()
+        segs = {s["name"]: s for s in state["segments"]}
+        self.assertEqual((segs["a-web"]["subnet6"], segs["a-web"]["gateway6"]),
+                         ("fd00:0:0:1::/64", "fd00:0:0:1::1"))
+        self.assertEqual(segs["a-db"]["subnet6"], segs["b-db"]["subnet6"])
+        self.assertEqual(segs["a-web"]["subnet6"], segs["b-web"]["subnet6"])
+        ep = {e["name"]: e for e in state["endpoints"]}
+        self.assertEqual(ep["a4"]["ip6"], "fd00:0:0:2::11")
+        self.assertEqual(ep["a4"]["ip6"], ep["b2"]["ip6"])   # identical across tenants
+        self.assertEqual(len(ep), len([e for e in ep.values() if "ip6" in e]))
+        for e in ep.values():
+            self.assertIn(ipaddress.ip_address(e["ip6"]),
+                          ipaddress.ip_network(segs[e["segment"]]["subnet6"]))
+        self.assertEqual(topo.segment("a-web").gateway6_link_local, "fe80::fe:ff:fe00:101")
+        self.assertEqual([v.name for v in topo.vms_at("B", "fd00:0:0:2::11")], ["b2"])
+        try:
+            import yaml
+        except ImportError:
+            self.skipTest("python3-yaml not installed")
+        self.assertEqual(yaml.safe_load(topo.state_yaml()), state)
+
+    def test_run_lab_ipv6_rows(self):
+        """The lab run's IPv6 rows cover what they promise: same-host and
+        cross-host, switched and routed, across tenants (no answer), and a
+        firewall allowing, denying and rejecting IPv6 flows."""
+        import run_lab
+        topo = with_dual_stack(default_topology())
+        kinds = {run_lab.classify(topo, src, dst)[0] for src, dst in run_lab.MATRIX6}
+        for kind in ("same-host routed", "cross-host L2", "cross-host routed", "cross-tenant"):
+            self.assertIn("IPv6 " + kind, kinds)
+        self.assertTrue(all(":" in dst for _, dst in run_lab.MATRIX6))
+        expected = {e for _, _, _, e, _ in run_lab.FIREWALL_MATRIX6}
+        self.assertLessEqual({None, "refused", "a4", "a3"}, expected)
+        rows = [{"kind": "IPv6 x", "ok": True}, {"kind": "y", "ok": False}]
+        self.assertEqual(run_lab.summary(rows, 1.0),
+                         "1 passed, 1 failed (IPv6 rows: 1 passed, 0 failed) (1.0s)")
 
     def test_yaml_quotes_macs_and_roundtrips(self):
         topo = default_topology()
