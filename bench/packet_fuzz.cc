@@ -2,12 +2,13 @@
 // BPF_PROG_TEST_RUN (agent/datapath/prog_test_run.h), each outcome judged by
 // an oracle that knows the maps (bench/packet_fuzz_oracle.h): no frame may
 // reach another tenant, another segment unless routed, or an answer about
-// another segment; and each frame run must be counted under exactly one
-// reason (weft_stats read before and after every frame).
+// another segment, in IPv4 or IPv6; and each frame run must be counted
+// under exactly one reason (weft_stats read before and after every frame).
 //
 // The maps are the BPF tests' fixture (tests/bpf/fixture.h: two tenants
 // with overlapping subnets, four segments, local and remote endpoints, a
-// foreign VTEP, routes), the edge's uplinks (tests/bpf/uplink_maps.h: one
+// foreign VTEP, routes of both families; IPv6 on blue-a and red-a, whose
+// VMs share addresses), the edge's uplinks (tests/bpf/uplink_maps.h: one
 // per tenant, with upstream routes) plus a policy installed here (a reject
 // and a deny rule in blue, a default-deny red). Frames are mutants of valid seeds
 // (bench/packet_fuzz_seeds.h) drawn from a seeded PRNG: the seed is
@@ -94,21 +95,31 @@ Options ParseOptions(int argc, char** argv) {
   return o;
 }
 
-// The policy the oracle's frames meet (seeds use TCP 23 and UDP 5001): blue
-// allows by default, rejects vm1's telnet and telnet into vm2, denies UDP
-// 5001 into vm4; red denies by default and allows ICMP and HTTPS of vm3.
+// The policy the oracle's frames meet (seeds use TCP 23 and UDP 5001), for
+// both families where the endpoint has both: blue allows by default,
+// rejects vm1's telnet and telnet into vm2, denies UDP 5001 into vm4; red
+// denies by default and allows ICMP (and so ICMPv6) and HTTPS of vm3.
 testing::PolicySpec FuzzPolicy() {
   using testing::kVm1Ip;
+  using testing::kVm1Ip6;
   using testing::kVm2Ip;
   using testing::kVm3Ip;
+  using testing::kVm3Ip6;
   using testing::kVm4Ip;
+  using testing::kVm4Ip6;
   testing::PolicySpec p;
   p.tenant_default = {{1, WEFT_ACTION_ALLOW}, {2, WEFT_ACTION_DENY}};
   p.rules = {
-      {.tenant = 1, .applied = {kVm1Ip}, .protocol = 6, .port = 23, .action = WEFT_ACTION_REJECT},
+      {.tenant = 1,
+       .applied = {kVm1Ip},
+       .applied6 = {kVm1Ip6},
+       .protocol = 6,
+       .port = 23,
+       .action = WEFT_ACTION_REJECT},
       {.tenant = 1,
        .direction = WEFT_DIR_INGRESS,
        .applied = {kVm4Ip},
+       .applied6 = {kVm4Ip6},
        .protocol = 17,
        .port = 5001,
        .action = WEFT_ACTION_DENY},
@@ -118,10 +129,20 @@ testing::PolicySpec FuzzPolicy() {
        .protocol = 6,
        .port = 23,
        .action = WEFT_ACTION_REJECT},
-      {.tenant = 2, .applied = {kVm3Ip}, .protocol = 1},
-      {.tenant = 2, .direction = WEFT_DIR_INGRESS, .applied = {kVm3Ip}, .protocol = 1},
-      {.tenant = 2, .applied = {kVm3Ip}, .protocol = 6, .port = 443},
-      {.tenant = 2, .applied = {kVm3Ip}, .protocol = 6, .port = 23, .action = WEFT_ACTION_REJECT},
+      // Protocol 1 without a type admits ICMPv6 too (docs/FIREWALL.md).
+      {.tenant = 2, .applied = {kVm3Ip}, .applied6 = {kVm3Ip6}, .protocol = 1},
+      {.tenant = 2,
+       .direction = WEFT_DIR_INGRESS,
+       .applied = {kVm3Ip},
+       .applied6 = {kVm3Ip6},
+       .protocol = 1},
+      {.tenant = 2, .applied = {kVm3Ip}, .applied6 = {kVm3Ip6}, .protocol = 6, .port = 443},
+      {.tenant = 2,
+       .applied = {kVm3Ip},
+       .applied6 = {kVm3Ip6},
+       .protocol = 6,
+       .port = 23,
+       .action = WEFT_ACTION_REJECT},
   };
   return p;
 }
@@ -260,6 +281,7 @@ ProgramResult Fuzz(const Target& t, const Options& o, const Datapath& dp, const 
       ++r.run;
       if (out.counted == 1 && out.reason >= 0) ++r.by_reason[out.reason];
       if (out.traced && static_cast<int>(out.trace_reason) != out.reason) ++r.trace_disagreed;
+      if (ForwardedIpv6(out)) ++r.forwarded6;
     }
     r.counted += out.counted;
     if (std::string v = oracle.Judge(t.program, seed.ifindex, frame, out); !v.empty()) {
@@ -310,7 +332,8 @@ int Main(int argc, char** argv) {
   std::vector<uint32_t> vnis;
   for (const auto& [vni, seg] : world.segments) vnis.push_back(vni);
   const Oracle oracle(world);
-  Mutator mutator(InterestingIps(world), InterestingMacs(world), vnis, o.seed);
+  Mutator mutator(InterestingIps(world), InterestingIps6(world), InterestingMacs(world), vnis,
+                  o.seed);
   const std::vector<Seed> vm_seeds = VmSeeds(world, if_nametoindex("vm9"));
   const std::vector<Seed> underlay_seeds =
       UnderlaySeeds(world, (*env)->ul0_ifindex, (*env)->ul0_mac);

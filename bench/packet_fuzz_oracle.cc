@@ -1,5 +1,7 @@
 #include "bench/packet_fuzz_oracle.h"
 
+#include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -53,41 +55,119 @@ std::string JudgeNdAnswer(const World& w, const WorldSegment& seg, const WorldEn
   return "";
 }
 
-// An ICMPv6 error (bpf/lib/icmp6.h) the gateway sent back to a VM. (The
-// world knows no IPv6 addresses: that the error goes to the VM's own is
-// tests/bpf/vm6_test.cc's.)
-std::string JudgeIcmp6Error(const WorldSegment& seg, const WorldEndpoint& self, const Parsed& p) {
-  if (p.eth->dst != self.mac || p.eth->src != seg.gateway_mac)
-    return "ICMPv6 error not from the gateway back to the sending VM";
-  if (!p.icmp || !p.icmp->checksum_ok || p.icmp->type >= 128)
-    return "ICMPv6 error is not a well-formed ICMPv6 error";
+// The network layer of a frame, of either family.
+struct L3 {
+  Address src, dst;
+  uint8_t hops = 0;  // TTL or hop limit
+};
+
+std::optional<L3> L3Of(const Parsed& p) {
+  if (p.ipv4) return L3{.src = p.ipv4->src, .dst = p.ipv4->dst, .hops = p.ipv4->ttl};
+  if (!p.ipv6) return std::nullopt;
+  L3 l3{.hops = p.ipv6->hop_limit};
+  l3.src.v6 = p.ipv6->src;
+  l3.dst.v6 = p.ipv6->dst;
+  return l3;
+}
+
+// An answer to what the VM `self` sent (`in`), back to it (to its MAC and
+// its address of the packet's family): an ICMP error (bpf/lib/icmp.h,
+// icmp6.h), well formed, from the gateway's MAC and address of that family;
+// or a TCP reset (bpf/lib/reject.h), from the address the VM sent to.
+std::string JudgeAnswerBack(const WorldSegment& seg, const WorldEndpoint& self, const Parsed& in,
+                            const Parsed& p) {
+  const std::optional<L3> l3 = L3Of(p), sent = L3Of(in);
+  if (!p.eth || !l3 || p.eth->dst != self.mac || !self.Owns(l3->dst))
+    return "an answer not back to the sending VM";
+  if (p.tcp) {
+    if (!(p.tcp->flags & packet::kTcpRst)) return "a TCP answer is no reset";
+    if (!sent || l3->src != sent->dst) return "a reset from another address than the peer's";
+    return "";
+  }
+  const bool error =
+      p.icmp && (p.ipv6 ? p.icmp->type < 128 : p.icmp->type == 3 || p.icmp->type == 11);
+  if (!error || !p.icmp->checksum_ok) return "an answer that is no well-formed ICMP error";
+  if (p.eth->src != seg.gateway_mac || !seg.IsGateway(l3->src))
+    return absl::StrCat("ICMP error from ", FormatUnderlayAddress(l3->src), " (",
+                        FormatMac(p.eth->src), "), not the gateway of ", seg.name);
   return "";
 }
 
-// A frame delivered to a local VM (its destination MAC; with `ifindex`, the
-// endpoint bound to that interface) of tenant `tenant`; switched frames
-// (source MAC `switched_src`) stay on segment `vni`, routed ones come from
-// the gateway MAC of segment `vni`.
-std::string JudgeLocalDelivery(const World& w, const Parsed& p, uint32_t ifindex, uint32_t tenant,
-                               uint32_t vni, const Mac& switched_src) {
-  if (!p.eth) return "delivered frame has no Ethernet header";
-  const WorldSegment* seg = w.Segment(vni);
-  const bool routed = seg != nullptr && p.eth->src == seg->gateway_mac;
-  if (!routed && p.eth->src != switched_src)
-    return absl::StrCat("delivered from MAC ", FormatMac(p.eth->src),
-                        ": neither the sender's nor its gateway's");
-  std::vector<const WorldEndpoint*> to = w.LocalWithMac(p.eth->dst);
-  if (ifindex != 0) {
-    const WorldEndpoint* bound = w.BoundTo(ifindex);
-    if (bound == nullptr || bound->mac != p.eth->dst)
-      return absl::StrCat("redirected to ifindex ", ifindex, ", not the endpoint of MAC ",
-                          FormatMac(p.eth->dst));
-    to = {bound};
+// Where a forwarded frame went: into a local endpoint (by the interface a
+// trace run recorded, 0 when none did), or to a VTEP on a VNI.
+struct Egress {
+  bool local = false;
+  uint32_t ifindex = 0;
+  uint32_t vtep = 0;  // host order
+  uint32_t vni = 0;
+};
+
+// `to` leads to endpoint `ep`: its interface, or its node's VTEP and its
+// VNI.
+std::string JudgeEgress(const WorldEndpoint& ep, const Egress& to) {
+  if (to.local) {
+    if (ep.ifindex == 0) return absl::StrCat("delivered here for ", ep.name, ", not a local VM");
+    if (to.ifindex != 0 && to.ifindex != ep.ifindex)
+      return absl::StrCat("redirected to ifindex ", to.ifindex, ", not ", ep.name, "'s");
+    return "";
   }
-  for (const WorldEndpoint* ep : to)
-    if (ep->tenant_id == tenant && (routed || ep->vni == vni)) return "";
-  return absl::StrCat("delivered to MAC ", FormatMac(p.eth->dst), ", no local endpoint of tenant ",
-                      tenant, routed ? "" : absl::StrCat(" on VNI ", vni));
+  if (to.vtep != ep.vtep || to.vni != ep.vni)
+    return absl::StrCat("encapsulated for ", ep.name, " to VTEP ", FormatIpv4(to.vtep), " VNI ",
+                        to.vni, ", not its node's on its VNI");
+  return "";
+}
+
+// A frame `in` sent on segment `vni` of tenant `tenant` (by a VM, or
+// inside VXLAN), forwarded as `out` to `to`, of either family and with the
+// addresses it was sent with. Switched (to any MAC but the gateway's): its
+// MACs and hop count unchanged, to the endpoint of its destination MAC on
+// the segment. Routed (to the gateway MAC): from the gateway MAC with one
+// hop less, where the tenant's longest matching route of the family leads:
+// the endpoint owning the destination address (a connected subnet), or one
+// of a route's VTEPs on the route's VNI, to the gateway MAC there; never
+// for a blackhole or an address no route covers. So a frame never reaches
+// another tenant, nor another segment unless routed.
+std::string JudgeForwarded(const World& w, const Parsed& in, const Parsed& out, uint32_t tenant,
+                           uint32_t vni, const Egress& to) {
+  const WorldSegment* seg = w.Segment(vni);
+  if (seg == nullptr || !in.eth || !out.eth) return "forwarded without an Ethernet header";
+  const std::optional<L3> sent = L3Of(in), got = L3Of(out);
+  if (!sent || !got) return "forwarded without an IP header";
+  if (got->src != sent->src || got->dst != sent->dst)
+    return absl::StrCat("forwarded as ", FormatUnderlayAddress(got->src), " -> ",
+                        FormatUnderlayAddress(got->dst), ", sent as ",
+                        FormatUnderlayAddress(sent->src), " -> ", FormatUnderlayAddress(sent->dst));
+  const bool routed = in.eth->dst == seg->gateway_mac;
+  if (got->hops + (routed ? 1 : 0) != sent->hops)
+    return absl::StrCat(routed ? "routed" : "switched", " with hop count ", got->hops,
+                        ", sent with ", sent->hops);
+  if (!routed) {
+    if (out.eth->src != in.eth->src || out.eth->dst != in.eth->dst)
+      return "switched with other MACs than it was sent with";
+    const WorldEndpoint* ep = w.OnSegment(vni, in.eth->dst);
+    if (ep == nullptr)
+      return absl::StrCat("switched to ", FormatMac(in.eth->dst), ", which no endpoint of ",
+                          seg->name, " has");
+    return JudgeEgress(*ep, to);
+  }
+  if (out.eth->src != seg->gateway_mac) return "routed from another MAC than the gateway's";
+  const WorldRoute* r = w.Route(tenant, sent->dst);
+  if (r == nullptr || r->blackhole)
+    return absl::StrCat("routed to ", FormatUnderlayAddress(sent->dst), ", which tenant ", tenant,
+                        r == nullptr ? " has no route to" : " blackholes");
+  if (r->connected) {
+    const WorldEndpoint* ep = w.Owner(tenant, sent->dst);
+    if (ep == nullptr || out.eth->dst != ep->mac)
+      return absl::StrCat("routed to ", FormatMac(out.eth->dst), ", not to the endpoint of tenant ",
+                          tenant, " that has ", FormatUnderlayAddress(sent->dst));
+    return JudgeEgress(*ep, to);
+  }
+  const WorldSegment* via = w.Segment(r->vni);
+  if (to.local || to.vni != r->vni || via == nullptr || out.eth->dst != via->gateway_mac ||
+      std::find(r->vteps.begin(), r->vteps.end(), to.vtep) == r->vteps.end())
+    return absl::StrCat("routed by ", FormatIpPrefix(r->prefix),
+                        " elsewhere than to the gateway MAC at one of its VTEPs on its VNI");
+  return "";
 }
 
 // Encapsulated output: from this VTEP to one tenant `tenant` may reach, on a
@@ -118,6 +198,14 @@ uint32_t TracedTarget(const Outcome& o) {
 
 }  // namespace
 
+bool ForwardedIpv6(const Outcome& o) {
+  if (o.refused ||
+      (o.reason != WEFT_DELIVER_LOCAL && o.reason != WEFT_ENCAP && o.reason != WEFT_DECAP))
+    return false;
+  const Parsed p = Parse(o.out);
+  return (p.vxlan ? p.Inner() : p).ipv6.has_value();
+}
+
 std::string Oracle::Judge(Program program, uint32_t ingress_ifindex, const Bytes& in,
                           const Outcome& o) const {
   if (o.refused)
@@ -129,12 +217,12 @@ std::string Oracle::Judge(Program program, uint32_t ingress_ifindex, const Bytes
   const bool xdp = program == Program::kUnderlayXdp;
   if (WEFT_REASON_IS_DROP(o.reason))
     return Expect(o.retval, xdp ? kXdpDrop : kTcShot, "a drop reason");
-  if (program == Program::kVm) return JudgeVm(ingress_ifindex, o);
+  if (program == Program::kVm) return JudgeVm(ingress_ifindex, in, o);
   if (program == Program::kUplink) return JudgeUplink(ingress_ifindex, in, o);
   return JudgeUnderlay(xdp, in, o);
 }
 
-std::string Oracle::JudgeVm(uint32_t ingress_ifindex, const Outcome& o) const {
+std::string Oracle::JudgeVm(uint32_t ingress_ifindex, const Bytes& in, const Outcome& o) const {
   const WorldEndpoint* self = world_.BoundTo(ingress_ifindex);
   if (self == nullptr) return "an interface bound to no endpoint forwarded a frame";
   const WorldSegment& seg = *world_.Segment(self->vni);
@@ -148,27 +236,23 @@ std::string Oracle::JudgeVm(uint32_t ingress_ifindex, const Outcome& o) const {
       return JudgeArpAnswer(world_, seg, p);
     case WEFT_ND_REPLY:
       return JudgeNdAnswer(world_, seg, *self, p);
-    case WEFT_DELIVER_LOCAL:
-      if (!p.ipv4 || p.ipv4->src != self->ip) return "delivered with another source IP";
-      return JudgeLocalDelivery(world_, p, TracedTarget(o), self->tenant_id, self->vni, self->mac);
+    case WEFT_DELIVER_LOCAL: {
+      const std::optional<L3> l3 = L3Of(p);
+      if (!l3 || !self->Owns(l3->src)) return "delivered with another source address";
+      return JudgeForwarded(world_, Parse(in), p, self->tenant_id, self->vni,
+                            {.local = true, .ifindex = TracedTarget(o)});
+    }
     case WEFT_ENCAP: {
       if (std::string e = JudgeEncap(world_, p, self->tenant_id); !e.empty()) return e;
       const Parsed inner = p.Inner();
-      if (!inner.eth || !inner.ipv4 || inner.ipv4->src != self->ip)
-        return "encapsulated with another inner source IP";
-      const bool routed = inner.eth->src == seg.gateway_mac;
-      if (!routed && (inner.eth->src != self->mac || p.vxlan->vni != self->vni))
-        return "switched frame left its segment, or with another source MAC";
-      if (!routed && world_.OnSegment(self->vni, inner.eth->dst) == nullptr)
-        return "switched to a MAC no endpoint of the segment owns";
-      return "";
+      const std::optional<L3> l3 = L3Of(inner);
+      if (!l3 || !self->Owns(l3->src)) return "encapsulated with another inner source address";
+      return JudgeForwarded(world_, Parse(in), inner, self->tenant_id, self->vni,
+                            {.vtep = p.ipv4->dst, .vni = p.vxlan->vni});
     }
     case WEFT_ICMP_ERROR:
     case WEFT_REJECT:
-      if (p.eth && p.ipv6) return JudgeIcmp6Error(seg, *self, p);
-      if (!p.eth || !p.ipv4 || p.eth->dst != self->mac || p.ipv4->dst != self->ip)
-        return "an answer not back to the sending VM";
-      return "";
+      return JudgeAnswerBack(seg, *self, Parse(in), p);
     default:
       return absl::StrCat("reason ", o.reason, " is not one the VM program gives");
   }
@@ -194,9 +278,8 @@ std::string Oracle::JudgeUnderlay(bool xdp, const Bytes& in, const Outcome& o) c
       if (std::string e = Expect(o.retval, xdp ? kXdpRedirect : kTcRedirect, "decapsulated");
           !e.empty())
         return e;
-      if (!in_inner.eth) return "decapsulated a frame without inner Ethernet";
-      return JudgeLocalDelivery(world_, p, TracedTarget(o), seg->tenant_id, seg->vni,
-                                in_inner.eth->src);
+      return JudgeForwarded(world_, in_inner, p, seg->tenant_id, seg->vni,
+                            {.local = true, .ifindex = TracedTarget(o)});
     case WEFT_ARP_REPLY:
     case WEFT_REJECT: {
       if (std::string e = Expect(o.retval, back, "an answer back to the VTEP"); !e.empty())
@@ -205,14 +288,18 @@ std::string Oracle::JudgeUnderlay(bool xdp, const Bytes& in, const Outcome& o) c
         return "an answer not back to the sending VTEP on its VNI";
       if (o.reason == WEFT_ARP_REPLY) return JudgeArpAnswer(world_, *seg, p.Inner());
       const Parsed inner = p.Inner();
-      if (!inner.ipv4 || !in_inner.ipv4 || inner.ipv4->dst != in_inner.ipv4->src)
+      const std::optional<L3> reset = L3Of(inner), sent = L3Of(in_inner);
+      if (!reset || !sent || reset->dst != sent->src || !inner.tcp ||
+          !(inner.tcp->flags & packet::kTcpRst))
         return "a reset not to the sender";
       return "";
     }
     case WEFT_ENCAP:
       if (std::string e = Expect(o.retval, back, "forwarded to another VTEP"); !e.empty()) return e;
       if (!world_.vteps.at(pin.ipv4->src)) return "a Weft VTEP's packet was forwarded again";
-      return JudgeEncap(world_, p, seg->tenant_id);
+      if (std::string e = JudgeEncap(world_, p, seg->tenant_id); !e.empty()) return e;
+      return JudgeForwarded(world_, in_inner, p.Inner(), seg->tenant_id, seg->vni,
+                            {.vtep = p.ipv4->dst, .vni = p.vxlan->vni});
     case WEFT_TO_UPLINK: {
       if (std::string e = Expect(o.retval, xdp ? kXdpRedirect : kTcRedirect, "out of an uplink");
           !e.empty())

@@ -39,11 +39,12 @@ std::string Block(const Report& report, int argc, char** argv) {
       when, u.nodename, u.release, report.frames, report.seed, Command(argc, argv));
   absl::StrAppend(&s,
                   "| program | seeds | frames run | refused by the kernel | counted | frames/s | "
-                  "trace reason differs | violations |\n"
-                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+                  "trace reason differs | IPv6 forwarded | violations |\n"
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
   for (const auto& r : report.programs)
-    absl::StrAppendFormat(&s, "| %s | %d | %d | %d | %d | %.0f | %d | %d |\n", r.name, r.seeds,
-                          r.run, r.refused, r.counted, Rate(r), r.trace_disagreed, r.violations);
+    absl::StrAppendFormat(&s, "| %s | %d | %d | %d | %d | %.0f | %d | %d | %d |\n", r.name, r.seeds,
+                          r.run, r.refused, r.counted, Rate(r), r.trace_disagreed, r.forwarded6,
+                          r.violations);
   absl::StrAppend(&s, "\nFrames by the one reason each was counted under:\n\n| reason |");
   for (const auto& r : report.programs) absl::StrAppend(&s, " ", r.name, " |");
   absl::StrAppend(&s, "\n| --- |");
@@ -67,12 +68,12 @@ std::string Block(const Report& report, int argc, char** argv) {
 void PrintProgram(const ProgramResult& r) {
   std::printf(
       "%s: %llu seeds, %llu frames run, %llu refused by the kernel, %llu counted, "
-      "%.0f frames/s, %llu trace reasons differ, %llu violations\n",
+      "%.0f frames/s, %llu trace reasons differ, %llu IPv6 forwarded, %llu violations\n",
       r.name.c_str(), static_cast<unsigned long long>(r.seeds),
       static_cast<unsigned long long>(r.run), static_cast<unsigned long long>(r.refused),
       static_cast<unsigned long long>(r.counted), Rate(r),
       static_cast<unsigned long long>(r.trace_disagreed),
-      static_cast<unsigned long long>(r.violations));
+      static_cast<unsigned long long>(r.forwarded6), static_cast<unsigned long long>(r.violations));
   for (int reason = 0; reason < WEFT_REASON_COUNT; ++reason)
     if (r.by_reason[reason])
       std::printf("  %-22s %10llu  %6.2f%%\n", std::string(ReasonLabel(reason)).c_str(),

@@ -1,6 +1,7 @@
 // The packet fuzzer's figures: per program, frames run (and refused by the
-// kernel), frames/s, violations and the distribution over reasons; printed,
-// and written as the `packet-fuzz` block of docs/BENCHMARKS.md.
+// kernel), frames/s, IPv6 packets forwarded, violations and the
+// distribution over reasons; printed, and written as the `packet-fuzz`
+// block of docs/BENCHMARKS.md.
 #ifndef WEFT_BENCH_PACKET_FUZZ_REPORT_H_
 #define WEFT_BENCH_PACKET_FUZZ_REPORT_H_
 
@@ -24,6 +25,7 @@ struct ProgramResult {
   // TC: frames whose trace run reached another reason than the real run
   // (not a violation: the trace's redirect target is then not used).
   uint64_t trace_disagreed = 0;
+  uint64_t forwarded6 = 0;  // IPv6 packets delivered, encapsulated or decapsulated
   double seconds = 0;
   std::array<uint64_t, WEFT_REASON_COUNT> by_reason{};
 };

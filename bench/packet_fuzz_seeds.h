@@ -1,9 +1,11 @@
 // Valid frames the packet fuzzer mutates: for the VM program, what each
 // bound VM (and an unbound interface) sends of every kind to every
-// endpoint, gateway and route of both tenants; for the underlay programs,
-// VXLAN from each peer VTEP (Weft, foreign, unknown) on every segment (and
-// an unknown VNI) carrying the same kinds, plus frames that are not Weft's;
-// for an edge's uplink program, what its upstream routers send.
+// endpoint, gateway and route of both tenants, over IPv4 and, from a VM
+// with an IPv6 address, over IPv6 too (extension headers, hop limit 1, too
+// big); for the underlay programs, VXLAN from each peer VTEP (Weft,
+// foreign, unknown) on every segment (and an unknown VNI) carrying the same
+// kinds of both families, plus frames that are not Weft's; for an edge's
+// uplink program, what its upstream routers send (IPv4).
 #ifndef WEFT_BENCH_PACKET_FUZZ_SEEDS_H_
 #define WEFT_BENCH_PACKET_FUZZ_SEEDS_H_
 
@@ -35,8 +37,9 @@ std::vector<Seed> UnderlaySeeds(const World& world, uint32_t underlay_ifindex,
 std::vector<Seed> UplinkSeeds(const World& world, uint32_t unbound_ifindex);
 
 // Addresses the mutator swaps in: every endpoint's, gateway's and VTEP's,
-// route targets, and a few nobody owns.
+// route targets, and a few nobody owns; for IPv6 link-local ones too.
 std::vector<uint32_t> InterestingIps(const World& world);
+std::vector<Ipv6Address> InterestingIps6(const World& world);
 std::vector<Mac> InterestingMacs(const World& world);
 
 }  // namespace weft::fuzz
