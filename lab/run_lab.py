@@ -86,8 +86,7 @@ MATRIX6 = [
     ("alx", "fd00:0:0:1::10"),  # Linux vxlan interop, L2   -> a1
     ("a2", "fd00:0:0:1::30"),  # Linux vxlan interop, L2    -> alx
     ("alx", "fd00:0:0:2::10"),  # Linux interop, routed     -> a3 via the gateway on hv1
-    # not alx -> a4: hv1 routes IPv6 from a Linux host only to its own VMs
-    # (decap_ipv6 in bpf/lib/decap.h: not_local)
+    ("alx", "fd00:0:0:2::11"),  # Linux interop, routed     -> a4 (on hv2)
     ("a1", "fd00:0:0:2::20"),  # cross-tenant: only B has it -> nothing
     ("b1", "fd00:0:0:1::11"),  # cross-tenant: only A has it -> nothing
 ]

@@ -338,14 +338,14 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len, const struct decap_
 }
 
 /*
- * Inner IPv6 for a local endpoint: switched by MAC, or routed by the
- * segment's gateway when a foreign VTEP's VM sent it to the gateway MAC
- * and its destination is on this node (IPv6 is not re-addressed to a third
- * VTEP yet: NOT_LOCAL). Extension headers are walked as at a VM's port.
+ * Inner IPv6 as decap_ipv4 does IPv4: switched by MAC to a local endpoint,
+ * or routed when sent to the gateway MAC (a foreign VTEP's VM), to a local
+ * endpoint or, for a foreign VTEP, re-addressed to the destination's host.
+ * Extension headers are walked as at a VM's port.
  */
 WEFT_INLINE void decap_ipv6(struct cursor *c, __u32 pkt_len, const struct decap_outer *o,
-			    struct ethhdr *inner_eth, const struct weft_segment *seg, __u32 vni,
-			    struct decap_result *res)
+			    const struct weft_config *cfg, struct ethhdr *inner_eth,
+			    const struct weft_segment *seg, __u32 vni, struct decap_result *res)
 {
 	__u32 l3_offset = (o->v6 ? WEFT_ENCAP_OVERHEAD6 : WEFT_ENCAP_OVERHEAD) + ETH_HLEN;
 	struct ipv6hdr *ip6 = parse_ipv6(c);
@@ -373,12 +373,20 @@ WEFT_INLINE void decap_ipv6(struct cursor *c, __u32 pkt_len, const struct decap_
 		reason = route6_lookup(seg->tenant_id, &ip6->daddr, 0, &t);
 		if (reason)
 			return decap_set(res, DECAP_DROP, reason);
-		if (t.kind == WEFT_ROUTE_UPLINK || !t.ifindex)
+		/* No IPv6 uplinks; and Weft VTEPs route at the sender: only a
+		 * foreign one's packets take a second hop. */
+		if (t.kind == WEFT_ROUTE_UPLINK ||
+		    (!t.ifindex && !(o->vtep_flags & WEFT_VTEP_FOREIGN)))
 			return decap_set(res, DECAP_DROP, WEFT_DROP_NOT_LOCAL);
-		ifindex = t.ifindex;
 		ip6->hop_limit--;
 		mac_copy(inner_eth->h_source, seg->gateway_mac);
 		mac_copy(inner_eth->h_dest, t.dmac);
+		if (!t.ifindex) {
+			reason = decap_readdress(o, cfg, &t);
+			return decap_set(res, reason == WEFT_ENCAP ? DECAP_FORWARD : DECAP_DROP,
+					 reason);
+		}
+		ifindex = t.ifindex;
 	} else {
 		ifindex = decap_switched_to(vni, inner_eth, res);
 		if (!ifindex)
@@ -544,7 +552,7 @@ WEFT_INLINE void decap_classify(void *data, void *data_end, __u32 pkt_len, struc
 	case ETH_P_IP:
 		return decap_ipv4(&c, pkt_len, &o, cfg, inner_eth, seg, vni, res);
 	case ETH_P_IPV6:
-		return decap_ipv6(&c, pkt_len, &o, inner_eth, seg, vni, res);
+		return decap_ipv6(&c, pkt_len, &o, cfg, inner_eth, seg, vni, res);
 	case ETH_P_8021Q:
 	case ETH_P_8021AD:
 		return decap_set(res, DECAP_DROP, WEFT_DROP_INNER_VLAN);

@@ -312,8 +312,24 @@ std::vector<UnderlayCase> UnderlayCases() {
   add({"VxlanInnerIpv6RoutedHopLimit1",
        [=] { return FromVtep(kLx1Vtep, kVniBlueA, InnerUdp6(kBlueLx1Mac, Ip6("2001:db8:1::30"), kBlueGwMac, kVm1Ip6, 1)); },
        Verdict::kDrop, {WEFT_DROP_TTL_EXPIRED}, nullptr});
-  add({"VxlanInnerIpv6RoutedToAnotherHost",
+  // ... and re-addressed to the destination's host, as IPv4 is.
+  add({"VxlanInnerIpv6RoutedFromForeignVtepToAnotherHostForwarded",
        [=] { return FromVtep(kLx1Vtep, kVniBlueA, InnerUdp6(kBlueLx1Mac, Ip6("2001:db8:1::30"), kBlueGwMac, kBlueHv2AIp6)); },
+       Verdict::kTx, {WEFT_ENCAP}, [](const Seen& s) {
+         const Parsed in = Parse(s.in), out = Parse(s.out);
+         ASSERT_TRUE(out.ipv4 && out.udp && out.vxlan) << out.error << "\n" << HexDump(s.out);
+         EXPECT_EQ(out.ipv4->src, kHv1Vtep);
+         EXPECT_EQ(out.ipv4->dst, kHv2Vtep);
+         EXPECT_TRUE(out.ipv4->checksum_ok);
+         EXPECT_EQ(out.vxlan->vni, kVniBlueA);
+         Bytes want = in.inner;
+         std::copy(kBlueHv2AMac.begin(), kBlueHv2AMac.end(), want.begin());
+         std::copy(kBlueGwMac.begin(), kBlueGwMac.end(), want.begin() + 6);
+         want[14 + 7] -= 1;
+         EXPECT_EQ(out.inner, want);
+       }});
+  add({"VxlanInnerIpv6RoutedFromWeftVtepToAnotherHostNotLocal",
+       [=] { return FromVtep(kHv2Vtep, kVniBlueA, InnerUdp6(kBlueHv2AMac, kBlueHv2AIp6, kBlueGwMac, Ip6("2001:db8:9::1"))); },
        Verdict::kDrop, {WEFT_DROP_NOT_LOCAL}, nullptr});
   add({"VxlanInnerIpv6RoutedWithoutRoute",
        [=] { return FromVtep(kLx1Vtep, kVniBlueA, InnerUdp6(kBlueLx1Mac, Ip6("2001:db8:1::30"), kBlueGwMac, Ip6("2001:db8:77::1"))); },
