@@ -31,8 +31,6 @@
 namespace weft::testing {
 namespace {
 
-constexpr uint32_t kFw6Blue = 1;
-constexpr uint32_t kFw6Red = 2;
 constexpr uint16_t kFw6Cport = 43210;  // the client's port
 constexpr uint16_t kFw6Sport = 443;    // the server's
 constexpr uint8_t kFw6EchoRequest = 128;
@@ -78,17 +76,6 @@ Icmp6Spec Fw6Error(uint8_t type, uint8_t code, uint32_t rest, const Bytes& frame
   return {.type = type, .code = code, .rest = rest, .body = Bytes(frame.begin() + 14, frame.end())};
 }
 
-// VXLAN from hv2 to hv1 on `vni` around `inner`.
-Bytes Fw6FromHv2(uint32_t vni, const Bytes& inner) {
-  VxlanSpec s;
-  s.outer_dst = kUl0Mac;
-  s.outer_src = kHv2Mac;
-  s.outer_src_ip = kHv2Vtep;
-  s.outer_dst_ip = kHv1Vtep;
-  s.vni = vni;
-  return VxlanFrame(s, inner);
-}
-
 // vm1 <-> blue-hv2-a.
 Bytes Fw6Vm1Tcp(uint8_t flags, uint32_t seq, uint32_t ack, const Bytes& payload = {},
                 uint16_t sport = kFw6Cport, uint16_t dport = kFw6Sport) {
@@ -97,21 +84,21 @@ Bytes Fw6Vm1Tcp(uint8_t flags, uint32_t seq, uint32_t ack, const Bytes& payload 
 }
 Bytes Fw6Hv2Tcp(uint8_t flags, uint32_t seq, uint32_t ack, const Bytes& payload = {},
                 uint16_t sport = kFw6Sport, uint16_t dport = kFw6Cport) {
-  return Fw6FromHv2(kVniBlueA, Fw6Tcp(kBlueHv2AMac, kBlueHv2AIp6, kVm1Mac, kVm1Ip6, sport, dport,
-                                      flags, seq, ack, payload));
+  return FromHv2(kVniBlueA, Fw6Tcp(kBlueHv2AMac, kBlueHv2AIp6, kVm1Mac, kVm1Ip6, sport, dport,
+                                   flags, seq, ack, payload));
 }
 Bytes Fw6Vm1Udp(uint16_t sport = 40000, uint16_t dport = 53) {
   return Fw6Udp(kVm1Mac, kVm1Ip6, kBlueHv2AMac, kBlueHv2AIp6, sport, dport);
 }
 Bytes Fw6Hv2Udp(uint16_t sport = 53, uint16_t dport = 40000, uint32_t vni = kVniBlueA,
                 const Mac& dmac = kVm1Mac) {
-  return Fw6FromHv2(vni, Fw6Udp(kBlueHv2AMac, kBlueHv2AIp6, dmac, kVm1Ip6, sport, dport));
+  return FromHv2(vni, Fw6Udp(kBlueHv2AMac, kBlueHv2AIp6, dmac, kVm1Ip6, sport, dport));
 }
 Bytes Fw6Vm1Icmp(const Icmp6Spec& icmp) {
   return Fw6Icmp(kVm1Mac, kVm1Ip6, kBlueHv2AMac, kBlueHv2AIp6, icmp);
 }
 Bytes Fw6Hv2Icmp(const Icmp6Spec& icmp) {
-  return Fw6FromHv2(kVniBlueA, Fw6Icmp(kBlueHv2AMac, kBlueHv2AIp6, kVm1Mac, kVm1Ip6, icmp));
+  return FromHv2(kVniBlueA, Fw6Icmp(kBlueHv2AMac, kBlueHv2AIp6, kVm1Mac, kVm1Ip6, icmp));
 }
 // vm1 to `dst` through blue-a's gateway.
 Bytes Fw6Vm1Routed(const Ipv6Address& dst, uint8_t flags, uint16_t dport, uint32_t seq,
@@ -125,7 +112,7 @@ RuleSpec Fw6Rule(uint32_t dir, uint8_t proto, std::optional<uint16_t> port,
                  uint32_t action = WEFT_ACTION_ALLOW,
                  std::vector<Prefix6> peers6 = {{kBlueHv2AIp6, 128}}) {
   RuleSpec r;
-  r.tenant = kFw6Blue;
+  r.tenant = kBlueTenant;
   r.direction = dir;
   r.applied6 = {kVm1Ip6};
   r.peers6 = std::move(peers6);
@@ -133,13 +120,6 @@ RuleSpec Fw6Rule(uint32_t dir, uint8_t proto, std::optional<uint16_t> port,
   r.port = port;
   r.action = action;
   return r;
-}
-
-PolicySpec Fw6DefaultDeny(std::vector<RuleSpec> rules) {
-  PolicySpec p;
-  p.tenant_default = {{kFw6Blue, WEFT_ACTION_DENY}, {kFw6Red, WEFT_ACTION_DENY}};
-  p.rules = std::move(rules);
-  return p;
 }
 
 // ICMPv6 destination unreachable, administratively prohibited (1/1), from
@@ -184,17 +164,17 @@ void Fw6ExpectRst(const Bytes& in, const Bytes& out, uint32_t seq, uint32_t ack)
 class Firewall6Test : public FirewallFixture {
  protected:
   std::optional<weft_ct_entry> Vm1Hv2Tcp() const {
-    return fw_->Ct6(kFw6Blue, kProtoTcp, kVm1Ip6, kFw6Cport, kBlueHv2AIp6, kFw6Sport);
+    return fw_->Ct6(kBlueTenant, kProtoTcp, kVm1Ip6, kFw6Cport, kBlueHv2AIp6, kFw6Sport);
   }
   std::optional<weft_ct_entry> Vm1Hv2Udp(uint16_t vm1_port = 40000, uint16_t port = 53) const {
-    return fw_->Ct6(kFw6Blue, kProtoUdp, kVm1Ip6, vm1_port, kBlueHv2AIp6, port);
+    return fw_->Ct6(kBlueTenant, kProtoUdp, kVm1Ip6, vm1_port, kBlueHv2AIp6, port);
   }
   bool Confirmed(uint8_t proto, uint16_t vm1_port, uint16_t port) const {
-    return fw_->Ct6In(Map::kCt6, kFw6Blue, proto, kVm1Ip6, vm1_port, kBlueHv2AIp6, port)
+    return fw_->Ct6In(Map::kCt6, kBlueTenant, proto, kVm1Ip6, vm1_port, kBlueHv2AIp6, port)
         .has_value();
   }
   bool Pending(uint8_t proto, uint16_t vm1_port, uint16_t port) const {
-    return fw_->Ct6In(Map::kCt6Pending, kFw6Blue, proto, kVm1Ip6, vm1_port, kBlueHv2AIp6, port)
+    return fw_->Ct6In(Map::kCt6Pending, kBlueTenant, proto, kVm1Ip6, vm1_port, kBlueHv2AIp6, port)
         .has_value();
   }
   size_t Ipv4Entries() const { return fw_->CtCountIn(Map::kCt) + fw_->CtCountIn(Map::kCtPending); }
@@ -215,7 +195,7 @@ class Firewall6Test : public FirewallFixture {
 // --- TCP and UDP across hosts -----------------------------------------------------------
 
 TEST_F(Firewall6Test, TcpHandshakeDataAndFinTeardownCrossHost) {
-  Policy(Fw6DefaultDeny(
+  Policy(DefaultDeny(
       {Fw6Rule(WEFT_DIR_EGRESS, kProtoTcp, kFw6Sport, WEFT_ACTION_ALLOW, {kFw6BlueA})}));
   const CtStats before = fw_->Stats();
   struct Step {
@@ -282,7 +262,7 @@ TEST_F(Firewall6Test, TcpHandshakeDataAndFinTeardownCrossHost) {
 }
 
 TEST_F(Firewall6Test, TcpRstClosesAndNewSynReusesTuple) {
-  Policy(Fw6DefaultDeny({Fw6Rule(WEFT_DIR_EGRESS, kProtoTcp, kFw6Sport)}));
+  Policy(DefaultDeny({Fw6Rule(WEFT_DIR_EGRESS, kProtoTcp, kFw6Sport)}));
   Handshake();
   Ul(Fw6Hv2Tcp(kTcpRst | kTcpAck, 5001, 1001), WEFT_DECAP, "RST from the server");
   ASSERT_TRUE(Vm1Hv2Tcp().has_value());
@@ -296,7 +276,7 @@ TEST_F(Firewall6Test, TcpRstClosesAndNewSynReusesTuple) {
 }
 
 TEST_F(Firewall6Test, UdpReplyPassesByConntrackUnderDefaultDeny) {
-  Policy(Fw6DefaultDeny({Fw6Rule(WEFT_DIR_EGRESS, kProtoUdp, 53, WEFT_ACTION_ALLOW, {kFw6BlueA})}));
+  Policy(DefaultDeny({Fw6Rule(WEFT_DIR_EGRESS, kProtoUdp, 53, WEFT_ACTION_ALLOW, {kFw6BlueA})}));
   const CtStats before = fw_->Stats();
   Ul(Fw6Hv2Udp(), WEFT_DROP_POLICY, "unsolicited before the request");
   Vm("vm1", Fw6Vm1Udp(), WEFT_ENCAP, "request");
@@ -323,49 +303,49 @@ TEST_F(Firewall6Test, UdpReplyPassesByConntrackUnderDefaultDeny) {
 TEST_F(Firewall6Test, SameHostFlowJudgedAtBothEndsOnce) {
   RuleSpec eg = Fw6Rule(WEFT_DIR_EGRESS, kProtoTcp, 22, WEFT_ACTION_ALLOW, {{kVm4Ip6, 128}});
   RuleSpec in;
-  in.tenant = kFw6Blue;
+  in.tenant = kBlueTenant;
   in.direction = WEFT_DIR_INGRESS;
   in.applied6 = {kVm4Ip6};
   in.peers6 = {{kVm1Ip6, 128}};
   in.protocol = kProtoTcp;
   in.port = 22;
   const Bytes syn = Fw6Tcp(kVm1Mac, kVm1Ip6, kVm4Mac, kVm4Ip6, kFw6Cport, 22, kTcpSyn, 1, 0);
-  Policy(Fw6DefaultDeny({eg}));
+  Policy(DefaultDeny({eg}));
   Vm("vm1", syn, WEFT_DROP_POLICY, "vm4's ingress denies");
-  Policy(Fw6DefaultDeny({in}), 1, 2);
+  Policy(DefaultDeny({in}), 1, 2);
   Vm("vm1", syn, WEFT_DROP_POLICY, "vm1's egress denies");
-  Policy(Fw6DefaultDeny({eg, in}), 0, 3);
+  Policy(DefaultDeny({eg, in}), 0, 3);
   RunResult r = Vm("vm1", syn, WEFT_DELIVER_LOCAL, "both ends allow");
   EXPECT_EQ(r.out, syn) << "switched: the frame unchanged";
-  auto e = fw_->Ct6(kFw6Blue, kProtoTcp, kVm1Ip6, kFw6Cport, kVm4Ip6, 22);
+  auto e = fw_->Ct6(kBlueTenant, kProtoTcp, kVm1Ip6, kFw6Cport, kVm4Ip6, 22);
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->flags & (WEFT_CT_F_EGRESS | WEFT_CT_F_INGRESS),
             WEFT_CT_F_EGRESS | WEFT_CT_F_INGRESS);
   EXPECT_EQ(e->policy_generation, 3u);
   Vm("vm4", Fw6Tcp(kVm4Mac, kVm4Ip6, kVm1Mac, kVm1Ip6, 22, kFw6Cport, kTcpSyn | kTcpAck, 9, 2),
      WEFT_DELIVER_LOCAL, "SYN-ACK from vm4's own interface");
-  EXPECT_EQ(fw_->Ct6(kFw6Blue, kProtoTcp, kVm1Ip6, kFw6Cport, kVm4Ip6, 22)->state,
+  EXPECT_EQ(fw_->Ct6(kBlueTenant, kProtoTcp, kVm1Ip6, kFw6Cport, kVm4Ip6, 22)->state,
             WEFT_CT_SYN_RECV);
   Vm("vm1", Fw6Tcp(kVm1Mac, kVm1Ip6, kVm4Mac, kVm4Ip6, kFw6Cport, 22, kTcpAck, 2, 10),
      WEFT_DELIVER_LOCAL, "ACK");
-  EXPECT_TRUE(fw_->Ct6In(Map::kCt6, kFw6Blue, kProtoTcp, kVm1Ip6, kFw6Cport, kVm4Ip6, 22))
+  EXPECT_TRUE(fw_->Ct6In(Map::kCt6, kBlueTenant, kProtoTcp, kVm1Ip6, kFw6Cport, kVm4Ip6, 22))
       << "established both ways: confirmed";
   EXPECT_EQ(fw_->CtCount(), 1u) << "one entry for both ends";
 }
 
 TEST_F(Firewall6Test, InboundOverVxlanJudgedByIngressRules) {
-  Policy(Fw6DefaultDeny({Fw6Rule(WEFT_DIR_INGRESS, kProtoTcp, 22)}));
+  Policy(DefaultDeny({Fw6Rule(WEFT_DIR_INGRESS, kProtoTcp, 22)}));
   for (bool xdp : {false, true}) {
     const uint16_t port = xdp ? 50001 : 50000;  // hv2-a's
     const std::string hook = xdp ? " (xdp)" : " (tc)";
     Ul(Fw6Hv2Tcp(kTcpSyn, 7000, 0, {}, port, 22), WEFT_DECAP, "SYN to vm1:22", xdp);
-    auto e = fw_->Ct6(kFw6Blue, kProtoTcp, kBlueHv2AIp6, port, kVm1Ip6, 22);
+    auto e = fw_->Ct6(kBlueTenant, kProtoTcp, kBlueHv2AIp6, port, kVm1Ip6, 22);
     ASSERT_TRUE(e.has_value()) << hook;
     EXPECT_EQ(e->state, WEFT_CT_SYN_SENT) << hook;
     EXPECT_EQ(e->flags & (WEFT_CT_F_EGRESS | WEFT_CT_F_INGRESS), WEFT_CT_F_INGRESS) << hook;
     Vm("vm1", Fw6Vm1Tcp(kTcpSyn | kTcpAck, 9000, 7001, {}, 22, port), WEFT_ENCAP,
        "vm1's SYN-ACK: the entry passes it, not vm1's egress" + hook);
-    EXPECT_EQ(fw_->Ct6(kFw6Blue, kProtoTcp, kBlueHv2AIp6, port, kVm1Ip6, 22)->state,
+    EXPECT_EQ(fw_->Ct6(kBlueTenant, kProtoTcp, kBlueHv2AIp6, port, kVm1Ip6, 22)->state,
               WEFT_CT_SYN_RECV)
         << hook;
     Ul(Fw6Hv2Tcp(kTcpSyn, 7000, 0, {}, port, 23), WEFT_DROP_POLICY, "SYN to vm1:23", xdp);
@@ -385,7 +365,7 @@ TEST_F(Firewall6Test, PeersOfOneFamilyAdmitNoFlowOfTheOther) {
     r.peers = std::move(peers);
     return r;
   };
-  Policy(Fw6DefaultDeny({
+  Policy(DefaultDeny({
       rule(53, {}, {kFw6BlueA}),                             // IPv6 peers only
       rule(54, {{Ip("10.0.1.0"), 24}}, {}),                  // IPv4 peers only
       rule(55, {}, {}),                                      // no peers: any of both
@@ -408,7 +388,7 @@ TEST_F(Firewall6Test, PeersOfOneFamilyAdmitNoFlowOfTheOther) {
 // An entry of the peer trie holds the rules of every shorter prefix that
 // covers it: the /128 of hv2-a carries the /64's rule.
 TEST_F(Firewall6Test, PeerPrefixesLongestMatchCarriesCoveringRules) {
-  Policy(Fw6DefaultDeny({
+  Policy(DefaultDeny({
       Fw6Rule(WEFT_DIR_EGRESS, kProtoUdp, 53, WEFT_ACTION_ALLOW, {kFw6BlueA}),
       Fw6Rule(WEFT_DIR_EGRESS, kProtoTcp, 22, WEFT_ACTION_ALLOW, {{kBlueHv2AIp6, 128}}),
       Fw6Rule(WEFT_DIR_EGRESS, kProtoTcp, 22, WEFT_ACTION_ALLOW, {{Ip6("2001:db8:9::"), 48}}),
@@ -416,10 +396,10 @@ TEST_F(Firewall6Test, PeerPrefixesLongestMatchCarriesCoveringRules) {
   Vm("vm1", Fw6Vm1Udp(), WEFT_ENCAP, "UDP 53 to hv2-a: the /64's rule, found under its /128");
   EXPECT_EQ(Vm1Hv2Udp()->rule_index, 0u);
   Vm("vm1", Fw6Vm1Tcp(kTcpSyn, 1, 0, {}, kFw6Cport, 22), WEFT_ENCAP, "TCP 22 to hv2-a");
-  EXPECT_EQ(fw_->Ct6(kFw6Blue, kProtoTcp, kVm1Ip6, kFw6Cport, kBlueHv2AIp6, 22)->rule_index, 1u);
+  EXPECT_EQ(fw_->Ct6(kBlueTenant, kProtoTcp, kVm1Ip6, kFw6Cport, kBlueHv2AIp6, 22)->rule_index, 1u);
   Vm("vm1", Fw6Vm1Routed(kFw6Remote, kTcpSyn, 22, 1), WEFT_ENCAP,
      "TCP 22 routed to 2001:db8:9::5, in the /48");
-  auto e = fw_->Ct6(kFw6Blue, kProtoTcp, kVm1Ip6, kFw6Cport, kFw6Remote, 22);
+  auto e = fw_->Ct6(kBlueTenant, kProtoTcp, kVm1Ip6, kFw6Cport, kFw6Remote, 22);
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->rule_index, 2u);
   Vm("vm1", Fw6Tcp(kVm1Mac, kVm1Ip6, kBlueGwMac, kFw6Remote, 40000, 53, kTcpSyn, 1, 0),
@@ -434,7 +414,7 @@ TEST_F(Firewall6Test, LoggedRuleHitOfAnIpv6FlowCarriesItsAddresses) {
   RuleSpec r = Fw6Rule(WEFT_DIR_EGRESS, kProtoUdp, 53, WEFT_ACTION_ALLOW, {});
   r.applied = {kVm1Ip};
   r.flags = WEFT_RULE_F_LOG;
-  Policy(Fw6DefaultDeny({r}));
+  Policy(DefaultDeny({r}));
   fw_->DrainEvents();
   Vm("vm1", Fw6Vm1Udp(), WEFT_ENCAP, "IPv6 through the logged rule");
   auto events = fw_->DrainEvents();
@@ -444,7 +424,7 @@ TEST_F(Firewall6Test, LoggedRuleHitOfAnIpv6FlowCarriesItsAddresses) {
   EXPECT_EQ(hit.ev.flags, WEFT_EVENT_F_IPV6);
   EXPECT_EQ(hit.ev.action, WEFT_ACTION_ALLOW);
   EXPECT_EQ(hit.ev.direction, WEFT_DIR_EGRESS);
-  EXPECT_EQ(hit.ev.tenant_id, kFw6Blue);
+  EXPECT_EQ(hit.ev.tenant_id, kBlueTenant);
   EXPECT_EQ(hit.ev.protocol, kProtoUdp);
   EXPECT_EQ(ntohs(hit.ev.dport_be), 53);
   EXPECT_EQ(hit.ev.saddr_be, 0u);
@@ -461,9 +441,9 @@ TEST_F(Firewall6Test, LoggedRuleHitOfAnIpv6FlowCarriesItsAddresses) {
 // --- reject ------------------------------------------------------------------------------
 
 TEST_F(Firewall6Test, RejectAtSourceAnswersRstOrIcmp6AdminProhibited) {
-  Policy(Fw6DefaultDeny(
-      {Fw6Rule(WEFT_DIR_EGRESS, kProtoTcp, kFw6Sport, WEFT_ACTION_REJECT, {kFw6BlueA}),
-       Fw6Rule(WEFT_DIR_EGRESS, kProtoUdp, 53, WEFT_ACTION_REJECT, {kFw6BlueA})}));
+  Policy(
+      DefaultDeny({Fw6Rule(WEFT_DIR_EGRESS, kProtoTcp, kFw6Sport, WEFT_ACTION_REJECT, {kFw6BlueA}),
+                   Fw6Rule(WEFT_DIR_EGRESS, kProtoUdp, 53, WEFT_ACTION_REJECT, {kFw6BlueA})}));
   // TCP gets a RST at once, as over IPv4: an ICMPv6 error made while the
   // SYN is sent only reaches the socket as a soft error.
   const Bytes syn = Fw6Vm1Tcp(kTcpSyn, 1000, 0);
@@ -471,7 +451,7 @@ TEST_F(Firewall6Test, RejectAtSourceAnswersRstOrIcmp6AdminProhibited) {
   const Bytes udp = Fw6Vm1Udp();
   Fw6ExpectProhibited(udp, Vm("vm1", udp, WEFT_REJECT, "UDP rejected"));
   // The tenant's default rejects a routed SYN carrying data the same way.
-  Policy(PolicySpec{.tenant_default = {{kFw6Blue, WEFT_ACTION_REJECT}}}, 1, 2);
+  Policy(PolicySpec{.tenant_default = {{kBlueTenant, WEFT_ACTION_REJECT}}}, 1, 2);
   const Bytes routed = Fw6Vm1Routed(kFw6Remote, kTcpSyn | kTcpPsh, 80, 7, Bytes(30, 1));
   Fw6ExpectRst(routed, Vm("vm1", routed, WEFT_REJECT, "routed SYN rejected by the default").out, 0,
                7 + 30 + 1);
@@ -499,7 +479,7 @@ TEST_F(Firewall6Test, RejectAtSourceAnswersRstOrIcmp6AdminProhibited) {
 TEST_F(Firewall6Test, RejectAtUnderlayBouncesRstOrDrops) {
   // The tenant allows: only the rule refuses.
   PolicySpec p;
-  p.tenant_default = {{kFw6Blue, WEFT_ACTION_ALLOW}};
+  p.tenant_default = {{kBlueTenant, WEFT_ACTION_ALLOW}};
   p.rules = {Fw6Rule(WEFT_DIR_INGRESS, kProtoTcp, 22, WEFT_ACTION_REJECT)};
   Policy(p);
   for (bool xdp : {false, true}) {
@@ -516,7 +496,7 @@ TEST_F(Firewall6Test, RejectAtUnderlayBouncesRstOrDrops) {
     Ul(Fw6Hv2Tcp(kTcpSyn, 5000, 0, {}, xdp ? 50003 : 50002, 23), WEFT_DECAP,
        "SYN to vm1:23, under the tenant's allow", xdp);
   }
-  Policy(PolicySpec{.tenant_default = {{kFw6Blue, WEFT_ACTION_REJECT}}}, 1, 2);
+  Policy(PolicySpec{.tenant_default = {{kBlueTenant, WEFT_ACTION_REJECT}}}, 1, 2);
   for (bool xdp : {false, true})
     Ul(Fw6Hv2Udp(), WEFT_DROP_POLICY, "UDP under a reject default", xdp);
   EXPECT_EQ(fw_->CtCount(), 2u) << "the two allowed SYNs only";
@@ -526,17 +506,18 @@ TEST_F(Firewall6Test, RejectAtUnderlayBouncesRstOrDrops) {
 
 TEST_F(Firewall6Test, Icmp6EchoTrackedByIdentifier) {
   // ICMP without a type admits ICMPv6.
-  Policy(Fw6DefaultDeny(
+  Policy(DefaultDeny(
       {Fw6Rule(WEFT_DIR_EGRESS, kProtoIcmp, std::nullopt, WEFT_ACTION_ALLOW, {kFw6AnyPeer6})}));
   auto reply = [](uint8_t type, uint16_t id) { return Fw6Hv2Icmp(Fw6Echo(type, id)); };
   Vm("vm1", Fw6Vm1Icmp(Fw6Echo(kFw6EchoRequest, 0x4242)), WEFT_ENCAP, "echo request");
-  auto e = fw_->Ct6(kFw6Blue, kProtoIcmp6, kVm1Ip6, 0x4242, kBlueHv2AIp6, 0x4242);
+  auto e = fw_->Ct6(kBlueTenant, kProtoIcmp6, kVm1Ip6, 0x4242, kBlueHv2AIp6, 0x4242);
   ASSERT_TRUE(e.has_value()) << "keyed by the identifier in both ports";
   EXPECT_EQ(e->state, WEFT_CT_NEW);
   Ul(reply(kFw6EchoReply, 0x4242), WEFT_DECAP, "echo reply, same identifier");
-  EXPECT_EQ(fw_->Ct6(kFw6Blue, kProtoIcmp6, kVm1Ip6, 0x4242, kBlueHv2AIp6, 0x4242)->state,
+  EXPECT_EQ(fw_->Ct6(kBlueTenant, kProtoIcmp6, kVm1Ip6, 0x4242, kBlueHv2AIp6, 0x4242)->state,
             WEFT_CT_ESTABLISHED);
-  EXPECT_TRUE(fw_->Ct6In(Map::kCt6, kFw6Blue, kProtoIcmp6, kVm1Ip6, 0x4242, kBlueHv2AIp6, 0x4242))
+  EXPECT_TRUE(
+      fw_->Ct6In(Map::kCt6, kBlueTenant, kProtoIcmp6, kVm1Ip6, 0x4242, kBlueHv2AIp6, 0x4242))
       << "confirmed";
   Ul(reply(kFw6EchoReply, 0x4343), WEFT_DROP_POLICY, "echo reply, other identifier");
   Ul(reply(kFw6EchoRequest, 0x4242), WEFT_DECAP,
@@ -549,14 +530,14 @@ TEST_F(Firewall6Test, Icmp6EchoTrackedByIdentifier) {
   RuleSpec v6_number =
       Fw6Rule(WEFT_DIR_EGRESS, kProtoIcmp, kFw6EchoRequest << 8, WEFT_ACTION_ALLOW, {});
   v6_number.port_bits = 8;
-  Policy(Fw6DefaultDeny({v4_echo, v6_number}), 1, 2);
+  Policy(DefaultDeny({v4_echo, v6_number}), 1, 2);
   Vm("vm1", Fw6Vm1Icmp(Fw6Echo(kFw6EchoRequest, 0x5151)), WEFT_DROP_POLICY,
      "echo request under rules with ICMP types");
 }
 
 TEST_F(Firewall6Test, Icmp6ErrorsOfTrackedFlowPassAsRelated) {
   const RuleSpec dns = Fw6Rule(WEFT_DIR_EGRESS, kProtoUdp, 53, WEFT_ACTION_ALLOW, {kFw6BlueA});
-  Policy(Fw6DefaultDeny({dns}));
+  Policy(DefaultDeny({dns}));
   const Bytes out = Fw6Vm1Udp();
   Vm("vm1", out, WEFT_ENCAP, "request");
   const CtStats before = fw_->Stats();
@@ -571,17 +552,16 @@ TEST_F(Firewall6Test, Icmp6ErrorsOfTrackedFlowPassAsRelated) {
   Ul(unrelated, WEFT_DROP_POLICY, "an error about no tracked flow: judged by policy (deny)");
   RuleSpec typed = Fw6Rule(WEFT_DIR_INGRESS, kProtoIcmp, 3 << 8, WEFT_ACTION_ALLOW, {});
   typed.port_bits = 8;
-  Policy(Fw6DefaultDeny({dns, typed}), 1, 2);
+  Policy(DefaultDeny({dns, typed}), 1, 2);
   Ul(unrelated, WEFT_DROP_POLICY, "... a rule for ICMP unreachable (a type) does not admit it");
-  Policy(Fw6DefaultDeny(
+  Policy(DefaultDeny(
              {dns, Fw6Rule(WEFT_DIR_INGRESS, kProtoIcmp, std::nullopt, WEFT_ACTION_ALLOW, {})}),
          0, 3);
   Ul(unrelated, WEFT_DECAP, "... a rule for ICMP without a type does");
 }
 
 TEST_F(Firewall6Test, Icmp6ErrorFromVmAboutTrackedFlowPassesAsRelated) {
-  Policy(
-      Fw6DefaultDeny({Fw6Rule(WEFT_DIR_INGRESS, kProtoUdp, 5001, WEFT_ACTION_ALLOW, {kFw6BlueA})}));
+  Policy(DefaultDeny({Fw6Rule(WEFT_DIR_INGRESS, kProtoUdp, 5001, WEFT_ACTION_ALLOW, {kFw6BlueA})}));
   const Bytes in = Fw6Hv2Udp(40000, 5001);
   Ul(in, WEFT_DECAP, "hv2-a to vm1:5001, admitted by vm1's ingress");
   const Bytes delivered(in.begin() + kFw6VxlanOverhead, in.end());
@@ -597,10 +577,10 @@ TEST_F(Firewall6Test, Icmp6ErrorFromVmAboutTrackedFlowPassesAsRelated) {
 // --- revocation --------------------------------------------------------------------------
 
 TEST_F(Firewall6Test, RemovedAllowRuleCutsOpenFlowOnNextPacket) {
-  Policy(Fw6DefaultDeny({Fw6Rule(WEFT_DIR_EGRESS, kProtoTcp, kFw6Sport)}), 0, 1);
+  Policy(DefaultDeny({Fw6Rule(WEFT_DIR_EGRESS, kProtoTcp, kFw6Sport)}), 0, 1);
   Handshake();
   // The new rule set (slot 1) has lost the rule; flip.
-  Policy(Fw6DefaultDeny({}), 1, 2);
+  Policy(DefaultDeny({}), 1, 2);
   const CtStats before = fw_->Stats();
   Ul(Fw6Hv2Tcp(kTcpAck | kTcpPsh, 5001, 1001, Bytes(10, 1)), WEFT_DROP_POLICY_REVOKED,
      "the server's next segment");
@@ -614,10 +594,10 @@ TEST_F(Firewall6Test, RemovedAllowRuleCutsOpenFlowOnNextPacket) {
 TEST_F(Firewall6Test, KeptAllowRulesRevalidateOpenFlows) {
   const RuleSpec out = Fw6Rule(WEFT_DIR_EGRESS, kProtoTcp, kFw6Sport);
   const RuleSpec in = Fw6Rule(WEFT_DIR_INGRESS, kProtoUdp, 5001);
-  Policy(Fw6DefaultDeny({out, in}), 0, 1);
+  Policy(DefaultDeny({out, in}), 0, 1);
   Vm("vm1", Fw6Vm1Tcp(kTcpSyn, 1000, 0), WEFT_ENCAP, "SYN");
   Ul(Fw6Hv2Udp(40000, 5001), WEFT_DECAP, "hv2-a's datagram to vm1:5001");
-  Policy(Fw6DefaultDeny({Fw6Rule(WEFT_DIR_EGRESS, kProtoUdp, 53), in, out}), 1, 2);
+  Policy(DefaultDeny({Fw6Rule(WEFT_DIR_EGRESS, kProtoUdp, 53), in, out}), 1, 2);
   const CtStats before = fw_->Stats();
   Ul(Fw6Hv2Tcp(kTcpSyn | kTcpAck, 5000, 1001), WEFT_DECAP, "SYN-ACK after the flip");
   auto e = Vm1Hv2Tcp();
@@ -641,30 +621,30 @@ TEST_F(Firewall6Test, KeptAllowRulesRevalidateOpenFlows) {
 // judged by red's policy.
 TEST_F(Firewall6Test, IdenticalAddressesInTwoTenantsAreTwoFlows) {
   const RuleSpec blue_out = Fw6Rule(WEFT_DIR_EGRESS, kProtoUdp, 53, WEFT_ACTION_ALLOW, {kFw6BlueA});
-  Policy(Fw6DefaultDeny({blue_out}));
+  Policy(DefaultDeny({blue_out}));
   Vm("vm1", Fw6Vm1Udp(), WEFT_ENCAP, "blue vm1 opens the flow");
   Ul(Fw6Hv2Udp(53, 40000, kVniRedA, kVm3Mac), WEFT_DROP_POLICY,
      "the same tuple to red's vm3 is not blue's reply");
   Ul(Fw6Hv2Udp(), WEFT_DECAP, "blue's reply");
-  EXPECT_FALSE(fw_->Ct6(kFw6Red, kProtoUdp, kVm3Ip6, 40000, kBlueHv2AIp6, 53).has_value());
+  EXPECT_FALSE(fw_->Ct6(kRedTenant, kProtoUdp, kVm3Ip6, 40000, kBlueHv2AIp6, 53).has_value());
 
   // Blue admits UDP to vm1:5001; red's vm3, with the same address, stays
   // under red's default.
   const RuleSpec blue_in = Fw6Rule(WEFT_DIR_INGRESS, kProtoUdp, 5001);
-  Policy(Fw6DefaultDeny({blue_out, blue_in}), 1, 2);
+  Policy(DefaultDeny({blue_out, blue_in}), 1, 2);
   Ul(Fw6Hv2Udp(40001, 5001, kVniRedA, kVm3Mac), WEFT_DROP_POLICY, "red's vm3:5001");
   Ul(Fw6Hv2Udp(40001, 5001), WEFT_DECAP, "blue's vm1:5001");
 
   // Red's own rule for vm3: a second entry, red's.
   RuleSpec red_in = blue_in;
-  red_in.tenant = kFw6Red;
+  red_in.tenant = kRedTenant;
   red_in.applied6 = {kVm3Ip6};
-  Policy(Fw6DefaultDeny({blue_out, blue_in, red_in}), 0, 3);
+  Policy(DefaultDeny({blue_out, blue_in, red_in}), 0, 3);
   Ul(Fw6Hv2Udp(40001, 5001, kVniRedA, kVm3Mac), WEFT_DECAP, "red's vm3:5001, now allowed");
-  auto red = fw_->Ct6(kFw6Red, kProtoUdp, kVm3Ip6, 5001, kBlueHv2AIp6, 40001);
+  auto red = fw_->Ct6(kRedTenant, kProtoUdp, kVm3Ip6, 5001, kBlueHv2AIp6, 40001);
   ASSERT_TRUE(red.has_value());
   EXPECT_EQ(red->rule_index, 2u) << "red's rule";
-  auto blue = fw_->Ct6(kFw6Blue, kProtoUdp, kVm1Ip6, 5001, kBlueHv2AIp6, 40001);
+  auto blue = fw_->Ct6(kBlueTenant, kProtoUdp, kVm1Ip6, 5001, kBlueHv2AIp6, 40001);
   ASSERT_TRUE(blue.has_value());
   EXPECT_EQ(blue->rule_index, 1u) << "blue's rule";
   EXPECT_EQ(red->packets[0], 1u);
@@ -675,13 +655,13 @@ TEST_F(Firewall6Test, IdenticalAddressesInTwoTenantsAreTwoFlows) {
 // --- picked up, expired ------------------------------------------------------------------
 
 TEST_F(Firewall6Test, MidStreamTcpPickedUpWhenPolicyAllowsEitherWay) {
-  Policy(Fw6DefaultDeny({}));
+  Policy(DefaultDeny({}));
   Ul(Fw6Hv2Tcp(kTcpAck, 5001, 1001), WEFT_DROP_CT_INVALID, "mid-stream ACK, nothing allows it");
   Vm("vm1", Fw6Vm1Tcp(kTcpAck, 1001, 5001), WEFT_DROP_CT_INVALID, "same from vm1");
   EXPECT_EQ(fw_->CtCount(), 0u);
 
   // vm1 may open to hv2-a:443; nothing may come in.
-  Policy(Fw6DefaultDeny({Fw6Rule(WEFT_DIR_EGRESS, kProtoTcp, kFw6Sport)}), 1, 2);
+  Policy(DefaultDeny({Fw6Rule(WEFT_DIR_EGRESS, kProtoTcp, kFw6Sport)}), 1, 2);
   const CtStats before = fw_->Stats();
   Ul(Fw6Hv2Tcp(kTcpAck | kTcpPsh, 5001, 1001, Bytes(10, 1)), WEFT_DECAP,
      "the server's segment: the reply of a flow vm1's egress admits");
@@ -696,7 +676,7 @@ TEST_F(Firewall6Test, MidStreamTcpPickedUpWhenPolicyAllowsEitherWay) {
   EXPECT_TRUE(Confirmed(kProtoTcp, kFw6Cport, kFw6Sport)) << "both ways seen: confirmed";
   // vm1's own segment of another connection, admitted as it stands.
   Vm("vm1", Fw6Vm1Tcp(kTcpAck, 1, 1, {}, kFw6Cport + 1), WEFT_ENCAP, "vm1-side pick-up");
-  auto o = fw_->Ct6(kFw6Blue, kProtoTcp, kVm1Ip6, kFw6Cport + 1, kBlueHv2AIp6, kFw6Sport);
+  auto o = fw_->Ct6(kBlueTenant, kProtoTcp, kVm1Ip6, kFw6Cport + 1, kBlueHv2AIp6, kFw6Sport);
   ASSERT_TRUE(o.has_value());
   EXPECT_EQ(o->packets[0], 1u) << "counted as the initiator's";
   EXPECT_EQ(Moved(before, WEFT_CT_STAT_PICKED_UP), 2u);
@@ -713,7 +693,7 @@ TEST_F(Firewall6Test, IdleUdpEntryExpiresAfterConfiguredTimeout) {
   cfg = saved;
   cfg.ct.udp = 1;
   ASSERT_EQ(bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY), 0);
-  Policy(Fw6DefaultDeny({Fw6Rule(WEFT_DIR_EGRESS, kProtoUdp, 53)}));
+  Policy(DefaultDeny({Fw6Rule(WEFT_DIR_EGRESS, kProtoUdp, 53)}));
   Vm("vm1", Fw6Vm1Udp(), WEFT_ENCAP, "request");
   Ul(Fw6Hv2Udp(), WEFT_DECAP, "prompt reply");
   usleep(1'200'000);

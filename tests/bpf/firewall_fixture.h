@@ -11,11 +11,21 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/bpf/firewall_maps.h"
 #include "tests/bpf/fixture.h"
 
 namespace weft::testing {
+
+// Both tenants denying by default, and `rules`.
+inline PolicySpec DefaultDeny(std::vector<RuleSpec> rules) {
+  PolicySpec p;
+  p.tenant_default = {{kBlueTenant, WEFT_ACTION_DENY}, {kRedTenant, WEFT_ACTION_DENY}};
+  p.rules = std::move(rules);
+  return p;
+}
 
 class FirewallFixture : public BpfTest {
  protected:

@@ -62,17 +62,6 @@ Bytes IcmpError(uint8_t type, uint8_t code, uint16_t mtu, const Bytes& quoted) {
   return icmp;
 }
 
-// VXLAN from hv2 to hv1 on `vni` around `inner`.
-Bytes FromHv2(uint32_t vni, const Bytes& inner) {
-  VxlanSpec s;
-  s.outer_dst = kUl0Mac;
-  s.outer_src = kHv2Mac;
-  s.outer_src_ip = kHv2Vtep;
-  s.outer_dst_ip = kHv1Vtep;
-  s.vni = vni;
-  return VxlanFrame(s, inner);
-}
-
 // vm1 <-> blue-hv2-a.
 Bytes Vm1Tcp(uint8_t flags, uint32_t seq, uint32_t ack, const Bytes& payload = {}) {
   return TcpFrame(kVm1Mac, kVm1Ip, kBlueHv2AMac, kBlueHv2AIp, kCport, kSport, flags, seq, ack,
@@ -103,13 +92,6 @@ RuleSpec Vm1Rule(uint32_t dir, uint8_t proto, std::optional<uint16_t> port,
   r.port = port;
   r.action = action;
   return r;
-}
-
-PolicySpec DefaultDeny(std::vector<RuleSpec> rules) {
-  PolicySpec p;
-  p.tenant_default = {{kBlue, WEFT_ACTION_DENY}, {kRed, WEFT_ACTION_DENY}};
-  p.rules = std::move(rules);
-  return p;
 }
 
 class FirewallTest : public FirewallFixture {

@@ -218,6 +218,16 @@ State TestState() {
   return s;
 }
 
+Bytes FromHv2(uint32_t vni, const Bytes& inner) {
+  VxlanSpec s;
+  s.outer_dst = kUl0Mac;
+  s.outer_src = kHv2Mac;
+  s.outer_src_ip = kHv2Vtep;
+  s.outer_dst_ip = kHv1Vtep;
+  s.vni = vni;
+  return VxlanFrame(s, inner);
+}
+
 int RunResult::Reason() const {
   int found = -1;
   uint64_t total = 0;

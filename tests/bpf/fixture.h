@@ -48,6 +48,9 @@ inline const uint32_t kHv2Vtep = Ip("198.18.0.2");
 inline const uint32_t kLx1Vtep = Ip("198.18.0.3");
 inline const uint32_t kUnknownVtep = Ip("198.18.0.99");
 
+inline constexpr uint32_t kBlueTenant = 1;  // tenant ids
+inline constexpr uint32_t kRedTenant = 2;
+
 inline constexpr Mac kBlueGwMac = {0x02, 0xfe, 0x00, 0x00, 0x00, 0x01};
 inline constexpr Mac kRedGwMac = {0x02, 0xfe, 0x00, 0x00, 0x00, 0x02};
 // Segments: blue-a 10.0.1.0/24 VNI 1001, blue-b 10.0.2.0/24 VNI 1002,
@@ -109,6 +112,9 @@ inline const uint32_t kRedPeerIp = Ip("192.0.2.6");
 // The state above (plus routes: blue 10.9.0.0/16 ECMP to hv2 and lx1 on
 // blue-a; blue 10.66.0.0/16 blackhole).
 State TestState();
+
+// VXLAN from hv2 to hv1 (ul0) on `vni` around `inner`.
+Bytes FromHv2(uint32_t vni, const Bytes& inner);
 
 // --- running programs ------------------------------------------------------------
 

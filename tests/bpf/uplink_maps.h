@@ -11,11 +11,9 @@
 
 #include "agent/datapath/datapath.h"
 #include "common/packet/packet.h"
+#include "tests/bpf/fixture.h"
 
 namespace weft::testing {
-
-inline constexpr uint32_t kBlueTenant = 1;  // tenant ids of TestState()
-inline constexpr uint32_t kRedTenant = 2;
 
 struct FixtureUplink {
   const char* ifname;

@@ -334,17 +334,6 @@ TEST_F(UplinkTest, TraceShowsTheOverlayTarget) {
 
 // --- the underlay programs: out of an uplink -------------------------------------
 
-// VXLAN from hv2 (a Weft VTEP) to this edge.
-Bytes FromHv2(uint32_t vni, const Bytes& inner) {
-  VxlanSpec s;
-  s.outer_dst = kUl0Mac;
-  s.outer_src = kHv2Mac;
-  s.outer_src_ip = kHv2Vtep;
-  s.outer_dst_ip = kHv1Vtep;
-  s.vni = vni;
-  return VxlanFrame(s, inner);
-}
-
 struct ToUplinkCase {
   std::string name;
   std::function<Bytes()> packet;
