@@ -1,8 +1,8 @@
 """The lab's fleet on an IPv6-only underlay (docs/DATAPATH.md "IPv6
 underlay"): hv1 and hv2 run agents whose VTEPs are IPv6 addresses, lx1 is a
-plain Linux vxlan host over IPv6 (udp6zerocsumrx), and the tenants' IPv4
-traffic crosses it in VXLAN over IPv6, L2 and routed, with the path MTU
-left by the larger outer header."""
+plain Linux vxlan host over IPv6 (udp6zerocsumrx), and the tenants' traffic
+of both families (the tenants are dual stack) crosses it in VXLAN over IPv6,
+L2 and routed, with the path MTU left by the larger outer header."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class Ipv6UnderlayTest(LabTestCase):
 
     @classmethod
     def make_topology(cls):
-        return weftlab.with_ipv6_underlay(weftlab.default_topology())
+        return weftlab.with_dual_stack(weftlab.with_ipv6_underlay(weftlab.default_topology()))
 
     def test_the_underlay_carries_no_ipv4(self):
         for node in ("hv1", "hv2", "lx1"):
@@ -53,6 +53,36 @@ class Ipv6UnderlayTest(LabTestCase):
         self.assertReaches("alx", "10.0.2.11", "a4")
         r = self.lab.iperf("alx", "a4", nbytes="10M", timeout=30)
         self.assertTrue(r["ok"], f"alx -> a4 10 MB: {r['error']}")
+
+    def test_ipv6_tenants_across_hosts_l2_and_routed(self):
+        a2, a4 = "fd00:0:0:1::11", "fd00:0:0:2::11"
+        with Capture(self.lab, self.lab.underlay_ns, "hv1", "ip", max_seconds=15) as v4:
+            for src, dst, hops in (("a1", a2, 64), ("a1", a4, 63), ("a4", "fd00:0:0:1::10", 63)):
+                p = self.lab.ping(src, dst, count=2)
+                self.assertTrue(p.ok, f"{src} -> {dst}: {p.output}")
+                self.assertIn(f"ttl={hops}", p.output, f"{src} -> {dst}: hop limit")
+        self.assertEqual(v4.count, 0, "IPv4 on the underlay: " + "\n".join(v4.lines[:5]))
+        self.assertNoAnswer("b1", a2)  # tenant A's address, B has no such VM
+
+    def test_ipv6_tenant_through_the_linux_vxlan_peer(self):
+        # alx is behind the Linux host: L2 to a2, and routed by hv1, which
+        # re-addresses it to hv2 over the IPv6 underlay
+        for dst in ("fd00:0:0:1::11", "fd00:0:0:2::11"):
+            p = self.lab.ping("alx", dst, count=2)
+            self.assertTrue(p.ok, f"alx -> {dst}: {p.output}")
+
+    def test_ipv6_tenant_path_mtu_leaves_room_for_the_ipv6_header(self):
+        a2 = "fd00:0:0:1::11"
+        flush = ["ip", "-6", "route", "flush", "cache"]
+        self.lab.exec("a1", flush)
+        self.addCleanup(self.lab.exec, "a1", flush)
+        # 1382 + 8 + 40 = 1430 = underlay MTU - 70: fits; one more byte gets
+        # Packet Too Big with that MTU
+        p = self.lab.ping("a1", a2, count=1, size=1382, df=True)
+        self.assertTrue(p.ok, p.output)
+        p = self.lab.ping("a1", a2, count=1, size=1383, df=True, timeout=2)
+        self.assertFalse(p.ok, p.output)
+        self.assertEqual(p.frag_needed_mtu, 1430, p.output)
 
     def test_path_mtu_leaves_room_for_the_ipv6_header(self):
         self.lab.exec("a1", ["ip", "route", "flush", "cache"])
@@ -106,6 +136,7 @@ class Ipv6UnderlayXdpTest(Ipv6UnderlayTest):
     known limits; test_datapath's XDP class leaves it out for IPv4 too)."""
     UNDERLAY_HOOK = "xdp"
     test_linux_vxlan_peer_over_ipv6 = None
+    test_ipv6_tenant_through_the_linux_vxlan_peer = None
 
 
 if __name__ == "__main__":
