@@ -99,27 +99,73 @@ WEFT_INLINE int drop_event_skip_outer6(struct cursor *c, struct weft_event *ev)
 	return 1;
 }
 
+/* The addresses and ports of the IPv6 packet at `ip6` into `ev6` (its
+ * upper layer's ports when it follows the fixed header). */
+WEFT_INLINE void drop_event_tuple6(struct weft_event6 *ev6, struct ipv6hdr *ip6, void *end)
+{
+	__be16 *ports = (void *)(ip6 + 1);
+
+	if ((void *)(ip6 + 1) > end || ip6->version != 6)
+		return;
+	ev6->ev.flags = WEFT_EVENT_F_IPV6;
+	ipv6_addr_copy(ev6->saddr, &ip6->saddr);
+	ipv6_addr_copy(ev6->daddr, &ip6->daddr);
+	ev6->ev.protocol = ip6->nexthdr;
+	if ((void *)(ports + 2) > end)
+		return;
+	if (ip6->nexthdr == IPPROTO_TCP || ip6->nexthdr == IPPROTO_UDP) {
+		ev6->ev.sport_be = ports[0];
+		ev6->ev.dport_be = ports[1];
+	}
+}
+
+/* Past the outer IPv4, UDP and VXLAN headers, to the inner Ethernet
+ * header, noting its tenant; 0 (and `c` left at the IPv4 header) when it is
+ * not VXLAN. */
+WEFT_INLINE int drop_event_skip_outer4(struct cursor *c, struct weft_event *ev)
+{
+	struct iphdr *ip = c->pos;
+	struct weft_segment *seg;
+	struct vxlan_wire *vx;
+	struct udphdr *udp;
+	__u32 vni;
+
+	if ((void *)(ip + 1) > c->end || ip->ihl != 5 || ip->protocol != IPPROTO_UDP)
+		return 0;
+	c->pos = ip + 1;
+	udp = parse_udp(c);
+	vx = parse_vxlan(c);
+	if (!udp || !vx || udp->dest != bpf_htons(WEFT_VXLAN_PORT)) {
+		c->pos = ip;
+		return 0;
+	}
+	vni = bpf_ntohl(vx->vni_reserved2) >> 8;
+	seg = bpf_map_lookup_elem(&weft_segments, &vni);
+	if (seg && !ev->tenant_id)
+		ev->tenant_id = seg->tenant_id;
+	return 1;
+}
+
 /* A subprogram of its own (rare path): its locals stay off the stack frame
- * of the program, which the firewall's call chain leaves little of. */
+ * of the program, which the firewall's call chain leaves little of. Every
+ * record is a struct weft_event6: flagged WEFT_EVENT_F_IPV6 when the
+ * packet (an underlay packet's inner one) is IPv6. */
 static __attribute__((noinline)) void drop_event(__u32 reason, const struct verdict_meta *m)
 {
 	struct cursor c = { .pos = m->data, .end = m->data_end };
 	struct arp_eth_ipv4 *arp;
-	struct ethhdr *eth;
-	struct iphdr *ip;
-	struct udphdr *udp;
-	struct vxlan_wire *vx;
-	struct weft_segment *seg;
+	struct weft_event6 *ev6;
 	struct weft_event *ev;
+	struct ethhdr *eth;
 	__u64 now = bpf_ktime_get_ns();
-	__u32 vni;
 
 	if (!drop_event_token(now))
 		return;
-	ev = bpf_ringbuf_reserve(&weft_events, sizeof(*ev), 0);
-	if (!ev)
+	ev6 = bpf_ringbuf_reserve(&weft_events, sizeof(*ev6), 0);
+	if (!ev6)
 		return;
-	__builtin_memset(ev, 0, sizeof(*ev));
+	__builtin_memset(ev6, 0, sizeof(*ev6));
+	ev = &ev6->ev;
 	ev->timestamp_ns = now;
 	ev->type = WEFT_EVENT_DROP;
 	ev->reason = reason;
@@ -127,7 +173,9 @@ static __attribute__((noinline)) void drop_event(__u32 reason, const struct verd
 	ev->rule_index = WEFT_RULE_NONE;
 	ev->ifindex = m->ifindex;
 	eth = parse_eth(&c);
-	if (eth && eth->h_proto == bpf_htons(ETH_P_ARP)) {
+	if (!eth)
+		goto out;
+	if (eth->h_proto == bpf_htons(ETH_P_ARP)) {
 		/* ARP: its addresses, protocol 0 */
 		arp = parse_arp(&c);
 		if (arp) {
@@ -136,33 +184,24 @@ static __attribute__((noinline)) void drop_event(__u32 reason, const struct verd
 		}
 		goto out;
 	}
-	if (eth && eth->h_proto == bpf_htons(ETH_P_IPV6)) {
-		/* Only VXLAN over an IPv6 underlay: its inner packet. */
-		if (!m->vxlan || !drop_event_skip_outer6(&c, ev))
+	/* On the underlay, VXLAN's inner packet; the host's own IPv4 as it
+	 * is, and nothing of its own IPv6. */
+	if (m->vxlan && eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		if (!drop_event_skip_outer6(&c, ev))
 			goto out;
 		eth = parse_eth(&c);
+	} else if (m->vxlan && eth->h_proto == bpf_htons(ETH_P_IP) &&
+		   drop_event_skip_outer4(&c, ev)) {
+		eth = parse_eth(&c);
 	}
-	if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))
+	if (!eth)
 		goto out;
-	ip = c.pos;
-	if (m->vxlan && (void *)(ip + 1) <= c.end && ip->ihl == 5 && ip->protocol == IPPROTO_UDP) {
-		c.pos = ip + 1;
-		udp = parse_udp(&c);
-		vx = parse_vxlan(&c);
-		if (udp && vx && udp->dest == bpf_htons(WEFT_VXLAN_PORT)) {
-			vni = bpf_ntohl(vx->vni_reserved2) >> 8;
-			seg = bpf_map_lookup_elem(&weft_segments, &vni);
-			if (seg && !ev->tenant_id)
-				ev->tenant_id = seg->tenant_id;
-			eth = parse_eth(&c);
-			if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))
-				goto out;
-			ip = c.pos;
-		}
-	}
-	drop_event_tuple(ev, ip, c.end);
+	if (eth->h_proto == bpf_htons(ETH_P_IP))
+		drop_event_tuple(ev, c.pos, c.end);
+	else if (eth->h_proto == bpf_htons(ETH_P_IPV6))
+		drop_event_tuple6(ev6, c.pos, c.end);
 out:
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev6, 0);
 }
 
 WEFT_INLINE int verdict(__u32 reason, __u64 bytes, int action, int drop_action,

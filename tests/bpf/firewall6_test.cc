@@ -438,6 +438,30 @@ TEST_F(Firewall6Test, LoggedRuleHitOfAnIpv6FlowCarriesItsAddresses) {
   EXPECT_EQ(ntohl(events[0].ev.saddr_be), kVm1Ip);
 }
 
+// A dropped IPv6 packet's sampled event carries its addresses: a VM's, and
+// the inner one of VXLAN from hv2.
+TEST_F(Firewall6Test, DropEventsOfIpv6PacketsCarryTheirAddresses) {
+  Policy(DefaultDeny({}));
+  fw_->DrainEvents();
+  Vm("vm1", Fw6Vm1Udp(), WEFT_DROP_POLICY, "vm1's UDP under default deny");
+  for (bool xdp : {false, true})
+    Ul(Fw6Hv2Udp(), WEFT_DROP_POLICY, "hv2's UDP to vm1 under default deny", xdp);
+  const auto events = fw_->DrainEvents();
+  ASSERT_EQ(events.size(), 3u);
+  for (size_t i = 0; i < events.size(); ++i) {
+    const weft_event6& e = events[i];
+    const bool from_vm = i == 0;
+    EXPECT_EQ(e.ev.type, WEFT_EVENT_DROP) << i;
+    EXPECT_EQ(e.ev.reason, WEFT_DROP_POLICY) << i;
+    EXPECT_EQ(e.ev.flags, WEFT_EVENT_F_IPV6) << i;
+    EXPECT_EQ(e.ev.tenant_id, kBlueTenant) << i;
+    EXPECT_EQ(e.ev.protocol, kProtoUdp) << i;
+    EXPECT_EQ(Ipv6Address(std::to_array(e.saddr)), from_vm ? kVm1Ip6 : kBlueHv2AIp6) << i;
+    EXPECT_EQ(Ipv6Address(std::to_array(e.daddr)), from_vm ? kBlueHv2AIp6 : kVm1Ip6) << i;
+    EXPECT_EQ(ntohs(e.ev.dport_be), from_vm ? 53 : 40000) << i;
+  }
+}
+
 // --- reject ------------------------------------------------------------------------------
 
 TEST_F(Firewall6Test, RejectAtSourceAnswersRstOrIcmp6AdminProhibited) {
