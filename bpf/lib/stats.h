@@ -74,22 +74,15 @@ WEFT_INLINE void drop_event_tuple(struct weft_event *ev, struct iphdr *ip, void 
 	}
 }
 
-/* Past the outer IPv6, UDP and VXLAN headers of a packet from an IPv6
- * underlay, to its inner Ethernet header, noting its tenant; 0 when it is
- * not VXLAN. */
-WEFT_INLINE int drop_event_skip_outer6(struct cursor *c, struct weft_event *ev)
+/* Past the UDP and VXLAN headers at `c` to the inner Ethernet header,
+ * noting the segment's tenant; 0 when they are not VXLAN's. */
+WEFT_INLINE int drop_event_skip_vxlan(struct cursor *c, struct weft_event *ev)
 {
-	struct ipv6hdr *ip6 = c->pos;
+	struct udphdr *udp = parse_udp(c);
+	struct vxlan_wire *vx = parse_vxlan(c);
 	struct weft_segment *seg;
-	struct vxlan_wire *vx;
-	struct udphdr *udp;
 	__u32 vni;
 
-	if ((void *)(ip6 + 1) > c->end || ip6->nexthdr != IPPROTO_UDP)
-		return 0;
-	c->pos = ip6 + 1;
-	udp = parse_udp(c);
-	vx = parse_vxlan(c);
 	if (!udp || !vx || udp->dest != bpf_htons(WEFT_VXLAN_PORT))
 		return 0;
 	vni = bpf_ntohl(vx->vni_reserved2) >> 8;
@@ -97,6 +90,18 @@ WEFT_INLINE int drop_event_skip_outer6(struct cursor *c, struct weft_event *ev)
 	if (seg && !ev->tenant_id)
 		ev->tenant_id = seg->tenant_id;
 	return 1;
+}
+
+/* Past the outer IPv6, UDP and VXLAN headers of a packet from an IPv6
+ * underlay, to its inner Ethernet header; 0 when it is not VXLAN. */
+WEFT_INLINE int drop_event_skip_outer6(struct cursor *c, struct weft_event *ev)
+{
+	struct ipv6hdr *ip6 = c->pos;
+
+	if ((void *)(ip6 + 1) > c->end || ip6->nexthdr != IPPROTO_UDP)
+		return 0;
+	c->pos = ip6 + 1;
+	return drop_event_skip_vxlan(c, ev);
 }
 
 /* The addresses and ports of the IPv6 packet at `ip6` into `ev6` (its
@@ -119,31 +124,19 @@ WEFT_INLINE void drop_event_tuple6(struct weft_event6 *ev6, struct ipv6hdr *ip6,
 	}
 }
 
-/* Past the outer IPv4, UDP and VXLAN headers, to the inner Ethernet
- * header, noting its tenant; 0 (and `c` left at the IPv4 header) when it is
- * not VXLAN. */
+/* The same from an IPv4 underlay; `c` is left at the IPv4 header when it
+ * is not VXLAN, whose addresses the event then shows. */
 WEFT_INLINE int drop_event_skip_outer4(struct cursor *c, struct weft_event *ev)
 {
 	struct iphdr *ip = c->pos;
-	struct weft_segment *seg;
-	struct vxlan_wire *vx;
-	struct udphdr *udp;
-	__u32 vni;
 
 	if ((void *)(ip + 1) > c->end || ip->ihl != 5 || ip->protocol != IPPROTO_UDP)
 		return 0;
 	c->pos = ip + 1;
-	udp = parse_udp(c);
-	vx = parse_vxlan(c);
-	if (!udp || !vx || udp->dest != bpf_htons(WEFT_VXLAN_PORT)) {
-		c->pos = ip;
-		return 0;
-	}
-	vni = bpf_ntohl(vx->vni_reserved2) >> 8;
-	seg = bpf_map_lookup_elem(&weft_segments, &vni);
-	if (seg && !ev->tenant_id)
-		ev->tenant_id = seg->tenant_id;
-	return 1;
+	if (drop_event_skip_vxlan(c, ev))
+		return 1;
+	c->pos = ip;
+	return 0;
 }
 
 /* A subprogram of its own (rare path): its locals stay off the stack frame
