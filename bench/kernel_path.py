@@ -46,12 +46,16 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lab"))
 
-from weftlab import VM, Lab, Node, Tenant, Topology, with_ipv6_underlay  # noqa: E402
+from weftlab import (VM, Lab, Node, Tenant, Topology, with_dual_stack,  # noqa: E402
+                     with_ipv6_underlay)
 from weftlab.topology import LINUX_VXLAN6_MTU, overlapping_segments, vm_mac  # noqa: E402
 from weftlab.ns import ns_run  # noqa: E402
 
 VM_MTU = 1450
 BENCH_PORTS = (5201, 7000)  # iperf3, request/response
+# The IPv6 twin of the rules' 10.0.0.0/8: the ULA space the dual-stack
+# tenants' prefixes (fd00:0:0:<n>::/64, weftlab.with_dual_stack) come from.
+TENANT_NET6 = "fd00::/8"
 CLIENT = "c1"
 CROSS_HOST = "r1"
 SAME_HOST = "l1"
@@ -88,6 +92,11 @@ def firewall_ruleset(topo: Topology, node: str) -> str:
         zone_of[v.interface] = topo.tenant_of(v).id
     zmap = ", ".join(f'"{k}" : {v}' for k, v in sorted(zone_of.items()))
     ports = ", ".join(str(p) for p in BENCH_PORTS)
+    # dual-stack tenants: the same two allow rules for IPv6 (the table is
+    # inet: zones and conntrack already cover both families)
+    ip6_rules = f"""
+    ip6 saddr {TENANT_NET6} tcp dport {{ {ports} }} ct state new counter accept
+    icmpv6 type echo-request ct state new counter accept""" if topo.dual_stack() else ""
     return f"""
 table inet weftbench {{
   chain zones {{
@@ -99,7 +108,7 @@ table inet weftbench {{
     ct state established,related counter accept
     ct state invalid counter drop
     ip saddr 10.0.0.0/8 tcp dport {{ {ports} }} ct state new counter accept
-    icmp type echo-request ct state new counter accept
+    icmp type echo-request ct state new counter accept{ip6_rules}
     counter comment "dropped by policy"
   }}
 }}
@@ -110,23 +119,29 @@ def weft_firewall_state(topo: Topology) -> str:
     """The Weft state of `topo` with the firewall equivalent of
     firewall_ruleset(): every tenant default deny; tenant A's endpoints admit
     new TCP flows to the benchmark ports from 10/8 and ICMP echo, and may
-    open them. Replies ride conntrack. JSON, which the agent's YAML reader
+    open them. Replies ride conntrack. Dual-stack tenants: the same for IPv6
+    peers (TENANT_NET6; an ICMP rule without a type, which is what admits
+    ICMPv6 echo, limited to IPv6 peers). JSON, which the agent's YAML reader
     takes as is (flow style)."""
     import json
     st = topo.state_dict()
     for t in st["tenants"]:
         t["default_action"] = "deny"
     ports = [str(p) for p in BENCH_PORTS]
+    dual = topo.dual_stack()
     st["policies"] = [{
         "name": "bench-a", "tenant": "A",
         "applied_to": {"endpoints": [v.name for v in topo.vms if topo.tenant_of(v).name == "A"]},
         "rules": [
-            {"direction": "ingress", "peer": {"cidrs": ["10.0.0.0/8"]}, "protocol": "tcp",
-             "ports": ports, "action": "allow"},
+            {"direction": "ingress",
+             "peer": {"cidrs": ["10.0.0.0/8"] + ([TENANT_NET6] if dual else [])},
+             "protocol": "tcp", "ports": ports, "action": "allow"},
             {"direction": "ingress", "protocol": "icmp", "icmp_type": 8, "action": "allow"},
             {"direction": "egress", "protocol": "tcp", "ports": ports, "action": "allow"},
             {"direction": "egress", "protocol": "icmp", "icmp_type": 8, "action": "allow"},
-        ]}]
+        ] + ([
+            {"direction": d, "peer": {"cidrs": [TENANT_NET6]}, "protocol": "icmp",
+             "action": "allow"} for d in ("ingress", "egress")] if dual else [])}]
     return json.dumps(st, indent=1) + "\n"
 
 
@@ -224,7 +239,8 @@ def firewall_counters(lab: Lab, node: str, big: bool = False) -> dict[str, int]:
                    timeout=120).stdout
     counts = [int(x) for x in re.findall(r"counter packets (\d+)", out)]
     names = (["invalid", "new_icmp", "tcp_last_rule", "established", "policy_drop"] if big else
-             ["established", "invalid", "new_tcp", "new_icmp", "policy_drop"])
+             ["established", "invalid", "new_tcp", "new_icmp"]
+             + (["new_tcp6", "new_icmp6"] if lab.topo.dual_stack() else []) + ["policy_drop"])
     return dict(zip(names, counts))
 
 
@@ -232,7 +248,9 @@ def add_firewall(lab: Lab, ruleset=None) -> None:
     ruleset = ruleset or firewall_ruleset
     for node in lab.topo.weft_nodes():
         ns = lab.ns(node.name)
-        ns_run(ns, ["sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1"])
+        ns_run(ns, ["sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1",
+                    *(["net.bridge.bridge-nf-call-ip6tables=1"] if lab.topo.dual_stack()
+                      else [])])
         ns_run(ns, ["nft", "-f", "-"], input=ruleset(lab.topo, node.name), timeout=300)
 
 
@@ -244,6 +262,13 @@ def underlay6_topology() -> Topology:
     for v in topo.vms:
         v.mtu = LINUX_VXLAN6_MTU
     return topo
+
+
+def tenants6_topology(underlay6: bool = False) -> Topology:
+    """bench_topology() (underlay6: underlay6_topology()) with dual-stack
+    tenants (weftlab.with_dual_stack): c1 fd00:0:0:1::10, l1 fd00:0:0:2::10,
+    r1 fd00:0:0:2::11 beside their IPv4 addresses, the MTUs unchanged."""
+    return with_dual_stack(underlay6_topology() if underlay6 else bench_topology())
 
 
 def kernel_lab(firewall: bool = True, verbose: bool = False, rules: int = 0,

@@ -5,6 +5,9 @@ transaction in flight (like netperf TCP_RR), TCP_NODELAY on both sides.
     rr.py server PORT                 # echoes, one connection at a time, forever
     rr.py client HOST PORT SECONDS    # prints JSON: transactions, tps, p50/p90/p99 µs
 
+The server takes IPv4 and IPv6 clients (one dual-stack socket on ::, or
+IPv4 only where the namespace has IPv6 off); HOST is either family.
+
 Python's own per-transaction cost (a few µs) is in every figure, equally for
 every topology: compare rows of one run, not against netperf numbers."""
 
@@ -14,10 +17,26 @@ import sys
 import time
 
 
+def listener(port: int) -> socket.socket:
+    """A dual-stack socket on [::]:port, else (IPv6 off) one on 0.0.0.0:port."""
+    s = None
+    try:
+        s = socket.socket(socket.AF_INET6)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("::", port))
+        return s
+    except OSError:
+        if s is not None:
+            s.close()
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", port))
+        return s
+
+
 def server(port: int) -> None:
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", port))
+    s = listener(port)
     s.listen(8)
     print("ready", flush=True)
     while True:

@@ -12,6 +12,8 @@ PARTS (comma list; default all): prog, tcp, fw, sync, ns, or single parts:
   replicas             bench/replicas.py (6.)
   ns                   ns_kernel, ns_kernel_nofw, ns_weft_tc (5.)
   underlay6            prog6, kernel6, weft_tc6 (7.)
+  tenants6             kernel_t6, weft_tc_fw_t6, weft_tc_t6, weft_xdp_t6, kernel_t6u6,
+                       weft_tc_fw_t6u6, weft_tc_t6u6 (8.)
 
   1. BPF_PROG_TEST_RUN ns/packet of the datapath programs against an empty
      XDP/TC program (build/weft_bench_prog, bench/prog_ns.cc);
@@ -50,11 +52,21 @@ PARTS (comma list; default all): prog, tcp, fw, sync, ns, or single parts:
      measurements of 2. on the kernel path with
      vxlan devices over IPv6 (udp6zerocsumtx/rx, as Weft sends) and on Weft
      TC, both with VMs at MTU 1430 (the IPv4 underlay's rows are 2.'s).
+  8. IPv6 tenants: the topology of 2. with dual-stack VMs (fd00:0:0:<n>::/64
+     beside 10.0.<n>.0/24), on the IPv4 underlay (MTU 1450) and on the IPv6
+     one (MTU 1430, as 7.): the measurements of 2., cross-host only, to r1's
+     IPv6 address on the kernel path (its firewall with the same rules for
+     ip6) and on Weft TC (with and without the firewall policy, the same
+     for IPv6 peers) and XDP (IPv4 underlay); and to r1's IPv4 address on
+     the kernel path and Weft TC + policy of the same topologies, as the
+     reference of the same run.
 
 Writes the figures between the markers <!-- bench:begin --> and
 <!-- bench:end --> of --out (prog and tcp), <!-- bench:begin fw --> ...
 <!-- bench:end fw --> (fw), <!-- bench:begin sync --> ... (sync) and
-<!-- bench:begin ns --> ... (ns), <!-- bench:begin replicas --> ... (replicas); a block
+<!-- bench:begin ns --> ... (ns), <!-- bench:begin replicas --> ... (replicas),
+<!-- bench:begin underlay6 --> ... (underlay6), <!-- bench:begin tenants6 --> ...
+(tenants6); a block
 whose parts did not run is left as it was, text outside the blocks is kept
 (the file is created when absent). Every namespace has a unique name and is removed on success,
 failure, Ctrl-C, SIGTERM and when the --budget (seconds) runs out.
@@ -249,11 +261,38 @@ def lab_targets(key: str, lab: Lab) -> list[Target]:
                    t.vm(kp.SAME_HOST).ip)]
 
 
-def check_reach(lab: Lab) -> None:
-    for vm in (kp.CROSS_HOST, kp.SAME_HOST):
-        r = lab.wait_ping(kp.CLIENT, lab.topo.vm(vm).ip, timeout=10)
-        if not r.ok:
-            raise LabError(f"{kp.CLIENT} cannot reach {vm}: {r.output[-300:]}")
+def check_reach(lab: Lab, vms=(kp.CROSS_HOST, kp.SAME_HOST)) -> None:
+    for vm in vms:
+        for addr in lab.topo.vm(vm).addresses():
+            r = lab.wait_ping(kp.CLIENT, addr, timeout=10)
+            if not r.ok:
+                raise LabError(f"{kp.CLIENT} cannot reach {vm} {addr}: {r.output[-300:]}")
+
+
+def tenants6_targets(key: str, lab: Lab) -> list[Target]:
+    """Cross-host to r1's IPv6 address; and, on TENANTS6_V4 rows, to its
+    IPv4 address (the same servers: one pair per VM, both families)."""
+    c, r = lab.ns(kp.CLIENT), lab.ns(kp.CROSS_HOST)
+    vm = lab.topo.vm(kp.CROSS_HOST)
+    ts = [Target(key, "cross-host6", lab, c, r, vm.ip6)]
+    if key in TENANTS6_V4:
+        ts.append(Target(key, "cross-host", lab, c, r, vm.ip))
+    return ts
+
+
+def build_tenants6(key: str, args, stack: contextlib.ExitStack) -> tuple[Lab, list[Target]]:
+    """The tenants6 rows: kp.tenants6_topology on either underlay."""
+    topo = kp.tenants6_topology(underlay6=key.endswith("_t6u6"))
+    if key.startswith("kernel"):
+        lab = stack.enter_context(kp.kernel_lab(topology=topo))
+    else:
+        lab = stack.enter_context(Lab(topo, mode="weft", build_dir=args.build_dir,
+                                      underlay_hook="xdp" if "_xdp" in key else "tc"))
+        if "_fw_" in key:
+            lab.write_state(kp.weft_firewall_state(lab.topo))
+        lab.start_agents()
+    check_reach(lab, (kp.CROSS_HOST,))
+    return lab, tenants6_targets(key, lab)
 
 
 def build_topology(key: str, args, stack: contextlib.ExitStack) -> tuple[object, list[Target]]:
@@ -264,6 +303,8 @@ def build_topology(key: str, args, stack: contextlib.ExitStack) -> tuple[object,
     if key in north_south.KEYS:
         lab = north_south.build(key, args, stack)
         return lab, north_south.targets(key, lab, Target)
+    if key in GROUPS["tenants6"]:
+        return build_tenants6(key, args, stack)
     if key in ("kernel", "kernel_nofw"):
         lab = stack.enter_context(kp.kernel_lab(firewall=key == "kernel"))
     elif key == "kernel6":
@@ -316,7 +357,7 @@ def wait_quiet(args, t: "Target") -> None:
 def topology_notes(key: str, env) -> dict | None:
     if key in north_south.KEYS:
         return north_south.notes(key, env)
-    if key == "kernel":
+    if key in ("kernel", "kernel_t6", "kernel_t6u6"):
         return {n.name: kp.firewall_counters(env, n.name) for n in env.topo.nodes}
     if key in ("kernel_fw10k", "kernel_fwset"):
         return {n.name: kp.firewall_counters(env, n.name, big=True) for n in env.topo.nodes}
@@ -349,8 +390,13 @@ def run_network(keys: list[str], args, results: dict, errors: dict) -> None:
             log(f"building {key}")
             try:
                 env, ts = build_topology(key, args, stack)
+                servers: dict[str, Target] = {}
                 for t in ts:
-                    t.start_servers()
+                    if t.sns in servers:  # another family's target of the same VM
+                        t.rr_server = servers[t.sns].rr_server
+                    else:
+                        t.start_servers()
+                        servers[t.sns] = t
                 envs[key] = env
                 targets += ts
             except (LabError, subprocess.SubprocessError, OSError) as e:
@@ -452,12 +498,23 @@ TOPOLOGIES = [
     ("weft_tc_fw10k", "Weft TC, 10,000 rules"),
     ("kernel6", "kernel path, IPv6 underlay (vxlan6+bridge+tables+nft ct)"),
     ("weft_tc6", "Weft, TC decap hook, IPv6 underlay"),
+    ("kernel_t6", "kernel path (vxlan+bridge+tables+nft ct, ip and ip6 rules)"),
+    ("weft_tc_fw_t6", "Weft, TC hook + firewall policy"),
+    ("weft_tc_t6", "Weft, TC decap hook"),
+    ("weft_xdp_t6", "Weft, XDP decap hook"),
+    ("kernel_t6u6", "kernel path, IPv6 underlay (vxlan6+bridge+tables+nft ct, ip and ip6 rules)"),
+    ("weft_tc_fw_t6u6", "Weft, TC hook + firewall policy, IPv6 underlay"),
+    ("weft_tc_t6u6", "Weft, TC decap hook, IPv6 underlay"),
 ] + [(k, north_south.NAMES[k]) for k in north_south.KEYS]
 TCP_KEYS = ["bare", "kernel", "kernel_nofw", "weft_tc", "weft_tc_fw", "weft_xdp"]
 FW_KEYS = ["kernel", "kernel_fw10k", "kernel_fwset", "weft_tc_fw10", "weft_tc_fw10k"]
 GROUPS = {"tcp": TCP_KEYS, "fw": ["fwprog"] + FW_KEYS, "prog": ["prog"], "sync": ["sync"],
           "ns": north_south.KEYS, "replicas": ["replicas"],
-          "underlay6": ["prog6", "kernel6", "weft_tc6"]}
+          "underlay6": ["prog6", "kernel6", "weft_tc6"],
+          "tenants6": ["kernel_t6", "weft_tc_fw_t6", "weft_tc_t6", "weft_xdp_t6",
+                       "kernel_t6u6", "weft_tc_fw_t6u6", "weft_tc_t6u6"]}
+# tenants6 rows also measured to r1's IPv4 address: the like-for-like pair
+TENANTS6_V4 = ["kernel_t6", "weft_tc_fw_t6", "kernel_t6u6", "weft_tc_fw_t6u6"]
 PATH_TITLES = {"cross-host": "Cross-host routed (c1 on hv1 → r1 on hv2, tenant A)",
                "same-host": "Same-host routed (c1 → l1, both on hv1, tenant A)",
                **north_south.PATH_TITLES}
@@ -504,21 +561,28 @@ def report(results: dict, prog: dict | None, meta: dict, errors: dict,
     return "\n".join(L)
 
 
+def method_line(meta: dict, mtu: str) -> str:
+    return (f"iperf3 TCP: {meta['duration']} s, median of {meta['reps']} (each run's rate "
+            f"in brackets), client/server pinned to CPUs `{meta['affinity'] or 'unpinned'}`; "
+            "retransmits per run. Request/response: bench/rr.py, 1-byte request and "
+            f"response, one in flight, {meta['rr_seconds']} s, client and server pinned to "
+            "one CPU (0/0: the path's own cost) and to two CPUs (0/1: adds the cross-CPU "
+            f"wake-up). ping: 200 echoes, 0.002 s apart, average RTT. VM MTU {mtu}, underlay "
+            "MTU 1500 everywhere.")
+
+
 def network_tables(results: dict, meta: dict, errors: dict, topologies: list,
                    targets: bool, paths=("cross-host", "same-host"),
-                   base_key: str = "kernel", vm_mtu: int = 1450) -> list[str]:
-    """One table per path; the "×" column is relative to row base_key."""
+                   base_key: str = "kernel", vm_mtu: int = 1450,
+                   titles: dict | None = None, intro: bool = True) -> list[str]:
+    """One table per path; the "×" column is relative to row base_key.
+    titles: the paths' headings (default PATH_TITLES); intro: the method line."""
     L = []
-    L.append(f"iperf3 TCP: {meta['duration']} s, median of {meta['reps']} (each run's rate "
-             f"in brackets), client/server pinned to CPUs `{meta['affinity'] or 'unpinned'}`; "
-             "retransmits per run. Request/response: bench/rr.py, 1-byte request and "
-             f"response, one in flight, {meta['rr_seconds']} s, client and server pinned to "
-             "one CPU (0/0: the path's own cost) and to two CPUs (0/1: adds the cross-CPU "
-             f"wake-up). ping: 200 echoes, 0.002 s apart, average RTT. VM MTU {vm_mtu}, underlay "
-             "MTU 1500 everywhere.")
-    L.append("")
+    if intro:
+        L.append(method_line(meta, str(vm_mtu)))
+        L.append("")
     for path in paths:
-        L.append(f"#### {PATH_TITLES[path]}")
+        L.append(f"#### {(titles or PATH_TITLES)[path]}")
         L.append("")
         L.append(f"| topology | TCP Gbit/s | × {dict(TOPOLOGIES)[base_key].split(' (')[0]} | "
                  "retransmits | sender / receiver "
@@ -703,6 +767,52 @@ def report_underlay6(results: dict, prog6: dict | None, meta: dict, errors: dict
     L += network_tables(results, meta, errors, topologies, targets=False,
                         paths=["cross-host", "same-host"], base_key="kernel6",
                         vm_mtu=kp.LINUX_VXLAN6_MTU)
+    return "\n".join(L)
+
+
+def report_tenants6(results: dict, meta: dict, errors: dict) -> str:
+    """IPv6 tenants over each underlay, relative to the kernel path on the
+    same underlay; the IPv4 rows of the same topologies; IPv6 ÷ IPv4."""
+    L = run_header(meta)
+    L.append(method_line(meta, f"{kp.VM_MTU} on the IPv4 underlay, {kp.LINUX_VXLAN6_MTU} on "
+                               "the IPv6 one"))
+    L.append("")
+    keys = GROUPS["tenants6"]
+    c1 = "c1 fd00:0:0:1::10 on hv1 → r1 fd00:0:0:2::11 on hv2"
+    r1 = "c1 10.0.1.10 → r1 10.0.2.11"
+    for underlay, base, mtu in (("IPv4 underlay", "kernel_t6", kp.VM_MTU),
+                                ("IPv6 underlay", "kernel_t6u6", kp.LINUX_VXLAN6_MTU)):
+        mine = [k for k in keys if k.endswith("_t6u6") == (base == "kernel_t6u6")]
+        topologies = [(k, n) for k, n in TOPOLOGIES if k in mine and
+                      (k in results or k in errors)]
+        if not topologies:
+            continue
+        titles = {"cross-host6": f"{underlay}: IPv6 tenants, cross-host routed ({c1}, "
+                                 "tenant A)",
+                  "cross-host": f"{underlay}: IPv4, the same VMs ({r1}), the reference"}
+        paths = [p for p in titles if any(results.get(k, {}).get(p) for k, _ in topologies)]
+        L += network_tables(results, meta, errors, topologies, targets=False,
+                            paths=paths or ["cross-host6"], base_key=base, vm_mtu=mtu,
+                            titles=titles, intro=False)
+    rows = []
+    for k, name in TOPOLOGIES:
+        r6 = results.get(k, {}).get("cross-host6")
+        r4 = results.get(k, {}).get("cross-host")
+        if k not in keys or not (r6 and r4 and r6["iperf"] and r4["iperf"] and r6["rr"] and
+                                 r4["rr"] and r6["rr2"] and r4["rr2"]):
+            continue
+        rows.append(f"| {name} | {r6['iperf']['gbps']:.2f} / {r4['iperf']['gbps']:.2f} | "
+                    f"**{r6['iperf']['gbps'] / r4['iperf']['gbps']:.2f}×** | "
+                    f"{r6['rr']['p50_us']:.1f} / {r4['rr']['p50_us']:.1f} | "
+                    f"{r6['rr2']['p50_us']:.1f} / {r4['rr2']['p50_us']:.1f} |")
+    if rows:
+        L.append("#### IPv6 against IPv4, the same topology and VMs, the same run (cross-host)")
+        L.append("")
+        L.append("| topology | TCP Gbit/s IPv6 / IPv4 | IPv6 ÷ IPv4 | "
+                 "RR 1 CPU p50 µs IPv6 / IPv4 | RR 2 CPUs p50 µs IPv6 / IPv4 |")
+        L.append("| --- | ---: | ---: | ---: | ---: |")
+        L += rows
+        L.append("")
     return "\n".join(L)
 
 
@@ -1157,6 +1267,8 @@ def main() -> int:
     if prog6 or "prog6" in errors or any(k in keys for k in GROUPS["underlay6"]):
         blocks.append(("underlay6", report_underlay6(results, prog6, with_label(["prog6"]),
                                                      errors)))
+    if any(k in keys for k in GROUPS["tenants6"]):
+        blocks.append(("tenants6", report_tenants6(results, with_label([]), errors)))
     for name, block in blocks:
         print(block)
         print()
