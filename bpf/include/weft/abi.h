@@ -277,10 +277,11 @@ struct weft_ct_key {
 	__u8 pad0[3];
 };
 
-/* weft_scratch (per-CPU array of one): working memory of the IPv6
- * firewall, whose flow, key and queries do not fit the 512-byte stack
- * beside the hook's frame (lib/firewall.h). Only a program's own run reads
- * what it wrote there. */
+/* weft_scratch (per-CPU array of one): working memory of the firewall (an
+ * IPv6 flow, its key and queries; a new flow's entry) that does not fit the
+ * 512-byte stack beside the hook's frame (lib/firewall.h). Only a run reads
+ * what it wrote there: XDP and TC ingress run with bottom halves off, so two
+ * runs never interleave on one CPU (a PREEMPT_RT kernel would break that). */
 #define WEFT_MAP_SCRATCH "weft_scratch"
 #define WEFT_SCRATCH_BYTES 320
 struct weft_scratch {
