@@ -82,7 +82,7 @@ MATRIX6 = [
     ("a1", "fd00:0:0:2::11"),  # cross-host routed          -> a4 (b2 has it in B, on hv1)
     ("a4", "fd00:0:0:1::10"),  # cross-host routed          -> a1
     ("b1", "fd00:0:0:2::10"),  # cross-host routed          -> b3 (a3 has it in A, on hv1)
-    # alx has static neighbors: Weft answers no ND that arrives over VXLAN
+    # alx resolves them by ND, answered through the tunnel
     ("alx", "fd00:0:0:1::10"),  # Linux vxlan interop, L2   -> a1
     ("a2", "fd00:0:0:1::30"),  # Linux vxlan interop, L2    -> alx
     ("alx", "fd00:0:0:2::10"),  # Linux interop, routed     -> a3 via the gateway on hv1

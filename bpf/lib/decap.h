@@ -11,6 +11,7 @@
 #include "lib/arp.h"
 #include "lib/csum.h"
 #include "lib/firewall.h"
+#include "lib/nd.h"
 #include "lib/parse.h"
 #include "lib/reject.h"
 #include "lib/route.h"
@@ -338,6 +339,61 @@ WEFT_INLINE void decap_ipv4(struct cursor *c, __u32 pkt_len, const struct decap_
 }
 
 /*
+ * An inner neighbor solicitation from a remote VTEP (a foreign one's VM:
+ * Weft's VMs are answered at their ports), answered for the gateway and for
+ * endpoints on this node by turning the whole packet around, as decap_arp
+ * does ARP. The advertisement takes the solicitation's place and size: its
+ * target link-layer option where the solicitation had a source one (32
+ * bytes), none where it had none (24: a unicast probe).
+ */
+WEFT_INLINE void decap_nd(const struct decap_outer *o, struct ethhdr *inner_eth,
+			  struct ipv6hdr *ip6, void *end, const struct weft_segment *seg, __u32 vni,
+			  struct decap_result *res)
+{
+	struct nd_neighbor_msg *ns = (void *)(ip6 + 1);
+	struct nd_lla_option *opt = (void *)(ns + 1);
+	const struct weft_segment6 *seg6;
+	__u32 len = bpf_ntohs(ip6->payload_len);
+	const __u8 *answer;
+	int router;
+
+	if ((void *)(ns + 1) > end)
+		return decap_set(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
+	if (ip6->hop_limit != ND_HOP_LIMIT || ns->h.code != 0 ||
+	    (len != sizeof(*ns) && len != sizeof(*ns) + sizeof(*opt)) ||
+	    !nd_checksum_ok(ip6, ns, len, end))
+		return decap_set(res, DECAP_DROP, WEFT_DROP_ND_INVALID);
+	if (len != sizeof(*ns) &&
+	    ((void *)(opt + 1) > end || opt->type != ND_OPT_SOURCE_LLA || opt->len != 1))
+		return decap_set(res, DECAP_DROP, WEFT_DROP_ND_INVALID);
+	/* A duplicate address probe (from ::) is not answered: a drop here,
+	 * as nd_dad is no verdict that discards the packet. */
+	seg6 = bpf_map_lookup_elem(&weft_segments6, &vni);
+	answer = seg6 ? nd_lookup(seg, vni, seg6, &ns->target, 1, &router) : NULL;
+	if (!answer || ipv6_addr_is_unspecified(&ip6->saddr))
+		return decap_set(res, DECAP_DROP, WEFT_DROP_ND_UNANSWERED);
+
+	mac_copy(inner_eth->h_dest, inner_eth->h_source);
+	mac_copy(inner_eth->h_source, answer);
+	ip6->daddr = ip6->saddr;
+	ip6->saddr = ns->target;
+	ns->h.type = ND_NEIGHBOR_ADVERT;
+	ns->h.data = bpf_htonl((router ? ND_NA_ROUTER : 0) | ND_NA_SOLICITED | ND_NA_OVERRIDE);
+	ns->h.checksum = 0;
+	if (len == sizeof(*ns)) {
+		ns->h.checksum = icmp6_csum(ip6, ns, sizeof(*ns));
+	} else {
+		if ((void *)(opt + 1) > end)
+			return decap_set(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
+		opt->type = ND_OPT_TARGET_LLA;
+		mac_copy(opt->mac, answer);
+		ns->h.checksum = icmp6_csum(ip6, ns, sizeof(*ns) + sizeof(*opt));
+	}
+	decap_turn_around(o);
+	decap_set(res, DECAP_BOUNCE, WEFT_ND_REPLY);
+}
+
+/*
  * Inner IPv6 as decap_ipv4 does IPv4: switched by MAC to a local endpoint,
  * or routed when sent to the gateway MAC (a foreign VTEP's VM), to a local
  * endpoint or, for a foreign VTEP, re-addressed to the destination's host.
@@ -349,12 +405,17 @@ WEFT_INLINE void decap_ipv6(struct cursor *c, __u32 pkt_len, const struct decap_
 {
 	__u32 l3_offset = (o->v6 ? WEFT_ENCAP_OVERHEAD6 : WEFT_ENCAP_OVERHEAD) + ETH_HLEN;
 	struct ipv6hdr *ip6 = parse_ipv6(c);
+	struct icmp6_wire *icmp6;
 	__u32 reason, ifindex;
 	int routed;
 	__u8 proto;
 
 	if (!ip6 || !ipv6_length_ok(ip6, l3_offset, pkt_len))
 		return decap_set(res, DECAP_DROP, WEFT_DROP_TRUNCATED);
+	icmp6 = (void *)(ip6 + 1);
+	if (ip6->nexthdr == IPPROTO_ICMPV6_ && (void *)(icmp6 + 1) <= c->end &&
+	    icmp6->type == ND_NEIGHBOR_SOLICIT)
+		return decap_nd(o, inner_eth, ip6, c->end, seg, vni, res);
 	if (mac_is_group(inner_eth->h_dest))
 		return decap_set(res, DECAP_DROP, WEFT_DROP_BROADCAST);
 	reason = ipv6_walk_ext(c, ip6->nexthdr, bpf_ntohs(ip6->payload_len), &proto);

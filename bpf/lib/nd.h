@@ -167,14 +167,15 @@ struct nd_asked {
 	struct in6_addr target; /* neighbor solicitations */
 };
 
-/* What answers a solicitation for `target` on `self`'s segment: the
- * gateway (*router set) or an endpoint of the segment; NULL if nobody. */
-WEFT_INLINE const __u8 *nd_lookup(const struct weft_endpoint *self, const struct weft_segment *seg,
+/* What answers a solicitation for `target` on segment `vni`: the gateway
+ * (*router set) or an endpoint of the segment (`local_only`: on this node);
+ * NULL if nobody, as arp_lookup for ARP. */
+WEFT_INLINE const __u8 *nd_lookup(const struct weft_segment *seg, __u32 vni,
 				  const struct weft_segment6 *seg6, const struct in6_addr *target,
-				  int *router)
+				  int local_only, int *router)
 {
-	struct weft_ip6_key key = { .tenant_id = self->tenant_id };
-	struct weft_mac_key mac_key = { .vni = self->vni };
+	struct weft_ip6_key key = { .tenant_id = seg->tenant_id };
+	struct weft_mac_key mac_key = { .vni = vni };
 	struct in6_addr gw_ll;
 	struct weft_endpoint *ep;
 
@@ -189,7 +190,7 @@ WEFT_INLINE const __u8 *nd_lookup(const struct weft_endpoint *self, const struct
 		ipv6_addr_copy(key.addr, target);
 		ep = bpf_map_lookup_elem(&weft_ep_by_ip6, &key);
 	}
-	if (!ep || ep->vni != self->vni)
+	if (!ep || ep->vni != vni || (local_only && !ep->ifindex))
 		return NULL;
 	return ep->mac;
 }
@@ -367,7 +368,7 @@ nd_answer(struct __sk_buff *skb, const struct weft_endpoint *self, const struct 
 	if (unspecified)
 		return WEFT_ND_DAD;
 	q.target = ns->target;
-	answer = nd_lookup(self, seg, seg6, &q.target, &router);
+	answer = nd_lookup(seg, self->vni, seg6, &q.target, 0, &router);
 	if (!answer)
 		return WEFT_DROP_ND_UNANSWERED;
 	return nd_advertise_neighbor(skb, &q, answer, router, self->mac);

@@ -493,15 +493,6 @@ class Lab:
                        "link set eth0 up",
                        f"route add default via {seg.gateway} dev eth0",
                        *([f"route add ::/0 via {seg.gateway6} dev eth0"] if vm.ip6 else [])])
-        if vm.ip6 and node.foreign and self.mode == "weft":
-            # Neighbor Discovery is answered at Weft's VM ports only: this
-            # VM's solicitations (multicast) reach the Weft hosts flooded,
-            # and Weft drops multicast it decapsulates. Static entries, as a
-            # Linux host next to Weft would need.
-            neigh = [(seg.gateway6, seg.gateway_mac)] + [
-                (v.ip6, v.mac) for v in self.topo.vms_in(seg.name) if v.ip6 and v is not vm]
-            ip_batch(vns, [f"neigh replace {a} lladdr {m} dev eth0 nud permanent"
-                           for a, m in neigh], family="-6")
         if self.mode == "weft" and self.underlay_hook == "xdp":
             # XDP_REDIRECT into a veth needs GRO (NAPI) on the receiving end
             self._gro_on(vns, "eth0")

@@ -59,6 +59,31 @@ Bytes InnerUdp6(const Mac& smac, const Ipv6Address& sip, const Mac& dmac, const 
   return Eth(dmac, smac, kEthIpv6, Ipv6(ip, payload));
 }
 
+// The input turned around to `vtep`: a neighbor advertisement from
+// (`mac`, `target`) to (the asking VM's MAC, `to`), Router flag as `router`,
+// with the target link-layer option when the solicitation had its source one.
+Check InnerAdvert(uint32_t vtep, const Mac& mac, const Ipv6Address& target, const Ipv6Address& to,
+                  bool router, bool with_option) {
+  return [=](const Seen& s) {
+    const Parsed in = Parse(s.in), out = Parse(s.out);
+    ASSERT_TRUE(out.ipv4 && out.vxlan) << out.error << "\n" << HexDump(s.out);
+    EXPECT_EQ(out.ipv4->dst, vtep);
+    const Parsed a = Parse(out.inner), q = Parse(in.inner);
+    ASSERT_TRUE(a.eth && a.ipv6 && a.icmp && q.eth) << a.error;
+    EXPECT_EQ(a.eth->dst, q.eth->src);
+    EXPECT_EQ(a.eth->src, mac);
+    EXPECT_EQ(a.ipv6->src, target);
+    EXPECT_EQ(a.ipv6->dst, to);
+    EXPECT_EQ(a.ipv6->hop_limit, 255);
+    EXPECT_EQ(a.icmp->type, 136);
+    EXPECT_TRUE(a.icmp->checksum_ok);
+    EXPECT_EQ(a.icmp->rest, 0x60000000u | (router ? 0x80000000u : 0));
+    Bytes body(target.begin(), target.end());
+    if (with_option) body = Concat(body, NdLinkLayerOption(2, mac));
+    EXPECT_EQ(a.icmp->payload, body);
+  };
+}
+
 Check Unchanged() { return ExpectUnchanged; }
 
 // The output is exactly the inner frame of the input.
@@ -334,6 +359,46 @@ std::vector<UnderlayCase> UnderlayCases() {
   add({"VxlanInnerIpv6RoutedWithoutRoute",
        [=] { return FromVtep(kLx1Vtep, kVniBlueA, InnerUdp6(kBlueLx1Mac, Ip6("2001:db8:1::30"), kBlueGwMac, Ip6("2001:db8:77::1"))); },
        Verdict::kDrop, {WEFT_DROP_NO_ROUTE}, nullptr});
+  // A foreign VTEP's VM resolves the gateway and this node's endpoints:
+  // answered through the tunnel, as ARP is.
+  const Ipv6Address lx1_vm6 = Ip6("2001:db8:1::30");
+  add({"VxlanInnerNsForGatewayAnswered",
+       [=] { return FromVtep(kLx1Vtep, kVniBlueA, NeighborSolicitationFrame(kBlueLx1Mac, lx1_vm6, kGwA6, NdLinkLayerOption(1, kBlueLx1Mac))); },
+       Verdict::kTx, {WEFT_ND_REPLY}, InnerAdvert(kLx1Vtep, kBlueGwMac, kGwA6, lx1_vm6, true, true)});
+  add({"VxlanInnerNsForLocalEndpointAnswered",
+       [=] { return FromVtep(kLx1Vtep, kVniBlueA, NeighborSolicitationFrame(kBlueLx1Mac, lx1_vm6, kVm1Ip6, NdLinkLayerOption(1, kBlueLx1Mac))); },
+       Verdict::kTx, {WEFT_ND_REPLY}, InnerAdvert(kLx1Vtep, kVm1Mac, kVm1Ip6, lx1_vm6, false, true)});
+  add({"VxlanInnerUnicastProbeWithoutOptionAnswered",
+       [=] {
+         Bytes f = NeighborSolicitationFrame(kBlueLx1Mac, lx1_vm6, kVm1Ip6, {});
+         std::copy(kVm1Mac.begin(), kVm1Mac.end(), f.begin());  // unicast, to vm1's MAC
+         return FromVtep(kLx1Vtep, kVniBlueA, f);
+       },
+       Verdict::kTx, {WEFT_ND_REPLY}, InnerAdvert(kLx1Vtep, kVm1Mac, kVm1Ip6, lx1_vm6, false, false)});
+  // Other hosts' endpoints answer at their own hosts.
+  add({"VxlanInnerNsForRemoteEndpointUnanswered",
+       [=] { return FromVtep(kLx1Vtep, kVniBlueA, NeighborSolicitationFrame(kBlueLx1Mac, lx1_vm6, kBlueHv2AIp6, NdLinkLayerOption(1, kBlueLx1Mac))); },
+       Verdict::kDrop, {WEFT_DROP_ND_UNANSWERED}, nullptr});
+  add({"VxlanInnerNsOfRedForBlueEndpointUnanswered",
+       [=] { return FromVtep(kLx1Vtep, kVniRedA, NeighborSolicitationFrame(kBlueLx1Mac, lx1_vm6, kVm4Ip6, NdLinkLayerOption(1, kBlueLx1Mac))); },
+       Verdict::kDrop, {WEFT_DROP_ND_UNANSWERED}, nullptr});
+  add({"VxlanInnerDuplicateAddressProbeNotAnswered",
+       [=] { return FromVtep(kLx1Vtep, kVniBlueA, NeighborSolicitationFrame(kBlueLx1Mac, Ipv6Address{}, kVm1Ip6, {})); },
+       Verdict::kDrop, {WEFT_DROP_ND_UNANSWERED}, nullptr});
+  add({"VxlanInnerNsBadChecksum",
+       [=] {
+         Bytes f = NeighborSolicitationFrame(kBlueLx1Mac, lx1_vm6, kGwA6, NdLinkLayerOption(1, kBlueLx1Mac));
+         f[14 + 40 + 2] ^= 0xff;
+         return FromVtep(kLx1Vtep, kVniBlueA, f);
+       },
+       Verdict::kDrop, {WEFT_DROP_ND_INVALID}, nullptr});
+  add({"VxlanInnerNsRoutedHopLimit",
+       [=] {
+         Bytes f = NeighborSolicitationFrame(kBlueLx1Mac, lx1_vm6, kGwA6, NdLinkLayerOption(1, kBlueLx1Mac));
+         f[14 + 7] = 64;  // (the checksum does not cover the hop limit)
+         return FromVtep(kLx1Vtep, kVniBlueA, f);
+       },
+       Verdict::kDrop, {WEFT_DROP_ND_INVALID}, nullptr});
   add({"VxlanInnerIpv6RedIsolated",
        [=] { return FromVtep(kHv2Vtep, kVniRedA, InnerUdp6(kBlueHv2AMac, kBlueHv2AIp6, kVm1Mac, kVm1Ip6)); },
        Verdict::kDrop, {WEFT_DROP_UNKNOWN_DST}, nullptr});
