@@ -41,12 +41,12 @@ std::string JudgeArpAnswer(const World& w, const WorldSegment& seg, const Parsed
   return "";
 }
 
-// An ND answer (bpf/lib/nd.h) back to the asking VM `self`: a neighbor or
-// router advertisement, well formed, from the gateway or an endpoint of its
-// segment.
-std::string JudgeNdAnswer(const World& w, const WorldSegment& seg, const WorldEndpoint& self,
+// An ND answer (bpf/lib/nd.h) back to the asking VM (its MAC `asker`: a
+// local VM, or a foreign VTEP's): a neighbor or router advertisement, well
+// formed, from the gateway or an endpoint of its segment.
+std::string JudgeNdAnswer(const World& w, const WorldSegment& seg, const Mac& asker,
                           const Parsed& p) {
-  if (!p.eth || p.eth->dst != self.mac) return "ND answer not back to the asking VM";
+  if (!p.eth || p.eth->dst != asker) return "ND answer not back to the asking VM";
   if (!p.ipv6 || !p.icmp || !p.icmp->checksum_ok || p.ipv6->hop_limit != 255)
     return "ND answer is not well-formed ICMPv6 with hop limit 255";
   if (p.icmp->type != 136 && p.icmp->type != 134) return "ND answer is no advertisement";
@@ -235,7 +235,7 @@ std::string Oracle::JudgeVm(uint32_t ingress_ifindex, const Bytes& in, const Out
       if (!p.eth || p.eth->dst != self->mac) return "ARP reply not back to the asking VM";
       return JudgeArpAnswer(world_, seg, p);
     case WEFT_ND_REPLY:
-      return JudgeNdAnswer(world_, seg, *self, p);
+      return JudgeNdAnswer(world_, seg, self->mac, p);
     case WEFT_DELIVER_LOCAL: {
       const std::optional<L3> l3 = L3Of(p);
       if (!l3 || !self->Owns(l3->src)) return "delivered with another source address";
@@ -281,12 +281,17 @@ std::string Oracle::JudgeUnderlay(bool xdp, const Bytes& in, const Outcome& o) c
       return JudgeForwarded(world_, in_inner, p, seg->tenant_id, seg->vni,
                             {.local = true, .ifindex = TracedTarget(o)});
     case WEFT_ARP_REPLY:
+    case WEFT_ND_REPLY:
     case WEFT_REJECT: {
       if (std::string e = Expect(o.retval, back, "an answer back to the VTEP"); !e.empty())
         return e;
       if (!p.vxlan || !p.ipv4 || p.ipv4->dst != pin.ipv4->src || p.vxlan->vni != seg->vni)
         return "an answer not back to the sending VTEP on its VNI";
       if (o.reason == WEFT_ARP_REPLY) return JudgeArpAnswer(world_, *seg, p.Inner());
+      if (o.reason == WEFT_ND_REPLY) {
+        if (!in_inner.eth) return "an ND answer to a frame without inner Ethernet";
+        return JudgeNdAnswer(world_, *seg, in_inner.eth->src, p.Inner());
+      }
       const Parsed inner = p.Inner();
       const std::optional<L3> reset = L3Of(inner), sent = L3Of(in_inner);
       if (!reset || !sent || reset->dst != sent->src || !inner.tcp ||
