@@ -686,10 +686,10 @@ __attribute__((noinline)) __u32 fw_conntrack6(struct fw_scratch *s)
 {
 	struct fw_work w;
 
+	/* Not zeroed: ct_key6_from_tuple and pol_query6_keys write every byte
+	 * of the key and the lookup keys before they are read. */
 	if (!s)
 		return WEFT_DROP_HELPER_FAILED;
-	__builtin_memset(&s->key6, 0, sizeof(s->key6));
-	__builtin_memset(&s->query6, 0, sizeof(s->query6));
 	w.key = &s->key6;
 	w.other = &s->other6;
 	w.query = &s->query6;
