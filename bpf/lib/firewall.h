@@ -571,6 +571,30 @@ WEFT_INLINE __u32 fw_pick_up(const struct fw_work *w, struct fw_meta *m, const v
 	return WEFT_DROP_CT_INVALID;
 }
 
+/* An ICMP(v6) error: related to the tracked flow it quotes, or judged by
+ * the policy (never answered: no error about an error). Returns 0 (pass) or
+ * the drop reason. */
+WEFT_INLINE __u32 fw_judge_icmp_error(const struct fw_work *w, struct fw_meta *m, const void *t,
+				      void *quoted, __u64 ctl, __u64 now, const int v6)
+{
+	const struct ct_head *h = t;
+	struct fw_decision d;
+
+	if (m->quoted_ok) {
+		((struct ct_head *)quoted)->tenant_id = h->tenant_id;
+		if (ct_lookup_related(quoted, w->key, now, v6)) {
+			fw_stat(m, WEFT_CT_STAT_RELATED);
+			fw_trace_ct(m, WEFT_TRACE_CT_RELATED, NULL);
+			return 0;
+		}
+	}
+	fw_judge(w, t, m->checks, POL_CTL_SLOT(ctl), fw_policy_port(h, m->icmp_type, m->icmp_code),
+		 &d, v6);
+	fw_trace_judged(m, WEFT_TRACE_CT_MISS, &d, POL_CTL_GENERATION(ctl));
+	fw_log(m, t, &d, POL_CTL_GENERATION(ctl), v6);
+	return d.action == WEFT_ACTION_ALLOW ? 0 : WEFT_DROP_POLICY;
+}
+
 /*
  * Judges one packet at this node's enforcement point: the flow `t` (a tuple
  * of the family) with `m` as the family's parser and the hook filled them.
@@ -593,22 +617,8 @@ WEFT_INLINE __u32 fw_judge_packet(const struct fw_work *w, struct fw_meta *m, vo
 	/* Read once: this packet sees one rule set. */
 	ctl = pol_ctl_read();
 
-	if (m->icmp_error) {
-		if (m->quoted_ok) {
-			((struct ct_head *)quoted)->tenant_id = h->tenant_id;
-			if (ct_lookup_related(quoted, key, now, v6)) {
-				fw_stat(m, WEFT_CT_STAT_RELATED);
-				fw_trace_ct(m, WEFT_TRACE_CT_RELATED, NULL);
-				return 0;
-			}
-		}
-		/* Unrelated: the policy decides; never an error about an error. */
-		fw_judge(w, t, m->checks, POL_CTL_SLOT(ctl),
-			 fw_policy_port(h, m->icmp_type, m->icmp_code), &d, v6);
-		fw_trace_judged(m, WEFT_TRACE_CT_MISS, &d, POL_CTL_GENERATION(ctl));
-		fw_log(m, t, &d, POL_CTL_GENERATION(ctl), v6);
-		return d.action == WEFT_ACTION_ALLOW ? 0 : WEFT_DROP_POLICY;
-	}
+	if (m->icmp_error)
+		return fw_judge_icmp_error(w, m, t, quoted, ctl, now, v6);
 	if (h->protocol == IPPROTO_TCP && ct_tcp_flags_invalid(m->tcp_flags))
 		return WEFT_DROP_CT_INVALID;
 
